@@ -1,0 +1,133 @@
+"""Read any supported ECG file: ``read(path)`` sniffs by content, then by extension.
+
+Each format family is one module here with ``read(path, **opts) -> Record | list[RecordEntry]``.
+Modules are imported only when a file of theirs is opened, so start-up stays fast (wfdb pulls
+in pandas, h5py its C library). Adding a format = one module + one line in ``READERS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecgviewer.errors import ECGError, UnknownFormatError
+from ecgviewer.io._common import check_readable, head_bytes
+from ecgviewer.record import Record, RecordEntry
+
+__all__ = ["READERS", "ReaderSpec", "read", "reader_for", "supported_extensions"]
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """One format family: its module, extensions and a content sniffer on the first bytes."""
+
+    name: str
+    module: str
+    extensions: tuple[str, ...]
+    sniff: Callable[[bytes, Path], bool]
+    description: str
+
+    def load(self) -> Any:
+        return importlib.import_module(f"ecgviewer.io.{self.module}")
+
+
+def _sniff_edf(head: bytes, path: Path) -> bool:
+    return head[:8] == b"0       " or head[:8] == b"\xffBIOSEMI"
+
+
+def _sniff_hdf5(head: bytes, path: Path) -> bool:
+    return head[:8] == b"\x89HDF\r\n\x1a\n"
+
+
+def _sniff_aecg(head: bytes, path: Path) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:1] == b"<" and b"AnnotatedECG" in head
+
+
+def _sniff_wfdb(head: bytes, path: Path) -> bool:
+    if path.suffix.lower() == ".hea":
+        return True
+    # Data file (.dat/.mat) or bare record name: a header must sit beside it.
+    return path.with_suffix(".hea").is_file() or Path(str(path) + ".hea").is_file()
+
+
+def _sniff_npy(head: bytes, path: Path) -> bool:
+    return head[:6] == b"\x93NUMPY"
+
+
+def _sniff_never(head: bytes, path: Path) -> bool:
+    return False
+
+
+READERS: list[ReaderSpec] = [
+    ReaderSpec("edf", "edf", (".edf", ".bdf", ".rec"), _sniff_edf, "EDF / EDF+ / BDF"),
+    ReaderSpec("hdf5", "hdf5", (".h5", ".hdf5", ".hdf"), _sniff_hdf5, "HDF5 (CODE-15%, ecgviewer)"),
+    ReaderSpec("hl7_aecg", "hl7_aecg", (".xml",), _sniff_aecg, "HL7 aECG XML"),
+    ReaderSpec("wfdb", "wfdb_format", (".hea", ".dat", ".mat"), _sniff_wfdb, "WFDB (PhysioNet)"),
+    ReaderSpec("npy", "arrays", (".npy",), _sniff_npy, "NumPy array (rate given by user)"),
+    # CSV has no magic bytes: extension only.
+    ReaderSpec("csv", "arrays", (".csv", ".txt"), _sniff_never, "CSV array (rate given by user)"),
+]
+
+
+def supported_extensions() -> list[str]:
+    """Every extension a reader claims, for file dialogs."""
+    return sorted({ext for spec in READERS for ext in spec.extensions})
+
+
+def reader_for(path: str | os.PathLike[str]) -> ReaderSpec:
+    """The reader for ``path``: first by content, then by extension."""
+    p = Path(path)
+    check_readable(p)
+    head = head_bytes(p)
+    for spec in READERS:
+        if spec.sniff(head, p):
+            return spec
+    suffix = p.suffix.lower()
+    for spec in READERS:
+        if suffix in spec.extensions:
+            return spec
+    raise UnknownFormatError(
+        p,
+        "not a recognised ECG format (supported: "
+        + ", ".join(spec.description for spec in READERS)
+        + ")",
+    )
+
+
+def read(path: str | os.PathLike[str], **opts: Any) -> Record | list[RecordEntry]:
+    """Read an ECG file.
+
+    Parameters
+    ----------
+    path
+        The file. For WFDB, the ``.hea`` or the data file.
+    **opts
+        Reader options, e.g. ``fs=500`` for ``.npy``/``.csv`` arrays.
+
+    Returns
+    -------
+    Record, or a list of :class:`RecordEntry` for files holding many ECGs.
+
+    Raises
+    ------
+    ECGError
+        Always a subclass of it, with a message naming the file and the problem.
+    """
+    spec = reader_for(path)
+    try:
+        return spec.load().read(Path(path), **opts)
+    except ECGError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # a library's own error: never a bare traceback for the user
+        from ecgviewer.errors import CorruptFileError
+
+        raise CorruptFileError(
+            path, f"could not be read as {spec.description}: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -1,0 +1,67 @@
+"""Checks and conversions every reader shares: readable file, units to mV, lead naming."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ecgviewer.errors import EmptyFileError, FileAccessError, InvalidSignalError
+
+#: Multiplier from a physical unit (as headers spell it, lowercased) to millivolts.
+UNIT_TO_MV: dict[str, float] = {
+    "mv": 1.0,
+    "millivolt": 1.0,
+    "millivolts": 1.0,
+    "uv": 1e-3,
+    "µv": 1e-3,
+    "μv": 1e-3,
+    "microvolt": 1e-3,
+    "microvolts": 1e-3,
+    "nv": 1e-6,
+    "v": 1e3,
+    "volt": 1e3,
+    "volts": 1e3,
+}
+
+
+def check_readable(path: Path) -> None:
+    """Raise a clear :class:`FileAccessError`/:class:`EmptyFileError` before any parsing."""
+    if not path.exists():
+        raise FileAccessError(path, "file not found")
+    if path.is_dir():
+        raise FileAccessError(path, "is a folder, not an ECG file")
+    if not os.access(path, os.R_OK):
+        raise FileAccessError(path, "permission denied: the file cannot be read")
+    if path.stat().st_size == 0:
+        raise EmptyFileError(path, "the file is empty (0 bytes)")
+
+
+def head_bytes(path: Path, n: int = 4096) -> bytes:
+    """First ``n`` bytes, for sniffing; permission errors become :class:`FileAccessError`."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except PermissionError:
+        raise FileAccessError(path, "permission denied: the file cannot be read") from None
+    except OSError as exc:
+        raise FileAccessError(path, f"cannot be opened: {exc.strerror or exc}") from None
+
+
+def unit_scale(unit: str | None) -> float | None:
+    """Factor to mV for a unit string, or None when it is not a voltage (mmHg, %, '')."""
+    if unit is None:
+        return None
+    key = unit.strip().lower().replace(" ", "")
+    return UNIT_TO_MV.get(key)
+
+
+def ensure_finite(path: Path | str | None, signal: np.ndarray, leads: list[str]) -> None:
+    """Raise :class:`InvalidSignalError` naming the first lead with NaN/inf samples."""
+    bad = ~np.isfinite(signal)
+    if bad.any():
+        row = int(np.argmax(bad.any(axis=1)))
+        raise InvalidSignalError(
+            path, f"{int(bad.sum())} samples are NaN or infinite (first in lead {leads[row]})"
+        )

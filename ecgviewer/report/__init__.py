@@ -1,0 +1,1 @@
+"""Paper-style report of one ECG (page geometry Qt-free; painting via Qt)."""

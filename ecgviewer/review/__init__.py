@@ -1,0 +1,1 @@
+"""Worklist, score cache and review store (SQLite), CSV export. Qt-free."""
