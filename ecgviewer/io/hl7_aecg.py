@@ -1,0 +1,561 @@
+"""HL7 aECG XML (the FDA's annotated ECG format, root element ``AnnotatedECG``).
+
+What is read (HL7 v3 aECG, 2003-12 ballot, as the fixtures from Mortara, AMPS CalECG2,
+Philips and Mindray write it):
+
+- the **rhythm** waveforms: the first ``series`` whose code is ``RHYTHM`` and, in it, the first
+  ``sequenceSet`` holding lead sequences. Its time sequence (``GLIST_TS`` absolute or
+  ``GLIST_PQ`` relative) gives the sampling interval (``increment``, any time unit) and, when
+  absolute, the start time. Every other sequence is a lead: ``code`` ``MDC_ECG_LEAD_I`` ...
+  ``MDC_ECG_LEAD_AVF`` -> I ... aVF (any ``MDC_ECG_LEAD_*`` name is kept, e.g. V3R), samples
+  ``digits`` x ``scale`` + ``origin`` in each one's unit, converted to millivolts. Leads keep the
+  file's order (Mortara writes I, II, V1-V6, III, aVR, aVL, aVF).
+- **derived series** (representative beats) are not the rhythm: they are skipped and a note
+  says so. Further rhythm series (rare) are skipped with a note.
+- **annotations** of the rhythm series' annotation sets, nested annotations included. Onsets
+  are seconds from the series start (``TIME_ABSOLUTE`` timestamps or ``TIME_RELATIVE`` offsets
+  in ms/s). An annotation without a time of its own takes the span of its children (a beat
+  spans its P to T waves), else its parent's, else the whole record (global measurements and
+  interpretation statements). Text is the value's display name or code; measurements read
+  ``CODE: value unit``. A lead boundary (``MDC_ECG_LEAD_*``) sets the annotation's lead.
+- **patient**: trial subject id (or a vendor ``PatientID``), sex, age (the ``Reported Age``
+  observation, else from ``birthTime`` at the ECG date); **device**: manufacturer, model and
+  software of the rhythm series' author.
+
+Leads of unequal length are trimmed to the shortest with a note, unless the shortest holds
+less than 90% of the longest (a damaged file): that is a :class:`CorruptFileError` naming the
+lead. A sample that does not parse is a :class:`CorruptFileError` naming the lead.
+
+The XML is parsed with :mod:`defusedxml`: entity declarations (billion laughs) and external
+entities are refused with a :class:`CorruptFileError`, never expanded or fetched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import numpy as np
+
+from ecgviewer.errors import (
+    CorruptFileError,
+    InvalidSignalError,
+    NoECGChannelsError,
+    UnknownFormatError,
+)
+from ecgviewer.io._common import unit_scale
+from ecgviewer.record import Annotation, Patient, Record, normalize_lead_name
+
+log = logging.getLogger(__name__)
+
+__all__ = ["read", "parse_hl7_ts"]
+
+#: Shortest/longest lead length below which unequal leads are damage, not a trailing sample.
+MIN_LENGTH_RATIO = 0.9
+_LEAD_PREFIX = "MDC_ECG_LEAD_"
+_TIME_CODES = {"TIME_ABSOLUTE", "TIME_RELATIVE"}
+_SECONDS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0, "h": 3600.0}
+_AGE_YEARS = {"a": 1.0, "yr": 1.0, "y": 1.0, "mo": 1 / 12, "wk": 7 / 365.25, "d": 1 / 365.25}
+_POINT_SUFFIXES = ("_PEAK", "_ONSET", "_OFFSET", "_NADIR")
+_TS_RE = re.compile(
+    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6})\d*)?([+-]\d{2}:?\d{2})?$"
+)
+
+
+def read(path: Path, **_opts: Any) -> Record:
+    """Read the rhythm ECG of an HL7 aECG file.
+
+    Parameters
+    ----------
+    path
+        The ``.xml`` file.
+    **_opts
+        Ignored (accepted so that ``io.read(path, fs=...)`` works for any file).
+
+    Raises
+    ------
+    ECGError
+        Unsafe or malformed XML, no rhythm series, unparsable samples, absurd rate, ...
+    """
+    path = Path(path)
+    root = _parse(path)
+    return _Document(path, root).record()
+
+
+# ---------------------------------------------------------------------------- XML
+def _parse(path: Path) -> Element:
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:
+        tree = SafeET.parse(str(path))
+    except DefusedXmlException as exc:
+        raise CorruptFileError(
+            path, f"unsafe XML refused ({type(exc).__name__}): entity declarations and external "
+            "references are not allowed in an ECG file",
+        ) from None
+    except ParseError as exc:
+        raise CorruptFileError(path, f"malformed XML: {exc}") from None
+    except (UnicodeError, ValueError) as exc:
+        raise CorruptFileError(path, f"malformed XML: {exc}") from None
+    root = tree.getroot()
+    # Match on local names: producers differ in namespace use (some write none at all).
+    for el in root.iter():
+        if isinstance(el.tag, str) and "}" in el.tag:
+            el.tag = el.tag.rsplit("}", 1)[1]
+    if root.tag != "AnnotatedECG":
+        raise UnknownFormatError(
+            path, f"XML root element is <{root.tag}>, not an HL7 aECG <AnnotatedECG>"
+        )
+    return root
+
+
+def _attr(el: Element | None, name: str) -> str | None:
+    if el is None:
+        return None
+    value = el.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
+def _xsi_type(el: Element | None) -> str:
+    if el is None:
+        return ""
+    for key, value in el.attrib.items():
+        if key == "type" or key.endswith("}type"):
+            return value.strip()
+    return ""
+
+
+def _code(el: Element | None) -> str:
+    return (_attr(el.find("code"), "code") or "") if el is not None else ""
+
+
+def _text(el: Element | None) -> str | None:
+    if el is None or el.text is None:
+        return None
+    return el.text.strip() or None
+
+
+def parse_hl7_ts(text: str | None) -> tuple[datetime | None, str | None]:
+    """An HL7 v3 TS (``YYYYMMDDHHMMSS.UUUU[+ZZzz]``, any precision) -> (naive local time, tz).
+
+    The time is kept as written (the device's local clock); the UTC offset, when given, is
+    returned as text for a note rather than making the datetime aware.
+    """
+    if not text:
+        return None, None
+    m = _TS_RE.match(text.strip())
+    if not m:
+        return None, None
+    year, month, day, hour, minute, second, frac, tz = m.groups()
+    try:
+        moment = datetime(
+            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
+            int(second or 0), int((frac or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return None, None
+    return moment, tz
+
+
+def _pq_seconds(el: Element | None) -> float | None:
+    """A PQ time (value + unit, default seconds) in seconds."""
+    value = _float(_attr(el, "value"))
+    if value is None:
+        return None
+    unit = (_attr(el, "unit") or "s").lower()
+    factor = _SECONDS.get(unit)
+    return None if factor is None else value * factor
+
+
+def _float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------- document
+@dataclass
+class _Lead:
+    name: str
+    code: str
+    samples: np.ndarray
+
+
+class _Document:
+    """One parsed AnnotatedECG; builds the Record step by step, collecting notes."""
+
+    def __init__(self, path: Path, root: Element) -> None:
+        self.path = path
+        self.root = root
+        self.notes: list[str] = []
+
+    def record(self) -> Record:
+        series = self._rhythm_series()
+        seqset, time_seq = self._sequence_set(series)
+        fs, head_start, relative_head = self._timing(time_seq)
+        leads = self._leads(seqset)
+        signal = self._stack(leads)
+        start = head_start or self._start_from_effective_time(series, signal.shape[1] / fs)
+        n_derived = sum(1 for _ in self.root.iter("derivedSeries"))
+        if n_derived:
+            self.notes.append(
+                f"{n_derived} derived series (representative beats) not shown: rhythm only"
+            )
+        annotations = _Annotations(self, series, head_start, relative_head, signal.shape[1] / fs)
+        names = [lead.name for lead in leads]
+        non_ecg = tuple(lead.name for lead in leads if not lead.code.startswith(_LEAD_PREFIX))
+        return Record(
+            signal=signal,
+            fs=fs,
+            leads=names,
+            start=start,
+            patient=self._patient(start),
+            annotations=annotations.collect(),
+            source=str(self.path),
+            format="hl7_aecg",
+            non_ecg=non_ecg,
+            device=self._device(series),
+            notes=tuple(self.notes),
+        )
+
+    # -- structure
+    def _rhythm_series(self) -> Element:
+        all_series = list(self.root.iter("series"))
+        rhythm = [s for s in all_series if _code(s).upper() == "RHYTHM"]
+        if not rhythm:
+            others = [s for s in all_series if _code(s).upper() != "REPRESENTATIVE_BEAT"]
+            if not others:
+                raise NoECGChannelsError(
+                    self.path, "no rhythm waveform series (<series> with code RHYTHM) in the file"
+                )
+            self.notes.append(f"series code {_code(others[0]) or 'missing'} read as the rhythm")
+            rhythm = others
+        if len(rhythm) > 1:
+            self.notes.append(f"{len(rhythm)} rhythm series in the file: showing the first")
+        return rhythm[0]
+
+    def _sequence_set(self, series: Element) -> tuple[Element, Element]:
+        for seqset in series.findall("component/sequenceSet"):
+            seqs = seqset.findall("component/sequence")
+            time_seqs = [s for s in seqs if _code(s).upper() in _TIME_CODES]
+            has_leads = any(s.find("value/digits") is not None for s in seqs)
+            if has_leads:
+                if not time_seqs:
+                    raise CorruptFileError(
+                        self.path, "rhythm sequence set has no time sequence: sampling rate unknown"
+                    )
+                return seqset, time_seqs[0]
+        raise NoECGChannelsError(self.path, "the rhythm series holds no lead waveforms")
+
+    def _timing(self, time_seq: Element) -> tuple[float, datetime | None, float]:
+        value = time_seq.find("value")
+        kind = _xsi_type(value)
+        if value is None or kind not in ("GLIST_TS", "GLIST_PQ", "GLIST"):
+            raise CorruptFileError(
+                self.path,
+                f"time sequence of type {kind or 'unknown'} is not a regular sampling grid "
+                "(GLIST_TS or GLIST_PQ): not supported",
+            )
+        increment = _pq_seconds(value.find("increment"))
+        if increment is None:
+            raise CorruptFileError(
+                self.path, "time sequence has no readable increment (sampling interval)"
+            )
+        if increment <= 0:
+            raise InvalidSignalError(
+                self.path, f"sampling interval {increment:g} s is not positive"
+            )
+        head = value.find("head")
+        start: datetime | None = None
+        relative_head = 0.0
+        if _code(time_seq).upper() == "TIME_ABSOLUTE" or kind == "GLIST_TS":
+            start, tz = parse_hl7_ts(_attr(head, "value"))
+            if tz:
+                self.notes.append(f"times are local to UTC{tz}")
+        else:
+            relative_head = _pq_seconds(head) or 0.0
+        return 1.0 / increment, start, relative_head
+
+    def _leads(self, seqset: Element) -> list[_Lead]:
+        leads: list[_Lead] = []
+        seen: set[str] = set()
+        for seq in seqset.findall("component/sequence"):
+            value = seq.find("value")
+            digits = value.find("digits") if value is not None else None
+            if digits is None:
+                continue
+            code_el = seq.find("code")
+            code = _attr(code_el, "code") or _attr(code_el, "displayName") or f"lead {len(leads) + 1}"
+            raw = code[len(_LEAD_PREFIX):] if code.upper().startswith(_LEAD_PREFIX) else code
+            name = normalize_lead_name(raw)
+            if name in seen:
+                self.notes.append(f"duplicate lead {name} ignored")
+                continue
+            samples = self._samples(name, value, digits)
+            if samples is None:
+                continue
+            seen.add(name)
+            leads.append(_Lead(name, code.upper(), samples))
+        if not leads:
+            raise NoECGChannelsError(self.path, "no lead waveform could be read")
+        return leads
+
+    def _samples(self, name: str, value: Element, digits: Element) -> np.ndarray | None:
+        scale_el, origin_el = value.find("scale"), value.find("origin")
+        scale = _float(_attr(scale_el, "value"))
+        if scale is None:
+            raise CorruptFileError(self.path, f"lead {name}: missing or unreadable <scale>")
+        scale_mv = unit_scale(_attr(scale_el, "unit") or "")
+        if scale_mv is None:
+            self.notes.append(
+                f"channel {name} skipped: unit {_attr(scale_el, 'unit')!r} is not a voltage"
+            )
+            return None
+        origin = _float(_attr(origin_el, "value")) if origin_el is not None else 0.0
+        if origin is None:
+            raise CorruptFileError(self.path, f"lead {name}: unreadable <origin>")
+        origin_mv = unit_scale(_attr(origin_el, "unit") or "") if origin_el is not None else 1.0
+        if origin_mv is None:
+            origin_mv = scale_mv  # origin unit missing or odd: the scale's unit is the intent
+        tokens = (digits.text or "").split()
+        if not tokens:
+            raise CorruptFileError(self.path, f"lead {name}: no samples in <digits>")
+        try:
+            values = np.array(tokens, dtype=np.float64)
+        except ValueError:
+            bad = next((t for t in tokens if not _is_number(t)), "?")
+            raise CorruptFileError(
+                self.path, f"lead {name}: sample value {bad[:20]!r} is not a number"
+            ) from None
+        if not np.isfinite(values).all():
+            raise InvalidSignalError(self.path, f"lead {name}: NaN or infinite sample values")
+        return origin * origin_mv + values * (scale * scale_mv)
+
+    def _stack(self, leads: list[_Lead]) -> np.ndarray:
+        lengths = [lead.samples.size for lead in leads]
+        shortest, longest = min(lengths), max(lengths)
+        if shortest != longest:
+            short = leads[lengths.index(shortest)].name
+            if shortest < MIN_LENGTH_RATIO * longest:
+                raise CorruptFileError(
+                    self.path,
+                    f"lead {short} has {shortest} samples but others have up to {longest}: "
+                    "the waveform data is incomplete",
+                )
+            self.notes.append(
+                f"leads of unequal length ({shortest}-{longest} samples): trimmed to {shortest}"
+            )
+        return np.stack([lead.samples[:shortest] for lead in leads]).astype(np.float32)
+
+    # -- metadata
+    def _start_from_effective_time(self, series: Element, duration: float) -> datetime | None:
+        for holder in (series, self.root):
+            eff = holder.find("effectiveTime")
+            if eff is None:
+                continue
+            low, _ = parse_hl7_ts(_attr(eff.find("low"), "value"))
+            if low is not None:
+                return low
+            center, _ = parse_hl7_ts(_attr(eff.find("center"), "value"))
+            if center is not None:
+                return center - timedelta(seconds=duration / 2)
+        return None
+
+    def _patient(self, start: datetime | None) -> Patient:
+        subject = self.root.find(".//trialSubject")
+        person = subject.find("subjectDemographicPerson") if subject is not None else None
+        pid = None
+        if subject is not None:
+            id_el = subject.find("id")
+            pid = _attr(id_el, "extension") or _attr(id_el, "root")
+        if pid is None and person is not None:
+            pid = _text(person.find("PatientID"))  # vendor element (Mindray)
+        sex = None
+        if person is not None:
+            code = (_attr(person.find("administrativeGenderCode"), "code") or "").upper()
+            sex = code if code in ("M", "F") else None
+        return Patient(id=pid, age=self._age(person, start), sex=sex)
+
+    def _age(self, person: Element | None, start: datetime | None) -> float | None:
+        for obs in self.root.iter("relatedObservation"):
+            if _code(obs) == "21612-7":  # LOINC "Reported Age"
+                value = obs.find("value")
+                years = _float(_attr(value, "value"))
+                unit = (_attr(value, "unit") or "a").lower()
+                if years is not None and unit in _AGE_YEARS:
+                    return round(years * _AGE_YEARS[unit], 2)
+        if person is None:
+            return None
+        vendor_age = _float(_text(person.find("Age")))
+        if vendor_age is not None:
+            return vendor_age
+        birth, _ = parse_hl7_ts(_attr(person.find("birthTime"), "value"))
+        if birth is None or start is None or birth > start:
+            return None
+        years = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
+        return float(years)
+
+    def _device(self, series: Element) -> str | None:
+        author = series.find("author/seriesAuthor")
+        if author is None:
+            return None
+        parts = [
+            _text(author.find("manufacturerOrganization/name")),
+            _text(author.find("manufacturedSeriesDevice/manufacturerModelName")),
+        ]
+        software = _text(author.find("manufacturedSeriesDevice/softwareName"))
+        text = " ".join(p for p in parts if p)
+        if software:
+            text = f"{text} (software {software})" if text else f"software {software}"
+        return text or None
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------- annotations
+@dataclass
+class _Node:
+    el: Element
+    parent: int | None
+    text: str
+    span: tuple[float, float] | None = None
+    lead: str | None = None
+    container: bool = False
+    own_span: bool = False
+
+
+class _Annotations:
+    """Flattens the rhythm series' (nested) annotations into Record annotations."""
+
+    def __init__(
+        self,
+        doc: _Document,
+        series: Element,
+        start: datetime | None,
+        relative_head: float,
+        duration: float,
+    ) -> None:
+        self.doc, self.series = doc, series
+        self.start, self.relative_head, self.duration = start, relative_head, duration
+
+    def collect(self) -> list[Annotation]:
+        nodes: list[_Node] = []
+        # Iterative depth-first walk: deeply nested input must not exhaust the stack.
+        stack: list[tuple[Element, int | None]] = [
+            (el, None)
+            for aset in reversed(self.series.findall("subjectOf/annotationSet"))
+            for el in reversed(aset.findall("component/annotation"))
+        ]
+        while stack:
+            el, parent = stack.pop()
+            node = self._node(el, parent, nodes)
+            nodes.append(node)
+            index = len(nodes) - 1
+            stack.extend((child, index) for child in reversed(el.findall("component/annotation")))
+        # Spans: own boundary; else the union of the children's; else the parent's; else all.
+        # Children always follow their parent in ``nodes``, so one backward pass sees every
+        # child's final span before its parent, and one forward pass sees parents first.
+        for node in reversed(nodes):
+            if node.span is None or node.parent is None:
+                continue
+            parent = nodes[node.parent]
+            if parent.own_span:
+                continue
+            lo, hi = node.span
+            if parent.span is not None:
+                lo, hi = min(lo, parent.span[0]), max(hi, parent.span[1])
+            parent.span = (lo, hi)
+        out = []
+        for node in nodes:
+            if node.parent is not None:
+                parent = nodes[node.parent]
+                if node.span is None:
+                    node.span = parent.span
+                if node.lead is None:
+                    node.lead = parent.lead
+            if node.container:
+                continue
+            lo, hi = node.span if node.span is not None else (0.0, self.duration)
+            out.append(Annotation(onset=lo, duration=max(0.0, hi - lo), text=node.text,
+                                  lead=node.lead))
+        out.sort(key=lambda a: a.onset)
+        return out
+
+    def _node(self, el: Element, parent: int | None, nodes: list[_Node]) -> _Node:
+        code_el, value = el.find("code"), el.find("value")
+        code = _attr(code_el, "code") or _attr(code_el, "displayName") or "annotation"
+        kind = _xsi_type(value)
+        has_children = el.find("component/annotation") is not None
+        if value is None:
+            text, container = code, has_children
+        elif kind == "CE" or (kind == "" and _attr(value, "code")):
+            text = _attr(value, "displayName") or _attr(value, "code") or code
+            container = False
+            if text.upper().endswith(_POINT_SUFFIXES) and parent is not None:
+                text = f"{nodes[parent].text} {text}"
+        elif kind == "PQ":
+            text = f"{code}: {_attr(value, 'value') or '?'} {_attr(value, 'unit') or ''}".strip()
+            container = False
+        else:
+            text = f"{code}: {_text(value) or ''}".strip(": ")
+            container = False
+        node = _Node(el, parent, text, container=container)
+        self._boundaries(el, node)
+        return node
+
+    def _boundaries(self, el: Element, node: _Node) -> None:
+        leads: list[str] = []
+        low = high = None
+        for boundary in el.findall("support/supportingROI/component/boundary"):
+            code = (_code(boundary) or "").upper()
+            value = boundary.find("value")
+            if code.startswith(_LEAD_PREFIX):
+                leads.append(normalize_lead_name(code[len(_LEAD_PREFIX):]))
+            elif code in _TIME_CODES and value is not None:
+                if value.find("low") is None and value.find("high") is None:
+                    point = self._time(code, value)
+                    low = high = point
+                else:
+                    low = self._time(code, value.find("low"))
+                    high = self._time(code, value.find("high"))
+        if len(leads) == 1:
+            node.lead = leads[0]
+        elif len(leads) > 1:
+            node.text += f" (leads {', '.join(leads)})"
+        if low is not None or high is not None:
+            if low is None:
+                node.text += " end"
+                low = high
+            node.span = (low, high if high is not None else low)
+            node.own_span = True
+
+    def _time(self, code: str, el: Element | None) -> float | None:
+        """Seconds from the series start for a boundary point (absolute TS or relative PQ)."""
+        if el is None:
+            return None
+        if code == "TIME_ABSOLUTE":
+            moment, _ = parse_hl7_ts(_attr(el, "value"))
+            if moment is None or self.start is None:
+                return None
+            return (moment - self.start).total_seconds()
+        seconds = _pq_seconds(el)
+        if seconds is None:
+            return None
+        return seconds - self.relative_head
