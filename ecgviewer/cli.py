@@ -1,0 +1,198 @@
+"""``ecgad``: the command line. ``ecgad info FILE`` describes an ECG file; ``score``, ``train``
+and ``evaluate`` hand over to the model package.
+
+Every problem with an input file is printed as ``ecgad: <message>`` on stderr with exit status
+2, never as a traceback (``--debug`` shows one for bug reports). Torch is imported only by the
+model subcommands, so ``ecgad info`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ecgviewer.errors import ECGError
+from ecgviewer.record import RecordEntry
+
+__all__ = ["main", "MODEL_COMMANDS"]
+
+#: Subcommands implemented in the model package: name -> (module, one-line help).
+#: Each module exposes ``main(argv: list[str]) -> int | None`` with its own argparse.
+MODEL_COMMANDS: dict[str, tuple[str, str]] = {
+    "score": ("model.infer", "score ECG files with the anomaly model"),
+    "train": ("model.train", "train the anomaly model on normal ECGs"),
+    "evaluate": ("model.evaluate", "evaluate a trained model (AUROC, localisation)"),
+}
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the tests and for shell-completion tools)."""
+    parser = argparse.ArgumentParser(
+        prog="ecgad",
+        description="ECG files and the ECG anomaly model from the command line.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="log details and show tracebacks (for bug reports)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    info = sub.add_parser(
+        "info",
+        help="describe an ECG file: leads, rate, duration, patient, annotations",
+        description="Describe an ECG file. A file holding many ECGs lists them; --entry shows one.",
+    )
+    info.add_argument("file", metavar="FILE", help="ECG file (WFDB, EDF/BDF, HDF5, HL7 aECG, ...)")
+    info.add_argument(
+        "--fs", type=_positive_float, metavar="HZ",
+        help="sampling rate, for formats that do not store one (.npy, .csv)",
+    )
+    info.add_argument("--entry", metavar="KEY", help="for files with many ECGs: show this one")
+
+    # Model subcommands: registered for --help; their arguments belong to their own parsers.
+    for name, (_module, text) in MODEL_COMMANDS.items():
+        sub.add_parser(name, help=f"{text} (see: ecgad {name} --help)", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ecgad``; returns the exit status (the console script passes it to ``sys.exit``)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        # Model subcommands get the rest of the line untouched, so their parsers own it.
+        rest = [a for a in args_list if a != "--debug"]
+        if rest and rest[0] in MODEL_COMMANDS:
+            return _run_model_command(rest[0], rest[1:])
+        args = build_parser().parse_args(args_list)
+        if args.command == "info":
+            return _info(args.file, fs=args.fs, entry=args.entry)
+        return EXIT_ERROR  # unreachable: argparse requires a known command
+    except ECGError as exc:
+        return _fail(str(exc), debug)
+    except KeyboardInterrupt:
+        print("ecgad: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        return _fail("not enough memory for this operation", debug)
+    except Exception as exc:  # a bug: say so briefly; --debug shows the traceback
+        return _fail(f"unexpected error: {type(exc).__name__}: {exc}", debug)
+
+
+def _fail(message: str, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"ecgad: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+# ---------------------------------------------------------------------------- info
+def _info(path: str, *, fs: float | None, entry: str | None) -> int:
+    from ecgviewer import io
+
+    opts = {} if fs is None else {"fs": fs}
+    result = io.read(path, **opts)
+    if isinstance(result, list):
+        if entry is None:
+            print(format_entries(path, result))
+            return EXIT_OK
+        chosen = [e for e in result if e.key == entry]
+        if not chosen:
+            keys = ", ".join(e.key for e in result[:5])
+            print(
+                f"ecgad: {path}: no ECG with key {entry!r} (keys: {keys}"
+                f"{', ...' if len(result) > 5 else ''})",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        print(f"entry     {chosen[0].key} ({chosen[0].label})")
+        print(chosen[0].load().summary())
+        return EXIT_OK
+    if entry is not None:
+        print(f"ecgad: {path}: holds a single ECG; --entry {entry} ignored", file=sys.stderr)
+    print(result.summary())
+    return EXIT_OK
+
+
+def format_entries(path: str, entries: list[RecordEntry]) -> str:
+    """A plain-text table of a collection's ECGs (one line each)."""
+    header = ("key", "label", "patient", "age", "sex", "start")
+    rows = [
+        (
+            e.key,
+            e.label,
+            e.patient.id or "-",
+            "-" if e.patient.age is None else f"{e.patient.age:g}",
+            e.patient.sex or "-",
+            e.start.isoformat(sep=" ") if e.start else "-",
+        )
+        for e in entries
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [f"file      {path}", f"ECGs      {len(entries)} (show one with --entry KEY)", ""]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in [header, *rows]]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- model hooks
+def _run_model_command(name: str, argv: list[str]) -> int:
+    """HOOK for the model package: import ``MODEL_COMMANDS[name]`` lazily and call its main."""
+    module_name = MODEL_COMMANDS[name][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
+            print(
+                f"ecgad: '{name}' is not available in this installation "
+                f"(module {module_name} not found)",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"ecgad: '{name}' needs the Python package '{exc.name}', which is not installed",
+                file=sys.stderr,
+            )
+        return EXIT_ERROR
+    entry = getattr(module, "main", None)
+    if not callable(entry):
+        print(f"ecgad: '{name}' is not available: {module_name} has no main()", file=sys.stderr)
+        return EXIT_ERROR
+    status = entry(argv)
+    return EXIT_OK if status is None else int(status)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of Hz")
+    return value
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("ecgviewer")
+    except Exception:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
