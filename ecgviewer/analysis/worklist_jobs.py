@@ -1,0 +1,415 @@
+"""Worklist jobs: find the ECGs of a folder / HDF5 collection / PTB-XL database CSV and score
+them in batches, reusing cached scores.
+
+Order of work, chosen so the first rows appear at once: (1) list the files by name only (no
+file is opened) and send those rows; (2) chunk by chunk, hash the bytes, look up the cache,
+load only the ECGs that need it, score them with one ``score_many`` call and send the updated
+rows. Loading the next chunk overlaps the model call on the current one (torch releases the
+GIL), so the worklist runs at about the Detector's own batched throughput.
+
+Rows go to the caller through ``emit(rows)``, a plain callable the UI turns into a Qt signal;
+the generator yields ``(done, total, message)`` between chunks like every analysis job.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
+from ecgviewer.errors import ECGError
+from ecgviewer.record import Patient, Record, RecordEntry
+from ecgviewer.review.hashing import content_hash, entry_hash
+from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
+from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
+
+log = logging.getLogger(__name__)
+
+Progress = tuple[int, int, str]
+Emit = Callable[[list[WorklistRow]], None]
+
+#: Longer ECGs are not scored in the worklist: they are Holter recordings, scored window by
+#: window when opened (``long_recording.py``).
+MAX_WORKLIST_DURATION_S = 60.0
+#: Extensions that are single ECG files in a folder. Arrays (.npy/.csv) need a rate: skipped.
+_FILE_EXTS = {".hea", ".edf", ".bdf", ".rec", ".xml"}
+_COLLECTION_EXTS = {".h5", ".hdf5", ".hdf"}
+_SEGMENT = re.compile(r"^(.*)_(\d+|layout)$")
+_ROWS_PER_EMIT = 200
+
+
+@dataclass
+class _Item:
+    """A worklist entry plus how to hash it."""
+
+    entry: RecordEntry
+    row: WorklistRow
+    collection: Path | None = None  # the HDF5 file, for an ECG inside a collection
+
+
+# ---------------------------------------------------------------------- scanning
+def scan_source(path: str | os.PathLike[str]) -> Iterator[RecordEntry]:
+    """Entries of a folder, an HDF5 collection, a PTB-XL database CSV or a single file.
+
+    Lazy: a folder is walked as the caller consumes it and no ECG file is opened here.
+    """
+    p = Path(path)
+    if p.is_dir():
+        yield from scan_folder(p)
+    elif p.suffix.lower() == ".csv":
+        yield from scan_ptbxl_csv(p)
+    elif p.suffix.lower() in _COLLECTION_EXTS:
+        yield from _collection_entries(p)
+    else:
+        yield _file_entry(p)
+
+
+def scan_folder(folder: Path) -> Iterator[RecordEntry]:
+    """ECG files under ``folder`` (recursive, sorted), each once (WFDB by its ``.hea``)."""
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        present = set(names)
+        for name in sorted(names):
+            stem, ext = os.path.splitext(name)
+            ext = ext.lower()
+            full = Path(root) / name
+            if ext in _COLLECTION_EXTS:
+                yield from _collection_entries(full)
+            elif ext not in _FILE_EXTS:
+                continue
+            elif ext == ".hea" and _is_segment_header(stem, present):
+                continue
+            elif ext == ".xml" and not _looks_like_aecg(full):
+                continue
+            else:
+                yield _file_entry(full)
+
+
+def _is_segment_header(stem: str, present: set[str]) -> bool:
+    match = _SEGMENT.match(stem)
+    return bool(match and f"{match.group(1)}.hea" in present)
+
+
+def _looks_like_aecg(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return b"AnnotatedECG" in fh.read(4096)
+    except OSError:
+        return False
+
+
+def _file_entry(path: Path) -> RecordEntry:
+    def load() -> Record:
+        from ecgviewer import io
+
+        out = io.read(path)
+        if not isinstance(out, Record):
+            raise ECGError(path, "holds several ECGs: open it as a collection")
+        return out
+
+    return RecordEntry(source=str(path), key="", label=path.stem, load=load)
+
+
+def _collection_entries(path: Path) -> list[RecordEntry]:
+    from ecgviewer import io
+
+    out = io.read(path)
+    return out if isinstance(out, list) else [RecordEntry(str(path), "", path.stem, lambda: out)]
+
+
+def scan_ptbxl_csv(csv_path: Path) -> Iterator[RecordEntry]:
+    """Entries of a PTB-XL style ``ptbxl_database.csv`` (records beside it, WFDB).
+
+    The 500 Hz file (``filename_hr``) is used when present, else the 100 Hz one. Patient id,
+    age, sex (PTB-XL: 0 male, 1 female) and recording date come from the CSV.
+    """
+    base = csv_path.parent
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "filename_lr" not in reader.fieldnames:
+            raise ECGError(csv_path, "is not a PTB-XL style database CSV (no filename_lr column)")
+        for rec in reader:
+            hea = None
+            for col in ("filename_hr", "filename_lr"):
+                name = (rec.get(col) or "").strip()
+                if name and (base / f"{name}.hea").is_file():
+                    hea = base / f"{name}.hea"
+                    break
+            if hea is None:
+                continue
+            patient = Patient(
+                id=_clean_id(rec.get("patient_id")),
+                age=_float(rec.get("age")),
+                sex={"0": "M", "1": "F"}.get((rec.get("sex") or "").strip()),
+            )
+            ecg_id = (rec.get("ecg_id") or hea.stem).strip()
+            yield RecordEntry(
+                source=str(hea), key="", label=f"ecg {ecg_id}",
+                load=_ptbxl_loader(hea, patient), patient=patient,
+                extra={"start": (rec.get("recording_date") or "").strip()},
+            )
+
+
+def _ptbxl_loader(hea: Path, patient: Patient) -> Callable[[], Record]:
+    def load() -> Record:
+        rec = _file_entry(hea).load()
+        if rec.patient.id is None and rec.patient.age is None:
+            rec = replace(rec, patient=patient)
+        return rec
+
+    return load
+
+
+def _clean_id(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text[:-2] if text.endswith(".0") else (text or None)
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------- the job
+def worklist_job(
+    source: str | os.PathLike[str] | Iterable[RecordEntry],
+    store: ReviewStore,
+    detector: DetectorSource = None,
+    *,
+    emit: Emit | None = None,
+    batch: int = 32,
+    device: str = "auto",
+    max_duration_s: float = MAX_WORKLIST_DURATION_S,
+) -> Generator[Progress, None, list[WorklistRow]]:
+    """Fill and score a worklist.
+
+    Parameters
+    ----------
+    source
+        Folder, HDF5 collection, PTB-XL database CSV, or entries already made.
+    store
+        Review store: the score cache and the reviews shown in the rows.
+    detector
+        Detector object, factory, or None for the bundled model (loaded on first need).
+    emit
+        Receives lists of new or updated rows (called from the job's thread).
+    batch
+        ECGs per ``score_many`` call (and per yield).
+
+    Returns
+    -------
+    The final rows, in scan order.
+    """
+    send: Emit = emit or (lambda rows: None)
+    lazy = LazyDetector(detector, device=device)
+    entries = scan_source(source) if isinstance(source, str | os.PathLike) else iter(source)
+
+    # Phase 1: names only, so the table shows something within milliseconds.
+    items: list[_Item] = []
+    pending: list[WorklistRow] = []
+    last = time.monotonic()
+    for entry in entries:
+        item = _make_item(entry, len(items) + 1)
+        items.append(item)
+        pending.append(item.row)
+        if len(pending) >= _ROWS_PER_EMIT or time.monotonic() - last > 0.1:
+            send(pending)
+            pending = []
+            last = time.monotonic()
+            yield (0, 0, f"Found {len(items)} ECGs…")
+    if pending:
+        send(pending)
+    total = len(items)
+    yield (0, total, f"Found {total} ECGs")
+    if not total:
+        return []
+
+    model_version = lazy.version_key()
+    done = 0
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worklist-load")
+    try:
+        chunks = [items[i : i + batch] for i in range(0, total, batch)]
+        future: Future[_Prepared] | None = pool.submit(_prepare, chunks[0], store, model_version)
+        for n, _chunk in enumerate(chunks):
+            assert future is not None
+            prepared = future.result()
+            # Start reading the next chunk while the model scores this one.
+            future = (
+                pool.submit(_prepare, chunks[n + 1], store, model_version)
+                if n + 1 < len(chunks) else None
+            )
+            _score(prepared, lazy, model_version, batch, max_duration_s, store)
+            send([item.row for item in prepared.items])
+            done += len(prepared.items)
+            yield (done, total, f"Scored {done} of {total}")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [item.row for item in items]
+
+
+def _make_item(entry: RecordEntry, order: int) -> _Item:
+    row = WorklistRow(
+        uid=row_uid(entry.source, entry.key), path=entry.source, key=entry.key,
+        label=entry.label, patient_id=entry.patient.id or "",
+        start=(entry.start.isoformat(sep=" ") if entry.start else str(entry.extra.get("start", ""))),
+        order=order,
+    )
+    return _Item(entry, row, collection=Path(entry.source) if entry.key else None)
+
+
+@dataclass
+class _Prepared:
+    items: list[_Item]
+    records: dict[int, Record]  # index in items -> loaded record (those needing a score)
+    cached: dict[int, ScoreSummary]
+
+
+def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> _Prepared:
+    """Hash, look up the cache and reviews, load what must be scored (worker thread)."""
+    file_hashes: dict[Path, str] = {}
+    for item in chunk:
+        try:
+            if item.collection is not None:
+                if item.collection not in file_hashes:
+                    file_hashes[item.collection] = content_hash(item.collection)
+                h = entry_hash(file_hashes[item.collection], item.entry.key)
+            else:
+                h = content_hash(item.entry.source)
+            item.row = replace(item.row, content_hash=h)
+        except ECGError as exc:
+            item.row = replace(item.row, status=ERROR, error=exc.problem)
+    hashes = [i.row.content_hash for i in chunk if i.row.content_hash]
+    cached = store.get_scores(hashes, model_version)
+    reviews = store.get_reviews(hashes)
+    known = {h: store.get_ecg(h) for h in hashes}
+    infos: list[EcgInfo] = []
+    records: dict[int, Record] = {}
+    hits: dict[int, ScoreSummary] = {}
+    for n, item in enumerate(chunk):
+        h = item.row.content_hash
+        if not h:
+            continue
+        if h in reviews:
+            item.row = item.row.with_review(reviews[h])
+        info = known.get(h)
+        if h in cached and info is not None:
+            item.row = _with_info(item.row, info)
+            hits[n] = cached[h]
+            if info.path != item.entry.source:  # moved or renamed: remember where it is now
+                infos.append(replace(info, path=item.entry.source))
+            continue
+        try:
+            record = item.entry.load()
+        except ECGError as exc:
+            item.row = replace(item.row, status=ERROR, error=exc.problem)
+            continue
+        except Exception as exc:  # a reader bug must not stop a folder of 1000 ECGs
+            log.exception("reading %s failed", item.entry.source)
+            item.row = replace(item.row, status=ERROR, error=f"{type(exc).__name__}: {exc}")
+            continue
+        info = _info(h, item, record)
+        infos.append(info)
+        item.row = _with_info(item.row, info)
+        if h in cached:
+            hits[n] = cached[h]
+        else:
+            records[n] = record
+    if infos:
+        store.upsert_ecgs(infos)
+    return _Prepared(list(chunk), records, hits)
+
+
+def _score(
+    prepared: _Prepared, lazy: LazyDetector, model_version: str, batch: int,
+    max_duration_s: float, store: ReviewStore,
+) -> None:
+    for n, summary in prepared.cached.items():
+        item = prepared.items[n]
+        item.row = item.row.with_score(summary, cached=True)
+    todo = {n: r for n, r in prepared.records.items() if r.duration <= max_duration_s}
+    for n in prepared.records.keys() - todo.keys():
+        item = prepared.items[n]
+        hours = prepared.records[n].duration / 3600
+        item.row = replace(
+            item.row, status=LONG,
+            error=f"long recording ({hours:.1f} h): open it to score window by window",
+        )
+    if not todo:
+        return
+    order = list(todo)
+    results = _score_many(lazy.get(), [todo[n] for n in order], batch)
+    summaries = []
+    for n, res in zip(order, results, strict=True):
+        item = prepared.items[n]
+        summary = summarize(item.row.content_hash, model_version, res)
+        summaries.append(summary)
+        item.row = item.row.with_score(summary, cached=False)
+    store.put_scores(summaries)
+
+
+def _score_many(det: Any, records: list[Record], batch: int) -> list[Any]:
+    """One batched call; when it fails on a bad ECG, score one by one to isolate it.
+
+    A per-ECG :class:`ECGError` (e.g. missing leads) becomes that ECG's result, so one bad
+    file never fails the batch; anything else (model missing/broken) stops the job.
+    """
+    try:
+        return list(det.score_many(records, batch=batch))
+    except ECGError:
+        out: list[Any] = []
+        for record in records:
+            try:
+                out.append(det.score(record))
+            except ECGError as exc:
+                out.append(exc)
+        return out
+
+
+def summarize(h: str, model_version: str, res: Any) -> ScoreSummary:
+    """The cacheable part of a Detector result (or of the ECGError it raised)."""
+    if isinstance(res, ECGError):
+        return ScoreSummary(h, model_version, None, None, error=res.problem)
+    beats = sorted(getattr(res, "beats", None) or [], key=lambda b: -float(b[2]))[:5]
+    return ScoreSummary(
+        content_hash=h,
+        model_version=model_version,
+        score=_opt_float(getattr(res, "score", None)),
+        percentile=_opt_float(getattr(res, "percentile", None)),
+        lead_scores={str(k): float(v) for k, v in (getattr(res, "lead_scores", None) or {}).items()},
+        flags=tuple(sorted(getattr(res, "flags", None) or ())),
+        top_beats=tuple((float(b[0]), float(b[1]), float(b[2])) for b in beats),
+        model={k: str(v) for k, v in result_model(res).items()},
+    )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _info(h: str, item: _Item, record: Record) -> EcgInfo:
+    patient = record.patient
+    entry = item.entry
+    start = record.start.isoformat(sep=" ") if record.start else item.row.start
+    return EcgInfo(
+        content_hash=h, path=entry.source, label=entry.label,
+        patient_id=patient.id or entry.patient.id, age=patient.age or entry.patient.age,
+        sex=patient.sex or entry.patient.sex, start=start or None, duration=record.duration,
+        fs=record.fs, leads=tuple(record.ecg_leads), format=record.format, key=entry.key,
+    )
+
+
+def _with_info(row: WorklistRow, info: EcgInfo) -> WorklistRow:
+    return replace(
+        row, patient_id=info.patient_id or row.patient_id, start=info.start or row.start,
+        duration=info.duration, n_leads=len(info.leads) or None,
+    )

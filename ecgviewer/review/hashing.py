@@ -1,0 +1,94 @@
+"""Content hashes that key the score cache and the reviews: sha256 of the file bytes.
+
+A renamed or moved file keeps its reviews and cached scores; an edited file gets new ones. For
+WFDB the header alone says nothing about the samples, so the hash covers the ``.hea`` and
+every data file (and segment header) it names. Files are read in 1 MiB chunks so a 1 GB
+Holter file never sits in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ecgviewer.errors import FileAccessError
+
+CHUNK = 1 << 20
+
+
+def sha256_files(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """sha256 over the bytes of ``paths``, concatenated in the order given.
+
+    Raises
+    ------
+    FileAccessError
+        A file is missing or unreadable (message names it).
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise FileAccessError(path, f"cannot be read for hashing: {exc.strerror or exc}") from None
+    return digest.hexdigest()
+
+
+def wfdb_files(header: str | os.PathLike[str]) -> list[Path]:
+    """The ``.hea`` plus the data files and segment headers it names, that exist.
+
+    The first token of each signal line is the data file name; for a multi-segment record it
+    is a segment name whose own header is followed recursively. ``~`` (empty segment) skipped.
+    """
+    hea = Path(header)
+    if hea.suffix.lower() != ".hea":
+        hea = hea.with_suffix(".hea")
+    seen: list[Path] = []
+    _collect_wfdb(hea, seen, depth=0)
+    return seen
+
+
+def _collect_wfdb(hea: Path, seen: list[Path], depth: int) -> None:
+    if hea in seen or depth > 3:
+        return
+    seen.append(hea)
+    try:
+        lines = hea.read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return
+    body = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    for line in body[1:]:
+        token = line.split()[0]
+        if token == "~" or "/" in token or "\\" in token:
+            continue
+        data = hea.parent / token
+        segment = hea.parent / f"{token}.hea"
+        if data.is_file() and data not in seen:
+            seen.append(data)
+        elif segment.is_file():
+            _collect_wfdb(segment, seen, depth + 1)
+
+
+def files_of(path: str | os.PathLike[str]) -> list[Path]:
+    """Every file whose bytes make up the ECG at ``path`` (WFDB: header + data)."""
+    p = Path(path)
+    if p.suffix.lower() == ".hea" or (p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").is_file()):
+        return wfdb_files(p)
+    return [p]
+
+
+def content_hash(path: str | os.PathLike[str]) -> str:
+    """sha256 of the ECG's bytes (all its files), the key of its reviews and scores."""
+    return sha256_files(files_of(path))
+
+
+def entry_hash(file_hash: str, key: str) -> str:
+    """Hash of one ECG inside a collection file (HDF5): the file's hash and the entry key.
+
+    Hashing each entry's bytes would mean reading an HDF5 collection once per entry; the file
+    hash changes whenever any entry changes, which at worst re-scores a collection.
+    """
+    return hashlib.sha256(f"{file_hash}\0{key}".encode()).hexdigest()

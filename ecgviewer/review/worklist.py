@@ -1,0 +1,120 @@
+"""The worklist's data, Qt-free: one :class:`WorklistRow` per ECG, sorted most anomalous first.
+
+The scoring job creates rows as soon as it finds files (only the name is known then) and sends
+updated copies as hashes, metadata, scores and reviews arrive; :class:`Worklist` merges them by
+``uid`` so the table can fill while the user works. The Qt table model in ``ui`` wraps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
+
+from ecgviewer.review.store import Review, ScoreSummary
+
+#: Row status as the scoring job advances.
+PENDING, SCORED, CACHED, ERROR, LONG = "pending", "scored", "cached", "error", "long"
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One ECG in the worklist.
+
+    ``uid`` identifies the row before its content hash is known: the file path, plus ``#key``
+    for an ECG inside a collection (HDF5, database CSV).
+    """
+
+    uid: str
+    path: str
+    key: str = ""
+    label: str = ""
+    content_hash: str = ""
+    patient_id: str = ""
+    start: str = ""
+    duration: float | None = None
+    n_leads: int | None = None
+    score: float | None = None
+    percentile: float | None = None
+    model_version: str = ""
+    status: str = PENDING
+    error: str = ""
+    review_state: str = "unreviewed"
+    note: str = ""
+    reviewer: str = ""
+    review_time: str = ""
+    order: int = 0  # scan order: the tie-break, so unscored rows keep a stable place
+
+    def with_score(self, s: ScoreSummary, cached: bool) -> WorklistRow:
+        return replace(
+            self,
+            score=s.score,
+            percentile=s.percentile,
+            model_version=s.model_version,
+            error=s.error or "",
+            status=ERROR if s.error else (CACHED if cached else SCORED),
+        )
+
+    def with_review(self, r: Review) -> WorklistRow:
+        return replace(
+            self,
+            review_state=r.state,
+            note=r.note,
+            reviewer=r.reviewer,
+            review_time=r.time.isoformat() if r.time else "",
+        )
+
+
+def row_uid(path: str, key: str = "") -> str:
+    return f"{path}#{key}" if key else path
+
+
+def sort_key(row: WorklistRow) -> tuple[int, float, int]:
+    """Most anomalous first; unscored rows after scored ones, in scan order."""
+    if row.score is None:
+        return (1, 0.0, row.order)
+    return (0, -row.score, row.order)
+
+
+class Worklist:
+    """Rows by uid with merge-updates and the default score-descending order."""
+
+    def __init__(self, rows: Iterable[WorklistRow] = ()) -> None:
+        self._rows: dict[str, WorklistRow] = {}
+        self.merge(rows)
+
+    def merge(self, rows: Iterable[WorklistRow]) -> tuple[list[WorklistRow], list[WorklistRow]]:
+        """Insert new rows and replace known ones; returns (added, updated)."""
+        added: list[WorklistRow] = []
+        updated: list[WorklistRow] = []
+        for row in rows:
+            if row.uid in self._rows:
+                updated.append(row)
+            else:
+                if not row.order:
+                    row = replace(row, order=len(self._rows) + 1)
+                added.append(row)
+            self._rows[row.uid] = row
+        return added, updated
+
+    def get(self, uid: str) -> WorklistRow:
+        return self._rows[uid]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[WorklistRow]:
+        return iter(self._rows.values())
+
+    def sorted(self) -> list[WorklistRow]:
+        return sorted(self._rows.values(), key=sort_key)
+
+    def counts(self) -> dict[str, int]:
+        """How many rows per review state and per status (for the status bar)."""
+        out: dict[str, int] = {}
+        for row in self._rows.values():
+            out[row.review_state] = out.get(row.review_state, 0) + 1
+            out[row.status] = out.get(row.status, 0) + 1
+        return out
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(WorklistRow))

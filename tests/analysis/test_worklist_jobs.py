@@ -1,0 +1,180 @@
+"""Worklist job: fills from a folder, sorts by score, reuses cached scores, isolates bad files."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer.analysis.worklist_jobs import scan_folder, scan_ptbxl_csv, worklist_job
+from ecgviewer.review.store import Review, ReviewStore
+from ecgviewer.review.worklist import CACHED, ERROR, PENDING, SCORED, Worklist
+from tests.analysis.fake_detector import FakeDetector
+from tests.analysis.wfdb_folder import write_folder, write_record
+
+needs_wfdb = pytest.mark.skipif(
+    importlib.util.find_spec("ecgviewer.io.wfdb_format") is None,
+    reason="WFDB reader not on this branch yet",
+)
+
+PEAKS = [0.8, 2.5, 1.1, 4.0, 0.5, 3.2, 1.7, 2.0, 0.9, 3.7, 1.3, 2.9]
+
+
+def run(job):
+    """Step a job to the end like the UI Worker; returns (progress list, result)."""
+    progress = []
+    try:
+        while True:
+            progress.append(next(job))
+    except StopIteration as stop:
+        return progress, stop.value
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> tuple[Path, dict[str, float]]:
+    root = tmp_path / "ecgs"
+    peaks = write_folder(root, PEAKS[:9])
+    peaks.update({f"sub/{k}": v for k, v in write_folder(root / "sub", PEAKS[9:]).items()})
+    (root / "notes.txt").write_text("not an ECG")
+    return root, peaks
+
+
+def test_scan_lists_each_record_once_without_opening_it(folder):
+    root, peaks = folder
+    entries = list(scan_folder(root))
+    assert sorted(e.label for e in entries) == sorted(Path(k).name for k in peaks)
+    assert all(e.source.endswith(".hea") for e in entries)
+
+
+@needs_wfdb
+def test_fills_then_sorts_by_score_descending(folder):
+    root, peaks = folder
+    det = FakeDetector()
+    batches = []
+    with ReviewStore() as store:
+        progress, rows = run(worklist_job(root, store, det, emit=batches.append, batch=5))
+    # The first emit carries every row by name, before any score exists.
+    assert len(batches[0]) == len(peaks) and {r.status for r in batches[0]} == {PENDING}
+    assert all(r.score is None for r in batches[0])
+    assert det.batches and max(det.batches) <= 5
+    assert progress[-1][:2] == (len(peaks), len(peaks))
+    wl = Worklist()
+    for b in batches:
+        wl.merge(b)
+    expected = [Path(k).name for k, _ in sorted(peaks.items(), key=lambda kv: -kv[1])]
+    assert [r.label for r in wl.sorted()] == expected
+    assert {r.status for r in wl} == {SCORED}
+    by_label = {r.label: r for r in wl}
+    assert by_label["rec003"].score == pytest.approx(4.0, abs=1e-3)  # the written peak
+    assert by_label["rec003"].n_leads == 12 and by_label["rec003"].duration == pytest.approx(10.0)
+    assert len(rows) == len(peaks)
+
+
+@needs_wfdb
+def test_reopening_unchanged_files_makes_no_model_call(folder):
+    root, peaks = folder
+    with ReviewStore() as store:
+        first = FakeDetector()
+        _, rows1 = run(worklist_job(root, store, first))
+        assert first.records == len(peaks)
+        again = FakeDetector()
+        _, rows2 = run(worklist_job(root, store, again))
+        assert again.calls == 0 and again.records == 0
+        assert {r.status for r in rows2} == {CACHED}
+        assert {r.uid: r.score for r in rows2} == {r.uid: r.score for r in rows1}
+        # One changed file: exactly that one is scored again.
+        write_record(root, "rec000", 9.0)
+        third = FakeDetector()
+        _, rows3 = run(worklist_job(root, store, third))
+        assert third.records == 1
+        assert max(rows3, key=lambda r: r.score).label == "rec000"
+
+
+@needs_wfdb
+def test_moved_folder_keeps_reviews_and_scores(folder, tmp_path):
+    root, _ = folder
+    with ReviewStore() as store:
+        _, rows = run(worklist_job(root, store, FakeDetector()))
+        top = max(rows, key=lambda r: r.score)
+        store.save_review(Review(top.content_hash, "abnormal", "spike", "dr k"))
+        moved = tmp_path / "moved"
+        shutil.move(root, moved)
+        det = FakeDetector()
+        _, rows2 = run(worklist_job(moved, store, det))
+        assert det.calls == 0
+        again = next(r for r in rows2 if r.content_hash == top.content_hash)
+        assert (again.review_state, again.note, again.reviewer) == ("abnormal", "spike", "dr k")
+        assert again.path.startswith(str(moved))
+        assert store.get_ecg(top.content_hash).path == again.path
+
+
+@needs_wfdb
+def test_bad_file_is_an_error_row_and_the_rest_is_scored(folder):
+    root, peaks = folder
+    (root / "broken.hea").write_text("broken 12 500 x\nnot a signal line\n")
+    det = FakeDetector()
+    with ReviewStore() as store:
+        _, rows = run(worklist_job(root, store, det))
+    bad = [r for r in rows if r.label == "broken"]
+    assert len(bad) == 1 and bad[0].status == ERROR and bad[0].error
+    assert det.records == len(peaks)
+
+
+@needs_wfdb
+def test_model_refusing_an_ecg_is_cached_as_an_error(tmp_path):
+    root = tmp_path / "f"
+    write_record(root, "two_leads", 1.0, leads=("I", "II"))
+    write_record(root, "twelve", 2.0)
+    with ReviewStore() as store:
+        det = FakeDetector(fail_leads_below=12)
+        _, rows = run(worklist_job(root, store, det))
+        status = {r.label: r.status for r in rows}
+        assert status == {"two_leads": ERROR, "twelve": SCORED}
+        again = FakeDetector(fail_leads_below=12)
+        run(worklist_job(root, store, again))
+        assert again.calls == 0
+
+
+@needs_wfdb
+def test_ptbxl_database_csv(tmp_path):
+    base = tmp_path / "ptbxl"
+    write_record(base / "records100" / "00000", "00001_lr", 1.0)
+    write_record(base / "records100" / "00000", "00002_lr", 3.0)
+    (base / "ptbxl_database.csv").write_text(
+        "ecg_id,patient_id,age,sex,recording_date,filename_lr,filename_hr\n"
+        "1,15709.0,56.0,1,1984-11-09 09:17:34,records100/00000/00001_lr,records500/00000/00001_hr\n"
+        "2,13243.0,19.0,0,1984-11-14 12:55:37,records100/00000/00002_lr,records500/00000/00002_hr\n"
+        "3,1.0,1.0,0,1984-11-14 12:55:37,records100/00000/00003_lr,records500/00000/00003_hr\n"
+    )
+    entries = list(scan_ptbxl_csv(base / "ptbxl_database.csv"))
+    assert [(e.label, e.patient.id, e.patient.sex) for e in entries] == [
+        ("ecg 1", "15709", "F"), ("ecg 2", "13243", "M")]  # record 3 has no file: skipped
+    with ReviewStore() as store:
+        _, rows = run(worklist_job(base / "ptbxl_database.csv", store, FakeDetector()))
+    top = max(rows, key=lambda r: r.score)
+    assert (top.label, top.patient_id, top.start) == ("ecg 2", "13243", "1984-11-14 12:55:37")
+
+
+def test_hdf5_collection_entries_are_hashed_per_key(tmp_path):
+    from ecgviewer.io.hdf5 import write_own_layout
+    from ecgviewer.record import STANDARD_LEADS, Patient, Record
+
+    rng = np.random.default_rng(0)
+    records = {}
+    for key, peak in (("a", 1.0), ("b", 5.0), ("c", 2.0)):
+        sig = (rng.standard_normal((12, 1000)) * 0.05).astype(np.float32)
+        sig[1, 500] = peak
+        records[key] = Record(sig, 100.0, list(STANDARD_LEADS), patient=Patient(id=f"p-{key}"))
+    path = write_own_layout(tmp_path / "many.h5", records)
+    det = FakeDetector()
+    with ReviewStore() as store:
+        _, rows = run(worklist_job(path, store, det))
+        assert len(rows) == 3 and len({r.content_hash for r in rows}) == 3
+        assert det.records == 3
+        assert max(rows, key=lambda r: r.score).patient_id == "p-b"
+        again = FakeDetector()
+        run(worklist_job(path, store, again))
+        assert again.calls == 0

@@ -1,0 +1,174 @@
+"""Review store: persistence, migrations, crash safety (a killed writer loses nothing saved)."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+
+import pytest
+
+from ecgviewer.review.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    EcgInfo,
+    Review,
+    ReviewStore,
+    ReviewStoreError,
+    ScoreSummary,
+    default_path,
+)
+from tests.conftest import REPO
+
+
+def test_default_path_is_in_the_user_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECGVIEWER_DATA_DIR", str(tmp_path))
+    with ReviewStore() as store:
+        assert store.path == tmp_path / "reviews.sqlite3" == default_path()
+        assert store.path.is_file()
+
+
+def test_pragmas_are_wal_and_full_sync(tmp_path):
+    with ReviewStore(tmp_path / "r.db") as store:
+        con = store._conn()
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # 2 = FULL (SQLite docs)
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_reviews_survive_closing_and_reopening(tmp_path):
+    path = tmp_path / "r.db"
+    t = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with ReviewStore(path) as store:
+        store.save_review(Review("a" * 64, "abnormal", "ST elevation V2-V4", "dr k", t))
+        store.save_review(Review("b" * 64, "normal", "", "dr k"))
+        store.upsert_ecgs([EcgInfo("a" * 64, "/x/a.hea", label="a", leads=("I", "II"), duration=10.0)])
+        store.put_scores([ScoreSummary("a" * 64, "m:1:abc", 3.5, 99.1, {"II": 4.0}, ("x",))])
+    with ReviewStore(path) as store:
+        got = store.get_review("a" * 64)
+        assert (got.state, got.note, got.reviewer, got.time) == (
+            "abnormal", "ST elevation V2-V4", "dr k", t)
+        assert store.get_review("b" * 64).state == "normal"
+        assert store.get_review("c" * 64).state == "unreviewed"  # never saved
+        assert store.get_ecg("a" * 64).leads == ("I", "II")
+        s = store.get_scores(["a" * 64, "b" * 64], "m:1:abc")
+        assert list(s) == ["a" * 64] and s["a" * 64].score == 3.5
+        assert s["a" * 64].lead_scores == {"II": 4.0} and s["a" * 64].flags == ("x",)
+        assert store.get_scores(["a" * 64], "m:2:def") == {}  # other model version: no reuse
+
+
+def test_history_keeps_every_change_and_current_is_last(tmp_path):
+    with ReviewStore(tmp_path / "r.db") as store:
+        for state in ("abnormal", "normal", "abnormal"):
+            store.save_review(Review("h" * 64, state, note=state, reviewer="r"))
+        assert [r.state for r in store.history("h" * 64)] == ["abnormal", "normal", "abnormal"]
+        assert store.get_review("h" * 64).state == "abnormal"
+
+
+def test_invalid_state_is_refused_and_nothing_written(tmp_path):
+    with ReviewStore(tmp_path / "r.db") as store:
+        with pytest.raises(ValueError):
+            store.save_review(Review("h" * 64, "maybe"))
+        assert store.history("h" * 64) == []
+
+
+def test_migration_from_v1_keeps_reviews(tmp_path):
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(MIGRATIONS[0])
+    con.execute("INSERT INTO review VALUES (?, 'abnormal', 'old note', 'dr a', '2024-05-01T10:00:00+00:00')", ("o" * 64,))
+    con.execute("PRAGMA user_version=1")
+    con.commit()
+    con.close()
+    with ReviewStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION > 1
+        assert store.get_review("o" * 64).note == "old note"
+        assert [r.note for r in store.history("o" * 64)] == ["old note"]  # history seeded
+        store.put_window_scores("o" * 64, "m", 10.0, {0: 1.5, 3: 2.5})
+        assert store.get_window_scores("o" * 64, "m", 10.0) == {0: 1.5, 3: 2.5}
+        assert store.integrity_ok()
+
+
+def test_database_from_a_newer_program_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(ReviewStoreError, match="newer"):
+        ReviewStore(path)
+
+
+_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from ecgviewer.review.store import Review, ReviewStore
+
+    class Dying(ReviewStore):
+        def _append_history(self, con, r):
+            os._exit(3)  # killed between the two statements of save_review's transaction
+
+    path, mode = sys.argv[1], sys.argv[2]
+    if mode == "die":
+        store = Dying(path)
+        store.save_review(Review("a" * 64, "normal", "changed", "intruder"))
+    else:
+        store = ReviewStore(path)
+        i = 0
+        while True:
+            store.save_review(Review(f"{i % 50:064d}", ("normal", "abnormal")[i % 2], f"n{i}", "w"))
+            print(i, flush=True)
+            i += 1
+    """
+)
+
+
+def _consistent(store: ReviewStore) -> None:
+    assert store.integrity_ok()
+    con = store._conn()
+    # Every current review equals the last history entry for that ECG: no half-written action.
+    rows = con.execute(
+        "SELECT r.content_hash, r.state, r.note, h.state, h.note FROM review r JOIN review_history h "
+        "ON h.id = (SELECT max(id) FROM review_history WHERE content_hash = r.content_hash)"
+    ).fetchall()
+    assert len(rows) == con.execute("SELECT count(*) FROM review").fetchone()[0]
+    for _, state, note, h_state, h_note in rows:
+        assert (state, note) == (h_state, h_note)
+
+
+def test_exit_inside_a_transaction_keeps_previous_review(tmp_path):
+    path = tmp_path / "r.db"
+    with ReviewStore(path) as store:
+        store.save_review(Review("a" * 64, "abnormal", "flagged before", "dr k"))
+    proc = subprocess.run([sys.executable, "-c", _WRITER, str(path), "die"], cwd=REPO, timeout=60)
+    assert proc.returncode == 3
+    with ReviewStore(path) as store:
+        got = store.get_review("a" * 64)
+        assert (got.state, got.note, got.reviewer) == ("abnormal", "flagged before", "dr k")
+        assert len(store.history("a" * 64)) == 1
+        _consistent(store)
+
+
+def test_sigkill_during_writes_loses_no_committed_review(tmp_path):
+    path = tmp_path / "r.db"
+    ReviewStore(path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path), "loop"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    committed = -1
+    assert proc.stdout is not None
+    while committed < 60:
+        line = proc.stdout.readline()
+        assert line, "writer died early"
+        committed = int(line)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with ReviewStore(path) as store:
+        _consistent(store)
+        # Every action reported as saved is there (later ones may be too, never half of one).
+        n_history = store._conn().execute("SELECT count(*) FROM review_history").fetchone()[0]
+        assert n_history >= committed + 1
+        last = store.get_review(f"{committed % 50:064d}")
+        assert last.time is not None and last.reviewer == "w"
