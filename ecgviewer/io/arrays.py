@@ -1,0 +1,234 @@
+"""Plain arrays exported by research code: ``.npy`` and ``.csv``/``.txt``.
+
+These files carry no sampling rate, so the caller must give one (``ecgad info --fs 500``, the
+open dialog): ``read(path, fs=500, leads=[...], units="mV")``. Without it the reader refuses
+rather than guess.
+
+* **Orientation.** (leads, samples) and (samples, leads) are both accepted: the dimension of
+  at most 16 is the leads (when both are, the smaller one; a ``leads`` list whose length
+  matches one dimension decides). A 1-D array is one lead. CSV columns are leads when the
+  file has a header row of names.
+* **Names.** ``leads`` if given, else a CSV header row, else "ch1".."chN" with a note (we do
+  not assume the standard 12-lead order for unnamed columns). A first CSV column named
+  time/t/sample/index is dropped.
+* **Units.** Values are taken as ``units`` (mV by default; uV and V scaled).
+* **Large .npy** files are memory-mapped (``allow_pickle=False``: a .npy never runs code) and,
+  above :data:`WHOLE_LOAD_VALUES` values, paged: each page is converted to float32 mV and
+  checked for NaN/inf when read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.errors import CorruptFileError, EmptyFileError, InvalidSignalError
+from ecgviewer.io._channels import unique_names
+from ecgviewer.io._common import check_readable, ensure_finite, head_bytes, unit_scale
+from ecgviewer.record import MAX_FS, MIN_FS, Record, normalize_lead_name
+
+#: Arrays with at most this many values are loaded; larger .npy files are paged.
+WHOLE_LOAD_VALUES = 4_000_000
+#: Most leads a file can have; a dimension above this is samples.
+MAX_LEADS = 16
+
+_TIME_COLUMNS = {"time", "t", "sample", "samples", "index", "idx", "seconds", "time_s", "ms",
+                 "time_ms", "timestamp", ""}
+
+
+def read(path: str | os.PathLike[str], fs: float | None = None,
+         leads: Sequence[str] | None = None, units: str = "mV", **opts: Any) -> Record:
+    """Read a ``.npy`` or ``.csv`` ECG array.
+
+    Parameters
+    ----------
+    path
+        The file.
+    fs
+        Sampling rate in Hz. Required: these files do not store it.
+    leads
+        Lead names, one per lead (optional).
+    units
+        Unit of the values: "mV" (default), "uV" or "V".
+
+    Raises
+    ------
+    ECGError
+        No or implausible rate, unknown units, unreadable/ambiguous array, NaN/inf samples.
+    """
+    p = Path(path)
+    check_readable(p)
+    rate = _check_rate(p, fs)
+    factor = unit_scale(units)
+    if factor is None:
+        raise InvalidSignalError(p, f"units {units!r} are not a voltage (use mV, uV or V)")
+    limit = int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
+    notes: list[str] = []
+    if p.suffix.lower() == ".npy" or head_bytes(p, 6) == b"\x93NUMPY":
+        data, header_names = _load_npy(p), None
+        fmt = "npy"
+    else:
+        data, header_names = _load_csv(p)
+        fmt = "csv"
+    given = list(leads) if leads is not None else None
+    if header_names is not None:
+        data = data.T  # CSV with a header: columns are leads
+    else:
+        data = _orient(p, data, len(given) if given else None)
+    n_leads = data.shape[0]
+    if given is not None and len(given) != n_leads:
+        raise InvalidSignalError(p, f"{len(given)} lead names given for {n_leads} leads")
+    if given is not None:
+        names = [normalize_lead_name(str(n)) for n in given]
+    elif header_names is not None:
+        names = [normalize_lead_name(n) for n in header_names]
+    else:
+        names = [f"ch{i + 1}" for i in range(n_leads)]
+        notes.append("lead names not given; pass leads=[...] (CLI --leads) to name them")
+    names = unique_names(names)
+    if data.shape[1] == 0:
+        raise EmptyFileError(p, "the array has no samples")
+    if isinstance(data, np.memmap) and data.size > limit:
+        signal: Any = ArrayPagedSignal(p, data, factor, names)
+        notes.append("large array read page by page")
+    else:
+        signal = np.asarray(data, dtype=np.float64) * factor
+    if isinstance(signal, np.ndarray):
+        signal = signal.astype(np.float32)
+        ensure_finite(p, signal, names)
+    if units.strip().lower() != "mv":
+        notes.append(f"values given in {units}, converted to mV")
+    return Record(signal=signal, fs=rate, leads=names, source=str(p), format=fmt,
+                  notes=tuple(notes))
+
+
+def _check_rate(p: Path, fs: float | None) -> float:
+    if fs is None:
+        raise InvalidSignalError(
+            p, "no sampling rate: .npy/.csv files do not store one; give it "
+            "(command line --fs, or the rate field of the open dialog)"
+        )
+    try:
+        rate = float(fs)
+    except (TypeError, ValueError):
+        raise InvalidSignalError(p, f"sampling rate {fs!r} is not a number") from None
+    if not math.isfinite(rate) or not MIN_FS <= rate <= MAX_FS:
+        raise InvalidSignalError(
+            p, f"sampling rate {fs!r} Hz is outside the plausible range {MIN_FS:g}-{MAX_FS:g} Hz"
+        )
+    return rate
+
+
+def _load_npy(p: Path) -> np.ndarray:
+    try:
+        arr = np.load(p, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise CorruptFileError(p, f"not a plain numeric .npy array ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise CorruptFileError(p, f"damaged .npy file ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise CorruptFileError(p, "holds several arrays (.npz?), expected one")
+    if arr.dtype.kind not in "iuf":
+        raise CorruptFileError(p, f"holds {arr.dtype} values, expected numbers")
+    return arr
+
+
+def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CorruptFileError(p, "not a text file (CSV expected)") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise EmptyFileError(p, "the CSV file has no rows")
+    try:
+        delimiter = csv.Sniffer().sniff(lines[0] if len(lines) == 1 else "\n".join(lines[:5]),
+                                        delimiters=",;\t ").delimiter
+    except csv.Error:
+        delimiter = ","
+    first = [c.strip().strip('"') for c in next(csv.reader([lines[0]], delimiter=delimiter))]
+    header = None
+    if not all(_is_number(c) for c in first if c):
+        header = first
+        lines = lines[1:]
+        if not lines:
+            raise EmptyFileError(p, "the CSV file has a header row but no samples")
+    try:
+        data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=None if delimiter == " " else delimiter,
+                          dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise CorruptFileError(p, f"CSV values are not all numbers ({exc})") from None
+    if header is not None:
+        if len(header) != data.shape[1]:
+            raise CorruptFileError(
+                p, f"header row has {len(header)} names but rows have {data.shape[1]} values"
+            )
+        if len(header) > 1 and header[0].strip().lower() in _TIME_COLUMNS:
+            header = header[1:]
+            data = data[:, 1:]
+    return data, header
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _orient(p: Path, data: np.ndarray, n_names: int | None) -> np.ndarray:
+    """Return (leads, samples)."""
+    if data.ndim == 1:
+        return data[None, :]
+    if data.ndim != 2:
+        raise InvalidSignalError(
+            p, f"{data.ndim}-D array of shape {data.shape}: one ECG (leads x samples) expected"
+        )
+    rows, cols = data.shape
+    if n_names is not None and (rows == n_names) != (cols == n_names):
+        return data if rows == n_names else data.T
+    if rows <= MAX_LEADS and (rows <= cols or cols > MAX_LEADS):
+        return data
+    if cols <= MAX_LEADS:
+        return data.T
+    raise InvalidSignalError(
+        p, f"cannot tell leads from samples in shape {data.shape}: "
+        f"expected one dimension of at most {MAX_LEADS} leads"
+    )
+
+
+class ArrayPagedSignal:
+    """A large memory-mapped array served page by page as float32 mV (checked for NaN/inf)."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, path: Path, data: np.ndarray, factor: float, names: list[str]) -> None:
+        self._path = path
+        self._data = data
+        self._factor = factor
+        self._names = names
+        self.shape = (int(data.shape[0]), int(data.shape[1]))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        page = np.asarray(self._data[key], dtype=np.float64) * self._factor
+        page = page.astype(np.float32)
+        if not np.isfinite(page).all():
+            raise InvalidSignalError(self._path, "NaN or infinite samples in this part of the array")
+        return page
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        full = (np.asarray(self._data, dtype=np.float64) * self._factor).astype(np.float32)
+        ensure_finite(self._path, full, self._names)
+        return full if dtype is None else full.astype(dtype, copy=False)

@@ -1,0 +1,369 @@
+"""PhysioNet WFDB records (``.hea`` + signal files + annotation files), read with ``wfdb``.
+
+Named ``wfdb_format`` so it does not shadow the ``wfdb`` library. Decisions:
+
+* **Any signal format wfdb decodes** (8, 16, 61, 80, 160, 212, 310, 311, 24, 32, FLAC, WFDB-MAT
+  with a byte offset, several signal files per record). Before decoding, each signal file's size
+  is checked against the header so a truncated ``.dat`` is a clear :class:`CorruptFileError`,
+  not a numpy broadcast error.
+* **Units.** Voltage channels go to mV (mV, uV, V; a missing unit is mV, the WFDB default).
+  A channel in another unit (mmHg, NU, %) is kept unchanged and listed in ``Record.non_ecg``.
+* **Multi-frequency records** (``212x4``: several samples per frame) are read unsmoothed and
+  every channel is resampled with ``scipy.signal.resample_poly`` to the highest ECG channel
+  rate (a 500 Hz MCL1 beside a 125 Hz ABP gives a 500 Hz Record); a note says so. wfdb's own
+  default would average each frame, throwing away the ECG's resolution.
+* **Invalid samples and multi-segment gaps.** wfdb returns NaN for the format's "invalid
+  sample" code and for the parts of a multi-segment record where a channel or segment is
+  missing (``~`` gaps). The Record rejects NaN, so they become 0 mV, each run is marked with a
+  "signal gap" annotation (on the lead, or on no lead when all channels are missing) and a
+  note gives the count. Nothing is silently invented: the gap is visible and named.
+* **Annotations.** Every annotation file beside the header (``.atr``, ``.qrs``, ``.ecg``,
+  ``.sqrs``, ...) is attached; onsets use that file's own sampling rate; the text is the
+  symbol plus the aux note (NUL bytes stripped), e.g. "+ (N"; files other than the reference
+  ``.atr`` add their extension ("N [qrs]").
+* **Header comments** give age and sex in the PTB ("age: 81", "sex: female"), MIMIC/PTB-XL
+  ("<age>: 56 <sex>: female") and MIT-BIH ("69 M 1085 1629 x1") styles.
+* **Long records are paged.** Single-segment, single-rate records longer than
+  :data:`WHOLE_LOAD_VALUES` samples are read page by page with ``wfdb.rdrecord(sampfrom,
+  sampto)``; invalid samples in a page are 0 mV (gap annotations are not computed, which would
+  need the whole file).
+
+wfdb only ever reads here: no function of it that writes is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+from wfdb.io import _signal
+
+from ecgviewer.errors import (
+    CorruptFileError,
+    ECGError,
+    FileAccessError,
+    InvalidSignalError,
+    NoECGChannelsError,
+)
+from ecgviewer.io._channels import (
+    GAP_TEXT,
+    classify_channels,
+    gap_runs,
+    rate_ratio,
+    resample,
+    unique_names,
+)
+from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name
+
+log = logging.getLogger(__name__)
+
+#: Records with at most this many samples (all channels) are read whole; longer single-rate,
+#: single-segment records are paged.
+WHOLE_LOAD_VALUES = 4_000_000
+
+#: Extensions that are never annotation files (everything else beside the header is tried).
+_NOT_ANNOTATIONS = {
+    "hea", "dat", "mat", "xyz", "txt", "csv", "json", "xml", "edf", "bdf", "md", "html", "pdf",
+    "png", "jpg", "zip", "gz", "tar", "h5", "hdf5", "npy", "py", "sh", "log", "flac", "d0",
+    "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "scp", "ini",
+}
+
+
+def record_name(path: Path) -> Path:
+    """The WFDB record (path without extension) for a ``.hea``, a data file or a bare name."""
+    if path.suffix.lower() == ".hea":
+        return path.with_suffix("")
+    if Path(str(path) + ".hea").is_file():
+        return path
+    if path.with_suffix(".hea").is_file():
+        return path.with_suffix("")
+    raise FileAccessError(path, "no WFDB header (.hea) found beside this file")
+
+
+def _wfdb_error(path: Path, exc: BaseException, what: str) -> ECGError:
+    if isinstance(exc, ECGError):
+        return exc
+    if isinstance(exc, PermissionError):
+        return FileAccessError(path, f"permission denied reading the {what}")
+    if isinstance(exc, FileNotFoundError):
+        name = Path(exc.filename).name if exc.filename else "a file it names"
+        return FileAccessError(path, f"the {what} refers to {name}, which is missing")
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return CorruptFileError(path, f"invalid WFDB {what} ({text[:200]})")
+
+
+def read(path: str | os.PathLike[str], **opts: Any) -> Record:
+    """Read a WFDB record into a :class:`Record`.
+
+    Parameters
+    ----------
+    path
+        The ``.hea`` file, one of the record's signal files, or the record name.
+    **opts
+        ``whole_load_values`` overrides :data:`WHOLE_LOAD_VALUES`; ``annotations=False`` skips
+        annotation files.
+
+    Raises
+    ------
+    ECGError
+        Missing or truncated signal files, header errors, no ECG channel, implausible rate.
+    """
+    p = Path(path)
+    check_readable(p)
+    rec = record_name(p)
+    hea = rec.with_suffix(rec.suffix + ".hea") if rec.suffix else Path(str(rec) + ".hea")
+    check_readable(hea)
+    try:
+        header = wfdb.rdheader(str(rec))
+    except Exception as exc:  # wfdb raises bare ValueError/IndexError on malformed headers
+        raise _wfdb_error(hea, exc, "header") from exc
+    fs_frame = float(header.fs or 0)
+    if not math.isfinite(fs_frame) or fs_frame <= 0 or fs_frame > MAX_FS:
+        raise InvalidSignalError(hea, f"sampling rate {header.fs!r} Hz in the header is not usable")
+    if not header.n_sig:
+        raise NoECGChannelsError(hea, "the header lists no signals")
+    loaded = None
+    multi = isinstance(header, wfdb.MultiRecord) or getattr(header, "seg_name", None)
+    if multi:
+        # A multi-segment header lacks the per-signal fields: read the record (wfdb merges
+        # the segments, NaN in the gaps) and take them from the merged record.
+        try:
+            loaded = header = wfdb.rdrecord(str(rec), smooth_frames=False)
+        except Exception as exc:
+            raise _wfdb_error(hea, exc, "multi-segment record") from exc
+    else:
+        _check_sizes(hea, rec.parent, header)
+
+    spf = [int(s or 1) for s in (header.samps_per_frame or [1] * header.n_sig)]
+    names = [str(n) for n in (header.sig_name or [f"signal {i}" for i in range(header.n_sig)])]
+    units = [u if u else "mV" for u in (header.units or ["mV"] * header.n_sig)]
+    scales = [unit_scale(u) for u in units]
+    is_ecg = classify_channels(names, [s is not None for s in scales])
+    if not any(is_ecg):
+        found = ", ".join(f"{n} ({u})" for n, u in zip(names, units, strict=True))
+        raise NoECGChannelsError(hea, f"no ECG channel among {header.n_sig} signals: {found}")
+    rates = [fs_frame * k for k in spf]
+    fs_out = max(r for r, e in zip(rates, is_ecg, strict=True) if e)
+    sig_len = int(header.sig_len or 0)
+    limit = int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
+    notes: list[str] = []
+    annotations: list[Annotation] = []
+    lead_names = unique_names([normalize_lead_name(n) if e else n
+                               for n, e in zip(names, is_ecg, strict=True)])
+    factors = [1.0 if s is None else s for s in scales]
+
+    if not multi and len(set(spf)) == 1 and spf[0] == 1 and sig_len * header.n_sig > limit:
+        signal: Any = WfdbPagedSignal(rec, hea, factors, sig_len)
+        notes.append("long record read page by page; invalid samples are drawn as 0 mV")
+    else:
+        signal = _read_whole(rec, hea, rates, fs_out, factors, lead_names, annotations, notes,
+                             loaded)
+
+    if opts.get("annotations", True):
+        annotations.extend(_read_annotations(rec, header, fs_frame))
+    annotations.sort(key=lambda a: a.onset)
+    age, sex = parse_age_sex(header.comments or [])
+    start, start_note = _start(header)
+    if start_note:
+        notes.append(start_note)
+    return Record(
+        signal=signal, fs=fs_out, leads=lead_names, start=start,
+        patient=Patient(id=None, age=age, sex=sex), annotations=annotations, source=str(hea),
+        format="wfdb", non_ecg=tuple(n for n, e in zip(lead_names, is_ecg, strict=True) if not e),
+        notes=tuple(notes),
+    )
+
+
+def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
+    """Compare every signal file's size with what the header promises."""
+    if not header.sig_len or not header.file_name:
+        return
+    per_file: dict[str, list[int]] = {}
+    for i, name in enumerate(header.file_name):
+        per_file.setdefault(name, []).append(i)
+    for name, idx in per_file.items():
+        fmt = str(header.fmt[idx[0]])
+        bps = _signal.BYTES_PER_SAMPLE.get(fmt, 0)
+        if not bps:
+            continue  # FLAC: compressed, size unknown in advance
+        data = folder / name
+        if not data.is_file():
+            raise FileAccessError(hea, f"signal file {name} named in the header is missing")
+        if not os.access(data, os.R_OK):
+            raise FileAccessError(data, "permission denied: the file cannot be read")
+        offset = int((header.byte_offset or [0] * header.n_sig)[idx[0]] or 0)
+        spf = header.samps_per_frame or [1] * header.n_sig
+        n = header.sig_len * sum(int(spf[i] or 1) for i in idx)
+        need = offset + math.floor(n * bps)
+        have = data.stat().st_size
+        if have < need:
+            raise CorruptFileError(
+                data, f"signal data truncated: the header promises {header.sig_len} samples "
+                f"per signal ({need} bytes) but the file has {have} bytes "
+                f"(about {int(max(have - offset, 0) / max(n * bps, 1) * header.sig_len)} samples)"
+            )
+
+
+def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors: list[float],
+                lead_names: list[str], annotations: list[Annotation], notes: list[str],
+                r: Any = None) -> np.ndarray:
+    if r is None:
+        try:
+            r = wfdb.rdrecord(str(rec), smooth_frames=False)
+        except Exception as exc:
+            raise _wfdb_error(hea, exc, "record") from exc
+    chans = r.e_p_signal if r.e_p_signal is not None else list(r.p_signal.T)
+    n_frames = int(r.sig_len)
+    n_out = int(round(n_frames * fs_out / float(r.fs)))
+    out = np.zeros((len(chans), n_out), dtype=np.float32)
+    missing = np.zeros((len(chans), n_out), dtype=bool)
+    resampled = []
+    for i, x in enumerate(chans):
+        x = np.asarray(x, dtype=np.float64)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            x = np.where(bad, 0.0, x)
+        up, down = rate_ratio(fs_out, rates[i])
+        if up != down:
+            resampled.append(f"{lead_names[i]} ({rates[i]:g} Hz)")
+            y = resample(x, up, down)[:n_out]
+            if bad.any():  # each output sample inherits the state of its nearest input sample
+                pos = np.minimum((np.arange(n_out) * down) // up, len(bad) - 1)
+                missing[i] = bad[pos]
+        else:
+            y = x[:n_out]
+            missing[i, :len(bad)] = bad[:n_out]
+        out[i, :len(y)] = y * factors[i]
+    if resampled:
+        notes.append(f"resampled to {fs_out:g} Hz: {', '.join(resampled)}")
+    if missing.any():
+        every = missing.all(axis=0)
+        for a, b in gap_runs(every):
+            annotations.append(Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, None))
+        for i in range(len(chans)):
+            for a, b in gap_runs(missing[i] & ~every):
+                annotations.append(Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, lead_names[i]))
+        counts = missing.sum(axis=1)
+        which = ", ".join(f"{lead_names[i]} {int(c)}" for i, c in enumerate(counts) if c)
+        notes.append(f"samples missing in the file (invalid or gap), drawn as 0 mV: {which}")
+    return out
+
+
+class WfdbPagedSignal:
+    """A long single-rate WFDB record read page by page (float32, mV)."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, rec: Path, hea: Path, factors: list[float], sig_len: int) -> None:
+        self._rec = rec
+        self._hea = hea
+        self._factors = np.asarray(factors, dtype=np.float64)
+        self.shape = (len(factors), sig_len)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _read(self, rows: list[int], a: int, b: int) -> np.ndarray:
+        if not 0 <= a <= b <= self.shape[1]:
+            raise InvalidSignalError(self._hea, f"page {a}:{b} outside 0:{self.shape[1]}")
+        if a == b or not rows:
+            return np.zeros((len(rows), b - a), dtype=np.float32)
+        try:
+            r = wfdb.rdrecord(str(self._rec), sampfrom=a, sampto=b, channels=sorted(set(rows)))
+        except Exception as exc:
+            raise _wfdb_error(self._hea, exc, "record") from exc
+        order = sorted(set(rows))
+        data = np.nan_to_num(r.p_signal.T, nan=0.0, posinf=0.0, neginf=0.0)
+        data = data * self._factors[order][:, None]
+        return data[[order.index(i) for i in rows]].astype(np.float32)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rows_key, cols_key = (key if isinstance(key, tuple) else (key, slice(None)))
+        single = isinstance(rows_key, (int, np.integer))
+        rows = [range(self.shape[0])[rows_key]] if single else [
+            int(i) for i in np.arange(self.shape[0])[rows_key]]
+        if isinstance(cols_key, (int, np.integer)):
+            col = range(self.shape[1])[cols_key]
+            page = self._read(rows, col, col + 1)[:, 0]
+        elif isinstance(cols_key, slice):
+            a, b, step = cols_key.indices(self.shape[1])
+            if step < 0:
+                raise IndexError("WfdbPagedSignal does not support reversed slices")
+            page = self._read(rows, a, max(a, b))[:, ::step]
+        else:
+            raise IndexError("WfdbPagedSignal columns must be an int or a slice")
+        return page[0] if single else page
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self._read(list(range(self.shape[0])), 0, self.shape[1])
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+
+def _read_annotations(rec: Path, header: Any, fs_frame: float) -> list[Annotation]:
+    folder = rec.parent
+    stem = rec.name
+    out: list[Annotation] = []
+    for f in sorted(folder.glob(f"{stem}.*")):
+        ext = f.name[len(stem) + 1:]
+        if not ext or "." in ext or ext.lower() in _NOT_ANNOTATIONS or not f.is_file():
+            continue
+        if ext in (header.file_name or []) or f.name in (header.file_name or []):
+            continue
+        try:
+            ann = wfdb.rdann(str(rec), ext)
+        except Exception as exc:  # not an annotation file after all, or a damaged one
+            log.info("%s: skipped %s, not a readable annotation file (%s)", rec, f.name, exc)
+            continue
+        fs = float(ann.fs) if ann.fs else fs_frame
+        symbols = ann.symbol or [""] * len(ann.sample)
+        aux = ann.aux_note or [""] * len(ann.sample)
+        for sample, sym, note in zip(ann.sample, symbols, aux, strict=False):
+            text = " ".join(t for t in (str(sym or "").strip(),
+                                        str(note or "").replace("\x00", "").strip()) if t)
+            if ext != "atr":  # .atr is the reference; name the source of any other file
+                text = f"{text} [{ext}]"
+            out.append(Annotation(float(sample) / fs, 0.0, text))
+    return out
+
+
+_AGE = re.compile(r"<?\bage\b>?\s*:\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
+_SEX = re.compile(r"<?\b(?:sex|gender)\b>?\s*:\s*([A-Za-z]+)", re.IGNORECASE)
+_MITBIH = re.compile(r"^\s*(\d{1,3})\s+([MF])\b")
+
+
+def parse_age_sex(comments: list[str]) -> tuple[float | None, str | None]:
+    """Age (years) and sex ("M"/"F") from WFDB header comments; None when absent or "??"."""
+    age: float | None = None
+    sex: str | None = None
+    for line in comments:
+        m = _AGE.search(line)
+        if m and age is None:
+            value = float(m.group(1))
+            age = value if 0 <= value < 130 else None
+        m = _SEX.search(line)
+        if m and sex is None:
+            word = m.group(1).lower()
+            sex = "M" if word in ("m", "male", "man") else "F" if word in ("f", "female", "woman") else None
+    if age is None and sex is None:
+        for line in comments:
+            m = _MITBIH.match(line)
+            if m:
+                return float(m.group(1)), m.group(2)
+    return age, sex
+
+
+def _start(header: Any) -> tuple[datetime | None, str | None]:
+    if header.base_date is not None and header.base_time is not None:
+        return datetime.combine(header.base_date, header.base_time), None
+    if header.base_time is not None:
+        return None, f"start time of day {header.base_time.isoformat()} (no date in the header)"
+    return None, None
