@@ -1,0 +1,312 @@
+"""HL7 aECG reader: every real fixture (expected values from the fixtures README and an
+independent xml.etree parse), synthetic documents for the edge cases, unsafe XML refused."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from ecgviewer.errors import (
+    CorruptFileError,
+    ECGError,
+    InvalidSignalError,
+    NoECGChannelsError,
+    UnknownFormatError,
+)
+from ecgviewer.io import read, reader_for
+from ecgviewer.io.hl7_aecg import parse_hl7_ts
+from ecgviewer.record import STANDARD_LEADS, Record
+
+NS = "{urn:hl7-org:v3}"
+MORTARA_ORDER = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6", "III", "aVR", "aVL", "aVF"]
+
+# file -> (rate Hz, lead order, rhythm samples), from ../shared/fixtures/README.md
+FIXTURES = {
+    "hl7_example_mortara_eli250.xml": (500.0, MORTARA_ORDER, 5000),
+    "cvrg_calecg2_example2.xml": (1000.0, list(STANDARD_LEADS), 10000),
+    "philips_ad4d3d80_converted.xml": (500.0, list(STANDARD_LEADS), 5500),
+    "fda_minimum_aecg.xml": (500.0, ["II"], 13),
+    "liryc_hl7aecg_example_synthetic.xml": (100.0, list(STANDARD_LEADS), 1000),
+}
+REAL_12_LEAD = [
+    "hl7_example_mortara_eli250.xml",
+    "cvrg_calecg2_example2.xml",
+    "philips_ad4d3d80_converted.xml",
+]
+
+
+def _independent_rhythm(path) -> dict[str, np.ndarray]:
+    """Rhythm leads in mV parsed with plain xml.etree: the reference the reader must match."""
+    root = ET.parse(path).getroot()
+    series = next(s for s in root.iter(NS + "series")
+                  if s.find(NS + "code").get("code") == "RHYTHM")
+    seqset = series.find(f"{NS}component/{NS}sequenceSet")
+    out = {}
+    for seq in seqset.findall(f"{NS}component/{NS}sequence"):
+        value = seq.find(NS + "value")
+        digits = value.find(NS + "digits")
+        if digits is None:
+            continue
+        scale = value.find(NS + "scale")
+        assert scale.get("unit") == "uV"
+        origin = float(value.find(NS + "origin").get("value"))
+        ints = np.array([int(v) for v in digits.text.split()], dtype=np.float64)
+        out[seq.find(NS + "code").get("code")] = (origin + ints * float(scale.get("value"))) / 1000
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_fixture_rate_leads_length(fixtures_dir, name):
+    path = fixtures_dir / "hl7aecg" / name
+    assert reader_for(path).name == "hl7_aecg"
+    fs, leads, n = FIXTURES[name]
+    rec = read(path)
+    assert isinstance(rec, Record)
+    assert rec.format == "hl7_aecg"
+    assert rec.fs == pytest.approx(fs)
+    assert rec.leads == leads
+    assert rec.n_samples == n
+    assert rec.duration == pytest.approx(n / fs)
+    assert rec.signal.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_fixture_samples_match_independent_parse(fixtures_dir, name):
+    path = fixtures_dir / "hl7aecg" / name
+    rec = read(path)
+    expected = _independent_rhythm(path)
+    assert len(expected) == rec.n_leads
+    for code, mv in expected.items():
+        lead = rec.lead_index(_lead_of(code))
+        np.testing.assert_allclose(rec.signal[lead], mv, atol=1e-6)
+
+
+def _lead_of(code: str) -> str:
+    raw = code.removeprefix("MDC_ECG_LEAD_")
+    return {"AVR": "aVR", "AVL": "aVL", "AVF": "aVF"}.get(raw, raw)
+
+
+@pytest.mark.parametrize("name", REAL_12_LEAD)
+def test_real_ecg_amplitudes_are_physiological(fixtures_dir, name):
+    rec = read(fixtures_dir / "hl7aecg" / name)
+    lead_ii = rec.signal[rec.lead_index("II")]
+    # QRS amplitude in mV (R to S): a uV/mV mix-up would be off by 1000, a wrong scale by 2-5x.
+    qrs = float(np.ptp(lead_ii))
+    assert 0.5 <= qrs <= 3.0, f"lead II QRS amplitude {qrs:.2f} mV"
+    # Einthoven holds on the recorded leads when the lead mapping is right: III = II - I.
+    lead_i, lead_iii = rec.signal[rec.lead_index("I")], rec.signal[rec.lead_index("III")]
+    assert np.median(np.abs(lead_iii - (lead_ii - lead_i))) < 0.02
+
+
+def test_mortara_metadata_and_annotations(fixtures_dir):
+    rec = read(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml")
+    assert rec.start == datetime(2002, 11, 22, 9, 10, 0)
+    assert rec.patient.id == "SBJ-123" and rec.patient.sex == "M"
+    assert rec.patient.age == 46  # LOINC 21612-7 "Reported Age" 46 a
+    assert "ELI250" in rec.device and "Mortara" in rec.device
+    assert any("derived series" in note for note in rec.notes)
+    texts = [a.text for a in rec.annotations]
+    assert "Sinus Rhythm" in texts
+    rhythm = rec.annotations[texts.index("Sinus Rhythm")]
+    assert (rhythm.onset, rhythm.duration) == (0.0, pytest.approx(10.0))
+    # First P wave: IVL_TS 20021122091000.122 to .224 against the series head 091000.000
+    p_waves = [a for a in rec.annotations if a.text == "MDC_ECG_WAVC_PWAVE"]
+    assert p_waves[0].onset == pytest.approx(0.122) and p_waves[0].duration == pytest.approx(0.102)
+    # Lead-based R peak: TIME_RELATIVE 332 ms with an MDC_ECG_LEAD_I boundary
+    peaks = [a for a in rec.annotations if a.text.endswith("MDC_ECG_WAVC_PEAK")]
+    assert any(a.onset == pytest.approx(0.332) and a.lead == "I" for a in peaks)
+    assert all(-0.001 <= a.onset <= rec.duration for a in rec.annotations)
+
+
+def test_calecg2_patient_age_from_birth_time(fixtures_dir):
+    rec = read(fixtures_dir / "hl7aecg" / "cvrg_calecg2_example2.xml")
+    assert rec.patient.id == "106_ABC"
+    assert rec.patient.age == 32  # born 1971-06-16, ECG 2004-01-15
+    assert rec.start == datetime(2004, 1, 15, 11, 20, 4)  # relative time: series low
+
+
+def test_philips_interpretation_kept_as_whole_record_annotation(fixtures_dir):
+    rec = read(fixtures_dir / "hl7aecg" / "philips_ad4d3d80_converted.xml")
+    statements = [a for a in rec.annotations if "SINUS BRADYCARDIA" in a.text]
+    assert len(statements) == 1
+    assert statements[0].onset == 0.0 and statements[0].duration == pytest.approx(11.0)
+    assert rec.patient.sex == "F"
+
+
+# ---------------------------------------------------------------------------- synthetic
+def _doc(
+    leads: dict[str, str] | None = None,
+    increment: str = '<increment value="0.002" unit="s"/>',
+    scale: str = '<scale value="2.5" unit="uV"/>',
+    origin: str = '<origin value="0" unit="uV"/>',
+    series_code: str = "RHYTHM",
+    prolog: str = "",
+) -> str:
+    leads = leads if leads is not None else {"MDC_ECG_LEAD_II": " ".join(["400"] * 100)}
+    seqs = "".join(
+        f'<component><sequence><code code="{code}"/><value xsi:type="SLIST_PQ">'
+        f"{origin}{scale}<digits>{digits}</digits></value></sequence></component>"
+        for code, digits in leads.items()
+    )
+    return (
+        f'{prolog}<AnnotatedECG xmlns="urn:hl7-org:v3" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f'<component><series><code code="{series_code}"/><component><sequenceSet>'
+        '<component><sequence><code code="TIME_ABSOLUTE"/><value xsi:type="GLIST_TS">'
+        f'<head value="20240102030405.500+0100"/>{increment}</value></sequence></component>'
+        f"{seqs}</sequenceSet></component></series></component></AnnotatedECG>"
+    )
+
+
+def _write(tmp_path, text: str, name: str = "ecg.xml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_synthetic_minimal_document(tmp_path):
+    rec = read(_write(tmp_path, _doc()))
+    assert rec.fs == 500.0 and rec.leads == ["II"] and rec.n_samples == 100
+    np.testing.assert_allclose(rec.signal, 1.0)  # 400 x 2.5 uV = 1 mV
+    assert rec.start == datetime(2024, 1, 2, 3, 4, 5, 500000)
+    assert any("UTC+0100" in note for note in rec.notes)
+
+
+@pytest.mark.parametrize(
+    ("scale", "origin", "expected"),
+    [
+        ('<scale value="0.005" unit="mV"/>', '<origin value="0" unit="mV"/>', 2.0),
+        ('<scale value="2.500" unit="uV"/>', '<origin value="-100.000" unit="uV"/>', 0.9),
+        ('<scale value="1" unit="uV"/>', '<origin value="0.5" unit="mV"/>', 0.9),
+    ],
+)
+def test_scale_and_origin_units(tmp_path, scale, origin, expected):
+    rec = read(_write(tmp_path, _doc(scale=scale, origin=origin)))
+    np.testing.assert_allclose(rec.signal, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("increment", "fs"),
+    [('<increment value="2" unit="ms"/>', 500.0), ('<increment value="0.0010000" unit="s"/>', 1000.0)],
+)
+def test_increment_in_any_time_unit(tmp_path, increment, fs):
+    assert read(_write(tmp_path, _doc(increment=increment))).fs == pytest.approx(fs)
+
+
+@pytest.mark.parametrize(
+    ("increment", "error"),
+    [
+        ('<increment value="0" unit="s"/>', InvalidSignalError),
+        ('<increment value="-0.002" unit="s"/>', InvalidSignalError),
+        ('<increment value="1" unit="s"/>', InvalidSignalError),  # 1 Hz: not an ECG
+        ('<increment value="abc" unit="s"/>', CorruptFileError),
+        ("", CorruptFileError),
+    ],
+)
+def test_bad_sampling_interval(tmp_path, increment, error):
+    with pytest.raises(error):
+        read(_write(tmp_path, _doc(increment=increment)))
+
+
+def test_unparsable_sample_names_the_lead(tmp_path):
+    leads = {"MDC_ECG_LEAD_I": "1 2 3 4", "MDC_ECG_LEAD_V2": "1 2 x3 4"}
+    with pytest.raises(CorruptFileError, match=r"lead V2: sample value 'x3'"):
+        read(_write(tmp_path, _doc(leads=leads)))
+
+
+def test_nan_sample_is_invalid(tmp_path):
+    with pytest.raises(InvalidSignalError, match="lead I"):
+        read(_write(tmp_path, _doc(leads={"MDC_ECG_LEAD_I": "1 nan 3"})))
+
+
+def test_slightly_unequal_leads_trimmed_with_note(tmp_path):
+    leads = {"MDC_ECG_LEAD_I": " ".join(["1"] * 100), "MDC_ECG_LEAD_II": " ".join(["2"] * 98)}
+    rec = read(_write(tmp_path, _doc(leads=leads)))
+    assert rec.n_samples == 98
+    assert any("trimmed to 98" in note for note in rec.notes)
+
+
+def test_badly_unequal_leads_are_corrupt(tmp_path):
+    leads = {"MDC_ECG_LEAD_I": " ".join(["1"] * 100), "MDC_ECG_LEAD_AVF": " ".join(["2"] * 40)}
+    with pytest.raises(CorruptFileError, match="lead aVF has 40 samples"):
+        read(_write(tmp_path, _doc(leads=leads)))
+
+
+def test_only_representative_beats_is_no_rhythm(tmp_path):
+    with pytest.raises(NoECGChannelsError, match="rhythm"):
+        read(_write(tmp_path, _doc(series_code="REPRESENTATIVE_BEAT")))
+
+
+def test_document_without_leads(tmp_path):
+    with pytest.raises(NoECGChannelsError):
+        read(_write(tmp_path, _doc(leads={})))
+
+
+def test_other_xml_is_not_aecg(tmp_path):
+    path = _write(tmp_path, "<restingecgdata><waveforms/></restingecgdata>")
+    with pytest.raises(UnknownFormatError, match="restingecgdata"):
+        read(path)
+
+
+def test_truncated_document(fixtures_dir, tmp_path):
+    data = (fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml").read_bytes()
+    path = tmp_path / "cut.xml"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="malformed XML"):
+        read(path)
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE AnnotatedECG [\n <!ENTITY a "aaaaaaaaaa">\n'
+    + "".join(
+        f' <!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n' for i in range(9)
+    )
+    + ']>\n<AnnotatedECG xmlns="urn:hl7-org:v3"><id extension="&j;"/></AnnotatedECG>\n'
+)
+
+
+def test_billion_laughs_refused_fast(tmp_path):
+    path = _write(tmp_path, BILLION_LAUGHS, "bomb.xml")
+    t0 = time.perf_counter()
+    with pytest.raises(CorruptFileError, match="unsafe XML"):
+        read(path)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_external_entity_refused_and_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-PATIENT-LIST")
+    doc = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE AnnotatedECG [ <!ENTITY x SYSTEM "file://{secret}"> ]>\n'
+        + _doc().replace('code="RHYTHM"/>', 'code="RHYTHM"/><title>&x;</title>')
+    )
+    with pytest.raises(CorruptFileError, match="unsafe XML") as info:
+        read(_write(tmp_path, doc))
+    assert "TOP-SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20021122091000", datetime(2002, 11, 22, 9, 10, 0)),
+        ("20021122091000.122", datetime(2002, 11, 22, 9, 10, 0, 122000)),
+        ("200211220737", datetime(2002, 11, 22, 7, 37)),
+        ("19530508", datetime(1953, 5, 8)),
+        ("20240102030405-0500", datetime(2024, 1, 2, 3, 4, 5)),
+        ("2024-01-02", None),
+        ("20241302", None),
+        ("", None),
+    ],
+)
+def test_hl7_timestamps(text, expected):
+    assert parse_hl7_ts(text)[0] == expected
+
+
+def test_every_failure_is_an_ecg_error(tmp_path):
+    for text in ("<AnnotatedECG/>", "<AnnotatedECG><component/></AnnotatedECG>", "<<<", "\x00"):
+        with pytest.raises(ECGError):
+            read(_write(tmp_path, text, "x.xml"))
