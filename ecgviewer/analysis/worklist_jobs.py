@@ -347,7 +347,7 @@ def _score(
     if not todo:
         return
     order = list(todo)
-    results = _score_many(lazy.get(), [todo[n] for n in order], batch)
+    results = score_many_isolated(lazy.get(), [todo[n] for n in order], batch)
     summaries = []
     for n, res in zip(order, results, strict=True):
         item = prepared.items[n]
@@ -357,7 +357,7 @@ def _score(
     store.put_scores(summaries)
 
 
-def _score_many(det: Any, records: list[Record], batch: int) -> list[Any]:
+def score_many_isolated(det: Any, records: list[Record], batch: int) -> list[Any]:
     """One batched call; when it fails on a bad ECG, score one by one to isolate it.
 
     A per-ECG :class:`ECGError` (e.g. missing leads) becomes that ECG's result, so one bad

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from pathlib import Path
 
 from ecgviewer.errors import FileAccessError
@@ -26,12 +26,32 @@ def sha256_files(paths: Iterable[str | os.PathLike[str]]) -> str:
     FileAccessError
         A file is missing or unreadable (message names it).
     """
+    job = hash_job(list(paths))
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            return str(stop.value)
+
+
+def hash_job(
+    paths: list[str | os.PathLike[str]], step: int = 64 * CHUNK
+) -> Generator[tuple[int, int, str], None, str]:
+    """:func:`sha256_files` as a job: yields ``(bytes done, bytes total, message)`` every
+    ``step`` bytes, so hashing a 1 GB Holter file can be cancelled and shows progress."""
+    total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
     digest = hashlib.sha256()
+    done = since = 0
     for path in paths:
         try:
             with open(path, "rb") as fh:
                 while chunk := fh.read(CHUNK):
                     digest.update(chunk)
+                    done += len(chunk)
+                    since += len(chunk)
+                    if since >= step:
+                        since = 0
+                        yield (done, total, "Hashing")
         except OSError as exc:
             raise FileAccessError(path, f"cannot be read for hashing: {exc.strerror or exc}") from None
     return digest.hexdigest()

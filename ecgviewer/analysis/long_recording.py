@@ -1,0 +1,203 @@
+"""Scoring a long (Holter, 24 h) recording window by window, cancellable and resumable.
+
+The model is trained on 10 s ECGs, so a 24 h recording is scored as 8,640 windows of 10 s,
+read page by page from a paged signal (the file is never loaded whole) and sent to the
+Detector in batches. Results live in a :class:`LongRecordingScores` that the job fills in
+place: cancelling keeps what was scored, and passing the same object back resumes at the
+first unscored window. With a review store and the file's content hash the per-window scores
+are also saved, so scoring resumes after the program is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.analysis.detector import DetectorSource, LazyDetector
+from ecgviewer.analysis.worklist_jobs import score_many_isolated
+from ecgviewer.errors import ECGError
+from ecgviewer.record import Record
+from ecgviewer.review.store import ReviewStore
+
+log = logging.getLogger(__name__)
+
+Progress = tuple[int, int, str]
+#: Windows shorter than this (the tail of a recording) are not scored: too short for beats.
+MIN_WINDOW_S = 2.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The most unusual beat of one window, in seconds from the recording start."""
+
+    t_start: float
+    t_end: float
+    score: float
+    window: int
+    lead: str | None = None
+
+
+@dataclass
+class LongRecordingScores:
+    """Per-window scores of one recording; NaN where not (yet) scored.
+
+    ``done`` marks windows that are finished, including those that could not be scored
+    (too short, refused by the model), so a resume skips them.
+    """
+
+    duration: float
+    window_s: float
+    scores: np.ndarray
+    percentiles: np.ndarray
+    done: np.ndarray
+    findings: dict[int, Finding] = field(default_factory=dict)
+    model_version: str = ""
+
+    @classmethod
+    def for_record(cls, record: Record, window_s: float = 10.0) -> LongRecordingScores:
+        n = max(1, math.ceil(record.duration / window_s))
+        nan = np.full(n, np.nan)
+        return cls(record.duration, window_s, nan.copy(), nan.copy(), np.zeros(n, bool))
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.scores.size)
+
+    @property
+    def n_done(self) -> int:
+        return int(self.done.sum())
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.done.all())
+
+    def window_bounds(self, i: int) -> tuple[float, float]:
+        return i * self.window_s, min((i + 1) * self.window_s, self.duration)
+
+    def centres(self) -> np.ndarray:
+        """Window centre times in seconds (x of the overview strip)."""
+        starts = np.arange(self.n_windows) * self.window_s
+        return (starts + np.minimum(starts + self.window_s, self.duration)) / 2
+
+    def ranked_findings(self, n: int | None = None) -> list[Finding]:
+        """Findings most unusual first: the order "next finding" walks."""
+        ranked = sorted(self.findings.values(), key=lambda f: (-f.score, f.t_start))
+        return ranked if n is None else ranked[:n]
+
+
+def long_recording_job(
+    record: Record,
+    state: LongRecordingScores | None = None,
+    detector: DetectorSource = None,
+    *,
+    window_s: float = 10.0,
+    batch: int = 16,
+    store: ReviewStore | None = None,
+    content_hash: str | None = None,
+    emit: Callable[[list[int]], None] | None = None,
+    device: str = "auto",
+) -> Generator[Progress, None, LongRecordingScores]:
+    """Score every unscored window of ``record``; yields after each batch.
+
+    Parameters
+    ----------
+    record
+        The recording; its signal may be a paged source (only one batch is in memory).
+    state
+        Scores of an earlier, cancelled run of the same recording: resumed, filled in place.
+    detector
+        Detector object, factory, or None for the bundled model (loaded on first need).
+    store, content_hash
+        When both are given, finished windows are saved and earlier ones reloaded.
+    emit
+        Receives the indices of windows just finished (from the job's thread).
+
+    Returns
+    -------
+    The filled :class:`LongRecordingScores`.
+    """
+    if state is None:
+        state = LongRecordingScores.for_record(record, window_s)
+    lazy = LazyDetector(detector, device=device)
+    state.model_version = lazy.version_key()
+    if store is not None and content_hash:
+        saved = store.get_window_scores(content_hash, state.model_version, state.window_s)
+        for i, s in saved.items():
+            if 0 <= i < state.n_windows and not state.done[i]:
+                state.scores[i] = s
+                state.done[i] = True
+    todo = [i for i in range(state.n_windows) if not state.done[i]]
+    total = state.n_windows
+    yield (state.n_done, total, f"{state.n_done} of {total} windows scored")
+    if not todo:
+        return state
+
+    chunks = [todo[k : k + batch] for k in range(0, len(todo), batch)]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="long-recording-read")
+    try:
+        future: Future[list[tuple[int, Record | None]]] | None = pool.submit(
+            _read_windows, record, state, chunks[0]
+        )
+        for n in range(len(chunks)):
+            assert future is not None
+            windows = future.result()
+            future = pool.submit(_read_windows, record, state, chunks[n + 1]) if n + 1 < len(chunks) else None
+            scorable = [(i, w) for i, w in windows if w is not None]
+            results = score_many_isolated(lazy.get(), [w for _, w in scorable], batch) if scorable else []
+            finished: dict[int, float] = {}
+            for (i, _), res in zip(scorable, results, strict=True):
+                _store_result(state, i, res)
+                if math.isfinite(state.scores[i]):
+                    finished[i] = float(state.scores[i])
+            for i, _ in windows:
+                state.done[i] = True
+            if store is not None and content_hash and finished:
+                store.put_window_scores(content_hash, state.model_version, state.window_s, finished)
+            if emit is not None:
+                emit([i for i, _ in windows])
+            yield (state.n_done, total, f"{state.n_done} of {total} windows scored")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return state
+
+
+def _read_windows(
+    record: Record, state: LongRecordingScores, indices: list[int]
+) -> list[tuple[int, Record | None]]:
+    out: list[tuple[int, Record | None]] = []
+    for i in indices:
+        t0, t1 = state.window_bounds(i)
+        if t1 - t0 < MIN_WINDOW_S:
+            out.append((i, None))
+            continue
+        try:
+            out.append((i, record.slice(t0, t1)))
+        except ECGError as exc:  # e.g. a page with NaN samples: skip it, say so in the log
+            log.warning("window %d (%.0f-%.0f s) not scored: %s", i, t0, t1, exc.problem)
+            out.append((i, None))
+    return out
+
+
+def _store_result(state: LongRecordingScores, i: int, res: Any) -> None:
+    if isinstance(res, ECGError):
+        log.info("window %d not scored: %s", i, res.problem)
+        return
+    state.scores[i] = float(res.score)
+    pct = getattr(res, "percentile", None)
+    state.percentiles[i] = np.nan if pct is None else float(pct)
+    t0, _ = state.window_bounds(i)
+    beats = list(getattr(res, "beats", None) or [])
+    if beats:
+        best = max(beats, key=lambda b: float(b[2]))
+        leads = best[3] if len(best) > 3 and isinstance(best[3], dict) else {}
+        lead = max(leads, key=leads.get) if leads else None
+        state.findings[i] = Finding(t0 + float(best[0]), t0 + float(best[1]), float(best[2]), i, lead)
+    else:
+        t0, t1 = state.window_bounds(i)
+        state.findings[i] = Finding(t0, t1, float(res.score), i, None)
