@@ -1,0 +1,5 @@
+"""``python -m ecgviewer [FILE]``: start the viewer."""
+
+from ecgviewer.app import main
+
+raise SystemExit(main())

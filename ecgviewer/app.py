@@ -1,0 +1,119 @@
+"""The one start-up path of the desktop viewer: logging, exception hooks, QApplication, window.
+
+``python -m ecgviewer [FILE]`` (or the ``ecgviewer`` launcher) opens FILE, or the bundled
+synthetic demo ECG when no file is given. Nothing here imports torch: the model is imported by
+its background job the first time it runs, so the window appears first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+import threading
+from collections.abc import Sequence
+
+from ecgviewer.paths import user_data_dir
+
+log = logging.getLogger("ecgviewer")
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Rotating log file in the user data directory, plus warnings on stderr."""
+    logs = user_data_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    if any(getattr(h, "_ecgviewer", False) for h in root.handlers):
+        return
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    file_handler = logging.handlers.RotatingFileHandler(
+        logs / "ecgviewer.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    file_handler.setFormatter(fmt)
+    file_handler._ecgviewer = True  # type: ignore[attr-defined]
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    console.setFormatter(fmt)
+    console._ecgviewer = True  # type: ignore[attr-defined]
+    root.addHandler(file_handler)
+    root.addHandler(console)
+    root.setLevel(level)
+
+
+def install_excepthooks() -> None:
+    """Uncaught errors, on any thread, are logged and shown; the app keeps running.
+
+    Qt calls Python slots from its event loop: an exception there reaches ``sys.excepthook``.
+    Errors on worker threads reach ``threading.excepthook``; they are forwarded to the GUI
+    thread through a queued call, never shown from the worker.
+    """
+    from PySide6.QtCore import QTimer
+
+    from ecgviewer.ui import messages
+
+    def gui_hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        log.error("uncaught exception", exc_info=(exc_type, exc, tb))
+        try:
+            from PySide6.QtWidgets import QApplication
+
+            parent = QApplication.activeWindow()
+            messages.show_error(parent, exc)
+        except Exception:  # the hook itself must never raise
+            log.exception("could not show the error dialog")
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None:
+            return
+        log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
+                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        exc = args.exc_value
+        QTimer.singleShot(0, lambda: messages.show_error(None, exc))
+
+    sys.excepthook = gui_hook
+    threading.excepthook = thread_hook
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ecgviewer", description="Offline ECG viewer")
+    parser.add_argument("file", nargs="?", help="ECG file to open (default: the demo ECG)")
+    parser.add_argument("--fs", type=float, default=None,
+                        help="sampling rate for bare arrays (.npy/.csv)")
+    return parser.parse_args(list(argv))
+
+
+def create_app(argv: Sequence[str] | None = None):
+    """QApplication with our names (settings, log paths) and the pyqtgraph defaults we use."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app.setApplicationName("ecgviewer")
+    app.setOrganizationName("ecgviewer")
+    # Antialiasing and OpenGL cost frames; ECG traces at 1 px are crisp without them.
+    pg.setConfigOptions(antialias=False, useOpenGL=False)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging()
+    app = create_app()
+    install_excepthooks()
+    from ecgviewer.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if args.file:
+        opts = {"fs": args.fs} if args.fs else {}
+        window.open_path(args.file, **opts)
+    else:
+        window.open_demo()
+    log.info("window shown")
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

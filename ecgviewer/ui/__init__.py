@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph viewer. The only package that imports Qt; it never imports torch."""

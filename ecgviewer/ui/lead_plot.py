@@ -1,0 +1,391 @@
+"""The ECG paper view: one pyqtgraph plot in paper millimetres holding every lead of a page.
+
+One ``PlotDataItem`` per lead segment, created once (pooled) and updated with ``setData``; the
+segment's place and scale on the paper are its item transform (x: samples -> mm at the paper
+speed, y: mV -> mm at the gain), so no sample is copied to move a lead. The paper grid, the
+calibration pulses, heat bands and ghost traces share the same millimetre coordinates. The
+aspect ratio is locked (1 mm is square) and "true scale" maps 1 mm of paper to 1 mm of screen
+using the calibrated pixels per millimetre.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QTransform
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from ecgviewer.ui.ecg_paper import (
+    Z_GHOST,
+    Z_HIGHLIGHT,
+    Z_LABEL,
+    Z_TRACE,
+    HeatBand,
+    PaperGridItem,
+    PaperMarksItem,
+    bin_max,
+)
+from ecgviewer.ui.layouts import Cell, PageGeometry, compute_page
+from ecgviewer.ui.state import LIGHT, PAGE_SECONDS, Theme
+
+log = logging.getLogger(__name__)
+
+HEAT_BIN_MM = 0.5  # heat band resolution on paper
+
+
+@dataclass
+class PageData:
+    """What one page shows: display-filtered samples plus the optional overlay, all sliced to
+    the page and aligned sample for sample with ``signal``."""
+
+    leads: list[str]
+    signal: np.ndarray  # float32 mV (n_leads, n_page)
+    fs: float
+    page_start: float  # seconds from the record start
+    derived: tuple[str, ...] = ()
+    anomaly: np.ndarray | None = None  # (n_leads, n_page) model map
+    restored: np.ndarray | None = None  # (n_leads, n_page) mV expected-normal signal
+    heat_scale: float = 1.0  # map value drawn at full opacity
+    row_of: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.row_of = {name: i for i, name in enumerate(self.leads)}
+
+    @property
+    def page_seconds(self) -> float:
+        return self.signal.shape[1] / self.fs
+
+
+class TimeAxisItem(pg.AxisItem):
+    """Bottom axis in seconds of the record, over paper millimetres."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.speed = 25.0
+        self.page_start = 0.0
+        self.page_width = PAGE_SECONDS * 25.0
+
+    def configure(self, speed: float, page_start: float, page_width: float) -> None:
+        self.speed = speed
+        self.page_start = page_start
+        self.page_width = page_width
+        self.setTickSpacing(major=speed * 1.0, minor=speed * 0.2)  # 1 s and 200 ms
+        self.picture = None
+        self.update()
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        out = []
+        for v in values:
+            if v < -1e-6 or v > self.page_width + 1e-6:
+                out.append("")
+            else:
+                out.append(f"{self.page_start + v / self.speed:g} s")
+        return out
+
+
+class LeadPlotWidget(pg.PlotWidget):
+    """All leads of one page on ECG paper, with zoom/pan, enlarge-on-double-click, overlay."""
+
+    lead_double_clicked = Signal(str)
+    scale_changed = Signal(float)  # zoom factor relative to true scale (1.0 = true scale)
+    page_requested = Signal(int)  # +1 next page, -1 previous page
+
+    def __init__(self, parent=None) -> None:
+        self._true_scale = True
+        self.time_axis = TimeAxisItem()
+        super().__init__(parent, axisItems={"bottom": self.time_axis})
+        self.theme: Theme = LIGHT
+        self.px_per_mm = 96 / 25.4
+        self.speed = 25.0
+        self.gain = 10.0
+        self.layout_name = "3x4"
+        self.enlarged: str | None = None
+        self.page: PageGeometry | None = None
+        self.data: PageData | None = None
+        self.show_overlay = True
+        self.show_ghost = True
+        self.threshold = 0.5
+        self.opacity = 0.4
+        self._true_scale = True
+        self._curves: list[pg.PlotDataItem] = []
+        self._ghosts: list[pg.PlotDataItem] = []
+        self._labels: list[pg.TextItem] = []
+        self._heat: list[HeatBand] = []
+        self.visible_cells: list[Cell] = []  # cell of each used curve, in pool order
+
+        item = self.getPlotItem()
+        item.hideAxis("left")
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        self.vb = item.getViewBox()
+        self.vb.setAspectLocked(True, ratio=1.0)
+        self.vb.disableAutoRange()
+        self.vb.setDefaultPadding(0.0)
+        self.grid = PaperGridItem()
+        self.marks = PaperMarksItem()
+        self.addItem(self.grid, ignoreBounds=True)
+        self.addItem(self.marks, ignoreBounds=True)
+        self.highlight = QGraphicsRectItem()
+        self.highlight.setZValue(Z_HIGHLIGHT)
+        self.highlight.setVisible(False)
+        self.addItem(self.highlight, ignoreBounds=True)
+        self.vb.sigRangeChangedManually.connect(self._on_manual_range)
+        self.vb.sigRangeChanged.connect(lambda *_: self.scale_changed.emit(self.zoom_factor()))
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.apply_theme(LIGHT)
+
+    # ------------------------------------------------------------------ configuration
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.setBackground(QColor(*theme.background))
+        self.time_axis.setPen(pg.mkPen(theme.label))
+        self.time_axis.setTextPen(pg.mkPen(theme.label))
+        brush = QColor(*theme.highlight)
+        brush.setAlpha(50)
+        self.highlight.setBrush(QBrush(brush))
+        self.highlight.setPen(pg.mkPen(theme.highlight, width=2))
+        if self.page is not None:
+            self.rebuild()
+
+    def configure(self, *, layout: str, speed: float, gain: float, enlarged: str | None) -> None:
+        self.layout_name, self.speed, self.gain, self.enlarged = layout, speed, gain, enlarged
+
+    def set_page_data(self, data: PageData | None) -> None:
+        self.data = data
+        self.rebuild()
+
+    # ------------------------------------------------------------------ drawing
+    def rebuild(self) -> None:
+        """Lay out the page again (layout, scale, record or theme changed)."""
+        self.highlight.setVisible(False)
+        data = self.data
+        if data is None:
+            for pool in (self._curves, self._ghosts, self._labels):
+                for it in pool:
+                    it.setVisible(False)
+            for band in self._heat:
+                band.item.setVisible(False)
+            self.page = None
+            self.visible_cells = []
+            return
+        page = compute_page(self.layout_name, data.leads, data.page_seconds, self.speed,
+                            self.gain, self.enlarged)
+        self.page = page
+        self.visible_cells = list(page.cells)
+        paper = QRectF(-page.margin_left, page.bottom, page.margin_left + page.width + 5.0,
+                       page.top - page.bottom)
+        self.grid.set_paper(paper, self.theme.grid_minor, self.theme.grid_major)
+        self.marks.set_geometry(page, self.speed, self.gain, self.theme.marks)
+        self.time_axis.configure(self.speed, data.page_start, page.width)
+        self._ensure_pool(len(page.cells))
+        font = QFont()
+        font.setBold(True)
+        font.setPointSizeF(10.0)
+        for i, cell in enumerate(page.cells):
+            row = data.row_of[cell.lead]
+            a, b = self._sample_range(cell, data)
+            transform = QTransform(self.speed / data.fs, 0.0, 0.0, self.gain,
+                                   cell.x0, cell.baseline)
+            curve = self._curves[i]
+            curve.setData(data.signal[row, a:b])
+            curve.setTransform(transform)
+            curve.setPen(pg.mkPen(self.theme.trace, width=1))
+            curve.setVisible(True)
+            ghost = self._ghosts[i]
+            if data.restored is not None:
+                ghost.setData(data.restored[row, a:b])
+                ghost.setTransform(transform)
+                ghost.setPen(pg.mkPen(self.theme.ghost, width=1))
+            ghost.setVisible(data.restored is not None and self.show_ghost and self.show_overlay)
+            label = self._labels[i]
+            text = cell.lead + (" (derived)" if cell.lead in data.derived else "")
+            label.setText(text, color=self.theme.label)
+            label.setFont(font)
+            label.setPos(cell.x0 + 1.0, cell.y_top - 0.5)
+            label.setVisible(True)
+            band = self._heat[i]
+            width = (cell.t1 - cell.t0) * self.speed
+            rect = QRectF(cell.x0, cell.baseline - cell.height * 0.45, width, cell.height * 0.9)
+            if data.anomaly is not None:
+                n_bins = max(1, int(round(width / HEAT_BIN_MM)))
+                band.set_values(bin_max(data.anomaly[row, a:b], n_bins), rect)
+            band.item.setVisible(data.anomaly is not None and self.show_overlay)
+        for pool in (self._curves, self._ghosts, self._labels):
+            for it in pool[len(page.cells):]:
+                it.setVisible(False)
+        for band in self._heat[len(page.cells):]:
+            band.item.setVisible(False)
+        self.render_heat()
+        if self._true_scale:
+            self.reset_view()
+
+    def _sample_range(self, cell: Cell, data: PageData) -> tuple[int, int]:
+        n = data.signal.shape[1]
+        a = min(n, max(0, int(round(cell.t0 * data.fs))))
+        b = min(n, max(a, int(round(cell.t1 * data.fs))))
+        return a, b
+
+    def _ensure_pool(self, n: int) -> None:
+        while len(self._curves) < n:
+            curve = pg.PlotDataItem(antialias=False)
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            curve.setSkipFiniteCheck(True)
+            curve.setZValue(Z_TRACE)
+            self.addItem(curve, ignoreBounds=True)
+            self._curves.append(curve)
+            ghost = pg.PlotDataItem(antialias=False)
+            ghost.setDownsampling(auto=True, method="peak")
+            ghost.setClipToView(True)
+            ghost.setSkipFiniteCheck(True)
+            ghost.setZValue(Z_GHOST)
+            self.addItem(ghost, ignoreBounds=True)
+            self._ghosts.append(ghost)
+            label = pg.TextItem(anchor=(0, 0))
+            label.setZValue(Z_LABEL)
+            self.addItem(label, ignoreBounds=True)
+            self._labels.append(label)
+            band = HeatBand()
+            self.addItem(band.item, ignoreBounds=True)
+            self._heat.append(band)
+
+    def render_heat(self) -> None:
+        """Recolour the heat bands (threshold, opacity, theme) without touching geometry."""
+        data = self.data
+        if data is None or data.anomaly is None or self.page is None:
+            return
+        for band in self._heat[: len(self.page.cells)]:
+            band.render(self.theme.heat, data.heat_scale, self.threshold, self.opacity)
+            band.item.setVisible(self.show_overlay)
+
+    def set_overlay_options(self, *, show: bool, ghost: bool, threshold: float,
+                            opacity: float) -> None:
+        self.show_overlay, self.show_ghost = show, ghost
+        self.threshold, self.opacity = threshold, opacity
+        if self.page is None or self.data is None:
+            return
+        n = len(self.page.cells)
+        for band in self._heat[:n]:
+            band.item.setVisible(show and self.data.anomaly is not None)
+        for g in self._ghosts[:n]:
+            g.setVisible(show and ghost and self.data.restored is not None)
+        self.render_heat()
+
+    # ------------------------------------------------------------------ accessors for tests
+    def curves(self) -> list[pg.PlotDataItem]:
+        n = len(self.page.cells) if self.page else 0
+        return self._curves[:n]
+
+    def ghosts(self) -> list[pg.PlotDataItem]:
+        n = len(self.page.cells) if self.page else 0
+        return [g for g in self._ghosts[:n] if g.isVisible()]
+
+    def heat_bands(self) -> list[HeatBand]:
+        n = len(self.page.cells) if self.page else 0
+        return self._heat[:n]
+
+    def labels(self) -> list[pg.TextItem]:
+        n = len(self.page.cells) if self.page else 0
+        return self._labels[:n]
+
+    # ------------------------------------------------------------------ view / scale
+    def set_px_per_mm(self, value: float) -> None:
+        self.px_per_mm = float(value)
+        if self._true_scale:
+            self.reset_view()
+
+    def zoom_factor(self) -> float:
+        (x0, x1), _ = self.vb.viewRange()
+        width_px = max(1.0, self.vb.width())
+        return width_px / max(1e-9, (x1 - x0)) / self.px_per_mm
+
+    def reset_view(self) -> None:
+        """True scale: 1 mm of paper on 1 mm of screen, top-left of the page in view."""
+        self._true_scale = True
+        page = self.page
+        left, top = (-12.0, 2.0) if page is None else (-page.margin_left - 1.0, page.top + 2.0)
+        w_mm = max(1.0, self.vb.width()) / self.px_per_mm
+        h_mm = max(1.0, self.vb.height()) / self.px_per_mm
+        self.vb.setRange(xRange=(left, left + w_mm), yRange=(top - h_mm, top), padding=0.0)
+
+    def fit_page(self) -> None:
+        """Whole page in view (not true scale)."""
+        if self.page is None:
+            return
+        self._true_scale = False
+        p = self.page
+        self.vb.setRange(xRange=(-p.margin_left, p.width + 2), yRange=(p.bottom - 1, p.top + 1),
+                         padding=0.0)
+
+    def zoom(self, factor: float, center_x: float | None = None) -> None:
+        self._true_scale = False
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        cx = (x0 + x1) / 2 if center_x is None else center_x
+        cy = (y0 + y1) / 2
+        self.vb.scaleBy((1 / factor, 1 / factor), center=pg.Point(cx, cy))
+
+    def pan(self, dx_frac: float, dy_frac: float) -> None:
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        self.vb.translateBy(x=(x1 - x0) * dx_frac, y=(y1 - y0) * dy_frac)
+
+    def centre_on(self, cell: Cell, t_page: float) -> None:
+        """Keep the zoom, move the view so (t, cell) is in the middle."""
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        cx = cell.x_of(t_page, self.speed)
+        self.vb.setRange(xRange=(cx - (x1 - x0) / 2, cx + (x1 - x0) / 2),
+                         yRange=(cell.baseline - (y1 - y0) / 2, cell.baseline + (y1 - y0) / 2),
+                         padding=0.0)
+
+    def show_highlight(self, cell: Cell, t0_page: float, t1_page: float) -> QRectF:
+        x0 = cell.x_of(max(t0_page, cell.t0), self.speed)
+        x1 = cell.x_of(min(t1_page, cell.t1), self.speed)
+        rect = QRectF(x0, cell.y_bottom + 1.0, max(0.5, x1 - x0), cell.height - 2.0)
+        self.highlight.setRect(rect)
+        self.highlight.setVisible(True)
+        return rect
+
+    def _on_manual_range(self, *args: object) -> None:
+        self._true_scale = False
+
+    def resizeEvent(self, event) -> None:  # Qt's name
+        super().resizeEvent(event)
+        if getattr(self, "vb", None) is not None and self._true_scale:
+            self.reset_view()
+
+    # ------------------------------------------------------------------ input
+    def _on_click(self, event) -> None:
+        if not event.double() or self.page is None:
+            return
+        pos = self.vb.mapSceneToView(event.scenePos())
+        cell = self.page.cell_at(pos.x(), pos.y())
+        if cell is not None:
+            event.accept()
+            self.lead_double_clicked.emit(cell.lead)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # Qt's name
+        key = event.key()
+        actions = {
+            Qt.Key.Key_Left: lambda: self.pan(-0.1, 0),
+            Qt.Key.Key_Right: lambda: self.pan(0.1, 0),
+            Qt.Key.Key_Up: lambda: self.pan(0, 0.1),
+            Qt.Key.Key_Down: lambda: self.pan(0, -0.1),
+            Qt.Key.Key_Plus: lambda: self.zoom(1.25),
+            Qt.Key.Key_Equal: lambda: self.zoom(1.25),
+            Qt.Key.Key_Minus: lambda: self.zoom(0.8),
+            Qt.Key.Key_0: self.reset_view,
+            Qt.Key.Key_Home: self.reset_view,
+            Qt.Key.Key_F: self.fit_page,
+            Qt.Key.Key_PageDown: lambda: self.page_requested.emit(1),
+            Qt.Key.Key_PageUp: lambda: self.page_requested.emit(-1),
+        }
+        action = actions.get(Qt.Key(key))
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action()
+        event.accept()

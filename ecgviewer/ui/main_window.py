@@ -1,0 +1,541 @@
+"""The main window: opens ECGs, draws them on paper, runs the model in the background.
+
+Public entry points used by other parts of the program (worklist, app start-up):
+``open_path(path)``, ``open_record(record, title=None)``, ``menus`` / ``actions`` to extend the
+menu bar, and the ``record_loaded`` / ``scoring_finished`` signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecgviewer import io as ecg_io
+from ecgviewer.errors import ECGError, ModelError
+from ecgviewer.paths import resource
+from ecgviewer.record import Record, RecordEntry
+from ecgviewer.signal.filters import DisplayFilter
+from ecgviewer.ui import messages
+from ecgviewer.ui.calipers import CaliperTool
+from ecgviewer.ui.dialogs import CalibrationDialog, RecordPickerDialog, SamplingRateDialog
+from ecgviewer.ui.display import Measurements, build_page, measure_job
+from ecgviewer.ui.lead_plot import LeadPlotWidget
+from ecgviewer.ui.menus import build_menu_bar, build_toolbar
+from ecgviewer.ui.overlay import Finding, findings_from, flag_texts, heat_scale, model_text, verdict
+from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
+from ecgviewer.ui.state import (
+    DARK,
+    GAINS_MM_MV,
+    LIGHT,
+    PAGE_SECONDS,
+    SPEEDS_MM_S,
+    ViewState,
+    settings,
+)
+from ecgviewer.ui.workers import JobTracker, Worker
+
+log = logging.getLogger(__name__)
+
+ScoringJobFactory = Callable[[Record, str], Generator[Any, None, Any]]
+MAX_RECENT = 10
+DEMO_PATH = "demo/demo_ecg.hea"
+
+
+def default_scoring_job(record: Record, device: str) -> Generator[Any, None, Any]:
+    """The real model job; imported lazily so the window opens before torch is imported."""
+    from ecgviewer.analysis.scoring import score_record_job
+
+    return (yield from score_record_job(record, device=device))
+
+
+def screen_px_per_mm(widget: QWidget | None = None) -> float:
+    """Logical pixels per millimetre from the screen's physical size (Qt6: device-independent
+    pixels, so HiDPI scaling is already accounted for). Implausible values fall back to 96 dpi."""
+    screen = (widget.screen() if widget is not None else None) or QGuiApplication.primaryScreen()
+    dpi = screen.physicalDotsPerInch() if screen is not None else 96.0
+    if not (50.0 <= dpi <= 600.0):
+        dpi = 96.0
+    return dpi / 25.4
+
+
+class MainWindow(QMainWindow):
+    record_loaded = Signal(object)  # Record
+    scoring_finished = Signal(object)  # ScoreResult
+
+    def __init__(self, scoring_job: ScoringJobFactory | None = None) -> None:
+        super().__init__()
+        self.settings = settings()
+        self.state = ViewState.load(self.settings)
+        self.scoring_job = scoring_job or default_scoring_job
+        self.jobs = JobTracker()
+        self.record: Record | None = None
+        self.result: Any | None = None
+        self.heat_scale = 1.0
+        self.measurements: Measurements | None = None
+        self.findings: list[Finding] = []
+        self.title_note = ""
+        self.actions: dict[str, Any] = {}
+        self._score_started = 0.0
+
+        self.plot = LeadPlotWidget()
+        self.plot.lead_double_clicked.connect(self.enlarge_lead)
+        self.plot.page_requested.connect(self.step_page)
+        self.plot.scale_changed.connect(self._update_scale_label)
+        self.caliper = CaliperTool(self.plot)
+        self.patient_panel = PatientPanel()
+        self.patient_panel.patient_edited.connect(self.set_patient)
+        self.measure_panel = MeasurementsPanel()
+        self.caliper.measured.connect(lambda r: self.measure_panel.caliper_label.setText(r.text()))
+        self.analysis_panel = AnalysisPanel()
+        self.analysis_panel.cancel_requested.connect(self.cancel_scoring)
+        self.analysis_panel.rerun_requested.connect(self.start_scoring)
+        self.analysis_panel.overlay_changed.connect(self._on_overlay_changed)
+        self.findings_panel = FindingsPanel()
+        self.findings_panel.finding_activated.connect(self.go_to_finding)
+
+        side = QWidget()
+        box = QVBoxLayout(side)
+        for panel in (self.analysis_panel, self.findings_panel, self.measure_panel,
+                      self.patient_panel):
+            box.addWidget(panel)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(330)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.plot)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([1200, 360])
+        self.setCentralWidget(splitter)
+
+        self.menus = build_menu_bar(self)
+        self.toolbar = build_toolbar(self)
+        self.scale_label = QLabel()
+        self.filter_label = QLabel()
+        self.statusBar().addPermanentWidget(self.filter_label)
+        self.statusBar().addPermanentWidget(self.scale_label)
+        self._elapsed_timer = QTimer(self)
+        self._elapsed_timer.setInterval(200)
+        self._elapsed_timer.timeout.connect(self._tick_elapsed)
+        self.setAcceptDrops(True)
+        self.resize(1500, 900)
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray | bytes):
+            self.restoreGeometry(QByteArray(geometry))
+        self.plot.set_px_per_mm(self._px_per_mm())
+        self._sync_controls()
+        self._apply_theme()
+        self._rebuild_recent_menu()
+        self._update_title()
+
+    # ================================================================== opening
+    def open_dialog(self) -> None:
+        exts = " ".join(f"*{e}" for e in ecg_io.supported_extensions())
+        start = str(self.settings.value("files/last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open ECG", start,
+                                              f"ECG files ({exts});;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_demo(self) -> bool:
+        path = resource(DEMO_PATH)
+        if not path.is_file():
+            messages.show_error(self, ECGError(path, "the bundled demo ECG is missing from this installation"))
+            return False
+        return self.open_path(path, title_note="SYNTHETIC demo ECG", remember=False)
+
+    def open_path(self, path: str | Path, *, title_note: str = "", remember: bool = True,
+                  **opts: Any) -> bool:
+        """Read ``path`` and show it; on any error show a dialog and keep the current ECG."""
+        path = Path(path)
+        try:
+            if path.suffix.lower() in (".npy", ".csv", ".txt") and "fs" not in opts:
+                dialog = SamplingRateDialog(str(path), parent=self)
+                if dialog.exec() != QDialog.DialogCode.Accepted:
+                    return False
+                opts["fs"] = dialog.rate.value()
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                loaded = ecg_io.read(path, **opts)
+            finally:
+                QApplication.restoreOverrideCursor()
+            if isinstance(loaded, list):
+                loaded = self._pick_entry(loaded)
+                if loaded is None:
+                    return False
+            self.open_record(loaded, title_note=title_note)
+        except Exception as exc:  # every failure becomes a dialog; the previous ECG stays
+            messages.show_error(self, exc)
+            return False
+        if remember:
+            self._remember(path)
+        return True
+
+    def _pick_entry(self, entries: list[RecordEntry]) -> Record | None:
+        if not entries:
+            raise ECGError(None, "the file holds no ECG")
+        if len(entries) == 1:
+            return entries[0].load()
+        dialog = RecordPickerDialog(entries, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.selected_index() < 0:
+            return None
+        return entries[dialog.selected_index()].load()
+
+    def open_record(self, record: Record, title_note: str = "") -> None:
+        """Show ``record`` (the public entry point); starts measurements and scoring."""
+        if not record.ecg_leads:
+            raise ECGError(record.source, "no ECG leads to display")
+        record = record.with_derived_limb_leads()
+        self.jobs.cancel_all()
+        self.record = record
+        self.result = None
+        self.heat_scale = 1.0
+        self.findings = []
+        self.measurements = None
+        self.title_note = title_note
+        self.state.page_start = 0.0
+        self.state.enlarged_lead = None
+        self.findings_panel.set_findings([])
+        self.measure_panel.clear("measuring…")
+        self.patient_panel.show_record(record)
+        self.redraw()
+        self._update_title()
+        self.record_loaded.emit(record)
+        self.start_measuring()
+        self.start_scoring()
+
+    # ================================================================== drawing
+    def display_filter(self) -> DisplayFilter | None:
+        return DisplayFilter() if self.state.display_filter else None
+
+    def redraw(self) -> None:
+        """Rebuild the page from the record, view state and model result."""
+        if self.record is None:
+            self.plot.set_page_data(None)
+            return
+        flt = self.display_filter()
+        data = build_page(self.record, self.state.page_start, PAGE_SECONDS, flt, self.result,
+                          self.heat_scale)
+        self.plot.configure(layout=self.state.layout, speed=self.state.speed_mm_s,
+                            gain=self.state.gain_mm_mv, enlarged=self.state.enlarged_lead)
+        self.plot.set_overlay_options(show=self.state.show_overlay, ghost=self.state.show_ghost,
+                                      threshold=self.state.threshold, opacity=self.state.opacity)
+        self.plot.set_page_data(data)
+        text = "Display filter: " + (flt.describe(self.record.fs) if flt else "off (raw signal)")
+        self.filter_label.setText(text)
+        self.measure_panel.set_filter_text(text.split(": ", 1)[1])
+        note = self.plot.page.note if self.plot.page else ""
+        end = min(self.record.duration, self.state.page_start + PAGE_SECONDS)
+        page = f"{self.state.page_start:g}-{end:.4g} s of {self.record.duration:.4g} s"
+        self.statusBar().showMessage(f"{page}   {note}".strip())
+        self._update_scale_label()
+
+    def _update_scale_label(self, *args: object) -> None:
+        zoom = self.plot.zoom_factor()
+        scale = "true scale" if abs(zoom - 1.0) < 0.02 else f"zoom ×{zoom:.2f}"
+        self.scale_label.setText(f"{self.state.speed_mm_s:g} mm/s · {self.state.gain_mm_mv:g} mm/mV · {scale}")
+
+    def _update_title(self) -> None:
+        if self.record is None:
+            self.setWindowTitle("ecgviewer")
+            return
+        name = Path(self.record.source).name if self.record.source else "ECG"
+        note = f" — {self.title_note}" if self.title_note else ""
+        self.setWindowTitle(f"{name}{note} — ecgviewer")
+
+    # ================================================================== view controls
+    def set_layout(self, key: str) -> None:
+        self.state.layout = key
+        self.state.enlarged_lead = None
+        self._sync_controls()
+        self.plot.reset_view()
+        self.redraw()
+
+    def set_speed(self, value: float) -> None:
+        self.state.speed_mm_s = float(value)
+        self._sync_controls()
+        self.redraw()
+
+    def set_gain(self, value: float) -> None:
+        self.state.gain_mm_mv = float(value)
+        self._sync_controls()
+        self.redraw()
+
+    def enlarge_lead(self, lead: str | None) -> None:
+        """Show one lead alone (double-click), or all leads again (None / same lead)."""
+        if lead == self.state.enlarged_lead:
+            lead = None
+        self.state.enlarged_lead = lead
+        self.redraw()
+        if lead is None:
+            self.plot.reset_view()
+        else:
+            self.plot.fit_page()
+
+    def step_page(self, delta: int) -> None:
+        if self.record is None:
+            return
+        last = max(0.0, self.record.duration - PAGE_SECONDS)
+        start = min(last, max(0.0, self.state.page_start + delta * PAGE_SECONDS))
+        if start != self.state.page_start:
+            self.state.page_start = start
+            self.redraw()
+
+    def set_display_filter(self, on: bool) -> None:
+        self.state.display_filter = bool(on)
+        self.redraw()
+
+    def set_dark(self, on: bool) -> None:
+        self.state.dark = bool(on)
+        self._apply_theme()
+
+    def _apply_theme(self) -> None:
+        self.plot.apply_theme(DARK if self.state.dark else LIGHT)
+
+    def set_caliper(self, on: bool) -> None:
+        self.caliper.set_active(bool(on))
+        if not on:
+            self.measure_panel.caliper_label.setText("-")
+
+    def _px_per_mm(self) -> float:
+        saved = self.settings.value("display/px_per_mm")
+        try:
+            if saved is not None and float(saved) > 0:
+                return float(saved)
+        except (TypeError, ValueError):
+            pass
+        return screen_px_per_mm(self)
+
+    def calibrate_screen(self) -> None:
+        dialog = CalibrationDialog(self.plot.px_per_mm, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            value = dialog.calibrated_px_per_mm()
+            self.settings.setValue("display/px_per_mm", value)
+            self.plot.set_px_per_mm(value)
+            self.plot.reset_view()
+
+    def _sync_controls(self) -> None:
+        s = self.state
+        for key, act in self.actions.items():
+            if key.startswith("layout_"):
+                act.setChecked(key == f"layout_{s.layout}")
+            elif key.startswith("speed_"):
+                act.setChecked(float(key[6:]) == s.speed_mm_s)
+            elif key.startswith("gain_"):
+                act.setChecked(float(key[5:]) == s.gain_mm_mv)
+            elif key.startswith("device_"):
+                act.setChecked(key == f"device_{s.device}")
+        for key, value in (("overlay", s.show_overlay), ("ghost", s.show_ghost),
+                           ("dark", s.dark), ("display_filter", s.display_filter)):
+            if key in self.actions:
+                self.actions[key].setChecked(value)
+        if hasattr(self, "speed_combo"):
+            self.speed_combo.setCurrentIndex(SPEEDS_MM_S.index(s.speed_mm_s))
+            self.gain_combo.setCurrentIndex(GAINS_MM_MV.index(s.gain_mm_mv))
+        self.analysis_panel.set_overlay_values(s.show_overlay, s.show_ghost, s.threshold, s.opacity)
+
+    # ================================================================== overlay
+    def _on_overlay_changed(self, show: bool, ghost: bool, threshold: float, opacity: float) -> None:
+        self.state.show_overlay, self.state.show_ghost = show, ghost
+        self.state.threshold, self.state.opacity = threshold, opacity
+        self.plot.set_overlay_options(show=show, ghost=ghost, threshold=threshold, opacity=opacity)
+        self._sync_controls()
+
+    def toggle_overlay(self, on: bool | None = None) -> None:
+        s = self.state
+        self._on_overlay_changed(not s.show_overlay if on is None else bool(on), s.show_ghost,
+                                 s.threshold, s.opacity)
+
+    def toggle_ghost(self, on: bool | None = None) -> None:
+        s = self.state
+        self._on_overlay_changed(s.show_overlay, not s.show_ghost if on is None else bool(on),
+                                 s.threshold, s.opacity)
+
+    def step_finding(self, delta: int) -> None:
+        self.findings_panel.step(delta)
+
+    def go_to_finding(self, finding: Finding) -> None:
+        """Centre the finding's beat in its lead and highlight it (changing page if needed)."""
+        if self.record is None:
+            return
+        page_start = self.state.page_start
+        if not (page_start <= finding.t_centre < page_start + PAGE_SECONDS):
+            self.state.page_start = max(0.0, min(
+                max(0.0, self.record.duration - PAGE_SECONDS),
+                PAGE_SECONDS * int(finding.t_centre // PAGE_SECONDS)))
+            self.redraw()
+        t_page = finding.t_centre - self.state.page_start
+        page = self.plot.page
+        cell = page.cell_showing(finding.lead, t_page) if page else None
+        if cell is None:  # this layout does not show that lead at that time: show it alone
+            self.state.enlarged_lead = finding.lead
+            self.redraw()
+            page = self.plot.page
+            cell = page.cell_showing(finding.lead, t_page) if page else None
+            if cell is None:
+                return
+        self.plot.show_highlight(cell, finding.t_start - self.state.page_start,
+                                 finding.t_end - self.state.page_start)
+        self.plot.centre_on(cell, t_page)
+        self.statusBar().showMessage(
+            f"Finding {finding.rank}: lead {finding.lead}, beat {finding.beat}, "
+            f"{finding.t_start:.2f}-{finding.t_end:.2f} s, score {finding.score:.3g}")
+
+    # ================================================================== background jobs
+    def start_measuring(self) -> None:
+        if self.record is None:
+            return
+        worker = Worker(lambda rec=self.record: measure_job(rec), kind="measure")
+        worker.signals.finished.connect(lambda res, w=worker: self._on_measured(w, res))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_measure_failed(w, exc))
+        self.jobs.start(worker)
+
+    def _on_measured(self, worker: Worker, result: Measurements) -> None:
+        if not self.jobs.is_current(worker):
+            return
+        self.measurements = result
+        self.measure_panel.show_measurements(result)
+
+    def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
+        if self.jobs.is_current(worker):
+            log.warning("measurements failed: %s", exc)
+            self.measure_panel.clear(f"unavailable: {exc}")
+
+    def start_scoring(self) -> None:
+        """Run the anomaly model on the current record in the background."""
+        if self.record is None:
+            return
+        record, device = self.record, self.state.device
+        worker = Worker(lambda: self.scoring_job(record, device), kind="score")
+        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_score_progress(w, d, t, m))
+        worker.signals.finished.connect(lambda res, w=worker: self._on_scored(w, res))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_score_failed(w, exc))
+        worker.signals.cancelled.connect(lambda w=worker: self._on_score_cancelled(w))
+        self.result = None
+        self.analysis_panel.set_running(True)
+        self.analysis_panel.status_label.setText("starting the anomaly model…")
+        self._score_started = time.perf_counter()
+        self._elapsed_timer.start()
+        self.jobs.start(worker)
+
+    def cancel_scoring(self) -> None:
+        self.jobs.cancel("score")
+
+    def _tick_elapsed(self) -> None:
+        self.analysis_panel.set_elapsed(time.perf_counter() - self._score_started)
+
+    def _on_score_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
+        if self.jobs.is_current(worker):
+            self.analysis_panel.set_progress(done, total, message,
+                                             time.perf_counter() - self._score_started)
+
+    def _finish_scoring_ui(self, status: str) -> None:
+        self._elapsed_timer.stop()
+        self.analysis_panel.set_running(False)
+        self.analysis_panel.progress.setRange(0, 1)
+        self.analysis_panel.progress.setValue(1 if status.startswith("done") else 0)
+        self.analysis_panel.status_label.setText(status)
+        self._tick_elapsed()
+
+    def _on_scored(self, worker: Worker, result: Any) -> None:
+        if not self.jobs.is_current(worker) or self.record is None:
+            return  # a job for a record the user has left
+        self.result = result
+        self.heat_scale = heat_scale(result)
+        self._finish_scoring_ui("done")
+        pct = getattr(result, "percentile", None)
+        details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
+        details += flag_texts(result)
+        self.analysis_panel.show_result(float(result.score), pct, verdict(pct), "\n".join(details))
+        self.findings = findings_from(result, self.record.ecg_leads)
+        self.findings_panel.set_findings(self.findings)
+        self.redraw()
+        self.scoring_finished.emit(result)
+
+    def _on_score_failed(self, worker: Worker, exc: BaseException) -> None:
+        if not self.jobs.is_current(worker):
+            return
+        if isinstance(exc, ImportError):
+            exc = ModelError(None, f"the anomaly model is not available in this installation ({exc})")
+        self._finish_scoring_ui(f"failed: {exc}")
+        messages.show_error(self, exc, title="Anomaly model")
+
+    def _on_score_cancelled(self, worker: Worker) -> None:
+        if self.jobs.is_current(worker):
+            self._finish_scoring_ui("cancelled")
+
+    # ================================================================== patient / device
+    def set_patient(self, age: float | None, sex: str | None) -> None:
+        """Store age/sex the user entered on the Record's patient and score again."""
+        if self.record is None:
+            return
+        self.record.patient = replace(self.record.patient, age=age, sex=sex)
+        self.patient_panel.show_record(self.record)
+        self.start_scoring()
+
+    def set_device(self, device: str) -> None:
+        self.state.device = device
+        self._sync_controls()
+
+    # ================================================================== recent files, drops
+    def _remember(self, path: Path) -> None:
+        recent = [p for p in self.recent_files() if p != str(path.resolve())]
+        recent.insert(0, str(path.resolve()))
+        self.settings.setValue("files/recent", recent[:MAX_RECENT])
+        self.settings.setValue("files/last_dir", str(path.resolve().parent))
+        self._rebuild_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("files/recent") or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.menus["recent"]
+        menu.clear()
+        for p in self.recent_files():
+            menu.addAction(p, lambda p=p: self.open_path(p))
+        menu.setEnabled(bool(self.recent_files()))
+
+    def dragEnterEvent(self, event) -> None:  # Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # Qt's name
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_path(urls[0])
+
+    # ================================================================== misc
+    def about(self) -> None:
+        messages.show_info(self, "ecgviewer: an offline ECG viewer with a self-supervised anomaly "
+                           "model trained on normal ECGs only.\nThe anomaly score is decision "
+                           "support, not a diagnosis.")
+
+    def closeEvent(self, event) -> None:  # Qt's name
+        self.state.save(self.settings)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.jobs.cancel_all()
+        if not self.jobs.wait_all(timeout=3.0):
+            log.warning("a background job did not stop within 3 s; quitting anyway")
+        super().closeEvent(event)

@@ -1,0 +1,111 @@
+"""From a model result to what the clinician reads: verdict, findings, heat-band scale.
+
+Qt-free helpers so they are easy to test. The result object is duck-typed on the DESIGN.md
+Detector API (``score``, ``percentile``, ``lead_scores``, ``beats``, ``anomaly_map``,
+``restored``, ``flags``, ``model``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FLAG_TEXT = {
+    "no_r_peaks": "no R peaks found: scored on the whole ECG without beat views",
+    "derived_limb_leads": "limb leads III, aVR, aVL, aVF were computed from I and II",
+    "missing_leads": "some leads were missing and filled in for the model",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One flagged beat: where to look and how unusual it is."""
+
+    rank: int
+    lead: str
+    beat: int  # 1-based beat number in the record
+    t_start: float  # seconds from the record start
+    t_end: float
+    score: float
+
+    @property
+    def t_centre(self) -> float:
+        return 0.5 * (self.t_start + self.t_end)
+
+
+def verdict(percentile: float | None) -> str:
+    """Plain words for a percentile against normal ECGs."""
+    if percentile is None or not math.isfinite(percentile):
+        return "no percentile available for this model"
+    p = float(percentile)
+    shown = f"{p:.0f}" if p < 99.5 else f"{p:.1f}"
+    if p >= 95:
+        return f"unusual for a normal ECG: higher than {shown}% of normals"
+    if p >= 80:
+        return f"somewhat unusual: higher than {shown}% of normals"
+    return f"within the range of normal ECGs (higher than {shown}% of normals)"
+
+
+def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Finding]:
+    """Beats ranked by score, each with its most unusual lead.
+
+    ``beats`` rows are ``(t_start, t_end, score, lead_scores)``; a beat without lead scores
+    is attributed to lead II (the rhythm lead), or the first lead.
+    """
+    beats = list(getattr(result, "beats", None) or [])
+    rows: list[tuple[float, int, float, float, str]] = []
+    for i, beat in enumerate(beats):
+        t0, t1, score = float(beat[0]), float(beat[1]), float(beat[2])
+        lead_scores = beat[3] if len(beat) > 3 else None
+        lead = None
+        if lead_scores:
+            candidates = {k: v for k, v in dict(lead_scores).items() if k in leads}
+            if candidates:
+                lead = max(candidates, key=lambda k: candidates[k])
+        if lead is None:
+            lead = "II" if "II" in leads else leads[0]
+        rows.append((score, i + 1, t0, t1, lead))
+    rows.sort(key=lambda r: -r[0])
+    return [Finding(k + 1, lead, beat, t0, t1, score)
+            for k, (score, beat, t0, t1, lead) in enumerate(rows[:limit])]
+
+
+def heat_scale(result: Any) -> float:
+    """Map value drawn at full opacity.
+
+    The model card may give a reference (``map_reference``: a high percentile of the map over
+    validation normals); otherwise the 99.5th percentile of this ECG's own map is used, so the
+    band shows where this ECG is most unusual and the record score says how unusual it is.
+    """
+    ref = getattr(result, "map_reference", None)
+    if ref is None:
+        model = getattr(result, "model", None) or {}
+        ref = model.get("map_reference") if isinstance(model, dict) else None
+    if ref is not None and float(ref) > 0:
+        return float(ref)
+    amap = getattr(result, "anomaly_map", None)
+    if amap is None:
+        return 1.0
+    vals = np.asarray(amap, dtype=np.float32)
+    vals = vals[np.isfinite(vals)]
+    if vals.size == 0:
+        return 1.0
+    hi = float(np.percentile(vals, 99.5))
+    return hi if hi > 0 else 1.0
+
+
+def flag_texts(result: Any) -> list[str]:
+    return [FLAG_TEXT.get(f, f.replace("_", " ")) for f in sorted(getattr(result, "flags", ()) or ())]
+
+
+def model_text(result: Any) -> str:
+    model = getattr(result, "model", None) or {}
+    if not isinstance(model, dict):
+        return str(model)
+    name = model.get("name", "model")
+    version = model.get("version", "?")
+    sha = str(model.get("sha256", ""))[:12]
+    return f"{name} {version}" + (f" ({sha})" if sha else "")

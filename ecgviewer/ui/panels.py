@@ -1,0 +1,286 @@
+"""Side panels: patient, measurements, anomaly analysis (progress, verdict, overlay controls)
+and the findings list. Panels only display and emit; the window decides what happens."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecgviewer.record import Record
+from ecgviewer.ui.display import Measurements
+from ecgviewer.ui.overlay import Finding
+
+
+def _value_label() -> QLabel:
+    label = QLabel("-")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+class PatientPanel(QGroupBox):
+    """Id, age, sex, recording time, device; age and sex editable when the file lacks them."""
+
+    patient_edited = Signal(object, object)  # age (float|None), sex ("M"/"F"/None)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Patient", parent)
+        form = QFormLayout(self)
+        self.id_label = _value_label()
+        self.time_label = _value_label()
+        self.device_label = _value_label()
+        self.source_label = _value_label()
+        self.age_edit = QDoubleSpinBox()
+        self.age_edit.setRange(-1, 120)
+        self.age_edit.setDecimals(0)
+        self.age_edit.setSpecialValueText("unknown")
+        self.sex_edit = QComboBox()
+        self.sex_edit.addItems(["unknown", "F", "M"])
+        self.apply_button = QPushButton("Apply and re-score")
+        self.apply_button.setToolTip("The model uses age and sex; re-run it with these values")
+        self.apply_button.clicked.connect(self._emit)
+        form.addRow("ID", self.id_label)
+        form.addRow("Age", self.age_edit)
+        form.addRow("Sex", self.sex_edit)
+        form.addRow("Recorded", self.time_label)
+        form.addRow("Device", self.device_label)
+        form.addRow("File", self.source_label)
+        form.addRow(self.apply_button)
+
+    def show_record(self, record: Record | None) -> None:
+        p = record.patient if record else None
+        self.id_label.setText(p.id if p and p.id else "-")
+        self.age_edit.setValue(p.age if p and p.age is not None else -1)
+        self.sex_edit.setCurrentText(p.sex if p and p.sex in ("F", "M") else "unknown")
+        start = record.start.strftime("%Y-%m-%d %H:%M:%S") if record and record.start else "unknown"
+        self.time_label.setText(start)
+        self.device_label.setText(record.device or "unknown" if record else "-")
+        fmt = f" ({record.format})" if record and record.format else ""
+        self.source_label.setText((str(record.source or "in memory") + fmt) if record else "-")
+        missing = bool(record) and (p is None or p.age is None or p.sex is None)
+        self.apply_button.setText("Apply and re-score" + (" (age/sex missing)" if missing else ""))
+
+    def _emit(self) -> None:
+        age = self.age_edit.value()
+        sex = self.sex_edit.currentText()
+        self.patient_edited.emit(None if age < 0 else float(age), None if sex == "unknown" else sex)
+
+
+class MeasurementsPanel(QGroupBox):
+    """Heart rate, RR statistics, intervals with their method or why they are unavailable."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Measurements", parent)
+        form = QFormLayout(self)
+        self.rows: dict[str, QLabel] = {}
+        for name in ("Heart rate", "RR", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia",
+                     "Method", "Display filter"):
+            self.rows[name] = _value_label()
+            form.addRow(name, self.rows[name])
+        self.caliper_label = _value_label()
+        form.addRow("Caliper", self.caliper_label)
+
+    def clear(self, text: str = "-") -> None:
+        for name, label in self.rows.items():
+            if name != "Display filter":
+                label.setText(text)
+
+    def show_measurements(self, m: Measurements) -> None:
+        if m.hr_bpm is not None:
+            self.rows["Heart rate"].setText(f"{m.hr_bpm:.0f} bpm ({m.r_peaks.size} R peaks"
+                                            + (f", lead {m.rhythm_lead})" if m.rhythm_lead else ")"))
+            self.rows["RR"].setText(f"mean {m.rr_mean_ms:.0f} ms, SD {m.rr_sd_ms:.0f} ms, "
+                                    f"{m.rr_min_ms:.0f}-{m.rr_max_ms:.0f} ms")
+        else:
+            reason = m.unavailable.get("heart rate", "not measured")
+            self.rows["Heart rate"].setText(f"unavailable: {reason}")
+            self.rows["RR"].setText("unavailable")
+        for name in ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia"):
+            value = m.intervals.get(name)
+            if value is None:
+                self.rows[name].setText(f"unavailable: {m.unavailable.get(name, 'not measured')}")
+            else:
+                self.rows[name].setText(f"{value:.0f} ms")
+        self.rows["Method"].setText(m.method or "R peaks: multi-lead Pan-Tompkins detector")
+
+    def set_filter_text(self, text: str) -> None:
+        self.rows["Display filter"].setText(text)
+
+
+class AnalysisPanel(QGroupBox):
+    """Scoring progress with cancel and elapsed time, the verdict, and overlay controls."""
+
+    cancel_requested = Signal()
+    rerun_requested = Signal()
+    overlay_changed = Signal(bool, bool, float, float)  # overlay, ghost, threshold, opacity
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Anomaly analysis", parent)
+        box = QVBoxLayout(self)
+        self.status_label = QLabel("not run")
+        self.status_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.elapsed_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.rerun_button = QPushButton("Re-run")
+        self.rerun_button.clicked.connect(self.rerun_requested)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.rerun_button)
+        self.score_label = QLabel("")
+        font = self.score_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.score_label.setFont(font)
+        self.score_label.setWordWrap(True)
+        self.verdict_label = QLabel("")
+        self.verdict_label.setWordWrap(True)
+        self.details_label = QLabel("")
+        self.details_label.setWordWrap(True)
+        self.details_label.setStyleSheet("color: gray")
+        self.overlay_check = QCheckBox("Heat band (O)")
+        self.ghost_check = QCheckBox("Expected-normal ghost trace (G)")
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 95)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(5, 100)
+        form = QFormLayout()
+        form.addRow("Threshold", self.threshold_slider)
+        form.addRow("Opacity", self.opacity_slider)
+        for w in (self.status_label,):
+            box.addWidget(w)
+        box.addLayout(row)
+        box.addWidget(self.elapsed_label)
+        box.addWidget(self.score_label)
+        box.addWidget(self.verdict_label)
+        box.addWidget(self.overlay_check)
+        box.addWidget(self.ghost_check)
+        box.addLayout(form)
+        box.addWidget(self.details_label)
+        for sig in (self.overlay_check.toggled, self.ghost_check.toggled,
+                    self.threshold_slider.valueChanged, self.opacity_slider.valueChanged):
+            sig.connect(self._emit_overlay)
+        self.set_running(False)
+
+    def set_overlay_values(self, show: bool, ghost: bool, threshold: float, opacity: float) -> None:
+        widgets = (self.overlay_check, self.ghost_check, self.threshold_slider, self.opacity_slider)
+        for w in widgets:
+            w.blockSignals(True)
+        self.overlay_check.setChecked(show)
+        self.ghost_check.setChecked(ghost)
+        self.threshold_slider.setValue(int(round(threshold * 100)))
+        self.opacity_slider.setValue(int(round(opacity * 100)))
+        for w in widgets:
+            w.blockSignals(False)
+        self._update_tips()
+
+    def _update_tips(self) -> None:
+        self.threshold_slider.setToolTip(
+            f"Colour map values above {self.threshold_slider.value()}% of the band's full scale")
+        self.opacity_slider.setToolTip(f"Maximum opacity {self.opacity_slider.value()}%")
+
+    def _emit_overlay(self, *args: object) -> None:
+        self._update_tips()
+        self.overlay_changed.emit(self.overlay_check.isChecked(), self.ghost_check.isChecked(),
+                                  self.threshold_slider.value() / 100.0,
+                                  self.opacity_slider.value() / 100.0)
+
+    def set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        self.rerun_button.setEnabled(not running)
+        self.progress.setVisible(True)
+        if running:
+            self.progress.setRange(0, 0)
+            self.score_label.setText("")
+            self.verdict_label.setText("")
+            self.details_label.setText("")
+
+    def set_progress(self, done: int, total: int, message: str, elapsed: float) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        self.status_label.setText(message or "scoring")
+        self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
+
+    def set_elapsed(self, elapsed: float) -> None:
+        self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
+
+    def show_result(self, score: float, percentile: float | None, verdict: str,
+                    details: str) -> None:
+        pct = "" if percentile is None else f", percentile {percentile:.1f}"
+        self.score_label.setText(f"Score {score:.3g}{pct}")
+        self.verdict_label.setText(verdict)
+        self.details_label.setText(details)
+
+
+class FindingsPanel(QGroupBox):
+    """Beats ranked by score; clicking one asks the window to centre and highlight it."""
+
+    finding_activated = Signal(object)  # Finding
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Findings (N next, P previous)", parent)
+        box = QVBoxLayout(self)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["#", "Lead", "Beat", "Time", "Score"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.cellClicked.connect(lambda *_: self._on_selection())  # re-click re-centres
+        box.addWidget(self.table)
+        self.findings: list[Finding] = []
+
+    def set_findings(self, findings: list[Finding]) -> None:
+        self.findings = list(findings)
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(findings))
+        for r, f in enumerate(findings):
+            for c, text in enumerate((str(f.rank), f.lead, str(f.beat), f"{f.t_centre:.2f} s",
+                                      f"{f.score:.3g}")):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.clearSelection()
+        self.table.blockSignals(False)
+
+    def select(self, index: int) -> None:
+        if 0 <= index < len(self.findings):
+            self.table.selectRow(index)
+
+    def current_index(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def step(self, delta: int) -> None:
+        """Next (+1) / previous (-1) finding, wrapping around."""
+        if not self.findings:
+            return
+        idx = self.current_index()
+        idx = (0 if delta > 0 else len(self.findings) - 1) if idx < 0 else (idx + delta) % len(self.findings)
+        self.select(idx)
+
+    def _on_selection(self) -> None:
+        idx = self.current_index()
+        if 0 <= idx < len(self.findings):
+            self.finding_activated.emit(self.findings[idx])
