@@ -48,12 +48,15 @@ from ecgviewer.signal.filters import bandpass
 QRS_BAND = (5.0, 15.0)
 #: No two beats closer than this (s): 240 bpm. Also the find_peaks distance between candidates.
 REFRACTORY_S = 0.25
-#: Candidates closer than this (s) to the last beat are tested for being a T wave.
-T_WAVE_WINDOW_S = 0.36
+#: Candidates closer than this (s) to the last beat are tested for being a T wave. Pan and
+#: Tompkins use 360 ms; T peaks come up to about 450 ms after R at slow rates with long QT.
+T_WAVE_WINDOW_S = 0.45
 #: Moving-average width (s) of the energy envelope (about one QRS duration).
 INTEGRATION_S = 0.12
 #: Half width (s) of the window in which a detection is moved to the R peak.
 REFINE_S = 0.08
+#: Cap of one lead's normalised QRS energy (multiples of its 99th percentile).
+CLIP_ENERGY = 1.5
 #: Signals whose reference lead has less than this peak-to-peak amplitude (mV) are flat.
 FLAT_MV = 1e-3
 
@@ -122,7 +125,9 @@ def _envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     e = d * d
     scale = np.percentile(e, 99, axis=1)
     scale[scale <= 0] = 1.0
-    energy = (e / scale[:, None]).sum(axis=0)
+    # Clipping at CLIP_ENERGY x the 99th percentile caps what one lead can add: an artefact
+    # (electrode pop, baseline step) in one lead then counts no more than its own QRS.
+    energy = np.minimum(e / scale[:, None], CLIP_ENERGY).sum(axis=0)
     width = max(1, int(round(INTEGRATION_S * fs)))
     env = ndimage.uniform_filter1d(energy, width, mode="nearest")
     return env, energy, bp
@@ -131,9 +136,20 @@ def _envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
     """Pan-Tompkins decision on the envelope's candidate maxima; returns beat indices."""
     refractory = max(1, int(round(REFRACTORY_S * fs)))
-    # Zero padding lets a complex cut by the first or last sample still be a maximum.
-    cand, _ = sps.find_peaks(np.pad(env, 1), distance=refractory)
-    cand = np.clip(cand - 1, 0, env.size - 1)
+    # Only true interior maxima: an envelope still rising at the first or last sample is
+    # usually a filter edge or a recording artefact (PTB-XL strips end with a step), not a beat.
+    cand, _ = sps.find_peaks(env, distance=refractory)
+    # A shoulder on an envelope that keeps rising into the first or last sample is an edge
+    # artefact; a beat there would itself be the edge maximum and is lost either way.
+    # A QRS centred within half an integration window of the ends is cut anyway.
+    edge = max(1, int(round(INTEGRATION_S * fs)))
+    head_max = env[:edge].max()
+    tail_max = env[-edge:].max()
+    shoulder = ((cand < edge) & (env[cand] < head_max)) | (
+        (cand >= env.size - edge) & (env[cand] < tail_max)
+    )
+    cut = (cand < edge // 2) | (cand >= env.size - edge // 2)
+    cand = cand[~(shoulder | cut)]
     if cand.size == 0 or env.max() <= 0:
         return np.empty(0, dtype=np.int64)
     heights = env[cand]
@@ -160,9 +176,11 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
         c, h = cand[i], heights[i]
         thr = npk + 0.25 * (spk - npk)
         is_beat = h > thr and h > floor
+        # The T wave comes later at slow rates: widen its window to 60% of the recent RR.
+        window = max(t_window, 0.6 * float(np.mean(rr[-8:]))) if rr else t_window
         if is_beat and beats:
             gap = c - cand[beats[-1]]
-            if gap < t_window and slopes[i] < 0.25 * last_slope:  # energy: 0.5 slope squared
+            if gap < window and _t_like(h, slopes[i], spk, last_slope):
                 is_beat = False
         if is_beat:
             if beats:
@@ -188,7 +206,8 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
                         and heights[j] > floor
                         and cand[j] - prev >= refractory
                         and j not in beats
-                        and (cand[j] - prev >= t_window or slopes[j] >= 0.25 * last_slope)
+                        and (cand[j] - prev >= window
+                             or not _t_like(heights[j], slopes[j], spk, last_slope))
                     ):
                         rr.append(int(cand[j] - prev))
                         beats.append(j)
@@ -197,6 +216,14 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
                         beats.sort()
         i += 1
     return cand[np.array(sorted(set(beats)), dtype=np.int64)].astype(np.int64)
+
+
+def _t_like(height: float, slope: float, spk: float, last_slope: float) -> bool:
+    """A candidate soon after a beat is a T wave (or an artefact) when its steepest slope is
+    under half that of the last QRS (Pan-Tompkins; a quarter in squared units) or its energy
+    under 40% of the running QRS level: premature beats that early are rare and, being
+    QRS complexes, have about normal energy."""
+    return slope < 0.25 * last_slope or height < 0.4 * spk
 
 
 def _best_lead(bp: np.ndarray, beats: np.ndarray, fs: float) -> int:
