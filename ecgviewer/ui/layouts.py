@@ -105,6 +105,9 @@ def compute_page(layout: str, leads: list[str], page_seconds: float, speed: floa
         layout_key = layout
         grid = GRID_3X4 if layout == "3x4" else GRID_6X2
         rhythm = ("II" if "II" in have else leads[0]) if layout == "3x4" else None
+        extra = [n for n in leads if n not in STANDARD_ORDER]
+        if extra:
+            note = f"not in this layout: {', '.join(extra)} (see 12x1)"
     else:
         if layout in ("3x4", "6x2"):
             note = f"{LAYOUT_NAMES.get(layout, layout)} needs the 12 standard leads: leads stacked"

@@ -1,0 +1,315 @@
+"""The main window end to end (offscreen): open, layouts, overlay, cancel, errors, stalls."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QElapsedTimer, QPointF, QTimer
+
+from ecgviewer.ui import messages
+from tests.ui.conftest import ptbxl_record, synthetic_12lead
+from tests.ui.fakes import HOT, failing_job, fake_result, slow_job
+
+FIXTURE_FILES = [
+    ("wfdb_format", "wfdb/100.hea"),
+    ("wfdb_format", "wfdb/s0010_re.hea"),
+    ("wfdb_format", "wfdb/3000003_0003.hea"),
+    ("wfdb_format", "wfdb/a103l.hea"),
+    ("wfdb_format", "wfdb/multiseg_041s/041s.hea"),
+    ("edf", "edf/contec_ecg90a_0000050.edf"),
+    ("edf", "edf/mitdb100_first300s_converted.edf"),
+    ("edf", "edf/ptb_s0010_re_12lead_10s_converted.bdf"),
+    ("hl7_aecg", "hl7aecg/hl7_example_mortara_eli250.xml"),
+    ("hl7_aecg", "hl7aecg/cvrg_calecg2_example2.xml"),
+    ("hl7_aecg", "hl7aecg/philips_ad4d3d80_converted.xml"),
+]
+
+
+def _need_reader(module: str) -> None:
+    if importlib.util.find_spec(f"ecgviewer.io.{module}") is None:
+        pytest.skip(f"reader ecgviewer.io.{module} not available yet")
+
+
+def _wait_scored(qtbot, window, timeout=10_000):
+    qtbot.waitUntil(lambda: window.result is not None, timeout=timeout)
+
+
+@pytest.mark.parametrize("module, rel", FIXTURE_FILES, ids=[r for _, r in FIXTURE_FILES])
+def test_opens_each_fixture_format(window, fixtures_dir, module, rel):
+    _need_reader(module)
+    window.set_layout("12x1")  # every ECG lead, also the non-standard ones (Frank vx, vy, vz)
+    assert window.open_path(fixtures_dir / rel), [b.text() for b in messages.shown]
+    assert window.record is not None
+    curves = window.plot.curves()
+    assert curves and all(c.isVisible() for c in curves)
+    n_ecg = len(window.record.ecg_leads)
+    assert len({c.lead for c in window.plot.page.cells}) == n_ecg
+    assert not messages.shown
+
+
+def test_opens_hdf5_and_arrays(window, tmp_path):
+    record = synthetic_12lead()
+    for module in ("hdf5", "arrays"):
+        _need_reader(module)
+    from ecgviewer.io.hdf5 import write_own_layout
+
+    h5 = write_own_layout(tmp_path / "one.h5", record)
+    assert window.open_path(h5), [b.text() for b in messages.shown]
+    assert window.record.n_leads == 12
+    npy = tmp_path / "ecg.npy"
+    np.save(npy, record.data())
+    assert window.open_path(npy, fs=500.0), [b.text() for b in messages.shown]
+    assert window.record.fs == 500.0
+    csv = tmp_path / "ecg.csv"
+    np.savetxt(csv, record.data()[:2].T, delimiter=",")
+    assert window.open_path(csv, fs=250.0), [b.text() for b in messages.shown]
+    assert window.record.fs == 250.0
+
+
+def test_switching_layouts(window):
+    window.open_record(synthetic_12lead())
+    expected = {"3x4": 13, "6x2": 12, "12x1": 12}
+    for key, n in expected.items():
+        window.set_layout(key)
+        cells = window.plot.page.cells
+        assert len(cells) == n
+        assert sum(c.isVisible() for c in window.plot._curves) == n
+        labels = [lab.textItem.toPlainText() for lab in window.plot.labels()]
+        assert sorted(set(labels)) == sorted(set(c.lead for c in cells))
+        assert window.actions[f"layout_{key}"].isChecked()
+    # 12x1: each curve holds the whole 10 s page of its lead
+    assert all(c.yData.size == 5000 for c in window.plot.curves())
+
+
+def test_true_scale_maps_paper_mm_to_screen_mm(window):
+    window.open_record(synthetic_12lead())
+    window.plot.set_px_per_mm(4.0)
+    window.plot.reset_view()
+    a = window.plot.vb.mapViewToScene(QPointF(0.0, 0.0))
+    b = window.plot.vb.mapViewToScene(QPointF(10.0, -10.0))
+    assert b.x() - a.x() == pytest.approx(40.0, rel=0.02)
+    assert b.y() - a.y() == pytest.approx(40.0, rel=0.02)  # square millimetres
+    assert window.plot.zoom_factor() == pytest.approx(1.0, rel=0.02)
+
+
+def test_calibration_pulse_follows_gain_and_speed(window):
+    window.open_record(synthetic_12lead())
+    for speed, gain in ((25.0, 10.0), (50.0, 20.0), (12.5, 5.0)):
+        window.set_speed(speed)
+        window.set_gain(gain)
+        pulse = window.plot.marks.pulses[0]
+        assert pulse.height() == pytest.approx(gain)  # 1 mV
+        assert pulse.width() == pytest.approx(0.2 * speed)  # 200 ms
+        # trace transform: 1 mV -> gain mm, 1 s -> speed mm
+        t = window.plot.curves()[0].transform()
+        assert t.m22() == pytest.approx(gain)
+        assert t.m11() * window.record.fs == pytest.approx(speed)
+
+
+def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
+    record = synthetic_12lead()
+    window.set_layout("12x1")
+    window.open_record(record)
+    _wait_scored(qtbot, window)
+    lead, t0, t1 = HOT
+    page = window.plot.page
+    bands = window.plot.heat_bands()
+    assert len(bands) == len(page.cells) == 12
+    speed = window.state.speed_mm_s
+    for cell, band in zip(page.cells, bands, strict=True):
+        assert band.item.isVisible()
+        x0, x1 = band.visible_span()
+        if cell.lead == lead:
+            assert x0 == pytest.approx(t0 * speed, abs=0.6)
+            assert x1 == pytest.approx(t1 * speed, abs=0.6)
+            assert band.rect.bottom() <= cell.y_top and band.rect.top() >= cell.y_bottom
+        else:
+            assert np.isnan(x0), cell.lead
+    assert len(window.plot.ghosts()) == 12
+    assert "higher than 98% of normals" in window.analysis_panel.verdict_label.text()
+    assert window.findings[0].lead == lead
+    # overlay toggle, threshold and opacity
+    window.toggle_overlay(False)
+    assert not any(b.item.isVisible() for b in bands)
+    window.toggle_overlay(True)
+    window._on_overlay_changed(True, False, 0.5, 1.0)
+    hot = next(b for c, b in zip(page.cells, bands, strict=True) if c.lead == lead)
+    assert hot.item.image[0, :, 3].max() == 255
+    assert not window.plot.ghosts()
+
+
+def test_finding_click_centres_and_highlights(window, qtbot):
+    window.set_layout("3x4")
+    window.open_record(synthetic_12lead())
+    _wait_scored(qtbot, window)
+    window.step_finding(1)  # finding 1: V2 at 3.0-3.6 s, not in V2's 3x4 column
+    assert window.state.enlarged_lead == "V2"
+    rect = window.plot.highlight.rect()
+    assert window.plot.highlight.isVisible()
+    assert rect.left() == pytest.approx(3.0 * 25.0, abs=0.1)
+    assert rect.right() == pytest.approx(3.6 * 25.0, abs=0.1)
+    (x0, x1), _ = window.plot.vb.viewRange()
+    assert (x0 + x1) / 2 == pytest.approx(3.3 * 25.0, abs=1.0)
+    window.step_finding(1)  # finding 2: V5 at 6.0-6.6 s, shown in the V5 column of 3x4? no:
+    assert window.findings_panel.current_index() == 1
+
+
+def test_cancel_stops_the_worker(qtbot, window):
+    window.scoring_job = slow_job
+    window.open_record(synthetic_12lead())
+    worker = window.jobs.current("score")
+    qtbot.waitUntil(lambda: window.analysis_panel.status_label.text().startswith("batch"),
+                    timeout=5000)
+    with qtbot.waitSignal(worker.signals.cancelled, timeout=3000):
+        window.analysis_panel.cancel_button.click()
+    assert worker.wait(2.0)
+    assert window.result is None
+    assert window.analysis_panel.status_label.text() == "cancelled"
+    assert window.analysis_panel.rerun_button.isEnabled()
+
+
+def test_stale_result_of_a_replaced_record_is_dropped(window):
+    first = synthetic_12lead()
+    window.open_record(first)
+    old = window.jobs.current("score")
+    second = synthetic_12lead(fs=250.0)
+    window.open_record(second)
+    window._on_scored(old, fake_result(first))
+    assert window.result is None and window.record is second
+
+
+def test_unreadable_file_shows_an_error_and_keeps_the_previous_ecg(window, tmp_path):
+    record = synthetic_12lead()
+    window.open_record(record)
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(b"0       " + bytes(range(256)) * 3)
+    assert not window.open_path(bad)
+    assert messages.shown, "an error dialog is shown"
+    assert "broken.edf" in messages.shown[-1].text()
+    assert window.record is record
+    assert all(c.isVisible() for c in window.plot.curves())
+    missing = tmp_path / "nope.hea"
+    assert not window.open_path(missing)
+    assert window.record is record
+
+
+def test_model_failure_shows_a_dialog_and_the_app_stays_usable(window, qtbot):
+    window.scoring_job = failing_job
+    window.open_record(synthetic_12lead())
+    qtbot.waitUntil(lambda: bool(messages.shown), timeout=5000)
+    assert "model exploded" in messages.shown[-1].text()
+    assert window.analysis_panel.status_label.text().startswith("failed")
+    window.set_layout("6x2")
+    assert len(window.plot.page.cells) == 12
+
+
+def _busy_job(record, device="auto"):
+    """CPU-bound fake model: numpy work in ~20 ms batches (GIL released part of the time)."""
+    rng = np.random.default_rng(0)
+    for i in range(30):
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.02:
+            a = rng.standard_normal((64, 256))
+            _ = np.fft.rfft(a, axis=1)
+            sum(range(2000))  # some pure-Python work holding the GIL
+        yield i + 1, 30, "busy"
+    return fake_result(record)
+
+
+def _max_gap_while_scoring(qtbot, window, timeout_ms=60_000) -> float:
+    gaps = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    window.start_scoring()
+    worker = window.jobs.current("score")
+    qtbot.waitUntil(lambda: worker.is_done, timeout=timeout_ms)
+    timer.stop()
+    return max(gaps) if gaps else 0.0
+
+
+def test_event_loop_never_blocked_while_the_model_runs(window, qtbot):
+    window.scoring_job = _busy_job
+    window.open_record(synthetic_12lead())
+    window.jobs.wait_all(10.0)
+    qtbot.wait(50)
+    worst = _max_gap_while_scoring(qtbot, window)
+    assert worst < 100, f"event loop stalled {worst} ms"
+
+
+def test_real_model_job_overlay_and_no_stall(window, qtbot, ptbxl_dir):
+    if importlib.util.find_spec("ecgviewer.analysis.scoring") is None:
+        pytest.skip("ecgviewer.analysis.scoring (the model job) has not landed yet")
+    from ecgviewer.paths import resource
+
+    if not resource("model/weights.pt").is_file():
+        pytest.skip("bundled weights resources/model/weights.pt not present")
+    from ecgviewer.ui.main_window import default_scoring_job
+
+    window.scoring_job = default_scoring_job
+    window.set_layout("12x1")
+    window.open_record(ptbxl_record(ptbxl_dir))
+    _wait_scored(qtbot, window, timeout=120_000)  # first run imports torch and loads weights
+    res = window.result
+    assert res.anomaly_map.shape == window.record.signal.shape
+    assert len(window.plot.heat_bands()) == 12
+    assert window.findings
+    worst = _max_gap_while_scoring(qtbot, window)
+    assert worst < 100, f"event loop stalled {worst} ms"
+
+
+def test_patient_edit_is_stored_and_rescored(window):
+    record = synthetic_12lead()
+    window.open_record(record)
+    first = window.jobs.current("score")
+    window.patient_panel.age_edit.setValue(61)
+    window.patient_panel.sex_edit.setCurrentText("F")
+    window.patient_panel.apply_button.click()
+    assert window.record.patient.age == 61 and window.record.patient.sex == "F"
+    assert window.jobs.current("score") is not first
+
+
+def test_caliper_reads_ms_bpm_and_mv(window):
+    window.set_layout("12x1")
+    window.open_record(synthetic_12lead())
+    cell = window.plot.page.cells[0]
+    window.set_caliper(True)
+    # R peaks at 0.5 s and 1.5 s: one RR interval of 1000 ms = 60 bpm
+    window.caliper.place(cell.x_of(0.5, 25.0), cell.x_of(1.5, 25.0), cell.baseline)
+    reading = window.caliper.reading()
+    assert reading.dt_ms == pytest.approx(1000.0)
+    assert reading.bpm == pytest.approx(60.0)
+    assert reading.lead == cell.lead
+    assert "1000 ms" in window.measure_panel.caliper_label.text()
+
+
+def test_settings_persist_between_windows(qtbot, window, tmp_path):
+    from ecgviewer.ui.main_window import MainWindow
+
+    window.set_layout("6x2")
+    window.set_speed(50.0)
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.state.layout == "6x2" and again.state.speed_mm_s == 50.0
+
+
+def test_ptbxl_record_draws_and_paging(window, ptbxl_dir):
+    record = ptbxl_record(ptbxl_dir)
+    window.open_record(record)
+    assert window.plot.curves()[0].yData.size == int(2.5 * record.fs)
+    window.step_page(1)  # a 10 s record has one page: nothing changes
+    assert window.state.page_start == 0.0
