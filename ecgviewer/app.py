@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from ecgviewer.paths import user_data_dir
 
 log = logging.getLogger("ecgviewer")
+_relay = None  # the QObject forwarding thread errors to the GUI thread (kept alive here)
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -47,9 +48,23 @@ def install_excepthooks() -> None:
     Errors on worker threads reach ``threading.excepthook``; they are forwarded to the GUI
     thread through a queued call, never shown from the worker.
     """
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QObject, Signal, Slot
 
     from ecgviewer.ui import messages
+
+    class _ErrorRelay(QObject):
+        """Lives on the GUI thread; a signal emitted from a worker thread arrives queued."""
+
+        raised = Signal(object)
+
+        @Slot(object)
+        def show(self, exc: BaseException) -> None:
+            messages.show_error(None, exc)
+
+    global _relay
+    _relay = _ErrorRelay()
+    # A bound slot of a GUI-thread QObject: Qt queues the call to the GUI thread.
+    _relay.raised.connect(_relay.show)
 
     def gui_hook(exc_type, exc, tb) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
@@ -69,8 +84,7 @@ def install_excepthooks() -> None:
             return
         log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
                   exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
-        exc = args.exc_value
-        QTimer.singleShot(0, lambda: messages.show_error(None, exc))
+        _relay.raised.emit(args.exc_value)
 
     sys.excepthook = gui_hook
     threading.excepthook = thread_hook

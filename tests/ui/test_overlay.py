@@ -1,0 +1,39 @@
+"""Verdict wording and findings ranking (Qt-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgviewer.ui.overlay import findings_from, heat_scale, verdict
+from tests.ui.fakes import FakeScoreResult
+
+
+@pytest.mark.parametrize(
+    "p, words",
+    [(98.4, "unusual for a normal ECG: higher than 98% of normals"),
+     (85.0, "somewhat unusual"), (40.0, "within the range of normal ECGs"),
+     (None, "no percentile")],
+)
+def test_verdict(p, words):
+    assert words in verdict(p)
+
+
+def _result(beats, amap=None):
+    amap = np.zeros((2, 100), np.float32) if amap is None else amap
+    return FakeScoreResult(1.0, 50.0, {}, beats, amap, amap)
+
+
+def test_findings_ranked_by_score_with_top_lead():
+    res = _result([(0.0, 0.5, 1.0, {"I": 0.2, "II": 0.9}), (1.0, 1.5, 3.0, {"I": 2.0, "II": 1.0}),
+                   (2.0, 2.5, 2.0, {})])
+    found = findings_from(res, ["I", "II"])
+    assert [(f.rank, f.beat, f.lead) for f in found] == [(1, 2, "I"), (2, 3, "II"), (3, 1, "II")]
+    assert found[0].t_centre == pytest.approx(1.25)
+
+
+def test_heat_scale_is_positive_even_for_an_empty_map():
+    assert heat_scale(_result([])) == 1.0
+    amap = np.zeros((2, 1000), np.float32)
+    amap[:, :500] = 2.0
+    assert heat_scale(_result([], amap)) == pytest.approx(2.0)
