@@ -1,0 +1,189 @@
+"""Training and validation data: PTB-XL in its official layout, or any folder of ECG files.
+
+PTB-XL rule (stated in the model card): a record's diagnostic superclasses are the
+``diagnostic_class`` of every key of ``scp_codes`` whose row in ``scp_statements.csv`` has
+``diagnostic == 1`` (any likelihood). Normal = superclasses exactly {NORM}; abnormal = at least
+one of MI, STTC, CD, HYP. Folds 1-8 normals train; fold 9 is split by patient into a
+*selection* half (checkpoint choice, score choice, threshold, percentile calibration) and a
+*report* half on which the figures we publish are measured. Fold 10 is never read.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecgviewer import io
+from ecgviewer.errors import ECGError
+from ecgviewer.record import Record
+from model.config import ModelConfig
+from model.preprocess import prepare_array, robust_scale, select_leads, window_starts
+
+log = logging.getLogger(__name__)
+
+ABNORMAL_CLASSES = ("MI", "STTC", "CD", "HYP")
+#: Extra samples kept around each training window for random-crop augmentation.
+CROP_MARGIN_S = 0.4
+
+
+@dataclass
+class Labelled:
+    """One ECG file with what PTB-XL says about it."""
+
+    path: Path
+    ecg_id: int
+    patient_id: int
+    fold: int
+    age: float | None
+    sex: str | None  # "M" / "F"
+    classes: frozenset[str]
+
+    @property
+    def normal(self) -> bool:
+        return self.classes == frozenset({"NORM"})
+
+    @property
+    def abnormal(self) -> bool:
+        return bool(self.classes & set(ABNORMAL_CLASSES))
+
+
+def _diagnostic_map(root: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    with open(root / "scp_statements.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            code = row.get("") or row.get("Unnamed: 0") or ""
+            if row.get("diagnostic", "").strip() in ("1", "1.0") and row.get("diagnostic_class"):
+                out[code] = row["diagnostic_class"]
+    return out
+
+
+def read_ptbxl(root: str | Path) -> list[Labelled]:
+    """Every record of a PTB-XL layout whose file exists (``filename_hr``, else ``filename_lr``)."""
+    root = Path(root)
+    diag = _diagnostic_map(root)
+    out: list[Labelled] = []
+    with open(root / "ptbxl_database.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            path = None
+            for key in ("filename_hr", "filename_lr"):
+                candidate = root / (row.get(key) or "")
+                if row.get(key) and candidate.with_suffix(".hea").is_file():
+                    path = candidate.with_suffix(".hea")
+                    break
+            if path is None:
+                continue
+            codes = ast.literal_eval(row["scp_codes"]) if row["scp_codes"] else {}
+            classes = frozenset(diag[c] for c in codes if c in diag)
+            age = float(row["age"]) if row["age"] not in ("", None) else None
+            if age is not None and not 0 <= age <= 120:  # PTB-XL codes ages > 89 as 300
+                age = 90.0 if age >= 300 else None
+            sex = {"0": "M", "1": "F", "0.0": "M", "1.0": "F"}.get(row["sex"])
+            out.append(
+                Labelled(
+                    path=path,
+                    ecg_id=int(row["ecg_id"]),
+                    patient_id=int(float(row["patient_id"] or -1)),
+                    fold=int(row["strat_fold"]),
+                    age=age,
+                    sex=sex,
+                    classes=classes,
+                )
+            )
+    return out
+
+
+def _half(patient_id: int, seed: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{patient_id}".encode()).digest()
+    return digest[0] & 1
+
+
+@dataclass
+class Split:
+    train: list[Labelled]
+    selection: list[Labelled]  # fold 9, patient half 0: used for every choice
+    report: list[Labelled]  # fold 9, patient half 1: only measured, never used to choose
+
+
+def ptbxl_split(root: str | Path, cfg: ModelConfig, train_folds: tuple[int, ...] = tuple(range(1, 9)),
+                val_fold: int = 9) -> Split:
+    records = read_ptbxl(root)
+    train = [r for r in records if r.fold in train_folds and r.normal]
+    val = [r for r in records if r.fold == val_fold and (r.normal or r.abnormal)]
+    selection = [r for r in val if _half(r.patient_id, cfg.seed) == 0]
+    report = [r for r in val if _half(r.patient_id, cfg.seed) == 1]
+    return Split(train, selection, report)
+
+
+def folder_records(folder: str | Path) -> list[Path]:
+    """Every file under ``folder`` that a reader claims (WFDB counted once, by its .hea)."""
+    folder = Path(folder)
+    exts = set(io.supported_extensions()) - {".dat", ".mat"}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+
+
+@dataclass
+class TrainingSet:
+    """Normalised model-rate windows (with crop margin) and their R peaks, ready to batch."""
+
+    signals: np.ndarray  # (N, 12, L + margin) float32, normalised
+    r_peaks: list[np.ndarray]  # per item, positions in item coordinates
+    age: np.ndarray  # (N,) age/100, NaN unknown
+    sex: np.ndarray  # (N,) 1 female, 0 male, NaN unknown
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+
+def _items_from_record(record: Record, cfg: ModelConfig) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    x, _ = select_leads(record, cfg)
+    prepared = prepare_array(x, record.fs, cfg, record.source)
+    filtered = prepared.filtered
+    margin = int(round(CROP_MARGIN_S * cfg.fs))
+    width = cfg.global_len + margin
+    n = filtered.shape[1]
+    starts = [0] if n <= width else window_starts(n - margin, cfg)
+    for start in starts:
+        part = filtered[:, start : start + width]
+        if part.shape[1] < width:
+            part = np.pad(part, ((0, 0), (0, width - part.shape[1])), mode="edge")
+        centre, half = robust_scale(part)
+        norm = np.clip((part - centre[:, None]) / half[:, None], -cfg.norm_clip, cfg.norm_clip)
+        peaks = prepared.r_peaks[(prepared.r_peaks >= start) & (prepared.r_peaks < start + width)]
+        yield norm.astype(np.float32), (peaks - start).astype(np.int64)
+
+
+def build_training_set(paths: list[Path], cfg: ModelConfig, ages: list[float | None] | None = None,
+                       sexes: list[str | None] | None = None) -> TrainingSet:
+    """Read and preprocess every file; unreadable ones are logged and skipped, never silently."""
+    signals, peaks, age_out, sex_out, sources = [], [], [], [], []
+    for i, path in enumerate(paths):
+        try:
+            record = io.read(path)
+            if not isinstance(record, Record):
+                raise ECGError(path, "holds several ECGs; list them individually for training")
+            items = list(_items_from_record(record, cfg))
+        except ECGError as exc:
+            log.warning("skipped for training: %s", exc)
+            continue
+        age = ages[i] if ages is not None else record.patient.age
+        sex = sexes[i] if sexes is not None else record.patient.sex
+        for sig, pk in items:
+            signals.append(sig)
+            peaks.append(pk)
+            age_out.append(np.nan if age is None else age / 100.0)
+            sex_out.append({"F": 1.0, "M": 0.0}.get(sex or "", np.nan))
+            sources.append(str(path))
+    if not signals:
+        raise ECGError(None, "no usable training ECGs were found")
+    return TrainingSet(
+        np.stack(signals), peaks, np.asarray(age_out, np.float32), np.asarray(sex_out, np.float32),
+        sources,
+    )

@@ -1,0 +1,264 @@
+"""The whole multi-scale cross-restoration network in one module (after Jiang et al. 2023/2024).
+
+Three 1-D convolutional encoders see the ECG at three scales: the masked global ECG (9.6 s,
+12 leads), masked single heartbeats (-280..+680 ms around R), and the trend (smoothed first
+difference) of the masked global ECG. Global and beat latents are fused by multi-head attention
+over their concatenated tokens; small MLPs feed the fused latent back into each branch.
+Decoders mirror the encoders. The global and beat decoders emit the restored 12 leads plus one
+log-variance channel (aleatoric uncertainty) used by the loss ``exp(-v)*err^2 + v``; the trend
+decoder restores the global ECG from the global and trend latents together. A small head
+predicts age and sex from the fused global latent (the 2024 extension).
+
+One difference from the published design, for speed: each ECG's global tokens are fused with
+each of its K beats separately, and the K fused global latents are averaged (over valid beats)
+before the single global decode. Scoring therefore decodes the global ECG once per mask pattern
+instead of once per beat and pattern, and training sees the same computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from model.config import ModelConfig
+
+
+def _stage(c_in: int, c_out: int, kernel: int, transpose: bool) -> nn.Sequential:
+    conv_cls = nn.ConvTranspose1d if transpose else nn.Conv1d
+    pad = (kernel - 2) // 2  # exact halving / doubling of length for stride 2
+    return nn.Sequential(
+        conv_cls(c_in, c_out, kernel, stride=2, padding=pad, bias=False),
+        nn.BatchNorm1d(c_out),
+        nn.LeakyReLU(0.2, inplace=True),
+    )
+
+
+class Encoder(nn.Module):
+    """Stride-2 convolutions, then a 1x1 projection to the latent width. Length / 2**stages."""
+
+    def __init__(self, c_in: int, cfg: ModelConfig) -> None:
+        super().__init__()
+        widths = (c_in, *cfg.channels)
+        self.body = nn.Sequential(
+            *[_stage(a, b, cfg.kernel, False) for a, b in zip(widths[:-1], widths[1:])]
+        )
+        self.proj = nn.Conv1d(cfg.channels[-1], cfg.latent, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(self.body(x))
+
+
+class Decoder(nn.Module):
+    """Mirror of :class:`Encoder`: latent (B, c_lat, T) -> (B, c_out, T * 2**stages)."""
+
+    def __init__(self, c_lat: int, c_out: int, cfg: ModelConfig) -> None:
+        super().__init__()
+        widths = tuple(reversed(cfg.channels))
+        self.proj = nn.Sequential(
+            nn.Conv1d(c_lat, widths[0], 1), nn.BatchNorm1d(widths[0]), nn.LeakyReLU(0.2, True)
+        )
+        stages = [_stage(a, b, cfg.kernel, True) for a, b in zip(widths[:-1], widths[1:])]
+        self.body = nn.Sequential(*stages)
+        pad = (cfg.kernel - 2) // 2
+        self.head = nn.ConvTranspose1d(widths[-1], c_out, cfg.kernel, stride=2, padding=pad)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.head(self.body(self.proj(z)))
+
+
+class Fusion(nn.Module):
+    """Multi-head attention over [global tokens | beat tokens] with residual + layer norm.
+
+    Each ECG's global tokens are projected to queries/keys/values once and shared by its K
+    beat pairs (``nn.MultiheadAttention`` would project them K times: 4x the cost).
+    """
+
+    def __init__(self, cfg: ModelConfig, n_global: int, n_local: int) -> None:
+        super().__init__()
+        if cfg.latent % cfg.heads:
+            raise ValueError(f"latent {cfg.latent} must divide by heads {cfg.heads}")
+        self.n_global = n_global
+        self.heads = cfg.heads
+        self.pos = nn.Parameter(torch.zeros(1, n_global + n_local, cfg.latent))
+        nn.init.normal_(self.pos, std=0.02)
+        self.qkv = nn.Linear(cfg.latent, 3 * cfg.latent)
+        self.out = nn.Linear(cfg.latent, cfg.latent)
+        self.norm = nn.LayerNorm(cfg.latent)
+        self.to_global = nn.Sequential(
+            nn.Linear(cfg.latent, cfg.latent), nn.GELU(), nn.Linear(cfg.latent, cfg.latent)
+        )
+        self.to_local = nn.Sequential(
+            nn.Linear(cfg.latent, cfg.latent), nn.GELU(), nn.Linear(cfg.latent, cfg.latent)
+        )
+
+    def forward(self, g: Tensor, beats: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+        """g (B, D, Tg); beats (B, K, D, Tl); valid (B, K) bool -> global (B, D, Tg), beats."""
+        b, k, d, t_l = beats.shape
+        t_g = g.shape[-1]
+        t = t_g + t_l
+        h = self.heads
+        g_tok = g.transpose(1, 2) + self.pos[:, :t_g]  # (B, Tg, D)
+        l_tok = beats.transpose(2, 3) + self.pos[:, t_g:, None].transpose(1, 2)  # (B, K, Tl, D)
+        qkv_g = self.qkv(g_tok)[:, None].expand(b, k, t_g, 3 * d)
+        qkv = torch.cat([qkv_g, self.qkv(l_tok)], dim=2).reshape(b * k, t, 3, h, d // h)
+        q, key, val = qkv.permute(2, 0, 3, 1, 4)  # each (B*K, H, T, D/H)
+        # An invalid (padding) beat hides its tokens: its pair is global-only self-attention.
+        allow = torch.ones(b * k, 1, 1, t, dtype=torch.bool, device=g.device)
+        allow[:, 0, 0, t_g:] = valid.reshape(b * k, 1)
+        att = nn.functional.scaled_dot_product_attention(q, key, val, attn_mask=allow)
+        att = self.out(att.transpose(1, 2).reshape(b * k, t, d))
+        tokens = torch.cat([g_tok[:, None].expand(b, k, t_g, d), l_tok], dim=2).reshape(b * k, t, d)
+        fused = self.norm(tokens + att)
+        fg = fused[:, :t_g].reshape(b, k, t_g, d)
+        fl = fused[:, t_g:].reshape(b, k, t_l, d)
+        # Average the K fused global views over valid beats (all K when none is valid).
+        any_valid = valid.any(dim=1, keepdim=True)
+        weights = torch.where(any_valid, valid, torch.ones_like(valid)).to(fg.dtype)
+        weights = weights / weights.sum(dim=1, keepdim=True)
+        fg = (fg * weights[:, :, None, None]).sum(dim=1)
+        g_out = g + self.to_global(fg).transpose(1, 2)
+        l_out = beats + self.to_local(fl).transpose(2, 3)
+        return g_out, l_out
+
+
+@dataclass
+class Restoration:
+    """Network outputs (normalised units). Signal (.., 12, L); log-variance (.., 1, L)."""
+
+    global_signal: Tensor  # (B, 12, Lg)
+    global_logvar: Tensor  # (B, 1, Lg)
+    beat_signal: Tensor  # (B, K, 12, Lb)
+    beat_logvar: Tensor  # (B, K, 1, Lb)
+    trend_signal: Tensor  # (B, 12, Lg)
+    age: Tensor  # (B,) predicted age / 100
+    sex_logit: Tensor  # (B,) logit of P(female)
+
+
+class CrossRestorationNet(nn.Module):
+    """Global + beat + trend restoration with cross-attention fusion and a patient head."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n = cfg.n_leads
+        stride = 2 ** len(cfg.channels)
+        if cfg.global_len % stride or cfg.beat_len % stride:
+            raise ValueError(
+                f"window lengths {cfg.global_len}/{cfg.beat_len} must divide by {stride}"
+            )
+        self.enc_global = Encoder(n, cfg)
+        self.enc_beat = Encoder(n, cfg)
+        self.enc_trend = Encoder(n, cfg)
+        self.fusion = Fusion(cfg, cfg.global_len // stride, cfg.beat_len // stride)
+        self.dec_global = Decoder(cfg.latent, n + 1, cfg)
+        self.dec_beat = Decoder(cfg.latent, n + 1, cfg)
+        self.dec_trend = Decoder(2 * cfg.latent, n, cfg)
+        self.patient_head = nn.Sequential(
+            nn.Linear(cfg.latent, cfg.latent), nn.GELU(), nn.Linear(cfg.latent, 2)
+        )
+
+    def forward(self, x_global: Tensor, x_beats: Tensor, valid: Tensor, x_trend: Tensor) -> Restoration:
+        """Restore masked inputs.
+
+        Parameters
+        ----------
+        x_global
+            (B, 12, Lg) masked, normalised global ECG.
+        x_beats
+            (B, K, 12, Lb) masked beats of the same ECGs (padding beats are zeros).
+        valid
+            (B, K) bool, False for padding beats.
+        x_trend
+            (B, 12, Lg) trend view of the masked global ECG.
+        """
+        b, k = x_beats.shape[:2]
+        g = self.enc_global(x_global)
+        beats = self.enc_beat(x_beats.reshape(b * k, *x_beats.shape[2:]))
+        beats = beats.reshape(b, k, *beats.shape[1:])
+        g, beats = self.fusion(g, beats, valid)
+        out_g = self.dec_global(g)
+        out_b = self.dec_beat(beats.reshape(b * k, *beats.shape[2:]))
+        out_b = out_b.reshape(b, k, *out_b.shape[1:])
+        t = self.enc_trend(x_trend)
+        out_t = self.dec_trend(torch.cat([g, t], dim=1))
+        patient = self.patient_head(g.mean(dim=2))
+        n = self.cfg.n_leads
+        return Restoration(
+            global_signal=out_g[:, :n],
+            global_logvar=out_g[:, n:],
+            beat_signal=out_b[:, :, :n],
+            beat_logvar=out_b[:, :, n:],
+            trend_signal=out_t,
+            age=patient[:, 0],
+            sex_logit=patient[:, 1],
+        )
+
+
+def restoration_loss(
+    out: Restoration,
+    target_global: Tensor,
+    target_beats: Tensor,
+    valid: Tensor,
+    age: Tensor,
+    sex: Tensor,
+    cfg: ModelConfig,
+) -> tuple[Tensor, dict[str, float]]:
+    """Uncertainty-weighted restoration + trend MSE + masked patient-attribute loss.
+
+    ``age`` is age/100 with NaN when unknown; ``sex`` is 1 female / 0 male / NaN unknown.
+    """
+    v = out.global_logvar.clamp(-10, 10)
+    err = (out.global_signal - target_global) ** 2
+    loss_g = (torch.exp(-v) * err).mean() + v.mean()
+
+    vb = out.beat_logvar.clamp(-10, 10)
+    err_b = ((out.beat_signal - target_beats) ** 2 * torch.exp(-vb)).mean(dim=(2, 3)) + vb.mean(
+        dim=(2, 3)
+    )
+    vf = valid.to(err_b.dtype)
+    loss_b = (err_b * vf).sum() / vf.sum().clamp(min=1.0)
+
+    loss_t = ((out.trend_signal - target_global) ** 2).mean()
+
+    known_age = torch.isfinite(age)
+    loss_age = (
+        ((out.age[known_age] - age[known_age]) ** 2).mean() if known_age.any() else out.age.sum() * 0
+    )
+    known_sex = torch.isfinite(sex)
+    loss_sex = (
+        nn.functional.binary_cross_entropy_with_logits(out.sex_logit[known_sex], sex[known_sex])
+        if known_sex.any()
+        else out.sex_logit.sum() * 0
+    )
+    total = (
+        loss_g
+        + cfg.local_weight * loss_b
+        + cfg.trend_weight * loss_t
+        + cfg.attr_weight * (loss_age + loss_sex)
+    )
+    parts = {
+        "global": float(loss_g.detach()),
+        "beat": float(loss_b.detach()),
+        "trend": float(loss_t.detach()),
+        "age": float(loss_age.detach()),
+        "sex": float(loss_sex.detach()),
+    }
+    return total, parts
+
+
+def trend_view(x: Tensor, cfg: ModelConfig) -> Tensor:
+    """Trend view of a (B, 12, L) ECG: moving average, first difference, per-lead scaling.
+
+    The reference min-max scales it; we divide by 3 standard deviations and clip at 1 so an
+    artefact in the derivative cannot flatten the rest of the lead.
+    """
+    width = max(1, int(round(cfg.trend_smooth * cfg.fs)))
+    if width > 1:
+        x = nn.functional.avg_pool1d(
+            nn.functional.pad(x, (width - 1, 0), mode="replicate"), width, stride=1
+        )
+    d = torch.diff(x, dim=-1, prepend=x[..., :1])
+    scale = 3 * d.std(dim=-1, keepdim=True).clamp(min=1e-3)
+    return (d / scale).clamp(-1.0, 1.0)

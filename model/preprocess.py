@@ -1,0 +1,190 @@
+"""From any Record to the model's inputs: leads, rate, band, R peaks, windows, normalisation.
+
+The model sees 12 standard leads at ``cfg.fs`` (100 Hz by default), band-limited 1-25 Hz,
+cut into 9.6 s global windows, each lead robustly scaled to about [-1, 1]. Every step keeps
+what is needed to map results back to the input's own samples and millivolts.
+
+Robust scaling instead of the reference's min-max: the centre and half-range come from the
+0.5th and 99.5th percentiles and the result is clipped at ``cfg.norm_clip``, so a single
+electrode spike no longer squashes the whole lead to a flat line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecgviewer.errors import InvalidSignalError, MissingLeadsError
+from ecgviewer.record import Record
+from ecgviewer.signal.filters import bandpass, highpass
+from ecgviewer.signal.resample import resample
+from ecgviewer.signal.rpeaks import detect_r_peaks
+from model.config import ModelConfig
+
+#: Shortest record we score (s): two beats at 50 bpm.
+MIN_SECONDS = 2.5
+#: Lowest half-range (mV) used for scaling: a flat or disconnected lead is not amplified.
+MIN_HALF_RANGE_MV = 0.05
+#: Most beats per window sent to the network (evenly spaced subset at very high rates).
+MAX_BEATS = 24
+
+
+def select_leads(record: Record, cfg: ModelConfig) -> tuple[np.ndarray, set[str]]:
+    """The model's leads in its order, in mV, deriving limb leads from I and II if needed.
+
+    Raises
+    ------
+    MissingLeadsError
+        When a needed lead is absent and cannot be derived (e.g. a 2-lead Holter).
+    """
+    flags: set[str] = set()
+    missing = [name for name in cfg.leads if name not in record.leads]
+    if missing:
+        derived = record.with_derived_limb_leads()
+        if derived is not record:
+            record = derived
+            flags.add("derived_limb_leads")
+        missing = [name for name in cfg.leads if name not in record.leads]
+    if missing:
+        raise MissingLeadsError(
+            record.source,
+            "the anomaly model needs the 12 standard leads; missing "
+            + ", ".join(missing)
+            + f" (this record has {', '.join(record.leads)})",
+        )
+    data = record.data()
+    rows = [record.leads.index(name) for name in cfg.leads]
+    return np.ascontiguousarray(data[rows]), flags
+
+
+def robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row centre and half-range from the 0.5/99.5 percentiles (floored)."""
+    lo, hi = np.percentile(x, [0.5, 99.5], axis=-1)
+    centre = ((hi + lo) / 2).astype(np.float32)
+    half = np.maximum((hi - lo) / 2, MIN_HALF_RANGE_MV).astype(np.float32)
+    return centre, half
+
+
+@dataclass
+class Window:
+    """One global window at the model rate (normalised) and what maps it back."""
+
+    start: int  # first model-rate sample of the window in the prepared record
+    signal: np.ndarray  # (12, L) normalised, clipped
+    centre: np.ndarray  # (12,) mV
+    half: np.ndarray  # (12,) mV
+    beats: np.ndarray  # R peak positions inside the window whose beat view fits
+
+
+@dataclass
+class Prepared:
+    """A record ready for the network plus the bookkeeping to map results back."""
+
+    fs_in: float
+    n_in: int  # input samples
+    n_model: int  # samples at the model rate (before padding)
+    padded: int  # zeros appended at the model rate to reach one window
+    filtered: np.ndarray  # (12, n_model + padded) band-passed mV at the model rate
+    baseline: np.ndarray  # (12, n_model + padded) mV removed by the high-pass (for restored)
+    r_peaks: np.ndarray  # model-rate R peaks over the whole record
+    windows: list[Window]
+    flags: set[str] = field(default_factory=set)
+
+
+def window_starts(n: int, cfg: ModelConfig) -> list[int]:
+    """Window starts covering ``n`` samples: one centred window for up to 5% extra, else a
+    half-overlapping tiling spread evenly from 0 to n - L."""
+    length = cfg.global_len
+    if n <= length * 1.05:
+        return [max(0, (n - length) // 2)]
+    stride = int(round(cfg.window_stride * cfg.fs))
+    count = math.ceil((n - length) / stride) + 1
+    return [int(round(s)) for s in np.linspace(0, n - length, count)]
+
+
+def beats_in_window(r_peaks: np.ndarray, start: int, cfg: ModelConfig) -> np.ndarray:
+    """R peaks (window coordinates) whose beat view fits entirely inside the window."""
+    local = r_peaks - start
+    post = cfg.beat_len - cfg.beat_pre
+    keep = local[(local >= cfg.beat_pre) & (local + post <= cfg.global_len)]
+    if len(keep) > MAX_BEATS:
+        keep = keep[np.linspace(0, len(keep) - 1, MAX_BEATS).round().astype(int)]
+    return keep.astype(np.int64)
+
+
+def make_window(filtered: np.ndarray, start: int, beats: np.ndarray, cfg: ModelConfig) -> Window:
+    part = filtered[:, start : start + cfg.global_len]
+    centre, half = robust_scale(part)
+    norm = np.clip((part - centre[:, None]) / half[:, None], -cfg.norm_clip, cfg.norm_clip)
+    return Window(start, norm.astype(np.float32), centre, half, beats)
+
+
+def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | None = None) -> Prepared:
+    """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
+    flags: set[str] = set()
+    n_in = x_mv.shape[1]
+    if n_in / fs < MIN_SECONDS:
+        raise InvalidSignalError(
+            source, f"too short to score: {n_in / fs:.2f} s (at least {MIN_SECONDS:g} s needed)"
+        )
+    if abs(fs - cfg.fs) > 1e-6:
+        flags.add(f"resampled_from_{fs:g}Hz")
+        x = resample(x_mv, fs, cfg.fs)
+    else:
+        x = np.asarray(x_mv, dtype=np.float32)
+    n_model = x.shape[1]
+    padded = max(0, cfg.global_len - n_model)
+    if padded:
+        # Edge padding before filtering avoids a step; the padded part is masked out later.
+        x = np.pad(x, ((0, 0), (0, padded)), mode="edge")
+        flags.add("short_record_padded")
+    baseline = x - highpass(x, cfg.fs, cfg.highpass_hz)
+    filtered = bandpass(x, cfg.fs, cfg.highpass_hz, cfg.lowpass_hz)
+    r_peaks = detect_r_peaks(filtered, cfg.fs)
+    if len(r_peaks) == 0:
+        flags.add("no_r_peaks")
+    windows = [
+        make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg)
+        for s in window_starts(filtered.shape[1], cfg)
+    ]
+    return Prepared(
+        fs_in=float(fs),
+        n_in=n_in,
+        n_model=n_model,
+        padded=padded,
+        filtered=filtered,
+        baseline=baseline.astype(np.float32),
+        r_peaks=np.asarray(r_peaks, dtype=np.int64),
+        windows=windows,
+        flags=flags,
+    )
+
+
+def prepare(record: Record, cfg: ModelConfig) -> Prepared:
+    """Prepare a Record of any rate, length and lead order for scoring.
+
+    Flags say what was done ("derived_limb_leads", "resampled_from_500Hz", "no_r_peaks",
+    "short_record_padded"); records without R peaks still get a global score.
+    """
+    x, flags = select_leads(record, cfg)
+    prepared = prepare_array(x, record.fs, cfg, record.source)
+    prepared.flags |= flags
+    return prepared
+
+
+def to_input_rate(x_model: np.ndarray, prepared: Prepared, cfg: ModelConfig) -> np.ndarray:
+    """Map a (..., n_model[+padded]) model-rate array back onto the input's samples.
+
+    Linear interpolation at the input sample times: a map or restored trace lines up with the
+    record's own samples whatever the input rate.
+    """
+    x_model = x_model[..., : prepared.n_model]
+    if abs(prepared.fs_in - cfg.fs) < 1e-6 and x_model.shape[-1] == prepared.n_in:
+        return x_model.astype(np.float32)
+    t_model = np.arange(prepared.n_model) / cfg.fs
+    t_in = np.arange(prepared.n_in) / prepared.fs_in
+    flat = x_model.reshape(-1, prepared.n_model)
+    out = np.stack([np.interp(t_in, t_model, row) for row in flat])
+    return out.reshape(*x_model.shape[:-1], prepared.n_in).astype(np.float32)
