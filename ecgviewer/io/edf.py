@@ -1,22 +1,28 @@
-"""EDF, EDF+ (continuous and discontinuous) and BDF/BDF+ files, read with pyedflib.
+"""EDF, EDF+ (continuous and discontinuous) and BDF/BDF+ files.
+
+pyedflib (edflib) opens and validates EDF, EDF+C and BDF files and reads their header and
+EDF+ annotations; samples are read through a memory map of the data records
+(:mod:`ecgviewer.io._edf_raw`), which is faster and pages naturally. edflib refuses EDF+D
+files, so those are described and their annotations parsed by ``_edf_raw`` alone.
 
 Decisions, so the viewer and the model always get one Record shape:
 
 * **One rate.** Every kept channel is resampled (scipy ``resample_poly``) to the highest
   sampling rate among the ECG channels; a note names the channels that were resampled. Mixed
-  rates are rare in ECG files (usually a slow respiration or status channel next to the leads).
+  rates are rare in ECG files (usually a slow respiration or status channel beside the leads).
 * **Units.** Voltage channels are converted to mV from their physical dimension (uV, mV, V).
   A channel whose dimension is not a voltage (mmHg, %, Boolean) is kept unchanged and listed in
   ``Record.non_ecg``; so are voltage channels whose label is an EEG electrode or a sensor
   (see :func:`ecgviewer.io._channels.classify_channels`). A file left with no ECG channel
-  raises :class:`NoECGChannelsError` naming the channels it has.
+  raises :class:`NoECGChannelsError` naming the channels it has (``require_ecg=False`` opens
+  it anyway, every channel marked non-ECG).
 * **EDF+D.** Data records are placed at their own onsets; the time between them is filled
   with 0 mV and marked with one "signal gap" annotation each, so the time axis stays wall-clock
   time and the EDF+ annotations (which count from the file start) land where they belong.
-* **Long files are paged.** Up to :data:`WHOLE_LOAD_VALUES` samples are read at once; longer
-  files get an :class:`EdfPagedSignal` that reads only the requested page. It opens the file
-  for each page (edflib opens a file in well under a millisecond without annotations) under
-  one lock, so no handle outlives a page and worker threads can read safely.
+* **Long files are paged.** Up to :data:`WHOLE_LOAD_VALUES` output samples are read at once;
+  longer files get an :class:`EdfPagedSignal` that maps the file for each page and reads only
+  that page's data records. No handle outlives a page, so worker threads can read safely, and
+  a page notices when the file changed on disk since it was opened.
 * **Patient.** EDF+ subfields (code, sex, birthdate -> age at the start date). Plain EDF's
   free-text field is taken as the id unless it only holds placeholders ("X",
   "dd-MMM-yyyy"). EDF+ "Startdate X" means the start time is unknown.
@@ -30,8 +36,8 @@ import logging
 import os
 import re
 import threading
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +47,12 @@ import pyedflib
 from ecgviewer.errors import (
     CorruptFileError,
     ECGError,
+    EmptyFileError,
     FileAccessError,
     InvalidSignalError,
     NoECGChannelsError,
 )
+from ecgviewer.io import _edf_raw
 from ecgviewer.io._channels import (
     classify_channels,
     gap_annotations,
@@ -53,7 +61,14 @@ from ecgviewer.io._channels import (
     unique_names,
 )
 from ecgviewer.io._common import check_readable, unit_scale
-from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name
+from ecgviewer.record import (
+    MAX_FS,
+    STANDARD_LEADS,
+    Annotation,
+    Patient,
+    Record,
+    normalize_lead_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,116 +76,17 @@ log = logging.getLogger(__name__)
 #: paged. 4 M float32 values = 16 MB, e.g. 12 leads x 5.5 min at 1 kHz.
 WHOLE_LOAD_VALUES = 4_000_000
 
-# edflib keeps a global table of open files without locking: every open/read/close goes
-# through this lock.
+# edflib keeps a global table of open files without locking.
 _EDFLIB_LOCK = threading.Lock()
 
 _PLACEHOLDERS = {"x", "dd-mmm-yyyy", "-", "?", "??", "unknown", "n/a", "na"}
 
 
-# ---------------------------------------------------------------------------- raw header
-@dataclass
-class _RawHeader:
-    """The fixed-size main header and the per-signal fields pyedflib does not expose raw."""
-
-    version: bytes
-    patient: str
-    recording: str
-    reserved: str
-    header_bytes: int
-    n_records: int
-    record_duration: float
-    labels: list[str]
-    samples_per_record: list[int]
-
-    @property
-    def is_bdf(self) -> bool:
-        return self.version == b"\xffBIOSEMI"
-
-    @property
-    def is_plus(self) -> bool:
-        return self.reserved.startswith(("EDF+", "BDF+"))
-
-    @property
-    def is_discontinuous(self) -> bool:
-        return self.reserved.startswith(("EDF+D", "BDF+D"))
-
-
-def _ascii(raw: bytes) -> str:
-    return raw.decode("latin-1").strip()
-
-
-def _read_raw_header(path: Path) -> _RawHeader:
-    try:
-        with open(path, "rb") as fh:
-            main = fh.read(256)
-            if len(main) < 256:
-                raise CorruptFileError(path, f"EDF header truncated ({len(main)} of 256 bytes)")
-            try:
-                n_signals = int(_ascii(main[252:256]))
-                header_bytes = int(_ascii(main[184:192]))
-                n_records = int(_ascii(main[236:244]))
-                record_duration = float(_ascii(main[244:252]))
-            except ValueError:
-                raise CorruptFileError(
-                    path, "EDF header fields (signal count, record count or duration) "
-                    "are not numbers"
-                ) from None
-            if not 0 <= n_signals <= 4096:
-                raise CorruptFileError(path, f"EDF header claims {n_signals} signals")
-            sig = fh.read(256 * n_signals)
-    except PermissionError:
-        raise FileAccessError(path, "permission denied: the file cannot be read") from None
-    except OSError as exc:
-        raise FileAccessError(path, f"cannot be opened: {exc.strerror or exc}") from None
-    if len(sig) < 256 * n_signals:
-        raise CorruptFileError(path, "EDF signal headers truncated")
-    ns = n_signals
-    labels = [_ascii(sig[16 * i:16 * i + 16]) for i in range(ns)]
-    spr_at = 216 * ns
-    try:
-        spr = [int(_ascii(sig[spr_at + 8 * i:spr_at + 8 * i + 8])) for i in range(ns)]
-    except ValueError:
-        raise CorruptFileError(path, "EDF samples-per-record fields are not numbers") from None
-    return _RawHeader(
-        version=main[:8], patient=_ascii(main[8:88]), recording=_ascii(main[88:168]),
-        reserved=_ascii(main[192:236]), header_bytes=header_bytes, n_records=n_records,
-        record_duration=record_duration, labels=labels, samples_per_record=spr,
-    )
-
-
-def _record_onsets(path: Path, raw: _RawHeader) -> np.ndarray:
-    """Onset (s) of every data record of an EDF+D file, from each record's time-keeping TAL."""
-    ann = [i for i, lab in enumerate(raw.labels) if lab in ("EDF Annotations", "BDF Annotations")]
-    if not ann:
-        raise CorruptFileError(path, "EDF+D file without an annotation signal")
-    bps = 3 if raw.is_bdf else 2
-    offset = sum(raw.samples_per_record[: ann[0]]) * bps
-    width = raw.samples_per_record[ann[0]] * bps
-    record_bytes = sum(raw.samples_per_record) * bps
-    table = np.memmap(path, dtype=np.uint8, mode="r", offset=raw.header_bytes,
-                      shape=(raw.n_records, record_bytes))
-    onsets = np.empty(raw.n_records)
-    # Only the first TAL matters ("+123.5\x14\x14"): 32 bytes hold any realistic onset.
-    heads = np.array(table[:, offset:offset + min(width, 32)])
-    del table
-    for r, row in enumerate(heads):
-        text = row.tobytes().split(b"\x14", 1)[0]
-        try:
-            onsets[r] = float(text)
-        except ValueError:
-            raise CorruptFileError(
-                path, f"EDF+D data record {r} has no valid time stamp ({text[:20]!r})"
-            ) from None
-    return onsets - onsets[0]
-
-
 # ---------------------------------------------------------------------------- layout
 @dataclass
 class _Channel:
-    index: int          # signal number in pyedflib
+    sig: int            # signal number in the raw header (annotation signals included)
     fs: float
-    n_file: int         # samples in the file
     scale: float        # physical -> output units (mV for voltages, 1 otherwise)
     up: int = 1         # resampling to the record rate
     down: int = 1
@@ -180,14 +96,17 @@ class _Channel:
 class _EdfLayout:
     """Everything needed to read any page of the chosen channels, without an open handle."""
 
-    path: Path
+    header: _edf_raw.EdfHeader
     channels: list[_Channel]
     fs: float
     n_out: int
     # (onset s, first data record, number of records) of each contiguous run of records
     segments: list[tuple[float, int, int]]
-    n_records: int
-    stat: tuple[int, int] = field(default=(0, 0))
+    stat: tuple[int, int]
+
+    @property
+    def path(self) -> Path:
+        return self.header.path
 
     def check_unchanged(self) -> None:
         try:
@@ -197,60 +116,53 @@ class _EdfLayout:
         if (st.st_size, st.st_mtime_ns) != self.stat:
             raise CorruptFileError(self.path, "the file changed on disk since it was opened")
 
-    def _channel_span(self, reader: Any, ch: _Channel, a: int, b: int) -> np.ndarray:
-        """Samples ``a:b`` of one channel at its own rate on the wall-clock timeline; zeros
-        before the start, after the end and in EDF+D gaps."""
-        out = np.zeros(b - a, dtype=np.float64)
-        spr = ch.n_file // self.n_records if self.n_records else 0
-        for onset, first, count in self.segments:
-            seg_start = int(round(onset * ch.fs))
-            seg_len = count * spr
-            lo = max(a, seg_start)
-            hi = min(b, seg_start + seg_len)
-            if hi <= lo:
-                continue
-            file_pos = first * spr + (lo - seg_start)
-            data = reader.readSignal(ch.index, file_pos, hi - lo)
-            if data.shape[0] != hi - lo:
-                raise CorruptFileError(
-                    self.path, f"data ends early: {hi - lo} samples asked at {file_pos}, "
-                    f"{data.shape[0]} read"
-                )
-            out[lo - a:hi - a] = data
-        return out
-
-    def read(self, rows: list[int], a: int, b: int, reader: Any = None) -> np.ndarray:
+    def read(self, rows: list[int], a: int, b: int) -> np.ndarray:
         """float32 page ``[rows, a:b]`` at the record rate (``0 <= a <= b <= n_out``)."""
         if not (0 <= a <= b <= self.n_out):
             raise InvalidSignalError(
                 self.path, f"page {a}:{b} is outside the record (0:{self.n_out} samples)"
             )
         page = np.empty((len(rows), b - a), dtype=np.float32)
-        if b == a:
+        if b == a or not rows:
             return page
-        if reader is None:
-            self.check_unchanged()
-            with _EDFLIB_LOCK, _open(self.path, annotations=False) as rd:
-                self._fill(rd, page, rows, a, b)
-        else:
-            self._fill(reader, page, rows, a, b)
+        self.check_unchanged()
+        try:
+            table = _edf_raw.records(self.header)
+        except OSError as exc:
+            raise FileAccessError(self.path, f"can no longer be read: {exc}") from None
+        try:
+            for k, row in enumerate(rows):
+                page[k] = self._channel_out(table, self.channels[row], a, b)
+        finally:
+            del table
         return page
 
-    def _fill(self, reader: Any, page: np.ndarray, rows: list[int], a: int, b: int) -> None:
-        for k, row in enumerate(rows):
-            ch = self.channels[row]
-            if ch.up == ch.down:
-                page[k] = self._channel_span(reader, ch, a, b) * ch.scale
-                continue
-            # Read the matching stretch at the channel's rate plus a margin for the FIR, start
-            # on a multiple of ``down`` so output samples line up with a whole-file resample.
-            margin = 20 * max(ch.up, ch.down) // ch.up + 8
-            c0 = (a * ch.down // ch.up - margin) // ch.down * ch.down
-            c1 = -(-b * ch.down // ch.up) + margin
-            x = self._channel_span(reader, ch, c0, c1)
-            y = resample(x, ch.up, ch.down)
-            shift = c0 * ch.up // ch.down
-            page[k] = y[a - shift:b - shift] * ch.scale
+    def _span(self, table: np.ndarray, ch: _Channel, a: int, b: int) -> np.ndarray:
+        """Samples ``a:b`` of one channel at its own rate on the wall-clock timeline; zeros
+        before the start, after the end and in EDF+D gaps."""
+        out = np.zeros(b - a, dtype=np.float64)
+        spr = self.header.spr[ch.sig]
+        for onset, first, count in self.segments:
+            seg_start = int(round(onset * ch.fs))
+            lo = max(a, seg_start)
+            hi = min(b, seg_start + count * spr)
+            if hi > lo:
+                pos = first * spr + (lo - seg_start)
+                out[lo - a:hi - a] = _edf_raw.read_physical(self.header, table, ch.sig, pos,
+                                                            pos + hi - lo)
+        return out
+
+    def _channel_out(self, table: np.ndarray, ch: _Channel, a: int, b: int) -> np.ndarray:
+        if ch.up == ch.down:
+            return self._span(table, ch, a, b) * ch.scale
+        # Read the matching stretch at the channel's rate plus a margin for the FIR, starting
+        # on a multiple of ``down`` so output samples line up with a whole-file resample.
+        margin = 20 * max(ch.up, ch.down) // ch.up + 8
+        c0 = (a * ch.down // ch.up - margin) // ch.down * ch.down
+        c1 = -(-b * ch.down // ch.up) + margin
+        y = resample(self._span(table, ch, c0, c1), ch.up, ch.down)
+        shift = c0 * ch.up // ch.down
+        return y[a - shift:b - shift] * ch.scale
 
 
 class EdfPagedSignal:
@@ -274,21 +186,22 @@ class EdfPagedSignal:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         rows_key, cols_key = (key if isinstance(key, tuple) else (key, slice(None)))
-        if isinstance(rows_key, (int, np.integer)):
+        single = isinstance(rows_key, (int, np.integer))
+        if single:
             rows = [range(self.shape[0])[rows_key]]
         else:
-            rows = list(np.arange(self.shape[0])[rows_key])
+            rows = [int(r) for r in np.arange(self.shape[0])[rows_key]]
         if isinstance(cols_key, (int, np.integer)):
             col = range(self.shape[1])[cols_key]
-            page = self._layout.read([int(r) for r in rows], col, col + 1)[:, 0]
+            page = self._layout.read(rows, col, col + 1)[:, 0]
         elif isinstance(cols_key, slice):
             a, b, step = cols_key.indices(self.shape[1])
             if step < 0:
                 raise IndexError("EdfPagedSignal does not support reversed slices")
-            page = self._layout.read([int(r) for r in rows], a, max(a, b))[:, ::step]
+            page = self._layout.read(rows, a, max(a, b))[:, ::step]
         else:
             raise IndexError("EdfPagedSignal columns must be an int or a slice")
-        return page[0] if isinstance(rows_key, (int, np.integer)) else page
+        return page[0] if single else page
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         data = self._layout.read(list(range(self.shape[0])), 0, self.shape[1])
@@ -296,35 +209,54 @@ class EdfPagedSignal:
 
 
 # ---------------------------------------------------------------------------- reading
-class _open:
-    """``pyedflib.EdfReader`` as a context manager whose errors are ours."""
+@dataclass
+class _Described:
+    """What the file says, whichever library read it."""
 
-    def __init__(self, path: Path, annotations: bool) -> None:
-        self.path = path
-        self.mode = pyedflib.READ_ALL_ANNOTATIONS if annotations else pyedflib.DO_NOT_READ_ANNOTATIONS
-        self.reader: Any = None
+    start: datetime | None
+    annotations: list[tuple[float, float, str]]
+    segments: list[tuple[float, int, int]]
 
-    def __enter__(self) -> Any:
+
+def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
+    with _EDFLIB_LOCK:
         try:
-            self.reader = pyedflib.EdfReader(str(self.path), self.mode, pyedflib.CHECK_FILE_SIZE)
+            rd = pyedflib.EdfReader(str(path), pyedflib.READ_ALL_ANNOTATIONS,
+                                    pyedflib.CHECK_FILE_SIZE)
         except OSError as exc:
-            raise _map_pyedflib_error(self.path, exc) from None
-        return self.reader
+            raise _map_pyedflib_error(path, exc) from None
+        try:
+            if rd.signals_in_file != len(hdr.data_signals):
+                raise CorruptFileError(path, "EDF signal count disagrees between readers")
+            onsets, durations, texts = rd.readAnnotations()
+        finally:
+            rd.close()
+    notes = [(float(o), max(float(d), 0.0), str(t)) for o, d, t in
+             zip(onsets, durations, texts, strict=True)]
+    # pyedflib's getStartdatetime() scales the sub-second start wrongly (100 ns units read as
+    # us): take the start from the header and the first record's time stamp instead.
+    start = hdr.start()
+    if start is not None:
+        start += timedelta(seconds=_edf_raw.first_onset(hdr))
+    return _Described(start, notes, [(0.0, 0, hdr.n_records)])
 
-    def __exit__(self, *exc: object) -> None:
-        if self.reader is not None:
-            self.reader.close()
+
+def _describe_discontinuous(hdr: _edf_raw.EdfHeader) -> _Described:
+    rec_onsets, notes = _edf_raw.read_tals(hdr)
+    first = float(rec_onsets[0]) if len(rec_onsets) else 0.0
+    start = hdr.start()
+    if start is not None:
+        start += timedelta(seconds=first)
+    notes = [(o - first, d, t) for o, d, t in notes]
+    return _Described(start, notes, _segments(hdr.path, rec_onsets - first, hdr.record_duration))
 
 
 def _map_pyedflib_error(path: Path, exc: OSError) -> ECGError:
     text = str(exc).strip().rstrip(".")
+    text = text.replace(str(path) + ": ", "")
     low = text.lower()
-    if "permission" in low or "can not be opened" in low and not os.access(path, os.R_OK):
-        return FileAccessError(path, "permission denied: the file cannot be read")
-    if "filesize" in low or "file size" in low or "number of datarecords" in low:
-        return CorruptFileError(
-            path, f"EDF data is truncated or longer than the header says ({text})"
-        )
+    if "filesize" in low or "file size" in low or "number of data" in low:
+        return CorruptFileError(path, f"EDF data is truncated or longer than the header says ({text})")
     return CorruptFileError(path, f"not a valid EDF/EDF+/BDF file ({text})")
 
 
@@ -347,86 +279,71 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     """
     p = Path(path)
     check_readable(p)
-    raw = _read_raw_header(p)
     st = os.stat(p)
-    with _EDFLIB_LOCK, _open(p, annotations=True) as rd:
-        n_sig = int(rd.signals_in_file)
-        if n_sig == 0:
-            raise NoECGChannelsError(p, "the file holds annotations only, no signals")
-        labels = [str(rd.getLabel(i)).strip() for i in range(n_sig)]
-        dims = [str(rd.getPhysicalDimension(i)).strip() for i in range(n_sig)]
-        rates = [float(rd.getSampleFrequency(i)) for i in range(n_sig)]
-        n_file = [int(n) for n in rd.getNSamples()]
-        start = rd.getStartdatetime()
-        onsets, durations, texts = rd.readAnnotations()
-        n_records = int(rd.datarecords_in_file)
-        record_duration = float(rd.datarecord_duration)
+    hdr = _edf_raw.read_header(p, st.st_size)
+    sigs = hdr.data_signals
+    if not sigs:
+        raise NoECGChannelsError(p, "the file holds annotations only, no signals")
+    if hdr.n_records == 0:
+        raise EmptyFileError(p, "the EDF file has a header but no data records")
+    if hdr.is_discontinuous:
+        described = _describe_discontinuous(hdr)
+    else:
+        described = _describe_with_pyedflib(p, hdr)
 
-        notes: list[str] = []
-        scales: list[float] = []
-        voltage: list[bool] = []
-        for label, dim in zip(labels, dims, strict=True):
-            factor = unit_scale(dim)
-            if factor is None and dim == "" and normalize_lead_name(label) in _LEADS:
-                factor = 1.0
-                notes.append(f"{label}: no physical dimension in the file, taken as mV")
-            voltage.append(factor is not None)
-            scales.append(1.0 if factor is None else factor)
-        is_ecg = classify_channels(labels, voltage)
-        if not any(is_ecg) and not opts.get("require_ecg", True):
-            # Caller wants to look at a non-ECG file anyway (``ecgad info``, tests): every
-            # voltage channel stands in for a lead, nothing is marked ECG.
-            is_ecg = [False] * n_sig
-            rate_from = voltage if any(voltage) else [True] * n_sig
-        elif not any(is_ecg):
+    labels = [hdr.labels[i] for i in sigs]
+    dims = [hdr.dims[i] for i in sigs]
+    rates = [hdr.spr[i] / hdr.record_duration for i in sigs]
+    notes: list[str] = []
+    scales: list[float] = []
+    voltage: list[bool] = []
+    for label, dim in zip(labels, dims, strict=True):
+        factor = unit_scale(dim)
+        if factor is None and dim == "" and normalize_lead_name(label) in STANDARD_LEADS:
+            factor = 1.0
+            notes.append(f"{label}: no physical dimension in the file, taken as mV")
+        voltage.append(factor is not None)
+        scales.append(1.0 if factor is None else factor)
+    is_ecg = classify_channels(labels, voltage)
+    rate_from = is_ecg
+    if not any(is_ecg):
+        if opts.get("require_ecg", True):
             found = ", ".join(f"{lab} ({dim or 'no unit'})" for lab, dim in zip(labels, dims, strict=True))
             if len(found) > 300:
-                found = found[:300] + ", ..."
-            raise NoECGChannelsError(p, f"no ECG channel among {n_sig} signals: {found}")
-        else:
-            rate_from = is_ecg
-        for label, fs in zip(labels, rates, strict=True):
-            if not (0 < fs <= MAX_FS):
-                raise InvalidSignalError(p, f"channel {label} has an implausible rate {fs:g} Hz")
-        fs_out = max(fs for fs, e in zip(rates, rate_from, strict=True) if e)
+                found = found[:300].rsplit(",", 1)[0] + ", ..."
+            raise NoECGChannelsError(p, f"no ECG channel among {len(sigs)} signals: {found}")
+        rate_from = voltage if any(voltage) else [True] * len(sigs)
+    for label, fs in zip(labels, rates, strict=True):
+        if not (0 < fs <= MAX_FS):
+            raise InvalidSignalError(p, f"channel {label} has an implausible rate {fs:g} Hz")
+    fs_out = max(fs for fs, use in zip(rates, rate_from, strict=True) if use)
 
-        if raw.is_discontinuous and n_records > 1:
-            rec_onsets = _record_onsets(p, raw)
-            segments = _segments(p, rec_onsets, record_duration)
-        else:
-            segments = [(0.0, 0, n_records)]
-        last_onset, _, last_count = segments[-1]
-        total = last_onset + last_count * record_duration
-        n_out = int(round(total * fs_out))
-
-        channels = []
-        resampled = []
-        for i in range(n_sig):
-            up, down = rate_ratio(fs_out, rates[i])
-            if up != down:
-                resampled.append(f"{labels[i]} ({rates[i]:g} Hz)")
-            channels.append(_Channel(i, rates[i], n_file[i], scales[i], up, down))
-        if resampled:
-            notes.append(f"resampled to {fs_out:g} Hz: {', '.join(resampled)}")
-        layout = _EdfLayout(p, channels, fs_out, n_out, segments, n_records,
-                            (st.st_size, st.st_mtime_ns))
-        limit = int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
-        if n_sig * n_out <= limit:
-            signal: Any = layout.read(list(range(n_sig)), 0, n_out, reader=rd)
-        else:
-            signal = EdfPagedSignal(layout)
+    segments = described.segments
+    last_onset, _, last_count = segments[-1]
+    n_out = int(round((last_onset + last_count * hdr.record_duration) * fs_out))
+    channels = []
+    resampled = []
+    for k, sig in enumerate(sigs):
+        up, down = rate_ratio(fs_out, rates[k])
+        if up != down:
+            resampled.append(f"{labels[k]} ({rates[k]:g} Hz)")
+        channels.append(_Channel(sig, rates[k], scales[k], up, down))
+    if resampled:
+        notes.append(f"resampled to {fs_out:g} Hz: {', '.join(resampled)}")
+    layout = _EdfLayout(hdr, channels, fs_out, n_out, segments, (st.st_size, st.st_mtime_ns))
+    signal: Any = EdfPagedSignal(layout)
+    if len(sigs) * n_out <= int(opts.get("whole_load_values", WHOLE_LOAD_VALUES)):
+        signal = layout.read(list(range(len(sigs))), 0, n_out)
 
     names = unique_names([normalize_lead_name(lab) if e else lab
                           for lab, e in zip(labels, is_ecg, strict=True)])
-    annotations = [
-        Annotation(float(on), max(float(du), 0.0), str(tx).replace("\x00", "").strip())
-        for on, du, tx in zip(onsets, durations, texts, strict=True)
-    ]
+    annotations = [Annotation(o, d, t.replace("\x00", "").strip())
+                   for o, d, t in described.annotations]
     if len(segments) > 1:
         gaps = []
         for (on0, _, n0), (on1, _, _) in zip(segments, segments[1:], strict=False):
-            end = on0 + n0 * record_duration
-            gaps.append((int(round(end * fs_out)), int(round(on1 * fs_out))))
+            gaps.append((int(round((on0 + n0 * hdr.record_duration) * fs_out)),
+                         int(round(on1 * fs_out))))
         annotations += gap_annotations(gaps, fs_out, None)
         notes.append(
             f"EDF+D: {len(gaps)} gap(s) between data records, "
@@ -434,24 +351,19 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         )
     annotations.sort(key=lambda ann: ann.onset)
 
-    patient, start, device, more = _metadata(raw, start)
+    patient, start, device, more = _metadata(hdr, described.start)
     notes.extend(more)
     return Record(
         signal=signal, fs=fs_out, leads=names, start=start, patient=patient,
         annotations=annotations, source=str(p),
-        format="bdf" if raw.is_bdf else ("edf+" if raw.is_plus else "edf"),
+        format="bdf" if hdr.is_bdf else ("edf+" if hdr.is_plus else "edf"),
         non_ecg=tuple(n for n, e in zip(names, is_ecg, strict=True) if not e),
         device=device, notes=tuple(notes),
     )
 
 
-_LEADS = {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}
-
-
 def _segments(path: Path, rec_onsets: np.ndarray, duration: float) -> list[tuple[float, int, int]]:
     """Group data records into contiguous runs: ``(onset s, first record, count)``."""
-    if duration <= 0:
-        raise CorruptFileError(path, "EDF+D file with a data record duration of 0")
     step = np.diff(rec_onsets)
     tol = 1e-6 + 1e-9 * duration
     if (step < duration - tol).any():
@@ -463,14 +375,15 @@ def _segments(path: Path, rec_onsets: np.ndarray, duration: float) -> list[tuple
     return [(float(rec_onsets[f]), int(f), int(e - f)) for f, e in zip(firsts, lasts, strict=True)]
 
 
-def _metadata(raw: _RawHeader, start: datetime | None) -> tuple[Patient, datetime | None, str | None, list[str]]:
+def _metadata(hdr: _edf_raw.EdfHeader, start: datetime | None
+              ) -> tuple[Patient, datetime | None, str | None, list[str]]:
     """Patient, start, device and notes from the raw header fields."""
     notes: list[str] = []
     device = None
     patient = Patient()
-    if raw.is_plus:
-        ptoks = raw.patient.split()
-        rtoks = raw.recording.split()
+    if hdr.is_plus:
+        ptoks = hdr.patient.split()
+        rtoks = hdr.recording.split()
         if len(rtoks) >= 2 and rtoks[0] == "Startdate" and rtoks[1].upper() == "X":
             start = None
             notes.append("start date not recorded (EDF+ 'Startdate X')")
@@ -485,7 +398,7 @@ def _metadata(raw: _RawHeader, start: datetime | None) -> tuple[Patient, datetim
             age=_age(birth, start),
         )
     else:
-        text = raw.patient.strip()
+        text = hdr.patient.strip()
         tokens = text.split()
         if tokens and all(t.lower() in _PLACEHOLDERS for t in tokens):
             notes.append(f"patient field holds only placeholders ({text!r})")
@@ -495,8 +408,7 @@ def _metadata(raw: _RawHeader, start: datetime | None) -> tuple[Patient, datetim
 
 
 def _parse_edf_date(token: str) -> date | None:
-    m = re.fullmatch(r"(\d{1,2})-([A-Za-z]{3})-(\d{4})", token)
-    if not m:
+    if not re.fullmatch(r"\d{1,2}-[A-Za-z]{3}-\d{4}", token):
         return None
     try:
         return datetime.strptime(token, "%d-%b-%Y").date()
