@@ -157,10 +157,12 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
     half = max(1, int(round(INTEGRATION_S * fs / 2)))
     slopes = ndimage.maximum_filter1d(energy, 2 * half + 1, mode="nearest")[cand]
 
-    # Initial levels from the first 10 s (or all): about half the candidates are beats.
-    first = heights[cand < 10 * fs] if (cand < 10 * fs).any() else heights
+    # Initial levels from the first 10 s: the loudest candidates are beats; the envelope's
+    # median is the noise floor between complexes (QRS fill well under half of any strip).
+    head = int(10 * fs)
+    first = heights[cand < head] if (cand < head).any() else heights
     spk = float(np.percentile(first, 80))
-    npk = float(np.percentile(first, 20))
+    npk = float(np.median(env[:head]))
     if spk <= 0:
         return np.empty(0, dtype=np.int64)
     # Candidates far below the loudest ones cannot be beats even on search-back: this keeps
