@@ -33,23 +33,28 @@ def version_key(model: Mapping[str, Any]) -> str:
 
 
 def bundled_model_info() -> dict[str, Any] | None:
-    """name/version/sha256 from ``resources/model/model_card.json``, or None when absent."""
+    """name/version/sha256 from ``resources/model/model_card.json``, or None when absent.
+
+    The same keys ``model.infer.Detector`` reads from the card (name, version,
+    weights_sha256), so the key is the same before and after loading.
+    """
     card = resource("model/model_card.json")
     try:
         data = json.loads(card.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    model = data.get("model", data) if isinstance(data, dict) else {}
+    if not isinstance(data, dict) or not data.get("weights_sha256"):
+        return None
     return {
-        "name": model.get("name", data.get("name", "model")),
-        "version": model.get("version", data.get("version", "?")),
-        "sha256": model.get("sha256") or data.get("weights_sha256") or data.get("sha256") or "",
+        "name": str(data.get("name", "ecg-cross-restoration")),
+        "version": str(data.get("version", "untrained")),
+        "sha256": str(data["weights_sha256"]),
     }
 
 
 def detector_info(det: Any) -> dict[str, Any] | None:
     """name/version/sha256 of a loaded detector, if it says (``det.model`` or ``det.info``)."""
-    for attr in ("model", "info", "model_info"):
+    for attr in ("model_info", "model", "info"):
         value = getattr(det, attr, None)
         if isinstance(value, Mapping) and "version" in value:
             return dict(value)
@@ -83,10 +88,11 @@ class LazyDetector:
             if callable(self._source):
                 self._det = self._source()
             else:
-                # Imported here, never at module level: torch takes seconds to import.
-                from model.infer import Detector  # type: ignore[import-not-found]
+                # Imported here, never at module level: torch takes seconds to import. The
+                # shared instance is the viewer's too (loaded once per process).
+                from ecgviewer.analysis.scoring import get_detector
 
-                self._det = Detector.load(weights=self._weights, device=self._device)
+                self._det = get_detector(self._weights, self._device)
         return self._det
 
     def version_key(self) -> str:

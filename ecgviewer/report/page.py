@@ -1,0 +1,231 @@
+"""Geometry and content of the one-page paper report, Qt-free.
+
+The traces are placed by the same :func:`ecgviewer.ui.layouts.compute_page` the viewer uses
+(a Qt-free module), so the printed 3x4 + rhythm layout is the one on screen. Everything here is
+in millimetres on a landscape page, y downwards from the top edge, at true scale: 25 mm/s and
+10 mm/mV by default. A4 (297 x 210 mm) and US Letter (279.4 x 215.9 mm) both hold the 10 s,
+4-row grid (261 x 160 mm) with a header and footer; a gain whose rows do not fit is halved
+until they do and the footer says so (never a silently wrong scale).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.record import Record
+from ecgviewer.review.store import Review
+from ecgviewer.ui.layouts import PageGeometry, compute_page
+
+log = logging.getLogger(__name__)
+
+#: Landscape paper sizes in mm (ISO 216 A4; ANSI US Letter 8.5 x 11 in).
+PAPER_SIZES: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}
+MARGIN = 5.0
+HEADER_H = 30.0
+FOOTER_H = 8.0
+PAGE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """Where everything goes on the page (mm, y down)."""
+
+    paper: str
+    width: float
+    height: float
+    header: Rect
+    grid: Rect  # the paper grid, whole 5 mm squares
+    footer: Rect
+    geometry: PageGeometry  # lead cells, in the viewer's coordinates (mm, y up, x from 0)
+    speed: float
+    gain: float
+    note: str = ""
+
+    def x_of(self, x_cell_mm: float) -> float:
+        """Page x of a layout x (layout x = 0 is the start of the traces)."""
+        return self.grid.x + self.geometry.margin_left + x_cell_mm
+
+    def y_of(self, y_layout_mm: float) -> float:
+        """Page y (down) of a layout y (up, 0 at the top row's top edge)."""
+        return self.grid.y - y_layout_mm
+
+
+def report_page(
+    leads: list[str], paper: str = "A4", speed: float = 25.0, gain: float = 10.0,
+    layout: str = "3x4", page_seconds: float = PAGE_SECONDS,
+) -> ReportPage:
+    """Lay out a one-page report for a record with ``leads``.
+
+    Raises
+    ------
+    ValueError
+        Unknown paper name.
+    """
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"paper must be one of {sorted(PAPER_SIZES)}, got {paper!r}")
+    width, height = PAPER_SIZES[paper]
+    avail_h = height - 2 * MARGIN - HEADER_H - FOOTER_H
+    avail_w = width - 2 * MARGIN
+    note = ""
+    geometry = compute_page(layout, leads, page_seconds, speed, gain)
+    while geometry.top - geometry.bottom > avail_h and gain > 2.5:
+        gain /= 2
+        geometry = compute_page(layout, leads, page_seconds, speed, gain)
+        note = f"gain reduced to {gain:g} mm/mV to fit the page"
+    grid_w = _ceil5(geometry.margin_left + geometry.width)
+    if grid_w > avail_w:
+        raise ValueError(f"{page_seconds:g} s at {speed:g} mm/s does not fit on {paper}")
+    grid_h = geometry.top - geometry.bottom
+    grid = Rect(MARGIN + (avail_w - grid_w) / 2, MARGIN + HEADER_H, grid_w, grid_h)
+    header = Rect(MARGIN, MARGIN, avail_w, HEADER_H - 2.0)
+    footer = Rect(MARGIN, grid.bottom + 1.5, avail_w, FOOTER_H - 1.5)
+    if geometry.note:
+        note = "; ".join(n for n in (geometry.note, note) if n)
+    return ReportPage(paper, width, height, header, grid, footer, geometry, speed, gain, note)
+
+
+def _ceil5(x: float) -> float:
+    return float(np.ceil(x / 5.0 - 1e-9) * 5.0)
+
+
+@dataclass
+class ReportContent:
+    """What one report shows, gathered on the GUI side and painted by ``report.render``.
+
+    ``anomaly_map`` rows follow ``record.leads`` (as the Detector returns it); ``t0`` is the
+    first second printed (the report shows ``page_seconds`` from there).
+    """
+
+    record: Record
+    score: float | None = None
+    percentile: float | None = None
+    anomaly_map: np.ndarray | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    review: Review | None = None
+    measurements: list[tuple[str, str]] = field(default_factory=list)
+    display_filter: Any = None  # ecgviewer.signal.filters.DisplayFilter, applied when printed
+    t0: float = 0.0
+    title: str = "12-lead ECG"
+
+    def filter_caption(self) -> str:
+        f = self.display_filter
+        return "unfiltered" if f is None else str(f.describe(self.record.fs))
+
+    @property
+    def verdict(self) -> str:
+        """Plain words for the percentile, as the viewer says it."""
+        if self.percentile is None:
+            return "not scored"
+        p = self.percentile
+        if p >= 95:
+            return f"unusual for a normal ECG: higher than {int(p)}% of normals"
+        if p >= 80:
+            return f"somewhat unusual: higher than {int(p)}% of normals"
+        return f"within the range of normal ECGs ({p:.0f}th percentile)"
+
+
+def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
+    """Build the content from a Record and a Detector result (any object with its fields)."""
+    content = ReportContent(record, **kw)
+    if result is not None:
+        content.score = _opt(getattr(result, "score", None))
+        content.percentile = _opt(getattr(result, "percentile", None))
+        amap = getattr(result, "anomaly_map", None)
+        content.anomaly_map = None if amap is None else np.asarray(amap, dtype=np.float32)
+        content.model = dict(getattr(result, "model", None) or {})
+        content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
+    if not content.measurements:
+        content.measurements = measure(record, content.t0)
+    return content
+
+
+def _opt(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> list[tuple[str, str]]:
+    """Heart rate, RR and intervals for the printed page, or why they are unavailable.
+
+    Intervals come from ``ecgviewer.signal.intervals`` when that module is present; heart
+    rate and RR from the R-peak detector.
+    """
+    out: list[tuple[str, str]] = []
+    try:
+        page = record.slice(t0, t0 + seconds)
+    except Exception as exc:  # noqa: BLE001 - a report must still print without numbers
+        return [("Measurements", f"unavailable ({exc})")]
+    data = page.data()
+    ecg_rows = [i for i, name in enumerate(page.leads) if name not in page.non_ecg]
+    lead = page.leads.index("II") if "II" in page.leads else None
+    from ecgviewer.signal.rpeaks import detect_r_peaks
+
+    peaks = detect_r_peaks(data[ecg_rows], page.fs, lead=ecg_rows.index(lead) if lead in ecg_rows else None)
+    if peaks.size >= 2:
+        rr = np.diff(peaks) / page.fs * 1000.0
+        out.append(("Heart rate", f"{60000.0 / float(np.mean(rr)):.0f} bpm"))
+        out.append(("RR", f"{np.mean(rr):.0f} ± {np.std(rr):.0f} ms ({peaks.size} beats)"))
+    else:
+        out.append(("Heart rate", "unavailable (fewer than 2 R peaks)"))
+    out.extend(_intervals(page, peaks))
+    return out
+
+
+def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
+    try:
+        from ecgviewer.signal import intervals  # type: ignore[attr-defined]
+    except ImportError:
+        return [("PR / QRS / QT", "unavailable (interval measurement not installed)")]
+    fn = getattr(intervals, "measure_intervals", None) or getattr(intervals, "measure", None)
+    if fn is None:
+        return [("PR / QRS / QT", "unavailable")]
+    try:
+        res = fn(page.data(), page.fs, leads=page.leads, r_peaks=peaks)
+    except TypeError:
+        try:
+            res = fn(page)
+        except Exception as exc:  # noqa: BLE001
+            return [("PR / QRS / QT", f"unavailable ({exc})")]
+    except Exception as exc:  # noqa: BLE001
+        return [("PR / QRS / QT", f"unavailable ({exc})")]
+    return _format_intervals(res)
+
+
+def _format_intervals(res: Any) -> list[tuple[str, str]]:
+    out = []
+    for label, names in (
+        ("PR", ("pr_ms", "pr")), ("QRS", ("qrs_ms", "qrs")), ("QT", ("qt_ms", "qt")),
+        ("QTc Bazett", ("qtc_bazett_ms", "qtc_bazett")),
+        ("QTc Fridericia", ("qtc_fridericia_ms", "qtc_fridericia")),
+    ):
+        value = None
+        for name in names:
+            value = res.get(name) if isinstance(res, dict) else getattr(res, name, None)
+            if value is not None:
+                break
+        try:
+            out.append((label, "unavailable" if value is None or not np.isfinite(float(value))
+                        else f"{float(value):.0f} ms"))
+        except (TypeError, ValueError):
+            out.append((label, str(value)))
+    return out

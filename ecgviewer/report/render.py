@@ -1,0 +1,374 @@
+"""Painting the report with Qt: PDF (QPdfWriter), PNG (QImage) and the printer (QPrinter).
+
+One function, :func:`paint_report`, draws on any QPainter given the device resolution, so the
+PDF, the PNG and the printout are the same picture. Lines and traces are drawn in millimetres
+(the painter scaled by dpi/25.4), text in device pixels with point-size fonts, which every
+paint device sizes from its own resolution: 1 mm on paper is 1 mm of ECG paper.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPainterPath,
+    QPdfWriter,
+    QPen,
+)
+
+from ecgviewer import __version__ as APP_VERSION  # noqa: N812
+from ecgviewer.errors import FileAccessError
+from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
+
+log = logging.getLogger(__name__)
+
+MINOR = QColor(245, 185, 185)
+MAJOR = QColor(225, 110, 110)
+TRACE = QColor(0, 0, 0)
+HEAT = (255, 120, 0)
+INK = QColor(20, 20, 20)
+GREY = QColor(90, 90, 90)
+FONT = "DejaVu Sans"
+_QT_PAPER = {"A4": QPageSize.PageSizeId.A4, "Letter": QPageSize.PageSizeId.Letter}
+
+
+def _ensure_app() -> None:
+    # Fonts need a QGuiApplication; the viewer has one, a CLI export may not.
+    if QGuiApplication.instance() is None:
+        QGuiApplication([])  # pragma: no cover - the tests always have a QApplication
+
+
+# ---------------------------------------------------------------------- outputs
+def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str = "A4") -> Path:
+    """Write a one-page landscape PDF; returns its path.
+
+    Raises
+    ------
+    FileAccessError
+        The file cannot be written.
+    """
+    _ensure_app()
+    page = report_page(content.record.leads, paper)
+    out = Path(path)
+    writer = QPdfWriter(str(out))
+    writer.setResolution(600)
+    writer.setTitle(f"ECG report {content.record.patient.id or ''}".strip())
+    writer.setCreator(f"ecgviewer {APP_VERSION}")
+    writer.setPageLayout(
+        QPageLayout(QPageSize(_QT_PAPER[paper]), QPageLayout.Orientation.Landscape, QMarginsF())
+    )
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise FileAccessError(out, "cannot write the PDF report here")
+    try:
+        paint_report(painter, content, page, float(writer.resolution()))
+    finally:
+        painter.end()
+    return out
+
+
+def render_image(content: ReportContent, paper: str = "A4", dpi: float = 200.0) -> QImage:
+    """The report as an RGB image at ``dpi`` (its DPI is stored, so viewers print it true size)."""
+    _ensure_app()
+    page = report_page(content.record.leads, paper)
+    w = int(round(page.width / 25.4 * dpi))
+    h = int(round(page.height / 25.4 * dpi))
+    image = QImage(w, h, QImage.Format.Format_RGB32)
+    dpm = int(round(dpi / 0.0254))
+    image.setDotsPerMeterX(dpm)
+    image.setDotsPerMeterY(dpm)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    try:
+        paint_report(painter, content, page, dpi)
+    finally:
+        painter.end()
+    return image
+
+
+def export_png(content: ReportContent, path: str | os.PathLike[str], paper: str = "A4",
+               dpi: float = 200.0) -> Path:
+    """Write the report as a PNG; returns its path."""
+    out = Path(path)
+    if not render_image(content, paper, dpi).save(str(out), "PNG"):
+        raise FileAccessError(out, "cannot write the PNG report here")
+    return out
+
+
+def print_report(content: ReportContent, printer: Any) -> None:
+    """Paint on a ``QPrinter`` already set up by a print dialog (A4 or Letter, landscape)."""
+    size = printer.pageLayout().pageSize().id()
+    paper = "Letter" if size == QPageSize.PageSizeId.Letter else "A4"
+    printer.setFullPage(True)
+    printer.setPageOrientation(QPageLayout.Orientation.Landscape)
+    page = report_page(content.record.leads, paper)
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise FileAccessError(None, "the printer could not be started")
+    try:
+        paint_report(painter, content, page, float(printer.resolution()))
+    finally:
+        painter.end()
+
+
+# ---------------------------------------------------------------------- painting
+def paint_report(painter: QPainter, content: ReportContent, page: ReportPage, dpi: float) -> None:
+    """Draw the whole page; the painter's origin is the paper's top-left corner."""
+    k = dpi / 25.4
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    painter.save()
+    painter.scale(k, k)  # millimetres from here on
+    _grid(painter, page)
+    _traces(painter, content, page)
+    painter.restore()
+    _labels(painter, content, page, k)
+    _header(painter, content, page, k)
+    _footer(painter, content, page, k)
+
+
+def _pen(colour: QColor, width_mm: float) -> QPen:
+    pen = QPen(colour)
+    pen.setWidthF(width_mm)
+    pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+    return pen
+
+
+def _grid(p: QPainter, page: ReportPage) -> None:
+    g = page.grid
+    for step, pen in ((1.0, _pen(MINOR, 0.07)), (5.0, _pen(MAJOR, 0.16))):
+        p.setPen(pen)
+        for x in np.arange(g.x, g.right + 1e-6, step):
+            p.drawLine(QPointF(x, g.y), QPointF(x, g.bottom))
+        for y in np.arange(g.y, g.bottom + 1e-6, step):
+            p.drawLine(QPointF(g.x, y), QPointF(g.right, y))
+
+
+def _page_signal(content: ReportContent) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Samples of the printed 10 s (display-filtered) and the matching anomaly map."""
+    rec = content.record
+    fs = rec.fs
+    a = max(0, int(round(content.t0 * fs)))
+    b = min(rec.n_samples, a + int(round(PAGE_SECONDS * fs)))
+    data = np.array(rec.signal[:, a:b], dtype=np.float32)
+    if content.display_filter is not None:
+        data = content.display_filter.apply(data, fs)
+    amap = None
+    if content.anomaly_map is not None and content.anomaly_map.shape[-1] == rec.n_samples:
+        amap = np.nan_to_num(np.asarray(content.anomaly_map[:, a:b], dtype=np.float32))
+    return data, amap, a
+
+
+def _heat_scale(content: ReportContent) -> float:
+    m = content.anomaly_map
+    if m is None:
+        return 1.0
+    finite = np.nan_to_num(np.asarray(m, dtype=np.float32))
+    top = float(np.max(finite)) if finite.size else 0.0
+    return top if top > 0 else 1.0
+
+
+def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
+    rec = content.record
+    data, amap, _ = _page_signal(content)
+    fs = rec.fs
+    g = page.grid
+    p.setClipRect(QRectF(g.x, g.y, g.w, g.h))
+    scale = _heat_scale(content)
+    rows_done: set[int] = set()
+    for cell in page.geometry.cells:
+        if cell.lead not in rec.leads:
+            continue
+        row = rec.leads.index(cell.lead)
+        a = int(round(cell.t0 * fs))
+        b = min(data.shape[1], int(round(cell.t1 * fs)) + 1)
+        if b - a < 2:
+            continue
+        t = np.arange(a, b) / fs
+        xs = page.x_of(cell.x0) + (t - cell.t0) * page.speed
+        ys = page.y_of(cell.baseline) - data[row, a:b] * page.gain
+        if amap is not None:
+            _heat_band(p, xs, amap[row, a:b] / scale, page.y_of(cell.y_top), cell.height)
+        if cell.row not in rows_done:
+            rows_done.add(cell.row)
+            _cal_pulse(p, page, page.y_of(cell.baseline))
+        if cell.col > 0:  # lead change mark, as carts print it
+            x = page.x_of(cell.x0)
+            p.setPen(_pen(TRACE, 0.25))
+            p.drawLine(QPointF(x, page.y_of(cell.baseline) - 2.5), QPointF(x, page.y_of(cell.baseline) + 2.5))
+        path = QPainterPath(QPointF(float(xs[0]), float(ys[0])))
+        for x, y in zip(xs[1:].tolist(), ys[1:].tolist(), strict=True):
+            path.lineTo(x, y)
+        p.setPen(_pen(TRACE, 0.22))
+        p.setBrush(Qt.BrushStyle.NoBrush)  # the heat band left a brush: a path would be filled
+        p.drawPath(path)
+    p.setClipping(False)
+
+
+def _heat_band(p: QPainter, xs: np.ndarray, level: np.ndarray, y_top: float, height: float) -> None:
+    """Translucent orange under the trace where the anomaly map is high (0.5 mm columns)."""
+    bin_mm = 0.5
+    edges = np.arange(xs[0], xs[-1] + bin_mm, bin_mm)
+    idx = np.clip(np.searchsorted(xs, edges), 0, len(xs) - 1)
+    p.setPen(Qt.PenStyle.NoPen)
+    for x0, i0, i1 in zip(edges[:-1], idx[:-1], idx[1:], strict=True):
+        v = float(level[i0 : max(i1, i0 + 1)].max())
+        if v < 0.25:
+            continue
+        alpha = int(35 + 115 * min(1.0, (v - 0.25) / 0.75))
+        p.setBrush(QColor(*HEAT, alpha))
+        p.drawRect(QRectF(x0, y_top + 0.15 * height, bin_mm, 0.7 * height))
+
+
+def _cal_pulse(p: QPainter, page: ReportPage, base: float) -> None:
+    """1 mV for 200 ms at the row start, in the left margin: proves the scale on paper."""
+    x = page.grid.x + 2.0
+    h = 1.0 * page.gain
+    w = 0.2 * page.speed
+    path = QPainterPath(QPointF(x, base))
+    for px, py in ((x + 1.5, base), (x + 1.5, base - h), (x + 1.5 + w, base - h),
+                   (x + 1.5 + w, base), (x + 3.0 + w, base)):
+        path.lineTo(px, py)
+    p.setPen(_pen(TRACE, 0.25))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawPath(path)
+
+
+def _font(pt: float, bold: bool = False) -> QFont:
+    f = QFont(FONT)
+    f.setPointSizeF(pt)
+    f.setBold(bold)
+    return f
+
+
+def _text(p: QPainter, k: float, x: float, y: float, text: str, pt: float = 7.0,
+          bold: bool = False, colour: QColor = INK, w: float = 0.0, align: Any = None) -> None:
+    """Text with its baseline at (x, y) mm; with ``w`` it is right-aligned in a box."""
+    p.setFont(_font(pt, bold))
+    p.setPen(colour)
+    if w and align is not None:
+        p.drawText(QRectF(x * k, (y - pt * 0.3528) * k, w * k, pt * 0.5 * k), int(align), text)
+    else:
+        p.drawText(QPointF(x * k, y * k), text)
+
+
+def _labels(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> None:
+    for cell in page.geometry.cells:
+        x = page.x_of(cell.x0) + 1.0
+        y = page.y_of(cell.y_top) + 4.0
+        _text(p, k, x, y, cell.lead, 8.0, bold=True)
+
+
+def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> None:
+    rec = content.record
+    h = page.header
+    col = h.w / 4
+    line = 3.6
+    pat = rec.patient
+    age = "-" if pat.age is None else f"{pat.age:g} y"
+    sex = {"M": "male", "F": "female"}.get(pat.sex or "", "-")
+    start = rec.start.strftime("%Y-%m-%d %H:%M:%S") if rec.start else "unknown"
+    src = Path(rec.source).name if rec.source else "<in memory>"
+    blocks: list[tuple[str, list[str]]] = [
+        (content.title, [
+            f"Patient ID: {pat.id or '-'}", f"Age: {age}   Sex: {sex}", f"Recorded: {start}",
+            f"Device: {rec.device or '-'}", f"File: {src}",
+            f"{rec.n_leads} leads, {rec.fs:g} Hz, {rec.duration:.1f} s",
+        ]),
+        ("Measurements", [f"{name}: {value}" for name, value in content.measurements] or ["-"]),
+        ("Anomaly (model)", _anomaly_lines(content)),
+        ("Review", _review_lines(content, col - 2.0, k)),
+    ]
+    for i, (title, lines) in enumerate(blocks):
+        x = h.x + i * col
+        _text(p, k, x, h.y + 3.5, title, 8.5, bold=True)
+        for j, text in enumerate(lines[:7]):
+            _text(p, k, x, h.y + 3.5 + (j + 1) * line, _clip(text, col, 6.6), 6.6)
+
+
+def _anomaly_lines(content: ReportContent) -> list[str]:
+    if content.score is None:
+        lines = ["Score: not scored"]
+    else:
+        pct = "-" if content.percentile is None else f"{content.percentile:.1f}"
+        lines = [f"Score: {content.score:.3f}", f"Percentile: {pct} (vs normal ECGs)",
+                 content.verdict]
+    m = content.model
+    if m:
+        lines.append(f"Model: {m.get('name', '?')} {m.get('version', '')}".strip())
+        sha = str(m.get("sha256", ""))
+        if sha:
+            lines.append(f"Weights sha256: {sha[:16]}…")
+    if content.flags:
+        lines.append("Flags: " + ", ".join(content.flags))
+    lines.append("Orange band: where the model finds the ECG unusual")
+    return lines
+
+
+def _review_lines(content: ReportContent, width_mm: float, k: float) -> list[str]:
+    r = content.review
+    if r is None:
+        return ["Not reviewed"]
+    state = {"normal": "reviewed: normal", "abnormal": "flagged: abnormal"}.get(r.state, "not reviewed")
+    when = r.time.strftime("%Y-%m-%d %H:%M UTC") if r.time else ""
+    lines = [f"Status: {state}", f"Reviewer: {r.reviewer or '-'}  {when}".rstrip()]
+    if r.note:
+        lines += _wrap(f"Note: {r.note}", width_mm, 6.6)
+    return lines
+
+
+def _chars_per(width_mm: float, pt: float) -> int:
+    # DejaVu Sans averages about 0.55 em per character.
+    return max(8, int(width_mm / (pt * 0.3528 * 0.55)))
+
+
+def _clip(text: str, width_mm: float, pt: float) -> str:
+    n = _chars_per(width_mm - 2.0, pt)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _wrap(text: str, width_mm: float, pt: float) -> list[str]:
+    n = _chars_per(width_mm, pt)
+    words, lines, cur = text.split(), [], ""
+    for word in words:
+        if cur and len(cur) + 1 + len(word) > n:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}".strip()
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def _footer(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> None:
+    f = page.footer
+    rec = content.record
+    t1 = min(rec.duration, content.t0 + PAGE_SECONDS)
+    left = (f"{page.speed:g} mm/s   {page.gain:g} mm/mV   filter: {content.filter_caption()}   "
+            f"shown: {content.t0:.1f}-{t1:.1f} s of {rec.duration:.1f} s   paper: {page.paper}")
+    if page.note:
+        left += f"   ({page.note})"
+    _text(p, k, f.x, f.y + 2.8, left, 6.5, colour=GREY)
+    _text(p, k, f.x, f.y + 6.0,
+          "NOT A DIAGNOSTIC DEVICE: anomaly scores support review by a qualified clinician "
+          "and do not replace it.", 6.8, bold=True)
+    stamp = f"ecgviewer {APP_VERSION} · printed {datetime.now():%Y-%m-%d %H:%M}"
+    _text(p, k, f.x, f.y + 6.0, stamp, 6.5, colour=GREY, w=f.w,
+          align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
+
+
+__all__ = ["export_pdf", "export_png", "paint_report", "print_report", "render_image"]

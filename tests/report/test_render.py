@@ -1,0 +1,75 @@
+"""PDF/PNG report: one page, its text names the patient and the score, drawn at true scale."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from ecgviewer.record import STANDARD_LEADS, Patient, Record
+from ecgviewer.report.page import ReportContent, from_result
+from ecgviewer.review.store import Review
+from ecgviewer.signal.synthetic import synthetic_ecg
+from tests.analysis.fake_detector import FakeDetector
+
+pypdf = pytest.importorskip("pypdf")
+render = pytest.importorskip("ecgviewer.report.render")
+
+
+@pytest.fixture
+def content(qapp) -> ReportContent:
+    s = synthetic_ecg(fs=500, duration=10, pvc_at=6.0, seed=1)
+    rec = Record(s.signal, s.fs, list(s.leads), start=datetime(2024, 5, 1, 10, 22, 3),
+                 patient=Patient("PAT-7781", 63, "F"), source="/x/demo.hea", format="wfdb")
+    res = FakeDetector()._one(rec)
+    res.score, res.percentile = 0.8731, 98.6
+    review = Review("h", "abnormal", "PVC with discordant T", "Dr K", datetime(2026, 1, 5, tzinfo=UTC))
+    return from_result(rec, res, review=review)
+
+
+@pytest.mark.parametrize("paper, size_pt", [("A4", (841.89, 595.28)), ("Letter", (792.0, 612.0))])
+def test_pdf_is_one_landscape_page_with_patient_and_score(tmp_path, content, paper, size_pt):
+    path = render.export_pdf(content, tmp_path / "r.pdf", paper)
+    reader = pypdf.PdfReader(str(path))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(size_pt, abs=1.0)
+    text = " ".join(reader.pages[0].extract_text().split())  # pypdf gives tabs for spaces
+    assert "PAT-7781" in text
+    assert "0.873" in text and "98.6" in text
+    assert "NOT A DIAGNOSTIC DEVICE" in text
+    assert "fake 0.0-test" in text  # model name and version
+    assert "PVC with discordant T" in text  # the review note
+    assert "25 mm/s" in text and "10 mm/mV" in text
+
+
+def test_png_traces_are_true_scale(tmp_path, qapp):
+    fs = 500.0
+    sig = np.zeros((12, 5000), np.float32)
+    sig[0, 250:750] = 1.0  # lead I: a 1 mV step from 0.5 s to 1.5 s
+    rec = Record(sig, fs, list(STANDARD_LEADS), patient=Patient("P"))
+    dpi = 254.0  # 10 px per mm
+    image = render.render_image(ReportContent(rec), "A4", dpi)
+    assert (image.width(), image.height()) == (2970, 2100)
+    from ecgviewer.report.page import report_page
+
+    page = report_page(rec.leads, "A4")
+    cell = next(c for c in page.geometry.cells if c.lead == "I")
+    x0 = int(page.x_of(cell.x0) * 10) + 5
+    x1 = int(page.x_of(cell.x0 + 62.5) * 10) - 5
+    y0 = int(page.y_of(cell.y_top) * 10) + 50  # below the lead label
+    y1 = int(page.y_of(cell.y_bottom) * 10)
+    ptr = image.constBits()
+    arr = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    region = arr[y0:y1, x0:x1, :3].astype(int)
+    dark = region.max(axis=2) < 80  # trace pixels are black; grid is pink
+    rows = np.flatnonzero(dark.any(axis=1))
+    cols = np.flatnonzero(dark[rows.min() + 2])  # along the top of the plateau
+    assert rows.max() - rows.min() == pytest.approx(100, abs=4)  # 1 mV = 10 mm
+    assert cols.max() - cols.min() == pytest.approx(250, abs=6)  # 1 s = 25 mm
+
+
+def test_png_file_written(tmp_path, content):
+    path = render.export_png(content, tmp_path / "r.png", "Letter", dpi=100)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
