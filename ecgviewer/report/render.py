@@ -276,7 +276,7 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
     rec = content.record
     h = page.header
     col = h.w / 4
-    line = 3.6
+    line = 3.3
     pat = rec.patient
     age = "-" if pat.age is None else f"{pat.age:g} y"
     sex = {"M": "male", "F": "female"}.get(pat.sex or "", "-")
@@ -290,12 +290,15 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         ]),
         ("Measurements", [f"{name}: {value}" for name, value in content.measurements] or ["-"]),
         ("Anomaly (model)", _anomaly_lines(content)),
-        ("Review", _review_lines(content, col - 2.0, k)),
+        ("Review", _review_lines(content)),
     ]
     for i, (title, lines) in enumerate(blocks):
         x = h.x + i * col
         _text(p, k, x, h.y + 3.5, title, 8.5, bold=True)
-        for j, text in enumerate(lines[:7]):
+        wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]
+        if len(wrapped) > 7:  # the header has room for 7 lines: say that something is cut
+            wrapped = wrapped[:6] + [_clip(wrapped[6] + " …", col, 6.6)]
+        for j, text in enumerate(wrapped):
             _text(p, k, x, h.y + 3.5 + (j + 1) * line, _clip(text, col, 6.6), 6.6)
 
 
@@ -318,7 +321,7 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
     return lines
 
 
-def _review_lines(content: ReportContent, width_mm: float, k: float) -> list[str]:
+def _review_lines(content: ReportContent) -> list[str]:
     r = content.review
     if r is None:
         return ["Not reviewed"]
@@ -326,7 +329,7 @@ def _review_lines(content: ReportContent, width_mm: float, k: float) -> list[str
     when = r.time.strftime("%Y-%m-%d %H:%M UTC") if r.time else ""
     lines = [f"Status: {state}", f"Reviewer: {r.reviewer or '-'}  {when}".rstrip()]
     if r.note:
-        lines += _wrap(f"Note: {r.note}", width_mm, 6.6)
+        lines.append(f"Note: {r.note}")
     return lines
 
 
