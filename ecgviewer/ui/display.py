@@ -130,7 +130,7 @@ def measure_job(record: Record, max_seconds: float = 60.0) -> Generator[tuple[in
     names = ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia")
     if iv is None or not hasattr(iv, "measure_intervals"):
         for name in names:
-            out.unavailable[name] = "interval measurement is not available in this build"
+            out.unavailable[name] = "no interval measurement in this build"
     else:
         try:
             res = iv.measure_intervals(data, record.fs, out.r_peaks, leads=leads)

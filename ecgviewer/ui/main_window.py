@@ -377,6 +377,9 @@ class MainWindow(QMainWindow):
         """Centre the finding's beat in its lead and highlight it (changing page if needed)."""
         if self.record is None:
             return
+        if self.state.enlarged_lead not in (None, finding.lead):
+            self.state.enlarged_lead = None  # back to the layout before looking again
+            self.redraw()
         page_start = self.state.page_start
         if not (page_start <= finding.t_centre < page_start + PAGE_SECONDS):
             self.state.page_start = max(0.0, min(
@@ -386,6 +389,7 @@ class MainWindow(QMainWindow):
         t_page = finding.t_centre - self.state.page_start
         page = self.plot.page
         cell = page.cell_showing(finding.lead, t_page) if page else None
+        enlarged = False
         if cell is None:  # this layout does not show that lead at that time: show it alone
             self.state.enlarged_lead = finding.lead
             self.redraw()
@@ -393,9 +397,13 @@ class MainWindow(QMainWindow):
             cell = page.cell_showing(finding.lead, t_page) if page else None
             if cell is None:
                 return
+            enlarged = True
         self.plot.show_highlight(cell, finding.t_start - self.state.page_start,
                                  finding.t_end - self.state.page_start)
-        self.plot.centre_on(cell, t_page)
+        if enlarged:
+            self.plot.fit_page()  # the whole lead, large, with the beat highlighted
+        else:
+            self.plot.centre_on(cell, t_page)
         self.statusBar().showMessage(
             f"Finding {finding.rank}: lead {finding.lead}, beat {finding.beat}, "
             f"{finding.t_start:.2f}-{finding.t_end:.2f} s, score {finding.score:.3g}")

@@ -247,6 +247,8 @@ class FindingsPanel(QGroupBox):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(120)
+        self.table.setMaximumHeight(220)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.cellClicked.connect(lambda *_: self._on_selection())  # re-click re-centres
         box.addWidget(self.table)

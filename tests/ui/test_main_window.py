@@ -151,10 +151,19 @@ def test_finding_click_centres_and_highlights(window, qtbot):
     assert window.plot.highlight.isVisible()
     assert rect.left() == pytest.approx(3.0 * 25.0, abs=0.1)
     assert rect.right() == pytest.approx(3.6 * 25.0, abs=0.1)
+    (x0, x1), (y0, y1) = window.plot.vb.viewRange()
+    assert x0 <= rect.left() and rect.right() <= x1 and y0 <= rect.top() and rect.bottom() <= y1
+    window.step_finding(1)  # finding 2: V5 at 6.0-6.6 s
+    window.step_finding(1)  # finding 3: II at 1.0-1.6 s: shown in the 3x4 grid (column 1)
+    assert window.findings_panel.current_index() == 2
+    assert window.state.enlarged_lead is None
+    rect = window.plot.highlight.rect()
+    cell = window.plot.page.cell_showing("II", 1.3)
+    assert not cell.rhythm and cell.col == 0
+    assert rect.left() == pytest.approx(1.0 * 25.0, abs=0.1)
+    assert cell.y_bottom <= rect.center().y() <= cell.y_top
     (x0, x1), _ = window.plot.vb.viewRange()
-    assert (x0 + x1) / 2 == pytest.approx(3.3 * 25.0, abs=1.0)
-    window.step_finding(1)  # finding 2: V5 at 6.0-6.6 s, shown in the V5 column of 3x4? no:
-    assert window.findings_panel.current_index() == 1
+    assert (x0 + x1) / 2 == pytest.approx(1.3 * 25.0, abs=1.0)  # centred on the beat
 
 
 def test_cancel_stops_the_worker(qtbot, window):

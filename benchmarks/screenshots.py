@@ -1,0 +1,159 @@
+"""Screenshots of the viewer for a human to look at (not committed).
+
+    xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/screenshots.py [OUT_DIR]
+
+Writes PNGs to OUT_DIR (default /tmp/ecg_screens): the demo ECG in 3x4 + rhythm with the
+anomaly overlay, a PTB-XL abnormal record (fold 9, inferior/anterior MI) with overlay and a
+finding selected, the 12x1 layout, the 6x2 layout in the dark theme with the caliper, and an
+error dialog. The real model job is used when it is installed (ecgviewer.analysis.scoring and
+bundled weights); otherwise a labelled fake overlay is drawn and the script says so.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import importlib.util
+import logging
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+PTBXL = REPO.parent / "shared" / "data" / "ptbxl"
+
+log = logging.getLogger("screenshots")
+
+
+def pick_ptbxl_abnormal(codes: tuple[str, ...] = ("IMI", "AMI", "ASMI")) -> Path | None:
+    """First fold-9 record whose SCP codes include one of ``codes`` with likelihood 100."""
+    table = PTBXL / "ptbxl_database.csv"
+    if not table.is_file():
+        return None
+    with table.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["strat_fold"] != "9":
+                continue
+            scp = ast.literal_eval(row["scp_codes"])
+            if any(scp.get(c, 0) >= 100 for c in codes):
+                return PTBXL / (row["filename_lr"] + ".hea")
+    return None
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1]) if len(argv) > 1 else Path("/tmp/ecg_screens")
+    out.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+    from ecgviewer.app import create_app, install_excepthooks
+
+    app = create_app()
+    install_excepthooks()
+    from ecgviewer.paths import resource
+    from ecgviewer.ui import messages
+    from ecgviewer.ui.main_window import MainWindow, default_scoring_job
+
+    messages.set_test_mode(True)
+    real = (importlib.util.find_spec("ecgviewer.analysis.scoring") is not None
+            and resource("model/weights.pt").is_file())
+    if real:
+        job = default_scoring_job
+    else:
+        from tests.ui.fakes import fake_job as job
+
+        print("NOTE: model job or weights missing: the overlay is a FAKE test map", file=sys.stderr)
+
+    def pump(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def wait_scored(win: MainWindow, timeout: float = 300.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            app.processEvents()
+            worker = win.jobs.current("score")
+            if win.result is not None or (worker is not None and worker.is_done):
+                break
+            time.sleep(0.02)
+        pump(0.3)
+
+    def shot(win: MainWindow, name: str) -> None:
+        pump(0.3)
+        screen = app.primaryScreen()
+        image = screen.grabWindow(0)  # whole screen: dialogs included
+        if image.isNull() or image.width() < 100:
+            image = win.grab()
+        path = out / name
+        image.save(str(path))
+        print(path)
+
+    win = MainWindow(scoring_job=job)
+    win.state.layout = "3x4"
+    win.state.dark = False
+    win._apply_theme()
+    win.setGeometry(0, 0, 1920, 1050)
+    win.show()
+    pump(0.5)
+
+    # 1. demo ECG, 3x4 + rhythm, overlay
+    if resource("demo/demo_ecg.hea").is_file():
+        win.open_demo()
+    else:
+        from ecgviewer.record import Record
+        from ecgviewer.signal.synthetic import synthetic_ecg
+
+        syn = synthetic_ecg(pvc_at=4.2, seed=3)
+        win.open_record(Record(syn.signal, syn.fs, list(syn.leads), source="synthetic (demo missing)"),
+                        title_note="SYNTHETIC demo ECG (generated: bundled demo missing)")
+    win.set_layout("3x4")
+    wait_scored(win)
+    shot(win, "01_demo_3x4_overlay.png")
+
+    # 2. PTB-XL abnormal record with overlay, first finding selected
+    ptb = pick_ptbxl_abnormal()
+    if ptb is not None:
+        win.open_path(ptb)
+        wait_scored(win)
+        shot(win, "02_ptbxl_abnormal_3x4_overlay.png")
+        win.step_finding(1)
+        pump(0.2)
+        shot(win, "03_ptbxl_abnormal_finding_selected.png")
+        win.enlarge_lead(None)
+        # 3. 12x1
+        win.set_layout("12x1")
+        shot(win, "04_ptbxl_abnormal_12x1.png")
+        win.plot.fit_page()
+        shot(win, "05_ptbxl_abnormal_12x1_fit.png")
+        # 4. 6x2, dark theme, caliper
+        win.set_layout("6x2")
+        win.set_dark(True)
+        win.actions["caliper"].setChecked(True)
+        win.set_caliper(True)
+        shot(win, "06_ptbxl_6x2_dark_caliper.png")
+        win.set_caliper(False)
+        win.actions["caliper"].setChecked(False)
+        win.set_dark(False)
+    else:
+        print("PTB-XL not found: skipped the PTB-XL screenshots", file=sys.stderr)
+
+    # 5. error dialog over the ECG (the previous ECG stays on screen)
+    bad = out / "broken_recording.edf"
+    bad.write_bytes(b"0       " + bytes(range(256)) * 4)
+    win.set_layout("3x4")
+    win.open_path(bad)
+    box = messages.shown[-1] if messages.shown else None
+    if box is not None:
+        box.move(700, 400)
+    shot(win, "07_error_dialog.png")
+    if box is not None:
+        box.close()
+    bad.unlink()
+    win.close()
+    pump(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
