@@ -117,7 +117,8 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         Missing or truncated signal files, header errors, no ECG channel, implausible rate.
     """
     p = Path(path)
-    check_readable(p)
+    if p.exists() or not Path(str(p) + ".hea").is_file():  # a bare record name is fine too
+        check_readable(p)
     rec = record_name(p)
     hea = rec.with_suffix(rec.suffix + ".hea") if rec.suffix else Path(str(rec) + ".hea")
     check_readable(hea)

@@ -1,0 +1,299 @@
+"""WFDB reader: round trips through wfdb.wrsamp, every fixture record against wfdb.rdrecord /
+wfdb.rdann, PTB-XL records, paging and bad input. Expected values come from the wfdb library
+(or scipy for resampling), never from our own output."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+from scipy.signal import resample_poly
+
+from ecgviewer import io as ecg_io
+from ecgviewer.errors import (
+    CorruptFileError,
+    ECGError,
+    EmptyFileError,
+    FileAccessError,
+    InvalidSignalError,
+    NoECGChannelsError,
+)
+from ecgviewer.io import wfdb_format
+from ecgviewer.io._channels import GAP_TEXT
+from tests.io._writers import LEADS_12, synthetic_12lead, write_wfdb
+
+
+# ---------------------------------------------------------------------------- round trips
+def test_round_trip_12_lead(tmp_path: Path) -> None:
+    sig = synthetic_12lead(500.0, 10.0)
+    names = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    hea = write_wfdb(tmp_path, "rt", sig, 500.0, names, comments=["<age>: 56 <sex>: female"],
+                     base_date=date(2021, 3, 4), base_time=time(9, 8, 7))
+    rec = ecg_io.read(hea)
+    ref = wfdb.rdrecord(str(tmp_path / "rt"))
+    assert rec.format == "wfdb"
+    assert rec.leads == LEADS_12  # AVR -> aVR etc.
+    assert rec.fs == 500.0 and rec.n_samples == 5000
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+    np.testing.assert_allclose(rec.signal, sig, atol=0.5 / 1000 + 1e-6)  # gain 1000/mV
+    assert rec.patient.age == 56 and rec.patient.sex == "F"
+    assert rec.start == datetime(2021, 3, 4, 9, 8, 7)
+    assert rec.non_ecg == () and rec.annotations == []
+    # The data file and the bare record name open the same record.
+    for alias in (tmp_path / "rt.dat", tmp_path / "rt"):
+        np.testing.assert_array_equal(wfdb_format.read(alias).signal, rec.signal)
+
+
+def test_units_converted_to_mv_and_pressure_kept(tmp_path: Path) -> None:
+    sig = synthetic_12lead(250.0, 4.0)[:3]
+    data = np.stack([sig[0] * 1000, sig[1] / 1000, 80 + 10 * sig[2]])  # uV, V, mmHg
+    hea = write_wfdb(tmp_path, "u", data, 250.0, ["II", "V1", "ABP"], units=["uV", "V", "mmHg"],
+                     gain=1.0, fmt="32")
+    ref = wfdb.rdrecord(str(tmp_path / "u"))
+    rec = ecg_io.read(hea)
+    assert ref.units == ["uV", "V", "mmHg"]
+    np.testing.assert_allclose(rec.signal[0], ref.p_signal[:, 0] / 1000, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rec.signal[1], ref.p_signal[:, 1] * 1000, rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(rec.signal[2], ref.p_signal[:, 2], rtol=1e-6)
+    assert rec.non_ecg == ("ABP",)
+
+
+def test_reader_never_writes(tmp_path: Path) -> None:
+    hea = write_wfdb(tmp_path, "ro", synthetic_12lead(500.0, 2.0), 500.0, LEADS_12)
+    before = {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in tmp_path.iterdir()}
+    ecg_io.read(hea)
+    after = {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in tmp_path.iterdir()}
+    assert before == after
+
+
+# ---------------------------------------------------------------------------- fixtures
+def test_mitdb_100_signal_and_annotations(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "100"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base))
+    assert rec.leads == ["II", "V5"]  # MLII -> II
+    assert rec.fs == 360 and rec.n_samples == 650000
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+    assert rec.patient.age == 69 and rec.patient.sex == "M"  # "# 69 M 1085 1629 x1"
+    atr = wfdb.rdann(str(base), "atr")
+    qrs = wfdb.rdann(str(base), "qrs")
+    ours_atr = [a for a in rec.annotations if not a.text.endswith("[qrs]")]
+    ours_qrs = [a for a in rec.annotations if a.text.endswith("[qrs]")]
+    assert len(ours_atr) == len(atr.sample) == 2274
+    assert len(ours_qrs) == len(qrs.sample) == 2273
+    np.testing.assert_allclose([a.onset for a in ours_atr], atr.sample / atr.fs)
+    assert ours_atr[0].text == "+ (N"  # aux "(N\x00": NUL stripped
+    assert all("\x00" not in a.text for a in rec.annotations)
+    assert [a.text for a in ours_atr[1:6]] == atr.symbol[1:6]
+
+
+def test_ptb_s0010_two_signal_files_and_comments(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "s0010_re"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base))
+    assert rec.leads == LEADS_12 + ["vx", "vy", "vz"]  # .dat holds 12, .xyz holds 3
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+    assert rec.patient.age == 81 and rec.patient.sex == "F"
+
+
+def test_binformats_every_fmt_decoded(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "binformats"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base))
+    assert ref.fmt == ["8", "16", "61", "80", "160", "212", "310", "311", "24", "32"]
+    assert rec.leads == ref.sig_name
+    np.testing.assert_allclose(rec.signal, np.nan_to_num(ref.p_signal.T), atol=1e-5)
+
+
+def test_fmt80_and_time_without_date(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "3000003_0003"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base))
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+    assert rec.start is None
+    assert any("19:46:25.757" in note for note in rec.notes)
+
+
+def test_mat_format_with_non_ecg_unit(fixtures_dir: Path) -> None:
+    path = fixtures_dir / "wfdb" / "a103l.mat"  # opened through its data file
+    rec = ecg_io.read(path)
+    ref = wfdb.rdrecord(str(path.with_suffix("")))
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, rtol=1e-6, atol=1e-6)
+    assert rec.non_ecg == ("PLETH",)  # unit "NU"
+    assert rec.fs == 250
+
+
+def test_multi_frequency_record_resampled(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "03700181"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base), smooth_frames=False)
+    assert ref.samps_per_frame == [4, 1, 1]
+    assert rec.fs == 500 and rec.n_samples == 300000
+    assert rec.leads == ["MCL1", "ABP", "RESP"] and rec.non_ecg == ("ABP", "RESP")
+    np.testing.assert_allclose(rec.signal[0], ref.e_p_signal[0], atol=1e-5)
+    abp = resample_poly(ref.e_p_signal[1], 4, 1)
+    np.testing.assert_allclose(rec.signal[1], abp, rtol=1e-5, atol=1e-3)
+    assert rec.start == datetime(1994, 8, 15, 17, 27, 45)
+    assert any("resampled to 500 Hz" in note for note in rec.notes)
+    # RESP has invalid samples (NaN in wfdb): 0 and marked as a gap on that lead
+    bad = np.flatnonzero(np.isnan(ref.e_p_signal[2]))
+    assert bad.size
+    gaps = [a for a in rec.annotations if a.text == GAP_TEXT]
+    assert gaps and {a.lead for a in gaps} == {"RESP"}
+    assert gaps[0].onset == pytest.approx(bad[0] / 125, abs=1 / 500)
+    # Each annotation file uses its own rate: gqrsh 500 Hz, sqrs 250 Hz, gqrsl 125 Hz.
+    for ext in ("gqrsh", "sqrs", "gqrsl"):
+        ann = wfdb.rdann(str(base), ext)
+        ours = [a.onset for a in rec.annotations if a.text.endswith(f"[{ext}]")]
+        np.testing.assert_allclose(ours, ann.sample / ann.fs)
+
+
+def test_multi_segment_fixed_layout(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "multiseg_041s" / "041s"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base), smooth_frames=False)
+    assert rec.fs == 500 and rec.n_samples == 8000
+    assert rec.leads[:3] == ["III", "I", "V"]
+    assert set(rec.non_ecg) == {"ABP", "PAP", "PLETH", "RESP"}
+    np.testing.assert_allclose(rec.signal[0], ref.e_p_signal[0], atol=1e-5)
+    nan_i = np.flatnonzero(np.isnan(ref.e_p_signal[1]))
+    assert rec.signal[1, nan_i].tolist() == [0.0] * len(nan_i)
+    assert [a.lead for a in rec.annotations if a.text == GAP_TEXT] == ["I"] * len(nan_i)
+    assert rec.start == datetime(1994, 10, 26, 8, 26, 4)
+
+
+def test_multi_segment_variable_layout_gaps(fixtures_dir: Path) -> None:
+    folder = fixtures_dir / "wfdb" / "multiseg_s25047"
+    base = folder / "s25047-2704-05-04-10-44"
+    rec = ecg_io.read(base.with_suffix(".hea"))
+    ref = wfdb.rdrecord(str(base))
+    assert rec.n_samples == ref.sig_len == 543240 and rec.fs == 125
+    np.testing.assert_allclose(rec.signal, np.nan_to_num(ref.p_signal.T), atol=1e-6)
+    assert rec.start == datetime(2704, 5, 4, 10, 44, 18, 529000)
+    first = rec.annotations[0]  # the "~ 25740" gap segment: every channel missing
+    assert first.text == GAP_TEXT and first.lead is None
+    assert (first.onset, first.duration) == (0.0, 25740 / 125)
+    assert rec.patient.age is None and rec.patient.sex is None  # "<age>: ?? <sex>: ?"
+    with pytest.raises(ECGError):  # the numerics record: 1/60 Hz, no ECG
+        ecg_io.read(folder / "s25047-2704-05-04-10-44n.hea")
+
+
+def test_ptbxl_records(ptbxl_dir: Path) -> None:
+    heads = sorted((ptbxl_dir / "records100").rglob("*_lr.hea"))[:5]
+    assert heads
+    for hea in heads:
+        rec = ecg_io.read(hea)
+        ref = wfdb.rdrecord(str(hea.with_suffix("")))
+        assert rec.leads == LEADS_12
+        assert rec.fs == 100 and rec.n_samples == 1000
+        np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- comments
+@pytest.mark.parametrize(
+    "comments, expected",
+    [
+        (["<age>: 56 <sex>: female"], (56.0, "F")),
+        (["age: 81", "sex: male"], (81.0, "M")),
+        (["Age: 45  Sex: M"], (45.0, "M")),
+        (["69 M 1085 1629 x1", "Aldomet"], (69.0, "M")),
+        (["<age>: ?? <sex>: ?"], (None, None)),
+        (["Reason for admission: Myocardial infarction"], (None, None)),
+        ([], (None, None)),
+    ],
+)
+def test_age_sex_from_comments(comments: list[str], expected: tuple) -> None:
+    assert wfdb_format.parse_age_sex(comments) == expected
+
+
+# ---------------------------------------------------------------------------- paging
+def test_long_record_paged(fixtures_dir: Path) -> None:
+    base = fixtures_dir / "wfdb" / "100"
+    rec = wfdb_format.read(base.with_suffix(".hea"), whole_load_values=0, annotations=False)
+    assert isinstance(rec.signal, wfdb_format.WfdbPagedSignal)
+    assert rec.signal.shape == (2, 650000)
+    ref = wfdb.rdrecord(str(base), sampfrom=300000, sampto=303600)
+    np.testing.assert_allclose(rec.signal[:, 300000:303600], ref.p_signal.T, atol=1e-6)
+    np.testing.assert_allclose(rec.signal[1, 300000:303600], ref.p_signal[:, 1], atol=1e-6)
+    assert rec.slice(10, 12).n_samples == 720
+
+
+# ---------------------------------------------------------------------------- bad input
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    return write_wfdb(tmp_path, "s", synthetic_12lead(500.0, 4.0)[:2], 500.0, ["I", "II"])
+
+
+def test_truncated_dat(small: Path) -> None:
+    dat = small.with_suffix(".dat")
+    dat.write_bytes(dat.read_bytes()[:3000])
+    with pytest.raises(CorruptFileError, match="truncated") as err:
+        ecg_io.read(small)
+    assert "s.dat" in str(err.value)
+
+
+def test_header_promises_more_signals_than_data(small: Path) -> None:
+    text = small.read_text().splitlines()
+    text[0] = text[0].replace(" 2000", " 9000")  # sig_len larger than the file holds
+    small.write_text("\n".join(text) + "\n")
+    with pytest.raises(CorruptFileError, match="truncated"):
+        ecg_io.read(small)
+
+
+def test_missing_data_file(small: Path) -> None:
+    small.with_suffix(".dat").unlink()
+    with pytest.raises(FileAccessError, match="s.dat"):
+        ecg_io.read(small)
+
+
+def test_zero_sampling_rate(small: Path) -> None:
+    text = small.read_text().splitlines()
+    parts = text[0].split()
+    parts[2] = "0"
+    text[0] = " ".join(parts)
+    small.write_text("\n".join(text) + "\n")
+    with pytest.raises(InvalidSignalError, match="sampling rate"):
+        ecg_io.read(small)
+
+
+def test_absurd_sampling_rate(small: Path) -> None:
+    text = small.read_text().splitlines()
+    parts = text[0].split()
+    parts[2] = "5000000"
+    text[0] = " ".join(parts)
+    small.write_text("\n".join(text) + "\n")
+    with pytest.raises(InvalidSignalError):
+        ecg_io.read(small)
+
+
+def test_garbage_header(tmp_path: Path) -> None:
+    hea = tmp_path / "junk.hea"
+    hea.write_text("this is not a header\nat all\n")
+    with pytest.raises(CorruptFileError, match="junk.hea"):
+        ecg_io.read(hea)
+
+
+def test_empty_header(tmp_path: Path) -> None:
+    hea = tmp_path / "empty.hea"
+    hea.touch()
+    with pytest.raises(EmptyFileError):
+        ecg_io.read(hea)
+
+
+def test_only_non_ecg_channels(tmp_path: Path) -> None:
+    data = np.stack([80 + np.sin(np.linspace(0, 9, 1000)), np.linspace(90, 99, 1000)])
+    hea = write_wfdb(tmp_path, "bp", data, 125.0, ["ABP", "SpO2"], units=["mmHg", "%"], gain=100)
+    with pytest.raises(NoECGChannelsError, match="ABP"):
+        ecg_io.read(hea)
+
+
+def test_permission_denied(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dat = small.with_suffix(".dat")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == dat else real(p, m))
+    with pytest.raises(FileAccessError, match="permission denied"):
+        ecg_io.read(small)
