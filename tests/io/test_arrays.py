@@ -1,0 +1,203 @@
+"""Plain .npy/.csv arrays: the rate must be given, both orientations, names, units, paging,
+bad input. Expected values are the arrays the tests wrote with numpy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer import io as ecg_io
+from ecgviewer.errors import (
+    CorruptFileError,
+    ECGError,
+    EmptyFileError,
+    FileAccessError,
+    InvalidSignalError,
+    UnknownFormatError,
+)
+from ecgviewer.io import arrays
+from tests.io._writers import LEADS_12, synthetic_12lead
+
+
+@pytest.fixture
+def sig() -> np.ndarray:
+    return synthetic_12lead(500.0, 10.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_npy_either_orientation(tmp_path: Path, sig: np.ndarray, transpose: bool) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig.T if transpose else sig)
+    rec = ecg_io.read(path, fs=500, leads=LEADS_12)
+    assert rec.format == "npy" and rec.fs == 500
+    assert rec.leads == LEADS_12
+    np.testing.assert_array_equal(rec.signal, sig)
+
+
+def test_npy_without_rate_is_refused(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig)
+    with pytest.raises(InvalidSignalError, match="--fs"):
+        ecg_io.read(path)
+
+
+@pytest.mark.parametrize("fs", [0, -5, float("nan"), 1e9, "fast"])
+def test_implausible_rate(tmp_path: Path, sig: np.ndarray, fs: object) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig)
+    with pytest.raises(InvalidSignalError, match="x.npy"):
+        ecg_io.read(path, fs=fs)
+
+
+def test_unnamed_leads_get_placeholders_and_a_note(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig[:3])
+    rec = ecg_io.read(path, fs=500)
+    assert rec.leads == ["ch1", "ch2", "ch3"]
+    assert any("lead names" in note for note in rec.notes)
+
+
+def test_units_and_integer_arrays(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "uv.npy"
+    counts = np.round(sig * 1000).astype(np.int16)  # microvolts as integers
+    np.save(path, counts)
+    rec = ecg_io.read(path, fs=500, units="uV", leads=LEADS_12)
+    np.testing.assert_allclose(rec.signal, counts / 1000.0, rtol=1e-6)
+    with pytest.raises(InvalidSignalError, match="mmHg"):
+        ecg_io.read(path, fs=500, units="mmHg")
+
+
+def test_csv_with_header_and_time_column(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "x.csv"
+    t = np.arange(sig.shape[1]) / 500
+    table = np.column_stack([t, sig[:2].T])
+    np.savetxt(path, table, delimiter=",", header="time,AVR,V1-", comments="", fmt="%.6f")
+    rec = ecg_io.read(path, fs=500)
+    assert rec.format == "csv"
+    assert rec.leads == ["aVR", "V1"]  # normalised, time column dropped
+    np.testing.assert_allclose(rec.signal, sig[:2], atol=1e-6)
+
+
+def test_csv_semicolons_no_header_samples_in_rows(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "rows.txt"
+    np.savetxt(path, sig[:3].T, delimiter=";", fmt="%.6f")
+    rec = arrays.read(path, fs=250, leads=["I", "II", "V2"])
+    assert rec.leads == ["I", "II", "V2"] and rec.n_samples == sig.shape[1]
+    np.testing.assert_allclose(rec.signal, sig[:3], atol=1e-6)
+
+
+def test_csv_leads_in_rows(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "wide.csv"
+    np.savetxt(path, sig[:2, :400], delimiter=",", fmt="%.6f")
+    rec = arrays.read(path, fs=500)
+    assert rec.n_leads == 2 and rec.n_samples == 400
+
+
+def test_large_npy_is_paged(tmp_path: Path) -> None:
+    data = np.random.default_rng(1).normal(size=(3, 200_000)).astype(np.float32)
+    path = tmp_path / "big.npy"
+    np.save(path, data)
+    rec = arrays.read(path, fs=500, whole_load_values=1000)
+    assert isinstance(rec.signal, arrays.ArrayPagedSignal)
+    np.testing.assert_array_equal(rec.signal[:, 1000:6000], data[:, 1000:6000])
+    np.testing.assert_array_equal(rec.signal[2, 5:9], data[2, 5:9])
+    np.testing.assert_array_equal(np.asarray(rec.signal), data)
+    bad = data.copy()
+    bad[1, 150_000] = np.nan
+    np.save(path, bad)
+    rec = arrays.read(path, fs=500, whole_load_values=1000)
+    np.testing.assert_array_equal(rec.signal[:, :100], data[:, :100])  # clean page reads
+    with pytest.raises(InvalidSignalError, match="NaN"):
+        rec.signal[:, 149_000:151_000]
+
+
+def test_nan_samples_rejected(tmp_path: Path, sig: np.ndarray) -> None:
+    sig[4, 100] = np.inf
+    path = tmp_path / "x.npy"
+    np.save(path, sig)
+    with pytest.raises(InvalidSignalError, match="aVL"):
+        ecg_io.read(path, fs=500, leads=LEADS_12)
+
+
+def test_pickled_object_array_refused(tmp_path: Path) -> None:
+    path = tmp_path / "obj.npy"
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(CorruptFileError, match="obj.npy"):
+        ecg_io.read(path, fs=500)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 500), (40, 50)])
+def test_unusable_shapes(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    path = tmp_path / "s.npy"
+    np.save(path, np.zeros(shape, dtype=np.float32))
+    with pytest.raises(InvalidSignalError, match="s.npy"):
+        ecg_io.read(path, fs=500)
+
+
+def test_wrong_number_of_names(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig)
+    with pytest.raises(InvalidSignalError, match="3 lead names"):
+        ecg_io.read(path, fs=500, leads=["I", "II", "III"])
+
+
+def test_truncated_npy(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "cut.npy"
+    np.save(path, sig)
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(CorruptFileError, match="cut.npy"):
+        ecg_io.read(path, fs=500)
+
+
+def test_csv_bad_values_and_empty(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("I,II\n1,2\n3,oops\n")
+    with pytest.raises(CorruptFileError, match="bad.csv"):
+        ecg_io.read(bad, fs=500)
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("I,II\n")
+    with pytest.raises(EmptyFileError):
+        ecg_io.read(header_only, fs=500)
+    empty = tmp_path / "e.csv"
+    empty.touch()
+    with pytest.raises(EmptyFileError):
+        ecg_io.read(empty, fs=500)
+    ragged = tmp_path / "r.csv"
+    ragged.write_text("I,II,III\n1,2\n")
+    with pytest.raises(ECGError, match="r.csv"):
+        ecg_io.read(ragged, fs=500)
+
+
+def test_binary_garbage_as_csv(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CorruptFileError):
+        ecg_io.read(path, fs=500)
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    path = tmp_path / "thing.xyz"
+    path.write_bytes(b"\x00\x01 hello")
+    with pytest.raises(UnknownFormatError, match="thing.xyz"):
+        ecg_io.read(path)
+
+
+def test_permission_denied(tmp_path: Path, sig: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == path else real(p, m))
+    with pytest.raises(FileAccessError, match="permission denied"):
+        ecg_io.read(path, fs=500)
+
+
+def test_never_writes(tmp_path: Path, sig: np.ndarray) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, sig)
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    rec = arrays.read(path, fs=500, whole_load_values=10)
+    np.asarray(rec.signal)
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
