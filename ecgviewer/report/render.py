@@ -32,13 +32,13 @@ from PySide6.QtGui import (
 from ecgviewer import __version__ as APP_VERSION  # noqa: N812
 from ecgviewer.errors import FileAccessError
 from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
+from ecgviewer.ui.state import LIGHT
 
 log = logging.getLogger(__name__)
 
 MINOR = QColor(245, 185, 185)
 MAJOR = QColor(225, 110, 110)
 TRACE = QColor(0, 0, 0)
-HEAT = (255, 120, 0)
 INK = QColor(20, 20, 20)
 GREY = QColor(90, 90, 90)
 FONT = "DejaVu Sans"
@@ -219,7 +219,7 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
 
 
 def _heat_band(p: QPainter, xs: np.ndarray, level: np.ndarray, y_top: float, height: float) -> None:
-    """Translucent orange under the trace where the anomaly map is high (0.5 mm columns)."""
+    """Translucent band (the viewer's heat colour) under the trace where the anomaly map is high (0.5 mm columns)."""
     bin_mm = 0.5
     edges = np.arange(xs[0], xs[-1] + bin_mm, bin_mm)
     idx = np.clip(np.searchsorted(xs, edges), 0, len(xs) - 1)
@@ -229,7 +229,7 @@ def _heat_band(p: QPainter, xs: np.ndarray, level: np.ndarray, y_top: float, hei
         if v < 0.25:
             continue
         alpha = int(35 + 115 * min(1.0, (v - 0.25) / 0.75))
-        p.setBrush(QColor(*HEAT, alpha))
+        p.setBrush(QColor(*LIGHT.heat, alpha))  # the screen's heat colour
         p.drawRect(QRectF(x0, y_top + 0.15 * height, bin_mm, 0.7 * height))
 
 
@@ -317,7 +317,7 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
             lines.append(f"Weights sha256: {sha[:16]}…")
     if content.flags:
         lines.append("Flags: " + ", ".join(content.flags))
-    lines.append("Orange band: where the model finds the ECG unusual")
+    lines.append("Blue band: where the model finds the ECG unusual")
     return lines
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -15,10 +14,6 @@ from ecgviewer.review.worklist import CACHED, ERROR, PENDING, SCORED, Worklist
 from tests.analysis.fake_detector import FakeDetector
 from tests.analysis.wfdb_folder import write_folder, write_record
 
-needs_wfdb = pytest.mark.skipif(
-    importlib.util.find_spec("ecgviewer.io.wfdb_format") is None,
-    reason="WFDB reader not on this branch yet",
-)
 
 PEAKS = [0.8, 2.5, 1.1, 4.0, 0.5, 3.2, 1.7, 2.0, 0.9, 3.7, 1.3, 2.9]
 
@@ -49,7 +44,6 @@ def test_scan_lists_each_record_once_without_opening_it(folder):
     assert all(e.source.endswith(".hea") for e in entries)
 
 
-@needs_wfdb
 def test_fills_then_sorts_by_score_descending(folder):
     root, peaks = folder
     det = FakeDetector()
@@ -73,7 +67,6 @@ def test_fills_then_sorts_by_score_descending(folder):
     assert len(rows) == len(peaks)
 
 
-@needs_wfdb
 def test_reopening_unchanged_files_makes_no_model_call(folder):
     root, peaks = folder
     with ReviewStore() as store:
@@ -93,7 +86,6 @@ def test_reopening_unchanged_files_makes_no_model_call(folder):
         assert max(rows3, key=lambda r: r.score).label == "rec000"
 
 
-@needs_wfdb
 def test_moved_folder_keeps_reviews_and_scores(folder, tmp_path):
     root, _ = folder
     with ReviewStore() as store:
@@ -111,7 +103,6 @@ def test_moved_folder_keeps_reviews_and_scores(folder, tmp_path):
         assert store.get_ecg(top.content_hash).path == again.path
 
 
-@needs_wfdb
 def test_bad_file_is_an_error_row_and_the_rest_is_scored(folder):
     root, peaks = folder
     (root / "broken.hea").write_text("broken 12 500 x\nnot a signal line\n")
@@ -123,7 +114,6 @@ def test_bad_file_is_an_error_row_and_the_rest_is_scored(folder):
     assert det.records == len(peaks)
 
 
-@needs_wfdb
 def test_model_refusing_an_ecg_is_cached_as_an_error(tmp_path):
     root = tmp_path / "f"
     write_record(root, "two_leads", 1.0, leads=("I", "II"))
@@ -138,7 +128,6 @@ def test_model_refusing_an_ecg_is_cached_as_an_error(tmp_path):
         assert again.calls == 0
 
 
-@needs_wfdb
 def test_ptbxl_database_csv(tmp_path):
     base = tmp_path / "ptbxl"
     write_record(base / "records100" / "00000", "00001_lr", 1.0)
