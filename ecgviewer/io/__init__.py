@@ -120,12 +120,25 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record | list[RecordEntry
     """
     spec = reader_for(path)
     try:
-        return spec.load().read(Path(path), **opts)
+        module = spec.load()
+    except ImportError as exc:  # an incomplete installation, not a bad file
+        raise ECGError(
+            path, f"{spec.description} files cannot be opened: support is not installed ({exc})"
+        ) from exc
+    try:
+        return module.read(Path(path), **opts)
     except ECGError:
         raise
-    except MemoryError:
-        raise
-    except Exception as exc:  # a library's own error: never a bare traceback for the user
+    except MemoryError as exc:
+        # Almost always a damaged header that claims far more samples than the file holds
+        # (readers check sizes, libraries do not always); a real giant file should be paged.
+        raise ECGError(
+            path,
+            "not enough memory to open it: the file is damaged (its header claims more data "
+            f"than it holds) or too large to load whole ({exc or 'allocation failed'})",
+        ) from None
+    except Exception as exc:  # a library's own error (RecursionError included): never a bare
+        # traceback for the user
         from ecgviewer.errors import CorruptFileError
 
         raise CorruptFileError(

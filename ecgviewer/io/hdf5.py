@@ -85,6 +85,8 @@ CODE15_LEADS: tuple[str, ...] = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
 )
 LAYOUT_VERSION = 1
+#: Larger sample magnitudes (1 kV) are damage, not an ECG (float32 would also overflow).
+MAX_ABS_MV = 1e6
 #: Above this many values (leads x samples, 32 MB of float32) a signal is paged, not loaded.
 PAGED_SAMPLES = 8_000_000
 #: exams.csv files larger than this are not scanned for demographics (seconds of parsing).
@@ -99,15 +101,16 @@ def _h5py() -> Any:
 
 
 # ---------------------------------------------------------------------------- reading
-def read(path: Path, **_opts: Any) -> Record | list[RecordEntry]:
+def read(path: Path, **opts: Any) -> Record | list[RecordEntry]:
     """Read an HDF5 ECG file in the CODE-15% or the ecgviewer layout.
 
     Parameters
     ----------
     path
         The ``.h5``/``.hdf5`` file.
-    **_opts
-        Ignored (accepted so that ``io.read(path, fs=...)`` works for any file).
+    **opts
+        ``whole_load_values`` overrides :data:`PAGED_SAMPLES` (tests, benchmarks); other
+        options are ignored (so that ``io.read(path, fs=...)`` works for any file).
 
     Returns
     -------
@@ -119,18 +122,26 @@ def read(path: Path, **_opts: Any) -> Record | list[RecordEntry]:
         fh = h5py.File(path, "r")
     except OSError as exc:
         raise CorruptFileError(path, f"not a readable HDF5 file ({_short(exc)})") from None
+    paged_above = int(opts.get("whole_load_values", PAGED_SAMPLES))
     with fh:
-        if "ecgviewer_layout" in fh.attrs:
-            entries = _own_entries(path, fh)
-        elif "tracings" in fh:
-            entries = _code15_entries(path, fh)
-        else:
-            found = _describe_contents(fh)
+        try:
+            if "ecgviewer_layout" in fh.attrs:
+                entries = _own_entries(path, fh, paged_above)
+            elif "tracings" in fh:
+                entries = _code15_entries(path, fh)
+            else:
+                found = _describe_contents(fh)
+                raise CorruptFileError(
+                    path,
+                    "HDF5 file in no known ECG layout: expected a 'tracings' dataset (CODE-15%) "
+                    f"or the 'ecgviewer_layout' attribute; found {found}",
+                )
+        except ECGError:
+            raise
+        except Exception as exc:  # h5py's KeyError/RuntimeError/OSError on a damaged tree
             raise CorruptFileError(
-                path,
-                "HDF5 file in no known ECG layout: expected a 'tracings' dataset (CODE-15%) or "
-                f"the 'ecgviewer_layout' attribute; found {found}",
-            )
+                path, f"damaged HDF5 structure ({type(exc).__name__}: {_short(exc)})"
+            ) from None
     if len(entries) == 1:
         return entries[0].load()
     return entries
@@ -216,7 +227,8 @@ class _Code15Loader:
 
     def __call__(self) -> Record:
         try:
-            with _h5py().File(self.path, "r") as fh:
+            with _h5py().File(self.path, "r") as fh, np.errstate(invalid="ignore", over="ignore"):
+                # odd stored float types can overflow the cast; the checks below catch it
                 rows = np.asarray(fh["tracings"][self.index], dtype=np.float64)
         except ECGError:
             raise
@@ -229,6 +241,11 @@ class _Code15Loader:
             bad = int((~np.isfinite(signal)).sum())
             raise InvalidSignalError(
                 self.path, f"exam {self.exam_id}: {bad} samples are NaN or infinite"
+            )
+        peak = float(np.abs(signal).max())
+        if peak > MAX_ABS_MV:
+            raise InvalidSignalError(
+                self.path, f"exam {self.exam_id}: sample values up to {peak:.3g} mV are not an ECG"
             )
         nonzero = np.flatnonzero(np.any(signal != 0, axis=0))
         if nonzero.size == 0:
@@ -282,7 +299,7 @@ def _float_or_none(text: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------------- own layout
-def _own_entries(path: Path, fh: Any) -> list[RecordEntry]:
+def _own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
     version = fh.attrs["ecgviewer_layout"]
     try:
         version_int = int(np.asarray(version).reshape(-1)[0])
@@ -319,7 +336,7 @@ def _own_entries(path: Path, fh: Any) -> list[RecordEntry]:
                 source=str(path),
                 key=key,
                 label=key,
-                load=_OwnLoader(path, key),
+                load=_OwnLoader(path, key, paged_above),
                 patient=patient,
                 start=start,
                 extra={"layout": f"ecgviewer {version_int}"},
@@ -364,8 +381,8 @@ def _parse_iso(path: Path, key: str, text: str | None) -> datetime | None:
 class _OwnLoader:
     """Reads one ECG group of the own layout (paged when large)."""
 
-    def __init__(self, path: Path, key: str) -> None:
-        self.path, self.key = path, key
+    def __init__(self, path: Path, key: str, paged_above: int = PAGED_SAMPLES) -> None:
+        self.path, self.key, self.paged_above = path, key, paged_above
 
     def __call__(self) -> Record:
         try:
@@ -397,10 +414,18 @@ class _OwnLoader:
         fs = _float_or_none(np.asarray(attrs["fs"]).reshape(-1)[0])
         if fs is None:
             raise InvalidSignalError(path, f"ECG '{key}': sampling rate {attrs['fs']!r} is not a number")
-        if int(shape[0]) * int(shape[1]) > PAGED_SAMPLES:
+        if int(shape[0]) * int(shape[1]) > self.paged_above:
             signal: Any = H5PagedSignal(path, f"ecgs/{key}/signal", (int(shape[0]), int(shape[1])))
         else:
-            signal = np.asarray(ds[()], dtype=np.float32)
+            data = np.asarray(ds[()])
+            if data.dtype.kind == "f" and np.isfinite(data).all():
+                peak = float(np.abs(data).max())
+                if peak > MAX_ABS_MV:
+                    raise InvalidSignalError(
+                        path, f"ECG '{key}': sample values up to {peak:.3g} mV are not an ECG"
+                    )
+            with np.errstate(invalid="ignore", over="ignore"):  # Record rejects the inf
+                signal = data.astype(np.float32)
         return Record(
             signal=signal,
             fs=fs,

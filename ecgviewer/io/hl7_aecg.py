@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["read", "parse_hl7_ts"]
 
+#: Larger sample magnitudes (1 kV) are damage, not an ECG (float32 would also overflow).
+MAX_ABS_MV = 1e6
 #: Shortest/longest lead length below which unequal leads are damage, not a trailing sample.
 MIN_LENGTH_RATIO = 0.9
 _LEAD_PREFIX = "MDC_ECG_LEAD_"
@@ -102,7 +104,7 @@ def _parse(path: Path) -> Element:
         ) from None
     except ParseError as exc:
         raise CorruptFileError(path, f"malformed XML: {exc}") from None
-    except (UnicodeError, ValueError) as exc:
+    except (UnicodeError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise CorruptFileError(path, f"malformed XML: {exc}") from None
     root = tree.getroot()
     # Match on local names: producers differ in namespace use (some write none at all).
@@ -340,7 +342,14 @@ class _Document:
             ) from None
         if not np.isfinite(values).all():
             raise InvalidSignalError(self.path, f"lead {name}: NaN or infinite sample values")
-        return origin * origin_mv + values * (scale * scale_mv)
+        mv = origin * origin_mv + values * (scale * scale_mv)
+        peak = float(np.abs(mv).max())
+        if not peak <= MAX_ABS_MV:
+            raise InvalidSignalError(
+                self.path, f"lead {name}: sample values up to {peak:.3g} mV are not an ECG "
+                "(damaged scale, origin or digits)",
+            )
+        return mv
 
     def _stack(self, leads: list[_Lead]) -> np.ndarray:
         lengths = [lead.samples.size for lead in leads]

@@ -1,0 +1,396 @@
+"""Property-based robustness: corrupted, truncated and mutated bytes thrown at every reader.
+
+Each seed is a valid file (written here with the format's own library, or a small real
+fixture). Hypothesis mutates one of its files: truncation, byte flips and overwrites, inserted
+garbage, a replaced header, and numbers in the header swapped for hostile values (0, -1, huge,
+NaN, text), in place or at the field's width. The only outcomes allowed are a Record (or a list
+of entries that load) or an ECGError subclass: never another exception, never a hang.
+
+Examples are derandomised so CI runs the same cases every time; set ECGVIEWER_FUZZ_EXAMPLES
+(examples per seed, default 100) to search longer locally. A soft address-space limit turns a
+header that claims terabytes into a MemoryError instead of an out-of-memory kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import resource
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecgviewer.errors import ECGError
+from ecgviewer.io import read
+from ecgviewer.record import Annotation, Record
+
+from ..conftest import FIXTURES
+
+EXAMPLES = int(os.environ.get("ECGVIEWER_FUZZ_EXAMPLES", "100"))
+HANG_SECONDS = 20  # an example running this long is a hang, whatever the machine load
+MEMORY_HEADROOM = 3 << 30  # bytes of address space allowed above the current use
+
+
+@dataclass
+class Seed:
+    """A valid file set: ``files`` name -> bytes, ``target`` is what read() is given."""
+
+    files: dict[str, bytes]
+    target: str
+    opts: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- seeds
+def _sig(n_leads: int, n: int, fs: float) -> np.ndarray:
+    t = np.arange(n) / fs
+    return np.stack([np.sin(2 * np.pi * (1 + k) * t) * (k + 1) * 0.5 for k in range(n_leads)])
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _wfdb(tmp: Path, fmt: str) -> Seed:
+    import wfdb
+
+    wfdb.wrsamp("rec", fs=250, units=["mV", "mV"], sig_name=["MLII", "V5"],
+                p_signal=_sig(2, 500, 250).T, fmt=[fmt, fmt], adc_gain=[200.0, 200.0],
+                baseline=[0, 0], comments=["<age>: 63 <sex>: F"], write_dir=str(tmp))
+    wfdb.wrann("rec", "atr", np.array([100, 300]), np.array(["N", "V"]), write_dir=str(tmp))
+    return Seed(_files(tmp), "rec.hea")
+
+
+def _edf(tmp: Path, bdf: bool) -> Seed:
+    from pyedflib import highlevel
+
+    name = "rec.bdf" if bdf else "rec.edf"
+    headers = highlevel.make_signal_headers(["ECG I", "ECG II"], dimension="mV",
+                                            sample_frequency=250, physical_min=-5, physical_max=5)
+    header = highlevel.make_header(patientname="X", sex="Female",
+                                   technician="t")
+    header["annotations"] = [[0.5, 0.1, "beat"], [1.0, -1, "event"]]
+    highlevel.write_edf(str(tmp / name), _sig(2, 500, 250), headers, header,
+                        file_type=3 if bdf else 1)
+    return Seed(_files(tmp), name)
+
+
+def _hdf5_own(tmp: Path) -> Seed:
+    from ecgviewer.io.hdf5 import write_own_layout
+
+    recs = [
+        Record(signal=_sig(2, 300, 250).astype(np.float32), fs=250, leads=["I", "II"],
+               annotations=[Annotation(0.2, 0.0, "N", "II")]),
+        Record(signal=_sig(3, 200, 500).astype(np.float32), fs=500, leads=["V1", "V2", "V3"]),
+    ]
+    write_own_layout(tmp / "own.h5", recs)
+    return Seed(_files(tmp), "own.h5")
+
+
+def _hdf5_code15(tmp: Path) -> Seed:
+    import h5py
+
+    tracings = np.zeros((2, 256, 12), np.float32)
+    tracings[:, 28:228] = _sig(12, 200, 400).T
+    with h5py.File(tmp / "code15.hdf5", "w") as fh:
+        fh["tracings"] = tracings
+        fh["exam_id"] = np.array([11, 22])
+    return Seed(_files(tmp), "code15.hdf5")
+
+
+def _aecg(tmp: Path) -> Seed:
+    digits = {lead: " ".join(str(int(v)) for v in row * 400)
+              for lead, row in zip(("I", "II", "V1"), _sig(3, 120, 500), strict=True)}
+    seqs = "".join(
+        f'<component><sequence><code code="MDC_ECG_LEAD_{k}"/><value xsi:type="SLIST_PQ">'
+        f'<origin value="0" unit="uV"/><scale value="2.5" unit="uV"/><digits>{v}</digits>'
+        "</value></sequence></component>" for k, v in digits.items()
+    )
+    ann = (
+        '<subjectOf><annotationSet><component><annotation><code code="MDC_ECG_BEAT"/>'
+        '<value xsi:type="CE" code="MDC_ECG_BEAT_NORMAL"/><component><annotation>'
+        '<code code="MDC_ECG_WAVC"/><value xsi:type="CE" code="MDC_ECG_WAVC_QRSWAVE"/>'
+        '<support><supportingROI classCode="ROIBND"><component><boundary>'
+        '<code code="TIME_RELATIVE"/><value xsi:type="IVL_PQ"><low value="40" unit="ms"/>'
+        '<high value="120" unit="ms"/></value></boundary></component><component><boundary>'
+        '<code code="MDC_ECG_LEAD_II"/></boundary></component></supportingROI></support>'
+        "</annotation></component></annotation></component></annotationSet></subjectOf>"
+    )
+    text = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<AnnotatedECG xmlns="urn:hl7-org:v3" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><effectiveTime>'
+        '<low value="20240102030405"/></effectiveTime><componentOf><timepointEvent><componentOf>'
+        '<subjectAssignment><subject><trialSubject><id extension="S-1"/><subjectDemographicPerson>'
+        '<administrativeGenderCode code="F"/><birthTime value="19600101"/>'
+        "</subjectDemographicPerson></trialSubject></subject></subjectAssignment></componentOf>"
+        '</timepointEvent></componentOf><component><series><code code="RHYTHM"/><component>'
+        '<sequenceSet><component><sequence><code code="TIME_ABSOLUTE"/><value xsi:type="GLIST_TS">'
+        '<head value="20240102030405.000"/><increment value="0.002" unit="s"/></value>'
+        f"</sequence></component>{seqs}</sequenceSet></component>{ann}</series></component>"
+        "</AnnotatedECG>\n"
+    )
+    (tmp / "ecg.xml").write_text(text, encoding="utf-8")
+    return Seed(_files(tmp), "ecg.xml")
+
+
+def _npy(tmp: Path) -> Seed:
+    np.save(tmp / "rec.npy", _sig(3, 400, 250).astype(np.float32))
+    return Seed(_files(tmp), "rec.npy", {"fs": 250})
+
+
+def _csv(tmp: Path) -> Seed:
+    np.savetxt(tmp / "rec.csv", _sig(3, 150, 250).T, delimiter=",", header="I,II,V1",
+               comments="", fmt="%.4f")
+    return Seed(_files(tmp), "rec.csv", {"fs": 250})
+
+
+def _fixture(rel: str, names: list[str], target: str) -> Callable[[Path], Seed]:
+    def build(tmp: Path) -> Seed:
+        folder = FIXTURES / rel
+        if not folder.is_dir():
+            pytest.skip(f"shared fixtures not found at {FIXTURES} (../shared is absent)")
+        return Seed({n: (folder / n).read_bytes() for n in names}, target)
+
+    return build
+
+
+def _paged(build: Callable[[Path], Seed]) -> Callable[[Path], Seed]:
+    """The same seed read through the reader's paged path (pages fetched after read())."""
+
+    def paged(tmp: Path) -> Seed:
+        seed = build(tmp)
+        return Seed(seed.files, seed.target, {**seed.opts, "whole_load_values": 100})
+
+    return paged
+
+
+SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
+    # name: (reader module that must exist, builder)
+    "wfdb_fmt16": ("wfdb_format", lambda t: _wfdb(t, "16")),
+    "wfdb_fmt212": ("wfdb_format", lambda t: _wfdb(t, "212")),
+    "wfdb_fixture_fmt80": ("wfdb_format",
+                           _fixture("wfdb", ["3000003_0003.hea", "3000003_0003.dat"],
+                                    "3000003_0003.hea")),
+    "edf_plus": ("edf", lambda t: _edf(t, bdf=False)),
+    "bdf_plus": ("edf", lambda t: _edf(t, bdf=True)),
+    "hdf5_own": ("hdf5", _hdf5_own),
+    "hdf5_code15": ("hdf5", _hdf5_code15),
+    "aecg_synthetic": ("hl7_aecg", _aecg),
+    "aecg_fixture_minimum": ("hl7_aecg",
+                             _fixture("hl7aecg", ["fda_minimum_aecg.xml"], "fda_minimum_aecg.xml")),
+    "npy": ("arrays", _npy),
+    "csv": ("arrays", _csv),
+    "wfdb_fmt212_paged": ("wfdb_format", _paged(lambda t: _wfdb(t, "212"))),
+    "edf_plus_paged": ("edf", _paged(lambda t: _edf(t, bdf=False))),
+    "hdf5_own_paged": ("hdf5", _paged(_hdf5_own)),
+    "npy_paged": ("arrays", _paged(_npy)),
+}
+
+_cache: dict[str, Seed] = {}
+
+
+def _seed(name: str, tmp_factory: pytest.TempPathFactory) -> Seed:
+    module, build = SEEDS[name]
+    import importlib.util
+
+    if importlib.util.find_spec(f"ecgviewer.io.{module}") is None:
+        pytest.skip(f"reader ecgviewer.io.{module} not there yet")
+    if name not in _cache:
+        seed = build(tmp_factory.mktemp(f"seed_{name}"))
+        # The seed itself must read cleanly, or the mutations test nothing.
+        folder = tmp_factory.mktemp(f"check_{name}")
+        _exercise(_materialise(folder, seed.files), seed)
+        _cache[name] = seed
+    return _cache[name]
+
+
+# ---------------------------------------------------------------------------- mutations
+HOSTILE = [b"0", b"-1", b"1", b"-0", b"99999999", b"2147483648", b"18446744073709551616",
+           b"1e308", b"-1e308", b"nan", b"inf", b"", b"0.0000001", b"abc", b"  ", b"\x00",
+           b"4096", b"65535"]
+NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: Seed) -> dict[str, bytes]:
+    """The seed's files with one of them mutated by one to three operations."""
+    files = dict(seed.files)
+    name = draw(st.sampled_from(sorted(files)))
+    data = bytearray(files[name])
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(
+            ["truncate", "flip", "overwrite", "insert", "header", "number", "number_fixed"]))
+        n = len(data)
+        if op == "truncate":
+            del data[draw(st.integers(0, max(0, n - 1))):]
+        elif op == "flip" and n:
+            for _ in range(draw(st.integers(1, 8))):
+                i = draw(st.integers(0, n - 1))
+                data[i] ^= 1 << draw(st.integers(0, 7))
+        elif op == "overwrite" and n:
+            i = draw(st.integers(0, n - 1))
+            chunk = draw(st.binary(min_size=1, max_size=16))
+            data[i : i + len(chunk)] = chunk
+        elif op == "insert":
+            i = draw(st.integers(0, n))
+            data[i:i] = draw(st.binary(min_size=1, max_size=64))
+        elif op == "header":
+            k = draw(st.integers(1, min(max(n, 1), 512)))
+            data[:k] = draw(st.binary(min_size=k, max_size=k))
+        elif op in ("number", "number_fixed"):
+            spans = [m.span() for m in NUMBER.finditer(bytes(data[:8192]))]
+            if spans:
+                a, b = draw(st.sampled_from(spans))
+                new = draw(st.sampled_from(HOSTILE))
+                if op == "number_fixed":  # keep fixed-width header fields (EDF) aligned
+                    new = new[: b - a].ljust(b - a)
+                data[a:b] = new
+    files[name] = bytes(data)
+    return files
+
+
+# ---------------------------------------------------------------------------- running
+_counter = iter(range(10**9))
+
+
+def _materialise(root: Path, files: dict[str, bytes]) -> Path:
+    folder = root / f"case{next(_counter)}"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _exercise(folder: Path, seed: Seed) -> None:
+    """read() and use the result as the viewer would: load entries, fetch a page, summarise."""
+    result = read(folder / seed.target, **seed.opts)
+    records = [e.load() for e in result[:3]] if isinstance(result, list) else [result]
+    for rec in records:
+        np.asarray(rec.signal[:, : min(rec.n_samples, 1000)])
+        middle = rec.n_samples // 2
+        np.asarray(rec.signal[:, middle : middle + 100])
+        rec.summary()
+
+
+class Hang(BaseException):
+    """Raised from the alarm handler; BaseException so no reader's ``except`` swallows it."""
+
+
+@contextlib.contextmanager
+def _guards() -> Iterator[bool]:
+    """Alarm for hangs, and a soft address-space cap so absurd allocations fail fast."""
+    use_alarm = threading.current_thread() is threading.main_thread()
+    if use_alarm:
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise Hang(f"reader still running after {HANG_SECONDS} s")
+
+        old_handler = signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(HANG_SECONDS)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    capped = False
+    try:
+        with open("/proc/self/statm") as fh:
+            in_use = int(fh.read().split()[0]) * resource.getpagesize()
+        cap = in_use + MEMORY_HEADROOM
+        if hard == resource.RLIM_INFINITY or cap < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+            capped = True
+    except (OSError, ValueError):
+        pass  # no /proc or not permitted: run without the cap
+    try:
+        yield capped
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if use_alarm:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old_handler)
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@pytest.mark.parametrize("seed_name", sorted(SEEDS))
+def test_mutated_files_give_a_record_or_an_ecg_error(
+    seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    seed = _seed(seed_name, tmp_path_factory)
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=4000,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(files=mutated(seed))
+    def run(files: dict[str, bytes]) -> None:
+        folder = _materialise(fuzz_dir, files)
+        with _guards():
+            try:
+                _exercise(folder, seed)
+            except ECGError as exc:
+                assert str(exc).strip(), "an ECGError must say what is wrong"
+
+    run()
+
+
+# ---------------------------------------------------------------------------- read() itself
+def _fake_reader(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    import ecgviewer.io.hl7_aecg as module
+
+    def boom(path: Path, **opts: Any) -> Record:
+        raise exc
+
+    monkeypatch.setattr(module, "read", boom)
+
+
+def test_memory_error_becomes_an_ecg_error(tmp_path, monkeypatch):
+    _fake_reader(monkeypatch, MemoryError("Unable to allocate 74.5 GiB"))
+    path = tmp_path / "x.xml"
+    path.write_text("<AnnotatedECG/>")
+    with pytest.raises(ECGError, match="not enough memory.*74.5 GiB"):
+        read(path)
+
+
+def test_recursion_error_becomes_corrupt_file(tmp_path, monkeypatch):
+    from ecgviewer.errors import CorruptFileError
+
+    _fake_reader(monkeypatch, RecursionError("maximum recursion depth exceeded"))
+    path = tmp_path / "x.xml"
+    path.write_text("<AnnotatedECG/>")
+    with pytest.raises(CorruptFileError, match="RecursionError"):
+        read(path)
+
+
+def test_missing_reader_dependency_is_not_called_corruption(tmp_path, monkeypatch):
+    from ecgviewer.errors import CorruptFileError
+    from ecgviewer.io import READERS, ReaderSpec
+
+    def broken_load(self: ReaderSpec) -> Any:
+        raise ModuleNotFoundError("No module named 'defusedxml'", name="defusedxml")
+
+    monkeypatch.setattr(ReaderSpec, "load", broken_load)
+    path = tmp_path / "x.xml"
+    path.write_text("<AnnotatedECG/>")
+    with pytest.raises(ECGError, match="support is not installed") as info:
+        read(path)
+    assert not isinstance(info.value, CorruptFileError)
+    assert READERS  # the table itself is untouched
+
+
+def test_guard_turns_absurd_allocation_into_memory_error():
+    with _guards() as capped:
+        if not capped:
+            pytest.skip("address-space limit not available here")
+        with pytest.raises(MemoryError):
+            np.empty(MEMORY_HEADROOM * 4, dtype=np.uint8)  # 12 GiB: over the cap
