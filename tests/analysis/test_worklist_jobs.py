@@ -14,7 +14,6 @@ from ecgviewer.review.worklist import CACHED, ERROR, PENDING, SCORED, Worklist
 from tests.analysis.fake_detector import FakeDetector
 from tests.analysis.wfdb_folder import write_folder, write_record
 
-
 PEAKS = [0.8, 2.5, 1.1, 4.0, 0.5, 3.2, 1.7, 2.0, 0.9, 3.7, 1.3, 2.9]
 
 
