@@ -19,7 +19,8 @@ Named ``wfdb_format`` so it does not shadow the ``wfdb`` library. Decisions:
   note gives the count. Nothing is silently invented: the gap is visible and named.
 * **Annotations.** Every annotation file beside the header (``.atr``, ``.qrs``, ``.ecg``,
   ``.sqrs``, ...) is attached; onsets use that file's own sampling rate; the text is the
-  symbol plus the aux note (NUL bytes stripped), e.g. "+ (N"; files other than the reference
+  symbol plus the aux note (NUL bytes stripped), e.g. "+ (N", or the aux note alone for
+  NOTE annotations (symbol '"'); files other than the reference
   ``.atr`` add their extension ("N [qrs]").
 * **Header comments** give age and sex in the PTB ("age: 81", "sex: female"), MIMIC/PTB-XL
   ("<age>: 56 <sex>: female") and MIT-BIH ("69 M 1085 1629 x1") styles.
@@ -328,8 +329,11 @@ def _read_annotations(rec: Path, header: Any, fs_frame: float) -> list[Annotatio
         symbols = ann.symbol or [""] * len(ann.sample)
         aux = ann.aux_note or [""] * len(ann.sample)
         for sample, sym, note in zip(ann.sample, symbols, aux, strict=False):
-            text = " ".join(t for t in (str(sym or "").strip(),
-                                        str(note or "").replace("\x00", "").strip()) if t)
+            aux_text = str(note or "").replace("\x00", "").strip()
+            symbol = str(sym or "").strip()
+            # '"' is WFDB's NOTE code: the aux text is the whole message.
+            text = aux_text if symbol == '"' and aux_text else " ".join(
+                t for t in (symbol, aux_text) if t)
             if ext != "atr":  # .atr is the reference; name the source of any other file
                 text = f"{text} [{ext}]"
             out.append(Annotation(float(sample) / fs, 0.0, text))

@@ -1,0 +1,109 @@
+"""The one cross-format test (DESIGN "Readers"): the same synthetic 12-lead ECG, with its
+start time, patient and two annotations, written by each format's own library (wfdb, pyedflib,
+h5py) and read back through ``ecgviewer.io.read``. Every reader must give the same Record:
+leads, rate, samples within the format's quantisation, start, the patient fields the format
+carries, and annotations. The expected values are the ones written, not another reader's."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer import io as ecg_io
+from ecgviewer.record import Patient
+from tests.io._writers import LEADS_12, synthetic_12lead, write_edf, write_wfdb
+
+FS = 500.0
+START = datetime(2023, 6, 7, 8, 9, 10)
+BIRTH = date(1961, 2, 3)
+AGE = 62.0  # at START
+EVENTS = [(1.25, 0.0, "event A"), (6.5, 0.0, "event B")]
+
+
+@dataclass
+class Written:
+    path: Path
+    quantum: float               # largest rounding error of the format, in mV
+    patient: Patient             # what the format can carry (None = not stored)
+    opts: dict
+
+
+def _wfdb(folder: Path, sig: np.ndarray) -> Written:
+    import wfdb
+
+    hea = write_wfdb(folder, "x", sig, FS, LEADS_12, gain=1000.0, fmt="16",
+                     comments=[f"age: {AGE:g}", "sex: male"], base_date=START.date(),
+                     base_time=START.time())
+    wfdb.wrann("x", "atr", np.array([round(o * FS) for o, _, _ in EVENTS]),
+               symbol=['"'] * len(EVENTS), aux_note=[t for _, _, t in EVENTS], fs=FS,
+               write_dir=str(folder))
+    return Written(hea, 0.5 / 1000, Patient(id=None, age=AGE, sex="M"), {})
+
+
+def _edf(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
+    path = write_edf(folder / "x.edf", list(sig), LEADS_12, [FS] * 12, phys=10.0,
+                     patient_code="PID-7", sex=1, birthdate=BIRTH, start=START,
+                     annotations=EVENTS)
+    return Written(path, 20.0 / 65535, Patient(id="PID-7", age=AGE, sex="M"),
+                   {"whole_load_values": 0} if paged else {})
+
+
+def _hdf5(folder: Path, sig: np.ndarray) -> Written:
+    """Written with h5py by hand, following the own layout documented in hdf5.py."""
+    import h5py
+
+    path = folder / "x.h5"
+    with h5py.File(path, "w") as fh:
+        fh.attrs["ecgviewer_layout"] = 1
+        grp = fh.create_group("ecgs").create_group("one")
+        grp.create_dataset("signal", data=sig.astype(np.float32))
+        grp.attrs["fs"] = FS
+        grp.attrs["leads"] = LEADS_12
+        grp.attrs["start"] = START.isoformat()
+        grp.attrs["patient_id"] = "PID-7"
+        grp.attrs["age"] = AGE
+        grp.attrs["sex"] = "M"
+        dt = np.dtype([("onset", "f8"), ("duration", "f8"), ("text", h5py.string_dtype()),
+                       ("lead", h5py.string_dtype())])
+        grp.create_dataset("annotations", data=np.array(
+            [(o, d, t, "") for o, d, t in EVENTS], dtype=dt))
+    return Written(path, 1e-6, Patient(id="PID-7", age=AGE, sex="M"), {})
+
+
+_HAS_HDF5 = importlib.util.find_spec("ecgviewer.io.hdf5") is not None
+
+FORMATS: list = [
+    pytest.param(_wfdb, id="wfdb"),
+    pytest.param(_edf, id="edf+"),
+    pytest.param(lambda f, s: _edf(f, s, paged=True), id="edf+ paged"),
+    pytest.param(_hdf5, id="hdf5", marks=pytest.mark.skipif(
+        not _HAS_HDF5, reason="ecgviewer/io/hdf5.py is not written yet")),
+]
+
+
+@pytest.mark.parametrize("write", FORMATS)
+def test_same_ecg_same_record(tmp_path: Path, write: Callable[[Path, np.ndarray], Written]) -> None:
+    sig = synthetic_12lead(FS, 10.0, seed=3)
+    written = write(tmp_path, sig)
+    rec = ecg_io.read(written.path, **written.opts)
+    assert rec.leads == LEADS_12
+    assert rec.fs == FS
+    assert rec.n_samples == sig.shape[1]
+    assert rec.non_ecg == ()
+    np.testing.assert_allclose(np.asarray(rec.signal), sig, rtol=0, atol=written.quantum + 1e-6)
+    assert rec.start == START
+    for field in ("id", "age", "sex"):
+        expected = getattr(written.patient, field)
+        if expected is not None:
+            assert getattr(rec.patient, field) == expected, field
+    assert [a.text for a in rec.annotations] == [t for _, _, t in EVENTS]
+    np.testing.assert_allclose([a.onset for a in rec.annotations], [o for o, _, _ in EVENTS],
+                               atol=1 / FS)
+    page = rec.slice(4.0, 6.0)  # paged or not, a slice is the same samples
+    np.testing.assert_allclose(page.signal, sig[:, 2000:3000], atol=written.quantum + 1e-6)
