@@ -322,3 +322,62 @@ def test_ptbxl_record_draws_and_paging(window, ptbxl_dir):
     assert window.plot.curves()[0].yData.size == int(2.5 * record.fs)
     window.step_page(1)  # a 10 s record has one page: nothing changes
     assert window.state.page_start == 0.0
+
+
+def test_keyboard_zoom_pan_and_true_scale_reset(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.open_record(synthetic_12lead())
+    window.plot.setFocus()
+    window.plot.reset_view()
+    (x0, x1), _ = window.plot.vb.viewRange()
+    qtbot.keyClick(window.plot, Qt.Key.Key_Plus)
+    (z0, z1), _ = window.plot.vb.viewRange()
+    assert (z1 - z0) == pytest.approx((x1 - x0) / 1.25, rel=0.02)
+    assert window.plot.zoom_factor() == pytest.approx(1.25, rel=0.02)
+    qtbot.keyClick(window.plot, Qt.Key.Key_Right)
+    (p0, p1), _ = window.plot.vb.viewRange()
+    assert p0 == pytest.approx(z0 + 0.1 * (z1 - z0), rel=0.02)
+    qtbot.keyClick(window.plot, Qt.Key.Key_0)
+    assert window.plot.zoom_factor() == pytest.approx(1.0, rel=0.02)
+
+
+def test_long_record_pages_and_double_click_enlarges(window, fixtures_dir):
+    _need_reader("wfdb_format")
+    assert window.open_path(fixtures_dir / "wfdb/100.hea")
+    assert window.plot.data.signal.shape[1] == 3600  # one 10 s page at 360 Hz, not 30 min
+    window.step_page(1)
+    assert window.state.page_start == 10.0
+    assert window.plot.time_axis.tickStrings([0.0, 25.0], 1, 25)[1] == "11 s"
+    window.step_page(-5)
+    assert window.state.page_start == 0.0
+    lead = window.record.ecg_leads[1]
+    window.plot.lead_double_clicked.emit(lead)
+    assert [c.lead for c in window.plot.page.cells] == [lead]
+    window.enlarge_lead(None)
+    assert len(window.plot.page.cells) == len(window.record.ecg_leads)
+
+
+def test_demo_ecg_opens_with_synthetic_in_the_title(window):
+    from ecgviewer.paths import resource
+
+    if not resource("demo/demo_ecg.hea").is_file():
+        pytest.skip("resources/demo/demo_ecg.hea not generated yet")
+    assert window.open_demo()
+    assert "SYNTHETIC demo ECG" in window.windowTitle()
+    assert window.record.n_leads >= 12
+
+
+def test_mouse_double_click_on_a_lead_enlarges_it(window, qtbot):
+    from PySide6.QtCore import QPointF, Qt
+
+    window.set_layout("3x4")
+    window.open_record(synthetic_12lead())
+    cell = window.plot.page.cell_showing("V3", 6.0)
+    scene = window.plot.vb.mapViewToScene(QPointF(cell.x_of(6.0, 25.0), cell.baseline))
+    pos = window.plot.mapFromScene(scene)
+    vp, left = window.plot.viewport(), Qt.MouseButton.LeftButton
+    qtbot.mouseClick(vp, left, pos=pos)
+    qtbot.mouseDClick(vp, left, pos=pos)  # pyqtgraph reports the double click on release
+    qtbot.mouseRelease(vp, left, pos=pos)
+    qtbot.waitUntil(lambda: window.state.enlarged_lead == "V3", timeout=2000)
