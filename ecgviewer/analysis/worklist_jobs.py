@@ -180,6 +180,24 @@ def _float(text: str | None) -> float | None:
         return None
 
 
+def load_row(path: str, key: str = "", patient: Patient | None = None) -> Record:
+    """Load the ECG behind a worklist row (a file, or ``key`` inside a collection).
+
+    ``patient`` (from the worklist, e.g. a PTB-XL CSV) fills in what the file lacks.
+    """
+    from ecgviewer import io
+
+    out = io.read(path)
+    if isinstance(out, list):
+        match = [e for e in out if e.key == key]
+        if not match:
+            raise ECGError(path, f"holds no ECG with key {key!r}")
+        out = match[0].load()
+    if patient is not None and out.patient.id is None and out.patient.age is None:
+        out = replace(out, patient=patient)
+    return out
+
+
 # ---------------------------------------------------------------------- the job
 def worklist_job(
     source: str | os.PathLike[str] | Iterable[RecordEntry],

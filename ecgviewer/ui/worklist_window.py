@@ -1,0 +1,501 @@
+"""The worklist: every ECG of a folder / collection, most anomalous first, triaged by keyboard.
+
+Scoring runs in a :class:`~ecgviewer.ui.workers.Worker` (``analysis.worklist_jobs``); rows reach
+the table through a queued signal as the job finds files and scores batches, so the first rows
+show at once and the user can review while the rest is scored. Every review action is one
+transaction in the review store.
+
+Keys (when the table has the focus): J / Down next, K / Up previous, N reviewed normal,
+A flag abnormal, U back to unreviewed, E edit the note (Ctrl+Enter saves, Esc returns),
+Enter open in the viewer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecgviewer.paths import user_data_dir
+from ecgviewer.record import Patient
+from ecgviewer.review.export import export_csv
+from ecgviewer.review.store import Review, ReviewStore
+from ecgviewer.review.worklist import WorklistRow
+from ecgviewer.ui.messages import show_error, show_info
+from ecgviewer.ui.workers import JobTracker, Worker
+from ecgviewer.ui.worklist_model import SCORE_COL, UID_ROLE, WorklistProxy, WorklistTableModel
+
+log = logging.getLogger(__name__)
+
+
+class _RowsBridge(QObject):
+    """Lives in the GUI thread; the job calls ``emit`` from its thread (queued delivery)."""
+
+    rows_arrived = Signal(object)
+
+
+def format_eta(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+
+
+class WorklistWindow(QMainWindow):
+    """Table of ECGs with scores and review states.
+
+    Parameters
+    ----------
+    store
+        Review store (default: the user's database).
+    detector
+        Detector object or factory for the scoring job; None = the bundled model.
+    """
+
+    open_requested = Signal(object)  # WorklistRow to show in the viewer
+    review_saved = Signal(object)  # Review as stored
+
+    def __init__(self, store: ReviewStore | None = None, detector: Any = None,
+                 parent: QWidget | None = None, batch: int = 32, device: str = "auto") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("ecgviewer — worklist")
+        self.store = store or ReviewStore()
+        self._own_store = store is None
+        self.detector = detector
+        self.batch = batch
+        self.device = device
+        self.jobs = JobTracker()
+        self.worker: Worker | None = None
+        self.source: str | None = None
+        self._settings = QSettings(str(user_data_dir() / "worklist.ini"), QSettings.Format.IniFormat)
+        self._progress_t0: tuple[float, int] | None = None
+        self._bridge = _RowsBridge(self)
+        self._bridge.rows_arrived.connect(self._merge_rows)
+
+        self.model = WorklistTableModel(self)
+        self.proxy = WorklistProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(SCORE_COL, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((70, 80, 95, 90, 140, 75, 50, 160, 220)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.doubleClicked.connect(lambda _i: self.open_current())
+
+        self._build_side_panel()
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(self.side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        self.setCentralWidget(split)
+        self._build_toolbar()
+        self._build_status()
+        self._build_shortcuts()
+        self._show_details(None)
+
+    # -------------------------------------------------------------- construction
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Worklist")
+        bar.setObjectName("worklist_toolbar")
+        self.addToolBar(bar)
+        self.act_open = QAction("Open folder…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        self.act_open.triggered.connect(self._choose_folder)
+        self.act_open_file = QAction("Open collection / database…", self)
+        self.act_open_file.triggered.connect(self._choose_collection)
+        self.act_export = QAction("Export CSV…", self, shortcut=QKeySequence("Ctrl+Shift+E"))
+        self.act_export.triggered.connect(self._choose_export)
+        self.act_cancel = QAction("Stop scoring", self)
+        self.act_cancel.triggered.connect(self.cancel_scoring)
+        self.act_cancel.setEnabled(False)
+        for act in (self.act_open, self.act_open_file, self.act_export, self.act_cancel):
+            bar.addAction(act)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Reviewer: "))
+        self.reviewer_edit = QLineEdit(str(self._settings.value("reviewer", "") or ""))
+        self.reviewer_edit.setPlaceholderText("your name")
+        self.reviewer_edit.setMaximumWidth(180)
+        self.reviewer_edit.editingFinished.connect(
+            lambda: self._settings.setValue("reviewer", self.reviewer_edit.text().strip()))
+        bar.addWidget(self.reviewer_edit)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("filter (patient, file, note…)")
+        self.filter_edit.setMaximumWidth(220)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        bar.addSeparator()
+        bar.addWidget(self.filter_edit)
+
+    def _build_side_panel(self) -> None:
+        self.side = QWidget()
+        lay = QVBoxLayout(self.side)
+        form = QFormLayout()
+        self.lbl_ecg = QLabel()
+        self.lbl_patient = QLabel()
+        self.lbl_score = QLabel()
+        self.lbl_score.setWordWrap(True)
+        self.lbl_review = QLabel()
+        self.lbl_review.setWordWrap(True)
+        for name, widget in (("ECG", self.lbl_ecg), ("Patient", self.lbl_patient),
+                             ("Anomaly", self.lbl_score), ("Review", self.lbl_review)):
+            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(name, widget)
+        lay.addLayout(form)
+        buttons = QHBoxLayout()
+        self.btn_normal = QPushButton("Normal (N)")
+        self.btn_abnormal = QPushButton("Abnormal (A)")
+        self.btn_clear = QPushButton("Unreviewed (U)")
+        self.btn_normal.clicked.connect(lambda: self.mark("normal"))
+        self.btn_abnormal.clicked.connect(lambda: self.mark("abnormal"))
+        self.btn_clear.clicked.connect(lambda: self.mark("unreviewed"))
+        for b in (self.btn_normal, self.btn_abnormal, self.btn_clear):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the table
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.advance = QCheckBox("Go to the next ECG after marking")
+        self.advance.setChecked(str(self._settings.value("advance", "true")).lower() == "true")
+        self.advance.toggled.connect(lambda on: self._settings.setValue("advance", on))
+        self.advance.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        lay.addWidget(self.advance)
+        lay.addWidget(QLabel("Note (E to edit, Ctrl+Enter saves, Esc back to the list):"))
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("free-text note for this ECG")
+        lay.addWidget(self.note_edit, 1)
+        self.btn_note = QPushButton("Save note")
+        self.btn_note.clicked.connect(self.save_note)
+        lay.addWidget(self.btn_note)
+        self.btn_view = QPushButton("Open in viewer (Enter)")
+        self.btn_view.clicked.connect(self.open_current)
+        lay.addWidget(self.btn_view)
+
+    def _build_status(self) -> None:
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setVisible(False)
+        self.eta_label = QLabel()
+        self.counts_label = QLabel()
+        self.statusBar().addWidget(self.counts_label, 1)
+        self.statusBar().addPermanentWidget(self.eta_label)
+        self.statusBar().addPermanentWidget(self.progress)
+
+    def _build_shortcuts(self) -> None:
+        keys = {
+            "J": self.next_row, "K": self.previous_row,
+            "N": lambda: self.mark("normal"), "A": lambda: self.mark("abnormal"),
+            "U": lambda: self.mark("unreviewed"), "E": self.edit_note,
+            "Return": self.open_current, "Enter": self.open_current,
+        }
+        self._shortcuts = []
+        for key, slot in keys.items():
+            sc = QShortcut(QKeySequence(key), self.table)
+            sc.setContext(Qt.ShortcutContext.WidgetShortcut)  # never while typing a note
+            sc.activated.connect(slot)
+            self._shortcuts.append(sc)
+        for key in ("Ctrl+Return", "Ctrl+Enter"):
+            sc = QShortcut(QKeySequence(key), self.note_edit)
+            sc.setContext(Qt.ShortcutContext.WidgetShortcut)
+            sc.activated.connect(self._save_note_and_return)
+            self._shortcuts.append(sc)
+        esc = QShortcut(QKeySequence("Escape"), self.note_edit)
+        esc.setContext(Qt.ShortcutContext.WidgetShortcut)
+        esc.activated.connect(self.table.setFocus)
+        self._shortcuts.append(esc)
+
+    # -------------------------------------------------------------- opening and scoring
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of ECGs")
+        if folder:
+            self.open_source(folder)
+
+    def _choose_collection(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an ECG collection", "",
+            "ECG collections (*.h5 *.hdf5 *.hdf *.csv);;PTB-XL database (ptbxl_database.csv);;All files (*)")
+        if path:
+            self.open_source(path)
+
+    def open_source(self, source: str | os.PathLike[str]) -> Worker:
+        """Fill the table from a folder, HDF5 collection or PTB-XL CSV and start scoring."""
+        from ecgviewer.analysis.worklist_jobs import worklist_job
+
+        self.cancel_scoring()
+        self.model.clear()
+        self.source = os.fspath(source)
+        self.setWindowTitle(f"ecgviewer — worklist — {Path(self.source).name}")
+        store, detector, bridge = self.store, self.detector, self._bridge
+
+        def job() -> Any:  # built on the worker thread: nothing slow on the GUI thread
+            return worklist_job(self.source or "", store, detector, emit=bridge.rows_arrived.emit,
+                                batch=self.batch, device=self.device)
+
+        worker = Worker(job, kind="worklist")
+        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_progress(w, d, t, m))
+        worker.signals.finished.connect(lambda rows, w=worker: self._on_finished(w, rows))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_failed(w, exc))
+        worker.signals.cancelled.connect(lambda w=worker: self._on_cancelled(w))
+        self.worker = worker
+        self._progress_t0 = None
+        self._t_open = time.perf_counter()
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.act_cancel.setEnabled(True)
+        self.eta_label.setText("Looking for ECGs…")
+        self.jobs.start(worker)
+        return worker
+
+    def cancel_scoring(self) -> None:
+        self.jobs.cancel("worklist")
+
+    def _merge_rows(self, rows: list[WorklistRow]) -> None:
+        had = self.model.rowCount()
+        self.model.merge(rows)
+        if had == 0 and self.model.rowCount():
+            self.first_rows_s = time.perf_counter() - self._t_open
+            self.table.selectRow(0)
+            self.table.setFocus()
+        else:
+            current = self.current_row()
+            if current is not None and any(r.uid == current.uid for r in rows):
+                self._show_details(current)
+        self._update_counts()
+
+    def _on_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
+        if not self.jobs.is_current(worker):
+            return
+        if total <= 0:
+            self.progress.setRange(0, 0)
+            self.eta_label.setText(message)
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        now = time.perf_counter()
+        if self._progress_t0 is None:
+            self._progress_t0 = (now, done)
+        t0, d0 = self._progress_t0
+        eta = ""
+        if done > d0 and done < total:
+            rate = (done - d0) / max(now - t0, 1e-6)
+            eta = f" · about {format_eta((total - done) / rate)} left ({rate:.1f} ECG/s)"
+        self.eta_label.setText(f"{message}{eta}")
+
+    def _end(self, worker: Worker, text: str) -> bool:
+        if not self.jobs.is_current(worker):
+            return False
+        self.progress.setVisible(False)
+        self.act_cancel.setEnabled(False)
+        self.eta_label.setText(text)
+        return True
+
+    def _on_finished(self, worker: Worker, rows: list[WorklistRow]) -> None:
+        if self._end(worker, f"{len(rows)} ECGs scored"):
+            self.model.merge(rows)
+            self._update_counts()
+
+    def _on_failed(self, worker: Worker, exc: BaseException) -> None:
+        if self._end(worker, "Scoring stopped by an error"):
+            show_error(self, exc)
+
+    def _on_cancelled(self, worker: Worker) -> None:
+        self._end(worker, "Scoring stopped: open the folder again to go on (scores kept)")
+
+    def _update_counts(self) -> None:
+        rows = self.model.rows()
+        n = len(rows)
+        flagged = sum(r.review_state == "abnormal" for r in rows)
+        normal = sum(r.review_state == "normal" for r in rows)
+        errors = sum(r.status == "error" for r in rows)
+        self.counts_label.setText(
+            f"{n} ECGs · {flagged} flagged abnormal · {normal} reviewed normal · "
+            f"{n - flagged - normal} to review" + (f" · {errors} unreadable" if errors else ""))
+
+    # -------------------------------------------------------------- navigation
+    def current_row(self) -> WorklistRow | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.row(index.data(UID_ROLE))
+
+    def _select(self, proxy_row: int) -> None:
+        if 0 <= proxy_row < self.proxy.rowCount():
+            index = self.proxy.index(proxy_row, 0)
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(index)
+
+    def next_row(self) -> None:
+        self._select(self.table.currentIndex().row() + 1 if self.table.currentIndex().isValid() else 0)
+
+    def previous_row(self) -> None:
+        self._select(max(0, self.table.currentIndex().row() - 1))
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_details(self.current_row() if current.isValid() else None)
+
+    def _show_details(self, row: WorklistRow | None) -> None:
+        enabled = row is not None and bool(row.content_hash)
+        for w in (self.btn_normal, self.btn_abnormal, self.btn_clear, self.btn_note, self.note_edit):
+            w.setEnabled(enabled)
+        self.btn_view.setEnabled(row is not None)
+        if row is None:
+            for lbl in (self.lbl_ecg, self.lbl_patient, self.lbl_score, self.lbl_review):
+                lbl.setText("–")
+            self.note_edit.setPlainText("")
+            return
+        self.lbl_ecg.setText(f"{row.label}\n{row.path}" + (f" [{row.key}]" if row.key else ""))
+        self.lbl_patient.setText(f"{row.patient_id or '–'}   {row.start or ''}")
+        if row.score is not None:
+            pct = "" if row.percentile is None else f", higher than {int(row.percentile)}% of normals"
+            self.lbl_score.setText(f"score {row.score:.3f}{pct}\nmodel {row.model_version}")
+        else:
+            self.lbl_score.setText(row.error or "not scored yet")
+        who = f" by {row.reviewer}" if row.reviewer else ""
+        when = f" at {row.review_time[:16].replace('T', ' ')}" if row.review_time else ""
+        self.lbl_review.setText(f"{row.review_state}{who}{when}")
+        if not self.note_edit.hasFocus():
+            self.note_edit.setPlainText(row.note)
+
+    # -------------------------------------------------------------- reviewing
+    def _save(self, row: WorklistRow, state: str, note: str) -> WorklistRow | None:
+        if not row.content_hash:
+            return None
+        try:
+            saved = self.store.save_review(
+                Review(row.content_hash, state, note, self.reviewer_edit.text().strip()))
+        except Exception as exc:  # noqa: BLE001 - the database said no: tell, stay usable
+            show_error(self, exc)
+            return None
+        new = row.with_review(saved)
+        # Identical ECGs (same content) share a review: update every row showing it.
+        self.model.merge([replace(r, review_state=new.review_state, note=new.note,
+                                  reviewer=new.reviewer, review_time=new.review_time)
+                          for r in self.model.rows() if r.content_hash == row.content_hash])
+        self._update_counts()
+        self.review_saved.emit(saved)
+        return new
+
+    def mark(self, state: str) -> None:
+        """Save ``state`` for the current ECG (keeping its note), then maybe advance."""
+        row = self.current_row()
+        if row is None:
+            return
+        note = self.note_edit.toPlainText() if self.note_edit.document().isModified() else row.note
+        saved = self._save(row, state, note)
+        if saved is not None:
+            self.note_edit.document().setModified(False)
+            self._show_details(saved)
+            if self.advance.isChecked():
+                self.next_row()
+
+    def edit_note(self) -> None:
+        if self.note_edit.isEnabled():
+            self.note_edit.setFocus()
+            self.note_edit.moveCursor(self.note_edit.textCursor().MoveOperation.End)
+
+    def save_note(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        saved = self._save(row, row.review_state, self.note_edit.toPlainText().strip())
+        if saved is not None:
+            self.note_edit.document().setModified(False)
+            self._show_details(saved)
+
+    def _save_note_and_return(self) -> None:
+        self.save_note()
+        self.table.setFocus()
+
+    def open_current(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.open_requested.emit(row)
+
+    def patient_of(self, row: WorklistRow) -> Patient | None:
+        """What the worklist knows about the patient (e.g. from a PTB-XL CSV)."""
+        info = self.store.get_ecg(row.content_hash) if row.content_hash else None
+        if info is None:
+            return None
+        return Patient(info.patient_id, info.age, info.sex)
+
+    # -------------------------------------------------------------- export and closing
+    def _choose_export(self) -> None:
+        default = str(Path(self.source or ".").with_suffix("")) + "_worklist.csv" if self.source else "worklist.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the worklist", default, "CSV (*.csv)")
+        if path:
+            self.export(path)
+
+    def export(self, path: str | os.PathLike[str]) -> int:
+        """Write the rows as shown (sorted) to CSV; returns the number written."""
+        rows = [self.model.row(self.proxy.index(i, 0).data(UID_ROLE)) for i in range(self.proxy.rowCount())]
+        try:
+            n = export_csv(rows, path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return 0
+        self.statusBar().showMessage(f"{n} rows written to {path}", 5000)
+        return n
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
+        self.jobs.cancel_all()
+        if not self.jobs.wait_all(3.0):
+            log.warning("worklist job still running at close")
+        if self._own_store:
+            self.store.close()
+        super().closeEvent(event)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ecgviewer.ui.worklist_window FOLDER``: the worklist on its own."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    args = sys.argv[1:] if argv is None else argv
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    win = WorklistWindow()
+    win.resize(1300, 800)
+    win.show()
+    win.open_requested.connect(lambda row: show_info(win, f"Open {row.path} in the viewer"))
+    if args:
+        win.open_source(args[0])
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
