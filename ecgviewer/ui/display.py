@@ -67,103 +67,63 @@ def build_page(record: Record, page_start: float, page_seconds: float,
 
 
 # ---------------------------------------------------------------------- measurements
+INTERVAL_NAMES = ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia")
+_FIELDS = {"PR": ("pr_ms", "pr"), "QRS": ("qrs_ms", "qrs"), "QT": ("qt_ms", "qt"),
+           "QTc Bazett": ("qtc_bazett_ms", "qtc"), "QTc Fridericia": ("qtc_fridericia_ms", "qtc")}
+
+
 @dataclass
 class Measurements:
     """Rate, rhythm and intervals for the panel; ``unavailable`` maps a name to the reason."""
 
     r_peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rhythm_lead: str = ""
+    seconds: float = 0.0  # length of the strip measured
     hr_bpm: float | None = None
+    hr_min_bpm: float | None = None
+    hr_max_bpm: float | None = None
     rr_mean_ms: float | None = None
     rr_sd_ms: float | None = None
-    rr_min_ms: float | None = None
-    rr_max_ms: float | None = None
     intervals: dict[str, float | None] = field(default_factory=dict)  # ms
     method: str = ""
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def _rr_stats(peaks: np.ndarray, fs: float, out: Measurements) -> None:
-    if peaks.size < 2:
-        out.unavailable["heart rate"] = "fewer than 2 R peaks found"
-        return
-    rr = np.diff(peaks) / fs * 1000.0
-    out.rr_mean_ms = float(np.mean(rr))
-    out.rr_sd_ms = float(np.std(rr, ddof=1)) if rr.size > 1 else 0.0
-    out.rr_min_ms = float(np.min(rr))
-    out.rr_max_ms = float(np.max(rr))
-    out.hr_bpm = 60000.0 / out.rr_mean_ms
+def measure_job(record: Record, max_seconds: float = 60.0
+                ) -> Generator[tuple[int, int, str], None, Measurements]:
+    """R peaks, heart rate / RR statistics and intervals (first ``max_seconds``), as a Worker
+    job: the detectors take tens of ms to a second and must not run on the GUI thread.
 
-
-def measure_job(record: Record, max_seconds: float = 60.0) -> Generator[tuple[int, int, str], None, Measurements]:
-    """R peaks, RR statistics and intervals, as a Worker job (first ``max_seconds``)."""
+    Intervals are measured on the unfiltered signal (the intervals module removes the
+    baseline itself), so the display filter never changes a measured interval.
+    """
     yield 0, 3, "finding R peaks"
+    from ecgviewer.signal.intervals import heart_rate_stats, measure_intervals
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     out = Measurements()
     n = min(record.n_samples, int(max_seconds * record.fs))
+    out.seconds = n / record.fs
     leads = record.ecg_leads
     rows = [record.leads.index(name) for name in leads]
     data = np.asarray(record.signal[:, :n], dtype=np.float32)[rows]
     ref = leads.index("II") if "II" in leads else None
-    out.rhythm_lead = leads[ref] if ref is not None else ""
     out.r_peaks = detect_r_peaks(data, record.fs, lead=ref)
+    out.rhythm_lead = leads[ref] if ref is not None else ""
     yield 1, 3, "heart rate"
-    try:
-        from ecgviewer.signal import intervals as iv  # lands separately; optional until then
-    except ImportError:
-        iv = None
-    stats = None
-    if iv is not None and hasattr(iv, "heart_rate_stats"):
-        try:
-            stats = iv.heart_rate_stats(out.r_peaks, record.fs)
-        except Exception:
-            log.exception("heart_rate_stats failed; computing RR statistics locally")
-    _rr_stats(out.r_peaks, record.fs, out)
-    if stats is not None:
-        for name, attr in (("hr_bpm", "hr_bpm"), ("rr_mean_ms", "rr_mean_ms"),
-                           ("rr_sd_ms", "rr_sd_ms")):
-            value = stats.get(attr) if isinstance(stats, dict) else getattr(stats, attr, None)
-            if value is not None:
-                setattr(out, name, float(value))
-    yield 2, 3, "intervals"
-    names = ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia")
-    if iv is None or not hasattr(iv, "measure_intervals"):
-        for name in names:
-            out.unavailable[name] = "no interval measurement in this build"
+    stats = heart_rate_stats(out.r_peaks, record.fs)
+    if stats.mean_bpm is None:
+        out.unavailable["heart rate"] = f"{stats.n_beats} R peak(s) found: at least 2 needed"
     else:
-        try:
-            res = iv.measure_intervals(data, record.fs, out.r_peaks, leads=leads)
-            _copy_intervals(res, out, names)
-        except TypeError:
-            try:
-                res = iv.measure_intervals(record)
-                _copy_intervals(res, out, names)
-            except Exception as exc:
-                for name in names:
-                    out.unavailable[name] = f"measurement failed ({exc})"
-        except Exception as exc:
-            log.exception("measure_intervals failed")
-            for name in names:
-                out.unavailable[name] = f"measurement failed ({exc})"
+        out.hr_bpm, out.hr_min_bpm, out.hr_max_bpm = stats.mean_bpm, stats.min_bpm, stats.max_bpm
+        out.rr_mean_ms, out.rr_sd_ms = stats.rr_mean_ms, stats.rr_sd_ms
+    yield 2, 3, "intervals"
+    iv = measure_intervals(data, record.fs, leads, out.r_peaks)
+    out.method = iv.method
+    for name in INTERVAL_NAMES:
+        attr, reason_key = _FIELDS[name]
+        value = getattr(iv, attr)
+        out.intervals[name] = None if value is None else float(value)
+        if value is None:
+            out.unavailable[name] = iv.reasons.get(reason_key, "could not be measured")
     return out
-
-
-def _copy_intervals(res: Any, out: Measurements, names: tuple[str, ...]) -> None:
-    """Accept a dict or an object with pr/qrs/qt/qtc_bazett/qtc_fridericia (ms), method and
-    per-interval reasons; duck-typed until the intervals module's API is final."""
-    keys = {"PR": "pr", "QRS": "qrs", "QT": "qt", "QTc Bazett": "qtc_bazett",
-            "QTc Fridericia": "qtc_fridericia"}
-
-    def get(obj: Any, key: str) -> Any:
-        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-    reasons = get(res, "reasons") or get(res, "unavailable") or {}
-    for name in names:
-        value = get(res, keys[name])
-        if value is None or (isinstance(value, float) and not np.isfinite(value)):
-            out.unavailable[name] = str(dict(reasons).get(keys[name], "could not be measured"))
-            out.intervals[name] = None
-        else:
-            out.intervals[name] = float(value)
-    out.method = str(get(res, "method") or "")

@@ -103,10 +103,11 @@ class MeasurementsPanel(QGroupBox):
 
     def show_measurements(self, m: Measurements) -> None:
         if m.hr_bpm is not None:
-            self.rows["Heart rate"].setText(f"{m.hr_bpm:.0f} bpm ({m.r_peaks.size} R peaks"
-                                            + (f", lead {m.rhythm_lead})" if m.rhythm_lead else ")"))
-            self.rows["RR"].setText(f"mean {m.rr_mean_ms:.0f} ms, SD {m.rr_sd_ms:.0f} ms, "
-                                    f"{m.rr_min_ms:.0f}-{m.rr_max_ms:.0f} ms")
+            lead = f", lead {m.rhythm_lead}" if m.rhythm_lead else ""
+            self.rows["Heart rate"].setText(
+                f"{m.hr_bpm:.0f} bpm (range {m.hr_min_bpm:.0f}-{m.hr_max_bpm:.0f}; "
+                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{lead})")
+            self.rows["RR"].setText(f"mean {m.rr_mean_ms:.0f} ms, SD {m.rr_sd_ms:.0f} ms")
         else:
             reason = m.unavailable.get("heart rate", "not measured")
             self.rows["Heart rate"].setText(f"unavailable: {reason}")
@@ -117,7 +118,7 @@ class MeasurementsPanel(QGroupBox):
                 self.rows[name].setText(f"unavailable: {m.unavailable.get(name, 'not measured')}")
             else:
                 self.rows[name].setText(f"{value:.0f} ms")
-        self.rows["Method"].setText(m.method or "R peaks: multi-lead Pan-Tompkins detector")
+        self.rows["Method"].setText(m.method or "-")
 
     def set_filter_text(self, text: str) -> None:
         self.rows["Display filter"].setText(text)

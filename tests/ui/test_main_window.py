@@ -381,3 +381,17 @@ def test_mouse_double_click_on_a_lead_enlarges_it(window, qtbot):
     qtbot.mouseDClick(vp, left, pos=pos)  # pyqtgraph reports the double click on release
     qtbot.mouseRelease(vp, left, pos=pos)
     qtbot.waitUntil(lambda: window.state.enlarged_lead == "V3", timeout=2000)
+
+
+def test_measurements_panel_shows_rate_and_intervals(window, qtbot, ptbxl_dir):
+    record = ptbxl_record(ptbxl_dir)
+    window.open_record(record)
+    qtbot.waitUntil(lambda: window.measurements is not None, timeout=10_000)
+    m = window.measurements
+    # PTB-XL 00001 is labelled sinus rhythm (scp code SR): a rate in the sinus range
+    assert 50 <= m.hr_bpm <= 100
+    assert "bpm" in window.measure_panel.rows["Heart rate"].text()
+    for name in ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia"):
+        text = window.measure_panel.rows[name].text()
+        assert text.endswith(" ms") or text.startswith("unavailable: ")
+    assert window.measure_panel.rows["Method"].text() not in ("", "-")
