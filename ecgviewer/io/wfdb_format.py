@@ -123,26 +123,38 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     rec = record_name(p)
     hea = rec.with_suffix(rec.suffix + ".hea") if rec.suffix else Path(str(rec) + ".hea")
     check_readable(hea)
-    try:
-        header = wfdb.rdheader(str(rec))
-    except Exception as exc:  # wfdb raises bare ValueError/IndexError on malformed headers
-        raise _wfdb_error(hea, exc, "header") from exc
-    fs_frame = float(header.fs or 0)
-    if not math.isfinite(fs_frame) or fs_frame <= 0 or fs_frame > MAX_FS:
-        raise InvalidSignalError(hea, f"sampling rate {header.fs!r} Hz in the header is not usable")
-    if not header.n_sig:
-        raise NoECGChannelsError(hea, "the header lists no signals")
-    loaded = None
-    multi = isinstance(header, wfdb.MultiRecord) or getattr(header, "seg_name", None)
-    if multi:
-        # A multi-segment header lacks the per-signal fields: read the record (wfdb merges
-        # the segments, NaN in the gaps) and take them from the merged record.
+    limit = int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
+    # wfdb parses a header slowly (pandas lookups per field, ~5 ms for 12 leads) and
+    # rdrecord parses it again: a quick scan of our own decides size checks and paging, so a
+    # short record costs one wfdb parse.
+    quick = _scan_header(hea)
+    if quick is None:
         try:
+            quick = wfdb.rdheader(str(rec))
+        except Exception as exc:  # wfdb raises bare ValueError/IndexError on malformed headers
+            raise _wfdb_error(hea, exc, "header") from exc
+    fs_frame = float(quick.fs or 0)
+    if not math.isfinite(fs_frame) or fs_frame <= 0 or fs_frame > MAX_FS:
+        raise InvalidSignalError(hea, f"sampling rate {quick.fs!r} Hz in the header is not usable")
+    if not quick.n_sig:
+        raise NoECGChannelsError(hea, "the header lists no signals")
+    multi = isinstance(quick, wfdb.MultiRecord) or bool(getattr(quick, "seg_name", None))
+    paged = False
+    if not multi:
+        _check_sizes(hea, rec.parent, quick)
+        spf_quick = [int(s or 1) for s in (quick.samps_per_frame or [1] * quick.n_sig)]
+        paged = set(spf_quick) == {1} and int(quick.sig_len or 0) * quick.n_sig > limit
+    loaded = None
+    try:
+        if paged:
+            header = wfdb.rdheader(str(rec))
+        else:
+            # A multi-segment header lacks the per-signal fields: wfdb merges the segments
+            # (NaN in the gaps) and the merged record carries them.
             loaded = header = wfdb.rdrecord(str(rec), smooth_frames=False)
-        except Exception as exc:
-            raise _wfdb_error(hea, exc, "multi-segment record") from exc
-    else:
-        _check_sizes(hea, rec.parent, header)
+    except Exception as exc:
+        raise _wfdb_error(hea, exc, "record") from exc
+    fs_frame = float(header.fs)
 
     spf = [int(s or 1) for s in (header.samps_per_frame or [1] * header.n_sig)]
     names = [str(n) for n in (header.sig_name or [f"signal {i}" for i in range(header.n_sig)])]
@@ -155,14 +167,13 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     rates = [fs_frame * k for k in spf]
     fs_out = max(r for r, e in zip(rates, is_ecg, strict=True) if e)
     sig_len = int(header.sig_len or 0)
-    limit = int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
     notes: list[str] = []
     annotations: list[Annotation] = []
     lead_names = unique_names([normalize_lead_name(n) if e else n
                                for n, e in zip(names, is_ecg, strict=True)])
     factors = [1.0 if s is None else s for s in scales]
 
-    if not multi and len(set(spf)) == 1 and spf[0] == 1 and sig_len * header.n_sig > limit:
+    if paged:
         signal: Any = WfdbPagedSignal(rec, hea, factors, sig_len)
         notes.append("long record read page by page; invalid samples are drawn as 0 mV")
     else:
@@ -182,6 +193,60 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         format="wfdb", non_ecg=tuple(n for n, e in zip(lead_names, is_ecg, strict=True) if not e),
         notes=tuple(notes),
     )
+
+
+class _QuickHeader:
+    """The fields of a WFDB header needed before reading: rate, length, signal files."""
+
+    def __init__(self) -> None:
+        self.fs: float = 250.0  # the WFDB default when the record line omits it
+        self.n_sig = 0
+        self.sig_len: int | None = None
+        self.seg_name: list[str] | None = None
+        self.file_name: list[str] = []
+        self.fmt: list[str] = []
+        self.samps_per_frame: list[int] = []
+        self.byte_offset: list[int] = []
+
+
+_FMT = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+
+
+def _scan_header(hea: Path) -> _QuickHeader | None:
+    """Parse the record and signal lines; None when anything is unusual (wfdb then parses)."""
+    try:
+        text = hea.read_text(encoding="latin-1")
+    except OSError:
+        return None
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return None
+    q = _QuickHeader()
+    tokens = lines[0].split()
+    try:
+        q.n_sig = int(tokens[1])
+        if len(tokens) > 2:
+            q.fs = float(tokens[2].split("/")[0].split("(")[0])
+        if len(tokens) > 3:
+            q.sig_len = int(tokens[3])
+    except (IndexError, ValueError):
+        return None
+    if "/" in tokens[0]:
+        q.seg_name = [ln.split()[0] for ln in lines[1:]]
+        return q
+    if len(lines) < 1 + q.n_sig:
+        return None
+    for line in lines[1:1 + q.n_sig]:
+        parts = line.split()
+        m = _FMT.match(parts[1]) if len(parts) > 1 else None
+        if not m:
+            return None
+        q.file_name.append(parts[0])
+        q.fmt.append(m.group(1))
+        q.samps_per_frame.append(int(m.group(2) or 1))
+        q.byte_offset.append(int(m.group(4) or 0))
+    return q
 
 
 def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
