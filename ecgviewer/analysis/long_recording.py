@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ecgviewer.analysis.detector import DetectorSource, LazyDetector
 from ecgviewer.analysis.worklist_jobs import score_many_isolated
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
+from ecgviewer.review.hashing import files_of, hash_job
 from ecgviewer.review.store import ReviewStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class LongRecordingScores:
     done: np.ndarray
     findings: dict[int, Finding] = field(default_factory=dict)
     model_version: str = ""
+    content_hash: str = ""  # of the file, once computed (a resume does not hash again)
 
     @classmethod
     def for_record(cls, record: Record, window_s: float = 10.0) -> LongRecordingScores:
@@ -114,7 +117,9 @@ def long_recording_job(
     detector
         Detector object, factory, or None for the bundled model (loaded on first need).
     store, content_hash
-        When both are given, finished windows are saved and earlier ones reloaded.
+        With a store, finished windows are saved and earlier ones reloaded, keyed by the
+        file's content hash (computed here, with progress, when not given and the record
+        has a source file).
     emit
         Receives the indices of windows just finished (from the job's thread).
 
@@ -126,6 +131,16 @@ def long_recording_job(
         state = LongRecordingScores.for_record(record, window_s)
     lazy = LazyDetector(detector, device=device)
     state.model_version = lazy.version_key()
+    content_hash = content_hash or state.content_hash
+    if store is not None and not content_hash and record.source and os.path.isfile(record.source):
+        job = hash_job(list(files_of(record.source)))
+        try:
+            while True:
+                done, total, _ = next(job)
+                yield (0, state.n_windows, f"Checking the file ({100 * done // max(total, 1)}%)")
+        except StopIteration as stop:
+            content_hash = str(stop.value)
+    state.content_hash = content_hash or ""
     if store is not None and content_hash:
         saved = store.get_window_scores(content_hash, state.model_version, state.window_s)
         for i, s in saved.items():

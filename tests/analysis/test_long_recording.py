@@ -91,3 +91,17 @@ def test_holter_edf_opens_fast_without_loading(tmp_path):
     assert rec.duration == pytest.approx(1800.0) and rec.n_leads == 12
     page = rec.slice(pvcs[0] - 5, pvcs[0] + 5)
     assert page.n_samples == 2500
+
+
+def test_file_is_hashed_once_for_the_store(tmp_path):
+    from ecgviewer.review.hashing import content_hash
+
+    rec = _recording(minutes=2, spikes=(30.0,))
+    src = tmp_path / "rec.bin"
+    src.write_bytes(b"pretend file bytes" * 1000)
+    rec.source = str(src)
+    with ReviewStore() as store:
+        state = run(long_recording_job(rec, None, FakeDetector(), store=store))
+        assert state.content_hash == content_hash(src)
+        saved = store.get_window_scores(state.content_hash, state.model_version, 10.0)
+        assert len(saved) == 12
