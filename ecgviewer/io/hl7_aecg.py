@@ -33,13 +33,11 @@ entities are refused with a :class:`CorruptFileError`, never expanded or fetched
 from __future__ import annotations
 
 import logging
-import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
 import numpy as np
 
@@ -50,6 +48,16 @@ from ecgviewer.errors import (
     UnknownFormatError,
 )
 from ecgviewer.io._common import unit_scale
+from ecgviewer.io._hl7 import (
+    attr,
+    code_of,
+    parse_hl7_ts,
+    parse_xml,
+    pq_seconds,
+    text_of,
+    to_float,
+    xsi_type,
+)
 from ecgviewer.record import Annotation, Patient, Record, normalize_lead_name
 
 log = logging.getLogger(__name__)
@@ -62,12 +70,8 @@ MAX_ABS_MV = 1e6
 MIN_LENGTH_RATIO = 0.9
 _LEAD_PREFIX = "MDC_ECG_LEAD_"
 _TIME_CODES = {"TIME_ABSOLUTE", "TIME_RELATIVE"}
-_SECONDS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0, "h": 3600.0}
 _AGE_YEARS = {"a": 1.0, "yr": 1.0, "y": 1.0, "mo": 1 / 12, "wk": 7 / 365.25, "d": 1 / 365.25}
 _POINT_SUFFIXES = ("_PEAK", "_ONSET", "_OFFSET", "_NADIR")
-_TS_RE = re.compile(
-    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6})\d*)?([+-]\d{2}:?\d{2})?$"
-)
 
 
 def read(path: Path, **_opts: Any) -> Record:
@@ -90,100 +94,13 @@ def read(path: Path, **_opts: Any) -> Record:
     return _Document(path, root).record()
 
 
-# ---------------------------------------------------------------------------- XML
 def _parse(path: Path) -> Element:
-    import defusedxml.ElementTree as SafeET
-    from defusedxml import DefusedXmlException
-
-    try:
-        tree = SafeET.parse(str(path))
-    except DefusedXmlException as exc:
-        raise CorruptFileError(
-            path, f"unsafe XML refused ({type(exc).__name__}): entity declarations and external "
-            "references are not allowed in an ECG file",
-        ) from None
-    except ParseError as exc:
-        raise CorruptFileError(path, f"malformed XML: {exc}") from None
-    except (UnicodeError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
-        raise CorruptFileError(path, f"malformed XML: {exc}") from None
-    root = tree.getroot()
-    # Match on local names: producers differ in namespace use (some write none at all).
-    for el in root.iter():
-        if isinstance(el.tag, str) and "}" in el.tag:
-            el.tag = el.tag.rsplit("}", 1)[1]
+    root = parse_xml(path)
     if root.tag != "AnnotatedECG":
         raise UnknownFormatError(
             path, f"XML root element is <{root.tag}>, not an HL7 aECG <AnnotatedECG>"
         )
     return root
-
-
-def _attr(el: Element | None, name: str) -> str | None:
-    if el is None:
-        return None
-    value = el.get(name)
-    return value.strip() if value is not None and value.strip() else None
-
-
-def _xsi_type(el: Element | None) -> str:
-    if el is None:
-        return ""
-    for key, value in el.attrib.items():
-        if key == "type" or key.endswith("}type"):
-            return value.strip()
-    return ""
-
-
-def _code(el: Element | None) -> str:
-    return (_attr(el.find("code"), "code") or "") if el is not None else ""
-
-
-def _text(el: Element | None) -> str | None:
-    if el is None or el.text is None:
-        return None
-    return el.text.strip() or None
-
-
-def parse_hl7_ts(text: str | None) -> tuple[datetime | None, str | None]:
-    """An HL7 v3 TS (``YYYYMMDDHHMMSS.UUUU[+ZZzz]``, any precision) -> (naive local time, tz).
-
-    The time is kept as written (the device's local clock); the UTC offset, when given, is
-    returned as text for a note rather than making the datetime aware.
-    """
-    if not text:
-        return None, None
-    m = _TS_RE.match(text.strip())
-    if not m:
-        return None, None
-    year, month, day, hour, minute, second, frac, tz = m.groups()
-    try:
-        moment = datetime(
-            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-            int(second or 0), int((frac or "0").ljust(6, "0")),
-        )
-    except ValueError:
-        return None, None
-    return moment, tz
-
-
-def _pq_seconds(el: Element | None) -> float | None:
-    """A PQ time (value + unit, default seconds) in seconds."""
-    value = _float(_attr(el, "value"))
-    if value is None:
-        return None
-    unit = (_attr(el, "unit") or "s").lower()
-    factor = _SECONDS.get(unit)
-    return None if factor is None else value * factor
-
-
-def _float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 # ---------------------------------------------------------------------------- document
@@ -234,14 +151,14 @@ class _Document:
     # -- structure
     def _rhythm_series(self) -> Element:
         all_series = list(self.root.iter("series"))
-        rhythm = [s for s in all_series if _code(s).upper() == "RHYTHM"]
+        rhythm = [s for s in all_series if code_of(s).upper() == "RHYTHM"]
         if not rhythm:
-            others = [s for s in all_series if _code(s).upper() != "REPRESENTATIVE_BEAT"]
+            others = [s for s in all_series if code_of(s).upper() != "REPRESENTATIVE_BEAT"]
             if not others:
                 raise NoECGChannelsError(
                     self.path, "no rhythm waveform series (<series> with code RHYTHM) in the file"
                 )
-            self.notes.append(f"series code {_code(others[0]) or 'missing'} read as the rhythm")
+            self.notes.append(f"series code {code_of(others[0]) or 'missing'} read as the rhythm")
             rhythm = others
         if len(rhythm) > 1:
             self.notes.append(f"{len(rhythm)} rhythm series in the file: showing the first")
@@ -250,7 +167,7 @@ class _Document:
     def _sequence_set(self, series: Element) -> tuple[Element, Element]:
         for seqset in series.findall("component/sequenceSet"):
             seqs = seqset.findall("component/sequence")
-            time_seqs = [s for s in seqs if _code(s).upper() in _TIME_CODES]
+            time_seqs = [s for s in seqs if code_of(s).upper() in _TIME_CODES]
             has_leads = any(s.find("value/digits") is not None for s in seqs)
             if has_leads:
                 if not time_seqs:
@@ -262,14 +179,14 @@ class _Document:
 
     def _timing(self, time_seq: Element) -> tuple[float, datetime | None, float]:
         value = time_seq.find("value")
-        kind = _xsi_type(value)
+        kind = xsi_type(value)
         if value is None or kind not in ("GLIST_TS", "GLIST_PQ", "GLIST"):
             raise CorruptFileError(
                 self.path,
                 f"time sequence of type {kind or 'unknown'} is not a regular sampling grid "
                 "(GLIST_TS or GLIST_PQ): not supported",
             )
-        increment = _pq_seconds(value.find("increment"))
+        increment = pq_seconds(value.find("increment"))
         if increment is None:
             raise CorruptFileError(
                 self.path, "time sequence has no readable increment (sampling interval)"
@@ -281,12 +198,12 @@ class _Document:
         head = value.find("head")
         start: datetime | None = None
         relative_head = 0.0
-        if _code(time_seq).upper() == "TIME_ABSOLUTE" or kind == "GLIST_TS":
-            start, tz = parse_hl7_ts(_attr(head, "value"))
+        if code_of(time_seq).upper() == "TIME_ABSOLUTE" or kind == "GLIST_TS":
+            start, tz = parse_hl7_ts(attr(head, "value"))
             if tz:
                 self.notes.append(f"times are local to UTC{tz}")
         else:
-            relative_head = _pq_seconds(head) or 0.0
+            relative_head = pq_seconds(head) or 0.0
         return 1.0 / increment, start, relative_head
 
     def _leads(self, seqset: Element) -> list[_Lead]:
@@ -298,7 +215,7 @@ class _Document:
             if digits is None:
                 continue
             code_el = seq.find("code")
-            code = _attr(code_el, "code") or _attr(code_el, "displayName") or f"lead {len(leads) + 1}"
+            code = attr(code_el, "code") or attr(code_el, "displayName") or f"lead {len(leads) + 1}"
             raw = code[len(_LEAD_PREFIX):] if code.upper().startswith(_LEAD_PREFIX) else code
             name = normalize_lead_name(raw)
             if name in seen:
@@ -315,19 +232,19 @@ class _Document:
 
     def _samples(self, name: str, value: Element, digits: Element) -> np.ndarray | None:
         scale_el, origin_el = value.find("scale"), value.find("origin")
-        scale = _float(_attr(scale_el, "value"))
+        scale = to_float(attr(scale_el, "value"))
         if scale is None:
             raise CorruptFileError(self.path, f"lead {name}: missing or unreadable <scale>")
-        scale_mv = unit_scale(_attr(scale_el, "unit") or "")
+        scale_mv = unit_scale(attr(scale_el, "unit") or "")
         if scale_mv is None:
             self.notes.append(
-                f"channel {name} skipped: unit {_attr(scale_el, 'unit')!r} is not a voltage"
+                f"channel {name} skipped: unit {attr(scale_el, 'unit')!r} is not a voltage"
             )
             return None
-        origin = _float(_attr(origin_el, "value")) if origin_el is not None else 0.0
+        origin = to_float(attr(origin_el, "value")) if origin_el is not None else 0.0
         if origin is None:
             raise CorruptFileError(self.path, f"lead {name}: unreadable <origin>")
-        origin_mv = unit_scale(_attr(origin_el, "unit") or "") if origin_el is not None else 1.0
+        origin_mv = unit_scale(attr(origin_el, "unit") or "") if origin_el is not None else 1.0
         if origin_mv is None:
             origin_mv = scale_mv  # origin unit missing or odd: the scale's unit is the intent
         tokens = (digits.text or "").split()
@@ -373,10 +290,10 @@ class _Document:
             eff = holder.find("effectiveTime")
             if eff is None:
                 continue
-            low, _ = parse_hl7_ts(_attr(eff.find("low"), "value"))
+            low, _ = parse_hl7_ts(attr(eff.find("low"), "value"))
             if low is not None:
                 return low
-            center, _ = parse_hl7_ts(_attr(eff.find("center"), "value"))
+            center, _ = parse_hl7_ts(attr(eff.find("center"), "value"))
             if center is not None:
                 return center - timedelta(seconds=duration / 2)
         return None
@@ -387,29 +304,29 @@ class _Document:
         pid = None
         if subject is not None:
             id_el = subject.find("id")
-            pid = _attr(id_el, "extension") or _attr(id_el, "root")
+            pid = attr(id_el, "extension") or attr(id_el, "root")
         if pid is None and person is not None:
-            pid = _text(person.find("PatientID"))  # vendor element (Mindray)
+            pid = text_of(person.find("PatientID"))  # vendor element (Mindray)
         sex = None
         if person is not None:
-            code = (_attr(person.find("administrativeGenderCode"), "code") or "").upper()
+            code = (attr(person.find("administrativeGenderCode"), "code") or "").upper()
             sex = code if code in ("M", "F") else None
         return Patient(id=pid, age=self._age(person, start), sex=sex)
 
     def _age(self, person: Element | None, start: datetime | None) -> float | None:
         for obs in self.root.iter("relatedObservation"):
-            if _code(obs) == "21612-7":  # LOINC "Reported Age"
+            if code_of(obs) == "21612-7":  # LOINC "Reported Age"
                 value = obs.find("value")
-                years = _float(_attr(value, "value"))
-                unit = (_attr(value, "unit") or "a").lower()
+                years = to_float(attr(value, "value"))
+                unit = (attr(value, "unit") or "a").lower()
                 if years is not None and unit in _AGE_YEARS:
                     return round(years * _AGE_YEARS[unit], 2)
         if person is None:
             return None
-        vendor_age = _float(_text(person.find("Age")))
+        vendor_age = to_float(text_of(person.find("Age")))
         if vendor_age is not None:
             return vendor_age
-        birth, _ = parse_hl7_ts(_attr(person.find("birthTime"), "value"))
+        birth, _ = parse_hl7_ts(attr(person.find("birthTime"), "value"))
         if birth is None or start is None or birth > start:
             return None
         years = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
@@ -420,10 +337,10 @@ class _Document:
         if author is None:
             return None
         parts = [
-            _text(author.find("manufacturerOrganization/name")),
-            _text(author.find("manufacturedSeriesDevice/manufacturerModelName")),
+            text_of(author.find("manufacturerOrganization/name")),
+            text_of(author.find("manufacturedSeriesDevice/manufacturerModelName")),
         ]
-        software = _text(author.find("manufacturedSeriesDevice/softwareName"))
+        software = text_of(author.find("manufacturedSeriesDevice/softwareName"))
         text = " ".join(p for p in parts if p)
         if software:
             text = f"{text} (software {software})" if text else f"software {software}"
@@ -509,21 +426,21 @@ class _Annotations:
 
     def _node(self, el: Element, parent: int | None, nodes: list[_Node]) -> _Node:
         code_el, value = el.find("code"), el.find("value")
-        code = _attr(code_el, "code") or _attr(code_el, "displayName") or "annotation"
-        kind = _xsi_type(value)
+        code = attr(code_el, "code") or attr(code_el, "displayName") or "annotation"
+        kind = xsi_type(value)
         has_children = el.find("component/annotation") is not None
         if value is None:
             text, container = code, has_children
-        elif kind == "CE" or (kind == "" and _attr(value, "code")):
-            text = _attr(value, "displayName") or _attr(value, "code") or code
+        elif kind == "CE" or (kind == "" and attr(value, "code")):
+            text = attr(value, "displayName") or attr(value, "code") or code
             container = False
             if text.upper().endswith(_POINT_SUFFIXES) and parent is not None:
                 text = f"{nodes[parent].text} {text}"
         elif kind == "PQ":
-            text = f"{code}: {_attr(value, 'value') or '?'} {_attr(value, 'unit') or ''}".strip()
+            text = f"{code}: {attr(value, 'value') or '?'} {attr(value, 'unit') or ''}".strip()
             container = False
         else:
-            text = f"{code}: {_text(value) or ''}".strip(": ")
+            text = f"{code}: {text_of(value) or ''}".strip(": ")
             container = False
         node = _Node(el, parent, text, container=container)
         self._boundaries(el, node)
@@ -533,7 +450,7 @@ class _Annotations:
         leads: list[str] = []
         low = high = None
         for boundary in el.findall("support/supportingROI/component/boundary"):
-            code = (_code(boundary) or "").upper()
+            code = (code_of(boundary) or "").upper()
             value = boundary.find("value")
             if code.startswith(_LEAD_PREFIX):
                 leads.append(normalize_lead_name(code[len(_LEAD_PREFIX):]))
@@ -560,11 +477,11 @@ class _Annotations:
         if el is None:
             return None
         if code == "TIME_ABSOLUTE":
-            moment, _ = parse_hl7_ts(_attr(el, "value"))
+            moment, _ = parse_hl7_ts(attr(el, "value"))
             if moment is None or self.start is None:
                 return None
             return (moment - self.start).total_seconds()
-        seconds = _pq_seconds(el)
+        seconds = pq_seconds(el)
         if seconds is None:
             return None
         return seconds - self.relative_head

@@ -1,0 +1,323 @@
+"""The ecgviewer HDF5 layout (version 1): reading its ECG groups, writing it, and paged
+access to large signals. The layout itself is documented in :mod:`ecgviewer.io.hdf5`, which
+dispatches here; this module exists to keep each file to one job.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.errors import CorruptFileError, ECGError, EmptyFileError, InvalidSignalError
+from ecgviewer.record import Annotation, Patient, Record, RecordEntry, normalize_lead_name
+
+LAYOUT_VERSION = 1
+#: Larger sample magnitudes (1 kV) are damage, not an ECG (float32 would also overflow).
+MAX_ABS_MV = 1e6
+#: Above this many values (leads x samples, 32 MB of float32) a signal is paged, not loaded.
+PAGED_SAMPLES = 8_000_000
+
+
+def h5py_module() -> Any:
+    import h5py  # imported lazily: its C library costs start-up time
+
+    return h5py
+
+
+def short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def float_or_none(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------- own layout
+def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
+    version = fh.attrs["ecgviewer_layout"]
+    try:
+        version_int = int(np.asarray(version).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        raise CorruptFileError(
+            path, f"ecgviewer_layout attribute {version!r} is not a number"
+        ) from None
+    if version_int > LAYOUT_VERSION:
+        raise CorruptFileError(
+            path,
+            f"written in ecgviewer layout version {version_int}; this program reads up to "
+            f"version {LAYOUT_VERSION} (update ecgviewer)",
+        )
+    group = fh.get("ecgs")
+    if group is None or not hasattr(group, "keys"):
+        raise CorruptFileError(path, "ecgviewer layout without an 'ecgs' group")
+    keys = sorted(group.keys())
+    if not keys:
+        raise EmptyFileError(path, "the 'ecgs' group holds no ECG")
+    entries = []
+    for key in keys:
+        node = group[key]
+        if not hasattr(node, "attrs") or "signal" not in node:
+            raise CorruptFileError(path, f"ECG group '{key}' has no 'signal' dataset")
+        attrs = node.attrs
+        patient = Patient(
+            id=_attr_str(attrs, "patient_id"),
+            age=float_or_none(attrs.get("age")),
+            sex=_attr_str(attrs, "sex"),
+        )
+        start = _parse_iso(path, key, _attr_str(attrs, "start"))
+        entries.append(
+            RecordEntry(
+                source=str(path),
+                key=key,
+                label=key,
+                load=_OwnLoader(path, key, paged_above),
+                patient=patient,
+                start=start,
+                extra={"layout": f"ecgviewer {version_int}"},
+            )
+        )
+    return entries
+
+
+def _attr_str(attrs: Any, name: str) -> str | None:
+    value = attrs.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[0] if value.size else ""
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+    text = str(value).strip()
+    return text or None
+
+
+def _attr_strs(attrs: Any, name: str) -> list[str]:
+    value = attrs.get(name)
+    if value is None:
+        return []
+    items = np.asarray(value).reshape(-1)
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in items]
+
+
+def _parse_iso(path: Path, key: str, text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise CorruptFileError(
+            path, f"ECG '{key}': start {text!r} is not an ISO 8601 date and time"
+        ) from None
+
+
+class _OwnLoader:
+    """Reads one ECG group of the own layout (paged when large)."""
+
+    def __init__(self, path: Path, key: str, paged_above: int = PAGED_SAMPLES) -> None:
+        self.path, self.key, self.paged_above = path, key, paged_above
+
+    def __call__(self) -> Record:
+        try:
+            with h5py_module().File(self.path, "r") as fh:
+                return self._load(fh["ecgs"][self.key])
+        except ECGError:
+            raise
+        except Exception as exc:
+            raise CorruptFileError(
+                self.path, f"ECG '{self.key}' could not be read ({short(exc)})"
+            ) from None
+
+    def _load(self, node: Any) -> Record:
+        path, key = self.path, self.key
+        attrs = node.attrs
+        ds = node["signal"]
+        shape = getattr(ds, "shape", None)
+        if shape is None or len(shape) != 2:
+            raise CorruptFileError(path, f"ECG '{key}': signal must be 2-D, got shape {shape}")
+        if ds.dtype.kind not in "fiu":
+            raise CorruptFileError(path, f"ECG '{key}': signal holds {ds.dtype}, not numbers")
+        leads = [normalize_lead_name(name) for name in _attr_strs(attrs, "leads")]
+        if len(leads) != shape[0]:
+            raise CorruptFileError(
+                path, f"ECG '{key}': {shape[0]} signal rows but {len(leads)} lead names"
+            )
+        if "fs" not in attrs:
+            raise CorruptFileError(path, f"ECG '{key}': the 'fs' attribute is missing")
+        fs = float_or_none(np.asarray(attrs["fs"]).reshape(-1)[0])
+        if fs is None:
+            raise InvalidSignalError(path, f"ECG '{key}': sampling rate {attrs['fs']!r} is not a number")
+        if int(shape[0]) * int(shape[1]) > self.paged_above:
+            signal: Any = H5PagedSignal(path, f"ecgs/{key}/signal", (int(shape[0]), int(shape[1])))
+        else:
+            data = np.asarray(ds[()])
+            if data.dtype.kind == "f" and np.isfinite(data).all():
+                peak = float(np.abs(data).max())
+                if peak > MAX_ABS_MV:
+                    raise InvalidSignalError(
+                        path, f"ECG '{key}': sample values up to {peak:.3g} mV are not an ECG"
+                    )
+            with np.errstate(invalid="ignore", over="ignore"):  # Record rejects the inf
+                signal = data.astype(np.float32)
+        return Record(
+            signal=signal,
+            fs=fs,
+            leads=leads,
+            start=_parse_iso(path, key, _attr_str(attrs, "start")),
+            patient=Patient(
+                id=_attr_str(attrs, "patient_id"),
+                age=float_or_none(attrs.get("age")),
+                sex=_attr_str(attrs, "sex"),
+            ),
+            annotations=_read_annotations(path, key, node),
+            source=str(path),
+            format="hdf5",
+            derived_leads=tuple(_attr_strs(attrs, "derived_leads")),
+            non_ecg=tuple(_attr_strs(attrs, "non_ecg")),
+            device=_attr_str(attrs, "device"),
+        )
+
+
+def _read_annotations(path: Path, key: str, node: Any) -> list[Annotation]:
+    if "annotations" not in node:
+        return []
+    table = node["annotations"][()]
+    names = getattr(table.dtype, "names", None) or ()
+    if "onset" not in names:
+        raise CorruptFileError(path, f"ECG '{key}': annotations table has no 'onset' field")
+    out = []
+    for row in np.atleast_1d(table):
+        onset = float(row["onset"])
+        duration = float(row["duration"]) if "duration" in names else 0.0
+        if not (math.isfinite(onset) and math.isfinite(duration)):
+            raise CorruptFileError(path, f"ECG '{key}': an annotation time is NaN or infinite")
+        text = _cell(row["text"]) if "text" in names else ""
+        lead = _cell(row["lead"]) if "lead" in names else ""
+        out.append(Annotation(onset, duration, text, normalize_lead_name(lead) if lead else None))
+    return out
+
+
+def _cell(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class H5PagedSignal:
+    """A (leads, samples) float32 mV signal read page by page from an HDF5 dataset.
+
+    Opens the file for each read (about a millisecond) instead of holding a handle, so a
+    Record can outlive the reader, be pickled, or be read from a worker thread.
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, path: str | os.PathLike[str], dataset: str, shape: tuple[int, int]):
+        self.path = Path(path)
+        self.dataset = dataset
+        self.shape = shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        if isinstance(cols, slice):
+            start, stop, step = cols.indices(self.shape[1])
+            if step != 1:
+                page = self._read(slice(start, stop))[:, ::step]
+            else:
+                page = self._read(slice(start, max(start, stop)))
+        else:
+            page = self._read(slice(None))[:, cols]
+        page = page[rows]
+        if not np.isfinite(page).all():
+            raise InvalidSignalError(self.path, "NaN or infinite samples in this part of the ECG")
+        return page
+
+    def _read(self, cols: slice) -> np.ndarray:
+        try:
+            with h5py_module().File(self.path, "r") as fh:
+                return np.asarray(fh[self.dataset][:, cols], dtype=np.float32)
+        except Exception as exc:
+            raise CorruptFileError(self.path, f"could not read samples ({short(exc)})") from None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self[:, :]
+        return data if dtype is None else data.astype(dtype)
+
+
+# ---------------------------------------------------------------------------- writing
+def write_own_layout(
+    path: str | os.PathLike[str],
+    records: Record | Sequence[Record] | dict[str, Record],
+) -> Path:
+    """Write Records to a new HDF5 file in the ecgviewer layout (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        The file to create (overwritten if it exists).
+    records
+        One Record, a sequence (keys ``ecg_000``, ``ecg_001``, ...) or a mapping key -> Record.
+
+    Returns
+    -------
+    The path written.
+    """
+    h5py = h5py_module()
+    if isinstance(records, Record):
+        items = [("ecg_000", records)]
+    elif isinstance(records, dict):
+        items = list(records.items())
+    else:
+        items = [(f"ecg_{i:03d}", rec) for i, rec in enumerate(records)]
+    text = h5py.string_dtype("utf-8")
+    ann_dtype = np.dtype([("onset", "f8"), ("duration", "f8"), ("text", text), ("lead", text)])
+    out = Path(path)
+    with h5py.File(out, "w") as fh:
+        fh.attrs["ecgviewer_layout"] = LAYOUT_VERSION
+        group = fh.create_group("ecgs")
+        for key, rec in items:
+            node = group.create_group(key)
+            node.create_dataset(
+                "signal", data=rec.data(), dtype="f4", chunks=_chunks(rec), compression=None
+            )
+            node.attrs["fs"] = float(rec.fs)
+            node.attrs.create("leads", list(rec.leads), dtype=text)
+            node.attrs["start"] = rec.start.isoformat() if rec.start else ""
+            node.attrs["patient_id"] = rec.patient.id or ""
+            node.attrs["age"] = float("nan") if rec.patient.age is None else float(rec.patient.age)
+            node.attrs["sex"] = rec.patient.sex or ""
+            node.attrs["device"] = rec.device or ""
+            node.attrs.create("derived_leads", list(rec.derived_leads), dtype=text)
+            node.attrs.create("non_ecg", list(rec.non_ecg), dtype=text)
+            if rec.annotations:
+                table = np.array(
+                    [(a.onset, a.duration, a.text, a.lead or "") for a in rec.annotations],
+                    dtype=ann_dtype,
+                )
+                node.create_dataset("annotations", data=table)
+    return out
+
+
+def _chunks(rec: Record) -> tuple[int, int] | None:
+    """Chunk so that one page (all leads, ~10 s) is a few chunk reads, for paged viewing."""
+    n_leads, n_samples = rec.n_leads, rec.n_samples
+    if n_leads * n_samples <= PAGED_SAMPLES:
+        return None
+    return (n_leads, min(n_samples, max(1, int(rec.fs * 10))))
