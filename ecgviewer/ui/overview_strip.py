@@ -1,0 +1,322 @@
+"""Long-recording overview: the anomaly score over the whole recording, to navigate a Holter.
+
+:class:`OverviewStrip` draws one value per 10 s window (filled in as the background job scores
+them), the findings as markers and the page on screen as a shaded region; a click asks for that
+time. :class:`LongRecordingPanel` adds paging (10 s / 1 min), "next finding" (walks the
+recording's top anomalies, most unusual first) and the scoring controls (start, cancel,
+resume where it stopped). The panel only emits ``position_changed(t0)``: the viewer owns the
+page on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from ecgviewer.analysis.long_recording import Finding, LongRecordingScores
+from ecgviewer.record import Record
+from ecgviewer.review.store import ReviewStore
+from ecgviewer.ui.messages import show_error
+from ecgviewer.ui.workers import JobTracker, Worker
+
+log = logging.getLogger(__name__)
+
+PAGE_S = 10.0
+TOP_FINDINGS = 20
+
+
+class TimeAxis(pg.AxisItem):
+    """Seconds from the start shown as h:mm (or wall-clock HH:MM when the start is known)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.start = None
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # pyqtgraph's name
+        out = []
+        for v in values:
+            if self.start is not None:
+                out.append((self.start + timedelta(seconds=float(v))).strftime("%H:%M"))
+            else:
+                h, rem = divmod(int(round(v)), 3600)
+                out.append(f"{h}:{rem // 60:02d}")
+        return out
+
+
+def clock(record: Record | None, t: float) -> str:
+    """``HH:MM:SS`` wall clock when known, else elapsed ``h:mm:ss``."""
+    if record is not None and record.start is not None:
+        return (record.start + timedelta(seconds=t)).strftime("%H:%M:%S")
+    h, rem = divmod(int(t), 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}"
+
+
+class OverviewStrip(pg.PlotWidget):
+    """Score per window over the whole recording; click to jump."""
+
+    position_requested = Signal(float)  # seconds from the start (centre of the click)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.axis = TimeAxis(orientation="bottom")
+        super().__init__(parent, axisItems={"bottom": self.axis}, background="w")
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        self.setFixedHeight(120)
+        item = self.getPlotItem()
+        item.showGrid(x=True, y=False, alpha=0.25)
+        item.setLabel("left", "score")
+        item.getAxis("left").setWidth(48)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(QColor(40, 80, 230), width=1),
+                                     fillLevel=0.0, brush=pg.mkBrush(40, 80, 230, 70),
+                                     connect="finite")
+        self.markers = pg.ScatterPlotItem(symbol="t", size=9, pen=pg.mkPen(None),
+                                          brush=pg.mkBrush(220, 60, 20))
+        self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 0, 0, 40),
+                                          pen=pg.mkPen(QColor(0, 0, 0, 160)))
+        self.region.setZValue(10)
+        for it in (self.curve, self.markers, self.region):
+            self.addItem(it)
+        self.duration = 1.0
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def set_recording(self, record: Record) -> None:
+        self.duration = max(record.duration, 1.0)
+        self.axis.start = record.start
+        self.setXRange(0, self.duration, padding=0.0)
+        self.curve.setData([], [])
+        self.markers.setData([], [])
+        self.getPlotItem().setLabel(
+            "bottom", "time of day" if record.start is not None else "time from start (h:mm)")
+
+    def set_scores(self, state: LongRecordingScores) -> None:
+        x = state.centres()
+        y = state.scores
+        finite = y[np.isfinite(y)]
+        self.curve.setData(x, y)
+        top = float(finite.max()) if finite.size else 1.0
+        self.setYRange(0.0, top * 1.15 if top > 0 else 1.0, padding=0.0)
+        found = state.ranked_findings(TOP_FINDINGS)
+        self.markers.setData([f.t_start for f in found], [f.score for f in found])
+
+    def set_view(self, t0: float, t1: float) -> None:
+        # At 24 h a 10 s page is < 1 px wide: draw at least 0.2% of the width so it shows.
+        half = max(t1 - t0, self.duration * 0.002) / 2
+        c = (t0 + t1) / 2
+        self.region.setRegion((c - half, c + half))
+
+    def _clicked(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        vb = self.getPlotItem().vb
+        pos = event.scenePos()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        t = float(vb.mapSceneToView(QPointF(pos)).x())
+        self.position_requested.emit(min(max(t, 0.0), self.duration))
+
+
+class _WindowsBridge(QObject):
+    windows_scored = Signal(object)
+
+
+class LongRecordingPanel(QWidget):
+    """Overview strip + paging + "next finding" + background scoring of a long recording.
+
+    Parameters
+    ----------
+    detector
+        Detector object or factory for the job; None = the bundled model.
+    store
+        When given, window scores are saved per file, so scoring resumes after a restart.
+    """
+
+    position_changed = Signal(float)  # start of the page to show, seconds
+    scoring_finished = Signal(object)  # LongRecordingScores
+
+    def __init__(self, detector: Any = None, store: ReviewStore | None = None,
+                 parent: QWidget | None = None, device: str = "auto", batch: int = 16) -> None:
+        super().__init__(parent)
+        self.detector, self.store, self.device, self.batch = detector, store, device, batch
+        self.record: Record | None = None
+        self.state: LongRecordingScores | None = None
+        self.t0 = 0.0
+        self.finding_index = -1
+        self.jobs = JobTracker()
+        self.worker: Worker | None = None
+        self._bridge = _WindowsBridge(self)
+        self._bridge.windows_scored.connect(self._on_windows)
+
+        self.strip = OverviewStrip()
+        self.strip.position_requested.connect(lambda t: self.go_to(t - PAGE_S / 2))
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.addWidget(self.strip)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for key, text, tip, slot in (
+            ("back1m", "◀◀ 1 min", "Alt+Shift+Left", lambda: self.page(-60.0)),
+            ("back10", "◀ 10 s", "Alt+Left", lambda: self.page(-PAGE_S)),
+            ("fwd10", "10 s ▶", "Alt+Right", lambda: self.page(PAGE_S)),
+            ("fwd1m", "1 min ▶▶", "Alt+Shift+Right", lambda: self.page(60.0)),
+            ("prev", "◀ Previous finding", "Shift+F", lambda: self.step_finding(-1)),
+            ("next", "Next finding ▶", "F", lambda: self.step_finding(1)),
+        ):
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+            self.buttons[key] = b
+            sc = QShortcut(QKeySequence(tip), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+        row.addStretch(1)
+        self.position_label = QLabel()
+        row.addWidget(self.position_label)
+        row.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(200)
+        self.progress.setFormat("%v / %m windows")
+        row.addWidget(self.progress)
+        self.score_button = QPushButton("Score recording")
+        self.score_button.clicked.connect(self.toggle_scoring)
+        row.addWidget(self.score_button)
+        lay.addLayout(row)
+        self.finding_label = QLabel("Not scored yet: the overview fills in as windows are scored.")
+        lay.addWidget(self.finding_label)
+        self._enable(False)
+
+    # -------------------------------------------------------------- recording and position
+    def set_record(self, record: Record, state: LongRecordingScores | None = None) -> None:
+        """Show a recording (cancels the scoring of the previous one)."""
+        self.cancel_scoring()
+        self.record = record
+        self.state = state or LongRecordingScores.for_record(record, PAGE_S)
+        self.t0 = 0.0
+        self.finding_index = -1
+        self.strip.set_recording(record)
+        self.strip.set_scores(self.state)
+        self.progress.setRange(0, self.state.n_windows)
+        self.progress.setValue(self.state.n_done)
+        self._enable(True)
+        self._update_button()
+        self.go_to(0.0)
+
+    def _enable(self, on: bool) -> None:
+        for b in self.buttons.values():
+            b.setEnabled(on)
+        self.score_button.setEnabled(on)
+
+    def go_to(self, t0: float) -> None:
+        """Show the page starting at ``t0`` (clamped to the recording)."""
+        if self.record is None:
+            return
+        last = max(0.0, self.record.duration - PAGE_S)
+        self.t0 = min(max(0.0, float(t0)), last)
+        self.strip.set_view(self.t0, self.t0 + PAGE_S)
+        self.position_label.setText(
+            f"{clock(self.record, self.t0)} – {clock(self.record, self.t0 + PAGE_S)}"
+            f"   (page {int(self.t0 // PAGE_S) + 1} of {math.ceil(self.record.duration / PAGE_S)})")
+        self.position_changed.emit(self.t0)
+
+    def page(self, delta_s: float) -> None:
+        self.go_to(self.t0 + delta_s)
+
+    def step_finding(self, delta: int) -> Finding | None:
+        """Go to the next (``delta=1``) or previous top anomaly, most unusual first."""
+        if self.state is None:
+            return None
+        found = self.state.ranked_findings(TOP_FINDINGS)
+        if not found:
+            self.finding_label.setText("No findings yet: score the recording first.")
+            return None
+        self.finding_index = (self.finding_index + delta) % len(found)
+        f = found[self.finding_index]
+        centre = (f.t_start + f.t_end) / 2
+        self.go_to(centre - PAGE_S / 2)
+        lead = f" in lead {f.lead}" if f.lead else ""
+        self.finding_label.setText(
+            f"Finding {self.finding_index + 1} of {len(found)}: score {f.score:.3f} at "
+            f"{clock(self.record, centre)}{lead}")
+        return f
+
+    # -------------------------------------------------------------- scoring
+    def toggle_scoring(self) -> None:
+        if self.worker is not None and not self.worker.is_done:
+            self.cancel_scoring()
+        else:
+            self.start_scoring()
+
+    def start_scoring(self) -> Worker | None:
+        """Score the windows not scored yet (a resume after a cancel)."""
+        if self.record is None or self.state is None:
+            return None
+        from ecgviewer.analysis.long_recording import long_recording_job
+
+        record, state, bridge = self.record, self.state, self._bridge
+        detector, store, device, batch = self.detector, self.store, self.device, self.batch
+
+        def job() -> Any:
+            return long_recording_job(record, state, detector, window_s=PAGE_S, batch=batch,
+                                      store=store, emit=bridge.windows_scored.emit, device=device)
+
+        worker = Worker(job, kind="long_recording")
+        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_progress(w, d, t, m))
+        worker.signals.finished.connect(lambda s, w=worker: self._on_done(w, "Scoring finished"))
+        worker.signals.cancelled.connect(lambda w=worker: self._on_done(w, "Scoring paused: press Resume to go on"))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_failed(w, exc))
+        self.worker = worker
+        self.jobs.start(worker)
+        self._update_button()
+        return worker
+
+    def cancel_scoring(self) -> None:
+        self.jobs.cancel("long_recording")
+
+    def _update_button(self) -> None:
+        running = self.worker is not None and not self.worker.is_done
+        done = self.state is not None and self.state.complete
+        self.score_button.setText(
+            "Pause scoring" if running else ("Scored" if done else
+                                             ("Resume scoring" if self.state and self.state.n_done else "Score recording")))
+        self.score_button.setEnabled(self.record is not None and (running or not done))
+
+    def _on_windows(self, _indices: list[int]) -> None:
+        if self.state is not None:
+            self.strip.set_scores(self.state)
+
+    def _on_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
+        if self.jobs.is_current(worker):
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+            self.progress.setToolTip(message)
+
+    def _on_done(self, worker: Worker, text: str) -> None:
+        if not self.jobs.is_current(worker):
+            return
+        self._update_button()
+        if self.state is not None:
+            self.strip.set_scores(self.state)
+            self.progress.setValue(self.state.n_done)
+            n = len(self.state.findings)
+            self.finding_label.setText(f"{text}. {n} windows with findings; F walks the top {min(n, TOP_FINDINGS)}.")
+            if self.state.complete:
+                self.scoring_finished.emit(self.state)
+
+    def _on_failed(self, worker: Worker, exc: BaseException) -> None:
+        if self.jobs.is_current(worker):
+            self._update_button()
+            show_error(self, exc)
+
+    def shutdown(self, timeout: float = 3.0) -> None:
+        """Cancel and wait (the owner's closeEvent calls this)."""
+        self.jobs.cancel_all()
+        self.jobs.wait_all(timeout)

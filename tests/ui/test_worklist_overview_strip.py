@@ -1,0 +1,99 @@
+"""Long-recording overview: fills while scoring, click jumps, paging, next finding, pause/resume."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from ecgviewer.record import Record
+from ecgviewer.ui.overview_strip import PAGE_S, LongRecordingPanel
+from tests.analysis.fake_detector import FakeDetector
+
+SPIKES = (125.0, 431.0, 302.0)  # the last is the largest
+
+
+def recording(minutes: float = 10, fs: float = 100.0) -> Record:
+    n = int(minutes * 60 * fs)
+    t = np.arange(n) / fs
+    sig = np.tile(0.2 * np.sin(2 * np.pi * 1.1 * t), (3, 1)).astype(np.float32)
+    for k, at in enumerate(SPIKES):
+        sig[1, int(at * fs)] = 3.0 + k
+    return Record(sig, fs, ["I", "II", "V1"])
+
+
+class SlowDetector(FakeDetector):
+    def score_many(self, records, batch=32):
+        time.sleep(0.05)
+        return super().score_many(records, batch)
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = LongRecordingPanel(detector=FakeDetector(), batch=8)
+    qtbot.addWidget(p)
+    p.resize(1000, 200)
+    p.show()
+    p.set_record(recording())
+    yield p
+    p.shutdown()
+
+
+def test_scores_fill_the_strip_and_next_finding_walks_top_anomalies(qtbot, panel):
+    worker = panel.start_scoring()
+    with qtbot.waitSignal(panel.scoring_finished, timeout=20_000):
+        pass
+    assert worker.is_done and panel.state.complete
+    x, y = panel.strip.curve.getData()
+    assert len(x) == 60 and np.nanmax(y) == pytest.approx(5.0, abs=1e-3)
+    seen = []
+    panel.position_changed.connect(seen.append)
+    for expected in (302.0, 431.0, 125.0):
+        panel.step_finding(1)
+        assert seen[-1] <= expected <= seen[-1] + PAGE_S
+    panel.step_finding(-1)
+    assert seen[-1] <= 431.0 <= seen[-1] + PAGE_S
+    assert "Finding 2 of" in panel.finding_label.text()
+
+
+def test_paging_and_clamping(panel):
+    panel.go_to(100.0)
+    panel.page(PAGE_S)
+    assert panel.t0 == 110.0
+    panel.page(60.0)
+    assert panel.t0 == 170.0
+    panel.page(-1000.0)
+    assert panel.t0 == 0.0
+    panel.page(1e6)
+    assert panel.t0 == 600.0 - PAGE_S
+
+
+def test_click_on_the_strip_jumps_there(qtbot, panel):
+    seen = []
+    panel.position_changed.connect(seen.append)
+    vb = panel.strip.getPlotItem().vb
+    scene_pt = vb.mapViewToScene(QPointF(300.0, 0.5))
+    view_pt = panel.strip.mapFromScene(scene_pt)
+    qtbot.mouseClick(panel.strip.viewport(), Qt.MouseButton.LeftButton, pos=view_pt)
+    assert seen and seen[-1] == pytest.approx(300.0 - PAGE_S / 2, abs=3.0)
+
+
+def test_pause_and_resume_score_each_window_once(qtbot):
+    det = SlowDetector()
+    panel = LongRecordingPanel(detector=det, batch=4)
+    qtbot.addWidget(panel)
+    panel.set_record(recording())
+    worker = panel.start_scoring()
+    qtbot.waitUntil(lambda: panel.state.n_done >= 8, timeout=10_000)
+    with qtbot.waitSignal(worker.signals.cancelled, timeout=10_000):
+        panel.toggle_scoring()  # pause
+    paused_at = panel.state.n_done
+    assert 8 <= paused_at < 60
+    assert panel.score_button.text() == "Resume scoring"
+    with qtbot.waitSignal(panel.scoring_finished, timeout=20_000):
+        panel.toggle_scoring()  # resume
+    assert panel.state.complete and det.records == 60
+    assert panel.score_button.text() == "Scored"
+    panel.shutdown()
