@@ -100,6 +100,7 @@ def synthetic_ecg(
     wander_mv: float = 0.05,
     mains_hz: float | None = None,
     pvc_at: float | None = None,
+    p_scale: float = 1.0,
 ) -> SyntheticECG:
     """Generate a 12-lead ECG.
 
@@ -119,6 +120,8 @@ def synthetic_ecg(
         Add 10 uV of mains hum at this frequency (50 or 60).
     pvc_at : float, optional
         Replace the beat nearest this time (s) by a premature ventricular contraction.
+    p_scale : float
+        P-wave amplitude factor; 0 gives beats without P waves (as in atrial fibrillation).
     """
     rng = np.random.default_rng(seed)
     n = int(round(duration * fs))
@@ -165,6 +168,7 @@ def synthetic_ecg(
             r_times[j] += pause
 
     amps = {w: np.array(a) for w, a in _NORMAL_AMPS.items()}
+    amps["P"] = amps["P"] * p_scale
     indep = np.zeros((len(INDEPENDENT), n))
     beats: list[BeatTruth] = []
     spans: list[tuple[float, float, str]] = []
@@ -176,7 +180,8 @@ def synthetic_ecg(
         if kind == "N":
             for name, c, sb, sa in normal_waves:
                 indep[:, lo:hi] += mod * amps[name][:, None] * _wave(tt, r + c, sb, sa)[None, :]
-            beats.append(BeatTruth(r, "N", r + p_on, r + qrs_on, r + qrs_off, r + t_end))
+            p_truth = r + p_on if p_scale > 0 else None
+            beats.append(BeatTruth(r, "N", p_truth, r + qrs_on, r + qrs_off, r + t_end))
         else:
             main = np.array(_PVC_MAIN)
             s_main, s_notch = 0.032, 0.022

@@ -1,0 +1,144 @@
+"""Heart-rate statistics and median-beat intervals: synthetic ECGs with known intervals,
+edge cases, and a sanity check on PTB-XL normal ECGs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+
+from ecgviewer.signal.intervals import heart_rate_stats, measure_intervals
+from ecgviewer.signal.rpeaks import detect_r_peaks
+from ecgviewer.signal.synthetic import synthetic_ecg
+
+TOLERANCE_MS = 20.0
+
+
+def test_heart_rate_stats_known_rr() -> None:
+    fs = 500.0
+    peaks = np.array([100, 500, 1000, 1400])  # RR 800, 1000, 800 ms
+    hr = heart_rate_stats(peaks[::-1], fs)  # order does not matter
+    rr = np.array([0.8, 1.0, 0.8])
+    assert hr.n_beats == 4
+    assert hr.mean_bpm == pytest.approx(60 / rr.mean())
+    assert hr.min_bpm == pytest.approx(60.0) and hr.max_bpm == pytest.approx(75.0)
+    assert hr.rr_mean_ms == pytest.approx(866.67, abs=0.01)
+    assert hr.rr_sd_ms == pytest.approx(1000 * np.std(rr, ddof=1))
+    assert hr.rmssd_ms == pytest.approx(200.0)
+
+
+@pytest.mark.parametrize("peaks", [np.array([], dtype=np.int64), np.array([250])])
+def test_heart_rate_stats_too_few_beats(peaks: np.ndarray) -> None:
+    hr = heart_rate_stats(peaks, 500.0)
+    assert hr.n_beats == peaks.size
+    assert hr.mean_bpm is None and hr.rr_sd_ms is None and hr.min_bpm is None
+
+
+CASES = [  # hr, pr, qrs, qt
+    (70.0, 160.0, 90.0, 400.0),
+    (55.0, 220.0, 120.0, 450.0),
+    (90.0, 130.0, 80.0, 360.0),
+    (110.0, 140.0, 100.0, 320.0),
+]
+
+
+@pytest.mark.parametrize("fs", [100.0, 500.0])
+@pytest.mark.parametrize(("hr", "pr", "qrs", "qt"), CASES)
+def test_synthetic_known_intervals(fs: float, hr: float, pr: float, qrs: float, qt: float) -> None:
+    ecg = synthetic_ecg(fs=fs, hr=hr, pr_ms=pr, qrs_ms=qrs, qt_ms=qt, seed=7)
+    iv = measure_intervals(ecg.signal, fs, ecg.leads, detect_r_peaks(ecg.signal, fs))
+    assert iv.reasons == {}
+    assert iv.pr_ms == pytest.approx(pr, abs=TOLERANCE_MS)
+    assert iv.qrs_ms == pytest.approx(qrs, abs=TOLERANCE_MS)
+    assert iv.qt_ms == pytest.approx(qt, abs=TOLERANCE_MS)
+    rr = np.median(np.diff([b.r for b in ecg.beats]))
+    assert iv.rr_ms == pytest.approx(1000 * rr, rel=0.05)
+    assert iv.qtc_bazett_ms == pytest.approx(iv.qt_ms / np.sqrt(iv.rr_ms / 1000), abs=0.2)
+    assert iv.qtc_fridericia_ms == pytest.approx(iv.qt_ms / np.cbrt(iv.rr_ms / 1000), abs=0.2)
+    assert "median beat of" in iv.method and f"{iv.n_beats} beats" in iv.method
+    # Fiducials are consistent with the intervals and ordered in time.
+    f = iv.fiducials
+    assert f["p_onset"] < f["qrs_onset"] < 0 < f["qrs_offset"] < f["t_end"]
+    assert 1000 * (f["qrs_offset"] - f["qrs_onset"]) == pytest.approx(iv.qrs_ms, abs=0.5)
+
+
+def test_premature_beat_is_left_out() -> None:
+    fs = 500.0
+    clean = synthetic_ecg(fs=fs, seed=8)
+    with_pvc = synthetic_ecg(fs=fs, seed=8, pvc_at=5.0)
+    a = measure_intervals(clean.signal, fs, clean.leads, detect_r_peaks(clean.signal, fs))
+    b = measure_intervals(with_pvc.signal, fs, with_pvc.leads, detect_r_peaks(with_pvc.signal, fs))
+    # The PVC, and the beat after its pause, are not part of the median beat.
+    assert b.n_beats <= a.n_beats - 2
+    for key in ("pr_ms", "qrs_ms", "qt_ms"):
+        assert getattr(b, key) == pytest.approx(getattr(a, key), abs=10.0)
+
+
+def test_no_p_waves_gives_no_pr_with_reason() -> None:
+    fs = 500.0
+    ecg = synthetic_ecg(fs=fs, seed=9, p_scale=0.0)
+    iv = measure_intervals(ecg.signal, fs, ecg.leads, detect_r_peaks(ecg.signal, fs))
+    assert iv.pr_ms is None and "P wave" in iv.reasons["pr"]
+    assert iv.qrs_ms == pytest.approx(90.0, abs=TOLERANCE_MS)
+    assert "p_onset" not in iv.fiducials
+
+
+def test_too_few_beats_and_unusable_leads() -> None:
+    fs = 500.0
+    ecg = synthetic_ecg(fs=fs, seed=10)
+    one = measure_intervals(ecg.signal, fs, ecg.leads, ecg.r_peaks[:1])
+    assert one.qrs_ms is None and one.qt_ms is None and one.qtc_bazett_ms is None
+    assert set(one.reasons) >= {"pr", "qrs", "qt", "qtc"}
+    flat = measure_intervals(np.zeros((12, 5000)), fs, ecg.leads, ecg.r_peaks)
+    assert flat.qrs_ms is None and "lead" in flat.reasons["qrs"]
+
+
+def test_non_ecg_and_broken_rows_are_ignored() -> None:
+    fs = 500.0
+    ecg = synthetic_ecg(fs=fs, seed=11)
+    peaks = detect_r_peaks(ecg.signal, fs)
+    ref = measure_intervals(ecg.signal, fs, ecg.leads, peaks)
+    t = np.arange(ecg.signal.shape[1]) / fs
+    abp = 90 + 30 * np.sin(2 * np.pi * 1.2 * t)  # mmHg-sized pressure wave
+    nan_row = np.full_like(t, np.nan)
+    x = np.vstack([ecg.signal, abp, nan_row])
+    iv = measure_intervals(x, fs, [*ecg.leads, "ABP", "V7"], peaks)
+    assert iv.median_beat_leads == ecg.leads
+    for key in ("pr_ms", "qrs_ms", "qt_ms"):
+        assert getattr(iv, key) == pytest.approx(getattr(ref, key), abs=1.0)
+
+
+def test_two_lead_holter_style_record() -> None:
+    # MIT-BIH style: two channels with non-standard names that normalise to II and V5.
+    fs = 360.0
+    ecg = synthetic_ecg(fs=fs, seed=12)
+    x = ecg.signal[[1, 10]]
+    iv = measure_intervals(x, fs, ["MLII", "V5"], detect_r_peaks(x, fs))
+    assert iv.median_beat_leads == ("II", "V5")
+    assert iv.qrs_ms is not None and iv.qt_ms is not None
+
+
+@pytest.mark.needs_shared
+def test_ptbxl_normals_are_in_normal_ranges(ptbxl_dir: Path) -> None:
+    records = []
+    with open(ptbxl_dir / "ptbxl_database.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["scp_codes"].startswith("{'NORM': 100.0, 'SR'") and row["filename_lr"]:
+                if (ptbxl_dir / (row["filename_lr"] + ".hea")).is_file():
+                    records.append(row["filename_lr"])
+            if len(records) >= 40:
+                break
+    assert len(records) >= 20
+    ok = {"pr": 0, "qrs": 0, "qtc": 0}
+    for rel in records:
+        rec = wfdb.rdrecord(str(ptbxl_dir / rel))
+        x = rec.p_signal.T
+        iv = measure_intervals(x, rec.fs, rec.sig_name, detect_r_peaks(x, rec.fs))
+        ok["pr"] += iv.pr_ms is not None and 100 <= iv.pr_ms <= 250
+        ok["qrs"] += iv.qrs_ms is not None and 60 <= iv.qrs_ms <= 130
+        ok["qtc"] += iv.qtc_bazett_ms is not None and 350 <= iv.qtc_bazett_ms <= 480
+    for key, count in ok.items():
+        assert count >= 0.9 * len(records), (key, count, len(records))
