@@ -29,6 +29,7 @@ from ecgviewer.errors import (
 )
 from ecgviewer.io import edf
 from ecgviewer.io._channels import GAP_TEXT
+from ecgviewer.record import PagedSignal
 from tests.io._writers import LEADS_12, synthetic_12lead, write_edf
 
 FS = 500.0
@@ -189,6 +190,16 @@ def test_annotations_match_pyedflib(fixtures_dir: Path, name: str) -> None:
         assert rec.patient.sex == "F" and rec.patient.age == 22  # born 20 Jan 1998, rec. 2020
 
 
+def test_bdf_24_bit_negative_values_match_pyedflib(fixtures_dir: Path) -> None:
+    path = fixtures_dir / "edf" / "mne_test_bdf_stim_channel.bdf"  # EEG, large DC offset
+    rec = edf.read(path, require_ecg=False)
+    assert rec.non_ecg == ("C3", "C4", "Cz", "Status")
+    with pyedflib.EdfReader(str(path)) as rd:
+        for ch in range(4):
+            lib = rd.readSignal(ch)
+            np.testing.assert_allclose(rec.signal[ch], lib / 1000, rtol=1e-6, atol=1e-6)  # uV
+
+
 # ---------------------------------------------------------------------------- paging
 def test_paged_pages_equal_whole_read(tmp_path: Path) -> None:
     sig = synthetic_12lead(FS, 20.0)
@@ -198,6 +209,7 @@ def test_paged_pages_equal_whole_read(tmp_path: Path) -> None:
     whole = edf.read(path)
     paged = edf.read(path, whole_load_values=0)
     assert isinstance(paged.signal, edf.EdfPagedSignal)
+    assert isinstance(paged.signal, PagedSignal)  # the Record protocol
     assert paged.signal.shape == whole.signal.shape and paged.leads == whole.leads
     for a, b in [(0, 700), (1234, 4321), (9990, 10000), (5000, 5001)]:
         page = paged.signal[:, a:b]
