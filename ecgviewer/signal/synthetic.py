@@ -119,7 +119,8 @@ def synthetic_ecg(
     mains_hz : float, optional
         Add 10 uV of mains hum at this frequency (50 or 60).
     pvc_at : float, optional
-        Replace the beat nearest this time (s) by a premature ventricular contraction.
+        Put a premature ventricular contraction as near this time (s) as the rhythm allows
+        (it replaces a sinus beat, coming at 62% of the RR).
     p_scale : float
         P-wave amplitude factor; 0 gives beats without P waves (as in atrial fibrillation).
     """
@@ -156,7 +157,9 @@ def synthetic_ecg(
         tr += rr
     kinds = ["N"] * len(r_times)
     if pvc_at is not None and len(r_times) > 2:
-        k = int(np.argmin([abs(x - pvc_at) for x in r_times[1:-1]])) + 1
+        # The sinus beat whose premature replacement lands nearest the requested time.
+        when = [r_times[j - 1] + 0.62 * (r_times[j] - r_times[j - 1]) for j in range(1, len(r_times) - 1)]
+        k = int(np.argmin([abs(x - pvc_at) for x in when])) + 1
         prev = r_times[k - 1]
         rr_local = r_times[k] - prev
         shift = (prev + 0.62 * rr_local) - r_times[k]
