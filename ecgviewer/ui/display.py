@@ -40,11 +40,15 @@ def build_page(record: Record, page_start: float, page_seconds: float,
     pad = int(round(PAD_S * record.fs)) if display_filter is not None else 0
     pa, pb = max(0, a - pad), min(record.n_samples, b + pad)
     raw = np.asarray(record.signal[:, pa:pb], dtype=np.float32)[rows]
+    filter_failed = False
     if display_filter is not None:
         try:
             raw = display_filter.apply(raw, record.fs)
         except Exception:  # a filter problem must not hide the ECG: show it unfiltered
+            # (seen: scipy >= 1.17 checks isinstance(x, torch.Tensor) and fails while
+            # another thread is still importing torch; the window retries shortly)
             log.exception("display filter failed; showing the unfiltered signal")
+            filter_failed = True
     signal = np.ascontiguousarray(raw[:, a - pa: a - pa + (b - a)])
     anomaly = restored = None
     if result is not None:
@@ -63,7 +67,7 @@ def build_page(record: Record, page_start: float, page_seconds: float,
                     log.exception("display filter failed on the restored signal")
     return PageData(list(leads), signal, record.fs, a / record.fs,
                     derived=tuple(record.derived_leads), anomaly=anomaly, restored=restored,
-                    heat_scale=heat_scale)
+                    heat_scale=heat_scale, filter_failed=filter_failed)
 
 
 # ---------------------------------------------------------------------- measurements

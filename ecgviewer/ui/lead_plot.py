@@ -50,6 +50,7 @@ class PageData:
     anomaly: np.ndarray | None = None  # (n_leads, n_page) model map
     restored: np.ndarray | None = None  # (n_leads, n_page) mV expected-normal signal
     heat_scale: float = 1.0  # map value drawn at full opacity
+    filter_failed: bool = False  # display filter could not run: the raw signal is shown
     row_of: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

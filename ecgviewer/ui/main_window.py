@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.title_note = ""
         self.actions: dict[str, Any] = {}
         self._score_started = 0.0
+        self._filter_retries = 0
+        self._score_after_measure = False
 
         self.plot = LeadPlotWidget()
         self.plot.lead_double_clicked.connect(self.enlarge_lead)
@@ -205,7 +207,7 @@ class MainWindow(QMainWindow):
         if not record.ecg_leads:
             raise ECGError(record.source, "no ECG leads to display")
         record = record.with_derived_limb_leads()
-        self.jobs.cancel_all()
+        self.jobs.replace_all()  # results for the previous record are dropped from now on
         self.record = record
         self.result = None
         self.heat_scale = 1.0
@@ -220,8 +222,10 @@ class MainWindow(QMainWindow):
         self.redraw()
         self._update_title()
         self.record_loaded.emit(record)
+        # Scoring starts when the measurements are done: the first scoring run imports torch,
+        # and scipy (used by the measurements) fails if it runs while torch is half-imported.
+        self._score_after_measure = True
         self.start_measuring()
-        self.start_scoring()
 
     # ================================================================== drawing
     def display_filter(self) -> DisplayFilter | None:
@@ -240,7 +244,16 @@ class MainWindow(QMainWindow):
         self.plot.set_overlay_options(show=self.state.show_overlay, ghost=self.state.show_ghost,
                                       threshold=self.state.threshold, opacity=self.state.opacity)
         self.plot.set_page_data(data)
-        text = "Display filter: " + (flt.describe(self.record.fs) if flt else "off (raw signal)")
+        if flt is None:
+            text = "Display filter: off (raw signal)"
+        elif data.filter_failed:
+            text = "Display filter: FAILED, raw signal shown (retrying)"
+            if self._filter_retries < 20:
+                self._filter_retries += 1
+                QTimer.singleShot(250, self.redraw)
+        else:
+            text = "Display filter: " + flt.describe(self.record.fs)
+            self._filter_retries = 0
         self.filter_label.setText(text)
         self.measure_panel.set_filter_text(text.split(": ", 1)[1])
         note = self.plot.page.note if self.plot.page else ""
@@ -422,16 +435,24 @@ class MainWindow(QMainWindow):
             return
         self.measurements = result
         self.measure_panel.show_measurements(result)
+        self._chain_scoring()
 
     def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
         if self.jobs.is_current(worker):
-            log.warning("measurements failed: %s", exc)
+            log.warning("measurements failed: %s", exc, exc_info=exc)
             self.measure_panel.clear(f"unavailable: {exc}")
+            self._chain_scoring()
+
+    def _chain_scoring(self) -> None:
+        if self._score_after_measure:
+            self._score_after_measure = False
+            self.start_scoring()
 
     def start_scoring(self) -> None:
         """Run the anomaly model on the current record in the background."""
         if self.record is None:
             return
+        self._score_after_measure = False
         record, device = self.record, self.state.device
         worker = Worker(lambda: self.scoring_job(record, device), kind="score")
         worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_score_progress(w, d, t, m))

@@ -161,6 +161,11 @@ class JobTracker:
         for worker in self._all:
             worker.cancel()
 
+    def replace_all(self) -> None:
+        """Cancel every job and forget them: none is current, so late results are dropped."""
+        self.cancel_all()
+        self._current.clear()
+
     def wait_all(self, timeout: float = 3.0) -> bool:
         """Wait for every running job to end; False when one is still running at the end."""
         deadline = time.monotonic() + timeout
