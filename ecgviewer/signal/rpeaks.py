@@ -2,13 +2,14 @@
 
 Why our own detector
 --------------------
-Candidates we measured (2-core CI-class machine, see tests/signal/test_rpeaks.py and the
-helper's report for the figures):
+Candidates we measured (2-core machine shared with other jobs; ``benchmarks/signal_speed.py``):
 
 - ``wfdb.processing.xqrs_detect`` (PhysioNet's maintained detector): accurate on MIT-BIH 100,
-  but single-lead, about 17 ms for 10 s of one lead at 360 Hz and 2.5 s for 30 min, with a
-  learning phase that needs several seconds of signal. Twelve leads would cost 12x, and the
-  model calls it for every ECG it scores (target <= 50 ms per ECG for everything).
+  but single-lead and slow for our use: 17 ms for 10 s of one lead at 360 Hz, 34 ms at
+  500 Hz, 2.5 s for the 30 min record; twelve leads would cost twelve times that, and the
+  model detects beats in every ECG it scores (budget <= 50 ms per ECG for everything). Its
+  learning phase misses the first beat of most 10 s PTB-XL strips, and it found no beat at
+  all in lead ii of the 1000 Hz PTB record s0010_re, where this detector finds all 52.
 - ``neurokit2.ecg_peaks``: good detectors, but pulls pandas, scikit-learn and matplotlib into
   the frozen desktop bundle for one function; single-lead as well.
 - heartpy (the reference model's choice): does not import on current setuptools.
@@ -31,9 +32,12 @@ decision loop over candidate peaks (about one per 250 ms):
    e.g. lead II, or the lead with the largest QRS amplitude) within +-80 ms, after a 0.5-45 Hz
    band-pass of that lead alone, so the returned sample is the R (or QS) peak itself.
 
-Measured figures are in the tests: sensitivity and positive predictivity >= 99% on the whole of
-MIT-BIH record 100 at 360 Hz and after resampling to 100 Hz (50 ms tolerance, scored with
-``wfdb.processing.compare_annotations``).
+Measured (tests/signal/test_rpeaks.py, benchmarks/signal_speed.py): on the whole 30 min of
+MIT-BIH record 100 (2273 reference beats, 50 ms tolerance, ``wfdb.processing.compare_annotations``)
+sensitivity 99.96% (the one miss is a beat 25 ms before the end of the record) and positive
+predictivity 100%, at 360 Hz and after resampling to 100 Hz; 10 s of 12 leads in about 2 ms at
+100 Hz and 4-6 ms at 500 Hz; every beat of synthetic ECGs at 45-140 bpm and 100-1000 Hz;
+regular RR on PTB-XL sinus-rhythm normals, with single-lead electrode artefacts ignored.
 """
 
 from __future__ import annotations
