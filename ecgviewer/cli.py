@@ -13,12 +13,13 @@ import importlib
 import logging
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Sequence
 
 from ecgviewer.errors import ECGError
-from ecgviewer.record import RecordEntry
+from ecgviewer.record import Record, RecordEntry
 
-__all__ = ["main", "MODEL_COMMANDS"]
+__all__ = ["MODEL_COMMANDS", "build_parser", "describe", "format_entries", "main"]
 
 #: Subcommands implemented in the model package: name -> (module, one-line help).
 #: Each module exposes ``main(argv: list[str]) -> int | None`` with its own argparse.
@@ -119,12 +120,28 @@ def _info(path: str, *, fs: float | None, entry: str | None) -> int:
             )
             return EXIT_ERROR
         print(f"entry     {chosen[0].key} ({chosen[0].label})")
-        print(chosen[0].load().summary())
+        print(describe(chosen[0].load()))
         return EXIT_OK
     if entry is not None:
         print(f"ecgad: {path}: holds a single ECG; --entry {entry} ignored", file=sys.stderr)
-    print(result.summary())
+    print(describe(result))
     return EXIT_OK
+
+
+def describe(record: Record, top: int = 5) -> str:
+    """``Record.summary()`` plus the most frequent annotation texts (what the file marks)."""
+    lines = record.summary().splitlines()
+    if record.annotations:
+        counts = Counter(a.text or "(no text)" for a in record.annotations)
+        common = ", ".join(
+            f"{n}x {label if len(label) <= 40 else label[:37] + '...'}"
+            for label, n in counts.most_common(top)
+        )
+        more = f", ... ({len(counts)} kinds)" if len(counts) > top else ""
+        at = next((i + 1 for i, line in enumerate(lines) if line.startswith("annotations")),
+                  len(lines))
+        lines.insert(at, f"  most common: {common}{more}")
+    return "\n".join(lines)
 
 
 def format_entries(path: str, entries: list[RecordEntry]) -> str:

@@ -210,3 +210,14 @@ def test_model_hook_ecg_error_is_reported(monkeypatch, capsys):
     monkeypatch.setitem(cli.MODEL_COMMANDS, "evaluate", ("fake_model_eval", "evaluate"))
     assert cli.main(["evaluate"]) == 2
     assert capsys.readouterr().err == "ecgad: /w/weights.pt: weights sha256 mismatch\n"
+
+
+def test_describe_lists_most_common_annotations_after_the_count():
+    from ecgviewer.record import Annotation
+
+    rec = Record(signal=_signal(), fs=FS, leads=LEADS,
+                 annotations=[Annotation(0.1 * i, 0.0, "N") for i in range(5)]
+                 + [Annotation(1.0, 0.0, "V"), Annotation(2.0, 0.0, "")])
+    lines = cli.describe(rec).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("annotations"))
+    assert lines[at + 1] == "  most common: 5x N, 1x V, 1x (no text)"

@@ -72,6 +72,12 @@ _LEAD_PREFIX = "MDC_ECG_LEAD_"
 _TIME_CODES = {"TIME_ABSOLUTE", "TIME_RELATIVE"}
 _AGE_YEARS = {"a": 1.0, "yr": 1.0, "y": 1.0, "mo": 1 / 12, "wk": 7 / 365.25, "d": 1 / 365.25}
 _POINT_SUFFIXES = ("_PEAK", "_ONSET", "_OFFSET", "_NADIR")
+#: Root elements of other vendors' XML ECG formats, named in the error message.
+_OTHER_XML_ECG = {
+    "restingecgdata": "Philips SierraECG XML",
+    "RestingECG": "GE MUSE XML",
+    "CardiologyXML": "GE CardioSoft XML",
+}
 
 
 def read(path: Path, **_opts: Any) -> Record:
@@ -97,8 +103,10 @@ def read(path: Path, **_opts: Any) -> Record:
 def _parse(path: Path) -> Element:
     root = parse_xml(path)
     if root.tag != "AnnotatedECG":
+        known = _OTHER_XML_ECG.get(root.tag)
+        hint = f" ({known}, which this program does not read yet)" if known else ""
         raise UnknownFormatError(
-            path, f"XML root element is <{root.tag}>, not an HL7 aECG <AnnotatedECG>"
+            path, f"XML root element is <{root.tag}>{hint}, not an HL7 aECG <AnnotatedECG>"
         )
     return root
 
