@@ -78,6 +78,10 @@ log = logging.getLogger(__name__)
 #: paged. 4 M float32 values = 16 MB, e.g. 12 leads x 5.5 min at 1 kHz.
 WHOLE_LOAD_VALUES = 4_000_000
 
+#: Longest wall-clock span an EDF+D file may cover (gaps included): beyond it the record time
+#: stamps are damage, not a recording.
+MAX_SPAN_S = 366 * 86400.0
+
 # edflib keeps a global table of open files without locking.
 _EDFLIB_LOCK = threading.Lock()
 
@@ -373,6 +377,13 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
 
 def _segments(path: Path, rec_onsets: np.ndarray, duration: float) -> list[tuple[float, int, int]]:
     """Group data records into contiguous runs: ``(onset s, first record, count)``."""
+    if not np.isfinite(rec_onsets).all():
+        raise CorruptFileError(path, "EDF+D data record time stamps are not numbers")
+    span = float(rec_onsets[-1]) + duration if len(rec_onsets) else 0.0
+    if span > MAX_SPAN_S:
+        raise CorruptFileError(
+            path, f"EDF+D data records span {span / 86400:.0f} days: the time stamps are damaged"
+        )
     step = np.diff(rec_onsets)
     tol = 1e-6 + 1e-9 * duration
     if (step < duration - tol).any():

@@ -300,6 +300,15 @@ def test_edf_plus_d_gaps_filled_and_annotated(tmp_path: Path) -> None:
         assert kept[1].duration == pytest.approx(0.25)
 
 
+@pytest.mark.parametrize("shift, match", [(10**9, "span"), (-2, "before the previous")])
+def test_edf_plus_d_damaged_time_stamps(tmp_path: Path, shift: int, match: str) -> None:
+    sig = synthetic_12lead(FS, 6.0)[:2]
+    path = write_edf(tmp_path / "d.edf", list(sig), ["I", "II"], [FS] * 2)
+    _make_discontinuous(path, gap_after=3, shift_s=shift)
+    with pytest.raises(CorruptFileError, match=match):
+        ecg_io.read(path)
+
+
 @pytest.mark.parametrize("name", [
     "mitdb100_first300s_converted.edf", "pyedflib_test_utf8_edfplus.edf",
     "mne_biosemi_test_edfplus.edf", "wfdb_test_edfann_annotations_only.edf",
