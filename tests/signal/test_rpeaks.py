@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wfdb import processing
 
 from ecgviewer.signal.resample import resample, resample_index
@@ -167,3 +169,21 @@ def test_speed_10s_12_lead(fs: float, budget_ms: float) -> None:
     # The targets are 3 ms (100 Hz) and 15 ms (500 Hz) on a quiet 2-core machine; CI shares
     # its cores with other jobs, so allow 3x before calling it a regression.
     assert 1000 * np.median(times) < 3 * budget_ms
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fs=st.sampled_from([25.0, 50.0, 100.0, 128.0, 257.3, 360.0, 500.0, 1000.0]),
+    n=st.integers(0, 3000),
+    leads=st.integers(1, 3),
+    scale=st.sampled_from([1e-6, 1e-3, 1.0, 1e3]),
+    seed=st.integers(0, 2**16),
+)
+def test_never_raises_on_odd_input(fs: float, n: int, leads: int, scale: float, seed: int) -> None:
+    x = np.random.default_rng(seed).normal(size=(leads, n)) * scale
+    if n:
+        x[0, n // 3] = 1e4 * scale  # a spike
+    peaks = detect_r_peaks(x, fs)
+    assert peaks.dtype == np.int64
+    assert np.all(np.diff(peaks) >= int(round(0.25 * fs)))
+    assert peaks.size == 0 or (peaks.min() >= 0 and peaks.max() < n)
