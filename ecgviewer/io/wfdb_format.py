@@ -78,6 +78,13 @@ _NOT_ANNOTATIONS = {
 }
 
 
+#: Extensions PhysioNet databases use for annotation files.
+_KNOWN_ANNOTATIONS = {
+    "atr", "qrs", "ecg", "sqrs", "gqrs", "gqrsh", "gqrsl", "wqrs", "ari", "man", "pwave",
+    "wabp", "apn", "st", "stb", "pu", "pu0", "pu1", "q1c", "qt1", "ann", "event", "alarm",
+}
+
+
 def record_name(path: Path) -> Path:
     """The WFDB record (path without extension) for a ``.hea``, a data file or a bare name."""
     if path.suffix.lower() == ".hea":
@@ -181,7 +188,7 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
                              loaded)
 
     if opts.get("annotations", True):
-        annotations.extend(_read_annotations(rec, header, fs_frame))
+        annotations.extend(_read_annotations(rec, header, fs_frame, notes))
     annotations.sort(key=lambda a: a.onset)
     age, sex = parse_age_sex(header.comments or [])
     start, start_note = _start(header)
@@ -375,7 +382,11 @@ class WfdbPagedSignal:
         return data if dtype is None else data.astype(dtype, copy=False)
 
 
-def _read_annotations(rec: Path, header: Any, fs_frame: float) -> list[Annotation]:
+def _read_annotations(rec: Path, header: Any, fs_frame: float,
+                      notes: list[str]) -> list[Annotation]:
+    """Annotations from every annotation file beside the header. A damaged file with a known
+    annotation extension is reported in ``notes`` (its beats are missing, and the user must
+    know); an unknown extension that does not parse was not an annotation file."""
     folder = rec.parent
     stem = rec.name
     out: list[Annotation] = []
@@ -389,6 +400,8 @@ def _read_annotations(rec: Path, header: Any, fs_frame: float) -> list[Annotatio
             ann = wfdb.rdann(str(rec), ext)
         except Exception as exc:  # not an annotation file after all, or a damaged one
             log.info("%s: skipped %s, not a readable annotation file (%s)", rec, f.name, exc)
+            if ext.lower() in _KNOWN_ANNOTATIONS:
+                notes.append(f"annotation file {f.name} is damaged and was not read")
             continue
         fs = float(ann.fs) if ann.fs else fs_frame
         symbols = ann.symbol or [""] * len(ann.sample)

@@ -291,6 +291,18 @@ def test_only_non_ecg_channels(tmp_path: Path) -> None:
         ecg_io.read(hea)
 
 
+def test_damaged_annotation_file_is_reported(fixtures_dir: Path, tmp_path: Path) -> None:
+    src = fixtures_dir / "wfdb"
+    for name in ("3000003_0003.hea", "3000003_0003.dat"):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    (tmp_path / "3000003_0003.atr").write_bytes(b"\xff" * 7)  # not a valid annotation file
+    (tmp_path / "3000003_0003.notes").write_text("free text")  # not an annotation file
+    rec = ecg_io.read(tmp_path / "3000003_0003.hea")
+    assert rec.annotations == []
+    assert [n for n in rec.notes if "annotation" in n] == [
+        "annotation file 3000003_0003.atr is damaged and was not read"]
+
+
 def test_permission_denied(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dat = small.with_suffix(".dat")
     real = os.access
