@@ -44,6 +44,8 @@ def _sniff_hdf5(head: bytes, path: Path) -> bool:
 
 
 def _sniff_aecg(head: bytes, path: Path) -> bool:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark
+        head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8", "replace")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     return text[:1] == b"<" and b"AnnotatedECG" in head
 

@@ -310,3 +310,11 @@ def test_every_failure_is_an_ecg_error(tmp_path):
     for text in ("<AnnotatedECG/>", "<AnnotatedECG><component/></AnnotatedECG>", "<<<", "\x00"):
         with pytest.raises(ECGError):
             read(_write(tmp_path, text, "x.xml"))
+
+
+def test_utf16_document_is_sniffed_and_read(tmp_path):
+    path = tmp_path / "export.dat"  # content decides, not the extension
+    path.write_text('<?xml version="1.0" encoding="UTF-16"?>\n' + _doc(), encoding="utf-16")
+    assert reader_for(path).name == "hl7_aecg"
+    rec = read(path)
+    assert rec.leads == ["II"] and rec.n_samples == 100
