@@ -72,6 +72,8 @@ _LEAD_PREFIX = "MDC_ECG_LEAD_"
 _TIME_CODES = {"TIME_ABSOLUTE", "TIME_RELATIVE"}
 _AGE_YEARS = {"a": 1.0, "yr": 1.0, "y": 1.0, "mo": 1 / 12, "wk": 7 / 365.25, "d": 1 / 365.25}
 _POINT_SUFFIXES = ("_PEAK", "_ONSET", "_OFFSET", "_NADIR")
+#: Annotations further than this outside the rhythm strip belong to something else: dropped.
+ANNOTATION_SLACK_S = 1.0
 #: Root elements of other vendors' XML ECG formats, named in the error message.
 _OTHER_XML_ECG = {
     "restingecgdata": "Philips SierraECG XML",
@@ -139,7 +141,9 @@ class _Document:
             self.notes.append(
                 f"{n_derived} derived series (representative beats) not shown: rhythm only"
             )
-        annotations = _Annotations(self, series, head_start, relative_head, signal.shape[1] / fs)
+        annotations = _Annotations(
+            self, series, start, relative_head, signal.shape[1] / fs
+        ).collect()  # before the Record: it may add notes
         names = [lead.name for lead in leads]
         non_ecg = tuple(lead.name for lead in leads if not lead.code.startswith(_LEAD_PREFIX))
         return Record(
@@ -148,7 +152,7 @@ class _Document:
             leads=names,
             start=start,
             patient=self._patient(start),
-            annotations=annotations.collect(),
+            annotations=annotations,
             source=str(self.path),
             format="hl7_aecg",
             non_ecg=non_ecg,
@@ -417,6 +421,7 @@ class _Annotations:
                 lo, hi = min(lo, parent.span[0]), max(hi, parent.span[1])
             parent.span = (lo, hi)
         out = []
+        outside = 0
         for node in nodes:
             if node.parent is not None:
                 parent = nodes[node.parent]
@@ -427,8 +432,15 @@ class _Annotations:
             if node.container:
                 continue
             lo, hi = node.span if node.span is not None else (0.0, self.duration)
+            if not (-ANNOTATION_SLACK_S <= lo <= self.duration + ANNOTATION_SLACK_S):
+                outside += 1
+                continue
             out.append(Annotation(onset=lo, duration=max(0.0, hi - lo), text=node.text,
                                   lead=node.lead))
+        if outside:
+            self.doc.notes.append(
+                f"{outside} annotations outside the {self.duration:g} s rhythm strip ignored"
+            )
         out.sort(key=lambda a: a.onset)
         return out
 

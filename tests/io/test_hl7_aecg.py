@@ -318,3 +318,38 @@ def test_utf16_document_is_sniffed_and_read(tmp_path):
     assert reader_for(path).name == "hl7_aecg"
     rec = read(path)
     assert rec.leads == ["II"] and rec.n_samples == 100
+
+
+def _with_annotation(boundary: str) -> str:
+    ann = (
+        '<subjectOf><annotationSet><component><annotation><code code="MDC_ECG_WAVC"/>'
+        '<value xsi:type="CE" code="MDC_ECG_WAVC_QRSWAVE"/><support><supportingROI '
+        f'classCode="ROIBND"><component><boundary>{boundary}</boundary></component>'
+        "</supportingROI></support></annotation></component></annotationSet></subjectOf>"
+    )
+    return _doc().replace("</series>", ann + "</series>")
+
+
+@pytest.mark.parametrize(
+    ("boundary", "onset", "duration"),
+    [
+        ('<code code="TIME_RELATIVE"/><value xsi:type="IVL_PQ"><low value="40" unit="ms"/>'
+         '<high value="0.12" unit="s"/></value>', 0.04, 0.08),
+        ('<code code="TIME_ABSOLUTE"/><value xsi:type="IVL_TS">'
+         '<low value="20240102030405.600"/><high value="20240102030405.700"/></value>', 0.1, 0.1),
+        ('<code code="TIME_RELATIVE"/><value xsi:type="PQ" value="150" unit="ms"/>', 0.15, 0.0),
+    ],
+)
+def test_annotation_times_relative_to_series_start(tmp_path, boundary, onset, duration):
+    rec = read(_write(tmp_path, _with_annotation(boundary)))
+    (ann,) = rec.annotations
+    assert ann.text == "MDC_ECG_WAVC_QRSWAVE"
+    assert ann.onset == pytest.approx(onset) and ann.duration == pytest.approx(duration)
+
+
+def test_annotation_far_outside_the_strip_is_dropped_with_a_note(tmp_path):
+    boundary = ('<code code="TIME_ABSOLUTE"/><value xsi:type="IVL_TS">'
+                '<low value="20250102030405"/></value>')
+    rec = read(_write(tmp_path, _with_annotation(boundary)))
+    assert rec.annotations == []
+    assert any("1 annotations outside" in note for note in rec.notes)
