@@ -204,6 +204,17 @@ class DisplayFilter:
     lowpass: float | None = 40.0
     notch: float | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("highpass", "lowpass", "notch"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and value > 0):
+                raise ValueError(f"display filter {name} must be a positive frequency, got {value!r}")
+        if self.highpass is not None and self.lowpass is not None and self.lowpass <= self.highpass:
+            raise ValueError(
+                f"display filter low-pass ({self.lowpass:g} Hz) must be above its high-pass "
+                f"({self.highpass:g} Hz)"
+            )
+
     def apply(self, x: np.ndarray, fs: float) -> np.ndarray:
         """Filter ``x`` (..., n) sampled at ``fs`` Hz; float32 out. Stages that do not fit
         the rate (cut-off above Nyquist) are skipped, as :meth:`describe` reports."""

@@ -24,6 +24,13 @@ representative beat rather than every beat, and we measure it globally over all 
 
 A value that cannot be measured, or that comes out outside a physiological range, is
 ``None`` with a plain-words reason, never a guessed number.
+
+Measured accuracy (tests/signal/test_intervals.py, benchmarks/signal_speed.py): on synthetic
+ECGs with known intervals (45-110 bpm, 100-500 Hz) the largest errors are about 11 ms (PR),
+8 ms (QRS) and 11 ms (QT). Against the electrocardiographs' own measurements stored in two HL7
+aECG files: Mortara ELI 250 PR 153/148, QRS 120/120, QT 408/420 ms; Philips PR 135/144,
+QRS 110/102, QT 541/564 ms (ours/device). On 150 PTB-XL sinus-rhythm normals (100 Hz): median
+PR 160, QRS 100, QTc Bazett 405 ms; PR 100-250, QRS 60-130 and QTc 350-480 ms in >= 99%.
 """
 
 from __future__ import annotations

@@ -154,3 +154,12 @@ def test_display_filter_apply_equals_stages() -> None:
     y = UNFILTERED.apply(x, fs)
     np.testing.assert_array_equal(y, x)
     assert y is not x
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"highpass": 40.0, "lowpass": 0.5}, {"highpass": -1.0}, {"lowpass": 0.0}, {"notch": float("nan")}],
+)
+def test_display_filter_rejects_nonsense(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        DisplayFilter(**kwargs)

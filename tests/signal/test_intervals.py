@@ -142,3 +142,33 @@ def test_ptbxl_normals_are_in_normal_ranges(ptbxl_dir: Path) -> None:
         ok["qtc"] += iv.qtc_bazett_ms is not None and 350 <= iv.qtc_bazett_ms <= 480
     for key, count in ok.items():
         assert count >= 0.9 * len(records), (key, count, len(records))
+
+
+# Device measurements stored in the files themselves (HL7 aECG annotations written by the
+# electrocardiograph's own program). IEC 60601-2-25 accepts algorithm differences with a
+# standard deviation of 10 ms (PR, QRS) and 30 ms (QT) on its reference set, so a single
+# record is allowed about two of those for PR and QRS, one for QT.
+DEVICE_TOLERANCE_MS = {"PR": 20.0, "QRS": 20.0, "QT": 30.0}
+
+
+@pytest.mark.needs_shared
+@pytest.mark.parametrize(
+    "name", ["hl7_example_mortara_eli250.xml", "philips_ad4d3d80_converted.xml"]
+)
+def test_agrees_with_the_electrocardiographs_own_measurements(fixtures_dir: Path, name: str) -> None:
+    import re
+
+    from ecgviewer.io import read
+
+    rec = read(fixtures_dir / "hl7aecg" / name)
+    device: dict[str, float] = {}
+    for ann in rec.annotations:
+        m = re.match(r"MDC_ECG_TIME_PD_(PR|QRS|QT):\s*([0-9.]+)", ann.text)
+        if m:
+            device.setdefault(m.group(1), float(m.group(2)))
+    assert set(device) == {"PR", "QRS", "QT"}
+    x = np.asarray(rec.signal)
+    iv = measure_intervals(x, rec.fs, rec.leads, detect_r_peaks(x, rec.fs))
+    ours = {"PR": iv.pr_ms, "QRS": iv.qrs_ms, "QT": iv.qt_ms}
+    for key, value in device.items():
+        assert ours[key] == pytest.approx(value, abs=DEVICE_TOLERANCE_MS[key]), (key, ours, device)
