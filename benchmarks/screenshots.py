@@ -1,6 +1,7 @@
 """Screenshots of the viewer for a human to look at (not committed).
 
     xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/screenshots.py [OUT_DIR]
+        [--weights PATH]   (a Detector checkpoint other than the bundled one, e.g. a preview)
 
 Writes PNGs to OUT_DIR (default /tmp/ecg_screens): the demo ECG in 3x4 + rhythm with the
 anomaly overlay, a PTB-XL abnormal record (fold 9, inferior/anterior MI) with overlay and a
@@ -42,7 +43,13 @@ def pick_ptbxl_abnormal(codes: tuple[str, ...] = ("IMI", "AMI", "ASMI")) -> Path
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else Path("/tmp/ecg_screens")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", nargs="?", default="/tmp/ecg_screens")
+    parser.add_argument("--weights", default=None)
+    args = parser.parse_args(argv[1:])
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
     from ecgviewer.app import create_app, install_excepthooks
@@ -55,8 +62,15 @@ def main(argv: list[str]) -> int:
 
     messages.set_test_mode(True)
     real = (importlib.util.find_spec("ecgviewer.analysis.scoring") is not None
-            and resource("model/weights.pt").is_file())
-    if real:
+            and (args.weights or resource("model/weights.pt").is_file()))
+    if real and args.weights:
+        from ecgviewer.analysis.scoring import score_record_job
+
+        def job(record, device):
+            return (yield from score_record_job(record, device=device, weights=args.weights))
+
+        print(f"NOTE: overlay from {args.weights}, not the bundled weights", file=sys.stderr)
+    elif real:
         job = default_scoring_job
     else:
         from tests.ui.fakes import fake_job as job

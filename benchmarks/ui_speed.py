@@ -90,6 +90,7 @@ def ptbxl_paths(n: int) -> list[Path]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--weights", default=None, help="a Detector checkpoint (default: bundled)")
     args = parser.parse_args()
     from PySide6.QtCore import QElapsedTimer, QTimer
 
@@ -163,10 +164,15 @@ def main() -> int:
 
     # 4. event-loop stall while scoring
     real = (importlib.util.find_spec("ecgviewer.analysis.scoring") is not None
-            and resource("model/weights.pt").is_file())
+            and (args.weights or resource("model/weights.pt").is_file()))
     if real:
-        win.scoring_job = default_scoring_job
-        out["scoring_job"] = "real model (ecgviewer.analysis.scoring)"
+        if args.weights:
+            from ecgviewer.analysis.scoring import score_record_job
+
+            win.scoring_job = lambda r, d: score_record_job(r, device=d, weights=args.weights)
+        else:
+            win.scoring_job = default_scoring_job
+        out["scoring_job"] = f"real model job, weights {args.weights or 'bundled'}"
         win.set_layout("3x4")
         win.start_scoring()  # warm-up: imports torch, loads the weights
         w = win.jobs.current("score")

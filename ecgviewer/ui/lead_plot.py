@@ -211,7 +211,9 @@ class LeadPlotWidget(pg.PlotWidget):
             label.setVisible(True)
             band = self._heat[i]
             width = (cell.t1 - cell.t0) * self.speed
-            rect = QRectF(cell.x0, cell.baseline - cell.height * 0.45, width, cell.height * 0.9)
+            # Band around the baseline, at most +-1.5 mV: it marks where, not how much.
+            half = min(cell.height * 0.45, 1.5 * self.gain)
+            rect = QRectF(cell.x0, cell.baseline - half, width, 2 * half)
             if data.anomaly is not None:
                 n_bins = max(1, int(round(width / HEAT_BIN_MM)))
                 band.set_values(bin_max(data.anomaly[row, a:b], n_bins), rect)

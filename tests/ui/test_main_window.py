@@ -278,23 +278,42 @@ def _least_worst_gap(qtbot, window, tries: int = 3) -> float:
     return min(worsts)
 
 
-def test_real_model_job_overlay_and_no_stall(window, qtbot, ptbxl_dir):
-    if importlib.util.find_spec("ecgviewer.analysis.scoring") is None:
-        pytest.skip("ecgviewer.analysis.scoring (the model job) has not landed yet")
+def _weights_for_test(tmp_path) -> str | None:
+    """Bundled weights when present, else a randomly initialised network of the real
+    architecture (same compute and shapes; scores are meaningless, which is all this needs)."""
     from ecgviewer.paths import resource
 
-    if not resource("model/weights.pt").is_file():
-        pytest.skip("bundled weights resources/model/weights.pt not present")
-    from ecgviewer.ui.main_window import default_scoring_job
+    bundled = resource("model/weights.pt")
+    if bundled.is_file():
+        return None
+    torch = pytest.importorskip("torch")
+    from model.config import ModelConfig
+    from model.network import CrossRestorationNet
 
-    window.scoring_job = default_scoring_job
+    cfg = ModelConfig()
+    path = tmp_path / "random_weights.pt"
+    torch.save({"config": cfg.to_dict(), "state_dict": CrossRestorationNet(cfg).state_dict()}, path)
+    return str(path)
+
+
+def test_real_model_job_overlay_and_no_stall(window, qtbot, ptbxl_dir, tmp_path):
+    if importlib.util.find_spec("ecgviewer.analysis.scoring") is None:
+        pytest.skip("ecgviewer.analysis.scoring (the model job) has not landed yet")
+    from ecgviewer.analysis.scoring import score_record_job
+
+    weights = _weights_for_test(tmp_path)
+    window.scoring_job = lambda rec, dev: score_record_job(rec, device=dev, weights=weights)
     window.set_layout("12x1")
     window.open_record(ptbxl_record(ptbxl_dir))
     _wait_scored(qtbot, window, timeout=120_000)  # first run imports torch and loads weights
     res = window.result
     assert res.anomaly_map.shape == window.record.signal.shape
-    assert len(window.plot.heat_bands()) == 12
-    assert window.findings
+    bands = window.plot.heat_bands()
+    assert len(bands) == 12 and all(b.item.isVisible() for b in bands)
+    assert all(b.rect.width() == pytest.approx(250.0) for b in bands)  # 10 s at 25 mm/s
+    assert len(window.plot.ghosts()) == 12
+    assert window.findings and window.findings[0].lead in window.record.leads
+    assert window.measurements is not None and window.measurements.hr_bpm is not None
     worst = _least_worst_gap(qtbot, window)
     assert worst < 100, f"event loop stalled {worst} ms"
 
