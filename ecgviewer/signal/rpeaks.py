@@ -42,6 +42,9 @@ regular RR on PTB-XL sinus-rhythm normals, with single-lead electrode artefacts 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from scipy import ndimage
 from scipy import signal as sps
@@ -76,8 +79,9 @@ def detect_r_peaks(
     Parameters
     ----------
     signal : array (n,) or (n_leads, n)
-        One lead or several leads in mV (any unit works: the detector is scale-free). NaN
-        samples are treated as 0; rows that are entirely NaN or flat are ignored.
+        One lead or several leads in mV (scale-free above the 1 uV flat-line check). NaN
+        samples are treated as 0; rows that are entirely NaN or flat are ignored. For long
+        recordings use :func:`detect_r_peaks_paged`, which never loads the whole signal.
     fs : float
         Sampling rate in Hz (50 Hz and up; tested at 100-1000 Hz).
     lead : int, optional
@@ -117,6 +121,52 @@ def detect_r_peaks(
     else:
         ref = xs[_best_lead(bp, beats, fs)] if len(rows) > 1 else xs[0]
     return _refine(ref, beats, fs)
+
+
+def detect_r_peaks_paged(
+    signal: Any,
+    fs: float,
+    *,
+    lead: int | None = None,
+    rows: Sequence[int] | None = None,
+    page_s: float = 60.0,
+    overlap_s: float = 2.0,
+) -> np.ndarray:
+    """R peaks of a long recording (a 24 h Holter), read and processed page by page.
+
+    Each page of ``page_s`` seconds is analysed with ``overlap_s`` seconds of context on both
+    sides and keeps only the peaks inside itself, so beats at page edges are found once. The
+    adaptive thresholds restart at each page, which also lets them follow slow changes of
+    amplitude over hours.
+
+    Parameters
+    ----------
+    signal : array or :class:`~ecgviewer.record.PagedSignal`, shape (n_leads, n)
+        Anything that supports ``signal[rows, a:b]`` and ``signal.shape``.
+    fs, lead
+        As for :func:`detect_r_peaks`; ``lead`` indexes the selected ``rows``.
+    rows : sequence of int, optional
+        Rows to use (e.g. the ECG leads, without blood pressure). Default: all.
+    """
+    n_rows, n = int(signal.shape[0]), int(signal.shape[1])
+    sel = list(range(n_rows)) if rows is None else list(rows)
+    page = max(1, int(round(page_s * fs)))
+    pad = max(0, int(round(overlap_s * fs)))
+    found: list[np.ndarray] = []
+    for a in range(0, n, page):
+        b = min(n, a + page)
+        lo, hi = max(0, a - pad), min(n, b + pad)
+        chunk = np.asarray(signal[sel, lo:hi], dtype=np.float64)
+        peaks = detect_r_peaks(chunk, fs, lead=lead) + lo
+        found.append(peaks[(peaks >= a) & (peaks < b)])
+    if not found:
+        return np.empty(0, dtype=np.int64)
+    peaks = np.concatenate(found)
+    # A beat on a page boundary can be found by both pages a sample or two apart.
+    refractory = int(round(REFRACTORY_S * fs))
+    keep = np.ones(peaks.size, dtype=bool)
+    keep[1:] = np.diff(peaks) >= refractory
+    return peaks[keep].astype(np.int64)
 
 
 def _envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -187,3 +187,36 @@ def test_never_raises_on_odd_input(fs: float, n: int, leads: int, scale: float, 
     assert peaks.dtype == np.int64
     assert np.all(np.diff(peaks) >= int(round(0.25 * fs)))
     assert peaks.size == 0 or (peaks.min() >= 0 and peaks.max() < n)
+
+
+class _Pages:
+    """A minimal PagedSignal: counts how much is read at once."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self._data = data
+        self.shape = data.shape
+        self.dtype = data.dtype
+        self.largest_read = 0
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        out = self._data[key]
+        self.largest_read = max(self.largest_read, out.shape[-1])
+        return out
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise AssertionError("the whole signal must not be loaded")
+
+
+@pytest.mark.needs_shared
+def test_paged_detection_equals_whole_record(mitdb100: tuple[np.ndarray, np.ndarray]) -> None:
+    from ecgviewer.signal.rpeaks import detect_r_peaks_paged
+
+    sig, ref = mitdb100
+    pages = _Pages(sig)
+    peaks = detect_r_peaks_paged(pages, 360.0, lead=0, page_s=60.0)
+    assert pages.largest_read <= (60 + 2 * 2) * 360
+    se, ppv = _score(ref, peaks, 18)
+    assert se >= 0.99 and ppv >= 0.99
+    assert np.all(np.diff(peaks) >= 90)
+    whole = detect_r_peaks(sig, 360.0, lead=0)
+    assert abs(len(peaks) - len(whole)) <= 3
