@@ -9,8 +9,13 @@ CODE-15% layout (Ribeiro et al. 2021, Zenodo record 4916206)
 -----------------------------------------------------------
 - ``tracings``: float, shape (N, 4096, 12): exam x sample x lead, 400 Hz, leads in the order
   I, II, III, aVR, aVL, aVF, V1-V6 (the dataset documentation writes DI, DII, DIII, AVR, AVL,
-  AVF, V1...V6). Values are millivolts: the PhysioNet Challenge 2025 conversion script
-  (``prepare_code15_data.py``) writes them to WFDB unchanged with ``units = "mV"``.
+  AVF, V1...V6). The CODE test set's README (``ecg_tracings.hdf5``) writes AVL, AVF, AVR
+  instead, so each exam's rows 3-5 are checked against I and II with Goldberger's equations
+  and relabelled (with a note) when the data says so.
+- Values are taken as millivolts. The READMEs say "scale 1e-4V: multiply by 1000 to obtain
+  V", which contradicts itself; the maintainer's answer (automatic-ecg-diagnosis issue #3) is
+  that the ECG is in millivolts, and the PhysioNet Challenge 2025 conversion script
+  (``prepare_code15_data.py``) writes the values to WFDB unchanged with ``units = "mV"``.
 - ``exam_id``: integers, shape (N,), the exam id of each row (the key into ``exams.csv``).
   Optional here: CODE-test's ``ecg_tracings.hdf5`` has ``tracings`` alone; rows are then keyed
   by their index.
@@ -247,15 +252,47 @@ class _Code15Loader:
             notes.append(
                 f"zero padding trimmed: {a} samples at the start, {signal.shape[1] - b} at the end"
             )
+        signal = signal[:, a:b]
+        leads = list(CODE15_LEADS)
+        found = _augmented_order(signal)
+        if found is not None and found != leads[3:6]:
+            leads[3:6] = found
+            notes.append(
+                f"augmented leads stored as {', '.join(found)} (checked against I and II with "
+                "Goldberger's equations), not in the documented aVR, aVL, aVF order"
+            )
         return Record(
-            signal=np.ascontiguousarray(signal[:, a:b], dtype=np.float32),
+            signal=np.ascontiguousarray(signal, dtype=np.float32),
             fs=CODE15_FS,
-            leads=list(CODE15_LEADS),
+            leads=leads,
             patient=self.patient,
             source=str(self.path),
             format="hdf5",
             notes=tuple(notes) + (f"exam_id {self.exam_id}",),
         )
+
+
+def _augmented_order(signal: np.ndarray) -> list[str] | None:
+    """Which of aVR, aVL, aVF rows 3-5 hold, judged from rows 0 (I) and 1 (II).
+
+    The CODE-15% documentation orders them aVR, aVL, aVF but the CODE test set's README writes
+    AVL, AVF, AVR. The carts derive them from I and II (aVR = -(I+II)/2, aVL = I - II/2,
+    aVF = II - I/2), so the data says which is which. None when the rows match no assignment
+    clearly (then the documented order stands).
+    """
+    lead_i, lead_ii = signal[0], signal[1]
+    expected = {"aVR": -(lead_i + lead_ii) / 2, "aVL": lead_i - lead_ii / 2,
+                "aVF": lead_ii - lead_i / 2}
+    found = []
+    for row in signal[3:6]:
+        scale = float(np.sqrt(np.mean(row**2))) or 1.0
+        errors = {name: float(np.sqrt(np.mean((row - ref) ** 2))) / scale
+                  for name, ref in expected.items()}
+        best = min(errors, key=errors.__getitem__)
+        if errors[best] > 0.1:
+            return None
+        found.append(best)
+    return found if len(set(found)) == 3 else None
 
 
 def _exams_csv(path: Path, wanted: set[str]) -> dict[str, Patient]:

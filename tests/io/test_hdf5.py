@@ -84,6 +84,36 @@ def test_code15_entry_reads_one_exam_not_the_file(code15_file, monkeypatch):
     assert reads == [("/tracings", 2)]
 
 
+def _twelve_lead(n: int) -> dict[str, np.ndarray]:
+    """Leads that obey Einthoven/Goldberger, as a cart derives them from I and II."""
+    t = np.arange(n) / 400.0
+    lead_i = 0.6 * np.sin(2 * np.pi * 1.2 * t)
+    lead_ii = 1.1 * np.sin(2 * np.pi * 1.2 * t + 0.4)
+    leads = {"I": lead_i, "II": lead_ii, "III": lead_ii - lead_i, "aVR": -(lead_i + lead_ii) / 2,
+             "aVL": lead_i - lead_ii / 2, "aVF": lead_ii - lead_i / 2}
+    leads.update({f"V{k}": 0.2 * k * np.cos(2 * np.pi * 1.2 * t + k) for k in range(1, 7)})
+    return leads
+
+
+@pytest.mark.parametrize(
+    ("stored", "noted"),
+    [(["aVR", "aVL", "aVF"], False), (["aVL", "aVF", "aVR"], True)],  # CODE-15% / CODE-test README
+)
+def test_code15_augmented_lead_order_checked_against_i_and_ii(tmp_path, stored, noted):
+    leads = _twelve_lead(4000)
+    order = ["I", "II", "III", *stored, "V1", "V2", "V3", "V4", "V5", "V6"]
+    tracings = np.zeros((2, 4096, 12), np.float32)
+    tracings[:, 48:4048] = np.stack([leads[name] for name in order], axis=1)
+    path = tmp_path / "ecg_tracings.hdf5"
+    with h5py.File(path, "w") as fh:
+        fh["tracings"] = tracings
+    rec = read(path)[0].load()
+    assert rec.leads == order
+    for name in ("aVR", "aVL", "aVF"):
+        np.testing.assert_allclose(rec.signal[rec.lead_index(name)], leads[name], atol=1e-6)
+    assert any("Goldberger" in note for note in rec.notes) == noted
+
+
 def test_code15_without_exam_id_is_keyed_by_row(tmp_path):
     path = tmp_path / "ecg_tracings.hdf5"  # CODE-test layout: tracings only
     data = np.zeros((2, 4096, 12), np.float32)
