@@ -11,10 +11,14 @@ representative beat rather than every beat, and we measure it globally over all 
    premature beat, no post-ectopic pause), whose QRS correlates >= 0.9 with a first median
    beat; the median of these windows, sample by sample, is the median beat. In irregular
    rhythms (atrial fibrillation) the RR rule is dropped and only morphology selects beats.
-3. QRS onset and offset: where the spatial velocity (the norm of the lead derivatives) of the
-   median beat, walking out from the R peak, falls below 10% (onset) and 12% (offset) of its
-   peak above the noise floor. A global onset/offset is the earliest onset and the latest
-   offset over all leads, which is the definition of the standards (IEC 60601-2-25).
+3. QRS onset and offset from the spatial velocity (the norm of the lead derivatives) of the
+   median beat: the QRS core is where it exceeds 20% of its peak above the noise floor; from
+   the core's edges we walk out to where it falls below 3% (onset) or 5% (offset), crossing
+   small humps such as a Q wave, but at most 40 ms (else the point of least velocity in that
+   reach), so the walk never climbs into a P or T wave. Because all leads contribute, this is
+   the global onset/offset of the standards (earliest onset, latest offset over the leads,
+   IEC 60601-2-25). Beats recorded below 500 Hz are interpolated to 500 Hz first, so the
+   thresholds mean the same at every rate.
 4. T end: tangent method (the tangent at the steepest point of the T downslope meets the
    isoelectric level) on the RMS over leads of the median beat, referenced to the PR segment.
 5. P onset: the same tangent construction on the upslope of the RMS P wave; PR is reported
