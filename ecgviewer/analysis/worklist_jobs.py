@@ -206,6 +206,7 @@ def worklist_job(
     *,
     emit: Emit | None = None,
     batch: int = 32,
+    chunk: int = 16,
     device: str = "auto",
     max_duration_s: float = MAX_WORKLIST_DURATION_S,
 ) -> Generator[Progress, None, list[WorklistRow]]:
@@ -222,7 +223,11 @@ def worklist_job(
     emit
         Receives lists of new or updated rows (called from the job's thread).
     batch
-        ECGs per ``score_many`` call (and per yield).
+        The Detector's batch (network windows per call).
+    chunk
+        ECGs per ``score_many`` call and per yield. Small chunks start scoring sooner and let
+        reading the next chunk overlap the model on this one; the model's batch stays full
+        enough on CPU at 16 (measured in benchmarks/worklist_speed.py).
 
     Returns
     -------
@@ -256,7 +261,7 @@ def worklist_job(
     done = 0
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worklist-load")
     try:
-        chunks = [items[i : i + batch] for i in range(0, total, batch)]
+        chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
         future: Future[_Prepared] | None = pool.submit(_prepare, chunks[0], store, model_version)
         for n, _chunk in enumerate(chunks):
             assert future is not None

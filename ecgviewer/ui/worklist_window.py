@@ -82,13 +82,13 @@ class WorklistWindow(QMainWindow):
     review_saved = Signal(object)  # Review as stored
 
     def __init__(self, store: ReviewStore | None = None, detector: Any = None,
-                 parent: QWidget | None = None, batch: int = 32, device: str = "auto") -> None:
+                 parent: QWidget | None = None, chunk: int = 16, device: str = "auto") -> None:
         super().__init__(parent)
         self.setWindowTitle("ecgviewer — worklist")
         self.store = store or ReviewStore()
         self._own_store = store is None
         self.detector = detector
-        self.batch = batch
+        self.chunk = chunk
         self.device = device
         self.jobs = JobTracker()
         self.worker: Worker | None = None
@@ -262,7 +262,7 @@ class WorklistWindow(QMainWindow):
 
         def job() -> Any:  # built on the worker thread: nothing slow on the GUI thread
             return worklist_job(self.source or "", store, detector, emit=bridge.rows_arrived.emit,
-                                batch=self.batch, device=self.device)
+                                chunk=self.chunk, device=self.device)
 
         worker = Worker(job, kind="worklist")
         worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_progress(w, d, t, m))

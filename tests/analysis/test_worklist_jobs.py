@@ -48,7 +48,7 @@ def test_fills_then_sorts_by_score_descending(folder):
     det = FakeDetector()
     batches = []
     with ReviewStore() as store:
-        progress, rows = run(worklist_job(root, store, det, emit=batches.append, batch=5))
+        progress, rows = run(worklist_job(root, store, det, emit=batches.append, chunk=5))
     # The first emit carries every row by name, before any score exists.
     assert len(batches[0]) == len(peaks) and {r.status for r in batches[0]} == {PENDING}
     assert all(r.score is None for r in batches[0])

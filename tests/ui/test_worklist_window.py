@@ -24,7 +24,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def make_window(qtbot, store, det) -> WorklistWindow:
-    win = WorklistWindow(store=store, detector=det, batch=3)
+    win = WorklistWindow(store=store, detector=det, chunk=3)
     qtbot.addWidget(win)
     win.resize(1200, 700)
     win.show()
