@@ -17,9 +17,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QScrollArea,
@@ -28,15 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecgviewer import io as ecg_io
 from ecgviewer.errors import ECGError, ModelError
-from ecgviewer.paths import resource
-from ecgviewer.record import Record, RecordEntry
+from ecgviewer.record import Record
 from ecgviewer.signal.filters import DisplayFilter
 from ecgviewer.ui import messages
 from ecgviewer.ui.calipers import CaliperTool
-from ecgviewer.ui.dialogs import CalibrationDialog, RecordPickerDialog, SamplingRateDialog
+from ecgviewer.ui.dialogs import CalibrationDialog
 from ecgviewer.ui.display import Measurements, build_page, measure_job
+from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.menus import build_menu_bar, build_toolbar
 from ecgviewer.ui.overlay import Finding, findings_from, flag_texts, heat_scale, model_text, verdict
@@ -55,8 +52,6 @@ from ecgviewer.ui.workers import JobTracker, Worker
 log = logging.getLogger(__name__)
 
 ScoringJobFactory = Callable[[Record, str], Generator[Any, None, Any]]
-MAX_RECENT = 10
-DEMO_PATH = "demo/demo_ecg.hea"
 
 
 def default_scoring_job(record: Record, device: str) -> Generator[Any, None, Any]:
@@ -76,7 +71,7 @@ def screen_px_per_mm(widget: QWidget | None = None) -> float:
     return dpi / 25.4
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
 
@@ -148,59 +143,6 @@ class MainWindow(QMainWindow):
         self._apply_theme()
         self._rebuild_recent_menu()
         self._update_title()
-
-    # ================================================================== opening
-    def open_dialog(self) -> None:
-        exts = " ".join(f"*{e}" for e in ecg_io.supported_extensions())
-        start = str(self.settings.value("files/last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open ECG", start,
-                                              f"ECG files ({exts});;All files (*)")
-        if path:
-            self.open_path(path)
-
-    def open_demo(self) -> bool:
-        path = resource(DEMO_PATH)
-        if not path.is_file():
-            messages.show_error(self, ECGError(path, "the bundled demo ECG is missing from this installation"))
-            return False
-        return self.open_path(path, title_note="SYNTHETIC demo ECG", remember=False)
-
-    def open_path(self, path: str | Path, *, title_note: str = "", remember: bool = True,
-                  **opts: Any) -> bool:
-        """Read ``path`` and show it; on any error show a dialog and keep the current ECG."""
-        path = Path(path)
-        try:
-            if path.suffix.lower() in (".npy", ".csv", ".txt") and "fs" not in opts:
-                dialog = SamplingRateDialog(str(path), parent=self)
-                if dialog.exec() != QDialog.DialogCode.Accepted:
-                    return False
-                opts["fs"] = dialog.rate.value()
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                loaded = ecg_io.read(path, **opts)
-            finally:
-                QApplication.restoreOverrideCursor()
-            if isinstance(loaded, list):
-                loaded = self._pick_entry(loaded)
-                if loaded is None:
-                    return False
-            self.open_record(loaded, title_note=title_note)
-        except Exception as exc:  # every failure becomes a dialog; the previous ECG stays
-            messages.show_error(self, exc)
-            return False
-        if remember:
-            self._remember(path)
-        return True
-
-    def _pick_entry(self, entries: list[RecordEntry]) -> Record | None:
-        if not entries:
-            raise ECGError(None, "the file holds no ECG")
-        if len(entries) == 1:
-            return entries[0].load()
-        dialog = RecordPickerDialog(entries, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.selected_index() < 0:
-            return None
-        return entries[dialog.selected_index()].load()
 
     def open_record(self, record: Record, title_note: str = "") -> None:
         """Show ``record`` (the public entry point); starts measurements and scoring."""
@@ -524,35 +466,6 @@ class MainWindow(QMainWindow):
     def set_device(self, device: str) -> None:
         self.state.device = device
         self._sync_controls()
-
-    # ================================================================== recent files, drops
-    def _remember(self, path: Path) -> None:
-        recent = [p for p in self.recent_files() if p != str(path.resolve())]
-        recent.insert(0, str(path.resolve()))
-        self.settings.setValue("files/recent", recent[:MAX_RECENT])
-        self.settings.setValue("files/last_dir", str(path.resolve().parent))
-        self._rebuild_recent_menu()
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("files/recent") or []
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-
-    def _rebuild_recent_menu(self) -> None:
-        menu = self.menus["recent"]
-        menu.clear()
-        for p in self.recent_files():
-            menu.addAction(p, lambda p=p: self.open_path(p))
-        menu.setEnabled(bool(self.recent_files()))
-
-    def dragEnterEvent(self, event) -> None:  # Qt's name
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # Qt's name
-        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.open_path(urls[0])
 
     # ================================================================== misc
     def about(self) -> None:
