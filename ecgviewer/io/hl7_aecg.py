@@ -33,6 +33,7 @@ entities are refused with a :class:`CorruptFileError`, never expanded or fetched
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -72,6 +73,7 @@ _LEAD_PREFIX = "MDC_ECG_LEAD_"
 _TIME_CODES = {"TIME_ABSOLUTE", "TIME_RELATIVE"}
 _AGE_YEARS = {"a": 1.0, "yr": 1.0, "y": 1.0, "mo": 1 / 12, "wk": 7 / 365.25, "d": 1 / 365.25}
 _POINT_SUFFIXES = ("_PEAK", "_ONSET", "_OFFSET", "_NADIR")
+_OID = re.compile(r"^\d+(\.\d+)+$")  # an HL7 id namespace such as 2.16.840.1.113883.3.400
 #: Annotations further than this outside the rhythm strip belong to something else: dropped.
 ANNOTATION_SLACK_S = 1.0
 #: Root elements of other vendors' XML ECG formats, named in the error message.
@@ -316,7 +318,10 @@ class _Document:
         pid = None
         if subject is not None:
             id_el = subject.find("id")
-            pid = attr(id_el, "extension") or attr(id_el, "root")
+            pid = attr(id_el, "extension")
+            root_id = attr(id_el, "root")
+            if pid is None and root_id and not _OID.match(root_id):
+                pid = root_id  # a root alone may be the id itself (a UUID), never an OID
         if pid is None and person is not None:
             pid = text_of(person.find("PatientID"))  # vendor element (Mindray)
         sex = None

@@ -353,3 +353,21 @@ def test_annotation_far_outside_the_strip_is_dropped_with_a_note(tmp_path):
     rec = read(_write(tmp_path, _with_annotation(boundary)))
     assert rec.annotations == []
     assert any("1 annotations outside" in note for note in rec.notes)
+
+
+@pytest.mark.parametrize(
+    ("subject_id", "expected"),
+    [
+        ('<id root="2.16.840.1.113883.3.400" extension="SBJ-9"/>', "SBJ-9"),
+        ('<id root="2.16.840.1.113883.3.400"/>', None),  # an OID names the namespace only
+        ('<id root="61d1a24f-b47e-41aa-ae95-f8ac302f4eeb"/>', "61d1a24f-b47e-41aa-ae95-f8ac302f4eeb"),
+    ],
+)
+def test_patient_id_from_trial_subject(tmp_path, subject_id, expected):
+    subject = (
+        "<componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>"
+        f"{subject_id}</trialSubject></subject></subjectAssignment></componentOf>"
+        "</timepointEvent></componentOf>"
+    )
+    doc = _doc().replace("<component><series>", subject + "<component><series>", 1)
+    assert read(_write(tmp_path, doc)).patient.id == expected
