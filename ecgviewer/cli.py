@@ -29,6 +29,9 @@ MODEL_COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("model.evaluate", "evaluate a trained model (AUROC, localisation)"),
 }
 
+#: Readers whose files carry no sampling rate (``--fs`` is needed and used).
+RATE_FROM_USER = frozenset({"npy", "csv"})
+
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -105,6 +108,9 @@ def _info(path: str, *, fs: float | None, entry: str | None) -> int:
     from ecgviewer import io
 
     opts = {} if fs is None else {"fs": fs}
+    if fs is not None and io.reader_for(path).name not in RATE_FROM_USER:
+        print(f"ecgad: {path}: the file stores its own sampling rate; --fs ignored",
+              file=sys.stderr)
     result = io.read(path, **opts)
     if isinstance(result, list):
         if entry is None:

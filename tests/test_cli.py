@@ -221,3 +221,11 @@ def test_describe_lists_most_common_annotations_after_the_count():
     lines = cli.describe(rec).splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("annotations"))
     assert lines[at + 1] == "  most common: 5x N, 1x V, 1x (no text)"
+
+
+def test_fs_flag_on_a_file_with_its_own_rate_is_ignored_with_a_warning(tmp_path, capsys):
+    args, _ = _write_hdf5(tmp_path)
+    assert cli.main(["info", *args, "--fs", "250"]) == 0
+    out, err = capsys.readouterr()
+    assert f"rate      {FS} Hz" in out
+    assert "--fs ignored" in err
