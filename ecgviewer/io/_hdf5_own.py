@@ -294,9 +294,7 @@ def write_own_layout(
         group = fh.create_group("ecgs")
         for key, rec in items:
             node = group.create_group(key)
-            node.create_dataset(
-                "signal", data=rec.data(), dtype="f4", chunks=_chunks(rec), compression=None
-            )
+            _write_signal(node, rec)
             node.attrs["fs"] = float(rec.fs)
             node.attrs.create("leads", list(rec.leads), dtype=text)
             node.attrs["start"] = rec.start.isoformat() if rec.start else ""
@@ -313,6 +311,20 @@ def write_own_layout(
                 )
                 node.create_dataset("annotations", data=table)
     return out
+
+
+def _write_signal(node: Any, rec: Record) -> None:
+    """The signal dataset; a paged source (24 h EDF) is copied page by page, never loaded."""
+    if isinstance(rec.signal, np.ndarray):
+        node.create_dataset("signal", data=rec.data(), dtype="f4", chunks=_chunks(rec))
+        return
+    ds = node.create_dataset(
+        "signal", shape=(rec.n_leads, rec.n_samples), dtype="f4", chunks=_chunks(rec)
+    )
+    step = max(1, PAGED_SAMPLES // max(1, rec.n_leads))
+    for a in range(0, rec.n_samples, step):
+        b = min(rec.n_samples, a + step)
+        ds[:, a:b] = np.asarray(rec.signal[:, a:b], dtype=np.float32)
 
 
 def _chunks(rec: Record) -> tuple[int, int] | None:

@@ -270,6 +270,27 @@ def test_own_layout_large_signal_is_paged(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(rec.signal), original.signal)
 
 
+def test_writing_a_paged_record_copies_page_by_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(h5reader, "PAGED_SAMPLES", 1000)
+    original = _record(n_samples=20_000, fs=100.0)
+    paged = read(h5reader.write_own_layout(tmp_path / "a.h5", original))
+    assert isinstance(paged.signal, h5reader.H5PagedSignal)
+    import ecgviewer.io._hdf5_own as own
+
+    monkeypatch.setattr(own, "PAGED_SAMPLES", 3000)  # 1000-sample pages for 3 leads
+    pages: list[tuple[int, int]] = []
+    original_getitem = h5reader.H5PagedSignal.__getitem__
+
+    def spy(self, key):
+        pages.append((key[1].start, key[1].stop))
+        return original_getitem(self, key)
+
+    monkeypatch.setattr(h5reader.H5PagedSignal, "__getitem__", spy)
+    copy = read(h5reader.write_own_layout(tmp_path / "b.h5", paged))
+    assert len(pages) == 20 and max(b - a for a, b in pages) == 1000
+    np.testing.assert_array_equal(np.asarray(copy.signal), original.signal)
+
+
 def test_own_layout_newer_version_refused(tmp_path):
     path = h5reader.write_own_layout(tmp_path / "v9.h5", _record())
     with h5py.File(path, "a") as fh:
