@@ -11,6 +11,7 @@ Two stand-in networks make alignment testable without trained weights:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,16 @@ def synthetic_record(fs: float = 500.0, seconds: float = 10.0, seed: int = 0, **
     syn = synthetic_ecg(fs=fs, duration=seconds, seed=seed, **kw)  # type: ignore[arg-type]
     rec = Record(syn.signal, fs, list(STANDARD_LEADS), source=f"synthetic_{fs:g}Hz_{seconds:g}s")
     return rec, syn.r_peaks
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny networks gain nothing from threads, and on a busy 2-core machine a second thread
+    makes each step 10-20x slower (threads spin waiting for a core); restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
