@@ -1,0 +1,150 @@
+"""Detector: weight integrity, safe loading, batching, and (with the bundled weights) that an
+inserted abnormality scores higher and is localized where it was inserted."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ecgviewer import io
+from ecgviewer.errors import ModelError, ScoringCancelled
+from ecgviewer.record import Record
+from model.data import ptbxl_split
+from model.infer import Detector, sha256_of
+from model.localization_benchmark import as_record, insert
+from model.network import CrossRestorationNet
+from tests.model.conftest import bundled_weights, synthetic_record, tiny_config
+
+
+def write_weights(folder: Path, with_card: bool = True, seed: int = 0) -> Path:
+    """A tiny network saved in the bundled layout (+ a model card holding its sha256)."""
+    cfg = tiny_config()
+    torch.manual_seed(seed)
+    net = CrossRestorationNet(cfg)
+    path = folder / "weights.pt"
+    torch.save({"config": cfg.to_dict(), "state_dict": net.state_dict(),
+                "meta": {"score_kind": "combined"}}, path)
+    if with_card:
+        card = {"weights_sha256": sha256_of(path), "version": "test", "threshold": 1.0,
+                "calibration": {"normal_score_quantiles": [0.0, 1.0, 2.0, 3.0, 4.0]}}
+        (folder / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
+    return path
+
+
+def test_load_checks_the_card_and_reports_the_model(tmp_path: Path) -> None:
+    path = write_weights(tmp_path)
+    det = Detector.load(path, device="cpu")
+    assert det.model_info["sha256"] == sha256_of(path)
+    assert det.model_info["version"] == "test"
+    assert det.percentile_of(2.5) == pytest.approx(60.0)  # 3 of the 5 quantiles are <= 2.5
+    assert det.percentile_of(-1.0) == 0.0 and det.percentile_of(10.0) == 100.0
+
+
+def test_tampered_weights_are_rejected(tmp_path: Path) -> None:
+    path = write_weights(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one byte
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError) as info:
+        Detector.load(path, device="cpu")
+    assert str(path) in str(info.value)
+    assert "sha256" in str(info.value) and "modified or replaced" in str(info.value)
+
+
+def test_corrupt_weights_without_card_are_rejected(tmp_path: Path) -> None:
+    path = write_weights(tmp_path, with_card=False)
+    path.write_bytes(path.read_bytes()[: 2000])  # truncated archive
+    with pytest.raises(ModelError, match="could not be loaded") as info:
+        Detector.load(path, device="cpu")
+    assert str(path) in str(info.value)
+
+
+def test_missing_weights_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not found") as info:
+        Detector.load(tmp_path / "nope.pt", device="cpu")
+    assert "nope.pt" in str(info.value)
+
+
+def test_load_passes_weights_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_weights(tmp_path)
+    calls: list[dict] = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(kwargs)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    Detector.load(path, device="cpu")
+    assert calls and all(c.get("weights_only") is True for c in calls)
+
+
+class _Payload:
+    """Unpickling this runs code (writes a marker file): what weights_only=True must refuse."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # noqa: ANN204
+        return (Path.write_text, (Path(self.marker), "executed"))
+
+
+def test_weights_with_code_are_refused_without_running_it(tmp_path: Path) -> None:
+    path = write_weights(tmp_path, with_card=False)
+    blob = torch.load(path, weights_only=True)
+    marker = tmp_path / "pwned.txt"
+    blob["meta"] = {"score_kind": _Payload(str(marker))}
+    torch.save(blob, path)
+    assert zipfile.is_zipfile(path)
+    with pytest.raises(ModelError, match="could not be loaded"):
+        Detector.load(path, device="cpu")
+    assert not marker.exists()
+
+
+def test_score_many_equals_one_by_one_and_reports_progress(tmp_path: Path) -> None:
+    det = Detector.load(write_weights(tmp_path), device="cpu")
+    recs = [synthetic_record(fs, sec, seed=i)[0] for i, (fs, sec) in enumerate([(500, 10), (250, 25), (100, 4)])]
+    bad = Record(np.zeros((2, 5000), np.float32), 500.0, ["I", "II"], source="two_leads.edf")
+    seen: list[tuple[int, int]] = []
+    many = det.score_many([recs[0], bad, recs[1], recs[2]], batch=2, progress=lambda d, t: seen.append((d, t)))
+    assert "two_leads.edf" in str(many[1])
+    for rec, res in zip(recs, [many[0], many[2], many[3]]):
+        one = det.score(rec)
+        assert res.score == pytest.approx(one.score, rel=1e-4)
+        np.testing.assert_allclose(res.anomaly_map, one.anomaly_map, rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(res.restored, one.restored, rtol=1e-3, atol=1e-5)
+        assert res.model["sha256"] == det.model_info["sha256"]
+    total = seen[-1][1]
+    assert seen[0] == (0, total) and seen[-1] == (total, total) and total >= 4  # 25 s: 3+ windows
+    with pytest.raises(ScoringCancelled):
+        det.score_many(recs, batch=1, cancel=lambda: True)
+
+
+# ---------------------------------------------------------------------------- bundled weights
+N_RECORDS = 5
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Detector:
+    return Detector.load(bundled_weights(), device="cpu")
+
+
+@pytest.mark.slow
+@pytest.mark.needs_shared
+@pytest.mark.parametrize("kind", ["premature_wide_beat", "st_shift", "emg_burst"])
+def test_inserted_abnormality_scores_higher_and_is_localized(bundled: Detector, ptbxl_dir: Path, kind: str) -> None:
+    normals = [r for r in ptbxl_split(ptbxl_dir, bundled.cfg).report if r.normal][:N_RECORDS]
+    for item in normals:
+        rec = io.read(item.path)
+        assert isinstance(rec, Record)
+        ins = insert(rec, kind, seed=7, key=item.ecg_id)
+        clean, modified = bundled.score_many([rec, as_record(rec, ins)])
+        assert modified.score > clean.score, (item.ecg_id, kind, modified.score, clean.score)
+        # Where the map says: the change itself, not the rest of the record.
+        peak = int(np.argmax(modified.anomaly_map.sum(axis=0)))
+        assert any(a <= peak < b for a, b in ins.spans), (item.ecg_id, kind, peak, ins.spans)
