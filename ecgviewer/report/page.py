@@ -183,8 +183,8 @@ def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> l
     peaks = detect_r_peaks(data[ecg_rows], page.fs, lead=ecg_rows.index(lead) if lead in ecg_rows else None)
     if peaks.size >= 2:
         rr = np.diff(peaks) / page.fs * 1000.0
-        out.append(("Heart rate", f"{60000.0 / float(np.mean(rr)):.0f} bpm"))
-        out.append(("RR", f"{np.mean(rr):.0f} ± {np.std(rr):.0f} ms ({peaks.size} beats)"))
+        out.append(("HR", f"{60000.0 / float(np.mean(rr)):.0f} bpm, RR {np.mean(rr):.0f} ± "
+                          f"{np.std(rr):.0f} ms ({peaks.size} beats)"))
     else:
         out.append(("Heart rate", "unavailable (fewer than 2 R peaks)"))
     out.extend(_intervals(page, peaks))
@@ -192,40 +192,31 @@ def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> l
 
 
 def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
+    """PR, QRS, QT, QTc from ``ecgviewer.signal.intervals`` (the viewer's numbers), each with
+    the reason when unavailable, and how they were measured."""
     try:
-        from ecgviewer.signal import intervals  # type: ignore[attr-defined]
+        from ecgviewer.signal.intervals import measure_intervals
     except ImportError:
         return [("PR / QRS / QT", "unavailable (interval measurement not installed)")]
-    fn = getattr(intervals, "measure_intervals", None) or getattr(intervals, "measure", None)
-    if fn is None:
-        return [("PR / QRS / QT", "unavailable")]
     try:
-        res = fn(page.data(), page.fs, leads=page.leads, r_peaks=peaks)
-    except TypeError:
-        try:
-            res = fn(page)
-        except Exception as exc:  # noqa: BLE001
-            return [("PR / QRS / QT", f"unavailable ({exc})")]
-    except Exception as exc:  # noqa: BLE001
+        res = measure_intervals(page.data(), page.fs, page.leads, peaks)
+    except Exception as exc:  # noqa: BLE001 - the page still prints, saying why
         return [("PR / QRS / QT", f"unavailable ({exc})")]
-    return _format_intervals(res)
+    reasons = getattr(res, "reasons", {}) or {}
+    def value(name: str) -> str:
+        v = getattr(res, f"{name}_ms", None)
+        if v is None or not np.isfinite(float(v)):
+            why = reasons.get(name) or reasons.get(f"{name}_ms")
+            return f"unavailable ({why})" if why else "unavailable"
+        return f"{float(v):.0f} ms"
 
-
-def _format_intervals(res: Any) -> list[tuple[str, str]]:
-    out = []
-    for label, names in (
-        ("PR", ("pr_ms", "pr")), ("QRS", ("qrs_ms", "qrs")), ("QT", ("qt_ms", "qt")),
-        ("QTc Bazett", ("qtc_bazett_ms", "qtc_bazett")),
-        ("QTc Fridericia", ("qtc_fridericia_ms", "qtc_fridericia")),
-    ):
-        value = None
-        for name in names:
-            value = res.get(name) if isinstance(res, dict) else getattr(res, name, None)
-            if value is not None:
-                break
-        try:
-            out.append((label, "unavailable" if value is None or not np.isfinite(float(value))
-                        else f"{float(value):.0f} ms"))
-        except (TypeError, ValueError):
-            out.append((label, str(value)))
+    out = [("PR", value("pr")), ("QRS", value("qrs")), ("QT", value("qt"))]
+    bazett, frid = value("qtc_bazett"), value("qtc_fridericia")
+    if bazett.startswith("unavailable") and frid.startswith("unavailable"):
+        out.append(("QTc", "unavailable"))
+    else:
+        out.append(("QTc", f"{bazett} (Bazett), {frid} (Fridericia)"))
+    method = str(getattr(res, "method", "") or "")
+    if method:  # the first clause; the viewer shows the whole method
+        out.append(("Method", method.split(";")[0]))
     return out

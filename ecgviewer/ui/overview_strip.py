@@ -183,8 +183,8 @@ class LongRecordingPanel(QWidget):
         row.addWidget(self.position_label)
         row.addStretch(1)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(200)
-        self.progress.setFormat("%v / %m windows")
+        self.progress.setFixedWidth(240)
+        self.progress.setFormat("%v/%m windows")
         row.addWidget(self.progress)
         self.score_button = QPushButton("Score recording")
         self.score_button.clicked.connect(self.toggle_scoring)
@@ -307,7 +307,9 @@ class LongRecordingPanel(QWidget):
             self.strip.set_scores(self.state)
             self.progress.setValue(self.state.n_done)
             n = len(self.state.findings)
-            self.finding_label.setText(f"{text}. {n} windows with findings; F walks the top {min(n, TOP_FINDINGS)}.")
+            self.finding_label.setText(
+                f"{text}: {self.state.n_done} of {self.state.n_windows} windows. "
+                f"Next finding (F) walks the {min(n, TOP_FINDINGS)} most unusual.")
             if self.state.complete:
                 self.scoring_finished.emit(self.state)
 

@@ -125,6 +125,7 @@ class WorklistWindow(QMainWindow):
         split.addWidget(self.side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
+        split.setSizes([1000, 380])
         self.setCentralWidget(split)
         self._build_toolbar()
         self._build_status()

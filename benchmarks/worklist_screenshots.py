@@ -1,0 +1,227 @@
+"""Screenshots of the review workflow for a human to look at (not committed).
+
+    xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/worklist_screenshots.py [OUT]
+
+Writes to OUT (default /tmp/ecg_worklist_screens):
+- ``worklist.png``: 60 PTB-XL records (fold 9, normals and abnormals) from a PTB-XL style
+  database CSV, scored, a few reviewed, one selected with its note;
+- ``overview.png``: a generated 24 h 12-lead Holter EDF in the viewer with the long-recording
+  overview dock, scored, at its top finding;
+- ``report_a4.png`` / ``report_letter.png``: the PDF reports rendered to PNG by pdftoppm.
+Scores come from the bundled model when its weights exist, else from a stand-in (peak
+amplitude) and the window titles say so.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+PTBXL = REPO.parent / "shared" / "data" / "ptbxl"
+
+
+def wait(app, cond, timeout: float = 120.0) -> None:
+    t = time.perf_counter()
+    while not cond() and time.perf_counter() - t < timeout:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def pick_detector():
+    from ecgviewer.paths import resource
+
+    if resource("model/weights.pt").is_file():
+        return None, ""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from worklist_speed import StandIn
+
+    return StandIn(), " [stand-in scores: no bundled weights]"
+
+
+def ptbxl_subset(tmp: Path, n: int = 60) -> Path:
+    """A database CSV of ``n`` fold-9 records beside a link to the shared records."""
+    rows = []
+    with (PTBXL / "ptbxl_database.csv").open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames
+        for row in reader:
+            if row["strat_fold"] == "9":
+                rows.append(row)
+            if len(rows) >= n:
+                break
+    base = tmp / "ptbxl"
+    base.mkdir()
+    (base / "records100").symlink_to(PTBXL / "records100")
+    with (base / "ptbxl_database.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return base / "ptbxl_database.csv"
+
+
+def shot_worklist(app, out: Path, tmp: Path, det, note: str) -> None:
+    from ecgviewer.review.store import ReviewStore
+    from ecgviewer.ui.worklist_window import WorklistWindow
+
+    store = ReviewStore(tmp / "shots.sqlite3")
+    win = WorklistWindow(store=store, detector=det)
+    win.resize(1500, 850)
+    win.show()
+    win.reviewer_edit.setText("Dr A. Example")
+    worker = win.open_source(ptbxl_subset(tmp))
+    wait(app, lambda: worker.is_done)
+    app.processEvents()
+    win.setWindowTitle(win.windowTitle() + note)
+    win._select(0)
+    win.mark("abnormal")
+    win.mark("normal")
+    win.mark("abnormal")
+    win._select(2)
+    win.edit_note()
+    win.note_edit.setPlainText("Q waves II, III, aVF: old inferior MI? Compare with prior.")
+    win.save_note()
+    win._select(3)
+    app.processEvents()
+    time.sleep(0.2)
+    app.processEvents()
+    win.grab().save(str(out / "worklist.png"))
+    win.close()
+    store.close()
+
+
+def shot_overview(app, out: Path, tmp: Path, det, note: str) -> None:
+    from ecgviewer import io
+    from ecgviewer.review.store import ReviewStore
+    from tests.analysis.holter import write_holter_edf
+
+    path = tmp / "holter_24h.edf"
+    write_holter_edf(path, hours=24.0, fs=250, pvc_every_s=3 * 3600)
+    record = io.read(path)
+    store = ReviewStore(tmp / "shots.sqlite3")
+    main = _main_window(app)
+    if main is not None and hasattr(main, "overview_panel"):
+        main.open_path(path)
+        panel = main.overview_panel
+        panel.detector = det
+        win = main
+    else:
+        if main is not None:
+            main.close()
+        win, panel = _standalone(record, det, store)
+    win.resize(1600, 1000)
+    win.show()
+    worker = panel.start_scoring()
+    wait(app, lambda: worker is None or worker.is_done, timeout=600)
+    panel.step_finding(1)
+    app.processEvents()
+    time.sleep(0.3)
+    app.processEvents()
+    win.setWindowTitle(win.windowTitle() + note)
+    win.grab().save(str(out / "overview.png"))
+    panel.shutdown()
+    win.close()
+    store.close()
+
+
+def _main_window(app):
+    try:
+        from ecgviewer.ui.main_window import MainWindow
+        from tests.ui.fakes import fake_job
+    except ImportError:
+        return None
+    return MainWindow(scoring_job=fake_job)
+
+
+def _standalone(record, det, store):
+    """The panel under a plain stacked-trace view of the page (before the main-window hook)."""
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
+
+    from ecgviewer.ui.overview_strip import PAGE_S, LongRecordingPanel
+
+    win = QMainWindow()
+    win.setWindowTitle(f"ecgviewer — {Path(record.source).name}")
+    central = QWidget()
+    lay = QVBoxLayout(central)
+    plot = pg.PlotWidget(background="w")
+    lay.addWidget(plot, 1)
+    panel = LongRecordingPanel(detector=det, store=store)
+    lay.addWidget(panel)
+    win.setCentralWidget(central)
+    curves = [plot.plot(pen=pg.mkPen("k", width=1)) for _ in record.leads]
+
+    def show(t0: float) -> None:
+        page = record.slice(t0, t0 + PAGE_S).data()
+        t = t0 + np.arange(page.shape[1]) / record.fs
+        for i, c in enumerate(curves):
+            c.setData(t, page[i] - 3.0 * i)
+
+    panel.position_changed.connect(show)
+    panel.set_record(record)
+    return win, panel
+
+
+def shot_reports(out: Path, tmp: Path) -> None:
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from ecgviewer.record import Patient, Record
+    from ecgviewer.report.page import from_result
+    from ecgviewer.report.render import export_pdf
+    from ecgviewer.review.store import Review
+    from ecgviewer.signal.filters import DisplayFilter
+    from ecgviewer.signal.synthetic import synthetic_ecg
+    from tests.ui.fakes import fake_result
+
+    s = synthetic_ecg(fs=500, duration=10, pvc_at=6.0, seed=3)
+    rec = Record(s.signal, s.fs, list(s.leads), start=datetime(2024, 5, 1, 10, 22, 3),
+                 patient=Patient("PAT-00042", 63, "F"), source="/data/demo_ecg.hea",
+                 format="wfdb", device="synthetic cart")
+    pvc = next(b for b in s.beats if b.kind == "V")
+    res = fake_result(rec, ("V2", pvc.qrs_onset - 0.05, pvc.t_end + 0.05))
+    a, b = int((pvc.qrs_onset - 0.05) * s.fs), int((pvc.t_end + 0.05) * s.fs)
+    res.anomaly_map[:] = 0.0
+    res.anomaly_map[:, a:b] = np.hanning(b - a)[None, :]
+    review = Review("x", "abnormal", "PVC at 6 s with discordant T wave; compare with prior ECG",
+                    "Dr A. Example", datetime(2026, 1, 5, 9, 30, tzinfo=UTC))
+    content = from_result(rec, res, review=review, display_filter=DisplayFilter())
+    for paper in ("A4", "Letter"):
+        pdf = export_pdf(content, tmp / f"report_{paper}.pdf", paper)
+        shutil.copy(pdf, out / f"report_{paper.lower()}.pdf")
+        if shutil.which("pdftoppm"):
+            subprocess.run(["pdftoppm", "-r", "110", "-png", "-singlefile", str(pdf),
+                            str(out / f"report_{paper.lower()}")], check=True)
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ecg_worklist_screens")
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="ecg_shots_"))
+    os.environ["ECGVIEWER_DATA_DIR"] = str(tmp)
+    from PySide6.QtWidgets import QApplication
+
+    from ecgviewer.ui import messages
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    messages.set_test_mode(True, auto_close_ms=2000)
+    det, note = pick_detector()
+    shot_reports(out, tmp)
+    shot_worklist(app, out, tmp, det, note)
+    shot_overview(app, out, tmp, det, note)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"screenshots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
