@@ -95,6 +95,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("file", nargs="?", help="ECG file to open (default: the demo ECG)")
     parser.add_argument("--fs", type=float, default=None,
                         help="sampling rate for bare arrays (.npy/.csv)")
+    parser.add_argument("--smoke-test", metavar="OUT.png", default=None,
+                        help="no window: open the demo ECG, score it, export OUT.png, check "
+                             "the result; prints one JSON line, exit status 0/1 (smoke.py)")
     return parser.parse_args(list(argv))
 
 
@@ -113,6 +116,10 @@ def create_app(argv: Sequence[str] | None = None):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.smoke_test:  # the installation check of packaging/smoke_test.sh: no window
+        from ecgviewer.smoke import main as smoke_main
+
+        return smoke_main([args.smoke_test] + (["--file", args.file] if args.file else []))
     setup_logging()
     app = create_app()
     install_excepthooks()
