@@ -394,3 +394,54 @@ def test_guard_turns_absurd_allocation_into_memory_error():
             pytest.skip("address-space limit not available here")
         with pytest.raises(MemoryError):
             np.empty(MEMORY_HEADROOM * 4, dtype=np.uint8)  # 12 GiB: over the cap
+
+
+# ---------------------------------------------------------------------------- XML structure
+XML_HOSTILE = ["", "0", "-1", "abc", "1e400", "nan", "99999999999999999999", "20021122",
+               "MDC_ECG_LEAD_II", "RHYTHM", "TIME_RELATIVE", "TIME_ABSOLUTE", "GLIST_PQ", "ms",
+               "mV", "V", "REPRESENTATIVE_BEAT"]
+
+
+@st.composite
+def mutated_xml(draw: st.DrawFn, text: bytes) -> bytes:
+    """A well-formed aECG whose elements were removed, duplicated or given hostile values:
+    byte mutations mostly break the XML itself; these reach the reader's own logic."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(text)
+    for _ in range(draw(st.integers(1, 4))):
+        elements = [e for e in root.iter() if e is not root]
+        if not elements:
+            break
+        parents = {child: parent for parent in root.iter() for child in parent}
+        el = elements[draw(st.integers(0, len(elements) - 1))]
+        op = draw(st.sampled_from(["remove", "attribute", "text", "duplicate"]))
+        if op == "remove":
+            parents[el].remove(el)
+        elif op == "attribute" and el.attrib:
+            el.set(draw(st.sampled_from(sorted(el.attrib))), draw(st.sampled_from(XML_HOSTILE)))
+        elif op == "text":
+            el.text = draw(st.sampled_from(XML_HOSTILE))
+        elif op == "duplicate":
+            parents[el].append(ET.fromstring(ET.tostring(el)))
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+@pytest.mark.parametrize("seed_name", ["aecg_synthetic", "aecg_fixture_minimum"])
+def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
+    seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    seed = _seed(seed_name, tmp_path_factory)
+
+    @settings(max_examples=EXAMPLES, deadline=4000, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=mutated_xml(seed.files[seed.target]))
+    def run(data: bytes) -> None:
+        folder = _materialise(fuzz_dir, {seed.target: data})
+        with _guards():
+            try:
+                _exercise(folder, seed)
+            except ECGError as exc:
+                assert str(exc).strip()
+
+    run()
