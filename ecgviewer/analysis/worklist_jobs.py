@@ -27,7 +27,7 @@ from typing import Any
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Patient, Record, RecordEntry
-from ecgviewer.review.hashing import content_hash, entry_hash
+from ecgviewer.review.hashing import entry_hash, files_of, sha256_files, stat_key
 from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
 
@@ -300,17 +300,21 @@ class _Prepared:
 def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> _Prepared:
     """Hash, look up the cache and reviews, load what must be scored (worker thread)."""
     file_hashes: dict[Path, str] = {}
+    fresh: list[tuple[str, int, int, str]] = []
     for item in chunk:
         try:
             if item.collection is not None:
                 if item.collection not in file_hashes:
-                    file_hashes[item.collection] = content_hash(item.collection)
+                    file_hashes[item.collection] = _file_hash([item.collection], store, fresh)
                 h = entry_hash(file_hashes[item.collection], item.entry.key)
             else:
-                h = content_hash(item.entry.source)
+                h = _file_hash(files_of(item.entry.source), store, fresh)
             item.row = replace(item.row, content_hash=h)
-        except ECGError as exc:
-            item.row = replace(item.row, status=ERROR, error=exc.problem)
+        except (ECGError, OSError) as exc:
+            problem = exc.problem if isinstance(exc, ECGError) else str(exc)
+            item.row = replace(item.row, status=ERROR, error=problem)
+    if fresh:
+        store.remember_hashes(fresh)
     hashes = [i.row.content_hash for i in chunk if i.row.content_hash]
     cached = store.get_scores(hashes, model_version)
     reviews = store.get_reviews(hashes)
@@ -350,6 +354,18 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
     if infos:
         store.upsert_ecgs(infos)
     return _Prepared(list(chunk), records, hits)
+
+
+def _file_hash(files: list[Path], store: ReviewStore, fresh: list[tuple[str, int, int, str]]) -> str:
+    """Content hash of ``files``, from the store when their size and mtime are unchanged."""
+    size, mtime = stat_key(files)
+    key = str(files[0].resolve())
+    known = store.known_hash(key, size, mtime)
+    if known is not None:
+        return known
+    h = sha256_files(files)
+    fresh.append((key, size, mtime, h))
+    return h
 
 
 def _score(

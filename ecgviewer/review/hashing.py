@@ -112,3 +112,13 @@ def entry_hash(file_hash: str, key: str) -> str:
     hash changes whenever any entry changes, which at worst re-scores a collection.
     """
     return hashlib.sha256(f"{file_hash}\0{key}".encode()).hexdigest()
+
+
+def stat_key(paths: Iterable[str | os.PathLike[str]]) -> tuple[int, int]:
+    """(total size, newest mtime in ns) of the files: changes whenever one of them does."""
+    size = mtime = 0
+    for p in paths:
+        st = os.stat(p)
+        size += st.st_size
+        mtime = max(mtime, st.st_mtime_ns)
+    return size, mtime

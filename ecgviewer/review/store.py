@@ -82,8 +82,17 @@ CREATE TABLE window_score(
 );
 """
 
+_V3 = """
+CREATE TABLE file_hash(
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+);
+"""
+
 #: MIGRATIONS[i] takes a database from user_version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -350,6 +359,24 @@ class ReviewStore:
                 (content_hash,),
             )
         ]
+
+    # ------------------------------------------------------------------ file hashes
+    def known_hash(self, path: str, size: int, mtime_ns: int) -> str | None:
+        """The content hash remembered for ``path`` if its size and mtime are unchanged.
+
+        Re-hashing a folder of 24 h recordings on every opening would read gigabytes; like
+        git's index, a file whose size and modification time are unchanged is trusted.
+        """
+        row = self._conn().execute(
+            "SELECT content_hash FROM file_hash WHERE path=? AND size=? AND mtime_ns=?",
+            (path, size, mtime_ns),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember_hashes(self, entries: Iterable[tuple[str, int, int, str]]) -> None:
+        """Store (path, size, mtime_ns, content_hash) rows (one transaction)."""
+        with self._tx() as con:
+            con.executemany("INSERT OR REPLACE INTO file_hash VALUES (?, ?, ?, ?)", list(entries))
 
     # ------------------------------------------------------------------ long recordings
     def put_window_scores(

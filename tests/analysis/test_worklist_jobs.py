@@ -166,3 +166,22 @@ def test_hdf5_collection_entries_are_hashed_per_key(tmp_path):
         again = FakeDetector()
         run(worklist_job(path, store, again))
         assert again.calls == 0
+
+
+def test_reopening_does_not_read_unchanged_files_for_hashing(folder, monkeypatch):
+    import ecgviewer.analysis.worklist_jobs as wj
+
+    root, peaks = folder
+    calls = []
+    real = wj.sha256_files
+    monkeypatch.setattr(wj, "sha256_files", lambda files: calls.append(files) or real(files))
+    with ReviewStore() as store:
+        _, rows1 = run(worklist_job(root, store, FakeDetector()))
+        assert len(calls) == len(peaks)
+        calls.clear()
+        _, rows2 = run(worklist_job(root, store, FakeDetector()))
+        assert calls == []  # size and mtime unchanged: hashes from the store
+        assert [r.content_hash for r in rows2] == [r.content_hash for r in rows1]
+        write_record(root, "rec001", 7.0)  # rewritten: new size/mtime, hashed again
+        run(worklist_job(root, store, FakeDetector()))
+        assert len(calls) == 1

@@ -87,6 +87,9 @@ def test_migration_from_v1_keeps_reviews(tmp_path):
         assert store.schema_version == SCHEMA_VERSION > 1
         assert store.get_review("o" * 64).note == "old note"
         assert [r.note for r in store.history("o" * 64)] == ["old note"]  # history seeded
+        store.remember_hashes([("/x/a.edf", 10, 123, "o" * 64)])
+        assert store.known_hash("/x/a.edf", 10, 123) == "o" * 64
+        assert store.known_hash("/x/a.edf", 10, 124) is None  # touched: hash again
         store.put_window_scores("o" * 64, "m", 10.0, {0: 1.5, 3: 2.5})
         assert store.get_window_scores("o" * 64, "m", 10.0) == {0: 1.5, 3: 2.5}
         assert store.integrity_ok()
