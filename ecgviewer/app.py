@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ecgviewer.paths import user_data_dir
+from ecgviewer.paths import resource, user_data_dir
 
 log = logging.getLogger("ecgviewer")
 _relay = None  # the QObject forwarding thread errors to the GUI thread (kept alive here)
@@ -104,11 +104,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def create_app(argv: Sequence[str] | None = None):
     """QApplication with our names (settings, log paths) and the pyqtgraph defaults we use."""
     import pyqtgraph as pg
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("ecgviewer")
     app.setOrganizationName("ecgviewer")
+    app.setWindowIcon(QIcon(str(resource("icons/ecgviewer-256.png"))))
     # Antialiasing and OpenGL cost frames; ECG traces at 1 px are crisp without them.
     pg.setConfigOptions(antialias=False, useOpenGL=False)
     return app
