@@ -185,3 +185,20 @@ def test_reopening_does_not_read_unchanged_files_for_hashing(folder, monkeypatch
         write_record(root, "rec001", 7.0)  # rewritten: new size/mtime, hashed again
         run(worklist_job(root, store, FakeDetector()))
         assert len(calls) == 1
+
+
+def test_bundled_model_is_not_loaded_when_every_score_is_cached(folder, monkeypatch):
+    import ecgviewer.analysis.detector as dmod
+    import ecgviewer.analysis.scoring as scoring
+    from tests.analysis.fake_detector import MODEL
+
+    root, peaks = folder
+    card = {"name": MODEL["name"], "version": MODEL["version"], "sha256": MODEL["sha256"]}
+    monkeypatch.setattr(dmod, "bundled_model_info", lambda: dict(card))
+    loads = []
+    monkeypatch.setattr(scoring, "get_detector", lambda w=None, d="auto": loads.append(d) or FakeDetector())
+    with ReviewStore() as store:
+        run(worklist_job(root, store, None))  # the default: the bundled model, loaded lazily
+        assert loads == ["auto"]
+        run(worklist_job(root, store, None))
+        assert loads == ["auto"]  # all cached under the card's version: never loaded
