@@ -24,6 +24,16 @@ MAX_ABS_MV = 1e6
 PAGED_SAMPLES = 8_000_000
 
 
+def _show(value: Any) -> str:
+    """An attribute value for a message: short, without numpy's repr clutter."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def h5py_module() -> Any:
     import h5py  # imported lazily: its C library costs start-up time
 
@@ -48,9 +58,9 @@ def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
     version = fh.attrs["ecgviewer_layout"]
     try:
         version_int = int(np.asarray(version).reshape(-1)[0])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         raise CorruptFileError(
-            path, f"ecgviewer_layout attribute {version!r} is not a number"
+            path, f"ecgviewer_layout attribute {_show(version)} is not a version number"
         ) from None
     if version_int > LAYOUT_VERSION:
         raise CorruptFileError(
@@ -158,12 +168,14 @@ class _OwnLoader:
             raise CorruptFileError(path, f"ECG '{key}': the 'fs' attribute is missing")
         fs = float_or_none(np.asarray(attrs["fs"]).reshape(-1)[0])
         if fs is None:
-            raise InvalidSignalError(path, f"ECG '{key}': sampling rate {attrs['fs']!r} is not a number")
+            raise InvalidSignalError(
+                path, f"ECG '{key}': sampling rate {_show(attrs['fs'])} is not a number"
+            )
         if int(shape[0]) * int(shape[1]) > self.paged_above:
             signal: Any = H5PagedSignal(path, f"ecgs/{key}/signal", (int(shape[0]), int(shape[1])))
         else:
             data = np.asarray(ds[()])
-            if data.dtype.kind == "f" and np.isfinite(data).all():
+            if data.size and data.dtype.kind == "f" and np.isfinite(data).all():
                 peak = float(np.abs(data).max())
                 if peak > MAX_ABS_MV:
                     raise InvalidSignalError(
