@@ -259,6 +259,10 @@ class H5PagedSignal:
         page = page[rows]
         if not np.isfinite(page).all():
             raise InvalidSignalError(self.path, "NaN or infinite samples in this part of the ECG")
+        if page.size and float(np.abs(page).max()) > MAX_ABS_MV:
+            raise InvalidSignalError(
+                self.path, f"sample values up to {float(np.abs(page).max()):.3g} mV are not an ECG"
+            )
         return page
 
     def _read(self, cols: slice) -> np.ndarray:

@@ -445,3 +445,72 @@ def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
                 assert str(exc).strip()
 
     run()
+
+
+# ---------------------------------------------------------------------------- HDF5 structure
+H5_ATTRS = ["fs", "leads", "start", "patient_id", "age", "sex", "device", "derived_leads",
+            "non_ecg"]
+H5_VALUES = [b"x", "abc", "", -1, 0, 1e300, float("nan"), float("inf"), [1, 2, 3], ["a", "b"],
+             [[1.0]], 2**62, True]
+H5_ARRAYS = [np.zeros(2), np.zeros((2, 0), "f4"), np.zeros((0, 5)), np.full((2, 300), np.inf),
+             np.zeros((2, 300), "i8"), np.zeros((2, 300), "c16"), np.zeros((2, 300), bool),
+             np.array([(1.0,)], dtype=[("x", "f8")]), np.full((2, 300), 1e30)]
+
+
+@st.composite
+def mutated_h5_ops(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """Edits, made with h5py, that keep the file valid HDF5 but break the ecgviewer layout."""
+    ops = []
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(["ecg_000", "ecg_001"]))
+        op = draw(st.sampled_from(["set", "delete_attr", "replace", "delete", "version"]))
+        if op in ("set", "delete_attr"):
+            ops.append((op, key, draw(st.sampled_from(H5_ATTRS)), draw(st.sampled_from(H5_VALUES))))
+        elif op in ("replace", "delete"):
+            ops.append((op, key, draw(st.sampled_from(["signal", "annotations"])),
+                        draw(st.integers(0, len(H5_ARRAYS) - 1))))
+        else:
+            ops.append((op, key, "", draw(st.sampled_from(H5_VALUES))))
+    return ops
+
+
+def _apply_h5_ops(path: Path, ops: list[tuple[Any, ...]]) -> None:
+    import h5py
+
+    with h5py.File(path, "a") as fh:
+        for op, key, name, value in ops:
+            group = fh["ecgs"].get(key)
+            with contextlib.suppress(TypeError, ValueError, KeyError, OverflowError):
+                if op == "version":
+                    fh.attrs["ecgviewer_layout"] = value
+                elif group is None:
+                    continue
+                elif op == "set":
+                    group.attrs[name] = value
+                elif op == "delete_attr" and name in group.attrs:
+                    del group.attrs[name]
+                elif op in ("replace", "delete") and name in group:
+                    del group[name]
+                    if op == "replace":
+                        group[name] = H5_ARRAYS[value]
+
+
+@pytest.mark.parametrize("seed_name", ["hdf5_own", "hdf5_own_paged"])
+def test_h5_layout_edits_give_a_record_or_an_ecg_error(
+    seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    seed = _seed(seed_name, tmp_path_factory)
+
+    @settings(max_examples=EXAMPLES, deadline=4000, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(ops=mutated_h5_ops())
+    def run(ops: list[tuple[Any, ...]]) -> None:
+        folder = _materialise(fuzz_dir, seed.files)
+        _apply_h5_ops(folder / seed.target, ops)
+        with _guards():
+            try:
+                _exercise(folder, seed)
+            except ECGError as exc:
+                assert str(exc).strip()
+
+    run()
