@@ -24,6 +24,18 @@ MAX_ABS_MV = 1e6
 PAGED_SAMPLES = 8_000_000
 
 
+def open_read_only(path: str | os.PathLike[str]) -> Any:
+    """``h5py.File(path, "r")``; retried without HDF5 file locking where the file system
+    refuses locks (read-only mounts, some network shares), which a viewer must still open."""
+    h5py = h5py_module()
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        return h5py.File(path, "r", locking=False)
+
+
 def _show(value: Any) -> str:
     """An attribute value for a message: short, without numpy's repr clutter."""
     if isinstance(value, np.ndarray):
@@ -141,7 +153,7 @@ class _OwnLoader:
 
     def __call__(self) -> Record:
         try:
-            with h5py_module().File(self.path, "r") as fh:
+            with open_read_only(self.path) as fh:
                 return self._load(fh["ecgs"][self.key])
         except ECGError:
             raise
@@ -267,7 +279,7 @@ class H5PagedSignal:
 
     def _read(self, cols: slice) -> np.ndarray:
         try:
-            with h5py_module().File(self.path, "r") as fh:
+            with open_read_only(self.path) as fh:
                 return np.asarray(fh[self.dataset][:, cols], dtype=np.float32)
         except Exception as exc:
             raise CorruptFileError(self.path, f"could not read samples ({short(exc)})") from None

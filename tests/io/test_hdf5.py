@@ -324,3 +324,19 @@ def test_reading_never_modifies_the_file(code15_file, tmp_path):
         for entry in read(p):
             entry.load()
         assert (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) == before
+
+
+def test_file_systems_without_locks_still_open(tmp_path, monkeypatch):
+    path = h5reader.write_own_layout(tmp_path / "share.h5", _record())
+    real_file = h5py.File
+    calls = []
+
+    def no_locks(name, mode="r", **kwargs):
+        calls.append(kwargs.get("locking"))
+        if kwargs.get("locking") is not False:
+            raise OSError("Unable to synchronously open file (unable to lock file, errno = 37)")
+        return real_file(name, mode, **kwargs)
+
+    monkeypatch.setattr(h5py, "File", no_locks)
+    rec = read(path)
+    assert rec.n_samples == 5000 and calls[:2] == [None, False]
