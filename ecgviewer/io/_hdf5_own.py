@@ -24,6 +24,12 @@ MAX_ABS_MV = 1e6
 PAGED_SAMPLES = 8_000_000
 
 
+def h5py_module() -> Any:
+    import h5py  # imported lazily: its C library costs start-up time
+
+    return h5py
+
+
 def open_read_only(path: str | os.PathLike[str]) -> Any:
     """``h5py.File(path, "r")``; retried without HDF5 file locking where the file system
     refuses locks (read-only mounts, some network shares), which a viewer must still open."""
@@ -46,18 +52,14 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def h5py_module() -> Any:
-    import h5py  # imported lazily: its C library costs start-up time
-
-    return h5py
-
-
 def short(exc: BaseException) -> str:
+    """The first line of a library error, bounded, for our one-line messages."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
 def float_or_none(text: Any) -> float | None:
+    """A finite float, or None for missing, unparsable, NaN or infinite values."""
     try:
         value = float(text)
     except (TypeError, ValueError):
@@ -67,6 +69,7 @@ def float_or_none(text: Any) -> float | None:
 
 # ---------------------------------------------------------------------------- own layout
 def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
+    """One entry per ``/ecgs/<key>`` group: metadata from attributes, samples on ``load()``."""
     version = fh.attrs["ecgviewer_layout"]
     try:
         version_int = int(np.asarray(version).reshape(-1)[0])
@@ -74,6 +77,8 @@ def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
         raise CorruptFileError(
             path, f"ecgviewer_layout attribute {_show(version)} is not a version number"
         ) from None
+    if version_int < 1:
+        raise CorruptFileError(path, f"ecgviewer_layout version {version_int} does not exist")
     if version_int > LAYOUT_VERSION:
         raise CorruptFileError(
             path,
