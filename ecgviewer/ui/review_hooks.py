@@ -1,0 +1,220 @@
+"""The review workflow's entries in the viewer's main window, added from outside it.
+
+``install(window)`` adds to File: Open folder as worklist…, Open collection / database as
+worklist…, Export report…, Print…; and a bottom dock with the long-recording overview that
+appears for recordings longer than :data:`LONG_RECORDING_S`. It uses only the window's public
+surface (``menus``, ``actions``, ``record``, ``result``, ``state.page_start``, ``redraw``,
+``display_filter``, ``record_loaded``, ``open_path``, ``open_record``), so the main window keeps
+one job and this module owns the review features.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
+
+from ecgviewer.record import Record
+from ecgviewer.review.hashing import files_of, sha256_files, stat_key
+from ecgviewer.review.store import Review, ReviewStore
+from ecgviewer.review.worklist import WorklistRow
+from ecgviewer.ui.messages import show_error
+from ecgviewer.ui.overview_strip import LongRecordingPanel
+
+log = logging.getLogger(__name__)
+
+#: Recordings longer than this get the overview dock (window-by-window scoring).
+LONG_RECORDING_S = 60.0
+#: Files larger than this are not hashed on the GUI thread just to find their review.
+_HASH_ON_GUI_MAX_BYTES = 50 * 2**20
+
+
+class ReviewFeatures(QObject):
+    """Owns the worklist window, the overview dock and the review store for one main window."""
+
+    def __init__(self, window: QMainWindow, detector: Any = None, store: ReviewStore | None = None) -> None:
+        super().__init__(window)
+        self.window: Any = window
+        self.detector = detector
+        self.store = store or ReviewStore()
+        self.worklist: Any = None
+        self.overview = LongRecordingPanel(detector=detector, store=self.store)
+        self.overview.position_changed.connect(self._show_page)
+        self.dock = QDockWidget("Long-recording overview", window)
+        self.dock.setObjectName("overview_dock")
+        self.dock.setWidget(self.overview)
+        self.dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.dock.hide()
+        self._add_actions()
+        window.record_loaded.connect(self._record_loaded)
+
+    # -------------------------------------------------------------- menus
+    def _add_actions(self) -> None:
+        w = self.window
+        file_menu = w.menus["file"]
+        quit_action = w.actions.get("quit")
+        items = [
+            ("open_folder", "Open &folder as worklist…", self.open_folder_dialog, "Ctrl+Shift+O"),
+            ("open_collection", "Open collection / &database as worklist…", self.open_collection_dialog, None),
+            (None, None, None, None),
+            ("export_report", "Export &report (PDF/PNG)…", self.export_report, "Ctrl+E"),
+            ("print", "&Print…", self.print_report, "Ctrl+P"),
+            (None, None, None, None),
+        ]
+        for name, text, slot, key in items:
+            if name is None:
+                act = QAction(w)
+                act.setSeparator(True)
+            else:
+                act = QAction(text, w)
+                if key:
+                    act.setShortcut(QKeySequence(key))
+                act.triggered.connect(slot)
+                w.actions[name] = act
+            if quit_action is not None:
+                file_menu.insertAction(quit_action, act)
+            else:
+                file_menu.addAction(act)
+        w.actions["overview_dock"] = self.dock.toggleViewAction()
+        view = w.menus.get("view")
+        if view is not None:
+            view.addAction(self.dock.toggleViewAction())
+
+    # -------------------------------------------------------------- worklist
+    def worklist_window(self) -> Any:
+        if self.worklist is None:
+            from ecgviewer.ui.worklist_window import WorklistWindow
+
+            self.worklist = WorklistWindow(store=self.store, detector=self.detector)
+            self.worklist.resize(1400, 800)
+            self.worklist.open_requested.connect(self.open_row)
+        return self.worklist
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of ECGs as a worklist")
+        if folder:
+            self.open_worklist(folder)
+
+    def open_collection_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open an ECG collection as a worklist", "",
+            "ECG collections (*.h5 *.hdf5 *.hdf *.csv);;All files (*)")
+        if path:
+            self.open_worklist(path)
+
+    def open_worklist(self, source: str | os.PathLike[str]) -> Any:
+        win = self.worklist_window()
+        win.show()
+        win.raise_()
+        win.open_source(source)
+        return win
+
+    def open_row(self, row: WorklistRow) -> None:
+        """Show a worklist ECG in the viewer (a file, or an entry of a collection)."""
+        w = self.window
+        try:
+            if row.key:
+                from ecgviewer.analysis.worklist_jobs import load_row
+
+                w.open_record(load_row(row.path, row.key, self.worklist.patient_of(row)))
+            else:
+                w.open_path(row.path)
+        except Exception as exc:  # noqa: BLE001 - the viewer stays as it was
+            show_error(w, exc)
+            return
+        w.show()
+        w.raise_()
+        w.activateWindow()
+
+    # -------------------------------------------------------------- reports
+    def review_of(self, record: Record) -> Review | None:
+        """The saved review of the ECG on screen, when its file is known to the store."""
+        if not record.source or not os.path.isfile(record.source):
+            return None
+        try:
+            files = files_of(record.source)
+            size, mtime = stat_key(files)
+            h = self.store.known_hash(str(Path(files[0]).resolve()), size, mtime)
+            if h is None and size <= _HASH_ON_GUI_MAX_BYTES:
+                h = sha256_files(files)
+        except Exception as exc:  # noqa: BLE001 - no review is better than no report
+            log.info("no review lookup for %s: %s", record.source, exc)
+            return None
+        if h is None:
+            return None
+        review = self.store.get_review(h)
+        return review if (review.time is not None or review.note) else None
+
+    def _report_args(self) -> dict[str, Any] | None:
+        w = self.window
+        if w.record is None:
+            show_error(w, ValueError("Open an ECG first: there is nothing to report."))
+            return None
+        return {"record": w.record, "result": self._page_result(), "review": self.review_of(w.record),
+                "display_filter": w.display_filter(), "t0": float(w.state.page_start)}
+
+    def _page_result(self) -> Any:
+        # A whole-record result only: its map is aligned to record.signal.
+        result = self.window.result
+        amap = getattr(result, "anomaly_map", None)
+        if amap is not None and amap.shape[-1] != self.window.record.n_samples:
+            return None
+        return result
+
+    def export_report(self) -> Any:
+        args = self._report_args()
+        if args is None:
+            return None
+        from ecgviewer.ui.report_dialog import ReportDialog
+
+        dlg = ReportDialog(args["record"], args["result"], args["review"], args["display_filter"],
+                           parent=self.window, t0=args["t0"])
+        dlg.show()
+        return dlg
+
+    def print_report(self) -> bool:
+        args = self._report_args()
+        if args is None:
+            return False
+        from ecgviewer.ui.report_dialog import print_dialog
+
+        return print_dialog(self.window, **args)
+
+    # -------------------------------------------------------------- long recordings
+    def _record_loaded(self, record: Record) -> None:
+        if record.duration > LONG_RECORDING_S:
+            self.overview.set_record(record)
+            self.dock.show()
+        else:
+            self.overview.cancel_scoring()
+            self.dock.hide()
+
+    def _show_page(self, t0: float) -> None:
+        w = self.window
+        if w.record is None or abs(w.state.page_start - t0) < 1e-9:
+            return
+        w.state.page_start = t0
+        w.redraw()
+
+    def page_shown(self, t0: float) -> None:
+        """The viewer paged on its own (PgDown…): keep the overview's marker in step."""
+        if self.overview.record is not None:
+            self.overview.strip.set_view(t0, t0 + 10.0)
+
+    def shutdown(self) -> None:
+        self.overview.shutdown()
+        if self.worklist is not None:
+            self.worklist.close()
+
+
+def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None = None) -> ReviewFeatures:
+    """Add the review workflow to ``window``; returns the object that owns it."""
+    features = ReviewFeatures(window, detector, store)
+    window.review = features  # type: ignore[attr-defined]
+    return features

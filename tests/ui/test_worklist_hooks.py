@@ -1,0 +1,77 @@
+"""The review features inside the viewer's main window: menus, worklist -> viewer, overview dock,
+report export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgviewer.record import Record
+from ecgviewer.ui.review_hooks import install
+from tests.analysis.fake_detector import FakeDetector
+from tests.analysis.wfdb_folder import write_folder
+
+pypdf = pytest.importorskip("pypdf")
+
+
+def long_record(minutes: float = 10, fs: float = 100.0) -> Record:
+    n = int(minutes * 60 * fs)
+    t = np.arange(n) / fs
+    sig = np.tile(0.2 * np.sin(2 * np.pi * 1.1 * t), (3, 1)).astype(np.float32)
+    sig[1, int(302 * fs)] = 5.0
+    return Record(sig, fs, ["I", "II", "V1"], source="holter.edf", format="test")
+
+
+@pytest.fixture
+def features(window):
+    f = install(window, detector=FakeDetector())
+    yield f
+    f.shutdown()
+
+
+def test_file_menu_has_the_review_entries(features, window):
+    texts = [a.text() for a in window.menus["file"].actions()]
+    for text in ("Open &folder as worklist…", "Export &report (PDF/PNG)…", "&Print…"):
+        assert text in texts
+    assert texts.index("&Print…") < texts.index("&Quit")
+
+
+def test_long_recording_gets_the_overview_dock_and_it_moves_the_page(qtbot, features, window):
+    window.open_record(long_record())
+    assert features.dock.isVisible()
+    with qtbot.waitSignal(features.overview.scoring_finished, timeout=20_000):
+        features.overview.start_scoring()
+    features.overview.step_finding(1)  # the spike at 302 s
+    assert window.state.page_start <= 302.0 <= window.state.page_start + 10.0
+    features.overview.page(60.0)
+    assert window.state.page_start == features.overview.t0
+
+
+def test_worklist_row_opens_in_the_viewer(qtbot, features, window, tmp_path):
+    write_folder(tmp_path / "f", [1.0, 3.0, 2.0])
+    wl = features.open_worklist(tmp_path / "f")
+    qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
+    qtbot.waitUntil(lambda: not wl.progress.isVisible())
+    wl._select(0)
+    wl.open_current()
+    qtbot.waitUntil(lambda: window.record is not None and window.record.source.endswith("rec001.hea"))
+    assert not features.dock.isVisible()  # a 10 s ECG: no overview
+    wl.close()
+
+
+def test_export_report_of_the_ecg_on_screen_with_its_review(qtbot, features, window, tmp_path):
+    write_folder(tmp_path / "f", [1.5])
+    wl = features.open_worklist(tmp_path / "f")
+    qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
+    qtbot.waitUntil(lambda: wl.current_row() is not None)
+    wl.note_edit.setPlainText("report me")
+    wl.save_note()
+    wl.open_current()
+    qtbot.waitUntil(lambda: window.record is not None and window.record.source.endswith("rec000.hea"))
+    dlg = features.export_report()
+    dlg.path.setText(str(tmp_path / "out.pdf"))
+    with qtbot.waitSignal(dlg.accepted, timeout=30_000):
+        dlg.export()
+    text = " ".join(pypdf.PdfReader(str(tmp_path / "out.pdf")).pages[0].extract_text().split())
+    assert "report me" in text
+    wl.close()
