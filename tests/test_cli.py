@@ -109,6 +109,8 @@ def test_info_on_real_fixtures(fixtures_dir, capsys):
         fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml",
         fixtures_dir / "wfdb" / "100.hea",
         fixtures_dir / "edf" / "ptb_s0010_re_12lead_10s_converted.bdf",
+        fixtures_dir / "edf" / "contec_ecg90a_0000050.edf",
+        fixtures_dir / "edf" / "mitdb100_first300s_converted.edf",
     ]
     for path in files:
         status = cli.main(["info", str(path)])
