@@ -63,7 +63,7 @@ def test_export_report_of_the_ecg_on_screen_with_its_review(qtbot, features, win
     write_folder(tmp_path / "f", [1.5])
     wl = features.open_worklist(tmp_path / "f")
     qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
-    qtbot.waitUntil(lambda: wl.current_row() is not None)
+    qtbot.waitUntil(lambda: not wl.progress.isVisible())  # the last rows (with hashes) merged
     wl.note_edit.setPlainText("report me")
     wl.save_note()
     wl.open_current()
