@@ -13,6 +13,8 @@ Figures (issue 5):
   10 s page, full-recording scoring time (window by window, batches of 32; with the real model
   when its weights exist, else a stand-in that only measures our pipeline, as stated), and
   the peak resident memory of that process (run apart, so nothing else counts).
+
+``--weights PATH`` uses another Detector checkpoint (e.g. a training run's) instead.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+WEIGHTS: str | None = None  # --weights: a checkpoint other than the bundled one
+
+
 def _weights() -> Path | None:
     from ecgviewer.paths import resource as res
 
-    w = res("model/weights.pt")
+    w = Path(WEIGHTS) if WEIGHTS else res("model/weights.pt")
     return w if w.is_file() else None
 
 
@@ -124,7 +129,7 @@ def throughput(n: int, tmp: Path) -> dict:
         folder = tmp / "tp"
         write_folder(folder, n)
         source = "generated 100 Hz records"
-    det = get_detector(None, "cpu")
+    det = get_detector(WEIGHTS, "cpu")
     records = [io.read(e.source) for e in scan_folder(folder)]
     det.score_many(records[:8], batch=64)  # warm-up
     # Interleaved, best of 2 each: this machine's other load varies from minute to minute.
@@ -161,8 +166,8 @@ def edf_part(path: Path, data_dir: Path) -> dict:
     if weights is not None:
         from ecgviewer.analysis.scoring import get_detector
 
-        det = get_detector(None, "cpu")
-        kind = "bundled model on CPU"
+        det = get_detector(WEIGHTS, "cpu")
+        kind = f"model {weights.name} on CPU"
     else:
         det = StandIn()
         kind = "stand-in detector (no bundled weights): reading + windowing + job overhead only"
@@ -192,9 +197,12 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=1000)
     ap.add_argument("--scored", type=int, default=256, help="records for the throughput figure")
     ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--weights", help="a Detector checkpoint instead of the bundled weights")
     ap.add_argument("--edf-part", help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global WEIGHTS
+    WEIGHTS = args.weights
     if args.edf_part:
         print(json.dumps(edf_part(Path(args.edf_part), Path(args.data_dir))))
         return 0
@@ -216,7 +224,8 @@ def main() -> int:
         write_holter_edf(edf, hours=args.hours, fs=250)
         gen_s = time.perf_counter() - t
         res = subprocess.run(
-            [sys.executable, __file__, "--edf-part", str(edf), "--data-dir", str(tmp)],
+            [sys.executable, __file__, "--edf-part", str(edf), "--data-dir", str(tmp)]
+            + (["--weights", WEIGHTS] if WEIGHTS else []),
             capture_output=True, text=True, check=True)
         part = json.loads(res.stdout.strip().splitlines()[-1])
         part["generated_s"] = round(gen_s, 1)
