@@ -95,6 +95,8 @@ class WorklistWindow(QMainWindow):
         self.source: str | None = None
         self._settings = QSettings(str(user_data_dir() / "worklist.ini"), QSettings.Format.IniFormat)
         self._progress_t0: tuple[float, int] | None = None
+        self._t_open = time.perf_counter()
+        self.first_rows_s: float | None = None  # open_source -> first rows shown (benchmark)
         self._bridge = _RowsBridge(self)
         self._bridge.rows_arrived.connect(self._merge_rows)
 
