@@ -9,19 +9,33 @@ paged record is never filtered whole.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecgviewer.record import Record
-from ecgviewer.signal.filters import DisplayFilter
 from ecgviewer.ui.lead_plot import PageData
+
+if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first paint
+    from ecgviewer.signal.filters import DisplayFilter
 
 log = logging.getLogger(__name__)
 
 PAD_S = 1.0  # filter padding each side of a page
+
+
+def filters_loaded() -> bool:
+    """Whether the display filter's module (and scipy.signal) is imported yet."""
+    return "ecgviewer.signal.filters" in sys.modules
+
+
+def load_filters_job() -> Generator[tuple[int, int, str], None, None]:
+    """Import the display filter off the GUI thread, so the first page appears at once."""
+    yield 0, 1, "loading the display filter"
+    import ecgviewer.signal.filters  # noqa: F401
 
 
 def page_bounds(record: Record, page_start: float, page_seconds: float) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPointF, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPicture
 
 from ecgviewer.ui.layouts import PageGeometry
@@ -67,6 +67,10 @@ class PaperGridItem(_PictureItem):
 
     def set_paper(self, rect: QRectF, minor: tuple[int, ...], major: tuple[int, ...],
                   show_minor: bool = True) -> None:
+        key = (rect.getRect(), tuple(minor), tuple(major), show_minor)
+        if key == getattr(self, "_key", None):
+            return  # same paper: keep the picture (a result or a page change redraws often)
+        self._key = key
         x0 = np.floor(rect.left() / 5.0) * 5.0
         x1 = np.ceil(rect.right() / 5.0) * 5.0
         y0 = np.floor(rect.top() / 5.0) * 5.0
@@ -127,19 +131,31 @@ class PaperMarksItem(_PictureItem):
         self._set_picture(picture, rect)
 
 
+class HeatBandItem(_PictureItem):
+    """The painted part of a :class:`HeatBand`: one filled rectangle per run of bins with the
+    same (quantised) opacity; transparent bins cost nothing to paint, unlike an image whose
+    every pixel is blended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(Z_HEAT)
+
+
 class HeatBand:
     """Translucent per-sample anomaly colour under one trace segment.
 
-    Drawn as a one-row RGBA ``ImageItem`` stretched over the cell's band: one texel per
-    display bin (about 0.5 mm of paper), so a 10 s page is ~500 texels per lead whatever the
-    sampling rate. Threshold and opacity only recompute the RGBA row, never the geometry.
+    The map is binned to about 0.5 mm of paper (maximum per bin, so a one-sample peak is never
+    averaged away); each bin's opacity rises from 0 at the threshold to the chosen opacity at
+    full scale. Threshold and opacity only repaint, the geometry stays.
     """
 
+    LEVELS = 16  # opacity steps: runs of equal steps merge into one rectangle
+
     def __init__(self) -> None:
-        self.item = pg.ImageItem(axisOrder="row-major")
-        self.item.setZValue(Z_HEAT)
+        self.item = HeatBandItem()
         self.values = np.zeros(1, dtype=np.float32)  # map values per bin (already binned)
         self.rect = QRectF()
+        self.alpha = np.zeros(1, dtype=np.uint8)  # per-bin opacity 0-255 after render()
 
     def set_values(self, values: np.ndarray, rect: QRectF) -> None:
         self.values = np.asarray(values, dtype=np.float32)
@@ -152,24 +168,33 @@ class HeatBand:
         lo = threshold * scale
         span = max(scale - lo, 1e-12)
         level = np.clip((vals - lo) / span, 0.0, 1.0)
-        rgba = np.empty((1, max(1, level.size), 4), dtype=np.uint8)
-        rgba[0, :, 0] = colour[0]
-        rgba[0, :, 1] = colour[1]
-        rgba[0, :, 2] = colour[2]
-        rgba[0, :, 3] = (255 * opacity * level).astype(np.uint8) if level.size else 0
-        self.item.setImage(rgba, autoLevels=False, levels=None)
-        self.item.setRect(self.rect)
+        steps = np.ceil(level * self.LEVELS).astype(np.int64)  # 0 only at/below threshold
+        self.alpha = np.round(255 * opacity * steps / self.LEVELS).astype(np.uint8)
+        picture = QPicture()
+        painter = QPainter(picture)
+        painter.setPen(Qt.PenStyle.NoPen)
+        n = max(1, self.alpha.size)
+        bin_w = self.rect.width() / n
+        if self.alpha.size:
+            change = np.flatnonzero(np.diff(self.alpha.astype(np.int16))) + 1
+            starts = np.concatenate(([0], change))
+            ends = np.concatenate((change, [self.alpha.size]))
+            for a, b in zip(starts, ends, strict=True):
+                alpha = int(self.alpha[a])
+                if alpha == 0:
+                    continue
+                painter.fillRect(QRectF(self.rect.left() + a * bin_w, self.rect.top(),
+                                        (b - a) * bin_w, self.rect.height()),
+                                 QColor(colour[0], colour[1], colour[2], alpha))
+        painter.end()
+        self.item._set_picture(picture, QRectF(self.rect))
 
     def visible_span(self) -> tuple[float, float]:
         """x extent (mm) of the bins with non-zero alpha, for tests; (nan, nan) if none."""
-        img = self.item.image
-        if img is None:
-            return float("nan"), float("nan")
-        alpha = img[0, :, 3]
-        idx = np.flatnonzero(alpha)
+        idx = np.flatnonzero(self.alpha)
         if idx.size == 0:
             return float("nan"), float("nan")
-        bin_w = self.rect.width() / alpha.size
+        bin_w = self.rect.width() / self.alpha.size
         return self.rect.left() + idx[0] * bin_w, self.rect.left() + (idx[-1] + 1) * bin_w
 
 

@@ -116,6 +116,9 @@ class LeadPlotWidget(pg.PlotWidget):
         self._ghosts: list[pg.PlotDataItem] = []
         self._labels: list[pg.TextItem] = []
         self._heat: list[HeatBand] = []
+        self._label_font = QFont()
+        self._label_font.setBold(True)
+        self._label_font.setPointSizeF(10.0)
         self.visible_cells: list[Cell] = []  # cell of each used curve, in pool order
 
         item = self.getPlotItem()
@@ -184,31 +187,55 @@ class LeadPlotWidget(pg.PlotWidget):
         self.marks.set_geometry(page, self.speed, self.gain, self.theme.marks)
         self.time_axis.configure(self.speed, data.page_start, page.width)
         self._ensure_pool(len(page.cells))
-        font = QFont()
-        font.setBold(True)
-        font.setPointSizeF(10.0)
         for i, cell in enumerate(page.cells):
             row = data.row_of[cell.lead]
             a, b = self._sample_range(cell, data)
-            transform = QTransform(self.speed / data.fs, 0.0, 0.0, self.gain,
-                                   cell.x0, cell.baseline)
             curve = self._curves[i]
             curve.setData(data.signal[row, a:b])
-            curve.setTransform(transform)
+            curve.setTransform(self._transform(cell, data))
             curve.setPen(pg.mkPen(self.theme.trace, width=1))
             curve.setVisible(True)
-            ghost = self._ghosts[i]
-            if data.restored is not None:
-                ghost.setData(data.restored[row, a:b])
-                ghost.setTransform(transform)
-                ghost.setPen(pg.mkPen(self.theme.ghost, width=1))
-            ghost.setVisible(data.restored is not None and self.show_ghost and self.show_overlay)
             label = self._labels[i]
             text = cell.lead + (" (derived)" if cell.lead in data.derived else "")
             label.setText(text, color=self.theme.label)
-            label.setFont(font)
             label.setPos(cell.x0 + 1.0, cell.y_top - 0.5)
             label.setVisible(True)
+        for pool in (self._curves, self._ghosts, self._labels):
+            for it in pool[len(page.cells):]:
+                it.setVisible(False)
+        for band in self._heat[len(page.cells):]:
+            band.item.setVisible(False)
+        self._update_overlay_items()
+        if self._true_scale:
+            self.reset_view()
+
+    def _transform(self, cell: Cell, data: PageData) -> QTransform:
+        """Samples -> paper mm: x at the paper speed from the cell's left edge, y at the gain
+        from its baseline."""
+        return QTransform(self.speed / data.fs, 0.0, 0.0, self.gain, cell.x0, cell.baseline)
+
+    def set_overlay_data(self, anomaly: np.ndarray | None, restored: np.ndarray | None,
+                         heat_scale: float) -> None:
+        """A model result arrived (or was cleared): update heat bands and ghosts only, not the
+        traces, grid or labels (keeps the GUI thread short when scoring ends)."""
+        if self.data is None:
+            return
+        self.data.anomaly, self.data.restored, self.data.heat_scale = anomaly, restored, heat_scale
+        self._update_overlay_items()
+
+    def _update_overlay_items(self) -> None:
+        data, page = self.data, self.page
+        if data is None or page is None:
+            return
+        for i, cell in enumerate(page.cells):
+            row = data.row_of[cell.lead]
+            a, b = self._sample_range(cell, data)
+            ghost = self._ghosts[i]
+            if data.restored is not None:
+                ghost.setData(data.restored[row, a:b])
+                ghost.setTransform(self._transform(cell, data))
+                ghost.setPen(pg.mkPen(self.theme.ghost, width=1))
+            ghost.setVisible(data.restored is not None and self.show_ghost and self.show_overlay)
             band = self._heat[i]
             width = (cell.t1 - cell.t0) * self.speed
             # Band around the baseline, at most +-1.5 mV: it marks where, not how much.
@@ -218,14 +245,7 @@ class LeadPlotWidget(pg.PlotWidget):
                 n_bins = max(1, int(round(width / HEAT_BIN_MM)))
                 band.set_values(bin_max(data.anomaly[row, a:b], n_bins), rect)
             band.item.setVisible(data.anomaly is not None and self.show_overlay)
-        for pool in (self._curves, self._ghosts, self._labels):
-            for it in pool[len(page.cells):]:
-                it.setVisible(False)
-        for band in self._heat[len(page.cells):]:
-            band.item.setVisible(False)
         self.render_heat()
-        if self._true_scale:
-            self.reset_view()
 
     def _sample_range(self, cell: Cell, data: PageData) -> tuple[int, int]:
         n = data.signal.shape[1]
@@ -250,6 +270,7 @@ class LeadPlotWidget(pg.PlotWidget):
             self.addItem(ghost, ignoreBounds=True)
             self._ghosts.append(ghost)
             label = pg.TextItem(anchor=(0, 0))
+            label.setFont(self._label_font)
             label.setZValue(Z_LABEL)
             self.addItem(label, ignoreBounds=True)
             self._labels.append(label)
@@ -267,10 +288,11 @@ class LeadPlotWidget(pg.PlotWidget):
             band.item.setVisible(self.show_overlay)
 
     def set_overlay_options(self, *, show: bool, ghost: bool, threshold: float,
-                            opacity: float) -> None:
+                            opacity: float, apply: bool = True) -> None:
+        """Overlay switches and sliders; ``apply=False`` only stores them (a rebuild follows)."""
         self.show_overlay, self.show_ghost = show, ghost
         self.threshold, self.opacity = threshold, opacity
-        if self.page is None or self.data is None:
+        if not apply or self.page is None or self.data is None:
             return
         n = len(self.page.cells)
         for band in self._heat[:n]:

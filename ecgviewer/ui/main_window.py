@@ -7,6 +7,7 @@ menu bar, and the ``record_loaded`` / ``scoring_finished`` signals.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Generator
@@ -28,11 +29,16 @@ from PySide6.QtWidgets import (
 
 from ecgviewer.errors import ECGError, ModelError
 from ecgviewer.record import Record
-from ecgviewer.signal.filters import DisplayFilter
 from ecgviewer.ui import messages
 from ecgviewer.ui.calipers import CaliperTool
 from ecgviewer.ui.dialogs import CalibrationDialog
-from ecgviewer.ui.display import Measurements, build_page, measure_job
+from ecgviewer.ui.display import (
+    Measurements,
+    build_page,
+    filters_loaded,
+    load_filters_job,
+    measure_job,
+)
 from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.menus import build_menu_bar, build_toolbar
@@ -71,6 +77,18 @@ def screen_px_per_mm(widget: QWidget | None = None) -> float:
     return dpi / 25.4
 
 
+def freeze_heap() -> None:
+    """Move every object alive now to the GC's permanent generation.
+
+    After torch and scipy are imported the heap holds millions of long-lived objects, and each
+    full (generation 2) collection scans them all: measured pauses of 100-400 ms on the GUI
+    thread. Freezing them once (``gc.freeze``) keeps later collections short. The cost: what
+    is alive now is never collected (a few MB: modules, the first record).
+    """
+    gc.freeze()
+    log.info("heap frozen: %d objects moved to the permanent generation", gc.get_freeze_count())
+
+
 class MainWindow(FileActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
@@ -91,6 +109,7 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self._score_started = 0.0
         self._filter_retries = 0
         self._score_after_measure = False
+        self._heap_frozen = False
 
         self.plot = LeadPlotWidget()
         self.plot.lead_double_clicked.connect(self.enlarge_lead)
@@ -164,17 +183,42 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self.redraw()
         self._update_title()
         self.record_loaded.emit(record)
-        # Scoring starts when the measurements are done: the first scoring run imports torch,
-        # and scipy (used by the measurements) fails if it runs while torch is half-imported.
+        # One after the other: display filter (first start only), measurements, scoring. The
+        # first scoring run imports torch, and scipy fails if it runs while torch is
+        # half-imported; the first paint must not wait for scipy.signal either.
         self._score_after_measure = True
-        self.start_measuring()
+        if filters_loaded():
+            self.start_measuring()
+        else:
+            self._load_filters()
+
+    def _load_filters(self) -> None:
+        worker = Worker(load_filters_job, kind="filters")
+        worker.signals.finished.connect(lambda _res, w=worker: self._on_filters_loaded(w))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_filters_loaded(w, exc))
+        self.jobs.start(worker)
+
+    def _on_filters_loaded(self, worker: Worker, exc: BaseException | None = None) -> None:
+        if exc is not None:
+            log.error("display filter unavailable: %s", exc)
+        if self.record is not None and filters_loaded():
+            freeze_heap()  # Qt, pyqtgraph and scipy are in: keep GC passes off them
+            self.redraw()
+        if self.record is not None:
+            self.start_measuring()
 
     # ================================================================== drawing
-    def display_filter(self) -> DisplayFilter | None:
-        return DisplayFilter() if self.state.display_filter else None
+    def display_filter(self) -> Any | None:
+        """The clinician's DisplayFilter, None when off or while it is still loading."""
+        if not self.state.display_filter or not filters_loaded():
+            return None
+        from ecgviewer.signal.filters import DisplayFilter
 
-    def redraw(self) -> None:
-        """Rebuild the page from the record, view state and model result."""
+        return DisplayFilter()
+
+    def redraw(self, overlay_only: bool = False) -> None:
+        """Rebuild the page from the record, view state and model result; ``overlay_only``
+        when just the result changed (the traces, grid and labels stay)."""
         if self.record is None:
             self.plot.set_page_data(None)
             return
@@ -184,9 +228,15 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self.plot.configure(layout=self.state.layout, speed=self.state.speed_mm_s,
                             gain=self.state.gain_mm_mv, enlarged=self.state.enlarged_lead)
         self.plot.set_overlay_options(show=self.state.show_overlay, ghost=self.state.show_ghost,
-                                      threshold=self.state.threshold, opacity=self.state.opacity)
+                                      threshold=self.state.threshold, opacity=self.state.opacity,
+                                      apply=False)
+        if overlay_only and self.plot.data is not None:
+            self.plot.set_overlay_data(data.anomaly, data.restored, data.heat_scale)
+            return
         self.plot.set_page_data(data)
-        if flt is None:
+        if flt is None and self.state.display_filter:
+            text = "Display filter: loading… (unfiltered trace shown)"
+        elif flt is None:
             text = "Display filter: off (raw signal)"
         elif data.filter_failed:
             text = "Display filter: FAILED, raw signal shown (retrying)"
@@ -431,6 +481,9 @@ class MainWindow(FileActionsMixin, QMainWindow):
         if not self.jobs.is_current(worker) or self.record is None:
             return  # a job for a record the user has left
         self.result = result
+        if not self._heap_frozen:  # the first result: torch is imported by now
+            self._heap_frozen = True
+            freeze_heap()
         self.heat_scale = heat_scale(result)
         self._finish_scoring_ui("done")
         pct = getattr(result, "percentile", None)
@@ -439,7 +492,7 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self.analysis_panel.show_result(float(result.score), pct, verdict(pct), "\n".join(details))
         self.findings = findings_from(result, self.record.ecg_leads)
         self.findings_panel.set_findings(self.findings)
-        self.redraw()
+        self.redraw(overlay_only=True)
         self.scoring_finished.emit(result)
 
     def _on_score_failed(self, worker: Worker, exc: BaseException) -> None:

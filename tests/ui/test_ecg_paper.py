@@ -31,9 +31,9 @@ def test_heat_band_alpha_follows_threshold_and_opacity(qapp):
     values = np.linspace(0.0, 1.0, 11, dtype=np.float32)
     band.set_values(values, QRectF(0.0, -5.0, 110.0, 10.0))
     band.render((0, 0, 255), scale=1.0, threshold=0.5, opacity=0.5)
-    alpha = band.item.image[0, :, 3]
+    alpha = band.alpha
     assert (alpha[:6] == 0).all()  # at or below the threshold: transparent
-    assert alpha[-1] == int(255 * 0.5)  # full scale: the chosen opacity
+    assert alpha[-1] == round(255 * 0.5)  # full scale: the chosen opacity
     assert np.all(np.diff(alpha.astype(int)) >= 0)
     x0, x1 = band.visible_span()
     assert x0 == pytest.approx(60.0) and x1 == pytest.approx(110.0)

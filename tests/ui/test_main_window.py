@@ -143,7 +143,7 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
     window.toggle_overlay(True)
     window._on_overlay_changed(True, False, 0.5, 1.0)
     hot = next(b for c, b in zip(page.cells, bands, strict=True) if c.lead == lead)
-    assert hot.item.image[0, :, 3].max() == 255
+    assert hot.alpha.max() == 255
     assert not window.plot.ghosts()
 
 

@@ -1,0 +1,38 @@
+"""The real start-up path: ``python -m ecgviewer FILE`` opens a window and logs to the user dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from tests.conftest import REPO
+
+
+def test_python_m_ecgviewer_starts_and_opens_the_file(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ECGVIEWER_DATA_DIR=str(tmp_path))
+    demo = REPO / "resources" / "demo" / "demo_ecg.hea"
+    args = [sys.executable, "-m", "ecgviewer"] + ([str(demo)] if demo.is_file() else [])
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "logs" / "ecgviewer.log"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if log.is_file() and "window shown" in log.read_text(encoding="utf-8"):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()
+        assert "window shown" in log.read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_parse_args():
+    from ecgviewer.app import parse_args
+
+    ns = parse_args(["x.npy", "--fs", "250"])
+    assert ns.file == "x.npy" and ns.fs == 250.0
+    assert parse_args([]).file is None
