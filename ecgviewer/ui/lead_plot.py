@@ -62,10 +62,13 @@ class PageData:
 
 
 class TimeAxisItem(pg.AxisItem):
-    """Bottom axis in seconds of the record, over paper millimetres."""
+    """Time axis (top) in seconds of the record, over paper millimetres."""
 
     def __init__(self) -> None:
-        super().__init__("bottom")
+        # On top: the page is anchored at the top-left of the view, so the axis sits right
+        # against the first row whatever the window height (at the bottom it floated far
+        # below a true-scale page).
+        super().__init__("top")
         self.speed = 25.0
         self.page_start = 0.0
         self.page_width = PAGE_SECONDS * 25.0
@@ -98,7 +101,7 @@ class LeadPlotWidget(pg.PlotWidget):
     def __init__(self, parent=None) -> None:
         self._true_scale = True
         self.time_axis = TimeAxisItem()
-        super().__init__(parent, axisItems={"bottom": self.time_axis})
+        super().__init__(parent, axisItems={"top": self.time_axis})
         self.theme: Theme = LIGHT
         self.px_per_mm = 96 / 25.4
         self.speed = 25.0
@@ -123,6 +126,8 @@ class LeadPlotWidget(pg.PlotWidget):
 
         item = self.getPlotItem()
         item.hideAxis("left")
+        item.hideAxis("bottom")
+        item.showAxis("top")
         item.setMenuEnabled(False)
         item.hideButtons()
         self.vb = item.getViewBox()
@@ -344,7 +349,11 @@ class LeadPlotWidget(pg.PlotWidget):
             return
         self._true_scale = False
         p = self.page
-        self.vb.setRange(xRange=(-p.margin_left, p.width + 2), yRange=(p.bottom - 1, p.top + 1),
+        left, top = -p.margin_left - 1.0, p.top + 2.0
+        w_px, h_px = max(1.0, self.vb.width()), max(1.0, self.vb.height())
+        # the largest scale showing the whole page, anchored top-left like true scale
+        ppm = min(w_px / (p.width + p.margin_left + 3.0), h_px / (p.top - p.bottom + 4.0))
+        self.vb.setRange(xRange=(left, left + w_px / ppm), yRange=(top - h_px / ppm, top),
                          padding=0.0)
 
     def zoom(self, factor: float, center_x: float | None = None) -> None:
