@@ -348,10 +348,12 @@ def test_settings_persist_between_windows(qtbot, window, tmp_path):
 
     window.set_layout("6x2")
     window.set_speed(50.0)
+    window.resize(1111, 777)
     window.close()
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.state.layout == "6x2" and again.state.speed_mm_s == 50.0
+    assert (again.width(), again.height()) == (1111, 777)  # window geometry restored
 
 
 def test_ptbxl_record_draws_and_paging(window, ptbxl_dir):
@@ -433,3 +435,88 @@ def test_measurements_panel_shows_rate_and_intervals(window, qtbot, ptbxl_dir):
         text = window.measure_panel.rows[name].text()
         assert text.endswith(" ms") or text.startswith("unavailable: ")
     assert window.measure_panel.rows["Method"].text() not in ("", "-")
+
+
+def _accept_modal_soon(qtbot, action):
+    """Run ``action(dialog)`` on the next modal dialog, then accept it (dialogs use exec())."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def poll():
+        dlg = QApplication.activeModalWidget()
+        if dlg is None:
+            QTimer.singleShot(20, poll)
+            return
+        action(dlg)
+        dlg.accept()
+
+    QTimer.singleShot(20, poll)
+
+
+def test_collection_file_opens_through_the_picker(window, qtbot, tmp_path):
+    _need_reader("hdf5")
+    from ecgviewer.io.hdf5 import write_own_layout
+
+    recs = {f"ecg_{i}": synthetic_12lead(fs=250.0 + 250.0 * i) for i in range(3)}
+    path = write_own_layout(tmp_path / "many.h5", recs)
+    _accept_modal_soon(qtbot, lambda dlg: dlg.list.setCurrentRow(2))
+    assert window.open_path(path), [b.text() for b in messages.shown]
+    assert window.record.fs == 750.0  # the third entry was picked
+
+
+def test_bare_array_asks_for_the_sampling_rate(window, qtbot, tmp_path):
+    _need_reader("arrays")
+    npy = tmp_path / "ecg.npy"
+    np.save(npy, synthetic_12lead().data())
+    _accept_modal_soon(qtbot, lambda dlg: dlg.rate.setValue(360.0))
+    assert window.open_path(npy), [b.text() for b in messages.shown]
+    assert window.record.fs == 360.0
+
+
+def test_recent_files_and_drop(window, qtbot, fixtures_dir):
+    _need_reader("wfdb_format")
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = fixtures_dir / "wfdb/3000003_0003.hea"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.record is not None and window.record.fs == 125.0
+    assert window.recent_files()[0] == str(path.resolve())
+    assert [a.text() for a in window.menus["recent"].actions()] == [str(path.resolve())]
+
+
+def test_device_setting_reaches_the_job_and_persists(window, qtbot):
+    seen = []
+
+    def recording_job(record, device):
+        seen.append(device)
+        return fake_result(record)
+        yield  # unreachable: makes this function a generator
+
+    window.scoring_job = recording_job
+    window.actions["device_cpu"].trigger()
+    window.open_record(synthetic_12lead())
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == ["cpu"]
+    window.close()
+    from ecgviewer.ui.state import ViewState, settings
+
+    assert ViewState.load(settings()).device == "cpu"
+
+
+def test_dark_theme_and_screen_calibration(window, monkeypatch):
+    from PySide6.QtGui import QColor
+
+    from ecgviewer.ui.dialogs import calibrated_px_per_mm
+    from ecgviewer.ui.state import DARK
+
+    window.open_record(synthetic_12lead())
+    window.set_dark(True)
+    assert window.plot.backgroundBrush().color() == QColor(*DARK.background)
+    # the 50 mm line measured 40 mm: the screen has fewer pixels per real mm than assumed
+    assert calibrated_px_per_mm(4.0, 40.0) == pytest.approx(5.0)
+    assert calibrated_px_per_mm(4.0, 50.0) == pytest.approx(4.0)
