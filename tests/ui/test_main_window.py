@@ -348,12 +348,12 @@ def test_settings_persist_between_windows(qtbot, window, tmp_path):
 
     window.set_layout("6x2")
     window.set_speed(50.0)
-    window.resize(1111, 777)
+    window.resize(701, 533)
     window.close()
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.state.layout == "6x2" and again.state.speed_mm_s == 50.0
-    assert (again.width(), again.height()) == (1111, 777)  # window geometry restored
+    assert (again.width(), again.height()) == (701, 533)  # window geometry restored
 
 
 def test_ptbxl_record_draws_and_paging(window, ptbxl_dir):
