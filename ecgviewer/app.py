@@ -116,6 +116,18 @@ def create_app(argv: Sequence[str] | None = None):
     return app
 
 
+def install_review_features(window) -> None:
+    """Worklist, long-recording overview, reports (``ui.review_hooks``), when available; the
+    viewer works without them, so a failure here is logged, not fatal."""
+    try:
+        from ecgviewer.ui import review_hooks
+
+        features = review_hooks.install(window)
+        window.page_changed.connect(features.page_shown)
+    except Exception:
+        log.exception("review features (worklist, overview, reports) are unavailable")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.smoke_test:  # the installation check of packaging/smoke_test.sh: no window
@@ -128,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ecgviewer.ui.main_window import MainWindow
 
     window = MainWindow()
+    install_review_features(window)
     window.show()
     if args.file:
         opts = {"fs": args.fs} if args.fs else {}

@@ -92,6 +92,7 @@ def freeze_heap() -> None:
 class MainWindow(FileActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
+    page_changed = Signal(float)  # start (s) of the page now shown
 
     def __init__(self, scoring_job: ScoringJobFactory | None = None) -> None:
         super().__init__()
@@ -110,6 +111,7 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self._filter_retries = 0
         self._score_after_measure = False
         self._heap_frozen = False
+        self._page_shown = -1.0
 
         self.plot = LeadPlotWidget()
         self.plot.lead_double_clicked.connect(self.enlarge_lead)
@@ -253,6 +255,9 @@ class MainWindow(FileActionsMixin, QMainWindow):
         page = f"{self.state.page_start:g}-{end:.4g} s of {self.record.duration:.4g} s"
         self.statusBar().showMessage(f"{page}   {note}".strip())
         self._update_scale_label()
+        if self.state.page_start != self._page_shown:
+            self._page_shown = self.state.page_start
+            self.page_changed.emit(self.state.page_start)
 
     def _update_scale_label(self, *args: object) -> None:
         zoom = self.plot.zoom_factor()
@@ -530,6 +535,12 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self.state.save(self.settings)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
+        review = getattr(self, "review", None)  # the review features, when installed
+        if review is not None:
+            try:
+                review.shutdown()
+            except Exception:
+                log.exception("review features did not shut down cleanly")
         self.jobs.cancel_all()
         if not self.jobs.wait_all(timeout=3.0):
             log.warning("a background job did not stop within 3 s; quitting anyway")

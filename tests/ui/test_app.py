@@ -36,3 +36,22 @@ def test_parse_args():
     ns = parse_args(["x.npy", "--fs", "250"])
     assert ns.file == "x.npy" and ns.fs == 250.0
     assert parse_args([]).file is None
+
+
+def test_review_features_install_into_the_main_window(qtbot):
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("ecgviewer.ui.review_hooks") is None:
+        pytest.skip("ecgviewer.ui.review_hooks not present")
+    from ecgviewer.app import install_review_features
+    from ecgviewer.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    install_review_features(window)
+    assert hasattr(window, "review")
+    texts = [a.text() for a in window.menus["file"].actions()]
+    assert any("worklist" in t for t in texts)
+    window.close()
