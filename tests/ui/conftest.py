@@ -37,6 +37,9 @@ def window(qtbot):
     yield win
     win.jobs.cancel_all()
     win.jobs.wait_all(3.0)
+    import gc
+
+    gc.unfreeze()  # the window froze the heap (MainWindow.freeze_heap): let tests' garbage go
 
 
 def ptbxl_record(ptbxl_dir: Path, rel: str = "records100/00000/00001_lr") -> Record:
