@@ -1,0 +1,155 @@
+"""Background work of the main window: display-filter loading, measurements, scoring.
+
+A mixin of :class:`~ecgviewer.ui.main_window.MainWindow` (kept apart to keep modules small).
+The jobs run one after the other on the Worker: the display filter's import (first start
+only), measurements, then the anomaly model. Results of jobs the window has replaced (the user
+opened another ECG) are dropped.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Generator
+from typing import Any
+
+from ecgviewer.errors import ModelError
+from ecgviewer.record import Record
+from ecgviewer.ui import messages
+from ecgviewer.ui.display import Measurements, filters_loaded, load_filters_job, measure_job
+from ecgviewer.ui.overlay import findings_from, flag_texts, heat_scale, model_text, verdict
+from ecgviewer.ui.workers import Worker
+
+log = logging.getLogger(__name__)
+
+
+def default_scoring_job(record: Record, device: str) -> Generator[Any, None, Any]:
+    """The real model job; imported lazily so the window opens before torch is imported."""
+    from ecgviewer.analysis.scoring import score_record_job
+
+    return (yield from score_record_job(record, device=device))
+
+
+def freeze_heap() -> None:
+    """Move every object alive now to the GC's permanent generation.
+
+    After torch and scipy are imported the heap holds millions of long-lived objects, and each
+    full (generation 2) collection scans them all: measured pauses of 100-400 ms on the GUI
+    thread. Freezing them once (``gc.freeze``) keeps later collections short. The cost: what
+    is alive now is never collected (a few MB: modules, the first record).
+    """
+    gc.freeze()
+    log.info("heap frozen: %d objects moved to the permanent generation", gc.get_freeze_count())
+
+
+class AnalysisJobsMixin:
+    """Starts and receives the window's background jobs; never blocks the GUI thread."""
+
+    def _load_filters(self) -> None:
+        worker = Worker(load_filters_job, kind="filters")
+        worker.signals.finished.connect(lambda _res, w=worker: self._on_filters_loaded(w))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_filters_loaded(w, exc))
+        self.jobs.start(worker)
+
+    def _on_filters_loaded(self, worker: Worker, exc: BaseException | None = None) -> None:
+        if exc is not None:
+            log.error("display filter unavailable: %s", exc)
+        if self.record is not None and filters_loaded():
+            freeze_heap()  # Qt, pyqtgraph and scipy are in: keep GC passes off them
+            self.redraw()
+        if self.record is not None:
+            self.start_measuring()
+
+    def start_measuring(self) -> None:
+        if self.record is None:
+            return
+        worker = Worker(lambda rec=self.record: measure_job(rec), kind="measure")
+        worker.signals.finished.connect(lambda res, w=worker: self._on_measured(w, res))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_measure_failed(w, exc))
+        self.jobs.start(worker)
+
+    def _on_measured(self, worker: Worker, result: Measurements) -> None:
+        if not self.jobs.is_current(worker):
+            return
+        self.measurements = result
+        self.measure_panel.show_measurements(result)
+        self._chain_scoring()
+
+    def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
+        if self.jobs.is_current(worker):
+            log.warning("measurements failed: %s", exc, exc_info=exc)
+            self.measure_panel.clear(f"unavailable: {exc}")
+            self._chain_scoring()
+
+    def _chain_scoring(self) -> None:
+        if self._score_after_measure:
+            self._score_after_measure = False
+            self.start_scoring()
+
+    def start_scoring(self) -> None:
+        """Run the anomaly model on the current record in the background."""
+        if self.record is None:
+            return
+        self._score_after_measure = False
+        record, device = self.record, self.state.device
+        worker = Worker(lambda: self.scoring_job(record, device), kind="score")
+        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_score_progress(w, d, t, m))
+        worker.signals.finished.connect(lambda res, w=worker: self._on_scored(w, res))
+        worker.signals.failed.connect(lambda exc, w=worker: self._on_score_failed(w, exc))
+        worker.signals.cancelled.connect(lambda w=worker: self._on_score_cancelled(w))
+        self.result = None
+        self.analysis_panel.set_running(True)
+        self.analysis_panel.status_label.setText("starting the anomaly model…")
+        self._score_started = time.perf_counter()
+        self._elapsed_timer.start()
+        self.jobs.start(worker)
+
+    def cancel_scoring(self) -> None:
+        self.jobs.cancel("score")
+
+    def _tick_elapsed(self) -> None:
+        self.analysis_panel.set_elapsed(time.perf_counter() - self._score_started)
+
+    def _on_score_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
+        if self.jobs.is_current(worker):
+            self.analysis_panel.set_progress(done, total, message,
+                                             time.perf_counter() - self._score_started)
+
+    def _finish_scoring_ui(self, status: str) -> None:
+        self._elapsed_timer.stop()
+        self.analysis_panel.set_running(False)
+        self.analysis_panel.progress.setRange(0, 1)
+        self.analysis_panel.progress.setValue(1 if status.startswith("done") else 0)
+        self.analysis_panel.status_label.setText(status)
+        self._tick_elapsed()
+
+    def _on_scored(self, worker: Worker, result: Any) -> None:
+        if not self.jobs.is_current(worker) or self.record is None:
+            return  # a job for a record the user has left
+        self.result = result
+        if not self._heap_frozen:  # the first result: torch is imported by now
+            self._heap_frozen = True
+            freeze_heap()
+        self.heat_scale = heat_scale(result)
+        self._finish_scoring_ui("done")
+        pct = getattr(result, "percentile", None)
+        details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
+        details += flag_texts(result)
+        self.analysis_panel.show_result(float(result.score), pct, verdict(pct), "\n".join(details))
+        self.findings = findings_from(result, self.record.ecg_leads)
+        self.findings_panel.set_findings(self.findings)
+        self.redraw(overlay_only=True)
+        self.scoring_finished.emit(result)
+
+    def _on_score_failed(self, worker: Worker, exc: BaseException) -> None:
+        if not self.jobs.is_current(worker):
+            return
+        if isinstance(exc, ImportError):
+            exc = ModelError(None, f"the anomaly model is not available in this installation ({exc})")
+        self._finish_scoring_ui(f"failed: {exc}")
+        messages.show_error(self, exc, title="Anomaly model")
+
+    def _on_score_cancelled(self, worker: Worker) -> None:
+        if self.jobs.is_current(worker):
+            self._finish_scoring_ui("cancelled")
