@@ -1,0 +1,213 @@
+"""Scoring speed of the anomaly model, end to end, printed as JSON.
+
+    python benchmarks/model_speed.py                 # CPU, torch's default thread count
+    python benchmarks/model_speed.py --threads 1
+    python benchmarks/model_speed.py --device cuda   # when a GPU is present (also run by default)
+
+What is timed, per 10 s 12-lead ECG at ``--fs`` (500 Hz by default, a cart's rate; synthetic
+ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
+
+* ``single``: ``Detector.score(record)`` one ECG at a time: resampling, filtering, R peaks,
+  windows, ONE batched network call holding every mask pattern and beat, stitching, the full
+  per-sample localization map and the restored signal mapped back to the input's samples.
+* ``batched``: ``Detector.score_many(records, batch=64)``: the same, 64 ECGs per network call.
+* ``reference_loop``: the same preprocessing and network, but called the way the published
+  code does: one call per (beat, mask pattern) at batch size 1 (about 30 calls per ECG), no
+  stitching. Shows what batching buys on the same weights.
+* ``network_only``: forward passes on already prepared windows (the ceiling for batching).
+
+Bundled weights (resources/model/weights.pt) are used when present, otherwise a randomly
+initialised network of the default configuration (the cost is the same; the JSON says which).
+Targets (issue 3), on a 2-core machine: single median <= 50 ms, batched >= 40 ECG/s; on CUDA,
+batched >= 2000 ECG/s. Timings on a machine that is busy with something else are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ecgviewer.record import STANDARD_LEADS, Record  # noqa: E402
+from ecgviewer.signal.synthetic import synthetic_ecg  # noqa: E402
+from model.config import ModelConfig  # noqa: E402
+from model.infer import Detector, forward_windows  # noqa: E402
+from model.masking import beat_patterns, global_patterns  # noqa: E402
+from model.network import CrossRestorationNet, trend_view  # noqa: E402
+from model.preprocess import prepare  # noqa: E402
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "resources" / "model" / "weights.pt"
+
+
+def make_records(n: int, fs: float, seconds: float = 10.0) -> list[Record]:
+    out = []
+    for i in range(n):
+        syn = synthetic_ecg(fs=fs, duration=seconds, hr=55.0 + (i * 7) % 50, seed=i)
+        out.append(Record(syn.signal, fs, list(STANDARD_LEADS), source=f"synthetic-{i}"))
+    return out
+
+
+def load_detector(device: str) -> tuple[Detector, str]:
+    if WEIGHTS.is_file():
+        return Detector.load(WEIGHTS, device=device), f"bundled {WEIGHTS.name}"
+    cfg = ModelConfig()
+    torch.manual_seed(0)
+    return Detector(CrossRestorationNet(cfg), cfg, {}, device), "random initialisation (no bundled weights)"
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str, Any]:
+    for rec in records[:3]:
+        det.score(rec)  # warm-up: allocator, kernels, filter design caches
+    times, prep = [], []
+    for i in range(repeats):
+        rec = records[i % len(records)]
+        t0 = time.perf_counter()
+        prepare(rec, det.cfg)
+        prep.append(time.perf_counter() - t0)
+        _sync(det.device)
+        t0 = time.perf_counter()
+        det.score(rec)
+        _sync(det.device)
+        times.append(time.perf_counter() - t0)
+    return {
+        "median_ms": round(1000 * statistics.median(times), 2),
+        "p90_ms": round(1000 * float(np.quantile(times, 0.9)), 2),
+        "preprocessing_median_ms": round(1000 * statistics.median(prep), 2),
+        "repeats": repeats,
+    }
+
+
+def time_batched(det: Detector, records: list[Record], batch: int, rounds: int = 3) -> dict[str, Any]:
+    det.score_many(records[:batch], batch=batch)  # warm-up
+    rates = []
+    for _ in range(rounds):
+        _sync(det.device)
+        t0 = time.perf_counter()
+        det.score_many(records, batch=batch)
+        _sync(det.device)
+        rates.append(len(records) / (time.perf_counter() - t0))
+    return {"ecg_per_s": round(statistics.median(rates), 1), "batch_windows": batch,
+            "n_ecgs": len(records), "rounds": rounds}
+
+
+def time_network_only(det: Detector, records: list[Record], batch: int) -> dict[str, Any]:
+    windows = [w for rec in records for w in prepare(rec, det.cfg).windows]
+    forward_windows(det.net, windows[:batch], det.cfg, det.device)
+    _sync(det.device)
+    t0 = time.perf_counter()
+    for a in range(0, len(windows), batch):
+        forward_windows(det.net, windows[a : a + batch], det.cfg, det.device)
+    _sync(det.device)
+    return {"ecg_per_s": round(len(records) / (time.perf_counter() - t0), 1), "batch_windows": batch}
+
+
+def reference_loop(det: Detector, rec: Record) -> int:
+    """Score like the published code: one network call per (beat, pattern), batch size 1."""
+    cfg, device = det.cfg, det.device
+    p = prepare(rec, cfg)
+    gp = torch.from_numpy(global_patterns(cfg)).to(device)
+    bp = torch.from_numpy(beat_patterns(cfg)).to(device)
+    calls = 0
+    errors = []
+    with torch.inference_mode():
+        for w in p.windows:
+            x = torch.from_numpy(w.signal).to(device)[None]
+            beats = w.beats if len(w.beats) else [None]
+            for r in beats:
+                if r is None:
+                    b = torch.zeros(1, 1, cfg.n_leads, cfg.beat_len, device=device)
+                    valid = torch.zeros(1, 1, dtype=torch.bool, device=device)
+                else:
+                    b = x[:, None, :, r - cfg.beat_pre : r - cfg.beat_pre + cfg.beat_len]
+                    valid = torch.ones(1, 1, dtype=torch.bool, device=device)
+                for k in range(cfg.n_patterns):
+                    x_in = x * ~gp[k]
+                    out = det.net(x_in, b * ~bp[k], valid, trend_view(x_in, cfg))
+                    errors.append(float(((out.global_signal - x) ** 2 * gp[k]).mean()))
+                    calls += 1
+    return calls
+
+
+def time_reference(det: Detector, records: list[Record], repeats: int) -> dict[str, Any]:
+    reference_loop(det, records[0])
+    times, calls = [], []
+    for i in range(repeats):
+        _sync(det.device)
+        t0 = time.perf_counter()
+        calls.append(reference_loop(det, records[i % len(records)]))
+        _sync(det.device)
+        times.append(time.perf_counter() - t0)
+    return {"median_ms": round(1000 * statistics.median(times), 2),
+            "network_calls_per_ecg": round(float(np.mean(calls)), 1), "repeats": repeats}
+
+
+def run_device(device: str, args: argparse.Namespace) -> dict[str, Any]:
+    det, weights = load_detector(device)
+    single_recs = make_records(16, args.fs)
+    out: dict[str, Any] = {"weights": weights}
+    out["single"] = time_single(det, single_recs, args.repeats)
+    out["reference_loop"] = time_reference(det, single_recs, max(5, args.repeats // 3))
+    out["speedup_single_vs_reference_loop"] = round(
+        out["reference_loop"]["median_ms"] / out["single"]["median_ms"], 1)
+    many = make_records(args.n_batched, args.fs)
+    out["batched"] = time_batched(det, many, 64)
+    out["network_only"] = time_network_only(det, many, 64)
+    if device.startswith("cuda"):
+        out["batched_512"] = time_batched(det, many, 512)
+        out["network_only_512"] = time_network_only(det, many, 512)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: CPU, plus CUDA when available")
+    p.add_argument("--fs", type=float, default=500.0, help="input rate of the synthetic ECGs")
+    p.add_argument("--repeats", type=int, default=30, help="timed single-ECG runs")
+    p.add_argument("--n-batched", type=int, default=256, help="ECGs in the batched run")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = ModelConfig()
+    result: dict[str, Any] = {
+        "input": f"10 s, 12 leads, {args.fs:g} Hz synthetic ECGs (model rate {cfg.fs:g} Hz)",
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+    devices = []
+    if args.device in ("auto", "cpu"):
+        devices.append("cpu")
+    if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+        devices.append("cuda")
+    for device in devices:
+        result[device] = run_device(device, args)
+        if device == "cuda":
+            result[device]["gpu"] = torch.cuda.get_device_name(0)
+    result["targets"] = {"cpu_single_median_ms": 50, "cpu_batched_ecg_per_s": 40, "cuda_batched_ecg_per_s": 2000}
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
