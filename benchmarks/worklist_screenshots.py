@@ -5,8 +5,8 @@
 Writes to OUT (default /tmp/ecg_worklist_screens):
 - ``worklist.png``: 60 PTB-XL records (fold 9, normals and abnormals) from a PTB-XL style
   database CSV, scored, a few reviewed, one selected with its note;
-- ``overview.png``: a generated 24 h 12-lead Holter EDF in the viewer with the long-recording
-  overview dock, scored, at its top finding;
+- ``overview.png``: a generated 6 h 12-lead Holter EDF (one PVC an hour) in the viewer with
+  the long-recording overview dock, scored window by window, at its top finding;
 - ``report_a4.png`` / ``report_letter.png``: the PDF reports rendered to PNG by pdftoppm.
 Scores come from the bundled model when its weights exist, else from a stand-in (peak
 amplitude) and the window titles say so.
@@ -97,80 +97,34 @@ def shot_worklist(app, out: Path, tmp: Path, det, note: str) -> None:
     store.close()
 
 
-def shot_overview(app, out: Path, tmp: Path, det, note: str) -> None:
-    from ecgviewer import io
-    from ecgviewer.review.store import ReviewStore
+def shot_overview(app, out: Path, tmp: Path, det, note: str, hours: float = 6.0) -> None:
+    """A generated Holter in the viewer with the overview dock, scored, at its top finding."""
+    from ecgviewer.app import install_review_features
+    from ecgviewer.ui.main_window import MainWindow
     from tests.analysis.holter import write_holter_edf
 
-    path = tmp / "holter_24h.edf"
-    write_holter_edf(path, hours=24.0, fs=250, pvc_every_s=3 * 3600)
-    record = io.read(path)
-    store = ReviewStore(tmp / "shots.sqlite3")
-    main = _main_window(app)
-    if main is not None and hasattr(main, "overview_panel"):
-        main.open_path(path)
-        panel = main.overview_panel
-        panel.detector = det
-        win = main
-    else:
-        if main is not None:
-            main.close()
-        win, panel = _standalone(record, det, store)
-    win.resize(1600, 1000)
-    win.show()
-    worker = panel.start_scoring()
-    wait(app, lambda: worker is None or worker.is_done, timeout=600)
+    path = tmp / f"holter_{hours:g}h.edf"
+    write_holter_edf(path, hours=hours, fs=250, pvc_every_s=3600)
+    main = MainWindow()
+    install_review_features(main)
+    panel = main.review.overview
+    panel.detector = det
+    main.resize(1600, 1000)
+    main.show()
+    main.open_path(path)
+    wait(app, lambda: panel.state is not None and panel.state.complete, timeout=900)
+    wait(app, lambda: panel.worker is None or panel.worker.is_done)
     panel.step_finding(1)
-    app.processEvents()
-    time.sleep(0.3)
-    app.processEvents()
-    win.setWindowTitle(win.windowTitle() + note)
-    win.grab().save(str(out / "overview.png"))
-    panel.shutdown()
-    win.close()
-    store.close()
+    for _ in range(30):
+        app.processEvents()
+        time.sleep(0.05)
+    main.setWindowTitle(main.windowTitle() + note)
+    main.grab().save(str(out / "overview.png"))
+    main.close()
 
 
-def _main_window(app):
-    try:
-        from ecgviewer.ui.main_window import MainWindow
-        from tests.ui.fakes import fake_job
-    except ImportError:
-        return None
-    return MainWindow(scoring_job=fake_job)
-
-
-def _standalone(record, det, store):
-    """The panel under a plain stacked-trace view of the page (before the main-window hook)."""
-    import numpy as np
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
-
-    from ecgviewer.ui.overview_strip import PAGE_S, LongRecordingPanel
-
-    win = QMainWindow()
-    win.setWindowTitle(f"ecgviewer — {Path(record.source).name}")
-    central = QWidget()
-    lay = QVBoxLayout(central)
-    plot = pg.PlotWidget(background="w")
-    lay.addWidget(plot, 1)
-    panel = LongRecordingPanel(detector=det, store=store)
-    lay.addWidget(panel)
-    win.setCentralWidget(central)
-    curves = [plot.plot(pen=pg.mkPen("k", width=1)) for _ in record.leads]
-
-    def show(t0: float) -> None:
-        page = record.slice(t0, t0 + PAGE_S).data()
-        t = t0 + np.arange(page.shape[1]) / record.fs
-        for i, c in enumerate(curves):
-            c.setData(t, page[i] - 3.0 * i)
-
-    panel.position_changed.connect(show)
-    panel.set_record(record)
-    return win, panel
-
-
-def shot_reports(out: Path, tmp: Path) -> None:
+def shot_reports(out: Path, tmp: Path, real_model: bool) -> None:
+    """A PTB-XL abnormal record scored by the bundled model (or a synthetic one, fake map)."""
     from datetime import UTC, datetime
 
     import numpy as np
@@ -180,20 +134,33 @@ def shot_reports(out: Path, tmp: Path) -> None:
     from ecgviewer.report.render import export_pdf
     from ecgviewer.review.store import Review
     from ecgviewer.signal.filters import DisplayFilter
-    from ecgviewer.signal.synthetic import synthetic_ecg
-    from tests.ui.fakes import fake_result
 
-    s = synthetic_ecg(fs=500, duration=10, pvc_at=6.0, seed=3)
-    rec = Record(s.signal, s.fs, list(s.leads), start=datetime(2024, 5, 1, 10, 22, 3),
-                 patient=Patient("PAT-00042", 63, "F"), source="/data/demo_ecg.hea",
-                 format="wfdb", device="synthetic cart")
-    pvc = next(b for b in s.beats if b.kind == "V")
-    res = fake_result(rec, ("V2", pvc.qrs_onset - 0.05, pvc.t_end + 0.05))
-    a, b = int((pvc.qrs_onset - 0.05) * s.fs), int((pvc.t_end + 0.05) * s.fs)
-    res.anomaly_map[:] = 0.0
-    res.anomaly_map[:, a:b] = np.hanning(b - a)[None, :]
-    review = Review("x", "abnormal", "PVC at 6 s with discordant T wave; compare with prior ECG",
-                    "Dr A. Example", datetime(2026, 1, 5, 9, 30, tzinfo=UTC))
+    review = Review("x", "abnormal", "Q waves and T inversion in II, III, aVF: inferior MI? "
+                    "Compare with the previous ECG.", "Dr A. Example",
+                    datetime(2026, 1, 5, 9, 30, tzinfo=UTC))
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from screenshots import pick_ptbxl_abnormal
+
+    path = pick_ptbxl_abnormal() if real_model else None
+    if path is not None:
+        from ecgviewer import io
+        from ecgviewer.analysis.scoring import get_detector
+
+        rec = io.read(path)
+        res = get_detector(None, "cpu").score(rec)
+    else:
+        from ecgviewer.signal.synthetic import synthetic_ecg
+        from tests.ui.fakes import fake_result
+
+        s = synthetic_ecg(fs=500, duration=10, pvc_at=6.0, seed=3)
+        rec = Record(s.signal, s.fs, list(s.leads), start=datetime(2024, 5, 1, 10, 22, 3),
+                     patient=Patient("PAT-00042", 63, "F"), source="/data/demo_ecg.hea",
+                     format="wfdb", device="synthetic cart")
+        pvc = next(b for b in s.beats if b.kind == "V")
+        res = fake_result(rec, ("V2", pvc.qrs_onset - 0.05, pvc.t_end + 0.05))
+        a, b = int((pvc.qrs_onset - 0.05) * s.fs), int((pvc.t_end + 0.05) * s.fs)
+        res.anomaly_map[:] = 0.0
+        res.anomaly_map[:, a:b] = np.hanning(b - a)[None, :]
     content = from_result(rec, res, review=review, display_filter=DisplayFilter())
     for paper in ("A4", "Letter"):
         pdf = export_pdf(content, tmp / f"report_{paper}.pdf", paper)
@@ -215,7 +182,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     messages.set_test_mode(True, auto_close_ms=2000)
     det, note = pick_detector()
-    shot_reports(out, tmp)
+    shot_reports(out, tmp, det is None)
     shot_worklist(app, out, tmp, det, note)
     shot_overview(app, out, tmp, det, note)
     shutil.rmtree(tmp, ignore_errors=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -149,13 +148,23 @@ def throughput(n: int, tmp: Path) -> dict:
             "throughput_source": source, "throughput_device": "cpu"}
 
 
+def _vm(key: str) -> float:
+    """VmHWM (peak) or VmRSS of this process in MB. Not getrusage: its ru_maxrss survives
+    execve, so a child would report the parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def edf_part(path: Path, data_dir: Path) -> dict:
     """Runs in its own process (peak memory of this part alone)."""
     os.environ["ECGVIEWER_DATA_DIR"] = str(data_dir)
     from ecgviewer import io
     from ecgviewer.analysis.long_recording import long_recording_job
 
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = _vm("VmHWM")
     t = time.perf_counter()
     rec = io.read(path)
     t_open = time.perf_counter() - t
@@ -180,7 +189,7 @@ def edf_part(path: Path, data_dir: Path) -> dict:
     except StopIteration as stop:
         state = stop.value
     t_score = time.perf_counter() - t
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _vm("VmHWM")
     return {
         "file_mb": round(path.stat().st_size / 2**20, 1), "duration_h": round(rec.duration / 3600, 2),
         "leads": rec.n_leads, "fs": rec.fs, "signal_type": paged,
@@ -188,7 +197,7 @@ def edf_part(path: Path, data_dir: Path) -> dict:
         "first_page_shape": list(page.signal.shape),
         "scoring_s": round(t_score, 1), "windows": state.n_windows if state else None,
         "scored_with": kind, "peak_rss_mb": round(peak_mb, 1),
-        "rss_before_open_mb": round(rss0 / 1024, 1),
+        "peak_rss_before_open_mb": round(rss0, 1),
     }
 
 

@@ -191,6 +191,9 @@ class ReviewFeatures(QObject):
         if record.duration > LONG_RECORDING_S:
             self.overview.set_record(record)
             self.dock.show()
+            # Window by window, in the background; resumes from the store when it was
+            # scored (or partly scored) before.
+            self.overview.start_scoring()
         else:
             self.overview.cancel_scoring()
             self.dock.hide()
