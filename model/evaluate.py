@@ -316,6 +316,22 @@ def load_detector(weights: str | None, device: str) -> tuple[Any, str]:
     return det, str(weights or "bundled resources/model/weights.pt")
 
 
+def score_kind_status(det: Any) -> dict[str, Any]:
+    """Whether the card's score kind is one this code computes (else scores fall back silently
+    to another kind, and the card's threshold and percentiles no longer apply)."""
+    from ecgviewer.signal.synthetic import synthetic_ecg
+
+    syn = synthetic_ecg(fs=det.cfg.fs, duration=10.0, seed=0)
+    res = det.score(Record(syn.signal, det.cfg.fs, list(STANDARD_LEADS), source="probe"))
+    ok = det.score_kind in res.components
+    out: dict[str, Any] = {"score_kind": det.score_kind, "computed_by_this_code": ok}
+    if not ok:
+        out["warning"] = ("the model card's score kind is not among the Detector's components: "
+                          "scores fall back to another kind, so the card's threshold does not apply")
+        log.warning(out["warning"])
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgad evaluate", description="Evaluate the anomaly model; prints JSON.")
     p.add_argument("--weights", help="weights.pt (default: the bundled weights)")
@@ -349,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     det, weights = load_detector(args.weights, args.device)
-    out: dict[str, Any] = {"model": {**det.model_info, "weights": weights}, "score_kind": det.score_kind}
+    out: dict[str, Any] = {"model": {**det.model_info, "weights": weights}, "score_kind": score_kind_status(det)}
     if args.ptbxl and not args.skip_detection:
         folds = [int(f) for f in args.folds.split(",") if f.strip()]
         out["ptbxl"] = evaluate_ptbxl(det, args.ptbxl, folds, args.batch, args.limit)
