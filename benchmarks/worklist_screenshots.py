@@ -171,7 +171,14 @@ def shot_reports(out: Path, tmp: Path, real_model: bool) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ecg_worklist_screens")
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", nargs="?", default="/tmp/ecg_worklist_screens")
+    ap.add_argument("--only", default="report,worklist,overview", help="comma-separated shots")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="ecg_shots_"))
     os.environ["ECGVIEWER_DATA_DIR"] = str(tmp)
@@ -182,9 +189,12 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     messages.set_test_mode(True, auto_close_ms=2000)
     det, note = pick_detector()
-    shot_reports(out, tmp, det is None)
-    shot_worklist(app, out, tmp, det, note)
-    shot_overview(app, out, tmp, det, note)
+    if "report" in only:
+        shot_reports(out, tmp, det is None)
+    if "worklist" in only:
+        shot_worklist(app, out, tmp, det, note)
+    if "overview" in only:
+        shot_overview(app, out, tmp, det, note)
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"screenshots in {out}")
     return 0

@@ -127,6 +127,10 @@ class ReportContent:
     display_filter: Any = None  # ecgviewer.signal.filters.DisplayFilter, applied when printed
     t0: float = 0.0
     title: str = "12-lead ECG"
+    # The heat band as on screen (ViewState threshold/opacity, overlay.heat_scale).
+    heat_scale: float = 1.0
+    threshold: float = 0.5
+    opacity: float = 0.4
 
     def filter_caption(self) -> str:
         f = self.display_filter
@@ -134,15 +138,10 @@ class ReportContent:
 
     @property
     def verdict(self) -> str:
-        """Plain words for the percentile, as the viewer says it."""
-        if self.percentile is None:
-            return "not scored"
-        p = self.percentile
-        if p >= 95:
-            return f"unusual for a normal ECG: higher than {int(p)}% of normals"
-        if p >= 80:
-            return f"somewhat unusual: higher than {int(p)}% of normals"
-        return f"within the range of normal ECGs ({p:.0f}th percentile)"
+        """Plain words for the percentile, the viewer's own wording."""
+        from ecgviewer.ui.overlay import verdict
+
+        return verdict(self.percentile) if self.score is not None else "not scored"
 
 
 def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
@@ -155,6 +154,9 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.anomaly_map = None if amap is None else np.asarray(amap, dtype=np.float32)
         content.model = dict(getattr(result, "model", None) or {})
         content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
+        from ecgviewer.ui.overlay import heat_scale  # Qt-free: the viewer's band scale
+
+        content.heat_scale = heat_scale(result)
     if not content.measurements:
         content.measurements = measure(record, content.t0)
     return content

@@ -172,22 +172,12 @@ def _page_signal(content: ReportContent) -> tuple[np.ndarray, np.ndarray | None,
     return data, amap, a
 
 
-def _heat_scale(content: ReportContent) -> float:
-    m = content.anomaly_map
-    if m is None:
-        return 1.0
-    finite = np.nan_to_num(np.asarray(m, dtype=np.float32))
-    top = float(np.max(finite)) if finite.size else 0.0
-    return top if top > 0 else 1.0
-
-
 def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
     rec = content.record
     data, amap, _ = _page_signal(content)
     fs = rec.fs
     g = page.grid
     p.setClipRect(QRectF(g.x, g.y, g.w, g.h))
-    scale = _heat_scale(content)
     rows_done: set[int] = set()
     for cell in page.geometry.cells:
         if cell.lead not in rec.leads:
@@ -201,7 +191,7 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
         xs = page.x_of(cell.x0) + (t - cell.t0) * page.speed
         ys = page.y_of(cell.baseline) - data[row, a:b] * page.gain
         if amap is not None:
-            _heat_band(p, xs, amap[row, a:b] / scale, page.y_of(cell.y_top), cell.height)
+            _heat_band(p, xs, amap[row, a:b], content, page.y_of(cell.y_top), cell.height)
         if cell.row not in rows_done:
             rows_done.add(cell.row)
             _cal_pulse(p, page, page.y_of(cell.baseline))
@@ -218,19 +208,23 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
     p.setClipping(False)
 
 
-def _heat_band(p: QPainter, xs: np.ndarray, level: np.ndarray, y_top: float, height: float) -> None:
-    """Translucent band (the viewer's heat colour) under the trace where the anomaly map is high (0.5 mm columns)."""
+def _heat_band(p: QPainter, xs: np.ndarray, values: np.ndarray, content: ReportContent,
+               y_top: float, height: float) -> None:
+    """The viewer's heat band: 0.5 mm bins (maximum per bin), opacity rising from 0 at the
+    threshold to ``opacity`` at full scale, in the screen's heat colour."""
     bin_mm = 0.5
     edges = np.arange(xs[0], xs[-1] + bin_mm, bin_mm)
     idx = np.clip(np.searchsorted(xs, edges), 0, len(xs) - 1)
+    lo = content.threshold * content.heat_scale
+    span = max(content.heat_scale - lo, 1e-12)
     p.setPen(Qt.PenStyle.NoPen)
     for x0, i0, i1 in zip(edges[:-1], idx[:-1], idx[1:], strict=True):
-        v = float(level[i0 : max(i1, i0 + 1)].max())
-        if v < 0.25:
+        v = float(values[i0 : max(i1, i0 + 1)].max())
+        level = min(1.0, (v - lo) / span)
+        if level <= 0:
             continue
-        alpha = int(35 + 115 * min(1.0, (v - 0.25) / 0.75))
-        p.setBrush(QColor(*LIGHT.heat, alpha))  # the screen's heat colour
-        p.drawRect(QRectF(x0, y_top + 0.15 * height, bin_mm, 0.7 * height))
+        p.setBrush(QColor(*LIGHT.heat, int(round(255 * content.opacity * level))))
+        p.drawRect(QRectF(x0, y_top + 0.1 * height, bin_mm, 0.8 * height))
 
 
 def _cal_pulse(p: QPainter, page: ReportPage, base: float) -> None:

@@ -39,13 +39,18 @@ log = logging.getLogger(__name__)
 
 
 def report_job(record: Record, result: Any, review: Review | None, display_filter: Any,
-               path: str, fmt: str, paper: str, dpi: int, t0: float = 0.0
+               path: str, fmt: str, paper: str, dpi: int, t0: float = 0.0,
+               overlay: dict[str, float] | None = None,
                ) -> Generator[tuple[int, int, str], None, Path]:
-    """Measure, then paint the report to ``path`` (PDF or PNG); returns the path."""
+    """Measure, then paint the report to ``path`` (PDF or PNG); returns the path.
+
+    ``overlay``: the viewer's heat-band ``threshold`` and ``opacity``, so paper matches screen.
+    """
     from ecgviewer.report import render
 
     yield (0, 2, "Measuring")
-    content = from_result(record, result, review=review, display_filter=display_filter, t0=t0)
+    content = from_result(record, result, review=review, display_filter=display_filter, t0=t0,
+                          **(overlay or {}))
     yield (1, 2, "Drawing the report")
     if fmt == "PNG":
         return render.export_png(content, path, paper, float(dpi))
@@ -62,15 +67,17 @@ class ReportDialog(QDialog):
         None) and the display filter used on screen.
     t0
         First second printed (the page on screen).
+    overlay
+        The viewer's heat-band ``threshold`` and ``opacity``.
     """
 
     def __init__(self, record: Record, result: Any = None, review: Review | None = None,
                  display_filter: Any = None, parent: QWidget | None = None, t0: float = 0.0,
-                 default_dir: str | None = None) -> None:
+                 default_dir: str | None = None, overlay: dict[str, float] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
         self.record, self.result, self.review = record, result, review
-        self.display_filter, self.t0 = display_filter, t0
+        self.display_filter, self.t0, self.overlay = display_filter, t0, overlay
         self.jobs = JobTracker()
         self.worker: Worker | None = None
         self.written: Path | None = None
@@ -127,7 +134,8 @@ class ReportDialog(QDialog):
         """Start the export; the dialog closes when the file is written."""
         path = self.path.text().strip()
         fmt, paper, dpi = self.format.currentText(), self.paper.currentText(), self.dpi.value()
-        args = (self.record, self.result, self.review, self.display_filter, path, fmt, paper, dpi, self.t0)
+        args = (self.record, self.result, self.review, self.display_filter, path, fmt, paper, dpi,
+                self.t0, self.overlay)
         worker = Worker(lambda: report_job(*args), kind="report")
         worker.signals.progress.connect(lambda d, t, m: self.status.setText(m + "…"))
         worker.signals.finished.connect(self._written)
@@ -160,7 +168,8 @@ def print_content(content: ReportContent, printer: Any) -> None:
 
 
 def print_dialog(parent: QWidget | None, record: Record, result: Any = None,
-                 review: Review | None = None, display_filter: Any = None, t0: float = 0.0) -> bool:
+                 review: Review | None = None, display_filter: Any = None, t0: float = 0.0,
+                 overlay: dict[str, float] | None = None) -> bool:
     """File > Print…: the system print dialog, then the report on the chosen printer.
 
     Returns True when something was printed. Printing runs on the GUI thread: QPrinter is
@@ -176,7 +185,8 @@ def print_dialog(parent: QWidget | None, record: Record, result: Any = None,
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return False
     try:
-        content = from_result(record, result, review=review, display_filter=display_filter, t0=t0)
+        content = from_result(record, result, review=review, display_filter=display_filter, t0=t0,
+                              **(overlay or {}))
         print_content(content, printer)
     except Exception as exc:  # noqa: BLE001 - a printer problem must not close the viewer
         show_error(parent, exc)

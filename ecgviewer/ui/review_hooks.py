@@ -157,7 +157,8 @@ class ReviewFeatures(QObject):
             show_error(w, ValueError("Open an ECG first: there is nothing to report."))
             return None
         return {"record": w.record, "result": self._page_result(), "review": self.review_of(w.record),
-                "display_filter": w.display_filter(), "t0": float(w.state.page_start)}
+                "display_filter": w.display_filter(), "t0": float(w.state.page_start),
+                "overlay": {"threshold": float(w.state.threshold), "opacity": float(w.state.opacity)}}
 
     def _page_result(self) -> Any:
         # A whole-record result only: its map is aligned to record.signal.
@@ -174,7 +175,7 @@ class ReviewFeatures(QObject):
         from ecgviewer.ui.report_dialog import ReportDialog
 
         dlg = ReportDialog(args["record"], args["result"], args["review"], args["display_filter"],
-                           parent=self.window, t0=args["t0"])
+                           parent=self.window, t0=args["t0"], overlay=args["overlay"])
         dlg.show()
         return dlg
 
