@@ -52,11 +52,11 @@ def test_scoring_measures_each_sample_once_through_the_network() -> None:
     p = prepare(rec, cfg)
     (m,) = forward_windows(ZeroNet(cfg).eval(), p.windows, cfg, "cpu")
     x = p.windows[0].signal
-    np.testing.assert_allclose(m.global_err, x**2, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(m.trend_err, x**2, rtol=1e-5, atol=1e-7)
-    covered = np.isfinite(m.beat_err[0])
+    np.testing.assert_allclose(m.global_sq, x**2, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(m.trend_sq, x**2, rtol=1e-5, atol=1e-7)
+    covered = np.isfinite(m.beat_sq[0])
     assert covered.sum() > 0.5 * cfg.global_len
-    np.testing.assert_allclose(m.beat_err[:, covered], (x**2)[:, covered], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(m.beat_sq[:, covered], (x**2)[:, covered], rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS[:3], ids=["100Hz", "500Hz", "odd-patches"])
