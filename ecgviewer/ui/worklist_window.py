@@ -116,7 +116,7 @@ class WorklistWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((70, 80, 95, 90, 140, 75, 50, 160, 220)):
+        for col, width in enumerate((70, 75, 90, 70, 135, 65, 45, 120, 200)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(lambda _i: self.open_current())
@@ -384,8 +384,12 @@ class WorklistWindow(QMainWindow):
         self.lbl_ecg.setText(f"{row.label}\n{row.path}" + (f" [{row.key}]" if row.key else ""))
         self.lbl_patient.setText(f"{row.patient_id or '–'}   {row.start or ''}")
         if row.score is not None:
-            pct = "" if row.percentile is None else f", higher than {int(row.percentile)}% of normals"
-            self.lbl_score.setText(f"score {row.score:.3f}{pct}\nmodel {row.model_version}")
+            from ecgviewer.ui.overlay import verdict
+
+            name, _, rest = row.model_version.partition(":")
+            version = rest.split(":")[0]
+            self.lbl_score.setText(f"score {row.score:.3f}: {verdict(row.percentile)}\n"
+                                   f"model {name} {version}")
         else:
             self.lbl_score.setText(row.error or "not scored yet")
         who = f" by {row.reviewer}" if row.reviewer else ""
