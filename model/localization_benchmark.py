@@ -280,7 +280,9 @@ def run(det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int =
     pools = {kind: LocalizationPool() for kind in INSERTIONS}
     pooled = LocalizationPool()
     original_scores: list[float] = []
+    original_by_id: dict[int, float] = {}
     modified_scores: dict[str, list[float]] = {kind: [] for kind in INSERTIONS}
+    paired: dict[str, list[bool]] = {kind: [] for kind in INSERTIONS}
     skipped: dict[str, int] = {kind: 0 for kind in INSERTIONS}
     examples: dict[str, dict[str, Any]] = {}
     pending: dict[tuple[int, str], Insertion] = {}
@@ -322,10 +324,13 @@ def run(det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int =
                 continue
             if kind is None:
                 original_scores.append(res.score)
+                original_by_id[item.ecg_id] = res.score
                 continue
             assert ins is not None
             if not calibration:
                 modified_scores[kind].append(res.score)
+                if item.ecg_id in original_by_id:
+                    paired[kind].append(res.score > original_by_id[item.ecg_id])
             pools[kind].add(res.anomaly_map, ins.labels, calibration)
             pooled.maps.append(pools[kind].maps[-1])
             pooled.labels.append(pools[kind].labels[-1])
@@ -341,6 +346,8 @@ def run(det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int =
         labels = np.r_[np.zeros(len(orig), bool), np.ones(len(mod), bool)]
         ok = np.isfinite(both)
         rep["detection_auroc_vs_original"] = _finite(auroc(labels[ok], both[ok]))
+        # Paired: how often the modified ECG scores above its own original.
+        rep["modified_above_its_original"] = _finite(float(np.mean(paired[kind]))) if paired[kind] else None
         rep["skipped_records"] = skipped[kind]
         rep["example"] = examples.get(kind)
         per_kind[kind] = rep
