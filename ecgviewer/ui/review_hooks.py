@@ -119,10 +119,13 @@ class ReviewFeatures(QObject):
         """Show a worklist ECG in the viewer (a file, or an entry of a collection)."""
         w = self.window
         try:
-            if row.key:
+            patient = self.worklist.patient_of(row) if self.worklist is not None else None
+            if row.key or (patient is not None and (patient.age is not None or patient.id)):
+                # An entry of a collection, or demographics from a database CSV that the
+                # file itself lacks (PTB-XL): the model uses age and sex.
                 from ecgviewer.analysis.worklist_jobs import load_row
 
-                w.open_record(load_row(row.path, row.key, self.worklist.patient_of(row)))
+                w.open_record(load_row(row.path, row.key, patient))
             else:
                 w.open_path(row.path)
         except Exception as exc:  # noqa: BLE001 - the viewer stays as it was
