@@ -97,6 +97,7 @@ class WorklistWindow(QMainWindow):
         self._progress_t0: tuple[float, int] | None = None
         self._t_open = time.perf_counter()
         self.first_rows_s: float | None = None  # open_source -> first rows shown (benchmark)
+        self._token: object = None
         self._bridge = _RowsBridge(self)
         self._bridge.rows_arrived.connect(self._merge_rows)
 
@@ -262,9 +263,11 @@ class WorklistWindow(QMainWindow):
         self.source = os.fspath(source)
         self.setWindowTitle(f"ecgviewer — worklist — {Path(self.source).name}")
         store, detector, bridge = self.store, self.detector, self._bridge
+        token = self._token = object()  # rows of a replaced job (still queued) are dropped
 
         def job() -> Any:  # built on the worker thread: nothing slow on the GUI thread
-            return worklist_job(self.source or "", store, detector, emit=bridge.rows_arrived.emit,
+            return worklist_job(self.source or "", store, detector,
+                                emit=lambda rows: bridge.rows_arrived.emit((token, rows)),
                                 chunk=self.chunk, device=self.device)
 
         worker = Worker(job, kind="worklist")
@@ -285,7 +288,10 @@ class WorklistWindow(QMainWindow):
     def cancel_scoring(self) -> None:
         self.jobs.cancel("worklist")
 
-    def _merge_rows(self, rows: list[WorklistRow]) -> None:
+    def _merge_rows(self, message: tuple[object, list[WorklistRow]]) -> None:
+        token, rows = message
+        if token is not self._token:
+            return
         had = self.model.rowCount()
         self.model.merge(rows)
         if had == 0 and self.model.rowCount():

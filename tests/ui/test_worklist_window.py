@@ -124,3 +124,15 @@ def test_eta_text():
     assert format_eta(42) == "42 s"
     assert format_eta(130) == "2 min 10 s"
     assert format_eta(7300) == "2 h 01 min"
+
+
+def test_reopening_another_folder_drops_the_old_jobs_rows(qtbot, folder, tmp_path):
+    other = tmp_path / "other"
+    write_folder(other, [9.0])
+    with ReviewStore() as store:
+        win = make_window(qtbot, store, FakeDetector())
+        win.open_source(folder)
+        run_to_end(qtbot, win, other)  # replaces the first job at once
+        assert [r.label for r in win.model.rows()] == ["rec000"]
+        assert win.model.rows()[0].path.startswith(str(other))
+        win.close()
