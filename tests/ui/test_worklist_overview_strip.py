@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -24,9 +24,18 @@ def recording(minutes: float = 10, fs: float = 100.0) -> Record:
     return Record(sig, fs, ["I", "II", "V1"])
 
 
-class SlowDetector(FakeDetector):
+class GatedDetector(FakeDetector):
+    """Blocks in its third call until the test opens the gate: a pause lands mid-recording."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
     def score_many(self, records, batch=32):
-        time.sleep(0.05)
+        if len(self.batches) == 2 and not self.gate.is_set():
+            self.waiting.set()
+            self.gate.wait(10.0)
         return super().score_many(records, batch)
 
 
@@ -81,16 +90,17 @@ def test_click_on_the_strip_jumps_there(qtbot, panel):
 
 
 def test_pause_and_resume_score_each_window_once(qtbot):
-    det = SlowDetector()
+    det = GatedDetector()
     panel = LongRecordingPanel(detector=det, batch=4)
     qtbot.addWidget(panel)
     panel.set_record(recording())
     worker = panel.start_scoring()
-    qtbot.waitUntil(lambda: panel.state.n_done >= 8, timeout=10_000)
+    assert det.waiting.wait(10.0)  # two batches done, the third is in the model
     with qtbot.waitSignal(worker.signals.cancelled, timeout=10_000):
-        panel.toggle_scoring()  # pause
+        panel.toggle_scoring()  # pause: takes effect at the next batch boundary
+        det.gate.set()
     paused_at = panel.state.n_done
-    assert 8 <= paused_at < 60
+    assert paused_at == 12  # the batch in flight finishes, nothing after it
     assert panel.score_button.text() == "Resume scoring"
     with qtbot.waitSignal(panel.scoring_finished, timeout=20_000):
         panel.toggle_scoring()  # resume
