@@ -61,6 +61,7 @@ class LongRecordingScores:
     findings: dict[int, Finding] = field(default_factory=dict)
     model_version: str = ""
     content_hash: str = ""  # of the file, once computed (a resume does not hash again)
+    problems: dict[str, int] = field(default_factory=dict)  # why windows were not scored: count
 
     @classmethod
     def for_record(cls, record: Record, window_s: float = 10.0) -> LongRecordingScores:
@@ -208,6 +209,7 @@ def _read_windows(
 def _store_result(state: LongRecordingScores, i: int, res: Any) -> None:
     if isinstance(res, ECGError):
         log.info("window %d not scored: %s", i, res.problem)
+        state.problems[res.problem] = state.problems.get(res.problem, 0) + 1
         return
     state.scores[i] = float(res.score)
     pct = getattr(res, "percentile", None)

@@ -307,9 +307,12 @@ class LongRecordingPanel(QWidget):
             self.strip.set_scores(self.state)
             self.progress.setValue(self.state.n_done)
             n = len(self.state.findings)
-            self.finding_label.setText(
-                f"{text}: {self.state.n_done} of {self.state.n_windows} windows. "
-                f"Next finding (F) walks the {min(n, TOP_FINDINGS)} most unusual.")
+            msg = (f"{text}: {self.state.n_done} of {self.state.n_windows} windows. "
+                   f"Next finding (F) walks the {min(n, TOP_FINDINGS)} most unusual.")
+            if self.state.problems:
+                problem, count = max(self.state.problems.items(), key=lambda kv: kv[1])
+                msg += f" {sum(self.state.problems.values())} windows not scored ({problem})."
+            self.finding_label.setText(msg)
             if self.state.complete:
                 self.scoring_finished.emit(self.state)
 

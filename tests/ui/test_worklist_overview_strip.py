@@ -107,3 +107,14 @@ def test_pause_and_resume_score_each_window_once(qtbot):
     assert panel.state.complete and det.records == 60
     assert panel.score_button.text() == "Scored"
     panel.shutdown()
+
+
+def test_windows_the_model_refuses_are_explained(qtbot):
+    panel = LongRecordingPanel(detector=FakeDetector(fail_leads_below=12), batch=8)
+    qtbot.addWidget(panel)
+    panel.set_record(recording(minutes=8))  # 3 leads: the fake model wants 12
+    with qtbot.waitSignal(panel.scoring_finished, timeout=20_000):
+        panel.start_scoring()
+    assert panel.state.complete and not panel.state.findings
+    assert "48 windows not scored (needs more leads)" in panel.finding_label.text()
+    panel.shutdown()
