@@ -74,3 +74,22 @@ def test_export_report_of_the_ecg_on_screen_with_its_review(qtbot, features, win
     text = " ".join(pypdf.PdfReader(str(tmp_path / "out.pdf")).pages[0].extract_text().split())
     assert "report me" in text
     wl.close()
+
+
+def test_database_csv_row_opens_with_its_demographics(qtbot, features, window, tmp_path):
+    from tests.analysis.wfdb_folder import write_record
+
+    base = tmp_path / "ptbxl"
+    write_record(base / "records100" / "00000", "00001_lr", 1.0)
+    (base / "ptbxl_database.csv").write_text(
+        "ecg_id,patient_id,age,sex,recording_date,filename_lr,filename_hr\n"
+        "1,15709.0,56.0,1,1984-11-09 09:17:34,records100/00000/00001_lr,records500/00000/00001_hr\n")
+    wl = features.open_worklist(base / "ptbxl_database.csv")
+    qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
+    qtbot.waitUntil(lambda: not wl.progress.isVisible())
+    wl._select(0)
+    wl.open_current()
+    qtbot.waitUntil(lambda: window.record is not None and window.record.source.endswith("00001_lr.hea"))
+    p = window.record.patient
+    assert (p.id, p.age, p.sex) == ("15709", 56.0, "F")
+    wl.close()
