@@ -298,6 +298,8 @@ class LongRecordingPanel(QWidget):
             self.progress.setRange(0, max(total, 1))
             self.progress.setValue(done)
             self.progress.setToolTip(message)
+            if message.startswith("Checking"):  # hashing a long file before the first window
+                self.finding_label.setText(message + ": scores saved earlier are reused")
 
     def _on_done(self, worker: Worker, text: str) -> None:
         if not self.jobs.is_current(worker):
