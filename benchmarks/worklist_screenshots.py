@@ -97,14 +97,63 @@ def shot_worklist(app, out: Path, tmp: Path, det, note: str) -> None:
     store.close()
 
 
+def write_ptbxl_holter(path: Path, hours: float, every_s: float = 2700.0) -> list[float]:
+    """Real ECGs end to end: PTB-XL normals (folds 1-8) with a fold-9 myocardial infarction
+    ECG every ``every_s`` seconds, as one 100 Hz 12-lead EDF+. Returns the abnormal onsets."""
+    import ast
+
+    import numpy as np
+    import pyedflib
+    import wfdb
+
+    normals, abnormals = [], []
+    with (PTBXL / "ptbxl_database.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            scp = ast.literal_eval(row["scp_codes"])
+            if row["strat_fold"] != "9" and set(scp) <= {"NORM", "SR"} and scp.get("NORM") == 100:
+                normals.append(row["filename_lr"])
+            elif row["strat_fold"] == "9" and any(scp.get(c, 0) >= 100 for c in ("IMI", "AMI", "ASMI")):
+                abnormals.append(row["filename_lr"])
+    n = int(hours * 360)
+    onsets, names = [], []
+    for k in range(n):
+        if k and (k * 10) % int(every_s) == 0:
+            names.append(abnormals[len(onsets) % len(abnormals)])
+            onsets.append(k * 10.0)
+        else:
+            names.append(normals[k % len(normals)])
+    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    writer = pyedflib.EdfWriter(str(path), 12, file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        writer.setSignalHeaders([{"label": name, "dimension": "mV", "sample_frequency": 100,
+                                  "physical_max": 10.0, "physical_min": -10.0,
+                                  "digital_max": 32767, "digital_min": -32768,
+                                  "transducer": "", "prefilter": ""} for name in leads])
+        writer.setPatientCode("PTBXL-JOINED")
+        for a in range(0, n, 30):
+            block = [wfdb.rdrecord(str(PTBXL / name)).p_signal for name in names[a : a + 30]]
+            data = np.clip(np.nan_to_num(np.concatenate(block, axis=0)), -9.9, 9.9).T
+            writer.writeSamples([np.ascontiguousarray(x, dtype=np.float64) for x in data])
+    finally:
+        writer.close()
+    return onsets
+
+
 def shot_overview(app, out: Path, tmp: Path, det, note: str, hours: float = 6.0) -> None:
-    """A generated Holter in the viewer with the overview dock, scored, at its top finding."""
+    """A long recording in the viewer with the overview dock, scored, at its top finding.
+
+    With PTB-XL at hand: real ECGs joined (a fold-9 MI every 45 min); else a synthetic Holter.
+    """
     from ecgviewer.app import install_review_features
     from ecgviewer.ui.main_window import MainWindow
     from tests.analysis.holter import write_holter_edf
 
     path = tmp / f"holter_{hours:g}h.edf"
-    write_holter_edf(path, hours=hours, fs=250, pvc_every_s=3600)
+    if (PTBXL / "ptbxl_database.csv").is_file():
+        onsets = write_ptbxl_holter(path, hours)
+        print("abnormal ECGs at (s):", onsets)
+    else:
+        write_holter_edf(path, hours=hours, fs=250, pvc_every_s=3600)
     main = MainWindow()
     install_review_features(main)
     panel = main.review.overview
@@ -176,6 +225,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", nargs="?", default="/tmp/ecg_worklist_screens")
     ap.add_argument("--only", default="report,worklist,overview", help="comma-separated shots")
+    ap.add_argument("--hours", type=float, default=6.0, help="length of the generated Holter")
     args = ap.parse_args()
     only = set(args.only.split(","))
     out = Path(args.out)
@@ -194,7 +244,7 @@ def main() -> int:
     if "worklist" in only:
         shot_worklist(app, out, tmp, det, note)
     if "overview" in only:
-        shot_overview(app, out, tmp, det, note)
+        shot_overview(app, out, tmp, det, note, args.hours)
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"screenshots in {out}")
     return 0

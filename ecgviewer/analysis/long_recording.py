@@ -36,13 +36,16 @@ MIN_WINDOW_S = 2.0
 
 @dataclass(frozen=True)
 class Finding:
-    """The most unusual beat of one window, in seconds from the recording start."""
+    """One scored window and where to look in it: its most unusual beat (seconds from the
+    recording start). ``score`` is the window's score (the ECG-level, calibrated measure the
+    strip shows), ``beat_score`` that beat's own."""
 
     t_start: float
     t_end: float
     score: float
     window: int
     lead: str | None = None
+    beat_score: float | None = None
 
 
 @dataclass
@@ -90,7 +93,9 @@ class LongRecordingScores:
         return (starts + np.minimum(starts + self.window_s, self.duration)) / 2
 
     def ranked_findings(self, n: int | None = None) -> list[Finding]:
-        """Findings most unusual first: the order "next finding" walks."""
+        """Windows most unusual first (by window score), each at its worst beat: the order
+        "next finding" walks. Beat scores alone rank badly: a single noisy beat in a normal
+        window outranks a whole infarct pattern (seen on PTB-XL ECGs joined into a Holter)."""
         ranked = sorted(self.findings.values(), key=lambda f: (-f.score, f.t_start))
         return ranked if n is None else ranked[:n]
 
@@ -220,7 +225,8 @@ def _store_result(state: LongRecordingScores, i: int, res: Any) -> None:
         best = max(beats, key=lambda b: float(b[2]))
         leads = best[3] if len(best) > 3 and isinstance(best[3], dict) else {}
         lead = max(leads, key=leads.get) if leads else None
-        state.findings[i] = Finding(t0 + float(best[0]), t0 + float(best[1]), float(best[2]), i, lead)
+        state.findings[i] = Finding(t0 + float(best[0]), t0 + float(best[1]), float(res.score), i,
+                                    lead, float(best[2]))
     else:
         t0, t1 = state.window_bounds(i)
         state.findings[i] = Finding(t0, t1, float(res.score), i, None)

@@ -101,11 +101,18 @@ class OverviewStrip(pg.PlotWidget):
         x = state.centres()
         y = state.scores
         finite = y[np.isfinite(y)]
+        if finite.size:
+            # From just under the quietest windows, so the unusual ones stand out (a 0-based
+            # axis squeezes a 24 h curve into a flat band at the top).
+            lo, hi = float(np.percentile(finite, 1)), float(finite.max())
+            floor = max(0.0, lo - 0.1 * max(hi - lo, 1e-6))
+            self.curve.setFillLevel(floor)
+            self.setYRange(floor, hi + 0.08 * max(hi - floor, 1e-6), padding=0.0)
         self.curve.setData(x, y)
-        top = float(finite.max()) if finite.size else 1.0
-        self.setYRange(0.0, top * 1.15 if top > 0 else 1.0, padding=0.0)
         found = state.ranked_findings(TOP_FINDINGS)
-        self.markers.setData([f.t_start for f in found], [f.score for f in found])
+        # Markers on the curve, at the finding's beat time and its window's score.
+        self.markers.setData([(f.t_start + f.t_end) / 2 for f in found],
+                             [float(state.scores[f.window]) for f in found])
 
     def set_view(self, t0: float, t1: float) -> None:
         # At 24 h a 10 s page is < 1 px wide: draw at least 0.2% of the width so it shows.

@@ -105,3 +105,17 @@ def test_file_is_hashed_once_for_the_store(tmp_path):
         assert state.content_hash == content_hash(src)
         saved = store.get_window_scores(state.content_hash, state.model_version, 10.0)
         assert len(saved) == 12
+
+
+def test_findings_rank_windows_by_their_score_not_by_one_beat():
+    class Inverted(FakeDetector):
+        def _one(self, record):
+            res = super()._one(record)
+            t0, t1, s, leads = res.beats[0]
+            res.beats = [(t0, t1, 10.0 - s, leads)]  # beat scores in the opposite order
+            return res
+
+    state = run(long_recording_job(_recording(), detector=Inverted(), batch=16))
+    top = state.ranked_findings(3)
+    assert [f.window for f in top] == [30, 43, 12]  # by window score: the spikes
+    assert top[0].beat_score == pytest.approx(5.0, abs=1e-3)
