@@ -121,8 +121,11 @@ def reference_loop(det: Detector, rec: Record) -> int:
     """Score like the published code: one network call per (beat, pattern), batch size 1."""
     cfg, device = det.cfg, det.device
     p = prepare(rec, cfg)
-    gp = torch.from_numpy(global_patterns(cfg)).to(device)
-    bp = torch.from_numpy(beat_patterns(cfg)).to(device)
+    # The same mask patterns as the Detector uses (score_repeats sets of n_patterns), so both
+    # do the same work and differ only in how it is batched.
+    repeats = int(getattr(cfg, "score_repeats", 1))
+    gp = torch.from_numpy(global_patterns(cfg, repeats) if repeats > 1 else global_patterns(cfg)).to(device)
+    bp = torch.from_numpy(beat_patterns(cfg, repeats) if repeats > 1 else beat_patterns(cfg)).to(device)
     calls = 0
     errors = []
     with torch.inference_mode():
@@ -136,12 +139,16 @@ def reference_loop(det: Detector, rec: Record) -> int:
                 else:
                     b = x[:, None, :, r - cfg.beat_pre : r - cfg.beat_pre + cfg.beat_len]
                     valid = torch.ones(1, 1, dtype=torch.bool, device=device)
-                for k in range(cfg.n_patterns):
+                for k in range(len(gp)):
                     x_in = x * ~gp[k]
                     out = det.net(x_in, b * ~bp[k], valid, trend_view(x_in, cfg))
                     errors.append(float(((out.global_signal - x) ** 2 * gp[k]).mean()))
                     calls += 1
     return calls
+
+
+def cfg_patterns(cfg: ModelConfig) -> int:
+    return cfg.n_patterns * int(getattr(cfg, "score_repeats", 1))
 
 
 def time_reference(det: Detector, records: list[Record], repeats: int) -> dict[str, Any]:
@@ -160,7 +167,8 @@ def time_reference(det: Detector, records: list[Record], repeats: int) -> dict[s
 def run_device(device: str, args: argparse.Namespace) -> dict[str, Any]:
     det, weights = load_detector(device)
     single_recs = make_records(16, args.fs)
-    out: dict[str, Any] = {"weights": weights}
+    out: dict[str, Any] = {"weights": weights, "mask_patterns_per_window": cfg_patterns(det.cfg),
+                           "channels": list(det.cfg.channels), "latent": det.cfg.latent}
     out["single"] = time_single(det, single_recs, args.repeats)
     out["reference_loop"] = time_reference(det, single_recs, max(5, args.repeats // 3))
     out["speedup_single_vs_reference_loop"] = round(
