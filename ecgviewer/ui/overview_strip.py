@@ -248,7 +248,8 @@ class LongRecordingPanel(QWidget):
         self.finding_index = (self.finding_index + delta) % len(found)
         f = found[self.finding_index]
         centre = (f.t_start + f.t_end) / 2
-        self.go_to(centre - PAGE_S / 2)
+        # The page is the scored window itself (what the score is about), which holds the beat.
+        self.go_to(self.state.window_bounds(f.window)[0])
         lead = f" in lead {f.lead}" if f.lead else ""
         self.finding_label.setText(
             f"Finding {self.finding_index + 1} of {len(found)}: score {f.score:.3f} at "
