@@ -21,7 +21,7 @@ import torch
 
 from model.config import ModelConfig
 from model.data import ABNORMAL_CLASSES, ptbxl_split
-from model.infer import sha256_of
+from model.infer import SCORE_KINDS, ensemble_score, fit_ensemble, map_variant, sha256_of
 from model.metrics import auprc, auroc, sens_spec, youden_threshold
 from model.network import CrossRestorationNet
 
@@ -60,6 +60,37 @@ def detection_metrics(labels: np.ndarray, scores: np.ndarray, classes: list[froz
     }
 
 
+def _greedy_ensemble(comps: dict[str, np.ndarray], labels: np.ndarray, single_auc: dict[str, float],
+                     max_parts: int = 3) -> tuple[dict[str, Any], float] | None:
+    """Forward selection of up to ``max_parts`` components whose summed z-scores rank the
+    selection half best (z against its normals). Returns (spec, selection AUROC)."""
+    candidates = [k for k in single_auc if k in comps]
+    chosen: list[str] = []
+    best_auc = -1.0
+    normal = ~labels
+    while len(chosen) < max_parts:
+        trial_best = None
+        for name in candidates:
+            if name in chosen:
+                continue
+            spec = fit_ensemble({k: comps[k] for k in chosen + [name]}, normal)
+            values = np.array([
+                ensemble_score({k: comps[k][i] for k in spec["components"]}, spec)
+                for i in range(len(labels))
+            ])
+            ok = np.isfinite(values)
+            auc = auroc(labels[ok], values[ok])
+            if trial_best is None or auc > trial_best[1]:
+                trial_best = (name, auc)
+        if trial_best is None or trial_best[1] <= best_auc + 1e-4:
+            break
+        chosen.append(trial_best[0])
+        best_auc = trial_best[1]
+    if len(chosen) < 2:
+        return None
+    return fit_ensemble({k: comps[k] for k in chosen}, normal), best_auc
+
+
 def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Evaluate ``best_pt`` on fold 9 (selection/report halves) and write weights + card."""
     from model.train import load_validation, score_components
@@ -77,13 +108,29 @@ def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> 
         comps = score_components(net, cfg, val, "cpu")
         halves[name] = (val, comps)
     sel_val, sel_comps = halves["selection"]
-    sel_auc = {k: auroc(sel_val.labels[np.isfinite(v)], v[np.isfinite(v)]) for k, v in sel_comps.items()}
+    sel_auc = {k: auroc(sel_val.labels[np.isfinite(v)], v[np.isfinite(v)])
+               for k, v in sel_comps.items() if k in SCORE_KINDS}
     kind = max(sel_auc, key=lambda k: sel_auc[k])
+    ensemble = _greedy_ensemble(sel_comps, sel_val.labels, sel_auc)
+    if ensemble is not None and ensemble[1] > sel_auc[kind]:
+        spec, ens_auc = ensemble
+        for comps in (sel_comps, halves["report"][1]):
+            comps["ensemble"] = np.array([
+                ensemble_score({k: comps[k][i] for k in spec["components"]}, spec)
+                for i in range(len(comps[spec["components"][0]]))
+            ])
+        sel_auc["ensemble"] = ens_auc
+        kind = "ensemble"
+    else:
+        spec = None
     sel_scores = sel_comps[kind]
     finite = np.isfinite(sel_scores)
     threshold = youden_threshold(sel_val.labels[finite], sel_scores[finite])
     normal_sel = np.sort(sel_scores[finite & ~sel_val.labels])
     quantiles = np.quantile(normal_sel, np.linspace(0, 1, 501)).round(6).tolist()
+    variant = map_variant(spec["components"][0] if spec else kind)
+    map_p99 = sel_comps[f"map_p99_{variant}"][finite & ~sel_val.labels]
+    map_reference = float(np.median(map_p99))
 
     rep_val, rep_comps = halves["report"]
     report = detection_metrics(rep_val.labels, rep_comps[kind], [m.classes for m in rep_val.meta], threshold)
@@ -127,11 +174,13 @@ def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> 
             "score_kind_auroc": {k: round(v, 4) for k, v in sel_auc.items()},
         },
         "score_kind": kind,
+        "score_ensemble": spec,
         "threshold": threshold,
         "calibration": {
             "data": "normal ECGs of the selection half",
             "n": int(len(normal_sel)),
             "normal_score_quantiles": quantiles,
+            "map_reference": map_reference,
             "normal_score_summary": {
                 "median": float(np.median(normal_sel)), "p90": float(np.quantile(normal_sel, 0.9)),
                 "p95": float(np.quantile(normal_sel, 0.95)), "p99": float(np.quantile(normal_sel, 0.99)),

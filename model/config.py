@@ -23,6 +23,7 @@ class ModelConfig:
     beat_after: float = 0.68  # ... and ends 680 ms after it (reference: 340 @ 500 Hz)
     highpass_hz: float = 1.0  # baseline wander removal, as the reference
     lowpass_hz: float = 25.0  # band limit, as the reference (model-internal only, never displayed)
+    norm_mode: str = "lead"  # "lead": each lead its own scale; "record": one scale, keeps lead ratios
     norm_clip: float = 3.0  # robust-scaled samples clipped here so one artefact cannot dominate
     trend_smooth: float = 0.02  # trend view: moving average of 20 ms (reference: 10 @ 500 Hz)
 
@@ -30,6 +31,7 @@ class ModelConfig:
     patch_seconds: float = 0.1  # global masks are 100 ms patches (96 patches in 9.6 s)
     mask_ratio: float = 0.3  # training masks 30% of global patches and a 30% span of the beat
     n_patterns: int = 3  # scoring: 3 complementary deterministic masks cover every sample once
+    score_repeats: int = 1  # scoring: sets of patterns on shifted grids, errors averaged
 
     # ---- network ------------------------------------------------------------------------
     channels: tuple[int, ...] = (32, 64, 128, 256)  # encoder widths; each stage halves time

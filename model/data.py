@@ -24,7 +24,7 @@ from ecgviewer import io
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
 from model.config import ModelConfig
-from model.preprocess import prepare_array, robust_scale, select_leads, window_starts
+from model.preprocess import normalise, prepare_array, select_leads, window_starts
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,9 @@ def _items_from_record(record: Record, cfg: ModelConfig) -> Iterator[tuple[np.nd
         part = filtered[:, start : start + width]
         if part.shape[1] < width:
             part = np.pad(part, ((0, 0), (0, width - part.shape[1])), mode="edge")
-        centre, half = robust_scale(part)
-        norm = np.clip((part - centre[:, None]) / half[:, None], -cfg.norm_clip, cfg.norm_clip)
+        norm, _, _ = normalise(part, cfg)
         peaks = prepared.r_peaks[(prepared.r_peaks >= start) & (prepared.r_peaks < start + width)]
-        yield norm.astype(np.float32), (peaks - start).astype(np.int64)
+        yield norm, (peaks - start).astype(np.int64)
 
 
 def build_training_set(paths: list[Path], cfg: ModelConfig, ages: list[float | None] | None = None,

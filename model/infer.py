@@ -32,7 +32,15 @@ log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = "model/weights.pt"
 DEFAULT_CARD = "model/model_card.json"
 #: The components a record score can be built from (chosen on the selection half, in the card).
-SCORE_KINDS = ("combined", "global", "trend", "beat", "combined_p95", "combined_toplead")
+#: Error variants: "w" uncertainty-weighted exp(-v)*err^2, "mse" plain err^2, "nll" the
+#: Gaussian negative log-likelihood exp(-v)*err^2 + v.
+VARIANTS = ("w", "mse", "nll")
+#: Scopes: "" errors where the sample was masked (restoration), "_all" errors of every sample
+#: averaged over the patterns (restoration + reconstruction, as the reference scores).
+SCORE_KINDS = tuple(
+    f"{part}_{variant}{scope}" for scope in ("", "_all") for variant in VARIANTS
+    for part in ("combined", "global", "beat")
+) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead")
 
 
 @dataclass
@@ -48,6 +56,7 @@ class ScoreResult:
     flags: set[str]
     model: dict[str, str]
     components: dict[str, float] = field(default_factory=dict)
+    map_reference: float | None = None  # a high percentile of normal ECGs' maps (display scale)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary (score cache, CSV export) without the per-sample arrays."""
@@ -64,12 +73,61 @@ class ScoreResult:
 
 @dataclass
 class WindowMaps:
-    """Per-window restoration errors at the model rate (normalised units)."""
+    """Per-window squared restoration errors at the model rate (normalised units).
 
-    global_err: np.ndarray  # (12, L)
-    trend_err: np.ndarray  # (12, L)
-    beat_err: np.ndarray  # (12, L) mean over covering beats, NaN where no beat covers
+    Each sample's error comes from the pass in which it was masked.
+    """
+
+    global_sq: np.ndarray  # (12, L)
+    global_v: np.ndarray  # (1, L) predicted log-variance
+    trend_sq: np.ndarray  # (12, L)
+    beat_sq: np.ndarray  # (12, L) mean over covering beats, NaN where no beat covers
+    beat_v: np.ndarray  # (1, L) likewise
     restored: np.ndarray  # (12, L) normalised restoration of each sample from its masked pass
+    all_sq: dict[str, np.ndarray] = field(default_factory=dict)  # same, every sample, mean of passes
+    pred_age: float = float("nan")  # the patient head's age estimate (years), mean of passes
+
+
+def _ensemble_value(value: float, log: bool) -> float:
+    return float(np.log(max(value, 1e-6))) if log else float(value)
+
+
+def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
+    """Sum of z-scores of several components, z against the selection normals (model card)."""
+    total = 0.0
+    for name, log, mean, std in zip(spec["components"], spec["log"], spec["mean"], spec["std"]):
+        total += (_ensemble_value(components[name], log) - mean) / std
+    return total
+
+
+def fit_ensemble(columns: dict[str, np.ndarray], normal: np.ndarray) -> dict[str, Any]:
+    """z-score parameters of ``columns`` against the rows marked ``normal``."""
+    spec: dict[str, Any] = {"components": [], "log": [], "mean": [], "std": []}
+    for name, values in columns.items():
+        log = bool(np.nanmin(values) > 0)
+        v = np.log(np.maximum(values, 1e-6)) if log else values
+        ref = v[normal & np.isfinite(v)]
+        spec["components"].append(name)
+        spec["log"].append(log)
+        spec["mean"].append(float(ref.mean()))
+        spec["std"].append(float(ref.std() or 1.0))
+    return spec
+
+
+def map_variant(kind: str) -> str:
+    """The map variant ("w", "mse_all", ...) that goes with a score kind."""
+    parts = kind.split("_")
+    if parts[0] in ("combined", "global", "beat") and len(parts) > 1 and parts[1] in VARIANTS:
+        return "_".join(parts[1:3]) if len(parts) > 2 and parts[2] == "all" else parts[1]
+    return "mse_all" if kind == "trend_all" else "mse"
+
+
+def error_variant(sq: np.ndarray, v: np.ndarray, variant: str) -> np.ndarray:
+    """Turn squared errors and log-variances into one of the :data:`VARIANTS`."""
+    if variant == "mse":
+        return sq
+    weighted = sq * np.exp(-v)
+    return weighted + v if variant == "nll" else weighted
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -96,10 +154,11 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
 
     from model.network import trend_view
 
-    n_w, n_p, n_leads = len(windows), cfg.n_patterns, cfg.n_leads
+    n_w, n_p, n_leads = len(windows), cfg.n_patterns * max(1, cfg.score_repeats), cfg.n_leads
     length, blen, pre = cfg.global_len, cfg.beat_len, cfg.beat_pre
-    g_pat = global_patterns(cfg)  # (P, L)
-    b_pat = beat_patterns(cfg)  # (P, Lb)
+    repeats = max(1, cfg.score_repeats)
+    g_pat = global_patterns(cfg, repeats)  # (R*P, L): every sample hidden once per repeat
+    b_pat = beat_patterns(cfg, repeats)  # (R*P, Lb)
     k = max(1, max(len(w.beats) for w in windows))
     x = np.stack([w.signal for w in windows])  # (W, 12, L)
     beats = np.zeros((n_w, k, n_leads, blen), np.float32)
@@ -122,51 +181,77 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
         ot = out.trend_signal.reshape(n_w, n_p, n_leads, length)
         ob = out.beat_signal.reshape(n_w, n_p, k, n_leads, blen)
         vb = out.beat_logvar.clamp(-10, 10).reshape(n_w, n_p, k, 1, blen)
-        sel = gp[None, :, None, :].to(og.dtype)
-        global_err = ((og - xt[:, None]) ** 2 * torch.exp(-vg) * sel).sum(1)
-        trend_err = ((ot - xt[:, None]) ** 2 * sel).sum(1)
+        sel = gp[None, :, None, :].to(og.dtype) / repeats
+        global_sq = ((og - xt[:, None]) ** 2 * sel).sum(1)
+        global_v = (vg * sel[:, :, :1]).sum(1)
+        trend_sq = ((ot - xt[:, None]) ** 2 * sel).sum(1)
         restored = (og * sel).sum(1)
-        bsel = bp[None, :, None, None, :].to(ob.dtype)
-        beat_err = ((ob - bt[:, None]) ** 2 * torch.exp(-vb) * bsel).sum(1)  # (W, K, 12, Lb)
-        global_err, trend_err, restored, beat_err = (
-            t.float().cpu().numpy() for t in (global_err, trend_err, restored, beat_err)
+        bsel = bp[None, :, None, None, :].to(ob.dtype) / repeats
+        beat_sq = ((ob - bt[:, None]) ** 2 * bsel).sum(1)  # (W, K, 12, Lb)
+        beat_v = (vb * bsel[..., :1, :]).sum(1)  # (W, K, 1, Lb)
+        pred_age = (out.age.reshape(n_w, n_p).mean(1) * 100).float().cpu().numpy()
+        g_all = ((og - xt[:, None]) ** 2).mean(1)
+        gv_all = vg.mean(1)
+        t_all = ((ot - xt[:, None]) ** 2).mean(1)
+        b_all = ((ob - bt[:, None]) ** 2).mean(1)
+        bv_all = vb.mean(1)
+        global_sq, global_v, trend_sq, restored, beat_sq, beat_v = (
+            t.float().cpu().numpy() for t in (global_sq, global_v, trend_sq, restored, beat_sq, beat_v)
+        )
+        g_all, gv_all, t_all, b_all, bv_all = (
+            t.float().cpu().numpy() for t in (g_all, gv_all, t_all, b_all, bv_all)
         )
     maps = []
     for i, w in enumerate(windows):
-        acc = np.zeros((n_leads, length), np.float32)
+        acc = np.zeros((2 * n_leads + 2, length), np.float32)
         cnt = np.zeros(length, np.float32)
         for j, r in enumerate(w.beats):
-            acc[:, r - pre : r - pre + blen] += beat_err[i, j]
-            cnt[r - pre : r - pre + blen] += 1
+            sl = slice(r - pre, r - pre + blen)
+            acc[:n_leads, sl] += beat_sq[i, j]
+            acc[n_leads, sl] += beat_v[i, j, 0]
+            acc[n_leads + 1 : 2 * n_leads + 1, sl] += b_all[i, j]
+            acc[2 * n_leads + 1, sl] += bv_all[i, j, 0]
+            cnt[sl] += 1
         with np.errstate(invalid="ignore", divide="ignore"):
             local = np.where(cnt > 0, acc / cnt, np.nan).astype(np.float32)
-        maps.append(WindowMaps(global_err[i], trend_err[i], local, restored[i]))
+        maps.append(WindowMaps(
+            global_sq[i], global_v[i], trend_sq[i], local[:n_leads], local[n_leads : n_leads + 1],
+            restored[i],
+            all_sq={"global_sq": g_all[i], "global_v": gv_all[i], "trend_sq": t_all[i],
+                    "beat_sq": local[n_leads + 1 : 2 * n_leads + 1], "beat_v": local[2 * n_leads + 1 :]},
+            pred_age=float(pred_age[i]),
+        ))
     return maps
 
 
 def _stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dict[str, np.ndarray]:
     """Average overlapping windows onto the record's model-rate timeline."""
     n = prepared.filtered.shape[1]
-    names = ("global_err", "trend_err", "beat_err", "restored_mv")
-    sums = {name: np.zeros((cfg.n_leads, n), np.float64) for name in names}
+    base = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
+    names = base + ("restored_mv",) + tuple(f"all_{name}" for name in base)
+    sums: dict[str, np.ndarray] = {}
     counts = {name: np.zeros(n, np.float64) for name in names}
     length = cfg.global_len
     for w, m in zip(prepared.windows, maps):
         sl = slice(w.start, w.start + length)
-        restored_mv = m.restored * w.half[:, None] + w.centre[:, None]
-        for name, value in (
-            ("global_err", m.global_err), ("trend_err", m.trend_err),
-            ("beat_err", m.beat_err), ("restored_mv", restored_mv),
-        ):
-            ok = np.isfinite(value[0])
+        values = {
+            "global_sq": m.global_sq, "global_v": m.global_v, "trend_sq": m.trend_sq,
+            "beat_sq": m.beat_sq, "beat_v": m.beat_v,
+            "restored_mv": m.restored * w.half[:, None] + w.centre[:, None],
+            **{f"all_{name}": value for name, value in m.all_sq.items()},
+        }
+        for name, value in values.items():
+            if name not in sums:
+                sums[name] = np.zeros((value.shape[0], n), np.float64)
             sums[name][:, sl] += np.where(np.isfinite(value), value, 0)
-            counts[name][sl] += ok
+            counts[name][sl] += np.isfinite(value[0])
     out = {}
     for name in names:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[name] = (sums[name] / counts[name]).astype(np.float32)
     # Samples outside every window (a few edge samples of a 10 s ECG) take the nearest value.
-    for name in ("global_err", "trend_err", "restored_mv"):
+    for name in ("global_sq", "global_v", "trend_sq", "restored_mv", "all_global_sq",
+                 "all_global_v", "all_trend_sq"):
         arr = out[name]
         covered = np.flatnonzero(counts[name] > 0)
         if len(covered) and len(covered) < n:
@@ -185,7 +270,9 @@ class Detector:
         self.device = device
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
-        self.score_kind = card.get("score_kind", "combined")
+        self.score_kind = card.get("score_kind", "combined_w")
+        self.map_reference = cal.get("map_reference")
+        self.ensemble = card.get("score_ensemble")
         self.model_info = {
             "name": str(card.get("name", "ecg-cross-restoration")),
             "version": str(card.get("version", "untrained")),
@@ -300,24 +387,48 @@ class Detector:
     def _finish(self, record: Record, p: Prepared, window_maps: list[WindowMaps]) -> ScoreResult:
         cfg = self.cfg
         st = _stitch(p, window_maps, cfg)
-        beat_fill = np.where(np.isfinite(st["beat_err"]), st["beat_err"], st["global_err"])
-        combined = st["global_err"] + st["trend_err"] + beat_fill
-        sigma = cfg.map_sigma * cfg.fs
-        combined = gaussian_filter1d(combined, sigma, axis=-1, mode="nearest")
         valid = slice(0, p.n_model)
+        sigma = cfg.map_sigma * cfg.fs
+        has_beats = bool(np.isfinite(st["beat_sq"]).any())
+        components: dict[str, float] = {}
+        combined_maps: dict[str, np.ndarray] = {}
+        for scope, prefix in (("", ""), ("_all", "all_")):
+            trend = st[f"{prefix}trend_sq"]
+            components[f"trend{scope}"] = float(trend[:, valid].mean())
+            for variant in VARIANTS:
+                glob = error_variant(st[f"{prefix}global_sq"], st[f"{prefix}global_v"], variant)
+                beat = error_variant(st[f"{prefix}beat_sq"], st[f"{prefix}beat_v"], variant)
+                beat_fill = np.where(np.isfinite(beat), beat, glob)
+                combined = gaussian_filter1d(glob + trend + beat_fill, sigma, axis=-1, mode="nearest")
+                combined_maps[f"{variant}{scope}"] = combined
+                g_mean = float(glob[:, valid].mean())
+                components[f"global_{variant}{scope}"] = g_mean
+                components[f"beat_{variant}{scope}"] = (
+                    float(np.nanmean(beat[:, valid])) if has_beats else g_mean
+                )
+                components[f"combined_{variant}{scope}"] = float(combined[:, valid].mean())
+                shown = np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+                components[f"map_p99_{variant}{scope}"] = float(np.percentile(shown, 99))
+        # "ECG age": how old the heart looks to the patient head; older than the patient's own
+        # age is a known marker of disease (used only where the age is known).
+        pred_age = float(np.mean([m.pred_age for m in window_maps]))
+        components["pred_age"] = pred_age
+        age = record.patient.age
+        components["age_gap"] = pred_age - age if age is not None else 0.0
+        comb_w = combined_maps["w"][:, valid]
+        components["combined_w_p95"] = float(np.percentile(comb_w, 95))
+        components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
+        if self.ensemble:
+            components["ensemble"] = ensemble_score(components, self.ensemble)
+        score = components.get(self.score_kind, components["combined_w"])
+        # The map shown and used for localisation is of the chosen kind's variant; NLL maps
+        # are clipped at 0 (negative = more certain than usual, nothing to show).
+        variant = map_variant(self.score_kind)
+        combined = combined_maps.get(variant, combined_maps["w"])
+        if variant.startswith("nll"):
+            combined = np.maximum(combined, 0)
         comb = combined[:, valid]
         lead_means = comb.mean(axis=1)
-        with np.errstate(invalid="ignore"):
-            beat_mean = np.nanmean(st["beat_err"][:, valid]) if np.isfinite(st["beat_err"]).any() else np.nan
-        components = {
-            "combined": float(comb.mean()),
-            "global": float(st["global_err"][:, valid].mean()),
-            "trend": float(st["trend_err"][:, valid].mean()),
-            "beat": float(beat_mean) if np.isfinite(beat_mean) else float(st["global_err"][:, valid].mean()),
-            "combined_p95": float(np.percentile(comb, 95)),
-            "combined_toplead": float(np.sort(lead_means)[-3:].mean()),
-        }
-        score = components.get(self.score_kind, components["combined"])
         restored_mv = st["restored_mv"] + p.baseline
         # Back to the record's own samples, rows in the record's lead order.
         map_in = to_input_rate(combined, p, cfg)
@@ -352,6 +463,7 @@ class Detector:
             flags=set(p.flags),
             model=dict(self.model_info),
             components=components,
+            map_reference=self.map_reference,
         )
 
 

@@ -13,19 +13,31 @@ import torch
 from model.config import ModelConfig
 
 
-def global_patterns(cfg: ModelConfig) -> np.ndarray:
-    """(n_patterns, L) bool: pattern k hides every patch whose index % n_patterns == k."""
-    length, plen = cfg.global_len, cfg.patch_len
-    patch_of_sample = np.minimum(np.arange(length) // plen, cfg.n_patches - 1)
-    return np.stack([patch_of_sample % cfg.n_patterns == k for k in range(cfg.n_patterns)])
+def global_patterns(cfg: ModelConfig, repeats: int = 1) -> np.ndarray:
+    """(repeats * n_patterns, L) bool: pattern k hides every patch whose index % n_patterns == k.
+
+    Each repeat groups the patches differently (repeat r adds r * (index // n_patterns) to the
+    index before the modulo), so with ``repeats`` > 1 every sample is hidden once per repeat
+    with other neighbours hidden. Patch boundaries stay on the training grid: the network
+    never saw masks that start inside a patch, and shifted grids score far worse.
+    """
+    length, plen, n = cfg.global_len, cfg.patch_len, cfg.n_patterns
+    patch = np.minimum(np.arange(length) // plen, cfg.n_patches - 1)
+    out = []
+    for r in range(repeats):
+        group = (patch + r * (patch // n)) % n
+        out.extend(group == k for k in range(n))
+    return np.stack(out)
 
 
-def beat_patterns(cfg: ModelConfig) -> np.ndarray:
-    """(n_patterns, Lb) bool: pattern k hides the k-th of n contiguous spans of the beat."""
-    out = np.zeros((cfg.n_patterns, cfg.beat_len), dtype=bool)
+def beat_patterns(cfg: ModelConfig, repeats: int = 1) -> np.ndarray:
+    """(repeats * n_patterns, Lb) bool: pattern k hides the k-th of n contiguous spans of the
+    beat; each repeat rotates the spans by a fraction of a span."""
+    base = np.zeros((cfg.n_patterns, cfg.beat_len), dtype=bool)
     for k, idx in enumerate(np.array_split(np.arange(cfg.beat_len), cfg.n_patterns)):
-        out[k, idx] = True
-    return out
+        base[k, idx] = True
+    span = cfg.beat_len // cfg.n_patterns
+    return np.concatenate([np.roll(base, (r * span) // repeats, axis=1) for r in range(repeats)])
 
 
 def random_global_masks(batch: int, cfg: ModelConfig, gen: torch.Generator) -> torch.Tensor:

@@ -59,12 +59,25 @@ def select_leads(record: Record, cfg: ModelConfig) -> tuple[np.ndarray, set[str]
     return np.ascontiguousarray(data[rows]), flags
 
 
-def robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row centre and half-range from the 0.5/99.5 percentiles (floored)."""
+def robust_scale(x: np.ndarray, mode: str = "lead") -> tuple[np.ndarray, np.ndarray]:
+    """Per-row centre and half-range from the 0.5/99.5 percentiles (floored).
+
+    ``mode="record"`` uses one half-range for all rows (the median of the per-row ones), so
+    the relative amplitudes of the leads (hypertrophy, low R waves) survive normalisation.
+    """
     lo, hi = np.percentile(x, [0.5, 99.5], axis=-1)
     centre = ((hi + lo) / 2).astype(np.float32)
     half = np.maximum((hi - lo) / 2, MIN_HALF_RANGE_MV).astype(np.float32)
+    if mode == "record":
+        half = np.full_like(half, np.median(half))
     return centre, half
+
+
+def normalise(part: np.ndarray, cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(normalised and clipped part, centre, half) for a (12, n) mV band-passed segment."""
+    centre, half = robust_scale(part, cfg.norm_mode)
+    norm = np.clip((part - centre[:, None]) / half[:, None], -cfg.norm_clip, cfg.norm_clip)
+    return norm.astype(np.float32), centre, half
 
 
 @dataclass
@@ -115,10 +128,8 @@ def beats_in_window(r_peaks: np.ndarray, start: int, cfg: ModelConfig) -> np.nda
 
 
 def make_window(filtered: np.ndarray, start: int, beats: np.ndarray, cfg: ModelConfig) -> Window:
-    part = filtered[:, start : start + cfg.global_len]
-    centre, half = robust_scale(part)
-    norm = np.clip((part - centre[:, None]) / half[:, None], -cfg.norm_clip, cfg.norm_clip)
-    return Window(start, norm.astype(np.float32), centre, half, beats)
+    norm, centre, half = normalise(filtered[:, start : start + cfg.global_len], cfg)
+    return Window(start, norm, centre, half, beats)
 
 
 def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | None = None) -> Prepared:

@@ -89,6 +89,11 @@ def load_validation(items: list[Labelled]) -> ValidationSet:
             log.warning("validation record skipped: %s", exc)
             continue
         assert isinstance(rec, Record)
+        # The database knows the patient (WFDB headers of PTB-XL do not): the model uses it.
+        if rec.patient.age is None and item.age is not None:
+            rec.patient.age = item.age
+        if rec.patient.sex is None and item.sex is not None:
+            rec.patient.sex = item.sex
         records.append(rec)
         labels.append(item.abnormal)
         meta.append(item)
@@ -103,11 +108,13 @@ def score_components(net: Any, cfg: ModelConfig, val: ValidationSet, device: str
     det = Detector(net, cfg, {}, device)
     results = det.score_many(val.records, batch=96)
     net.train(was_training)
-    out = {kind: np.full(len(results), np.nan) for kind in SCORE_KINDS}
+    keys = list(SCORE_KINDS) + [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
+    keys += ["pred_age", "age_gap"]
+    out = {kind: np.full(len(results), np.nan) for kind in keys}
     for i, res in enumerate(results):
         if isinstance(res, ECGError):
             continue
-        for kind in SCORE_KINDS:
+        for kind in keys:
             out[kind][i] = res.components[kind]
     return out
 
@@ -150,7 +157,7 @@ def _load_training_data(args: argparse.Namespace, cfg: ModelConfig) -> tuple[Tra
         ages = sexes = None  # type: ignore[assignment]
         if args.val_ptbxl:
             selection = ptbxl_split(args.val_ptbxl, cfg).selection
-    key = f"{len(paths)}:{paths[:3]}:{cfg.fs}:{cfg.global_len}"
+    key = f"{len(paths)}:{paths[:3]}:{cfg.fs}:{cfg.global_len}:{cfg.norm_mode}:{cfg.norm_clip}"
     if cache.is_file():
         blob = np.load(cache, allow_pickle=False)
         if str(blob["key"]) == key:
@@ -170,6 +177,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     cfg = ModelConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                       lr=args.lr, beats_per_ecg=args.beats)
+    cfg.norm_mode, cfg.norm_clip, cfg.mask_ratio = args.norm, args.norm_clip, args.mask_ratio
     if args.channels:
         cfg.channels = tuple(int(c) for c in args.channels.split(","))
     if args.threads:
@@ -232,7 +240,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 from model.metrics import auroc
 
                 comps = score_components(net, cfg, val, device)
-                aucs = {k: auroc(val.labels[np.isfinite(v)], v[np.isfinite(v)]) for k, v in comps.items()}
+                aucs = {k: auroc(val.labels[np.isfinite(v)], v[np.isfinite(v)])
+                        for k, v in comps.items() if not k.startswith("map_") and "age" not in k}
                 entry["selection_auroc"] = {k: round(v, 4) for k, v in aucs.items()}
                 top = max(aucs.values())
                 if top > best:
@@ -269,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=ModelConfig.lr)
     p.add_argument("--beats", type=int, default=4, help="random beats per ECG per step")
     p.add_argument("--channels", default="", help="encoder widths, e.g. 32,64,128,256")
+    p.add_argument("--norm", default=ModelConfig.norm_mode, choices=["lead", "record"])
+    p.add_argument("--norm-clip", type=float, default=ModelConfig.norm_clip)
+    p.add_argument("--mask-ratio", type=float, default=ModelConfig.mask_ratio)
     p.add_argument("--seed", type=int, default=ModelConfig.seed)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
