@@ -28,6 +28,17 @@ def test_scoring_patterns_are_complementary_and_cover_every_sample(cfg: ModelCon
         assert patterns.any(axis=1).all()  # no empty pattern (a wasted network pass)
 
 
+@pytest.mark.parametrize("repeats", [2, 3])
+def test_repeated_scoring_patterns_hide_every_sample_once_per_repeat(repeats: int) -> None:
+    cfg = ModelConfig()
+    for pat in (global_patterns(cfg, repeats), beat_patterns(cfg, repeats)):
+        assert pat.shape[0] == repeats * cfg.n_patterns
+        for r in range(repeats):
+            group = pat[r * cfg.n_patterns : (r + 1) * cfg.n_patterns]
+            np.testing.assert_array_equal(group.sum(axis=0), 1)
+        assert len({row.tobytes() for row in pat}) == len(pat)  # the repeats really differ
+
+
 def test_global_patterns_hide_whole_patches() -> None:
     cfg = ModelConfig()
     pat = global_patterns(cfg)
