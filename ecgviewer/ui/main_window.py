@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
-from ecgviewer.ui import messages
 from ecgviewer.ui.analysis_jobs import AnalysisJobsMixin, default_scoring_job
 from ecgviewer.ui.calipers import CaliperTool
 from ecgviewer.ui.dialogs import CalibrationDialog
@@ -396,9 +395,11 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
 
     # ================================================================== misc
     def about(self) -> None:
-        messages.show_info(self, "ecgviewer: an offline ECG viewer with a self-supervised anomaly "
-                           "model trained on normal ECGs only.\nThe anomaly score is decision "
-                           "support, not a diagnosis.")
+        """Help > About: versions, weights sha256 and the model card (ui/about_dialog.py)."""
+        from ecgviewer.ui.about_dialog import AboutDialog
+
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()  # window-modal without blocking (tests drive it too)
 
     def closeEvent(self, event) -> None:  # Qt's name
         self.state.save(self.settings)

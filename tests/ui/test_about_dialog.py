@@ -114,3 +114,13 @@ def test_bundled_card_when_present():
     assert ok, text
     assert card_html(card, "", (text, ok)).count(card["weights_sha256"]) >= 1
     assert about_dialog.resource(about_dialog.CARD).is_file()
+
+
+def test_help_about_opens_the_dialog(window, qtbot):
+    window.actions["about"].trigger()
+    dialog = window.about_dialog
+    qtbot.waitExposed(dialog)
+    assert isinstance(dialog, AboutDialog) and dialog.isVisible()
+    assert "Not a diagnostic device" in dialog.text.toPlainText()
+    dialog.reject()
+    assert not dialog.isVisible()
