@@ -91,6 +91,12 @@ class AnalysisJobsMixin:
         """Run the anomaly model on the current record in the background."""
         if self.record is None:
             return
+        limit = getattr(self, "long_recording_s", None)  # set by ui.review_hooks
+        if limit is not None and self.record.duration > limit:
+            self._score_after_measure = False  # a Holter: the overview dock scores it by window
+            self.analysis_panel.status_label.setText(
+                "long recording: scored window by window in the overview below")
+            return
         self._score_after_measure = False
         record, device = self.record, self.state.device
         worker = Worker(lambda: self.scoring_job(record, device), kind="score")

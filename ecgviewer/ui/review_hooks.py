@@ -224,4 +224,7 @@ def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None
     """Add the review workflow to ``window``; returns the object that owns it."""
     features = ReviewFeatures(window, detector, store)
     window.review = features  # type: ignore[attr-defined]
+    # Whole-record scoring of a 24 h file would hold its full-length maps in memory: the
+    # window leaves recordings this long to the overview dock.
+    window.long_recording_s = LONG_RECORDING_S  # type: ignore[attr-defined]
     return features

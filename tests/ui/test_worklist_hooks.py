@@ -40,6 +40,9 @@ def test_long_recording_gets_the_overview_dock_and_it_moves_the_page(qtbot, feat
     with qtbot.waitSignal(features.overview.scoring_finished, timeout=20_000):
         window.open_record(long_record())  # scoring starts on its own
         assert features.dock.isVisible()
+    # The viewer leaves the whole-record model run to the dock.
+    qtbot.waitUntil(lambda: "window by window" in window.analysis_panel.status_label.text())
+    assert window.jobs.current("score") is None and window.result is None
     features.overview.step_finding(1)  # the spike at 302 s
     assert window.state.page_start <= 302.0 <= window.state.page_start + 10.0
     features.overview.page(60.0)
