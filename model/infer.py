@@ -263,7 +263,8 @@ def _stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dic
 class Detector:
     """The anomaly model, loaded once. See DESIGN.md "Detector API"."""
 
-    def __init__(self, net: Any, cfg: ModelConfig, card: dict[str, Any], device: str = "cpu") -> None:
+    def __init__(self, net: Any, cfg: ModelConfig, card: dict[str, Any], device: str = "cpu",
+                 all_components: bool = False) -> None:
         self.net = net.eval().to(device)
         self.cfg = cfg
         self.card = card
@@ -271,8 +272,17 @@ class Detector:
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
         self.score_kind = card.get("score_kind", "combined_w")
+        if self.score_kind not in SCORE_KINDS and not (
+            self.score_kind == "ensemble" and card.get("score_ensemble")
+        ):
+            raise ModelError(None, f"the model card names an unknown score kind {self.score_kind!r}")
         self.map_reference = cal.get("map_reference")
         self.ensemble = card.get("score_ensemble")
+        # Only the map variants the score needs are built (each costs ~1 ms per ECG), unless
+        # every component is wanted (model selection).
+        self.all_components = all_components
+        kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
+        self.needed_variants = {map_variant(kind) for kind in kinds}
         self.model_info = {
             "name": str(card.get("name", "ecg-cross-restoration")),
             "version": str(card.get("version", "untrained")),
@@ -396,6 +406,8 @@ class Detector:
             trend = st[f"{prefix}trend_sq"]
             components[f"trend{scope}"] = float(trend[:, valid].mean())
             for variant in VARIANTS:
+                if not self.all_components and f"{variant}{scope}" not in self.needed_variants:
+                    continue
                 glob = error_variant(st[f"{prefix}global_sq"], st[f"{prefix}global_v"], variant)
                 beat = error_variant(st[f"{prefix}beat_sq"], st[f"{prefix}beat_v"], variant)
                 beat_fill = np.where(np.isfinite(beat), beat, glob)
@@ -415,16 +427,17 @@ class Detector:
         components["pred_age"] = pred_age
         age = record.patient.age
         components["age_gap"] = pred_age - age if age is not None else 0.0
-        comb_w = combined_maps["w"][:, valid]
-        components["combined_w_p95"] = float(np.percentile(comb_w, 95))
-        components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
+        if "w" in combined_maps:
+            comb_w = combined_maps["w"][:, valid]
+            components["combined_w_p95"] = float(np.percentile(comb_w, 95))
+            components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
-        score = components.get(self.score_kind, components["combined_w"])
+        score = components[self.score_kind]
         # The map shown and used for localisation is of the chosen kind's variant; NLL maps
         # are clipped at 0 (negative = more certain than usual, nothing to show).
         variant = map_variant(self.score_kind)
-        combined = combined_maps.get(variant, combined_maps["w"])
+        combined = combined_maps[variant]
         if variant.startswith("nll"):
             combined = np.maximum(combined, 0)
         comb = combined[:, valid]

@@ -105,7 +105,7 @@ def score_components(net: Any, cfg: ModelConfig, val: ValidationSet, device: str
     from model.infer import SCORE_KINDS, Detector
 
     was_training = net.training
-    det = Detector(net, cfg, {}, device)
+    det = Detector(net, cfg, {}, device, all_components=True)
     results = det.score_many(val.records, batch=96)
     net.train(was_training)
     keys = list(SCORE_KINDS) + [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
