@@ -28,7 +28,7 @@ def write_weights(folder: Path, with_card: bool = True, seed: int = 0) -> Path:
     net = CrossRestorationNet(cfg)
     path = folder / "weights.pt"
     torch.save({"config": cfg.to_dict(), "state_dict": net.state_dict(),
-                "meta": {"score_kind": "combined"}}, path)
+                "meta": {"score_kind": "combined_nll"}}, path)
     if with_card:
         card = {"weights_sha256": sha256_of(path), "version": "test", "threshold": 1.0,
                 "calibration": {"normal_score_quantiles": [0.0, 1.0, 2.0, 3.0, 4.0]}}
