@@ -71,11 +71,11 @@ def weights_check(card: dict[str, Any] | None, path: Path | None = None) -> tupl
     return f"{actual} (verified: matches the model card)", True
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+def _fmt(value: Any, digits: int = 4) -> str:
     if value is None or value == "":
         return "not stated"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return f"{value:.{digits}g}"  # the card's 4 decimals; 100.0 Hz shows as 100
     return str(value)
 
 

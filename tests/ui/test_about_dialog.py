@@ -67,7 +67,8 @@ def test_replaced_weights_are_reported(installed):
 def test_html_has_versions_card_and_limits():
     html = card_html(_card(), "", (f"{SHA} (verified: matches the model card)", True))
     for expected in (__version__, "2026-11-25-abcdef12", SHA, "Not a diagnostic device",
-                     "3500", "0.877", "0.901", "80.0%", "75.0%", "MI 0.810",
+                     "3500", "0.8768", "0.9012", "80.0%", "75.0%", "MI 0.81",
+                     "<td>100</td>",
                      "Needs the 12 standard leads.", "Scientific Data 7, 154 (2020)",
                      "includes the selection half", "no network connection"):
         assert expected in html, expected
