@@ -21,7 +21,7 @@ import torch
 
 from model.config import ModelConfig
 from model.data import ABNORMAL_CLASSES, ptbxl_split
-from model.infer import SCORE_KINDS, ensemble_score, fit_ensemble, map_variant, sha256_of
+from model.infer import SCORE_KINDS, ensemble_score, fit_ensemble, sha256_of
 from model.metrics import auprc, auroc, sens_spec, youden_threshold
 from model.network import CrossRestorationNet
 
@@ -91,6 +91,28 @@ def _greedy_ensemble(comps: dict[str, np.ndarray], labels: np.ndarray, single_au
     return fit_ensemble({k: comps[k] for k in chosen}, normal), best_auc
 
 
+def _map_references(net: Any, cfg: ModelConfig, val: Any, kind: str, spec: dict[str, Any] | None
+                    ) -> tuple[float, dict[str, float]]:
+    """Per-lead typical map level and the map's display reference, from the selection normals.
+
+    Lead reference: median over normal ECGs of each lead's mean map. Map reference: median over
+    normal ECGs of the 99th percentile of their lead-calibrated map (the viewer's full colour).
+    """
+    from model.infer import Detector
+
+    normals = [r for r, abnormal in zip(val.records, val.labels) if not abnormal]
+    det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec}, "cpu")
+    results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
+    lead_reference = {
+        name: float(np.median([r.lead_scores[name] for r in results])) for name in cfg.leads
+    }
+    det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec,
+                              "calibration": {"lead_reference": lead_reference}}, "cpu")
+    results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
+    map_reference = float(np.median([np.percentile(r.anomaly_map, 99) for r in results]))
+    return map_reference, lead_reference
+
+
 def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Evaluate ``best_pt`` on fold 9 (selection/report halves) and write weights + card."""
     from model.train import load_validation, score_components
@@ -128,9 +150,7 @@ def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> 
     threshold = youden_threshold(sel_val.labels[finite], sel_scores[finite])
     normal_sel = np.sort(sel_scores[finite & ~sel_val.labels])
     quantiles = np.quantile(normal_sel, np.linspace(0, 1, 501)).round(6).tolist()
-    variant = map_variant(spec["components"][0] if spec else kind)
-    map_p99 = sel_comps[f"map_p99_{variant}"][finite & ~sel_val.labels]
-    map_reference = float(np.median(map_p99))
+    map_reference, lead_reference = _map_references(net, cfg, sel_val, kind, spec)
 
     rep_val, rep_comps = halves["report"]
     report = detection_metrics(rep_val.labels, rep_comps[kind], [m.classes for m in rep_val.meta], threshold)
@@ -181,6 +201,7 @@ def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> 
             "n": int(len(normal_sel)),
             "normal_score_quantiles": quantiles,
             "map_reference": map_reference,
+            "lead_reference": lead_reference,
             "normal_score_summary": {
                 "median": float(np.median(normal_sel)), "p90": float(np.quantile(normal_sel, 0.9)),
                 "p95": float(np.quantile(normal_sel, 0.95)), "p99": float(np.quantile(normal_sel, 0.99)),

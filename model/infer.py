@@ -283,6 +283,14 @@ class Detector:
         self.all_components = all_components
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
+        # The map shown is that of the score kind (of an ensemble: its first component).
+        self.map_kind = kinds[1] if self.ensemble else self.score_kind
+        # Per-lead calibration: each lead's map divided by that lead's typical level in
+        # normal ECGs (relative to the mean over leads), so one naturally noisier lead does not
+        # head every findings list.
+        lead_ref = cal.get("lead_reference") or {}
+        ref = np.array([float(lead_ref.get(name, 1.0)) for name in cfg.leads])
+        self.lead_factor = (ref.mean() / np.maximum(ref, 1e-9)).astype(np.float32)
         self.model_info = {
             "name": str(card.get("name", "ecg-cross-restoration")),
             "version": str(card.get("version", "untrained")),
@@ -436,10 +444,11 @@ class Detector:
         score = components[self.score_kind]
         # The map shown and used for localisation is of the chosen kind's variant; NLL maps
         # are clipped at 0 (negative = more certain than usual, nothing to show).
-        variant = map_variant(self.score_kind)
+        variant = map_variant(self.map_kind)
         combined = combined_maps[variant]
         if variant.startswith("nll"):
             combined = np.maximum(combined, 0)
+        combined = combined * self.lead_factor[:, None]
         comb = combined[:, valid]
         lead_means = comb.mean(axis=1)
         restored_mv = st["restored_mv"] + p.baseline

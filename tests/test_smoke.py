@@ -72,10 +72,11 @@ def test_not_an_ecg_fails(tmp_path, capsys):
     assert found["ok"] is False and "notes.txt" in found["error"]
 
 
-def test_blank_image_has_no_ink(tmp_path):
-    from PySide6.QtGui import QColor, QGuiApplication, QImage
+def test_blank_image_has_no_ink(tmp_path, qapp):
+    # qapp (pytest-qt) is a QApplication: a bare QGuiApplication here would make every later
+    # widget test in the session abort ("Cannot create a QWidget without QApplication").
+    from PySide6.QtGui import QColor, QImage
 
-    _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - QImage.save needs it
     path = tmp_path / "blank.png"
     image = QImage(300, 200, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))

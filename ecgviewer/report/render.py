@@ -48,7 +48,11 @@ _QT_PAPER = {"A4": QPageSize.PageSizeId.A4, "Letter": QPageSize.PageSizeId.Lette
 def _ensure_app() -> None:
     # Fonts need a QGuiApplication; the viewer has one, a CLI export may not.
     if QGuiApplication.instance() is None:
-        QGuiApplication([])  # pragma: no cover - the tests always have a QApplication
+        # A full QApplication, not a QGuiApplication: widgets created later in the same
+        # process (a viewer opened after a CLI export) would otherwise abort.
+        from PySide6.QtWidgets import QApplication
+
+        QApplication([])  # pragma: no cover - the tests always have a QApplication
 
 
 # ---------------------------------------------------------------------- outputs
