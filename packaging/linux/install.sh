@@ -30,6 +30,6 @@ for size in 16 32 48 64 128 256 512; do
     cp "$icons/ecgviewer-$size.png" "$share/icons/hicolor/${size}x${size}/apps/ecgviewer.png"
   fi
 done
-command -v update-desktop-database >/dev/null && update-desktop-database "$share/applications" || true
-command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q "$share/icons/hicolor" || true
+command -v update-desktop-database >/dev/null && update-desktop-database "$share/applications" 2>/dev/null || true
+command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q "$share/icons/hicolor" 2>/dev/null || true
 echo "installed: $app (run: $bin/ecgviewer; menu entry: $share/applications/ecgviewer.desktop)"
