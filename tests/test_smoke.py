@@ -31,7 +31,9 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> str | None:
     return str(path)
 
 
-def test_demo_opens_scores_and_exports(tmp_path, weights):
+# Every test that paints requests pytest-qt's ``qapp``: a QApplication must exist before the
+# report renderer would make a bare QGuiApplication, or later widget tests in this process abort.
+def test_demo_opens_scores_and_exports(qapp, tmp_path, weights):
     out = tmp_path / "report.png"
     found = smoke.run(out, weights=weights)
     assert found.get("error") is None
@@ -47,7 +49,7 @@ def test_demo_opens_scores_and_exports(tmp_path, weights):
     assert found["torch"]["version"]
 
 
-def test_cli_prints_one_json_line_and_exit_status(tmp_path, weights, capsys):
+def test_cli_prints_one_json_line_and_exit_status(qapp, tmp_path, weights, capsys):
     argv = [str(tmp_path / "r.png")] + (["--weights", weights] if weights else [])
     assert smoke.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -55,7 +57,7 @@ def test_cli_prints_one_json_line_and_exit_status(tmp_path, weights, capsys):
     assert json.loads(lines[0])["ok"] is True
 
 
-def test_missing_weights_fail_with_the_file_named(tmp_path, capsys):
+def test_missing_weights_fail_with_the_file_named(qapp, tmp_path, capsys):
     missing = tmp_path / "nowhere" / "weights.pt"
     assert smoke.main([str(tmp_path / "r.png"), "--weights", str(missing)]) == 1
     found = json.loads(capsys.readouterr().out)
@@ -64,7 +66,7 @@ def test_missing_weights_fail_with_the_file_named(tmp_path, capsys):
     assert not (tmp_path / "r.png").exists()
 
 
-def test_not_an_ecg_fails(tmp_path, capsys):
+def test_not_an_ecg_fails(qapp, tmp_path, capsys):
     bogus = tmp_path / "notes.txt"
     bogus.write_text("not an ECG\n")
     assert smoke.main([str(tmp_path / "r.png"), "--file", str(bogus)]) == 1
