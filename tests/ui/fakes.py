@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ecgviewer.record import Record
+from tests.analysis.fake_detector import FakeResult
 
 #: Where the fake map is hot: (lead, t_start s, t_end s).
 HOT = ("V2", 3.0, 3.6)
 
 
-@dataclass
-class FakeScoreResult:
-    score: float
-    percentile: float
-    lead_scores: dict[str, float]
-    beats: list[tuple[float, float, float, dict[str, float]]]
-    anomaly_map: np.ndarray
-    restored: np.ndarray
-    flags: set[str] = field(default_factory=set)
-    model: dict[str, Any] = field(default_factory=lambda: {"name": "fake", "version": "0",
-                                                           "sha256": "0" * 64})
+#: The same stand-in result the worklist tests use (DESIGN.md ScoreResult fields).
+FakeScoreResult = FakeResult
 
 
 def fake_result(record: Record, hot: tuple[str, float, float] = HOT) -> FakeScoreResult:
