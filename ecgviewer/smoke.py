@@ -5,10 +5,11 @@ Run as ``ecgviewer --smoke-test OUT.png`` (the frozen bundle and the source tree
 window: the reader table opens the bundled demo ECG, the scoring job the viewer runs loads the
 bundled weights (checking their sha256 against the model card) and scores it, and the report
 renderer paints the paper-style page to a PNG. It then checks what a person would check: the
-score is a finite number, the anomaly map is aligned to the signal, and the PNG is a page-sized
-image with ink on it. One JSON line on stdout says what was found; the exit status is 0 when
-every check passed, 1 otherwise. It never uses the network (``packaging/smoke_test.sh`` runs
-it inside a network namespace with no interfaces to prove that).
+score is a finite number, the anomaly map is aligned to the signal, the PNG is a page-sized
+image with ink on it, and the main window can be built and shown (offscreen). One JSON line
+on stdout says what was found; the exit status is 0 when every check passed, 1 otherwise. It
+never uses the network (``packaging/smoke_test.sh`` runs it inside a network namespace with no
+interfaces to prove that).
 """
 
 from __future__ import annotations
@@ -57,6 +58,41 @@ def _ink_fraction(path: Path) -> tuple[int, int, float]:
     rgb = buf.reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4)[..., :3]
     ink = float(np.mean(np.any(rgb < 200, axis=-1)))
     return w, h, ink
+
+
+def _window_opens() -> bool:
+    """Build the main window offscreen, show it and close it, running no job.
+
+    The PNG path above never imports pyqtgraph or the widgets; this does, so a frozen bundle
+    that misses a module loaded by name (pyqtgraph imports QtOpenGL with importlib) fails here
+    instead of on a clinician's screen. Its settings go to a throw-away data directory.
+    """
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory(prefix="ecgviewer-smoke-") as tmp:
+        previous = os.environ.get("ECGVIEWER_DATA_DIR")
+        os.environ["ECGVIEWER_DATA_DIR"] = tmp
+        try:
+            from ecgviewer.app import install_review_features
+            from ecgviewer.ui.main_window import MainWindow
+
+            window = MainWindow()
+            install_review_features(window)
+            window.show()
+            app.processEvents()
+            shown = window.isVisible() and bool(window.menus.get("help"))
+            window.close()
+            window.deleteLater()
+            app.processEvents()
+        finally:
+            if previous is None:
+                os.environ.pop("ECGVIEWER_DATA_DIR", None)
+            else:
+                os.environ["ECGVIEWER_DATA_DIR"] = previous
+    return shown
 
 
 def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
@@ -132,6 +168,10 @@ def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
         checks["png_page_sized"] = abs(w - round(297 / 25.4 * DPI)) <= 2 and \
             abs(h - round(210 / 25.4 * DPI)) <= 2
         checks["png_has_ink"] = ink >= MIN_INK_FRACTION
+
+        t = time.perf_counter()
+        checks["window_opens"] = _window_opens()
+        seconds["window"] = time.perf_counter() - t
         found["ok"] = all(checks.values())
     except Exception as exc:  # noqa: BLE001 - reported as a failed check, never a traceback
         log.exception("smoke test failed")
