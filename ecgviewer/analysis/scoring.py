@@ -46,15 +46,8 @@ def score_record_job(record: Record, *, device: str = "auto", weights: str | Non
 
     Raises ECGError (e.g. MissingLeadsError) for records the model cannot score.
     """
-    yield 0, 1, "loading the anomaly model"
-    detector = get_detector(weights, device)
-    gen = detector.iter_score_many([record], batch=16)
-    try:
-        while True:
-            done, total = next(gen)
-            yield done, max(total, 1), "scoring"
-    except StopIteration as stop:
-        result = stop.value[0]
+    results = yield from score_many_job([record], device=device, weights=weights, batch=16)
+    result = results[0]
     if isinstance(result, Exception):
         raise result
     return result
@@ -69,6 +62,6 @@ def score_many_job(records: Sequence[Record], *, device: str = "auto", weights: 
     try:
         while True:
             done, total = next(gen)
-            yield done, max(total, 1), f"scoring {len(records)} ECGs"
+            yield done, max(total, 1), f"scoring {len(records)} ECG{'s' if len(records) != 1 else ''}"
     except StopIteration as stop:
         return list(stop.value)
