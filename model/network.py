@@ -94,33 +94,87 @@ class Fusion(nn.Module):
         )
 
     def forward(self, g: Tensor, beats: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
-        """g (B, D, Tg); beats (B, K, D, Tl); valid (B, K) bool -> global (B, D, Tg), beats."""
+        """g (B, D, Tg); beats (B, K, D, Tl); valid (B, K) bool -> global (B, D, Tg), beats.
+
+        Mathematically the attention of each (global, beat k) pair over its concatenated
+        tokens, computed without materialising K copies of the global tokens: a global query's
+        softmax over [global | beat k] keys is the log-sum-exp weighted mix of its softmax over
+        the global keys (computed once per ECG) and over the beat's few keys, and the output
+        projection is pushed inside that mix (the beat values are projected once, then mixed).
+        ~10x fewer operations than the concatenated form, same result to float rounding.
+        """
         b, k, d, t_l = beats.shape
         t_g = g.shape[-1]
-        t = t_g + t_l
         h = self.heads
+        dh = d // h
+        scale = dh**-0.5
         g_tok = g.transpose(1, 2) + self.pos[:, :t_g]  # (B, Tg, D)
-        l_tok = beats.transpose(2, 3) + self.pos[:, t_g:, None].transpose(1, 2)  # (B, K, Tl, D)
-        qkv_g = self.qkv(g_tok)[:, None].expand(b, k, t_g, 3 * d)
-        qkv = torch.cat([qkv_g, self.qkv(l_tok)], dim=2).reshape(b * k, t, 3, h, d // h)
-        q, key, val = qkv.permute(2, 0, 3, 1, 4)  # each (B*K, H, T, D/H)
-        # An invalid (padding) beat hides its tokens: its pair is global-only self-attention.
-        allow = torch.ones(b * k, 1, 1, t, dtype=torch.bool, device=g.device)
-        allow[:, 0, 0, t_g:] = valid.reshape(b * k, 1)
-        att = nn.functional.scaled_dot_product_attention(q, key, val, attn_mask=allow)
-        att = self.out(att.transpose(1, 2).reshape(b * k, t, d))
-        tokens = torch.cat([g_tok[:, None].expand(b, k, t_g, d), l_tok], dim=2).reshape(b * k, t, d)
-        fused = self.norm(tokens + att)
-        fg = fused[:, :t_g].reshape(b, k, t_g, d)
-        fl = fused[:, t_g:].reshape(b, k, t_l, d)
-        # Average the K fused global views over valid beats (all K when none is valid).
-        any_valid = valid.any(dim=1, keepdim=True)
-        weights = torch.where(any_valid, valid, torch.ones_like(valid)).to(fg.dtype)
-        weights = weights / weights.sum(dim=1, keepdim=True)
-        fg = (fg * weights[:, :, None, None]).sum(dim=1)
+        l_tok = beats.transpose(2, 3) + self.pos[:, t_g:][:, None]  # (B, K, Tl, D)
+        q_g, k_g, v_g = self.qkv(g_tok).reshape(b, t_g, 3, h, dh).permute(2, 0, 3, 1, 4)  # (B,H,Tg,dh)
+        q_l, k_l, v_l = self.qkv(l_tok).reshape(b, k, t_l, 3, h, dh).permute(3, 0, 1, 4, 2, 5)  # (B,K,H,Tl,dh)
+        w_out = self.out.weight.reshape(d, h, dh)  # out(x) = sum_h W_h x_h + bias
+
+        # Global queries: over the global keys once per ECG ...
+        s_gg = torch.einsum("bhqe,bhke->bhqk", q_g, k_g) * scale
+        lse_gg = torch.logsumexp(s_gg, dim=-1)  # (B,H,Tg)
+        proj_gg = torch.einsum("bhqk,bhke,dhe->bhqd", torch.softmax(s_gg, dim=-1), v_g, w_out)
+        # ... and over each beat's keys; an invalid (padding) beat gets no weight at all.
+        s_gl = torch.einsum("bhqe,bkhle->bkhql", q_g, k_l) * scale  # (B,K,H,Tg,Tl)
+        lse_gl = torch.logsumexp(s_gl, dim=-1)  # (B,K,H,Tg)
+        w_beat = torch.sigmoid(lse_gl - lse_gg[:, None]) * valid[:, :, None, None].to(g.dtype)
+        proj_l = torch.einsum("bkhle,dhe->bkhld", v_l, w_out)  # beat values, projected once
+        mix = torch.exp(s_gl - lse_gl[..., None]) * w_beat[..., None]  # softmax, lse known
+        fg = self._fused_global_mean(g_tok, proj_gg, proj_l, w_beat, mix, valid)
+
+        # Beat queries: a softmax over [global keys | own beat keys] (own keys hidden if padding).
+        s_lg = torch.einsum("bkhqe,bhre->bkhqr", q_l, k_g) * scale
+        s_ll = torch.einsum("bkhqe,bkhre->bkhqr", q_l, k_l) * scale
+        s_ll = s_ll.masked_fill(~valid[:, :, None, None, None], float("-inf"))
+        p = torch.softmax(torch.cat([s_lg, s_ll], dim=-1), dim=-1)
+        o_l = torch.einsum("bkhqr,bhre->bkqhe", p[..., :t_g], v_g) + torch.einsum(
+            "bkhqr,bkhre->bkqhe", p[..., t_g:], v_l
+        )
+        fl = self.norm(l_tok + self.out(o_l.reshape(b, k, t_l, d)))
+
         g_out = g + self.to_global(fg).transpose(1, 2)
         l_out = beats + self.to_local(fl).transpose(2, 3)
         return g_out, l_out
+
+
+    def _fused_global_mean(self, g_tok: Tensor, proj_gg: Tensor, proj_l: Tensor, w_beat: Tensor,
+                           mix: Tensor, valid: Tensor) -> Tensor:
+        """Mean over valid beats k of LayerNorm(g_tok + attention output of pair k): (B, Tg, D).
+
+        For global token q of pair k the pre-norm vector is a combination of 1 + H vectors
+        that depend on q only (the token plus bias, the projected global-only attention of each
+        head) and H * Tl vectors that depend on k only (the beat's projected values). Its norm
+        follows from the Gram matrices of those vectors, and the mean of the normalised vectors
+        from two small matrix products, so the (B, K, Tg, D) tensor of all pairs (hundreds of
+        MB per batch) is never built.
+        """
+        b, k, h, t_g, t_l = mix.shape
+        basis_q = torch.cat([(g_tok + self.out.bias)[:, :, None], proj_gg.transpose(1, 2)], dim=2)
+        basis_k = proj_l.reshape(b, k, h * t_l, -1)
+        # LayerNorm subtracts the mean over D: centre every basis vector once.
+        basis_q = basis_q - basis_q.mean(dim=-1, keepdim=True)  # (B, Tg, 1+H, D)
+        basis_k = basis_k - basis_k.mean(dim=-1, keepdim=True)  # (B, K, H*Tl, D)
+        alpha = torch.cat([torch.ones_like(w_beat[:, :, :1]), 1 - w_beat], dim=2).transpose(2, 3)
+        beta = mix.permute(0, 1, 3, 2, 4).reshape(b, k, t_g, h * t_l)
+        gram_qq = torch.einsum("bqid,bqjd->bqij", basis_q, basis_q)
+        gram_kk = torch.einsum("bkid,bkjd->bkij", basis_k, basis_k)
+        gram_qk = torch.einsum("bqid,bkjd->bkqij", basis_q, basis_k)
+        sq = (alpha * torch.einsum("bqij,bkqj->bkqi", gram_qq, alpha)).sum(-1)
+        sq = sq + (beta * torch.einsum("bkij,bkqj->bkqi", gram_kk, beta)).sum(-1)
+        sq = sq + 2 * (alpha * (gram_qk * beta[:, :, :, None, :]).sum(-1)).sum(-1)
+        inv_std = torch.rsqrt(sq / basis_q.shape[-1] + self.norm.eps)  # (B, K, Tg)
+        # Average over valid beats (all K when none is valid).
+        any_valid = valid.any(dim=1, keepdim=True)
+        weights = torch.where(any_valid, valid, torch.ones_like(valid)).to(sq.dtype)
+        weights = weights / weights.sum(dim=1, keepdim=True)
+        r = weights[:, :, None] * inv_std
+        centred = torch.einsum("bqi,bqid->bqd", torch.einsum("bkq,bkqi->bqi", r, alpha), basis_q)
+        centred = centred + torch.einsum("bkqj,bkjd->bqd", r[..., None] * beta, basis_k)
+        return centred * self.norm.weight + self.norm.bias
 
 
 @dataclass
