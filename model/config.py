@@ -55,6 +55,14 @@ class ModelConfig:
     # ---- scoring ------------------------------------------------------------------------
     map_sigma: float = 0.03  # Gaussian smoothing of the anomaly map, 30 ms (reference 15 @ 500 Hz)
     window_stride: float = 4.8  # long recordings: windows overlap by half
+
+    # ---- normal-beat bank (model/beat_bank.py) ------------------------------------------
+    bank_low_hz: float = 0.5  # median beats keep slow ST/T content (0.5 > 1 Hz on selection)
+    bank_high_hz: float = 25.0  # same upper band as the network
+    bank_before: float = 0.25  # median beat from 250 ms before R (P wave) ...
+    bank_after: float = 0.45  # ... to 450 ms after (QRS, ST, most of T): best on selection
+    bank_components: int = 128  # stored projection: 99.9 % of the normal beats' energy
+    bank_k: int = 3  # distance = mean over the 3 most similar training normals
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept in checkpoints
 
     # ---- derived sizes (samples at the model rate) --------------------------------------
@@ -69,6 +77,14 @@ class ModelConfig:
     @property
     def beat_len(self) -> int:
         return self.beat_pre + int(round(self.beat_after * self.fs))
+
+    @property
+    def bank_pre(self) -> int:
+        return int(round(self.bank_before * self.fs))
+
+    @property
+    def bank_len(self) -> int:
+        return self.bank_pre + int(round(self.bank_after * self.fs))
 
     @property
     def patch_len(self) -> int:

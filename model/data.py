@@ -24,7 +24,8 @@ from ecgviewer import io
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
 from model.config import ModelConfig
-from model.preprocess import normalise, prepare_array, select_leads, window_starts
+from model.beat_bank import BeatBank
+from model.preprocess import normalise, prepare, prepare_array, select_leads, window_starts
 
 log = logging.getLogger(__name__)
 
@@ -186,3 +187,25 @@ def build_training_set(paths: list[Path], cfg: ModelConfig, ages: list[float | N
         np.stack(signals), peaks, np.asarray(age_out, np.float32), np.asarray(sex_out, np.float32),
         sources,
     )
+
+
+def bank_from_files(paths: list[Path], cfg: ModelConfig) -> BeatBank:
+    """The normal-beat bank of the training normals: one median beat per window of each file.
+
+    Unreadable files are logged and skipped, as for training.
+    """
+    beats = []
+    for path in paths:
+        try:
+            record = io.read(path)
+            if not isinstance(record, Record):
+                raise ECGError(path, "holds several ECGs; list them individually for training")
+            prepared = prepare(record, cfg)
+        except ECGError as exc:
+            log.warning("skipped for the beat bank: %s", exc)
+            continue
+        if prepared.median_beats is not None:
+            beats.append(prepared.median_beats)
+    if not beats:
+        raise ECGError(None, "no usable ECGs for the normal-beat bank")
+    return BeatBank.build(np.concatenate(beats), cfg)

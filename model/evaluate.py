@@ -205,14 +205,26 @@ def evaluate_ptbxl(det: Any, root: str | Path, folds: Sequence[int], batch: int 
     threshold, source = threshold_of(det)
     out: dict[str, Any] = {}
     scored: dict[str, tuple[np.ndarray, np.ndarray, list[frozenset[str]]]] = {}
+    # Each part of an ensemble score alone (e.g. the restoration network vs. the beat bank).
+    parts = list((det.ensemble or {}).get("components", [])) if det.score_kind == "ensemble" else []
+    part_auroc: dict[str, dict[str, float | None]] = {}
     for name, items in groups.items():
         items = items[:limit] if limit else items
         labels, scores, classes = [], [], []
+        part_values: dict[str, list[float]] = {p: [] for p in parts}
         for item, _rec, res in iter_scored(det, items, lambda it: _read_one(it.path), batch=batch, desc=name):
             labels.append(item.abnormal)
             classes.append(item.classes)
             scores.append(np.nan if isinstance(res, ECGError) else res.score)
+            for p in parts:
+                part_values[p].append(np.nan if isinstance(res, ECGError) else res.components.get(p, np.nan))
         scored[name] = (np.asarray(labels, bool), np.asarray(scores), classes)
+        lab = scored[name][0]
+        part_auroc[name] = {}
+        for p, values in part_values.items():
+            v = np.asarray(values, float)
+            ok = np.isfinite(v)
+            part_auroc[name][p] = _finite(auroc(lab[ok], v[ok])) if ok.any() else None
     if threshold is None and "fold9_selection" in scored:
         lab, sc, _ = scored["fold9_selection"]
         ok = np.isfinite(sc)
@@ -221,6 +233,8 @@ def evaluate_ptbxl(det: Any, root: str | Path, folds: Sequence[int], batch: int 
             source = "Youden threshold chosen here on the fold-9 selection half (none in the card)"
     for name, (lab, sc, cls) in scored.items():
         out[name] = detection_report(lab, sc, cls, threshold)
+        if parts:
+            out[name]["ensemble_part_auroc"] = part_auroc[name]
         if name == "fold9_selection":
             out[name]["note"] = "used for checkpoint, score kind, threshold and calibration: optimistic"
     out["threshold"] = threshold

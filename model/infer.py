@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record
+from model.beat_bank import BeatBank
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
 from model.preprocess import Prepared, Window, prepare, to_input_rate
@@ -40,7 +41,9 @@ VARIANTS = ("w", "mse", "nll")
 SCORE_KINDS = tuple(
     f"{part}_{variant}{scope}" for scope in ("", "_all") for variant in VARIANTS
     for part in ("combined", "global", "beat")
-) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead")
+) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead", "beat_knn")
+#: Not a restoration error: the normal-beat bank's distance (model/beat_bank.py).
+BANK_KIND = "beat_knn"
 
 
 @dataclass
@@ -93,17 +96,29 @@ def _ensemble_value(value: float, log: bool) -> float:
 
 
 def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
-    """Sum of z-scores of several components, z against the selection normals (model card)."""
-    total = 0.0
-    for name, log, mean, std in zip(spec["components"], spec["log"], spec["mean"], spec["std"]):
-        total += (_ensemble_value(components[name], log) - mean) / std
-    return total
+    """Weighted sum of z-scores of several components, z against the selection normals.
+
+    A component that is missing or not finite for this record (the beat bank when no R peak
+    was found) is left out and the others are scaled up to the full weight, so the score stays
+    on the same scale; NaN only when none is available.
+    """
+    weights = spec.get("weight") or [1.0] * len(spec["components"])
+    total = used = 0.0
+    for name, log, mean, std, w in zip(spec["components"], spec["log"], spec["mean"], spec["std"], weights):
+        value = components.get(name, float("nan"))
+        if not np.isfinite(value):
+            continue
+        total += w * (_ensemble_value(value, log) - mean) / std
+        used += w
+    return total * sum(weights) / used if used else float("nan")
 
 
-def fit_ensemble(columns: dict[str, np.ndarray], normal: np.ndarray) -> dict[str, Any]:
-    """z-score parameters of ``columns`` against the rows marked ``normal``."""
-    spec: dict[str, Any] = {"components": [], "log": [], "mean": [], "std": []}
+def fit_ensemble(columns: dict[str, np.ndarray], normal: np.ndarray,
+                 weights: dict[str, float] | None = None) -> dict[str, Any]:
+    """z-score parameters of ``columns`` against the rows marked ``normal`` (+ their weights)."""
+    spec: dict[str, Any] = {"components": [], "log": [], "mean": [], "std": [], "weight": []}
     for name, values in columns.items():
+        spec["weight"].append(float((weights or {}).get(name, 1.0)))
         log = bool(np.nanmin(values) > 0)
         v = np.log(np.maximum(values, 1e-6)) if log else values
         ref = v[normal & np.isfinite(v)]
@@ -264,10 +279,11 @@ class Detector:
     """The anomaly model, loaded once. See DESIGN.md "Detector API"."""
 
     def __init__(self, net: Any, cfg: ModelConfig, card: dict[str, Any], device: str = "cpu",
-                 all_components: bool = False) -> None:
+                 all_components: bool = False, bank: BeatBank | None = None) -> None:
         self.net = net.eval().to(device)
         self.cfg = cfg
         self.card = card
+        self.bank = bank
         self.device = device
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
@@ -283,8 +299,11 @@ class Detector:
         self.all_components = all_components
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
-        # The map shown is that of the score kind (of an ensemble: its first component).
-        self.map_kind = kinds[1] if self.ensemble else self.score_kind
+        if BANK_KIND in kinds and bank is None:
+            raise ModelError(None, "the model card's score needs the normal-beat bank, which the weights lack")
+        # The map shown is that of the score kind (of an ensemble: its first restoration part).
+        self.map_kind = next((k for k in kinds[1 if self.ensemble else 0 :] if k != BANK_KIND),
+                             "combined_mse")
         # Per-lead calibration: each lead's map divided by that lead's typical level in
         # normal ECGs (relative to the mean over leads), so one naturally noisier lead does not
         # head every findings list.
@@ -330,13 +349,14 @@ class Detector:
             net = CrossRestorationNet(cfg)
             state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
             net.load_state_dict(state)
+            bank = BeatBank.from_state(blob["beat_bank"]) if "beat_bank" in blob else None
         except Exception as exc:  # pickle/zip errors, shape mismatch
             raise ModelError(weights_path, f"weights could not be loaded: {exc}") from exc
         for key in ("calibration", "score_kind", "name", "version"):
             if key not in card_data and key in blob.get("meta", {}):
                 card_data[key] = blob["meta"][key]
         card_data.setdefault("weights_sha256", sha256_of(weights_path))
-        return cls(net, cfg, card_data, pick_device(device))
+        return cls(net, cfg, card_data, pick_device(device), bank=bank)
 
     # ------------------------------------------------------------------ scoring
     def percentile_of(self, score: float) -> float | None:
@@ -439,6 +459,10 @@ class Detector:
             comb_w = combined_maps["w"][:, valid]
             components["combined_w_p95"] = float(np.percentile(comb_w, 95))
             components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
+        if self.bank is not None and p.median_beats is not None:
+            distances = self.bank.distance(p.median_beats)
+            finite = distances[np.isfinite(distances)]
+            components[BANK_KIND] = float(finite.mean()) if len(finite) else float("nan")
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
         score = components[self.score_kind]

@@ -21,6 +21,7 @@ from ecgviewer.record import Record
 from ecgviewer.signal.filters import bandpass, highpass
 from ecgviewer.signal.resample import resample
 from ecgviewer.signal.rpeaks import detect_r_peaks
+from model.beat_bank import window_median_beats
 from model.config import ModelConfig
 
 #: Shortest record we score (s): two beats at 50 bpm.
@@ -104,6 +105,8 @@ class Prepared:
     r_peaks: np.ndarray  # model-rate R peaks over the whole record
     windows: list[Window]
     flags: set[str] = field(default_factory=set)
+    #: (n_windows, 12, bank_len) mV median beat of each window for the normal-beat bank
+    median_beats: np.ndarray | None = None
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:
@@ -156,10 +159,10 @@ def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | N
     r_peaks = detect_r_peaks(filtered, cfg.fs)
     if len(r_peaks) == 0:
         flags.add("no_r_peaks")
-    windows = [
-        make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg)
-        for s in window_starts(filtered.shape[1], cfg)
-    ]
+    starts = window_starts(filtered.shape[1], cfg)
+    windows = [make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg) for s in starts]
+    bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
+    median_beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
     return Prepared(
         fs_in=float(fs),
         n_in=n_in,
@@ -170,6 +173,7 @@ def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | N
         r_peaks=np.asarray(r_peaks, dtype=np.int64),
         windows=windows,
         flags=flags,
+        median_beats=median_beats,
     )
 
 

@@ -100,22 +100,25 @@ def load_validation(items: list[Labelled]) -> ValidationSet:
     return ValidationSet(records, np.asarray(labels, bool), meta)
 
 
-def score_components(net: Any, cfg: ModelConfig, val: ValidationSet, device: str) -> dict[str, np.ndarray]:
-    """Every score kind for every validation record (records that fail get NaN)."""
-    from model.infer import SCORE_KINDS, Detector
+def score_components(net: Any, cfg: ModelConfig, val: ValidationSet, device: str,
+                     bank: Any = None) -> dict[str, np.ndarray]:
+    """Every score kind for every validation record (records that fail get NaN; without a
+    beat bank its column is left out)."""
+    from model.infer import BANK_KIND, SCORE_KINDS, Detector
 
     was_training = net.training
-    det = Detector(net, cfg, {}, device, all_components=True)
+    det = Detector(net, cfg, {}, device, all_components=True, bank=bank)
     results = det.score_many(val.records, batch=96)
     net.train(was_training)
-    keys = list(SCORE_KINDS) + [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
+    keys = [k for k in SCORE_KINDS if bank is not None or k != BANK_KIND]
+    keys += [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
     keys += ["pred_age", "age_gap"]
     out = {kind: np.full(len(results), np.nan) for kind in keys}
     for i, res in enumerate(results):
         if isinstance(res, ECGError):
             continue
         for kind in keys:
-            out[kind][i] = res.components[kind]
+            out[kind][i] = res.components.get(kind, np.nan)
     return out
 
 

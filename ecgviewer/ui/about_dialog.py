@@ -160,6 +160,15 @@ def card_html(card: dict[str, Any] | None, problem: str = "",
                      f"({escape(_fmt(sel.get('n')))} ECGs). {escape(_fmt(sel.get('chosen')))}.</p>")
     parts.append(_metrics("Held-out report half (played no part in any choice)",
                           card.get("validation_report_half") or {}))
+    split = card.get("validation_report_half_parts")
+    if isinstance(split, dict):
+        alone = [(label, split.get(key)) for label, key in
+                 (("the restoration network", "restoration_network_only"),
+                  ("the normal-beat bank", "beat_knn_only"))]
+        text = "; ".join(f"{label} {escape(_fmt(part.get('report_auroc')))}"
+                         for label, part in alone if isinstance(part, dict))
+        if text:
+            parts.append(f"<p>Report-half AUROC of each part alone: {text}.</p>")
     parts.append(_metrics("All of fold 9", card.get("validation_fold9_all") or {}))
     if isinstance(card.get("threshold"), int | float):
         parts.append(f"<p>Threshold (Youden, chosen on the selection half): "

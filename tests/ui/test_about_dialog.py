@@ -34,6 +34,8 @@ def _card(**over):
                                    "auprc": 0.9012, "sensitivity": 0.8, "specificity": 0.75,
                                    "per_superclass_auroc": {"MI": 0.81, "CD": 0.9}},
         "validation_fold9_all": {"auroc": 0.88, "note": "includes the selection half"},
+        "validation_report_half_parts": {"restoration_network_only": {"report_auroc": 0.8311},
+                                         "beat_knn_only": {"report_auroc": 0.8622}},
         "training": {"epochs": 12, "selected_epoch": 10, "seed": 0, "torch": "2.13.0+cpu"},
     }
     card.update(over)
@@ -70,7 +72,8 @@ def test_html_has_versions_card_and_limits():
                      "3500", "0.8768", "0.9012", "80.0%", "75.0%", "MI 0.81",
                      "<td>100</td>",
                      "Needs the 12 standard leads.", "Scientific Data 7, 154 (2020)",
-                     "includes the selection half", "no network connection"):
+                     "includes the selection half", "no network connection",
+                     "the restoration network 0.8311", "the normal-beat bank 0.8622"):
         assert expected in html, expected
     assert "Artefacts &lt;score&gt; high too." in html  # card text is escaped, not markup
 
