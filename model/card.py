@@ -134,7 +134,16 @@ def _map_references(net: Any, cfg: ModelConfig, val: Any, kind: str, spec: dict[
     return map_reference, lead_reference
 
 
-def training_command(cfg: ModelConfig, args: argparse.Namespace) -> str:
+def _eval_every(history: list[dict[str, Any]]) -> int:
+    """Epochs between selection checks, read back from the run's history (checkpoint choice
+    depends on it)."""
+    evaluated = [h["epoch"] for h in history if "selection_auroc" in h]
+    if len(evaluated) >= 2:
+        return int(evaluated[1] - evaluated[0])
+    return int(evaluated[0]) if evaluated else 1
+
+
+def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int = 1) -> str:
     """The ``model.train`` command that trains this configuration (from the config itself)."""
     source = f"--ptbxl {args.ptbxl}" if args.ptbxl else f"--folder {args.folder}"
     if not args.ptbxl and getattr(args, "val_ptbxl", None):
@@ -144,6 +153,7 @@ def training_command(cfg: ModelConfig, args: argparse.Namespace) -> str:
         f"--mask-ratio {cfg.mask_ratio:g}", f"--norm {cfg.norm_mode}", f"--norm-clip {cfg.norm_clip:g}",
         f"--batch-size {cfg.batch_size}", f"--lr {cfg.lr:g}", f"--beats {cfg.beats_per_ecg}",
         f"--channels {','.join(str(c) for c in cfg.channels)}", f"--seed {cfg.seed}",
+        f"--eval-every {eval_every}",
     ]
     if getattr(args, "max_train", 0):
         parts.append(f"--max-train {args.max_train}")
@@ -275,7 +285,7 @@ def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> 
         },
         "validation_fold9_all": {**fold9, "note": "includes the selection half: optimistic"},
         "training": {
-            "command": training_command(cfg, args),
+            "command": training_command(cfg, args, _eval_every(history)),
             "export_command": f"python -m model.card --run {args.out} "
                               + (f"--ptbxl {args.ptbxl}" if args.ptbxl else f"--folder {args.folder} "
                                  f"--val-ptbxl {args.val_ptbxl}") + f" --out {export_dir}",

@@ -490,14 +490,18 @@ class Detector:
                 restored[idx] = restored_in[row]
         beats = []
         post = cfg.beat_len - cfg.beat_pre
-        for r in p.r_peaks:
-            a, b = max(0, r - cfg.beat_pre), min(p.n_model, r + post)
-            if b - a < cfg.beat_len // 2:
-                continue
-            seg = comb[:, a:b]
+        starts = np.maximum(0, p.r_peaks - cfg.beat_pre)
+        ends = np.minimum(p.n_model, p.r_peaks + post)
+        keep = ends - starts >= cfg.beat_len // 2
+        starts, ends = starts[keep], ends[keep]
+        # Per-beat, per-lead means of the map from one cumulative sum (not a loop of means).
+        csum = np.concatenate([np.zeros((comb.shape[0], 1)), np.cumsum(comb, axis=1, dtype=np.float64)], axis=1)
+        beat_lead_means = (csum[:, ends] - csum[:, starts]) / (ends - starts)  # (12, n_beats)
+        for j, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+            per_lead = beat_lead_means[:, j].tolist()
             beats.append((
-                float(a / cfg.fs), float(b / cfg.fs), float(seg.mean()),
-                {name: float(seg[row].mean()) for row, name in enumerate(cfg.leads)},
+                a / cfg.fs, b / cfg.fs, float(np.mean(per_lead)),
+                dict(zip(cfg.leads, per_lead)),
             ))
         return ScoreResult(
             score=float(score),

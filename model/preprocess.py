@@ -198,8 +198,12 @@ def to_input_rate(x_model: np.ndarray, prepared: Prepared, cfg: ModelConfig) -> 
     x_model = x_model[..., : prepared.n_model]
     if abs(prepared.fs_in - cfg.fs) < 1e-6 and x_model.shape[-1] == prepared.n_in:
         return x_model.astype(np.float32)
-    t_model = np.arange(prepared.n_model) / cfg.fs
-    t_in = np.arange(prepared.n_in) / prepared.fs_in
     flat = x_model.reshape(-1, prepared.n_model)
-    out = np.stack([np.interp(t_in, t_model, row) for row in flat])
+    if prepared.n_model < 2:
+        return np.repeat(flat, prepared.n_in, axis=1).reshape(*x_model.shape[:-1], prepared.n_in).astype(np.float32)
+    # np.interp for all rows at once: the input sample times are the same for every row.
+    pos = np.clip(np.arange(prepared.n_in) * (cfg.fs / prepared.fs_in), 0, prepared.n_model - 1)
+    left = np.minimum(pos.astype(np.int64), prepared.n_model - 2)
+    frac = (pos - left).astype(np.float32)
+    out = flat[:, left] * (1 - frac) + flat[:, left + 1] * frac
     return out.reshape(*x_model.shape[:-1], prepared.n_in).astype(np.float32)
