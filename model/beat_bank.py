@@ -24,6 +24,13 @@ import numpy as np
 from model.config import ModelConfig
 
 
+#: Distance given to a window without a complete beat (no R peak found: asystole, a
+#: disconnected or flat recording): like no normal ECG at all, the largest a cosine distance
+#: to mostly-positive correlations gets. Without it a flat line, trivially easy to restore,
+#: would rank as the most normal ECG of a worklist.
+NO_BEAT_DISTANCE = 1.0
+
+
 def window_median_beats(x_band: np.ndarray, r_peaks: np.ndarray, starts: list[int],
                         cfg: ModelConfig) -> np.ndarray:
     """(n_windows, 12, bank_len) median beats of the beats whose R lies in each window.
@@ -73,7 +80,8 @@ class BeatBank:
         return cls(basis, _project(flat.astype(np.float32), basis), cfg.bank_k)
 
     def distance(self, median_beats: np.ndarray) -> np.ndarray:
-        """(M,) 1 - mean cosine similarity to the k most similar normals; NaN for NaN rows."""
+        """(M,) 1 - mean cosine similarity to the k most similar normals; NaN for NaN rows
+        (windows without a beat: the Detector scores those as :data:`NO_BEAT_DISTANCE`)."""
         flat = median_beats.reshape(len(median_beats), -1)
         ok = np.isfinite(flat).all(axis=1)
         out = np.full(len(flat), np.nan)

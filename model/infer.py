@@ -23,7 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record
-from model.beat_bank import BeatBank
+from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
 from model.preprocess import Prepared, Window, prepare, to_input_rate
@@ -461,8 +461,7 @@ class Detector:
             components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
         if self.bank is not None and p.median_beats is not None:
             distances = self.bank.distance(p.median_beats)
-            finite = distances[np.isfinite(distances)]
-            components[BANK_KIND] = float(finite.mean()) if len(finite) else float("nan")
+            components[BANK_KIND] = float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean())
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
         score = components[self.score_kind]

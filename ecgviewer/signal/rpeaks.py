@@ -66,6 +66,11 @@ REFINE_S = 0.08
 CLIP_ENERGY = 1.5
 #: Signals whose reference lead has less than this peak-to-peak amplitude (mV) are flat.
 FLAT_MV = 1e-3
+#: Detections whose median QRS size (0.5-45 Hz, largest |amplitude| on the reference lead)
+#: is below this (mV) are amplifier noise on a disconnected or flat recording, not beats:
+#: even low-voltage ECGs (< 0.5 mV in the limb leads) have QRS of several tenths of a mV in
+#: their largest lead.
+MIN_QRS_MV = 0.05
 
 
 def detect_r_peaks(
@@ -79,7 +84,7 @@ def detect_r_peaks(
     Parameters
     ----------
     signal : array (n,) or (n_leads, n)
-        One lead or several leads in mV (scale-free above the 1 uV flat-line check). NaN
+        One lead or several leads in mV (QRS smaller than MIN_QRS_MV count as no beat). NaN
         samples are treated as 0; rows that are entirely NaN or flat are ignored. For long
         recordings use :func:`detect_r_peaks_paged`, which never loads the whole signal.
     fs : float
@@ -120,7 +125,10 @@ def detect_r_peaks(
         ref = x[lead]
     else:
         ref = xs[_best_lead(bp, beats, fs)] if len(rows) > 1 else xs[0]
-    return _refine(ref, beats, fs)
+    peaks, size = _refine(ref, beats, fs)
+    if len(peaks) and np.median(size) < MIN_QRS_MV:
+        return np.empty(0, dtype=np.int64)
+    return peaks
 
 
 def detect_r_peaks_paged(
@@ -298,8 +306,9 @@ def _best_lead(bp: np.ndarray, beats: np.ndarray, fs: float) -> int:
     return int(np.argmax(amp))
 
 
-def _refine(ref: np.ndarray, beats: np.ndarray, fs: float) -> np.ndarray:
-    """Move each beat to the largest |amplitude| of ``ref`` within +-REFINE_S."""
+def _refine(ref: np.ndarray, beats: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move each beat to the largest |amplitude| of ``ref`` within +-REFINE_S; also return
+    that amplitude (mV, 0.5-45 Hz) of each kept beat."""
     y = np.abs(bandpass(ref, fs, 0.5, 45.0).astype(np.float64))
     n = y.size
     half = max(1, int(round(REFINE_S * fs)))
@@ -317,4 +326,5 @@ def _refine(ref: np.ndarray, beats: np.ndarray, fs: float) -> np.ndarray:
                 keep[-1] = int(p)
             continue
         keep.append(int(p))
-    return np.asarray(keep, dtype=np.int64)
+    kept = np.asarray(keep, dtype=np.int64)
+    return kept, y[kept]

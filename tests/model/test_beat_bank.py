@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ecgviewer import io
-from ecgviewer.record import Record
+from ecgviewer.record import STANDARD_LEADS, Record
 from model.beat_bank import BeatBank, window_median_beats
 from model.config import ModelConfig
 from model.data import ptbxl_split
@@ -102,3 +102,17 @@ def test_bundled_bank_scores_a_limb_lead_reversal_as_unusual(ptbxl_dir: Path) ->
         clean, reversal = det.score_many([rec, Record(swapped, rec.fs, list(rec.leads))])
         assert reversal.components["beat_knn"] > clean.components["beat_knn"], item.ecg_id
         assert reversal.score > clean.score, item.ecg_id
+
+
+@pytest.mark.slow
+def test_bundled_model_does_not_call_a_flat_recording_normal() -> None:
+    # A disconnected cart: 10 uV of amplifier noise. No beat, so the beat bank distance is
+    # its maximum and the record is flagged; it must not rank among the most normal ECGs.
+    det = Detector.load(bundled_weights(), device="cpu")
+    if det.bank is None:
+        pytest.skip("the bundled score does not use the beat bank")
+    noise = np.random.default_rng(0).normal(scale=0.01, size=(12, 5000)).astype(np.float32)
+    res = det.score(Record(noise, 500.0, list(STANDARD_LEADS)))
+    assert "no_r_peaks" in res.flags
+    assert res.components["beat_knn"] == pytest.approx(1.0)
+    assert res.percentile is not None and res.percentile > 90

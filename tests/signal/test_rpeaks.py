@@ -144,6 +144,20 @@ def test_flat_short_and_nan_inputs() -> None:
         detect_r_peaks(np.zeros((2, 3, 100)), fs)
 
 
+def test_amplifier_noise_is_not_beats_but_low_voltage_qrs_is() -> None:
+    fs = 500.0
+    rng = np.random.default_rng(1)
+    # A disconnected cart: 10 uV of noise and hum on every lead.
+    t = np.arange(5000) / fs
+    flat = rng.normal(0, 0.01, (12, 5000)) + 0.005 * np.sin(2 * np.pi * 50 * t)
+    assert len(detect_r_peaks(flat, fs)) == 0
+    # A low-voltage ECG (QRS a quarter of the usual size, ~0.3 mV) keeps all its beats.
+    ecg = synthetic_ecg(fs=fs, seed=5, hr=70.0)
+    small = detect_r_peaks(0.25 * ecg.signal, fs)
+    se, ppv = _score(ecg.r_peaks, small, 25)
+    assert se == 1.0 and ppv == 1.0
+
+
 def test_artefact_in_one_lead_does_not_make_beats() -> None:
     fs = 500.0
     ecg = synthetic_ecg(fs=fs, seed=4, hr=60.0)
