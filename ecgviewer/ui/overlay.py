@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 FLAG_TEXT = {
-    "no_r_peaks": "no R peaks found: scored on the whole ECG without beat views",
+    "no_r_peaks": ("no R peaks found (flat, disconnected or asystole?): scored without beat "
+                   "views, and as unlike any normal ECG's beats"),
     "derived_limb_leads": "limb leads III, aVR, aVL, aVF were computed from I and II",
     "missing_leads": "some leads were missing and filled in for the model",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgviewer.ui.overlay import findings_from, heat_scale, verdict
+from ecgviewer.ui.overlay import findings_from, flag_texts, heat_scale, verdict
 from tests.ui.fakes import FakeScoreResult
 
 
@@ -37,3 +37,11 @@ def test_heat_scale_is_positive_even_for_an_empty_map():
     amap = np.zeros((2, 1000), np.float32)
     amap[:, :500] = 2.0
     assert heat_scale(_result([], amap)) == pytest.approx(2.0)
+
+
+def test_flags_in_words_known_and_unknown():
+    result = _result([])
+    result.flags = {"no_r_peaks", "resampled_from_500Hz"}
+    texts = flag_texts(result)
+    assert any(t.startswith("no R peaks found") and "flat" in t for t in texts)
+    assert "resampled from 500Hz" in texts  # unknown flags: underscores become spaces
