@@ -78,7 +78,7 @@ def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str,
     for i in range(repeats):
         rec = records[i % len(records)]
         t0 = time.perf_counter()
-        prepare(rec, det.cfg)
+        prepare(rec, det.cfg, median_beats=det.bank is not None)  # what score() prepares
         prep.append(time.perf_counter() - t0)
         _sync(det.device)
         t0 = time.perf_counter()

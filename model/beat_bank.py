@@ -23,7 +23,6 @@ import numpy as np
 
 from model.config import ModelConfig
 
-
 #: Distance given to a window without a complete beat (no R peak found: asystole, a
 #: disconnected or flat recording): like no normal ECG at all, the largest a cosine distance
 #: to mostly-positive correlations gets. Without it a flat line, trivially easy to restore,

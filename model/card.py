@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.config import ModelConfig
 from model.beat_bank import BeatBank
+from model.config import ModelConfig
 from model.data import ABNORMAL_CLASSES, bank_from_files, folder_records, ptbxl_split
 from model.infer import BANK_KIND, SCORE_KINDS, ensemble_score, fit_ensemble, sha256_of
 from model.metrics import auprc, auroc, sens_spec, youden_threshold
@@ -143,13 +143,18 @@ def _eval_every(history: list[dict[str, Any]]) -> int:
     return int(evaluated[0]) if evaluated else 1
 
 
-def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int = 1) -> str:
-    """The ``model.train`` command that trains this configuration (from the config itself)."""
+def _source_args(args: argparse.Namespace) -> str:
+    """The data options of a run (the same for model.train and model.card)."""
     source = f"--ptbxl {args.ptbxl}" if args.ptbxl else f"--folder {args.folder}"
     if not args.ptbxl and getattr(args, "val_ptbxl", None):
         source += f" --val-ptbxl {args.val_ptbxl}"
+    return source
+
+
+def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int = 1) -> str:
+    """The ``model.train`` command that trains this configuration (from the config itself)."""
     parts = [
-        "python -m model.train", source, f"--out {args.out}", f"--epochs {cfg.epochs}",
+        "python -m model.train", _source_args(args), f"--out {args.out}", f"--epochs {cfg.epochs}",
         f"--mask-ratio {cfg.mask_ratio:g}", f"--norm {cfg.norm_mode}", f"--norm-clip {cfg.norm_clip:g}",
         f"--batch-size {cfg.batch_size}", f"--lr {cfg.lr:g}", f"--beats {cfg.beats_per_ecg}",
         f"--channels {','.join(str(c) for c in cfg.channels)}", f"--seed {cfg.seed}",
@@ -286,9 +291,8 @@ def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> 
         "validation_fold9_all": {**fold9, "note": "includes the selection half: optimistic"},
         "training": {
             "command": training_command(cfg, args, _eval_every(history)),
-            "export_command": f"python -m model.card --run {args.out} "
-                              + (f"--ptbxl {args.ptbxl}" if args.ptbxl else f"--folder {args.folder} "
-                                 f"--val-ptbxl {args.val_ptbxl}") + f" --out {export_dir}",
+            "export_command": f"python -m model.card --run {args.out} {_source_args(args)} "
+                              f"--out {export_dir}",
             "seed": cfg.seed,
             "epochs": cfg.epochs,
             "selected_epoch": blob.get("meta", {}).get("epoch"),

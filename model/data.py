@@ -23,8 +23,8 @@ import numpy as np
 from ecgviewer import io
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
-from model.config import ModelConfig
 from model.beat_bank import BeatBank
+from model.config import ModelConfig
 from model.preprocess import normalise, prepare, prepare_array, select_leads, window_starts
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,14 @@ class TrainingSet:
         return len(self.signals)
 
 
+def read_single(path: str | Path, advice: str) -> Record:
+    """Read a file that must hold one ECG; a collection is refused with ``advice``."""
+    record = io.read(path)
+    if not isinstance(record, Record):
+        raise ECGError(path, f"holds several ECGs; {advice}")
+    return record
+
+
 def _items_from_record(record: Record, cfg: ModelConfig) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     x, _ = select_leads(record, cfg)
     prepared = prepare_array(x, record.fs, cfg, record.source)
@@ -166,9 +174,7 @@ def build_training_set(paths: list[Path], cfg: ModelConfig, ages: list[float | N
     signals, peaks, age_out, sex_out, sources = [], [], [], [], []
     for i, path in enumerate(paths):
         try:
-            record = io.read(path)
-            if not isinstance(record, Record):
-                raise ECGError(path, "holds several ECGs; list them individually for training")
+            record = read_single(path, "list them individually for training")
             items = list(_items_from_record(record, cfg))
         except ECGError as exc:
             log.warning("skipped for training: %s", exc)
@@ -197,10 +203,8 @@ def bank_from_files(paths: list[Path], cfg: ModelConfig) -> BeatBank:
     beats = []
     for path in paths:
         try:
-            record = io.read(path)
-            if not isinstance(record, Record):
-                raise ECGError(path, "holds several ECGs; list them individually for training")
-            prepared = prepare(record, cfg)
+            prepared = prepare(read_single(path, "list them individually for training"), cfg,
+                               median_beats=True)
         except ECGError as exc:
             log.warning("skipped for the beat bank: %s", exc)
             continue

@@ -37,10 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer import io
 from ecgviewer.errors import ECGError
 from ecgviewer.record import STANDARD_LEADS, Record
-from model.data import ABNORMAL_CLASSES, Labelled, ptbxl_split, read_ptbxl
+from model.data import ABNORMAL_CLASSES, Labelled, ptbxl_split, read_ptbxl, read_single
 from model.metrics import auprc, auroc, sens_spec, youden_threshold
 
 log = logging.getLogger(__name__)
@@ -243,10 +242,7 @@ def evaluate_ptbxl(det: Any, root: str | Path, folds: Sequence[int], batch: int 
 
 
 def _read_one(path: str | Path) -> Record:
-    rec = io.read(path)
-    if not isinstance(rec, Record):
-        raise ECGError(path, "holds several ECGs; list them one by one in the labels file")
-    return rec
+    return read_single(path, "list them one by one in the labels file")
 
 
 _TRUE = {"1", "true", "yes", "abnormal", "abn", "a"}

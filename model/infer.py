@@ -399,7 +399,7 @@ class Detector:
         prepared: list[Prepared | ECGError] = []
         for record in records:
             try:
-                prepared.append(prepare(record, self.cfg))
+                prepared.append(prepare(record, self.cfg, median_beats=self.bank is not None))
             except ECGError as exc:
                 prepared.append(exc)
         jobs = [(i, j) for i, p in enumerate(prepared) if isinstance(p, Prepared)

@@ -135,7 +135,8 @@ def make_window(filtered: np.ndarray, start: int, beats: np.ndarray, cfg: ModelC
     return Window(start, norm, centre, half, beats)
 
 
-def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | None = None) -> Prepared:
+def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | None = None,
+                  median_beats: bool = False) -> Prepared:
     """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
     flags: set[str] = set()
     n_in = x_mv.shape[1]
@@ -161,8 +162,10 @@ def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | N
         flags.add("no_r_peaks")
     starts = window_starts(filtered.shape[1], cfg)
     windows = [make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg) for s in starts]
-    bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
-    median_beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
+    beats = None
+    if median_beats:
+        bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
+        beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
     return Prepared(
         fs_in=float(fs),
         n_in=n_in,
@@ -173,18 +176,20 @@ def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | N
         r_peaks=np.asarray(r_peaks, dtype=np.int64),
         windows=windows,
         flags=flags,
-        median_beats=median_beats,
+        median_beats=beats,
     )
 
 
-def prepare(record: Record, cfg: ModelConfig) -> Prepared:
+def prepare(record: Record, cfg: ModelConfig, median_beats: bool = False) -> Prepared:
     """Prepare a Record of any rate, length and lead order for scoring.
 
     Flags say what was done ("derived_limb_leads", "resampled_from_500Hz", "no_r_peaks",
     "short_record_padded"); records without R peaks still get a global score.
+    ``median_beats``: also the per-window median beats the normal-beat bank compares
+    (an extra band-pass, so only when a bank will use them).
     """
     x, flags = select_leads(record, cfg)
-    prepared = prepare_array(x, record.fs, cfg, record.source)
+    prepared = prepare_array(x, record.fs, cfg, record.source, median_beats)
     prepared.flags |= flags
     return prepared
 

@@ -102,13 +102,7 @@ def highpass(x: np.ndarray, fs: float, cutoff: float = 0.5, order: int = 2) -> n
     np.ndarray
         float32, same shape. Unfiltered copy when ``cutoff`` is not in (0, Nyquist).
     """
-    x = _as_float(x)
-    if _short(x) or not (0 < cutoff < _NYQ_MARGIN * fs / 2):
-        if not _short(x):
-            log.debug("high-pass %.3g Hz skipped at fs=%.4g Hz", cutoff, fs)
-        return _skip(x)
-    sos = _butter(order, float(cutoff), "highpass", float(fs))
-    return _sosfiltfilt(sos, x, fs, cutoff).astype(np.float32)
+    return _one_sided(x, fs, cutoff, order, "highpass")
 
 
 def lowpass(x: np.ndarray, fs: float, cutoff: float, order: int = 4) -> np.ndarray:
@@ -117,13 +111,21 @@ def lowpass(x: np.ndarray, fs: float, cutoff: float, order: int = 4) -> np.ndarr
     A ``cutoff`` at or above Nyquist is skipped: the recording holds nothing above it anyway.
     See :func:`highpass` for the parameters.
     """
+    return _one_sided(x, fs, cutoff, order, "lowpass")
+
+
+def _one_sided(x: np.ndarray, fs: float, cutoff: float, order: int, kind: str) -> np.ndarray:
+    """High- or low-pass; skipped (a float32 copy) when too short or ``cutoff`` is out of range.
+
+    Only a high-pass has a slow response that sets the edge padding, hence its cutoff there.
+    """
     x = _as_float(x)
     if _short(x) or not (0 < cutoff < _NYQ_MARGIN * fs / 2):
         if not _short(x):
-            log.debug("low-pass %.3g Hz skipped at fs=%.4g Hz", cutoff, fs)
+            log.debug("%s %.3g Hz skipped at fs=%.4g Hz", kind, cutoff, fs)
         return _skip(x)
-    sos = _butter(order, float(cutoff), "lowpass", float(fs))
-    return _sosfiltfilt(sos, x, fs, None).astype(np.float32)
+    sos = _butter(order, float(cutoff), kind, float(fs))
+    return _sosfiltfilt(sos, x, fs, cutoff if kind == "highpass" else None).astype(np.float32)
 
 
 def bandpass(x: np.ndarray, fs: float, low: float, high: float, order: int = 2) -> np.ndarray:

@@ -39,7 +39,7 @@ def _bank_of_synthetic_normals(cfg: ModelConfig) -> BeatBank:
     medians = []
     for seed, hr in zip(range(12), np.linspace(55, 95, 12)):
         rec, _ = synthetic_record(fs=100.0, seed=seed, hr=float(hr))
-        medians.append(prepare(rec, cfg).median_beats)
+        medians.append(prepare(rec, cfg, median_beats=True).median_beats)
     return BeatBank.build(np.concatenate(medians), cfg)
 
 
@@ -47,10 +47,10 @@ def test_distance_ignores_gain_but_not_lead_polarity() -> None:
     cfg = ModelConfig(bank_components=32, bank_k=1)
     bank = _bank_of_synthetic_normals(cfg)
     rec, _ = synthetic_record(fs=100.0, seed=3, hr=float(np.linspace(55, 95, 12)[3]))
-    member = prepare(rec, cfg).median_beats
+    member = prepare(rec, cfg, median_beats=True).median_beats
     reversed_arms = rec.signal.copy()
     reversed_arms[0] *= -1  # lead I inverted: the classic limb-lead reversal
-    flipped = prepare(Record(reversed_arms, rec.fs, list(rec.leads)), cfg).median_beats
+    flipped = prepare(Record(reversed_arms, rec.fs, list(rec.leads)), cfg, median_beats=True).median_beats
     d_member, d_louder, d_flipped = bank.distance(np.concatenate([member, 2.5 * member, flipped]))
     assert d_member < 1e-3  # it is in the bank
     assert d_louder == pytest.approx(d_member, abs=1e-3)  # cosine: overall gain does not count
