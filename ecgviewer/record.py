@@ -72,6 +72,32 @@ class Patient:
     sex: str | None = None
 
 
+#: Keys of :attr:`CartReading.measurements` (what carts print), with their units.
+CART_MEASUREMENT_UNITS: dict[str, str] = {
+    "heart_rate": "bpm", "rr": "ms", "p_duration": "ms", "pr": "ms", "qrs": "ms", "qt": "ms",
+    "qtc": "ms", "p_axis": "deg", "qrs_axis": "deg", "t_axis": "deg",
+}
+
+
+@dataclass
+class CartReading:
+    """What the acquiring cart itself measured and said, kept beside our own analysis.
+
+    ``measurements`` uses the keys of :data:`CART_MEASUREMENT_UNITS` (global intervals in ms,
+    axes in degrees, rate in bpm); a file may carry others, kept under their own names.
+    ``statements`` is the cart's interpretation, one line each, in the file's order.
+    ``median_beats`` (float32 mV, leads x samples at ``median_fs``) holds the cart's
+    representative beats when the file stores them, in ``median_leads`` order.
+    """
+
+    measurements: dict[str, float] = field(default_factory=dict)
+    statements: tuple[str, ...] = ()
+    median_beats: np.ndarray | None = None
+    median_fs: float | None = None
+    median_leads: tuple[str, ...] = ()
+    source: str = ""
+
+
 @runtime_checkable
 class PagedSignal(Protocol):
     """A long signal read from disk page by page (e.g. a 24 h EDF), never loaded whole.
@@ -116,6 +142,8 @@ class Record:
         Recording device or software, when the file names it.
     notes
         Reader remarks worth showing ("leads resampled from 250 Hz", placeholders spotted).
+    cart
+        The cart's own measurements, statements and median beats, when the file carries them.
     """
 
     signal: Any
@@ -130,6 +158,7 @@ class Record:
     non_ecg: tuple[str, ...] = ()
     device: str | None = None
     notes: tuple[str, ...] = ()
+    cart: CartReading | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.signal, np.ndarray) and not isinstance(self.signal, np.memmap):
