@@ -134,6 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ecgviewer.smoke import main as smoke_main
 
         return smoke_main([args.smoke_test] + (["--file", args.file] if args.file else []))
+    from ecgviewer import qt_deps
+
+    blocker = qt_deps.problem()  # a missing X11 library: one clear line, not Qt's abort
+    if blocker:
+        print(blocker, file=sys.stderr)
+        return 1
     setup_logging()
     app = create_app()
     install_excepthooks()
