@@ -50,6 +50,25 @@ def _sniff_aecg(head: bytes, path: Path) -> bool:
     return text[:1] == b"<" and b"AnnotatedECG" in head
 
 
+def _sniff_sierra(head: bytes, path: Path) -> bool:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark
+        head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8", "replace")
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:1] == b"<" and b"<restingecgdata" in head
+
+
+def _sniff_scp(head: bytes, path: Path) -> bool:
+    """Section 0 (pointers) first, tagged "SCPECG" (v2+) or with the file's own size."""
+    if len(head) < 22 or head[8:10] != b"\x00\x00":
+        return False
+    if head[16:22] == b"SCPECG":
+        return True
+    try:
+        return int.from_bytes(head[2:6], "little") == path.stat().st_size
+    except OSError:
+        return False
+
+
 def _sniff_wfdb(head: bytes, path: Path) -> bool:
     if path.suffix.lower() == ".hea":
         return True
@@ -69,6 +88,8 @@ READERS: list[ReaderSpec] = [
     ReaderSpec("edf", "edf", (".edf", ".bdf", ".rec"), _sniff_edf, "EDF / EDF+ / BDF"),
     ReaderSpec("hdf5", "hdf5", (".h5", ".hdf5", ".hdf"), _sniff_hdf5, "HDF5 (CODE-15%, ecgviewer)"),
     ReaderSpec("hl7_aecg", "hl7_aecg", (".xml",), _sniff_aecg, "HL7 aECG XML"),
+    ReaderSpec("sierra_xml", "sierra_xml", (".xml",), _sniff_sierra, "Philips Sierra ECG XML"),
+    ReaderSpec("scp_ecg", "scp_ecg", (".scp",), _sniff_scp, "SCP-ECG"),
     ReaderSpec("wfdb", "wfdb_format", (".hea", ".dat", ".mat"), _sniff_wfdb, "WFDB (PhysioNet)"),
     ReaderSpec("npy", "arrays", (".npy",), _sniff_npy, "NumPy array (rate given by user)"),
     # CSV has no magic bytes: extension only.
