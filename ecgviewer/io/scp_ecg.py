@@ -1,0 +1,614 @@
+"""SCP-ECG (EN 1064 / ISO 11073-91064, protocol versions 1.x-3.0), sections 0-11.
+
+Written here from the standard's public descriptions; what is read:
+
+- **0** pointers (each section's place; every section header checked against it);
+- **1** patient and acquisition: patient id, age (any unit), sex, acquisition date and time,
+  the acquiring device (model, manufacturer, software);
+- **2** Huffman tables: the default table (marker 19999) or the file's own tables, table
+  switches included (:mod:`ecgviewer.io._scp_huffman`);
+- **3** leads: names from the standard's lead codes, sample ranges, the reference-beat
+  subtraction flag;
+- **4** QRS locations: subtraction zones and protected zones;
+- **5** reference beats (type 0) -> ``Record.cart.median_beats``;
+- **6** rhythm: Huffman or plain 16-bit values, first or second differences undone (16-bit
+  wrap-around, as encoders compute them); with **bimodal compression** the decimated stretches
+  outside the protected zones are brought back to the full rate by linear interpolation
+  between the group centres (each stored value is the mean of ``rate`` samples); with
+  **reference-beat subtraction** the reference beat is added back inside every type-0 QRS
+  subtraction zone, aligned on the fiducial point; finally amplitudes x AVM (nV) -> mV;
+- **7** global measurements (reference beat 0: P, QRS, T boundaries and axes; RR; the v2
+  ventricular rate and QTc), **8** and **11** the interpretation -> ``Record.cart``;
+  **9** (manufacturer) and **10** (per-lead measurements) are noted, not shown.
+
+An 8-lead file (I, II, V1-V6) gets III, aVR, aVL, aVF derived (``Record.derived_leads``).
+Damaged files give a one-line :class:`CorruptFileError` naming the section; lengths are all
+checked against the file, and the Huffman decoder never produces more values than a lead
+needs, so a hostile file cannot make the reader loop or allocate without bound.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.errors import CorruptFileError, InvalidSignalError, NoECGChannelsError
+from ecgviewer.io._scp_huffman import HuffmanError, Table, decode, parse_tables
+from ecgviewer.record import CartReading, Patient, Record
+
+__all__ = ["read", "LEAD_NAMES"]
+
+SECTION_HEADER = 16
+UNDEFINED = 29999  # "not computed" in section 7
+#: Files larger than this are not SCP-ECG resting ECGs (uint16 lead lengths cap a lead at
+#: 64 KiB per section; 16 leads, two sections, text): refuse rather than read gigabytes.
+MAX_FILE_BYTES = 64 << 20
+MAX_SAMPLES_PER_LEAD = 2_000_000
+
+#: Section 3 lead codes (EN 1064 table 4) -> names; other codes are kept as "lead N".
+LEAD_NAMES: dict[int, str] = {
+    1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6", 9: "V7",
+    10: "V2R", 11: "V3R", 12: "V4R", 13: "V5R", 14: "V6R", 15: "V7R", 16: "X", 17: "Y", 18: "Z",
+    19: "CC5", 20: "CM5", 21: "LA", 22: "RA", 23: "LL", 61: "III", 62: "aVR", 63: "aVL",
+    64: "aVF", 65: "-aVR", 66: "V8", 67: "V9", 68: "V8R", 69: "V9R", 70: "D", 71: "A", 72: "J",
+}
+_MANUFACTURERS = {
+    1: "Burdick", 2: "Cambridge", 3: "Compumed", 4: "Datamed", 5: "Fukuda", 6: "Hewlett-Packard",
+    7: "Marquette", 8: "Mortara", 9: "Nihon Kohden", 10: "Okin", 11: "Quinton", 12: "Siemens",
+    13: "Spacelabs", 14: "Telemed", 15: "Hellige", 16: "ESA-OTE", 17: "Schiller",
+    18: "Picker-Schwarzer", 19: "Elettronica-Trentina", 20: "Zwönitz",
+}
+_AGE_UNIT_YEARS = {1: 1.0, 2: 1 / 12, 3: 7 / 365.25, 4: 1 / 365.25, 5: 1 / 8766}
+
+
+def read(path: Path, **_opts: Any) -> Record:
+    """Read an SCP-ECG file's rhythm, reference beats, patient, device and cart reading."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CorruptFileError(path, f"{size} bytes is far larger than any SCP-ECG file")
+    return _Scp(path, path.read_bytes()).record()
+
+
+@dataclass
+class _Lead:
+    name: str
+    start: int  # 1-based sample numbers, inclusive
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass
+class _Qrs:
+    kind: int
+    start: int
+    fiducial: int
+    end: int
+
+
+@dataclass
+class _Coded:
+    """One section 5 or 6 header plus its decoded leads (integer units)."""
+
+    avm_nv: int
+    interval_us: int
+    leads: list[np.ndarray] = field(default_factory=list)
+
+
+class _Scp:
+    def __init__(self, path: Path, data: bytes) -> None:
+        self.path = path
+        self.data = data
+        self.notes: list[str] = []
+        self.sections: dict[int, tuple[int, int, int]] = {}  # id -> (offset, length, version)
+        self.tables: list[Table] | None = None
+
+    def fail(self, problem: str) -> CorruptFileError:
+        return CorruptFileError(self.path, problem)
+
+    # ------------------------------------------------------------------ structure
+    def record(self) -> Record:
+        self._pointers()
+        if 2 in self.sections:
+            try:
+                self.tables = parse_tables(self.body(2))
+            except HuffmanError as exc:
+                raise self.fail(f"section 2 (Huffman tables): {exc}") from None
+        leads, subtraction = self._leads()
+        qrs, protected, ref_length_ms, ref_fiducial = self._qrs_locations()
+        reference = self._reference_beats(leads, ref_length_ms) if 5 in self.sections else None
+        signal, fs = self._rhythm(leads, subtraction, qrs, protected, reference, ref_fiducial)
+        patient, start, device = self._patient_data()
+        for section, what in ((9, "manufacturer-specific data"), (10, "per-lead measurements")):
+            if section in self.sections:
+                self.notes.append(f"section {section} ({what}) present, not shown")
+        record = Record(
+            signal=signal,
+            fs=fs,
+            leads=[lead.name for lead in leads],
+            start=start,
+            patient=patient,
+            source=str(self.path),
+            format="scp_ecg",
+            device=device,
+            notes=tuple(self.notes),
+            cart=self._cart(leads, reference),
+        )
+        return record.with_derived_limb_leads()
+
+    def _pointers(self) -> None:
+        data = self.data
+        if len(data) < 6 + SECTION_HEADER:
+            raise self.fail("too short for an SCP-ECG file (no section 0)")
+        declared = int.from_bytes(data[2:6], "little")
+        if declared != len(data):
+            self.notes.append(f"file size field says {declared} bytes, the file has {len(data)}")
+        elif binascii.crc_hqx(data[2:], 0xFFFF) != int.from_bytes(data[:2], "little"):
+            self.notes.append("file checksum (CRC) does not match: the file may be damaged")
+        length0 = int.from_bytes(data[10:14], "little")
+        if int.from_bytes(data[8:10], "little") != 0 or not SECTION_HEADER <= length0 <= len(data):
+            raise self.fail("section 0 (pointers) is missing or damaged")
+        for pos in range(6 + SECTION_HEADER, min(6 + length0, len(data)) - 9, 10):
+            sid = int.from_bytes(data[pos : pos + 2], "little")
+            length = int.from_bytes(data[pos + 2 : pos + 6], "little")
+            index = int.from_bytes(data[pos + 6 : pos + 10], "little")
+            if length == 0 or sid > 11 or sid == 0:
+                continue  # absent section, a manufacturer's own section, or section 0 itself
+            offset = index - 1
+            if length < SECTION_HEADER or offset < 0 or offset + length > len(data):
+                self.notes.append(f"section {sid} pointer runs past the file: ignored")
+                continue
+            if int.from_bytes(data[offset + 2 : offset + 4], "little") != sid:
+                self.notes.append(f"section {sid} header names another section: ignored")
+                continue
+            own_length = int.from_bytes(data[offset + 4 : offset + 8], "little")
+            if SECTION_HEADER <= own_length <= length:
+                length = own_length
+            self.sections[sid] = (offset, length, data[offset + 9])
+        if 3 not in self.sections or 6 not in self.sections:
+            missing = [str(s) for s in (3, 6) if s not in self.sections]
+            raise NoECGChannelsError(
+                self.path, f"no section {' or '.join(missing)}: the file holds no rhythm ECG"
+            )
+
+    def body(self, sid: int) -> bytes:
+        offset, length, _ = self.sections[sid]
+        return self.data[offset + SECTION_HEADER : offset + length]
+
+    # ------------------------------------------------------------------ section 3, 4
+    def _leads(self) -> tuple[list[_Lead], bool]:
+        body = self.body(3)
+        if len(body) < 2 or body[0] == 0:
+            raise NoECGChannelsError(self.path, "section 3 defines no leads")
+        count, flags = body[0], body[1]
+        if 2 + 9 * count > len(body):
+            raise self.fail(f"section 3 declares {count} leads but holds {(len(body) - 2) // 9}")
+        leads = []
+        seen: set[str] = set()
+        for i in range(count):
+            pos = 2 + 9 * i
+            start = int.from_bytes(body[pos : pos + 4], "little")
+            end = int.from_bytes(body[pos + 4 : pos + 8], "little")
+            code = body[pos + 8]
+            name = LEAD_NAMES.get(code, f"lead {code}")
+            if name in seen:
+                name = f"{name} ({i + 1})"
+            seen.add(name)
+            if start == 0:  # some writers count from 0 with an exclusive end; the standard
+                start = 1  # counts from 1, inclusive: the same samples
+            if end < start or end - start >= MAX_SAMPLES_PER_LEAD:
+                raise self.fail(f"section 3: lead {name} has the sample range {start}-{end}")
+            leads.append(_Lead(name, start, end))
+        return leads, bool(flags & 0x01)
+
+    def _qrs_locations(self) -> tuple[list[_Qrs], list[tuple[int, int]], int, int]:
+        if 4 not in self.sections:
+            return [], [], 0, 0
+        body = self.body(4)
+        if len(body) < 6:
+            raise self.fail("section 4 (QRS locations) is too short")
+        ref_length_ms = int.from_bytes(body[0:2], "little")
+        ref_fiducial = int.from_bytes(body[2:4], "little")
+        n = int.from_bytes(body[4:6], "little")
+        qrs: list[_Qrs] = []
+        protected: list[tuple[int, int]] = []
+        pos = 6
+        if pos + 14 * n <= len(body):
+            for _ in range(n):
+                kind = int.from_bytes(body[pos : pos + 2], "little")
+                sb, fc, se = (int.from_bytes(body[pos + k : pos + k + 4], "little")
+                              for k in (2, 6, 10))
+                qrs.append(_Qrs(kind, sb, fc, se))
+                pos += 14
+            if pos + 8 * n <= len(body):
+                for _ in range(n):
+                    a = int.from_bytes(body[pos : pos + 4], "little")
+                    b = int.from_bytes(body[pos + 4 : pos + 8], "little")
+                    if 0 < a <= b:
+                        protected.append((a, b))
+                    pos += 8
+        else:
+            self.notes.append("section 4: QRS locations truncated, ignored")
+        protected.sort()
+        return qrs, protected, ref_length_ms, ref_fiducial
+
+    # ------------------------------------------------------------------ section 5, 6
+    def _coded(self, sid: int, counts: list[int | None], names: list[str]) -> _Coded:
+        body = self.body(sid)
+        what = f"section {sid}"
+        if len(body) < 6 + 2 * len(counts):
+            raise self.fail(f"{what} is too short")
+        avm = int.from_bytes(body[0:2], "little")
+        interval = int.from_bytes(body[2:4], "little")
+        difference = body[4]
+        if difference not in (0, 1, 2):
+            raise self.fail(f"{what}: unknown difference encoding {difference}")
+        sizes = [int.from_bytes(body[6 + 2 * i : 8 + 2 * i], "little") for i in range(len(counts))]
+        pos = 6 + 2 * len(counts)
+        if pos + sum(sizes) > len(body):
+            self.notes.append(f"{what}: lead data runs past the section; read what is there")
+        coded = _Coded(avm, interval)
+        for name, size, count in zip(names, sizes, counts, strict=True):
+            chunk = body[pos : pos + size]
+            pos += size
+            if self.tables is not None:
+                if count is None:
+                    raise self.fail(f"{what}: Huffman-coded, but the number of samples is unknown")
+                try:
+                    values = decode(chunk, count, self.tables)
+                except HuffmanError as exc:
+                    raise self.fail(f"{what}, lead {name}: {exc}") from None
+            else:
+                n = len(chunk) // 2 if count is None else min(count, len(chunk) // 2)
+                values = np.frombuffer(chunk[: 2 * n], dtype="<i2").astype(np.int64)
+            coded.leads.append(_undo_differences(values, difference))
+        return coded
+
+    def _reference_beats(self, leads: list[_Lead], ref_length_ms: int) -> _Coded | None:
+        body = self.body(5)
+        interval = int.from_bytes(body[2:4], "little") if len(body) >= 4 else 0
+        count = None
+        if ref_length_ms and interval:
+            count = int(round(ref_length_ms * 1000 / interval))
+        elif self.tables is not None:
+            self.notes.append("reference beats skipped: their length (section 4) is missing")
+            return None
+        names = [lead.name for lead in leads]
+        coded = self._coded(5, [count] * len(leads), names)
+        if coded.interval_us == 0 or any(v.size == 0 for v in coded.leads):
+            self.notes.append("reference beats skipped: empty, or no sampling interval")
+            return None
+        return coded
+
+    def _rhythm(
+        self,
+        leads: list[_Lead],
+        subtraction: bool,
+        qrs: list[_Qrs],
+        protected: list[tuple[int, int]],
+        reference: _Coded | None,
+        ref_fiducial: int,
+    ) -> tuple[np.ndarray, float]:
+        body = self.body(6)
+        if len(body) < 6:
+            raise self.fail("section 6 (rhythm) is too short")
+        interval = int.from_bytes(body[2:4], "little")
+        version = self.sections[6][2]
+        bimodal = body[5] == 1 and version < 30
+        rate = 1
+        if bimodal and reference is not None and interval != reference.interval_us:
+            if interval % reference.interval_us or not 1 < interval // reference.interval_us <= 8:
+                raise self.fail(
+                    f"section 6: bimodal rhythm interval {interval} us is not a whole multiple "
+                    f"of the reference beat's {reference.interval_us} us"
+                )
+            rate = interval // reference.interval_us
+            interval = reference.interval_us
+        if interval == 0:
+            raise self.fail("section 6: sampling interval is 0")
+        fs = 1e6 / interval
+        counts: list[int | None] = [
+            _stored_count(lead, protected, rate) if rate > 1 else lead.length for lead in leads
+        ]
+        coded = self._coded(6, counts, [lead.name for lead in leads])
+        if coded.avm_nv == 0:
+            raise InvalidSignalError(self.path, "section 6: amplitude multiplier (AVM) is 0")
+        rows: list[np.ndarray] = []
+        for lead, values in zip(leads, coded.leads, strict=True):
+            if rate > 1:
+                values = _undecimate(values, lead, protected, rate)
+            rows.append(values.astype(np.float64) * coded.avm_nv)  # nV
+        if subtraction:
+            if reference is None:
+                raise self.fail(
+                    "rhythm stored as residuals (reference beat subtracted) but the reference "
+                    "beat (section 5) is missing"
+                )
+            for lead, row, beat in zip(leads, rows, reference.leads, strict=True):
+                _add_reference_beat(row, lead, beat * float(reference.avm_nv), qrs, ref_fiducial)
+        return self._stack(leads, rows), fs
+
+    def _stack(self, leads: list[_Lead], rows: list[np.ndarray]) -> np.ndarray:
+        declared = [lead.length for lead in leads]
+        short = [(lead, row.size) for lead, row in zip(leads, rows, strict=True)
+                 if row.size < lead.length]
+        if short and all(row.size == 0 for row in rows):
+            raise NoECGChannelsError(self.path, "section 6 holds no samples")
+        if short:
+            lead, got = short[0]
+            self.notes.append(
+                f"lead data holds {got} of the {lead.length} samples section 3 declares "
+                f"(lead {lead.name}{' and others' if len(short) > 1 else ''}): the file was "
+                "written short; showing what is there"
+            )
+        first = min(lead.start for lead in leads)
+        ends = [lead.start + min(row.size, lead.length) - 1 for lead, row in zip(leads, rows,
+                                                                                strict=True)]
+        last = max(ends)
+        if last < first:
+            raise NoECGChannelsError(self.path, "section 6 holds no samples")
+        signal = np.zeros((len(leads), last - first + 1), dtype=np.float64)
+        for i, (lead, row) in enumerate(zip(leads, rows, strict=True)):
+            n = min(row.size, lead.length)
+            signal[i, lead.start - first : lead.start - first + n] = row[:n]
+        if len(set(declared)) > 1 or len({lead.start for lead in leads}) > 1 or len(
+            {min(r.size, lead.length) for r, lead in zip(rows, leads, strict=True)}
+        ) > 1:
+            self.notes.append("leads cover different time spans: gaps shown as 0 mV")
+        return (signal / 1e6).astype(np.float32)
+
+    # ------------------------------------------------------------------ section 1
+    def _patient_data(self) -> tuple[Patient, datetime | None, str | None]:
+        if 1 not in self.sections:
+            return Patient(), None, None
+        tags: dict[int, bytes] = {}
+        body = self.body(1)
+        pos = 0
+        while pos + 3 <= len(body):
+            tag = body[pos]
+            length = int.from_bytes(body[pos + 1 : pos + 3], "little")
+            if tag == 255:
+                break
+            tags.setdefault(tag, body[pos + 3 : pos + 3 + length])
+            pos += 3 + length
+        pid = _text(tags.get(2, b"")) or None
+        age = None
+        if len(tags.get(4, b"")) >= 3:
+            value = int.from_bytes(tags[4][:2], "little")
+            unit = _AGE_UNIT_YEARS.get(tags[4][2])
+            if unit is not None and 0 < value * unit < 150:
+                age = round(value * unit, 2)
+        sex = {1: "M", 2: "F"}.get(tags.get(8, b"\x00")[0] if tags.get(8) else 0)
+        start = _acquisition_time(tags.get(25, b""), tags.get(26, b""))
+        if age is None and len(tags.get(5, b"")) >= 4 and start is not None:
+            year = int.from_bytes(tags[5][:2], "little")
+            month, day = tags[5][2], tags[5][3]
+            if 1850 < year <= start.year and 1 <= month <= 12:
+                age = float(start.year - year - ((start.month, start.day) < (month, day)))
+        return Patient(id=pid, age=age, sex=sex), start, _device(tags.get(14, b""))
+
+    # ------------------------------------------------------------------ section 7, 8, 11
+    def _cart(self, leads: list[_Lead], reference: _Coded | None) -> CartReading | None:
+        measurements = self._measurements() if 7 in self.sections else {}
+        statements: list[str] = []
+        for sid in (8, 11):
+            if sid in self.sections:
+                statements += _statements(self.body(sid), coded=sid == 11)
+        beats = fs = None
+        names: tuple[str, ...] = ()
+        if reference is not None:
+            length = min(v.size for v in reference.leads)
+            beats = (np.stack([v[:length] for v in reference.leads]).astype(np.float64)
+                     * reference.avm_nv / 1e6).astype(np.float32)
+            fs = 1e6 / reference.interval_us
+            names = tuple(lead.name for lead in leads)
+        if not measurements and not statements and beats is None:
+            return None
+        return CartReading(
+            measurements=measurements,
+            statements=tuple(statements),
+            median_beats=beats,
+            median_fs=fs,
+            median_leads=names,
+            source="SCP-ECG",
+        )
+
+    def _measurements(self) -> dict[str, float]:
+        body = self.body(7)
+        out: dict[str, float] = {}
+        if len(body) < 6:
+            return out
+        n_blocks, n_spikes = body[0], body[1]
+        rr = int.from_bytes(body[2:4], "little")
+        if 0 < rr < UNDEFINED - 1:
+            out["rr"] = float(rr)
+            out["heart_rate"] = round(60000.0 / rr, 1)
+        if n_blocks >= 1 and len(body) >= 6 + 16:
+            p_on, p_off, qrs_on, qrs_off, t_off = (
+                int.from_bytes(body[6 + 2 * k : 8 + 2 * k], "little") for k in range(5)
+            )
+            axes = [int.from_bytes(body[16 + 2 * k : 18 + 2 * k], "little", signed=True)
+                    for k in range(3)]
+
+            def ok(*values: int) -> bool:
+                return all(v < UNDEFINED - 1 for v in values)
+
+            if ok(p_on, p_off) and p_off > p_on:
+                out["p_duration"] = float(p_off - p_on)
+            if ok(p_on, qrs_on) and qrs_on > p_on:
+                out["pr"] = float(qrs_on - p_on)
+            if ok(qrs_on, qrs_off) and qrs_off > qrs_on:
+                out["qrs"] = float(qrs_off - qrs_on)
+            if ok(qrs_on, t_off) and t_off > qrs_on:
+                out["qt"] = float(t_off - qrs_on)
+            for key, axis in zip(("p_axis", "qrs_axis", "t_axis"), axes, strict=True):
+                if -360 <= axis <= 360:
+                    out[key] = float(axis)
+        # After the beat blocks: pacemaker spikes (4 + 6 bytes each), the QRS list, then (v2)
+        # ventricular rate, atrial rate and QTc.
+        pos = 6 + 16 * n_blocks + 10 * n_spikes
+        if pos + 2 <= len(body):
+            pos += 2 + int.from_bytes(body[pos : pos + 2], "little")
+            if pos + 6 <= len(body):
+                vent, atrial, qtc = (int.from_bytes(body[pos + 2 * k : pos + 2 * k + 2], "little")
+                                     for k in range(3))
+                if 0 < vent < UNDEFINED - 1:
+                    out["heart_rate"] = float(vent)
+                if 0 < atrial < UNDEFINED - 1:
+                    out["atrial_rate"] = float(atrial)
+                if 0 < qtc < UNDEFINED - 1:
+                    out["qtc"] = float(qtc)
+        return out
+
+
+# ---------------------------------------------------------------------------- helpers
+def _undo_differences(values: np.ndarray, difference: int) -> np.ndarray:
+    """Amplitudes from first/second differences, wrapping at 16 bits like the encoders."""
+    if difference == 0 or values.size == 0:
+        return values
+    if difference == 1:
+        out = np.cumsum(values)
+    elif values.size < 3:
+        out = values.copy()
+    else:
+        # x[n] = d[n] + 2 x[n-1] - x[n-2]: the slope x[n] - x[n-1] grows by d[n].
+        slopes = (values[1] - values[0]) + np.concatenate(([0], np.cumsum(values[2:])))
+        out = np.concatenate(([values[0]], values[0] + np.cumsum(slopes)))
+    return (out + 32768) % 65536 - 32768
+
+
+def _zones_in(lead: _Lead, protected: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    zones = []
+    cursor = lead.start
+    for a, b in protected:
+        a, b = max(a, cursor), min(b, lead.end)
+        if a <= b:
+            zones.append((a, b))
+            cursor = b + 1
+    return zones
+
+
+def _stretches(lead: _Lead, protected: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """The lead's timeline as (first, last, protected) stretches, 1-based inclusive."""
+    out = []
+    cursor = lead.start
+    for a, b in _zones_in(lead, protected):
+        if a > cursor:
+            out.append((cursor, a - 1, False))
+        out.append((a, b, True))
+        cursor = b + 1
+    if cursor <= lead.end:
+        out.append((cursor, lead.end, False))
+    return out
+
+
+def _stored_count(lead: _Lead, protected: list[tuple[int, int]], rate: int) -> int:
+    """Values bimodal compression stores: every protected sample, one per group elsewhere."""
+    return sum(
+        (b - a + 1) if keep else -(-(b - a + 1) // rate)
+        for a, b, keep in _stretches(lead, protected)
+    )
+
+
+def _undecimate(values: np.ndarray, lead: _Lead, protected: list[tuple[int, int]],
+                rate: int) -> np.ndarray:
+    """Full-rate samples from bimodal data: protected samples as stored; elsewhere each value
+    (the mean of ``rate`` samples) stands at its group's centre and the samples between are
+    interpolated linearly."""
+    times: list[np.ndarray] = []
+    full = np.arange(lead.start, lead.end + 1, dtype=np.float64)
+    pos = 0
+    for a, b, keep in _stretches(lead, protected):
+        if keep:
+            n = b - a + 1
+            times.append(np.arange(a, b + 1, dtype=np.float64))
+        else:
+            n = -(-(b - a + 1) // rate)
+            centres = a + np.arange(n) * rate + (rate - 1) / 2
+            times.append(np.minimum(centres, b))
+        pos += n
+    anchors = np.concatenate(times) if times else np.zeros(0)
+    n = min(anchors.size, values.size)
+    if n == 0:
+        return np.zeros(0)
+    last = anchors[n - 1]
+    covered = full[full <= max(last, lead.start)]
+    return np.interp(covered, anchors[:n], values[:n].astype(np.float64))
+
+
+def _add_reference_beat(row: np.ndarray, lead: _Lead, beat_nv: np.ndarray, qrs: list[_Qrs],
+                        ref_fiducial: int) -> None:
+    """Add the reference beat back in each type-0 subtraction zone (in place, nV)."""
+    for q in qrs:
+        if q.kind != 0:
+            continue
+        first = max(q.start, lead.start, q.fiducial - ref_fiducial + 1)
+        last = min(q.end, lead.end, q.fiducial - ref_fiducial + beat_nv.size, lead.start +
+                   row.size - 1)
+        if last < first:
+            continue
+        r0 = first - lead.start
+        m0 = first - q.fiducial + ref_fiducial - 1
+        row[r0 : r0 + last - first + 1] += beat_nv[m0 : m0 + last - first + 1]
+
+
+def _text(raw: bytes) -> str:
+    """A NUL-terminated Latin-1 field, control characters (stray length bytes) removed."""
+    text = raw.split(b"\x00", 1)[0].decode("latin-1")
+    return "".join(ch for ch in text if ch.isprintable()).strip()
+
+
+def _acquisition_time(day: bytes, clock: bytes) -> datetime | None:
+    if len(day) < 4:
+        return None
+    year = int.from_bytes(day[:2], "little")
+    h, m, s = (clock[0], clock[1], clock[2]) if len(clock) >= 3 else (0, 0, 0)
+    try:
+        return datetime(year, day[2], day[3], h, m, s)
+    except ValueError:
+        return None
+
+
+def _device(raw: bytes) -> str | None:
+    """Tag 14: model (bytes 8-13), manufacturer code (7), then length-prefixed strings."""
+    if len(raw) < 14:
+        return None
+    model = _text(raw[8:14])
+    strings = [_text(s) for s in raw[36:].split(b"\x00")] if len(raw) > 36 else []
+    strings += [""] * 5
+    maker = strings[4] or _MANUFACTURERS.get(raw[7], "")
+    software = strings[2] if strings[2].lower() not in ("", "unknown") else ""
+    text = " ".join(p for p in (maker, model) if p and p.lower() != "unknown")
+    if software:
+        text = f"{text} (software {software})" if text else f"software {software}"
+    return text or None
+
+
+def _statements(body: bytes, coded: bool) -> list[str]:
+    """Sections 8 and 11: a header (confirmation, date, time, count), then statements."""
+    if len(body) < 9:
+        return []
+    count = body[8]
+    pos = 9
+    out: list[str] = []
+    for _ in range(count):
+        if pos + 3 > len(body):
+            break
+        length = int.from_bytes(body[pos + 1 : pos + 3], "little")
+        raw = body[pos + 3 : pos + 3 + length]
+        pos += 3 + length
+        if coded and raw[:1] in (b"\x01", b"\x02", b"\x03"):
+            raw = raw[1:]  # statement type byte
+        parts = [p.decode("latin-1").strip() for p in raw.split(b"\x00")]
+        text = ": ".join(p for p in parts if p and p.isprintable())
+        if text:
+            out.append(text)
+    return out
