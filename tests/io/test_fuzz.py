@@ -152,6 +152,28 @@ def _csv(tmp: Path) -> Seed:
     return Seed(_files(tmp), "rec.csv", {"fs": 250})
 
 
+def _scp(tmp: Path) -> Seed:
+    """A small encoder-made SCP-ECG that uses every decoding step: Huffman, second
+    differences, reference-beat subtraction, bimodal decimation, sections 1, 7 and 8."""
+    import struct
+
+    from ._scp_writer import ScpSpec, build_scp, tag
+
+    sig = np.round(_sig(2, 600, 500) * 200).astype(np.int64)
+    beat = np.round(_sig(2, 100, 500) * 50).astype(np.int64)
+    s1 = tag(2, b"P1\x00") + tag(8, b"\x01") + tag(25, struct.pack("<HBB", 2020, 1, 2)) + tag(
+        255, b"")
+    s7 = struct.pack("<BBHH", 1, 0, 800, 29999) + struct.pack("<HHHHHhhh", 100, 200, 260, 350,
+                                                                650, 50, 30, 40)
+    s8 = struct.pack("<BHBBBBBB", 0, 2024, 1, 2, 3, 4, 5, 1) + struct.pack("<BH", 1, 3) + b"SR\x00"
+    spec = ScpSpec(leads={"I": sig[0], "II": sig[1]}, huffman="default", reference=beat,
+                   ref_fiducial=30, qrs=[(0, 100, 130, 180), (0, 400, 430, 480)],
+                   protected=[(95, 185), (395, 485)], bimodal_rate=2, section1=s1,
+                   section7=s7, section8=s8)
+    (tmp / "rec.scp").write_bytes(build_scp(spec))
+    return Seed(_files(tmp), "rec.scp")
+
+
 def _fixture(rel: str, names: list[str], target: str) -> Callable[[Path], Seed]:
     def build(tmp: Path) -> Seed:
         folder = FIXTURES / rel
@@ -188,6 +210,11 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
                              _fixture("hl7aecg", ["fda_minimum_aecg.xml"], "fda_minimum_aecg.xml")),
     "npy": ("arrays", _npy),
     "csv": ("arrays", _csv),
+    "scp_encoded": ("scp_ecg", _scp),
+    "scp_fixture_ecgtoolkit": ("scp_ecg", _fixture("other", ["ecgtoolkit_Example.scp"],
+                                                   "ecgtoolkit_Example.scp")),
+    "sierra_fixture_103": ("sierra_xml", _fixture("other", ["philips_sierra_1-03_129DYPRG.xml"],
+                                                  "philips_sierra_1-03_129DYPRG.xml")),
     "wfdb_fmt212_paged": ("wfdb_format", _paged(lambda t: _wfdb(t, "212"))),
     "edf_plus_paged": ("edf", _paged(lambda t: _edf(t, bdf=False))),
     "hdf5_own_paged": ("hdf5", _paged(_hdf5_own)),
@@ -427,7 +454,8 @@ def mutated_xml(draw: st.DrawFn, text: bytes) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-@pytest.mark.parametrize("seed_name", ["aecg_synthetic", "aecg_fixture_minimum"])
+@pytest.mark.parametrize("seed_name", ["aecg_synthetic", "aecg_fixture_minimum",
+                                       "sierra_fixture_103"])
 def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
     seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

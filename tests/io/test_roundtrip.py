@@ -32,6 +32,7 @@ class Written:
     quantum: float               # largest rounding error of the format, in mV
     patient: Patient             # what the format can carry (None = not stored)
     opts: dict
+    annotations: bool = True     # False: the format has no place for them (SCP-ECG, Sierra)
 
 
 def _wfdb(folder: Path, sig: np.ndarray) -> Written:
@@ -78,12 +79,59 @@ def _hdf5(folder: Path, sig: np.ndarray) -> Written:
 
 _HAS_HDF5 = importlib.util.find_spec("ecgviewer.io.hdf5") is not None
 
+
+def _scp(folder: Path, sig: np.ndarray) -> Written:
+    """Written by the test SCP encoder (default Huffman, second differences, AVM 1 uV)."""
+    import struct
+
+    from tests.io._scp_writer import ScpSpec, build_scp, tag
+
+    units = np.round(sig * 1000).astype(np.int64)
+    s1 = (tag(2, b"PID-7\x00") + tag(4, struct.pack("<HB", int(AGE), 1)) + tag(8, b"\x01")
+          + tag(25, struct.pack("<HBB", START.year, START.month, START.day))
+          + tag(26, bytes([START.hour, START.minute, START.second])) + tag(255, b""))
+    spec = ScpSpec(leads=dict(zip(LEADS_12, units, strict=True)), avm=1000,
+                   interval_us=int(1e6 / FS), huffman="default", difference=2, section1=s1)
+    path = folder / "x.scp"
+    path.write_bytes(build_scp(spec))
+    return Written(path, 0.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {},
+                   annotations=False)
+
+
+def _sierra(folder: Path, sig: np.ndarray) -> Written:
+    """A Sierra XML 1.04 with uncompressed Base64 waveforms, written here by hand."""
+    import base64
+
+    units = np.round(sig * 1000 / 5).astype("<i2")  # 5 uV per unit
+    b64 = base64.b64encode(units.tobytes()).decode()
+    text = f"""<?xml version="1.0" encoding="utf-8"?>
+<restingecgdata xmlns="http://www3.medical.philips.com">
+<documentinfo><documenttype>PhilipsECG</documenttype><documentversion>1.04</documentversion>
+</documentinfo>
+<dataacquisition date="{START:%Y-%m-%d}" time="{START:%H:%M:%S}">
+<machine>PageWriter</machine>
+<signalcharacteristics><samplingrate>{FS:g}</samplingrate><resolution>5</resolution>
+</signalcharacteristics></dataacquisition>
+<patient><generalpatientdata><patientid>PID-7</patientid><age><years>{AGE:g}</years></age>
+<sex>Male</sex></generalpatientdata></patient>
+<waveforms><parsedwaveforms dataencoding="Base64" compression="Uncompressed"
+ numberofleads="12" leadlabels="{" ".join(LEADS_12)}"
+ durationperchannel="{sig.shape[1] * 1000 / FS:g}">{b64}</parsedwaveforms></waveforms>
+</restingecgdata>
+"""
+    path = folder / "x.xml"
+    path.write_text(text, "utf-8")
+    return Written(path, 2.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {},
+                   annotations=False)
+
 FORMATS: list = [
     pytest.param(_wfdb, id="wfdb"),
     pytest.param(_edf, id="edf+"),
     pytest.param(lambda f, s: _edf(f, s, paged=True), id="edf+ paged"),
     pytest.param(_hdf5, id="hdf5", marks=pytest.mark.skipif(
         not _HAS_HDF5, reason="ecgviewer/io/hdf5.py is not written yet")),
+    pytest.param(_scp, id="scp-ecg"),
+    pytest.param(_sierra, id="sierra-xml"),
 ]
 
 
@@ -102,8 +150,9 @@ def test_same_ecg_same_record(tmp_path: Path, write: Callable[[Path, np.ndarray]
         expected = getattr(written.patient, field)
         if expected is not None:
             assert getattr(rec.patient, field) == expected, field
-    assert [a.text for a in rec.annotations] == [t for _, _, t in EVENTS]
-    np.testing.assert_allclose([a.onset for a in rec.annotations], [o for o, _, _ in EVENTS],
-                               atol=1 / FS)
+    if written.annotations:
+        assert [a.text for a in rec.annotations] == [t for _, _, t in EVENTS]
+        np.testing.assert_allclose([a.onset for a in rec.annotations],
+                                   [o for o, _, _ in EVENTS], atol=1 / FS)
     page = rec.slice(4.0, 6.0)  # paged or not, a slice is the same samples
     np.testing.assert_allclose(page.signal, sig[:, 2000:3000], atol=written.quantum + 1e-6)
