@@ -33,6 +33,7 @@ entities are refused with a :class:`CorruptFileError`, never expanded or fetched
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ import numpy as np
 
 from ecgviewer.errors import (
     CorruptFileError,
+    ECGError,
     InvalidSignalError,
     NoECGChannelsError,
     UnknownFormatError,
@@ -59,7 +61,15 @@ from ecgviewer.io._hl7 import (
     to_float,
     xsi_type,
 )
-from ecgviewer.record import Annotation, Patient, Record, normalize_lead_name
+from ecgviewer.record import (
+    MAX_FS,
+    MIN_FS,
+    Annotation,
+    CartReading,
+    Patient,
+    Record,
+    normalize_lead_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +88,6 @@ _OID = re.compile(r"^\d+(\.\d+)+$")  # an HL7 id namespace such as 2.16.840.1.11
 ANNOTATION_SLACK_S = 1.0
 #: Root elements of other vendors' XML ECG formats, named in the error message.
 _OTHER_XML_ECG = {
-    "restingecgdata": "Philips SierraECG XML",
     "RestingECG": "GE MUSE XML",
     "CardiologyXML": "GE CardioSoft XML",
 }
@@ -138,11 +147,7 @@ class _Document:
         leads = self._leads(seqset)
         signal = self._stack(leads)
         start = head_start or self._start_from_effective_time(series, signal.shape[1] / fs)
-        n_derived = sum(1 for _ in self.root.iter("derivedSeries"))
-        if n_derived:
-            self.notes.append(
-                f"{n_derived} derived series (representative beats) not shown: rhythm only"
-            )
+        cart = self._cart(series)
         annotations = _Annotations(
             self, series, start, relative_head, signal.shape[1] / fs
         ).collect()  # before the Record: it may add notes
@@ -160,6 +165,7 @@ class _Document:
             non_ecg=non_ecg,
             device=self._device(series),
             notes=tuple(self.notes),
+            cart=cart,
         )
 
     # -- structure
@@ -302,6 +308,47 @@ class _Document:
             )
         return np.stack([lead.samples[:shortest] for lead in leads]).astype(np.float32)
 
+    # -- the cart's own reading
+    def _beat_series(self) -> list[Element]:
+        derived = list(self.root.iter("derivedSeries"))
+        return derived + [s for s in self.root.iter("series")
+                          if code_of(s).upper() == "REPRESENTATIVE_BEAT"]
+
+    def _cart(self, rhythm: Element) -> CartReading | None:
+        """Global measurements and statements (representative-beat series first, then the
+        rhythm's), and the representative beats as median beats."""
+        beat_series = self._beat_series()
+        measurements: dict[str, float] = {}
+        statements: list[str] = []
+        for series in beat_series + [rhythm]:
+            for aset in series.findall("subjectOf/annotationSet"):
+                _global_reading(aset, measurements, statements)
+        beats, beat_fs, beat_leads = self._median_beats(beat_series)
+        if not measurements and not statements and beats is None:
+            return None
+        return CartReading(measurements=measurements, statements=tuple(statements),
+                           median_beats=beats, median_fs=beat_fs, median_leads=beat_leads,
+                           source="HL7 aECG")
+
+    def _median_beats(
+        self, beat_series: list[Element]
+    ) -> tuple[np.ndarray | None, float | None, tuple[str, ...]]:
+        for series in beat_series[:1]:
+            notes = list(self.notes)
+            try:
+                seqset, time_seq = self._sequence_set(series)
+                fs, _, _ = self._timing(time_seq)
+                leads = self._leads(seqset)
+                if not MIN_FS <= fs <= MAX_FS:
+                    raise InvalidSignalError(self.path, f"beat rate {fs:g} Hz")
+                beats = self._stack(leads)
+            except ECGError as exc:
+                self.notes[:] = notes + [f"representative beats not read: {exc.problem}"]
+                return None, None, ()
+            self.notes[:] = notes  # the rhythm's notes only; the beats are the cart's
+            return beats, fs, tuple(lead.name for lead in leads)
+        return None, None, ()
+
     # -- metadata
     def _start_from_effective_time(self, series: Element, duration: float) -> datetime | None:
         for holder in (series, self.root):
@@ -374,6 +421,60 @@ def _is_number(token: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ---------------------------------------------------------------------------- cart reading
+#: Global measurement codes -> CartReading keys (HL7 MDC codes, then vendor variants).
+_CART_CODES: dict[str, str] = {
+    "MDC_ECG_HEART_RATE": "heart_rate", "MDC_ECG_TIME_PD_RR": "rr", "MDC_ECG_TIME_PD_P": "p_duration",
+    "MDC_ECG_TIME_PD_PR": "pr", "MDC_ECG_TIME_PD_QRS": "qrs", "MDC_ECG_TIME_PD_QT": "qt",
+    "MDC_ECG_TIME_PD_QTC": "qtc", "MDC_ECG_TIME_PD_QTCB": "qtc",
+    "MDC_ECG_ANGLE_P_FRONT": "p_axis", "MDC_ECG_ANGLE_QRS_FRONT": "qrs_axis",
+    "MDC_ECG_ANGLE_T_FRONT": "t_axis",
+}
+_CART_SUFFIXES = {"_P_AXIS": "p_axis", "_QRS_AXIS": "qrs_axis", "_T_AXIS": "t_axis"}
+_STATEMENT_CODES = {"MDC_ECG_INTERPRETATION_STATEMENT", "MDC_ECG_INTERPRETATION_SUMMARY",
+                    "MDC_ECG_INTERPRETATION_COMMENT", "MDC_ECG_RHY"}
+
+
+def _is_local(el: Element) -> bool:
+    """A beat, a wave or a lead's annotation (has its own time or lead boundary)."""
+    if code_of(el).upper() in ("MDC_ECG_BEAT", "MDC_ECG_WAVC"):
+        return True
+    return any(
+        code_of(b).upper().startswith(("TIME_", _LEAD_PREFIX))
+        for b in el.findall("support/supportingROI/component/boundary")
+    )
+
+
+def _global_reading(aset: Element, measurements: dict[str, float], statements: list[str]) -> None:
+    """Add one annotation set's global measurements (first value per key wins) and statements;
+    annotations inside a beat, a wave or a lead are the cart's details, not its summary."""
+    stack = list(reversed(aset.findall("component/annotation")))
+    while stack:
+        el = stack.pop()
+        if _is_local(el):
+            continue
+        stack.extend(reversed(el.findall("component/annotation")))
+        code = code_of(el).upper()
+        value = el.find("value")
+        if code in _STATEMENT_CODES and value is not None:
+            text = (attr(value, "displayName") or text_of(value) or "").strip(" ,")
+            text = re.sub(r"(,\s*)+$", "", text)
+            if text and text not in statements:
+                statements.append(text)
+            continue
+        key = _CART_CODES.get(code) or next(
+            (k for suffix, k in _CART_SUFFIXES.items() if code.endswith(suffix)), None)
+        if key is None or key in measurements or xsi_type(value) != "PQ":
+            continue
+        number = to_float(attr(value, "value"))
+        if number is None or not math.isfinite(number) or number == 0:
+            continue
+        unit = (attr(value, "unit") or "").lower()
+        if key in ("rr", "p_duration", "pr", "qrs", "qt", "qtc") and unit in ("s", "sec"):
+            number *= 1000.0
+        measurements[key] = number
 
 
 # ---------------------------------------------------------------------------- annotations

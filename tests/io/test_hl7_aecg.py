@@ -108,7 +108,9 @@ def test_mortara_metadata_and_annotations(fixtures_dir):
     assert rec.patient.id == "SBJ-123" and rec.patient.sex == "M"
     assert rec.patient.age == 46  # LOINC 21612-7 "Reported Age" 46 a
     assert "ELI250" in rec.device and "Mortara" in rec.device
-    assert any("derived series" in note for note in rec.notes)
+    # The representative beat (derived series) is the cart's median beat, not the rhythm.
+    assert rec.cart is not None and rec.cart.median_beats.shape == (12, 599)
+    assert rec.n_samples == 5000
     texts = [a.text for a in rec.annotations]
     assert "Sinus Rhythm" in texts
     rhythm = rec.annotations[texts.index("Sinus Rhythm")]
@@ -247,8 +249,8 @@ def test_document_without_leads(tmp_path):
 
 
 def test_other_xml_is_not_aecg(tmp_path):
-    path = _write(tmp_path, "<restingecgdata><waveforms/></restingecgdata>")
-    with pytest.raises(UnknownFormatError, match="restingecgdata.*Philips SierraECG"):
+    path = _write(tmp_path, "<CardiologyXML><waveforms/></CardiologyXML>")
+    with pytest.raises(UnknownFormatError, match="CardiologyXML.*GE CardioSoft"):
         read(path)
 
 
@@ -371,3 +373,33 @@ def test_patient_id_from_trial_subject(tmp_path, subject_id, expected):
     )
     doc = _doc().replace("<component><series>", subject + "<component><series>", 1)
     assert read(_write(tmp_path, doc)).patient.id == expected
+
+
+# ---------------------------------------------------------------------------- cart reading
+def test_cart_global_measurements_and_statements(fixtures_dir):
+    """Values as the files state them (global annotations, not those inside a beat)."""
+    mortara = read(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml").cart
+    assert mortara.measurements == {"p_duration": 102, "pr": 148, "qrs": 120, "qt": 420,
+                                    "qtc": 443, "p_axis": 44, "qrs_axis": -61, "t_axis": 86}
+    assert mortara.median_fs == 500.0
+    philips = read(fixtures_dir / "hl7aecg" / "philips_ad4d3d80_converted.xml").cart
+    assert philips.measurements["heart_rate"] == 41 and philips.measurements["qt"] == 564
+    assert philips.statements == ("(SB) SINUS BRADYCARDIA, V-rate<60",
+                                  "(NPTA) NO PREVIOUS TRACING AVAILABLE FOR COMPARISON")
+    # The Sierra original of the same ECG: the cart's numbers must agree across formats.
+    sierra = read(fixtures_dir / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml").cart
+    for key in ("heart_rate", "rr", "pr", "qrs", "qt", "qtc"):
+        assert philips.measurements[key] == sierra.measurements[key], key
+    assert read(fixtures_dir / "hl7aecg" / "fda_minimum_aecg.xml").cart is None
+
+
+def test_damaged_representative_beat_keeps_the_rhythm(fixtures_dir, tmp_path):
+    text = (fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml").read_text("utf-8")
+    start = text.index("<derivedSeries>")
+    digits = text.index("<digits>", start)
+    text = text[: digits + 8] + "x" + text[digits + 8 :]
+    path = tmp_path / "beat.xml"
+    path.write_text(text, "utf-8")
+    rec = read(path)
+    assert rec.n_samples == 5000 and rec.cart.median_beats is None
+    assert any("representative beats not read" in note for note in rec.notes)
