@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ecgviewer.errors import ECGError
-from ecgviewer.record import Record, RecordEntry
+from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record, RecordEntry
 
 __all__ = ["MODEL_COMMANDS", "build_parser", "describe", "format_entries", "main"]
 
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="describe an ECG file: leads, rate, duration, patient, annotations",
         description="Describe an ECG file. A file holding many ECGs lists them; --entry shows one.",
     )
-    info.add_argument("file", metavar="FILE", help="ECG file (WFDB, EDF/BDF, HDF5, HL7 aECG, ...)")
+    info.add_argument("file", metavar="FILE",
+                      help="ECG file (WFDB, EDF/BDF, HDF5, HL7 aECG, SCP-ECG, Philips XML, ...)")
     info.add_argument(
         "--fs", type=_positive_float, metavar="HZ",
         help="sampling rate, for formats that do not store one (.npy, .csv)",
@@ -147,7 +148,29 @@ def describe(record: Record, top: int = 5) -> str:
         at = next((i + 1 for i, line in enumerate(lines) if line.startswith("annotations")),
                   len(lines))
         lines.insert(at, f"  most common: {common}{more}")
+    if record.cart is not None:
+        lines.extend(describe_cart(record.cart))
     return "\n".join(lines)
+
+
+_CART_LABELS = {"heart_rate": "HR", "rr": "RR", "p_duration": "P", "pr": "PR", "qrs": "QRS",
+                "qt": "QT", "qtc": "QTc", "p_axis": "P axis", "qrs_axis": "QRS axis",
+                "t_axis": "T axis", "qtcf": "QTcF", "atrial_rate": "atrial rate"}
+_EXTRA_UNITS = {"qtcf": "ms", "atrial_rate": "bpm"}
+
+
+def describe_cart(cart: CartReading) -> list[str]:
+    """The cart's own reading as ``ecgad info`` lines: measurements, statements, beats."""
+    parts = []
+    for key, value in cart.measurements.items():
+        unit = CART_MEASUREMENT_UNITS.get(key) or _EXTRA_UNITS.get(key, "")
+        parts.append(f"{_CART_LABELS.get(key, key)} {value:g}{' ' + unit if unit else ''}")
+    lines = [f"cart      {cart.source or 'the file'}: " + (", ".join(parts) or "no measurements")]
+    lines += [f"  says    {text}" for text in cart.statements]
+    if cart.median_beats is not None:
+        n_leads, n = cart.median_beats.shape
+        lines.append(f"  median beats {n_leads} leads x {n} samples at {cart.median_fs or 0:g} Hz")
+    return lines
 
 
 def format_entries(path: str, entries: list[RecordEntry]) -> str:

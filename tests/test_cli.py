@@ -231,3 +231,31 @@ def test_fs_flag_on_a_file_with_its_own_rate_is_ignored_with_a_warning(tmp_path,
     out, err = capsys.readouterr()
     assert f"rate      {FS} Hz" in out
     assert "--fs ignored" in err
+
+
+CART_FILES = {
+    "other/ecgtoolkit_Example.scp": ("scp_ecg", "PR 148 ms", None),
+    "other/ecgsoft_demo.scp": ("scp_ecg", None, None),
+    "other/contec_ecg90a_0000050.scp": ("scp_ecg", None, None),
+    "other/philips_sierra_1-03_129DYPRG.xml": ("sierra_xml", "QRS 135 ms", "- ABNORMAL ECG -"),
+    "other/philips_sierra_1-04_ad4d3d80_orig.xml": ("sierra_xml", "QT 564 ms",
+                                                    "SINUS BRADYCARDIA (V-rate<60)"),
+    "cart/philips_sierra/pysierraecg_1-03_repbeats_example.xml": ("sierra_xml", "HR 41 bpm",
+                                                                  None),
+    "cart/philips_sierra/pysierraecg_1-04-01_2020-5-18.xml": ("sierra_xml", "PR 164 ms",
+                                                              "Sinus rhythm"),
+    "hl7aecg/philips_ad4d3d80_converted.xml": ("hl7_aecg", "QTc 466 ms", "SINUS BRADYCARDIA"),
+}
+
+
+@pytest.mark.parametrize("rel", sorted(CART_FILES))
+def test_info_shows_the_carts_reading(fixtures_dir, capsys, rel):
+    fmt, measurement, statement = CART_FILES[rel]
+    assert cli.main(["info", str(fixtures_dir / rel)]) == 0
+    out = capsys.readouterr().out
+    assert f"format    {fmt}" in out
+    if measurement:
+        cart_line = next(line for line in out.splitlines() if line.startswith("cart "))
+        assert measurement in cart_line
+    if statement:
+        assert any(line.startswith("  says") and statement in line for line in out.splitlines())

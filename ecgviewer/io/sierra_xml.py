@@ -66,6 +66,12 @@ _GLOBAL_KEYS: dict[str, tuple[str, ...]] = {
     "qtcf": ("qtcf",),
     "atrial_rate": ("atrialrate",),
 }
+#: Ranges outside which a cart value is an export error, not a measurement (one 1.04 sample
+#: file gives a P duration of 508 ms while its per-lead P durations are 76-92 ms).
+_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "heart_rate": (10, 400), "rr": (150, 6000), "p_duration": (10, 300), "pr": (40, 600),
+    "qrs": (20, 400), "qt": (100, 1000), "qtc": (100, 1000),
+}
 
 
 def read(path: Path, **_opts: Any) -> Record:
@@ -271,6 +277,12 @@ class _Document:
             self.root.find("internalmeasurements/crossleadmeasurements"),
         ]
         measurements = _measurements([s for s in sources if s is not None])
+        for key, (low, high) in _PLAUSIBLE.items():
+            value = measurements.get(key)
+            if value is not None and not low <= value <= high:
+                del measurements[key]
+                self.notes.append(f"the cart's {key.replace('_', ' ')} {value:g} is not "
+                                  "plausible: not shown")
         statements = _statements(first) if first is not None else ()
         beats, beat_fs, beat_leads = self._median_beats()
         if not measurements and not statements and beats is None:
