@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecgviewer.record import Record
+from ecgviewer.record import CartReading, Record
 from ecgviewer.ui.lead_plot import PageData
 
 if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first paint
@@ -105,6 +105,7 @@ class Measurements:
     intervals: dict[str, float | None] = field(default_factory=dict)  # ms
     method: str = ""
     unavailable: dict[str, str] = field(default_factory=dict)
+    cart: CartReading | None = None  # the file's own (cart's) reading, shown beside ours
 
 
 def measure_job(record: Record, max_seconds: float = 60.0
@@ -119,7 +120,7 @@ def measure_job(record: Record, max_seconds: float = 60.0
     from ecgviewer.signal.intervals import heart_rate_stats, measure_intervals
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
-    out = Measurements()
+    out = Measurements(cart=record.cart)
     n = min(record.n_samples, int(max_seconds * record.fs))
     out.seconds = n / record.fs
     leads = record.ecg_leads

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecgviewer.record import Record
+from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.overlay import Finding
 
@@ -61,6 +61,10 @@ class PatientPanel(QGroupBox):
         form.addRow("Recorded", self.time_label)
         form.addRow("Device", self.device_label)
         form.addRow("File", self.source_label)
+        self.cart_label = _value_label()
+        self.cart_label.setToolTip("The interpretation the acquiring cart stored in the file "
+                                   "(not ours, not reviewed)")
+        form.addRow("Cart says", self.cart_label)
         form.addRow(self.apply_button)
 
     def show_record(self, record: Record | None) -> None:
@@ -73,6 +77,8 @@ class PatientPanel(QGroupBox):
         self.device_label.setText(record.device or "unknown" if record else "-")
         fmt = f" ({record.format})" if record and record.format else ""
         self.source_label.setText((str(record.source or "in memory") + fmt) if record else "-")
+        cart = record.cart if record else None
+        self.cart_label.setText("\n".join(cart.statements) if cart and cart.statements else "-")
         missing = bool(record) and (p is None or p.age is None or p.sex is None)
         self.apply_button.setText("Apply and re-score" + (" (age/sex missing)" if missing else ""))
 
@@ -90,9 +96,11 @@ class MeasurementsPanel(QGroupBox):
         form = QFormLayout(self)
         self.rows: dict[str, QLabel] = {}
         for name in ("Heart rate", "RR", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia",
-                     "Method", "Display filter"):
+                     "Method", "Cart", "Display filter"):
             self.rows[name] = _value_label()
             form.addRow(name, self.rows[name])
+        self.rows["Cart"].setToolTip("Values the acquiring cart measured itself, stored in the "
+                                     "file; shown as 'cart' beside ours")
         self.caliper_label = _value_label()
         form.addRow("Caliper", self.caliper_label)
 
@@ -119,9 +127,41 @@ class MeasurementsPanel(QGroupBox):
             else:
                 self.rows[name].setText(f"{value:.0f} ms")
         self.rows["Method"].setText(m.method or "-")
+        self._show_cart(m.cart)
+
+    def _show_cart(self, cart: CartReading | None) -> None:
+        """Append the cart's value to each of our rows it has, and summarise the rest."""
+        if cart is None or not cart.measurements:
+            self.rows["Cart"].setText("none in this file")
+            return
+        for name, key in _CART_ROWS.items():
+            value = cart.measurements.get(key)
+            if value is not None:
+                label = self.rows[name]
+                what = "cart QTc" if key == "qtc" else "cart"
+                label.setText(f"{label.text()}  ·  {what} {_cart_value(key, value)}")
+        axes = [f"{axis} {cart.measurements[key]:g}" for axis, key in
+                (("P", "p_axis"), ("QRS", "qrs_axis"), ("T", "t_axis"))
+                if key in cart.measurements]
+        extra = [f"P duration {_cart_value('p_duration', cart.measurements['p_duration'])}"
+                 ] if "p_duration" in cart.measurements else []
+        if axes:
+            extra.append("axes " + " / ".join(axes) + " deg")
+        self.rows["Cart"].setText(
+            (cart.source or "the file") + (": " + ", ".join(extra) if extra else ""))
 
     def set_filter_text(self, text: str) -> None:
         self.rows["Display filter"].setText(text)
+
+
+#: Our measurement rows -> the cart's keys (its QTc is whatever correction the cart used).
+_CART_ROWS = {"Heart rate": "heart_rate", "RR": "rr", "PR": "pr", "QRS": "qrs", "QT": "qt",
+              "QTc Bazett": "qtc"}
+
+
+def _cart_value(key: str, value: float) -> str:
+    unit = CART_MEASUREMENT_UNITS.get(key, "")
+    return f"{value:.0f} {unit}".strip()
 
 
 class AnalysisPanel(QGroupBox):

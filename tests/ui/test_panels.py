@@ -1,0 +1,60 @@
+"""Patient and measurement panels: the cart's own reading shown beside ours."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgviewer.record import CartReading, Record
+from ecgviewer.ui.display import Measurements
+from ecgviewer.ui.panels import MeasurementsPanel, PatientPanel
+
+CART = CartReading(measurements={"heart_rate": 41, "pr": 144, "qrs": 102, "qt": 564,
+                                 "qtc": 466, "qrs_axis": 85, "p_axis": 19},
+                   statements=("SINUS BRADYCARDIA", "- OTHERWISE NORMAL ECG -"),
+                   source="Philips Sierra XML 1.04")
+
+
+def _ours(cart: CartReading | None) -> Measurements:
+    return Measurements(hr_bpm=43, hr_min_bpm=41, hr_max_bpm=45, rr_mean_ms=1400, rr_sd_ms=20,
+                        r_peaks=np.arange(7), seconds=10, intervals={"PR": 150.0, "QRS": None},
+                        unavailable={"QRS": "no stable onset"}, method="median beat",
+                        cart=cart)
+
+
+def test_cart_values_beside_ours(qtbot):
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    panel.show_measurements(_ours(CART))
+    assert panel.rows["PR"].text() == "150 ms  ·  cart 144 ms"
+    assert panel.rows["QRS"].text().startswith("unavailable: no stable onset")
+    assert panel.rows["QRS"].text().endswith("cart 102 ms")  # theirs even where ours failed
+    assert panel.rows["Heart rate"].text().startswith("43 bpm")
+    assert "cart 41 bpm" in panel.rows["Heart rate"].text()
+    assert "cart QTc 466 ms" in panel.rows["QTc Bazett"].text()
+    assert "cart" not in panel.rows["RR"].text()  # this cart gave no RR
+    assert panel.rows["Cart"].text() == "Philips Sierra XML 1.04: axes P 19 / QRS 85 deg"
+
+
+def test_no_cart_says_so(qtbot):
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    panel.show_measurements(_ours(None))
+    assert panel.rows["PR"].text() == "150 ms"
+    assert panel.rows["Cart"].text() == "none in this file"
+
+
+def test_patient_panel_shows_the_carts_statements(qtbot):
+    panel = PatientPanel()
+    qtbot.addWidget(panel)
+    rec = Record(signal=np.zeros((1, 500), np.float32), fs=500, leads=["II"], cart=CART)
+    panel.show_record(rec)
+    assert panel.cart_label.text() == "SINUS BRADYCARDIA\n- OTHERWISE NORMAL ECG -"
+    panel.show_record(Record(signal=np.zeros((1, 500), np.float32), fs=500, leads=["II"]))
+    assert panel.cart_label.text() == "-"
+
+
+def test_opening_a_sierra_file_shows_cart_beside_ours(window, qtbot, fixtures_dir):
+    assert window.open_path(fixtures_dir / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml")
+    qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
+    assert "cart 144 ms" in window.measure_panel.rows["PR"].text()
+    assert "SINUS BRADYCARDIA" in window.patient_panel.cart_label.text()
