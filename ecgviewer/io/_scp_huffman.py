@@ -13,6 +13,7 @@ when its bits do, and never produces more than the ``count`` values asked for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,6 +109,34 @@ def _windows(data: bytes) -> tuple[np.ndarray, int]:
     return windows, n
 
 
+#: Tables whose prefixes are at most this long decode through a direct look-up list.
+LOOKUP_BITS = 12  # 4096 entries: even 256 switched-to tables stay a few MB
+
+
+def _lookup(table: Table) -> Callable[[int], Code | None]:
+    """window (32 bits) -> the code its leading bits start with, or None."""
+    longest = max(length for length, _ in table)
+    if longest <= LOOKUP_BITS:
+        direct: list[Code | None] = [None] * (1 << longest)
+        # Longest first, so a shorter code (a true prefix code has none inside another) wins
+        # if a damaged table overlaps.
+        for (length, prefix), code in sorted(table.items(), reverse=True):
+            first = prefix << (longest - length)
+            direct[first : first + (1 << (longest - length))] = [code] * (1 << (longest - length))
+        shift = MAX_BITS - longest
+        return lambda window: direct[window >> shift]
+    lengths = sorted({length for length, _ in table})
+
+    def search(window: int) -> Code | None:
+        for length in lengths:
+            code = table.get((length, window >> (MAX_BITS - length)))
+            if code is not None:
+                return code
+        return None
+
+    return search
+
+
 def decode(data: bytes, count: int, tables: list[Table]) -> np.ndarray:
     """Decode up to ``count`` values; fewer when the bits run out (the caller decides).
 
@@ -115,22 +144,20 @@ def decode(data: bytes, count: int, tables: list[Table]) -> np.ndarray:
     """
     windows_arr, n_bits = _windows(data)
     windows = windows_arr.tolist()
-    lengths_by_table = [sorted({length for length, _ in t}) for t in tables]
-    table, lengths = tables[0], lengths_by_table[0]
+    lookups: dict[int, Callable[[int], Code | None]] = {0: _lookup(tables[0])}
+    current = 0
     out = np.empty(count, dtype=np.int64)
     n = 0
     pos = 0
     while n < count and pos < n_bits:
-        window = windows[pos]
-        for length in lengths:
-            code = table.get((length, window >> (MAX_BITS - length)))
-            if code is not None:
-                break
-        else:
+        if current not in lookups:
+            lookups[current] = _lookup(tables[current])
+        code = lookups[current](windows[pos])
+        if code is None:
             raise HuffmanError(f"no Huffman code matches the bits at position {pos}")
         pos += code.prefix_bits
         if code.mode == 0:
-            table, lengths = tables[code.value - 1], lengths_by_table[code.value - 1]
+            current = code.value - 1
             continue
         extra = code.total_bits - code.prefix_bits
         value = code.value

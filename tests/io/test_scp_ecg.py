@@ -15,7 +15,7 @@ from ecgviewer.io import read, reader_for
 from ecgviewer.io._scp_huffman import decode, parse_tables
 from ecgviewer.record import STANDARD_LEADS
 
-from ._scp_writer import DEFAULT, HCode, ScpSpec, assemble, build_scp, tag
+from ._scp_writer import HCode, ScpSpec, assemble, build_scp, tag
 
 EIGHT = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
 
