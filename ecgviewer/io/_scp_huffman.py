@@ -144,6 +144,7 @@ def decode(data: bytes, count: int, tables: list[Table]) -> np.ndarray:
     """
     windows_arr, n_bits = _windows(data)
     windows = windows_arr.tolist()
+    count = min(count, n_bits)  # every value takes at least one bit: memory follows the data
     lookups: dict[int, Callable[[int], Code | None]] = {0: _lookup(tables[0])}
     current = 0
     out = np.empty(count, dtype=np.int64)
@@ -171,4 +172,4 @@ def decode(data: bytes, count: int, tables: list[Table]) -> np.ndarray:
             pos += extra
         out[n] = value
         n += 1
-    return out[:n]
+    return out[:n].copy() if n < count else out

@@ -355,6 +355,8 @@ class _Scp:
         last = max(ends)
         if last < first:
             raise NoECGChannelsError(self.path, "section 6 holds no samples")
+        if last - first >= MAX_SAMPLES_PER_LEAD:
+            raise self.fail(f"section 3: leads span samples {first}-{last}, not one ECG")
         signal = np.zeros((len(leads), last - first + 1), dtype=np.float64)
         for i, (lead, row) in enumerate(zip(leads, rows, strict=True)):
             n = min(row.size, lead.length)

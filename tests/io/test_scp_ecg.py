@@ -252,6 +252,22 @@ def test_huffman_data_ending_early_is_named(tmp_path):
     assert good  # the complete file is fine
 
 
+def test_scp_is_offered_by_the_open_dialog():
+    from ecgviewer.io import supported_extensions
+
+    assert ".scp" in supported_extensions() and ".xml" in supported_extensions()
+
+
+def test_leads_far_apart_in_time_are_refused(tmp_path):
+    sections = {3: struct.pack("<BB", 2, 0) + struct.pack("<IIB", 1, 4, 1)
+                + struct.pack("<IIB", 3_000_000_000, 3_000_000_003, 2),
+                6: struct.pack("<HHBBHH", 5000, 2000, 0, 0, 8, 8) + bytes(16)}
+    path = tmp_path / "far.scp"
+    path.write_bytes(assemble(sections))
+    with pytest.raises(CorruptFileError, match="span"):
+        read(path)
+
+
 def test_not_scp_is_refused(tmp_path):
     path = tmp_path / "x.scp"
     path.write_bytes(b"\x00" * 40)
