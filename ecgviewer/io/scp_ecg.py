@@ -304,6 +304,9 @@ class _Scp:
         version = self.sections[6][2]
         bimodal = body[5] == 1 and version < 30
         rate = 1
+        if bimodal and reference is None:
+            self.notes.append("bimodal compression without reference beats (section 5): the "
+                              "full sampling rate is unknown, shown at the stored rate")
         if bimodal and reference is not None and interval != reference.interval_us:
             if interval % reference.interval_us or not 1 < interval // reference.interval_us <= 8:
                 raise self.fail(
