@@ -23,11 +23,18 @@ MAX_RECENT = 10
 DEMO_PATH = "demo/demo_ecg.hea"
 
 
+def dialog_patterns() -> str:
+    """File-dialog patterns for every reader, upper case too: carts and Windows tools write
+    ``129DYPRG.XML`` or ``ECG.SCP``, and Qt's filter is case-sensitive on Linux."""
+    exts = ecg_io.supported_extensions()
+    return " ".join(f"*{e}" for e in exts) + " " + " ".join(f"*{e.upper()}" for e in exts)
+
+
 class FileActionsMixin:
     """File opening for the main window; every failure is a dialog, the current ECG stays."""
 
     def open_dialog(self) -> None:
-        exts = " ".join(f"*{e}" for e in ecg_io.supported_extensions())
+        exts = dialog_patterns()
         start = str(self.settings.value("files/last_dir", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(self, "Open ECG", start,
                                               f"ECG files ({exts});;All files (*)")

@@ -58,3 +58,4 @@ def test_opening_a_sierra_file_shows_cart_beside_ours(window, qtbot, fixtures_di
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
     assert "cart 144 ms" in window.measure_panel.rows["PR"].text()
     assert "SINUS BRADYCARDIA" in window.patient_panel.cart_label.text()
+
