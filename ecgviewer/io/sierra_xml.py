@@ -3,7 +3,8 @@
 Versions 1.03, 1.04, 1.04.01 and 1.04.02, UTF-8 or UTF-16. What is read:
 
 - the **rhythm** (``parsedwaveforms``): Base64 16-bit samples, XLI-compressed (decoded by
-  :mod:`ecgviewer.io._xli`) or plain, ``durationperchannel`` ms at ``samplingrate`` Hz,
+  :mod:`ecgviewer.io._xli`) or not, or decimal text ("Plain", as decompressing tools write
+  it), ``durationperchannel`` ms at ``samplingrate`` Hz,
   ``resolution`` uV per unit. Lead names from ``leadlabels`` (1.04), else from the acquisition
   type (1.03: STD-12 / 10-WIRE -> I ... V6). In compressed files the cart stores III, aVR, aVL
   and aVF as residuals from I and II; they are rebuilt exactly as the cart computed them
@@ -197,12 +198,16 @@ class _Document:
         return n
 
     def _compressed(self, waves: Element) -> bool:
+        if (waves.get("compressflag") or "").strip().lower() == "false":
+            return False  # 1.03 says so explicitly (decompressing tools set it, method kept)
         method = (waves.get("compression") or waves.get("compressmethod") or "").strip().upper()
         return method not in ("", "NONE", "UNCOMPRESSED")
 
     def _samples(self, waves: Element, n_leads: int, n_samples: int) -> list[np.ndarray]:
-        encoding = (waves.get("dataencoding") or "Base64").strip()
-        if encoding.lower() != "base64":
+        encoding = (waves.get("dataencoding") or "Base64").strip().lower()
+        if encoding == "plain":  # decimal integers, lead after lead (decompressed exports)
+            return self._split(_plain_integers(self.path, waves.text), n_leads, n_samples)
+        if encoding != "base64":
             raise CorruptFileError(self.path, f"waveform encoding {encoding!r} is not supported")
         data = self._base64(waves.text, "rhythm waveforms")
         method = (waves.get("compression") or waves.get("compressmethod") or "").strip()
@@ -214,6 +219,9 @@ class _Document:
             except XliError as exc:
                 raise CorruptFileError(self.path, f"XLI waveform data damaged: {exc}") from None
         values = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int64)
+        return self._split(values, n_leads, n_samples)
+
+    def _split(self, values: np.ndarray, n_leads: int, n_samples: int) -> list[np.ndarray]:
         if values.size < n_leads * n_samples:
             raise CorruptFileError(
                 self.path,
@@ -316,11 +324,14 @@ class _Document:
             if not text or not text.strip():
                 continue
             try:
-                data = base64.b64decode("".join(text.split()), validate=True)
-            except (binascii.Error, ValueError):
-                self.notes.append(f"representative beat {beat.get('leadname')}: damaged Base64")
+                if (reps.get("dataencoding") or "").strip().lower() == "plain":
+                    rows.append(_plain_integers(self.path, text))
+                else:
+                    data = base64.b64decode("".join(text.split()), validate=True)
+                    rows.append(np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2"))
+            except (binascii.Error, ValueError, CorruptFileError):
+                self.notes.append(f"representative beat {beat.get('leadname')}: damaged data")
                 continue
-            rows.append(np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2"))
             names.append(normalize_lead_name(beat.get("leadname") or f"Channel {len(names) + 1}"))
         rows = [r for r in rows if r.size]
         if not rows:
@@ -328,6 +339,16 @@ class _Document:
         length = min(r.size for r in rows)
         beats = np.stack([r[:length] for r in rows]).astype(np.float32) * (resolution / 1000.0)
         return beats, fs, tuple(names[: len(rows)])
+
+
+def _plain_integers(path: Path, text: str | None) -> np.ndarray:
+    tokens = (text or "").split()
+    if not tokens:
+        raise NoECGChannelsError(path, "waveforms: no data")
+    try:
+        return np.array(tokens, dtype=np.int64)
+    except (ValueError, OverflowError):
+        raise CorruptFileError(path, "waveforms: a value is not an integer") from None
 
 
 def _rebuild_limb_leads(leads: list[np.ndarray]) -> None:

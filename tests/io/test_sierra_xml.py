@@ -165,3 +165,31 @@ def test_not_sierra_xml_gets_a_clear_error(tmp_path):
     path.write_text("<restingecgdata><documentinfo/></restingecgdata>", "utf-8")
     with pytest.raises(ECGError, match="parsedwaveforms"):
         read(path)
+
+
+def test_plain_decompressed_export_reads_like_the_original(fixtures_dir, tmp_path):
+    """Tools that decompress Sierra files write the samples as decimal text ("Plain") with
+    compressflag="False" and the limb leads already rebuilt: same ECG, no second rebuild."""
+    original = fixtures_dir / "other/philips_sierra_1-03_129DYPRG.xml"
+    rec = read(original)
+    ints = np.round(rec.signal / 0.005).astype(np.int64)
+    plain = "\n".join(" ".join(str(v) for v in row) for row in ints)
+    text = original.read_text("utf-8")
+    text = re.sub(r'<parsedwaveforms [^>]*>[^<]*<',
+                  '<parsedwaveforms compressflag="False" compressmethod="XLI" dataencoding="Plain"'
+                  f' durationperchannel="11000">{plain}<', text)
+    path = tmp_path / "plain.xml"
+    path.write_text(text, "utf-8")
+    again = read(path)
+    assert np.array_equal(again.signal, rec.signal)
+    assert again.cart.statements == rec.cart.statements
+
+
+def test_plain_waveform_with_text_is_an_error(fixtures_dir, tmp_path):
+    text = (fixtures_dir / "other/philips_sierra_1-03_129DYPRG.xml").read_text("utf-8")
+    text = re.sub(r'<parsedwaveforms [^>]*>[^<]*<',
+                  '<parsedwaveforms dataencoding="Plain" durationperchannel="11000">1 2 x<', text)
+    path = tmp_path / "bad_plain.xml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(CorruptFileError, match="not an integer"):
+        read(path)
