@@ -188,7 +188,8 @@ class _Document:
 
     def _n_samples(self, waves: Element, fs: float) -> int:
         duration_ms = self._number(waves.get("durationperchannel"), "duration per channel (ms)")
-        n = int(round(duration_ms * fs / 1000.0))
+        exact = duration_ms * fs / 1000.0
+        n = int(round(exact)) if exact <= MAX_SAMPLES_PER_LEAD else MAX_SAMPLES_PER_LEAD + 1
         if not 0 < n <= MAX_SAMPLES_PER_LEAD:
             raise CorruptFileError(
                 self.path,

@@ -121,8 +121,11 @@ def test_damaged_base64_is_a_one_line_error(fixtures_dir, tmp_path):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_absurd_duration_is_refused_before_decoding(fixtures_dir, tmp_path):
-    text = _text(fixtures_dir).replace('durationperchannel="11000"', 'durationperchannel="9e12"')
+@pytest.mark.parametrize("duration", ["9e12", "1e308"])
+def test_absurd_duration_is_refused_before_decoding(fixtures_dir, tmp_path, duration):
+    text = _text(fixtures_dir).replace('durationperchannel="11000"',
+                                       f'durationperchannel="{duration}"')
+    text = text.replace("<samplingrate>500<", "<samplingrate>1e308<")
     path = tmp_path / "long.xml"
     path.write_text(text, "utf-8")
     with pytest.raises(CorruptFileError, match="plausible"):
