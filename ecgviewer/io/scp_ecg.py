@@ -63,6 +63,11 @@ _MANUFACTURERS = {
     13: "Spacelabs", 14: "Telemed", 15: "Hellige", 16: "ESA-OTE", 17: "Schiller",
     18: "Picker-Schwarzer", 19: "Elettronica-Trentina", 20: "Zwönitz",
 }
+#: Section 1 tag 14 language support code -> text codec (8-bit character sets; others, such as
+#: the 16-bit ISO 10646 code, are read as Latin-1).
+_CODECS = {0x00: "latin-1", 0x01: "latin-1", 0x03: "iso8859_2", 0x0B: "iso8859_4",
+           0x13: "iso8859_5", 0x1B: "iso8859_6", 0x23: "iso8859_7", 0x2B: "iso8859_8",
+           0x33: "iso8859_11", 0x3B: "iso8859_15", 0x27: "gb2312", 0x2F: "euc_kr"}
 _AGE_UNIT_YEARS = {1: 1.0, 2: 1 / 12, 3: 7 / 365.25, 4: 1 / 365.25, 5: 1 / 8766}
 
 
@@ -110,6 +115,7 @@ class _Scp:
         self.notes: list[str] = []
         self.sections: dict[int, tuple[int, int, int]] = {}  # id -> (offset, length, version)
         self.tables: list[Table] | None = None
+        self.codec = "latin-1"  # text encoding, from the device's language code (tag 14)
 
     def fail(self, problem: str) -> CorruptFileError:
         return CorruptFileError(self.path, problem)
@@ -384,7 +390,10 @@ class _Scp:
                 break
             tags.setdefault(tag, body[pos + 3 : pos + 3 + length])
             pos += 3 + length
-        pid = _text(tags.get(2, b"")) or None
+        device = tags.get(14, b"")
+        if len(device) > 16:
+            self.codec = _CODECS.get(device[16], "latin-1")
+        pid = _text(tags.get(2, b""), self.codec) or None
         age = None
         if len(tags.get(4, b"")) >= 3:
             value = int.from_bytes(tags[4][:2], "little")
@@ -406,7 +415,7 @@ class _Scp:
         statements: list[str] = []
         for sid in (8, 11):
             if sid in self.sections:
-                statements += _statements(self.body(sid), coded=sid == 11)
+                statements += _statements(self.body(sid), sid == 11, self.codec)
         beats = fs = None
         names: tuple[str, ...] = ()
         if reference is not None:
@@ -565,9 +574,9 @@ def _add_reference_beat(row: np.ndarray, lead: _Lead, beat_nv: np.ndarray, qrs: 
         row[r0 : r0 + last - first + 1] += beat_nv[m0 : m0 + last - first + 1]
 
 
-def _text(raw: bytes) -> str:
-    """A NUL-terminated Latin-1 field, control characters (stray length bytes) removed."""
-    text = raw.split(b"\x00", 1)[0].decode("latin-1")
+def _text(raw: bytes, codec: str = "latin-1") -> str:
+    """A NUL-terminated text field, control characters (stray length bytes) removed."""
+    text = raw.split(b"\x00", 1)[0].decode(codec, "replace")
     return "".join(ch for ch in text if ch.isprintable()).strip()
 
 
@@ -597,7 +606,7 @@ def _device(raw: bytes) -> str | None:
     return text or None
 
 
-def _statements(body: bytes, coded: bool) -> list[str]:
+def _statements(body: bytes, coded: bool, codec: str) -> list[str]:
     """Sections 8 and 11: a header (confirmation, date, time, count), then statements."""
     if len(body) < 9:
         return []
@@ -612,7 +621,7 @@ def _statements(body: bytes, coded: bool) -> list[str]:
         pos += 3 + length
         if coded and raw[:1] in (b"\x01", b"\x02", b"\x03"):
             raw = raw[1:]  # statement type byte
-        parts = [p.decode("latin-1").strip() for p in raw.split(b"\x00")]
+        parts = [p.decode(codec, "replace").strip() for p in raw.split(b"\x00")]
         text = ": ".join(p for p in parts if p and p.isprintable())
         if text:
             out.append(text)

@@ -273,3 +273,16 @@ def test_not_scp_is_refused(tmp_path):
     path.write_bytes(b"\x00" * 40)
     with pytest.raises(CorruptFileError):
         read(path)
+
+
+def test_text_follows_the_devices_language_code(tmp_path):
+    x = _signal(2, 600)
+    device = bytearray(40)
+    device[16] = 0x13  # ISO 8859-5 (Cyrillic)
+    s1 = tag(2, "Иван-7".encode("iso8859_5") + b"\x00") + tag(14, bytes(device)) + tag(255, b"")
+    text = "Синусовый ритм".encode("iso8859_5") + b"\x00"
+    s8 = struct.pack("<BHBBBBBB", 0, 2024, 1, 2, 3, 4, 5, 1) + struct.pack("<BH", 1, len(text))
+    rec = read(_write(tmp_path, ScpSpec(leads={"I": x[0], "II": x[1]}, section1=s1,
+                                        section8=s8 + text)))
+    assert rec.patient.id == "Иван-7"
+    assert rec.cart.statements == ("Синусовый ритм",)
