@@ -1,0 +1,452 @@
+"""Signal quality before anomaly: which leads are off, clipped, noisy or likely reversed.
+
+A disconnected chest lead, a saturated amplifier or a swapped arm electrode makes an ECG look
+"unusual" to the anomaly model for reasons that have nothing to do with the heart. This module
+finds those problems first, per lead, so that the record is reported as a recording problem
+("chest leads V1-V6 disconnected") and scored on the remaining leads, or said to be unscorable.
+Qt-free and torch-free: the Detector attaches :class:`SignalQuality` to its result and the
+viewer, worklist, report and CLI read it (or, from a cached summary, the flags alone).
+
+Checks (thresholds below; ``benchmarks/quality_accuracy.py`` measures them on PTB-XL normals):
+
+- **lead off**: a lead is flat, or shows no QRS where the other leads have beats: its QRS-band
+  (5-40 Hz) amplitude at the beats is small (below :data:`LEAD_OFF_QRS_MV`) and not larger
+  than between beats (a disconnected cart input carries amplifier noise of ~0.05 mV, which has
+  no beats in it; see ``rpeaks.MIN_QRS_MV``).
+- **clipped**: the lead sits at its own extreme value in several separate runs (an ADC or
+  amplifier rail cuts the R or S waves flat).
+- **noisy**: EMG (20-45 Hz content outside the QRS complexes), mains (50 or 60 Hz amplitude,
+  only where the rate resolves it) or baseline wander (the two-median baseline's range).
+- **lead reversal suspected**: lead I with negative QRS and T waves while aVR is upright: the
+  classic sign of swapped arm electrodes (LA/RA). Dextrocardia looks the same in the limb
+  leads, so the flag says "suspected".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.signal.filters import bandpass, remove_baseline
+from ecgviewer.signal.resample import resample
+from ecgviewer.signal.rpeaks import detect_r_peaks
+
+# ------------------------------------------------------------------------- thresholds
+#: A lead whose robust range (0.5-99.5th percentile) is below this (mV) is flat.
+FLAT_MV = 0.01
+#: A lead whose median QRS-band amplitude at the beats is below this (mV) and not clearly
+#: above its amplitude between beats carries no ECG (disconnected). Real low-voltage leads
+#: keep QRS complexes well above their between-beat level.
+LEAD_OFF_QRS_MV = 0.10
+#: QRS amplitude must exceed the between-beat amplitude by this factor to count as a signal.
+LEAD_OFF_RATIO = 1.6
+#: Without any beat in the record, a lead whose QRS-band range is below this (mV) is off.
+LEAD_OFF_NO_BEATS_MV = 0.08
+#: Clipping: at least this many separate runs at the lead's extreme value ...
+CLIP_MIN_RUNS = 3
+#: ... each at least this long (s; two samples at 100 Hz).
+CLIP_RUN_S = 0.015
+#: Noise is "heavy" when it is large against the ECG it sits on: each measure below is divided
+#: by the record's typical QRS amplitude (median over its connected leads of the 5-40 Hz range
+#: at the beats), and must also exceed an absolute floor in mV.
+#: EMG: robust RMS of the 20-45 Hz content outside the QRS complexes.
+EMG_REL, EMG_MIN_MV = 0.035, 0.03
+#: Mains: amplitude of the 50 or 60 Hz line (needs a rate of at least 130 Hz).
+MAINS_REL, MAINS_MIN_MV = 0.05, 0.03
+#: Baseline wander: range (1st-99th percentile) of the two-median baseline (over 2 mV the
+#: trace wanders well into its neighbours on paper at 10 mm/mV).
+WANDER_REL, WANDER_MIN_MV = 1.5, 2.5
+#: LA/RA reversal: how many of the six polarity signs (P, QRS, T of I and aVR) are reversed.
+REVERSAL_MIN_SIGNS = 4
+#: Rate (Hz) at which beats, QRS amplitude, EMG and baseline are measured.
+WORK_FS = 100.0
+#: Seconds of the recording (from its start) in which the mains line is measured.
+MAINS_SECONDS = 10.0
+#: Half width (s) of the QRS window at each beat.
+QRS_HALF_S = 0.06
+#: EMG band (Hz): above most QRS energy at the scales used, below the mains frequency.
+EMG_BAND = (20.0, 45.0)
+
+#: The problems, as flag names (``ScoreResult.flags`` holds ``name:LEAD,LEAD``).
+LEAD_OFF, CLIPPED, NOISY, REVERSAL = "lead_off", "clipped", "noisy", "lead_reversal_suspected"
+PROBLEMS = (LEAD_OFF, CLIPPED, NOISY, REVERSAL)
+#: Problems that make a lead unusable for scoring (noise and reversal leave it readable).
+UNUSABLE = (LEAD_OFF, CLIPPED)
+
+STANDARD_ORDER = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+LIMB = frozenset(STANDARD_ORDER[:6])
+CHEST = frozenset(STANDARD_ORDER[6:])
+
+
+@dataclass(frozen=True)
+class LeadQuality:
+    """What was measured on one lead, and which problems it shows (empty = fine)."""
+
+    lead: str
+    problems: tuple[str, ...] = ()
+    range_mv: float = 0.0  # robust range of the raw lead
+    qrs_mv: float = float("nan")  # median 5-40 Hz range at the beats (NaN without beats)
+    between_mv: float = float("nan")  # the same between beats
+    emg_mv: float = 0.0  # robust RMS of 20-45 Hz outside QRS
+    mains_mv: float = float("nan")  # 50/60 Hz amplitude (NaN when the rate cannot resolve it)
+    wander_mv: float = 0.0  # baseline range
+    emg_rel: float = 0.0  # the three noise measures over the record's typical QRS amplitude
+    mains_rel: float = float("nan")
+    wander_rel: float = 0.0
+    clipped_runs: int = 0
+    noise_kinds: tuple[str, ...] = ()  # "EMG", "mains", "baseline wander"
+    detail: str = ""  # one line for the user, empty when fine
+
+
+@dataclass(frozen=True)
+class SignalQuality:
+    """Per-lead quality of one ECG, and what it means for scoring it."""
+
+    leads: tuple[LeadQuality, ...]
+    reversal: str = ""  # e.g. "LA/RA" when a reversal is suspected
+    reversal_detail: str = ""
+    n_beats: int = 0
+
+    def leads_with(self, problem: str) -> list[str]:
+        if problem == REVERSAL:
+            return ["I", "aVR"] if self.reversal == "LA/RA" else []
+        return [q.lead for q in self.leads if problem in q.problems]
+
+    @property
+    def flags(self) -> set[str]:
+        """``lead_off:V1,V2,...`` and the like, one per problem found."""
+        return {f"{p}:{','.join(self.leads_with(p))}" for p in PROBLEMS if self.leads_with(p)}
+
+    @property
+    def ok(self) -> bool:
+        return not self.flags
+
+    @property
+    def unusable(self) -> list[str]:
+        """Leads the score must not rest on (off or clipped), in record order."""
+        return [q.lead for q in self.leads if set(q.problems) & set(UNUSABLE)]
+
+    @property
+    def usable(self) -> list[str]:
+        return [q.lead for q in self.leads if not set(q.problems) & set(UNUSABLE)]
+
+    def headline(self) -> str:
+        return quality_headline(self.flags)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (CLI, score summaries)."""
+        return {
+            "flags": sorted(self.flags),
+            "headline": self.headline(),
+            "reversal": self.reversal,
+            "reversal_detail": self.reversal_detail,
+            "n_beats": self.n_beats,
+            "leads": {q.lead: {k: _json(v) for k, v in asdict(q).items() if k != "lead"} for q in self.leads},
+        }
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if not np.isfinite(v) else round(v, 4)
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+# ------------------------------------------------------------------------- wording
+def lead_list(leads: Iterable[str]) -> str:
+    """Leads in standard order, runs of three or more written as a range: "V1-V6", "I, aVR"."""
+    names = list(dict.fromkeys(leads))
+    pos = {name: i for i, name in enumerate(STANDARD_ORDER)}
+    std = sorted((n for n in names if n in pos), key=pos.__getitem__)
+    other = [n for n in names if n not in pos]
+    parts: list[str] = []
+    run: list[str] = []
+    for name in std + [""]:
+        if run and name and pos[name] == pos[run[-1]] + 1 and not (run[-1] == "aVF" and name == "V1"):
+            run.append(name)
+            continue
+        if len(run) >= 3:
+            parts.append(f"{run[0]}-{run[-1]}")
+        else:
+            parts.extend(run)
+        run = [name] if name else []
+    return ", ".join(parts + other)
+
+
+def _group_name(leads: list[str]) -> str:
+    s = set(leads)
+    if s == CHEST:
+        return "chest leads V1-V6"
+    if s == LIMB:
+        return "limb leads I-aVF"
+    if s == LIMB | CHEST:
+        return "all leads"
+    return ("lead " if len(leads) == 1 else "leads ") + lead_list(leads)
+
+
+def parse_flags(flags: Iterable[str]) -> dict[str, list[str]]:
+    """``{"lead_off": ["V1", ...], ...}`` from result flags (other flags are ignored)."""
+    out: dict[str, list[str]] = {}
+    for flag in flags:
+        name, _, leads = str(flag).partition(":")
+        if name in PROBLEMS and leads:
+            out[name] = [x for x in leads.split(",") if x]
+    return out
+
+
+def quality_headline(flags: Iterable[str]) -> str:
+    """One line naming the recording problems ("chest leads V1-V6 disconnected; ..."), or ""."""
+    found = parse_flags(flags)
+    parts = []
+    if LEAD_OFF in found:
+        parts.append(f"{_group_name(found[LEAD_OFF])} disconnected (no ECG signal)")
+    if CLIPPED in found:
+        parts.append(f"{_group_name(found[CLIPPED])} clipped (amplifier saturated)")
+    if NOISY in found:
+        parts.append(f"heavy noise in {_group_name(found[NOISY])}")
+    if REVERSAL in found:
+        parts.append("limb-lead reversal suspected (lead I inverted with upright aVR: arm "
+                     "electrodes LA/RA swapped?)")
+    return "; ".join(parts)
+
+
+def short_text(flags: Iterable[str]) -> str:
+    """Compact text for a table cell: "off V1-V6; noisy II" ("" when fine)."""
+    found = parse_flags(flags)
+    names = {LEAD_OFF: "off", CLIPPED: "clipped", NOISY: "noisy", REVERSAL: "reversed?"}
+    return "; ".join(f"{names[p]} {lead_list(found[p])}" if p != REVERSAL else "LA/RA reversed?"
+                     for p in PROBLEMS if p in found)
+
+
+def severity(flags: Iterable[str]) -> float:
+    """A sort key: unusable leads count most, then reversal, then noisy leads (0 = fine)."""
+    found = parse_flags(flags)
+    return (10.0 * (len(found.get(LEAD_OFF, [])) + len(found.get(CLIPPED, [])))
+            + (5.0 if REVERSAL in found else 0.0) + len(found.get(NOISY, [])))
+
+
+def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> str:
+    """How the score relates to the quality problems (the verdict's second half)."""
+    found = parse_flags(flags)
+    bad = set(found.get(LEAD_OFF, [])) | set(found.get(CLIPPED, []))
+    if bad:
+        usable = [n for n in leads if n not in bad]
+        if len(usable) < MIN_USABLE_LEADS:
+            return ("not scored: too few leads carry a usable ECG"
+                    + (f" (only {lead_list(usable)})" if usable else ""))
+        return (f"scored on the remaining leads {lead_list(usable)} only (heat band and lead "
+                "scores); no percentile against normal ECGs, which have all 12 leads")
+    if found:
+        return "the score may reflect the recording problem rather than the heart"
+    return ""
+
+
+#: Fewer usable leads than this: the record cannot be scored meaningfully.
+MIN_USABLE_LEADS = 3
+
+
+# ------------------------------------------------------------------------- assessment
+def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality:
+    """Measure every lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz; see the module doc."""
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    x = np.where(np.isfinite(x), x, 0.0)
+    n_leads, n = x.shape
+    names = [str(name) for name in leads][:n_leads]
+    if n < max(16, int(fs)):  # under a second: nothing reliable to say
+        return SignalQuality(tuple(LeadQuality(name) for name in names))
+    lo, hi = np.percentile(x, [0.5, 99.5], axis=1)
+    ranges = hi - lo
+    flat = ranges < FLAT_MV
+    runs = _clip_runs(x, fs)  # at the recorded rate: rails are exact sample values
+    mains = _mains(x[:, : int(MAINS_SECONDS * fs)], fs)
+    # Everything else at the working rate (the QRS, EMG and baseline bands are all below
+    # 45 Hz): a few ms for 10 s of 12 leads whatever the recorded rate.
+    if fs > WORK_FS * 1.05:
+        x = resample(x, fs, WORK_FS).astype(np.float64)
+        fs = WORK_FS
+    n = x.shape[1]
+    peaks = detect_r_peaks(x, fs) if (~flat).any() else np.empty(0, np.int64)
+    qrs_band = bandpass(x, fs, 5.0, min(40.0, 0.45 * fs)).astype(np.float64)
+    half = max(1, int(round(QRS_HALF_S * fs)))
+    beats = peaks[(peaks >= half) & (peaks < n - half)]
+    qrs_amp, between_amp = _beat_amplitudes(qrs_band, beats, half, n)
+    no_beat_range = np.ptp(qrs_band, axis=1) if beats.size < 2 else None
+    emg = _emg(x, fs, beats, half)
+    wander = _wander(x, fs)
+
+    off = flat.copy()
+    if beats.size >= 2:
+        off |= (qrs_amp < LEAD_OFF_QRS_MV) & (qrs_amp < LEAD_OFF_RATIO * between_amp)
+    elif no_beat_range is not None:
+        off |= no_beat_range < LEAD_OFF_NO_BEATS_MV
+    scale_of = qrs_amp if beats.size >= 2 else (no_beat_range if no_beat_range is not None else ranges)
+    scale = float(np.median(scale_of[~off])) if (~off).any() else 1.0
+    scale = max(scale, 1e-3)
+    emg_rel, mains_rel, wander_rel = emg / scale, mains / scale, wander / scale
+
+    out: list[LeadQuality] = []
+    for i, name in enumerate(names):
+        problems: list[str] = []
+        details: list[str] = []
+        kinds: list[str] = []
+        if flat[i]:
+            problems.append(LEAD_OFF)
+            details.append(f"flat ({ranges[i]:.3f} mV range): electrode disconnected")
+        elif beats.size >= 2 and qrs_amp[i] < LEAD_OFF_QRS_MV and qrs_amp[i] < LEAD_OFF_RATIO * between_amp[i]:
+            problems.append(LEAD_OFF)
+            details.append(f"no QRS complexes ({qrs_amp[i]:.3f} mV at the beats, {between_amp[i]:.3f} mV "
+                           "between them): electrode disconnected")
+        elif no_beat_range is not None and no_beat_range[i] < LEAD_OFF_NO_BEATS_MV:
+            problems.append(LEAD_OFF)
+            details.append(f"only {no_beat_range[i]:.3f} mV of noise, no beats: electrode disconnected")
+        if LEAD_OFF not in problems:
+            if runs[i] >= CLIP_MIN_RUNS:
+                problems.append(CLIPPED)
+                details.append(f"clipped: flat at its extreme value in {runs[i]} places (amplifier saturated)")
+            if emg[i] > EMG_MIN_MV and emg_rel[i] > EMG_REL:
+                kinds.append("EMG")
+            if np.isfinite(mains[i]) and mains[i] > MAINS_MIN_MV and mains_rel[i] > MAINS_REL:
+                kinds.append("mains")
+            if wander[i] > WANDER_MIN_MV and wander_rel[i] > WANDER_REL:
+                kinds.append("baseline wander")
+            if kinds:
+                problems.append(NOISY)
+                details.append("heavy noise: " + ", ".join(
+                    {"EMG": f"EMG {emg[i]:.3f} mV rms", "mains": f"mains {mains[i]:.3f} mV",
+                     "baseline wander": f"baseline wander {wander[i]:.2f} mV"}[k] for k in kinds))
+        out.append(LeadQuality(
+            lead=name, problems=tuple(problems), range_mv=float(ranges[i]),
+            qrs_mv=float(qrs_amp[i]), between_mv=float(between_amp[i]), emg_mv=float(emg[i]),
+            mains_mv=float(mains[i]), wander_mv=float(wander[i]), emg_rel=float(emg_rel[i]),
+            mains_rel=float(mains_rel[i]), wander_rel=float(wander_rel[i]), clipped_runs=int(runs[i]),
+            noise_kinds=tuple(kinds), detail="; ".join(details),
+        ))
+    reversal, reversal_detail = _limb_reversal(qrs_band, x, fs, beats, names, out)
+    return SignalQuality(tuple(out), reversal, reversal_detail, int(beats.size))
+
+
+def assess_record(record: Any) -> SignalQuality:
+    """:func:`assess` on a Record's ECG leads (channels in ``non_ecg`` are left out)."""
+    names = list(record.ecg_leads)
+    rows = [record.leads.index(name) for name in names]
+    data = np.asarray(record.data() if hasattr(record, "data") else record.signal)
+    return assess(data[rows], float(record.fs), names)
+
+
+def _beat_amplitudes(band: np.ndarray, beats: np.ndarray, half: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median range of each lead in the QRS window of each beat, and halfway between beats."""
+    n_leads = band.shape[0]
+    if beats.size < 2:
+        return np.full(n_leads, np.nan), np.full(n_leads, np.nan)
+    offsets = np.arange(-half, half + 1)
+    seg = band[:, beats[:, None] + offsets[None, :]]
+    qrs = np.median(seg.max(axis=2) - seg.min(axis=2), axis=1)
+    mids = ((beats[:-1] + beats[1:]) // 2).astype(np.int64)
+    mids = mids[(mids >= half) & (mids < n - half)]
+    if mids.size == 0:
+        return qrs, np.zeros(n_leads)
+    seg = band[:, mids[:, None] + offsets[None, :]]
+    between = np.median(seg.max(axis=2) - seg.min(axis=2), axis=1)
+    return qrs, between
+
+
+def _emg(x: np.ndarray, fs: float, beats: np.ndarray, half: int) -> np.ndarray:
+    """Robust RMS (MAD-based) of the 20-45 Hz content with the QRS complexes left out."""
+    top = min(EMG_BAND[1], 0.45 * fs)
+    if top <= EMG_BAND[0] + 5:
+        return np.zeros(x.shape[0])
+    hf = bandpass(x, fs, EMG_BAND[0], top).astype(np.float64)
+    keep = np.ones(x.shape[1], bool)
+    for b in beats.tolist():
+        keep[max(0, b - 2 * half) : b + 2 * half] = False
+    if keep.sum() < 0.2 * x.shape[1]:
+        keep[:] = True
+    part = hf[:, keep]
+    return 1.4826 * np.median(np.abs(part - np.median(part, axis=1, keepdims=True)), axis=1)
+
+
+def _mains(x: np.ndarray, fs: float) -> np.ndarray:
+    """Amplitude (mV) of the stronger of 50 and 60 Hz (+-1 Hz), NaN when fs < 130 Hz."""
+    if fs < 130:
+        return np.full(x.shape[0], np.nan)
+    n = x.shape[1]
+    spec = np.fft.rfft((x - x.mean(axis=1, keepdims=True)) * np.hanning(n), axis=1)
+    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    gain = np.hanning(n).sum() / 2  # a sine of amplitude A gives |X| = A * gain at its bin
+    best = np.zeros(x.shape[0])
+    for f0 in (50.0, 60.0):
+        band = (freqs >= f0 - 1.0) & (freqs <= f0 + 1.0)
+        if band.any():
+            # Peak bin: a pure line's amplitude; a little spread from drift in the line rate.
+            best = np.maximum(best, np.abs(spec[:, band]).max(axis=1) / gain)
+    return best
+
+
+def _wander(x: np.ndarray, fs: float) -> np.ndarray:
+    """Range (1st-99th percentile, mV) of the two-median baseline (P, QRS, T removed)."""
+    baseline = x - remove_baseline(x, fs).astype(np.float64)
+    lo, hi = np.percentile(baseline, [1, 99], axis=1)
+    return hi - lo
+
+
+def _clip_runs(x: np.ndarray, fs: float) -> np.ndarray:
+    """How many separate runs of at least CLIP_RUN_S sit at the lead's max or min value."""
+    min_len = max(2, int(round(CLIP_RUN_S * fs)))
+    out = np.zeros(x.shape[0], np.int64)
+    for i, row in enumerate(x):
+        span = row.max() - row.min()
+        if span <= FLAT_MV:
+            continue
+        tol = max(1e-6, 1e-3 * span)
+        total = 0
+        for at_rail in (row >= row.max() - tol, row <= row.min() + tol):
+            edges = np.diff(np.concatenate(([0], at_rail.astype(np.int8), [0])))
+            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+            total += int(((ends - starts) >= min_len).sum())
+        out[i] = total
+    return out
+
+
+def _median_beat(x: np.ndarray, beats: np.ndarray, before: int, after: int) -> np.ndarray | None:
+    b = beats[(beats >= before) & (beats < x.shape[-1] - after)]
+    if b.size < 3:
+        return None
+    return np.median(x[:, b[:, None] + np.arange(-before, after)[None, :]], axis=1)
+
+
+def _limb_reversal(band: np.ndarray, x: np.ndarray, fs: float, beats: np.ndarray,
+                   names: list[str], quality: list[LeadQuality]) -> tuple[str, str]:
+    """LA/RA: lead I has a negative QRS and a negative T wave while aVR's QRS is upright."""
+    if "I" not in names or "aVR" not in names:
+        return "", ""
+    i_row, r_row = names.index("I"), names.index("aVR")
+    if quality[i_row].problems or quality[r_row].problems:
+        return "", ""
+    before, after = int(round(0.25 * fs)), int(round(0.45 * fs))
+    wide = bandpass(x[[i_row, r_row]], fs, 0.5, min(40.0, 0.45 * fs)).astype(np.float64)
+    med = _median_beat(wide, beats, before, after)
+    if med is None:
+        return "", ""
+    # Isoelectric level: the PR segment (80-40 ms before R).
+    base = med[:, before - int(0.08 * fs) : before - int(0.04 * fs) + 1].mean(axis=1, keepdims=True)
+    med = med - base
+    q = slice(before - int(round(QRS_HALF_S * fs)), before + int(round(QRS_HALF_S * fs)) + 1)
+    qrs_net = med[:, q].max(axis=1) + med[:, q].min(axis=1)  # > 0: R dominant
+    t_wave = med[:, before + int(0.2 * fs) : before + int(0.4 * fs)].mean(axis=1)
+    p_wave = med[:, before - int(0.2 * fs) : before - int(0.1 * fs)].mean(axis=1)
+    amp_i = med[0, q].max() - med[0, q].min()
+    # In a normal ECG lead I is upright (P, QRS, T) and aVR inverted; swapped arm electrodes
+    # turn lead I over and put aVL's complex in aVR. Lead I's QRS must be clearly negative and
+    # at least four of the six signs reversed.
+    signs = [qrs_net[0] < 0, t_wave[0] < 0, p_wave[0] < 0, qrs_net[1] > 0, t_wave[1] > 0, p_wave[1] > 0]
+    if qrs_net[0] < -0.25 * amp_i and sum(signs) >= REVERSAL_MIN_SIGNS:
+        return "LA/RA", (f"lead I inverted (P {p_wave[0]:+.2f}, QRS {qrs_net[0]:+.2f}, T {t_wave[0]:+.2f} mV) "
+                         f"and aVR upright-looking (P {p_wave[1]:+.2f}, QRS {qrs_net[1]:+.2f}, "
+                         f"T {t_wave[1]:+.2f} mV): arm electrodes swapped, or dextrocardia")
+    return "", ""
