@@ -150,7 +150,27 @@ def describe(record: Record, top: int = 5) -> str:
         lines.insert(at, f"  most common: {common}{more}")
     if record.cart is not None:
         lines.extend(describe_cart(record.cart))
-    return "\n".join(lines)
+    return "\n".join(lines + quality_lines(record))
+
+
+#: ``ecgad info`` checks the signal quality of at most this many seconds (from the start).
+QUALITY_SECONDS = 60.0
+
+
+def quality_lines(record: Record) -> list[str]:
+    """Signal quality of the first minute (ecgviewer.signal.quality): what is off, and where."""
+    from ecgviewer.signal.quality import assess_record
+
+    if not record.ecg_leads or record.duration <= 0:
+        return []
+    part = record if record.duration <= QUALITY_SECONDS else record.slice(0.0, QUALITY_SECONDS)
+    quality = assess_record(part)
+    scope = f" (first {QUALITY_SECONDS:g} s)" if part is not record else ""
+    lines = [f"quality   {quality.headline() or 'no lead off, clipped, heavily noisy or reversed'}{scope}"]
+    lines += [f"  {q.lead}: {q.detail}" for q in quality.leads if q.problems]
+    if quality.reversal_detail:
+        lines.append(f"  {quality.reversal_detail}")
+    return lines
 
 
 _CART_LABELS = {"heart_rate": "HR", "rr": "RR", "p_duration": "P", "pr": "PR", "qrs": "QRS",

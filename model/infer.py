@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record
+from ecgviewer.signal.quality import SignalQuality, assess_record
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
@@ -60,10 +61,11 @@ class ScoreResult:
     model: dict[str, str]
     components: dict[str, float] = field(default_factory=dict)
     map_reference: float | None = None  # a high percentile of normal ECGs' maps (display scale)
+    quality: SignalQuality | None = None  # per-lead signal quality, measured before scoring
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary (score cache, CSV export) without the per-sample arrays."""
-        return {
+        out = {
             "score": self.score,
             "percentile": self.percentile,
             "lead_scores": self.lead_scores,
@@ -72,6 +74,9 @@ class ScoreResult:
             "model": self.model,
             "components": self.components,
         }
+        if self.quality is not None and not self.quality.ok:
+            out["quality"] = self.quality.compact()
+        return out
 
 
 @dataclass
@@ -502,7 +507,7 @@ class Detector:
                 a / cfg.fs, b / cfg.fs, float(np.mean(per_lead)),
                 dict(zip(cfg.leads, per_lead)),
             ))
-        return ScoreResult(
+        result = ScoreResult(
             score=float(score),
             percentile=self.percentile_of(score),
             lead_scores=lead_scores,
@@ -514,6 +519,38 @@ class Detector:
             components=components,
             map_reference=self.map_reference,
         )
+        return with_quality(result, record, assess_record(record))
+
+
+def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) -> ScoreResult:
+    """Attach the signal quality; leave leads that are off or clipped out of what is shown.
+
+    The model always sees 12 leads, so its record score and percentile assume them all: with
+    an unusable lead the percentile is withheld (kept in ``components`` for the card) and the
+    heat band, lead scores and beat scores rest on the remaining leads only.
+    """
+    result.quality = quality
+    result.flags |= quality.flags
+    bad = set(quality.unusable)
+    if "derived_limb_leads" in result.flags and bad & {"I", "II"}:
+        bad |= {"III", "aVR", "aVL", "aVF"}
+    if not bad:
+        return result
+    if result.percentile is not None:
+        result.components["percentile_all_leads"] = result.percentile
+    result.percentile = None
+    for name in bad:
+        result.lead_scores.pop(name, None)
+        if name in record.leads:
+            row = record.leads.index(name)
+            result.anomaly_map[row] = 0.0
+            result.restored[row] = np.nan
+    beats = []
+    for t0, t1, score, per_lead in result.beats:
+        kept = {k: v for k, v in per_lead.items() if k not in bad}
+        beats.append((t0, t1, float(np.mean(list(kept.values()))) if kept else score, kept))
+    result.beats = beats
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

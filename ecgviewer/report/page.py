@@ -141,7 +141,7 @@ class ReportContent:
         """Plain words for the percentile, the viewer's own wording."""
         from ecgviewer.ui.overlay import verdict
 
-        return verdict(self.percentile) if self.score is not None else "not scored"
+        return verdict(self.percentile, self.flags) if self.score is not None else "not scored"
 
 
 def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:

@@ -21,7 +21,7 @@ from ecgviewer.review.worklist import WorklistRow
 COLUMNS: tuple[str, ...] = (
     "label", "patient_id", "start", "duration", "n_leads", "score", "percentile",
     "review_state", "note", "reviewer", "review_time", "model_version", "status", "error",
-    "path", "key", "content_hash", "uid", "order",
+    "path", "key", "content_hash", "uid", "order", "flags",
 )
 _TYPES = {f.name: f.type for f in fields(WorklistRow)}
 
@@ -52,11 +52,15 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, tuple):  # flags: names without spaces ("lead_off:V1,V2")
+        return " ".join(str(v) for v in value)
     return str(value)
 
 
 def _parse(name: str, text: str) -> Any:
     kind = str(_TYPES[name])
+    if kind.startswith("tuple"):
+        return tuple(text.split())
     if "float" in kind:
         return float(text) if text != "" else None
     if "int" in kind:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 
 from ecgviewer.review.store import Review, ScoreSummary
+from ecgviewer.signal.quality import severity, short_text
 
 #: Row status as the scoring job advances.
 PENDING, SCORED, CACHED, ERROR, LONG = "pending", "scored", "cached", "error", "long"
@@ -43,6 +44,16 @@ class WorklistRow:
     reviewer: str = ""
     review_time: str = ""
     order: int = 0  # scan order: the tie-break, so unscored rows keep a stable place
+    flags: tuple[str, ...] = ()  # the result's flags (signal quality: lead_off:V1,... etc.)
+
+    @property
+    def quality(self) -> str:
+        """Short signal-quality text for the worklist ("off V1-V6"; "" when fine)."""
+        return short_text(self.flags)
+
+    @property
+    def quality_severity(self) -> float:
+        return severity(self.flags)
 
     def with_score(self, s: ScoreSummary, cached: bool) -> WorklistRow:
         return replace(
@@ -51,6 +62,7 @@ class WorklistRow:
             percentile=s.percentile,
             model_version=s.model_version,
             error=s.error or "",
+            flags=tuple(s.flags),
             status=ERROR if s.error else (CACHED if cached else SCORED),
         )
 

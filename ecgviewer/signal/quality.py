@@ -136,6 +136,15 @@ class SignalQuality:
     def headline(self) -> str:
         return quality_headline(self.flags)
 
+    def compact(self) -> dict[str, Any]:
+        """What a score summary keeps: the headline, how it was scored, each problem lead's line."""
+        out: dict[str, Any] = {"headline": self.headline(),
+                               "scoring": scoring_note(self.flags, [q.lead for q in self.leads]),
+                               "leads": {q.lead: q.detail for q in self.leads if q.problems}}
+        if self.reversal:
+            out["reversal"] = self.reversal_detail
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able (CLI, score summaries)."""
         return {

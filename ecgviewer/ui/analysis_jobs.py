@@ -18,7 +18,7 @@ from ecgviewer.errors import ModelError
 from ecgviewer.record import Record
 from ecgviewer.ui import messages
 from ecgviewer.ui.display import Measurements, filters_loaded, load_filters_job, measure_job
-from ecgviewer.ui.overlay import findings_from, flag_texts, heat_scale, model_text, verdict
+from ecgviewer.ui.overlay import findings_from, flag_texts, heat_scale, model_text, quality_lines, verdict
 from ecgviewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,9 @@ class AnalysisJobsMixin:
         self._finish_scoring_ui("done")
         pct = getattr(result, "percentile", None)
         details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
-        details += flag_texts(result)
-        self.analysis_panel.show_result(float(result.score), pct, verdict(pct), "\n".join(details))
+        details += quality_lines(result) + flag_texts(result)
+        self.analysis_panel.show_result(float(result.score), pct, verdict(pct, getattr(result, "flags", ())),
+                                        "\n".join(details))
         self.findings = findings_from(result, self.record.ecg_leads)
         self.findings_panel.set_findings(self.findings)
         self.redraw(overlay_only=True)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ecgviewer.signal.quality import PROBLEMS, parse_flags, quality_headline, scoring_note
+
 FLAG_TEXT = {
     "no_r_peaks": ("no R peaks found (flat, disconnected or asystole?): scored without beat "
                    "views, and as unlike any normal ECG's beats"),
@@ -37,8 +39,24 @@ class Finding:
         return 0.5 * (self.t_start + self.t_end)
 
 
-def verdict(percentile: float | None) -> str:
-    """Plain words for a percentile against normal ECGs."""
+def verdict(percentile: float | None, flags: Any = ()) -> str:
+    """Plain words for a percentile against normal ECGs.
+
+    A recording problem in ``flags`` (a lead off, clipped, heavy noise, a suspected lead
+    reversal; ecgviewer.signal.quality) comes first: such an ECG is reported as a recording
+    problem, not as an unusual ECG, with how far its score can be trusted.
+    """
+    found = parse_flags(flags or ())
+    if found:
+        head = f"Recording problem, not an unusual ECG: {quality_headline(flags)}."
+        note = scoring_note(flags)
+        if percentile is None or not math.isfinite(percentile):
+            return f"{head} {note[0].upper()}{note[1:]}."
+        return f"{head} Score: {_percentile_verdict(percentile)}; {note}."
+    return _percentile_verdict(percentile)
+
+
+def _percentile_verdict(percentile: float | None) -> str:
     if percentile is None or not math.isfinite(percentile):
         return "no percentile available for this model"
     p = float(percentile)
@@ -99,7 +117,23 @@ def heat_scale(result: Any) -> float:
 
 
 def flag_texts(result: Any) -> list[str]:
-    return [FLAG_TEXT.get(f, f.replace("_", " ")) for f in sorted(getattr(result, "flags", ()) or ())]
+    """Lines for the model's flags; signal-quality flags are told by :func:`quality_lines`."""
+    return [FLAG_TEXT.get(f, f.replace("_", " ")) for f in sorted(getattr(result, "flags", ()) or ())
+            if f.partition(":")[0] not in PROBLEMS]
+
+
+def quality_lines(result: Any, limit: int = 6) -> list[str]:
+    """"signal quality: ..." and one line per problem lead (what was measured), for the panel."""
+    quality = getattr(result, "quality", None)
+    if quality is None or quality.ok:
+        return ["signal quality: no lead off, clipped or heavily noisy"] if quality is not None else []
+    lines = [f"signal quality: {quality.headline()}"]
+    details = [f"  {q.lead}: {q.detail}" for q in quality.leads if q.problems]
+    if quality.reversal_detail:
+        details.append(f"  {quality.reversal_detail}")
+    if len(details) > limit:
+        details = details[: limit - 1] + [f"  ... and {len(details) - limit + 1} more"]
+    return lines + details
 
 
 def model_text(result: Any) -> str:

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from ecgviewer.review.worklist import ERROR, LONG, PENDING, WorklistRow
+from ecgviewer.signal.quality import quality_headline
 
 #: Sort key role: numbers for numeric columns, so "10" sorts after "9".
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -31,6 +32,7 @@ UID_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("score", "Score"),
     ("percentile", "Percentile"),
+    ("quality", "Quality"),
     ("review_state", "Review"),
     ("patient_id", "Patient"),
     ("start", "Date"),
@@ -79,6 +81,8 @@ class WorklistTableModel(QAbstractTableModel):
         if role == UID_ROLE:
             return row.uid
         if role == Qt.ItemDataRole.ToolTipRole:
+            if key == "quality" and row.flags:
+                return quality_headline(row.flags) or None
             return row.error or row.path
         if role == Qt.ItemDataRole.BackgroundRole and row.review_state in _STATE_COLOUR:
             return QBrush(_STATE_COLOUR[row.review_state])
@@ -146,6 +150,8 @@ def _duration(seconds: float) -> str:
 
 
 def _sort_value(row: WorklistRow, key: str) -> Any:
+    if key == "quality":  # worst recording first when descending; fine rows last
+        return row.quality_severity
     value = getattr(row, key)
     if key in ("score", "percentile", "duration", "n_leads"):
         # Unscored rows sort below every score when the column is descending.

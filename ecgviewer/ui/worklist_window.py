@@ -315,7 +315,7 @@ class WorklistWindow(QMainWindow):
 
             name, _, rest = row.model_version.partition(":")
             version = rest.split(":")[0]
-            self.lbl_score.setText(f"score {row.score:.3f}: {verdict(row.percentile)}\n"
+            self.lbl_score.setText(f"score {row.score:.3f}: {verdict(row.percentile, row.flags)}\n"
                                    f"model {name} {version}")
         else:
             self.lbl_score.setText(row.error or "not scored yet")
