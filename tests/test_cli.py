@@ -259,3 +259,16 @@ def test_info_shows_the_carts_reading(fixtures_dir, capsys, rel):
         assert measurement in cart_line
     if statement:
         assert any(line.startswith("  says") and statement in line for line in out.splitlines())
+
+
+def test_info_names_disconnected_leads(fixtures_dir, capsys):
+    assert cli.main(["info", str(fixtures_dir / "edf" / "contec_ecg90a_0000050.edf")]) == 0
+    out = capsys.readouterr().out
+    assert "quality   chest leads V1-V6 disconnected (no ECG signal)" in out
+    assert "  V1: flat" in out and "  I:" not in out
+
+
+def test_info_says_when_quality_is_fine():
+    rec = Record(_signal(), 500.0, ["I", "II", "V1"])
+    lines = cli.quality_lines(rec)
+    assert lines and lines[0].startswith("quality   ")

@@ -15,7 +15,7 @@ Checks (thresholds below; ``benchmarks/quality_accuracy.py`` measures them on PT
   no beats in it; see ``rpeaks.MIN_QRS_MV``).
 - **clipped**: the lead sits at its own extreme value in several separate runs (an ADC or
   amplifier rail cuts the R or S waves flat).
-- **noisy**: EMG (20-45 Hz content outside the QRS complexes), mains (50 or 60 Hz amplitude,
+- **noisy**: EMG (20-150 Hz content outside the QRS complexes, mains notched out), mains (50 or 60 Hz amplitude,
   only where the rate resolves it) or baseline wander (the two-median baseline's range).
 - **lead reversal suspected**: lead I with negative QRS and T waves while aVR is upright: the
   classic sign of swapped arm electrodes (LA/RA). Dextrocardia looks the same in the limb
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.signal.filters import bandpass, remove_baseline
+from ecgviewer.signal.filters import bandpass, notch, remove_baseline
 from ecgviewer.signal.resample import resample
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
@@ -52,7 +52,7 @@ CLIP_RUN_S = 0.015
 #: Noise is "heavy" when it is large against the ECG it sits on: each measure below is divided
 #: by the record's typical QRS amplitude (median over its connected leads of the 5-40 Hz range
 #: at the beats), and must also exceed an absolute floor in mV.
-#: EMG: robust RMS of the 20-45 Hz content outside the QRS complexes.
+#: EMG: robust RMS of the 20-150 Hz content outside the QRS complexes.
 EMG_REL, EMG_MIN_MV = 0.035, 0.03
 #: Mains: amplitude of the 50 or 60 Hz line (needs a rate of at least 130 Hz).
 MAINS_REL, MAINS_MIN_MV = 0.05, 0.03
@@ -67,8 +67,9 @@ WORK_FS = 100.0
 MAINS_SECONDS = 10.0
 #: Half width (s) of the QRS window at each beat.
 QRS_HALF_S = 0.06
-#: EMG band (Hz): above most QRS energy at the scales used, below the mains frequency.
-EMG_BAND = (20.0, 45.0)
+#: EMG band (Hz): above most QRS energy, up to 150 Hz (or 0.45 x the rate); 50 and 60 Hz
+#: are notched out first.
+EMG_BAND = (20.0, 150.0)
 
 #: The problems, as flag names (``ScoreResult.flags`` holds ``name:LEAD,LEAD``).
 LEAD_OFF, CLIPPED, NOISY, REVERSAL = "lead_off", "clipped", "noisy", "lead_reversal_suspected"
@@ -90,7 +91,7 @@ class LeadQuality:
     range_mv: float = 0.0  # robust range of the raw lead
     qrs_mv: float = float("nan")  # median 5-40 Hz range at the beats (NaN without beats)
     between_mv: float = float("nan")  # the same between beats
-    emg_mv: float = 0.0  # robust RMS of 20-45 Hz outside QRS
+    emg_mv: float = 0.0  # robust RMS of 20-150 Hz (up to 0.45 fs) outside QRS
     mains_mv: float = float("nan")  # 50/60 Hz amplitude (NaN when the rate cannot resolve it)
     wander_mv: float = 0.0  # baseline range
     emg_rel: float = 0.0  # the three noise measures over the record's typical QRS amplitude
@@ -274,7 +275,8 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
     flat = ranges < FLAT_MV
     runs = _clip_runs(x, fs)  # at the recorded rate: rails are exact sample values
     mains = _mains(x[:, : int(MAINS_SECONDS * fs)], fs)
-    # Everything else at the working rate (the QRS, EMG and baseline bands are all below
+    raw, raw_fs = x, fs
+    # Beats, QRS amplitudes and baseline at the working rate (their bands are all below
     # 45 Hz): a few ms for 10 s of 12 leads whatever the recorded rate.
     if fs > WORK_FS * 1.05:
         x = resample(x, fs, WORK_FS).astype(np.float64)
@@ -286,7 +288,10 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
     beats = peaks[(peaks >= half) & (peaks < n - half)]
     qrs_amp, between_amp = _beat_amplitudes(qrs_band, beats, half, n)
     no_beat_range = np.ptp(qrs_band, axis=1) if beats.size < 2 else None
-    emg = _emg(x, fs, beats, half)
+    # EMG over its own band at the recorded rate (a 500 Hz cart shows muscle noise up to
+    # 150 Hz), the mains lines notched out so that they are not counted twice.
+    raw_beats = np.rint(beats * (raw_fs / fs)).astype(np.int64)
+    emg = _emg(raw, raw_fs, raw_beats, max(1, int(round(QRS_HALF_S * raw_fs))))
     wander = _wander(x, fs)
 
     off = flat.copy()
@@ -366,10 +371,13 @@ def _beat_amplitudes(band: np.ndarray, beats: np.ndarray, half: int, n: int) -> 
 
 
 def _emg(x: np.ndarray, fs: float, beats: np.ndarray, half: int) -> np.ndarray:
-    """Robust RMS (MAD-based) of the 20-45 Hz content with the QRS complexes left out."""
+    """Robust RMS (MAD-based) of the EMG band with the QRS complexes left out."""
     top = min(EMG_BAND[1], 0.45 * fs)
     if top <= EMG_BAND[0] + 5:
         return np.zeros(x.shape[0])
+    for line in (50.0, 60.0):
+        if line < 0.45 * fs:
+            x = notch(x, fs, line)
     hf = bandpass(x, fs, EMG_BAND[0], top).astype(np.float64)
     keep = np.ones(x.shape[1], bool)
     for b in beats.tolist():

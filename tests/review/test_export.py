@@ -38,3 +38,12 @@ def test_worklist_sorts_scored_first_descending_then_scan_order():
     added, updated = wl.merge([WorklistRow(uid="1", path="1", score=9.0)])
     assert not added and len(updated) == 1
     assert wl.sorted()[0].uid == "1"
+
+
+def test_quality_from_flags_and_csv_round_trip(tmp_path):
+    row = WorklistRow(uid="a", path="a", score=1.0, flags=("lead_off:V1,V2,V3,V4,V5,V6", "noisy:II"))
+    assert row.quality == "off V1-V6; noisy II" and row.quality_severity > 60
+    assert WorklistRow(uid="b", path="b").quality == "" and WorklistRow(uid="b", path="b").quality_severity == 0
+    path = tmp_path / "w.csv"
+    export_csv([row], path)
+    assert read_csv(path)[0].flags == row.flags

@@ -45,3 +45,25 @@ def test_flags_in_words_known_and_unknown():
     texts = flag_texts(result)
     assert any(t.startswith("no R peaks found") and "flat" in t for t in texts)
     assert "resampled from 500Hz" in texts  # unknown flags: underscores become spaces
+
+
+def test_a_recording_problem_is_not_called_an_unusual_ecg():
+    off = {"lead_off:V1,V2,V3,V4,V5,V6", "resampled_from_800Hz"}
+    words = verdict(None, off)
+    assert words.startswith("Recording problem, not an unusual ECG: chest leads V1-V6 disconnected")
+    assert "remaining leads I-aVF" in words
+    noisy = verdict(98.4, {"noisy:II"})
+    assert "heavy noise in lead II" in noisy and "higher than 98% of normals" in noisy
+    assert "may reflect the recording problem" in noisy
+    assert "Not scored" in verdict(None, {"lead_off:" + ",".join(
+        ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])})
+
+
+def test_quality_flags_are_told_once_in_quality_lines():
+    from ecgviewer.signal.quality import LeadQuality, SignalQuality
+    from ecgviewer.ui.overlay import quality_lines
+
+    quality = SignalQuality((LeadQuality("I"), LeadQuality("V1", ("lead_off",), detail="flat")))
+    result = type("R", (), {"flags": quality.flags | {"no_r_peaks"}, "quality": quality})()
+    assert quality_lines(result) == ["signal quality: lead V1 disconnected (no ECG signal)", "  V1: flat"]
+    assert all("lead off" not in t for t in flag_texts(result)) and len(flag_texts(result)) == 1

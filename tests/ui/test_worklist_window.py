@@ -136,3 +136,22 @@ def test_reopening_another_folder_drops_the_old_jobs_rows(qtbot, folder, tmp_pat
         assert [r.label for r in win.model.rows()] == ["rec000"]
         assert win.model.rows()[0].path.startswith(str(other))
         win.close()
+
+
+def test_quality_column_shows_and_sorts_recording_problems(qtbot):
+    from ecgviewer.review.worklist import WorklistRow
+    from ecgviewer.ui.worklist_model import COLUMNS, SORT_ROLE, WorklistProxy, WorklistTableModel
+
+    model = WorklistTableModel()
+    proxy = WorklistProxy()
+    proxy.setSourceModel(model)
+    model.merge([WorklistRow(uid="fine", path="fine", score=9.0),
+                 WorklistRow(uid="noisy", path="noisy", score=1.0, flags=("noisy:II",)),
+                 WorklistRow(uid="off", path="off", score=5.0, flags=("lead_off:V1,V2,V3,V4,V5,V6",))])
+    col = [key for key, _ in COLUMNS].index("quality")
+    assert COLUMNS[col][1] == "Quality"
+    proxy.sort(col, Qt.SortOrder.DescendingOrder)
+    shown = [proxy.index(r, col).data() for r in range(3)]
+    assert shown == ["off V1-V6", "noisy II", ""]
+    assert proxy.index(0, col).data(SORT_ROLE) > proxy.index(1, col).data(SORT_ROLE) > 0
+    assert "chest leads V1-V6 disconnected" in proxy.index(0, col).data(Qt.ItemDataRole.ToolTipRole)

@@ -1,0 +1,127 @@
+"""Signal quality: a real cart recording with disconnected chest leads, and synthetic faults
+(flat, amplifier noise, clipping, EMG, mains, wander, swapped arm electrodes) on a clean ECG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer import io
+from ecgviewer.signal import quality as Q
+from ecgviewer.signal.synthetic import synthetic_ecg
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+CONTEC = SHARED / "fixtures" / "edf" / "contec_ecg90a_0000050.edf"
+PTBXL_NORMAL = SHARED / "data" / "ptbxl" / "records100" / "00000" / "00001_lr.hea"
+LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+CHEST = LEADS[6:]
+
+
+@pytest.fixture(scope="module")
+def clean() -> tuple[np.ndarray, float]:
+    ecg = synthetic_ecg(fs=500.0, duration=10.0, hr=72.0, seed=3)
+    assert list(ecg.leads) == LEADS
+    return ecg.signal.astype(np.float64), ecg.fs
+
+
+def found(x: np.ndarray, fs: float) -> dict[str, list[str]]:
+    return Q.parse_flags(Q.assess(x, fs, LEADS).flags)
+
+
+@pytest.mark.skipif(not CONTEC.is_file(), reason="shared fixtures not present")
+def test_contec_recording_with_disconnected_chest_leads() -> None:
+    quality = Q.assess_record(io.read(CONTEC))
+    assert quality.flags == {"lead_off:V1,V2,V3,V4,V5,V6"}
+    assert quality.usable == LEADS[:6] and quality.unusable == CHEST
+    assert quality.headline() == "chest leads V1-V6 disconnected (no ECG signal)"
+    assert "remaining leads I-aVF" in Q.scoring_note(quality.flags)
+
+
+@pytest.mark.skipif(not PTBXL_NORMAL.is_file(), reason="PTB-XL data not present")
+def test_a_real_normal_ecg_has_no_quality_flag() -> None:
+    quality = Q.assess_record(io.read(PTBXL_NORMAL))
+    assert quality.ok and quality.flags == set()
+    assert quality.n_beats >= 8
+
+
+def test_clean_synthetic_ecg_has_no_flag(clean) -> None:
+    x, fs = clean
+    assert found(x, fs) == {}
+
+
+@pytest.mark.parametrize("noise_mv", [0.0, 0.012])
+def test_chest_leads_flat_or_amplifier_noise_are_off(clean, noise_mv) -> None:
+    x, fs = clean
+    y = x.copy()
+    y[6:] = np.round(np.random.default_rng(1).normal(0, noise_mv, y[6:].shape), 3) if noise_mv else 0.0
+    assert found(y, fs) == {Q.LEAD_OFF: CHEST}
+
+
+def test_every_lead_off_cannot_be_scored(clean) -> None:
+    x, fs = clean
+    y = np.random.default_rng(2).normal(0, 0.01, x.shape)
+    flags = Q.assess(y, fs, LEADS).flags
+    assert Q.parse_flags(flags) == {Q.LEAD_OFF: LEADS}
+    assert Q.quality_headline(flags).startswith("all leads disconnected")
+    assert Q.scoring_note(flags).startswith("not scored")
+
+
+def test_clipped_lead(clean) -> None:
+    x, fs = clean
+    y = x.copy()
+    y[1] = np.clip(x[1], -0.3, 0.6)  # lead II's R waves cut flat
+    assert found(y, fs) == {Q.CLIPPED: ["II"]}
+
+
+@pytest.mark.parametrize("kind", ["EMG", "mains", "baseline wander"])
+def test_heavy_noise_names_the_lead_and_kind(clean, kind) -> None:
+    x, fs = clean
+    y = x.copy()
+    t = np.arange(x.shape[1]) / fs
+    rng = np.random.default_rng(4)
+    if kind == "EMG":
+        y[8] += rng.normal(0, 0.1, x.shape[1])
+    elif kind == "mains":
+        y[8] += 0.1 * np.sin(2 * np.pi * 50.0 * t)
+    else:
+        y[8] += 1.5 * np.sin(2 * np.pi * 0.3 * t)
+    quality = Q.assess(y, fs, LEADS)
+    assert Q.parse_flags(quality.flags) == {Q.NOISY: ["V3"]}
+    assert kind in quality.leads[8].noise_kinds
+
+
+def test_mains_is_not_judged_where_the_rate_cannot_resolve_it(clean) -> None:
+    x, _ = clean
+    quality = Q.assess(x[:, ::5], 100.0, LEADS)
+    assert all(np.isnan(q.mains_mv) for q in quality.leads)
+
+
+def test_swapped_arm_electrodes(clean) -> None:
+    x, fs = clean
+    y = x.copy()
+    y[0] = -x[0]
+    y[1], y[2] = x[2], x[1]
+    y[3], y[4] = x[4], x[3]
+    quality = Q.assess(y, fs, LEADS)
+    assert Q.parse_flags(quality.flags) == {Q.REVERSAL: ["I", "aVR"]}
+    assert quality.reversal == "LA/RA" and "swapped" in quality.reversal_detail
+
+
+def test_wording_helpers() -> None:
+    assert Q.lead_list(["V3", "V1", "V2", "aVR", "I"]) == "I, aVR, V1-V3"
+    assert Q.lead_list(["aVL", "aVF", "V1"]) == "aVL, aVF, V1"  # no range across limb/chest
+    flags = {"lead_off:V1,V2,V3,V4,V5,V6", "noisy:II", "resampled_from_800Hz"}
+    assert Q.parse_flags(flags) == {"lead_off": CHEST, "noisy": ["II"]}
+    assert Q.short_text(flags) == "off V1-V6; noisy II"
+    assert Q.severity(flags) > Q.severity({"noisy:II,III"}) > Q.severity(set()) == 0
+    assert Q.quality_headline({"clipped:II"}) == "lead II clipped (amplifier saturated)"
+    assert Q.scoring_note({"noisy:II"}).startswith("the score may reflect")
+    assert Q.scoring_note(set()) == ""
+
+
+def test_short_or_odd_input_does_not_raise() -> None:
+    assert Q.assess(np.zeros((12, 50)), 500.0, LEADS).ok  # under a second: nothing said
+    x = np.full((2, 5000), np.nan)
+    assert Q.parse_flags(Q.assess(x, 500.0, ["I", "II"]).flags) == {Q.LEAD_OFF: ["I", "II"]}
