@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 from ecgviewer import __version__ as APP_VERSION  # noqa: N812
 from ecgviewer.errors import FileAccessError
 from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
+from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
 from ecgviewer.ui.state import LIGHT
 
 log = logging.getLogger(__name__)
@@ -313,8 +314,9 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
         sha = str(m.get("sha256", ""))
         if sha:
             lines.append(f"Weights sha256: {sha[:16]}…")
-    if content.flags:
-        lines.append("Flags: " + ", ".join(content.flags))
+    other = [f for f in content.flags if f.partition(":")[0] not in QUALITY_PROBLEMS]  # told in the verdict
+    if other:
+        lines.append("Flags: " + ", ".join(other))
     lines.append("Blue band: where the model finds the ECG unusual")
     return lines
 

@@ -248,8 +248,8 @@ def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) ->
         if len(usable) < MIN_USABLE_LEADS:
             return ("not scored: too few leads carry a usable ECG"
                     + (f" (only {lead_list(usable)})" if usable else ""))
-        return (f"scored on the remaining leads {lead_list(usable)} only (heat band and lead "
-                "scores); no percentile against normal ECGs, which have all 12 leads")
+        return (f"scored on the remaining leads {lead_list(usable)} only (heat band, lead scores); "
+                "no percentile, as normal ECGs have all 12 leads")
     if found:
         return "the score may reflect the recording problem rather than the heart"
     return ""
