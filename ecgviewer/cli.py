@@ -167,10 +167,7 @@ def quality_lines(record: Record) -> list[str]:
     quality = assess_record(part)
     scope = f" (first {QUALITY_SECONDS:g} s)" if part is not record else ""
     lines = [f"quality   {quality.headline() or 'no lead off, clipped, heavily noisy or reversed'}{scope}"]
-    lines += [f"  {q.lead}: {q.detail}" for q in quality.leads if q.problems]
-    if quality.reversal_detail:
-        lines.append(f"  {quality.reversal_detail}")
-    return lines
+    return lines + [f"  {line}" for line in quality.detail_lines()]
 
 
 _CART_LABELS = {"heart_rate": "HR", "rr": "RR", "p_duration": "P", "pr": "PR", "qrs": "QRS",

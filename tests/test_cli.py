@@ -265,7 +265,7 @@ def test_info_names_disconnected_leads(fixtures_dir, capsys):
     assert cli.main(["info", str(fixtures_dir / "edf" / "contec_ecg90a_0000050.edf")]) == 0
     out = capsys.readouterr().out
     assert "quality   chest leads V1-V6 disconnected (no ECG signal)" in out
-    assert "  V1: flat" in out and "  I:" not in out
+    assert "  V1-V6: flat (0.000 mV range): electrode disconnected" in out and "  I:" not in out
 
 
 def test_info_says_when_quality_is_fine():

@@ -140,6 +140,16 @@ class SignalQuality:
     def headline(self) -> str:
         return quality_headline(self.flags)
 
+    def detail_lines(self) -> list[str]:
+        """One line per problem ("V1-V6: flat (0.000 mV range): ..."), leads with the same
+        words grouped, then the reversal's evidence."""
+        groups: dict[str, list[str]] = {}
+        for q in self.leads:
+            if q.problems:
+                groups.setdefault(q.detail, []).append(q.lead)
+        lines = [f"{lead_list(leads)}: {detail}" for detail, leads in groups.items()]
+        return lines + ([self.reversal_detail] if self.reversal_detail else [])
+
     def compact(self) -> dict[str, Any]:
         """What a score summary keeps: the headline, how it was scored, each problem lead's line."""
         out: dict[str, Any] = {"headline": self.headline(),

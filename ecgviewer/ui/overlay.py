@@ -128,9 +128,7 @@ def quality_lines(result: Any, limit: int = 6) -> list[str]:
     if quality is None or quality.ok:
         return ["signal quality: no lead off, clipped or heavily noisy"] if quality is not None else []
     lines = [f"signal quality: {quality.headline()}"]
-    details = [f"  {q.lead}: {q.detail}" for q in quality.leads if q.problems]
-    if quality.reversal_detail:
-        details.append(f"  {quality.reversal_detail}")
+    details = [f"  {line}" for line in quality.detail_lines()]
     if len(details) > limit:
         details = details[: limit - 1] + [f"  ... and {len(details) - limit + 1} more"]
     return lines + details
