@@ -25,8 +25,8 @@ Checks (thresholds below; ``benchmarks/quality_accuracy.py`` measures them on PT
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np

@@ -18,7 +18,14 @@ from ecgviewer.errors import ModelError
 from ecgviewer.record import Record
 from ecgviewer.ui import messages
 from ecgviewer.ui.display import Measurements, filters_loaded, load_filters_job, measure_job
-from ecgviewer.ui.overlay import findings_from, flag_texts, heat_scale, model_text, quality_lines, verdict
+from ecgviewer.ui.overlay import (
+    findings_from,
+    flag_texts,
+    heat_scale,
+    model_text,
+    quality_lines,
+    verdict,
+)
 from ecgviewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
