@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "thresholds": {k: getattr(Q, k) for k in ("FLAT_MV", "LEAD_OFF_QRS_MV", "LEAD_OFF_RATIO",
                                                   "LEAD_OFF_NO_BEATS_MV", "CLIP_MIN_RUNS", "CLIP_RUN_S",
                                                   "EMG_REL", "EMG_MIN_MV", "MAINS_REL", "MAINS_MIN_MV",
-                                                  "WANDER_REL", "WANDER_MIN_MV", "REVERSAL_MIN_SIGNS")},
+                                                  "WANDER_REL", "WANDER_MIN_MV", "REVERSAL_P_MV")},
     }
     if args.stats:
         out["stats"] = {k: {f"p{p}": round(float(np.nanpercentile(v, p)), 4) for p in (1, 5, 50, 95, 99, 99.5, 99.9)}

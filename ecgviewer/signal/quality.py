@@ -17,9 +17,9 @@ Checks (thresholds below; ``benchmarks/quality_accuracy.py`` measures them on PT
   amplifier rail cuts the R or S waves flat).
 - **noisy**: EMG (20-150 Hz content outside the QRS complexes, mains notched out), mains (50 or 60 Hz amplitude,
   only where the rate resolves it) or baseline wander (the two-median baseline's range).
-- **lead reversal suspected**: lead I with negative QRS and T waves while aVR is upright: the
-  classic sign of swapped arm electrodes (LA/RA). Dextrocardia looks the same in the limb
-  leads, so the flag says "suspected".
+- **lead reversal suspected**: lead I with negative P, QRS and T waves: the classic sign of
+  swapped arm electrodes (LA/RA). Dextrocardia and ectopic atrial rhythms look the same in
+  lead I, so the flag says "suspected".
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ MAINS_REL, MAINS_MIN_MV = 0.05, 0.03
 #: Baseline wander: range of the two-median baseline (over 2 mV the
 #: trace wanders well into its neighbours on paper at 10 mm/mV).
 WANDER_REL, WANDER_MIN_MV = 1.5, 2.5
-#: LA/RA reversal: how many of the six polarity signs (P, QRS, T of I and aVR) are reversed.
-REVERSAL_MIN_SIGNS = 4
+#: LA/RA reversal: lead I's P wave must be at least this negative (mV), with QRS and T negative.
+REVERSAL_P_MV = 0.02
 #: Rate (Hz) at which beats, QRS amplitude, EMG and baseline are measured.
 WORK_FS = 100.0
 #: Seconds of the recording (from its start) in which the mains line is measured.
@@ -232,8 +232,8 @@ def quality_headline(flags: Iterable[str]) -> str:
     if NOISY in found:
         parts.append(f"heavy noise in {_group_name(found[NOISY])}")
     if REVERSAL in found:
-        parts.append("limb-lead reversal suspected (lead I inverted with upright aVR: arm "
-                     "electrodes LA/RA swapped?)")
+        parts.append("limb-lead reversal suspected (lead I inverted: arm electrodes LA/RA "
+                     "swapped, or dextrocardia?)")
     return "; ".join(parts)
 
 
@@ -471,7 +471,7 @@ def _median_beat(x: np.ndarray, beats: np.ndarray, before: int, after: int) -> n
 
 def _limb_reversal(band: np.ndarray, x: np.ndarray, fs: float, beats: np.ndarray,
                    names: list[str], quality: list[LeadQuality]) -> tuple[str, str]:
-    """LA/RA: lead I has a negative QRS and a negative T wave while aVR's QRS is upright."""
+    """LA/RA: lead I has negative P, QRS and T waves (aVR's are shown with them)."""
     if "I" not in names or "aVR" not in names:
         return "", ""
     i_row, r_row = names.index("I"), names.index("aVR")
@@ -490,12 +490,11 @@ def _limb_reversal(band: np.ndarray, x: np.ndarray, fs: float, beats: np.ndarray
     t_wave = med[:, before + int(0.2 * fs) : before + int(0.4 * fs)].mean(axis=1)
     p_wave = med[:, before - int(0.2 * fs) : before - int(0.1 * fs)].mean(axis=1)
     amp_i = med[0, q].max() - med[0, q].min()
-    # In a normal ECG lead I is upright (P, QRS, T) and aVR inverted; swapped arm electrodes
-    # turn lead I over and put aVL's complex in aVR. Lead I's QRS must be clearly negative and
-    # at least four of the six signs reversed.
-    signs = [qrs_net[0] < 0, t_wave[0] < 0, p_wave[0] < 0, qrs_net[1] > 0, t_wave[1] > 0, p_wave[1] > 0]
-    if qrs_net[0] < -0.25 * amp_i and sum(signs) >= REVERSAL_MIN_SIGNS:
+    # In a normal ECG lead I is upright (P, QRS, T); swapped arm electrodes turn it over. A
+    # clearly inverted P wave is what sets a reversal apart from a right axis (LPFB, RVH,
+    # lateral MI), which inverts QRS and T in lead I but not a sinus P wave.
+    if qrs_net[0] < -0.25 * amp_i and t_wave[0] < 0 and p_wave[0] < -REVERSAL_P_MV:
         return "LA/RA", (f"lead I inverted (P {p_wave[0]:+.2f}, QRS {qrs_net[0]:+.2f}, T {t_wave[0]:+.2f} mV) "
-                         f"and aVR upright-looking (P {p_wave[1]:+.2f}, QRS {qrs_net[1]:+.2f}, "
-                         f"T {t_wave[1]:+.2f} mV): arm electrodes swapped, or dextrocardia")
+                         f"; aVR P {p_wave[1]:+.2f}, QRS {qrs_net[1]:+.2f}, T {t_wave[1]:+.2f} mV: "
+                         "arm electrodes swapped, or dextrocardia")
     return "", ""

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.signal.quality import PROBLEMS, parse_flags, quality_headline, scoring_note
+from ecgviewer.signal.quality import CLIPPED, LEAD_OFF, PROBLEMS, parse_flags, quality_headline, scoring_note
 
 FLAG_TEXT = {
     "no_r_peaks": ("no R peaks found (flat, disconnected or asystole?): scored without beat "
@@ -42,13 +42,16 @@ class Finding:
 def verdict(percentile: float | None, flags: Any = ()) -> str:
     """Plain words for a percentile against normal ECGs.
 
-    A recording problem in ``flags`` (a lead off, clipped, heavy noise, a suspected lead
-    reversal; ecgviewer.signal.quality) comes first: such an ECG is reported as a recording
-    problem, not as an unusual ECG, with how far its score can be trusted.
+    A recording problem in ``flags`` (ecgviewer.signal.quality) comes first: a lead off or
+    clipped makes it a recording problem, not an unusual ECG; heavy noise or a suspected lead
+    reversal a possible one (a right axis can mimic a reversal), with how far the score can be
+    trusted.
     """
     found = parse_flags(flags or ())
     if found:
-        head = f"Recording problem, not an unusual ECG: {quality_headline(flags)}."
+        unusable = LEAD_OFF in found or CLIPPED in found
+        head = (f"{'Recording problem, not an unusual ECG' if unusable else 'Possible recording problem'}: "
+                f"{quality_headline(flags)}.")
         note = scoring_note(flags)
         if percentile is None or not math.isfinite(percentile):
             return f"{head} {note[0].upper()}{note[1:]}."
