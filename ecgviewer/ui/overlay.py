@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.signal.quality import CLIPPED, LEAD_OFF, PROBLEMS, parse_flags, quality_headline, scoring_note
+from ecgviewer.signal.quality import (
+    CLIPPED,
+    LEAD_OFF,
+    PROBLEMS,
+    parse_flags,
+    quality_headline,
+    scoring_note,
+)
 
 FLAG_TEXT = {
     "no_r_peaks": ("no R peaks found (flat, disconnected or asystole?): scored without beat "
