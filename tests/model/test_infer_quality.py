@@ -60,3 +60,12 @@ def test_noisy_lead_is_flagged_but_still_scored(det: Detector) -> None:
     assert "noisy:V3" in res.flags and res.percentile is not None and len(res.lead_scores) == 12
     words = verdict(res.percentile, res.flags)
     assert "heavy noise in lead V3" in words and "may reflect the recording problem" in words
+
+
+def test_every_lead_disconnected_is_not_scored(det: Detector) -> None:
+    record, _ = synthetic_record(500.0, 10.0, seed=7)
+    record.signal[:] = np.random.default_rng(0).normal(0, 0.01, record.signal.shape).astype(np.float32)
+    res = det.score(record)
+    assert "lead_off:I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6" in res.flags
+    assert res.percentile is None and res.lead_scores == {} and not res.anomaly_map.any()
+    assert verdict(res.percentile, res.flags).endswith("Not scored: too few leads carry a usable ECG.")
