@@ -69,6 +69,37 @@ def _sniff_scp(head: bytes, path: Path) -> bool:
         return False
 
 
+def _xml_root_is(head: bytes, name: bytes) -> bool:
+    """True when an XML head's first element is ``<name>`` (after prolog, DOCTYPE, comments)."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8", "replace")
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] != b"<":
+        return False
+    pos = 0
+    while True:
+        at = text.find(b"<", pos)
+        if at < 0 or at + 1 >= len(text):
+            return False
+        if text[at + 1:at + 2] in (b"?", b"!"):
+            pos = at + 1
+            continue
+        tag = text[at + 1:].split(None, 1)[0].split(b">", 1)[0].split(b"/", 1)[0]
+        return tag.rsplit(b":", 1)[-1] == name
+
+
+def _sniff_muse(head: bytes, path: Path) -> bool:
+    return _xml_root_is(head, b"RestingECG")
+
+
+def _sniff_dicom(head: bytes, path: Path) -> bool:
+    return len(head) >= 132 and head[128:132] == b"DICM"
+
+
+def _sniff_ishne(head: bytes, path: Path) -> bool:
+    return head[:8] in (b"ISHNE1.0", b"ANN  1.0")
+
+
 def _sniff_wfdb(head: bytes, path: Path) -> bool:
     if path.suffix.lower() == ".hea":
         return True
@@ -90,6 +121,9 @@ READERS: list[ReaderSpec] = [
     ReaderSpec("hl7_aecg", "hl7_aecg", (".xml",), _sniff_aecg, "HL7 aECG XML"),
     ReaderSpec("sierra_xml", "sierra_xml", (".xml",), _sniff_sierra, "Philips Sierra ECG XML"),
     ReaderSpec("scp_ecg", "scp_ecg", (".scp",), _sniff_scp, "SCP-ECG"),
+    ReaderSpec("muse_xml", "muse_xml", (".xml",), _sniff_muse, "GE MUSE XML"),
+    ReaderSpec("dicom", "dicom", (".dcm", ".dicom"), _sniff_dicom, "DICOM ECG waveform"),
+    ReaderSpec("ishne", "ishne", (".ecg", ".ann"), _sniff_ishne, "ISHNE Holter"),
     ReaderSpec("wfdb", "wfdb_format", (".hea", ".dat", ".mat"), _sniff_wfdb, "WFDB (PhysioNet)"),
     ReaderSpec("npy", "arrays", (".npy",), _sniff_npy, "NumPy array (rate given by user)"),
     # CSV has no magic bytes: extension only.

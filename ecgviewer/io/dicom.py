@@ -1,0 +1,335 @@
+"""DICOM waveforms holding ECG: 12-lead ECG, General ECG, Ambulatory ECG, and any other
+waveform SOP class (hemodynamic, electrophysiology) whose channels are ECG leads.
+
+pydicom reads the file (transfer syntaxes, explicit/implicit VR, sequences, character sets):
+DICOM is too large a standard to parse by hand, and pydicom is maintained, MIT-licensed and
+pure Python. What this module adds is the ECG meaning:
+
+- **Multiplex groups.** Every group of the ``WaveformSequence`` is looked at. Groups labelled
+  as median/representative beats go to ``Record.cart.median_beats``; all other groups are the
+  rhythm. Several rhythm groups are joined as more leads: groups at a lower rate are resampled
+  to the highest one (``resample_poly``) and the shorter ones padded with 0 mV, each with a
+  note. A lead that appears in two groups keeps the first and is noted.
+- **Samples to mV.** ``value = raw x ChannelSensitivity x ChannelSensitivityCorrectionFactor +
+  ChannelBaseline`` (PS3.3 C.10.9.1.4) in the units of ``ChannelSensitivityUnitsSequence``
+  (UCUM: uV, mV, V), converted to millivolts. Samples are decoded by pydicom
+  (``multiplex_array``: 8/16/32-bit, signed/unsigned per ``WaveformSampleInterpretation``).
+- **Lead names** from the channel source code: SCP-ECG (``SCPECG`` ``5.6.3-9-N``) and MDC
+  (``MDC`` ``2:N``) lead numbers share one table; otherwise the code meaning ("Lead I
+  (Einthoven)" -> I). Channels whose unit is not a voltage are kept in ``non_ecg``.
+- **Patient** (PatientID, PatientSex, PatientAge or birth date), the acquisition time
+  (AcquisitionDateTime, else ContentDate/Time), the **device** (manufacturer, model,
+  software), and the cart's global measurements and statements from the
+  ``WaveformAnnotationSequence`` into ``Record.cart``.
+
+The file is read whole: a DICOM waveform object is one data element (a resting ECG is a few
+hundred KB); :data:`MAX_FILE_BYTES` bounds it so a damaged length cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.errors import CorruptFileError, InvalidSignalError, NoECGChannelsError
+from ecgviewer.io._channels import rate_ratio, resample, unique_names
+from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.record import (
+    MAX_FS,
+    STANDARD_LEADS,
+    CartReading,
+    Patient,
+    Record,
+    normalize_lead_name,
+)
+
+__all__ = ["read", "lead_name_from_code"]
+
+#: Larger DICOM files are not ECG waveform objects we can sensibly load (a 24 h 12-lead
+#: Holter at 1 kHz in 16 bits is ~2 GB; such archives should be exported to EDF or ISHNE).
+MAX_FILE_BYTES = 512 * 2**20
+
+#: SCP-ECG lead numbers (EN 1064 table 14), also the MDC ``2:N`` terms of ISO/IEEE 11073-10101.
+SCP_LEADS: dict[int, str] = {
+    1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6", 9: "V7",
+    10: "V2R", 11: "V3R", 12: "V4R", 13: "V5R", 14: "V6R", 15: "V7R", 16: "X", 17: "Y",
+    18: "Z", 19: "CC5", 20: "CM5", 21: "LA", 22: "RA", 23: "LL", 61: "III", 62: "aVR",
+    63: "aVL", 64: "aVF", 65: "-aVR", 66: "V8", 67: "V9", 68: "V8R", 69: "V9R", 70: "D",
+    71: "A", 72: "J",
+}
+_MEDIAN_WORDS = ("median", "represent", "average", "template")
+_AGE_UNITS = {"Y": 1.0, "M": 1 / 12, "W": 7 / 365.25, "D": 1 / 365.25}
+#: Cart measurement code meanings (lowercase) -> CartReading.measurements keys.
+_MEASUREMENT_NAMES = {
+    "rr interval": "rr", "pr interval": "pr", "qrs duration": "qrs", "qt interval": "qt",
+    "qtc interval": "qtc", "p axis": "p_axis", "qrs axis": "qrs_axis", "t axis": "t_axis",
+    "p duration": "p_duration", "ventricular heart rate": "heart_rate", "heart rate": "heart_rate",
+    "pp interval": "pp",
+}
+
+
+def lead_name_from_code(code: str, scheme: str, meaning: str) -> str:
+    """The lead name of a channel source code (SCPECG ``5.6.3-9-N``, MDC ``2:N``), else the
+    code meaning without "Lead" and parenthesised remarks."""
+    number = None
+    m = re.fullmatch(r"5\.6\.3-9-(\d+)", code.strip())
+    if m and scheme.upper().startswith("SCPECG"):
+        number = int(m.group(1))
+    m = re.fullmatch(r"2:(\d+)", code.strip())
+    if m and scheme.upper() == "MDC":
+        number = int(m.group(1))
+    if number in SCP_LEADS:
+        return SCP_LEADS[number]
+    text = re.sub(r"\(.*?\)", "", meaning).strip()
+    return normalize_lead_name(text) if text else (code or "?")
+
+
+def read(path: Path, **_opts: Any) -> Record:
+    """Read the ECG of a DICOM waveform file.
+
+    Raises
+    ------
+    ECGError
+        Not DICOM, no waveform, no ECG channel, damaged waveform data, absurd rate.
+    """
+    path = Path(path)
+    check_readable(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CorruptFileError(path, f"DICOM file of {size / 2**20:.0f} MB is too large for an "
+                                     "ECG waveform object")
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns on harmless UID/VR deviations
+            ds = pydicom.dcmread(str(path))
+            groups = list(ds.get("WaveformSequence") or [])
+    except InvalidDicomError as exc:
+        raise CorruptFileError(path, f"not a valid DICOM file ({exc})") from None
+    if not groups:
+        sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
+        raise NoECGChannelsError(path, f"DICOM object ({sop}) holds no waveform")
+    return _Builder(path, ds, groups).record()
+
+
+class _Group:
+    def __init__(self, index: int, label: str, fs: float, names: list[str], data: np.ndarray,
+                 voltage: list[bool]) -> None:
+        self.index, self.label, self.fs = index, label, fs
+        self.names, self.data, self.voltage = names, data, voltage
+
+    @property
+    def is_median(self) -> bool:
+        return any(word in self.label.lower() for word in _MEDIAN_WORDS)
+
+
+class _Builder:
+    def __init__(self, path: Path, ds: Any, groups: list[Any]) -> None:
+        self.path, self.ds, self.items = path, ds, groups
+        self.notes: list[str] = []
+
+    def record(self) -> Record:
+        groups = [self._group(i, item) for i, item in enumerate(self.items)]
+        rhythm = [g for g in groups if not g.is_median and any(g.voltage)]
+        median = [g for g in groups if g.is_median and any(g.voltage)]
+        if not rhythm:
+            if median:  # only beats stored: show them rather than nothing
+                rhythm, median = median[:1], []
+                self.notes.append("the file stores median beats only: showing them")
+            else:
+                raise NoECGChannelsError(self.path, "no DICOM waveform channel is in volts")
+        signal, names, voltage, fs = self._join(rhythm)
+        is_ecg = [v and not _is_non_ecg(n) for n, v in zip(names, voltage, strict=True)]
+        if not any(is_ecg):
+            raise NoECGChannelsError(self.path, f"no ECG lead among channels {names}")
+        start = self._start()
+        return Record(
+            signal=signal, fs=fs, leads=names, start=start, patient=self._patient(start),
+            source=str(self.path), format="dicom",
+            non_ecg=tuple(n for n, e in zip(names, is_ecg, strict=True) if not e),
+            device=self._device(), notes=tuple(self.notes), cart=self._cart(median),
+        )
+
+    # -- waveform groups
+    def _group(self, index: int, item: Any) -> _Group:
+        from pydicom.waveforms.numpy_handler import multiplex_array
+
+        label = str(item.get("MultiplexGroupLabel") or f"group {index + 1}")
+        try:
+            fs = float(item.SamplingFrequency)
+            n_ch = int(item.NumberOfWaveformChannels)
+            n_s = int(item.NumberOfWaveformSamples)
+            channels = list(item.ChannelDefinitionSequence)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise CorruptFileError(self.path, f"waveform {label}: incomplete description ({exc})") \
+                from None
+        if not (0 < fs <= MAX_FS):
+            raise InvalidSignalError(self.path, f"waveform {label}: sampling frequency {fs:g} Hz "
+                                                "is implausible")
+        if n_ch < 1 or n_s < 1 or len(channels) != n_ch:
+            raise CorruptFileError(self.path, f"waveform {label}: {n_ch} channels, {n_s} samples "
+                                              f"and {len(channels)} channel definitions disagree")
+        bits = int(item.get("WaveformBitsAllocated") or 0)
+        expected = n_ch * n_s * max(bits // 8, 1)
+        data_len = len(item.get("WaveformData") or b"")
+        if bits not in (8, 16, 32, 64) or data_len < expected:
+            raise CorruptFileError(
+                self.path, f"waveform {label}: data holds {data_len} bytes, {n_ch} channels x "
+                f"{n_s} samples x {bits} bits need {expected} (truncated or damaged)"
+            )
+        try:
+            raw = multiplex_array(self.ds, index, as_raw=True)  # (samples, channels)
+        except (AttributeError, KeyError, ValueError, TypeError, NotImplementedError) as exc:
+            raise CorruptFileError(self.path, f"waveform {label}: samples cannot be decoded "
+                                              f"({exc})") from None
+        data = np.empty((n_ch, raw.shape[0]), dtype=np.float64)
+        names: list[str] = []
+        voltage: list[bool] = []
+        for k, ch in enumerate(channels):
+            src = (ch.get("ChannelSourceSequence") or [None])[0]
+            code = str(src.get("CodeValue", "")) if src is not None else ""
+            scheme = str(src.get("CodingSchemeDesignator", "")) if src is not None else ""
+            meaning = str(src.get("CodeMeaning", "")) if src is not None else ""
+            names.append(lead_name_from_code(code, scheme, meaning) if src is not None
+                         else str(ch.get("ChannelLabel") or f"channel {k + 1}"))
+            units = (ch.get("ChannelSensitivityUnitsSequence") or [None])[0]
+            unit = str(units.get("CodeValue", "")) if units is not None else ""
+            factor = unit_scale(unit)
+            voltage.append(factor is not None)
+            sens = _num(ch.get("ChannelSensitivity"), 1.0)
+            corr = _num(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
+            base = _num(ch.get("ChannelBaseline"), 0.0)
+            if sens == 0:
+                raise CorruptFileError(self.path, f"waveform {label} channel {names[-1]}: "
+                                                  "channel sensitivity is 0")
+            data[k] = (raw[:, k] * sens * corr + base) * (factor or 1.0)
+        if not np.isfinite(data).all():
+            raise InvalidSignalError(self.path, f"waveform {label}: scaling gives non-finite "
+                                                "values")
+        return _Group(index, label, fs, names, data, voltage)
+
+    def _join(self, groups: list[_Group]) -> tuple[np.ndarray, list[str], list[bool], float]:
+        fs = max(g.fs for g in groups)
+        rows: list[np.ndarray] = []
+        names: list[str] = []
+        voltage: list[bool] = []
+        for g in groups:
+            data = g.data
+            if g.fs != fs:
+                up, down = rate_ratio(fs, g.fs)
+                data = np.stack([resample(row, up, down) for row in data])
+                self.notes.append(f"waveform {g.label} resampled from {g.fs:g} to {fs:g} Hz")
+            for name, row, volt in zip(g.names, data, g.voltage, strict=True):
+                if name in names and name in STANDARD_LEADS:
+                    self.notes.append(f"lead {name} of waveform {g.label} also in an earlier "
+                                      "group: the first is shown")
+                    continue
+                names.append(name)
+                rows.append(row)
+                voltage.append(volt)
+        n = max(len(r) for r in rows)
+        if any(len(r) != n for r in rows):
+            self.notes.append(f"waveform groups of unequal length padded with 0 mV to {n} samples")
+        out = np.zeros((len(rows), n), dtype=np.float32)
+        for k, r in enumerate(rows):
+            out[k, : len(r)] = r
+        if len(groups) > 1:
+            self.notes.append(f"{len(groups)} waveform groups joined: "
+                              + ", ".join(g.label for g in groups))
+        return out, unique_names(names), voltage, fs
+
+    # -- metadata
+    def _start(self) -> datetime | None:
+        ds = self.ds
+        text = str(ds.get("AcquisitionDateTime") or "").strip()
+        if not text:
+            text = (str(ds.get("ContentDate") or "") + str(ds.get("ContentTime") or "")).strip()
+        m = re.match(r"(\d{8})(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?", text)
+        if not m:
+            return None
+        try:
+            return datetime(int(m.group(1)[:4]), int(m.group(1)[4:6]), int(m.group(1)[6:]),
+                            int(m.group(2) or 0), int(m.group(3) or 0), int(m.group(4) or 0),
+                            int((m.group(5) or "0").ljust(6, "0")))
+        except ValueError:
+            self.notes.append(f"acquisition time {text!r} is not a valid date")
+            return None
+
+    def _patient(self, start: datetime | None) -> Patient:
+        ds = self.ds
+        sex = str(ds.get("PatientSex") or "").strip().upper()
+        age = None
+        m = re.fullmatch(r"(\d{1,3})([YMWD])", str(ds.get("PatientAge") or "").strip().upper())
+        if m:
+            age = round(int(m.group(1)) * _AGE_UNITS[m.group(2)], 2)
+        else:
+            birth = str(ds.get("PatientBirthDate") or "").strip()
+            if start is not None and re.fullmatch(r"\d{8}", birth):
+                y, mo, d = int(birth[:4]), int(birth[4:6]), int(birth[6:])
+                years = start.year - y - ((start.month, start.day) < (mo, d))
+                age = float(years) if 0 <= years < 150 else None
+        pid = str(ds.get("PatientID") or "").strip() or None
+        return Patient(id=pid, age=age, sex=sex if sex in ("M", "F") else None)
+
+    def _device(self) -> str | None:
+        ds = self.ds
+        parts = [str(ds.get(k) or "").strip() for k in ("Manufacturer", "ManufacturerModelName")]
+        text = " ".join(p for p in parts if p)
+        software = ds.get("SoftwareVersions")
+        if software:
+            sw = software if isinstance(software, str) else " ".join(str(s) for s in software)
+            text = f"{text}, software {sw}" if text else f"software {sw}"
+        return text or None
+
+    def _cart(self, median: list[_Group]) -> CartReading | None:
+        measurements: dict[str, float] = {}
+        statements: list[str] = []
+        for ann in self.ds.get("WaveformAnnotationSequence") or []:
+            text = ann.get("UnformattedTextValue")
+            if text and str(text).strip():
+                statements.append(str(text).strip())
+                continue
+            names = ann.get("ConceptNameCodeSequence")
+            value = ann.get("NumericValue")
+            if not names or value is None or ann.get("ReferencedSamplePositions") is not None:
+                continue
+            meaning = str(names[0].get("CodeMeaning", "")).strip()
+            key = _MEASUREMENT_NAMES.get(meaning.lower(), meaning.lower().replace(" ", "_"))
+            number = _num(value if not isinstance(value, (list, tuple)) else
+                          (value[0] if value else None), None)
+            if number is not None and key and key not in measurements:
+                measurements[key] = number
+        beats = None
+        if median:
+            g = median[0]
+            keep = [k for k, v in enumerate(g.voltage) if v]
+            beats = g.data[keep].astype(np.float32)
+        if not measurements and not statements and beats is None:
+            return None
+        return CartReading(
+            measurements=measurements, statements=tuple(statements), median_beats=beats,
+            median_fs=median[0].fs if median else None,
+            median_leads=tuple(median[0].names[k] for k, v in enumerate(median[0].voltage) if v)
+            if median else (), source=str(self.ds.get("Manufacturer") or "DICOM"),
+        )
+
+
+def _is_non_ecg(name: str) -> bool:
+    from ecgviewer.io._channels import looks_like_other
+
+    return looks_like_other(name)
+
+
+def _num(value: Any, default: float | None) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if np.isfinite(number) else default
