@@ -107,6 +107,10 @@ def _sniff_wfdb(head: bytes, path: Path) -> bool:
     return path.with_suffix(".hea").is_file() or Path(str(path) + ".hea").is_file()
 
 
+def _sniff_matlab(head: bytes, path: Path) -> bool:
+    return head[:10] in (b"MATLAB 5.0", b"MATLAB 7.3")
+
+
 def _sniff_npy(head: bytes, path: Path) -> bool:
     return head[:6] == b"\x93NUMPY"
 
@@ -125,6 +129,8 @@ READERS: list[ReaderSpec] = [
     ReaderSpec("dicom", "dicom", (".dcm", ".dicom"), _sniff_dicom, "DICOM ECG waveform"),
     ReaderSpec("ishne", "ishne", (".ecg", ".ann"), _sniff_ishne, "ISHNE Holter"),
     ReaderSpec("wfdb", "wfdb_format", (".hea", ".dat", ".mat"), _sniff_wfdb, "WFDB (PhysioNet)"),
+    # After WFDB: a .mat with a .hea beside it is a WFDB record; alone, it is named for what it is.
+    ReaderSpec("matlab", "matlab_mat", (), _sniff_matlab, "MATLAB .mat (named, not read)"),
     ReaderSpec("npy", "arrays", (".npy",), _sniff_npy, "NumPy array (rate given by user)"),
     # CSV has no magic bytes: extension only.
     ReaderSpec("csv", "arrays", (".csv", ".txt"), _sniff_never, "CSV array (rate given by user)"),

@@ -54,6 +54,8 @@ def unit_scale(unit: str | None) -> float | None:
     if unit is None:
         return None
     key = unit.strip().lower().replace(" ", "")
+    # "µV" written as UTF-8 but read as Latin-1 (EDF headers are ASCII; writers vary).
+    key = key.replace("\u00c2\u00b5", "\u00b5").replace("\u00e2\u00b5", "\u00b5")
     return UNIT_TO_MV.get(key)
 
 

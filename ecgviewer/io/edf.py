@@ -85,6 +85,10 @@ MAX_SPAN_S = 366 * 86400.0
 # edflib keeps a global table of open files without locking.
 _EDFLIB_LOCK = threading.Lock()
 
+#: Units of channels that are known not to be voltages (no note needed for them).
+_KNOWN_OTHER_UNITS = {"mmhg", "%", "bpm", "boolean", "degc", "degf", "l/min", "ml", "cmh2o",
+                      "ohm", "kohm", "g", "mg", "lpm", "rpm", "s", "ms", "hz"}
+
 _PLACEHOLDERS = {"x", "dd-mmm-yyyy", "-", "?", "??", "unknown", "n/a", "na"}
 
 
@@ -253,6 +257,26 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
                       [(0.0, 0, hdr.n_records)])
 
 
+def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
+    with open(path, "rb") as fh:
+        raw = fh.read(hdr.header_bytes)
+    return any(b > 126 for b in raw)
+
+
+def _describe_raw(hdr: _edf_raw.EdfHeader) -> _Described:
+    """EDF/EDF+C described by the raw reader alone (when edflib would refuse the header)."""
+    notes: list[tuple[float, float, str]] = []
+    first = 0.0
+    if hdr.is_plus and hdr.annotation_signals:
+        _, notes = _edf_raw.read_tals(hdr, record_onsets=False)
+        first = _edf_raw.first_onset(hdr)
+    start = hdr.start()
+    if start is not None:
+        start += timedelta(seconds=first)
+    return _Described(start, [(o - first, d, t) for o, d, t in notes],
+                      [(0.0, 0, hdr.n_records)])
+
+
 def _describe_discontinuous(hdr: _edf_raw.EdfHeader) -> _Described:
     rec_onsets, notes = _edf_raw.read_tals(hdr)
     assert rec_onsets is not None
@@ -299,15 +323,21 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         raise NoECGChannelsError(p, "the file holds annotations only, no signals")
     if hdr.n_records == 0:
         raise EmptyFileError(p, "the EDF file has a header but no data records")
+    notes: list[str] = []
     if hdr.is_discontinuous:
         described = _describe_discontinuous(hdr)
+    elif _non_ascii_header(p, hdr):
+        # edflib refuses any byte outside printable ASCII ("µV", "°C" written in Latin-1);
+        # the raw reader takes the fields as Latin-1 and checks sizes itself.
+        described = _describe_raw(hdr)
+        notes.append("header has non-ASCII (Latin-1) characters, which EDF does not allow: "
+                     "read without edflib's compliance check")
     else:
         described = _describe_with_pyedflib(p, hdr)
 
     labels = [hdr.labels[i] for i in sigs]
     dims = [hdr.dims[i] for i in sigs]
     rates = [hdr.spr[i] / hdr.record_duration for i in sigs]
-    notes: list[str] = []
     scales: list[float] = []
     voltage: list[bool] = []
     for label, dim in zip(labels, dims, strict=True):
@@ -317,6 +347,11 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
             notes.append(f"{label}: no physical dimension in the file, taken as mV")
         voltage.append(factor is not None)
         scales.append(1.0 if factor is None else factor)
+    unknown = [f"{lab} ({dim})" for lab, dim in zip(labels, dims, strict=True)
+               if dim and unit_scale(dim) is None and dim.lower() not in _KNOWN_OTHER_UNITS]
+    if unknown:
+        notes.append("unit not a voltage, channel kept unscaled and not scored: "
+                     + ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else ""))
     is_ecg = classify_channels(labels, voltage)
     rate_from = is_ecg
     if not any(is_ecg):

@@ -402,3 +402,25 @@ def test_reader_never_writes(ecg12: tuple[Path, np.ndarray]) -> None:
     rec = edf.read(path, whole_load_values=0)
     np.asarray(rec.signal)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+# ---------------------------------------------------------------------------- Latin-1 units
+def _patch_dims(path: Path, dims: dict[int, bytes]) -> None:
+    data = bytearray(path.read_bytes())
+    ns = int(data[252:256])
+    at = 256 + ns * (16 + 80)  # label, transducer, then the physical dimension
+    for sig, raw in dims.items():
+        data[at + 8 * sig: at + 8 * sig + 8] = raw.ljust(8)
+    path.write_bytes(bytes(data))
+
+
+def test_latin1_units_read_and_unknown_units_are_named(tmp_path):
+    t = np.arange(2500) / 250
+    path = write_edf(tmp_path / "latin.edf", [np.sin(2 * np.pi * t) * 500, np.sin(t) * 30],
+                     ["ECG II", "Temp"], [250, 250], dims=["uV", "degC"], phys=1000.0)
+    _patch_dims(path, {0: b"\xb5V", 1: b"\xb0C"})  # "µV", "°C" in Latin-1
+    rec = ecg_io.read(path)
+    assert rec.leads == ["II", "Temp"] and rec.non_ecg == ("Temp",)
+    np.testing.assert_allclose(rec.signal[0], np.sin(2 * np.pi * t) * 0.5, atol=0.02)
+    assert any("non-ASCII" in note for note in rec.notes)
+    assert any("Temp (°C)" in note for note in rec.notes)

@@ -1,0 +1,102 @@
+"""DICOM ECG waveforms: the real files in ../shared/fixtures/cart/dicom, checked against
+pydicom's own ``waveform_array`` and a plain numpy decode of the raw WaveformData."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer.errors import CorruptFileError, ECGError, NoECGChannelsError
+from ecgviewer.io import read, reader_for
+from ecgviewer.io.dicom import lead_name_from_code
+from ecgviewer.record import STANDARD_LEADS
+
+from ..conftest import FIXTURES
+
+DICOM = FIXTURES / "cart" / "dicom"
+FILES = {"ecgtoolkit_Example.dcm": (500, 5000), "pydicom_waveform_ecg.dcm": (1000, 10000)}
+
+
+def _path(name: str) -> Path:
+    path = DICOM / name
+    if not path.is_file():
+        pytest.skip(f"fixture {path} not found")
+    return path
+
+
+def _dataset(path: Path):
+    import pydicom
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(str(path))
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_dicom_matches_pydicom(name):
+    path = _path(name)
+    assert reader_for(path).name == "dicom"
+    rec = read(path)
+    fs, n = FILES[name]
+    assert rec.format == "dicom" and rec.fs == fs and rec.n_samples == n
+    assert rec.leads == list(STANDARD_LEADS)
+    ds = _dataset(path)
+    group = ds.WaveformSequence[0]
+    ref = ds.waveform_array(0).T / 1000.0  # uV -> mV (all channels are in uV here)
+    assert {c.ChannelSensitivityUnitsSequence[0].CodeValue
+            for c in group.ChannelDefinitionSequence} == {"uV"}
+    assert float(np.abs(rec.signal - ref).max()) < 0.01
+    # A plain decode of the interleaved int16 data, with the sensitivities.
+    raw = np.frombuffer(group.WaveformData, "<i2").reshape(n, 12).T
+    sens = np.array([float(c.ChannelSensitivity) for c in group.ChannelDefinitionSequence])
+    np.testing.assert_allclose(rec.signal, raw * sens[:, None] / 1000.0, atol=1e-5)
+    # The median-beat group becomes the cart's median beats.
+    assert rec.cart.median_beats.shape[0] == 12
+    np.testing.assert_allclose(rec.cart.median_beats, ds.waveform_array(1).T / 1000.0, atol=1e-5)
+
+
+def test_dicom_metadata_and_cart():
+    rec = read(_path("pydicom_waveform_ecg.dcm"))
+    assert rec.patient.id == "642341" and rec.patient.sex == "F" and rec.patient.age == 42
+    assert rec.start.isoformat() == "2013-01-25T10:59:19"
+    assert rec.device.startswith("Mortara Instrument, Inc. el250")
+    m = rec.cart.measurements
+    assert (m["rr"], m["pr"], m["qrs"], m["qt"], m["qtc"]) == (982, 161, 75, 368, 370)
+    assert (m["p_axis"], m["qrs_axis"], m["t_axis"]) == (74, 52, 57)
+    assert rec.cart.statements == ("RITMO SINUSALE", "ECG NORMALE")
+
+
+@pytest.mark.parametrize("code,scheme,meaning,name", [
+    ("5.6.3-9-1", "SCPECG", "Lead I (Einthoven)", "I"),
+    ("5.6.3-9-62", "SCPECG", "Lead aVR", "aVR"),
+    ("2:61", "MDC", "MDC_ECG_LEAD_III", "III"),
+    ("2:10", "MDC", "", "V2R"),
+    ("X-1", "99LOCAL", "Lead V4 (left)", "V4"),
+])
+def test_lead_names_from_source_codes(code, scheme, meaning, name):
+    assert lead_name_from_code(code, scheme, meaning) == name
+
+
+def test_truncated_waveform_data_is_named(tmp_path):
+    ds = _dataset(_path("ecgtoolkit_Example.dcm"))
+    ds.WaveformSequence[0].WaveformData = ds.WaveformSequence[0].WaveformData[:1000]
+    out = tmp_path / "cut.dcm"
+    ds.save_as(str(out))
+    with pytest.raises(CorruptFileError, match="truncated or damaged"):
+        read(out)
+
+
+def test_dicom_without_waveform_and_non_dicom(tmp_path):
+    ds = _dataset(_path("ecgtoolkit_Example.dcm"))
+    del ds.WaveformSequence
+    out = tmp_path / "empty.dcm"
+    ds.save_as(str(out))
+    with pytest.raises(NoECGChannelsError, match="holds no waveform"):
+        read(out)
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"\x00" * 128 + b"DICM" + b"\x01\x02")
+    with pytest.raises(ECGError, match="junk.dcm"):
+        read(junk)

@@ -1,0 +1,92 @@
+"""ISHNE Holter: the real recording in ../shared/fixtures/cart/ishne (with its .ann), checked
+against ecgdatakit's reader and a plain numpy decode; the paged path equals the whole read."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer.errors import CorruptFileError, FileAccessError
+from ecgviewer.io import read, reader_for
+from ecgviewer.io.ishne import IshnePagedSignal
+from ecgviewer.record import STANDARD_LEADS
+
+from ..conftest import FIXTURES
+
+ISHNE = FIXTURES / "cart" / "ishne"
+
+
+@pytest.fixture
+def ecg_path() -> Path:
+    path = ISHNE / "ECG_P28.01.ecg"
+    if not path.is_file():
+        pytest.skip(f"fixture {path} not found")
+    return path
+
+
+def test_ishne_matches_ecgdatakit_and_plain_decode(ecg_path):
+    from ecgdatakit.parsing.parser import FileParser
+
+    assert reader_for(ecg_path).name == "ishne"
+    rec = read(ecg_path)
+    assert rec.format == "ishne" and rec.fs == 1000 and rec.n_samples == 95573
+    assert rec.leads == list(STANDARD_LEADS)
+    assert rec.start.isoformat() == "2000-01-01T07:00:00"
+    assert rec.patient.id == "ECG_P28.01"
+    ref = FileParser().parse(ecg_path)
+    worst = max(float(np.abs(rec.signal[rec.lead_index(lead.label)] - lead.samples).max())
+                for lead in ref.leads)
+    assert worst < 0.01
+    raw = np.fromfile(ecg_path, "<i2", offset=522).reshape(-1, 12).T
+    np.testing.assert_allclose(rec.signal, raw * 5000e-6, atol=1e-6)  # 5000 nV per bit
+
+
+def test_ishne_beat_annotations(ecg_path):
+    rec = read(ecg_path)
+    assert len(rec.annotations) == 97
+    assert rec.annotations[0].onset == pytest.approx(0.804) and rec.annotations[0].text == "N"
+    assert sum(a.text == "artefact" for a in rec.annotations) == 10
+    # The annotation file opens the recording beside it.
+    assert read(ecg_path.with_suffix(".ann")).n_samples == rec.n_samples
+
+
+def test_ishne_paged_equals_whole(ecg_path):
+    whole = read(ecg_path)
+    paged = read(ecg_path, whole_load_values=0)
+    assert isinstance(paged.signal, IshnePagedSignal)
+    np.testing.assert_array_equal(paged.signal[:, 40000:41000], whole.signal[:, 40000:41000])
+    np.testing.assert_array_equal(paged.signal[3, 5:9], whole.signal[3, 5:9])
+    np.testing.assert_array_equal(np.asarray(paged.signal), whole.signal)
+    assert paged.slice(10, 12).n_samples == 2000
+
+
+def _copy(ecg_path: Path, tmp_path: Path, edit=None, cut: int | None = None) -> Path:
+    data = bytearray(ecg_path.read_bytes())
+    if edit:
+        edit(data)
+    out = tmp_path / "rec.ecg"
+    out.write_bytes(bytes(data[:cut] if cut else data))
+    return out
+
+
+def test_header_crc_and_truncation_are_checked(ecg_path, tmp_path):
+    def bad_rate(data):  # sampling rate field, without fixing the CRC
+        data[10 + 262:10 + 264] = struct.pack("<h", 500)
+
+    with pytest.raises(CorruptFileError, match="CRC"):
+        read(_copy(ecg_path, tmp_path, bad_rate))
+    with pytest.raises(CorruptFileError, match="truncated"):
+        read(_copy(ecg_path, tmp_path, cut=100_000))
+
+
+def test_damaged_annotation_file_is_a_note(ecg_path, tmp_path):
+    out = _copy(ecg_path, tmp_path)
+    (tmp_path / "rec.ann").write_bytes(b"ANN  1.0" + b"\x01" * 100)
+    rec = read(out)
+    assert rec.annotations == [] and any("beat annotations not read" in n for n in rec.notes)
+    (tmp_path / "rec.ecg").unlink()
+    with pytest.raises(FileAccessError, match="not beside it"):
+        read(tmp_path / "rec.ann")

@@ -1,0 +1,122 @@
+"""GE MUSE XML: the two real exports in ../shared/fixtures/cart/ge_muse, checked against
+ecgdatakit's reader and against a plain base64 decode written here."""
+
+from __future__ import annotations
+
+import base64
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer.errors import CorruptFileError, ECGError, NoECGChannelsError
+from ecgviewer.io import read, reader_for
+from ecgviewer.record import STANDARD_LEADS
+
+from ..conftest import FIXTURES
+
+MUSE = FIXTURES / "cart" / "ge_muse"
+FILES = ["intro_ecg_MUSE_20200923_example.xml", "braveheart_example1.xml"]
+
+
+def _path(name: str) -> Path:
+    path = MUSE / name
+    if not path.is_file():
+        pytest.skip(f"fixture {path} not found")
+    return path
+
+
+def _plain_decode(path: Path, kind: str = "Rhythm") -> dict[str, np.ndarray]:
+    """Independent decode: base64 -> int16 -> x units-per-bit uV -> mV."""
+    root = ET.parse(path).getroot()
+    for wf in root.iter("Waveform"):
+        if wf.findtext("WaveformType") == kind:
+            return {
+                ld.findtext("LeadID"): np.frombuffer(base64.b64decode(ld.findtext("WaveFormData")),
+                                                     "<i2") * float(ld.findtext("LeadAmplitudeUnitsPerBit")) / 1000
+                for ld in wf.iter("LeadData")
+            }
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_muse_matches_ecgdatakit_and_a_plain_decode(name):
+    from ecgdatakit.parsing.parser import FileParser
+
+    path = _path(name)
+    assert reader_for(path).name == "muse_xml"
+    rec = read(path)
+    assert rec.format == "muse_xml" and rec.fs == 500 and rec.n_samples == 5000
+    assert rec.leads == list(STANDARD_LEADS)
+    assert rec.derived_leads == ("III", "aVR", "aVL", "aVF")
+    ref = FileParser().parse(path)
+    worst = 0.0
+    for lead in ref.leads:
+        assert lead.units == "mV"
+        worst = max(worst, float(np.abs(rec.signal[rec.lead_index(lead.label)] - lead.samples).max()))
+    assert worst < 0.01
+    plain = _plain_decode(path)
+    assert set(plain) == {"I", "II", "V1", "V2", "V3", "V4", "V5", "V6"}
+    for lead, samples in plain.items():
+        np.testing.assert_allclose(rec.signal[rec.lead_index(lead)], samples, atol=1e-4)
+    i, ii = plain["I"], plain["II"]
+    for lead, expected in {"III": ii - i, "aVR": -(i + ii) / 2, "aVL": i - ii / 2,
+                           "aVF": ii - i / 2}.items():
+        np.testing.assert_allclose(rec.signal[rec.lead_index(lead)], expected, atol=1e-4)
+
+
+def test_muse_metadata_cart_and_median_beats():
+    path = _path(FILES[0])
+    rec = read(path)
+    assert rec.patient.id == "201700237" and rec.patient.age == 40 and rec.patient.sex == "M"
+    assert rec.start.isoformat() == "2020-09-22T09:03:32"
+    assert "MAC55" in rec.device and "9.0.10.18530" in rec.device
+    cart = rec.cart
+    assert cart.measurements["heart_rate"] == 56 and cart.measurements["pr"] == 330
+    assert cart.measurements["qrs"] == 94 and cart.measurements["qt"] == 434
+    assert cart.measurements["qtc"] == 418 and cart.measurements["qrs_axis"] == -22
+    assert cart.measurements["p_duration"] == pytest.approx((95 - 46) * 2.0)  # samples at 500 Hz
+    assert cart.statements[0] == ("Sinus bradycardia with sinus arrhythmia with 1st degree "
+                                  "A-V block")
+    assert cart.statements[1] == "Otherwise normal ECG"
+    assert cart.median_beats.shape == (12, 600) and cart.median_fs == 500
+    plain = _plain_decode(path, "Median")
+    np.testing.assert_allclose(cart.median_beats[cart.median_leads.index("V2")], plain["V2"],
+                               atol=1e-4)
+    # QRS times fall on the cart's beats: 9 beats, first at 806 ms.
+    assert [a.text for a in rec.annotations] == ["QRS"] * 9
+    assert rec.annotations[0].onset == pytest.approx(0.806)
+
+
+def _edit(tmp_path: Path, old: bytes, new: bytes, count: int = 1) -> Path:
+    data = _path(FILES[1]).read_bytes()
+    assert old in data
+    out = tmp_path / "muse.xml"
+    out.write_bytes(data.replace(old, new, count))
+    return out
+
+
+def test_damaged_waveform_fails_its_crc(tmp_path):
+    data = _path(FILES[1]).read_bytes()
+    at = data.index(b"<WaveFormData>", data.index(b"Rhythm")) + 40
+    flipped = data[:at] + (b"B" if data[at:at + 1] != b"B" else b"C") + data[at + 1:]
+    path = tmp_path / "muse.xml"
+    path.write_bytes(flipped)
+    with pytest.raises(CorruptFileError, match="CRC-32"):
+        read(path)
+
+
+def test_unknown_unit_and_missing_rhythm_are_clear(tmp_path):
+    with pytest.raises(CorruptFileError, match="amplitude unit 'FURLONGS'"):
+        read(_edit(tmp_path, b"MICROVOLTS", b"FURLONGS", -1))
+    with pytest.raises(NoECGChannelsError, match="no rhythm waveform"):
+        read(_edit(tmp_path, b"<WaveformType>Rhythm", b"<WaveformType>Other"))
+
+
+def test_truncated_xml_is_an_ecg_error(tmp_path):
+    data = _path(FILES[0]).read_bytes()
+    path = tmp_path / "cut.xml"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ECGError, match="cut.xml"):
+        read(path)
