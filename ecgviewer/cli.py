@@ -1,5 +1,6 @@
-"""``ecgad``: the command line. ``ecgad info FILE`` describes an ECG file; ``score``, ``train``
-and ``evaluate`` hand over to the model package.
+"""``ecgad``: the command line. ``ecgad info FILE`` describes an ECG file, ``ecgad convert IN
+OUT`` writes it as WFDB, EDF+ or HL7 aECG; ``score``, ``train`` and ``evaluate`` hand over to
+the model package.
 
 Every problem with an input file is printed as ``ecgad: <message>`` on stderr with exit status
 2, never as a traceback (``--debug`` shows one for bug reports). Torch is imported only by the
@@ -63,6 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.add_argument("--entry", metavar="KEY", help="for files with many ECGs: show this one")
 
+    convert = sub.add_parser(
+        "convert",
+        help="write an ECG file as WFDB, EDF+ or HL7 aECG",
+        description="Convert an ECG file. The output format comes from --format or from the "
+        "extension of OUT (.hea/.dat: WFDB, .edf: EDF+, .xml: HL7 aECG). Existing files are "
+        "not replaced unless --overwrite is given.",
+    )
+    convert.add_argument("file", metavar="IN", help="ECG file in any format ecgad reads")
+    convert.add_argument("out", metavar="OUT", help="output file (WFDB: the .hea or record name)")
+    convert.add_argument("--format", choices=("wfdb", "edf", "hl7aecg"),
+                         help="output format (default: from the extension of OUT)")
+    convert.add_argument("--fs", type=_positive_float, metavar="HZ",
+                         help="sampling rate, for inputs that do not store one (.npy, .csv)")
+    convert.add_argument("--entry", metavar="KEY", help="for files with many ECGs: convert this one")
+    convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
     # Model subcommands: registered for --help; their arguments belong to their own parsers.
     for name, (_module, text) in MODEL_COMMANDS.items():
         sub.add_parser(name, help=f"{text} (see: ecgad {name} --help)", add_help=False)
@@ -85,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
         if args.command == "info":
             return _info(args.file, fs=args.fs, entry=args.entry)
+        if args.command == "convert":
+            return _convert(args.file, args.out, fmt=args.format, fs=args.fs, entry=args.entry,
+                            overwrite=args.overwrite)
         return EXIT_ERROR  # unreachable: argparse requires a known command
     except ECGError as exc:
         return _fail(str(exc), debug)
@@ -132,6 +152,31 @@ def _info(path: str, *, fs: float | None, entry: str | None) -> int:
     if entry is not None:
         print(f"ecgad: {path}: holds a single ECG; --entry {entry} ignored", file=sys.stderr)
     print(describe(result))
+    return EXIT_OK
+
+
+def _convert(path: str, out: str, *, fmt: str | None, fs: float | None, entry: str | None,
+             overwrite: bool) -> int:
+    from ecgviewer import io
+    from ecgviewer.io.writers import write
+
+    opts = {} if fs is None else {"fs": fs}
+    result = io.read(path, **opts)
+    if isinstance(result, list):
+        chosen = [e for e in result if e.key == entry] if entry is not None else result[:1]
+        if not chosen or (entry is None and len(result) > 1):
+            keys = ", ".join(e.key for e in result[:5])
+            print(f"ecgad: {path}: holds {len(result)} ECGs: choose one with --entry KEY "
+                  f"(keys: {keys}{', ...' if len(result) > 5 else ''})", file=sys.stderr)
+            return EXIT_ERROR
+        record = chosen[0].load()
+    else:
+        record = result
+    written = write(record, out, fmt, overwrite=overwrite)
+    for p in written.paths:
+        print(f"wrote     {p}")
+    for note in written.notes:
+        print(f"note      {note}")
     return EXIT_OK
 
 

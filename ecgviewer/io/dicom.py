@@ -106,17 +106,19 @@ def read(path: Path, **_opts: Any) -> Record:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pydicom warns on harmless UID/VR deviations
+    # pydicom warns on harmless deviations (UIDs, value lengths) as elements are decoded,
+    # which happens lazily: the whole read runs with those warnings silenced.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
             ds = pydicom.dcmread(str(path))
             groups = list(ds.get("WaveformSequence") or [])
-    except InvalidDicomError as exc:
-        raise CorruptFileError(path, f"not a valid DICOM file ({exc})") from None
-    if not groups:
-        sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
-        raise NoECGChannelsError(path, f"DICOM object ({sop}) holds no waveform")
-    return _Builder(path, ds, groups).record()
+        except InvalidDicomError as exc:
+            raise CorruptFileError(path, f"not a valid DICOM file ({exc})") from None
+        if not groups:
+            sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
+            raise NoECGChannelsError(path, f"DICOM object ({sop}) holds no waveform")
+        return _Builder(path, ds, groups).record()
 
 
 class _Group:

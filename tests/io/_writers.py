@@ -77,3 +77,37 @@ def write_wfdb(folder: Path, name: str, signal: np.ndarray, fs: float, leads: li
         write_dir=str(folder),
     )
     return folder / f"{name}.hea"
+
+
+def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[int] | None = None,
+                resolution_nv: int = 2500, patient_id: str = "P-1", sex: int = 2,
+                start: datetime = datetime(2024, 5, 6, 7, 8, 9),
+                beats: list[tuple[int, str]] = ()) -> Path:
+    """Write an ISHNE 1.0 ``.ecg`` (and ``.ann`` when ``beats`` are given), following the
+    published layout, with a correct header CRC-CCITT."""
+    import binascii
+    import struct
+
+    n_leads, n = signal_mv.shape
+    specs = (lead_specs or list(range(5, 5 + n_leads))) + [-9] * (12 - n_leads)
+
+    def header(magic: bytes) -> bytes:
+        fixed = struct.pack(
+            "<iiiih40s40s20shh3h3h3h3hh12h12h12hh40sh80s80s88s",
+            0, n, 522, 522, 1, b"First", b"Last", patient_id.encode(), sex, 0,
+            1, 2, 1960, start.day, start.month, start.year, 1, 1, 2025,
+            start.hour, start.minute, start.second, n_leads, *specs, *([1] * 12),
+            *([resolution_nv] * n_leads + [0] * (12 - n_leads)), 0, b"test recorder", fs,
+            b"", b"", b"")
+        return magic + struct.pack("<H", binascii.crc_hqx(fixed, 0xFFFF)) + fixed
+
+    digital = np.round(signal_mv / (resolution_nv * 1e-6)).astype("<i2")
+    path.write_bytes(header(b"ISHNE1.0") + digital.T.tobytes())
+    if beats:
+        body = struct.pack("<I", 0)
+        last = 0
+        for sample, label in beats:
+            body += struct.pack("<ccH", label.encode(), b"#", sample - last)
+            last = sample
+        path.with_suffix(".ann").write_bytes(header(b"ANN  1.0") + body)
+    return path

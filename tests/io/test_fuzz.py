@@ -141,6 +141,13 @@ def _aecg(tmp: Path) -> Seed:
     return Seed(_files(tmp), "ecg.xml")
 
 
+def _ishne(tmp: Path) -> Seed:
+    from tests.io._writers import write_ishne
+
+    write_ishne(tmp / "rec.ecg", _sig(3, 600, 250), 250, beats=[(100, "N"), (350, "V")])
+    return Seed(_files(tmp), "rec.ecg")
+
+
 def _npy(tmp: Path) -> Seed:
     np.save(tmp / "rec.npy", _sig(3, 400, 250).astype(np.float32))
     return Seed(_files(tmp), "rec.npy", {"fs": 250})
@@ -209,6 +216,11 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
     "aecg_fixture_minimum": ("hl7_aecg",
                              _fixture("hl7aecg", ["fda_minimum_aecg.xml"], "fda_minimum_aecg.xml")),
     "npy": ("arrays", _npy),
+    "ishne": ("ishne", _ishne),
+    "muse_fixture": ("muse_xml", _fixture("cart/ge_muse", ["braveheart_example1.xml"],
+                                          "braveheart_example1.xml")),
+    "dicom_fixture": ("dicom", _fixture("cart/dicom", ["ecgtoolkit_Example.dcm"],
+                                        "ecgtoolkit_Example.dcm")),
     "csv": ("arrays", _csv),
     "scp_encoded": ("scp_ecg", _scp),
     "scp_fixture_ecgtoolkit": ("scp_ecg", _fixture("other", ["ecgtoolkit_Example.scp"],
@@ -219,6 +231,7 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
     "edf_plus_paged": ("edf", _paged(lambda t: _edf(t, bdf=False))),
     "hdf5_own_paged": ("hdf5", _paged(_hdf5_own)),
     "npy_paged": ("arrays", _paged(_npy)),
+    "ishne_paged": ("ishne", _paged(_ishne)),
 }
 
 _cache: dict[str, Seed] = {}
@@ -455,7 +468,7 @@ def mutated_xml(draw: st.DrawFn, text: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("seed_name", ["aecg_synthetic", "aecg_fixture_minimum",
-                                       "sierra_fixture_103"])
+                                       "sierra_fixture_103", "muse_fixture"])
 def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
     seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -1,0 +1,125 @@
+"""HL7 aECG XML output (root ``AnnotatedECG``, namespace ``urn:hl7-org:v3``), written as a
+stream so a long record never sits in memory as text.
+
+One rhythm ``series`` with one ``sequenceSet``: a ``TIME_ABSOLUTE`` ``GLIST_TS`` time sequence
+(head = start time, increment = 1/fs s) and one ``SLIST_PQ`` sequence per ECG lead
+(``MDC_ECG_LEAD_<name>``), digits in 1 uV steps (scale 1 uV, origin 0). Patient id and sex
+go into ``trialSubject``, the age into a "Reported Age" (LOINC 21612-7) control variable, the
+device into the series author's ``manufacturerModelName``. Annotations become annotations of
+the rhythm series with a ``TIME_ABSOLUTE`` boundary (and a lead boundary when they have a lead).
+Non-ECG channels are not written (aECG holds ECG leads only); a note says so.
+
+Written to the layout :mod:`ecgviewer.io.hl7_aecg` reads (and the FDA's 2003-12 schema uses).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+
+from ecgviewer.io.writers import Progress, WriteResult, chunks
+from ecgviewer.record import STANDARD_LEADS, Record
+
+#: Digits are integers in steps of this many microvolts.
+SCALE_UV = 1.0
+#: Reference time written when the record has no start (aECG requires absolute times).
+NO_START = datetime(2000, 1, 1)
+
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y%m%d%H%M%S") + f".{moment.microsecond // 1000:03d}"
+
+
+def _lead_code(name: str) -> str:
+    """MDC code of a standard lead (MDC_ECG_LEAD_AVR); other names keep their spelling."""
+    return "MDC_ECG_LEAD_" + (name.upper() if name in STANDARD_LEADS else name.replace(" ", "_"))
+
+
+def iter_write(record: Record, path: Path) -> Progress:
+    notes: list[str] = []
+    start = record.start
+    if start is None:
+        start = NO_START
+        notes.append("no start time: written as 2000-01-01 00:00 (aECG needs an absolute time)")
+    leads = [k for k, name in enumerate(record.leads) if name not in record.non_ecg]
+    if len(leads) < record.n_leads:
+        notes.append(f"non-ECG channels not written: {', '.join(record.non_ecg)}")
+    end = start + timedelta(seconds=record.duration)
+    total = record.n_samples * len(leads)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        w = fh.write
+        w('<?xml version="1.0" encoding="UTF-8"?>\n')
+        w('<AnnotatedECG xmlns="urn:hl7-org:v3" '
+          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" classCode="OBS" moodCode="EVN">\n')
+        w(f'  <id root="{uuid.uuid4()}"/>\n')
+        w('  <code code="93000" codeSystem="2.16.840.1.113883.6.12" codeSystemName="CPT-4"/>\n')
+        w(f'  <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/></effectiveTime>\n')
+        w("  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>\n")
+        if record.patient.id:
+            w(f"    <id extension={quoteattr(record.patient.id)}/>\n")
+        w("    <subjectDemographicPerson>")
+        if record.patient.sex in ("M", "F"):
+            w(f'<administrativeGenderCode code="{record.patient.sex}" '
+              'codeSystem="2.16.840.1.113883.5.1"/>')
+        w("</subjectDemographicPerson>\n")
+        w("  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent>"
+          "</componentOf>\n")
+        if record.patient.age is not None:
+            w('  <controlVariable><relatedObservation><code code="21612-7" '
+              'codeSystem="2.16.840.1.113883.6.1" codeSystemName="LOINC" displayName="Reported Age"/>'
+              f'<value xsi:type="PQ" value="{record.patient.age:g}" unit="a"/>'
+              "</relatedObservation></controlVariable>\n")
+        w('  <component><series><code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>\n')
+        w(f'    <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/></effectiveTime>\n')
+        if record.device:
+            w("    <author><seriesAuthor><manufacturedSeriesDevice><manufacturerModelName>"
+              f"{_escape(record.device)}</manufacturerModelName></manufacturedSeriesDevice>"
+              "</seriesAuthor></author>\n")
+        w("    <component><sequenceSet>\n")
+        w('      <component><sequence><code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
+          f'<value xsi:type="GLIST_TS"><head value="{_ts(start)}" unit="s"/>'
+          f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence></component>\n')
+        done = 0
+        for k in leads:
+            name = record.leads[k]
+            w(f'      <component><sequence><code code={quoteattr(_lead_code(name))} '
+              'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="SLIST_PQ">'
+              f'<origin value="0" unit="uV"/><scale value="{SCALE_UV:g}" unit="uV"/><digits>')
+            for a, page in chunks(record):
+                digits = np.round(page[k] * 1000.0 / SCALE_UV).astype(np.int64)
+                w(" ".join(map(str, digits.tolist())))
+                if a + page.shape[1] < record.n_samples:
+                    w(" ")
+                done += page.shape[1]
+                yield done, total, f"writing lead {name}"
+            w("</digits></value></sequence></component>\n")
+        w("    </sequenceSet></component>\n")
+        if record.annotations:
+            w("    <subjectOf><annotationSet>\n")
+            for ann in record.annotations:
+                low = start + timedelta(seconds=ann.onset)
+                high = low + timedelta(seconds=ann.duration)
+                w('      <component><annotation><code code="ECGVIEWER_ANNOTATION" '
+                  'codeSystemName="ecgviewer"/>'
+                  f'<value xsi:type="CE" code="NOTE" displayName={quoteattr(ann.text)}/>'
+                  "<support><supportingROI classCode=\"ROIBND\"><component><boundary>"
+                  '<code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
+                  f'<value xsi:type="IVL_TS"><low value="{_ts(low)}"/><high value="{_ts(high)}"/>'
+                  "</value></boundary></component>")
+                if ann.lead and ann.lead in record.leads:
+                    w(f"<component><boundary><code code={quoteattr(_lead_code(ann.lead))}/>"
+                      "</boundary></component>")
+                w("</supportingROI></support></annotation></component>\n")
+            w("    </annotationSet></subjectOf>\n")
+        w("  </series></component>\n</AnnotatedECG>\n")
+    if record.derived_leads:
+        notes.append("aECG marks no lead as derived: derived leads are written as leads")
+    return WriteResult([path], notes)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

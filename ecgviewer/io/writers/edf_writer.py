@@ -1,0 +1,119 @@
+"""EDF+ output with pyedflib (edflib writes the header, the data records and the annotation
+signal). Data records of 1 s (or the shortest duration that holds a whole number of samples at
+the record's rate); samples are written chunk by chunk, in whole data records.
+
+Each lead's physical range is its own minimum and maximum (rounded outward to 1 uV), mapped
+on the full 16-bit range: the quantum is range / 65535 (0.15 uV for a +-5 mV lead). ECG leads
+are in mV; non-ECG channels are written without a unit. Patient code and sex, start time and
+equipment (the device) go into the EDF+ header fields; EDF+ stores a birth date, not an age,
+so the age is not written. Annotation texts longer than edflib's 40 bytes are cut. A record
+whose length is not a whole number of data records is padded with 0 mV to the next one.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ecgviewer.errors import InvalidSignalError
+from ecgviewer.io.writers import Progress, WriteResult, chunks, lead_ranges
+from ecgviewer.record import Record
+
+#: edflib's longest annotation text (EDFLIB_WRITE_MAX_ANNOTATION_LEN).
+MAX_ANNOTATION_BYTES = 40
+
+
+def _record_duration(fs: float) -> tuple[float, int]:
+    """(data record duration s, samples per record) with a whole number of samples."""
+    for duration in (1.0, 0.5, 0.25, 0.2, 0.1, 2.0, 4.0, 5.0, 10.0):
+        spr = fs * duration
+        if abs(spr - round(spr)) < 1e-6 and round(spr) >= 1:
+            return duration, int(round(spr))
+    raise InvalidSignalError(None, f"a sampling rate of {fs:g} Hz cannot be stored in EDF data "
+                                   "records of 0.1-10 s")
+
+
+def _bound(value: float, up: bool) -> float:
+    """Round outward to 1 uV, within EDF's 8-character physical fields."""
+    rounded = math.ceil(value * 1000) / 1000 if up else math.floor(value * 1000) / 1000
+    for decimals in (3, 2, 1, 0):
+        text = f"{rounded:.{decimals}f}"
+        if len(text) <= 8:
+            factor = 10 ** decimals
+            bound = (math.ceil(value * factor) if up else math.floor(value * factor)) / factor
+            return round(bound, decimals)
+    raise InvalidSignalError(None, f"value {value:g} does not fit an EDF physical field")
+
+
+def iter_write(record: Record, path: Path) -> Progress:
+    import pyedflib
+
+    notes: list[str] = []
+    duration, spr = _record_duration(record.fs)
+    yield 0, 2 * record.n_samples, "measuring lead ranges"
+    lo, hi = lead_ranges(record)
+    headers = []
+    for k, lead in enumerate(record.leads):
+        pmin, pmax = _bound(float(lo[k]), False), _bound(float(hi[k]), True)
+        if pmax - pmin < 0.002:
+            pmin, pmax = pmin - 0.001, pmax + 0.001
+        label = lead if len(lead) <= 16 else lead[:16]
+        if label != lead:
+            notes.append(f"label {lead!r} cut to 16 characters")
+        headers.append(dict(
+            label=label, dimension="" if lead in record.non_ecg else "mV",
+            sample_frequency=spr / duration, physical_min=pmin, physical_max=pmax,
+            digital_min=-32768, digital_max=32767, transducer="", prefilter="",
+        ))
+    writer = pyedflib.EdfWriter(str(path), record.n_leads, file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        if duration != 1.0:
+            with warnings.catch_warnings():  # "may alter calculated sample_frequencies": no,
+                warnings.simplefilter("ignore")  # the duration holds a whole number of samples
+                writer.setDatarecordDuration(duration)
+        writer.setSignalHeaders(headers)
+        # edflib stores one annotation per annotation signal per data record: enough signals
+        # for all of them (64 at most, edflib's limit).
+        n_records = -(-record.n_samples // spr)
+        needed = -(-len(record.annotations) // max(n_records, 1)) + 1
+        writer.set_number_of_annotation_signals(min(needed, 64))
+        if needed > 64:
+            notes.append(f"{len(record.annotations)} annotations exceed what EDF+ data records "
+                         f"of {duration:g} s hold (64 per record): later ones may be lost")
+        if record.patient.id:
+            writer.setPatientCode(record.patient.id[:80].replace(" ", "_"))
+        if record.patient.sex in ("M", "F"):
+            writer.setSex(1 if record.patient.sex == "M" else 0)
+        if record.patient.age is not None:
+            notes.append("EDF+ stores a birth date, not an age: the age is not written")
+        if record.start is not None:
+            writer.setStartdatetime(record.start)
+        if record.device:
+            writer.setEquipment(record.device[:40].replace(" ", "_"))
+        for a, page in chunks(record, multiple=spr):
+            if page.shape[1] % spr:
+                pad = spr - page.shape[1] % spr
+                page = np.concatenate([page, np.zeros((record.n_leads, pad))], axis=1)
+                notes.append(f"padded with {pad} samples of 0 mV to a whole data record")
+            writer.writeSamples(np.ascontiguousarray(page))
+            yield record.n_samples + a + page.shape[1], 2 * record.n_samples, "writing samples"
+        cut = 0
+        for ann in record.annotations:
+            text = ann.text
+            raw = text.encode("utf-8")
+            if len(raw) > MAX_ANNOTATION_BYTES:
+                text = raw[:MAX_ANNOTATION_BYTES].decode("utf-8", "ignore")
+                cut += 1
+            writer.writeAnnotation(ann.onset, ann.duration if ann.duration > 0 else -1, text)
+        if cut:
+            notes.append(f"{cut} annotation texts cut to {MAX_ANNOTATION_BYTES} bytes")
+        if any(ann.lead for ann in record.annotations):
+            notes.append("EDF+ annotations name no lead: the annotations' leads are dropped")
+    finally:
+        writer.close()
+    if record.non_ecg:
+        notes.append(f"non-ECG channels written without a unit: {', '.join(record.non_ecg)}")
+    return WriteResult([path], notes)
