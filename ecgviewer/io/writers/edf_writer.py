@@ -59,7 +59,7 @@ def iter_write(record: Record, path: Path) -> Progress:
     for k, lead in enumerate(record.leads):
         pmin, pmax = _bound(float(lo[k]), False), _bound(float(hi[k]), True)
         if pmax - pmin < 0.002:
-            pmin, pmax = pmin - 0.001, pmax + 0.001
+            pmin, pmax = round(pmin - 0.001, 3), round(pmax + 0.001, 3)
         label = lead if len(lead) <= 16 else lead[:16]
         if label != lead:
             notes.append(f"label {lead!r} cut to 16 characters")
