@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar
 
+from ecgviewer.ui.export_signal import export_signal
 from ecgviewer.ui.state import DEVICES, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     m.addAction(_action(w, "open", "&Open…", w.open_dialog, "Ctrl+O"))
     menus["recent"] = m.addMenu("Open &recent")
     m.addAction(_action(w, "open_demo", "Open &demo ECG (synthetic)", w.open_demo))
+    m.addAction(_action(w, "export_signal", "&Export signal…", lambda: export_signal(w),
+                        tip="Write the ECG as EDF+, WFDB or HL7 aECG"))
     m.addSeparator()
     m.addAction(_action(w, "quit", "&Quit", w.close, "Ctrl+Q"))
 
