@@ -272,3 +272,31 @@ def test_info_says_when_quality_is_fine():
     rec = Record(_signal(), 500.0, ["I", "II", "V1"])
     lines = cli.quality_lines(rec)
     assert lines and lines[0].startswith("quality   ")
+
+
+def test_info_reads_the_cart_fixtures(fixtures_dir, capsys):
+    cases = {
+        "cart/ge_muse/intro_ecg_MUSE_20200923_example.xml": "muse_xml",
+        "cart/ge_muse/braveheart_example1.xml": "muse_xml",
+        "cart/dicom/ecgtoolkit_Example.dcm": "dicom",
+        "cart/dicom/pydicom_waveform_ecg.dcm": "dicom",
+        "cart/ishne/ECG_P28.01.ecg": "ishne",
+    }
+    for rel, fmt in cases.items():
+        status = cli.main(["info", str(fixtures_dir / rel)])
+        out, err = capsys.readouterr()
+        assert status == 0, err
+        assert f"format    {fmt}" in out and "leads     12:" in out
+
+
+def test_convert_writes_and_refuses_to_overwrite(fixtures_dir, tmp_path, capsys):
+    src = fixtures_dir / "cart" / "dicom" / "pydicom_waveform_ecg.dcm"
+    out = tmp_path / "x.edf"
+    assert cli.main(["convert", str(src), str(out)]) == 0
+    assert f"wrote     {out}" in capsys.readouterr().out
+    assert cli.main(["convert", str(src), str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert cli.main(["convert", str(src), str(tmp_path / "rec"), "--format", "wfdb"]) == 0
+    assert (tmp_path / "rec.hea").is_file() and (tmp_path / "rec.dat").is_file()
+    assert cli.main(["convert", str(src), str(tmp_path / "x.bin")]) == 2
+    assert "give --format" in capsys.readouterr().err

@@ -82,6 +82,7 @@ def write_wfdb(folder: Path, name: str, signal: np.ndarray, fs: float, leads: li
 def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[int] | None = None,
                 resolution_nv: int = 2500, patient_id: str = "P-1", sex: int = 2,
                 start: datetime = datetime(2024, 5, 6, 7, 8, 9),
+                birth: date = date(1960, 2, 1),
                 beats: list[tuple[int, str]] = ()) -> Path:
     """Write an ISHNE 1.0 ``.ecg`` (and ``.ann`` when ``beats`` are given), following the
     published layout, with a correct header CRC-CCITT."""
@@ -95,7 +96,7 @@ def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[
         fixed = struct.pack(
             "<iiiih40s40s20shh3h3h3h3hh12h12h12hh40sh80s80s88s",
             0, n, 522, 522, 1, b"First", b"Last", patient_id.encode(), sex, 0,
-            1, 2, 1960, start.day, start.month, start.year, 1, 1, 2025,
+            birth.day, birth.month, birth.year, start.day, start.month, start.year, 1, 1, 2025,
             start.hour, start.minute, start.second, n_leads, *specs, *([1] * 12),
             *([resolution_nv] * n_leads + [0] * (12 - n_leads)), 0, b"test recorder", fs,
             b"", b"", b"")
@@ -110,4 +111,94 @@ def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[
             body += struct.pack("<ccH", label.encode(), b"#", sample - last)
             last = sample
         path.with_suffix(".ann").write_bytes(header(b"ANN  1.0") + body)
+    return path
+
+
+def write_dicom_ecg(path: Path, signal_mv: np.ndarray, fs: float, leads: list[str], *,
+                    sensitivity_uv: float = 1.0, patient_id: str = "", sex: str = "",
+                    age: str = "", start: datetime | None = None) -> Path:
+    """Write a 12-lead ECG Waveform Storage object with pydicom (SCPECG lead codes, uV)."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    scp = {"I": 1, "II": 2, "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8, "III": 61,
+           "aVR": 62, "aVL": 63, "aVF": 64}
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "ECG"
+    ds.PatientID, ds.PatientSex, ds.PatientAge = patient_id, sex, age
+    if start is not None:
+        ds.AcquisitionDateTime = start.strftime("%Y%m%d%H%M%S")
+    group = Dataset()
+    group.MultiplexGroupLabel = "RHYTHM"
+    group.SamplingFrequency = fs
+    group.NumberOfWaveformChannels = len(leads)
+    group.NumberOfWaveformSamples = signal_mv.shape[1]
+    group.WaveformBitsAllocated = 16
+    group.WaveformSampleInterpretation = "SS"
+    channels = []
+    for name in leads:
+        ch = Dataset()
+        src = Dataset()
+        src.CodeValue = f"5.6.3-9-{scp[name]}"
+        src.CodingSchemeDesignator = "SCPECG"
+        src.CodeMeaning = f"Lead {name}"
+        ch.ChannelSourceSequence = [src]
+        unit = Dataset()
+        unit.CodeValue, unit.CodingSchemeDesignator, unit.CodeMeaning = "uV", "UCUM", "microvolt"
+        ch.ChannelSensitivityUnitsSequence = [unit]
+        ch.ChannelSensitivity = sensitivity_uv
+        ch.ChannelSensitivityCorrectionFactor = 1
+        ch.ChannelBaseline = 0
+        ch.WaveformBitsStored = 16
+        channels.append(ch)
+    group.ChannelDefinitionSequence = channels
+    digital = np.round(signal_mv * 1000.0 / sensitivity_uv).astype("<i2")
+    group.WaveformData = digital.T.tobytes()
+    ds.WaveformSequence = [group]
+    pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
+    return path
+
+
+def write_muse(path: Path, signal_mv: np.ndarray, fs: int, leads: list[str], *,
+               uv_per_bit: float = 1.0, patient_id: str = "", age: int | None = None,
+               sex: str = "", start: datetime | None = None) -> Path:
+    """Write a GE MUSE XML resting ECG following the layout of the MUSE exports (base64
+    16-bit little-endian rhythm leads with CRC-32)."""
+    import base64
+    import zlib
+
+    lead_xml = []
+    for name, row in zip(leads, signal_mv, strict=True):
+        raw = np.round(row * 1000.0 / uv_per_bit).astype("<i2").tobytes()
+        lead_xml.append(
+            f"<LeadData><LeadByteCountTotal>{len(raw)}</LeadByteCountTotal>"
+            f"<LeadSampleCountTotal>{len(row)}</LeadSampleCountTotal>"
+            f"<LeadAmplitudeUnitsPerBit>{uv_per_bit}</LeadAmplitudeUnitsPerBit>"
+            "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>"
+            f"<LeadID>{name}</LeadID><LeadSampleSize>2</LeadSampleSize>"
+            f"<LeadDataCRC32>{zlib.crc32(raw)}</LeadDataCRC32>"
+            f"<WaveFormData>{base64.encodebytes(raw).decode()}</WaveFormData></LeadData>")
+    demo = f"<PatientID>{patient_id}</PatientID>"
+    if age is not None:
+        demo += f"<PatientAge>{age}</PatientAge><AgeUnits>YEARS</AgeUnits>"
+    demo += f"<Gender>{ {'M': 'MALE', 'F': 'FEMALE'}.get(sex, '') }</Gender>"
+    test = ""
+    if start is not None:
+        test = (f"<AcquisitionTime>{start:%H:%M:%S}</AcquisitionTime>"
+                f"<AcquisitionDate>{start:%m-%d-%Y}</AcquisitionDate>")
+    text = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+            '<!DOCTYPE RestingECG SYSTEM "restecg.dtd">\n'
+            f"<RestingECG><PatientDemographics>{demo}</PatientDemographics>"
+            f"<TestDemographics>{test}</TestDemographics>"
+            f"<Waveform><WaveformType>Rhythm</WaveformType><SampleBase>{fs}</SampleBase>"
+            f"<SampleExponent>0</SampleExponent>{''.join(lead_xml)}</Waveform></RestingECG>\n")
+    path.write_text(text, encoding="latin-1")
     return path

@@ -17,7 +17,15 @@ import pytest
 
 from ecgviewer import io as ecg_io
 from ecgviewer.record import Patient
-from tests.io._writers import LEADS_12, synthetic_12lead, write_edf, write_wfdb
+from tests.io._writers import (
+    LEADS_12,
+    synthetic_12lead,
+    write_dicom_ecg,
+    write_edf,
+    write_ishne,
+    write_muse,
+    write_wfdb,
+)
 
 FS = 500.0
 START = datetime(2023, 6, 7, 8, 9, 10)
@@ -124,6 +132,28 @@ def _sierra(folder: Path, sig: np.ndarray) -> Written:
     return Written(path, 2.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {},
                    annotations=False)
 
+
+def _dicom(folder: Path, sig: np.ndarray) -> Written:
+    """Written with pydicom: 12-lead ECG waveform storage, 1 uV per bit."""
+    path = write_dicom_ecg(folder / "x.dcm", sig, FS, LEADS_12, patient_id="PID-7", sex="M",
+                           age=f"{AGE:03.0f}Y", start=START)
+    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+
+
+def _ishne(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
+    """ISHNE 1.0 written by the test helper (published layout), 1000 nV per bit."""
+    path = write_ishne(folder / "x.ecg", sig, int(FS), resolution_nv=1000, patient_id="PID-7",
+                       sex=1, start=START, birth=BIRTH)
+    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"),
+                   {"whole_load_values": 0} if paged else {}, annotations=False)
+
+
+def _muse(folder: Path, sig: np.ndarray) -> Written:
+    """GE MUSE XML written by the test helper, 1 uV per bit, all 12 leads stored."""
+    path = write_muse(folder / "x.xml", sig, int(FS), LEADS_12, patient_id="PID-7",
+                      age=int(AGE), sex="M", start=START)
+    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+
 FORMATS: list = [
     pytest.param(_wfdb, id="wfdb"),
     pytest.param(_edf, id="edf+"),
@@ -132,6 +162,10 @@ FORMATS: list = [
         not _HAS_HDF5, reason="ecgviewer/io/hdf5.py is not written yet")),
     pytest.param(_scp, id="scp-ecg"),
     pytest.param(_sierra, id="sierra-xml"),
+    pytest.param(_dicom, id="dicom"),
+    pytest.param(_ishne, id="ishne"),
+    pytest.param(lambda f, s: _ishne(f, s, paged=True), id="ishne paged"),
+    pytest.param(_muse, id="muse_xml"),
 ]
 
 
