@@ -5,8 +5,6 @@ and the annotation texts and times."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
