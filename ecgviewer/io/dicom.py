@@ -22,12 +22,16 @@ pure Python. What this module adds is the ECG meaning:
   software), and the cart's global measurements and statements from the
   ``WaveformAnnotationSequence`` into ``Record.cart``.
 
-The file is read whole: a DICOM waveform object is one data element (a resting ECG is a few
-hundred KB); :data:`MAX_FILE_BYTES` bounds it so a damaged length cannot exhaust memory.
+pydicom reads the waveform data with the dataset (a sequence item's values are not
+deferred), bounded by :data:`MAX_FILE_BYTES`. A rhythm group of more than
+:data:`WHOLE_LOAD_VALUES` values (an ambulatory recording) is then not converted in memory:
+it becomes a :class:`DicomPagedSignal` that maps the samples at the file offset pydicom
+reports and scales only the page asked for (uncompressed little-endian transfer syntaxes).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from datetime import datetime
@@ -36,7 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.errors import CorruptFileError, InvalidSignalError, NoECGChannelsError
+from ecgviewer.errors import (
+    CorruptFileError,
+    FileAccessError,
+    InvalidSignalError,
+    NoECGChannelsError,
+)
 from ecgviewer.io._channels import rate_ratio, resample, unique_names
 from ecgviewer.io._common import check_readable, unit_scale
 from ecgviewer.record import (
@@ -53,6 +62,12 @@ __all__ = ["read", "lead_name_from_code"]
 #: Larger DICOM files are not ECG waveform objects we can sensibly load (a 24 h 12-lead
 #: Holter at 1 kHz in 16 bits is ~2 GB; such archives should be exported to EDF or ISHNE).
 MAX_FILE_BYTES = 512 * 2**20
+
+#: Waveforms with more values (channels x samples) are read page by page from the file.
+WHOLE_LOAD_VALUES = 4_000_000
+#: (WaveformSampleInterpretation, bits allocated) -> little-endian numpy type, for paging.
+_SAMPLE_TYPES = {("SS", 16): "<i2", ("US", 16): "<u2", ("SB", 8): "i1", ("UB", 8): "u1",
+                 ("SS", 32): "<i4", ("US", 32): "<u4"}
 
 #: SCP-ECG lead numbers (EN 1064 table 14), also the MDC ``2:N`` terms of ISO/IEEE 11073-10101.
 SCP_LEADS: dict[int, str] = {
@@ -89,8 +104,8 @@ def lead_name_from_code(code: str, scheme: str, meaning: str) -> str:
     return normalize_lead_name(text) if text else (code or "?")
 
 
-def read(path: Path, **_opts: Any) -> Record:
-    """Read the ECG of a DICOM waveform file.
+def read(path: Path, **opts: Any) -> Record:
+    """Read the ECG of a DICOM waveform file (``whole_load_values``: see :data:`WHOLE_LOAD_VALUES`).
 
     Raises
     ------
@@ -118,7 +133,8 @@ def read(path: Path, **_opts: Any) -> Record:
         if not groups:
             sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
             raise NoECGChannelsError(path, f"DICOM object ({sop}) holds no waveform")
-        return _Builder(path, ds, groups).record()
+        return _Builder(path, ds, groups,
+                        int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))).record()
 
 
 class _Group:
@@ -133,9 +149,13 @@ class _Group:
 
 
 class _Builder:
-    def __init__(self, path: Path, ds: Any, groups: list[Any]) -> None:
+    def __init__(self, path: Path, ds: Any, groups: list[Any], whole_load_values: int) -> None:
         self.path, self.ds, self.items = path, ds, groups
         self.notes: list[str] = []
+        self.whole_load_values = whole_load_values
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        self.little_endian_uncompressed = syntax in (
+            "1.2.840.10008.1.2", "1.2.840.10008.1.2.1")  # implicit / explicit VR little endian
 
     def record(self) -> Record:
         groups = [self._group(i, item) for i, item in enumerate(self.items)]
@@ -164,6 +184,8 @@ class _Builder:
         from pydicom.waveforms.numpy_handler import multiplex_array
 
         label = str(item.get("MultiplexGroupLabel") or f"group {index + 1}")
+        # The file offset of the samples is known only before pydicom converts the element.
+        tell = getattr(item.get_item(0x54001010), "value_tell", None)
         try:
             fs = float(item.SamplingFrequency)
             n_ch = int(item.NumberOfWaveformChannels)
@@ -186,14 +208,10 @@ class _Builder:
                 self.path, f"waveform {label}: data holds {data_len} bytes, {n_ch} channels x "
                 f"{n_s} samples x {bits} bits need {expected} (truncated or damaged)"
             )
-        try:
-            raw = multiplex_array(self.ds, index, as_raw=True)  # (samples, channels)
-        except (AttributeError, KeyError, ValueError, TypeError, NotImplementedError) as exc:
-            raise CorruptFileError(self.path, f"waveform {label}: samples cannot be decoded "
-                                              f"({exc})") from None
-        data = np.empty((n_ch, raw.shape[0]), dtype=np.float64)
         names: list[str] = []
         voltage: list[bool] = []
+        gains = np.empty(n_ch)
+        offsets = np.empty(n_ch)
         for k, ch in enumerate(channels):
             src = (ch.get("ChannelSourceSequence") or [None])[0]
             code = str(src.get("CodeValue", "")) if src is not None else ""
@@ -211,13 +229,35 @@ class _Builder:
             if sens == 0:
                 raise CorruptFileError(self.path, f"waveform {label} channel {names[-1]}: "
                                                   "channel sensitivity is 0")
-            data[k] = (raw[:, k] * sens * corr + base) * (factor or 1.0)
-        if not np.isfinite(data).all():
+            gains[k] = sens * corr * (factor or 1.0)
+            offsets[k] = base * (factor or 1.0)
+        if not (np.isfinite(gains).all() and np.isfinite(offsets).all()):
             raise InvalidSignalError(self.path, f"waveform {label}: scaling gives non-finite "
                                                 "values")
+        dtype = _SAMPLE_TYPES.get((str(item.get("WaveformSampleInterpretation") or ""), bits))
+        if (n_ch * n_s > self.whole_load_values and dtype is not None
+                and self.little_endian_uncompressed):
+            offset = _data_offset(self.path, tell, bytes(item.WaveformData))
+            if offset is not None:
+                data: Any = DicomPagedSignal(self.path, offset, n_s, dtype, gains, offsets)
+                return _Group(index, label, fs, names, data, voltage)
+        try:
+            raw = multiplex_array(self.ds, index, as_raw=True)  # (samples, channels)
+        except (AttributeError, KeyError, ValueError, TypeError, NotImplementedError) as exc:
+            raise CorruptFileError(self.path, f"waveform {label}: samples cannot be decoded "
+                                              f"({exc})") from None
+        data = np.empty((n_ch, raw.shape[0]), dtype=np.float32)
+        for k in range(n_ch):
+            data[k] = raw[:, k] * gains[k] + offsets[k]
         return _Group(index, label, fs, names, data, voltage)
 
-    def _join(self, groups: list[_Group]) -> tuple[np.ndarray, list[str], list[bool], float]:
+    def _join(self, groups: list[_Group]) -> tuple[Any, list[str], list[bool], float]:
+        if len(groups) == 1 and isinstance(groups[0].data, DicomPagedSignal):
+            g = groups[0]
+            self.notes.append("long waveform read page by page from the file")
+            return g.data, unique_names(g.names), g.voltage, g.fs
+        for g in groups:
+            g.data = np.asarray(g.data)
         fs = max(g.fs for g in groups)
         rows: list[np.ndarray] = []
         names: list[str] = []
@@ -321,6 +361,102 @@ class _Builder:
             median_leads=tuple(median[0].names[k] for k, v in enumerate(median[0].voltage) if v)
             if median else (), source=str(self.ds.get("Manufacturer") or "DICOM"),
         )
+
+
+class DicomPagedSignal:
+    """A long DICOM waveform group read page by page from the file (float32 mV).
+
+    The samples are the group's WaveformData, interleaved (samples x channels) at the file
+    offset pydicom reports; each page maps the file afresh (no handle outlives a read).
+    Satisfies :class:`ecgviewer.record.PagedSignal`.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, path: Path, offset: int, n_samples: int, sample_type: str,
+                 gains: np.ndarray, offsets: np.ndarray) -> None:
+        self._path, self._offset, self._type = path, offset, np.dtype(sample_type)
+        self._gains, self._offsets = gains, offsets
+        self.shape = (len(gains), n_samples)
+        st = os.stat(path)
+        self._stat = (st.st_size, st.st_mtime_ns)
+        if offset + n_samples * len(gains) * self._type.itemsize > st.st_size:
+            raise CorruptFileError(path, "DICOM waveform data runs past the end of the file")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, rows: list[int], a: int, b: int) -> np.ndarray:
+        if not 0 <= a <= b <= self.shape[1]:
+            raise InvalidSignalError(self._path, f"page {a}:{b} is outside the record "
+                                                 f"(0:{self.shape[1]} samples)")
+        if a == b or not rows:
+            return np.empty((len(rows), b - a), dtype=np.float32)
+        try:
+            st = os.stat(self._path)
+        except OSError as exc:
+            raise FileAccessError(self._path, f"can no longer be read: {exc.strerror}") from None
+        if (st.st_size, st.st_mtime_ns) != self._stat:
+            raise CorruptFileError(self._path, "the file changed on disk since it was opened")
+        n = self.shape[0]
+        table = np.memmap(self._path, dtype=self._type, mode="r",
+                          offset=self._offset + a * n * self._type.itemsize, shape=(b - a, n))
+        try:
+            page = table[:, rows].T.astype(np.float64)
+        finally:
+            del table
+        return (page * self._gains[rows, None] + self._offsets[rows, None]).astype(np.float32)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rows_key, cols_key = key if isinstance(key, tuple) else (key, slice(None))
+        single = isinstance(rows_key, (int, np.integer))
+        rows = [range(self.shape[0])[rows_key]] if single else \
+            [int(r) for r in np.arange(self.shape[0])[rows_key]]
+        if isinstance(cols_key, (int, np.integer)):
+            col = range(self.shape[1])[cols_key]
+            page = self.read(rows, col, col + 1)[:, 0]
+        elif isinstance(cols_key, slice):
+            a, b, step = cols_key.indices(self.shape[1])
+            if step < 0:
+                raise IndexError("DicomPagedSignal does not support reversed slices")
+            page = self.read(rows, a, max(a, b))[:, ::step]
+        else:
+            raise IndexError("DicomPagedSignal columns must be an int or a slice")
+        return page[0] if single else page
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self.read(list(range(self.shape[0])), 0, self.shape[1])
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+
+def _data_offset(path: Path, tell: int | None, data: bytes) -> int | None:
+    """Where ``data`` (a group's WaveformData, as pydicom read it) starts in the file.
+
+    pydicom's ``value_tell`` is the file offset for top-level elements but counts from the
+    sequence's own buffer in some encodings, so the candidate is checked against the bytes
+    (head and tail), else the file is searched once; None when it cannot be placed.
+    """
+    import mmap
+
+    probe = min(len(data), 256)
+    if probe == 0:
+        return None
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        def fits(at: int) -> bool:
+            return (0 <= at and at + len(data) <= len(mm) and mm[at:at + probe] == data[:probe]
+                    and mm[at + len(data) - probe:at + len(data)] == data[-probe:])
+
+        if tell is not None and fits(int(tell)):
+            return int(tell)
+        at = mm.find(data[:probe])
+        for _ in range(100):  # a flat start matches in many places: give up, load it instead
+            if at < 0:
+                break
+            if fits(at):
+                return at
+            at = mm.find(data[:probe], at + 1)
+    return None
 
 
 def _is_non_ecg(name: str) -> bool:

@@ -100,3 +100,16 @@ def test_dicom_without_waveform_and_non_dicom(tmp_path):
     junk.write_bytes(b"\x00" * 128 + b"DICM" + b"\x01\x02")
     with pytest.raises(ECGError, match="junk.dcm"):
         read(junk)
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_long_waveform_is_paged_and_equal(name):
+    from ecgviewer.io.dicom import DicomPagedSignal
+
+    path = _path(name)
+    whole = read(path)
+    paged = read(path, whole_load_values=0)
+    assert isinstance(paged.signal, DicomPagedSignal)
+    np.testing.assert_array_equal(np.asarray(paged.signal), whole.signal)
+    np.testing.assert_array_equal(paged.signal[2, 100:300], whole.signal[2, 100:300])
+    assert paged.slice(1, 2).n_samples == int(whole.fs)

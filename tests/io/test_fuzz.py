@@ -232,6 +232,8 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
     "hdf5_own_paged": ("hdf5", _paged(_hdf5_own)),
     "npy_paged": ("arrays", _paged(_npy)),
     "ishne_paged": ("ishne", _paged(_ishne)),
+    "dicom_fixture_paged": ("dicom", _paged(_fixture("cart/dicom", ["ecgtoolkit_Example.dcm"],
+                                                     "ecgtoolkit_Example.dcm"))),
 }
 
 _cache: dict[str, Seed] = {}
