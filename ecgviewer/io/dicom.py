@@ -51,6 +51,7 @@ from ecgviewer.io._common import check_readable, unit_scale
 from ecgviewer.record import (
     MAX_FS,
     STANDARD_LEADS,
+    Annotation,
     CartReading,
     Patient,
     Record,
@@ -172,8 +173,10 @@ class _Builder:
         if not any(is_ecg):
             raise NoECGChannelsError(self.path, f"no ECG lead among channels {names}")
         start = self._start()
+        first_group = rhythm[0].index + 1 if len(rhythm) == 1 else None
         return Record(
             signal=signal, fs=fs, leads=names, start=start, patient=self._patient(start),
+            annotations=self._text_events(first_group, fs, signal.shape[1]),
             source=str(self.path), format="dicom",
             non_ecg=tuple(n for n, e in zip(names, is_ecg, strict=True) if not e),
             device=self._device(), notes=tuple(self.notes), cart=self._cart(median),
@@ -330,13 +333,39 @@ class _Builder:
             text = f"{text}, software {sw}" if text else f"software {sw}"
         return text or None
 
+    def _text_events(self, group: int | None, fs: float, n: int) -> list[Annotation]:
+        """Free-text annotations placed at samples of the (single) rhythm group. Coded
+        fiducial points (P onset, QRS offset, ...) are not taken: producers differ in which
+        group (rhythm or median beat) their positions count in."""
+        out = []
+        if group is None:
+            return out
+        for ann in self.ds.get("WaveformAnnotationSequence") or []:
+            text = str(ann.get("UnformattedTextValue") or "").strip()
+            positions = ann.get("ReferencedSamplePositions")
+            channels = ann.get("ReferencedWaveformChannels")
+            if not text or positions is None:
+                continue
+            positions = list(positions) if isinstance(positions, (list, tuple)) or \
+                hasattr(positions, "__iter__") else [positions]
+            ref_group = int(channels[0]) if channels is not None and len(channels) else group
+            if ref_group != group or not positions:
+                continue
+            first = int(positions[0])
+            last = int(positions[-1]) if str(ann.get("TemporalRangeType") or "") in (
+                "SEGMENT", "MULTISEGMENT") else first
+            if 1 <= first <= n:
+                out.append(Annotation((first - 1) / fs, max(0, last - first) / fs, text))
+        return sorted(out, key=lambda a: a.onset)
+
     def _cart(self, median: list[_Group]) -> CartReading | None:
         measurements: dict[str, float] = {}
         statements: list[str] = []
         for ann in self.ds.get("WaveformAnnotationSequence") or []:
             text = ann.get("UnformattedTextValue")
             if text and str(text).strip():
-                statements.append(str(text).strip())
+                if ann.get("ReferencedSamplePositions") is None:
+                    statements.append(str(text).strip())
                 continue
             names = ann.get("ConceptNameCodeSequence")
             value = ann.get("NumericValue")

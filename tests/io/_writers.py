@@ -116,8 +116,10 @@ def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[
 
 def write_dicom_ecg(path: Path, signal_mv: np.ndarray, fs: float, leads: list[str], *,
                     sensitivity_uv: float = 1.0, patient_id: str = "", sex: str = "",
-                    age: str = "", start: datetime | None = None) -> Path:
-    """Write a 12-lead ECG Waveform Storage object with pydicom (SCPECG lead codes, uV)."""
+                    age: str = "", start: datetime | None = None,
+                    events: list[tuple[float, float, str]] = ()) -> Path:
+    """Write a 12-lead ECG Waveform Storage object with pydicom (SCPECG lead codes, uV);
+    ``events`` become free-text waveform annotations at their sample positions."""
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -163,6 +165,16 @@ def write_dicom_ecg(path: Path, signal_mv: np.ndarray, fs: float, leads: list[st
     digital = np.round(signal_mv * 1000.0 / sensitivity_uv).astype("<i2")
     group.WaveformData = digital.T.tobytes()
     ds.WaveformSequence = [group]
+    notes = []
+    for onset, _, text in events:
+        ann = Dataset()
+        ann.UnformattedTextValue = text
+        ann.ReferencedWaveformChannels = [1, 0]
+        ann.TemporalRangeType = "POINT"
+        ann.ReferencedSamplePositions = [int(round(onset * fs)) + 1]  # 1-based
+        notes.append(ann)
+    if notes:
+        ds.WaveformAnnotationSequence = notes
     pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
     return path
 

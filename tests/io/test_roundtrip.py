@@ -136,8 +136,8 @@ def _sierra(folder: Path, sig: np.ndarray) -> Written:
 def _dicom(folder: Path, sig: np.ndarray) -> Written:
     """Written with pydicom: 12-lead ECG waveform storage, 1 uV per bit."""
     path = write_dicom_ecg(folder / "x.dcm", sig, FS, LEADS_12, patient_id="PID-7", sex="M",
-                           age=f"{AGE:03.0f}Y", start=START)
-    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+                           age=f"{AGE:03.0f}Y", start=START, events=EVENTS)
+    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {})
 
 
 def _ishne(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
