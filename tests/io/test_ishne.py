@@ -90,3 +90,10 @@ def test_damaged_annotation_file_is_a_note(ecg_path, tmp_path):
     (tmp_path / "rec.ecg").unlink()
     with pytest.raises(FileAccessError, match="not beside it"):
         read(tmp_path / "rec.ann")
+
+
+def test_open_dialog_offers_the_cart_extensions():
+    from ecgviewer.io import supported_extensions
+
+    exts = supported_extensions()
+    assert {".ecg", ".ann", ".dcm", ".xml"} <= set(exts)
