@@ -23,6 +23,7 @@ def test_export_signal_writes_a_readable_file(window, qtbot, tmp_path, fmt, ext)
     np.testing.assert_allclose(np.asarray(back.signal)[:, :rec.n_samples], rec.signal, atol=0.001)
     assert "Exported out" in window.statusBar().currentMessage()
     assert not messages.shown
+    qtbot.waitUntil(lambda: window.result is not None, timeout=20_000)  # let scoring end
 
 
 def test_export_failure_is_a_dialog(window, qtbot, tmp_path):
@@ -30,3 +31,4 @@ def test_export_failure_is_a_dialog(window, qtbot, tmp_path):
     worker = export_signal(window, (tmp_path / "missing" / "x.edf", "edf"))
     qtbot.waitUntil(lambda: worker.is_done and bool(messages.shown), timeout=15_000)
     assert "does not exist" in messages.shown[-1].text()
+    qtbot.waitUntil(lambda: window.result is not None, timeout=20_000)

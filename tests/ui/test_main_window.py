@@ -25,6 +25,9 @@ FIXTURE_FILES = [
     ("hl7_aecg", "hl7aecg/hl7_example_mortara_eli250.xml"),
     ("hl7_aecg", "hl7aecg/cvrg_calecg2_example2.xml"),
     ("hl7_aecg", "hl7aecg/philips_ad4d3d80_converted.xml"),
+    ("muse_xml", "cart/ge_muse/intro_ecg_MUSE_20200923_example.xml"),
+    ("dicom", "cart/dicom/pydicom_waveform_ecg.dcm"),
+    ("ishne", "cart/ishne/ECG_P28.01.ecg"),
 ]
 
 
