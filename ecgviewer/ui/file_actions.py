@@ -26,18 +26,27 @@ DEMO_PATH = "demo/demo_ecg.hea"
 def dialog_patterns() -> str:
     """File-dialog patterns for every reader, upper case too: carts and Windows tools write
     ``129DYPRG.XML`` or ``ECG.SCP``, and Qt's filter is case-sensitive on Linux."""
-    exts = ecg_io.supported_extensions()
-    return " ".join(f"*{e}" for e in exts) + " " + " ".join(f"*{e.upper()}" for e in exts)
+    return _patterns(ecg_io.supported_extensions())
+
+
+def _patterns(extensions: tuple[str, ...] | list[str]) -> str:
+    return " ".join([*(f"*{e}" for e in extensions), *(f"*{e.upper()}" for e in extensions)])
+
+
+def open_filters() -> str:
+    """File-dialog filters: every ECG file first (either case), then one per format, then all
+    files."""
+    per_format = [f"{spec.description} ({_patterns(spec.extensions)})"
+                  for spec in ecg_io.READERS if spec.extensions]
+    return ";;".join([f"ECG files ({dialog_patterns()})", *per_format, "All files (*)"])
 
 
 class FileActionsMixin:
     """File opening for the main window; every failure is a dialog, the current ECG stays."""
 
     def open_dialog(self) -> None:
-        exts = dialog_patterns()
         start = str(self.settings.value("files/last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open ECG", start,
-                                              f"ECG files ({exts});;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open ECG", start, open_filters())
         if path:
             self.open_path(path)
 

@@ -32,3 +32,4 @@ def test_export_failure_is_a_dialog(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: worker.is_done and bool(messages.shown), timeout=15_000)
     assert "does not exist" in messages.shown[-1].text()
     qtbot.waitUntil(lambda: window.result is not None, timeout=20_000)
+
