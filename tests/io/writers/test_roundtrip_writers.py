@@ -121,3 +121,34 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(FileAccessError, match="No space left"):
         write(rec, tmp_path / "x.xml")
     assert not (tmp_path / "x.xml").exists()
+
+
+def test_outputs_read_by_other_readers(tmp_path):
+    """Our files are standard, not only readable by us: wfdb reads the WFDB record, pyedflib
+    the EDF+, ecgdatakit the aECG and the EDF+."""
+    import pyedflib
+    import wfdb
+    from ecgdatakit.parsing.parser import FileParser
+
+    src = FIXTURES / SOURCES["dicom"]
+    if not src.is_file():
+        pytest.skip("DICOM fixture not found")
+    rec = ecg_io.read(src)
+    sig = np.asarray(rec.signal)
+    write(rec, tmp_path / "x.hea")
+    w = wfdb.rdrecord(str(tmp_path / "x"))
+    assert w.sig_name == rec.leads and w.fs == rec.fs
+    assert np.abs(w.p_signal.T - sig).max() <= 0.0005 + 1e-6
+    write(rec, tmp_path / "x.edf")
+    with pyedflib.EdfReader(str(tmp_path / "x.edf")) as edf:
+        assert edf.getSignalLabels() == rec.leads
+        assert np.abs(edf.readSignal(4) - sig[4]).max() < 0.001
+    write(rec, tmp_path / "x.xml")
+    for path in (tmp_path / "x.xml", tmp_path / "x.edf"):
+        other = FileParser().parse(path)
+        assert [lead.label for lead in other.leads] == rec.leads
+        for lead in other.leads:
+            assert lead.units == "mV"
+            assert np.abs(np.asarray(lead.samples)[: rec.n_samples]
+                          - sig[rec.lead_index(lead.label)]).max() < 0.001
+        assert other.patient.patient_id == rec.patient.id
