@@ -2,7 +2,8 @@
 stream so a long record never sits in memory as text.
 
 One rhythm ``series`` with one ``sequenceSet``: a ``TIME_ABSOLUTE`` ``GLIST_TS`` time sequence
-(head = start time, increment = 1/fs s) and one ``SLIST_PQ`` sequence per ECG lead
+(head = start time, increment = 1/fs s; ``TIME_RELATIVE`` ``GLIST_PQ`` from 0 s when the start
+is unknown, so no time is invented) and one ``SLIST_PQ`` sequence per ECG lead
 (``MDC_ECG_LEAD_<name>``), digits in 1 uV steps (scale 1 uV, origin 0). Patient id and sex
 go into ``trialSubject``, the age into a "Reported Age" (LOINC 21612-7) control variable, the
 device into the series author's ``manufacturerModelName``. Annotations become annotations of
@@ -26,7 +27,7 @@ from ecgviewer.record import STANDARD_LEADS, Record
 
 #: Digits are integers in steps of this many microvolts.
 SCALE_UV = 1.0
-#: Reference time written when the record has no start (aECG requires absolute times).
+#: Base for offsets when the record has no start (never written: times are then relative).
 NO_START = datetime(2000, 1, 1)
 
 
@@ -41,10 +42,10 @@ def _lead_code(name: str) -> str:
 
 def iter_write(record: Record, path: Path) -> Progress:
     notes: list[str] = []
-    start = record.start
-    if start is None:
-        start = NO_START
-        notes.append("no start time: written as 2000-01-01 00:00 (aECG needs an absolute time)")
+    # Without a start time the samples are on a relative time axis (TIME_RELATIVE, s from 0);
+    # ``start`` is then only a base for computing offsets and is never written.
+    relative = record.start is None
+    start = record.start or NO_START
     leads = [k for k, name in enumerate(record.leads) if name not in record.non_ecg]
     if len(leads) < record.n_leads:
         notes.append(f"non-ECG channels not written: {', '.join(record.non_ecg)}")
@@ -57,7 +58,9 @@ def iter_write(record: Record, path: Path) -> Progress:
           'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" classCode="OBS" moodCode="EVN">\n')
         w(f'  <id root="{uuid.uuid4()}"/>\n')
         w('  <code code="93000" codeSystem="2.16.840.1.113883.6.12" codeSystemName="CPT-4"/>\n')
-        w(f'  <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/></effectiveTime>\n')
+        if not relative:
+            w(f'  <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/>'
+              "</effectiveTime>\n")
         w("  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>\n")
         if record.patient.id:
             w(f"    <id extension={quoteattr(record.patient.id)}/>\n")
@@ -74,15 +77,26 @@ def iter_write(record: Record, path: Path) -> Progress:
               f'<value xsi:type="PQ" value="{record.patient.age:g}" unit="a"/>'
               "</relatedObservation></controlVariable>\n")
         w('  <component><series><code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>\n')
-        w(f'    <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/></effectiveTime>\n')
+        if not relative:
+            w(f'    <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/>'
+              "</effectiveTime>\n")
         if record.device:
             w("    <author><seriesAuthor><manufacturedSeriesDevice><manufacturerModelName>"
               f"{_escape(record.device)}</manufacturerModelName></manufacturedSeriesDevice>"
               "</seriesAuthor></author>\n")
         w("    <component><sequenceSet>\n")
-        w('      <component><sequence><code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
-          f'<value xsi:type="GLIST_TS"><head value="{_ts(start)}" unit="s"/>'
-          f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence></component>\n')
+        if relative:
+            w('      <component><sequence><code code="TIME_RELATIVE" '
+              'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="GLIST_PQ">'
+              '<head value="0" unit="s"/>'
+              f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence>'
+              "</component>\n")
+        else:
+            w('      <component><sequence><code code="TIME_ABSOLUTE" '
+              'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="GLIST_TS">'
+              f'<head value="{_ts(start)}" unit="s"/>'
+              f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence>'
+              "</component>\n")
         done = 0
         for k in leads:
             name = record.leads[k]
@@ -101,15 +115,21 @@ def iter_write(record: Record, path: Path) -> Progress:
         if record.annotations:
             w("    <subjectOf><annotationSet>\n")
             for ann in record.annotations:
-                low = start + timedelta(seconds=ann.onset)
-                high = low + timedelta(seconds=ann.duration)
+                if relative:
+                    span = ('<code code="TIME_RELATIVE" codeSystem="2.16.840.1.113883.6.24"/>'
+                            f'<value xsi:type="IVL_PQ"><low value="{ann.onset:.6f}" unit="s"/>'
+                            f'<high value="{ann.onset + ann.duration:.6f}" unit="s"/></value>')
+                else:
+                    low = start + timedelta(seconds=ann.onset)
+                    high = low + timedelta(seconds=ann.duration)
+                    span = ('<code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
+                            f'<value xsi:type="IVL_TS"><low value="{_ts(low)}"/>'
+                            f'<high value="{_ts(high)}"/></value>')
                 w('      <component><annotation><code code="ECGVIEWER_ANNOTATION" '
                   'codeSystemName="ecgviewer"/>'
                   f'<value xsi:type="CE" code="NOTE" displayName={quoteattr(ann.text)}/>'
                   "<support><supportingROI classCode=\"ROIBND\"><component><boundary>"
-                  '<code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
-                  f'<value xsi:type="IVL_TS"><low value="{_ts(low)}"/><high value="{_ts(high)}"/>'
-                  "</value></boundary></component>")
+                  f"{span}</boundary></component>")
                 if ann.lead and ann.lead in record.leads:
                     w(f"<component><boundary><code code={quoteattr(_lead_code(ann.lead))}/>"
                       "</boundary></component>")

@@ -6,7 +6,7 @@ Each lead's physical range is its own minimum and maximum (rounded outward to 1 
 on the full 16-bit range: the quantum is range / 65535 (0.15 uV for a +-5 mV lead). ECG leads
 are in mV; non-ECG channels are written without a unit. Patient code and sex, start time and
 equipment (the device) go into the EDF+ header fields; EDF+ stores a birth date, not an age,
-so the age is not written. Annotation texts longer than edflib's 40 bytes are cut. A record
+so the age is not written; an unknown start is written as EDF+ "Startdate X". Annotation texts longer than edflib's 40 bytes are cut. A record
 whose length is not a whole number of data records is padded with 0 mV to the next one.
 """
 
@@ -46,6 +46,20 @@ def _bound(value: float, up: bool) -> float:
             bound = (math.ceil(value * factor) if up else math.floor(value * factor)) / factor
             return round(bound, decimals)
     raise InvalidSignalError(None, f"value {value:g} does not fit an EDF physical field")
+
+
+def _mark_start_unknown(path: Path) -> None:
+    """EDF+ way of saying the start is unknown: "Startdate X" in the recording field and the
+    spec's placeholder 01.01.85 00.00.00 (edflib always writes the current time instead)."""
+    with open(path, "r+b") as fh:
+        head = bytearray(fh.read(192))
+        recording = head[88:168].decode("latin-1").split()
+        if len(recording) >= 2 and recording[0] == "Startdate":
+            recording[1] = "X"
+        head[88:168] = " ".join(recording).encode("latin-1")[:80].ljust(80)
+        head[168:184] = b"01.01.8500.00.00"
+        fh.seek(0)
+        fh.write(head)
 
 
 def iter_write(record: Record, path: Path) -> Progress:
@@ -114,6 +128,8 @@ def iter_write(record: Record, path: Path) -> Progress:
             notes.append("EDF+ annotations name no lead: the annotations' leads are dropped")
     finally:
         writer.close()
+    if record.start is None:
+        _mark_start_unknown(path)
     if record.non_ecg:
         notes.append(f"non-ECG channels written without a unit: {', '.join(record.non_ecg)}")
     return WriteResult([path], notes)

@@ -58,6 +58,8 @@ def test_reader_x_writer_round_trip(source, fmt, tmp_path, monkeypatch):
     assert float(error.max()) < 0.01
     if rec.start is not None:
         assert abs((back.start - rec.start).total_seconds()) < 0.001
+    else:  # no time invented
+        assert back.start is None
     if fmt != "wfdb":  # EDF+ writes spaces as "_" and readers take "_" back as spaces
         assert back.patient.id == (rec.patient.id.replace("_", " ") if fmt == "edf" and
                                    rec.patient.id else rec.patient.id)
