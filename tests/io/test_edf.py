@@ -414,11 +414,12 @@ def _patch_dims(path: Path, dims: dict[int, bytes]) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_latin1_units_read_and_unknown_units_are_named(tmp_path):
+@pytest.mark.parametrize("micro", [b"\xb5V", b"\xc2\xb5V"], ids=["latin-1", "utf-8"])
+def test_latin1_units_read_and_unknown_units_are_named(tmp_path, micro):
     t = np.arange(2500) / 250
     path = write_edf(tmp_path / "latin.edf", [np.sin(2 * np.pi * t) * 500, np.sin(t) * 30],
                      ["ECG II", "Temp"], [250, 250], dims=["uV", "degC"], phys=1000.0)
-    _patch_dims(path, {0: b"\xb5V", 1: b"\xb0C"})  # "µV", "°C" in Latin-1
+    _patch_dims(path, {0: micro, 1: b"\xb0C"})  # "µV" and "°C" (Latin-1), as carts write them
     rec = ecg_io.read(path)
     assert rec.leads == ["II", "Temp"] and rec.non_ecg == ("Temp",)
     np.testing.assert_allclose(rec.signal[0], np.sin(2 * np.pi * t) * 0.5, atol=0.02)
