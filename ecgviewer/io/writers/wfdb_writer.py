@@ -78,7 +78,7 @@ def iter_write(record: Record, path: Path) -> Progress:
         units=["NU" if lead in record.non_ecg else "mV" for lead in record.leads],
         adc_res=[16] * record.n_leads, adc_zero=[0] * record.n_leads, init_value=init,
         checksum=[int(c) for c in checksum], block_size=[0] * record.n_leads,
-        sig_name=[lead.replace(" ", "_") for lead in record.leads], comments=comments,
+        sig_name=list(record.leads), comments=comments,
     )
     header.wrheader(write_dir=str(folder), expanded=False)
     paths = [folder / f"{name}.hea", dat]

@@ -154,3 +154,11 @@ def test_outputs_read_by_other_readers(tmp_path):
             assert np.abs(np.asarray(lead.samples)[: rec.n_samples]
                           - sig[rec.lead_index(lead.label)]).max() < 0.001
         assert other.patient.patient_id == rec.patient.id
+
+
+@pytest.mark.parametrize("ext", [".hea", ".edf"])
+def test_holter_lead_names_with_spaces_survive(tmp_path, ext):
+    from ecgviewer.record import Record
+
+    rec = Record(np.zeros((2, 500), np.float32), 250.0, ["lead 1 (bipolar)", "V5"])
+    assert ecg_io.read(write(rec, tmp_path / f"x{ext}").paths[0]).leads == rec.leads
