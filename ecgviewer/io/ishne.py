@@ -13,8 +13,10 @@ Layout, little-endian throughout:
   annotation and 4-byte records (label, internal use, uint16 samples since the previous one).
 
 The header CRC (CRC-CCITT, initial value 0xFFFF, over the bytes from offset 10 to the start of
-the ECG) is checked: a mismatch is a :class:`CorruptFileError`, since the header holds the
-amplitude scale and the rate. An annotation file may leave its CRC at 0 (not computed).
+the ECG; either byte order) is checked. Writers in the field get it wrong or leave it 0, so a
+mismatch does not refuse the file (other readers, e.g. ecgdatakit, only warn too): the Record
+carries a note saying the header fields are unverified, and every field is still checked for
+plausibility (rate, lead count, resolution, data size), which raises on damage.
 
 Samples are reached through ``np.memmap``: files up to :data:`WHOLE_LOAD_VALUES` output
 values are read at once, longer ones (a 24-48 h Holter) get an :class:`IshnePagedSignal` that
@@ -105,6 +107,7 @@ class IshneHeader:
     recorder: str
     fs: float
     variable_block: bytes
+    crc_problem: str | None = None  # why the header CRC could not confirm the fields
 
     def start(self) -> datetime | None:
         d, m, y = self.record_date
@@ -156,9 +159,12 @@ def read_header(path: Path, expect: bytes) -> IshneHeader:
     stored = struct.unpack("<H", pre[8:10])[0]
     computed = binascii.crc_hqx(pre[PREAMBLE:] + var_block, 0xFFFF)
     swapped = ((computed & 0xFF) << 8) | (computed >> 8)
-    if stored not in (computed, swapped) and not (expect == ANN_MAGIC and stored == 0):
-        raise CorruptFileError(path, f"ISHNE header CRC {stored:#06x} does not match the header "
-                                     f"({computed:#06x}): the header is damaged")
+    crc_problem = None
+    if stored == 0:
+        crc_problem = "the header has no CRC (0): its fields could not be verified"
+    elif stored not in (computed, swapped):
+        crc_problem = (f"header CRC {stored:#06x} does not match its fields ({computed:#06x}): "
+                       "the header may be damaged; check the rate and amplitudes")
     n_leads = f[22]
     return IshneHeader(
         path=path, magic=magic, var_block_size=var_size, samples_per_lead=n_samples,
@@ -168,6 +174,7 @@ def read_header(path: Path, expect: bytes) -> IshneHeader:
         start_time=tuple(f[19:22]), n_leads=n_leads, lead_spec=list(f[23:35]),
         lead_quality=list(f[35:47]), resolution_nv=list(f[47:59]), pacemaker=f[59],
         recorder=_str(f[60]), fs=float(f[61]), variable_block=var_block,
+        crc_problem=crc_problem,
     )
 
 
@@ -308,12 +315,14 @@ def read(path: Path, **opts: Any) -> Record:
         quality = LEAD_QUALITY.get(hdr.lead_quality[k])
         if quality:
             notes.append(f"{name}: the recorder reports {quality}")
+    if hdr.crc_problem:
+        notes.append(hdr.crc_problem)
     if hdr.pacemaker in PACEMAKER:
         notes.append(f"patient has a {PACEMAKER[hdr.pacemaker]}")
     annotations: list[Annotation] = []
     if ann_path is not None:
         try:
-            annotations = _annotations(ann_path, hdr)
+            annotations = _annotations(ann_path, hdr, notes)
         except (CorruptFileError, UnknownFormatError, FileAccessError) as exc:
             notes.append(f"beat annotations not read: {exc.problem}")
     start = hdr.start()
@@ -331,10 +340,12 @@ def read(path: Path, **opts: Any) -> Record:
     )
 
 
-def _annotations(path: Path, ecg: IshneHeader) -> list[Annotation]:
+def _annotations(path: Path, ecg: IshneHeader, notes: list[str]) -> list[Annotation]:
     """Beat labels of the ``.ann`` file, at their sample times."""
     size = path.stat().st_size
     hdr = read_header(path, ANN_MAGIC)
+    if hdr.crc_problem and not hdr.crc_problem.startswith("the header has no CRC"):
+        notes.append(f"annotation file: {hdr.crc_problem}")
     body = size - hdr.ecg_offset - 4
     if body < 0:
         raise CorruptFileError(path, "ISHNE annotation file has no annotation data")

@@ -76,8 +76,20 @@ def test_header_crc_and_truncation_are_checked(ecg_path, tmp_path):
     def bad_rate(data):  # sampling rate field, without fixing the CRC
         data[10 + 262:10 + 264] = struct.pack("<h", 500)
 
-    with pytest.raises(CorruptFileError, match="CRC"):
-        read(_copy(ecg_path, tmp_path, bad_rate))
+    rec = read(_copy(ecg_path, tmp_path, bad_rate))  # opens, but says the header is unverified
+    assert rec.fs == 500 and any("CRC 0xe212 does not match" in n for n in rec.notes)
+
+    def no_crc(data):
+        data[8:10] = b"\x00\x00"
+
+    assert any("no CRC" in n for n in read(_copy(ecg_path, tmp_path, no_crc)).notes)
+    assert not any("CRC" in n for n in read(ecg_path).notes)
+
+    def bad_resolution(data):  # a damaged field still fails its plausibility check
+        data[10 + 196:10 + 198] = struct.pack("<h", -5)
+
+    with pytest.raises(CorruptFileError, match="resolution -5 nV"):
+        read(_copy(ecg_path, tmp_path, bad_resolution))
     with pytest.raises(CorruptFileError, match="truncated"):
         read(_copy(ecg_path, tmp_path, cut=100_000))
 
