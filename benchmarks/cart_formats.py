@@ -10,8 +10,9 @@ For every file under ``../shared/fixtures/cart/{ge_muse,dicom,ishne}``:
 
 plus ``ishne_24h``: a 24 h, 3-lead, 200 Hz ISHNE file written here (the published layout):
 time to open it, to fetch a 10 s page from its middle, and the peak traced memory of both
-(the recording is paged, never loaded whole); and ``convert_ms`` per output format for the
-ISHNE fixture.
+(the recording is paged, never loaded whole), and the time and peak traced memory of
+converting it to EDF+ and WFDB (written chunk by chunk); and ``convert_ms`` per output format
+for the ISHNE fixture.
 
 Usage: ``python benchmarks/cart_formats.py [--repeats 5]``
 """
@@ -121,9 +122,20 @@ def ishne_24h(folder: Path) -> dict:
     page_ms = (time.perf_counter() - t) * 1000
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {"file_mb": round(path.stat().st_size / 2**20, 1), "open_ms": round(open_s * 1000, 2),
-            "page_10s_ms": round(page_ms, 2), "page_shape": list(page.shape),
-            "peak_traced_mb": round(peak, 2), "signal_type": type(rec.signal).__name__}
+    result = {"file_mb": round(path.stat().st_size / 2**20, 1), "open_ms": round(open_s * 1000, 2),
+              "page_10s_ms": round(page_ms, 2), "page_shape": list(page.shape),
+              "peak_traced_mb": round(peak, 2), "signal_type": type(rec.signal).__name__}
+    from ecgviewer.io.writers import write
+
+    for fmt, ext in (("edf", ".edf"), ("wfdb", ".hea")):
+        tracemalloc.start()
+        t = time.perf_counter()
+        write(rec, folder / f"holter{ext}", fmt)
+        result[f"convert_to_{fmt}_s"] = round(time.perf_counter() - t, 2)
+        result[f"convert_to_{fmt}_peak_traced_mb"] = round(
+            tracemalloc.get_traced_memory()[1] / 2**20, 1)
+        tracemalloc.stop()
+    return result
 
 
 def convert_times(folder: Path) -> dict:

@@ -1,13 +1,15 @@
 """EDF+ output with pyedflib (edflib writes the header, the data records and the annotation
-signal). Data records of 1 s (or the shortest duration that holds a whole number of samples at
-the record's rate); samples are written chunk by chunk, in whole data records.
+signal). Data records of 2-10 s when one divides the recording (or it is longer than 10 min),
+a record stays within the spec's recommended 61,440 bytes and the records can hold every
+annotation; else 1 s (or the shortest duration with a whole number of samples). Samples are
+converted to 16-bit in numpy, chunk by chunk, and written one data record per call.
 
 Each lead's physical range is its own minimum and maximum (rounded outward to 1 uV), mapped
 on the full 16-bit range: the quantum is range / 65535 (0.15 uV for a +-5 mV lead). ECG leads
 are in mV; non-ECG channels are written without a unit. Patient code and sex, start time and
 equipment (the device) go into the EDF+ header fields; EDF+ stores a birth date, not an age,
 so the age is not written; an unknown start is written as EDF+ "Startdate X". Annotation texts longer than edflib's 40 bytes are cut. A record
-whose length is not a whole number of data records is padded with 0 mV to the next one.
+whose length is not a whole number of data records is padded with 0 mV to the next one (noted).
 """
 
 from __future__ import annotations
@@ -26,12 +28,40 @@ from ecgviewer.record import Record
 MAX_ANNOTATION_BYTES = 40
 
 
-def _record_duration(fs: float) -> tuple[float, int]:
-    """(data record duration s, samples per record) with a whole number of samples."""
-    for duration in (1.0, 0.5, 0.25, 0.2, 0.1, 2.0, 4.0, 5.0, 10.0):
-        spr = fs * duration
-        if abs(spr - round(spr)) < 1e-6 and round(spr) >= 1:
-            return duration, int(round(spr))
+#: The EDF spec's recommended largest data record (bytes).
+MAX_RECORD_BYTES = 61440
+
+
+#: edflib's most annotation signals (each holds one annotation per data record).
+MAX_ANNOTATION_SIGNALS = 64
+
+
+def _record_duration(fs: float, n_leads: int, n_samples: int, n_annotations: int
+                     ) -> tuple[float, int]:
+    """(data record duration s, samples per record): a whole number of samples, as long as
+    the recommended record size allows and the records can still hold every annotation
+    (fewer, larger records write faster), at least 1 s when possible."""
+
+    def fits(d: float) -> bool:
+        records = max(1, math.ceil(n_samples / (fs * d)))
+        return (n_leads * fs * d * 2 <= MAX_RECORD_BYTES
+                and math.ceil(n_annotations / records) + 1 <= MAX_ANNOTATION_SIGNALS)
+
+    def whole(d: float) -> int | None:
+        spr = fs * d
+        return int(round(spr)) if abs(spr - round(spr)) < 1e-6 and round(spr) >= 1 else None
+
+    long_ones = [d for d in (10.0, 5.0, 4.0, 2.0) if fits(d) and whole(d)]
+    # Prefer a duration that divides the recording (no padding); a long recording takes the
+    # longest one anyway (at most 10 s of padding on hours of signal).
+    exact = [d for d in long_ones if n_samples % whole(d) == 0]
+    if exact:
+        return exact[0], whole(exact[0])
+    if long_ones and n_samples / fs > 600:
+        return long_ones[0], whole(long_ones[0])
+    for duration in (1.0, 0.5, 0.25, 0.2, 0.1, *long_ones):
+        if whole(duration):
+            return duration, whole(duration)
     raise InvalidSignalError(None, f"a sampling rate of {fs:g} Hz cannot be stored in EDF data "
                                    "records of 0.1-10 s")
 
@@ -66,7 +96,8 @@ def iter_write(record: Record, path: Path) -> Progress:
     import pyedflib
 
     notes: list[str] = []
-    duration, spr = _record_duration(record.fs)
+    duration, spr = _record_duration(record.fs, record.n_leads, record.n_samples,
+                                     len(record.annotations))
     yield 0, 2 * record.n_samples, "measuring lead ranges"
     lo, hi = lead_ranges(record)
     headers = []
@@ -93,10 +124,11 @@ def iter_write(record: Record, path: Path) -> Progress:
         # for all of them (64 at most, edflib's limit).
         n_records = -(-record.n_samples // spr)
         needed = -(-len(record.annotations) // max(n_records, 1)) + 1
-        writer.set_number_of_annotation_signals(min(needed, 64))
-        if needed > 64:
+        writer.set_number_of_annotation_signals(min(needed, MAX_ANNOTATION_SIGNALS))
+        if needed > MAX_ANNOTATION_SIGNALS:
             notes.append(f"{len(record.annotations)} annotations exceed what EDF+ data records "
-                         f"of {duration:g} s hold (64 per record): later ones may be lost")
+                         f"of {duration:g} s hold ({MAX_ANNOTATION_SIGNALS} per record): "
+                         "later ones may be lost")
         if record.patient.id:
             writer.setPatientCode(record.patient.id[:80].replace(" ", "_"))
         if record.patient.sex in ("M", "F"):
@@ -107,12 +139,23 @@ def iter_write(record: Record, path: Path) -> Progress:
             writer.setStartdatetime(record.start)
         if record.device:
             writer.setEquipment(record.device[:40].replace(" ", "_"))
+        pmins = np.array([h["physical_min"] for h in headers])[:, None]
+        pmaxs = np.array([h["physical_max"] for h in headers])[:, None]
         for a, page in chunks(record, multiple=spr):
             if page.shape[1] % spr:
                 pad = spr - page.shape[1] % spr
                 page = np.concatenate([page, np.zeros((record.n_leads, pad))], axis=1)
                 notes.append(f"padded with {pad} samples of 0 mV to a whole data record")
-            writer.writeSamples(np.ascontiguousarray(page))
+            # Physical -> digital as edflib does it, for the whole chunk at once; then one
+            # call per data record (pyedflib's writeSamples rebuilds each record in Python).
+            digital = np.round((page - pmins) / (pmaxs - pmins) * 65535.0 - 32768.0)
+            digital = np.clip(digital, -32768, 32767).astype(np.int16)
+            n_rec = page.shape[1] // spr
+            rows = digital.reshape(record.n_leads, n_rec, spr).transpose(1, 0, 2)
+            rows = np.ascontiguousarray(rows.reshape(n_rec, record.n_leads * spr))
+            for row in rows:
+                if writer.blockWriteDigitalShortSamples(row) < 0:
+                    raise OSError(5, "edflib could not write a data record")
             yield record.n_samples + a + page.shape[1], 2 * record.n_samples, "writing samples"
         cut = 0
         for ann in record.annotations:
