@@ -51,6 +51,7 @@ from ecgviewer.io._common import check_readable, unit_scale
 from ecgviewer.record import (
     MAX_FS,
     STANDARD_LEADS,
+    CART_MEASUREMENT_UNITS,
     Annotation,
     CartReading,
     Patient,
@@ -375,6 +376,10 @@ class _Builder:
             key = _MEASUREMENT_NAMES.get(meaning.lower(), meaning.lower().replace(" ", "_"))
             number = _num(value if not isinstance(value, (list, tuple)) else
                           (value[0] if value else None), None)
+            units = ann.get("MeasurementUnitsCodeSequence")
+            unit = str(units[0].get("CodeValue", "")) if units else ""
+            if number is not None and unit == "s" and CART_MEASUREMENT_UNITS.get(key) == "ms":
+                number *= 1000.0  # intervals given in seconds: the cart reading uses ms
             if number is not None and key and key not in measurements:
                 measurements[key] = number
         beats = None
