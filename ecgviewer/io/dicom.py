@@ -49,9 +49,9 @@ from ecgviewer.errors import (
 from ecgviewer.io._channels import rate_ratio, resample, unique_names
 from ecgviewer.io._common import check_readable, unit_scale
 from ecgviewer.record import (
+    CART_MEASUREMENT_UNITS,
     MAX_FS,
     STANDARD_LEADS,
-    CART_MEASUREMENT_UNITS,
     Annotation,
     CartReading,
     Patient,
