@@ -113,3 +113,28 @@ def test_long_waveform_is_paged_and_equal(name):
     np.testing.assert_array_equal(np.asarray(paged.signal), whole.signal)
     np.testing.assert_array_equal(paged.signal[2, 100:300], whole.signal[2, 100:300])
     assert paged.slice(1, 2).n_samples == int(whole.fs)
+
+
+def test_cart_intervals_in_seconds_become_ms(tmp_path):
+    from pydicom.dataset import Dataset
+
+    from tests.io._writers import LEADS_12, synthetic_12lead, write_dicom_ecg
+
+    path = write_dicom_ecg(tmp_path / "x.dcm", synthetic_12lead(500.0, 2.0), 500.0, LEADS_12,
+                           events=[(0.5, 0.0, "event A")])
+    ds = _dataset(path)
+    for meaning, value, unit in (("QT Interval", 0.412, "s"), ("QRS Axis", 30, "deg")):
+        ann = Dataset()
+        name = Dataset()
+        name.CodeValue, name.CodingSchemeDesignator, name.CodeMeaning = "x", "SCPECG", meaning
+        ann.ConceptNameCodeSequence = [name]
+        ann.NumericValue = value
+        units = Dataset()
+        units.CodeValue, units.CodingSchemeDesignator = unit, "UCUM"
+        ann.MeasurementUnitsCodeSequence = [units]
+        ann.ReferencedWaveformChannels = [1, 0]
+        ds.WaveformAnnotationSequence.append(ann)
+    ds.save_as(str(path))
+    rec = read(path)
+    assert rec.cart.measurements == {"qt": pytest.approx(412.0), "qrs_axis": 30.0}
+    assert [(a.onset, a.text) for a in rec.annotations] == [(0.5, "event A")]
