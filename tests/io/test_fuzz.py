@@ -47,6 +47,7 @@ class Seed:
     files: dict[str, bytes]
     target: str
     opts: dict[str, Any] = field(default_factory=dict)
+    named_only: bool = False  # a file we name but never read: its valid form is an ECGError
 
 
 # ---------------------------------------------------------------------------- seeds
@@ -148,6 +149,15 @@ def _ishne(tmp: Path) -> Seed:
     return Seed(_files(tmp), "rec.ecg")
 
 
+def _cpsc_mat(tmp: Path) -> Seed:
+    """An original CPSC 2018 .mat (struct ECG: sex, age, data): always named, never read."""
+    import scipy.io
+
+    scipy.io.savemat(tmp / "A0001.mat", {"ECG": {"sex": "Male", "age": np.array([[74]]),
+                                                "data": _sig(12, 300, 500)}})
+    return Seed(_files(tmp), "A0001.mat", named_only=True)
+
+
 def _npy(tmp: Path) -> Seed:
     np.save(tmp / "rec.npy", _sig(3, 400, 250).astype(np.float32))
     return Seed(_files(tmp), "rec.npy", {"fs": 250})
@@ -217,6 +227,7 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
                              _fixture("hl7aecg", ["fda_minimum_aecg.xml"], "fda_minimum_aecg.xml")),
     "npy": ("arrays", _npy),
     "ishne": ("ishne", _ishne),
+    "matlab_cpsc": ("matlab_mat", _cpsc_mat),
     "muse_fixture": ("muse_xml", _fixture("cart/ge_muse", ["braveheart_example1.xml"],
                                           "braveheart_example1.xml")),
     "dicom_fixture": ("dicom", _fixture("cart/dicom", ["ecgtoolkit_Example.dcm"],
@@ -249,7 +260,11 @@ def _seed(name: str, tmp_factory: pytest.TempPathFactory) -> Seed:
         seed = build(tmp_factory.mktemp(f"seed_{name}"))
         # The seed itself must read cleanly, or the mutations test nothing.
         folder = tmp_factory.mktemp(f"check_{name}")
-        _exercise(_materialise(folder, seed.files), seed)
+        if seed.named_only:
+            with pytest.raises(ECGError):
+                _exercise(_materialise(folder, seed.files), seed)
+        else:
+            _exercise(_materialise(folder, seed.files), seed)
         _cache[name] = seed
     return _cache[name]
 
