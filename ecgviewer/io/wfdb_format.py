@@ -23,7 +23,8 @@ Named ``wfdb_format`` so it does not shadow the ``wfdb`` library. Decisions:
   NOTE annotations (symbol '"'); files other than the reference
   ``.atr`` add their extension ("N [qrs]").
 * **Header comments** give age and sex in the PTB ("age: 81", "sex: female"), MIMIC/PTB-XL
-  ("<age>: 56 <sex>: female") and MIT-BIH ("69 M 1085 1629 x1") styles.
+  ("<age>: 56 <sex>: female") and MIT-BIH ("69 M 1085 1629 x1") styles; "patient id: ..."
+  and "device: ..." comments (as our WFDB writer puts them) give the id and device.
 * **Long records are paged.** Single-segment, single-rate records longer than
   :data:`WHOLE_LOAD_VALUES` samples are read page by page with ``wfdb.rdrecord(sampfrom,
   sampto)``; invalid samples in a page are 0 mV (gap annotations are not computed, which would
@@ -194,11 +195,13 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     start, start_note = _start(header)
     if start_note:
         notes.append(start_note)
+    comments = header.comments or []
     return Record(
         signal=signal, fs=fs_out, leads=lead_names, start=start,
-        patient=Patient(id=None, age=age, sex=sex), annotations=annotations, source=str(hea),
-        format="wfdb", non_ecg=tuple(n for n, e in zip(lead_names, is_ecg, strict=True) if not e),
-        notes=tuple(notes),
+        patient=Patient(id=_comment(comments, _PATIENT_ID), age=age, sex=sex),
+        annotations=annotations, source=str(hea), format="wfdb",
+        non_ecg=tuple(n for n, e in zip(lead_names, is_ecg, strict=True) if not e),
+        device=_comment(comments, _DEVICE), notes=tuple(notes),
     )
 
 
@@ -421,6 +424,17 @@ def _read_annotations(rec: Path, header: Any, fs_frame: float,
 _AGE = re.compile(r"<?\bage\b>?\s*:\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
 _SEX = re.compile(r"<?\b(?:sex|gender)\b>?\s*:\s*([A-Za-z]+)", re.IGNORECASE)
 _MITBIH = re.compile(r"^\s*(\d{1,3})\s+([MF])\b")
+# "patient id: X" and "device: X" comments (as ecgviewer's WFDB writer puts them).
+_PATIENT_ID = re.compile(r"^\s*<?patient[ _]?id>?\s*:\s*(\S.*?)\s*$", re.IGNORECASE)
+_DEVICE = re.compile(r"^\s*<?device>?\s*:\s*(\S.*?)\s*$", re.IGNORECASE)
+
+
+def _comment(comments: list[str], pattern: re.Pattern[str]) -> str | None:
+    for line in comments:
+        m = pattern.match(line)
+        if m:
+            return m.group(1)
+    return None
 
 
 def parse_age_sex(comments: list[str]) -> tuple[float | None, str | None]:

@@ -6,8 +6,8 @@ Gain: 1000 adu/mV (1 uV steps, +-32.7 mV) for every lead that fits; a lead with 
 (a non-ECG channel in its own unit) gets the largest 1-2-5 gain that keeps it in 16 bits.
 ECG leads are in mV; non-ECG channels are written with unit "NU" (their unit is not known
 here), so they read back as non-ECG. Patient age and sex go into header comments in the PTB
-style ("age: 62", "sex: male"), the patient id and device into comments too (the WFDB header
-has no field for them). Annotation texts that are WFDB beat symbols are written as such; any
+style ("age: 62", "sex: male"), the patient id and device into comments too ("patient id: ...",
+"device: ..."; the WFDB header has no field for them, our reader takes them back). Annotation texts that are WFDB beat symbols are written as such; any
 other text is a NOTE annotation ('"') with the text as its aux note. Durations are dropped.
 """
 

@@ -61,9 +61,11 @@ def test_reader_x_writer_round_trip(source, fmt, tmp_path, monkeypatch):
         assert abs((back.start - rec.start).total_seconds()) < 0.001
     else:  # no time invented
         assert back.start is None
-    if fmt != "wfdb":  # EDF+ writes spaces as "_" and readers take "_" back as spaces
-        assert back.patient.id == (rec.patient.id.replace("_", " ") if fmt == "edf" and
-                                   rec.patient.id else rec.patient.id)
+    # EDF+ writes spaces as "_" and readers take "_" back as spaces
+    assert back.patient.id == (rec.patient.id.replace("_", " ") if fmt == "edf" and
+                               rec.patient.id else rec.patient.id)
+    if rec.device and fmt != "edf":  # EDF+'s equipment field is short (cut to 40)
+        assert back.device == rec.device
     assert back.patient.sex == rec.patient.sex
     if fmt != "edf":
         assert back.patient.age == rec.patient.age
