@@ -245,6 +245,10 @@ CART_FILES = {
     "cart/philips_sierra/pysierraecg_1-04-01_2020-5-18.xml": ("sierra_xml", "PR 164 ms",
                                                               "Sinus rhythm"),
     "hl7aecg/philips_ad4d3d80_converted.xml": ("hl7_aecg", "QTc 466 ms", "SINUS BRADYCARDIA"),
+    "cart/ge_muse/intro_ecg_MUSE_20200923_example.xml": ("muse_xml", "PR 330 ms",
+                                                         "Otherwise normal ECG"),
+    "cart/dicom/pydicom_waveform_ecg.dcm": ("dicom", "QTc 370 ms", "ECG NORMALE"),
+    "cart/dicom/ecgtoolkit_Example.dcm": ("dicom", "QRS axis -61 deg", None),
 }
 
 

@@ -380,6 +380,8 @@ class _Builder:
             unit = str(units[0].get("CodeValue", "")) if units else ""
             if number is not None and unit == "s" and CART_MEASUREMENT_UNITS.get(key) == "ms":
                 number *= 1000.0  # intervals given in seconds: the cart reading uses ms
+            if number == 0 and not key.endswith("axis"):
+                continue  # an interval or rate of 0: not measured
             if number is not None and key and key not in measurements:
                 measurements[key] = number
         beats = None

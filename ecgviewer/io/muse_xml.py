@@ -60,7 +60,7 @@ _AGE_UNITS = {"YEARS": 1.0, "MONTHS": 1 / 12, "WEEKS": 7 / 365.25, "DAYS": 1 / 3
 _MEASUREMENTS = {
     "VentricularRate": "heart_rate", "PRInterval": "pr", "QRSDuration": "qrs",
     "QTInterval": "qt", "QTCorrected": "qtc", "PAxis": "p_axis", "RAxis": "qrs_axis",
-    "TAxis": "t_axis", "AtrialRate": "atrial_rate", "QTcFrederica": "qtc_fridericia",
+    "TAxis": "t_axis", "AtrialRate": "atrial_rate", "QTcFrederica": "qtcf",
 }
 #: Largest plausible number of samples per lead (24 h at 1 kHz): beyond it the file is damage.
 MAX_SAMPLES = 24 * 3600 * 1000
@@ -252,7 +252,7 @@ class _Document:
         measurements: dict[str, float] = {}
         for tag, key in _MEASUREMENTS.items():
             value = _number(_text(meas_el, tag))
-            if value is not None:
+            if value is not None and (value != 0 or key.endswith("axis")):  # 0: not measured
                 measurements[key] = value
         sample_base = _number(_text(meas_el, "ECGSampleBase")) or 0.0
         p_on, p_off = _number(_text(meas_el, "POnset")), _number(_text(meas_el, "POffset"))

@@ -149,12 +149,13 @@ def _ishne(tmp: Path) -> Seed:
     return Seed(_files(tmp), "rec.ecg")
 
 
-def _cpsc_mat(tmp: Path) -> Seed:
+def _cpsc_mat(tmp: Path, compressed: bool = False) -> Seed:
     """An original CPSC 2018 .mat (struct ECG: sex, age, data): always named, never read."""
     import scipy.io
 
     scipy.io.savemat(tmp / "A0001.mat", {"ECG": {"sex": "Male", "age": np.array([[74]]),
-                                                "data": _sig(12, 300, 500)}})
+                                                "data": _sig(12, 300, 500)}},
+                     do_compression=compressed)
     return Seed(_files(tmp), "A0001.mat", named_only=True)
 
 
@@ -228,6 +229,7 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
     "npy": ("arrays", _npy),
     "ishne": ("ishne", _ishne),
     "matlab_cpsc": ("matlab_mat", _cpsc_mat),
+    "matlab_cpsc_compressed": ("matlab_mat", lambda t: _cpsc_mat(t, compressed=True)),
     "muse_fixture": ("muse_xml", _fixture("cart/ge_muse", ["braveheart_example1.xml"],
                                           "braveheart_example1.xml")),
     "dicom_fixture": ("dicom", _fixture("cart/dicom", ["ecgtoolkit_Example.dcm"],
