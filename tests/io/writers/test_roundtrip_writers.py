@@ -24,6 +24,8 @@ SOURCES = {
     "wfdb": "wfdb/s0010_re.hea",
     "edf": "edf/contec_ecg90a_0000050.edf",
     "hl7aecg": "hl7aecg/hl7_example_mortara_eli250.xml",
+    "scp_ecg": "other/ecgtoolkit_Example.scp",
+    "sierra_xml": "cart/philips_sierra/pysierraecg_1-04-01_2020-5-18.xml",
 }
 OUTPUTS = {"wfdb": "out.hea", "edf": "out.edf", "hl7aecg": "out.xml"}
 
