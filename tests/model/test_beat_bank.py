@@ -107,7 +107,8 @@ def test_bundled_bank_scores_a_limb_lead_reversal_as_unusual(ptbxl_dir: Path) ->
 @pytest.mark.slow
 def test_bundled_model_does_not_call_a_flat_recording_normal() -> None:
     # A disconnected cart: 10 uV of amplifier noise. No beat, so the beat bank distance is
-    # its maximum and the record is flagged; it must not rank among the most normal ECGs.
+    # its maximum; the quality check names every lead off, so no percentile is given at all
+    # (a recording problem, never "within the range of normal ECGs").
     det = Detector.load(bundled_weights(), device="cpu")
     if det.bank is None:
         pytest.skip("the bundled score does not use the beat bank")
@@ -115,4 +116,5 @@ def test_bundled_model_does_not_call_a_flat_recording_normal() -> None:
     res = det.score(Record(noise, 500.0, list(STANDARD_LEADS)))
     assert "no_r_peaks" in res.flags
     assert res.components["beat_knn"] == pytest.approx(1.0)
-    assert res.percentile is not None and res.percentile > 90
+    assert any(flag.startswith("lead_off:") for flag in res.flags)
+    assert res.percentile is None
