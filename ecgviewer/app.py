@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow()
     install_review_features(window)
-    window.show()
+    window.show_initial()
     if args.file:
         opts = {"fs": args.fs} if args.fs else {}
         window.open_path(args.file, **opts)

@@ -132,3 +132,12 @@ def compute_page(layout: str, leads: list[str], page_seconds: float, speed: floa
 
 
 LAYOUT_NAMES = {"3x4": "3x4 + II rhythm", "6x2": "6x2", "12x1": "12x1"}
+
+
+def page_layout_name(page: PageGeometry, requested: str) -> str:
+    """What the page shows, in words: the requested layout unless it fell back."""
+    if len({c.lead for c in page.cells}) == 1 and len(page.cells) == 1:
+        return f"lead {page.cells[0].lead} alone"
+    if page.note and "stacked" in page.note:
+        return "leads stacked"
+    return LAYOUT_NAMES.get(requested, requested)

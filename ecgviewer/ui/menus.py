@@ -67,9 +67,11 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
         group.addAction(act)
         sub.addAction(act)
     m.addSeparator()
-    m.addAction(_action(w, "true_scale", "&True scale", w.plot.reset_view, "Ctrl+0",
+    m.addAction(_action(w, "true_scale", "&True scale", w.show_true_scale, "Ctrl+0",
                         tip="1 mm of paper = 1 mm on screen"))
-    m.addAction(_action(w, "fit_page", "&Fit page in window", w.plot.fit_page, "Ctrl+F"))
+    m.addAction(_action(w, "fit_window", "&Fit to window (not true scale)", w.set_fit_to_window,
+                        "Ctrl+F", True,
+                        tip="Scale the page to fill the window; the toolbar then says NOT true scale"))
     m.addAction(_action(w, "next_page", "Next page (10 s)", lambda: w.step_page(1), "PgDown"))
     m.addAction(_action(w, "prev_page", "Previous page", lambda: w.step_page(-1), "PgUp"))
     m.addAction(_action(w, "unenlarge", "Show all leads", lambda: w.enlarge_lead(None), "Esc"))
@@ -101,6 +103,7 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
         sub.addAction(act)
 
     m = menus["help"] = bar.addMenu("&Help")
+    m.addAction(_action(w, "shortcuts", "&Keyboard shortcuts", w.show_shortcuts, "F1"))
     m.addAction(_action(w, "about", "&About", w.about))
     return menus
 
@@ -124,6 +127,10 @@ def build_toolbar(window: MainWindow) -> QToolBar:
     tb.addWidget(window.gain_combo)
     tb.addSeparator()
     tb.addAction(window.actions["true_scale"])
+    tb.addAction(window.actions["fit_window"])
+    window.scale_badge = QLabel(" True scale ")
+    window.scale_badge.setToolTip("Whether 1 mm of paper is 1 mm on screen (View > Calibrate)")
+    tb.addWidget(window.scale_badge)
     tb.addAction(window.actions["caliper"])
     tb.addAction(window.actions["overlay"])
     tb.addAction(window.actions["ghost"])

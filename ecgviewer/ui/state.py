@@ -39,10 +39,11 @@ class ViewState:
     opacity: float = 0.4  # heat band maximum opacity
     dark: bool = False  # dark theme (light paper is the default)
     display_filter: bool = True  # clinician's display filter on the traces
+    fit_to_window: bool = False  # page scaled to the window instead of true scale
     device: str = "auto"  # where the model runs: auto / cpu / cuda
 
     _persisted = ("layout", "speed_mm_s", "gain_mm_mv", "show_overlay", "show_ghost",
-                  "threshold", "opacity", "dark", "display_filter", "device")
+                  "threshold", "opacity", "dark", "display_filter", "device", "fit_to_window")
 
     def save(self, settings: QSettings) -> None:
         for name in self._persisted:
