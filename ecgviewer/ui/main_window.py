@@ -36,11 +36,11 @@ from ecgviewer.ui.display import (
     filters_loaded,
 )
 from ecgviewer.ui.file_actions import FileActionsMixin
+from ecgviewer.ui.layouts import compute_page, page_layout_name
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.menus import build_menu_bar, build_toolbar
 from ecgviewer.ui.overlay import Finding
 from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
-from ecgviewer.ui.layouts import compute_page, page_layout_name
 from ecgviewer.ui.state import (
     DARK,
     GAINS_MM_MV,
