@@ -26,9 +26,12 @@ from ecgviewer.ui.overlay import (
     quality_lines,
     verdict,
 )
+from ecgviewer.ui.state import PAGE_SECONDS
 from ecgviewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
+
+MEASURE_SECONDS = 60.0  # heart rate and intervals over this much signal (around the page)
 
 
 def default_scoring_job(record: Record, device: str) -> Generator[Any, None, Any]:
@@ -68,10 +71,12 @@ class AnalysisJobsMixin:
         if self.record is not None:
             self.start_measuring()
 
-    def start_measuring(self) -> None:
+    def start_measuring(self, start_s: float = 0.0) -> None:
         if self.record is None:
             return
-        worker = Worker(lambda rec=self.record: measure_job(rec), kind="measure")
+        self._measured_from = start_s
+        worker = Worker(lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s),
+                        kind="measure")
         worker.signals.finished.connect(lambda res, w=worker: self._on_measured(w, res))
         worker.signals.failed.connect(lambda exc, w=worker: self._on_measure_failed(w, exc))
         self.jobs.start(worker)
@@ -82,6 +87,18 @@ class AnalysisJobsMixin:
         self.measurements = result
         self.measure_panel.show_measurements(result)
         self._chain_scoring()
+
+    def measure_page_if_needed(self) -> None:
+        """A long recording: measure the minute around the page on screen once the page
+        leaves the measured one (its first minute may be a gap without signal)."""
+        if self.record is None or self.record.duration <= MEASURE_SECONDS:
+            return
+        start = self.state.page_start
+        done_from = getattr(self, "_measured_from", 0.0)
+        if done_from <= start and start + PAGE_SECONDS <= done_from + MEASURE_SECONDS:
+            return
+        self.measure_panel.clear("measuring…")
+        self.start_measuring(start)
 
     def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
         if self.jobs.is_current(worker):

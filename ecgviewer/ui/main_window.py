@@ -168,6 +168,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.measurements = None
         self.title_note = title_note
         self.state.page_start = 0.0
+        self._measured_from = 0.0
         self.state.enlarged_lead = None
         self.findings_panel.set_findings([])
         self.measure_panel.clear("measuring…")
@@ -234,6 +235,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self._update_scale_label()
         if self.state.page_start != self._page_shown:
             self._page_shown = self.state.page_start
+            self.measure_page_if_needed()
             self.page_changed.emit(self.state.page_start)
 
     def scale_text(self) -> str:

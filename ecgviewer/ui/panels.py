@@ -88,6 +88,11 @@ class PatientPanel(QGroupBox):
         self.patient_edited.emit(None if age < 0 else float(age), None if sex == "unknown" else sex)
 
 
+def _from(m: Measurements) -> str:
+    """" from 1230 s" when the measured strip does not start at the recording's start."""
+    return f" from {m.start_s:.0f} s" if m.start_s > 0 else ""
+
+
 class MeasurementsPanel(QGroupBox):
     """Heart rate, RR statistics, intervals with their method or why they are unavailable."""
 
@@ -114,7 +119,7 @@ class MeasurementsPanel(QGroupBox):
             lead = f", lead {m.rhythm_lead}" if m.rhythm_lead else ""
             self.rows["Heart rate"].setText(
                 f"{m.hr_bpm:.0f} bpm (range {m.hr_min_bpm:.0f}-{m.hr_max_bpm:.0f}; "
-                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{lead})")
+                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{_from(m)}{lead})")
             self.rows["RR"].setText(f"mean {m.rr_mean_ms:.0f} ms, SD {m.rr_sd_ms:.0f} ms")
         else:
             reason = m.unavailable.get("heart rate", "not measured")

@@ -588,3 +588,19 @@ def test_dark_theme_and_screen_calibration(window, monkeypatch):
     # the 50 mm line measured 40 mm: the screen has fewer pixels per real mm than assumed
     assert calibrated_px_per_mm(4.0, 40.0) == pytest.approx(5.0)
     assert calibrated_px_per_mm(4.0, 50.0) == pytest.approx(4.0)
+
+
+def test_heart_rate_is_measured_around_the_page_of_a_long_recording(window, qtbot, fixtures_dir):
+    _need_reader("wfdb_format")
+    # MIMIC-II s25047: the first 205 s hold no ECG (segments without the channels)
+    assert window.open_path(fixtures_dir / "wfdb/multiseg_s25047/s25047-2704-05-04-10-44.hea")
+    qtbot.waitUntil(lambda: window.measurements is not None, timeout=10_000)
+    assert "no ECG signal" in window.measure_panel.rows["Heart rate"].text()
+    assert "0 R peak" not in window.measure_panel.rows["Heart rate"].text()
+    window.state.page_start = 600.0
+    window.redraw()
+    qtbot.waitUntil(lambda: window.measurements is not None
+                    and window.measurements.start_s == 600.0, timeout=10_000)
+    assert 40 <= window.measurements.hr_bpm <= 120
+    text = window.measure_panel.rows["Heart rate"].text()
+    assert "bpm" in text and "from 600 s" in text
