@@ -139,7 +139,7 @@ class ReportContent:
     @property
     def verdict(self) -> str:
         """Plain words for the percentile, the viewer's own wording."""
-        from ecgviewer.ui.overlay import verdict
+        from ecgviewer.wording import verdict
 
         return verdict(self.percentile, self.flags) if self.score is not None else "not scored"
 

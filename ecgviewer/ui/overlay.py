@@ -7,12 +7,12 @@ Detector API (``score``, ``percentile``, ``lead_scores``, ``beats``, ``anomaly_m
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ecgviewer import wording
 from ecgviewer.signal.quality import (
     CLIPPED,
     LEAD_OFF,
@@ -21,13 +21,6 @@ from ecgviewer.signal.quality import (
     quality_headline,
     scoring_note,
 )
-
-FLAG_TEXT = {
-    "no_r_peaks": ("no R peaks found (flat, disconnected or asystole?): scored without beat "
-                   "views, and as unlike any normal ECG's beats"),
-    "derived_limb_leads": "limb leads III, aVR, aVL, aVF were computed from I and II",
-    "missing_leads": "some leads were missing and filled in for the model",
-}
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class Finding:
 
 
 def verdict(percentile: float | None, flags: Any = ()) -> str:
-    """Plain words for a percentile against normal ECGs.
+    """Plain words for a percentile against normal ECGs (ecgviewer.wording).
 
     A recording problem in ``flags`` (ecgviewer.signal.quality) comes first: a lead off or
     clipped makes it a recording problem, not an unusual ECG; heavy noise or a suspected lead
@@ -67,15 +60,7 @@ def verdict(percentile: float | None, flags: Any = ()) -> str:
 
 
 def _percentile_verdict(percentile: float | None) -> str:
-    if percentile is None or not math.isfinite(percentile):
-        return "no percentile available for this model"
-    p = float(percentile)
-    shown = f"{p:.0f}" if p < 99.5 else f"{p:.1f}"
-    if p >= 95:
-        return f"unusual for a normal ECG: higher than {shown}% of normals"
-    if p >= 80:
-        return f"somewhat unusual: higher than {shown}% of normals"
-    return f"within the range of normal ECGs (higher than {shown}% of normals)"
+    return wording.verdict(percentile)
 
 
 def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Finding]:
@@ -127,8 +112,9 @@ def heat_scale(result: Any) -> float:
 
 
 def flag_texts(result: Any) -> list[str]:
-    """Lines for the model's flags; signal-quality flags are told by :func:`quality_lines`."""
-    return [FLAG_TEXT.get(f, f.replace("_", " ")) for f in sorted(getattr(result, "flags", ()) or ())
+    """Lines for the model's flags in plain words (ecgviewer.wording); signal-quality flags are
+    told by :func:`quality_lines`."""
+    return [wording.flag_text(f) for f in sorted(getattr(result, "flags", ()) or ())
             if f.partition(":")[0] not in PROBLEMS]
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecgviewer import wording
 from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.overlay import Finding
@@ -272,8 +273,10 @@ class AnalysisPanel(QGroupBox):
 
     def show_result(self, score: float, percentile: float | None, verdict: str,
                     details: str) -> None:
-        pct = "" if percentile is None else f", percentile {percentile:.1f}"
-        self.score_label.setText(f"Score {score:.3g}{pct}")
+        """The percentile and a plain verdict (ecgviewer.wording); the raw score only in the
+        tooltip, for bug reports."""
+        self.score_label.setText(wording.headline(percentile))
+        self.score_label.setToolTip(f"raw model score {score:.4g} (higher = more unusual)")
         self.verdict_label.setText(verdict)
         self.details_label.setText(details)
 
