@@ -85,3 +85,15 @@ def flag_text(flag: str) -> str:
 
 def flag_texts(flags: Iterable[str] | None) -> list[str]:
     return [flag_text(f) for f in sorted(flags or ())]
+
+
+def elapsed_text(t: float, long: bool | None = None) -> str:
+    """Time from the recording's start: "7.5 s" for a short ECG, "1:02:05" (h:mm:ss) in a
+    long one (``long`` defaults to t >= 60 s; an axis passes it so all its ticks agree)."""
+    t = max(0.0, float(t))
+    if long is None:
+        long = t >= 60.0
+    if not long:
+        return f"{t:g} s"
+    h, rem = divmod(int(round(t)), 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}"

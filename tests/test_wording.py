@@ -49,3 +49,9 @@ def test_headline_and_sentence():
 def test_flags_in_plain_words(flag, text):
     assert wording.flag_text(flag) == text
     assert "_" not in wording.flag_text(flag)
+
+
+def test_elapsed_time_one_convention():
+    assert wording.elapsed_text(7.5) == "7.5 s"
+    assert wording.elapsed_text(3725.0) == "1:02:05"
+    assert wording.elapsed_text(11.0, long=True) == "0:00:11"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from ecgviewer.errors import ModelError
+from ecgviewer.errors import InvalidSignalError, MissingLeadsError, ModelError
 from ecgviewer.record import Record
 from ecgviewer.ui import messages
 from ecgviewer.ui.display import Measurements, filters_loaded, load_filters_job, measure_job
@@ -115,6 +115,14 @@ class AnalysisJobsMixin:
         """Run the anomaly model on the current record in the background."""
         if self.record is None:
             return
+        from ecgviewer.analysis.scoring import unscorable_reason
+
+        # The bundled model's lead rule; an injected job (tests) scores what it can.
+        reason = unscorable_reason(self.record) if self.scoring_job is default_scoring_job else None
+        if reason is not None:  # said once, here; never a dialog per file or per window
+            self._score_after_measure = False
+            self.show_not_scored(reason)
+            return
         limit = getattr(self, "long_recording_s", None)  # set by ui.review_hooks
         if limit is not None and self.record.duration > limit:
             self._score_after_measure = False  # a Holter: the overview dock scores it by window
@@ -173,8 +181,22 @@ class AnalysisJobsMixin:
         self.redraw(overlay_only=True)
         self.scoring_finished.emit(result)
 
+    def show_not_scored(self, reason: str) -> None:
+        """The panel says once why this record is not scored (no dialog, no stale result)."""
+        self.result = None
+        self._elapsed_timer.stop()
+        self.analysis_panel.set_running(False)
+        self.analysis_panel.progress.setRange(0, 1)
+        self.analysis_panel.progress.setValue(0)
+        self.analysis_panel.status_label.setText(f"Not scored: {reason}")
+        self.analysis_panel.show_not_scored()
+        self.findings_panel.set_findings([])
+
     def _on_score_failed(self, worker: Worker, exc: BaseException) -> None:
         if not self.jobs.is_current(worker):
+            return
+        if isinstance(exc, MissingLeadsError | InvalidSignalError):
+            self.show_not_scored(getattr(exc, "problem", str(exc)))  # the record, not a fault
             return
         if isinstance(exc, ImportError):
             exc = ModelError(None, f"the anomaly model is not available in this installation ({exc})")

@@ -81,7 +81,8 @@ def build_page(record: Record, page_start: float, page_seconds: float,
                     log.exception("display filter failed on the restored signal")
     return PageData(list(leads), signal, record.fs, a / record.fs,
                     derived=tuple(record.derived_leads), anomaly=anomaly, restored=restored,
-                    heat_scale=heat_scale, filter_failed=filter_failed)
+                    heat_scale=heat_scale, filter_failed=filter_failed,
+                    record_seconds=record.duration)
 
 
 # ---------------------------------------------------------------------- measurements

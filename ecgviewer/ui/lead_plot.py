@@ -31,6 +31,7 @@ from ecgviewer.ui.ecg_paper import (
 )
 from ecgviewer.ui.layouts import Cell, PageGeometry, compute_page
 from ecgviewer.ui.state import LIGHT, PAGE_SECONDS, Theme
+from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class PageData:
     restored: np.ndarray | None = None  # (n_leads, n_page) mV expected-normal signal
     heat_scale: float = 1.0  # map value drawn at full opacity
     filter_failed: bool = False  # display filter could not run: the raw signal is shown
+    record_seconds: float = 0.0  # the whole recording's length (the ruler's format)
     row_of: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,10 +75,12 @@ class TimeAxisItem(pg.AxisItem):
         self.page_start = 0.0
         self.page_width = PAGE_SECONDS * 25.0
 
-    def configure(self, speed: float, page_start: float, page_width: float) -> None:
+    def configure(self, speed: float, page_start: float, page_width: float,
+                  long: bool = False) -> None:
         self.speed = speed
         self.page_start = page_start
         self.page_width = page_width
+        self.long = long  # a long recording: h:mm:ss like the overview strip
         self.setTickSpacing(major=speed * 1.0, minor=speed * 0.2)  # 1 s and 200 ms
         self.picture = None
         self.update()
@@ -87,7 +91,8 @@ class TimeAxisItem(pg.AxisItem):
             if v < -1e-6 or v > self.page_width + 1e-6:
                 out.append("")
             else:
-                out.append(f"{self.page_start + v / self.speed:g} s")
+                out.append(elapsed_text(self.page_start + v / self.speed,
+                                        long=getattr(self, "long", False)))
         return out
 
 
@@ -128,6 +133,7 @@ class LeadPlotWidget(pg.PlotWidget):
         item.hideAxis("left")
         item.hideAxis("bottom")
         item.showAxis("top")
+        self.time_axis.setLabel("time from start")
         item.setMenuEnabled(False)
         item.hideButtons()
         self.vb = item.getViewBox()
@@ -190,7 +196,8 @@ class LeadPlotWidget(pg.PlotWidget):
                        page.top - page.bottom)
         self.grid.set_paper(paper, self.theme.grid_minor, self.theme.grid_major)
         self.marks.set_geometry(page, self.speed, self.gain, self.theme.marks)
-        self.time_axis.configure(self.speed, data.page_start, page.width)
+        self.time_axis.configure(self.speed, data.page_start, page.width,
+                                 long=data.record_seconds >= 60.0)
         self._ensure_pool(len(page.cells))
         for i, cell in enumerate(page.cells):
             row = data.row_of[cell.lead]

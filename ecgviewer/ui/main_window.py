@@ -52,6 +52,7 @@ from ecgviewer.ui.state import (
     settings,
 )
 from ecgviewer.ui.workers import JobTracker
+from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +231,9 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.measure_panel.set_filter_text(text.split(": ", 1)[1])
         note = self.plot.page.note if self.plot.page else ""
         end = min(self.record.duration, self.state.page_start + PAGE_SECONDS)
-        page = f"{self.state.page_start:g}-{end:.4g} s of {self.record.duration:.4g} s"
+        long = self.record.duration >= 60.0
+        page = (f"{elapsed_text(self.state.page_start, long)} – {elapsed_text(end, long)} of "
+                f"{elapsed_text(self.record.duration, long)} (time from start)")
         self.statusBar().showMessage(f"{page}   {note}".strip())
         self._update_scale_label()
         if self.state.page_start != self._page_shown:

@@ -67,6 +67,7 @@ class PatientPanel(QGroupBox):
                                    "(not ours, not reviewed)")
         form.addRow("Cart says", self.cart_label)
         form.addRow(self.apply_button)
+        self.show_record(None)  # no ECG yet: "unknown"/"-", never a placeholder "Age 0"
 
     def show_record(self, record: Record | None) -> None:
         p = record.patient if record else None
@@ -82,6 +83,8 @@ class PatientPanel(QGroupBox):
         self.cart_label.setText("\n".join(cart.statements) if cart and cart.statements else "-")
         missing = bool(record) and (p is None or p.age is None or p.sex is None)
         self.apply_button.setText("Apply and re-score" + (" (age/sex missing)" if missing else ""))
+        for widget in (self.age_edit, self.sex_edit, self.apply_button):
+            widget.setEnabled(record is not None)
 
     def _emit(self) -> None:
         age = self.age_edit.value()
@@ -279,6 +282,14 @@ class AnalysisPanel(QGroupBox):
         self.score_label.setToolTip(f"raw model score {score:.4g} (higher = more unusual)")
         self.verdict_label.setText(verdict)
         self.details_label.setText(details)
+
+    def show_not_scored(self) -> None:
+        """No result for this record (the status line says why): nothing stale stays."""
+        for label in (self.score_label, self.verdict_label, self.details_label,
+                      self.elapsed_label):
+            label.setText("")
+        self.score_label.setToolTip("")
+        self.rerun_button.setEnabled(False)
 
 
 class FindingsPanel(QGroupBox):

@@ -135,7 +135,9 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
         else:
             assert np.isnan(x0), cell.lead
     assert len(window.plot.ghosts()) == 12
-    assert "higher than 98% of normals" in window.analysis_panel.verdict_label.text()
+    assert "more unusual than 98.4 % of normal ECGs" in window.analysis_panel.verdict_label.text()
+    assert window.analysis_panel.score_label.text() == "Unusual · percentile 98.4 %"
+    assert "score" not in window.analysis_panel.score_label.text().lower()  # no raw score
     assert window.findings[0].lead == lead
     # overlay toggle, threshold and opacity
     window.toggle_overlay(False)
@@ -456,7 +458,8 @@ def test_long_record_pages_and_double_click_enlarges(window, fixtures_dir):
     assert window.plot.data.signal.shape[1] == 3600  # one 10 s page at 360 Hz, not 30 min
     window.step_page(1)
     assert window.state.page_start == 10.0
-    assert window.plot.time_axis.tickStrings([0.0, 25.0], 1, 25)[1] == "11 s"
+    # a long recording: h:mm:ss from the start, the overview strip's convention
+    assert window.plot.time_axis.tickStrings([0.0, 25.0], 1, 25)[1] == "0:00:11"
     window.step_page(-5)
     assert window.state.page_start == 0.0
     lead = window.record.ecg_leads[1]
@@ -604,3 +607,19 @@ def test_heart_rate_is_measured_around_the_page_of_a_long_recording(window, qtbo
     assert 40 <= window.measurements.hr_bpm <= 120
     text = window.measure_panel.rows["Heart rate"].text()
     assert "bpm" in text and "from 600 s" in text
+
+
+def test_an_error_in_an_empty_window_leaves_no_placeholder_patient_values(qtbot, tmp_path):
+    from ecgviewer.ui.main_window import MainWindow
+
+    win = MainWindow(scoring_job=fake_job)
+    qtbot.addWidget(win)
+    win.show()
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(b"0       " + bytes(range(256)) * 4)
+    assert not win.open_path(bad)
+    assert len(messages.shown) == 1
+    panel = win.patient_panel
+    assert panel.age_edit.text() == "unknown" and not panel.age_edit.isEnabled()
+    assert panel.id_label.text() == "-" and panel.sex_edit.currentText() == "unknown"
+    assert "0" not in panel.age_edit.text()
