@@ -95,6 +95,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("file", nargs="?", help="ECG file to open (default: the demo ECG)")
     parser.add_argument("--fs", type=float, default=None,
                         help="sampling rate for bare arrays (.npy/.csv)")
+    parser.add_argument("--worklist", metavar="SOURCE", default=None,
+                        help="open a worklist: a folder of ECGs, a database CSV (PTB-XL) or an "
+                             "HDF5 collection")
     parser.add_argument("--smoke-test", metavar="OUT.png", default=None,
                         help="no window: open the demo ECG, score it, export OUT.png, check "
                              "the result; prints one JSON line, exit status 0/1 (smoke.py)")
@@ -128,6 +131,25 @@ def install_review_features(window) -> None:
         log.exception("review features (worklist, overview, reports) are unavailable")
 
 
+def open_worklist(window, source: str) -> bool:
+    """``ecgviewer --worklist SOURCE``: the worklist window over the viewer; a source that
+    does not exist is one clear message, the viewer stays."""
+    from pathlib import Path
+
+    from ecgviewer.errors import FileAccessError
+    from ecgviewer.ui import messages
+
+    review = getattr(window, "review", None)
+    if not Path(source).exists():
+        messages.show_error(window, FileAccessError(source, "not found (--worklist)"))
+        return False
+    if review is None:
+        messages.show_error(window, RuntimeError("the worklist is not available in this installation"))
+        return False
+    review.open_worklist(source)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.smoke_test:  # the installation check of packaging/smoke_test.sh: no window
@@ -151,8 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.file:
         opts = {"fs": args.fs} if args.fs else {}
         window.open_path(args.file, **opts)
-    else:
+    elif not args.worklist:
         window.open_demo()
+    if args.worklist:
+        open_worklist(window, args.worklist)
     log.info("window shown")
     return int(app.exec())
 

@@ -345,7 +345,8 @@ def score_kind_status(det: Any) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgad evaluate", description="Evaluate the anomaly model; prints JSON.")
     p.add_argument("--weights", help="weights.pt (default: the bundled weights)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the model runs (default: auto, the GPU when there is one)")
     p.add_argument("--ptbxl", help="PTB-XL folder in the official layout")
     p.add_argument("--folds", default="9", help="comma-separated folds to evaluate (default 9)")
     p.add_argument("--folder", help="folder of ECG records (with --labels)")
@@ -357,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-detection", action="store_true", help="with --ptbxl: only the synthetic benchmark")
     p.add_argument("--batch", type=int, default=64, help="windows per network call")
     p.add_argument("--limit", type=int, default=0, help="at most N records per group (quick checks)")
-    p.add_argument("--seed", type=int, default=20231008)
+    p.add_argument("--seed", type=int, default=20231008,
+                   help="seed of the synthetic abnormalities (default %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     return p
 

@@ -276,21 +276,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-ptbxl", help="with --folder: PTB-XL folder whose fold 9 selects the checkpoint")
     p.add_argument("--out", required=True, help="run folder: cache, checkpoints, history")
     p.add_argument("--export", help="write weights.pt + model_card.json here after training")
-    p.add_argument("--epochs", type=int, default=ModelConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=ModelConfig.batch_size)
-    p.add_argument("--lr", type=float, default=ModelConfig.lr)
+    p.add_argument("--epochs", type=int, default=ModelConfig.epochs,
+                   help="passes over the training ECGs (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=ModelConfig.batch_size,
+                   help="ECG windows per optimiser step (default %(default)s)")
+    p.add_argument("--lr", type=float, default=ModelConfig.lr, help="learning rate (default %(default)s)")
     p.add_argument("--beats", type=int, default=4, help="random beats per ECG per step")
     p.add_argument("--channels", default="", help="encoder widths, e.g. 32,64,128,256")
-    p.add_argument("--norm", default=ModelConfig.norm_mode, choices=["lead", "record"])
-    p.add_argument("--norm-clip", type=float, default=ModelConfig.norm_clip)
-    p.add_argument("--mask-ratio", type=float, default=ModelConfig.mask_ratio)
-    p.add_argument("--seed", type=int, default=ModelConfig.seed)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--norm", default=ModelConfig.norm_mode, choices=["lead", "record"],
+                   help="amplitude normalisation per lead or per record (default %(default)s)")
+    p.add_argument("--norm-clip", type=float, default=ModelConfig.norm_clip,
+                   help="clip normalised samples at this many units (default %(default)s)")
+    p.add_argument("--mask-ratio", type=float, default=ModelConfig.mask_ratio,
+                   help="fraction of each window masked for restoration (default %(default)s)")
+    p.add_argument("--seed", type=int, default=ModelConfig.seed, help="random seed (default %(default)s)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to train (default: auto, the GPU when there is one)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    p.add_argument("--eval-every", type=int, default=1)
+    p.add_argument("--eval-every", type=int, default=1,
+                   help="validate on fold 9's selection half every N epochs (default 1)")
     p.add_argument("--max-train", type=int, default=0, help="use only the first N training ECGs")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
