@@ -120,15 +120,10 @@ def create_app(argv: Sequence[str] | None = None):
 
 
 def install_review_features(window) -> None:
-    """Worklist, long-recording overview, reports (``ui.review_hooks``), when available; the
-    viewer works without them, so a failure here is logged, not fatal."""
-    try:
-        from ecgviewer.ui import review_hooks
+    """Worklist, long-recording overview, reports (``ui.review_hooks.install_or_log``)."""
+    from ecgviewer.ui.review_hooks import install_or_log
 
-        features = review_hooks.install(window)
-        window.page_changed.connect(features.page_shown)
-    except Exception:
-        log.exception("review features (worklist, overview, reports) are unavailable")
+    install_or_log(window)
 
 
 def open_worklist(window, source: str) -> bool:

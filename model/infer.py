@@ -551,11 +551,3 @@ def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) ->
     result.beats = beats
     return result
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m model.infer FILE...``: the same as ``ecgad score`` (ecgviewer/cli.py)."""
-    import sys
-
-    from ecgviewer import cli
-
-    return cli.main(["score", *(sys.argv[1:] if argv is None else argv)])

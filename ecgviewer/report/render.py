@@ -31,9 +31,9 @@ from PySide6.QtGui import (
 
 from ecgviewer import __version__ as APP_VERSION  # noqa: N812
 from ecgviewer.errors import FileAccessError
+from ecgviewer.paper.theme import LIGHT
 from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
-from ecgviewer.ui.state import LIGHT
 from ecgviewer.wording import flag_texts, percentile_text
 
 log = logging.getLogger(__name__)

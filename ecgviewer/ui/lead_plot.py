@@ -19,6 +19,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QTransform
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from ecgviewer.paper.layouts import Cell, PageGeometry, compute_page
 from ecgviewer.ui.ecg_paper import (
     Z_GHOST,
     Z_HIGHLIGHT,
@@ -29,7 +30,6 @@ from ecgviewer.ui.ecg_paper import (
     PaperMarksItem,
     bin_max,
 )
-from ecgviewer.ui.layouts import Cell, PageGeometry, compute_page
 from ecgviewer.ui.state import LIGHT, PAGE_SECONDS, Theme
 from ecgviewer.wording import elapsed_text
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.errors import ECGError
+from ecgviewer.paper.layouts import compute_page, page_layout_name
 from ecgviewer.record import Record
 from ecgviewer.ui.analysis_jobs import AnalysisJobsMixin, default_scoring_job
 from ecgviewer.ui.calipers import CaliperTool
@@ -36,7 +37,6 @@ from ecgviewer.ui.display import (
     filters_loaded,
 )
 from ecgviewer.ui.file_actions import FileActionsMixin
-from ecgviewer.ui.layouts import compute_page, page_layout_name
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.menus import build_menu_bar, build_toolbar
 from ecgviewer.ui.overlay import Finding

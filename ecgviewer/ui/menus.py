@@ -6,15 +6,16 @@ Kept apart from the window so other parts (the worklist) can add their menus and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar
 
 from ecgviewer.ui.state import DEVICES, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S
 
-if TYPE_CHECKING:
-    from ecgviewer.ui.main_window import MainWindow
+#: The main window (ui/main_window.py imports this module, so not the other way round: the
+#: functions use only its public slots, ``actions`` and ``menus``).
+MainWindow = Any
 
 
 def _action(window: MainWindow, name: str, text: str, slot, shortcut: str | None = None,

@@ -7,12 +7,12 @@ Detector API (``score``, ``percentile``, ``lead_scores``, ``beats``, ``anomaly_m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ecgviewer import wording
+from ecgviewer.paper.heat import heat_scale  # noqa: F401 - re-exported
 from ecgviewer.signal.quality import (
     CLIPPED,
     LEAD_OFF,
@@ -85,30 +85,6 @@ def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Findin
     rows.sort(key=lambda r: -r[0])
     return [Finding(k + 1, lead, beat, t0, t1, score)
             for k, (score, beat, t0, t1, lead) in enumerate(rows[:limit])]
-
-
-def heat_scale(result: Any) -> float:
-    """Map value drawn at full opacity.
-
-    The model card may give a reference (``map_reference``: a high percentile of the map over
-    validation normals); otherwise the 99.5th percentile of this ECG's own map is used, so the
-    band shows where this ECG is most unusual and the record score says how unusual it is.
-    """
-    ref = getattr(result, "map_reference", None)
-    if ref is None:
-        model = getattr(result, "model", None) or {}
-        ref = model.get("map_reference") if isinstance(model, dict) else None
-    if ref is not None and float(ref) > 0:
-        return float(ref)
-    amap = getattr(result, "anomaly_map", None)
-    if amap is None:
-        return 1.0
-    vals = np.asarray(amap, dtype=np.float32)
-    vals = vals[np.isfinite(vals)]
-    if vals.size == 0:
-        return 1.0
-    hi = float(np.percentile(vals, 99.5))
-    return hi if hi > 0 else 1.0
 
 
 def flag_texts(result: Any) -> list[str]:
