@@ -54,12 +54,19 @@ def verdict_word(p: float | None) -> str:
     return "within normal range"
 
 
+def comparison(p: float | None) -> str:
+    """"More unusual than 97.3 % of normal ECGs" (what the percentile means), under a headline."""
+    if not _finite(p):
+        return "no percentile available for this model"
+    pct = percentile_text(p).replace("> ", "over ").replace("< ", "under ")
+    return f"More unusual than {pct} of normal ECGs"
+
+
 def verdict(p: float | None) -> str:
     """One sentence: the verdict and the percentile it rests on."""
     if not _finite(p):
         return "no percentile available for this model"
-    pct = percentile_text(p)
-    more = f"more unusual than {pct.replace('> ', 'over ').replace('< ', 'under ')} of normal ECGs"
+    more = comparison(p)[0].lower() + comparison(p)[1:]
     word = verdict_word(p)
     if word == "within normal range":
         return f"within the range of normal ECGs ({more})"

@@ -28,6 +28,8 @@ from ecgviewer.ui.overlay import (
 )
 from ecgviewer.ui.state import PAGE_SECONDS
 from ecgviewer.ui.workers import Worker
+from ecgviewer.wording import comparison
+from ecgviewer.wording import verdict as plain_verdict
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +176,13 @@ class AnalysisJobsMixin:
         pct = getattr(result, "percentile", None)
         details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
         details += quality_lines(result) + flag_texts(result)
-        self.analysis_panel.show_result(float(result.score), pct, verdict(pct, getattr(result, "flags", ())),
-                                        "\n".join(details))
+        words = verdict(pct, getattr(result, "flags", ()))
+        if words != plain_verdict(pct):  # a recording problem (signal quality) comes first
+            self.analysis_panel.show_result(float(result.score), pct, words, "\n".join(details),
+                                            headline=words.split(":")[0])
+        else:
+            self.analysis_panel.show_result(float(result.score), pct, comparison(pct),
+                                            "\n".join(details))
         self.findings = findings_from(result, self.record.ecg_leads)
         self.findings_panel.set_findings(self.findings)
         self.redraw(overlay_only=True)

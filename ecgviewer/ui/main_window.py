@@ -244,7 +244,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
     def scale_text(self) -> str:
         """"true scale", or what the paper is instead (fitted to the window, zoomed)."""
         zoom = self.plot.zoom_factor()
-        if abs(zoom - 1.0) < 0.02:
+        if abs(zoom - 1.0) < 0.005:
             return "true scale"
         how = "fitted to window" if self.plot.mode == "fit" else "zoomed"
         return f"NOT true scale: {how} ×{zoom:.2f}"
@@ -255,7 +255,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         badge = getattr(self, "scale_badge", None)
         if badge is not None:
             true = text == "true scale"
-            badge.setText(" True scale " if true else f" {text} ")
+            badge.setText(" ✓ true scale: 1 mm = 1 mm " if true else f" {text} ")
             badge.setStyleSheet("" if true else
                                 "QLabel { background: #ffb347; color: black; font-weight: bold; }")
 

@@ -74,7 +74,8 @@ class PatientPanel(QGroupBox):
         self.id_label.setText(p.id if p and p.id else "-")
         self.age_edit.setValue(p.age if p and p.age is not None else -1)
         self.sex_edit.setCurrentText(p.sex if p and p.sex in ("F", "M") else "unknown")
-        start = record.start.strftime("%Y-%m-%d %H:%M:%S") if record and record.start else "unknown"
+        start = record.start.strftime("%Y-%m-%d %H:%M:%S") if record and record.start else \
+            ("unknown" if record else "-")
         self.time_label.setText(start)
         self.device_label.setText(record.device or "unknown" if record else "-")
         fmt = f" ({record.format})" if record and record.format else ""
@@ -192,6 +193,7 @@ class AnalysisPanel(QGroupBox):
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.rerun_button = QPushButton("Re-run")
         self.rerun_button.clicked.connect(self.rerun_requested)
+        self.rerun_button.setEnabled(False)  # nothing to re-run before an ECG is open
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
@@ -202,7 +204,7 @@ class AnalysisPanel(QGroupBox):
         font.setBold(True)
         self.score_label.setFont(font)
         self.score_label.setWordWrap(True)
-        self.verdict_label = QLabel("")
+        self.verdict_label = QLabel("")  # the comparison behind the headline, in words
         self.verdict_label.setWordWrap(True)
         self.details_label = QLabel("")
         self.details_label.setWordWrap(True)
@@ -275,10 +277,10 @@ class AnalysisPanel(QGroupBox):
         self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
 
     def show_result(self, score: float, percentile: float | None, verdict: str,
-                    details: str) -> None:
-        """The percentile and a plain verdict (ecgviewer.wording); the raw score only in the
-        tooltip, for bug reports."""
-        self.score_label.setText(wording.headline(percentile))
+                    details: str, headline: str | None = None) -> None:
+        """The percentile and a plain verdict (ecgviewer.wording), or ``headline`` (a recording
+        problem); the raw score only in the tooltip, for bug reports."""
+        self.score_label.setText(headline or wording.headline(percentile))
         self.score_label.setToolTip(f"raw model score {score:.4g} (higher = more unusual)")
         self.verdict_label.setText(verdict)
         self.details_label.setText(details)

@@ -135,7 +135,7 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
         else:
             assert np.isnan(x0), cell.lead
     assert len(window.plot.ghosts()) == 12
-    assert "more unusual than 98.4 % of normal ECGs" in window.analysis_panel.verdict_label.text()
+    assert window.analysis_panel.verdict_label.text() == "More unusual than 98.4 % of normal ECGs"
     assert window.analysis_panel.score_label.text() == "Unusual · percentile 98.4 %"
     assert "score" not in window.analysis_panel.score_label.text().lower()  # no raw score
     assert window.findings[0].lead == lead
@@ -215,7 +215,7 @@ def test_window_opens_maximised_then_remembers_the_users_geometry(qtbot, tmp_pat
 def test_fit_to_window_is_labelled_not_true_scale_and_persists(qtbot, window):
     window.open_record(synthetic_12lead())
     window.plot.set_px_per_mm(8.0)  # a dense screen: the page does not fit at true scale
-    assert window.scale_badge.text().strip() == "True scale"
+    assert window.scale_badge.text().strip() == "✓ true scale: 1 mm = 1 mm"
     window.actions["fit_window"].trigger()
     assert window.state.fit_to_window
     assert window.plot.zoom_factor() != pytest.approx(1.0, rel=0.02)
