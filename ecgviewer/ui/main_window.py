@@ -255,7 +255,13 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         badge = getattr(self, "scale_badge", None)
         if badge is not None:
             true = text == "true scale"
-            badge.setText(" ✓ true scale: 1 mm = 1 mm " if true else f" {text} ")
+            hidden = ""
+            page = self.plot.page
+            if true and page is not None:
+                (x0, x1), (y0, y1) = self.plot.vb.viewRange()
+                if page.bottom < y0 - 1.0 or page.width > x1 + 1.0:
+                    hidden = " (more below/right: arrow keys, or Ctrl+F to fit)"
+            badge.setText(" ✓ true scale: 1 mm = 1 mm" + hidden + " " if true else f" {text} ")
             badge.setStyleSheet("" if true else
                                 "QLabel { background: #ffb347; color: black; font-weight: bold; }")
 

@@ -89,7 +89,7 @@ class WorklistTableModel(QAbstractTableModel):
             return QBrush(_STATE_COLOUR[row.review_state])
         if role == Qt.ItemDataRole.ForegroundRole and row.status in (ERROR, LONG) and key == "score":
             return QBrush(QColor(160, 60, 30))
-        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("score", "percentile", "duration", "n_leads"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("percentile", "duration", "n_leads"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 

@@ -113,6 +113,9 @@ class WorklistWindow(QMainWindow):
         header.setStretchLastSection(True)
         for col, width in enumerate((70, 75, 90, 70, 135, 65, 45, 120, 200)):
             self.table.setColumnWidth(col, width)
+        # the verdict column holds "within normal range" without eliding it
+        fm = self.table.fontMetrics()
+        self.table.setColumnWidth(SCORE_COL, fm.horizontalAdvance("within normal range") + 24)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(lambda _i: self.open_current())
 
