@@ -73,9 +73,13 @@ class AnalysisJobsMixin:
         if self.record is not None:
             self.start_measuring()
 
-    def start_measuring(self, start_s: float = 0.0) -> None:
+    def start_measuring(self, start_s: float | None = None) -> None:
+        """Measure from ``start_s`` (default: the page on screen, which a long recording may
+        have moved to while the display filter was loading)."""
         if self.record is None:
             return
+        if start_s is None:
+            start_s = self.state.page_start if self.record.duration > MEASURE_SECONDS else 0.0
         self._measured_from = start_s
         worker = Worker(lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s),
                         kind="measure")

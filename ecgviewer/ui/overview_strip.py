@@ -256,13 +256,22 @@ class LongRecordingPanel(QWidget):
         """Show the page starting at ``t0`` (clamped to the recording)."""
         if self.record is None:
             return
+        self.show_position(t0)
+        self.position_changed.emit(self.t0)
+
+    def show_position(self, t0: float) -> None:
+        """Marker and position line at ``t0`` without asking the viewer to move (it paged
+        itself); the same time convention as the viewer's ruler."""
+        if self.record is None:
+            return
         last = max(0.0, self.record.duration - PAGE_S)
         self.t0 = min(max(0.0, float(t0)), last)
         self.strip.set_view(self.t0, self.t0 + PAGE_S)
+        start, end = elapsed_text(self.t0, long=True), elapsed_text(self.t0 + PAGE_S, long=True)
+        pages = math.ceil(self.record.duration / PAGE_S)
         self.position_label.setText(
-            f"{elapsed_text(self.t0)} – {elapsed_text(self.t0 + PAGE_S)} from start"
-            f"{self._clock_note(self.t0)}   (page {int(self.t0 // PAGE_S) + 1} of {math.ceil(self.record.duration / PAGE_S)})")
-        self.position_changed.emit(self.t0)
+            f"{start} – {end} from start{self._clock_note(self.t0)}"
+            f"   (page {int(self.t0 // PAGE_S) + 1} of {pages})")
 
     def _clock_note(self, t: float) -> str:
         if self.record is None or self.record.start is None:
@@ -287,7 +296,7 @@ class LongRecordingPanel(QWidget):
         self.go_to(self.state.window_bounds(f.window)[0])
         lead = f" in lead {f.lead}" if f.lead else ""
         self.finding_label.setText(
-            f"Finding {self.finding_index + 1} of {len(found)}: at {elapsed_text(centre)} from "
+            f"Finding {self.finding_index + 1} of {len(found)}: at {elapsed_text(centre, long=True)} from "
             f"start{self._clock_note(centre)}{lead}")
         return f
 

@@ -124,3 +124,10 @@ def test_a_record_the_model_cannot_score_says_so_once_without_a_dialog(qtbot, wi
         assert ov.worker is None and not messages.shown
     finally:
         features.shutdown()
+
+
+def test_paging_in_the_viewer_moves_the_overview_position_line(qtbot, features, window):
+    window.open_record(long_record())
+    window.state.page_start = 600.0 - 10.0
+    window.redraw()
+    assert features.overview.position_label.text().startswith("0:09:50 – 0:10:00 from start")
