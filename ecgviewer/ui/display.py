@@ -22,6 +22,8 @@ from ecgviewer.ui.lead_plot import PageData
 if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first paint
     from ecgviewer.signal.filters import DisplayFilter
 
+from ecgviewer.wording import elapsed_text
+
 log = logging.getLogger(__name__)
 
 PAD_S = 1.0  # filter padding each side of a page
@@ -141,8 +143,9 @@ def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
     yield 1, 3, "heart rate"
     stats = heart_rate_stats(out.r_peaks, record.fs)
     if stats.mean_bpm is None and not usable.any():
-        out.unavailable["heart rate"] = (f"no ECG signal in {out.seconds:.0f} s from "
-                                         f"{out.start_s:.0f} s (flat or missing)")
+        where = f" from {elapsed_text(out.start_s, long=True)}" if out.start_s > 0 else ""
+        out.unavailable["heart rate"] = (f"no ECG signal in these {out.seconds:.0f} s{where} "
+                                         "(flat or missing)")
     elif stats.mean_bpm is None:
         out.unavailable["heart rate"] = f"{stats.n_beats} R peak(s) found: at least 2 needed"
     else:

@@ -94,8 +94,9 @@ class PatientPanel(QGroupBox):
 
 
 def _from(m: Measurements) -> str:
-    """" from 1230 s" when the measured strip does not start at the recording's start."""
-    return f" from {m.start_s:.0f} s" if m.start_s > 0 else ""
+    """" from 0:20:30" (time from start, the ruler's convention) when the measured strip does
+    not start at the recording's start."""
+    return f" from {wording.elapsed_text(m.start_s, long=True)}" if m.start_s > 0 else ""
 
 
 class MeasurementsPanel(QGroupBox):
