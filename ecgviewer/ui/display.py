@@ -18,11 +18,11 @@ import numpy as np
 
 from ecgviewer.record import CartReading, Record
 from ecgviewer.ui.lead_plot import PageData
+from ecgviewer.wording import elapsed_text
 
 if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first paint
     from ecgviewer.signal.filters import DisplayFilter
 
-from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
