@@ -62,7 +62,7 @@ def comparison(p: float | None) -> str:
     return f"More unusual than {pct} of normal ECGs"
 
 
-def verdict(p: float | None) -> str:
+def percentile_verdict(p: float | None) -> str:
     """One sentence: the verdict and the percentile it rests on."""
     if not _finite(p):
         return "no percentile available for this model"
@@ -71,6 +71,30 @@ def verdict(p: float | None) -> str:
     if word == "within normal range":
         return f"within the range of normal ECGs ({more})"
     return f"{word.capitalize()} for a normal ECG: {more}"
+
+
+def verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
+    """The verdict in words; a recording problem in ``flags`` (ecgviewer.signal.quality) comes
+    first: a lead off or clipped makes it a recording problem, not an unusual ECG; heavy noise
+    or a suspected lead reversal a possible one, with how far the score can be trusted."""
+    from ecgviewer.signal.quality import (
+        CLIPPED,
+        LEAD_OFF,
+        parse_flags,
+        quality_headline,
+        scoring_note,
+    )
+
+    found = parse_flags(flags or ())
+    if not found:
+        return percentile_verdict(p)
+    unusable = LEAD_OFF in found or CLIPPED in found
+    kind = "Recording problem, not an unusual ECG" if unusable else "Possible recording problem"
+    head = f"{kind}: {quality_headline(flags)}."
+    note = scoring_note(flags)
+    if not _finite(p):
+        return f"{head} {note[0].upper()}{note[1:]}."
+    return f"{head} Score: {percentile_verdict(p)}; {note}."
 
 
 def headline(p: float | None) -> str:
@@ -91,7 +115,13 @@ def flag_text(flag: str) -> str:
 
 
 def flag_texts(flags: Iterable[str] | None) -> list[str]:
-    return [flag_text(f) for f in sorted(flags or ())]
+    """Every flag in plain words; signal-quality flags ("lead_off:V1,V2") as one phrase."""
+    from ecgviewer.signal.quality import PROBLEMS, quality_headline
+
+    flags = sorted(flags or ())
+    quality = [f for f in flags if f.partition(":")[0] in PROBLEMS]
+    out = [quality_headline(quality)] if quality else []
+    return out + [flag_text(f) for f in flags if f not in quality]
 
 
 def elapsed_text(t: float, long: bool | None = None) -> str:

@@ -28,8 +28,7 @@ from ecgviewer.ui.overlay import (
 )
 from ecgviewer.ui.state import PAGE_SECONDS
 from ecgviewer.ui.workers import Worker
-from ecgviewer.wording import comparison
-from ecgviewer.wording import verdict as plain_verdict
+from ecgviewer.wording import comparison, percentile_verdict
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +180,7 @@ class AnalysisJobsMixin:
         details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
         details += quality_lines(result) + flag_texts(result)
         words = verdict(pct, getattr(result, "flags", ()))
-        if words != plain_verdict(pct):  # a recording problem (signal quality) comes first
+        if words != percentile_verdict(pct):  # a recording problem (signal quality) comes first
             self.analysis_panel.show_result(float(result.score), pct, words, "\n".join(details),
                                             headline=words.split(":")[0])
         else:

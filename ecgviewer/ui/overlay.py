@@ -7,20 +7,13 @@ Detector API (``score``, ``percentile``, ``lead_scores``, ``beats``, ``anomaly_m
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from ecgviewer import wording
 from ecgviewer.paper.heat import heat_scale  # noqa: F401 - re-exported
-from ecgviewer.signal.quality import (
-    CLIPPED,
-    LEAD_OFF,
-    PROBLEMS,
-    parse_flags,
-    quality_headline,
-    scoring_note,
-)
+from ecgviewer.signal.quality import PROBLEMS
+from ecgviewer.wording import verdict  # noqa: F401 - the viewer's verdict (quality first)
 
 
 @dataclass(frozen=True)
@@ -37,30 +30,6 @@ class Finding:
     @property
     def t_centre(self) -> float:
         return 0.5 * (self.t_start + self.t_end)
-
-
-def verdict(percentile: float | None, flags: Any = ()) -> str:
-    """Plain words for a percentile against normal ECGs (ecgviewer.wording).
-
-    A recording problem in ``flags`` (ecgviewer.signal.quality) comes first: a lead off or
-    clipped makes it a recording problem, not an unusual ECG; heavy noise or a suspected lead
-    reversal a possible one (a right axis can mimic a reversal), with how far the score can be
-    trusted.
-    """
-    found = parse_flags(flags or ())
-    if found:
-        unusable = LEAD_OFF in found or CLIPPED in found
-        head = (f"{'Recording problem, not an unusual ECG' if unusable else 'Possible recording problem'}: "
-                f"{quality_headline(flags)}.")
-        note = scoring_note(flags)
-        if percentile is None or not math.isfinite(percentile):
-            return f"{head} {note[0].upper()}{note[1:]}."
-        return f"{head} Score: {_percentile_verdict(percentile)}; {note}."
-    return _percentile_verdict(percentile)
-
-
-def _percentile_verdict(percentile: float | None) -> str:
-    return wording.verdict(percentile)
 
 
 def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Finding]:
