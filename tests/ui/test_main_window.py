@@ -633,3 +633,18 @@ def test_true_scale_badge_says_when_the_page_runs_past_the_window(window):
     assert "more below" in window.scale_badge.text()
     window.set_fit_to_window(True)
     assert "NOT true scale" in window.scale_badge.text()
+
+
+def test_a_recording_problem_heads_the_analysis_panel(window, qtbot):
+    def noisy_job(record, device="auto"):
+        result = yield from fake_job(record, device)
+        result.flags = {"noisy:II"}
+        return result
+
+    window.scoring_job = noisy_job
+    window.open_record(synthetic_12lead())
+    _wait_scored(qtbot, window)
+    panel = window.analysis_panel
+    assert panel.score_label.text() == "Possible recording problem"
+    assert "heavy noise in lead II" in panel.verdict_label.text()
+    assert "98.4 %" in panel.verdict_label.text()
