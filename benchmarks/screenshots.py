@@ -134,12 +134,21 @@ def main(argv: list[str]) -> int:
         win.step_finding(1)
         pump(0.2)
         shot(win, "03_ptbxl_abnormal_finding_selected.png")
-        win.enlarge_lead(None)
-        # 3. 12x1
+        win.set_layout("6x2")
+        shot(win, "03b_ptbxl_abnormal_6x2.png")
+        # 3. 12x1, true scale then fitted to the window
         win.set_layout("12x1")
         shot(win, "04_ptbxl_abnormal_12x1.png")
-        win.plot.fit_page()
+        win.set_fit_to_window(True)
         shot(win, "05_ptbxl_abnormal_12x1_fit.png")
+        win.set_fit_to_window(False)
+        lbbb = pick_ptbxl_abnormal(("CLBBB",))
+        if lbbb is not None:  # large QRS in V1-V3: clipped to their rows
+            win.open_path(lbbb)
+            wait_scored(win)
+            shot(win, "05b_ptbxl_lbbb_12x1.png")
+            win.open_path(ptb)
+            wait_scored(win)
         # 4. 6x2, dark theme, caliper
         win.set_layout("6x2")
         win.set_dark(True)
@@ -163,6 +172,18 @@ def main(argv: list[str]) -> int:
     shot(win, "07_error_dialog.png")
     if box is not None:
         box.close()
+    bad.unlink()
+    # 6. an error in a fresh window: no placeholder patient values
+    fresh = MainWindow(scoring_job=job)
+    fresh.setGeometry(0, 0, 1920, 1050)
+    fresh.show()
+    pump(0.3)
+    bad.write_bytes(b"0       " + bytes(range(256)) * 4)
+    fresh.open_path(bad)
+    for b in list(messages.shown):
+        b.close()
+    shot(fresh, "08_error_in_an_empty_window.png")
+    fresh.close()
     bad.unlink()
     win.close()
     pump(0.2)

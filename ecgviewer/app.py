@@ -95,6 +95,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("file", nargs="?", help="ECG file to open (default: the demo ECG)")
     parser.add_argument("--fs", type=float, default=None,
                         help="sampling rate for bare arrays (.npy/.csv)")
+    parser.add_argument("--worklist", metavar="SOURCE", default=None,
+                        help="open a worklist: a folder of ECGs, a database CSV (PTB-XL) or an "
+                             "HDF5 collection")
     parser.add_argument("--smoke-test", metavar="OUT.png", default=None,
                         help="no window: open the demo ECG, score it, export OUT.png, check "
                              "the result; prints one JSON line, exit status 0/1 (smoke.py)")
@@ -117,15 +120,29 @@ def create_app(argv: Sequence[str] | None = None):
 
 
 def install_review_features(window) -> None:
-    """Worklist, long-recording overview, reports (``ui.review_hooks``), when available; the
-    viewer works without them, so a failure here is logged, not fatal."""
-    try:
-        from ecgviewer.ui import review_hooks
+    """Worklist, long-recording overview, reports (``ui.review_hooks.install_or_log``)."""
+    from ecgviewer.ui.review_hooks import install_or_log
 
-        features = review_hooks.install(window)
-        window.page_changed.connect(features.page_shown)
-    except Exception:
-        log.exception("review features (worklist, overview, reports) are unavailable")
+    install_or_log(window)
+
+
+def open_worklist(window, source: str) -> bool:
+    """``ecgviewer --worklist SOURCE``: the worklist window over the viewer; a source that
+    does not exist is one clear message, the viewer stays."""
+    from pathlib import Path
+
+    from ecgviewer.errors import FileAccessError
+    from ecgviewer.ui import messages
+
+    review = getattr(window, "review", None)
+    if not Path(source).exists():
+        messages.show_error(window, FileAccessError(source, "not found (--worklist)"))
+        return False
+    if review is None:
+        messages.show_error(window, RuntimeError("the worklist is not available in this installation"))
+        return False
+    review.open_worklist(source)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,12 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow()
     install_review_features(window)
-    window.show()
+    window.show_initial()
     if args.file:
         opts = {"fs": args.fs} if args.fs else {}
         window.open_path(args.file, **opts)
-    else:
+    elif not args.worklist:
         window.open_demo()
+    if args.worklist:
+        open_worklist(window, args.worklist)
     log.info("window shown")
     return int(app.exec())
 

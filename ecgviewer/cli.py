@@ -1,10 +1,13 @@
-"""``ecgad``: the command line. ``ecgad info FILE`` describes an ECG file, ``ecgad convert IN
-OUT`` writes it as WFDB, EDF+ or HL7 aECG; ``score``, ``train`` and ``evaluate`` hand over to
-the model package.
+"""``ecgad``: the command line. ``ecgad info FILE`` describes an ECG file; ``ecgad convert IN
+OUT`` writes it as WFDB, EDF+ or HL7 aECG; ``ecgad score FILE...`` scores files with the bundled
+model (a table, ``--json`` or ``--csv OUT``); ``train`` and ``evaluate`` hand over to the model
+package.
 
-Every problem with an input file is printed as ``ecgad: <message>`` on stderr with exit status
-2, never as a traceback (``--debug`` shows one for bug reports). Torch is imported only by the
-model subcommands, so ``ecgad info`` starts fast.
+Exit status, the same for every subcommand (README "Command line"): 0 done; 1 an unexpected
+error (a bug: rerun with ``--debug`` for the traceback); 2 bad input (an unreadable or unscorable
+file, a missing or tampered model, a wrong option), printed as ``ecgad: <message>`` on stderr,
+never as a traceback; 130 interrupted. ``--debug`` may come anywhere on the line. Torch is
+imported only once a model is needed, so ``ecgad --help`` and ``ecgad score --help`` are fast.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ __all__ = ["MODEL_COMMANDS", "build_parser", "describe", "format_entries", "main
 #: Subcommands implemented in the model package: name -> (module, one-line help).
 #: Each module exposes ``main(argv: list[str]) -> int | None`` with its own argparse.
 MODEL_COMMANDS: dict[str, tuple[str, str]] = {
-    "score": ("model.infer", "score ECG files with the anomaly model"),
     "train": ("model.train", "train the anomaly model on normal ECGs"),
     "evaluate": ("model.evaluate", "evaluate a trained model (AUROC, localisation)"),
 }
@@ -34,7 +36,8 @@ MODEL_COMMANDS: dict[str, tuple[str, str]] = {
 RATE_FROM_USER = frozenset({"npy", "csv"})
 
 EXIT_OK = 0
-EXIT_ERROR = 2
+EXIT_BUG = 1  # an unexpected error
+EXIT_ERROR = 2  # bad input: a file, the model, an option (argparse uses 2 too)
 EXIT_INTERRUPTED = 130
 
 
@@ -43,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecgad",
         description="ECG files and the ECG anomaly model from the command line.",
+        epilog="Exit status, the same for every command: 0 done; 1 unexpected error (a bug: "
+               "rerun with --debug); 2 bad input (an unreadable or unscorable file, a missing "
+               "model, a wrong option); 130 interrupted. --debug may follow the command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
@@ -79,6 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="sampling rate, for inputs that do not store one (.npy, .csv)")
     convert.add_argument("--entry", metavar="KEY", help="for files with many ECGs: convert this one")
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    score = sub.add_parser(
+        "score",
+        help="score ECG files with the anomaly model (table, --json or --csv)",
+        description="Score ECG files with the bundled anomaly model. Prints one row per ECG: "
+                    "file, percentile against normal ECGs, verdict, the most unusual leads and "
+                    "notes. A file that cannot be scored gets a row saying why; the exit status "
+                    "is then 2.",
+    )
+    score.add_argument("files", nargs="+", metavar="FILE", help="ECG files (any supported format)")
+    out = score.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true",
+                     help="print a JSON array instead of the table (no NaN: missing values are null)")
+    out.add_argument("--csv", metavar="OUT", help="also write the table to OUT as CSV")
+    score.add_argument("--weights", metavar="PATH",
+                       help="model weights (default: the bundled weights, checked against their card)")
+    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                       help="where the model runs (default: auto, the GPU when there is one)")
+    score.add_argument("--fs", type=_positive_float, metavar="HZ",
+                       help="sampling rate, for formats that do not store one (.npy, .csv)")
 
     # Model subcommands: registered for --help; their arguments belong to their own parsers.
     for name, (_module, text) in MODEL_COMMANDS.items():
@@ -94,17 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    rest = [a for a in args_list if a != "--debug"]  # --debug is taken anywhere on the line
     try:
         # Model subcommands get the rest of the line untouched, so their parsers own it.
-        rest = [a for a in args_list if a != "--debug"]
         if rest and rest[0] in MODEL_COMMANDS:
             return _run_model_command(rest[0], rest[1:])
-        args = build_parser().parse_args(args_list)
+        args = build_parser().parse_args(rest)
         if args.command == "info":
             return _info(args.file, fs=args.fs, entry=args.entry)
         if args.command == "convert":
             return _convert(args.file, args.out, fmt=args.format, fs=args.fs, entry=args.entry,
                             overwrite=args.overwrite)
+        if args.command == "score":
+            from ecgviewer.analysis.score_table import score_files
+
+            return score_files(args.files, json_out=args.json, csv_out=args.csv,
+                               weights=args.weights, device=args.device, fs=args.fs)
         return EXIT_ERROR  # unreachable: argparse requires a known command
     except ECGError as exc:
         return _fail(str(exc), debug)
@@ -114,14 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         return _fail("not enough memory for this operation", debug)
     except Exception as exc:  # a bug: say so briefly; --debug shows the traceback
-        return _fail(f"unexpected error: {type(exc).__name__}: {exc}", debug)
+        hint = "" if debug else " (rerun with --debug for details)"
+        return _fail(f"unexpected error: {type(exc).__name__}: {exc}{hint}", debug, EXIT_BUG)
 
 
-def _fail(message: str, debug: bool) -> int:
+def _fail(message: str, debug: bool, status: int = EXIT_ERROR) -> int:
     if debug:
         traceback.print_exc()
     print(f"ecgad: {message}", file=sys.stderr)
-    return EXIT_ERROR
+    return status
 
 
 # ---------------------------------------------------------------------------- info

@@ -141,14 +141,19 @@ def install_command(packages: Sequence[str], as_root: bool = False) -> str:
     return f"{prefix}apt-get install -y --no-install-recommends {' '.join(packages)}"
 
 
-def message(missing: Sequence[str], packages: Sequence[str], have_apt: bool) -> str:
+def message(missing: Sequence[str], packages: Sequence[str], have_apt: bool,
+            as_root: bool = False) -> str:
     """What to tell the user: which libraries, and the exact command that adds them."""
     head = ("ecgviewer: the viewer window needs system libraries this machine lacks: "
             + ", ".join(missing) + ".")
+    command = install_command(packages, as_root)
     if have_apt:
-        return f"{head}\nInstall them with:\n    {install_command(packages)}"
-    return (f"{head}\nInstall them with your package manager (on Debian/Ubuntu: "
-            f"{install_command(packages)}).")
+        return f"{head}\nInstall them with:\n    {command}"
+    return f"{head}\nInstall them with your package manager (on Debian/Ubuntu: {command})."
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def problem(env: Mapping[str, str] | None = None, run: Runner = subprocess.run) -> str | None:
@@ -163,7 +168,8 @@ def problem(env: Mapping[str, str] | None = None, run: Runner = subprocess.run) 
         return None
     missing = missing_libraries(plugin, run)
     if missing:
-        return message(missing, packages_for(missing), shutil.which("apt-get") is not None)
+        return message(missing, packages_for(missing), shutil.which("apt-get") is not None,
+                       _is_root())
     if not env.get("DISPLAY"):
         return ("ecgviewer: no X11 display (DISPLAY is not set): start it from a desktop "
                 "session, or set QT_QPA_PLATFORM=offscreen to run without a window.")
@@ -202,7 +208,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if not missing:
         return 0
     packages = packages_for(missing)
-    is_root = (os.geteuid() == 0) if is_root is None else is_root
+    is_root = _is_root() if is_root is None else is_root
     have_apt = (shutil.which("apt-get") is not None) if have_apt is None else have_apt
     if args.install and is_root and have_apt:
         if install(packages, run):
@@ -210,9 +216,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             if not still:
                 return 0
             missing, packages = still, packages_for(still)
-        print(message(missing, packages, have_apt).replace("sudo ", ""), file=sys.stderr)
+        print(message(missing, packages, have_apt, as_root=True), file=sys.stderr)
         return 1
-    print(message(missing, packages, have_apt), file=sys.stderr)
+    print(message(missing, packages, have_apt, is_root), file=sys.stderr)
     return 1
 
 

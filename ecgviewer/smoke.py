@@ -76,11 +76,11 @@ def _window_opens() -> bool:
         previous = os.environ.get("ECGVIEWER_DATA_DIR")
         os.environ["ECGVIEWER_DATA_DIR"] = tmp
         try:
-            from ecgviewer.app import install_review_features
             from ecgviewer.ui.main_window import MainWindow
+            from ecgviewer.ui.review_hooks import install_or_log
 
             window = MainWindow()
-            install_review_features(window)
+            install_or_log(window)
             window.show()
             app.processEvents()
             shown = window.isVisible() and bool(window.menus.get("help"))

@@ -167,7 +167,7 @@ def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int
 
 def export_bundle(best_pt: Path, export_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Evaluate ``best_pt`` on fold 9 (selection/report halves) and write weights + card."""
-    from model.train import load_validation, score_components
+    from model.validation import load_validation, score_components
 
     blob = torch.load(best_pt, map_location="cpu", weights_only=True)
     cfg = ModelConfig.from_dict(blob["config"])

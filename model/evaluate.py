@@ -27,11 +27,8 @@ import argparse
 import csv
 import json
 import logging
-import math
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,47 +37,21 @@ import numpy as np
 from ecgviewer.errors import ECGError
 from ecgviewer.record import STANDARD_LEADS, Record
 from model.data import ABNORMAL_CLASSES, Labelled, ptbxl_split, read_ptbxl, read_single
+
+# Shared with model/localization_benchmark.py (which evaluate's main runs): in model/eval_common.py.
+from model.eval_common import (  # noqa: F401 - re-exported for callers of model.evaluate
+    RECORDS_PER_CHUNK,
+    LocalizationPool,
+    _finite,
+    best_dice_threshold,
+    dice_at,
+    iter_scored,
+)
 from model.metrics import auprc, auroc, sens_spec, youden_threshold
 
 log = logging.getLogger(__name__)
 
-#: Records read and scored per Detector.score_many call (windows per network call: ``batch``).
-RECORDS_PER_CHUNK = 64
-
-
-# ---------------------------------------------------------------------------- scoring
-def iter_scored(det: Any, items: Sequence[Any], load: Callable[[Any], Record], *, batch: int = 64,
-                desc: str = "scoring") -> Iterator[tuple[Any, Record | None, Any]]:
-    """Yield ``(item, record, result)`` for every item, scoring chunks with ``score_many``.
-
-    ``result`` is a ScoreResult, or the ECGError that stopped reading or scoring the item
-    (``record`` is then None when it could not even be read). A tqdm bar goes to stderr.
-    """
-    from tqdm import tqdm
-
-    with tqdm(total=len(items), desc=desc, file=sys.stderr, unit="ECG", leave=False) as bar:
-        for a in range(0, len(items), RECORDS_PER_CHUNK):
-            chunk = items[a : a + RECORDS_PER_CHUNK]
-            records: list[Record | None] = []
-            errors: dict[int, ECGError] = {}
-            for j, item in enumerate(chunk):
-                try:
-                    records.append(load(item))
-                except ECGError as exc:
-                    records.append(None)
-                    errors[j] = exc
-            ok = [r for r in records if r is not None]
-            results = iter(det.score_many(ok, batch=batch)) if ok else iter(())
-            for j, (item, rec) in enumerate(zip(chunk, records)):
-                yield item, rec, errors[j] if rec is None else next(results)
-            bar.update(len(chunk))
-
-
 # ---------------------------------------------------------------------------- detection
-def _finite(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else round(float(x), 4)
-
-
 def detection_report(labels: np.ndarray, scores: np.ndarray, classes: Sequence[frozenset[str]] | None,
                      threshold: float | None) -> dict[str, Any]:
     """Detection figures; records with a NaN score (unscorable) are counted and left out."""
@@ -109,77 +80,6 @@ def detection_report(labels: np.ndarray, scores: np.ndarray, classes: Sequence[f
 
 
 # ---------------------------------------------------------------------------- localization
-def best_dice_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """The threshold t maximising pooled Dice of ``scores >= t``; exact, O(n log n).
-
-    Returns ``(threshold, dice)``; NaN threshold when there is no positive label.
-    """
-    labels = np.asarray(labels, bool).ravel()
-    scores = np.asarray(scores, np.float64).ravel()
-    n_pos = int(labels.sum())
-    if n_pos == 0:
-        return float("nan"), float("nan")
-    order = np.argsort(-scores, kind="mergesort")
-    s = scores[order]
-    tp = np.cumsum(labels[order])
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # thresholds between tie runs
-    dice = 2 * tp[last] / (last + 1 + n_pos)
-    k = int(np.argmax(dice))
-    return float(s[last[k]]), float(dice[k])
-
-
-def dice_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> float:
-    pred = np.asarray(scores) >= threshold
-    truth = np.asarray(labels, bool)
-    denom = pred.sum() + truth.sum()
-    return float(2 * (pred & truth).sum() / denom) if denom else float("nan")
-
-
-@dataclass
-class LocalizationPool:
-    """Collects (map, point labels) pairs of records, split into calibration / evaluation."""
-
-    maps: list[np.ndarray] = field(default_factory=list)
-    labels: list[np.ndarray] = field(default_factory=list)
-    calibration: list[bool] = field(default_factory=list)
-
-    def add(self, anomaly_map: np.ndarray, labels: np.ndarray, calibration: bool, stride: int = 1) -> None:
-        self.maps.append(np.asarray(anomaly_map, np.float32)[:, ::stride].ravel())
-        self.labels.append(np.asarray(labels, bool)[:, ::stride].ravel())
-        self.calibration.append(bool(calibration))
-
-    def _cat(self, which: bool | None) -> tuple[np.ndarray, np.ndarray]:
-        idx = [i for i, c in enumerate(self.calibration) if which is None or c == which]
-        if not idx:
-            return np.empty(0, bool), np.empty(0, np.float32)
-        return (np.concatenate([self.labels[i] for i in idx]),
-                np.concatenate([self.maps[i] for i in idx]))
-
-    def report(self, threshold: float | None = None) -> dict[str, Any]:
-        """AUROC over every record; Dice on the evaluation records at a calibration threshold."""
-        lab_all, map_all = self._cat(None)
-        out: dict[str, Any] = {
-            "n_records": len(self.maps),
-            "n_samples": int(lab_all.size), "positive_fraction": _finite(lab_all.mean()) if lab_all.size else None,
-            "auroc": _finite(auroc(lab_all, map_all)) if lab_all.size else None,
-        }
-        if threshold is None:
-            lab_c, map_c = self._cat(True)
-            threshold, cal_dice = best_dice_threshold(lab_c, map_c)
-            out["dice_calibration"] = _finite(cal_dice)
-            out["n_calibration_records"] = int(sum(self.calibration))
-        out["dice_threshold"] = None if not math.isfinite(threshold) else float(threshold)
-        lab_e, map_e = self._cat(False)
-        eval_idx = [i for i, c in enumerate(self.calibration) if not c]
-        out["n_evaluation_records"] = len(eval_idx)
-        if math.isfinite(threshold) and lab_e.size:
-            out["dice"] = _finite(dice_at(lab_e, map_e, threshold))
-            per = [dice_at(self.labels[i], self.maps[i], threshold) for i in eval_idx if self.labels[i].any()]
-            out["dice_mean_per_record"] = _finite(float(np.mean(per))) if per else None
-            out["auroc_evaluation"] = _finite(auroc(lab_e, map_e))
-        return out
-
-
 # ---------------------------------------------------------------------------- inputs
 def threshold_of(det: Any) -> tuple[float | None, str]:
     t = det.card.get("threshold")
@@ -345,7 +245,8 @@ def score_kind_status(det: Any) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgad evaluate", description="Evaluate the anomaly model; prints JSON.")
     p.add_argument("--weights", help="weights.pt (default: the bundled weights)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the model runs (default: auto, the GPU when there is one)")
     p.add_argument("--ptbxl", help="PTB-XL folder in the official layout")
     p.add_argument("--folds", default="9", help="comma-separated folds to evaluate (default 9)")
     p.add_argument("--folder", help="folder of ECG records (with --labels)")
@@ -357,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-detection", action="store_true", help="with --ptbxl: only the synthetic benchmark")
     p.add_argument("--batch", type=int, default=64, help="windows per network call")
     p.add_argument("--limit", type=int, default=0, help="at most N records per group (quick checks)")
-    p.add_argument("--seed", type=int, default=20231008)
+    p.add_argument("--seed", type=int, default=20231008,
+                   help="seed of the synthetic abnormalities (default %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     return p
 

@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -552,32 +551,3 @@ def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) ->
     result.beats = beats
     return result
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``ecgad score FILE...``: print one JSON line per file (score, percentile, flags)."""
-    import argparse
-
-    from ecgviewer import io
-
-    parser = argparse.ArgumentParser(prog="ecgad score", description=main.__doc__)
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--fs", type=float, default=None, help="rate for .npy/.csv arrays")
-    args = parser.parse_args(argv)
-    det = Detector.load(args.weights, device=args.device)
-    status = 0
-    for path in args.files:
-        t0 = time.perf_counter()
-        try:
-            rec = io.read(path, **({"fs": args.fs} if args.fs else {}))
-            records = [rec] if isinstance(rec, Record) else [e.load() for e in rec]
-            for r in records:
-                res = det.score(r)
-                line = {"file": path, **res.summary(), "ms": round(1000 * (time.perf_counter() - t0), 1)}
-                line.pop("beats")
-                print(json.dumps(line))
-        except ECGError as exc:
-            print(json.dumps({"file": path, "error": str(exc)}))
-            status = 1
-    return status

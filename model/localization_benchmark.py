@@ -269,7 +269,7 @@ def run(det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int =
     fold-9 selection-half normals. Figures: insertions on the fold-9 report-half normals.
     """
     from model.data import ptbxl_split
-    from model.evaluate import LocalizationPool, _finite, iter_scored
+    from model.eval_common import LocalizationPool, _finite, iter_scored
     from model.metrics import auroc
 
     split = ptbxl_split(root, det.cfg)

@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,13 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ecgviewer import io
-from ecgviewer.errors import ECGError
-from ecgviewer.record import Record
 from model.config import ModelConfig
 from model.data import Labelled, TrainingSet, build_training_set, folder_records, ptbxl_split
 from model.masking import random_beat_masks, random_global_masks
 from model.network import CrossRestorationNet, restoration_loss, trend_view
+
+# In model/validation.py: model.card uses them too and must not import this module.
+from model.validation import ValidationSet, load_validation, score_components  # noqa: F401
 
 log = logging.getLogger("model.train")
 
@@ -70,56 +69,6 @@ def make_batch(ts: TrainingSet, idx: np.ndarray, cfg: ModelConfig, gen: torch.Ge
         "trend": trend_view(x_in, cfg), "x": xt, "beats": bt,
         "age": torch.from_numpy(ts.age[idx]), "sex": torch.from_numpy(ts.sex[idx]),
     }
-
-
-# ---------------------------------------------------------------------------- validation
-@dataclass
-class ValidationSet:
-    records: list[Record]
-    labels: np.ndarray  # True = abnormal
-    meta: list[Labelled]
-
-
-def load_validation(items: list[Labelled]) -> ValidationSet:
-    records, labels, meta = [], [], []
-    for item in items:
-        try:
-            rec = io.read(item.path)
-        except ECGError as exc:
-            log.warning("validation record skipped: %s", exc)
-            continue
-        assert isinstance(rec, Record)
-        # The database knows the patient (WFDB headers of PTB-XL do not): the model uses it.
-        if rec.patient.age is None and item.age is not None:
-            rec.patient.age = item.age
-        if rec.patient.sex is None and item.sex is not None:
-            rec.patient.sex = item.sex
-        records.append(rec)
-        labels.append(item.abnormal)
-        meta.append(item)
-    return ValidationSet(records, np.asarray(labels, bool), meta)
-
-
-def score_components(net: Any, cfg: ModelConfig, val: ValidationSet, device: str,
-                     bank: Any = None) -> dict[str, np.ndarray]:
-    """Every score kind for every validation record (records that fail get NaN; without a
-    beat bank its column is left out)."""
-    from model.infer import BANK_KIND, SCORE_KINDS, Detector
-
-    was_training = net.training
-    det = Detector(net, cfg, {}, device, all_components=True, bank=bank)
-    results = det.score_many(val.records, batch=96)
-    net.train(was_training)
-    keys = [k for k in SCORE_KINDS if bank is not None or k != BANK_KIND]
-    keys += [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
-    keys += ["pred_age", "age_gap"]
-    out = {kind: np.full(len(results), np.nan) for kind in keys}
-    for i, res in enumerate(results):
-        if isinstance(res, ECGError):
-            continue
-        for kind in keys:
-            out[kind][i] = res.components.get(kind, np.nan)
-    return out
 
 
 # ---------------------------------------------------------------------------- set-up
@@ -276,21 +225,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-ptbxl", help="with --folder: PTB-XL folder whose fold 9 selects the checkpoint")
     p.add_argument("--out", required=True, help="run folder: cache, checkpoints, history")
     p.add_argument("--export", help="write weights.pt + model_card.json here after training")
-    p.add_argument("--epochs", type=int, default=ModelConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=ModelConfig.batch_size)
-    p.add_argument("--lr", type=float, default=ModelConfig.lr)
+    p.add_argument("--epochs", type=int, default=ModelConfig.epochs,
+                   help="passes over the training ECGs (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=ModelConfig.batch_size,
+                   help="ECG windows per optimiser step (default %(default)s)")
+    p.add_argument("--lr", type=float, default=ModelConfig.lr, help="learning rate (default %(default)s)")
     p.add_argument("--beats", type=int, default=4, help="random beats per ECG per step")
     p.add_argument("--channels", default="", help="encoder widths, e.g. 32,64,128,256")
-    p.add_argument("--norm", default=ModelConfig.norm_mode, choices=["lead", "record"])
-    p.add_argument("--norm-clip", type=float, default=ModelConfig.norm_clip)
-    p.add_argument("--mask-ratio", type=float, default=ModelConfig.mask_ratio)
-    p.add_argument("--seed", type=int, default=ModelConfig.seed)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--norm", default=ModelConfig.norm_mode, choices=["lead", "record"],
+                   help="amplitude normalisation per lead or per record (default %(default)s)")
+    p.add_argument("--norm-clip", type=float, default=ModelConfig.norm_clip,
+                   help="clip normalised samples at this many units (default %(default)s)")
+    p.add_argument("--mask-ratio", type=float, default=ModelConfig.mask_ratio,
+                   help="fraction of each window masked for restoration (default %(default)s)")
+    p.add_argument("--seed", type=int, default=ModelConfig.seed, help="random seed (default %(default)s)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to train (default: auto, the GPU when there is one)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    p.add_argument("--eval-every", type=int, default=1)
+    p.add_argument("--eval-every", type=int, default=1,
+                   help="validate on fold 9's selection half every N epochs (default 1)")
     p.add_argument("--max-train", type=int, default=0, help="use only the first N training ECGs")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 

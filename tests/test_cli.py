@@ -185,12 +185,12 @@ def test_console_entry_point_has_no_traceback(tmp_path):
 # ---------------------------------------------------------------------------- model hooks
 def test_model_hook_calls_module_main_with_the_rest(monkeypatch):
     seen = {}
-    fake = types.ModuleType("fake_model_infer")
+    fake = types.ModuleType("fake_model_train")
     fake.main = lambda argv: seen.setdefault("argv", argv) and 0
-    monkeypatch.setitem(sys.modules, "fake_model_infer", fake)
-    monkeypatch.setitem(cli.MODEL_COMMANDS, "score", ("fake_model_infer", "score"))
-    assert cli.main(["score", "a.hea", "--device", "cpu", "--fs", "3"]) == 0
-    assert seen["argv"] == ["a.hea", "--device", "cpu", "--fs", "3"]
+    monkeypatch.setitem(sys.modules, "fake_model_train", fake)
+    monkeypatch.setitem(cli.MODEL_COMMANDS, "train", ("fake_model_train", "train"))
+    assert cli.main(["train", "--out", "r", "--debug", "--epochs", "3"]) == 0
+    assert seen["argv"] == ["--out", "r", "--epochs", "3"]  # --debug taken anywhere
 
 
 def test_model_hook_missing_module_is_a_clear_error(monkeypatch, capsys):

@@ -162,3 +162,11 @@ def test_real_plugin_is_found_and_ldd_parses():
     assert plugin.name == "libqxcb.so"
     missing = qt_deps.missing_libraries(plugin)
     assert all(".so" in name for name in missing)
+
+
+def test_as_root_the_command_has_no_sudo(plugin, capsys):
+    system = FakeSystem()
+    assert qt_deps.main([], env=XCB_ENV, run=system, is_root=True, have_apt=True) == 1
+    err = capsys.readouterr().err
+    assert "    apt-get install -y --no-install-recommends libxcb-icccm4 libxcb-keysyms1" in err
+    assert "sudo" not in err

@@ -15,6 +15,21 @@ from ecgviewer.record import Record
 
 Progress = tuple[int, int, str]
 
+#: The bundled model's input leads (model/config.py ``STANDARD_LEADS``; a test keeps them
+#: equal). III, aVR, aVL and aVF are derived from I and II when a record lacks them.
+MODEL_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def unscorable_reason(record: Record) -> str | None:
+    """Why the model cannot score ``record`` at all (said once, before any window is tried),
+    or None. Checked without torch, so the window can say it at once."""
+    have = set(record.with_derived_limb_leads().leads)
+    missing = [name for name in MODEL_LEADS if name not in have]
+    if not missing:
+        return None
+    has = ", ".join(record.ecg_leads or record.leads) or "none"
+    return f"the model needs the 12 standard leads; this record has {has}"
+
 _detectors: dict[tuple[str | None, str], Any] = {}
 _lock = threading.Lock()
 

@@ -1,6 +1,6 @@
 """Geometry and content of the one-page paper report, Qt-free.
 
-The traces are placed by the same :func:`ecgviewer.ui.layouts.compute_page` the viewer uses
+The traces are placed by the same :func:`ecgviewer.paper.layouts.compute_page` the viewer uses
 (a Qt-free module), so the printed 3x4 + rhythm layout is the one on screen. Everything here is
 in millimetres on a landscape page, y downwards from the top edge, at true scale: 25 mm/s and
 10 mm/mV by default. A4 (297 x 210 mm) and US Letter (279.4 x 215.9 mm) both hold the 10 s,
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ecgviewer.paper.layouts import PAGE_SECONDS, PageGeometry, compute_page
 from ecgviewer.record import Record
 from ecgviewer.review.store import Review
-from ecgviewer.ui.layouts import PageGeometry, compute_page
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,6 @@ PAPER_SIZES: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "Letter": (
 MARGIN = 5.0
 HEADER_H = 30.0
 FOOTER_H = 8.0
-PAGE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ class ReportContent:
     @property
     def verdict(self) -> str:
         """Plain words for the percentile, the viewer's own wording."""
-        from ecgviewer.ui.overlay import verdict
+        from ecgviewer.wording import verdict
 
         return verdict(self.percentile, self.flags) if self.score is not None else "not scored"
 
@@ -154,7 +153,7 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.anomaly_map = None if amap is None else np.asarray(amap, dtype=np.float32)
         content.model = dict(getattr(result, "model", None) or {})
         content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
-        from ecgviewer.ui.overlay import heat_scale  # Qt-free: the viewer's band scale
+        from ecgviewer.paper.heat import heat_scale  # the viewer's band scale
 
         content.heat_scale = heat_scale(result)
     if not content.measurements:

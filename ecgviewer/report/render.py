@@ -31,9 +31,10 @@ from PySide6.QtGui import (
 
 from ecgviewer import __version__ as APP_VERSION  # noqa: N812
 from ecgviewer.errors import FileAccessError
+from ecgviewer.paper.theme import LIGHT
 from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
-from ecgviewer.ui.state import LIGHT
+from ecgviewer.wording import flag_texts, percentile_text
 
 log = logging.getLogger(__name__)
 
@@ -303,10 +304,9 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
 
 def _anomaly_lines(content: ReportContent) -> list[str]:
     if content.score is None:
-        lines = ["Score: not scored"]
+        lines = ["Not scored"]
     else:
-        pct = "-" if content.percentile is None else f"{content.percentile:.1f}"
-        lines = [f"Score: {content.score:.3f}", f"Percentile: {pct} (vs normal ECGs)",
+        lines = [f"Percentile: {percentile_text(content.percentile)} (vs normal ECGs)",
                  content.verdict]
     m = content.model
     if m:
@@ -316,7 +316,7 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
             lines.append(f"Weights sha256: {sha[:16]}…")
     other = [f for f in content.flags if f.partition(":")[0] not in QUALITY_PROBLEMS]  # told in the verdict
     if other:
-        lines.append("Flags: " + ", ".join(other))
+        lines.append("Notes: " + "; ".join(flag_texts(other)))
     lines.append("Blue band: where the model finds the ECG unusual")
     return lines
 

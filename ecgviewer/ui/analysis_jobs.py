@@ -14,7 +14,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from ecgviewer.errors import ModelError
+from ecgviewer.errors import InvalidSignalError, MissingLeadsError, ModelError
 from ecgviewer.record import Record
 from ecgviewer.ui import messages
 from ecgviewer.ui.display import Measurements, filters_loaded, load_filters_job, measure_job
@@ -26,9 +26,13 @@ from ecgviewer.ui.overlay import (
     quality_lines,
     verdict,
 )
+from ecgviewer.ui.state import PAGE_SECONDS
 from ecgviewer.ui.workers import Worker
+from ecgviewer.wording import comparison, percentile_verdict
 
 log = logging.getLogger(__name__)
+
+MEASURE_SECONDS = 60.0  # heart rate and intervals over this much signal (around the page)
 
 
 def default_scoring_job(record: Record, device: str) -> Generator[Any, None, Any]:
@@ -68,10 +72,16 @@ class AnalysisJobsMixin:
         if self.record is not None:
             self.start_measuring()
 
-    def start_measuring(self) -> None:
+    def start_measuring(self, start_s: float | None = None) -> None:
+        """Measure from ``start_s`` (default: the page on screen, which a long recording may
+        have moved to while the display filter was loading)."""
         if self.record is None:
             return
-        worker = Worker(lambda rec=self.record: measure_job(rec), kind="measure")
+        if start_s is None:
+            start_s = self.state.page_start if self.record.duration > MEASURE_SECONDS else 0.0
+        self._measured_from = start_s
+        worker = Worker(lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s),
+                        kind="measure")
         worker.signals.finished.connect(lambda res, w=worker: self._on_measured(w, res))
         worker.signals.failed.connect(lambda exc, w=worker: self._on_measure_failed(w, exc))
         self.jobs.start(worker)
@@ -82,6 +92,18 @@ class AnalysisJobsMixin:
         self.measurements = result
         self.measure_panel.show_measurements(result)
         self._chain_scoring()
+
+    def measure_page_if_needed(self) -> None:
+        """A long recording: measure the minute around the page on screen once the page
+        leaves the measured one (its first minute may be a gap without signal)."""
+        if self.record is None or self.record.duration <= MEASURE_SECONDS:
+            return
+        start = self.state.page_start
+        done_from = getattr(self, "_measured_from", 0.0)
+        if done_from <= start and start + PAGE_SECONDS <= done_from + MEASURE_SECONDS:
+            return
+        self.measure_panel.clear("measuring…")
+        self.start_measuring(start)
 
     def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
         if self.jobs.is_current(worker):
@@ -97,6 +119,14 @@ class AnalysisJobsMixin:
     def start_scoring(self) -> None:
         """Run the anomaly model on the current record in the background."""
         if self.record is None:
+            return
+        from ecgviewer.analysis.scoring import unscorable_reason
+
+        # The bundled model's lead rule; an injected job (tests) scores what it can.
+        reason = unscorable_reason(self.record) if self.scoring_job is default_scoring_job else None
+        if reason is not None:  # said once, here; never a dialog per file or per window
+            self._score_after_measure = False
+            self.show_not_scored(reason)
             return
         limit = getattr(self, "long_recording_s", None)  # set by ui.review_hooks
         if limit is not None and self.record.duration > limit:
@@ -149,15 +179,34 @@ class AnalysisJobsMixin:
         pct = getattr(result, "percentile", None)
         details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
         details += quality_lines(result) + flag_texts(result)
-        self.analysis_panel.show_result(float(result.score), pct, verdict(pct, getattr(result, "flags", ())),
-                                        "\n".join(details))
+        words = verdict(pct, getattr(result, "flags", ()))
+        if words != percentile_verdict(pct):  # a recording problem (signal quality) comes first
+            self.analysis_panel.show_result(float(result.score), pct, words, "\n".join(details),
+                                            headline=words.split(":")[0])
+        else:
+            self.analysis_panel.show_result(float(result.score), pct, comparison(pct),
+                                            "\n".join(details))
         self.findings = findings_from(result, self.record.ecg_leads)
         self.findings_panel.set_findings(self.findings)
         self.redraw(overlay_only=True)
         self.scoring_finished.emit(result)
 
+    def show_not_scored(self, reason: str) -> None:
+        """The panel says once why this record is not scored (no dialog, no stale result)."""
+        self.result = None
+        self._elapsed_timer.stop()
+        self.analysis_panel.set_running(False)
+        self.analysis_panel.progress.setRange(0, 1)
+        self.analysis_panel.progress.setValue(0)
+        self.analysis_panel.status_label.setText(f"Not scored: {reason}")
+        self.analysis_panel.show_not_scored()
+        self.findings_panel.set_findings([])
+
     def _on_score_failed(self, worker: Worker, exc: BaseException) -> None:
         if not self.jobs.is_current(worker):
+            return
+        if isinstance(exc, MissingLeadsError | InvalidSignalError):
+            self.show_not_scored(getattr(exc, "problem", str(exc)))  # the record, not a fault
             return
         if isinstance(exc, ImportError):
             exc = ModelError(None, f"the anomaly model is not available in this installation ({exc})")

@@ -18,9 +18,11 @@ import numpy as np
 
 from ecgviewer.record import CartReading, Record
 from ecgviewer.ui.lead_plot import PageData
+from ecgviewer.wording import elapsed_text
 
 if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first paint
     from ecgviewer.signal.filters import DisplayFilter
+
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,8 @@ def build_page(record: Record, page_start: float, page_seconds: float,
                     log.exception("display filter failed on the restored signal")
     return PageData(list(leads), signal, record.fs, a / record.fs,
                     derived=tuple(record.derived_leads), anomaly=anomaly, restored=restored,
-                    heat_scale=heat_scale, filter_failed=filter_failed)
+                    heat_scale=heat_scale, filter_failed=filter_failed,
+                    record_seconds=record.duration)
 
 
 # ---------------------------------------------------------------------- measurements
@@ -97,6 +100,7 @@ class Measurements:
     r_peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rhythm_lead: str = ""
     seconds: float = 0.0  # length of the strip measured
+    start_s: float = 0.0  # where the strip starts, seconds from the recording's start
     hr_bpm: float | None = None
     hr_min_bpm: float | None = None
     hr_max_bpm: float | None = None
@@ -108,10 +112,12 @@ class Measurements:
     cart: CartReading | None = None  # the file's own (cart's) reading, shown beside ours
 
 
-def measure_job(record: Record, max_seconds: float = 60.0
+def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
                 ) -> Generator[tuple[int, int, str], None, Measurements]:
-    """R peaks, heart rate / RR statistics and intervals (first ``max_seconds``), as a Worker
-    job: the detectors take tens of ms to a second and must not run on the GUI thread.
+    """R peaks, heart rate / RR statistics and intervals over ``max_seconds`` from
+    ``start_s`` (the page on screen for a long recording, whose first minute may hold no
+    signal), as a Worker job: the detectors take tens of ms to a second and must not run on
+    the GUI thread.
 
     Intervals are measured on the unfiltered signal (the intervals module removes the
     baseline itself), so the display filter never changes a measured interval.
@@ -121,17 +127,26 @@ def measure_job(record: Record, max_seconds: float = 60.0
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     out = Measurements(cart=record.cart)
-    n = min(record.n_samples, int(max_seconds * record.fs))
-    out.seconds = n / record.fs
+    a = min(max(0, int(round(start_s * record.fs))), max(0, record.n_samples - 1))
+    b = min(record.n_samples, a + int(max_seconds * record.fs))
+    out.start_s = a / record.fs
+    out.seconds = (b - a) / record.fs
     leads = record.ecg_leads
     rows = [record.leads.index(name) for name in leads]
-    data = np.asarray(record.signal[:, :n], dtype=np.float32)[rows]
+    data = np.asarray(record.signal[:, a:b], dtype=np.float32)[rows]
     ref = leads.index("II") if "II" in leads else None
-    out.r_peaks = detect_r_peaks(data, record.fs, lead=ref)
+    usable = np.isfinite(data).all(axis=1) & (np.ptp(np.nan_to_num(data), axis=1) > 0.05)
+    if ref is not None and not usable[ref] and usable.any():
+        ref = int(np.flatnonzero(usable)[0])  # lead II flat or missing here: the next lead
+    out.r_peaks = detect_r_peaks(np.nan_to_num(data), record.fs, lead=ref)
     out.rhythm_lead = leads[ref] if ref is not None else ""
     yield 1, 3, "heart rate"
     stats = heart_rate_stats(out.r_peaks, record.fs)
-    if stats.mean_bpm is None:
+    if stats.mean_bpm is None and not usable.any():
+        where = f" from {elapsed_text(out.start_s, long=True)}" if out.start_s > 0 else ""
+        out.unavailable["heart rate"] = (f"no ECG signal in these {out.seconds:.0f} s{where} "
+                                         "(flat or missing)")
+    elif stats.mean_bpm is None:
         out.unavailable["heart rate"] = f"{stats.n_beats} R peak(s) found: at least 2 needed"
     else:
         out.hr_bpm, out.hr_min_bpm, out.hr_max_bpm = stats.mean_bpm, stats.min_bpm, stats.max_bpm

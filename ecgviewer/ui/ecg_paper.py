@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPicture
 
-from ecgviewer.ui.layouts import PageGeometry
+from ecgviewer.paper.layouts import PageGeometry
 
 # Z order, back to front (named, never magic numbers scattered in the code).
 Z_GRID = -100

@@ -19,6 +19,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QTransform
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from ecgviewer.paper.layouts import Cell, PageGeometry, compute_page
 from ecgviewer.ui.ecg_paper import (
     Z_GHOST,
     Z_HIGHLIGHT,
@@ -29,8 +30,8 @@ from ecgviewer.ui.ecg_paper import (
     PaperMarksItem,
     bin_max,
 )
-from ecgviewer.ui.layouts import Cell, PageGeometry, compute_page
 from ecgviewer.ui.state import LIGHT, PAGE_SECONDS, Theme
+from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class PageData:
     restored: np.ndarray | None = None  # (n_leads, n_page) mV expected-normal signal
     heat_scale: float = 1.0  # map value drawn at full opacity
     filter_failed: bool = False  # display filter could not run: the raw signal is shown
+    record_seconds: float = 0.0  # the whole recording's length (the ruler's format)
     row_of: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,10 +75,12 @@ class TimeAxisItem(pg.AxisItem):
         self.page_start = 0.0
         self.page_width = PAGE_SECONDS * 25.0
 
-    def configure(self, speed: float, page_start: float, page_width: float) -> None:
+    def configure(self, speed: float, page_start: float, page_width: float,
+                  long: bool = False) -> None:
         self.speed = speed
         self.page_start = page_start
         self.page_width = page_width
+        self.long = long  # a long recording: h:mm:ss like the overview strip
         self.setTickSpacing(major=speed * 1.0, minor=speed * 0.2)  # 1 s and 200 ms
         self.picture = None
         self.update()
@@ -87,7 +91,8 @@ class TimeAxisItem(pg.AxisItem):
             if v < -1e-6 or v > self.page_width + 1e-6:
                 out.append("")
             else:
-                out.append(f"{self.page_start + v / self.speed:g} s")
+                out.append(elapsed_text(self.page_start + v / self.speed,
+                                        long=getattr(self, "long", False)))
         return out
 
 
@@ -99,7 +104,8 @@ class LeadPlotWidget(pg.PlotWidget):
     page_requested = Signal(int)  # +1 next page, -1 previous page
 
     def __init__(self, parent=None) -> None:
-        self._true_scale = True
+        self.mode = "true"  # "true" scale, "fit" to window, or "free" (the user zoomed/panned)
+        self.fit_to_window = False  # the user's choice: fit the page instead of true scale
         self.time_axis = TimeAxisItem()
         super().__init__(parent, axisItems={"top": self.time_axis})
         self.theme: Theme = LIGHT
@@ -114,7 +120,6 @@ class LeadPlotWidget(pg.PlotWidget):
         self.show_ghost = True
         self.threshold = 0.5
         self.opacity = 0.4
-        self._true_scale = True
         self._curves: list[pg.PlotDataItem] = []
         self._ghosts: list[pg.PlotDataItem] = []
         self._labels: list[pg.TextItem] = []
@@ -128,6 +133,7 @@ class LeadPlotWidget(pg.PlotWidget):
         item.hideAxis("left")
         item.hideAxis("bottom")
         item.showAxis("top")
+        self.time_axis.setLabel("time from start")
         item.setMenuEnabled(False)
         item.hideButtons()
         self.vb = item.getViewBox()
@@ -190,13 +196,14 @@ class LeadPlotWidget(pg.PlotWidget):
                        page.top - page.bottom)
         self.grid.set_paper(paper, self.theme.grid_minor, self.theme.grid_major)
         self.marks.set_geometry(page, self.speed, self.gain, self.theme.marks)
-        self.time_axis.configure(self.speed, data.page_start, page.width)
+        self.time_axis.configure(self.speed, data.page_start, page.width,
+                                 long=data.record_seconds >= 60.0)
         self._ensure_pool(len(page.cells))
         for i, cell in enumerate(page.cells):
             row = data.row_of[cell.lead]
             a, b = self._sample_range(cell, data)
             curve = self._curves[i]
-            curve.setData(data.signal[row, a:b])
+            curve.setData(self._clip_to_cell(data.signal[row, a:b], cell))
             curve.setTransform(self._transform(cell, data))
             curve.setPen(pg.mkPen(self.theme.trace, width=1))
             curve.setVisible(True)
@@ -211,8 +218,13 @@ class LeadPlotWidget(pg.PlotWidget):
         for band in self._heat[len(page.cells):]:
             band.item.setVisible(False)
         self._update_overlay_items()
-        if self._true_scale:
-            self.reset_view()
+        self.apply_scale_mode()
+
+    def _clip_to_cell(self, mv: np.ndarray, cell: Cell) -> np.ndarray:
+        """Samples limited to the cell's band, as a printed ECG clips at the paper's edge: a
+        large QRS never runs into the next row or off the paper."""
+        half = cell.height / 2.0 / self.gain  # mV from the baseline to the band's edge
+        return np.clip(mv, -half, half)
 
     def _transform(self, cell: Cell, data: PageData) -> QTransform:
         """Samples -> paper mm: x at the paper speed from the cell's left edge, y at the gain
@@ -237,7 +249,7 @@ class LeadPlotWidget(pg.PlotWidget):
             a, b = self._sample_range(cell, data)
             ghost = self._ghosts[i]
             if data.restored is not None:
-                ghost.setData(data.restored[row, a:b])
+                ghost.setData(self._clip_to_cell(data.restored[row, a:b], cell))
                 ghost.setTransform(self._transform(cell, data))
                 ghost.setPen(pg.mkPen(self.theme.ghost, width=1))
             ghost.setVisible(data.restored is not None and self.show_ghost and self.show_overlay)
@@ -326,8 +338,25 @@ class LeadPlotWidget(pg.PlotWidget):
     # ------------------------------------------------------------------ view / scale
     def set_px_per_mm(self, value: float) -> None:
         self.px_per_mm = float(value)
-        if self._true_scale:
+        self.apply_scale_mode()
+
+    def set_fit_to_window(self, on: bool) -> None:
+        """The user's choice between true scale (default) and the page fitted to the window."""
+        self.fit_to_window = bool(on)
+        if on:
+            self.fit_page()
+        else:
             self.reset_view()
+
+    def apply_scale_mode(self) -> None:
+        """After a relayout or resize: true scale / fitted page again; a free zoom stays."""
+        if self.mode == "true":
+            self.reset_view()
+        elif self.mode == "fit":
+            self.fit_page()
+
+    def is_true_scale(self) -> bool:
+        return abs(self.zoom_factor() - 1.0) < 0.02
 
     def zoom_factor(self) -> float:
         (x0, x1), _ = self.vb.viewRange()
@@ -336,7 +365,7 @@ class LeadPlotWidget(pg.PlotWidget):
 
     def reset_view(self) -> None:
         """True scale: 1 mm of paper on 1 mm of screen, top-left of the page in view."""
-        self._true_scale = True
+        self.mode = "true"
         page = self.page
         left, top = (-12.0, 2.0) if page is None else (-page.margin_left - 1.0, page.top + 2.0)
         w_mm = max(1.0, self.vb.width()) / self.px_per_mm
@@ -345,9 +374,9 @@ class LeadPlotWidget(pg.PlotWidget):
 
     def fit_page(self) -> None:
         """Whole page in view (not true scale)."""
+        self.mode = "fit"
         if self.page is None:
             return
-        self._true_scale = False
         p = self.page
         left, top = -p.margin_left - 1.0, p.top + 2.0
         w_px, h_px = max(1.0, self.vb.width()), max(1.0, self.vb.height())
@@ -357,7 +386,7 @@ class LeadPlotWidget(pg.PlotWidget):
                          padding=0.0)
 
     def zoom(self, factor: float, center_x: float | None = None) -> None:
-        self._true_scale = False
+        self.mode = "free"
         (x0, x1), (y0, y1) = self.vb.viewRange()
         cx = (x0 + x1) / 2 if center_x is None else center_x
         cy = (y0 + y1) / 2
@@ -368,9 +397,12 @@ class LeadPlotWidget(pg.PlotWidget):
         self.vb.translateBy(x=(x1 - x0) * dx_frac, y=(y1 - y0) * dy_frac)
 
     def centre_on(self, cell: Cell, t_page: float) -> None:
-        """Keep the zoom, move the view so (t, cell) is in the middle."""
+        """Keep the zoom; when (t, cell) is not fully in view, move the view so it is in the
+        middle (a page that is all on screen does not jump)."""
         (x0, x1), (y0, y1) = self.vb.viewRange()
         cx = cell.x_of(t_page, self.speed)
+        if x0 <= cx - 5.0 and cx + 5.0 <= x1 and y0 <= cell.y_bottom and cell.y_top <= y1:
+            return
         self.vb.setRange(xRange=(cx - (x1 - x0) / 2, cx + (x1 - x0) / 2),
                          yRange=(cell.baseline - (y1 - y0) / 2, cell.baseline + (y1 - y0) / 2),
                          padding=0.0)
@@ -384,12 +416,12 @@ class LeadPlotWidget(pg.PlotWidget):
         return rect
 
     def _on_manual_range(self, *args: object) -> None:
-        self._true_scale = False
+        self.mode = "free"
 
     def resizeEvent(self, event) -> None:  # Qt's name
         super().resizeEvent(event)
-        if getattr(self, "vb", None) is not None and self._true_scale:
-            self.reset_view()
+        if getattr(self, "vb", None) is not None:
+            self.apply_scale_mode()
 
     # ------------------------------------------------------------------ input
     def _on_click(self, event) -> None:
@@ -413,7 +445,6 @@ class LeadPlotWidget(pg.PlotWidget):
             Qt.Key.Key_Minus: lambda: self.zoom(0.8),
             Qt.Key.Key_0: self.reset_view,
             Qt.Key.Key_Home: self.reset_view,
-            Qt.Key.Key_F: self.fit_page,
             Qt.Key.Key_PageDown: lambda: self.page_requested.emit(1),
             Qt.Key.Key_PageUp: lambda: self.page_requested.emit(-1),
         }

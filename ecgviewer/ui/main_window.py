@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.errors import ECGError
+from ecgviewer.paper.layouts import compute_page, page_layout_name
 from ecgviewer.record import Record
 from ecgviewer.ui.analysis_jobs import AnalysisJobsMixin, default_scoring_job
 from ecgviewer.ui.calipers import CaliperTool
@@ -43,6 +44,7 @@ from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel,
 from ecgviewer.ui.state import (
     DARK,
     GAINS_MM_MV,
+    LAYOUTS,
     LIGHT,
     PAGE_SECONDS,
     SPEEDS_MM_S,
@@ -50,6 +52,7 @@ from ecgviewer.ui.state import (
     settings,
 )
 from ecgviewer.ui.workers import JobTracker
+from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +137,24 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1500, 900)
         geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray | bytes):
+        self._geometry_restored = isinstance(geometry, QByteArray | bytes) and \
             self.restoreGeometry(QByteArray(geometry))
+        self.plot.fit_to_window = self.state.fit_to_window
+        self.plot.mode = "fit" if self.state.fit_to_window else "true"
         self.plot.set_px_per_mm(self._px_per_mm())
         self._sync_controls()
         self._apply_theme()
         self._rebuild_recent_menu()
         self._update_title()
+
+    def show_initial(self) -> None:
+        """First show: the user's saved size and place, else maximised (the paper gets the
+        screen); the paper has the keyboard focus so N/P, arrows and PgUp/PgDn work at once."""
+        if self._geometry_restored:
+            self.show()
+        else:
+            self.showMaximized()
+        self.plot.setFocus()
 
     def open_record(self, record: Record, title_note: str = "") -> None:
         """Show ``record`` (the public entry point); starts measurements and scoring."""
@@ -155,12 +169,15 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.measurements = None
         self.title_note = title_note
         self.state.page_start = 0.0
+        self._measured_from = 0.0
         self.state.enlarged_lead = None
         self.findings_panel.set_findings([])
         self.measure_panel.clear("measuring…")
         self.patient_panel.show_record(record)
         self.redraw()
         self._update_title()
+        if not self.plot.hasFocus() and self.isActiveWindow():
+            self.plot.setFocus()  # keys act on the new ECG without a click first
         self.record_loaded.emit(record)
         # One after the other: display filter (first start only), measurements, scoring. The
         # first scoring run imports torch, and scipy fails if it runs while torch is
@@ -214,17 +231,39 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.measure_panel.set_filter_text(text.split(": ", 1)[1])
         note = self.plot.page.note if self.plot.page else ""
         end = min(self.record.duration, self.state.page_start + PAGE_SECONDS)
-        page = f"{self.state.page_start:g}-{end:.4g} s of {self.record.duration:.4g} s"
+        long = self.record.duration >= 60.0
+        page = (f"{elapsed_text(self.state.page_start, long)} – {elapsed_text(end, long)} of "
+                f"{elapsed_text(self.record.duration, long)} (time from start)")
         self.statusBar().showMessage(f"{page}   {note}".strip())
         self._update_scale_label()
         if self.state.page_start != self._page_shown:
             self._page_shown = self.state.page_start
+            self.measure_page_if_needed()
             self.page_changed.emit(self.state.page_start)
 
-    def _update_scale_label(self, *args: object) -> None:
+    def scale_text(self) -> str:
+        """"true scale", or what the paper is instead (fitted to the window, zoomed)."""
         zoom = self.plot.zoom_factor()
-        scale = "true scale" if abs(zoom - 1.0) < 0.02 else f"zoom ×{zoom:.2f}"
-        self.scale_label.setText(f"{self.state.speed_mm_s:g} mm/s · {self.state.gain_mm_mv:g} mm/mV · {scale}")
+        if abs(zoom - 1.0) < 0.005:
+            return "true scale"
+        how = "fitted to window" if self.plot.mode == "fit" else "zoomed"
+        return f"NOT true scale: {how} ×{zoom:.2f}"
+
+    def _update_scale_label(self, *args: object) -> None:
+        text = self.scale_text()
+        self.scale_label.setText(f"{self.state.speed_mm_s:g} mm/s · {self.state.gain_mm_mv:g} mm/mV · {text}")
+        badge = getattr(self, "scale_badge", None)
+        if badge is not None:
+            true = text == "true scale"
+            hidden = ""
+            page = self.plot.page
+            if true and page is not None:
+                (x0, x1), (y0, y1) = self.plot.vb.viewRange()
+                if page.bottom < y0 - 1.0 or page.width > x1 + 1.0:
+                    hidden = " (more below/right: arrow keys, or Ctrl+F to fit)"
+            badge.setText(" ✓ true scale: 1 mm = 1 mm" + hidden + " " if true else f" {text} ")
+            badge.setStyleSheet("" if true else
+                                "QLabel { background: #ffb347; color: black; font-weight: bold; }")
 
     def _update_title(self) -> None:
         if self.record is None:
@@ -239,8 +278,23 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.state.layout = key
         self.state.enlarged_lead = None
         self._sync_controls()
-        self.plot.reset_view()
+        self._restore_scale_mode()
         self.redraw()
+
+    def _restore_scale_mode(self) -> None:
+        """Back to the user's chosen scale (true scale, or fitted) after a free zoom."""
+        self.plot.mode = "fit" if self.state.fit_to_window else "true"
+
+    def set_fit_to_window(self, on: bool) -> None:
+        """View > Fit to window: the page fills the window (labelled NOT true scale)."""
+        self.state.fit_to_window = bool(on)
+        self.plot.set_fit_to_window(on)
+        self._sync_controls()
+        self._update_scale_label()
+
+    def show_true_scale(self) -> None:
+        """View > True scale: 1 mm of paper on 1 mm of screen (also leaves fit to window)."""
+        self.set_fit_to_window(False)
 
     def set_speed(self, value: float) -> None:
         self.state.speed_mm_s = float(value)
@@ -257,11 +311,11 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         if lead == self.state.enlarged_lead:
             lead = None
         self.state.enlarged_lead = lead
-        self.redraw()
         if lead is None:
-            self.plot.reset_view()
+            self._restore_scale_mode()
         else:
-            self.plot.fit_page()
+            self.plot.mode = "fit"  # one lead, large: labelled NOT true scale
+        self.redraw()
 
     def step_page(self, delta: int) -> None:
         if self.record is None:
@@ -317,7 +371,8 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
             elif key.startswith("device_"):
                 act.setChecked(key == f"device_{s.device}")
         for key, value in (("overlay", s.show_overlay), ("ghost", s.show_ghost),
-                           ("dark", s.dark), ("display_filter", s.display_filter)):
+                           ("dark", s.dark), ("display_filter", s.display_filter),
+                           ("fit_window", s.fit_to_window)):
             if key in self.actions:
                 self.actions[key].setChecked(value)
         if hasattr(self, "speed_combo"):
@@ -346,11 +401,14 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.findings_panel.step(delta)
 
     def go_to_finding(self, finding: Finding) -> None:
-        """Centre the finding's beat in its lead and highlight it (changing page if needed)."""
+        """Show the finding's beat in the current layout at the current scale and highlight
+        it; when this layout does not show that lead at that time, switch to one that does
+        (6x2, then 12x1) and say so. Changes page when needed."""
         if self.record is None:
             return
-        if self.state.enlarged_lead not in (None, finding.lead):
+        if self.state.enlarged_lead is not None and self.state.enlarged_lead != finding.lead:
             self.state.enlarged_lead = None  # back to the layout before looking again
+            self._restore_scale_mode()
             self.redraw()
         page_start = self.state.page_start
         if not (page_start <= finding.t_centre < page_start + PAGE_SECONDS):
@@ -361,24 +419,29 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         t_page = finding.t_centre - self.state.page_start
         page = self.plot.page
         cell = page.cell_showing(finding.lead, t_page) if page else None
-        enlarged = False
-        if cell is None:  # this layout does not show that lead at that time: show it alone
-            self.state.enlarged_lead = finding.lead
-            self.redraw()
+        switched = ""
+        if cell is None and page is not None:
+            shown_as = page_layout_name(page, self.state.layout)
+            for key in ("6x2", "12x1"):
+                if key == self.state.layout:
+                    continue
+                trial = compute_page(key, self.plot.data.leads, self.plot.data.page_seconds,
+                                     self.state.speed_mm_s, self.state.gain_mm_mv)
+                if trial.cell_showing(finding.lead, t_page) is not None:
+                    self.set_layout(key)
+                    switched = (f"   Layout switched to {LAYOUTS[key]}: {shown_as} does not "
+                                f"show lead {finding.lead} at {finding.t_centre:.1f} s.")
+                    break
             page = self.plot.page
             cell = page.cell_showing(finding.lead, t_page) if page else None
             if cell is None:
                 return
-            enlarged = True
         self.plot.show_highlight(cell, finding.t_start - self.state.page_start,
                                  finding.t_end - self.state.page_start)
-        if enlarged:
-            self.plot.fit_page()  # the whole lead, large, with the beat highlighted
-        else:
-            self.plot.centre_on(cell, t_page)
+        self.plot.centre_on(cell, t_page)
         self.statusBar().showMessage(
             f"Finding {finding.rank}: lead {finding.lead}, beat {finding.beat}, "
-            f"{finding.t_start:.2f}-{finding.t_end:.2f} s, score {finding.score:.3g}")
+            f"{finding.t_start:.2f}-{finding.t_end:.2f} s{switched}")
 
     # ================================================================== patient / device
     def set_patient(self, age: float | None, sex: str | None) -> None:
@@ -394,6 +457,13 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self._sync_controls()
 
     # ================================================================== misc
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts (ui/shortcuts_dialog.py)."""
+        from ecgviewer.ui.shortcuts_dialog import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.open()
+
     def about(self) -> None:
         """Help > About: versions, weights sha256 and the model card (ui/about_dialog.py)."""
         from ecgviewer.ui.about_dialog import AboutDialog

@@ -6,7 +6,7 @@ Kept apart from the window so other parts (the worklist) can add their menus and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar
@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar
 from ecgviewer.ui.export_signal import export_signal
 from ecgviewer.ui.state import DEVICES, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S
 
-if TYPE_CHECKING:
-    from ecgviewer.ui.main_window import MainWindow
+#: The main window (ui/main_window.py imports this module, so not the other way round: the
+#: functions use only its public slots, ``actions`` and ``menus``).
+MainWindow = Any
 
 
 def _action(window: MainWindow, name: str, text: str, slot, shortcut: str | None = None,
@@ -70,9 +71,11 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
         group.addAction(act)
         sub.addAction(act)
     m.addSeparator()
-    m.addAction(_action(w, "true_scale", "&True scale", w.plot.reset_view, "Ctrl+0",
+    m.addAction(_action(w, "true_scale", "&True scale", w.show_true_scale, "Ctrl+0",
                         tip="1 mm of paper = 1 mm on screen"))
-    m.addAction(_action(w, "fit_page", "&Fit page in window", w.plot.fit_page, "Ctrl+F"))
+    m.addAction(_action(w, "fit_window", "&Fit to window (not true scale)", w.set_fit_to_window,
+                        "Ctrl+F", True,
+                        tip="Scale the page to fill the window; the toolbar then says NOT true scale"))
     m.addAction(_action(w, "next_page", "Next page (10 s)", lambda: w.step_page(1), "PgDown"))
     m.addAction(_action(w, "prev_page", "Previous page", lambda: w.step_page(-1), "PgUp"))
     m.addAction(_action(w, "unenlarge", "Show all leads", lambda: w.enlarge_lead(None), "Esc"))
@@ -104,6 +107,7 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
         sub.addAction(act)
 
     m = menus["help"] = bar.addMenu("&Help")
+    m.addAction(_action(w, "shortcuts", "&Keyboard shortcuts", w.show_shortcuts, "F1"))
     m.addAction(_action(w, "about", "&About", w.about))
     return menus
 
@@ -127,6 +131,11 @@ def build_toolbar(window: MainWindow) -> QToolBar:
     tb.addWidget(window.gain_combo)
     tb.addSeparator()
     tb.addAction(window.actions["true_scale"])
+    window.actions["fit_window"].setIconText("Fit to window")
+    tb.addAction(window.actions["fit_window"])
+    window.scale_badge = QLabel(" ✓ true scale: 1 mm = 1 mm ")
+    window.scale_badge.setToolTip("Whether 1 mm of paper is 1 mm on screen (View > Calibrate)")
+    tb.addWidget(window.scale_badge)
     tb.addAction(window.actions["caliper"])
     tb.addAction(window.actions["overlay"])
     tb.addAction(window.actions["ghost"])

@@ -7,27 +7,13 @@ Detector API (``score``, ``percentile``, ``lead_scores``, ``beats``, ``anomaly_m
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from ecgviewer.signal.quality import (
-    CLIPPED,
-    LEAD_OFF,
-    PROBLEMS,
-    parse_flags,
-    quality_headline,
-    scoring_note,
-)
-
-FLAG_TEXT = {
-    "no_r_peaks": ("no R peaks found (flat, disconnected or asystole?): scored without beat "
-                   "views, and as unlike any normal ECG's beats"),
-    "derived_limb_leads": "limb leads III, aVR, aVL, aVF were computed from I and II",
-    "missing_leads": "some leads were missing and filled in for the model",
-}
+from ecgviewer import wording
+from ecgviewer.paper.heat import heat_scale  # noqa: F401 - re-exported
+from ecgviewer.signal.quality import PROBLEMS
+from ecgviewer.wording import verdict  # noqa: F401 - the viewer's verdict (quality first)
 
 
 @dataclass(frozen=True)
@@ -44,38 +30,6 @@ class Finding:
     @property
     def t_centre(self) -> float:
         return 0.5 * (self.t_start + self.t_end)
-
-
-def verdict(percentile: float | None, flags: Any = ()) -> str:
-    """Plain words for a percentile against normal ECGs.
-
-    A recording problem in ``flags`` (ecgviewer.signal.quality) comes first: a lead off or
-    clipped makes it a recording problem, not an unusual ECG; heavy noise or a suspected lead
-    reversal a possible one (a right axis can mimic a reversal), with how far the score can be
-    trusted.
-    """
-    found = parse_flags(flags or ())
-    if found:
-        unusable = LEAD_OFF in found or CLIPPED in found
-        head = (f"{'Recording problem, not an unusual ECG' if unusable else 'Possible recording problem'}: "
-                f"{quality_headline(flags)}.")
-        note = scoring_note(flags)
-        if percentile is None or not math.isfinite(percentile):
-            return f"{head} {note[0].upper()}{note[1:]}."
-        return f"{head} Score: {_percentile_verdict(percentile)}; {note}."
-    return _percentile_verdict(percentile)
-
-
-def _percentile_verdict(percentile: float | None) -> str:
-    if percentile is None or not math.isfinite(percentile):
-        return "no percentile available for this model"
-    p = float(percentile)
-    shown = f"{p:.0f}" if p < 99.5 else f"{p:.1f}"
-    if p >= 95:
-        return f"unusual for a normal ECG: higher than {shown}% of normals"
-    if p >= 80:
-        return f"somewhat unusual: higher than {shown}% of normals"
-    return f"within the range of normal ECGs (higher than {shown}% of normals)"
 
 
 def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Finding]:
@@ -102,33 +56,10 @@ def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Findin
             for k, (score, beat, t0, t1, lead) in enumerate(rows[:limit])]
 
 
-def heat_scale(result: Any) -> float:
-    """Map value drawn at full opacity.
-
-    The model card may give a reference (``map_reference``: a high percentile of the map over
-    validation normals); otherwise the 99.5th percentile of this ECG's own map is used, so the
-    band shows where this ECG is most unusual and the record score says how unusual it is.
-    """
-    ref = getattr(result, "map_reference", None)
-    if ref is None:
-        model = getattr(result, "model", None) or {}
-        ref = model.get("map_reference") if isinstance(model, dict) else None
-    if ref is not None and float(ref) > 0:
-        return float(ref)
-    amap = getattr(result, "anomaly_map", None)
-    if amap is None:
-        return 1.0
-    vals = np.asarray(amap, dtype=np.float32)
-    vals = vals[np.isfinite(vals)]
-    if vals.size == 0:
-        return 1.0
-    hi = float(np.percentile(vals, 99.5))
-    return hi if hi > 0 else 1.0
-
-
 def flag_texts(result: Any) -> list[str]:
-    """Lines for the model's flags; signal-quality flags are told by :func:`quality_lines`."""
-    return [FLAG_TEXT.get(f, f.replace("_", " ")) for f in sorted(getattr(result, "flags", ()) or ())
+    """Lines for the model's flags in plain words (ecgviewer.wording); signal-quality flags are
+    told by :func:`quality_lines`."""
+    return [wording.flag_text(f) for f in sorted(getattr(result, "flags", ()) or ())
             if f.partition(":")[0] not in PROBLEMS]
 
 

@@ -26,6 +26,7 @@ from ecgviewer.record import Record
 from ecgviewer.review.store import ReviewStore
 from ecgviewer.ui.messages import show_error
 from ecgviewer.ui.workers import JobTracker, Worker
+from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +35,44 @@ TOP_FINDINGS = 20
 
 
 class TimeAxis(pg.AxisItem):
-    """Seconds from the start shown as h:mm (or wall-clock HH:MM when the start is known)."""
+    """Time from the recording's start, h:mm:ss: the viewer's ruler uses the same convention
+    (the clock time, when the file knows it, is in the position line)."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.start = None
+        self.start = None  # kept for callers; the axis itself is always time from start
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # pyqtgraph's name
-        out = []
-        for v in values:
-            if self.start is not None:
-                out.append((self.start + timedelta(seconds=float(v))).strftime("%H:%M"))
-            else:
-                h, rem = divmod(int(round(v)), 3600)
-                out.append(f"{h}:{rem // 60:02d}")
-        return out
+        return [elapsed_text(float(v), long=True) for v in values]
 
 
 def clock(record: Record | None, t: float) -> str:
-    """``HH:MM:SS`` wall clock when known, else elapsed ``h:mm:ss``."""
+    """Time from the start (h:mm:ss), plus the clock time when the file knows it."""
+    text = elapsed_text(t)
     if record is not None and record.start is not None:
-        return (record.start + timedelta(seconds=t)).strftime("%H:%M:%S")
-    h, rem = divmod(int(t), 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}"
+        text += f" (clock {(record.start + timedelta(seconds=t)).strftime('%H:%M:%S')})"
+    return text
+
+
+def done_message(state: LongRecordingScores, text: str, top: int = TOP_FINDINGS) -> str:
+    """What a scoring run did, in words that agree with the progress bar and the button."""
+    scored = int(np.isfinite(state.scores).sum())
+    n_findings = min(len(state.findings), top)
+    not_scored = state.n_done - scored
+    if scored == 0 and state.problems:
+        problem = max(state.problems.items(), key=lambda kv: kv[1])[0]
+        return f"Not scored: {problem}."
+    msg = f"{text}: {scored} of {state.n_windows} windows scored."
+    if n_findings:
+        msg += f" Next finding (F) walks the {n_findings} most unusual."
+    elif scored:
+        msg += " No findings."
+    if not_scored > 0:
+        why = ""
+        if state.problems:
+            why = ": " + max(state.problems.items(), key=lambda kv: kv[1])[0]
+        msg += f" {not_scored} not scored{why}."
+    return msg
 
 
 class OverviewStrip(pg.PlotWidget):
@@ -73,8 +89,10 @@ class OverviewStrip(pg.PlotWidget):
         self.setFixedHeight(120)
         item = self.getPlotItem()
         item.showGrid(x=True, y=False, alpha=0.25)
-        item.setLabel("left", "score")
-        item.getAxis("left").setWidth(48)
+        # The curve's height ranks windows; raw model scores are not for reading off.
+        item.setLabel("left", "unusual ↑")
+        item.getAxis("left").setStyle(showValues=False)
+        item.getAxis("left").setWidth(28)
         self.curve = pg.PlotDataItem(pen=pg.mkPen(QColor(40, 80, 230), width=1),
                                      fillLevel=0.0, brush=pg.mkBrush(40, 80, 230, 70),
                                      connect="finite")
@@ -94,8 +112,7 @@ class OverviewStrip(pg.PlotWidget):
         self.setXRange(0, self.duration, padding=0.0)
         self.curve.setData([], [])
         self.markers.setData([], [])
-        self.getPlotItem().setLabel(
-            "bottom", "time of day" if record.start is not None else "time from start (h:mm)")
+        self.getPlotItem().setLabel("bottom", "time from start (h:mm:ss)")
 
     def set_scores(self, state: LongRecordingScores) -> None:
         x = state.centres()
@@ -154,6 +171,7 @@ class LongRecordingPanel(QWidget):
         super().__init__(parent)
         self.detector, self.store, self.device, self.batch = detector, store, device, batch
         self.record: Record | None = None
+        self.unscorable: str | None = None  # why the model cannot score this recording
         self.state: LongRecordingScores | None = None
         self.t0 = 0.0
         self.finding_index = -1
@@ -191,7 +209,7 @@ class LongRecordingPanel(QWidget):
         row.addStretch(1)
         self.progress = QProgressBar()
         self.progress.setFixedWidth(240)
-        self.progress.setFormat("%v/%m windows")
+        self.progress.setFormat("%v/%m windows scored")
         row.addWidget(self.progress)
         self.score_button = QPushButton("Score recording")
         self.score_button.clicked.connect(self.toggle_scoring)
@@ -206,16 +224,28 @@ class LongRecordingPanel(QWidget):
         """Show a recording (cancels the scoring of the previous one)."""
         self.cancel_scoring()
         self.record = record
+        from ecgviewer.analysis.scoring import unscorable_reason
+
+        # The bundled model's lead rule; an injected detector (tests) scores what it can.
+        self.unscorable = unscorable_reason(record) if self.detector is None else None
         self.state = state or LongRecordingScores.for_record(record, PAGE_S)
         self.t0 = 0.0
         self.finding_index = -1
         self.strip.set_recording(record)
         self.strip.set_scores(self.state)
         self.progress.setRange(0, self.state.n_windows)
-        self.progress.setValue(self.state.n_done)
+        self.progress.setValue(self._n_scored())
         self._enable(True)
         self._update_button()
+        if self.unscorable:
+            self.finding_label.setText(f"Not scored: {self.unscorable}.")
+        else:
+            self.finding_label.setText(
+                "Not scored yet: the overview fills in as windows are scored.")
         self.go_to(0.0)
+
+    def _n_scored(self) -> int:
+        return 0 if self.state is None else int(np.isfinite(self.state.scores).sum())
 
     def _enable(self, on: bool) -> None:
         for b in self.buttons.values():
@@ -226,13 +256,27 @@ class LongRecordingPanel(QWidget):
         """Show the page starting at ``t0`` (clamped to the recording)."""
         if self.record is None:
             return
+        self.show_position(t0)
+        self.position_changed.emit(self.t0)
+
+    def show_position(self, t0: float) -> None:
+        """Marker and position line at ``t0`` without asking the viewer to move (it paged
+        itself); the same time convention as the viewer's ruler."""
+        if self.record is None:
+            return
         last = max(0.0, self.record.duration - PAGE_S)
         self.t0 = min(max(0.0, float(t0)), last)
         self.strip.set_view(self.t0, self.t0 + PAGE_S)
+        start, end = elapsed_text(self.t0, long=True), elapsed_text(self.t0 + PAGE_S, long=True)
+        pages = math.ceil(self.record.duration / PAGE_S)
         self.position_label.setText(
-            f"{clock(self.record, self.t0)} – {clock(self.record, self.t0 + PAGE_S)}"
-            f"   (page {int(self.t0 // PAGE_S) + 1} of {math.ceil(self.record.duration / PAGE_S)})")
-        self.position_changed.emit(self.t0)
+            f"{start} – {end} from start{self._clock_note(self.t0)}"
+            f"   (page {int(self.t0 // PAGE_S) + 1} of {pages})")
+
+    def _clock_note(self, t: float) -> str:
+        if self.record is None or self.record.start is None:
+            return ""
+        return f", clock {(self.record.start + timedelta(seconds=t)).strftime('%H:%M:%S')}"
 
     def page(self, delta_s: float) -> None:
         self.go_to(self.t0 + delta_s)
@@ -252,8 +296,8 @@ class LongRecordingPanel(QWidget):
         self.go_to(self.state.window_bounds(f.window)[0])
         lead = f" in lead {f.lead}" if f.lead else ""
         self.finding_label.setText(
-            f"Finding {self.finding_index + 1} of {len(found)}: score {f.score:.3f} at "
-            f"{clock(self.record, centre)}{lead}")
+            f"Finding {self.finding_index + 1} of {len(found)}: at {elapsed_text(centre, long=True)} from "
+            f"start{self._clock_note(centre)}{lead}")
         return f
 
     # -------------------------------------------------------------- scoring
@@ -265,7 +309,7 @@ class LongRecordingPanel(QWidget):
 
     def start_scoring(self) -> Worker | None:
         """Score the windows not scored yet (a resume after a cancel)."""
-        if self.record is None or self.state is None:
+        if self.record is None or self.state is None or self.unscorable:
             return None
         from ecgviewer.analysis.long_recording import long_recording_job
 
@@ -292,6 +336,10 @@ class LongRecordingPanel(QWidget):
     def _update_button(self) -> None:
         running = self.worker is not None and not self.worker.is_done
         done = self.state is not None and self.state.complete
+        if getattr(self, "unscorable", None):
+            self.score_button.setText("Cannot be scored")
+            self.score_button.setEnabled(False)
+            return
         self.score_button.setText(
             "Pause scoring" if running else ("Scored" if done else
                                              ("Resume scoring" if self.state and self.state.n_done else "Score recording")))
@@ -304,7 +352,7 @@ class LongRecordingPanel(QWidget):
     def _on_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
         if self.jobs.is_current(worker):
             self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(done)
+            self.progress.setValue(self._n_scored())
             self.progress.setToolTip(message)
             if message.startswith("Checking"):  # hashing a long file before the first window
                 self.finding_label.setText(message + ": scores saved earlier are reused")
@@ -315,14 +363,8 @@ class LongRecordingPanel(QWidget):
         self._update_button()
         if self.state is not None:
             self.strip.set_scores(self.state)
-            self.progress.setValue(self.state.n_done)
-            n = len(self.state.findings)
-            msg = (f"{text}: {self.state.n_done} of {self.state.n_windows} windows. "
-                   f"Next finding (F) walks the {min(n, TOP_FINDINGS)} most unusual.")
-            if self.state.problems:
-                problem, count = max(self.state.problems.items(), key=lambda kv: kv[1])
-                msg += f" {sum(self.state.problems.values())} windows not scored ({problem})."
-            self.finding_label.setText(msg)
+            self.progress.setValue(self._n_scored())
+            self.finding_label.setText(done_message(self.state, text))
             if self.state.complete:
                 self.scoring_finished.emit(self.state)
 

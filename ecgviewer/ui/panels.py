@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecgviewer import wording
 from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.overlay import Finding
@@ -66,13 +67,15 @@ class PatientPanel(QGroupBox):
                                    "(not ours, not reviewed)")
         form.addRow("Cart says", self.cart_label)
         form.addRow(self.apply_button)
+        self.show_record(None)  # no ECG yet: "unknown"/"-", never a placeholder "Age 0"
 
     def show_record(self, record: Record | None) -> None:
         p = record.patient if record else None
         self.id_label.setText(p.id if p and p.id else "-")
         self.age_edit.setValue(p.age if p and p.age is not None else -1)
         self.sex_edit.setCurrentText(p.sex if p and p.sex in ("F", "M") else "unknown")
-        start = record.start.strftime("%Y-%m-%d %H:%M:%S") if record and record.start else "unknown"
+        start = record.start.strftime("%Y-%m-%d %H:%M:%S") if record and record.start else \
+            ("unknown" if record else "-")
         self.time_label.setText(start)
         self.device_label.setText(record.device or "unknown" if record else "-")
         fmt = f" ({record.format})" if record and record.format else ""
@@ -81,11 +84,19 @@ class PatientPanel(QGroupBox):
         self.cart_label.setText("\n".join(cart.statements) if cart and cart.statements else "-")
         missing = bool(record) and (p is None or p.age is None or p.sex is None)
         self.apply_button.setText("Apply and re-score" + (" (age/sex missing)" if missing else ""))
+        for widget in (self.age_edit, self.sex_edit, self.apply_button):
+            widget.setEnabled(record is not None)
 
     def _emit(self) -> None:
         age = self.age_edit.value()
         sex = self.sex_edit.currentText()
         self.patient_edited.emit(None if age < 0 else float(age), None if sex == "unknown" else sex)
+
+
+def _from(m: Measurements) -> str:
+    """" from 0:20:30" (time from start, the ruler's convention) when the measured strip does
+    not start at the recording's start."""
+    return f" from {wording.elapsed_text(m.start_s, long=True)}" if m.start_s > 0 else ""
 
 
 class MeasurementsPanel(QGroupBox):
@@ -114,7 +125,7 @@ class MeasurementsPanel(QGroupBox):
             lead = f", lead {m.rhythm_lead}" if m.rhythm_lead else ""
             self.rows["Heart rate"].setText(
                 f"{m.hr_bpm:.0f} bpm (range {m.hr_min_bpm:.0f}-{m.hr_max_bpm:.0f}; "
-                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{lead})")
+                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{_from(m)}{lead})")
             self.rows["RR"].setText(f"mean {m.rr_mean_ms:.0f} ms, SD {m.rr_sd_ms:.0f} ms")
         else:
             reason = m.unavailable.get("heart rate", "not measured")
@@ -183,6 +194,7 @@ class AnalysisPanel(QGroupBox):
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.rerun_button = QPushButton("Re-run")
         self.rerun_button.clicked.connect(self.rerun_requested)
+        self.rerun_button.setEnabled(False)  # nothing to re-run before an ECG is open
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
@@ -193,7 +205,7 @@ class AnalysisPanel(QGroupBox):
         font.setBold(True)
         self.score_label.setFont(font)
         self.score_label.setWordWrap(True)
-        self.verdict_label = QLabel("")
+        self.verdict_label = QLabel("")  # the comparison behind the headline, in words
         self.verdict_label.setWordWrap(True)
         self.details_label = QLabel("")
         self.details_label.setWordWrap(True)
@@ -266,11 +278,21 @@ class AnalysisPanel(QGroupBox):
         self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
 
     def show_result(self, score: float, percentile: float | None, verdict: str,
-                    details: str) -> None:
-        pct = "" if percentile is None else f", percentile {percentile:.1f}"
-        self.score_label.setText(f"Score {score:.3g}{pct}")
+                    details: str, headline: str | None = None) -> None:
+        """The percentile and a plain verdict (ecgviewer.wording), or ``headline`` (a recording
+        problem); the raw score only in the tooltip, for bug reports."""
+        self.score_label.setText(headline or wording.headline(percentile))
+        self.score_label.setToolTip(f"raw model score {score:.4g} (higher = more unusual)")
         self.verdict_label.setText(verdict)
         self.details_label.setText(details)
+
+    def show_not_scored(self) -> None:
+        """No result for this record (the status line says why): nothing stale stays."""
+        for label in (self.score_label, self.verdict_label, self.details_label,
+                      self.elapsed_label):
+            label.setText("")
+        self.score_label.setToolTip("")
+        self.rerun_button.setEnabled(False)
 
 
 class FindingsPanel(QGroupBox):

@@ -212,7 +212,7 @@ class ReviewFeatures(QObject):
     def page_shown(self, t0: float) -> None:
         """The viewer paged on its own (PgDown…): keep the overview's marker in step."""
         if self.overview.record is not None:
-            self.overview.strip.set_view(t0, t0 + 10.0)
+            self.overview.show_position(t0)
 
     def shutdown(self) -> None:
         self.overview.shutdown()
@@ -224,7 +224,20 @@ def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None
     """Add the review workflow to ``window``; returns the object that owns it."""
     features = ReviewFeatures(window, detector, store)
     window.review = features  # type: ignore[attr-defined]
+    page_changed = getattr(window, "page_changed", None)
+    if page_changed is not None:  # the viewer paged itself: the overview follows
+        page_changed.connect(features.page_shown)
     # Whole-record scoring of a 24 h file would hold its full-length maps in memory: the
     # window leaves recordings this long to the overview dock.
     window.long_recording_s = LONG_RECORDING_S  # type: ignore[attr-defined]
     return features
+
+
+def install_or_log(window: QMainWindow) -> ReviewFeatures | None:
+    """Install the review features for the app and the smoke test alike; the viewer works
+    without them, so a failure here is logged, not fatal."""
+    try:
+        return install(window)
+    except Exception:
+        log.exception("review features (worklist, overview, reports) are unavailable")
+        return None

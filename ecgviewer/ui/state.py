@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 from PySide6.QtCore import QSettings
 
+from ecgviewer.paper.layouts import PAGE_SECONDS  # noqa: F401 - re-exported
+from ecgviewer.paper.theme import DARK, LIGHT, Theme  # noqa: F401 - re-exported
 from ecgviewer.paths import user_data_dir
 
 LAYOUTS: dict[str, str] = {
@@ -21,7 +23,6 @@ LAYOUTS: dict[str, str] = {
 SPEEDS_MM_S: tuple[float, ...] = (12.5, 25.0, 50.0)
 GAINS_MM_MV: tuple[float, ...] = (5.0, 10.0, 20.0)
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-PAGE_SECONDS = 10.0  # one standard ECG page; longer records are paged
 
 
 @dataclass
@@ -39,10 +40,11 @@ class ViewState:
     opacity: float = 0.4  # heat band maximum opacity
     dark: bool = False  # dark theme (light paper is the default)
     display_filter: bool = True  # clinician's display filter on the traces
+    fit_to_window: bool = False  # page scaled to the window instead of true scale
     device: str = "auto"  # where the model runs: auto / cpu / cuda
 
     _persisted = ("layout", "speed_mm_s", "gain_mm_mv", "show_overlay", "show_ghost",
-                  "threshold", "opacity", "dark", "display_filter", "device")
+                  "threshold", "opacity", "dark", "display_filter", "device", "fit_to_window")
 
     def save(self, settings: QSettings) -> None:
         for name in self._persisted:
@@ -80,52 +82,6 @@ class ViewState:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Theme:
-    """Colours of one theme (RGBA tuples)."""
-
-    name: str
-    background: tuple[int, int, int, int]
-    grid_minor: tuple[int, int, int, int]
-    grid_major: tuple[int, int, int, int]
-    trace: tuple[int, int, int, int]
-    ghost: tuple[int, int, int, int]
-    label: tuple[int, int, int, int]
-    marks: tuple[int, int, int, int]  # calibration pulse, column separators
-    heat: tuple[int, int, int]  # heat band colour; alpha comes from the map
-    highlight: tuple[int, int, int, int]
-    caliper: tuple[int, int, int, int]
-
-
-LIGHT = Theme(
-    name="light",
-    background=(255, 250, 250, 255),
-    grid_minor=(246, 196, 200, 255),  # pink 1 mm lines of ECG paper
-    grid_major=(226, 110, 120, 255),  # red 5 mm lines
-    trace=(0, 0, 0, 255),
-    ghost=(0, 120, 200, 120),  # faint: it must not compete with the recorded trace
-    label=(20, 20, 20, 255),
-    marks=(0, 0, 0, 255),
-    heat=(40, 80, 230),  # blue: stands out from the pink-red paper and the black trace
-    highlight=(255, 140, 0, 255),
-    caliper=(0, 140, 60, 255),
-)
-
-DARK = Theme(
-    name="dark",
-    background=(18, 18, 22, 255),
-    grid_minor=(58, 44, 50, 255),
-    grid_major=(140, 70, 82, 255),
-    trace=(235, 235, 235, 255),
-    ghost=(90, 180, 255, 120),
-    label=(235, 235, 235, 255),
-    marks=(235, 235, 235, 255),
-    heat=(255, 170, 40),
-    highlight=(255, 170, 0, 255),
-    caliper=(80, 230, 120, 255),
-)
 
 
 def settings() -> QSettings:

@@ -23,6 +23,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from ecgviewer.review.worklist import ERROR, LONG, PENDING, WorklistRow
 from ecgviewer.signal.quality import quality_headline
+from ecgviewer.wording import percentile_text, verdict_word
 
 #: Sort key role: numbers for numeric columns, so "10" sorts after "9".
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -30,7 +31,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("score", "Score"),
+    ("score", "Unusual"),  # sorted by the model score, shown in words
     ("percentile", "Percentile"),
     ("quality", "Quality"),
     ("review_state", "Review"),
@@ -88,7 +89,7 @@ class WorklistTableModel(QAbstractTableModel):
             return QBrush(_STATE_COLOUR[row.review_state])
         if role == Qt.ItemDataRole.ForegroundRole and row.status in (ERROR, LONG) and key == "score":
             return QBrush(QColor(160, 60, 30))
-        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("score", "percentile", "duration", "n_leads"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("percentile", "duration", "n_leads"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -126,10 +127,10 @@ class WorklistTableModel(QAbstractTableModel):
 def _display(row: WorklistRow, key: str) -> str:
     if key == "score":
         if row.score is not None:
-            return f"{row.score:.3f}"
+            return verdict_word(row.percentile)
         return {PENDING: "…", ERROR: "error", LONG: "long"}.get(row.status, "")
     if key == "percentile":
-        return "" if row.percentile is None else f"{row.percentile:.1f}"
+        return "" if row.percentile is None else percentile_text(row.percentile)
     if key == "review_state":
         return _STATE_TEXT.get(row.review_state, row.review_state)
     if key == "duration":
@@ -168,3 +169,19 @@ class WorklistProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The sorted column's title ends with an arrow pointing the way values go down the
+        list: ▼ largest first (the default, most unusual at the top), ▲ smallest first.
+        Qt's own indicator points the other way in several styles, so the table hides it."""
+        text = super().headerData(section, orientation, role)
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and section == self.sortColumn() and text):
+            arrow = "▼" if self.sortOrder() == Qt.SortOrder.DescendingOrder else "▲"
+            return f"{text} {arrow}"
+        return text
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        super().sort(column, order)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, max(0, self.columnCount() - 1))

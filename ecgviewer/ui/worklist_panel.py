@@ -6,7 +6,7 @@ to keep each module small; the widgets become attributes of the window.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-if TYPE_CHECKING:
-    from ecgviewer.ui.worklist_window import WorklistWindow
+#: The worklist window (ui/worklist_window.py imports this module, so not the other way round).
+WorklistWindow = Any
 
 
 def build_toolbar(win: WorklistWindow) -> None:

@@ -100,6 +100,7 @@ class WorklistWindow(QMainWindow):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicatorShown(False)  # the title says it (▼/▲)
         self.table.sortByColumn(SCORE_COL, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -112,6 +113,9 @@ class WorklistWindow(QMainWindow):
         header.setStretchLastSection(True)
         for col, width in enumerate((70, 75, 90, 70, 135, 65, 45, 120, 200)):
             self.table.setColumnWidth(col, width)
+        # the verdict column holds "within normal range" without eliding it
+        fm = self.table.fontMetrics()
+        self.table.setColumnWidth(SCORE_COL, fm.horizontalAdvance("within normal range") + 24)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(lambda _i: self.open_current())
 
@@ -311,11 +315,11 @@ class WorklistWindow(QMainWindow):
         self.lbl_ecg.setText(f"{row.label}\n{row.path}" + (f" [{row.key}]" if row.key else ""))
         self.lbl_patient.setText(f"{row.patient_id or '–'}   {row.start or ''}")
         if row.score is not None:
-            from ecgviewer.ui.overlay import verdict
+            from ecgviewer.ui.overlay import verdict  # quality-aware, wording.verdict inside
 
             name, _, rest = row.model_version.partition(":")
             version = rest.split(":")[0]
-            self.lbl_score.setText(f"score {row.score:.3f}: {verdict(row.percentile, row.flags)}\n"
+            self.lbl_score.setText(f"{verdict(row.percentile, row.flags)}\n"
                                    f"model {name} {version}")
         else:
             self.lbl_score.setText(row.error or "not scored yet")

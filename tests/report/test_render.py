@@ -24,6 +24,7 @@ def content(qapp) -> ReportContent:
                  patient=Patient("PAT-7781", 63, "F"), source="/x/demo.hea", format="wfdb")
     res = FakeDetector()._one(rec)
     res.score, res.percentile = 0.8731, 98.6
+    res.flags = {"resampled_from_500Hz"}
     review = Review("h", "abnormal", "PVC with discordant T", "Dr K", datetime(2026, 1, 5, tzinfo=UTC))
     return from_result(rec, res, review=review)
 
@@ -37,7 +38,8 @@ def test_pdf_is_one_landscape_page_with_patient_and_score(tmp_path, content, pap
     assert (float(box.width), float(box.height)) == pytest.approx(size_pt, abs=1.0)
     text = " ".join(reader.pages[0].extract_text().split())  # pypdf gives tabs for spaces
     assert "PAT-7781" in text
-    assert "0.873" in text and "98.6" in text
+    assert "98.6 %" in text and "Unusual" in text
+    assert "0.873" not in text  # the raw score is not for the clinician
     assert "NOT A DIAGNOSTIC DEVICE" in text
     assert "fake 0.0-test" in text  # model name and version
     assert "PVC with discordant T" in text  # the review note
@@ -73,3 +75,9 @@ def test_png_traces_are_true_scale(tmp_path, qapp):
 def test_png_file_written(tmp_path, content):
     path = render.export_png(content, tmp_path / "r.png", "Letter", dpi=100)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_flags_are_in_plain_words(tmp_path, content):
+    path = render.export_pdf(content, tmp_path / "r.pdf", "A4")
+    text = " ".join(pypdf.PdfReader(str(path)).pages[0].extract_text().split())
+    assert "resampled from 500 Hz" in text and "resampled_from" not in text

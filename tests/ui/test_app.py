@@ -55,3 +55,26 @@ def test_review_features_install_into_the_main_window(qtbot):
     texts = [a.text() for a in window.menus["file"].actions()]
     assert any("worklist" in t for t in texts)
     window.close()
+
+
+def test_worklist_from_the_command_line(qtbot, window, tmp_path):
+    from ecgviewer.app import open_worklist, parse_args
+    from ecgviewer.ui import messages
+    from ecgviewer.ui.review_hooks import install
+    from tests.analysis.fake_detector import FakeDetector
+    from tests.analysis.wfdb_folder import write_folder
+
+    assert parse_args(["--worklist", "/data/ecgs"]).worklist == "/data/ecgs"
+    features = install(window, detector=FakeDetector())
+    try:
+        assert not open_worklist(window, str(tmp_path / "nope"))
+        assert "not found" in messages.shown[-1].text()
+        write_folder(tmp_path / "f", [1.0, 2.0])
+        assert open_worklist(window, str(tmp_path / "f"))
+        wl = features.worklist
+        qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
+        qtbot.waitUntil(lambda: wl.model.rowCount() == 2, timeout=5_000)
+        assert wl.isVisible()
+        wl.close()
+    finally:
+        features.shutdown()

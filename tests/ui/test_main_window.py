@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, QPointF, QTimer
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer
 
 from ecgviewer.ui import messages
 from tests.ui.conftest import ptbxl_record, synthetic_12lead
-from tests.ui.fakes import HOT, failing_job, fake_result, slow_job
+from tests.ui.fakes import HOT, failing_job, fake_job, fake_result, slow_job
 
 FIXTURE_FILES = [
     ("wfdb_format", "wfdb/100.hea"),
@@ -138,7 +138,9 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
         else:
             assert np.isnan(x0), cell.lead
     assert len(window.plot.ghosts()) == 12
-    assert "higher than 98% of normals" in window.analysis_panel.verdict_label.text()
+    assert window.analysis_panel.verdict_label.text() == "More unusual than 98.4 % of normal ECGs"
+    assert window.analysis_panel.score_label.text() == "Unusual · percentile 98.4 %"
+    assert "score" not in window.analysis_panel.score_label.text().lower()  # no raw score
     assert window.findings[0].lead == lead
     # overlay toggle, threshold and opacity
     window.toggle_overlay(False)
@@ -150,29 +152,97 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
     assert not window.plot.ghosts()
 
 
-def test_finding_click_centres_and_highlights(window, qtbot):
+def test_finding_navigation_keeps_true_scale_and_switches_layout_when_needed(window, qtbot):
     window.set_layout("3x4")
     window.open_record(synthetic_12lead())
     _wait_scored(qtbot, window)
-    window.step_finding(1)  # finding 1: V2 at 3.0-3.6 s, not in V2's 3x4 column
-    assert window.state.enlarged_lead == "V2"
+    window.step_finding(1)  # finding 1: V2 at 3.0-3.6 s: 3x4 and 6x2 show V2 only at 5-10 s
+    assert window.state.enlarged_lead is None
+    assert window.state.layout == "12x1"
+    assert window.actions["layout_12x1"].isChecked()  # the toolbar says what is shown
+    assert "Layout switched to 12x1" in window.statusBar().currentMessage()
+    assert window.plot.zoom_factor() == pytest.approx(1.0, rel=0.02)  # true scale kept
     rect = window.plot.highlight.rect()
     assert window.plot.highlight.isVisible()
     assert rect.left() == pytest.approx(3.0 * 25.0, abs=0.1)
     assert rect.right() == pytest.approx(3.6 * 25.0, abs=0.1)
     (x0, x1), (y0, y1) = window.plot.vb.viewRange()
     assert x0 <= rect.left() and rect.right() <= x1 and y0 <= rect.top() and rect.bottom() <= y1
-    window.step_finding(1)  # finding 2: V5 at 6.0-6.6 s
-    window.step_finding(1)  # finding 3: II at 1.0-1.6 s: shown in the 3x4 grid (column 1)
-    assert window.findings_panel.current_index() == 2
-    assert window.state.enlarged_lead is None
+    window.set_layout("3x4")
+    window.findings_panel.select(2)  # finding 3: II at 1.0-1.6 s: in the 3x4 grid (column 1)
+    assert window.state.layout == "3x4"
+    assert "switched" not in window.statusBar().currentMessage()
+    assert window.plot.zoom_factor() == pytest.approx(1.0, rel=0.02)
     rect = window.plot.highlight.rect()
     cell = window.plot.page.cell_showing("II", 1.3)
     assert not cell.rhythm and cell.col == 0
     assert rect.left() == pytest.approx(1.0 * 25.0, abs=0.1)
     assert cell.y_bottom <= rect.center().y() <= cell.y_top
-    (x0, x1), _ = window.plot.vb.viewRange()
-    assert (x0 + x1) / 2 == pytest.approx(1.3 * 25.0, abs=1.0)  # centred on the beat
+    (x0, x1), (y0, y1) = window.plot.vb.viewRange()
+    assert x0 <= rect.left() and rect.right() <= x1 and y0 <= rect.top() and rect.bottom() <= y1
+
+
+def test_finding_keys_work_without_clicking_the_paper(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    window.open_record(synthetic_12lead())
+    _wait_scored(qtbot, window)
+    window.activateWindow()
+    window.patient_panel.setFocus()  # focus anywhere but the paper
+    window.show_initial()
+    assert window.plot.hasFocus()
+    qtbot.keyClick(window.plot, Qt.Key.Key_N)
+    assert window.findings_panel.current_index() == 0
+    qtbot.keyClick(window.plot, Qt.Key.Key_N)
+    qtbot.keyClick(window.plot, Qt.Key.Key_P)
+    assert window.findings_panel.current_index() == 0
+
+
+def test_window_opens_maximised_then_remembers_the_users_geometry(qtbot, tmp_path):
+    from ecgviewer.ui.main_window import MainWindow
+
+    first = MainWindow(scoring_job=fake_job)
+    qtbot.addWidget(first)
+    first.show_initial()
+    assert first.windowState() & Qt.WindowState.WindowMaximized
+    first.showNormal()
+    first.setGeometry(20, 30, 640, 480)
+    first.close()
+    second = MainWindow(scoring_job=fake_job)
+    qtbot.addWidget(second)
+    second.show_initial()
+    assert not second.windowState() & Qt.WindowState.WindowMaximized
+    assert (second.width(), second.height()) == (640, 480)
+
+
+def test_fit_to_window_is_labelled_not_true_scale_and_persists(qtbot, window):
+    window.open_record(synthetic_12lead())
+    window.plot.set_px_per_mm(8.0)  # a dense screen: the page does not fit at true scale
+    assert window.scale_badge.text().strip().startswith("✓ true scale: 1 mm = 1 mm")
+    window.actions["fit_window"].trigger()
+    assert window.state.fit_to_window
+    assert window.plot.zoom_factor() != pytest.approx(1.0, rel=0.02)
+    assert "NOT true scale" in window.scale_badge.text()
+    assert "NOT true scale" in window.scale_label.text()
+    window.set_layout("12x1")  # the choice survives a layout change ...
+    assert window.plot.mode == "fit"
+    page = window.plot.page
+    (x0, x1), (y0, y1) = window.plot.vb.viewRange()
+    assert y0 <= page.bottom and page.top <= y1 and x1 >= page.width  # ... and 12x1 fits
+    window.actions["true_scale"].trigger()
+    assert not window.actions["fit_window"].isChecked()
+    assert window.plot.zoom_factor() == pytest.approx(1.0, rel=0.02)
+
+
+def test_large_qrs_is_clipped_to_its_row_in_12x1(window):
+    record = synthetic_12lead()
+    record.signal[6:9] *= 6.0  # V1-V3 several mV, like LBBB
+    window.set_layout("12x1")
+    window.open_record(record)
+    for curve, cell in zip(window.plot.curves(), window.plot.page.cells, strict=True):
+        _, y = curve.getData()
+        y_mm = cell.baseline + y * window.state.gain_mm_mv
+        assert y_mm.max() <= cell.y_top + 1e-6 and y_mm.min() >= cell.y_bottom - 1e-6
 
 
 def test_cancel_stops_the_worker(qtbot, window):
@@ -391,7 +461,8 @@ def test_long_record_pages_and_double_click_enlarges(window, fixtures_dir):
     assert window.plot.data.signal.shape[1] == 3600  # one 10 s page at 360 Hz, not 30 min
     window.step_page(1)
     assert window.state.page_start == 10.0
-    assert window.plot.time_axis.tickStrings([0.0, 25.0], 1, 25)[1] == "11 s"
+    # a long recording: h:mm:ss from the start, the overview strip's convention
+    assert window.plot.time_axis.tickStrings([0.0, 25.0], 1, 25)[1] == "0:00:11"
     window.step_page(-5)
     assert window.state.page_start == 0.0
     lead = window.record.ecg_leads[1]
@@ -523,3 +594,60 @@ def test_dark_theme_and_screen_calibration(window, monkeypatch):
     # the 50 mm line measured 40 mm: the screen has fewer pixels per real mm than assumed
     assert calibrated_px_per_mm(4.0, 40.0) == pytest.approx(5.0)
     assert calibrated_px_per_mm(4.0, 50.0) == pytest.approx(4.0)
+
+
+def test_heart_rate_is_measured_around_the_page_of_a_long_recording(window, qtbot, fixtures_dir):
+    _need_reader("wfdb_format")
+    # MIMIC-II s25047: the first 205 s hold no ECG (segments without the channels)
+    assert window.open_path(fixtures_dir / "wfdb/multiseg_s25047/s25047-2704-05-04-10-44.hea")
+    qtbot.waitUntil(lambda: window.measurements is not None, timeout=10_000)
+    assert "no ECG signal" in window.measure_panel.rows["Heart rate"].text()
+    assert "0 R peak" not in window.measure_panel.rows["Heart rate"].text()
+    window.state.page_start = 600.0
+    window.redraw()
+    qtbot.waitUntil(lambda: window.measurements is not None
+                    and window.measurements.start_s == 600.0, timeout=10_000)
+    assert 40 <= window.measurements.hr_bpm <= 120
+    text = window.measure_panel.rows["Heart rate"].text()
+    assert "bpm" in text and "from 0:10:00" in text
+
+
+def test_an_error_in_an_empty_window_leaves_no_placeholder_patient_values(qtbot, tmp_path):
+    from ecgviewer.ui.main_window import MainWindow
+
+    win = MainWindow(scoring_job=fake_job)
+    qtbot.addWidget(win)
+    win.show()
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(b"0       " + bytes(range(256)) * 4)
+    assert not win.open_path(bad)
+    assert len(messages.shown) == 1
+    panel = win.patient_panel
+    assert panel.age_edit.text() == "unknown" and not panel.age_edit.isEnabled()
+    assert panel.id_label.text() == "-" and panel.sex_edit.currentText() == "unknown"
+    assert "0" not in panel.age_edit.text()
+
+
+def test_true_scale_badge_says_when_the_page_runs_past_the_window(window):
+    window.set_layout("12x1")
+    window.open_record(synthetic_12lead())
+    window.plot.set_px_per_mm(8.0)  # 12 rows of 20 mm need 1900 px: more than the window
+    window._update_scale_label()
+    assert "more below" in window.scale_badge.text()
+    window.set_fit_to_window(True)
+    assert "NOT true scale" in window.scale_badge.text()
+
+
+def test_a_recording_problem_heads_the_analysis_panel(window, qtbot):
+    def noisy_job(record, device="auto"):
+        result = yield from fake_job(record, device)
+        result.flags = {"noisy:II"}
+        return result
+
+    window.scoring_job = noisy_job
+    window.open_record(synthetic_12lead())
+    _wait_scored(qtbot, window)
+    panel = window.analysis_panel
+    assert panel.score_label.text() == "Possible recording problem"
+    assert "heavy noise in lead II" in panel.verdict_label.text()
+    assert "98.4 %" in panel.verdict_label.text()

@@ -11,8 +11,9 @@ from tests.ui.fakes import FakeScoreResult
 
 @pytest.mark.parametrize(
     "p, words",
-    [(98.4, "unusual for a normal ECG: higher than 98% of normals"),
-     (85.0, "somewhat unusual"), (40.0, "within the range of normal ECGs"),
+    [(98.4, "Unusual for a normal ECG: more unusual than 98.4 % of normal ECGs"),
+     (100.0, "more unusual than over 99.9 % of normal ECGs"),
+     (85.0, "Somewhat unusual"), (40.0, "within the range of normal ECGs"),
      (None, "no percentile")],
 )
 def test_verdict(p, words):
@@ -44,7 +45,7 @@ def test_flags_in_words_known_and_unknown():
     result.flags = {"no_r_peaks", "resampled_from_500Hz"}
     texts = flag_texts(result)
     assert any(t.startswith("no R peaks found") and "flat" in t for t in texts)
-    assert "resampled from 500Hz" in texts  # unknown flags: underscores become spaces
+    assert "resampled from 500 Hz" in texts
 
 
 def test_a_recording_problem_is_not_called_an_unusual_ecg():
@@ -53,7 +54,7 @@ def test_a_recording_problem_is_not_called_an_unusual_ecg():
     assert words.startswith("Recording problem, not an unusual ECG: chest leads V1-V6 disconnected")
     assert "remaining leads I-aVF" in words
     noisy = verdict(98.4, {"noisy:II"})
-    assert noisy.startswith("Possible recording problem: heavy noise in lead II") and "higher than 98% of normals" in noisy
+    assert noisy.startswith("Possible recording problem: heavy noise in lead II") and "more unusual than 98.4 % of normal ECGs" in noisy
     assert "may reflect the recording problem" in noisy
     assert "Not scored" in verdict(None, {"lead_off:" + ",".join(
         ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])})

@@ -96,3 +96,38 @@ def test_database_csv_row_opens_with_its_demographics(qtbot, features, window, t
     p = window.record.patient
     assert (p.id, p.age, p.sex) == ("15709", 56.0, "F")
     wl.close()
+
+
+def test_a_record_the_model_cannot_score_says_so_once_without_a_dialog(qtbot, window):
+    from ecgviewer.ui import messages
+    from ecgviewer.ui.main_window import default_scoring_job
+
+    features = install(window)  # the bundled model's rules (no detector is loaded for this)
+    window.scoring_job = default_scoring_job
+    try:
+        short = Record(np.zeros((2, 2500), np.float32), 250.0, ["II", "V5"], source="two.edf")
+        window.open_record(short)
+        qtbot.waitUntil(lambda: "Not scored" in window.analysis_panel.status_label.text(),
+                        timeout=10_000)
+        text = window.analysis_panel.status_label.text()
+        assert text == ("Not scored: the model needs the 12 standard leads; this record has "
+                        "II, V5")
+        assert window.jobs.current("score") is None and not messages.shown
+        long = long_record()  # I, II, V1 for 10 min: the overview says it, no window is tried
+        long.leads = ["II", "V5", "V1"]
+        window.open_record(long)
+        qtbot.waitUntil(lambda: "Not scored" in window.analysis_panel.status_label.text(),
+                        timeout=10_000)
+        ov = features.overview
+        assert ov.finding_label.text().startswith("Not scored: the model needs the 12")
+        assert not ov.score_button.isEnabled() and ov.progress.value() == 0
+        assert ov.worker is None and not messages.shown
+    finally:
+        features.shutdown()
+
+
+def test_paging_in_the_viewer_moves_the_overview_position_line(qtbot, features, window):
+    window.open_record(long_record())
+    window.state.page_start = 600.0 - 10.0
+    window.redraw()
+    assert features.overview.position_label.text().startswith("0:09:50 – 0:10:00 from start")

@@ -116,5 +116,28 @@ def test_windows_the_model_refuses_are_explained(qtbot):
     with qtbot.waitSignal(panel.scoring_finished, timeout=20_000):
         panel.start_scoring()
     assert panel.state.complete and not panel.state.findings
-    assert "48 windows not scored (needs more leads)" in panel.finding_label.text()
+    # one plain statement, no "finished: 48 of 48 ... 48 not scored" contradiction
+    assert panel.finding_label.text() == "Not scored: needs more leads."
+    assert panel.progress.value() == 0
     panel.shutdown()
+
+
+def test_done_message_agrees_with_what_happened():
+    import numpy as np
+
+    from ecgviewer.analysis.long_recording import LongRecordingScores
+    from ecgviewer.record import Record
+    from ecgviewer.ui.overview_strip import done_message
+
+    rec = Record(np.zeros((1, 100 * 1810), np.float32), 100.0, ["II"], source="h.edf")
+    state = LongRecordingScores.for_record(rec, 10.0)
+    state.done[:] = True
+    state.problems = {"the model needs the 12 standard leads; this record has II": 181}
+    msg = done_message(state, "Scoring finished")
+    assert msg == "Not scored: the model needs the 12 standard leads; this record has II."
+    assert "walks the 0" not in msg
+    state.scores[:100] = 1.0
+    state.problems = {"too short": 81}
+    msg = done_message(state, "Scoring finished")
+    assert msg.startswith("Scoring finished: 100 of 181 windows scored.")
+    assert "No findings." in msg and "81 not scored: too short." in msg

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from ecgviewer import wording
 from ecgviewer.review.export import read_csv
 from ecgviewer.review.store import ReviewStore
 from ecgviewer.ui.worklist_model import UID_ROLE
@@ -49,7 +50,15 @@ def test_fills_and_sorts_by_score(qtbot, folder):
         run_to_end(qtbot, win, folder)
         expected = [f"rec{i:03d}" for i in sorted(range(len(PEAKS)), key=lambda i: -PEAKS[i])]
         assert shown_labels(win) == expected
-        assert win.proxy.index(0, 0).data() == "4.000"
+        top = win.model.rows()[PEAKS.index(max(PEAKS))]
+        assert win.proxy.index(0, 0).data() == wording.verdict_word(top.percentile)
+        assert win.proxy.index(0, 1).data() == wording.percentile_text(top.percentile)
+        header = win.table.horizontalHeader().model()
+        assert header.headerData(0, Qt.Orientation.Horizontal).endswith("▼")  # largest first
+        win.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        assert header.headerData(0, Qt.Orientation.Horizontal).endswith("▲")
+        assert shown_labels(win) == expected[::-1]
+        win.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         assert det.records == len(PEAKS) and max(det.batches) <= 3
         assert win.first_rows_s < 5.0
         assert "8 ECGs" in win.counts_label.text()

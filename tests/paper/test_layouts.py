@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecgviewer.ui.layouts import GRID_3X4, STANDARD_ORDER, compute_page
+from ecgviewer.paper.layouts import GRID_3X4, STANDARD_ORDER, compute_page
 
 
 def test_3x4_has_twelve_cells_plus_a_lead_ii_rhythm_strip():

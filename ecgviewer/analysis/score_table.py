@@ -1,0 +1,143 @@
+"""``ecgad score``: score files and print what a reader needs, as a table, JSON or CSV.
+
+One row per ECG (a collection file gives one row per ECG in it): the file, the percentile
+against normal ECGs and the verdict in the viewer's words (ecgviewer.wording), the leads the
+model found most unusual, and the flags in plain words. A file that cannot be read or scored
+gets a row with the reason and makes the exit status 2; the other files are still scored.
+JSON is one array, written with ``allow_nan=False``: a missing number is ``null``, never NaN.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+from ecgviewer.errors import ECGError
+from ecgviewer.record import Record
+from ecgviewer.wording import flag_texts, percentile_text, verdict_word
+
+TABLE_COLUMNS = ("file", "percentile", "verdict", "top leads", "notes")
+CSV_COLUMNS = ("file", "entry", "percentile", "verdict", "top_leads", "notes", "score", "error")
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None (JSON null) for None/NaN/inf."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def top_leads(lead_scores: dict[str, float] | None, n: int = 3) -> list[str]:
+    """The ``n`` leads with the highest finite scores, most unusual first."""
+    finite = {k: v for k, v in (lead_scores or {}).items() if _number(v) is not None}
+    return sorted(finite, key=lambda k: -finite[k])[:n]
+
+
+def result_row(file: str, entry: str, result: Any, ms: float) -> dict[str, Any]:
+    """The JSON-able row of one scored ECG."""
+    pct = _number(getattr(result, "percentile", None))
+    flags = sorted(getattr(result, "flags", None) or ())
+    lead_scores = {k: _number(v) for k, v in (getattr(result, "lead_scores", None) or {}).items()}
+    return {
+        "file": file, "entry": entry,
+        "percentile": pct, "percentile_text": percentile_text(pct), "verdict": verdict_word(pct),
+        "top_leads": top_leads(lead_scores), "notes": flag_texts(flags), "flags": flags,
+        "score": _number(getattr(result, "score", None)), "lead_scores": lead_scores,
+        "model": dict(getattr(result, "model", None) or {}), "ms": round(ms, 1), "error": None,
+    }
+
+
+def error_row(file: str, entry: str, problem: str) -> dict[str, Any]:
+    return {"file": file, "entry": entry, "percentile": None, "percentile_text": "n/a",
+            "verdict": "not scored", "top_leads": [], "notes": [], "flags": [], "score": None,
+            "lead_scores": {}, "model": {}, "ms": None, "error": problem}
+
+
+def _records(path: str, fs: float | None) -> Iterator[tuple[str, Record]]:
+    from ecgviewer import io
+
+    loaded = io.read(path, **({"fs": fs} if fs else {}))
+    if isinstance(loaded, Record):
+        yield "", loaded
+        return
+    for entry in loaded:
+        yield entry.key, entry.load()
+
+
+def score_rows(paths: Sequence[str], detector: Any, fs: float | None = None
+               ) -> Iterator[dict[str, Any]]:
+    """Rows in file order; a file that fails gives an error row and the rest go on."""
+    for path in paths:
+        entry = ""
+        try:
+            for entry, record in _records(path, fs):
+                t0 = time.perf_counter()
+                try:
+                    result = detector.score(record)
+                except ECGError as exc:
+                    yield error_row(path, entry, exc.problem)
+                    continue
+                yield result_row(path, entry, result, 1000 * (time.perf_counter() - t0))
+        except ECGError as exc:
+            yield error_row(path, entry, exc.problem)
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table; the notes column may be long and comes last."""
+    cells = []
+    for r in rows:
+        name = r["file"] + (f" [{r['entry']}]" if r["entry"] else "")
+        if r["error"]:
+            cells.append((name, "-", "not scored", "-", r["error"]))
+        else:
+            cells.append((name, r["percentile_text"], r["verdict"],
+                          ", ".join(r["top_leads"]) or "-", "; ".join(r["notes"]) or "-"))
+    widths = [max(len(str(c[i])) for c in [TABLE_COLUMNS, *cells]) for i in range(len(TABLE_COLUMNS) - 1)]
+    lines = []
+    for row in [TABLE_COLUMNS, *cells]:
+        left = "  ".join(str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True))
+        lines.append(f"{left}  {row[-1]}".rstrip())
+    return "\n".join(lines)
+
+
+def write_csv(rows: Sequence[dict[str, Any]], out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow([r["file"], r["entry"], "" if r["percentile"] is None else f"{r['percentile']:.1f}",
+                         r["verdict"], " ".join(r["top_leads"]), "; ".join(r["notes"]),
+                         "" if r["score"] is None else repr(r["score"]), r["error"] or ""])
+
+
+def score_files(paths: Sequence[str], *, json_out: bool = False, csv_out: str | None = None,
+                weights: str | None = None, device: str = "auto", fs: float | None = None,
+                detector: Any = None, stdout: TextIO | None = None) -> int:
+    """``ecgad score``: 0 when every ECG was scored, 2 when one could not be (its row says why).
+
+    Raises ModelError (exit status 2 in the CLI) when the model cannot be loaded."""
+    stdout = stdout or sys.stdout
+    if detector is None:
+        from model.infer import Detector  # torch: only now, not for --help
+
+        detector = Detector.load(weights, device=device)
+    rows = list(score_rows(paths, detector, fs))
+    if json_out:
+        stdout.write(json.dumps(rows, allow_nan=False, indent=1) + "\n")
+    else:
+        stdout.write(format_table(rows) + "\n")
+    if csv_out:
+        from ecgviewer.errors import FileAccessError
+
+        try:
+            with open(csv_out, "w", newline="", encoding="utf-8") as fh:
+                write_csv(rows, fh)
+        except OSError as exc:
+            raise FileAccessError(csv_out, f"cannot write the CSV: {exc.strerror or exc}") from exc
+    return 2 if any(r["error"] for r in rows) else 0

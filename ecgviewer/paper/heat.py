@@ -1,0 +1,31 @@
+"""The heat band's full scale: the same in the viewer and the printed report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def heat_scale(result: Any) -> float:
+    """Map value drawn at full opacity.
+
+    The model card may give a reference (``map_reference``: a high percentile of the map over
+    validation normals); otherwise the 99.5th percentile of this ECG's own map is used, so the
+    band shows where this ECG is most unusual and the record score says how unusual it is.
+    """
+    ref = getattr(result, "map_reference", None)
+    if ref is None:
+        model = getattr(result, "model", None) or {}
+        ref = model.get("map_reference") if isinstance(model, dict) else None
+    if ref is not None and float(ref) > 0:
+        return float(ref)
+    amap = getattr(result, "anomaly_map", None)
+    if amap is None:
+        return 1.0
+    vals = np.asarray(amap, dtype=np.float32)
+    vals = vals[np.isfinite(vals)]
+    if vals.size == 0:
+        return 1.0
+    hi = float(np.percentile(vals, 99.5))
+    return hi if hi > 0 else 1.0

@@ -1,0 +1,136 @@
+"""What a clinician reads about a model result, the same words in viewer, worklist, report
+and command line: the percentile against normal ECGs, a plain verdict, flags in plain words.
+
+The raw score (an unbounded log-likelihood-like number, often negative) is never shown to a
+clinician; the percentile is. A percentile is printed with one decimal and never as 100.0 or
+0.0: the normal reference is finite, so "> 99.9 %" / "< 0.1 %" is what can honestly be said.
+Qt-free and torch-free.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+#: Percentile from which an ECG is called unusual / somewhat unusual.
+UNUSUAL_FROM = 95.0
+SOMEWHAT_FROM = 80.0
+
+_FLAGS = {
+    "no_r_peaks": "no R peaks found (flat, disconnected or asystole?): scored without beat "
+                  "views, and as unlike any normal ECG's beats",
+    "derived_limb_leads": "limb leads III, aVR, aVL, aVF computed from I and II",
+    "missing_leads": "some leads were missing and filled in for the model",
+    "short_record_padded": "shorter than the model's 10 s window: padded",
+}
+_RESAMPLED = re.compile(r"^resampled_from_([0-9.]+)Hz$")
+
+
+def _finite(p: float | None) -> bool:
+    return p is not None and isinstance(p, int | float) and math.isfinite(p)
+
+
+def percentile_text(p: float | None) -> str:
+    """"97.3 %", "> 99.9 %", "< 0.1 %"; "n/a" without a percentile."""
+    if not _finite(p):
+        return "n/a"
+    p = float(p)  # type: ignore[arg-type]
+    if p >= 99.95:
+        return "> 99.9 %"
+    if p < 0.05:
+        return "< 0.1 %"
+    return f"{p:.1f} %"
+
+
+def verdict_word(p: float | None) -> str:
+    """"unusual", "somewhat unusual", "within normal range", or "no percentile"."""
+    if not _finite(p):
+        return "no percentile"
+    if p >= UNUSUAL_FROM:  # type: ignore[operator]
+        return "unusual"
+    if p >= SOMEWHAT_FROM:  # type: ignore[operator]
+        return "somewhat unusual"
+    return "within normal range"
+
+
+def comparison(p: float | None) -> str:
+    """"More unusual than 97.3 % of normal ECGs" (what the percentile means), under a headline."""
+    if not _finite(p):
+        return "no percentile available for this model"
+    pct = percentile_text(p).replace("> ", "over ").replace("< ", "under ")
+    return f"More unusual than {pct} of normal ECGs"
+
+
+def percentile_verdict(p: float | None) -> str:
+    """One sentence: the verdict and the percentile it rests on."""
+    if not _finite(p):
+        return "no percentile available for this model"
+    more = comparison(p)[0].lower() + comparison(p)[1:]
+    word = verdict_word(p)
+    if word == "within normal range":
+        return f"within the range of normal ECGs ({more})"
+    return f"{word.capitalize()} for a normal ECG: {more}"
+
+
+def verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
+    """The verdict in words; a recording problem in ``flags`` (ecgviewer.signal.quality) comes
+    first: a lead off or clipped makes it a recording problem, not an unusual ECG; heavy noise
+    or a suspected lead reversal a possible one, with how far the score can be trusted."""
+    from ecgviewer.signal.quality import (
+        CLIPPED,
+        LEAD_OFF,
+        parse_flags,
+        quality_headline,
+        scoring_note,
+    )
+
+    found = parse_flags(flags or ())
+    if not found:
+        return percentile_verdict(p)
+    unusable = LEAD_OFF in found or CLIPPED in found
+    kind = "Recording problem, not an unusual ECG" if unusable else "Possible recording problem"
+    head = f"{kind}: {quality_headline(flags)}."
+    note = scoring_note(flags)
+    if not _finite(p):
+        return f"{head} {note[0].upper()}{note[1:]}."
+    return f"{head} Score: {percentile_verdict(p)}; {note}."
+
+
+def headline(p: float | None) -> str:
+    """The analysis panel's bold line: "Unusual · percentile > 99.9 %"."""
+    if not _finite(p):
+        return "Scored (no percentile for this model)"
+    return f"{verdict_word(p).capitalize()} · percentile {percentile_text(p)}"
+
+
+def flag_text(flag: str) -> str:
+    """A flag the model or a reader set, in plain words."""
+    if flag in _FLAGS:
+        return _FLAGS[flag]
+    m = _RESAMPLED.match(flag)
+    if m:
+        return f"resampled from {float(m.group(1)):g} Hz"
+    return flag.replace("_", " ")
+
+
+def flag_texts(flags: Iterable[str] | None) -> list[str]:
+    """Every flag in plain words; signal-quality flags ("lead_off:V1,V2") as one phrase."""
+    from ecgviewer.signal.quality import PROBLEMS, quality_headline
+
+    flags = sorted(flags or ())
+    quality = [f for f in flags if f.partition(":")[0] in PROBLEMS]
+    out = [quality_headline(quality)] if quality else []
+    return out + [flag_text(f) for f in flags if f not in quality]
+
+
+def elapsed_text(t: float, long: bool | None = None) -> str:
+    """Time from the recording's start: "7.5 s" for a short ECG, "1:02:05" (h:mm:ss) in a
+    long one (``long`` defaults to t >= 60 s; an axis passes it so all its ticks agree)."""
+    t = max(0.0, float(t))
+    if long is None:
+        long = t >= 60.0
+    if not long:
+        return f"{t:g} s"
+    h, rem = divmod(int(round(t)), 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}"
