@@ -8,15 +8,15 @@ when it is done. Errors are a dialog; the open ECG stays as it is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
 from ecgviewer.ui import messages
 from ecgviewer.ui.workers import Worker
 
-if TYPE_CHECKING:
-    from ecgviewer.ui.main_window import MainWindow
+#: The main window (typed loosely: main_window imports the menus that import this module).
+MainWindow = Any
 
 #: Dialog filter -> (writer format, extension).
 FILTERS: dict[str, tuple[str, str]] = {
