@@ -196,11 +196,12 @@ def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
     """PR, QRS, QT, QTc from ``ecgviewer.signal.intervals`` (the viewer's numbers), each with
     the reason when unavailable, and how they were measured."""
     try:
-        from ecgviewer.signal.intervals import measure_intervals
+        from ecgviewer.signal.intervals import measure_signal
     except ImportError:
         return [("PR / QRS / QT", "unavailable (interval measurement not installed)")]
     try:
-        res = measure_intervals(page.data(), page.fs, page.leads, peaks)
+        ecg = [i for i, name in enumerate(page.leads) if name not in page.non_ecg]
+        res = measure_signal(page.data()[ecg], page.fs, [page.leads[i] for i in ecg], peaks)
     except Exception as exc:  # noqa: BLE001 - the page still prints, saying why
         return [("PR / QRS / QT", f"unavailable ({exc})")]
     reasons = getattr(res, "reasons", {}) or {}
@@ -211,12 +212,14 @@ def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
             return f"unavailable ({why})" if why else "unavailable"
         return f"{float(v):.0f} ms"
 
-    out = [("PR", value("pr")), ("QRS", value("qrs")), ("QT", value("qt"))]
+    out = [("P", value("p_duration")), ("PR", value("pr")), ("QRS", value("qrs")), ("QT", value("qt"))]
     bazett, frid = value("qtc_bazett"), value("qtc_fridericia")
     if bazett.startswith("unavailable") and frid.startswith("unavailable"):
         out.append(("QTc", "unavailable"))
     else:
         out.append(("QTc", f"{bazett} (Bazett), {frid} (Fridericia)"))
+    axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
+    out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
     method = str(getattr(res, "method", "") or "")
     if method:  # the first clause; the viewer shows the whole method
         out.append(("Method", method.split(";")[0]))
