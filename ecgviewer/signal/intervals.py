@@ -70,8 +70,8 @@ MIN_T_MV = 0.02
 #: Fixed shifts (ms, added) that put each fiducial where cardiologists put it on average:
 #: chosen on LUDB records 1-50 only (their reference: earliest onset / latest offset over
 #: the 12 leads); benchmarks/measure_accuracy.py reports the held-out records 51-100.
-CALIBRATION_MS = {"p_onset": -16.0, "p_offset": -8.0, "qrs_onset": -15.0, "qrs_offset": 6.0,
-                  "t_end": 38.0}
+CALIBRATION_MS = {"p_onset": -15.5, "p_offset": -0.5, "qrs_onset": -15.0, "qrs_offset": 6.0,
+                  "t_end": 41.5}
 #: Pacing spikes: slope (mV/ms) and width (ms) of a pacemaker stimulus artefact.
 PACING_SLOPE_MV_PER_MS, PACING_WIDTH_MS = 2.0, 4.0
 
@@ -432,6 +432,8 @@ def delineate(
             reach = min(guard, p_peak + int(0.06 * fs))  # the P downslope, not the QRS upstroke
             k2 = p_peak + int(np.argmax(pv[p_peak:reach])) if reach > p_peak + 1 else p_peak
             j = _crossing(pv, k2, +1, P_OFFSET_FRACTION * pv[k2], on)
+            if j >= guard and guard > k2 + 1:  # ran into the QRS: the quietest point before it
+                j = k2 + int(np.argmin(pv[k2:guard]))
             fid["p_onset"], fid["p_offset"] = float(i), float(j)
     for key, shift in (CALIBRATION_MS if calibration is None else calibration).items():
         if key in fid:
