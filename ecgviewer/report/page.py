@@ -130,6 +130,11 @@ class ReportContent:
     heat_scale: float = 1.0
     threshold: float = 0.5
     opacity: float = 0.4
+    # Page 2: median beats (ecgviewer.signal.intervals.Measurements of the printed strip);
+    # page 3 when a previous ECG of the patient is given: the serial comparison.
+    median: Any = None
+    previous: Record | None = None
+    previous_median: Any = None
 
     def filter_caption(self) -> str:
         f = self.display_filter
@@ -158,7 +163,21 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.heat_scale = heat_scale(result)
     if not content.measurements:
         content.measurements = measure(record, content.t0)
+    if content.median is None:
+        content.median = _median(record, content.t0)
+    if content.previous is not None and content.previous_median is None:
+        content.previous_median = _median(content.previous, 0.0)
     return content
+
+
+def _median(record: Record, t0: float) -> Any:
+    """Median beats and measurements of the printed strip, or None when it cannot be cut."""
+    from ecgviewer.signal.intervals import measure as measure_record
+
+    try:
+        return measure_record(record.slice(t0, t0 + PAGE_SECONDS))
+    except Exception:  # noqa: BLE001 - the ECG page still prints without the median page
+        return None
 
 
 def _opt(v: Any) -> float | None:

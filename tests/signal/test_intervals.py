@@ -87,10 +87,8 @@ def test_premature_beat_is_left_out() -> None:
     b = measure_intervals(with_pvc.signal, fs, with_pvc.leads, detect_r_peaks(with_pvc.signal, fs))
     # The PVC, and the beat after its pause, are not part of the median beat.
     assert b.n_beats <= a.n_beats - 2
-    for key, tol in (("pr_ms", 10.0), ("qrs_ms", 20.0), ("qt_ms", 10.0)):
-        # QRS offset: a velocity lull right at the offset threshold in this synthetic beat
-        # makes the offset jump by ~16 ms with the beat set (a known weakness).
-        assert getattr(b, key) == pytest.approx(getattr(a, key), abs=tol)
+    for key in ("pr_ms", "qrs_ms", "qt_ms"):
+        assert getattr(b, key) == pytest.approx(getattr(a, key), abs=10.0)
 
 
 def test_no_p_waves_gives_no_pr_with_reason() -> None:
