@@ -187,8 +187,9 @@ class MedianActionsMixin:
         if path:
             self.compare_with(path)
 
-    def compare_with(self, previous: Record | str) -> None:
-        """Compare the open ECG with ``previous`` (a Record or a file path)."""
+    def compare_with(self, previous: Record | str, previous_percentile: float | None = None) -> None:
+        """Compare the open ECG with ``previous`` (a Record or a file path); its anomaly
+        percentile, when known (the worklist scored it), joins the table of changes."""
         from ecgviewer import io as ecg_io
         from ecgviewer.errors import ECGError
         from ecgviewer.ui import messages
@@ -219,7 +220,7 @@ class MedianActionsMixin:
             m, pm = pair
             pct = getattr(w.result, "percentile", None)
             w.compare_window = compare_window(w.record, m, prev, pm, w.plot.px_per_mm,
-                                              (pct, None), w)
+                                              (pct, previous_percentile), w)
             w.compare_window.show()
 
         def chain() -> Generator[tuple[int, int, str], None, tuple]:
