@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = reference(path)
         m = measure(read(str(path.with_suffix(".hea"))))
         ours = {"p_duration": m.p_duration_ms, "pr": m.pr_ms, "qrs": m.qrs_ms, "qt": m.qt_ms}
-        rows.append({"id": rec_id, "group": groups[rec_id], "ref": ref, "ours": ours,
+        rows.append({"id": rec_id, "group": groups[rec_id], "ref": ref, "ours": ours, "paced": m.paced,
                      "reasons": {k: v for k, v in m.reasons.items() if k in ours}})
 
     def table(selected: list[dict]) -> dict[str, object]:
@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             st["reported_without_reference"] = sum(
                 1 for r in selected if r["ref"][q] is None and r["ours"][q] is not None)
             out[q] = st
+        out["flagged_paced"] = sum(1 for r in selected if r["paced"])
+        out["records"] = len(selected)
         return out
 
     result: dict[str, object] = {

@@ -232,3 +232,18 @@ def test_pvcs_are_left_out_and_counted() -> None:
     m = measure_signal(ecg.signal, fs, ecg.leads, detect_r_peaks(ecg.signal, fs))
     assert m.beats.n_other_morphology + m.beats.n_premature >= 1
     assert "left out" in m.method
+
+
+@pytest.mark.needs_shared
+@pytest.mark.parametrize(("number", "paced"), [(34, True), (74, True), (1, False), (50, False)])
+def test_pacemaker_spikes_are_recognised(number: int, paced: bool) -> None:
+    """LUDB records 34 and 74 are ventricular-paced; 1 and 50 are not."""
+    from ecgviewer.io import read
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "ludb" / "data" / f"{number}.hea"
+    if not path.is_file():
+        pytest.skip("LUDB not available")
+    m = measure(read(path))
+    assert m.paced is paced
+    if paced:
+        assert m.pr_ms is None and "paced" in m.reasons["pr"]
