@@ -60,10 +60,12 @@ QRS_CORE_GAP_S = 0.0
 QRS_OFFSET_GAP_S = 0.012
 QRS_OFFSET_RESUME: float | None = 8.0
 VELOCITY_SMOOTH_S = 0.006
+NOISE_MULT = 2.0
 #: P and T waves are delineated on the median beats low-passed at this frequency (Hz).
 WAVE_LOWPASS_HZ = 40.0
 #: P onset / offset: velocity below these fractions of the steepest P up- / downslope.
 P_ONSET_FRACTION, P_OFFSET_FRACTION = 0.3, 0.2
+P_VEL_SMOOTH_S = 0.010
 #: Smallest P wave (mean absolute deviation over leads, in QRS amplitudes) and its ratio to
 #: the TP-segment noise for the P wave to count as present.
 P_MIN_RELATIVE, P_MIN_SNR = 0.02, 3.0
@@ -72,7 +74,7 @@ MIN_T_MV = 0.02
 #: Fixed shifts (ms, added) that put each fiducial where cardiologists put it on average:
 #: chosen on LUDB records 1-50 only (their reference: earliest onset / latest offset over
 #: the 12 leads); benchmarks/measure_accuracy.py reports the held-out records 51-100.
-CALIBRATION_MS = {"p_onset": -15.5, "p_offset": -0.5, "qrs_onset": -15.0, "qrs_offset": 6.0,
+CALIBRATION_MS = {"p_onset": -15.5, "p_offset": -0.5, "qrs_onset": -15.0, "qrs_offset": 7.0,
                   "t_end": 41.5}
 #: Pacing spikes: second difference, as a fraction of the lead's range, of a stimulus.
 PACING_SPIKE = 0.5
@@ -383,17 +385,24 @@ def delineate(
     peak = near.start + int(np.argmax(vel[near]))
     lo_b, hi_b = max(0, r - int(0.2 * fs)), min(w - 1, r + int(0.2 * fs))
     gap = int(round(QRS_CORE_GAP_S * fs))
+    # Noise (EMG, mains) raises the velocity floor: thresholds stay above NOISE_MULT times the
+    # median velocity of what a 40 Hz low-pass removes.
+    hf = beats - lowpass(beats, fs, WAVE_LOWPASS_HZ).astype(np.float64)
+    noise = float(np.median(np.abs(np.gradient(hf / scale, axis=1) * fs).mean(axis=0)))
+    floor = NOISE_MULT * noise
+    t_core, t_on, t_off_core, t_off = (max(floor, v) for v in (
+        QRS_CORE, QRS_ONSET_FINE, QRS_OFFSET_CORE, QRS_OFFSET_FINE))
     # Walk out from the steepest up- and downstroke on either side of R: at R itself every
     # lead may be flat at once (the velocity dips to zero inside the QRS).
     up = slice(max(lo_b, r - int(0.03 * fs)), max(lo_b + 1, r - int(0.002 * fs)))
     down = slice(min(hi_b - 1, r + int(0.002 * fs)), min(hi_b, r + int(0.04 * fs)))
-    start_on = up.start + int(np.argmax(vel[up])) if vel[up].max(initial=0) >= QRS_CORE else peak
-    start_off = down.start + int(np.argmax(vel[down])) if vel[down].max(initial=0) >= QRS_CORE else peak
-    on = _walk(vel, min(start_on, peak), -1, QRS_CORE, gap, lo_b)
-    on = _crossing(vel, on, -1, QRS_ONSET_FINE, max(lo_b, on - int(QRS_ONSET_REACH_S * fs)))
-    off = _walk(vel, max(start_off, peak), +1, QRS_OFFSET_CORE, int(round(QRS_OFFSET_GAP_S * fs)),
+    start_on = up.start + int(np.argmax(vel[up])) if vel[up].max(initial=0) >= t_core else peak
+    start_off = down.start + int(np.argmax(vel[down])) if vel[down].max(initial=0) >= t_core else peak
+    on = _walk(vel, min(start_on, peak), -1, t_core, gap, lo_b)
+    on = _crossing(vel, on, -1, t_on, max(lo_b, on - int(QRS_ONSET_REACH_S * fs)))
+    off = _walk(vel, max(start_off, peak), +1, t_off_core, int(round(QRS_OFFSET_GAP_S * fs)),
                 hi_b, resume=QRS_OFFSET_RESUME)
-    off = _crossing(vel, off, +1, QRS_OFFSET_FINE, min(hi_b, off + int(QRS_OFFSET_REACH_S * fs)))
+    off = _crossing(vel, off, +1, t_off, min(hi_b, off + int(QRS_OFFSET_REACH_S * fs)))
     fid: dict[str, float] = {"qrs_onset": float(on), "qrs_offset": float(off)}
 
     # T end: tangent on the envelope of deviation from the PR level.
@@ -444,7 +453,7 @@ def delineate(
         if amp < P_MIN_RELATIVE or amp < P_MIN_SNR * noise or p_peak <= p_lo + 2:
             reasons["p"] = "no P wave found before the QRS (atrial fibrillation or flutter, or too small)"
         else:
-            pv = _smooth((np.abs(np.gradient(smooth, axis=1)) / scale).mean(axis=0), fs, 0.01)
+            pv = _smooth((np.abs(np.gradient(smooth, axis=1)) / scale).mean(axis=0), fs, P_VEL_SMOOTH_S)
             k1 = p_lo + int(np.argmax(pv[p_lo:p_peak + 1]))
             i = _crossing(pv, k1, -1, P_ONSET_FRACTION * pv[k1], p_lo)
             guard = on - int(0.015 * fs)
