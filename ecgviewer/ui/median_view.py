@@ -116,6 +116,9 @@ def compare_window(record: Record, m: Measurements, previous: Record, pm: Measur
     comparison = compare(pm, m, percentiles[1], percentiles[0])
     missing = comparison.missing_leads
     parts = [f"{len(comparison.significant)} change(s) beyond measurement noise (yellow)"]
+    ids = (record.patient.id, previous.patient.id)
+    if ids[0] and ids[1] and ids[0] != ids[1]:
+        parts.insert(0, f"NOTE: different patient ids ({ids[0]} / {ids[1]})")
     if missing["before"]:
         parts.append("previous ECG lacks " + ", ".join(missing["before"]))
     if missing["after"]:

@@ -28,6 +28,16 @@ def test_pdf_has_median_and_comparison_pages(tmp_path, qapp) -> None:
     assert "previous" in compare
 
 
+def test_median_page_shows_the_carts_values_beside_ours(tmp_path, qapp) -> None:
+    from ecgviewer.record import CartReading
+
+    rec = _rec(70.0, 1)
+    rec.cart = CartReading(measurements={"qrs": 97.0, "pr": 151.0}, source="Test cart")
+    path = render.export_pdf(from_result(rec), tmp_path / "r.pdf")
+    page = " ".join(pypdf.PdfReader(str(path)).pages[1].extract_text().split())
+    assert "cart" in page and "97" in page and "151" in page
+
+
 def test_median_beat_drawn_true_scale(qapp) -> None:
     """A 1 mV R wave is 10 mm tall on the page (10 mm/mV)."""
     from PySide6.QtGui import QColor, QImage, QPainter

@@ -53,6 +53,7 @@ def test_compare_with_other_format_and_rate(window, qtbot, fixtures_dir: Path) -
     hr = next(c for c in comp.changes if c.name == "Heart rate")
     assert hr.significant == (abs(hr.delta) >= 10)  # 72 vs 52 bpm: beyond noise
     assert hr.significant
+    assert "different patient ids" in win.note.text()  # SBJ-123 / 106_ABC
     win.fit()
     assert _ink(win.page) > 0.002
     win.close()
