@@ -543,7 +543,7 @@ def _lead_amplitudes(beats: np.ndarray, fs: float, leads: tuple[str, ...],
     for i, name in enumerate(leads):
         x = beats[i] - float(beats[i, max(0, on - int(0.012 * fs)):max(1, on - int(0.002 * fs) + 1)].mean())
 
-        def extreme(a: float | None, z: float | None) -> float | None:
+        def extreme(a: float | None, z: float | None, x: np.ndarray = x) -> float | None:
             if a is None or z is None:
                 return None
             seg = x[int(round(a)):int(round(z)) + 1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThreadPool
+from PySide6.QtCore import QSize, QThreadPool
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QDialog,
@@ -233,5 +233,5 @@ class MedianActionsMixin:
         w.compare_worker = start_job(chain(), done, lambda exc: messages.show_error(w, exc))
 
 
-__all__ = ["MedianActionsMixin", "PaperPage", "PageWindow", "compare_window", "median_window", "measure_two_job",
-           "Qt"]
+__all__ = ["MedianActionsMixin", "PaperPage", "PageWindow", "compare_window", "median_window",
+           "measure_two_job"]
