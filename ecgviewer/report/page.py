@@ -231,7 +231,9 @@ def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
             return f"unavailable ({why})" if why else "unavailable"
         return f"{float(v):.0f} ms"
 
-    out = [("P", value("p_duration")), ("PR", value("pr")), ("QRS", value("qrs")), ("QT", value("qt"))]
+    pr, p_dur = value("pr"), value("p_duration")
+    pr_text = pr if p_dur.startswith("unavailable") else f"{pr} (P {p_dur})"
+    out = [("PR", pr_text), ("QRS", value("qrs")), ("QT", value("qt"))]
     bazett, frid = value("qtc_bazett"), value("qtc_fridericia")
     if bazett.startswith("unavailable") and frid.startswith("unavailable"):
         out.append(("QTc", "unavailable"))
