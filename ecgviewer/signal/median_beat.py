@@ -127,7 +127,9 @@ def median_beats(
     cand = peaks[inside]
     if cand.size < MIN_BEATS:
         return refuse("fewer than 2 complete beats in the strip")
-    qrs = windows(cand)[:, :, q0:q1].transpose(1, 0, 2).reshape(cand.size, -1)
+    # Shapes are compared at about 1 kHz at most: bounded work at any rate.
+    stride = max(1, int(fs // 1000))
+    qrs = windows(cand)[:, :, q0:q1:stride].transpose(1, 0, 2).reshape(cand.size, -1)
 
     # Dominant morphology: seeded by the beat most others resemble.
     pair = _corr(qrs, qrs)
@@ -162,10 +164,10 @@ def median_beats(
     if shift > 0:
         for k, at in enumerate(chosen):
             best, best_c = 0, -np.inf
-            for s in range(-shift, shift + 1):
+            for s in range(-shift, shift + 1, stride):
                 if at + s - (pre - q0) < 0 or at + s + (q1 - pre) >= n:
                     continue
-                seg = clean[:, at + s - (pre - q0): at + s + (q1 - pre)].reshape(-1)
+                seg = clean[:, at + s - (pre - q0): at + s + (q1 - pre):stride].reshape(-1)
                 c = float(_corr(seg[None, :], tmpl)[0])
                 if c > best_c:
                     best, best_c = s, c

@@ -247,3 +247,15 @@ def test_pacemaker_spikes_are_recognised(number: int, paced: bool) -> None:
     assert m.paced is paced
     if paced:
         assert m.pr_ms is None and "paced" in m.reasons["pr"]
+
+
+def test_same_ecg_at_2000_hz_measures_alike() -> None:
+    from ecgviewer.record import Record
+    from ecgviewer.signal.resample import resample
+
+    ecg = synthetic_ecg(fs=500.0, seed=1)
+    a = measure(Record(ecg.signal, 500.0, list(ecg.leads)))
+    b = measure(Record(resample(np.asarray(ecg.signal), 500.0, 2000.0), 2000.0, list(ecg.leads)))
+    for key in ("pr_ms", "qrs_ms", "qt_ms", "p_duration_ms"):
+        assert getattr(b, key) == pytest.approx(getattr(a, key), abs=10.0), key
+    assert b.beats.fs == 2000.0  # delineated at the input's own rate
