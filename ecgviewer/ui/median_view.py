@@ -79,6 +79,7 @@ class PageWindow(QDialog):
         self.note = QLabel(note)
         self.note.setWordWrap(True)
         bar.addWidget(self.note, 1)
+        self.bar = bar
         bar.addWidget(true_btn)
         bar.addWidget(fit_btn)
         box = QVBoxLayout(self)
@@ -151,6 +152,19 @@ def start_job(job: Generator[Any, None, Any], done: Callable[[Any], None],
     return worker
 
 
+def comparison_report_job(record: Record, result: Any, previous: Record, m: Measurements,
+                          pm: Measurements, path: str
+                          ) -> Generator[tuple[int, int, str], None, Any]:
+    """Worker job: the PDF report with the median-beat and serial-comparison pages."""
+    from ecgviewer.report import render
+    from ecgviewer.report.page import from_result
+
+    yield 0, 2, "Measuring"
+    content = from_result(record, result, previous=previous, previous_median=pm)
+    yield 1, 2, "Drawing the report"
+    return render.export_pdf(content, path)
+
+
 class MedianActionsMixin:
     """View > Median beats and File > Compare with… on the main window."""
 
@@ -174,6 +188,27 @@ class MedianActionsMixin:
         w: Any = self
         w.median_window = median_window(w.record, m, w.plot.px_per_mm, w)
         w.median_window.show()
+
+    def save_comparison_report(self, previous: Record, m: Measurements, pm: Measurements,
+                               path: str | None = None) -> None:
+        """Write the report PDF whose third page is this comparison."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from ecgviewer.ui import messages
+
+        w: Any = self
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(w, "Save the report", "comparison_report.pdf",
+                                                  "PDF (*.pdf)")
+        if not path:
+            return
+
+        def done(out: Any) -> None:
+            w.comparison_report_path = out
+
+        w.comparison_report_worker = start_job(
+            comparison_report_job(w.record, w.result, previous, m, pm, path), done,
+            lambda exc: messages.show_error(w, exc))
 
     def compare_with_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -224,6 +259,10 @@ class MedianActionsMixin:
             pct = getattr(w.result, "percentile", None)
             w.compare_window = compare_window(w.record, m, prev, pm, w.plot.px_per_mm,
                                               (pct, previous_percentile), w)
+            save = QPushButton("Save report…")
+            save.setToolTip("PDF: the ECG, its median beats and this comparison")
+            save.clicked.connect(lambda: self.save_comparison_report(prev, m, pm))
+            w.compare_window.bar.insertWidget(1, save)
             w.compare_window.show()
 
         def chain() -> Generator[tuple[int, int, str], None, tuple]:
