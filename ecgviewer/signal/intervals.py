@@ -52,18 +52,22 @@ QRS_CORE = 3.0
 QRS_ONSET_FINE, QRS_ONSET_REACH_S = 2.0, 0.020
 QRS_OFFSET_CORE, QRS_OFFSET_FINE, QRS_OFFSET_REACH_S = 2.0, 1.0, 0.010
 QRS_SCALE_FLOOR = 0.5
-#: Dips of the QRS velocity shorter than this are inside the QRS (s).
+#: The onset walk stops at the first dip below threshold (crossing dips of any length was
+#: worse on LUDB 1-50: a Q wave's lull is rare, a P wave close to the QRS is not) ...
 QRS_CORE_GAP_S = 0.0
 #: ... but the offset walk crosses a lull of up to QRS_OFFSET_GAP_S when the velocity then
 #: climbs back above QRS_OFFSET_RESUME (a terminal S or R' of a bundle branch block, not ST
 #: noise; LUDB 1-50 offset SD 9.3 ms with it, 9.4 without).
 QRS_OFFSET_GAP_S = 0.012
 QRS_OFFSET_RESUME: float | None = 8.0
+#: Moving average of the velocity (s), and the noise floor of the thresholds (times the
+#: median velocity of what a 40 Hz low-pass removes: EMG, mains).
 VELOCITY_SMOOTH_S = 0.006
 NOISE_MULT = 2.0
 #: P and T waves are delineated on the median beats low-passed at this frequency (Hz).
 WAVE_LOWPASS_HZ = 40.0
 #: P onset / offset: velocity below these fractions of the steepest P up- / downslope.
+#: (velocity smoothed over P_VEL_SMOOTH_S seconds)
 P_ONSET_FRACTION, P_OFFSET_FRACTION = 0.3, 0.2
 P_VEL_SMOOTH_S = 0.010
 #: Smallest P wave (mean absolute deviation over leads, in QRS amplitudes) and its ratio to
@@ -79,7 +83,6 @@ CALIBRATION_MS = {"p_onset": -15.5, "p_offset": -0.5, "qrs_onset": -15.0, "qrs_o
 #: Pacing spikes: second difference, as a fraction of the lead's range, of a stimulus.
 PACING_SPIKE = 0.5
 
-WAVES = ("P", "Q", "R", "S", "T")
 #: Smallest deflection (mV) counted as a Q, R or S wave.
 MIN_WAVE_MV = 0.02
 
