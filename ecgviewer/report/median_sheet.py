@@ -90,13 +90,14 @@ def _beat_xy(m: Measurements, lead: str, x0: float, base: float, speed: float, g
 def paint_median_beats(
     p: QPainter, k: float, r: QRectF, m: Measurements, previous: Measurements | None = None,
     speed: float = 25.0, gain: float = 10.0, labels: tuple[str, str] = ("", ""),
+    only_common: bool = True,
 ) -> None:
     """Each lead's median beat in a 3 x 4 grid over ``r`` on true-scale paper, fiducials of
     ``m`` marked; ``previous`` overlaid in blue, aligned on its own QRS onset."""
     grid(p, r)
     leads = [n for n in GRID_ORDER if n in m.beats.leads] + [
         n for n in m.beats.leads if n not in GRID_ORDER]
-    if previous is not None:
+    if previous is not None and only_common:
         leads = [n for n in leads if n in previous.beats.leads]
     rows = 4 if len(leads) > 3 else max(1, len(leads))
     cols = max(1, int(np.ceil(len(leads) / rows)))
@@ -226,15 +227,50 @@ def measurement_table(m: Measurements, cart: dict[str, float] | None = None) -> 
     return out
 
 
+def cart_beats(record: object) -> object | None:
+    """The cart's own representative beats as something :func:`paint_median_beats` can
+    overlay (aligned on their QRS onset, found as ours is), or None when the file has none."""
+    from types import SimpleNamespace
+
+    from ecgviewer.signal.intervals import delineate
+    from ecgviewer.signal.median_beat import MedianBeats
+
+    cart = getattr(record, "cart", None)
+    beats = getattr(cart, "median_beats", None)
+    if beats is None or not cart.median_fs or len(cart.median_leads) != beats.shape[0]:
+        return None
+    b = np.asarray(beats, dtype=np.float64)
+    # Some files pad the beat with a fill value (Philips HL7: 32767 x 2.5 uV = 81.92 mV from
+    # the middle on): keep the beat up to where every lead turns constant for good.
+    moving = np.flatnonzero(np.any(np.diff(b, axis=1) != 0, axis=0))
+    if moving.size == 0:
+        return None
+    b = b[:, : moving[-1] + 1]
+    if np.abs(b).max() > 50.0:  # still a fill value inside: not a beat in mV
+        return None
+    fs = float(cart.median_fs)
+    try:
+        velocity = np.abs(np.gradient(b, axis=1)).sum(axis=0)
+        r = int(np.argmax(velocity))
+        fid, _ = delineate(b, fs, r, rr_s=1.0)
+    except Exception:  # noqa: BLE001 - the page prints without the overlay
+        return None
+    mb = MedianBeats(b.astype(np.float32), fs, tuple(cart.median_leads), r, 0, np.zeros(0, int))
+    return SimpleNamespace(beats=mb, fiducials=fid)
+
+
 def paint_median_page(p: QPainter, k: float, record: object, m: Measurements) -> None:
-    """The median-beat page: 12 median beats with fiducials, measurements, lead amplitudes."""
+    """The median-beat page: 12 median beats with fiducials, measurements, lead amplitudes;
+    the cart's own representative beats overlaid in blue when the file carries them."""
     p.fillRect(QRectF(0, 0, PAGE_W, PAGE_H), QColor("white"))
     text(p, k, 10, 9, "Median beats and measurements", 10, bold=True)
     text(p, k, 10, 13.5, _who(record), 6.5)
     if m.beats.beats is None:
         text(p, k, 10, 30, f"No median beat: {m.beats.reason}", 9)
         return
-    paint_median_beats(p, k, QRectF(10, 16, 180, 160), m)
+    overlay = cart_beats(record)
+    paint_median_beats(p, k, QRectF(10, 16, 180, 160), m, overlay,  # type: ignore[arg-type]
+                       labels=("our median beat", "the cart's own beat"), only_common=False)
     cart = getattr(getattr(record, "cart", None), "measurements", None) or None
     y = paint_table(p, k, 195, 20, measurement_table(m, cart), (24, 52, 14) if cart else (24, 66))
     paint_table(p, k, 195, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 12, 12), pt=5.8, line=3.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pypdf
+import pytest
 
 from ecgviewer.record import Patient, Record
 from ecgviewer.report import render
@@ -68,3 +69,28 @@ def test_median_beat_drawn_true_scale(qapp) -> None:
     shown = beat[(t >= -sheet.BEFORE_QRS_S) & (t <= sheet.AFTER_QRS_S)] - iso
     expected_mm = (shown.max() - shown.min()) * 10.0
     assert abs((max(rows) - min(rows)) / k - expected_mm) < 1.0
+
+
+@pytest.mark.needs_shared
+@pytest.mark.parametrize("name", ["hl7_example_mortara_eli250.xml", "philips_ad4d3d80_converted.xml"])
+def test_our_median_beats_match_the_carts_own(fixtures_dir, name: str) -> None:
+    """The carts' representative beats stored in their HL7 files (overlaid on the median
+    page): ours, aligned on QRS onset, have the same shape over -100..+400 ms."""
+    from ecgviewer.io import read
+    from ecgviewer.report.median_sheet import cart_beats
+    from ecgviewer.signal.intervals import measure
+
+    rec = read(fixtures_dir / "hl7aecg" / name)
+    m = measure(rec)
+    cart = cart_beats(rec)
+    assert cart is not None and cart.beats.fs == m.beats.fs
+    lo, hi = int(0.1 * m.beats.fs), int(0.4 * m.beats.fs)
+    ours_on, cart_on = int(m.fiducials["qrs_onset"]), int(cart.fiducials["qrs_onset"])
+    corr = []
+    for lead in m.beats.leads:
+        a = m.beats.beats[m.beats.leads.index(lead), ours_on - lo: ours_on + hi]
+        b = cart.beats.beats[cart.beats.leads.index(lead), cart_on - lo: cart_on + hi]
+        corr.append(np.corrcoef(a, b)[0, 1])
+    assert np.median(corr) > 0.95 and min(corr) > 0.8, np.round(corr, 3)
+    # and their QRS onsets, found the same way on both, agree (alignment is meaningful)
+    assert abs((m.fiducials["qrs_offset"] - ours_on) - (cart.fiducials["qrs_offset"] - cart_on)) <= 10

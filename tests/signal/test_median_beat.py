@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ecgviewer.signal.median_beat import median_beats
 from ecgviewer.signal.rpeaks import detect_r_peaks
@@ -37,3 +38,4 @@ def test_noise_without_repeating_beats_is_refused() -> None:
     peaks = np.arange(250, 4800, 420)
     mb = median_beats(x, fs, [f"V{i}" for i in range(1, 13)], peaks)
     assert mb.beats is None and "noisy" in mb.reason
+
