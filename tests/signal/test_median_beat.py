@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from ecgviewer.signal.median_beat import median_beats
 from ecgviewer.signal.rpeaks import detect_r_peaks
