@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--fs", type=_positive_float, metavar="HZ",
                        help="sampling rate, for formats that do not store one (.npy, .csv)")
 
+    meas = sub.add_parser(
+        "measure",
+        help="global intervals, axes and per-lead amplitudes from the median beats, as JSON",
+        description="Measure an ECG like an electrocardiograph (ecgviewer.signal.intervals.measure).",
+    )
+    meas.add_argument("file", metavar="FILE", help="ECG file")
+    meas.add_argument("--fs", type=_positive_float, metavar="HZ",
+                      help="sampling rate, for formats that do not store one (.npy, .csv)")
+    meas.add_argument("--entry", metavar="KEY", help="for files with many ECGs: measure this one")
+
     # Model subcommands: registered for --help; their arguments belong to their own parsers.
     for name, (_module, text) in MODEL_COMMANDS.items():
         sub.add_parser(name, help=f"{text} (see: ecgad {name} --help)", add_help=False)
@@ -135,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return score_files(args.files, json_out=args.json, csv_out=args.csv,
                                weights=args.weights, device=args.device, fs=args.fs)
+        if args.command == "measure":
+            return _measure(args.file, fs=args.fs, entry=args.entry)
         return EXIT_ERROR  # unreachable: argparse requires a known command
     except ECGError as exc:
         return _fail(str(exc), debug)
@@ -153,6 +165,27 @@ def _fail(message: str, debug: bool, status: int = EXIT_ERROR) -> int:
         traceback.print_exc()
     print(f"ecgad: {message}", file=sys.stderr)
     return status
+
+
+# ---------------------------------------------------------------------------- measure
+def _measure(path: str, *, fs: float | None, entry: str | None) -> int:
+    import json
+
+    from ecgviewer import io
+    from ecgviewer.signal.intervals import measure
+
+    result = io.read(path, **({} if fs is None else {"fs": fs}))
+    if isinstance(result, list):
+        chosen = [e for e in result if entry is None or e.key == entry]
+        if not chosen:
+            raise ECGError(path, f"no entry {entry!r} in this file")
+        result = chosen[0].load()
+    m = measure(result)
+    out = {"file": path, **m.summary()}
+    if result.cart is not None and result.cart.measurements:
+        out["cart"] = dict(result.cart.measurements)
+    print(json.dumps(out, indent=1, default=float))
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------- info

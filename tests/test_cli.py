@@ -304,3 +304,16 @@ def test_convert_writes_and_refuses_to_overwrite(fixtures_dir, tmp_path, capsys)
     assert (tmp_path / "rec.hea").is_file() and (tmp_path / "rec.dat").is_file()
     assert cli.main(["convert", str(src), str(tmp_path / "x.bin")]) == 2
     assert "give --format" in capsys.readouterr().err
+
+@pytest.mark.needs_shared
+def test_measure_prints_json_with_reasons(fixtures_dir, capsys):
+    import json
+
+    assert cli.main(["measure", str(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 60 < out["heart_rate_bpm"] < 80 and out["qrs_ms"] > 60 and out["beats_used"] >= 8
+    assert set(out["leads"]) >= {"I", "II", "V1", "V6"} and out["reasons"] == {}
+    # One lead of 26 ms: no median beat, every value says why.
+    assert cli.main(["measure", str(fixtures_dir / "hl7aecg" / "fda_minimum_aecg.xml")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["qrs_ms"] is None and "beat" in out["reasons"]["qrs"]

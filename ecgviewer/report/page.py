@@ -130,6 +130,11 @@ class ReportContent:
     heat_scale: float = 1.0
     threshold: float = 0.5
     opacity: float = 0.4
+    # Page 2: median beats (ecgviewer.signal.intervals.Measurements of the printed strip);
+    # page 3 when a previous ECG of the patient is given: the serial comparison.
+    median: Any = None
+    previous: Record | None = None
+    previous_median: Any = None
 
     def filter_caption(self) -> str:
         f = self.display_filter
@@ -158,7 +163,21 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.heat_scale = heat_scale(result)
     if not content.measurements:
         content.measurements = measure(record, content.t0)
+    if content.median is None:
+        content.median = _median(record, content.t0)
+    if content.previous is not None and content.previous_median is None:
+        content.previous_median = _median(content.previous, 0.0)
     return content
+
+
+def _median(record: Record, t0: float) -> Any:
+    """Median beats and measurements of the printed strip, or None when it cannot be cut."""
+    from ecgviewer.signal.intervals import measure as measure_record
+
+    try:
+        return measure_record(record.slice(t0, t0 + PAGE_SECONDS))
+    except Exception:  # noqa: BLE001 - the ECG page still prints without the median page
+        return None
 
 
 def _opt(v: Any) -> float | None:
@@ -196,11 +215,12 @@ def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
     """PR, QRS, QT, QTc from ``ecgviewer.signal.intervals`` (the viewer's numbers), each with
     the reason when unavailable, and how they were measured."""
     try:
-        from ecgviewer.signal.intervals import measure_intervals
+        from ecgviewer.signal.intervals import measure_signal
     except ImportError:
         return [("PR / QRS / QT", "unavailable (interval measurement not installed)")]
     try:
-        res = measure_intervals(page.data(), page.fs, page.leads, peaks)
+        ecg = [i for i, name in enumerate(page.leads) if name not in page.non_ecg]
+        res = measure_signal(page.data()[ecg], page.fs, [page.leads[i] for i in ecg], peaks)
     except Exception as exc:  # noqa: BLE001 - the page still prints, saying why
         return [("PR / QRS / QT", f"unavailable ({exc})")]
     reasons = getattr(res, "reasons", {}) or {}
@@ -211,12 +231,16 @@ def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
             return f"unavailable ({why})" if why else "unavailable"
         return f"{float(v):.0f} ms"
 
-    out = [("PR", value("pr")), ("QRS", value("qrs")), ("QT", value("qt"))]
+    pr, p_dur = value("pr"), value("p_duration")
+    pr_text = pr if p_dur.startswith("unavailable") else f"{pr} (P {p_dur})"
+    out = [("PR", pr_text), ("QRS", value("qrs")), ("QT", value("qt"))]
     bazett, frid = value("qtc_bazett"), value("qtc_fridericia")
     if bazett.startswith("unavailable") and frid.startswith("unavailable"):
         out.append(("QTc", "unavailable"))
     else:
         out.append(("QTc", f"{bazett} (Bazett), {frid} (Fridericia)"))
+    axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
+    out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
     method = str(getattr(res, "method", "") or "")
     if method:  # the first clause; the viewer shows the whole method
         out.append(("Method", method.split(";")[0]))

@@ -59,7 +59,8 @@ def _ensure_app() -> None:
 
 # ---------------------------------------------------------------------- outputs
 def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str = "A4") -> Path:
-    """Write a one-page landscape PDF; returns its path.
+    """Write a landscape PDF: the ECG page, then the median-beat page (and the serial
+    comparison when ``content.previous`` is set); returns its path.
 
     Raises
     ------
@@ -81,9 +82,43 @@ def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str 
         raise FileAccessError(out, "cannot write the PDF report here")
     try:
         paint_report(painter, content, page, float(writer.resolution()))
+        for paint in extra_pages(content):
+            writer.newPage()
+            paint_sheet(painter, paint, page, float(writer.resolution()))
     finally:
         painter.end()
     return out
+
+
+def extra_pages(content: ReportContent) -> list[Any]:
+    """Painters of the pages after the ECG: median beats, then the serial comparison."""
+    from ecgviewer.report import median_sheet as sheet
+
+    pages: list[Any] = []
+    m = content.median
+    if m is not None:
+        pages.append(lambda p, k: sheet.paint_median_page(p, k, content.record, m))
+        pm = content.previous_median
+        if content.previous is not None and pm is not None:
+            from ecgviewer.signal.serial import compare
+
+            comparison = compare(pm, m, None, content.percentile)
+            pages.append(lambda p, k: sheet.paint_comparison_page(
+                p, k, content.record, m, content.previous, pm, comparison))
+    return pages
+
+
+def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> None:
+    """One A4-landscape millimetre sheet, scaled down to fit the paper when smaller."""
+    from ecgviewer.report import median_sheet as sheet
+
+    fit = min(1.0, page.width / sheet.PAGE_W, page.height / sheet.PAGE_H)
+    k = dpi / 25.4 * fit
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.scale(k, k)
+    paint(painter, k)
+    painter.restore()
 
 
 def render_image(content: ReportContent, paper: str = "A4", dpi: float = 200.0) -> QImage:
@@ -126,6 +161,9 @@ def print_report(content: ReportContent, printer: Any) -> None:
         raise FileAccessError(None, "the printer could not be started")
     try:
         paint_report(painter, content, page, float(printer.resolution()))
+        for paint in extra_pages(content):
+            printer.newPage()
+            paint_sheet(painter, paint, page, float(printer.resolution()))
     finally:
         painter.end()
 

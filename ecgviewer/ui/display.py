@@ -88,9 +88,10 @@ def build_page(record: Record, page_start: float, page_seconds: float,
 
 
 # ---------------------------------------------------------------------- measurements
-INTERVAL_NAMES = ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia")
-_FIELDS = {"PR": ("pr_ms", "pr"), "QRS": ("qrs_ms", "qrs"), "QT": ("qt_ms", "qt"),
-           "QTc Bazett": ("qtc_bazett_ms", "qtc"), "QTc Fridericia": ("qtc_fridericia_ms", "qtc")}
+INTERVAL_NAMES = ("P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia")
+_FIELDS = {"P": ("p_duration_ms", "p_duration"), "PR": ("pr_ms", "pr"), "QRS": ("qrs_ms", "qrs"),
+           "QT": ("qt_ms", "qt"), "QTc Bazett": ("qtc_bazett_ms", "qtc_bazett"),
+           "QTc Fridericia": ("qtc_fridericia_ms", "qtc_fridericia")}
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Measurements:
     method: str = ""
     unavailable: dict[str, str] = field(default_factory=dict)
     cart: CartReading | None = None  # the file's own (cart's) reading, shown beside ours
+    full: Any = None  # the ecgviewer.signal.intervals.Measurements (median beats, axes, leads)
 
 
 def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
@@ -123,7 +125,7 @@ def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
     baseline itself), so the display filter never changes a measured interval.
     """
     yield 0, 3, "finding R peaks"
-    from ecgviewer.signal.intervals import heart_rate_stats, measure_intervals
+    from ecgviewer.signal.intervals import heart_rate_stats, measure_signal
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     out = Measurements(cart=record.cart)
@@ -152,7 +154,8 @@ def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
         out.hr_bpm, out.hr_min_bpm, out.hr_max_bpm = stats.mean_bpm, stats.min_bpm, stats.max_bpm
         out.rr_mean_ms, out.rr_sd_ms = stats.rr_mean_ms, stats.rr_sd_ms
     yield 2, 3, "intervals"
-    iv = measure_intervals(data, record.fs, leads, out.r_peaks)
+    iv = measure_signal(data, record.fs, leads, out.r_peaks)
+    out.full = iv
     out.method = iv.method
     for name in INTERVAL_NAMES:
         attr, reason_key = _FIELDS[name]

@@ -38,6 +38,7 @@ from ecgviewer.ui.display import (
 )
 from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
+from ecgviewer.ui.median_view import MedianActionsMixin
 from ecgviewer.ui.menus import build_menu_bar, build_toolbar
 from ecgviewer.ui.overlay import Finding
 from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
@@ -69,7 +70,7 @@ def screen_px_per_mm(widget: QWidget | None = None) -> float:
     return dpi / 25.4
 
 
-class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
+class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
     page_changed = Signal(float)  # start (s) of the page now shown

@@ -45,6 +45,8 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     m.addAction(_action(w, "open_demo", "Open &demo ECG (synthetic)", w.open_demo))
     m.addAction(_action(w, "export_signal", "&Export signal…", lambda: export_signal(w),
                         tip="Write the ECG as EDF+, WFDB or HL7 aECG"))
+    m.addAction(_action(w, "compare_with", "&Compare with…", w.compare_with_dialog,
+                        tip="Overlay a previous ECG of the patient: median beats, rhythm, changes"))
     m.addSeparator()
     m.addAction(_action(w, "quit", "&Quit", w.close, "Ctrl+Q"))
 
@@ -76,6 +78,8 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     m.addAction(_action(w, "fit_window", "&Fit to window (not true scale)", w.set_fit_to_window,
                         "Ctrl+F", True,
                         tip="Scale the page to fill the window; the toolbar then says NOT true scale"))
+    m.addAction(_action(w, "median_beats", "&Median beats", w.show_median_beats, "Ctrl+M",
+                        tip="Each lead's median beat with fiducials and measurements"))
     m.addAction(_action(w, "next_page", "Next page (10 s)", lambda: w.step_page(1), "PgDown"))
     m.addAction(_action(w, "prev_page", "Previous page", lambda: w.step_page(-1), "PgUp"))
     m.addAction(_action(w, "unenlarge", "Show all leads", lambda: w.enlarge_lead(None), "Esc"))

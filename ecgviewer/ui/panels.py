@@ -106,8 +106,8 @@ class MeasurementsPanel(QGroupBox):
         super().__init__("Measurements", parent)
         form = QFormLayout(self)
         self.rows: dict[str, QLabel] = {}
-        for name in ("Heart rate", "RR", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia",
-                     "Method", "Cart", "Display filter"):
+        for name in ("Heart rate", "RR", "P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia",
+                     "Axes", "Method", "Cart", "Display filter"):
             self.rows[name] = _value_label()
             form.addRow(name, self.rows[name])
         self.rows["Cart"].setToolTip("Values the acquiring cart measured itself, stored in the "
@@ -131,7 +131,12 @@ class MeasurementsPanel(QGroupBox):
             reason = m.unavailable.get("heart rate", "not measured")
             self.rows["Heart rate"].setText(f"unavailable: {reason}")
             self.rows["RR"].setText("unavailable")
-        for name in ("PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia"):
+        full = getattr(m, "full", None)
+        if full is not None:
+            axes = [f"{'-' if v is None else f'{v:.0f}°'}" for v in
+                    (full.p_axis_deg, full.qrs_axis_deg, full.t_axis_deg)]
+            self.rows["Axes"].setText(f"P {axes[0]}, QRS {axes[1]}, T {axes[2]} (frontal)")
+        for name in ("P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia"):
             value = m.intervals.get(name)
             if value is None:
                 self.rows[name].setText(f"unavailable: {m.unavailable.get(name, 'not measured')}")
@@ -166,8 +171,8 @@ class MeasurementsPanel(QGroupBox):
 
 
 #: Our measurement rows -> the cart's keys (its QTc is whatever correction the cart used).
-_CART_ROWS = {"Heart rate": "heart_rate", "RR": "rr", "PR": "pr", "QRS": "qrs", "QT": "qt",
-              "QTc Bazett": "qtc"}
+_CART_ROWS = {"Heart rate": "heart_rate", "RR": "rr", "P": "p_duration", "PR": "pr", "QRS": "qrs",
+              "QT": "qt", "QTc Bazett": "qtc"}
 
 
 def _cart_value(key: str, value: float) -> str:

@@ -1,4 +1,5 @@
-"""File > Export report… and File > Print…: the one-page paper report of the ECG on screen.
+"""File > Export report… and File > Print…: the paper report of the ECG on screen
+(its page, then its median beats).
 
 Measuring and painting take up to a second or two (R peaks and intervals for the header, a
 600 dpi PDF), so the export runs as a job in the :class:`~ecgviewer.ui.workers.Worker`;

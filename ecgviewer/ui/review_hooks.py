@@ -94,6 +94,7 @@ class ReviewFeatures(QObject):
             self.worklist = WorklistWindow(store=self.store, detector=self.detector)
             self.worklist.resize(1400, 800)
             self.worklist.open_requested.connect(self.open_row)
+            self.worklist.compare_requested.connect(self.compare_rows)
         return self.worklist
 
     def open_folder_dialog(self) -> None:
@@ -134,6 +135,21 @@ class ReviewFeatures(QObject):
         w.show()
         w.raise_()
         w.activateWindow()
+
+    def compare_rows(self, row: WorklistRow, previous: WorklistRow) -> None:
+        """Worklist C: open ``row`` and compare it with the same patient's ``previous`` ECG
+        (its anomaly percentile comes from the worklist's score)."""
+        self.open_row(row)
+        w = self.window
+        try:
+            from ecgviewer.analysis.worklist_jobs import load_row
+
+            patient = self.worklist.patient_of(previous) if self.worklist is not None else None
+            prev = load_row(previous.path, previous.key, patient)
+        except Exception as exc:  # noqa: BLE001 - the viewer stays usable
+            show_error(w, exc)
+            return
+        w.compare_with(prev, previous_percentile=previous.percentile)
 
     # -------------------------------------------------------------- reports
     def review_of(self, record: Record) -> Review | None:

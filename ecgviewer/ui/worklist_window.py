@@ -72,6 +72,7 @@ class WorklistWindow(QMainWindow):
     """
 
     open_requested = Signal(object)  # WorklistRow to show in the viewer
+    compare_requested = Signal(object, object)  # this row, the same patient's previous row
     review_saved = Signal(object)  # Review as stored
 
     def __init__(self, store: ReviewStore | None = None, detector: Any = None,
@@ -149,6 +150,7 @@ class WorklistWindow(QMainWindow):
             "N": lambda: self.mark("normal"), "A": lambda: self.mark("abnormal"),
             "U": lambda: self.mark("unreviewed"), "E": self.edit_note,
             "Return": self.open_current, "Enter": self.open_current,
+            "C": self.compare_current,
         }
         self._shortcuts = []
         for key, slot in keys.items():
@@ -383,6 +385,29 @@ class WorklistWindow(QMainWindow):
         row = self.current_row()
         if row is not None:
             self.open_requested.emit(row)
+
+    def previous_of(self, row: WorklistRow) -> WorklistRow | None:
+        """The same patient's ECG recorded last before ``row`` (or, without dates, another of
+        theirs); None when the patient id is unknown or has no other ECG here."""
+        if not row.patient_id:
+            return None
+        same = [r for r in self.model.rows() if r.patient_id == row.patient_id and r.uid != row.uid]
+        earlier = [r for r in same if r.start and row.start and r.start < row.start]
+        if earlier:
+            return max(earlier, key=lambda r: r.start)
+        return same[0] if same else None
+
+    def compare_current(self) -> None:
+        """C: show the selected ECG against the same patient's previous one."""
+        row = self.current_row()
+        previous = self.previous_of(row) if row is not None else None
+        if row is not None and previous is None:
+            self.statusBar().showMessage(
+                "No other ECG of this patient in the worklist" if row.patient_id
+                else "This ECG has no patient id to find a previous ECG by", 5000)
+            return
+        if row is not None:
+            self.compare_requested.emit(row, previous)
 
     def patient_of(self, row: WorklistRow) -> Patient | None:
         """What the worklist knows about the patient (e.g. from a PTB-XL CSV)."""

@@ -33,7 +33,9 @@ def content(qapp) -> ReportContent:
 def test_pdf_is_one_landscape_page_with_patient_and_score(tmp_path, content, paper, size_pt):
     path = render.export_pdf(content, tmp_path / "r.pdf", paper)
     reader = pypdf.PdfReader(str(path))
-    assert len(reader.pages) == 1
+    assert len(reader.pages) == 2  # the ECG, then its median beats
+    second = " ".join(reader.pages[1].extract_text().split())
+    assert "Median beats" in second and "QRS" in second
     box = reader.pages[0].mediabox
     assert (float(box.width), float(box.height)) == pytest.approx(size_pt, abs=1.0)
     text = " ".join(reader.pages[0].extract_text().split())  # pypdf gives tabs for spaces

@@ -32,7 +32,7 @@ def test_export_pdf_and_png(qtbot, tmp_path, record):
     with qtbot.waitSignal(dlg.accepted, timeout=30_000):
         dlg.export()
     reader = pypdf.PdfReader(str(dlg.written))
-    assert len(reader.pages) == 1
+    assert len(reader.pages) == 2  # the ECG, then its median beats
     text = " ".join(reader.pages[0].extract_text().split())
     assert "ID-3141" in text and "Percentile" in text and "paper: Letter" in text
 
@@ -60,7 +60,7 @@ def test_unwritable_path_shows_an_error(qtbot, tmp_path, record):
     assert dlg.export_button.isEnabled()
 
 
-def test_print_paints_one_landscape_page(qtbot, tmp_path, record):
+def test_print_paints_landscape_pages(qtbot, tmp_path, record):
     from PySide6.QtGui import QPageSize
     from PySide6.QtPrintSupport import QPrinter
 
@@ -70,7 +70,9 @@ def test_print_paints_one_landscape_page(qtbot, tmp_path, record):
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.Letter))
     print_content(from_result(record), printer)
     reader = pypdf.PdfReader(str(tmp_path / "printed.pdf"))
-    assert len(reader.pages) == 1
+    assert len(reader.pages) == 2  # the ECG, then its median beats
+    assert (float(reader.pages[1].mediabox.width), float(reader.pages[1].mediabox.height)) == \
+        pytest.approx((792, 612), abs=1)
     box = reader.pages[0].mediabox
     assert (float(box.width), float(box.height)) == pytest.approx((792, 612), abs=1)
     assert "ID-3141" in reader.pages[0].extract_text()

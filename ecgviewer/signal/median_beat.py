@@ -1,0 +1,183 @@
+"""Median (representative) beats of a 12-lead ECG, as electrocardiographs form them.
+
+Carts measure one representative beat per lead rather than every beat: averaging the beats
+of the dominant morphology cancels noise without low-pass filtering, so onsets and offsets
+keep the full bandwidth of the recording. Here:
+
+1. Baseline wander is removed with two median filters (no phase distortion of ST/T); nothing
+   else is filtered, so the beat keeps the input's own rate and bandwidth.
+2. Morphology: the QRS (-60..+80 ms around R, all leads) of every beat is correlated with every
+   other; the beat most beats resemble seeds the dominant class, and beats correlating below
+   ``MIN_CORRELATION`` with that class's median (ventricular ectopics, aberrant beats,
+   artefacts) are left out and counted.
+3. Rhythm: in a regular rhythm, beats that come early (RR under 80% of the median: atrial
+   ectopics, whose P wave differs) or after a pause (RR over 125%) are left out and counted
+   (``n_premature``); in an irregular rhythm (atrial
+   fibrillation) only morphology selects.
+4. Alignment: each kept beat is shifted (within +-10 ms, whole samples) to best match the
+   class median's QRS, so R-peak jitter does not smear the onsets.
+5. The median of the aligned beats, sample by sample, per lead (NaN-padded at the strip's
+   ends, so the first and last beats count too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgviewer.record import STANDARD_LEADS, normalize_lead_name
+from ecgviewer.signal.filters import remove_baseline
+
+#: Window of a median beat around its R peak (s).
+PRE_S = 0.50
+POST_S = 0.80
+#: QRS segment compared between beats (s around R).
+QRS_CMP_S = (0.06, 0.08)
+#: Correlation with the dominant class median below which a beat is of other morphology.
+MIN_CORRELATION = 0.90
+#: A beat whose preceding RR is shorter than this fraction of the median RR is premature.
+PREMATURE_FRACTION = 0.80
+#: A beat after an RR longer than this fraction of the median ends a (compensatory) pause.
+PAUSE_FRACTION = 1.25
+#: Largest alignment shift (s).
+MAX_SHIFT_S = 0.010
+#: Fewest beats a median beat is formed from.
+MIN_BEATS = 2
+
+
+@dataclass(frozen=True)
+class MedianBeats:
+    """Per-lead median beats, or why none could be formed (``beats`` is ``None`` then).
+
+    ``beats`` is float32 mV, shape (len(leads), n) at ``fs`` with the R peak at sample
+    ``r_index``; ``used`` are the R-peak samples of the beats that formed it.
+    """
+
+    beats: np.ndarray | None
+    fs: float
+    leads: tuple[str, ...]
+    r_index: int
+    n_detected: int
+    used: np.ndarray
+    n_other_morphology: int = 0
+    n_premature: int = 0
+    irregular: bool = False
+    rr_s: float | None = None  # median RR preceding the used beats
+    reason: str = ""
+
+    @property
+    def n_used(self) -> int:
+        return int(self.used.size)
+
+
+def ecg_rows(signal: np.ndarray, leads: Sequence[str]) -> list[int]:
+    """Rows to measure: the standard ECG leads when named so, otherwise every row; rows that
+    are NaN or flat are left out."""
+    names = [normalize_lead_name(str(n)) for n in leads] if leads else []
+    standard = [i for i, n in enumerate(names) if n in STANDARD_LEADS and i < signal.shape[0]]
+    rows = standard or list(range(signal.shape[0]))
+    return [i for i in rows if np.all(np.isfinite(signal[i])) and np.ptp(signal[i]) > 1e-3]
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of rows of ``a`` (k, m) with ``b`` (m,) or rows of ``b`` (j, m)."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    na = np.sqrt((a * a).sum(axis=-1)) + 1e-12
+    nb = np.sqrt((b * b).sum(axis=-1)) + 1e-12
+    if b.ndim == 1:
+        return (a @ b) / (na * nb)
+    return (a @ b.T) / np.outer(na, nb)
+
+
+def median_beats(
+    signal: np.ndarray, fs: float, leads: Sequence[str], r_peaks: np.ndarray
+) -> MedianBeats:
+    """Median beat of every ECG lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz."""
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    peaks = np.unique(np.asarray(r_peaks, dtype=np.int64))
+    peaks = peaks[(peaks >= 0) & (peaks < x.shape[1])]
+    rows = ecg_rows(x, leads)
+    names = tuple(normalize_lead_name(str(leads[i])) if i < len(leads) else str(i) for i in rows)
+    pre, post = int(round(PRE_S * fs)), int(round(POST_S * fs))
+    empty = np.zeros(0, dtype=np.int64)
+
+    def refuse(reason: str) -> MedianBeats:
+        return MedianBeats(None, fs, names, pre, int(peaks.size), empty, reason=reason)
+
+    if not rows:
+        return refuse("no usable ECG lead (all flat or missing)")
+    if peaks.size < MIN_BEATS + 1:
+        return refuse(f"{peaks.size} beat(s) detected: a median beat needs at least "
+                      f"{MIN_BEATS + 1} (the recording is too short or too noisy)")
+    clean = remove_baseline(x[rows], fs).astype(np.float64)
+    n = clean.shape[1]
+    padded = np.pad(clean, ((0, 0), (pre + 1, post + 1)), constant_values=np.nan)
+
+    def windows(at: np.ndarray) -> np.ndarray:
+        idx = at[:, None] + np.arange(-pre, post + 1)[None, :] + pre + 1
+        return padded[:, idx]  # (leads, beats, window)
+
+    q0, q1 = pre - int(round(QRS_CMP_S[0] * fs)), pre + int(round(QRS_CMP_S[1] * fs)) + 1
+    inside = (peaks - (pre - q0) >= 0) & (peaks + (q1 - pre) < n)
+    cand = peaks[inside]
+    if cand.size < MIN_BEATS:
+        return refuse("fewer than 2 complete beats in the strip")
+    # Shapes are compared at about 1 kHz at most: bounded work at any rate.
+    stride = max(1, int(fs // 1000))
+    qrs = windows(cand)[:, :, q0:q1:stride].transpose(1, 0, 2).reshape(cand.size, -1)
+
+    # Dominant morphology: seeded by the beat most others resemble.
+    pair = _corr(qrs, qrs)
+    seed = int(np.argmax((pair >= MIN_CORRELATION).sum(axis=1)))
+    cls = pair[seed] >= MIN_CORRELATION - 0.05
+    template = np.median(qrs[cls], axis=0)
+    same = _corr(qrs, template) >= MIN_CORRELATION
+    if same.sum() < MIN_BEATS:
+        return refuse("no two beats of the same shape: too noisy for a median beat")
+    n_other = int(cand.size - same.sum())
+
+    # Rhythm: premature beats carry another P wave; in an irregular rhythm keep all.
+    rr = np.diff(peaks) / fs
+    rr_med = float(np.median(rr))
+    pos = np.searchsorted(peaks, cand)
+    rr_prev = np.where(pos > 0, (cand - peaks[np.maximum(pos - 1, 0)]) / fs, np.nan)
+    rr_dev = np.abs(rr - rr_med) / rr_med
+    irregular = bool(np.mean(rr_dev > 0.15) > 0.3)
+    premature = np.zeros(cand.size, dtype=bool)
+    if not irregular:
+        premature = np.isfinite(rr_prev) & same & (
+            (rr_prev < PREMATURE_FRACTION * rr_med) | (rr_prev > PAUSE_FRACTION * rr_med))
+        if (same & ~premature).sum() < MIN_BEATS:
+            premature[:] = False
+    keep = same & ~premature
+    chosen = cand[keep]
+
+    # Alignment on the QRS of the class median.
+    shift = int(round(MAX_SHIFT_S * fs))
+    tmpl = np.median(qrs[keep], axis=0)
+    aligned = chosen.copy()
+    if shift > 0:
+        for k, at in enumerate(chosen):
+            best, best_c = 0, -np.inf
+            for s in range(-shift, shift + 1, stride):
+                if at + s - (pre - q0) < 0 or at + s + (q1 - pre) >= n:
+                    continue
+                seg = clean[:, at + s - (pre - q0): at + s + (q1 - pre):stride].reshape(-1)
+                c = float(_corr(seg[None, :], tmpl)[0])
+                if c > best_c:
+                    best, best_c = s, c
+            aligned[k] = at + best
+    beats = np.nanmedian(windows(aligned), axis=1)
+    beats = np.where(np.isfinite(beats), beats, 0.0).astype(np.float32)
+    rr_used = rr_prev[keep]
+    rr_used = rr_used[np.isfinite(rr_used)]
+    return MedianBeats(
+        beats=beats, fs=float(fs), leads=names, r_index=pre, n_detected=int(peaks.size),
+        used=aligned, n_other_morphology=n_other, n_premature=int(premature.sum()),
+        irregular=irregular, rr_s=float(np.median(rr_used)) if rr_used.size else rr_med,
+    )

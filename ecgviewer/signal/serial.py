@@ -1,0 +1,91 @@
+"""Serial comparison: what changed between a patient's previous ECG and this one.
+
+Each measurement has a change that counts as real only beyond the noise of measuring it
+twice: repeat ECGs of the same person minutes apart differ by this much without any change
+in the heart. The limits are about twice the SD of repeated measurement of automated global
+intervals (heart rate varies most; axes move with breathing and electrode placement) and
+half the ST deviation that defines ischaemia (0.1 mV); the anomaly percentile must move by
+more than a quarter of its range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecgviewer.signal.intervals import Measurements
+
+#: Smallest change (absolute, in the value's unit) that exceeds measurement noise.
+NOISE = {
+    "heart_rate_bpm": 10.0, "rr_ms": 150.0, "p_duration_ms": 20.0, "pr_ms": 20.0,
+    "qrs_ms": 20.0, "qt_ms": 30.0, "qtc_bazett_ms": 30.0, "qtc_fridericia_ms": 30.0,
+    "p_axis_deg": 30.0, "qrs_axis_deg": 30.0, "t_axis_deg": 45.0,
+    "st_j_mv": 0.05, "st_j60_mv": 0.05, "percentile": 25.0,
+}
+LABELS = {
+    "heart_rate_bpm": ("Heart rate", "bpm"), "rr_ms": ("RR", "ms"),
+    "p_duration_ms": ("P duration", "ms"), "pr_ms": ("PR", "ms"), "qrs_ms": ("QRS", "ms"),
+    "qt_ms": ("QT", "ms"), "qtc_bazett_ms": ("QTc Bazett", "ms"),
+    "qtc_fridericia_ms": ("QTc Fridericia", "ms"), "p_axis_deg": ("P axis", "°"),
+    "qrs_axis_deg": ("QRS axis", "°"), "t_axis_deg": ("T axis", "°"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of the comparison table: ``before`` is the previous ECG's value."""
+
+    name: str
+    unit: str
+    before: float | None
+    after: float | None
+    significant: bool
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        d = self.after - self.before
+        if self.unit == "°":  # axes wrap around
+            d = (d + 180.0) % 360.0 - 180.0
+        return d
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Changes from ``before`` to ``after``, the leads both have, and those only one has."""
+
+    changes: list[Change]
+    common_leads: tuple[str, ...]
+    missing_leads: dict[str, tuple[str, ...]]  # "before"/"after" -> leads it lacks
+
+    @property
+    def significant(self) -> list[Change]:
+        return [c for c in self.changes if c.significant]
+
+
+def _row(name: str, unit: str, key: str, before: float | None, after: float | None) -> Change:
+    sig = False
+    if before is not None and after is not None:
+        d = after - before
+        if unit == "°":
+            d = (d + 180.0) % 360.0 - 180.0
+        sig = abs(d) >= NOISE[key]
+    return Change(name, unit, before, after, sig)
+
+
+def compare(
+    before: Measurements, after: Measurements,
+    percentile_before: float | None = None, percentile_after: float | None = None,
+) -> Comparison:
+    """Compare two ECGs' measurements (any formats and rates: both are in ms, mV, degrees)."""
+    changes = [_row(*LABELS[k], k, getattr(before, k), getattr(after, k)) for k in LABELS]
+    lb, la = before.beats.leads, after.beats.leads
+    common = tuple(name for name in la if name in lb)
+    for lead in common:
+        for key, label in (("st_j_mv", "ST at J"), ("st_j60_mv", "ST at J+60 ms")):
+            b = getattr(before.leads.get(lead), key, None) if before.leads else None
+            a = getattr(after.leads.get(lead), key, None) if after.leads else None
+            changes.append(_row(f"{label} {lead}", "mV", key, b, a))
+    changes.append(_row("Anomaly percentile", "", "percentile", percentile_before, percentile_after))
+    missing = {"before": tuple(n for n in la if n not in lb), "after": tuple(n for n in lb if n not in la)}
+    return Comparison(changes, common, missing)

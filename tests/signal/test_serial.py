@@ -1,0 +1,43 @@
+"""Serial comparison: changes beyond measurement noise, across rates, common leads only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgviewer.record import Record
+from ecgviewer.signal.intervals import measure
+from ecgviewer.signal.resample import resample
+from ecgviewer.signal.serial import compare
+from ecgviewer.signal.synthetic import synthetic_ecg
+
+
+def test_same_ecg_at_another_rate_shows_no_change() -> None:
+    ecg = synthetic_ecg(fs=500.0, hr=70.0, seed=4)
+    a = measure(Record(ecg.signal, 500.0, list(ecg.leads)))
+    low = resample(np.asarray(ecg.signal), 500.0, 250.0)
+    b = measure(Record(low, 250.0, list(ecg.leads)))
+    comp = compare(a, b)
+    assert comp.significant == [], [(c.name, c.before, c.after) for c in comp.significant]
+    assert len(comp.common_leads) == 12
+
+
+def test_faster_rate_and_longer_qrs_are_flagged_and_missing_leads_named() -> None:
+    before = synthetic_ecg(fs=500.0, hr=60.0, qrs_ms=90.0, seed=5)
+    after = synthetic_ecg(fs=500.0, hr=95.0, qrs_ms=140.0, seed=5)
+    a = measure(Record(before.signal, 500.0, list(before.leads)))
+    keep = [i for i, n in enumerate(after.leads) if n not in ("V5", "V6")]
+    b = measure(Record(after.signal[keep], 500.0, [after.leads[i] for i in keep]))
+    comp = compare(a, b, 40.0, 90.0)
+    flagged = {c.name for c in comp.significant}
+    assert {"Heart rate", "QRS", "Anomaly percentile"} <= flagged
+    assert comp.missing_leads["after"] == ("V5", "V6") and comp.missing_leads["before"] == ()
+    assert "V5" not in comp.common_leads
+    hr = next(c for c in comp.changes if c.name == "Heart rate")
+    assert hr.delta is not None and hr.delta > 25
+
+
+def test_axis_change_wraps_around() -> None:
+    from ecgviewer.signal.serial import _row
+
+    c = _row("QRS axis", "°", "qrs_axis_deg", 170.0, -170.0)
+    assert c.delta == 20.0 and not c.significant
