@@ -6,7 +6,6 @@ so the expected figures come from the reference annotations, not from our detect
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -169,20 +168,6 @@ def test_artefact_in_one_lead_does_not_make_beats() -> None:
     peaks = detect_r_peaks(x, fs)
     se, ppv = _score(truth, peaks, 25)
     assert se == 1.0 and ppv == 1.0
-
-
-@pytest.mark.parametrize(("fs", "budget_ms"), [(100.0, 3.0), (500.0, 15.0)])
-def test_speed_10s_12_lead(fs: float, budget_ms: float) -> None:
-    ecg = synthetic_ecg(fs=fs, seed=5)
-    detect_r_peaks(ecg.signal, fs)  # warm the filter-design cache
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        detect_r_peaks(ecg.signal, fs)
-        times.append(time.perf_counter() - t0)
-    # The targets are 3 ms (100 Hz) and 15 ms (500 Hz) on a quiet 2-core machine; CI shares
-    # its cores with other jobs, so allow 3x before calling it a regression.
-    assert 1000 * np.median(times) < 3 * budget_ms
 
 
 @settings(max_examples=40, deadline=None)
