@@ -112,6 +112,21 @@ class Readings:
                 out[row[0]] = _reading(row)
         return out
 
+    def readers_of(self, hashes: Iterable[str]) -> dict[str, list[str]]:
+        """Everyone who acted on each ECG (from the audit trail), for the worklist's filter."""
+        out: dict[str, list[str]] = {}
+        keys = list(hashes)
+        con = self.store._conn()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for h, reader in con.execute(
+                f"SELECT DISTINCT content_hash, reader FROM audit_event "
+                f"WHERE content_hash IN ({marks}) AND reader != ''", chunk
+            ):
+                out.setdefault(h, []).append(reader)
+        return out
+
     def events(self, content_hash: str | None = None) -> list[AuditEvent]:
         """The audit trail of one ECG (or of all), oldest first."""
         return audit.read_events(self.store._conn(), content_hash)
@@ -200,7 +215,9 @@ class Readings:
                 raise ReadingError(f"measurement not changed: {exc}") from None
             if mine == dict(r.reader_fiducials):
                 raise ReadingError("the measurements are unchanged")
-            before = _describe_intervals(r.intervals())
+            before_r = Reading(content_hash, reader_fiducials=dict(r.reader_fiducials),
+                               machine_fiducials=mach, rr_ms=rr)
+            before = _describe_intervals(before_r.intervals())
             after_r = Reading(content_hash, reader_fiducials=mine, machine_fiducials=mach, rr_ms=rr)
             what = ", ".join(NAMES[k] for k in FIDUCIALS if mine.get(k) != r.reader_fiducials.get(k))
             return ({"reader_fiducials": mine, "machine_fiducials": mach, "rr_ms": rr},
@@ -299,6 +316,6 @@ def _write(con: sqlite3.Connection, h: str, v: dict[str, Any], last: int, stamp:
 
 
 def _describe_intervals(iv: Mapping[str, float | None]) -> str:
-    parts = [f"{k.upper().replace('_', ' ')} {v:.0f} ms" for k, v in iv.items()
-             if v is not None and k in ("pr", "qrs", "qt", "qtc_bazett")]
+    names = {"pr": "PR", "qrs": "QRS", "qt": "QT", "qtc_bazett": "QTc"}
+    parts = [f"{names[k]} {v:.0f} ms" for k, v in iv.items() if v is not None and k in names]
     return ", ".join(parts) or "none"
