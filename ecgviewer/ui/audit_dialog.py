@@ -44,7 +44,12 @@ class AuditDialog(QDialog):
             for j, v in enumerate(values):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for col, most in ((3, 240), (4, 280), (5, 280)):  # long texts wrap in the tooltip width
+            self.table.setColumnWidth(col, min(most, self.table.columnWidth(col)))
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        for i, e in enumerate(self.events):
+            for j in (3, 4, 5):
+                self.table.item(i, j).setToolTip(self.table.item(i, j).text())
         export = QPushButton("Export CSV…")
         export.clicked.connect(self._choose_export)
         close = QPushButton("Close")

@@ -67,6 +67,8 @@ class IntervalEditor(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "time from R peak", units="ms")
         self.plot.setLabel("left", "mV")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMinimumSize(620, 360)
         self.lines: dict[str, pg.InfiniteLine] = {}
@@ -76,7 +78,8 @@ class IntervalEditor(QWidget):
             line = pg.InfiniteLine(
                 pos=1000 * self.saved[name], angle=90, movable=True,
                 pen=pg.mkPen(_COLOURS[name], width=2), hoverPen=pg.mkPen("#ff7f0e", width=3),
-                label=NAMES[name], labelOpts={"position": 0.92, "color": _COLOURS[name],
+                label=NAMES[name], labelOpts={"position": 0.95 if "offset" not in name else 0.85,
+                                             "color": _COLOURS[name],
                                              "fill": (255, 255, 255, 200)},
             )
             line.sigPositionChanged.connect(self._live)
@@ -88,7 +91,11 @@ class IntervalEditor(QWidget):
         self.table.setHorizontalHeaderLabels(["", "machine", "reader"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumWidth(260)
+        self.table.setColumnWidth(0, 105)
+        self.table.setColumnWidth(1, 85)
+        self.table.setColumnWidth(2, 85)
+        self.table.setMinimumWidth(300)
+        self.table.setMinimumHeight(26 * (len(_ROWS) + 1) + 6)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c00000")

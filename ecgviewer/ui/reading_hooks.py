@@ -45,6 +45,9 @@ class ReadingFeatures(QObject):
         self.panel.reader_edit.editingFinished.connect(self._share_reader)
         self.dock = QDockWidget("Interpretation", window)
         self.dock.setObjectName("interpretation_dock")
+        self.panel.setTitle("")  # the dock's title says it
+        self.panel.setMinimumWidth(340)
+        self.panel.completer.popup().setMinimumWidth(460)
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.record_loaded.connect(self._record_loaded)

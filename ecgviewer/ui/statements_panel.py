@@ -33,6 +33,7 @@ from ecgviewer.errors import ECGError
 from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.signoff import CONFIRMED, EDITED, UNCONFIRMED
 from ecgviewer.review.statements import lookup, search
+from ecgviewer.review.worklist import reader_measurements_text
 
 _SEP = " — "
 _STATE_STYLE = {
@@ -302,9 +303,12 @@ class StatementsPanel(QGroupBox):
             self.signer_label.setText("not signed")
         for s in r.statements:
             self.list.addItem(s.label())
-        edited = r.edited_intervals()
+        edited = reader_measurements_text(r)
         if edited:
+            first = self.list.count()
             self.list.addItem("")  # spacer
-            self.list.addItem("reader-edited: " + ", ".join(sorted(k.upper() for k in edited)))
-            for i in (self.list.count() - 2, self.list.count() - 1):
+            self.list.addItem("Measured by the reader:")
+            for part in edited.split("; "):
+                self.list.addItem("  " + part.replace(" [reader; ", "*  (").replace("]", ")"))
+            for i in range(first, self.list.count()):
                 self.list.item(i).setFlags(Qt.ItemFlag.NoItemFlags)

@@ -1,0 +1,31 @@
+"""The worklist's filter by sign-off state and by reader (the reader's workflow, issue 18)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QToolBar
+
+from ecgviewer.review.signoff import LABELS, STATES
+
+
+def add_reading_filter(win: Any, bar: QToolBar) -> None:
+    """A state box and a reader field on the worklist toolbar, driving ``win.proxy``."""
+    win.reading_state_box = QComboBox()
+    win.reading_state_box.addItem("any state", "")
+    for state in STATES:
+        win.reading_state_box.addItem(LABELS[state], state)
+    win.reading_reader_edit = QLineEdit()
+    win.reading_reader_edit.setPlaceholderText("reader")
+    win.reading_reader_edit.setMaximumWidth(140)
+
+    def apply(*_args: object) -> None:
+        win.proxy.set_reading_filter(win.reading_state_box.currentData() or "",
+                                     win.reading_reader_edit.text())
+
+    win.reading_state_box.currentIndexChanged.connect(apply)
+    win.reading_reader_edit.textChanged.connect(apply)
+    bar.addSeparator()
+    bar.addWidget(QLabel(" Reading: "))
+    bar.addWidget(win.reading_state_box)
+    bar.addWidget(win.reading_reader_edit)
