@@ -40,10 +40,10 @@ def interpretation_lines(reading: Reading | None, review: Review | None) -> list
         lines.extend(s.text for s in r.statements)
     else:
         lines.append("No interpretation statements")
-    if review is not None and review.state != "unreviewed":
-        triage = {"normal": "normal", "abnormal": "abnormal"}[review.state]
-        lines.append(f"Triage: {triage} ({review.reviewer or '-'})"
-                     + (f"; note: {review.note}" if review.note else ""))
+    if review is not None and review.state in ("normal", "abnormal"):
+        lines.append(f"Triage: {review.state} ({review.reviewer or '-'})")
+    if review is not None and review.note:
+        lines.append(f"Note: {review.note}")
     if r.edited_intervals():
         lines.append("* measured by the reader")
     return lines
