@@ -21,7 +21,15 @@ from typing import Any
 
 from ecgviewer.review import audit
 from ecgviewer.review.audit import AuditEvent
-from ecgviewer.review.signoff import CONFIRM, CONFIRMED, EDIT, LABELS, REVIEW, UNCONFIRMED, next_state
+from ecgviewer.review.signoff import (
+    CONFIRM,
+    CONFIRMED,
+    EDIT,
+    LABELS,
+    REVIEW,
+    UNCONFIRMED,
+    next_state,
+)
 from ecgviewer.review.statements import ReadingError, lookup
 from ecgviewer.review.store import ReviewStore
 from ecgviewer.signal.fiducials import (

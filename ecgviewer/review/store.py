@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ecgviewer.errors import ECGError
-from ecgviewer.review.audit import REVIEW_SAVED, SCHEMA_V4, append_event
 from ecgviewer.paths import user_data_dir
+from ecgviewer.review.audit import REVIEW_SAVED, SCHEMA_V4, append_event
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ class AuditDialog(QDialog):
         for col, most in ((3, 240), (4, 280), (5, 280)):  # long texts wrap in the tooltip width
             self.table.setColumnWidth(col, min(most, self.table.columnWidth(col)))
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        for i, e in enumerate(self.events):
+        for i in range(len(self.events)):
             for j in (3, 4, 5):
                 self.table.item(i, j).setToolTip(self.table.item(i, j).text())
         export = QPushButton("Export CSV…")

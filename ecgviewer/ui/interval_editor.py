@@ -30,7 +30,12 @@ from PySide6.QtWidgets import (
 from ecgviewer.analysis.reader_beat import MachineBeat
 from ecgviewer.errors import ECGError
 from ecgviewer.review.reading import Reading, Readings
-from ecgviewer.signal.fiducials import FIDUCIALS, NAMES, FiducialOrderError, intervals_from_fiducials
+from ecgviewer.signal.fiducials import (
+    FIDUCIALS,
+    NAMES,
+    FiducialOrderError,
+    intervals_from_fiducials,
+)
 
 _COLOURS = {"p_onset": "#1f77b4", "p_offset": "#1f77b4", "qrs_onset": "#d62728",
             "qrs_offset": "#d62728", "t_end": "#2ca02c"}

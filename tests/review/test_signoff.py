@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ecgviewer.review.signoff import (
-    CONFIRM, CONFIRMED, EDIT, EDITED, REVIEW, REVIEWED, STATES, UNCONFIRMED, next_state,
+    CONFIRM,
+    CONFIRMED,
+    EDIT,
+    EDITED,
+    REVIEW,
+    REVIEWED,
+    STATES,
+    UNCONFIRMED,
+    next_state,
 )
 from ecgviewer.review.statements import ReadingError
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ecgviewer.review.statements import CATEGORIES, LIBRARY, ReadingError, by_category, lookup, search
+from ecgviewer.review.statements import (
+    CATEGORIES,
+    LIBRARY,
+    ReadingError,
+    by_category,
+    lookup,
+    search,
+)
 
 
 def test_library_covers_every_category_with_unique_codes():
