@@ -11,15 +11,17 @@ both appear on the report and in the worklist export.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ecgviewer.review import audit
+from ecgviewer.review import store as store_module
 from ecgviewer.review.audit import AuditEvent
 from ecgviewer.review.signoff import (
     CONFIRM,
@@ -31,7 +33,7 @@ from ecgviewer.review.signoff import (
     next_state,
 )
 from ecgviewer.review.statements import ReadingError, lookup
-from ecgviewer.review.store import ReviewStore
+from ecgviewer.review.store import ReviewStore, ReviewStoreError
 from ecgviewer.signal.fiducials import (
     FIDUCIALS,
     NAMES,
@@ -97,6 +99,25 @@ def _safe_intervals(fid: Mapping[str, float], rr_ms: float | None) -> dict[str, 
         return intervals_from_fiducials({}, rr_ms)
 
 
+def _guarded(doing: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """SQLite/OS errors become a ReviewStoreError saying what was not saved (the store's own
+    wording when it has one), never a raw traceback; refusals (ReadingError) pass through."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(self: Readings, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as exc:
+                describe = getattr(store_module, "_describe", None)
+                problem = describe(exc, doing) if describe else f"{doing} failed: {exc}"
+                raise ReviewStoreError(self.store.path, problem) from exc
+
+        return guarded
+
+    return wrap
+
+
 class Readings:
     """Reader actions over a :class:`~ecgviewer.review.store.ReviewStore` (same file, same
     connections, same one-transaction-per-action rule)."""
@@ -109,6 +130,7 @@ class Readings:
         """The current reading; an unconfirmed, empty one when nothing was saved."""
         return self.get_many([content_hash]).get(content_hash, Reading(content_hash))
 
+    @_guarded("reading the interpretations")
     def get_many(self, hashes: Iterable[str]) -> dict[str, Reading]:
         out: dict[str, Reading] = {}
         keys = list(hashes)
@@ -120,6 +142,7 @@ class Readings:
                 out[row[0]] = _reading(row)
         return out
 
+    @_guarded("reading the audit trail")
     def readers_of(self, hashes: Iterable[str]) -> dict[str, list[str]]:
         """Everyone who acted on each ECG (from the audit trail), for the worklist's filter."""
         out: dict[str, list[str]] = {}
@@ -135,6 +158,7 @@ class Readings:
                 out.setdefault(h, []).append(reader)
         return out
 
+    @_guarded("reading the audit trail")
     def events(self, content_hash: str | None = None) -> list[AuditEvent]:
         """The audit trail of one ECG (or of all), oldest first."""
         return audit.read_events(self.store._conn(), content_hash)
@@ -247,10 +271,12 @@ class Readings:
         return self._act(content_hash, reader, EDIT, change)
 
     # ------------------------------------------------------------------ favourites
+    @_guarded("reading favourites")
     def favourites(self, reader: str) -> list[str]:
         return [c for (c,) in self.store._conn().execute(
             "SELECT code FROM favourite WHERE reader=? ORDER BY code", (reader.strip(),))]
 
+    @_guarded("saving the favourite")
     def set_favourite(self, reader: str, code: str, on: bool = True) -> None:
         """Add (or with ``on=False`` remove) a library code to the reader's favourites."""
         s = lookup(code)
@@ -261,6 +287,7 @@ class Readings:
                 con.execute("DELETE FROM favourite WHERE reader=? AND code=?", (reader.strip(), s.code))
 
     # ------------------------------------------------------------------ the transaction
+    @_guarded("saving the reading")
     def _act(self, content_hash: str, reader: str, action: str, change: Any,
              time: datetime | None = None) -> Reading:
         """Read, change, check the state transition and write reading + events, atomically."""

@@ -215,3 +215,19 @@ def test_sigkill_during_reader_actions_loses_nothing_acknowledged(tmp_path):
         n_actions = con.execute("SELECT count(*) FROM audit_event WHERE action != 'state changed'").fetchone()[0]
         n_confirms = con.execute("SELECT count(*) FROM audit_event WHERE after = 'confirmed'").fetchone()[0]
         assert n_actions + n_confirms >= committed + 1  # every acknowledged action is there
+
+
+def test_a_database_error_is_a_review_store_error_and_nothing_is_half_saved(book, monkeypatch):
+    from ecgviewer.review import reading
+    from ecgviewer.review.store import ReviewStoreError
+
+    book.add_statement(H, "dr a", code="SR")
+
+    def full(*_a, **_k):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(reading, "_write", full)
+    with pytest.raises(ReviewStoreError, match="full"):
+        book.add_statement(H, "dr a", code="LVH")
+    monkeypatch.undo()
+    assert [s.code for s in book.get(H).statements] == ["SR"] and len(book.events(H)) == 2
