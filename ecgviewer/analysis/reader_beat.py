@@ -38,6 +38,8 @@ def machine_beat(record: Record, max_seconds: float = 60.0) -> MachineBeat:
     from ecgviewer.signal import intervals as iv_mod
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
+    if hasattr(iv_mod, "measure"):  # the measurement API with MedianBeats (P offset too)
+        return _from_measurements(iv_mod.measure(record, max_seconds))
     n = min(record.n_samples, int(max_seconds * record.fs))
     leads = record.ecg_leads
     rows = [record.leads.index(name) for name in leads]
@@ -54,3 +56,18 @@ def machine_beat(record: Record, max_seconds: float = 60.0) -> MachineBeat:
     fid = {k: float(v) for k, v in (getattr(iv, "fiducials", {}) or {}).items()}
     return MachineBeat(np.asarray(beat, dtype=np.float32), fs, int(iv.median_beat_r),
                        tuple(iv.median_beat_leads), fid, getattr(iv, "rr_ms", None))
+
+
+def _from_measurements(m: object) -> MachineBeat:
+    """From :func:`ecgviewer.signal.intervals.measure`'s result (beats at their own rate)."""
+    beats = getattr(m, "beats", None)
+    array = getattr(beats, "beats", None)
+    if beats is None or array is None:
+        reasons = getattr(m, "reasons", {}) or {}
+        why = getattr(beats, "reason", "") or reasons.get("qrs") or "no median beat"
+        return MachineBeat(None, 0.0, 0, (), reason=str(why))
+    rr_s = getattr(beats, "rr_s", None)
+    rr_ms = 1000.0 * float(rr_s) if rr_s else getattr(m, "rr_ms", None)
+    fid = {k: float(v) for k, v in m.fiducial_seconds().items()}  # type: ignore[attr-defined]
+    return MachineBeat(np.asarray(array, dtype=np.float32), float(beats.fs), int(beats.r_index),
+                       tuple(beats.leads), fid, rr_ms)
