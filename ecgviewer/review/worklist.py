@@ -100,15 +100,20 @@ class WorklistRow:
 
 def reader_measurements_text(r: Reading) -> str:
     """The intervals the reader changed, each marked with the machine's value beside it."""
+    return "; ".join(f"{name} {mine:.0f} ms [reader; machine {was}]"
+                     for name, mine, was in reader_measurements(r))
+
+
+def reader_measurements(r: Reading) -> list[tuple[str, float, str]]:
+    """(interval name, reader's ms, machine's value as text) for each interval the reader changed."""
     names = {"pr": "PR", "p_duration": "P", "qrs": "QRS", "qt": "QT", "qtc_bazett": "QTc Bazett",
              "qtc_fridericia": "QTc Fridericia"}
     mine, machine = r.intervals(), r.machine_intervals()
     parts = []
     for key in sorted(r.edited_intervals(), key=list(names).index):
         was = machine.get(key)
-        was_text = "none" if was is None else f"{was:.0f} ms"
-        parts.append(f"{names[key]} {mine[key]:.0f} ms [reader; machine {was_text}]")
-    return "; ".join(parts)
+        parts.append((names[key], float(mine[key] or 0.0), "none" if was is None else f"{was:.0f} ms"))
+    return parts
 
 
 def filter_rows(rows: Iterable[WorklistRow], state: str = "", reader: str = "") -> list[WorklistRow]:

@@ -33,7 +33,7 @@ from ecgviewer.errors import ECGError
 from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.signoff import CONFIRMED, EDITED, UNCONFIRMED
 from ecgviewer.review.statements import lookup, search
-from ecgviewer.review.worklist import reader_measurements_text
+from ecgviewer.review.worklist import reader_measurements
 
 _SEP = " — "
 _STATE_STYLE = {
@@ -188,8 +188,8 @@ class StatementsPanel(QGroupBox):
 
     def remove_selected(self) -> bool:
         row = self.list.currentRow()
-        if row < 0:
-            return False
+        if row < 0 or self.reading is None or row >= len(self.reading.statements):
+            return False  # nothing, or a measurement line (those change in the interval editor)
         return self._do(lambda h, who: self.readings.remove_statement(h, who, row))
 
     def mark_reviewed(self) -> bool:
@@ -303,12 +303,12 @@ class StatementsPanel(QGroupBox):
             self.signer_label.setText("not signed")
         for s in r.statements:
             self.list.addItem(s.label())
-        edited = reader_measurements_text(r)
+        edited = reader_measurements(r)
         if edited:
             first = self.list.count()
             self.list.addItem("")  # spacer
-            self.list.addItem("Measured by the reader:")
-            for part in edited.split("; "):
-                self.list.addItem("  " + part.replace(" [reader; ", "*  (").replace("]", ")"))
-            for i in range(first, self.list.count()):
-                self.list.item(i).setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem("Measured by the reader (machine):")
+            for name, mine, was in edited:
+                self.list.addItem(f"  {name} {mine:.0f} ms*  ({was})")
+            for i in range(first, self.list.count()):  # shown, not selectable or removable
+                self.list.item(i).setFlags(Qt.ItemFlag.ItemIsEnabled)

@@ -59,3 +59,13 @@ def test_favourites_come_first_and_add_with_one_click(qtbot, panel):
     assert panel._matches.stringList()[0].startswith("IMI")
     panel._fav_buttons[0].click()
     assert panel.reading.statements[0].code == "IMI"
+
+
+def test_reader_measured_intervals_are_listed_with_the_machine_value(qtbot, panel):
+    machine = {"p_onset": -0.2, "qrs_onset": -0.04, "qrs_offset": 0.05, "t_end": 0.36}
+    panel.readings.edit_fiducials(H, "dr m", {"qrs_offset": 0.07}, machine=machine, rr_ms=1000.0)
+    panel.set_ecg(H)
+    texts = [panel.list.item(i).text() for i in range(panel.list.count())]
+    assert "  QRS 110 ms*  (90 ms)" in texts
+    panel.list.setCurrentRow(panel.list.count() - 1)
+    assert not panel.remove_selected()  # a measurement line is not a statement
