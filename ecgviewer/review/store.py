@@ -8,7 +8,10 @@ version; :data:`MIGRATIONS` upgrade an older file forward in place, one transact
 
 Reviews keep their history: ``review`` holds the current state per ECG (what the worklist
 shows) and ``review_history`` every saved change (who, when, what), written in the same
-transaction, so an audit can tell who flagged an ECG even after it was re-marked.
+transaction, so an audit can tell who flagged an ECG even after it was re-marked. Schema 4
+adds the reader's workflow (:mod:`ecgviewer.review.audit`, :mod:`ecgviewer.review.reading`):
+readings (statements, sign-off, reader's fiducials) and the append-only ``audit_event`` table
+that every save here and every reader action also writes, in the same transaction.
 
 One connection per thread (sqlite3 objects must not be shared across threads); the class takes
 and returns dataclasses, never rows.

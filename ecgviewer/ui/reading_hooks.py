@@ -65,6 +65,9 @@ class ReadingFeatures(QObject):
     # -------------------------------------------------------------- the ECG on screen
     def _record_loaded(self, record: Record) -> None:
         self.record = record
+        edit = getattr(self.review.worklist, "reviewer_edit", None)
+        if not self.panel.reader() and edit is not None and edit.text().strip():
+            self.panel.set_reader(edit.text().strip())  # the name given in the worklist
         self.panel.set_ecg(self._hash(record))
 
     def _hash(self, record: Record) -> str | None:

@@ -33,6 +33,7 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     panel = reading.panel
     assert panel.content_hash == first.content_hash
     assert not panel.confirm_and_next()  # not reviewed yet: refused, nothing moves
+    assert "reader name" in panel.message.text()
     panel.set_reader("dr w")
     panel.entry.setText("pvc")
     assert panel.add_from_entry()  # Enter in the entry (typing is tested with the panel)
@@ -74,8 +75,16 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     text = " ".join(pypdf.PdfReader(str(render.export_pdf(content, tmp_path / "r.pdf"))).pages[0]
                     .extract_text().split())
     assert "Signed by dr w" in text and "Premature ventricular complexes" in text
+    editor = reading.edit_intervals()
+    m = editor.editor.machine
+    editor.editor.move("qrs_offset", m["qrs_offset"] + 0.01)
+    row = wl.model.row(first.uid)
+    assert row.reading_state == "edited" and row.reader_measurements.startswith("QRS ")
+    assert panel.state_label.text() == "edited, needs confirmation"
+    editor.close()
     dlg = reading.show_audit()
-    assert [e.action for e in dlg.events] == ["statement added", "state changed", "state changed"]
-    assert dlg.export(tmp_path / "audit.csv") == 3
+    assert [e.action for e in dlg.events] == [
+        "statement added", "state changed", "state changed", "measurement edited", "state changed"]
+    assert dlg.export(tmp_path / "audit.csv") == 5
     dlg.close()
     wl.close()
