@@ -110,6 +110,9 @@ class ReadingFeatures(QObject):
                 if r.content_hash == reading.content_hash]
         if rows:
             worklist.model.merge(rows)
+            current = worklist.current_row()
+            if current is not None and current.content_hash == reading.content_hash:
+                worklist._show_details(current)
 
     def next_ecg(self) -> None:
         """Confirm-and-next: the worklist's next row, opened in the viewer."""

@@ -1,4 +1,5 @@
-"""The worklist's filter by sign-off state and by reader (the reader's workflow, issue 18)."""
+"""The worklist's reader's-workflow parts: filter by sign-off state and reader, and the
+reading's summary in the details panel."""
 
 from __future__ import annotations
 
@@ -7,6 +8,19 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QToolBar
 
 from ecgviewer.review.signoff import LABELS, STATES
+from ecgviewer.review.worklist import WorklistRow
+
+
+def reading_summary(row: WorklistRow) -> str:
+    """'confirmed by dr k 2026-01-05 10:00: SR; LVH' (marked when the reader edited intervals)."""
+    text = LABELS.get(row.reading_state, row.reading_state)
+    if row.signer and row.signed_at:
+        text += f" (signed by {row.signer} {row.signed_at[:16].replace('T', ' ')})"
+    if row.statements:
+        text += f": {row.statements}"
+    if row.reader_measurements:
+        text += "; reader-edited intervals"
+    return "reading " + text
 
 
 def add_reading_filter(win: Any, bar: QToolBar) -> None:

@@ -40,6 +40,7 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     assert panel.message.text() == "" and panel.reading.statements[0].code == "PVC", panel.message.text()
     row = wl.model.row(first.uid)
     assert (row.reading_state, row.statements, row.readers) == ("reviewed", "PVC", "dr w")
+    assert "reading reviewed, not confirmed: PVC" in wl.lbl_review.text()
     keys = [sc.key().toString() for sc in panel._shortcuts]
     assert "Ctrl+Return" in keys  # window-wide: confirm and next with one key
     next(sc for sc in panel._shortcuts if sc.key().toString() == "Ctrl+Return").activated.emit()
