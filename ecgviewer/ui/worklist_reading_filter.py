@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QToolBar
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit, QToolBar
 
 from ecgviewer.review.signoff import LABELS, STATES
 from ecgviewer.review.worklist import WorklistRow
@@ -43,3 +44,27 @@ def add_reading_filter(win: Any, bar: QToolBar) -> None:
     bar.addWidget(QLabel(" Reading: "))
     bar.addWidget(win.reading_state_box)
     bar.addWidget(win.reading_reader_edit)
+    win.act_export_audit = QAction("Export audit trail…", win)
+    win.act_export_audit.setToolTip("Every change to every ECG in the review store, as CSV")
+    win.act_export_audit.triggered.connect(lambda: _choose_audit_export(win))
+    bar.addAction(win.act_export_audit)
+
+
+def export_audit(win: Any, path: str) -> int:
+    """The whole audit trail of the window's review store as CSV; returns the event count."""
+    from ecgviewer.review.reading import Readings
+    from ecgviewer.ui.messages import show_error, show_info
+
+    try:
+        n = Readings(win.store).export_events(path)
+    except Exception as exc:  # noqa: BLE001 - shown, the worklist stays
+        show_error(win, exc)
+        return 0
+    show_info(win, f"{n} audit events written to {path}.", "Audit trail exported")
+    return n
+
+
+def _choose_audit_export(win: Any) -> None:
+    path, _ = QFileDialog.getSaveFileName(win, "Export the audit trail", "audit_trail.csv", "CSV (*.csv)")
+    if path:
+        export_audit(win, path)

@@ -60,6 +60,9 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     wl.reading_reader_edit.setText("DR W")
     assert wl.proxy.rowCount() == 1
     wl.reading_reader_edit.setText("")
+    from ecgviewer.ui.worklist_reading_filter import export_audit
+
+    assert export_audit(wl, str(tmp_path / "all.csv")) == 3  # PVC added, reviewed, confirmed
     wl.export(tmp_path / "wl.csv")
     exported = {r.uid: r for r in read_csv(tmp_path / "wl.csv")}
     assert exported[first.uid].signer == "dr w" and exported[first.uid].statements == "PVC"
