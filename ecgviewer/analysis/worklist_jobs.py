@@ -28,6 +28,7 @@ from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_mod
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Patient, Record, RecordEntry
 from ecgviewer.review.hashing import entry_hash, files_of, sha256_files, stat_key
+from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
 
@@ -318,6 +319,8 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
     hashes = [i.row.content_hash for i in chunk if i.row.content_hash]
     cached = store.get_scores(hashes, model_version)
     reviews = store.get_reviews(hashes)
+    book = Readings(store)
+    readings, readers = book.get_many(hashes), book.readers_of(hashes)
     known = {h: store.get_ecg(h) for h in hashes}
     infos: list[EcgInfo] = []
     records: dict[int, Record] = {}
@@ -328,6 +331,8 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
             continue
         if h in reviews:
             item.row = item.row.with_review(reviews[h])
+        if h in readings or h in readers:
+            item.row = item.row.with_reading(readings.get(h) or Reading(h), readers.get(h, ()))
         info = known.get(h)
         if h in cached and info is not None:
             item.row = _with_info(item.row, info)

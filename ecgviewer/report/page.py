@@ -122,6 +122,7 @@ class ReportContent:
     model: dict[str, Any] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     review: Review | None = None
+    reading: Any = None  # ecgviewer.review.reading.Reading: sign-off, statements, reader's values
     measurements: list[tuple[str, str]] = field(default_factory=list)
     display_filter: Any = None  # ecgviewer.signal.filters.DisplayFilter, applied when printed
     t0: float = 0.0
@@ -167,6 +168,10 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.median = _median(record, content.t0)
     if content.previous is not None and content.previous_median is None:
         content.previous_median = _median(content.previous, 0.0)
+    if content.reading is not None:
+        from ecgviewer.report.reading_block import with_reader_measurements
+
+        content.measurements = with_reader_measurements(content.measurements, content.reading)
     return content
 
 

@@ -33,6 +33,7 @@ from ecgviewer import __version__ as APP_VERSION  # noqa: N812
 from ecgviewer.errors import FileAccessError
 from ecgviewer.paper.theme import LIGHT
 from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
+from ecgviewer.report.reading_block import banner, interpretation_lines
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
 from ecgviewer.wording import flag_texts, percentile_text
 
@@ -43,6 +44,7 @@ MAJOR = QColor(225, 110, 110)
 TRACE = QColor(0, 0, 0)
 INK = QColor(20, 20, 20)
 GREY = QColor(90, 90, 90)
+ALERT = QColor(200, 0, 0)
 FONT = "DejaVu Sans"
 _QT_PAPER = {"A4": QPageSize.PageSizeId.A4, "Letter": QPageSize.PageSizeId.Letter}
 
@@ -182,6 +184,7 @@ def paint_report(painter: QPainter, content: ReportContent, page: ReportPage, dp
     _labels(painter, content, page, k)
     _header(painter, content, page, k)
     _footer(painter, content, page, k)
+    _unconfirmed_mark(painter, content, page, k)
 
 
 def _pen(colour: QColor, width_mm: float) -> QPen:
@@ -328,16 +331,31 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         ]),
         ("Measurements", [f"{name}: {value}" for name, value in content.measurements] or ["-"]),
         ("Anomaly (model)", _anomaly_lines(content)),
-        ("Review", _review_lines(content)),
+        ("Interpretation", interpretation_lines(content.reading, content.review)),
     ]
     for i, (title, lines) in enumerate(blocks):
         x = h.x + i * col
-        _text(p, k, x, h.y + 3.5, title, 8.5, bold=True)
+        unsigned = title == "Interpretation" and banner(content.reading)
+        _text(p, k, x, h.y + 3.5, title + (" - NOT CONFIRMED" if unsigned else ""), 8.5,
+              bold=True, colour=ALERT if unsigned else INK)
         wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]
         if len(wrapped) > 7:  # the header has room for 7 lines: say that something is cut
             wrapped = wrapped[:6] + [_clip(wrapped[6] + " …", col, 6.6)]
         for j, text in enumerate(wrapped):
             _text(p, k, x, h.y + 3.5 + (j + 1) * line, _clip(text, col, 6.6), 6.6)
+
+
+def _unconfirmed_mark(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> None:
+    """A translucent red line of text across the traces of a report nobody has signed, so a
+    printout cannot pass for a confirmed one (the traces stay readable through it)."""
+    warning = banner(content.reading)
+    if not warning:
+        return
+    g = page.grid
+    p.setFont(_font(15.0, bold=True))
+    p.setPen(QColor(ALERT.red(), ALERT.green(), ALERT.blue(), 150))
+    box = QRectF(g.x * k, (g.y + g.h * 0.47) * k, g.w * k, 9.0 * k)
+    p.drawText(box, int(Qt.AlignmentFlag.AlignCenter), warning)
 
 
 def _anomaly_lines(content: ReportContent) -> list[str]:
@@ -356,18 +374,6 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
     if other:
         lines.append("Notes: " + "; ".join(flag_texts(other)))
     lines.append("Blue band: where the model finds the ECG unusual")
-    return lines
-
-
-def _review_lines(content: ReportContent) -> list[str]:
-    r = content.review
-    if r is None:
-        return ["Not reviewed"]
-    state = {"normal": "reviewed: normal", "abnormal": "flagged: abnormal"}.get(r.state, "not reviewed")
-    when = r.time.strftime("%Y-%m-%d %H:%M UTC") if r.time else ""
-    lines = [f"Status: {state}", f"Reviewer: {r.reviewer or '-'}  {when}".rstrip()]
-    if r.note:
-        lines.append(f"Note: {r.note}")
     return lines
 
 

@@ -22,6 +22,7 @@ COLUMNS: tuple[str, ...] = (
     "label", "patient_id", "start", "duration", "n_leads", "score", "percentile",
     "review_state", "note", "reviewer", "review_time", "model_version", "status", "error",
     "path", "key", "content_hash", "uid", "order", "flags",
+    "reading_state", "signer", "signed_at", "statements", "reader_measurements", "readers",
 )
 _TYPES = {f.name: f.type for f in fields(WorklistRow)}
 

@@ -8,7 +8,10 @@ version; :data:`MIGRATIONS` upgrade an older file forward in place, one transact
 
 Reviews keep their history: ``review`` holds the current state per ECG (what the worklist
 shows) and ``review_history`` every saved change (who, when, what), written in the same
-transaction, so an audit can tell who flagged an ECG even after it was re-marked.
+transaction, so an audit can tell who flagged an ECG even after it was re-marked. Schema 4
+adds the reader's workflow (:mod:`ecgviewer.review.audit`, :mod:`ecgviewer.review.reading`):
+readings (statements, sign-off, reader's fiducials) and the append-only ``audit_event`` table
+that every save here and every reader action also writes, in the same transaction.
 
 One connection per thread (sqlite3 objects must not be shared across threads); the class takes
 and returns dataclasses, never rows.
@@ -30,6 +33,7 @@ from typing import Any
 
 from ecgviewer.errors import ECGError
 from ecgviewer.paths import user_data_dir
+from ecgviewer.review.audit import REVIEW_SAVED, SCHEMA_V4, append_event
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +96,7 @@ CREATE TABLE file_hash(
 """
 
 #: MIGRATIONS[i] takes a database from user_version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, SCHEMA_V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -311,8 +315,14 @@ class ReviewStore:
             raise ValueError(f"review state must be one of {REVIEW_STATES}, got {review.state!r}")
         stamped = review if review.time is not None else replace(review, time=_now())
         with self._tx() as con:
+            before = con.execute(
+                "SELECT state, note FROM review WHERE content_hash=?", (stamped.content_hash,)
+            ).fetchone()
             self._write_current(con, stamped)
             self._append_history(con, stamped)
+            append_event(con, stamped.content_hash, stamped.reviewer, REVIEW_SAVED,
+                         "review and note saved", _state_note(before),
+                         _state_note((stamped.state, stamped.note)), stamped.time)
         return stamped
 
     def _write_current(self, con: sqlite3.Connection, r: Review) -> None:
@@ -404,8 +414,23 @@ class ReviewStore:
 
 # ---------------------------------------------------------------------- helpers
 def _statements(script: str) -> list[str]:
-    # executescript() would COMMIT our transaction; split on ';' (no ';' inside our literals).
-    return [s.strip() for s in script.split(";") if s.strip()]
+    # executescript() would COMMIT our transaction; split on ';', joining pieces until SQLite
+    # calls the statement complete (a trigger body holds ';' of its own).
+    out: list[str] = []
+    buf = ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    return out
+
+
+def _state_note(row: tuple[str, str] | None) -> str:
+    if row is None:
+        return ""
+    return row[0] + (f": {row[1]}" if row[1] else "")
 
 
 def _iso(t: datetime | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 
+from ecgviewer.review.reading import Reading
 from ecgviewer.review.store import Review, ScoreSummary
 from ecgviewer.signal.quality import severity, short_text
 
@@ -45,6 +46,15 @@ class WorklistRow:
     review_time: str = ""
     order: int = 0  # scan order: the tie-break, so unscored rows keep a stable place
     flags: tuple[str, ...] = ()  # the result's flags (signal quality: lead_off:V1,... etc.)
+    # The reader's workflow (review.reading): sign-off state, who signed when, statements
+    # ("; "-joined codes or free text), the intervals a reader changed (each marked
+    # "[reader; machine N ms]") and every reader who acted on it (from the audit trail).
+    reading_state: str = "unconfirmed"
+    signer: str = ""
+    signed_at: str = ""
+    statements: str = ""
+    reader_measurements: str = ""
+    readers: str = ""
 
     @property
     def quality(self) -> str:
@@ -74,6 +84,47 @@ class WorklistRow:
             reviewer=r.reviewer,
             review_time=r.time.isoformat() if r.time else "",
         )
+
+
+    def with_reading(self, r: Reading, readers: Iterable[str] = ()) -> WorklistRow:
+        return replace(
+            self,
+            reading_state=r.state,
+            signer=r.signer,
+            signed_at=r.signed_at.isoformat() if r.signed_at else "",
+            statements="; ".join(s.code or s.text for s in r.statements),
+            reader_measurements=reader_measurements_text(r),
+            readers=", ".join(sorted({x for x in readers if x})),
+        )
+
+
+def reader_measurements_text(r: Reading) -> str:
+    """The intervals the reader changed, each marked with the machine's value beside it."""
+    return "; ".join(f"{name} {mine:.0f} ms [reader; machine {was}]"
+                     for name, mine, was in reader_measurements(r))
+
+
+def reader_measurements(r: Reading) -> list[tuple[str, float, str]]:
+    """(interval name, reader's ms, machine's value as text) for each interval the reader changed."""
+    names = {"pr": "PR", "p_duration": "P", "qrs": "QRS", "qt": "QT", "qtc_bazett": "QTc Bazett",
+             "qtc_fridericia": "QTc Fridericia"}
+    mine, machine = r.intervals(), r.machine_intervals()
+    parts = []
+    for key in sorted(r.edited_intervals(), key=list(names).index):
+        was = machine.get(key)
+        parts.append((names[key], float(mine[key] or 0.0), "none" if was is None else f"{was:.0f} ms"))
+    return parts
+
+
+def filter_rows(rows: Iterable[WorklistRow], state: str = "", reader: str = "") -> list[WorklistRow]:
+    """Rows in reading ``state`` (any when empty) that ``reader`` acted on (any when empty)."""
+    who = reader.strip().lower()
+    return [
+        r for r in rows
+        if (not state or r.reading_state == state)
+        and (not who or who in [x.strip().lower() for x in r.readers.split(",")]
+             or who == r.signer.lower() or who == r.reviewer.lower())
+    ]
 
 
 def row_uid(path: str, key: str = "") -> str:

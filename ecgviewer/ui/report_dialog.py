@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 def report_job(record: Record, result: Any, review: Review | None, display_filter: Any,
                path: str, fmt: str, paper: str, dpi: int, t0: float = 0.0,
-               overlay: dict[str, float] | None = None,
+               overlay: dict[str, float] | None = None, reading: Any = None,
                ) -> Generator[tuple[int, int, str], None, Path]:
     """Measure, then paint the report to ``path`` (PDF or PNG); returns the path.
 
@@ -51,7 +51,7 @@ def report_job(record: Record, result: Any, review: Review | None, display_filte
 
     yield (0, 2, "Measuring")
     content = from_result(record, result, review=review, display_filter=display_filter, t0=t0,
-                          **(overlay or {}))
+                          reading=reading, **(overlay or {}))
     yield (1, 2, "Drawing the report")
     if fmt == "PNG":
         return render.export_png(content, path, paper, float(dpi))
@@ -74,9 +74,11 @@ class ReportDialog(QDialog):
 
     def __init__(self, record: Record, result: Any = None, review: Review | None = None,
                  display_filter: Any = None, parent: QWidget | None = None, t0: float = 0.0,
-                 default_dir: str | None = None, overlay: dict[str, float] | None = None) -> None:
+                 default_dir: str | None = None, overlay: dict[str, float] | None = None,
+                 reading: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
+        self.reading = reading  # review.reading.Reading: sign-off state and statements
         self.record, self.result, self.review = record, result, review
         self.display_filter, self.t0, self.overlay = display_filter, t0, overlay
         self.jobs = JobTracker()
@@ -136,7 +138,7 @@ class ReportDialog(QDialog):
         path = self.path.text().strip()
         fmt, paper, dpi = self.format.currentText(), self.paper.currentText(), self.dpi.value()
         args = (self.record, self.result, self.review, self.display_filter, path, fmt, paper, dpi,
-                self.t0, self.overlay)
+                self.t0, self.overlay, self.reading)
         worker = Worker(lambda: report_job(*args), kind="report")
         worker.signals.progress.connect(lambda d, t, m: self.status.setText(m + "…"))
         worker.signals.finished.connect(self._written)
@@ -170,7 +172,7 @@ def print_content(content: ReportContent, printer: Any) -> None:
 
 def print_dialog(parent: QWidget | None, record: Record, result: Any = None,
                  review: Review | None = None, display_filter: Any = None, t0: float = 0.0,
-                 overlay: dict[str, float] | None = None) -> bool:
+                 overlay: dict[str, float] | None = None, reading: Any = None) -> bool:
     """File > Print…: the system print dialog, then the report on the chosen printer.
 
     Returns True when something was printed. Printing runs on the GUI thread: QPrinter is
@@ -187,7 +189,7 @@ def print_dialog(parent: QWidget | None, record: Record, result: Any = None,
         return False
     try:
         content = from_result(record, result, review=review, display_filter=display_filter, t0=t0,
-                              **(overlay or {}))
+                              reading=reading, **(overlay or {}))
         print_content(content, printer)
     except Exception as exc:  # noqa: BLE001 - a printer problem must not close the viewer
         show_error(parent, exc)

@@ -154,6 +154,14 @@ class ReviewFeatures(QObject):
     # -------------------------------------------------------------- reports
     def review_of(self, record: Record) -> Review | None:
         """The saved review of the ECG on screen, when its file is known to the store."""
+        h = self.hash_of(record)
+        if h is None:
+            return None
+        review = self.store.get_review(h)
+        return review if (review.time is not None or review.note) else None
+
+    def hash_of(self, record: Record) -> str | None:
+        """The content hash of the ECG on screen (remembered, or computed for a small file)."""
         if not record.source or not os.path.isfile(record.source):
             return None
         try:
@@ -165,17 +173,16 @@ class ReviewFeatures(QObject):
         except Exception as exc:  # noqa: BLE001 - no review is better than no report
             log.info("no review lookup for %s: %s", record.source, exc)
             return None
-        if h is None:
-            return None
-        review = self.store.get_review(h)
-        return review if (review.time is not None or review.note) else None
+        return h
 
     def _report_args(self) -> dict[str, Any] | None:
         w = self.window
         if w.record is None:
             show_error(w, ValueError("Open an ECG first: there is nothing to report."))
             return None
+        reading = getattr(self, "reading_of", lambda _r: None)(w.record)
         return {"record": w.record, "result": self._page_result(), "review": self.review_of(w.record),
+                "reading": reading,
                 "display_filter": w.display_filter(), "t0": float(w.state.page_start),
                 "overlay": {"threshold": float(w.state.threshold), "opacity": float(w.state.opacity)}}
 
@@ -194,7 +201,8 @@ class ReviewFeatures(QObject):
         from ecgviewer.ui.report_dialog import ReportDialog
 
         dlg = ReportDialog(args["record"], args["result"], args["review"], args["display_filter"],
-                           parent=self.window, t0=args["t0"], overlay=args["overlay"])
+                           parent=self.window, t0=args["t0"], overlay=args["overlay"],
+                           reading=args["reading"])
         dlg.show()
         return dlg
 
@@ -243,6 +251,9 @@ def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None
     page_changed = getattr(window, "page_changed", None)
     if page_changed is not None:  # the viewer paged itself: the overview follows
         page_changed.connect(features.page_shown)
+    from ecgviewer.ui import reading_hooks  # statements, sign-off, interval editor, audit
+
+    reading_hooks.install(window, features)
     # Whole-record scoring of a 24 h file would hold its full-length maps in memory: the
     # window leaves recordings this long to the overview dock.
     window.long_recording_s = LONG_RECORDING_S  # type: ignore[attr-defined]

@@ -21,7 +21,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from ecgviewer.review.worklist import ERROR, LONG, PENDING, WorklistRow
+from ecgviewer.review.signoff import LABELS as READING_LABELS
+from ecgviewer.review.worklist import ERROR, LONG, PENDING, WorklistRow, filter_rows
 from ecgviewer.signal.quality import quality_headline
 from ecgviewer.wording import percentile_text, verdict_word
 
@@ -42,6 +43,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("label", "ECG"),
     ("note", "Note"),
     ("reviewer", "Reviewer"),
+    ("reading_state", "Reading"),
+    ("signer", "Signed by"),
+    ("statements", "Statements"),
 )
 SCORE_COL = 0
 _STATE_TEXT = {"unreviewed": "–", "normal": "✓ normal", "abnormal": "⚑ abnormal"}
@@ -133,6 +137,8 @@ def _display(row: WorklistRow, key: str) -> str:
         return "" if row.percentile is None else percentile_text(row.percentile)
     if key == "review_state":
         return _STATE_TEXT.get(row.review_state, row.review_state)
+    if key == "reading_state":
+        return READING_LABELS.get(row.reading_state, row.reading_state)
     if key == "duration":
         return "" if row.duration is None else _duration(row.duration)
     if key == "n_leads":
@@ -185,3 +191,27 @@ class WorklistProxy(QSortFilterProxyModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         super().sort(column, order)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, max(0, self.columnCount() - 1))
+
+    # -------------------------------------------------------------- reader's workflow filter
+    _reading_state = ""
+    _reader = ""
+
+    def set_reading_filter(self, state: str = "", reader: str = "") -> None:
+        """Show only rows in reading ``state`` that ``reader`` acted on (empty: any)."""
+        begin = getattr(self, "beginFilterChange", None)  # Qt >= 6.9; invalidateFilter before
+        if begin is not None:
+            begin()
+            self._reading_state, self._reader = state, reader
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover - older Qt
+            self._reading_state, self._reader = state, reader
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # Qt's name
+        if not super().filterAcceptsRow(source_row, source_parent):
+            return False
+        if not (self._reading_state or self._reader):
+            return True
+        model = self.sourceModel()
+        row = model.rows()[source_row] if hasattr(model, "rows") else None
+        return row is None or bool(filter_rows([row], self._reading_state, self._reader))

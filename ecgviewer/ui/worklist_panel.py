@@ -57,6 +57,9 @@ def build_toolbar(win: WorklistWindow) -> None:
     win.filter_edit.textChanged.connect(win.proxy.setFilterFixedString)
     bar.addSeparator()
     bar.addWidget(win.filter_edit)
+    from ecgviewer.ui.worklist_reading_filter import add_reading_filter
+
+    add_reading_filter(win, bar)
 
 def build_side_panel(win: WorklistWindow) -> None:
     """Details of the current ECG, the three review buttons and the note editor."""

@@ -42,6 +42,7 @@ from ecgviewer.ui.messages import show_error, show_info
 from ecgviewer.ui.workers import JobTracker, Worker
 from ecgviewer.ui.worklist_model import SCORE_COL, UID_ROLE, WorklistProxy, WorklistTableModel
 from ecgviewer.ui.worklist_panel import build_side_panel, build_toolbar
+from ecgviewer.ui.worklist_reading_filter import reading_summary
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +328,7 @@ class WorklistWindow(QMainWindow):
             self.lbl_score.setText(row.error or "not scored yet")
         who = f" by {row.reviewer}" if row.reviewer else ""
         when = f" at {row.review_time[:16].replace('T', ' ')}" if row.review_time else ""
-        self.lbl_review.setText(f"{row.review_state}{who}{when}")
+        self.lbl_review.setText(f"{row.review_state}{who}{when}\n{reading_summary(row)}")
         if not self.note_edit.hasFocus():
             self.note_edit.setPlainText(row.note)
 

@@ -102,6 +102,23 @@ def test_moved_folder_keeps_reviews_and_scores(folder, tmp_path):
         assert store.get_ecg(top.content_hash).path == again.path
 
 
+def test_reopened_worklist_shows_the_stored_reading(folder):
+    from ecgviewer.review.reading import Readings
+
+    root, _ = folder
+    with ReviewStore() as store:
+        _, rows = run(worklist_job(root, store, FakeDetector()))
+        top = max(rows, key=lambda r: r.score)
+        book = Readings(store)
+        book.add_statement(top.content_hash, "dr k", code="PVC")
+        book.confirm(top.content_hash, "dr k")
+        _, rows2 = run(worklist_job(root, store, FakeDetector()))
+        again = next(r for r in rows2 if r.content_hash == top.content_hash)
+        assert (again.reading_state, again.signer, again.statements, again.readers) == (
+            "confirmed", "dr k", "PVC", "dr k")
+        assert {r.reading_state for r in rows2 if r.uid != again.uid} == {"unconfirmed"}
+
+
 def test_bad_file_is_an_error_row_and_the_rest_is_scored(folder):
     root, peaks = folder
     (root / "broken.hea").write_text("broken 12 500 x\nnot a signal line\n")

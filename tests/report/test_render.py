@@ -83,3 +83,48 @@ def test_report_flags_are_in_plain_words(tmp_path, content):
     path = render.export_pdf(content, tmp_path / "r.pdf", "A4")
     text = " ".join(pypdf.PdfReader(str(path)).pages[0].extract_text().split())
     assert "resampled from 500 Hz" in text and "resampled_from" not in text
+
+
+def _signed_reading(state: str = "confirmed"):
+    from ecgviewer.review.reading import Reading, StatementEntry
+
+    return Reading(
+        "h", state=state,
+        statements=(StatementEntry("SR", "Sinus rhythm"), StatementEntry("PVC", "Premature ventricular complexes"),
+                    StatementEntry("", "compare with the ECG of last week")),
+        signer="Dr Ünal", signed_at=datetime(2026, 1, 6, 9, 30, tzinfo=UTC),
+        reader_fiducials={"qrs_offset": 0.08},
+        machine_fiducials={"p_onset": -0.2, "qrs_onset": -0.04, "qrs_offset": 0.05, "t_end": 0.36},
+        rr_ms=1000.0,
+    )
+
+
+def _pdf_text(path) -> str:
+    return " ".join(pypdf.PdfReader(str(path)).pages[0].extract_text().split())
+
+
+def test_signed_report_names_signer_statements_and_marks_reader_values(tmp_path, content):
+    content.reading = _signed_reading()
+    content.measurements = [("PR", "150 ms"), ("QRS", "90 ms"), ("QT", "400 ms")]
+    content = from_result(content.record, None, review=content.review, reading=content.reading,
+                          measurements=content.measurements)
+    text = _pdf_text(render.export_pdf(content, tmp_path / "r.pdf"))
+    assert "Status: CONFIRMED" in text
+    assert "Signed by Dr Ünal, 2026-01-06 09:30 UTC" in text
+    assert "Sinus rhythm" in text and "Premature ventricular complexes" in text
+    assert "compare with the ECG of last week" in text
+    assert "QRS: 120 ms* (reader; machine 90 ms)" in text and "PR: 150 ms" in text
+    assert "UNCONFIRMED" not in text and "NOT CONFIRMED" not in text
+
+
+@pytest.mark.parametrize("state, words", [
+    (None, "UNCONFIRMED REPORT - not signed by a physician"),
+    ("reviewed", "UNCONFIRMED REPORT"),
+    ("edited", "EDITED AFTER CONFIRMATION - NOT CONFIRMED"),
+])
+def test_unsigned_report_says_so_visibly(tmp_path, content, state, words):
+    content.reading = None if state is None else _signed_reading(state)
+    text = _pdf_text(render.export_pdf(content, tmp_path / "r.pdf"))
+    assert words in text and "Interpretation - NOT CONFIRMED" in text
+    if state == "edited":
+        assert "Was signed by Dr Ünal" in text

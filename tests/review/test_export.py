@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 
 from ecgviewer.review.export import COLUMNS, export_csv, read_csv
 from ecgviewer.review.worklist import Worklist, WorklistRow
@@ -47,3 +48,34 @@ def test_quality_from_flags_and_csv_round_trip(tmp_path):
     path = tmp_path / "w.csv"
     export_csv([row], path)
     assert read_csv(path)[0].flags == row.flags
+
+
+def test_export_carries_the_reading_and_the_filter_selects_by_state_and_reader(tmp_path):
+    from ecgviewer.review.reading import Readings
+    from ecgviewer.review.store import ReviewStore
+    from ecgviewer.review.worklist import filter_rows
+
+    machine = {"p_onset": -0.2, "qrs_onset": -0.04, "qrs_offset": 0.05, "t_end": 0.36}
+    with ReviewStore(tmp_path / "r.db") as store:
+        book = Readings(store)
+        h1, h2 = "1" * 64, "2" * 64
+        book.add_statement(h1, "Dr Ünal", code="AFIB")
+        book.add_statement(h1, "Dr Ünal", text="rate control?")
+        book.edit_fiducials(h1, "Dr Ünal", {"qrs_offset": 0.08}, machine=machine, rr_ms=1000.0)
+        book.confirm(h1, "Dr Ünal")
+        book.add_statement(h2, "dr b", code="SR")
+        readings, readers = book.get_many([h1, h2]), book.readers_of([h1, h2])
+    a, b = rows()
+    a = a.with_reading(readings[h1], readers[h1])
+    b = replace(b, content_hash=h2).with_reading(readings[h2], readers[h2])
+    assert a.statements == "AFIB; rate control?" and a.reading_state == "confirmed"
+    assert a.reader_measurements == "QRS 120 ms [reader; machine 90 ms]"
+    assert a.signer == "Dr Ünal" and a.signed_at
+    path = tmp_path / "out.csv"
+    export_csv([a, b], path)
+    back = read_csv(path)
+    assert back == [a, b]
+    assert filter_rows([a, b], state="confirmed") == [a]
+    assert filter_rows([a, b], reader="DR B") == [b]
+    assert filter_rows([a, b], state="reviewed", reader="dr ünal") == []
+    assert filter_rows([a, b]) == [a, b]
