@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score ECG files with the bundled anomaly model. Prints one row per ECG: "
                     "file, percentile against normal ECGs, verdict, the most unusual leads and "
                     "notes. A file that cannot be scored gets a row saying why; the exit status "
-                    "is then 2.",
+                    "is then 2. A whole archive (a folder, a PTB-XL database CSV, or any source "
+                    "with --out RESULTS.csv) is scored into a resumable results table: see "
+                    "'ecgad score ARCHIVE --out RESULTS.csv --help'.",
     )
     score.add_argument("files", nargs="+", metavar="FILE", help="ECG files (any supported format)")
     out = score.add_mutually_exclusive_group()
@@ -132,6 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rest = [a for a in args_list if a != "--debug"]  # --debug is taken anywhere on the line
     try:
         # Model subcommands get the rest of the line untouched, so their parsers own it.
+        if rest and rest[0] == "score":
+            from ecgviewer.analysis import archive_command
+
+            if archive_command.wants_archive(rest[1:]):  # a folder, a database CSV, --out
+                return archive_command.main(rest[1:])
         if rest and rest[0] in MODEL_COMMANDS:
             return _run_model_command(rest[0], rest[1:])
         args = build_parser().parse_args(rest)

@@ -167,8 +167,16 @@ def pick_device(device: str = "auto") -> str:
     return device
 
 
-def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str) -> list[WindowMaps]:
-    """Restore every window under every complementary mask pattern in one network call."""
+def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str,
+                    autocast: str | None = None) -> list[WindowMaps]:
+    """Restore every window under every complementary mask pattern in one network call.
+
+    On a GPU the inputs go through pinned memory with non-blocking copies; ``autocast``
+    ("bf16"/"fp16", GPU only) runs the network in mixed precision (errors summed in fp32).
+    """
+    import contextlib
+    import dataclasses
+
     import torch
 
     from model.network import trend_view
@@ -186,15 +194,27 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
         for j, r in enumerate(w.beats):
             beats[i, j] = w.signal[:, r - pre : r - pre + blen]
             valid[i, j] = True
+    cuda = str(device).startswith("cuda")
+
+    def upload(a: np.ndarray) -> Any:
+        t = torch.from_numpy(a)
+        return t.pin_memory().to(device, non_blocking=True) if cuda else t.to(device)
+
+    mixed = (torch.autocast("cuda", dtype=torch.bfloat16 if autocast == "bf16" else torch.float16)
+             if cuda and autocast else contextlib.nullcontext())
     with torch.inference_mode():
-        xt = torch.from_numpy(x).to(device)
-        bt = torch.from_numpy(beats).to(device)
+        xt = upload(x)
+        bt = upload(beats)
         gp = torch.from_numpy(g_pat).to(device)
         bp = torch.from_numpy(b_pat).to(device)
         x_in = (xt[:, None] * ~gp[None, :, None, :]).reshape(n_w * n_p, n_leads, length)
         b_in = (bt[:, None] * ~bp[None, :, None, None, :]).reshape(n_w * n_p, k, n_leads, blen)
         v_in = torch.from_numpy(valid).to(device).repeat_interleave(n_p, dim=0)
-        out = net(x_in, b_in, v_in, trend_view(x_in, cfg))
+        with mixed:
+            out = net(x_in, b_in, v_in, trend_view(x_in, cfg))
+        if autocast:
+            out = dataclasses.replace(out, **{f.name: getattr(out, f.name).float()
+                                              for f in dataclasses.fields(out)})
         og = out.global_signal.reshape(n_w, n_p, n_leads, length)
         vg = out.global_logvar.clamp(-10, 10).reshape(n_w, n_p, 1, length)
         ot = out.trend_signal.reshape(n_w, n_p, n_leads, length)
@@ -289,6 +309,8 @@ class Detector:
         self.card = card
         self.bank = bank
         self.device = device
+        #: mixed precision on a GPU ("bf16"/"fp16"; None: fp32); see forward_windows
+        self.autocast: str | None = None
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
         self.score_kind = card.get("score_kind", "combined_w")
@@ -397,15 +419,22 @@ class Detector:
         except StopIteration as stop:
             return stop.value
 
-    def iter_score_many(self, records: Sequence[Record], batch: int = 64
+    def preparer(self) -> Callable[[Record], Prepared | ECGError]:
+        """The CPU half of scoring as a picklable callable (for worker processes): with it,
+        preprocessing and the signal-quality check run beside the network, not before it."""
+        return ScoringPreparer(self.cfg, median_beats=self.bank is not None)
+
+    def iter_score_many(self, records: Sequence[Record], batch: int = 64,
+                        prepared: Sequence[Prepared | ECGError] | None = None,
                         ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
-        """Generator form: yields ``(done, total)`` windows after each batch, returns results."""
-        prepared: list[Prepared | ECGError] = []
-        for record in records:
-            try:
-                prepared.append(prepare(record, self.cfg, median_beats=self.bank is not None))
-            except ECGError as exc:
-                prepared.append(exc)
+        """Generator form: yields ``(done, total)`` windows after each batch, returns results.
+
+        ``prepared``: what :meth:`preparer` made of each record (e.g. in worker processes);
+        the records are prepared here when it is None.
+        """
+        if prepared is None:
+            prepared = [prepare_for_scoring(r, self.cfg, self.bank is not None, quality=False)
+                        for r in records]
         jobs = [(i, j) for i, p in enumerate(prepared) if isinstance(p, Prepared)
                 for j in range(len(p.windows))]
         maps: dict[tuple[int, int], WindowMaps] = {}
@@ -414,7 +443,8 @@ class Detector:
         for a in range(0, total, batch):
             chunk = jobs[a : a + batch]
             windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
-            for key, m in zip(chunk, forward_windows(self.net, windows, self.cfg, self.device)):
+            for key, m in zip(chunk, forward_windows(self.net, windows, self.cfg, self.device,
+                                                     autocast=self.autocast)):
                 maps[key] = m
             yield min(a + batch, total), total
         results: list[ScoreResult | ECGError] = []
@@ -518,7 +548,30 @@ class Detector:
             components=components,
             map_reference=self.map_reference,
         )
-        return with_quality(result, record, assess_record(record))
+        return with_quality(result, record, p.quality if p.quality is not None else assess_record(record))
+
+
+def prepare_for_scoring(record: Record, cfg: ModelConfig, median_beats: bool,
+                        quality: bool = True) -> Prepared | ECGError:
+    """:func:`prepare` plus (``quality``) the signal-quality check; an ECGError is returned."""
+    try:
+        p = prepare(record, cfg, median_beats=median_beats)
+        if quality:
+            p.quality = assess_record(record)
+        return p
+    except ECGError as exc:
+        return exc
+
+
+@dataclass
+class ScoringPreparer:
+    """Picklable :func:`prepare_for_scoring` for one model configuration."""
+
+    cfg: ModelConfig
+    median_beats: bool
+
+    def __call__(self, record: Record) -> Prepared | ECGError:
+        return prepare_for_scoring(record, self.cfg, self.median_beats)
 
 
 def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) -> ScoreResult:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +108,9 @@ class Prepared:
     flags: set[str] = field(default_factory=set)
     #: (n_windows, 12, bank_len) mV median beat of each window for the normal-beat bank
     median_beats: np.ndarray | None = None
+    #: the record's signal quality (ecgviewer.signal.quality), when measured with the rest of
+    #: the preprocessing (in a worker process); else the Detector measures it when finishing
+    quality: Any = None
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:

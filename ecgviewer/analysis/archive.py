@@ -1,0 +1,514 @@
+"""Score a whole archive (a folder, an HDF5 collection, a PTB-XL style database CSV) into a
+results table that survives interruption, on one machine or many.
+
+One pipeline, shared with the worklist: entries come from ``worklist_jobs.scan_source`` and
+are scored by ``Detector.iter_score_many``. What is added here is what a long unattended run
+needs:
+
+* Incremental, resumable output: rows are appended to a CSV and flushed every chunk; a rerun
+  skips every entry already in it (a row cut short by a kill is dropped first). The Parquet
+  copy (when ``pyarrow`` is installed) is rewritten from the CSV when the run ends or stops.
+* Bounded memory: entries are streamed (a first pass only counts them, for the ETA); only the
+  ECGs of the chunk being scored and the workers' prefetch are in memory.
+* One bad file is one error row; the run goes on.
+* Preprocessing in worker processes (``workers``): a torch DataLoader over the entries runs the
+  CPU half of scoring (reading, filters, R peaks, signal quality) beside the network.
+* Many processes or machines: under ``torchrun`` (RANK / WORLD_SIZE in the environment) entry
+  ``i`` of the scan goes to rank ``i % WORLD_SIZE``; each rank writes its own part file and,
+  after a barrier, rank 0 merges the parts into the output in scan order.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ecgviewer.errors import ECGError, FileAccessError
+from ecgviewer.record import Record, RecordEntry
+
+#: Columns of the results table (CSV and Parquet), in this order.
+COLUMNS = ("file", "entry", "score", "percentile", "verdict", "top_leads", "flags",
+           "model_version", "error")
+#: Percentile from which an ECG is called unusual / somewhat unusual (the viewer's words).
+UNUSUAL_FROM = 95.0
+SOMEWHAT_FROM = 80.0
+#: How often (s) a progress line is written when stderr is not a terminal.
+LOG_EVERY_S = 10.0
+
+
+def verdict_word(percentile: float | None) -> str:
+    """The viewer's verdict for a percentile against normal ECGs."""
+    try:  # the shared wording module, where present
+        from ecgviewer.wording import verdict_word as shared  # type: ignore[import-not-found]
+
+        return str(shared(percentile))
+    except ImportError:
+        pass
+    if percentile is None or not math.isfinite(percentile):
+        return "no percentile"
+    if percentile >= UNUSUAL_FROM:
+        return "unusual"
+    return "somewhat unusual" if percentile >= SOMEWHAT_FROM else "within normal range"
+
+
+# ---------------------------------------------------------------------- rows
+def result_row(file: str, entry: str, result: Any, model_version: str) -> dict[str, str]:
+    """The table row of one Detector result (a ScoreResult or the ECGError it gave)."""
+    if isinstance(result, BaseException):
+        problem = result.problem if isinstance(result, ECGError) else f"{type(result).__name__}: {result}"
+        return error_row(file, entry, problem, model_version)
+    pct = _finite(getattr(result, "percentile", None))
+    leads = {k: _finite(v) for k, v in (getattr(result, "lead_scores", None) or {}).items()}
+    top = sorted((k for k, v in leads.items() if v is not None), key=lambda k: -leads[k])[:3]  # type: ignore[operator]
+    score = _finite(getattr(result, "score", None))
+    return {
+        "file": file, "entry": entry,
+        "score": "" if score is None else repr(score),
+        "percentile": "" if pct is None else f"{pct:.1f}",
+        "verdict": verdict_word(pct),
+        "top_leads": " ".join(top),
+        "flags": " ".join(sorted(getattr(result, "flags", None) or ())),
+        "model_version": model_version, "error": "",
+    }
+
+
+def error_row(file: str, entry: str, problem: str, model_version: str = "") -> dict[str, str]:
+    return {"file": file, "entry": entry, "score": "", "percentile": "", "verdict": "not scored",
+            "top_leads": "", "flags": "", "model_version": model_version, "error": problem}
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+# ---------------------------------------------------------------------- output files
+def read_done(path: Path) -> set[tuple[str, str]]:
+    """(file, entry) of the rows already in a results CSV; a last row cut short is removed.
+
+    Raises FileAccessError when the file is not a results table of this layout (so that a
+    wrong ``--out`` never appends to, or truncates, someone's other CSV).
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    _drop_partial_last_line(path)
+    done: set[tuple[str, str]] = set()
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return done
+        if tuple(header) != COLUMNS:
+            raise FileAccessError(path, "exists and is not an ecgad results table "
+                                        f"(columns {', '.join(header[:4])}...): choose another --out")
+        for row in reader:
+            if len(row) == len(COLUMNS):
+                done.add((row[0], row[1]))
+    return done
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """A run killed mid-write leaves a row without its newline: cut it off (it is redone)."""
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 1))
+        if fh.read(1) == b"\n":
+            return
+        step = min(size, 1 << 16)
+        fh.seek(size - step)
+        tail = fh.read(step)
+        cut = tail.rfind(b"\n")
+        fh.truncate(size - step + cut + 1 if cut >= 0 else 0)
+
+
+class ResultsWriter:
+    """Appends rows to a results CSV (header written once), flushed and synced per chunk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        new = not path.exists() or path.stat().st_size == 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: TextIO = open(path, "a", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise FileAccessError(path, f"cannot write the results: {exc.strerror or exc}") from exc
+        self._csv = csv.writer(self._fh)
+        if new:
+            self._csv.writerow(COLUMNS)
+
+    def write(self, rows: Iterable[dict[str, str]]) -> None:
+        try:
+            for row in rows:
+                self._csv.writerow([row[c] for c in COLUMNS])
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise FileAccessError(self.path, f"cannot write the results: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def write_parquet(csv_path: Path, parquet_path: Path, rows_per_group: int = 50_000) -> bool:
+    """Rewrite ``parquet_path`` from the results CSV, a row group at a time. False without
+    pyarrow (the CSV is the complete result either way)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    schema = pa.schema([(c, pa.float64() if c in ("score", "percentile") else pa.string())
+                        for c in COLUMNS])
+    tmp = parquet_path.with_name(parquet_path.name + ".tmp")
+    with open(csv_path, newline="", encoding="utf-8") as fh, pq.ParquetWriter(tmp, schema) as out:
+        reader = csv.reader(fh)
+        next(reader, None)
+        block: list[list[str]] = []
+
+        def flush() -> None:
+            cols = list(zip(*block, strict=True)) if block else [[] for _ in COLUMNS]
+            arrays = [pa.array([float(v) if v else None for v in col], pa.float64())
+                      if name in ("score", "percentile") else pa.array(list(col), pa.string())
+                      for name, col in zip(COLUMNS, cols, strict=True)]
+            out.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            block.clear()
+
+        for row in reader:
+            if len(row) == len(COLUMNS):
+                block.append(row)
+            if len(block) >= rows_per_group:
+                flush()
+        if block:
+            flush()
+    os.replace(tmp, parquet_path)
+    return True
+
+
+# ---------------------------------------------------------------------- sharding
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of the entries: entry ``i`` of the scan when ``i % world == rank``."""
+
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def from_env(cls) -> Shard:
+        """RANK / WORLD_SIZE as set by ``torchrun`` (one shard when absent)."""
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        rank = int(os.environ.get("RANK", "0") or 0)
+        return cls(rank, world) if world > 1 else cls()
+
+    def mine(self, index: int) -> bool:
+        return index % self.world == self.rank
+
+    def part_path(self, out: Path) -> Path:
+        return out.with_name(f"{out.stem}.part-{self.rank}-of-{self.world}{out.suffix}")
+
+
+def part_files(out: Path) -> list[Path]:
+    """Part files of earlier or current sharded runs for ``out`` (any world size)."""
+    return sorted(out.parent.glob(f"{out.stem}.part-*-of-*{out.suffix}"))
+
+
+def entry_id(entry: RecordEntry) -> tuple[str, str]:
+    return entry.source, entry.key
+
+
+# ---------------------------------------------------------------------- streaming input
+@dataclass
+class Loaded:
+    """One entry read and prepared (in a worker or here); ``error`` when either failed."""
+
+    file: str
+    entry: str
+    record: Record | None = None
+    prepared: Any = None
+    error: str = ""
+
+
+class EntryStream:
+    """The entries this process scores, read and prepared; iterable in scan order.
+
+    Picklable and re-iterable (scan_source is lazy), so a torch DataLoader can run it in
+    worker processes: worker ``w`` of ``n`` takes every ``n``-th of this shard's entries, and
+    the DataLoader hands them back round-robin, i.e. in scan order.
+    """
+
+    def __init__(self, source: str, shard: Shard, done: set[tuple[str, str]],
+                 prepare: Callable[[Record], Any] | None) -> None:
+        self.source, self.shard, self.done, self.prepare = source, shard, done, prepare
+
+    def entries(self) -> Iterator[RecordEntry]:
+        from ecgviewer.analysis.worklist_jobs import scan_source
+
+        for index, entry in enumerate(scan_source(self.source)):
+            if self.shard.mine(index) and entry_id(entry) not in self.done:
+                yield entry
+
+    def __iter__(self) -> Iterator[Loaded]:
+        worker, workers = _worker()
+        for n, entry in enumerate(self.entries()):
+            if n % workers == worker:
+                yield self.load(entry)
+
+    def load(self, entry: RecordEntry) -> Loaded:
+        item = Loaded(entry.source, entry.key)
+        if "error" in entry.extra:  # could not even be listed
+            item.error = str(entry.extra["error"])
+            return item
+        try:
+            record = entry.load()
+            if not isinstance(record, Record):
+                raise ECGError(entry.source, "holds several ECGs: score it as a collection")
+            item.record = record
+            if self.prepare is not None:
+                item.prepared = self.prepare(record)
+        except ECGError as exc:
+            item.error = exc.problem
+        except MemoryError:
+            item.error = "not enough memory to read this ECG"
+        except Exception as exc:  # a reader bug must not stop an archive of 100,000 ECGs
+            item.error = f"{type(exc).__name__}: {exc}"
+        return item
+
+
+def _worker() -> tuple[int, int]:
+    try:
+        from torch.utils.data import get_worker_info
+    except ImportError:
+        return 0, 1
+    info = get_worker_info()
+    return (info.id, info.num_workers) if info is not None else (0, 1)
+
+
+def _as_dataset(stream: EntryStream) -> Any:
+    from torch.utils.data import IterableDataset
+
+    class _Dataset(IterableDataset):  # type: ignore[misc, type-arg]
+        def __iter__(self) -> Iterator[Loaded]:
+            return iter(stream)
+
+    return _Dataset()
+
+
+def loaded_items(stream: EntryStream, workers: int) -> Iterator[Loaded]:
+    """``stream`` here (workers=0) or through a DataLoader with ``workers`` processes."""
+    if workers <= 0:
+        yield from stream
+        return
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(_as_dataset(stream), batch_size=None, num_workers=workers,
+                        prefetch_factor=4, persistent_workers=False,
+                        collate_fn=lambda item: item)
+    yield from loader
+
+
+# ---------------------------------------------------------------------- progress
+class Progress:
+    """Done / total with rate and ETA on stderr: one rewritten line on a terminal, else a
+    line every :data:`LOG_EVERY_S` seconds (log files stay short)."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, label: str = "") -> None:
+        self.total, self.done, self.errors = total, 0, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.label = label
+        self.t0 = self._last = time.monotonic()
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.t0
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        eta = _clock(left / rate) if rate > 0 else "?"
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        errors = f", {self.errors} not scored" if self.errors else ""
+        return (f"{self.label}{self.done}/{self.total} ECGs ({pct:.0f} %), {rate:.1f} ECG/s, "
+                f"elapsed {_clock(elapsed)}, ETA {eta}{errors}")
+
+    def update(self, done: int, errors: int) -> None:
+        self.done += done
+        self.errors += errors
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write("\r" + self.line() + "\x1b[K")
+            self.stream.flush()
+        elif now - self._last >= LOG_EVERY_S:
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+            self._last = now
+
+    def finish(self) -> None:
+        self.stream.write(("\r" if self.tty else "") + self.line() + ("\x1b[K\n" if self.tty else "\n"))
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+# ---------------------------------------------------------------------- the run
+@dataclass
+class ArchiveRun:
+    """What a run did (the caller prints or tests it)."""
+
+    out: Path
+    scanned: int = 0
+    skipped: int = 0
+    scored: int = 0
+    errors: int = 0
+    parquet: Path | None = None
+    parts_merged: list[Path] = field(default_factory=list)
+
+
+def score_archive(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    detector: Any,
+    *,
+    model_version: str = "",
+    batch: int = 64,
+    chunk: int = 64,
+    workers: int = 0,
+    shard: Shard | None = None,
+    barrier: Callable[[], None] | None = None,
+    parquet: bool = True,
+    progress: TextIO | None = None,
+) -> ArchiveRun:
+    """Score every ECG of ``source`` into the results CSV ``out`` (resuming it).
+
+    Parameters
+    ----------
+    detector
+        A loaded ``model.infer.Detector`` (``iter_score_many`` and ``preparer`` are used).
+    batch
+        Network windows per call. ``chunk``: ECGs finished and written together.
+    workers
+        Processes that read and prepare ECGs (0: in this process, between network calls).
+    shard, barrier
+        This process's share of a sharded run and a callable waiting for every rank (e.g.
+        ``torch.distributed.barrier``); rank 0 merges the part files after it.
+    """
+    shard = shard or Shard()
+    out = Path(out)
+    csv_out = out.with_suffix(".csv") if out.suffix.lower() == ".parquet" else out
+    target = shard.part_path(csv_out) if shard.world > 1 else csv_out
+    done = read_done(csv_out)
+    for part in part_files(csv_out):
+        done |= read_done(part)
+    run = ArchiveRun(csv_out)
+    prepare = detector.preparer() if hasattr(detector, "preparer") else None
+    stream = EntryStream(str(source), shard, done, prepare)
+    # First pass: count only (nothing is loaded), for the ETA.
+    from ecgviewer.analysis.worklist_jobs import scan_source
+
+    mine = 0
+    for index, entry in enumerate(scan_source(source)):
+        run.scanned += 1
+        if shard.mine(index):
+            if entry_id(entry) in done:
+                run.skipped += 1
+            else:
+                mine += 1
+    label = f"[rank {shard.rank}/{shard.world}] " if shard.world > 1 else ""
+    bar = Progress(mine, progress, label)
+    writer = ResultsWriter(target)
+    try:
+        pending: list[Loaded] = []
+        for item in loaded_items(stream, workers):
+            pending.append(item)
+            if len(pending) >= chunk:
+                _score_chunk(pending, detector, model_version, batch, writer, run, bar)
+                pending = []
+        if pending:
+            _score_chunk(pending, detector, model_version, batch, writer, run, bar)
+    except KeyboardInterrupt:
+        writer.close()
+        if parquet and shard.world == 1:  # what is done so far, as Parquet too
+            write_parquet(csv_out, csv_out.with_suffix(".parquet"))
+        raise
+    finally:
+        writer.close()
+        bar.finish()
+    if shard.world > 1:
+        if barrier is not None:
+            barrier()
+        if shard.rank == 0:
+            run.parts_merged = merge_parts(source, csv_out)
+    if parquet and shard.rank == 0 and write_parquet(csv_out, csv_out.with_suffix(".parquet")):
+        run.parquet = csv_out.with_suffix(".parquet")
+    return run
+
+
+def _score_chunk(items: list[Loaded], detector: Any, model_version: str, batch: int,
+                 writer: ResultsWriter, run: ArchiveRun, bar: Progress) -> None:
+    ok = [i for i in items if not i.error and i.record is not None]
+    results: dict[int, Any] = {}
+    if ok:
+        records = [i.record for i in ok]
+        if ok[0].prepared is None:  # a detector without a preparer: it prepares itself
+            scored = detector.score_many(records, batch=batch)
+        else:
+            gen = detector.iter_score_many(records, batch=batch, prepared=[i.prepared for i in ok])
+            try:
+                while True:
+                    next(gen)
+            except StopIteration as stop:
+                scored = stop.value
+        results = {id(i): r for i, r in zip(ok, scored, strict=True)}
+    rows = []
+    for item in items:
+        if id(item) in results:
+            rows.append(result_row(item.file, item.entry, results[id(item)], model_version))
+        else:
+            rows.append(error_row(item.file, item.entry, item.error or "not read", model_version))
+    writer.write(rows)
+    errors = sum(1 for r in rows if r["error"])
+    run.scored += len(rows) - errors
+    run.errors += errors
+    bar.update(len(rows), errors)
+
+
+def merge_parts(source: str | os.PathLike[str], out: Path) -> list[Path]:
+    """Rank 0, after the barrier: the output's rows plus every part file's, in scan order,
+    written to a temporary file and moved over ``out``; the parts are then removed."""
+    from ecgviewer.analysis.worklist_jobs import scan_source
+
+    parts = part_files(out)
+    rows: dict[tuple[str, str], list[str]] = {}
+    for path in [out, *parts]:
+        if not path.exists() or path.stat().st_size == 0:
+            continue
+        read_done(path)  # checks the header, drops a cut-off last row
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            for row in reader:
+                if len(row) == len(COLUMNS):
+                    rows.setdefault((row[0], row[1]), row)
+    order = {entry_id(e): n for n, e in enumerate(scan_source(source))}
+    ranked = sorted(rows.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    tmp = out.with_name(out.name + ".merging")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        w.writerows(row for _, row in ranked)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, out)
+    for path in parts:
+        path.unlink(missing_ok=True)
+    return parts

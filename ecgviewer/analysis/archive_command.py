@@ -1,0 +1,111 @@
+"""``ecgad score SOURCE --out RESULTS.csv``: the archive form of ``ecgad score``.
+
+Chosen by ``ecgad score`` when it is given a folder, a PTB-XL style database CSV, or
+``--out`` (see :func:`wants_archive`). Sets the CPU thread policy before torch is imported,
+joins a ``torchrun`` process group when there is one, and runs
+:func:`ecgviewer.analysis.archive.score_archive`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from ecgviewer.errors import ECGError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def wants_archive(argv: list[str]) -> bool:
+    """True when ``ecgad score`` arguments name an archive: ``--out``, a folder or a .csv."""
+    if any(a == "--out" or a.startswith("--out=") for a in argv):
+        return True
+    positional = [a for a in argv if not a.startswith("-")]
+    return any(os.path.isdir(a) or a.lower().endswith(".csv") for a in positional)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ecgad score",
+        description="Score a whole archive: a folder of ECG files, an HDF5 collection or a "
+                    "PTB-XL style database CSV. One row per ECG (file, entry, score, percentile, "
+                    "verdict, top leads, flags, model version, error) is appended to --out as "
+                    "it is scored, so a stopped run resumes where it stopped; a Parquet copy is "
+                    "written beside it when pyarrow is installed. Under torchrun the ECGs are "
+                    "shared among the processes and rank 0 merges the results.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="folder, .h5/.hdf5 collection or database CSV")
+    p.add_argument("--out", required=True, metavar="RESULTS.csv",
+                   help="results table (CSV; .parquet beside it when pyarrow is installed)")
+    p.add_argument("--weights", metavar="PATH", help="model weights (default: the bundled ones)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the model runs (default: the GPU when there is one)")
+    p.add_argument("--workers", type=int, default=-1, metavar="N",
+                   help="processes that read and prepare ECGs (default: none on CPU, "
+                        "all cores but one on a GPU)")
+    p.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="torch CPU threads (default: all cores not used by workers)")
+    p.add_argument("--batch", type=int, default=0, metavar="N",
+                   help="network windows per call (default 64 on CPU, 512 on a GPU)")
+    p.add_argument("--chunk", type=int, default=0, metavar="N",
+                   help="ECGs scored and written together (default 64 on CPU, 1024 on a GPU)")
+    p.add_argument("--amp", choices=["bf16", "fp16"], default=None,
+                   help="mixed precision on a GPU (benchmarks/model_speed.py checks the scores)")
+    p.add_argument("--no-parquet", action="store_true", help="write the CSV only")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    # Idle OpenMP threads must sleep, not spin, when other processes share the cores (the
+    # policy is read when torch loads OpenMP, so it is set before the first torch import).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    from ecgviewer.analysis.archive import Shard, score_archive
+    from ecgviewer.analysis.detector import detector_info, version_key
+    from model.infer import Detector, pick_device
+
+    source = Path(args.source)
+    if not source.exists():
+        raise ECGError(source, "does not exist")
+    shard = Shard.from_env()
+    device = pick_device(args.device)
+    if device == "cuda" and shard.world > 1:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    gpu = device.startswith("cuda")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = args.workers if args.workers >= 0 else (max(1, cores - 1) if gpu else 0)
+    torch.set_num_threads(args.threads or max(1, cores - (workers if not gpu else 0)))
+    barrier = None
+    if shard.world > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            # gloo: only a barrier is needed, and it works between machines and without GPUs.
+            dist.init_process_group("gloo", timeout=timedelta(hours=48))
+        barrier = dist.barrier
+    det = Detector.load(args.weights, device=device)
+    det.autocast = args.amp if gpu else None
+    info = detector_info(det) or {}
+    try:
+        run = score_archive(
+            source, args.out, det, model_version=version_key(info) if info else "unknown",
+            batch=args.batch or (512 if gpu else 64), chunk=args.chunk or (1024 if gpu else 64),
+            workers=workers, shard=shard, barrier=barrier, parquet=not args.no_parquet,
+        )
+    finally:
+        if barrier is not None:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if shard.rank == 0:
+        extra = f"; Parquet copy {run.parquet}" if run.parquet else ""
+        print(f"{run.scanned} ECGs in {source}: {run.skipped} already in {run.out}, "
+              f"{run.scored} scored, {run.errors} not scored (see the error column){extra}",
+              file=sys.stderr)
+    return EXIT_OK if run.errors == 0 else EXIT_ERROR

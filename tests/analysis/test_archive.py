@@ -1,0 +1,141 @@
+"""Archive scoring: rows, error rows, resuming, sharding and merging, Parquet, the CLI route."""
+
+from __future__ import annotations
+
+import csv
+import io as stdio
+from pathlib import Path
+
+import pytest
+
+from ecgviewer.analysis.archive import (
+    COLUMNS,
+    ResultsWriter,
+    Shard,
+    error_row,
+    part_files,
+    read_done,
+    score_archive,
+)
+from ecgviewer.analysis.archive_command import wants_archive
+from tests.analysis.fake_detector import FakeDetector
+from tests.analysis.wfdb_folder import write_folder
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    folder = tmp_path / "archive"
+    write_folder(folder, [1.0, 3.0, 2.0, 0.5, 4.0])
+    (folder / "broken.hea").write_text("this is not a WFDB header\n")
+    return folder
+
+
+def run(source: Path, out: Path, det: FakeDetector | None = None, **kw) -> FakeDetector:
+    det = det or FakeDetector()
+    score_archive(source, out, det, model_version="fake:0.0-test", chunk=2, progress=stdio.StringIO(), **kw)
+    return det
+
+
+def test_every_ecg_gets_a_row_and_a_bad_file_an_error_row(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    det = run(archive, out)
+    rows = rows_of(out)
+    assert tuple(rows[0].keys()) == COLUMNS
+    by_name = {Path(r["file"]).stem: r for r in rows}
+    assert set(by_name) == {"broken", "rec000", "rec001", "rec002", "rec003", "rec004"}
+    assert by_name["broken"]["error"] and by_name["broken"]["verdict"] == "not scored"
+    assert by_name["broken"]["score"] == ""
+    # The fake scores the peak amplitude: the ranking is the one the files were written with.
+    scored = sorted((r for r in rows if not r["error"]), key=lambda r: -float(r["score"]))
+    assert [Path(r["file"]).stem for r in scored] == ["rec004", "rec001", "rec002", "rec000", "rec003"]
+    assert all(r["model_version"] == "fake:0.0-test" for r in rows)
+    assert by_name["rec004"]["top_leads"].split()[0] == "II"  # the spike is in lead II
+    assert det.records == 5
+
+
+def test_a_rerun_resumes_where_the_run_stopped(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    run(archive, out)
+    complete = rows_of(out)
+    # Simulate a kill: keep the header and two rows, then half of the third row.
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    out.write_text("".join(lines[:3]) + lines[3][:10], encoding="utf-8")
+    det = run(archive, out)
+    again = rows_of(out)
+    assert det.records == 4  # 6 entries, 2 rows kept, the broken file is not a record
+    assert sorted(r["file"] for r in again) == sorted(r["file"] for r in complete)
+    assert {r["file"]: r["score"] for r in again} == {r["file"]: r["score"] for r in complete}
+    # A third run has nothing left to do.
+    assert run(archive, out).records == 0
+    assert len(rows_of(out)) == len(complete)
+
+
+def test_an_unrelated_csv_is_never_appended_to(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine.csv"
+    out.write_text("name,value\na,1\n", encoding="utf-8")
+    from ecgviewer.errors import FileAccessError
+
+    with pytest.raises(FileAccessError, match="not an ecgad results table"):
+        run(archive, out)
+    assert out.read_text(encoding="utf-8") == "name,value\na,1\n"
+
+
+def test_sharded_runs_merge_to_the_single_run_result(archive: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single.csv"
+    run(archive, single)
+    out = tmp_path / "sharded.csv"
+    dets = [run(archive, out, shard=Shard(rank, 2)) for rank in (1, 0)]  # rank 0 last: it merges
+    assert sum(d.records for d in dets) == 5 and all(d.records for d in dets)
+    assert part_files(out) == []  # merged and removed
+    assert rows_of(out) == rows_of(single)  # same rows, same (scan) order
+
+
+def test_ptbxl_database_csv(tmp_path: Path) -> None:
+    write_folder(tmp_path / "records100" / "00000", [1.0, 2.0])
+    db = tmp_path / "ptbxl_database.csv"
+    db.write_text("ecg_id,patient_id,age,sex,filename_lr,filename_hr\n"
+                  "1,11.0,50,0,records100/00000/rec000,\n"
+                  "2,12.0,60,1,records100/00000/rec001,\n"
+                  "3,13.0,70,1,records100/00000/missing,\n", encoding="utf-8")
+    out = tmp_path / "results.csv"
+    run(db, out)
+    rows = rows_of(out)
+    assert [Path(r["file"]).name for r in rows] == ["rec000.hea", "rec001.hea"]
+    assert float(rows[1]["score"]) == pytest.approx(2.0, abs=0.01)
+
+
+def test_parquet_copy_matches_the_csv(archive: Path, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "results.csv"
+    run(archive, out)
+    table = pq.read_table(tmp_path / "results.parquet").to_pylist()
+    rows = rows_of(out)
+    assert [t["file"] for t in table] == [r["file"] for r in rows]
+    for t, r in zip(table, rows, strict=True):
+        assert (t["score"] is None) == (r["score"] == "")
+        if r["score"]:
+            assert t["score"] == float(r["score"])
+
+
+def test_read_done_drops_a_cut_row(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    w = ResultsWriter(path)
+    w.write([error_row("a.hea", "", "bad"), error_row("b.h5", "7", "bad")])
+    w.close()
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("c.hea,,0.5")  # no newline: cut by a kill
+    assert read_done(path) == {("a.hea", ""), ("b.h5", "7")}
+    assert path.read_bytes().endswith(b"bad\r\n")
+
+
+def test_the_cli_routes_archives_to_the_archive_command(tmp_path: Path) -> None:
+    assert wants_archive([str(tmp_path), "--out", "x.csv"])
+    assert wants_archive([str(tmp_path)])
+    assert wants_archive(["ptbxl_database.csv"])
+    assert wants_archive(["exams.h5", "--out=x.csv"])
+    assert not wants_archive(["a.hea", "b.edf", "--json"])
