@@ -4,7 +4,7 @@
     python benchmarks/model_speed.py --threads 1
     python benchmarks/model_speed.py --contention    # + single ECG beside a busy process
     python benchmarks/model_speed.py --archive 512   # + ecgad score's archive pipeline
-    python benchmarks/model_speed.py --device cuda   # GPU: + 20,000-ECG archive, autocast check
+    python benchmarks/model_speed.py --device cuda   # GPU: + 10,000-ECG archive, autocast check
 
 What is timed, per 10 s 12-lead ECG at ``--fs`` (500 Hz by default, a cart's rate; synthetic
 ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
@@ -319,13 +319,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="also time single ECGs beside a competing busy process")
     p.add_argument("--archive", type=int, default=0, metavar="N",
                    help="also score N ECGs as WFDB files and as an HDF5 collection end to end "
-                        "(ecgad score's pipeline); default 20000 with --device cuda")
+                        "(ecgad score's pipeline); default 10000 with --device cuda")
     p.add_argument("--workers", type=int, default=-1,
                    help="preprocessing processes for --archive (default: cores - 1 on a GPU, 0 on CPU)")
     p.add_argument("--skip-reference", action="store_true", help="skip the slow reference loop")
     args = p.parse_args(argv)
     if args.device == "cuda" and not args.archive:
-        args.archive = 20000
+        args.archive = 10000
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = ModelConfig()

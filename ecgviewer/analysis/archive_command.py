@@ -20,12 +20,37 @@ EXIT_OK = 0
 EXIT_ERROR = 2
 
 
+#: ``ecgad score`` options (of either form) followed by a value, e.g. ``--csv OUT``.
+_VALUED = {"--out", "--csv", "--weights", "--device", "--fs", "--workers", "--threads",
+           "--batch", "--chunk", "--amp"}
+
+
 def wants_archive(argv: list[str]) -> bool:
-    """True when ``ecgad score`` arguments name an archive: ``--out``, a folder or a .csv."""
-    if any(a == "--out" or a.startswith("--out=") for a in argv):
-        return True
-    positional = [a for a in argv if not a.startswith("-")]
-    return any(os.path.isdir(a) or a.lower().endswith(".csv") for a in positional)
+    """True when ``ecgad score`` arguments name an archive: ``--out``, a folder or a PTB-XL
+    style database CSV (an ECG stored as a .csv array is a single file, not an archive)."""
+    positional: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out" or a.startswith("--out="):
+            return True
+        elif a in _VALUED:
+            skip = True
+        elif not a.startswith("-"):
+            positional.append(a)
+    return any(os.path.isdir(a) or is_database_csv(a) for a in positional)
+
+
+def is_database_csv(path: str) -> bool:
+    """A CSV whose header names ``filename_lr`` (PTB-XL's database layout)."""
+    if not path.lower().endswith(".csv"):
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "filename_lr" in fh.readline()
+    except OSError:
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:

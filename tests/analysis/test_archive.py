@@ -134,8 +134,37 @@ def test_read_done_drops_a_cut_row(tmp_path: Path) -> None:
 
 
 def test_the_cli_routes_archives_to_the_archive_command(tmp_path: Path) -> None:
+    db = tmp_path / "ptbxl_database.csv"
+    db.write_text("ecg_id,patient_id,filename_lr,filename_hr\n", encoding="utf-8")
+    array = tmp_path / "ecg.csv"  # an ECG stored as a CSV array: one file, not an archive
+    array.write_text("I,II\n0.1,0.2\n", encoding="utf-8")
     assert wants_archive([str(tmp_path), "--out", "x.csv"])
     assert wants_archive([str(tmp_path)])
-    assert wants_archive(["ptbxl_database.csv"])
+    assert wants_archive([str(db)])
     assert wants_archive(["exams.h5", "--out=x.csv"])
     assert not wants_archive(["a.hea", "b.edf", "--json"])
+    assert not wants_archive([str(array), "--fs", "500"])
+    assert not wants_archive(["a.hea", "--csv", str(db)])  # ui's --csv OUT names the output
+
+
+def test_hdf5_collection_one_row_per_exam_and_a_bad_exam_is_an_error_row(tmp_path: Path) -> None:
+    import h5py
+    import numpy as np
+
+    tracings = np.zeros((3, 4096, 12), np.float32)
+    t = np.arange(4096) / 400.0
+    for i in range(3):
+        tracings[i] = (0.2 * (i + 1) * np.sin(2 * np.pi * 1.1 * t))[:, None]
+    tracings[1, 100, 3] = np.nan  # exam 11: damaged
+    h5 = tmp_path / "exams.h5"
+    with h5py.File(h5, "w") as fh:
+        fh["tracings"] = tracings
+        fh["exam_id"] = np.array([10, 11, 12], np.int64)
+    out = tmp_path / "results.csv"
+    det = run(h5, out)
+    rows = rows_of(out)
+    assert [(Path(r["file"]).name, r["entry"]) for r in rows] == [
+        ("exams.h5", "10"), ("exams.h5", "11"), ("exams.h5", "12")]
+    assert "NaN" in rows[1]["error"] and not rows[0]["error"] and not rows[2]["error"]
+    assert float(rows[2]["score"]) > float(rows[0]["score"])  # larger amplitude, fake score
+    assert det.records == 2
