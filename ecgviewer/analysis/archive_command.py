@@ -101,7 +101,9 @@ def main(argv: list[str]) -> int:
     shard = Shard.from_env()
     device = pick_device(args.device)
     if device == "cuda" and shard.world > 1:
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        # Ranks beyond the GPU count share GPUs: several ranks per GPU multiply the CPU work
+        # (reading, preprocessing, finishing) that keeps one GPU fed.
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % max(1, torch.cuda.device_count())}"
     gpu = device.startswith("cuda")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = args.workers if args.workers >= 0 else (max(1, cores - 1) if gpu else 0)
