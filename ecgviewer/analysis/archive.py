@@ -30,32 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecgviewer.analysis.score_table import top_leads
 from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.record import Record, RecordEntry
+from ecgviewer.wording import verdict_word
 
 #: Columns of the results table (CSV and Parquet), in this order.
 COLUMNS = ("file", "entry", "score", "percentile", "verdict", "top_leads", "flags",
            "model_version", "error")
-#: Percentile from which an ECG is called unusual / somewhat unusual (the viewer's words).
-UNUSUAL_FROM = 95.0
-SOMEWHAT_FROM = 80.0
 #: How often (s) a progress line is written when stderr is not a terminal.
 LOG_EVERY_S = 10.0
-
-
-def verdict_word(percentile: float | None) -> str:
-    """The viewer's verdict for a percentile against normal ECGs."""
-    try:  # the shared wording module, where present
-        from ecgviewer.wording import verdict_word as shared  # type: ignore[import-not-found]
-
-        return str(shared(percentile))
-    except ImportError:
-        pass
-    if percentile is None or not math.isfinite(percentile):
-        return "no percentile"
-    if percentile >= UNUSUAL_FROM:
-        return "unusual"
-    return "somewhat unusual" if percentile >= SOMEWHAT_FROM else "within normal range"
 
 
 # ---------------------------------------------------------------------- rows
@@ -65,8 +49,7 @@ def result_row(file: str, entry: str, result: Any, model_version: str) -> dict[s
         problem = result.problem if isinstance(result, ECGError) else f"{type(result).__name__}: {result}"
         return error_row(file, entry, problem, model_version)
     pct = _finite(getattr(result, "percentile", None))
-    leads = {k: _finite(v) for k, v in (getattr(result, "lead_scores", None) or {}).items()}
-    top = sorted((k for k, v in leads.items() if v is not None), key=lambda k: -leads[k])[:3]  # type: ignore[operator]
+    top = top_leads(getattr(result, "lead_scores", None))
     score = _finite(getattr(result, "score", None))
     return {
         "file": file, "entry": entry,
