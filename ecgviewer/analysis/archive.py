@@ -257,9 +257,13 @@ class EntryStream:
                 raise ECGError(entry.source, "holds several ECGs: score it as a collection")
             item.record = record
             if self.prepare is not None:
-                item.prepared = self.prepare(record)
+                prepared = self.prepare(record)
+                if isinstance(prepared, ECGError):  # raised here: ECGErrors do not pickle
+                    raise prepared
+                item.prepared = prepared
         except ECGError as exc:
             item.error = exc.problem
+            item.record = None
         except MemoryError:
             item.error = "not enough memory to read this ECG"
         except Exception as exc:  # a reader bug must not stop an archive of 100,000 ECGs

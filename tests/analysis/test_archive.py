@@ -168,3 +168,21 @@ def test_hdf5_collection_one_row_per_exam_and_a_bad_exam_is_an_error_row(tmp_pat
     assert "NaN" in rows[1]["error"] and not rows[0]["error"] and not rows[2]["error"]
     assert float(rows[2]["score"]) > float(rows[0]["score"])  # larger amplitude, fake score
     assert det.records == 2
+
+
+def test_an_ecg_the_model_cannot_take_is_an_error_row_with_worker_processes(tmp_path: Path) -> None:
+    """Preparation fails in a DataLoader worker (2 leads only): an error row, the rest scored."""
+    from model.infer import Detector
+    from tests.analysis.wfdb_folder import write_record
+    from tests.model.test_infer import write_weights
+
+    folder = tmp_path / "ecgs"
+    write_record(folder, "a_twelve", 1.0)
+    write_record(folder, "b_two", 1.0, leads=("I", "II"))
+    (tmp_path / "w").mkdir()
+    det = Detector.load(write_weights(tmp_path / "w"), device="cpu")
+    out = tmp_path / "r.csv"
+    score_archive(folder, out, det, workers=1, progress=stdio.StringIO(), parquet=False)
+    rows = {Path(r["file"]).stem: r for r in rows_of(out)}
+    assert rows["a_twelve"]["score"] and not rows["a_twelve"]["error"]
+    assert "missing" in rows["b_two"]["error"] and rows["b_two"]["verdict"] == "not scored"

@@ -125,6 +125,33 @@ def test_score_many_equals_one_by_one_and_reports_progress(tmp_path: Path) -> No
         det.score_many(recs, batch=1, cancel=lambda: True)
 
 
+def test_prepared_elsewhere_scores_exactly_as_prepared_here(tmp_path: Path) -> None:
+    """The archive pipeline prepares in worker processes (Detector.preparer, pickled): the
+    results must be those of score_many, bit for bit, including the signal-quality flags."""
+    import pickle
+
+    det = Detector.load(write_weights(tmp_path), device="cpu")
+    recs = [synthetic_record(fs, sec, seed=i)[0] for i, (fs, sec) in enumerate([(500, 10), (250, 25)])]
+    bad = Record(np.zeros((2, 5000), np.float32), 500.0, ["I", "II"], source="two_leads.edf")
+    recs.append(bad)
+    preparer = pickle.loads(pickle.dumps(det.preparer()))
+    prepared = [preparer(r) for r in recs]
+    prepared[:2] = [pickle.loads(pickle.dumps(p)) for p in prepared[:2]]
+    gen = det.iter_score_many(recs, batch=2, prepared=prepared)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        there = stop.value
+    here = det.score_many(recs, batch=2)
+    assert "two_leads.edf" in str(there[2]) and "two_leads.edf" in str(here[2])
+    for a, b in zip(here[:2], there[:2], strict=True):
+        assert a.score == b.score and a.percentile == b.percentile and a.flags == b.flags
+        np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+        np.testing.assert_array_equal(a.restored, b.restored)
+        assert a.lead_scores == b.lead_scores and a.beats == b.beats
+
+
 # ---------------------------------------------------------------------------- bundled weights
 N_RECORDS = 5
 
