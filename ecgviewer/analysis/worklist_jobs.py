@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -263,13 +263,15 @@ def worklist_job(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worklist-load")
     try:
         chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
-        future: Future[_Prepared] | None = pool.submit(_prepare, chunks[0], store, model_version)
+        future: Future[_Prepared] | None = pool.submit(
+            _load_and_prepare, chunks[0], store, model_version, lazy, max_duration_s)
         for n, _chunk in enumerate(chunks):
             assert future is not None
             prepared = future.result()
             # Start reading the next chunk while the model scores this one.
             future = (
-                pool.submit(_prepare, chunks[n + 1], store, model_version)
+                pool.submit(_load_and_prepare, chunks[n + 1], store, model_version, lazy,
+                            max_duration_s)
                 if n + 1 < len(chunks) else None
             )
             _score(prepared, lazy, model_version, batch, max_duration_s, store)
@@ -296,6 +298,22 @@ class _Prepared:
     items: list[_Item]
     records: dict[int, Record]  # index in items -> loaded record (those needing a score)
     cached: dict[int, ScoreSummary]
+    #: index in items -> the Detector's preprocessing of the record (done in the loader thread)
+    model_inputs: dict[int, Any] = field(default_factory=dict)
+
+
+def _load_and_prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str,
+                      lazy: LazyDetector, max_duration_s: float) -> _Prepared:
+    """:func:`_prepare`, then the Detector's CPU half of scoring (``Detector.preparer``, the
+    archive pipeline's too) in this loader thread, so it overlaps the network on the chunk
+    before. Not for the first chunk (the model is not loaded yet) or a detector without one."""
+    prepared = _prepare(chunk, store, model_version)
+    make = getattr(lazy.get(), "preparer", None) if lazy.loaded else None
+    if callable(make):
+        preparer = make()
+        prepared.model_inputs = {n: preparer(r) for n, r in prepared.records.items()
+                                 if r.duration <= max_duration_s}
+    return prepared
 
 
 def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> _Prepared:
@@ -391,7 +409,9 @@ def _score(
     if not todo:
         return
     order = list(todo)
-    results = score_many_isolated(lazy.get(), [todo[n] for n in order], batch)
+    inputs = [prepared.model_inputs.get(n) for n in order]
+    results = score_many_isolated(lazy.get(), [todo[n] for n in order], batch,
+                                  inputs if all(i is not None for i in inputs) else None)
     summaries = []
     for n, res in zip(order, results, strict=True):
         item = prepared.items[n]
@@ -401,13 +421,22 @@ def _score(
     store.put_scores(summaries)
 
 
-def score_many_isolated(det: Any, records: list[Record], batch: int) -> list[Any]:
+def score_many_isolated(det: Any, records: list[Record], batch: int,
+                        prepared: Sequence[Any] | None = None) -> list[Any]:
     """One batched call; when it fails on a bad ECG, score one by one to isolate it.
 
     A per-ECG :class:`ECGError` (e.g. missing leads) becomes that ECG's result, so one bad
     file never fails the batch; anything else (model missing/broken) stops the job.
+    ``prepared``: the records already preprocessed by the Detector's ``preparer``.
     """
     try:
+        if prepared is not None:
+            gen = det.iter_score_many(records, batch=batch, prepared=prepared)
+            try:
+                while True:
+                    next(gen)
+            except StopIteration as stop:
+                return list(stop.value)
         return list(det.score_many(records, batch=batch))
     except ECGError:
         out: list[Any] = []

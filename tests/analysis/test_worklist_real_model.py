@@ -44,3 +44,34 @@ def test_bundled_model_scores_a_folder_once(tmp_path, ptbxl_dir, monkeypatch):
         again = run(worklist_job(folder, store, None, device="cpu"))
         assert loads == [] and [r.score for r in again] == [r.score for r in rows]
         assert not LazyDetector(None).loaded
+
+
+def test_chunks_prepared_in_the_loader_thread_score_as_the_detector_does(tmp_path, ptbxl_dir):
+    """From the second chunk on, the loader thread runs Detector.preparer (the archive
+    pipeline's CPU half): the scores are those of Detector.score_many on the same files."""
+    from ecgviewer import io
+    from ecgviewer.analysis.scoring import get_detector
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    heads = sorted((ptbxl_dir / "records100" / "00000").glob("*.hea"))[:3]
+    for hea in heads:
+        for f in (hea, hea.with_suffix(".dat")):
+            shutil.copy(f, folder)
+    det = get_detector(None, "cpu")
+    seen = []
+    original = det.iter_score_many
+
+    def spy(records, batch=64, prepared=None):
+        seen.append(prepared is not None)
+        return original(records, batch=batch, prepared=prepared)
+
+    det.iter_score_many = spy
+    try:
+        with ReviewStore() as store:
+            rows = run(worklist_job(folder, store, det, device="cpu", chunk=1))
+    finally:
+        del det.iter_score_many
+    assert seen[1:] and all(seen[1:])  # chunks 2 and 3 came prepared
+    expected = [r.score for r in det.score_many([io.read(folder / h.name) for h in heads])]
+    assert [r.score for r in rows] == pytest.approx(expected, abs=1e-6)
