@@ -186,3 +186,42 @@ def test_an_ecg_the_model_cannot_take_is_an_error_row_with_worker_processes(tmp_
     rows = {Path(r["file"]).stem: r for r in rows_of(out)}
     assert rows["a_twelve"]["score"] and not rows["a_twelve"]["error"]
     assert "missing" in rows["b_two"]["error"] and rows["b_two"]["verdict"] == "not scored"
+
+
+class InterruptedDetector(FakeDetector):
+    """Scores one chunk, then the user presses Ctrl+C."""
+
+    def score_many(self, records, batch=64, progress=None, cancel=None):
+        if self.calls >= 1:
+            raise KeyboardInterrupt
+        return super().score_many(records, batch=batch)
+
+
+def test_ctrl_c_keeps_what_was_scored_and_the_rerun_finishes(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    with pytest.raises(KeyboardInterrupt):
+        run(archive, out, InterruptedDetector())
+    first = rows_of(out)
+    assert 1 <= len(first) < 6  # the first chunk (and the broken file's row if it came first)
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # the CSV is the result; Parquet only with pyarrow
+        pq = None
+    if pq is not None:
+        assert pq.read_table(tmp_path / "results.parquet").num_rows == len(first)
+    det = run(archive, out)
+    final = rows_of(out)
+    assert len(final) == 6 and final[: len(first)] == first
+    assert det.records == 5 - sum(1 for r in first if not r["error"])
+
+
+def test_progress_gives_rate_and_eta() -> None:
+    from ecgviewer.analysis.archive import Progress
+
+    sink = stdio.StringIO()
+    bar = Progress(10, sink)
+    bar.update(4, 1)
+    bar.finish()
+    line = sink.getvalue().strip().splitlines()[-1]
+    assert line.startswith("4/10 ECGs (40 %)") and "ECG/s" in line and "ETA" in line
+    assert "1 not scored" in line
