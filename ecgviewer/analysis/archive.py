@@ -435,6 +435,8 @@ def score_archive(
             barrier()
         if shard.rank == 0:
             run.parts_merged = merge_parts(source, csv_out)
+    elif part_files(csv_out):  # a sharded run stopped before merging, finished by one process
+        run.parts_merged = merge_parts(source, csv_out)
     if parquet and shard.rank == 0 and write_parquet(csv_out, csv_out.with_suffix(".parquet")):
         run.parquet = csv_out.with_suffix(".parquet")
     return run

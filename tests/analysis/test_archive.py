@@ -225,3 +225,14 @@ def test_progress_gives_rate_and_eta() -> None:
     line = sink.getvalue().strip().splitlines()[-1]
     assert line.startswith("4/10 ECGs (40 %)") and "ECG/s" in line and "ETA" in line
     assert "1 not scored" in line
+
+
+def test_a_stopped_sharded_run_is_finished_by_one_process(archive: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single.csv"
+    run(archive, single)
+    out = tmp_path / "sharded.csv"
+    first = run(archive, out, shard=Shard(1, 2))  # rank 1 finished; rank 0 never ran or merged
+    assert part_files(out)
+    det = run(archive, out)  # rerun without torchrun: the rest, then the parts merged in
+    assert part_files(out) == [] and rows_of(out) == rows_of(single)
+    assert first.records + det.records == 5
