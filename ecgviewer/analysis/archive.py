@@ -338,6 +338,8 @@ class Progress:
             self._last = now
 
     def finish(self) -> None:
+        if self.total == 0:  # nothing left to score (a finished run rerun): the summary says so
+            return
         self.stream.write(("\r" if self.tty else "") + self.line() + ("\x1b[K\n" if self.tty else "\n"))
         self.stream.flush()
 
