@@ -21,6 +21,8 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
 * ``archive``: ``ecgad score``'s pipeline (ecgviewer.analysis.archive) on N ECGs written as
   WFDB files and as a CODE-15% HDF5 collection: reading, preprocessing (in ``--workers``
   processes), scoring, full maps, results CSV.
+  ``torchrun`` (``--ranks``, 4 on CUDA): the real command with that many processes sharing the
+  GPU, each with its own preprocessing workers (CPU work per ECG, not the GPU, limits one).
 * ``autocast_check`` (CUDA): bf16/fp16 scores against fp32 (issue 17: equal to 1e-3).
 * ``reference_loop``: the same preprocessing and network, but called the way the published
   code does: one call per (beat, mask pattern) at batch size 1 (about 30 calls per ECG), no
@@ -176,9 +178,12 @@ def write_archive(folder: Path, n: int, fs: float) -> tuple[Path, Path]:
     return wfdb_dir, h5
 
 
-def time_archive(det: Detector, n: int, fs: float, workers: int, batch: int, chunk: int) -> dict[str, Any]:
+def time_archive(det: Detector, n: int, fs: float, workers: int, batch: int, chunk: int,
+                 ranks: int = 0) -> dict[str, Any]:
     """``ecgad score`` end to end (read + preprocess + score + full maps + results file), as
-    ECG/s, for WFDB files and for an HDF5 collection."""
+    ECG/s, for WFDB files and for an HDF5 collection; with ``ranks``, also the real command
+    under torchrun with that many processes sharing the device(s) (process start and model
+    load included in its time)."""
     import io as stdio
 
     from ecgviewer.analysis.archive import score_archive
@@ -196,7 +201,33 @@ def time_archive(det: Detector, n: int, fs: float, workers: int, batch: int, chu
             seconds = time.perf_counter() - t0
             out[name] = {"ecg_per_s": round(n / seconds, 1), "scored": run.scored,
                          "errors": run.errors}
+            if ranks > 1:
+                out[name]["torchrun"] = time_torchrun(source, Path(tmp) / f"{name}-tr.csv", n,
+                                                      ranks, det.device)
     return out
+
+
+def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -> dict[str, Any]:
+    """``torchrun --nproc_per_node=ranks -m ecgviewer.cli score SOURCE --out RESULT``."""
+    cores = os.cpu_count() or 2
+    workers = max(0, cores // ranks - 1) if device.startswith("cuda") else 0
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={ranks}", "-m", "ecgviewer.cli", "score", str(source),
+           "--out", str(result), "--device", "cuda" if device.startswith("cuda") else "cpu",
+           "--workers", str(workers), "--threads", str(max(1, cores // ranks - workers)),
+           "--no-parquet"]
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root)
+    seconds = time.perf_counter() - t0
+    rows = 0
+    if result.exists():
+        with open(result, encoding="utf-8") as fh:
+            rows = max(0, sum(1 for _ in fh) - 1)
+    return {"ranks": ranks, "workers_per_rank": workers, "ecg_per_s": round(n / seconds, 1),
+            "rows": rows, "exit_status": proc.returncode,
+            "stderr_tail": proc.stderr[-300:] if proc.returncode not in (0, 2) else ""}
 
 
 def check_autocast(det: Detector, records: list[Record], batch: int) -> dict[str, Any]:
@@ -302,8 +333,9 @@ def run_device(device: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.archive:
         gpu = device.startswith("cuda")
         workers = args.workers if args.workers >= 0 else (max(1, (os.cpu_count() or 2) - 1) if gpu else 0)
+        ranks = args.ranks if args.ranks >= 0 else (4 if gpu else 0)
         out["archive"] = time_archive(det, args.archive, args.fs, workers,
-                                      512 if gpu else 64, 1024 if gpu else 64)
+                                      512 if gpu else 64, 1024 if gpu else 64, ranks)
     return out
 
 
@@ -322,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(ecgad score's pipeline); default 10000 with --device cuda")
     p.add_argument("--workers", type=int, default=-1,
                    help="preprocessing processes for --archive (default: cores - 1 on a GPU, 0 on CPU)")
+    p.add_argument("--ranks", type=int, default=-1,
+                   help="--archive also under torchrun with this many processes sharing the "
+                        "device (default: 4 with --device cuda, none on CPU)")
     p.add_argument("--skip-reference", action="store_true", help="skip the slow reference loop")
     args = p.parse_args(argv)
     if args.device == "cuda" and not args.archive:
