@@ -51,6 +51,9 @@ class ModelConfig:
     local_weight: float = 1.0  # weight of the local (beat) restoration
     seed: int = 20231008  # everything random derives from this
     eval_every: int = 1  # epochs between validation AUROC checks on the selection half
+    aug_gain: float = 0.0  # training augmentation (model/augment.py); 0 = off: per-lead gain
+    aug_wander: float = 0.0  # ... slow residual baseline drift
+    aug_noise: float = 0.0  # ... broadband (EMG-like) noise
 
     # ---- scoring ------------------------------------------------------------------------
     map_sigma: float = 0.03  # Gaussian smoothing of the anomaly map, 30 ms (reference 15 @ 500 Hz)

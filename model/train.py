@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from model.augment import Augmentation
 from model.config import ModelConfig
 from model.data import Labelled, TrainingSet, build_training_set, folder_records, ptbxl_split
 from model.masking import random_beat_masks, random_global_masks
@@ -48,6 +49,8 @@ def make_batch(ts: TrainingSet, idx: np.ndarray, cfg: ModelConfig, gen: torch.Ge
     margin = ts.signals.shape[2] - length
     offsets = rng.integers(0, margin + 1, size=n) if margin > 0 else np.zeros(n, int)
     x = np.stack([ts.signals[i, :, o : o + length] for i, o in zip(idx, offsets)])
+    if cfg.aug_gain or cfg.aug_wander or cfg.aug_noise:
+        x = Augmentation(cfg.aug_gain, cfg.aug_wander, cfg.aug_noise).apply(x, cfg.fs, rng)
     beats = np.zeros((n, k, cfg.n_leads, blen), np.float32)
     valid = np.zeros((n, k), bool)
     for row, (i, o) in enumerate(zip(idx, offsets)):
@@ -130,6 +133,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     cfg = ModelConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                       lr=args.lr, beats_per_ecg=args.beats)
     cfg.norm_mode, cfg.norm_clip, cfg.mask_ratio = args.norm, args.norm_clip, args.mask_ratio
+    if args.augment:
+        default = Augmentation()
+        cfg.aug_gain, cfg.aug_wander, cfg.aug_noise = default.gain, default.wander, default.noise
     if args.channels:
         cfg.channels = tuple(int(c) for c in args.channels.split(","))
     if args.threads:
@@ -196,6 +202,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                         for k, v in comps.items() if not k.startswith("map_") and "age" not in k}
                 entry["selection_auroc"] = {k: round(v, 4) for k, v in aucs.items()}
                 top = max(aucs.values())
+                if args.keep_evaluated:  # later choice on the combined score (model.card --epoch)
+                    _save_best(out / f"epoch_{epoch + 1:03d}.pt", net, cfg, epoch + 1, entry)
                 if top > best:
                     best = top
                     _save_best(out / "best.pt", net, cfg, epoch + 1, entry)
@@ -245,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=1,
                    help="validate on fold 9's selection half every N epochs (default 1)")
     p.add_argument("--max-train", type=int, default=0, help="use only the first N training ECGs")
+    p.add_argument("--augment", action="store_true",
+                   help="per-lead gain, baseline drift and noise as differ between carts (model/augment.py)")
+    p.add_argument("--keep-evaluated", action="store_true",
+                   help="also keep OUT/epoch_NNN.pt for every evaluated epoch")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -257,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.export and int(os.environ.get("RANK", "0")) == 0:
         from model.card import export_bundle
 
-        export_bundle(Path(args.out) / "best.pt", Path(args.export), args)
+        export_bundle(Path(args.out), Path(args.export), args)
     return 0
 
 
