@@ -21,7 +21,7 @@ import torch
 from model.beat_bank import BeatBank
 from model.config import ModelConfig
 from model.data import bank_from_files, folder_records, ptbxl_split
-from model.fold9 import Half, auroc_finite, choose_score, figures, score_column
+from model.fold9 import Half, auroc_finite, choose_score, detection_metrics, figures, score_column
 from model.infer import BANK_KIND, SCORE_KINDS, sha256_of
 from model.network import CrossRestorationNet
 
@@ -101,6 +101,8 @@ def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int
     ]
     if getattr(args, "max_train", 0):
         parts.append(f"--max-train {args.max_train}")
+    if isinstance(cfg.extra.get("init"), dict):
+        parts.append(f"--init {cfg.extra['init']['path']}")
     if cfg.aug_gain or cfg.aug_wander or cfg.aug_noise:
         parts.append("--augment")
     if keep_evaluated:
@@ -145,15 +147,16 @@ def _load_net(path: Path) -> tuple[Any, ModelConfig, dict[str, Any]]:
     return net, cfg, blob
 
 
-def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: int | None = None
-                  ) -> dict[str, Any]:
-    """Choose a checkpoint of ``run`` and its score on the fold-9 selection half (the combined
-    score with the beat bank, not the best single kind), measure on the report half (and with
-    the halves swapped), and write weights + card."""
+def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: int | None = None,
+                  compare: list[Path] | None = None) -> dict[str, Any]:
+    """Choose a checkpoint of ``run`` (or one of the ``compare`` weights, e.g. the model now
+    bundled) and its score on the fold-9 selection half (the combined score with the beat
+    bank, not the best single kind), measure on the report half (and with the halves
+    swapped), and write weights + card."""
     from model.validation import load_validation, score_components
 
     run = Path(run)
-    candidates = _candidates(run, epoch)
+    candidates = _candidates(run, epoch) + [Path(p) for p in compare or []]
     _, cfg, _ = _load_net(candidates[0])
     root = args.ptbxl or args.val_ptbxl
     split = ptbxl_split(root, cfg)
@@ -169,7 +172,7 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
         net, cfg, _ = _load_net(path)
         comps = score_components(net, cfg, sel_val, "cpu", bank=bank)
         _, _, auc = choose_score(comps, sel_val.labels, list(SCORE_KINDS))
-        checkpoint_auroc[path.name] = round(auc, 4)
+        checkpoint_auroc[str(path)] = round(auc, 4)
         log.info("%s: selection AUROC of the chosen score %.4f", path.name, auc)
         if best is None or auc > best[0]:
             best = (auc, path, comps)
@@ -209,6 +212,10 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     if (run / "last.pt").is_file():
         history = torch.load(run / "last.pt", map_location="cpu", weights_only=False).get("history", [])
     parts = report.pop("parts_alone_auroc")
+    both = Half({k: np.r_[sel.comps[k], rep.comps[k]] for k in sel.comps if k in rep.comps},
+                np.r_[sel.labels, rep.labels], sel.classes + rep.classes)
+    fold9 = detection_metrics(both.labels, score_column(both.comps, kind, spec), both.classes,
+                              report["threshold"])
     card = {
         "name": "ecg-cross-restoration",
         "version": f"{dt.date.today().isoformat()}-{sha[:8]}",
@@ -274,11 +281,13 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
                     "selection half (the checkpoint stays the one chosen on the selection half)",
             **{k: v for k, v in swapped.items() if k not in ("score_ensemble", "restoration_network_only")},
         },
+        "validation_fold9_all": {**fold9, "note": "includes the selection half: optimistic"},
         "training": {
             "command": training_command(cfg, args, _eval_every(history),
                                          keep_evaluated=bool(list(run.glob("epoch_*.pt")))),
             "export_command": f"python -m model.card --run {args.out} {_source_args(args)} "
-                              f"--out {export_dir}" + (f" --epoch {epoch}" if epoch is not None else ""),
+                              f"--out {export_dir}" + (f" --epoch {epoch}" if epoch is not None else "")
+                              + "".join(f" --compare {p}" for p in compare or []),
             "seed": cfg.seed,
             "epochs": cfg.epochs,
             "selected_epoch": blob.get("meta", {}).get("epoch"),
@@ -288,6 +297,14 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
             "machine": platform.platform(),
         },
     }
+    if chosen_path.parent != run:  # an earlier model won on the selection half: keep its recipe
+        old_card = chosen_path.with_name("model_card.json")
+        old = json.loads(old_card.read_text(encoding="utf-8")) if old_card.is_file() else {}
+        card["training"] = {**old.get("training", {}), "chosen_over": sorted(checkpoint_auroc),
+                            "export_command": card["training"]["export_command"]}
+        card["training_data"]["network_n_train_ecgs"] = old.get("training_data", {}).get("n_train_ecgs")
+        card["training_data"]["augmentation"] = None
+    card["selection"]["chosen_checkpoint"] = str(chosen_path)
     (export_dir / "model_card.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
     log.info("exported %s (%d bytes), report-half AUROC %.4f", weights_path, card["weights_bytes"],
              report["auroc"])
@@ -306,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val-ptbxl", help="with --folder: PTB-XL folder whose fold 9 selects")
     parser.add_argument("--max-train", type=int, default=0)
     parser.add_argument("--epoch", type=int, default=None, help="export this kept epoch, no choice")
+    parser.add_argument("--compare", nargs="*", default=[],
+                        help="other weights (e.g. a copy of the bundled weights.pt) chosen among as well")
     parser.add_argument("--out", required=True, help="where weights.pt + model_card.json go")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
@@ -315,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     ns = argparse.Namespace(ptbxl=args.ptbxl, folder=args.folder, val_ptbxl=args.val_ptbxl,
                             out=args.run, max_train=args.max_train)
-    card = export_bundle(Path(args.run), Path(args.out), ns, epoch=args.epoch)
+    card = export_bundle(Path(args.run), Path(args.out), ns, epoch=args.epoch,
+                         compare=[Path(p) for p in args.compare])
     print(json.dumps({"score_kind": card["score_kind"], "report_half": card["validation_report_half"],
                       "parts": card["validation_report_half_parts"],
                       "swapped": card["validation_swapped_halves"]}, indent=1))

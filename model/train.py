@@ -150,6 +150,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         log.info("training items %d, selection records %d", len(ts), len(val.records) if val else 0)
 
     net = CrossRestorationNet(cfg).to(device)
+    if args.init:
+        _init_from(net, cfg, Path(args.init))
     model: torch.nn.Module = DistributedDataParallel(net) if world > 1 else net
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_rank = len(ts) // world
@@ -220,6 +222,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return {"history": history, "best": best}
 
 
+def _init_from(net: torch.nn.Module, cfg: ModelConfig, path: Path) -> None:
+    """Start from trained weights (a bundled weights.pt or a checkpoint) instead of random
+    ones: fine-tuning on more normals costs a few epochs instead of a full training."""
+    from model.infer import sha256_of
+
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    state = blob.get("state_dict") or blob["model"]
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    cfg.extra["init"] = {"path": str(path), "sha256": sha256_of(path),
+                         "epoch": blob.get("meta", {}).get("epoch")}
+    log.info("initialised from %s", path)
+
+
 def _save_best(path: Path, net: torch.nn.Module, cfg: ModelConfig, epoch: int, entry: dict[str, Any]) -> None:
     torch.save({"config": cfg.to_dict(), "state_dict": net.state_dict(),
                 "meta": {"epoch": epoch, "selection": json.dumps(entry)}}, path)
@@ -253,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=1,
                    help="validate on fold 9's selection half every N epochs (default 1)")
     p.add_argument("--max-train", type=int, default=0, help="use only the first N training ECGs")
+    p.add_argument("--init", help="start from these weights (weights.pt or a checkpoint): fine-tuning")
     p.add_argument("--augment", action="store_true",
                    help="per-lead gain, baseline drift and noise as differ between carts (model/augment.py)")
     p.add_argument("--keep-evaluated", action="store_true",

@@ -169,9 +169,13 @@ def card_html(card: dict[str, Any] | None, problem: str = "",
                          for label, part in alone if isinstance(part, dict))
         if text:
             parts.append(f"<p>Report-half AUROC of each part alone: {text}.</p>")
+    if isinstance(card.get("validation_swapped_halves"), dict):
+        parts.append(_metrics("Halves swapped (chosen on the report half, measured on the selection half)",
+                              card["validation_swapped_halves"]))
     parts.append(_metrics("All of fold 9", card.get("validation_fold9_all") or {}))
     if isinstance(card.get("threshold"), int | float):
-        parts.append(f"<p>Threshold (Youden, chosen on the selection half): "
+        rule = card.get("threshold_rule") or "Youden"
+        parts.append(f"<p>Threshold ({escape(str(rule))}, chosen on the selection half): "
                      f"{card['threshold']:.4g}; score kind: {escape(_fmt(card.get('score_kind')))}"
                      "</p>")
 

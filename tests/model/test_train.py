@@ -162,3 +162,18 @@ def test_ddp_two_gloo_processes_match_one_process(normals: Path, tmp_path: Path)
     assert (run / "best.pt").is_file() and (run / "last.pt").is_file()
     history = torch.load(run / "last.pt", weights_only=False)["history"]
     assert len(history) == 1 and np.isfinite(history[0]["loss"])
+
+
+def test_init_starts_from_given_weights_and_is_recorded(normals: Path, tmp_path: Path) -> None:
+    train(_args(normals, tmp_path / "a", 1))
+    first = torch.load(tmp_path / "a" / "best.pt", weights_only=True)
+    half = {"config": first["config"], "meta": {"epoch": 1},
+            "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in first["state_dict"].items()}}
+    torch.save(half, tmp_path / "weights.pt")  # as the bundled weights are stored
+    train(_args(normals, tmp_path / "b", 1, "--init", str(tmp_path / "weights.pt"), "--lr", "0"))
+    tuned = torch.load(tmp_path / "b" / "best.pt", weights_only=True)
+    assert tuned["config"]["extra"]["init"]["path"] == str(tmp_path / "weights.pt")
+    for key, value in half["state_dict"].items():  # learning rate 0: still the initial weights
+        if "running_" in key or "num_batches" in key:
+            continue  # batch-norm statistics follow the data whatever the learning rate
+        assert torch.equal(tuned["state_dict"][key].to(value.dtype), value), key
