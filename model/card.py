@@ -135,7 +135,26 @@ def _candidates(run: Path, epoch: int | None) -> list[Path]:
         if not wanted.is_file():
             raise SystemExit(f"{wanted}: no such checkpoint (train with --keep-evaluated)")
         return [wanted]
-    return kept or [run / "best.pt"]
+    if kept:
+        return kept
+    return [run / "best.pt"] if (run / "best.pt").is_file() else []
+
+
+def _cached_components(run: Path, path: Path, half: str, net: Any, cfg: ModelConfig, val: Any,
+                       bank: BeatBank) -> dict[str, np.ndarray]:
+    """Every score component of one half for one checkpoint, kept in the run folder (keyed by
+    the checkpoint's sha256 and the bank) so a second export need not score again."""
+    from model.validation import score_components
+
+    key = f"{sha256_of(path)}:{len(bank.vectors)}:{bank.k}:{len(val.labels)}"
+    cache = run / f"components_{path.stem}_{half}.npz"
+    if cache.is_file():
+        blob = np.load(cache, allow_pickle=False)
+        if str(blob["key"]) == key:
+            return {k: blob[k] for k in blob.files if k != "key"}
+    comps = score_components(net, cfg, val, "cpu", bank=bank)
+    np.savez(cache, key=key, **comps)
+    return comps
 
 
 def _load_net(path: Path) -> tuple[Any, ModelConfig, dict[str, Any]]:
@@ -153,10 +172,12 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     bundled) and its score on the fold-9 selection half (the combined score with the beat
     bank, not the best single kind), measure on the report half (and with the halves
     swapped), and write weights + card."""
-    from model.validation import load_validation, score_components
+    from model.validation import load_validation
 
     run = Path(run)
     candidates = _candidates(run, epoch) + [Path(p) for p in compare or []]
+    if not candidates:
+        raise SystemExit(f"{run}: no checkpoint (best.pt, epoch_*.pt) and no --compare weights")
     _, cfg, _ = _load_net(candidates[0])
     root = args.ptbxl or args.val_ptbxl
     split = ptbxl_split(root, cfg)
@@ -170,7 +191,7 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     best: tuple[float, Path, dict[str, np.ndarray]] | None = None
     for path in candidates:
         net, cfg, _ = _load_net(path)
-        comps = score_components(net, cfg, sel_val, "cpu", bank=bank)
+        comps = _cached_components(run, path, "selection", net, cfg, sel_val, bank)
         _, _, auc = choose_score(comps, sel_val.labels, list(SCORE_KINDS))
         checkpoint_auroc[str(path)] = round(auc, 4)
         log.info("%s: selection AUROC of the chosen score %.4f", path.name, auc)
@@ -180,7 +201,7 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     _, chosen_path, sel_comps = best
     net, cfg, blob = _load_net(chosen_path)
     rep_val = load_validation(split.report)
-    rep_comps = score_components(net, cfg, rep_val, "cpu", bank=bank)
+    rep_comps = _cached_components(run, chosen_path, "report", net, cfg, rep_val, bank)
     sel = Half(sel_comps, sel_val.labels, [m.classes for m in sel_val.meta])
     rep = Half(rep_comps, rep_val.labels, [m.classes for m in rep_val.meta])
     report = figures(sel, rep)
@@ -304,6 +325,10 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
                             "export_command": card["training"]["export_command"]}
         card["training_data"]["network_n_train_ecgs"] = old.get("training_data", {}).get("n_train_ecgs")
         card["training_data"]["augmentation"] = None
+        n_net = card["training_data"]["network_n_train_ecgs"]
+        if isinstance(n_net, int):
+            card["limits"] = limits(n_net)
+            card["limits"][0] += f" The normal-beat bank holds all {len(bank_paths):,} training normals."
     card["selection"]["chosen_checkpoint"] = str(chosen_path)
     (export_dir / "model_card.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
     log.info("exported %s (%d bytes), report-half AUROC %.4f", weights_path, card["weights_bytes"],

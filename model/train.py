@@ -7,7 +7,10 @@
 One process or many (torchrun sets WORLD_SIZE/RANK/LOCAL_RANK): DistributedDataParallel with
 a DistributedSampler-style split of each epoch's permutation, gradients all-reduced by
 PyTorch; only rank 0 validates, writes checkpoints and the model card. ``--resume`` continues
-from ``OUT/last.pt`` with the optimiser, schedule and random state.
+from ``OUT/last.pt`` with the optimiser, schedule and random state (a changed ``--epochs``
+re-plans the cosine schedule from there). ``--init WEIGHTS`` fine-tunes trained weights;
+``--augment`` adds cart/site differences (model/augment.py); ``--keep-evaluated`` keeps each
+evaluated epoch so ``model.card`` can choose one by the combined score.
 """
 
 from __future__ import annotations
