@@ -128,3 +128,12 @@ def test_help_about_opens_the_dialog(window, qtbot):
     assert "Not a diagnostic device" in dialog.text.toPlainText()
     dialog.reject()
     assert not dialog.isVisible()
+
+
+def test_html_names_the_threshold_rule_and_the_swapped_halves():
+    card = _card(threshold_rule="90% specificity on the choosing half's normals",
+                 validation_swapped_halves={"auroc": 0.8879, "sensitivity": 0.7635})
+    html = card_html(card, "", ("", True))
+    assert "90% specificity on the choosing half" in html and "Youden" not in html
+    assert "Halves swapped" in html and "0.8879" in html
+    assert "Youden" in card_html(_card(), "", ("", True))  # older cards: the rule they used
