@@ -62,8 +62,10 @@ def _map_references(net: Any, cfg: ModelConfig, val: Any, kind: str, spec: dict[
     normals = [r for r, abnormal in zip(val.records, val.labels) if not abnormal]
     det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec}, "cpu", bank=bank)
     results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
+    # A lead left out for its signal quality (off, clipped) has no lead score in that record.
     lead_reference = {
-        name: float(np.median([r.lead_scores[name] for r in results])) for name in cfg.leads
+        name: float(np.median([r.lead_scores[name] for r in results if name in r.lead_scores]))
+        for name in cfg.leads
     }
     det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec,
                               "calibration": {"lead_reference": lead_reference}}, "cpu", bank=bank)
