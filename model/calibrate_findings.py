@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from ecgviewer.paths import resource
     from model.data import ptbxl_split
     from model.infer import DEFAULT_WEIGHTS, Detector
-    from model.train import load_validation
+    from model.validation import load_validation
 
     if args.threads:
         torch.set_num_threads(args.threads)
