@@ -128,6 +128,8 @@ def filter_rows(rows: Iterable[WorklistRow], state: str = "", reader: str = "") 
         and (not who or who in [x.strip().lower() for x in r.readers.split(",")]
              or who == r.signer.lower() or who == r.reviewer.lower())
     ]
+
+
 def findings_text(findings: Iterable[Finding], most: int = 3) -> str:
     """The leads of an ECG's findings, most unusual first and each once: where to look."""
     leads: list[str] = []
