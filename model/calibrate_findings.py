@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": f"no selection-half normal ECGs under {args.ptbxl}"}))
         return 1
     cal = calibrate(det, val.records)
-    cal["command"] = f"python -m model.calibrate_findings --ptbxl {args.ptbxl} --model {weights.parent}"
+    cal["command"] = f"python -m model.calibrate_findings --ptbxl {args.ptbxl}" + (
+        f" --model {args.model}" if args.model else "")
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     card["findings_calibration"] = cal
     card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")
