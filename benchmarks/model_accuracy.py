@@ -10,7 +10,10 @@ AUROC, AUPRC, per superclass, sensitivity and the specificity reached at the car
 selection half's 95th percentile, and each part alone (the restoration network's own best
 score as the card names it, the normal-beat bank). ``swapped_halves``: score, ensemble and
 threshold chosen afresh on the report half and measured on the selection half. Localization:
-the synthetic benchmark of model.localization_benchmark. Targets: issue 11.
+the synthetic benchmark of model.localization_benchmark. Overlay (model.overlay_benchmark,
+report half): share of normal ECGs with any finding, share of abnormal ECGs above the 95th
+percentile with a finding, infarct-territory lead AUROC per territory, and the expected-normal
+trace's RMS difference from the 0.5-40 Hz filtered input. Targets: issues 11 and 12.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=0, help="at most N records per half (quick look)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--skip-synthetic", action="store_true")
+    p.add_argument("--skip-overlay", action="store_true")
     args = p.parse_args(argv)
     out: dict[str, Any] = {}
     if not Path(args.weights).is_file():
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.fold9 import figures, measure
     from model.infer import BANK_KIND, Detector
     from model.localization_benchmark import run
+    from model.overlay_benchmark import run as run_overlay
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -117,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_synthetic:
         det.all_components = False
         out["synthetic_localization"] = run(det, args.ptbxl, limit=args.limit)
+    if not args.skip_overlay:
+        out["overlay_report_half"] = run_overlay(det, args.ptbxl, "report", limit=args.limit)
     out["limit"] = args.limit or None
+    out["overlay_targets"] = {"normal_share_with_findings": "<= 0.10",
+                              "abnormal_above_p95_with_finding": ">= 0.80",
+                              "territory_lead_auroc": ">= 0.75", "expected_trace_rms_mv": "<= 0.08"}
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, indent=1))
     return 0

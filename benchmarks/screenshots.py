@@ -5,8 +5,11 @@
 
 Writes PNGs to OUT_DIR (default /tmp/ecg_screens): the demo ECG in 3x4 + rhythm with the
 anomaly overlay, a PTB-XL abnormal record (fold 9, inferior/anterior MI) with overlay and a
-finding selected, the 12x1 layout, the 6x2 layout in the dark theme with the caliper, and an
-error dialog. The real model job is used when it is installed (ecgviewer.analysis.scoring and
+finding selected, the 12x1 layout, the 6x2 layout in the dark theme with the caliper, an
+error dialog, and the overlay on one fold-9 record each of a normal ECG, inferior MI, anteroseptal
+MI, LBBB, RBBB, atrial fibrillation and PVCs (3x4 + rhythm, then the first finding selected:
+``10_<kind>_*.png``) for a reader to judge where the heat band, the findings and the
+expected-normal (ghost) trace land. The real model job is used when it is installed (ecgviewer.analysis.scoring and
 bundled weights); otherwise a labelled fake overlay is drawn and the script says so.
 """
 
@@ -39,6 +42,40 @@ def pick_ptbxl_abnormal(codes: tuple[str, ...] = ("IMI", "AMI", "ASMI")) -> Path
             scp = ast.literal_eval(row["scp_codes"])
             if any(scp.get(c, 0) >= 100 for c in codes):
                 return PTBXL / (row["filename_lr"] + ".hea")
+    return None
+
+
+#: Pathologies shown by the overlay screenshots: name -> (statements, least likelihood).
+#: Rhythm and form statements (AFIB, PVC) carry likelihood 0 in PTB-XL, so any mention counts.
+PATHOLOGIES = {
+    "normal": (("NORM",), 100.0),
+    "imi": (("IMI",), 100.0),
+    "asmi": (("ASMI",), 100.0),
+    "lbbb": (("CLBBB",), 100.0),
+    "rbbb": (("CRBBB",), 100.0),
+    "afib": (("AFIB",), 0.0),
+    "pvc": (("PVC",), 0.0),
+}
+
+
+def pick_ptbxl(codes: tuple[str, ...], least: float, only: bool = False) -> Path | None:
+    """First fold-9 record with one of ``codes`` at ``least`` likelihood (``only``: and no
+    other diagnostic statement above 0, for the normal example)."""
+    table = PTBXL / "ptbxl_database.csv"
+    if not table.is_file():
+        return None
+    with table.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["strat_fold"] != "9":
+                continue
+            scp = ast.literal_eval(row["scp_codes"])
+            if not any(c in scp and scp[c] >= least for c in codes):
+                continue
+            if only and any(v > 0 for k, v in scp.items() if k not in codes and k not in ("SR",)):
+                continue
+            path = PTBXL / (row["filename_lr"] + ".hea")
+            if path.is_file():
+                return path
     return None
 
 
@@ -161,7 +198,23 @@ def main(argv: list[str]) -> int:
     else:
         print("PTB-XL not found: skipped the PTB-XL screenshots", file=sys.stderr)
 
-    # 5. error dialog over the ECG (the previous ECG stays on screen)
+    # 5. the overlay on real pathology: where a cardiologist would look
+    win.set_layout("3x4")
+    for name, (codes, least) in PATHOLOGIES.items():
+        path = pick_ptbxl(codes, least, only=name == "normal")
+        if path is None:
+            print(f"no fold-9 record for {name}: skipped", file=sys.stderr)
+            continue
+        win.open_path(path)
+        wait_scored(win)
+        shot(win, f"10_{name}_{path.stem}_3x4.png")
+        if win.findings:
+            win.step_finding(1)
+            pump(0.2)
+            shot(win, f"10_{name}_{path.stem}_finding1.png")
+            win.enlarge_lead(None)
+
+    # 6. error dialog over the ECG (the previous ECG stays on screen)
     bad = out / "broken_recording.edf"
     bad.write_bytes(b"0       " + bytes(range(256)) * 4)
     win.set_layout("3x4")

@@ -91,6 +91,46 @@ class BeatBank:
             out[ok] = 1.0 - top.mean(axis=1)
         return out
 
+    def _neighbours(self, flat: np.ndarray) -> np.ndarray:
+        """(m, k) indices of the k most similar bank beats of each (finite) row."""
+        sim = _project(flat, self.basis) @ self.vectors.T
+        k = min(self.k, sim.shape[1])
+        return np.argpartition(-sim, k - 1, axis=1)[:, :k]
+
+    def expected(self, median_beats: np.ndarray) -> np.ndarray:
+        """(M, 12, bank_len) mV: the normal beat this ECG would have, for each median beat.
+
+        The mean of the k most similar training normals' beats (as the distance uses them),
+        scaled by one gain for all 12 leads fitted to the query: each lead keeps the size and
+        polarity a normal ECG like this one has in that lead. NaN rows stay NaN.
+        """
+        shape = median_beats.shape
+        flat = median_beats.reshape(len(median_beats), -1).astype(np.float32)
+        out = np.full(flat.shape, np.nan, np.float32)
+        ok = np.isfinite(flat).all(axis=1)
+        if ok.any():
+            idx = self._neighbours(flat[ok])
+            mean_beat = self.vectors[idx].mean(axis=1) @ self.basis  # (m, 12 * bank_len)
+            gain = (flat[ok] * mean_beat).sum(1) / np.maximum((mean_beat**2).sum(1), 1e-12)
+            out[ok] = mean_beat * gain[:, None]
+        return out.reshape(shape)
+
+    def lead_distances(self, median_beats: np.ndarray) -> np.ndarray:
+        """(M, 12) each lead's part of :meth:`distance`: the mean over the k most similar
+        normals of half the squared difference of the unit-length beats in that lead
+        (summed over leads it is 1 - cosine). NaN for NaN rows."""
+        m, n_leads = median_beats.shape[0], median_beats.shape[1]
+        flat = median_beats.reshape(m, -1).astype(np.float32)
+        out = np.full((m, n_leads), np.nan)
+        ok = np.isfinite(flat).all(axis=1)
+        if ok.any():
+            unit = flat[ok] / np.maximum(np.linalg.norm(flat[ok], axis=1, keepdims=True), 1e-9)
+            idx = self._neighbours(flat[ok])
+            near = self.vectors[idx] @ self.basis  # (m, k, 12 * bank_len)
+            diff = (near - unit[:, None]).reshape(len(unit), idx.shape[1], n_leads, -1)
+            out[ok] = 0.5 * (diff**2).sum(-1).mean(1)
+        return out
+
     # ------------------------------------------------------------------ storage
     def state(self) -> dict[str, object]:
         """Tensors for the weights file (fp16: ~1 MB for 3,500 ECGs)."""

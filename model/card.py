@@ -221,6 +221,15 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     normal_sel = np.sort(sel_scores[np.isfinite(sel_scores) & ~sel.labels])
     quantiles = np.quantile(normal_sel, np.linspace(0, 1, 501)).round(6).tolist()
     map_reference, lead_reference = _map_references(net, cfg, sel_val, kind, spec, bank_out)
+    # Findings and the heat band's threshold, on the same selection normals (model/findings.py).
+    from model.calibrate_findings import calibrate
+    from model.infer import Detector
+
+    findings_det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec,
+                                       "calibration": {"lead_reference": lead_reference}}, "cpu",
+                            bank=bank_out)
+    findings_calibration = calibrate(
+        findings_det, [r for r, abnormal in zip(sel_val.records, sel_val.labels) if not abnormal])
 
     export_dir.mkdir(parents=True, exist_ok=True)
     weights_path = export_dir / "weights.pt"
@@ -283,6 +292,8 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
                 "p95": float(np.quantile(normal_sel, 0.95)), "p99": float(np.quantile(normal_sel, 0.99)),
             },
         },
+        "findings_calibration": {**findings_calibration,
+                                 "command": f"python -m model.calibrate_findings --ptbxl {root} --model {export_dir}"},
         "beat_bank": None if bank_out is None else {
             "what": "12-lead median beats (mV) of the training normals; distance = 1 - mean "
                     "cosine similarity to the k most similar (model/beat_bank.py)",

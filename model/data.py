@@ -45,6 +45,8 @@ class Labelled:
     age: float | None
     sex: str | None  # "M" / "F"
     classes: frozenset[str]
+    #: every scp_codes statement with its likelihood (0-100), e.g. {"IMI": 50.0, "SR": 0.0}
+    codes: dict[str, float] = field(default_factory=dict)
 
     @property
     def normal(self) -> bool:
@@ -95,6 +97,7 @@ def read_ptbxl(root: str | Path) -> list[Labelled]:
                     age=age,
                     sex=sex,
                     classes=classes,
+                    codes={str(k): float(v) for k, v in codes.items()},
                 )
             )
     return out

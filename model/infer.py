@@ -22,9 +22,12 @@ from scipy.ndimage import gaussian_filter1d
 from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 from ecgviewer.signal.quality import SignalQuality, assess_record
+from model import findings as findings_mod
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
+from model.expected import expected_trace
 from model.masking import beat_patterns, global_patterns
 from model.preprocess import Prepared, Window, prepare, to_input_rate
 
@@ -59,8 +62,14 @@ class ScoreResult:
     flags: set[str]
     model: dict[str, str]
     components: dict[str, float] = field(default_factory=dict)
-    map_reference: float | None = None  # a high percentile of normal ECGs' maps (display scale)
+    map_reference: float | None = None  # heat band full scale (twice the calibrated threshold)
     quality: SignalQuality | None = None  # per-lead signal quality, measured before scoring
+    #: calibrated regions beyond what normal ECGs show, most unusual first (model/findings.py)
+    findings: list[Finding] = field(default_factory=list)
+    #: what the heat band draws: 1 = the calibrated finding threshold (None without calibration)
+    finding_map: np.ndarray | None = None
+    #: the raw per-lead/per-beat values findings come from (for calibration; not summarised)
+    evidence: findings_mod.Evidence | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary (score cache, CSV export) without the per-sample arrays."""
@@ -72,6 +81,7 @@ class ScoreResult:
             "flags": sorted(self.flags),
             "model": self.model,
             "components": self.components,
+            "findings": [f.to_json() for f in self.findings],
         }
         if self.quality is not None and not self.quality.ok:
             out["quality"] = self.quality.compact()
@@ -319,6 +329,12 @@ class Detector:
         ):
             raise ModelError(None, f"the model card names an unknown score kind {self.score_kind!r}")
         self.map_reference = cal.get("map_reference")
+        # Findings and the heat band's default threshold, calibrated on the selection half's
+        # normals (python -m model.calibrate_findings): the band's full scale is twice the
+        # calibrated map threshold, so the viewer's default 50 % threshold is that threshold.
+        self.findings_cal = card.get("findings_calibration")
+        if self.findings_cal and self.findings_cal.get("map_threshold"):
+            self.map_reference = 2.0 * float(self.findings_cal["map_threshold"])
         self.ensemble = card.get("score_ensemble")
         # Only the map variants the score needs are built (each costs ~1 ms per ECG), unless
         # every component is wanted (model selection).
@@ -493,9 +509,15 @@ class Detector:
             comb_w = combined_maps["w"][:, valid]
             components["combined_w_p95"] = float(np.percentile(comb_w, 95))
             components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
+        lead_distances = templates = None
         if self.bank is not None and p.median_beats is not None:
             distances = self.bank.distance(p.median_beats)
             components[BANK_KIND] = float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean())
+            lead_distances = self.bank.lead_distances(p.median_beats)
+            templates = self.bank.expected(p.median_beats)
+        win_starts = [w.start for w in p.windows]
+        evidence = findings_mod.evidence(st, p.r_peaks, p.n_model, cfg, lead_distances, p.bank_band,
+                                         templates, win_starts)
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
         score = components[self.score_kind]
@@ -508,7 +530,25 @@ class Detector:
         combined = combined * self.lead_factor[:, None]
         comb = combined[:, valid]
         lead_means = comb.mean(axis=1)
-        restored_mv = st["restored_mv"] + p.baseline
+        if self.findings_cal:
+            lead_means = findings_mod.lead_scores(evidence, self.findings_cal)
+        # The expected-normal trace: the bank's normal beat at each beat when a bank is bundled
+        # (model/expected.py), else the network's restoration of each masked sample.
+        trace = None
+        if templates is not None and p.slow is not None:
+            trace = expected_trace(templates, p.r_peaks, win_starts, p.filtered.shape[1], cfg)
+        restored_mv = trace + p.slow if trace is not None else st["restored_mv"] + p.baseline
+        finding_map = None
+        if self.findings_cal:
+            # Where the beat departs from the expected normal beat, or is hard to restore.
+            profile = combined[:, valid] / np.maximum(np.median(combined[:, valid], axis=1, keepdims=True), 1e-9)
+            if trace is not None and p.bank_band is not None:
+                dev = gaussian_filter1d(np.abs(p.bank_band - trace)[:, valid], sigma, axis=-1)
+                profile = np.maximum(profile, dev / np.maximum(np.median(dev, axis=1, keepdims=True), 1e-9))
+            band_model = np.zeros_like(combined)
+            band_model[:, valid] = findings_mod.band(evidence, self.findings_cal, profile, cfg.fs)
+            finding_map = np.zeros((record.n_leads, p.n_in), np.float32)
+            band_in = to_input_rate(band_model, p, cfg)
         # Back to the record's own samples, rows in the record's lead order.
         map_in = to_input_rate(combined, p, cfg)
         restored_in = to_input_rate(restored_mv, p, cfg)
@@ -521,6 +561,8 @@ class Detector:
                 idx = record.leads.index(name)
                 anomaly_map[idx] = map_in[row]
                 restored[idx] = restored_in[row]
+                if finding_map is not None:
+                    finding_map[idx] = band_in[row]
         beats = []
         post = cfg.beat_len - cfg.beat_pre
         starts = np.maximum(0, p.r_peaks - cfg.beat_pre)
@@ -547,6 +589,9 @@ class Detector:
             model=dict(self.model_info),
             components=components,
             map_reference=self.map_reference,
+            findings=findings_mod.findings(evidence, self.findings_cal, cfg.leads) if self.findings_cal else [],
+            finding_map=finding_map,
+            evidence=evidence,
         )
         return with_quality(result, record, p.quality if p.quality is not None else assess_record(record))
 
@@ -597,6 +642,9 @@ def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) ->
             row = record.leads.index(name)
             result.anomaly_map[row] = 0.0
             result.restored[row] = np.nan
+            if result.finding_map is not None:
+                result.finding_map[row] = 0.0
+    result.findings = [f for f in result.findings if f.lead not in bad]
     beats = []
     for t0, t1, score, per_lead in result.beats:
         kept = {k: v for k, v in per_lead.items() if k not in bad}

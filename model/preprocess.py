@@ -111,6 +111,12 @@ class Prepared:
     #: the record's signal quality (ecgviewer.signal.quality), when measured with the rest of
     #: the preprocessing (in a worker process); else the Detector measures it when finishing
     quality: Any = None
+    #: (12, n_model + padded) mV in the bank's band (0.5-25 Hz): beats compared with the
+    #: expected normal beat; with median_beats only
+    bank_band: np.ndarray | None = None
+    #: (12, n_model + padded) mV below the bank's band: the wander the expected-normal trace
+    #: rides on, so it lies on the unfiltered trace; with median_beats only
+    slow: np.ndarray | None = None
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:
@@ -166,10 +172,11 @@ def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | N
         flags.add("no_r_peaks")
     starts = window_starts(filtered.shape[1], cfg)
     windows = [make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg) for s in starts]
-    beats = None
+    beats = bank_band = slow = None
     if median_beats:
         bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
         beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
+        slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
     return Prepared(
         fs_in=float(fs),
         n_in=n_in,
@@ -181,6 +188,8 @@ def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | N
         windows=windows,
         flags=flags,
         median_beats=beats,
+        bank_band=bank_band,
+        slow=slow,
     )
 
 

@@ -24,6 +24,7 @@ from ecgviewer.analysis.detector import DetectorSource, LazyDetector
 from ecgviewer.analysis.worklist_jobs import score_many_isolated
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
+from ecgviewer.result import Finding, findings_of
 from ecgviewer.review.hashing import files_of, hash_job, stat_key
 from ecgviewer.review.store import ReviewStore
 
@@ -32,20 +33,6 @@ log = logging.getLogger(__name__)
 Progress = tuple[int, int, str]
 #: Windows shorter than this (the tail of a recording) are not scored: too short for beats.
 MIN_WINDOW_S = 2.0
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One scored window and where to look in it: its most unusual beat (seconds from the
-    recording start). ``score`` is the window's score (the ECG-level, calibrated measure the
-    strip shows), ``beat_score`` that beat's own."""
-
-    t_start: float
-    t_end: float
-    score: float
-    window: int
-    lead: str | None = None
-    beat_score: float | None = None
 
 
 @dataclass
@@ -87,6 +74,10 @@ class LongRecordingScores:
     def window_bounds(self, i: int) -> tuple[float, float]:
         return i * self.window_s, min((i + 1) * self.window_s, self.duration)
 
+    def window_of(self, finding: Finding) -> int:
+        """The window a finding lies in (its start is inside that window)."""
+        return int(min(self.n_windows - 1, max(0, finding.start // self.window_s)))
+
     def centres(self) -> np.ndarray:
         """Window centre times in seconds (x of the overview strip)."""
         starts = np.arange(self.n_windows) * self.window_s
@@ -96,7 +87,7 @@ class LongRecordingScores:
         """Windows most unusual first (by window score), each at its worst beat: the order
         "next finding" walks. Beat scores alone rank badly: a single noisy beat in a normal
         window outranks a whole infarct pattern (seen on PTB-XL ECGs joined into a Holter)."""
-        ranked = sorted(self.findings.values(), key=lambda f: (-f.score, f.t_start))
+        ranked = sorted(self.findings.values(), key=lambda f: (-f.score, f.start))
         return ranked if n is None else ranked[:n]
 
 
@@ -220,13 +211,21 @@ def _store_result(state: LongRecordingScores, i: int, res: Any) -> None:
     pct = getattr(res, "percentile", None)
     state.percentiles[i] = np.nan if pct is None else float(pct)
     t0, _ = state.window_bounds(i)
+    # The window's place to look: its most unusual calibrated finding, else its most unusual
+    # beat; ranked by the window's score (the calibrated, ECG-level measure the strip shows).
+    found = findings_of(res)
     beats = list(getattr(res, "beats", None) or [])
-    if beats:
+    if found:
+        top = found[0]
+        state.findings[i] = Finding(top.lead, t0 + top.start, t0 + top.end, float(res.score),
+                                    state.percentiles[i] if np.isfinite(state.percentiles[i]) else None,
+                                    "window")
+    elif beats:
         best = max(beats, key=lambda b: float(b[2]))
         leads = best[3] if len(best) > 3 and isinstance(best[3], dict) else {}
         lead = max(leads, key=leads.get) if leads else None
-        state.findings[i] = Finding(t0 + float(best[0]), t0 + float(best[1]), float(res.score), i,
-                                    lead, float(best[2]))
+        state.findings[i] = Finding(lead, t0 + float(best[0]), t0 + float(best[1]), float(res.score),
+                                    None, "window")
     else:
         t0, t1 = state.window_bounds(i)
-        state.findings[i] = Finding(t0, t1, float(res.score), i, None)
+        state.findings[i] = Finding(None, t0, t1, float(res.score), None, "window")

@@ -27,6 +27,7 @@ from typing import Any
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Patient, Record, RecordEntry
+from ecgviewer.result import findings_of
 from ecgviewer.review.hashing import entry_hash, files_of, sha256_files, stat_key
 from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
@@ -45,6 +46,8 @@ _FILE_EXTS = {".hea", ".edf", ".bdf", ".rec", ".xml"}
 _COLLECTION_EXTS = {".h5", ".hdf5", ".hdf"}
 _SEGMENT = re.compile(r"^(.*)_(\d+|layout)$")
 _ROWS_PER_EMIT = 200
+#: Findings kept per ECG in the score cache (the worklist shows where, the viewer rescores).
+MAX_STORED_FINDINGS = 12
 
 
 @dataclass
@@ -461,6 +464,7 @@ def summarize(h: str, model_version: str, res: Any) -> ScoreSummary:
         lead_scores={str(k): float(v) for k, v in (getattr(res, "lead_scores", None) or {}).items()},
         flags=tuple(sorted(getattr(res, "flags", None) or ())),
         top_beats=tuple((float(b[0]), float(b[1]), float(b[2])) for b in beats),
+        findings=tuple(findings_of(res)[:MAX_STORED_FINDINGS]),
         model={k: str(v) for k, v in result_model(res).items()},
     )
 

@@ -29,7 +29,9 @@ LIGHT = Theme(
     grid_minor=(246, 196, 200, 255),  # pink 1 mm lines of ECG paper
     grid_major=(226, 110, 120, 255),  # red 5 mm lines
     trace=(0, 0, 0, 255),
-    ghost=(0, 120, 200, 120),  # faint: it must not compete with the recorded trace
+    # Green, 2 px under the trace: seen as a halo where the ECG is as expected and as its own
+    # line where it is not; not blue, which is the heat band's colour.
+    ghost=(0, 160, 80, 170),
     label=(20, 20, 20, 255),
     marks=(0, 0, 0, 255),
     heat=(40, 80, 230),  # blue: stands out from the pink-red paper and the black trace
@@ -43,7 +45,7 @@ DARK = Theme(
     grid_minor=(58, 44, 50, 255),
     grid_major=(140, 70, 82, 255),
     trace=(235, 235, 235, 255),
-    ghost=(90, 180, 255, 120),
+    ghost=(110, 230, 140, 170),
     label=(235, 235, 235, 255),
     marks=(235, 235, 235, 255),
     heat=(255, 170, 40),

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ecgviewer.paper.heat import band_map, heat_scale
 from ecgviewer.paper.layouts import PAGE_SECONDS, PageGeometry, compute_page
 from ecgviewer.record import Record
+from ecgviewer.result import Finding, findings_of
 from ecgviewer.review.store import Review
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,7 @@ class ReportContent:
     anomaly_map: np.ndarray | None = None
     model: dict[str, Any] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+    findings: list[Finding] = field(default_factory=list)  # the model's, most unusual first
     review: Review | None = None
     reading: Any = None  # ecgviewer.review.reading.Reading: sign-off, statements, reader's values
     measurements: list[tuple[str, str]] = field(default_factory=list)
@@ -155,12 +158,11 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
     if result is not None:
         content.score = _opt(getattr(result, "score", None))
         content.percentile = _opt(getattr(result, "percentile", None))
-        amap = getattr(result, "anomaly_map", None)
+        amap = band_map(result)
         content.anomaly_map = None if amap is None else np.asarray(amap, dtype=np.float32)
         content.model = dict(getattr(result, "model", None) or {})
         content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
-        from ecgviewer.paper.heat import heat_scale  # the viewer's band scale
-
+        content.findings = findings_of(result)
         content.heat_scale = heat_scale(result)
     if not content.measurements:
         content.measurements = measure(record, content.t0)

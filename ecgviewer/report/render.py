@@ -373,6 +373,14 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
     other = [f for f in content.flags if f.partition(":")[0] not in QUALITY_PROBLEMS]  # told in the verdict
     if other:
         lines.append("Notes: " + "; ".join(flag_texts(other)))
+    if content.score is not None:
+        if content.findings:
+            top = content.findings[:3]
+            more = f" (+{len(content.findings) - 3} more)" if len(content.findings) > 3 else ""
+            lines.append("Findings: " + "; ".join(
+                f"{f.lead or 'all'} {f.start:.1f}-{f.end:.1f} s, {f.score:.1f} SD" for f in top) + more)
+        else:
+            lines.append("Findings: none beyond normal ECGs")
     lines.append("Blue band: where the model finds the ECG unusual")
     return lines
 

@@ -19,7 +19,7 @@ from ecgviewer.review.worklist import WorklistRow
 
 #: Columns written, in order (the clinically useful ones first).
 COLUMNS: tuple[str, ...] = (
-    "label", "patient_id", "start", "duration", "n_leads", "score", "percentile",
+    "label", "patient_id", "start", "duration", "n_leads", "score", "percentile", "findings",
     "review_state", "note", "reviewer", "review_time", "model_version", "status", "error",
     "path", "key", "content_hash", "uid", "order", "flags",
     "reading_state", "signer", "signed_at", "statements", "reader_measurements", "readers",

@@ -33,6 +33,7 @@ from typing import Any
 
 from ecgviewer.errors import ECGError
 from ecgviewer.paths import user_data_dir
+from ecgviewer.result import Finding
 from ecgviewer.review.audit import REVIEW_SAVED, SCHEMA_V4, append_event
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class ScoreSummary:
     lead_scores: Mapping[str, float] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     top_beats: tuple[tuple[float, float, float], ...] = ()  # (t_start, t_end, score)
+    findings: tuple[Finding, ...] = ()  # the model's calibrated findings, most unusual first
     model: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None  # why it could not be scored (shown in the worklist)
     scored_at: str = ""
@@ -453,6 +455,7 @@ def _summary_json(s: ScoreSummary) -> dict[str, Any]:
     return {
         "score": s.score, "percentile": s.percentile, "lead_scores": dict(s.lead_scores),
         "flags": list(s.flags), "top_beats": [list(b) for b in s.top_beats],
+        "findings": [f.to_json() for f in s.findings],
         "model": dict(s.model), "error": s.error, "scored_at": s.scored_at,
     }
 
@@ -463,5 +466,6 @@ def _summary_from_json(h: str, version: str, d: dict[str, Any]) -> ScoreSummary:
         percentile=d.get("percentile"), lead_scores=d.get("lead_scores", {}),
         flags=tuple(d.get("flags", ())),
         top_beats=tuple(tuple(b) for b in d.get("top_beats", ())),  # type: ignore[misc]
+        findings=tuple(Finding.from_json(f) for f in d.get("findings", ())),
         model=d.get("model", {}), error=d.get("error"), scored_at=d.get("scored_at", ""),
     )

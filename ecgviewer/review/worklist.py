@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 
+from ecgviewer.result import Finding
 from ecgviewer.review.reading import Reading
 from ecgviewer.review.store import Review, ScoreSummary
 from ecgviewer.signal.quality import severity, short_text
@@ -45,6 +46,7 @@ class WorklistRow:
     reviewer: str = ""
     review_time: str = ""
     order: int = 0  # scan order: the tie-break, so unscored rows keep a stable place
+    findings: str = ""  # leads with calibrated findings, most unusual first ("III, aVF +1")
     flags: tuple[str, ...] = ()  # the result's flags (signal quality: lead_off:V1,... etc.)
     # The reader's workflow (review.reading): sign-off state, who signed when, statements
     # ("; "-joined codes or free text), the intervals a reader changed (each marked
@@ -70,6 +72,7 @@ class WorklistRow:
             self,
             score=s.score,
             percentile=s.percentile,
+            findings=findings_text(s.findings),
             model_version=s.model_version,
             error=s.error or "",
             flags=tuple(s.flags),
@@ -125,6 +128,18 @@ def filter_rows(rows: Iterable[WorklistRow], state: str = "", reader: str = "") 
         and (not who or who in [x.strip().lower() for x in r.readers.split(",")]
              or who == r.signer.lower() or who == r.reviewer.lower())
     ]
+
+
+def findings_text(findings: Iterable[Finding], most: int = 3) -> str:
+    """The leads of an ECG's findings, most unusual first and each once: where to look."""
+    leads: list[str] = []
+    for f in findings:
+        name = f.lead or "all"
+        if name not in leads:
+            leads.append(name)
+    if not leads:
+        return ""
+    return ", ".join(leads[:most]) + (f" +{len(leads) - most}" if len(leads) > most else "")
 
 
 def row_uid(path: str, key: str = "") -> str:

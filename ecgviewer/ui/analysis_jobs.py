@@ -177,7 +177,12 @@ class AnalysisJobsMixin:
         self.heat_scale = heat_scale(result)
         self._finish_scoring_ui("done")
         pct = getattr(result, "percentile", None)
-        details = [f"model: {model_text(result)}", "heat band: per-sample restoration error"]
+        band = ("heat band: calibrated findings (the default threshold marks what is beyond "
+                "normal ECGs)" if getattr(result, "finding_map", None) is not None
+                else "heat band: per-sample restoration error")
+        details = [f"model: {model_text(result)}", band]
+        if not findings_from(result, self.record.ecg_leads):
+            details.append("findings: none beyond what normal ECGs show")
         details += quality_lines(result) + flag_texts(result)
         words = verdict(pct, getattr(result, "flags", ()))
         if words != percentile_verdict(pct):  # a recording problem (signal quality) comes first

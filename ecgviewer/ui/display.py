@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ecgviewer.paper.heat import band_map
 from ecgviewer.record import CartReading, Record
 from ecgviewer.ui.lead_plot import PageData
 from ecgviewer.wording import elapsed_text
@@ -68,7 +69,7 @@ def build_page(record: Record, page_start: float, page_seconds: float,
     signal = np.ascontiguousarray(raw[:, a - pa: a - pa + (b - a)])
     anomaly = restored = None
     if result is not None:
-        amap = getattr(result, "anomaly_map", None)
+        amap = band_map(result)
         rest = getattr(result, "restored", None)
         if amap is not None and np.shape(amap)[1] == record.n_samples:
             anomaly = np.asarray(amap[:, a:b], dtype=np.float32)[rows]

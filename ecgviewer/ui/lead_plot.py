@@ -36,6 +36,9 @@ from ecgviewer.wording import elapsed_text
 log = logging.getLogger(__name__)
 
 HEAT_BIN_MM = 0.5  # heat band resolution on paper
+#: The expected-normal trace is drawn 2 px wide under the 1 px trace, so it stays visible
+#: at true scale even where it matches the ECG.
+GHOST_WIDTH_PX = 2
 
 
 @dataclass
@@ -251,7 +254,7 @@ class LeadPlotWidget(pg.PlotWidget):
             if data.restored is not None:
                 ghost.setData(self._clip_to_cell(data.restored[row, a:b], cell))
                 ghost.setTransform(self._transform(cell, data))
-                ghost.setPen(pg.mkPen(self.theme.ghost, width=1))
+                ghost.setPen(pg.mkPen(self.theme.ghost, width=GHOST_WIDTH_PX))
             ghost.setVisible(data.restored is not None and self.show_ghost and self.show_overlay)
             band = self._heat[i]
             width = (cell.t1 - cell.t0) * self.speed

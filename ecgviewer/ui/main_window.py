@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from ecgviewer.errors import ECGError
 from ecgviewer.paper.layouts import compute_page, page_layout_name
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 from ecgviewer.ui.analysis_jobs import AnalysisJobsMixin, default_scoring_job
 from ecgviewer.ui.calipers import CaliperTool
 from ecgviewer.ui.dialogs import CalibrationDialog
@@ -40,7 +41,7 @@ from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.median_view import MedianActionsMixin
 from ecgviewer.ui.menus import build_menu_bar, build_toolbar
-from ecgviewer.ui.overlay import Finding
+from ecgviewer.ui.overlay import finding_text
 from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
 from ecgviewer.ui.state import (
     DARK,
@@ -402,22 +403,22 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.findings_panel.step(delta)
 
     def go_to_finding(self, finding: Finding) -> None:
-        """Show the finding's beat in the current layout at the current scale and highlight
-        it; when this layout does not show that lead at that time, switch to one that does
-        (6x2, then 12x1) and say so. Changes page when needed."""
-        if self.record is None:
+        """Show the finding in the current layout at the current scale and highlight it;
+        when this layout does not show that lead at that time, switch to one that does (6x2,
+        then 12x1) and say so. Changes page when needed."""
+        if self.record is None or finding.lead is None:
             return
         if self.state.enlarged_lead is not None and self.state.enlarged_lead != finding.lead:
             self.state.enlarged_lead = None  # back to the layout before looking again
             self._restore_scale_mode()
             self.redraw()
         page_start = self.state.page_start
-        if not (page_start <= finding.t_centre < page_start + PAGE_SECONDS):
+        if not (page_start <= finding.centre < page_start + PAGE_SECONDS):
             self.state.page_start = max(0.0, min(
                 max(0.0, self.record.duration - PAGE_SECONDS),
-                PAGE_SECONDS * int(finding.t_centre // PAGE_SECONDS)))
+                PAGE_SECONDS * int(finding.centre // PAGE_SECONDS)))
             self.redraw()
-        t_page = finding.t_centre - self.state.page_start
+        t_page = finding.centre - self.state.page_start
         page = self.plot.page
         cell = page.cell_showing(finding.lead, t_page) if page else None
         switched = ""
@@ -431,18 +432,17 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
                 if trial.cell_showing(finding.lead, t_page) is not None:
                     self.set_layout(key)
                     switched = (f"   Layout switched to {LAYOUTS[key]}: {shown_as} does not "
-                                f"show lead {finding.lead} at {finding.t_centre:.1f} s.")
+                                f"show lead {finding.lead} at {finding.centre:.1f} s.")
                     break
             page = self.plot.page
             cell = page.cell_showing(finding.lead, t_page) if page else None
             if cell is None:
                 return
-        self.plot.show_highlight(cell, finding.t_start - self.state.page_start,
-                                 finding.t_end - self.state.page_start)
+        self.plot.show_highlight(cell, finding.start - self.state.page_start,
+                                 finding.end - self.state.page_start)
         self.plot.centre_on(cell, t_page)
-        self.statusBar().showMessage(
-            f"Finding {finding.rank}: lead {finding.lead}, beat {finding.beat}, "
-            f"{finding.t_start:.2f}-{finding.t_end:.2f} s{switched}")
+        rank = self.findings.index(finding) + 1 if finding in self.findings else 0
+        self.statusBar().showMessage(f"Finding {rank}: {finding_text(finding)}{switched}")
 
     # ================================================================== patient / device
     def set_patient(self, age: float | None, sex: str | None) -> None:

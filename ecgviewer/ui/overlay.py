@@ -1,59 +1,36 @@
 """From a model result to what the clinician reads: verdict, findings, heat-band scale.
 
-Qt-free helpers so they are easy to test. The result object is duck-typed on the DESIGN.md
-Detector API (``score``, ``percentile``, ``lead_scores``, ``beats``, ``anomaly_map``,
-``restored``, ``flags``, ``model``).
+Qt-free helpers so they are easy to test. The result is read as
+:class:`ecgviewer.result.ScoredECG` (the DESIGN.md Detector API); findings are the model's
+calibrated :class:`ecgviewer.result.Finding` regions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ecgviewer import wording
-from ecgviewer.paper.heat import heat_scale  # noqa: F401 - re-exported
+from ecgviewer.paper.heat import band_map, heat_scale  # noqa: F401 - re-exported
+from ecgviewer.result import Finding, findings_of
 from ecgviewer.signal.quality import PROBLEMS
 from ecgviewer.wording import verdict  # noqa: F401 - the viewer's verdict (quality first)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One flagged beat: where to look and how unusual it is."""
-
-    rank: int
-    lead: str
-    beat: int  # 1-based beat number in the record
-    t_start: float  # seconds from the record start
-    t_end: float
-    score: float
-
-    @property
-    def t_centre(self) -> float:
-        return 0.5 * (self.t_start + self.t_end)
-
-
 def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Finding]:
-    """Beats ranked by score, each with its most unusual lead.
+    """The result's calibrated findings (most unusual first) in leads this record shows.
 
-    ``beats`` rows are ``(t_start, t_end, score, lead_scores)``; a beat without lead scores
-    is attributed to lead II (the rhythm lead), or the first lead.
+    Only regions beyond what normal ECGs show are findings (model/findings.py); a normal ECG
+    usually has none, and the list says so instead of ranking every beat.
     """
-    beats = list(getattr(result, "beats", None) or [])
-    rows: list[tuple[float, int, float, float, str]] = []
-    for i, beat in enumerate(beats):
-        t0, t1, score = float(beat[0]), float(beat[1]), float(beat[2])
-        lead_scores = beat[3] if len(beat) > 3 else None
-        lead = None
-        if lead_scores:
-            candidates = {k: v for k, v in dict(lead_scores).items() if k in leads}
-            if candidates:
-                lead = max(candidates, key=lambda k: candidates[k])
-        if lead is None:
-            lead = "II" if "II" in leads else leads[0]
-        rows.append((score, i + 1, t0, t1, lead))
-    rows.sort(key=lambda r: -r[0])
-    return [Finding(k + 1, lead, beat, t0, t1, score)
-            for k, (score, beat, t0, t1, lead) in enumerate(rows[:limit])]
+    return [f for f in findings_of(result) if f.lead is None or f.lead in leads][:limit]
+
+
+def finding_text(finding: Finding) -> str:
+    """One line for the status bar: lead, time, how unusual and why."""
+    lead = f"lead {finding.lead}" if finding.lead else "all leads"
+    pct = "" if finding.percentile is None else f", {wording.comparison(finding.percentile).lower()}"
+    return (f"{lead}, {finding.start:.2f}-{finding.end:.2f} s: {finding.score:.1f} SD above "
+            f"normal{pct} ({finding.reason})")
 
 
 def flag_texts(result: Any) -> list[str]:

@@ -21,8 +21,9 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ecgviewer.analysis.long_recording import Finding, LongRecordingScores
+from ecgviewer.analysis.long_recording import LongRecordingScores
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 from ecgviewer.review.store import ReviewStore
 from ecgviewer.ui.messages import show_error
 from ecgviewer.ui.workers import JobTracker, Worker
@@ -128,8 +129,8 @@ class OverviewStrip(pg.PlotWidget):
         self.curve.setData(x, y)
         found = state.ranked_findings(TOP_FINDINGS)
         # Markers on the curve, at the finding's beat time and its window's score.
-        self.markers.setData([(f.t_start + f.t_end) / 2 for f in found],
-                             [float(state.scores[f.window]) for f in found])
+        self.markers.setData([f.centre for f in found],
+                             [float(state.scores[state.window_of(f)]) for f in found])
 
     def set_view(self, t0: float, t1: float) -> None:
         # At 24 h a 10 s page is < 1 px wide: draw at least 0.2% of the width so it shows.
@@ -291,9 +292,9 @@ class LongRecordingPanel(QWidget):
             return None
         self.finding_index = (self.finding_index + delta) % len(found)
         f = found[self.finding_index]
-        centre = (f.t_start + f.t_end) / 2
+        centre = f.centre
         # The page is the scored window itself (what the score is about), which holds the beat.
-        self.go_to(self.state.window_bounds(f.window)[0])
+        self.go_to(self.state.window_bounds(self.state.window_of(f))[0])
         lead = f" in lead {f.lead}" if f.lead else ""
         self.finding_label.setText(
             f"Finding {self.finding_index + 1} of {len(found)}: at {elapsed_text(centre, long=True)} from "

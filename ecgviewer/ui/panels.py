@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from ecgviewer import wording
 from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
+from ecgviewer.result import Finding
 from ecgviewer.ui.display import Measurements
-from ecgviewer.ui.overlay import Finding
 
 
 def _value_label() -> QLabel:
@@ -301,7 +301,8 @@ class AnalysisPanel(QGroupBox):
 
 
 class FindingsPanel(QGroupBox):
-    """Beats ranked by score; clicking one asks the window to centre and highlight it."""
+    """The model's calibrated findings, most unusual first; clicking one asks the window to
+    centre and highlight it. Empty (and saying so) when nothing is beyond normal ECGs."""
 
     finding_activated = Signal(object)  # Finding
 
@@ -309,7 +310,7 @@ class FindingsPanel(QGroupBox):
         super().__init__("Findings (N next, P previous)", parent)
         box = QVBoxLayout(self)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["#", "Lead", "Beat", "Time", "Score"])
+        self.table.setHorizontalHeaderLabels(["#", "Lead", "Time", "SD", "Pct"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -327,9 +328,12 @@ class FindingsPanel(QGroupBox):
         self.table.blockSignals(True)
         self.table.setRowCount(len(findings))
         for r, f in enumerate(findings):
-            for c, text in enumerate((str(f.rank), f.lead, str(f.beat), f"{f.t_centre:.2f} s",
-                                      f"{f.score:.3g}")):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+            pct = "-" if f.percentile is None else f"{f.percentile:.1f}"
+            for c, text in enumerate((str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s",
+                                      f"{f.score:.1f}", pct)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{f.score:.1f} SD above normal ECGs in this lead: {f.reason}")
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.clearSelection()
         self.table.blockSignals(False)

@@ -34,6 +34,7 @@ UID_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("score", "Unusual"),  # sorted by the model score, shown in words
     ("percentile", "Percentile"),
+    ("findings", "Findings"),
     ("quality", "Quality"),
     ("review_state", "Review"),
     ("patient_id", "Patient"),

@@ -13,6 +13,7 @@ import numpy as np
 
 from ecgviewer.errors import MissingLeadsError, ScoringCancelled
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 
 MODEL = {"name": "fake", "version": "0.0-test", "sha256": "f" * 64}
 
@@ -27,6 +28,12 @@ class FakeResult:
     restored: np.ndarray
     flags: set[str] = field(default_factory=set)
     model: dict[str, str] = field(default_factory=lambda: dict(MODEL))
+    findings: list[Finding] = field(default_factory=list)
+    map_reference: float | None = None
+    finding_map: np.ndarray | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"score": self.score, "percentile": self.percentile, "findings": [f.to_json() for f in self.findings]}
 
 
 class FakeDetector:
@@ -46,6 +53,7 @@ class FakeDetector:
         per_lead = np.max(np.abs(data), axis=1)
         where = int(np.argmax(np.abs(data).max(axis=0)))
         t = where / record.fs
+        lead = record.leads[int(np.argmax(np.abs(data[:, where])))]
         amap = np.zeros_like(data)
         amap[:, max(0, where - 10) : where + 10] = peak
         return FakeResult(
@@ -55,6 +63,7 @@ class FakeDetector:
             beats=[(max(0.0, t - 0.2), t + 0.2, peak, {})],
             anomaly_map=amap,
             restored=data * 0.9,
+            findings=[Finding(lead, max(0.0, t - 0.2), t + 0.2, peak, 99.0, "beat")],
         )
 
     def score(self, record: Record, progress: Any = None, cancel: Any = None) -> FakeResult:

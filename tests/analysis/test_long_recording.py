@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -38,8 +39,8 @@ def test_full_scoring_and_ranked_findings():
     assert det.records == 60 and max(det.batches) <= 8
     top = state.ranked_findings(3)
     # Spikes written at 302 s (largest), 431 s, 125 s.
-    assert [f.window for f in top] == [30, 43, 12]
-    assert top[0].t_start <= 302.0 <= top[0].t_end
+    assert [state.window_of(f) for f in top] == [30, 43, 12]
+    assert top[0].start <= 302.0 <= top[0].end
     assert state.scores[30] == pytest.approx(5.0, abs=1e-3)
 
 
@@ -113,9 +114,11 @@ def test_findings_rank_windows_by_their_score_not_by_one_beat():
             res = super()._one(record)
             t0, t1, s, leads = res.beats[0]
             res.beats = [(t0, t1, 10.0 - s, leads)]  # beat scores in the opposite order
+            res.findings = [replace(f, score=10.0 - f.score) for f in res.findings]
             return res
 
     state = run(long_recording_job(_recording(), detector=Inverted(), batch=16))
     top = state.ranked_findings(3)
-    assert [f.window for f in top] == [30, 43, 12]  # by window score: the spikes
-    assert top[0].beat_score == pytest.approx(5.0, abs=1e-3)
+    assert [state.window_of(f) for f in top] == [30, 43, 12]  # by window score: the spikes
+    assert top[0].score == pytest.approx(state.scores[30])  # the window's score, not the beat's
+    assert top[0].lead is not None and top[0].start <= 302.0 <= top[0].end

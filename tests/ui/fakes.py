@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 from tests.analysis.fake_detector import FakeResult
 
 #: Where the fake map is hot: (lead, t_start s, t_end s).
@@ -28,8 +29,10 @@ def fake_result(record: Record, hot: tuple[str, float, float] = HOT) -> FakeScor
     restored = record.data() * 0.9
     beats = [(t0, t1, 5.0, {lead: 5.0}), (1.0, 1.6, 1.0, {"II": 1.0}),
              (6.0, 6.6, 2.0, {"V5": 2.0})]
+    findings = [Finding(lead, t0, t1, 5.0, 99.9, "beat"), Finding("V5", 6.0, 6.6, 2.0, 99.0, "shape"),
+                Finding("II", 1.0, 1.6, 1.0, 98.0, "restoration")]
     return FakeScoreResult(3.2, 98.4, {name: 0.1 for name in record.leads}, beats, amap,
-                           restored)
+                           restored, findings=findings)
 
 
 def fake_job(record: Record, device: str = "auto", steps: int = 10,

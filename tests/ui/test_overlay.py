@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgviewer.ui.overlay import findings_from, flag_texts, heat_scale, verdict
+from ecgviewer.result import Finding
+from ecgviewer.ui.overlay import finding_text, findings_from, flag_texts, heat_scale, verdict
 from tests.ui.fakes import FakeScoreResult
 
 
@@ -25,12 +26,22 @@ def _result(beats, amap=None):
     return FakeScoreResult(1.0, 50.0, {}, beats, amap, amap)
 
 
-def test_findings_ranked_by_score_with_top_lead():
-    res = _result([(0.0, 0.5, 1.0, {"I": 0.2, "II": 0.9}), (1.0, 1.5, 3.0, {"I": 2.0, "II": 1.0}),
-                   (2.0, 2.5, 2.0, {})])
+def test_findings_are_the_results_own_in_shown_leads_only():
+    # Beats alone are no findings: a normal ECG's beats must not fill the list.
+    res = _result([(0.0, 0.5, 1.0, {"I": 0.2, "II": 0.9}), (1.0, 1.5, 3.0, {"I": 2.0})])
+    assert findings_from(res, ["I", "II"]) == []
+    res.findings = [Finding("V2", 1.0, 1.5, 4.0, 99.9, "beat"), Finding("II", 0.0, 9.0, 2.5, 99.0, "shape")]
     found = findings_from(res, ["I", "II"])
-    assert [(f.rank, f.beat, f.lead) for f in found] == [(1, 2, "I"), (2, 3, "II"), (3, 1, "II")]
-    assert found[0].t_centre == pytest.approx(1.25)
+    assert [f.lead for f in found] == ["II"]
+    assert found[0].centre == pytest.approx(4.5)
+    assert "lead II" in finding_text(found[0]) and "2.5 SD" in finding_text(found[0])
+    assert "normal-beat bank" in finding_text(found[0])
+
+
+def test_findings_from_a_cached_summary_are_read_back():
+    res = _result([])
+    res.findings = [Finding("III", 0.5, 1.5, 3.0, 99.5, "restoration").to_json()]  # as cached
+    assert findings_from(res, ["III"]) == [Finding("III", 0.5, 1.5, 3.0, 99.5, "restoration")]
 
 
 def test_heat_scale_is_positive_even_for_an_empty_map():

@@ -1,0 +1,260 @@
+"""Calibrated findings: which leads and beats of an ECG are beyond what normal ECGs show.
+
+Two score parts, each measured per lead for the whole ECG and per beat:
+
+- ``restoration``: the network's beat-view restoration error (log mean squared error of the
+  masked samples), the part that sees what one beat of one lead cannot be restored to;
+- ``shape``: how far the lead's beat is from the normal-beat bank, in millivolts and with the
+  ECG's gain, so the leads' relative size and polarity count (the network's per-lead scaling
+  hides them): for the whole ECG each lead's share of the bank distance of the median beat,
+  per beat the RMS difference from the expected normal beat (:meth:`BeatBank.expected`).
+
+Every value is turned into standard deviations above the normal ECGs of that lead (mean and
+spread on the selection half's normals; one lead's natural noise no longer outranks another
+lead's real change), the parts are averaged, and two thresholds are set on the same normals:
+a lead is flagged when its whole-ECG value is above all but ``LEAD_SHARE`` of normal ECGs'
+highest lead, a beat when its value is above what normals' beats reach, so that together at
+most ``NORMAL_SHARE`` of normal ECGs get any finding. The calibration is stored in the model
+card (``findings_calibration``) by ``python -m model.calibrate_findings``.
+
+Measured on fold 9 (bundled model of 2026-11-25): on the selection half, averaging the two
+parts per lead found something in 95 % of the abnormal ECGs above the normals' 95th score
+percentile with 8 % of its normals flagged (either part alone 64-90 %); with the shipped
+thresholds the report half has 6.3 % of normals with a finding and 86 % of those abnormal
+ECGs with one (model/overlay_benchmark.py).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.result import Finding
+from model.config import ModelConfig
+
+PARTS = ("restoration", "shape")
+#: The parts ``lead_scores`` rank leads by: on the selection half the restoration part alone
+#: put infarct-territory leads first best (within-record AUROC 0.63; with the shape part 0.60,
+#: the uncalibrated map 0.58).
+LEAD_SCORE_PARTS = ("restoration",)
+#: Share of selection normals allowed a whole-lead finding, and any finding at all (chosen on
+#: the selection half: 0.05/0.09 keep 81 % of high-scoring abnormal ECGs with a finding, find
+#: every inserted premature wide beat of the synthetic benchmark and the PVC of PTB-XL 00170;
+#: 0.065/0.08 reached 83 % but missed 88 % of the inserted beats).
+LEAD_SHARE = 0.05
+NORMAL_SHARE = 0.09
+#: How a beat's parts combine (a whole lead's are averaged): see :func:`_beat_z`.
+BEAT_COMBINE = "max"
+#: Quantile levels stored per lead (finer in the upper tail, where findings live).
+LEVELS = np.unique(np.concatenate([np.linspace(0, 0.9, 10), np.linspace(0.9, 0.99, 10),
+                                   np.linspace(0.99, 1.0, 11)]))
+_EPS = 1e-5
+
+
+@dataclass
+class Evidence:
+    """Raw (uncalibrated) per-lead and per-beat values of each part for one ECG."""
+
+    lead: dict[str, np.ndarray]  # part -> (12,), NaN where the part is unavailable
+    beat: dict[str, np.ndarray]  # part -> (12, n_beats)
+    spans: np.ndarray  # (n_beats, 2) seconds from the record start
+    duration: float
+
+
+def evidence(st: dict[str, np.ndarray], r_peaks: np.ndarray, n_model: int, cfg: ModelConfig,
+             lead_distances: np.ndarray | None = None, bank_band: np.ndarray | None = None,
+             templates: np.ndarray | None = None, window_starts: list[int] | None = None) -> Evidence:
+    """Per-lead and per-beat values from the stitched maps (model rate, ``st`` of infer) and,
+    when a bank is bundled, its per-lead distances and expected beats."""
+    n_leads = cfg.n_leads
+    beat_sq = st["beat_sq"][:, :n_model]
+    global_sq = st["global_sq"][:, :n_model]
+    has_beats = bool(np.isfinite(beat_sq).any())
+    restoration = beat_sq if has_beats else global_sq
+    lead: dict[str, np.ndarray] = {
+        "restoration": np.log(np.nanmean(restoration, axis=1) + _EPS),
+        "shape": np.full(n_leads, np.nan),
+    }
+    if lead_distances is not None and np.isfinite(lead_distances).any():
+        lead["shape"] = np.log(np.nanmean(lead_distances, axis=0) + _EPS)
+    pre, post = cfg.beat_pre, cfg.beat_len - cfg.beat_pre
+    r = np.asarray(r_peaks, np.int64)
+    r = r[(r - pre >= 0) & (r + post <= n_model)]
+    filled = np.where(np.isfinite(beat_sq), beat_sq, global_sq)
+    csum = np.concatenate([np.zeros((n_leads, 1)), np.cumsum(filled, axis=1, dtype=np.float64)], axis=1)
+    beat: dict[str, np.ndarray] = {
+        "restoration": np.log((csum[:, r + post] - csum[:, r - pre]) / (pre + post) + _EPS),
+        "shape": np.full((n_leads, len(r)), np.nan),
+    }
+    if templates is not None and bank_band is not None and len(r) and window_starts is not None:
+        bpre, blen = cfg.bank_pre, cfg.bank_len
+        centres = np.asarray(window_starts, np.float64) + cfg.global_len / 2
+        usable = np.isfinite(templates.reshape(len(templates), -1)).all(axis=1)
+        centres[~usable] = np.inf
+        fits = (r - bpre >= 0) & (r - bpre + blen <= bank_band.shape[1])
+        if usable.any() and fits.any():
+            rr = r[fits]
+            tpl = templates[np.argmin(np.abs(centres[None, :] - rr[:, None]), axis=1)]  # (b, 12, L)
+            beats = bank_band[:, rr[:, None] + np.arange(-bpre, blen - bpre)].transpose(1, 0, 2)
+            scale = np.sqrt((tpl**2).mean(axis=(1, 2)))[:, None]  # the beat's overall size
+            dev = np.sqrt(((beats - tpl) ** 2).mean(axis=2)) / np.maximum(scale, 1e-6)
+            beat["shape"][:, fits] = np.log(dev + 1e-3).T
+    spans = np.stack([(r - pre) / cfg.fs, (r + post) / cfg.fs], axis=1) if len(r) else np.zeros((0, 2))
+    return Evidence(lead, beat, spans, n_model / cfg.fs)
+
+
+# ---------------------------------------------------------------------------- calibration
+def _z(values: dict[str, np.ndarray], stats: dict[str, Any], parts: tuple[str, ...] = PARTS,
+       combine: str = "mean") -> np.ndarray:
+    """Mean (or max) over parts of (value - normal mean) / normal spread, per lead (NaN parts
+    skipped)."""
+    zs = []
+    for part in parts:
+        mean = np.asarray(stats["mean"][part], np.float64)
+        std = np.asarray(stats["std"][part], np.float64)
+        v = values[part]
+        shape = (-1,) + (1,) * (v.ndim - 1)
+        zs.append((v - mean.reshape(shape)) / std.reshape(shape))
+    stacked = np.stack(zs)
+    with warnings.catch_warnings():  # all parts NaN: the mean is NaN, said once, not warned
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(stacked, axis=0) if combine == "max" else np.nanmean(stacked, axis=0)
+
+
+def _beat_z(values: dict[str, np.ndarray], stats: dict[str, Any]) -> np.ndarray:
+    """A beat counts by its most unusual part: a premature beat is far from the expected
+    normal beat yet may restore well (selection half: 85 % of PVC records get a beat finding,
+    80 % with the mean of the parts)."""
+    return _z(values, stats, PARTS, str(stats.get("combine", BEAT_COMBINE)))
+
+
+def _part_of(values: dict[str, np.ndarray], stats: dict[str, Any], index: tuple[int, ...]) -> str:
+    best, best_z = PARTS[0], -np.inf
+    for part in PARTS:
+        z = (values[part][index] - stats["mean"][part][index[0]]) / stats["std"][part][index[0]]
+        if np.isfinite(z) and z > best_z:
+            best, best_z = part, z
+    return best
+
+
+def _stats(rows: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Per-lead mean and spread of (12,) or (12, n) rows, NaN ignored."""
+    pooled = np.concatenate([r.reshape(r.shape[0], -1) for r in rows], axis=1)
+    mean = np.nanmean(pooled, axis=1)
+    std = np.nanstd(pooled, axis=1)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return mean.tolist(), std.tolist()
+
+
+def _quantiles(rows: list[np.ndarray]) -> list[list[float]]:
+    pooled = np.concatenate([r.reshape(r.shape[0], -1) for r in rows], axis=1)
+    out = []
+    for lead_values in pooled:
+        v = lead_values[np.isfinite(lead_values)]
+        out.append(np.quantile(v, LEVELS).round(4).tolist() if len(v) else [0.0] * len(LEVELS))
+    return out
+
+
+def fit_calibration(normals: list[Evidence], leads: tuple[str, ...]) -> dict[str, Any]:
+    """Means, spreads, thresholds and quantiles from the selection half's normal ECGs."""
+    cal: dict[str, Any] = {"parts": list(PARTS), "leads": list(leads), "levels": LEVELS.round(4).tolist()}
+    for scope in ("lead", "beat"):
+        stats: dict[str, Any] = {"mean": {}, "std": {}}
+        for part in PARTS:
+            stats["mean"][part], stats["std"][part] = _stats([getattr(e, scope)[part] for e in normals])
+        cal[scope] = stats
+    cal["beat"]["combine"] = BEAT_COMBINE
+    lead_z = [_z(e.lead, cal["lead"]) for e in normals]
+    beat_z = [_beat_z(e.beat, cal["beat"]) for e in normals]
+    lead_max = np.array([np.nanmax(z) if np.isfinite(z).any() else -np.inf for z in lead_z])
+    beat_max = np.array([np.nanmax(z) if z.size and np.isfinite(z).any() else -np.inf for z in beat_z])
+    lead_threshold = float(np.quantile(lead_max, 1 - LEAD_SHARE))
+    lead_hit = lead_max > lead_threshold
+    # The lowest beat threshold that keeps normals with any finding at NORMAL_SHARE.
+    beat_threshold = float(np.nanmax(beat_max[np.isfinite(beat_max)])) if np.isfinite(beat_max).any() else 0.0
+    for candidate in np.sort(beat_max[np.isfinite(beat_max)])[::-1]:
+        if np.mean(lead_hit | (beat_max > candidate)) > NORMAL_SHARE:
+            break
+        beat_threshold = float(candidate)
+    cal["lead"]["threshold"] = lead_threshold
+    cal["beat"]["threshold"] = beat_threshold
+    cal["lead"]["quantiles"] = _quantiles(lead_z)
+    cal["beat"]["quantiles"] = _quantiles(beat_z)
+    cal["n_normals"] = len(normals)
+    cal["normal_share_with_findings"] = round(float(np.mean(lead_hit | (beat_max > beat_threshold))), 4)
+    return cal
+
+
+# ---------------------------------------------------------------------------- findings
+def lead_scores(ev: Evidence, cal: dict[str, Any]) -> np.ndarray:
+    """(12,) standard deviations above normal ECGs of each lead (:data:`LEAD_SCORE_PARTS`)."""
+    return _z(ev.lead, cal["lead"], LEAD_SCORE_PARTS)
+
+
+def _percentile(value: float, quantiles: list[float], levels: np.ndarray) -> float:
+    return float(100.0 * np.interp(value, quantiles, levels))
+
+
+def findings(ev: Evidence, cal: dict[str, Any], leads: tuple[str, ...]) -> list[Finding]:
+    """Whole-lead and beat findings above the calibrated thresholds, beats merged per lead,
+    most unusual first."""
+    levels = np.asarray(cal["levels"], np.float64)
+    out: list[Finding] = []
+    lz = _z(ev.lead, cal["lead"])
+    start = float(ev.spans[0, 0]) if len(ev.spans) else 0.0
+    end = float(ev.spans[-1, 1]) if len(ev.spans) else ev.duration
+    for i, name in enumerate(leads):
+        if np.isfinite(lz[i]) and lz[i] > cal["lead"]["threshold"]:
+            out.append(Finding(name, max(0.0, start), min(ev.duration, end), float(lz[i]),
+                               _percentile(lz[i], cal["lead"]["quantiles"][i], levels),
+                               "shape" if _part_of(ev.lead, cal["lead"], (i,)) == "shape" else "restoration"))
+    bz = _beat_z(ev.beat, cal["beat"])
+    threshold = cal["beat"]["threshold"]
+    for i, name in enumerate(leads):
+        run: list[int] = []
+        for j in range(bz.shape[1] + 1):
+            hit = j < bz.shape[1] and np.isfinite(bz[i, j]) and bz[i, j] > threshold
+            if hit and (not run or ev.spans[j, 0] <= ev.spans[run[-1], 1]):
+                run.append(j)
+                continue
+            if run:
+                best = max(run, key=lambda k: bz[i, k])
+                part = _part_of(ev.beat, cal["beat"], (i, best))
+                out.append(Finding(name, max(0.0, float(ev.spans[run[0], 0])),
+                                   min(ev.duration, float(ev.spans[run[-1], 1])), float(bz[i, best]),
+                                   _percentile(bz[i, best], cal["beat"]["quantiles"][i], levels),
+                                   "beat" if part == "shape" else "beat_restoration"))
+            run = [j] if hit else []
+    out.sort(key=lambda f: -f.score)
+    return out
+
+
+def band(ev: Evidence, cal: dict[str, Any], profile: np.ndarray, fs: float) -> np.ndarray:
+    """(12, n) what the heat band draws, in units of the calibrated thresholds (1 = a finding).
+
+    Each sample gets the strongest calibrated evidence covering it (its lead's whole-ECG
+    value over the lead threshold, its beats' values over the beat threshold), shaped by
+    ``profile`` (where in the beat the ECG departs from the expected normal beat or is hard to
+    restore, 1 in the lead's most departing quarter): the band lies on the findings, and on
+    their QRS, ST or T where the change is, not on whole normal leads.
+    """
+    n = profile.shape[1]
+    level = np.zeros(profile.shape, np.float32)
+    lz = _z(ev.lead, cal["lead"])
+    a, b = (0, n) if not len(ev.spans) else (int(ev.spans[0, 0] * fs), int(ev.spans[-1, 1] * fs))
+    whole = np.where(np.isfinite(lz), lz, 0.0) / max(cal["lead"]["threshold"], 1e-6)
+    level[:, max(a, 0) : min(b, n)] = np.maximum(whole, 0)[:, None]
+    bz = _beat_z(ev.beat, cal["beat"]) / max(cal["beat"]["threshold"], 1e-6)
+    for j, (t0, t1) in enumerate(ev.spans):
+        sl = slice(max(int(t0 * fs), 0), min(int(t1 * fs), n))
+        values = np.where(np.isfinite(bz[:, j]), bz[:, j], 0.0)
+        level[:, sl] = np.maximum(level[:, sl], values[:, None])
+    top = np.percentile(profile, 75, axis=1, keepdims=True)
+    value = level * np.clip(profile / np.maximum(top, 1e-9), 0.3, 1.0)
+    # At the threshold the band jumps to half colour: a finding is never a faint tint; below
+    # it values stay as they are (seen only when the reader lowers the threshold).
+    return np.where(value >= 1.0, 1.5 + 0.5 * np.clip(value - 1.0, 0.0, 1.0), value).astype(np.float32)
