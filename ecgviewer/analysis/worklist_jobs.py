@@ -27,7 +27,7 @@ from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_mod
 from ecgviewer.errors import ECGError
 from ecgviewer.io.ptbxl_database import read_ptbxl_database
 from ecgviewer.record import Patient, Record, RecordEntry
-from ecgviewer.review.hashing import entry_hash, files_of, sha256_files, stat_key
+from ecgviewer.review.hashing import cached_hash, entry_hash, files_of
 from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
@@ -349,15 +349,8 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
 
 
 def _file_hash(files: list[Path], store: ReviewStore, fresh: list[tuple[str, int, int, str]]) -> str:
-    """Content hash of ``files``, from the store when their size and mtime are unchanged."""
-    size, mtime = stat_key(files)
-    key = str(files[0].resolve())
-    known = store.known_hash(key, size, mtime)
-    if known is not None:
-        return known
-    h = sha256_files(files)
-    fresh.append((key, size, mtime, h))
-    return h
+    """Content hash of ``files`` via the one cached lookup (:func:`review.hashing.cached_hash`)."""
+    return str(cached_hash(files, store, fresh=fresh))
 
 
 def _score(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt
@@ -20,7 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
 
 from ecgviewer.record import Record
-from ecgviewer.review.hashing import files_of, sha256_files, stat_key
+from ecgviewer.review.hashing import cached_hash, files_of
 from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
 from ecgviewer.ui.messages import show_error
@@ -165,11 +164,7 @@ class ReviewFeatures(QObject):
         if not record.source or not os.path.isfile(record.source):
             return None
         try:
-            files = files_of(record.source)
-            size, mtime = stat_key(files)
-            h = self.store.known_hash(str(Path(files[0]).resolve()), size, mtime)
-            if h is None and size <= _HASH_ON_GUI_MAX_BYTES:
-                h = sha256_files(files)
+            h = cached_hash(files_of(record.source), self.store, max_bytes=_HASH_ON_GUI_MAX_BYTES)
         except Exception as exc:  # noqa: BLE001 - no review is better than no report
             log.info("no review lookup for %s: %s", record.source, exc)
             return None
