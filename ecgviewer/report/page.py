@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.paper.layouts import PAGE_SECONDS, PageGeometry, compute_page
+from ecgviewer.paper.page import CellDrawing, PageData, build_page, draw_cells
 from ecgviewer.record import Record
 from ecgviewer.review.store import Review
 
@@ -101,6 +102,16 @@ def report_page(
     if geometry.note:
         note = "; ".join(n for n in (geometry.note, note) if n)
     return ReportPage(paper, width, height, header, grid, footer, geometry, speed, gain, note)
+
+
+def report_cells(content: ReportContent, page: ReportPage) -> tuple[PageData, list[CellDrawing]]:
+    """The printed page's model: the same :func:`ecgviewer.paper.page.build_page` (display
+    filter with the viewer's padding, overlay slices) and per-cell drawing (clipping, heat
+    bins and shading) as the screen, at the report's threshold and opacity."""
+    data = build_page(content.record, content.t0, page.geometry.width / page.speed,
+                      content.display_filter, content, content.heat_scale)
+    return data, draw_cells(data, page.geometry, page.speed, page.gain, content.threshold,
+                            content.opacity)
 
 
 def _ceil5(x: float) -> float:
