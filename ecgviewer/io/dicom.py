@@ -226,9 +226,9 @@ class _Builder:
             unit = str(units.get("CodeValue", "")) if units is not None else ""
             factor = unit_scale(unit)
             voltage.append(factor is not None)
-            sens = _num(ch.get("ChannelSensitivity"), 1.0)
-            corr = _num(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
-            base = _num(ch.get("ChannelBaseline"), 0.0)
+            sens = _number(ch.get("ChannelSensitivity"), 1.0)
+            corr = _number(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
+            base = _number(ch.get("ChannelBaseline"), 0.0)
             if sens == 0:
                 raise CorruptFileError(self.path, f"waveform {label} channel {names[-1]}: "
                                                   "channel sensitivity is 0")
@@ -337,7 +337,7 @@ class _Builder:
         """Free-text annotations placed at samples of the (single) rhythm group. Coded
         fiducial points (P onset, QRS offset, ...) are not taken: producers differ in which
         group (rhythm or median beat) their positions count in."""
-        out = []
+        out: list[Annotation] = []
         if group is None:
             return out
         for ann in self.ds.get("WaveformAnnotationSequence") or []:
@@ -459,6 +459,12 @@ def _is_non_ecg(name: str) -> bool:
     from ecgviewer.io._channels import looks_like_other
 
     return looks_like_other(name)
+
+
+def _number(value: Any, default: float) -> float:
+    """:func:`_num` with a number as the default (never None)."""
+    number = _num(value, default)
+    return default if number is None else number
 
 
 def _num(value: Any, default: float | None) -> float | None:

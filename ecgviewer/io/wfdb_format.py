@@ -323,7 +323,7 @@ def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors
     if resampled:
         notes.append(f"resampled to {fs_out:g} Hz: {', '.join(resampled)}")
     if missing.any():
-        every = missing.all(axis=0)
+        every = np.asarray(missing.all(axis=0))
         for a, b in gap_runs(every):
             annotations.append(Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, None))
         for i in range(len(chans)):
