@@ -242,16 +242,12 @@ class ReviewFeatures(QObject):
 def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None = None) -> ReviewFeatures:
     """Add the review workflow to ``window``; returns the object that owns it."""
     features = ReviewFeatures(window, detector, store)
-    window.review = features  # type: ignore[attr-defined]
-    page_changed = getattr(window, "page_changed", None)
-    if page_changed is not None:  # the viewer paged itself: the overview follows
-        page_changed.connect(features.page_shown)
+    # The window's public hook: it pages -> the overview follows; it closes -> the features
+    # shut down; recordings this long are scored by the overview dock, window by window.
+    window.attach_review(features, LONG_RECORDING_S)  # type: ignore[attr-defined]
     from ecgviewer.ui import reading_hooks  # statements, sign-off, interval editor, audit
 
     reading_hooks.install(window, features)
-    # Whole-record scoring of a 24 h file would hold its full-length maps in memory: the
-    # window leaves recordings this long to the overview dock.
-    window.long_recording_s = LONG_RECORDING_S  # type: ignore[attr-defined]
     return features
 
 
