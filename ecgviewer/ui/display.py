@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # The page model lives in ecgviewer.paper.page (shared with the report); re-exported here.
 __all__ = ["PAD_S", "Measurements", "PageData", "build_page", "filters_loaded",
            "load_filters_job", "measure_job", "page_bounds"]
+
 
 def filters_loaded() -> bool:
     """Whether the display filter's module (and scipy.signal) is imported yet."""
