@@ -217,10 +217,12 @@ def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> l
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     peaks = detect_r_peaks(data[ecg_rows], page.fs, lead=ecg_rows.index(lead) if lead in ecg_rows else None)
-    if peaks.size >= 2:
-        rr = np.diff(peaks) / page.fs * 1000.0
-        out.append(("HR", f"{60000.0 / float(np.mean(rr)):.0f} bpm, RR {np.mean(rr):.0f} ± "
-                          f"{np.std(rr):.0f} ms ({peaks.size} beats)"))
+    from ecgviewer.signal.intervals import heart_rate_stats  # the viewer's formula
+
+    stats = heart_rate_stats(peaks, page.fs)
+    if stats.mean_bpm is not None and stats.rr_mean_ms is not None:
+        out.append(("HR", f"{stats.mean_bpm:.0f} bpm, RR {stats.rr_mean_ms:.0f} ± "
+                          f"{stats.rr_sd_ms or 0.0:.0f} ms ({stats.n_beats} beats)"))
     else:
         out.append(("Heart rate", "unavailable (fewer than 2 R peaks)"))
     out.extend(_intervals(page, peaks))
