@@ -82,13 +82,9 @@ class AnalysisJobsMixin:
         self._measured_from = start_s
         worker = Worker(lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s),
                         kind="measure")
-        worker.signals.finished.connect(lambda res, w=worker: self._on_measured(w, res))
-        worker.signals.failed.connect(lambda exc, w=worker: self._on_measure_failed(w, exc))
-        self.jobs.start(worker)
+        self.jobs.start(worker, finished=self._on_measured, failed=self._on_measure_failed)
 
-    def _on_measured(self, worker: Worker, result: Measurements) -> None:
-        if not self.jobs.is_current(worker):
-            return
+    def _on_measured(self, result: Measurements) -> None:
         self.measurements = result
         self.measure_panel.show_measurements(result)
         self._chain_scoring()
@@ -105,11 +101,10 @@ class AnalysisJobsMixin:
         self.measure_panel.clear("measuring…")
         self.start_measuring(start)
 
-    def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
-        if self.jobs.is_current(worker):
-            log.warning("measurements failed: %s", exc, exc_info=exc)
-            self.measure_panel.clear(f"unavailable: {exc}")
-            self._chain_scoring()
+    def _on_measure_failed(self, exc: BaseException) -> None:
+        log.warning("measurements failed: %s", exc, exc_info=exc)
+        self.measure_panel.clear(f"unavailable: {exc}")
+        self._chain_scoring()
 
     def _chain_scoring(self) -> None:
         if self._score_after_measure:
