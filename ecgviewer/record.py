@@ -178,7 +178,7 @@ class Record:
         try:
             fs = float(self.fs)
         except (TypeError, ValueError):
-            raise InvalidSignalError(self.source, f"sampling rate {self.fs!r} is not a number")
+            raise InvalidSignalError(self.source, f"sampling rate {self.fs!r} is not a number") from None
         if not math.isfinite(fs) or not (MIN_FS <= fs <= MAX_FS):
             raise InvalidSignalError(
                 self.source,

@@ -85,7 +85,8 @@ def verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
         scoring_note,
     )
 
-    found = parse_flags(flags or ())
+    flags = tuple(flags or ())
+    found = parse_flags(flags)
     if not found:
         return percentile_verdict(p)
     unusable = LEAD_OFF in found or CLIPPED in found

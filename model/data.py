@@ -10,7 +10,6 @@ one of MI, STTC, CD, HYP. Folds 1-8 normals train; fold 9 is split by patient in
 
 from __future__ import annotations
 
-import ast
 import csv
 import hashlib
 import logging
@@ -22,6 +21,7 @@ import numpy as np
 
 from ecgviewer import io
 from ecgviewer.errors import ECGError
+from ecgviewer.io.ptbxl_database import read_ptbxl_database
 from ecgviewer.record import Record
 from model.beat_bank import BeatBank
 from model.config import ModelConfig
@@ -72,34 +72,21 @@ def read_ptbxl(root: str | Path) -> list[Labelled]:
     root = Path(root)
     diag = _diagnostic_map(root)
     out: list[Labelled] = []
-    with open(root / "ptbxl_database.csv", newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            path = None
-            for key in ("filename_hr", "filename_lr"):
-                candidate = root / (row.get(key) or "")
-                if row.get(key) and candidate.with_suffix(".hea").is_file():
-                    path = candidate.with_suffix(".hea")
-                    break
-            if path is None:
-                continue
-            codes = ast.literal_eval(row["scp_codes"]) if row["scp_codes"] else {}
-            classes = frozenset(diag[c] for c in codes if c in diag)
-            age = float(row["age"]) if row["age"] not in ("", None) else None
-            if age is not None and not 0 <= age <= 120:  # PTB-XL codes ages > 89 as 300
-                age = 90.0 if age >= 300 else None
-            sex = {"0": "M", "1": "F", "0.0": "M", "1.0": "F"}.get(row["sex"])
-            out.append(
-                Labelled(
-                    path=path,
-                    ecg_id=int(row["ecg_id"]),
-                    patient_id=int(float(row["patient_id"] or -1)),
-                    fold=int(row["strat_fold"]),
-                    age=age,
-                    sex=sex,
-                    classes=classes,
-                    codes={str(k): float(v) for k, v in codes.items()},
-                )
+    for row in read_ptbxl_database(root / "ptbxl_database.csv"):  # the one set of PTB-XL rules
+        codes = row.scp_codes
+        classes = frozenset(diag[c] for c in codes if c in diag)
+        out.append(
+            Labelled(
+                path=row.header,
+                ecg_id=int(row.ecg_id),
+                patient_id=int(float(row.patient.id or -1)),
+                fold=int(row.fold if row.fold is not None else -1),
+                age=row.patient.age,
+                sex=row.patient.sex,
+                classes=classes,
+                codes={str(k): float(v) for k, v in codes.items()},
             )
+        )
     return out
 
 

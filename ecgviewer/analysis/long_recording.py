@@ -25,7 +25,7 @@ from ecgviewer.analysis.worklist_jobs import score_many_isolated
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
 from ecgviewer.result import Finding, findings_of
-from ecgviewer.review.hashing import files_of, hash_job, stat_key
+from ecgviewer.review.hashing import cached_hash_job, files_of
 from ecgviewer.review.store import ReviewStore
 
 log = logging.getLogger(__name__)
@@ -130,19 +130,14 @@ def long_recording_job(
     state.model_version = lazy.version_key()
     content_hash = content_hash or state.content_hash
     if store is not None and not content_hash and record.source and os.path.isfile(record.source):
-        files = files_of(record.source)
-        size, mtime = stat_key(files)
-        key = str(files[0].resolve())
-        content_hash = store.known_hash(key, size, mtime)
-        if content_hash is None:  # first opening: read the whole file once, with progress
-            job = hash_job(list(files))
-            try:
-                while True:
-                    done, total, _ = next(job)
-                    yield (0, state.n_windows, f"Checking the file ({100 * done // max(total, 1)}%)")
-            except StopIteration as stop:
-                content_hash = str(stop.value)
-            store.remember_hashes([(key, size, mtime, content_hash)])
+        # First opening reads the whole file once, with progress; later ones hit the cache.
+        job = cached_hash_job(files_of(record.source), store)
+        try:
+            while True:
+                done, total, _ = next(job)
+                yield (0, state.n_windows, f"Checking the file ({100 * done // max(total, 1)}%)")
+        except StopIteration as stop:
+            content_hash = stop.value
     state.content_hash = content_hash or ""
     if store is not None and content_hash:
         saved = store.get_window_scores(content_hash, state.model_version, state.window_s)

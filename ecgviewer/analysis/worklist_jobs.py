@@ -13,7 +13,6 @@ the generator yields ``(done, total, message)`` between chunks like every analys
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import re
@@ -26,9 +25,10 @@ from typing import Any
 
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
 from ecgviewer.errors import ECGError
+from ecgviewer.io.ptbxl_database import read_ptbxl_database
 from ecgviewer.record import Patient, Record, RecordEntry
 from ecgviewer.result import findings_of
-from ecgviewer.review.hashing import entry_hash, files_of, sha256_files, stat_key
+from ecgviewer.review.hashing import cached_hash, entry_hash, files_of
 from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
@@ -132,34 +132,15 @@ def _collection_entries(path: Path) -> list[RecordEntry]:
 def scan_ptbxl_csv(csv_path: Path) -> Iterator[RecordEntry]:
     """Entries of a PTB-XL style ``ptbxl_database.csv`` (records beside it, WFDB).
 
-    The 500 Hz file (``filename_hr``) is used when present, else the 100 Hz one. Patient id,
-    age, sex (PTB-XL: 0 male, 1 female) and recording date come from the CSV.
+    Rows, demographics and PTB-XL's spellings come from :mod:`ecgviewer.io.ptbxl_database`
+    (the same rules model/ trains with); the recording date rides along for the worklist.
     """
-    base = csv_path.parent
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "filename_lr" not in reader.fieldnames:
-            raise ECGError(csv_path, "is not a PTB-XL style database CSV (no filename_lr column)")
-        for rec in reader:
-            hea = None
-            for col in ("filename_hr", "filename_lr"):
-                name = (rec.get(col) or "").strip()
-                if name and (base / f"{name}.hea").is_file():
-                    hea = base / f"{name}.hea"
-                    break
-            if hea is None:
-                continue
-            patient = Patient(
-                id=_clean_id(rec.get("patient_id")),
-                age=_float(rec.get("age")),
-                sex={"0": "M", "1": "F"}.get((rec.get("sex") or "").strip()),
-            )
-            ecg_id = (rec.get("ecg_id") or hea.stem).strip()
-            yield RecordEntry(
-                source=str(hea), key="", label=f"ecg {ecg_id}",
-                load=_ptbxl_loader(hea, patient), patient=patient,
-                extra={"start": (rec.get("recording_date") or "").strip()},
-            )
+    for row in read_ptbxl_database(csv_path):
+        yield RecordEntry(
+            source=str(row.header), key="", label=f"ecg {row.ecg_id or row.header.stem}",
+            load=_ptbxl_loader(row.header, row.patient), patient=row.patient,
+            extra={"start": row.recording_date},
+        )
 
 
 def _ptbxl_loader(hea: Path, patient: Patient) -> Callable[[], Record]:
@@ -170,18 +151,6 @@ def _ptbxl_loader(hea: Path, patient: Patient) -> Callable[[], Record]:
         return rec
 
     return load
-
-
-def _clean_id(text: str | None) -> str | None:
-    text = (text or "").strip()
-    return text[:-2] if text.endswith(".0") else (text or None)
-
-
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def load_row(path: str, key: str = "", patient: Patient | None = None) -> Record:
@@ -383,15 +352,8 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
 
 
 def _file_hash(files: list[Path], store: ReviewStore, fresh: list[tuple[str, int, int, str]]) -> str:
-    """Content hash of ``files``, from the store when their size and mtime are unchanged."""
-    size, mtime = stat_key(files)
-    key = str(files[0].resolve())
-    known = store.known_hash(key, size, mtime)
-    if known is not None:
-        return known
-    h = sha256_files(files)
-    fresh.append((key, size, mtime, h))
-    return h
+    """Content hash of ``files`` via the one cached lookup (:func:`review.hashing.cached_hash`)."""
+    return str(cached_hash(files, store, fresh=fresh))
 
 
 def _score(

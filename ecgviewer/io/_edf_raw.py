@@ -245,7 +245,7 @@ def read_tals(hdr: EdfHeader, record_onsets: bool = True
     for extra in blocks[1:]:
         busy |= (extra != 0).any(axis=1)
     notes: list[tuple[float, float, str]] = []
-    for r in np.flatnonzero(busy):
+    for r in np.flatnonzero(busy).tolist():
         for k, block in enumerate(blocks):
             tals = block[r].tobytes().rstrip(b"\x00").split(b"\x00")
             for t, tal in enumerate(tals):

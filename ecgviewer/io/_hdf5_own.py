@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, ECGError, EmptyFileError, InvalidSignalError
+from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import Annotation, Patient, Record, RecordEntry, normalize_lead_name
 
 LAYOUT_VERSION = 1
@@ -242,56 +243,29 @@ def _cell(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-class H5PagedSignal:
+class H5PagedSignal(PagedSignalBase):
     """A (leads, samples) float32 mV signal read page by page from an HDF5 dataset.
 
     Opens the file for each read (about a millisecond) instead of holding a handle, so a
-    Record can outlive the reader, be pickled, or be read from a worker thread.
+    Record can outlive the reader, be pickled, or be read from a worker thread. Indexing and
+    the per-page NaN/range checks come from :class:`~ecgviewer.io._paged.PagedSignalBase`.
     """
 
-    dtype = np.dtype(np.float32)
+    _check_finite = True
+    _max_abs_mv = MAX_ABS_MV
 
     def __init__(self, path: str | os.PathLike[str], dataset: str, shape: tuple[int, int]):
-        self.path = Path(path)
+        self.path = self._path = Path(path)
         self.dataset = dataset
         self.shape = shape
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def ndim(self) -> int:
-        return 2
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
-        if isinstance(cols, slice):
-            start, stop, step = cols.indices(self.shape[1])
-            if step != 1:
-                page = self._read(slice(start, stop))[:, ::step]
-            else:
-                page = self._read(slice(start, max(start, stop)))
-        else:
-            page = self._read(slice(None))[:, cols]
-        page = page[rows]
-        if not np.isfinite(page).all():
-            raise InvalidSignalError(self.path, "NaN or infinite samples in this part of the ECG")
-        if page.size and float(np.abs(page).max()) > MAX_ABS_MV:
-            raise InvalidSignalError(
-                self.path, f"sample values up to {float(np.abs(page).max()):.3g} mV are not an ECG"
-            )
-        return page
-
-    def _read(self, cols: slice) -> np.ndarray:
+    def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
         try:
             with open_read_only(self.path) as fh:
-                return np.asarray(fh[self.dataset][:, cols], dtype=np.float32)
+                page = np.asarray(fh[self.dataset][:, a:b], dtype=np.float32)
         except Exception as exc:
             raise CorruptFileError(self.path, f"could not read samples ({short(exc)})") from None
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        data = self[:, :]
-        return data if dtype is None else data.astype(dtype)
+        return page[rows]
 
 
 # ---------------------------------------------------------------------------- writing

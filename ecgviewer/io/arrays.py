@@ -32,6 +32,7 @@ import numpy as np
 from ecgviewer.errors import CorruptFileError, EmptyFileError, InvalidSignalError
 from ecgviewer.io._channels import unique_names
 from ecgviewer.io._common import check_readable, ensure_finite, head_bytes, unit_scale
+from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, MIN_FS, Record, normalize_lead_name
 
 #: Arrays with at most this many values are loaded; larger .npy files are paged.
@@ -205,11 +206,11 @@ def _orient(p: Path, data: np.ndarray, n_names: int | None) -> np.ndarray:
     )
 
 
-class ArrayPagedSignal:
-    """A large memory-mapped array served page by page as float32 mV (checked for NaN/inf)."""
+class ArrayPagedSignal(PagedSignalBase):
+    """A large memory-mapped array served page by page as float32 mV (each page checked for
+    NaN/inf by :class:`~ecgviewer.io._paged.PagedSignalBase`)."""
 
-    dtype = np.dtype(np.float32)
-    ndim = 2
+    _check_finite = True
 
     def __init__(self, path: Path, data: np.ndarray, factor: float, names: list[str]) -> None:
         self._path = path
@@ -218,17 +219,6 @@ class ArrayPagedSignal:
         self._names = names
         self.shape = (int(data.shape[0]), int(data.shape[1]))
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        page = np.asarray(self._data[key], dtype=np.float64) * self._factor
-        page = page.astype(np.float32)
-        if not np.isfinite(page).all():
-            raise InvalidSignalError(self._path, "NaN or infinite samples in this part of the array")
-        return page
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        full = (np.asarray(self._data, dtype=np.float64) * self._factor).astype(np.float32)
-        ensure_finite(self._path, full, self._names)
-        return full if dtype is None else full.astype(dtype, copy=False)
+    def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
+        page = np.asarray(self._data[rows, a:b], dtype=np.float64) * self._factor
+        return page.astype(np.float32)

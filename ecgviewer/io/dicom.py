@@ -31,7 +31,6 @@ reports and scales only the page asked for (uncompressed little-endian transfer 
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from datetime import datetime
@@ -42,12 +41,12 @@ import numpy as np
 
 from ecgviewer.errors import (
     CorruptFileError,
-    FileAccessError,
     InvalidSignalError,
     NoECGChannelsError,
 )
 from ecgviewer.io._channels import rate_ratio, resample, unique_names
 from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._paged import PagedSignalBase, file_stamp
 from ecgviewer.record import (
     CART_MEASUREMENT_UNITS,
     MAX_FS,
@@ -227,9 +226,9 @@ class _Builder:
             unit = str(units.get("CodeValue", "")) if units is not None else ""
             factor = unit_scale(unit)
             voltage.append(factor is not None)
-            sens = _num(ch.get("ChannelSensitivity"), 1.0)
-            corr = _num(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
-            base = _num(ch.get("ChannelBaseline"), 0.0)
+            sens = _number(ch.get("ChannelSensitivity"), 1.0)
+            corr = _number(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
+            base = _number(ch.get("ChannelBaseline"), 0.0)
             if sens == 0:
                 raise CorruptFileError(self.path, f"waveform {label} channel {names[-1]}: "
                                                   "channel sensitivity is 0")
@@ -338,7 +337,7 @@ class _Builder:
         """Free-text annotations placed at samples of the (single) rhythm group. Coded
         fiducial points (P onset, QRS offset, ...) are not taken: producers differ in which
         group (rhythm or median beat) their positions count in."""
-        out = []
+        out: list[Annotation] = []
         if group is None:
             return out
         for ann in self.ds.get("WaveformAnnotationSequence") or []:
@@ -399,42 +398,24 @@ class _Builder:
         )
 
 
-class DicomPagedSignal:
+class DicomPagedSignal(PagedSignalBase):
     """A long DICOM waveform group read page by page from the file (float32 mV).
 
     The samples are the group's WaveformData, interleaved (samples x channels) at the file
     offset pydicom reports; each page maps the file afresh (no handle outlives a read).
-    Satisfies :class:`ecgviewer.record.PagedSignal`.
+    Indexing and checks come from :class:`~ecgviewer.io._paged.PagedSignalBase`.
     """
-
-    dtype = np.dtype(np.float32)
-    ndim = 2
 
     def __init__(self, path: Path, offset: int, n_samples: int, sample_type: str,
                  gains: np.ndarray, offsets: np.ndarray) -> None:
         self._path, self._offset, self._type = path, offset, np.dtype(sample_type)
         self._gains, self._offsets = gains, offsets
         self.shape = (len(gains), n_samples)
-        st = os.stat(path)
-        self._stat = (st.st_size, st.st_mtime_ns)
-        if offset + n_samples * len(gains) * self._type.itemsize > st.st_size:
+        self._stamp = file_stamp(path)
+        if offset + n_samples * len(gains) * self._type.itemsize > self._stamp[0]:
             raise CorruptFileError(path, "DICOM waveform data runs past the end of the file")
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def read(self, rows: list[int], a: int, b: int) -> np.ndarray:
-        if not 0 <= a <= b <= self.shape[1]:
-            raise InvalidSignalError(self._path, f"page {a}:{b} is outside the record "
-                                                 f"(0:{self.shape[1]} samples)")
-        if a == b or not rows:
-            return np.empty((len(rows), b - a), dtype=np.float32)
-        try:
-            st = os.stat(self._path)
-        except OSError as exc:
-            raise FileAccessError(self._path, f"can no longer be read: {exc.strerror}") from None
-        if (st.st_size, st.st_mtime_ns) != self._stat:
-            raise CorruptFileError(self._path, "the file changed on disk since it was opened")
+    def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
         n = self.shape[0]
         table = np.memmap(self._path, dtype=self._type, mode="r",
                           offset=self._offset + a * n * self._type.itemsize, shape=(b - a, n))
@@ -443,27 +424,6 @@ class DicomPagedSignal:
         finally:
             del table
         return (page * self._gains[rows, None] + self._offsets[rows, None]).astype(np.float32)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        rows_key, cols_key = key if isinstance(key, tuple) else (key, slice(None))
-        single = isinstance(rows_key, (int, np.integer))
-        rows = [range(self.shape[0])[rows_key]] if single else \
-            [int(r) for r in np.arange(self.shape[0])[rows_key]]
-        if isinstance(cols_key, (int, np.integer)):
-            col = range(self.shape[1])[cols_key]
-            page = self.read(rows, col, col + 1)[:, 0]
-        elif isinstance(cols_key, slice):
-            a, b, step = cols_key.indices(self.shape[1])
-            if step < 0:
-                raise IndexError("DicomPagedSignal does not support reversed slices")
-            page = self.read(rows, a, max(a, b))[:, ::step]
-        else:
-            raise IndexError("DicomPagedSignal columns must be an int or a slice")
-        return page[0] if single else page
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        data = self.read(list(range(self.shape[0])), 0, self.shape[1])
-        return data if dtype is None else data.astype(dtype, copy=False)
 
 
 def _data_offset(path: Path, tell: int | None, data: bytes) -> int | None:
@@ -499,6 +459,12 @@ def _is_non_ecg(name: str) -> bool:
     from ecgviewer.io._channels import looks_like_other
 
     return looks_like_other(name)
+
+
+def _number(value: Any, default: float) -> float:
+    """:func:`_num` with a number as the default (never None)."""
+    number = _num(value, default)
+    return default if number is None else number
 
 
 def _num(value: Any, default: float | None) -> float | None:

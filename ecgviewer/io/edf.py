@@ -63,6 +63,7 @@ from ecgviewer.io._channels import (
     unique_names,
 )
 from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import (
     MAX_FS,
     STANDARD_LEADS,
@@ -118,24 +119,9 @@ class _EdfLayout:
     def path(self) -> Path:
         return self.header.path
 
-    def check_unchanged(self) -> None:
-        try:
-            st = os.stat(self.path)
-        except OSError as exc:
-            raise FileAccessError(self.path, f"can no longer be read: {exc.strerror}") from None
-        if (st.st_size, st.st_mtime_ns) != self.stat:
-            raise CorruptFileError(self.path, "the file changed on disk since it was opened")
-
-    def read(self, rows: list[int], a: int, b: int) -> np.ndarray:
-        """float32 page ``[rows, a:b]`` at the record rate (``0 <= a <= b <= n_out``)."""
-        if not (0 <= a <= b <= self.n_out):
-            raise InvalidSignalError(
-                self.path, f"page {a}:{b} is outside the record (0:{self.n_out} samples)"
-            )
+    def read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
+        """float32 page ``[rows, a:b]`` at the record rate (checked by :class:`EdfPagedSignal`)."""
         page = np.empty((len(rows), b - a), dtype=np.float32)
-        if b == a or not rows:
-            return page
-        self.check_unchanged()
         try:
             table = _edf_raw.records(self.header)
         except OSError as exc:
@@ -175,47 +161,20 @@ class _EdfLayout:
         return y[a - shift:b - shift] * ch.scale
 
 
-class EdfPagedSignal:
+class EdfPagedSignal(PagedSignalBase):
     """A long EDF signal that reads each page from disk on demand (float32, mV).
 
-    Satisfies :class:`ecgviewer.record.PagedSignal`: ``sig[rows, a:b]``, ``np.asarray(sig)``.
+    Indexing and checks come from :class:`~ecgviewer.io._paged.PagedSignalBase`.
     """
-
-    dtype = np.dtype(np.float32)
-    ndim = 2
 
     def __init__(self, layout: _EdfLayout) -> None:
         self._layout = layout
+        self._path = layout.path
+        self._stamp = layout.stat
         self.shape = (len(layout.channels), layout.n_out)
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"EdfPagedSignal({self._layout.path.name!r}, shape={self.shape})"
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        rows_key, cols_key = (key if isinstance(key, tuple) else (key, slice(None)))
-        single = isinstance(rows_key, (int, np.integer))
-        if single:
-            rows = [range(self.shape[0])[rows_key]]
-        else:
-            rows = [int(r) for r in np.arange(self.shape[0])[rows_key]]
-        if isinstance(cols_key, (int, np.integer)):
-            col = range(self.shape[1])[cols_key]
-            page = self._layout.read(rows, col, col + 1)[:, 0]
-        elif isinstance(cols_key, slice):
-            a, b, step = cols_key.indices(self.shape[1])
-            if step < 0:
-                raise IndexError("EdfPagedSignal does not support reversed slices")
-            page = self._layout.read(rows, a, max(a, b))[:, ::step]
-        else:
-            raise IndexError("EdfPagedSignal columns must be an int or a slice")
-        return page[0] if single else page
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        data = self._layout.read(list(range(self.shape[0])), 0, self.shape[1])
-        return data if dtype is None else data.astype(dtype, copy=False)
+    def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
+        return self._layout.read_page(rows, a, b)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -381,7 +340,7 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     layout = _EdfLayout(hdr, channels, fs_out, n_out, segments, (st.st_size, st.st_mtime_ns))
     signal: Any = EdfPagedSignal(layout)
     if len(sigs) * n_out <= int(opts.get("whole_load_values", WHOLE_LOAD_VALUES)):
-        signal = layout.read(list(range(len(sigs))), 0, n_out)
+        signal = np.asarray(EdfPagedSignal(layout))
 
     names = unique_names([normalize_lead_name(lab) if e else lab
                           for lab, e in zip(labels, is_ecg, strict=True)])

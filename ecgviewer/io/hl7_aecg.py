@@ -232,7 +232,7 @@ class _Document:
         for seq in seqset.findall("component/sequence"):
             value = seq.find("value")
             digits = value.find("digits") if value is not None else None
-            if digits is None:
+            if value is None or digits is None:
                 continue
             code_el = seq.find("code")
             code = attr(code_el, "code") or attr(code_el, "displayName") or f"lead {len(leads) + 1}"
@@ -512,8 +512,8 @@ class _Annotations:
             for el in reversed(aset.findall("component/annotation"))
         ]
         while stack:
-            el, parent = stack.pop()
-            node = self._node(el, parent, nodes)
+            el, parent_index = stack.pop()
+            node = self._node(el, parent_index, nodes)
             nodes.append(node)
             index = len(nodes) - 1
             stack.extend((child, index) for child in reversed(el.findall("component/annotation")))
@@ -598,8 +598,10 @@ class _Annotations:
         if low is not None or high is not None:
             if low is None:
                 node.text += " end"
-                low = high
-            node.span = (low, high if high is not None else low)
+            lo = low if low is not None else high
+            hi = high if high is not None else lo
+            assert lo is not None and hi is not None  # one of them is a number
+            node.span = (lo, hi)
             node.own_span = True
 
     def _time(self, code: str, el: Element | None) -> float | None:

@@ -43,6 +43,7 @@ from ecgviewer.errors import (
 )
 from ecgviewer.io._channels import unique_names
 from ecgviewer.io._common import check_readable
+from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, MIN_FS, Annotation, Patient, Record
 
 __all__ = ["read", "IshneHeader", "IshnePagedSignal", "read_header"]
@@ -199,72 +200,30 @@ def _check(hdr: IshneHeader, file_size: int) -> None:
         )
 
 
-class IshnePagedSignal:
+class IshnePagedSignal(PagedSignalBase):
     """A long ISHNE recording read page by page from disk (float32 mV).
 
-    Satisfies :class:`ecgviewer.record.PagedSignal`. Each page maps the file afresh, so no
-    handle outlives a read and worker threads can read safely.
+    Each page maps the file afresh, so no handle outlives a read and worker threads can read
+    safely; indexing and checks come from :class:`~ecgviewer.io._paged.PagedSignalBase`.
     """
-
-    dtype = np.dtype(np.float32)
-    ndim = 2
 
     def __init__(self, hdr: IshneHeader, stat: tuple[int, int]) -> None:
         self._hdr = hdr
-        self._stat = stat
+        self._path = hdr.path
+        self._stamp = stat
         self._scale = np.array(hdr.resolution_nv[: hdr.n_leads], dtype=np.float64) * 1e-6
         self.shape = (hdr.n_leads, hdr.samples_per_lead)
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"IshnePagedSignal({self._hdr.path.name!r}, shape={self.shape})"
-
-    def read(self, rows: list[int], a: int, b: int) -> np.ndarray:
-        """float32 mV ``[rows, a:b]``."""
-        path = self._hdr.path
-        if not 0 <= a <= b <= self.shape[1]:
-            raise InvalidSignalError(path, f"page {a}:{b} is outside the record "
-                                           f"(0:{self.shape[1]} samples)")
-        if a == b or not rows:
-            return np.empty((len(rows), b - a), dtype=np.float32)
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise FileAccessError(path, f"can no longer be read: {exc.strerror}") from None
-        if (st.st_size, st.st_mtime_ns) != self._stat:
-            raise CorruptFileError(path, "the file changed on disk since it was opened")
+    def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
         n = self._hdr.n_leads
-        table = np.memmap(path, dtype="<i2", mode="r", offset=self._hdr.ecg_offset + 2 * n * a,
-                          shape=(b - a, n))
+        table = np.memmap(self._path, dtype="<i2", mode="r",
+                          offset=self._hdr.ecg_offset + 2 * n * a, shape=(b - a, n))
         try:
             page = table[:, rows].T.astype(np.float32)
         finally:
             del table
         page *= self._scale[rows, None].astype(np.float32)
         return page
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        rows_key, cols_key = key if isinstance(key, tuple) else (key, slice(None))
-        single = isinstance(rows_key, (int, np.integer))
-        rows = [range(self.shape[0])[rows_key]] if single else \
-            [int(r) for r in np.arange(self.shape[0])[rows_key]]
-        if isinstance(cols_key, (int, np.integer)):
-            col = range(self.shape[1])[cols_key]
-            page = self.read(rows, col, col + 1)[:, 0]
-        elif isinstance(cols_key, slice):
-            a, b, step = cols_key.indices(self.shape[1])
-            if step < 0:
-                raise IndexError("IshnePagedSignal does not support reversed slices")
-            page = self.read(rows, a, max(a, b))[:, ::step]
-        else:
-            raise IndexError("IshnePagedSignal columns must be an int or a slice")
-        return page[0] if single else page
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        data = self.read(list(range(self.shape[0])), 0, self.shape[1])
-        return data if dtype is None else data.astype(dtype, copy=False)
 
 
 def _sibling(path: Path, suffix: str) -> Path | None:

@@ -63,6 +63,7 @@ from ecgviewer.io._channels import (
     unique_names,
 )
 from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name
 
 log = logging.getLogger(__name__)
@@ -322,7 +323,7 @@ def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors
     if resampled:
         notes.append(f"resampled to {fs_out:g} Hz: {', '.join(resampled)}")
     if missing.any():
-        every = missing.all(axis=0)
+        every = np.asarray(missing.all(axis=0))
         for a, b in gap_runs(every):
             annotations.append(Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, None))
         for i in range(len(chans)):
@@ -334,55 +335,26 @@ def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors
     return out
 
 
-class WfdbPagedSignal:
-    """A long single-rate WFDB record read page by page (float32, mV)."""
-
-    dtype = np.dtype(np.float32)
-    ndim = 2
+class WfdbPagedSignal(PagedSignalBase):
+    """A long single-rate WFDB record read page by page (float32, mV); indexing and checks
+    come from :class:`~ecgviewer.io._paged.PagedSignalBase`."""
 
     def __init__(self, rec: Path, hea: Path, factors: list[float], sig_len: int) -> None:
         self._rec = rec
         self._hea = hea
+        self._path = hea
         self._factors = np.asarray(factors, dtype=np.float64)
         self.shape = (len(factors), sig_len)
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def _read(self, rows: list[int], a: int, b: int) -> np.ndarray:
-        if not 0 <= a <= b <= self.shape[1]:
-            raise InvalidSignalError(self._hea, f"page {a}:{b} outside 0:{self.shape[1]}")
-        if a == b or not rows:
-            return np.zeros((len(rows), b - a), dtype=np.float32)
+    def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
+        order = sorted(set(rows))
         try:
-            r = wfdb.rdrecord(str(self._rec), sampfrom=a, sampto=b, channels=sorted(set(rows)))
+            r = wfdb.rdrecord(str(self._rec), sampfrom=a, sampto=b, channels=order)
         except Exception as exc:
             raise _wfdb_error(self._hea, exc, "record") from exc
-        order = sorted(set(rows))
         data = np.nan_to_num(r.p_signal.T, nan=0.0, posinf=0.0, neginf=0.0)
         data = data * self._factors[order][:, None]
         return data[[order.index(i) for i in rows]].astype(np.float32)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        rows_key, cols_key = (key if isinstance(key, tuple) else (key, slice(None)))
-        single = isinstance(rows_key, (int, np.integer))
-        rows = [range(self.shape[0])[rows_key]] if single else [
-            int(i) for i in np.arange(self.shape[0])[rows_key]]
-        if isinstance(cols_key, (int, np.integer)):
-            col = range(self.shape[1])[cols_key]
-            page = self._read(rows, col, col + 1)[:, 0]
-        elif isinstance(cols_key, slice):
-            a, b, step = cols_key.indices(self.shape[1])
-            if step < 0:
-                raise IndexError("WfdbPagedSignal does not support reversed slices")
-            page = self._read(rows, a, max(a, b))[:, ::step]
-        else:
-            raise IndexError("WfdbPagedSignal columns must be an int or a slice")
-        return page[0] if single else page
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        data = self._read(list(range(self.shape[0])), 0, self.shape[1])
-        return data if dtype is None else data.astype(dtype, copy=False)
 
 
 def _read_annotations(rec: Path, header: Any, fs_frame: float,

@@ -18,6 +18,7 @@ import numpy as np
 
 from ecgviewer.paper.heat import band_map, heat_scale
 from ecgviewer.paper.layouts import PAGE_SECONDS, PageGeometry, compute_page
+from ecgviewer.paper.page import CellDrawing, PageData, build_page, draw_cells
 from ecgviewer.record import Record
 from ecgviewer.result import Finding, findings_of
 from ecgviewer.review.store import Review
@@ -103,6 +104,16 @@ def report_page(
     if geometry.note:
         note = "; ".join(n for n in (geometry.note, note) if n)
     return ReportPage(paper, width, height, header, grid, footer, geometry, speed, gain, note)
+
+
+def report_cells(content: ReportContent, page: ReportPage) -> tuple[PageData, list[CellDrawing]]:
+    """The printed page's model: the same :func:`ecgviewer.paper.page.build_page` (display
+    filter with the viewer's padding, overlay slices) and per-cell drawing (clipping, heat
+    bins and shading) as the screen, at the report's threshold and opacity."""
+    data = build_page(content.record, content.t0, page.geometry.width / page.speed,
+                      content.display_filter, content, content.heat_scale)
+    return data, draw_cells(data, page.geometry, page.speed, page.gain, content.threshold,
+                            content.opacity)
 
 
 def _ceil5(x: float) -> float:
@@ -208,10 +219,12 @@ def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> l
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     peaks = detect_r_peaks(data[ecg_rows], page.fs, lead=ecg_rows.index(lead) if lead in ecg_rows else None)
-    if peaks.size >= 2:
-        rr = np.diff(peaks) / page.fs * 1000.0
-        out.append(("HR", f"{60000.0 / float(np.mean(rr)):.0f} bpm, RR {np.mean(rr):.0f} ± "
-                          f"{np.std(rr):.0f} ms ({peaks.size} beats)"))
+    from ecgviewer.signal.intervals import heart_rate_stats  # the viewer's formula
+
+    stats = heart_rate_stats(peaks, page.fs)
+    if stats.mean_bpm is not None and stats.rr_mean_ms is not None:
+        out.append(("HR", f"{stats.mean_bpm:.0f} bpm, RR {stats.rr_mean_ms:.0f} ± "
+                          f"{stats.rr_sd_ms or 0.0:.0f} ms ({stats.n_beats} beats)"))
     else:
         out.append(("Heart rate", "unavailable (fewer than 2 R peaks)"))
     out.extend(_intervals(page, peaks))

@@ -31,8 +31,16 @@ from PySide6.QtGui import (
 
 from ecgviewer import __version__ as APP_VERSION  # noqa: N812
 from ecgviewer.errors import FileAccessError
+from ecgviewer.paper.heat import heat_runs
+from ecgviewer.paper.page import CellDrawing
 from ecgviewer.paper.theme import LIGHT
-from ecgviewer.report.page import PAGE_SECONDS, ReportContent, ReportPage, report_page
+from ecgviewer.report.page import (
+    PAGE_SECONDS,
+    ReportContent,
+    ReportPage,
+    report_cells,
+    report_page,
+)
 from ecgviewer.report.reading_block import banner, interpretation_lines
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
 from ecgviewer.wording import flag_texts, percentile_text
@@ -70,7 +78,7 @@ def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str 
         The file cannot be written.
     """
     _ensure_app()
-    page = report_page(content.record.leads, paper)
+    page = report_page(content.record.ecg_leads, paper)
     out = Path(path)
     writer = QPdfWriter(str(out))
     writer.setResolution(600)
@@ -126,7 +134,7 @@ def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> 
 def render_image(content: ReportContent, paper: str = "A4", dpi: float = 200.0) -> QImage:
     """The report as an RGB image at ``dpi`` (its DPI is stored, so viewers print it true size)."""
     _ensure_app()
-    page = report_page(content.record.leads, paper)
+    page = report_page(content.record.ecg_leads, paper)
     w = int(round(page.width / 25.4 * dpi))
     h = int(round(page.height / 25.4 * dpi))
     image = QImage(w, h, QImage.Format.Format_RGB32)
@@ -157,7 +165,7 @@ def print_report(content: ReportContent, printer: Any) -> None:
     paper = "Letter" if size == QPageSize.PageSizeId.Letter else "A4"
     printer.setFullPage(True)
     printer.setPageOrientation(QPageLayout.Orientation.Landscape)
-    page = report_page(content.record.leads, paper)
+    page = report_page(content.record.ecg_leads, paper)
     painter = QPainter()
     if not painter.begin(printer):
         raise FileAccessError(None, "the printer could not be started")
@@ -204,41 +212,17 @@ def _grid(p: QPainter, page: ReportPage) -> None:
             p.drawLine(QPointF(g.x, y), QPointF(g.right, y))
 
 
-def _page_signal(content: ReportContent) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """Samples of the printed 10 s (display-filtered) and the matching anomaly map."""
-    rec = content.record
-    fs = rec.fs
-    a = max(0, int(round(content.t0 * fs)))
-    b = min(rec.n_samples, a + int(round(PAGE_SECONDS * fs)))
-    data = np.array(rec.signal[:, a:b], dtype=np.float32)
-    if content.display_filter is not None:
-        data = content.display_filter.apply(data, fs)
-    amap = None
-    if content.anomaly_map is not None and content.anomaly_map.shape[-1] == rec.n_samples:
-        amap = np.nan_to_num(np.asarray(content.anomaly_map[:, a:b], dtype=np.float32))
-    return data, amap, a
-
-
 def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
-    rec = content.record
-    data, amap, _ = _page_signal(content)
-    fs = rec.fs
+    """Traces and heat bands from the page model the viewer draws too (``report_cells``)."""
+    data, cells = report_cells(content, page)
+    step = page.speed / data.fs
     g = page.grid
     p.setClipRect(QRectF(g.x, g.y, g.w, g.h))
     rows_done: set[int] = set()
-    for cell in page.geometry.cells:
-        if cell.lead not in rec.leads:
-            continue
-        row = rec.leads.index(cell.lead)
-        a = int(round(cell.t0 * fs))
-        b = min(data.shape[1], int(round(cell.t1 * fs)) + 1)
-        if b - a < 2:
-            continue
-        t = np.arange(a, b) / fs
-        xs = page.x_of(cell.x0) + (t - cell.t0) * page.speed
-        ys = page.y_of(cell.baseline) - data[row, a:b] * page.gain
-        if amap is not None:
-            _heat_band(p, xs, amap[row, a:b], content, page.y_of(cell.y_top), cell.height)
+    for drawing in cells:
+        cell = drawing.cell
+        if drawing.heat_alpha is not None:
+            _heat_band(p, page, drawing)
         if cell.row not in rows_done:
             rows_done.add(cell.row)
             _cal_pulse(p, page, page.y_of(cell.baseline))
@@ -246,6 +230,10 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
             x = page.x_of(cell.x0)
             p.setPen(_pen(TRACE, 0.25))
             p.drawLine(QPointF(x, page.y_of(cell.baseline) - 2.5), QPointF(x, page.y_of(cell.baseline) + 2.5))
+        if drawing.trace.size < 2:
+            continue
+        xs = page.x_of(cell.x0) + np.arange(drawing.trace.size) * step
+        ys = page.y_of(cell.baseline) - drawing.trace * page.gain
         path = QPainterPath(QPointF(float(xs[0]), float(ys[0])))
         for x, y in zip(xs[1:].tolist(), ys[1:].tolist(), strict=True):
             path.lineTo(x, y)
@@ -255,23 +243,17 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
     p.setClipping(False)
 
 
-def _heat_band(p: QPainter, xs: np.ndarray, values: np.ndarray, content: ReportContent,
-               y_top: float, height: float) -> None:
-    """The viewer's heat band: 0.5 mm bins (maximum per bin), opacity rising from 0 at the
-    threshold to ``opacity`` at full scale, in the screen's heat colour."""
-    bin_mm = 0.5
-    edges = np.arange(xs[0], xs[-1] + bin_mm, bin_mm)
-    idx = np.clip(np.searchsorted(xs, edges), 0, len(xs) - 1)
-    lo = content.threshold * content.heat_scale
-    span = max(content.heat_scale - lo, 1e-12)
+def _heat_band(p: QPainter, page: ReportPage, drawing: CellDrawing) -> None:
+    """The viewer's heat band: the same bins and opacity runs (``paper.heat``), in the
+    screen's heat colour."""
+    assert drawing.heat_alpha is not None
+    x, y_bottom, width, height = drawing.heat_rect
+    bin_w = width / max(1, drawing.heat_alpha.size)
+    top = page.y_of(y_bottom + height)
     p.setPen(Qt.PenStyle.NoPen)
-    for x0, i0, i1 in zip(edges[:-1], idx[:-1], idx[1:], strict=True):
-        v = float(values[i0 : max(i1, i0 + 1)].max())
-        level = min(1.0, (v - lo) / span)
-        if level <= 0:
-            continue
-        p.setBrush(QColor(*LIGHT.heat, int(round(255 * content.opacity * level))))
-        p.drawRect(QRectF(x0, y_top + 0.1 * height, bin_mm, 0.8 * height))
+    for a, b, alpha in heat_runs(drawing.heat_alpha):
+        p.setBrush(QColor(*LIGHT.heat, alpha))
+        p.drawRect(QRectF(page.x_of(x) + a * bin_w, top, (b - a) * bin_w, height))
 
 
 def _cal_pulse(p: QPainter, page: ReportPage, base: float) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Generator, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from ecgviewer.errors import FileAccessError
 
@@ -55,6 +56,58 @@ def hash_job(
         except OSError as exc:
             raise FileAccessError(path, f"cannot be read for hashing: {exc.strerror or exc}") from None
     return digest.hexdigest()
+
+
+class HashCache(Protocol):
+    """Where known hashes are kept by path, size and mtime (the review store)."""
+
+    def known_hash(self, path: str, size: int, mtime_ns: int) -> str | None: ...
+
+    def remember_hashes(self, entries: Iterable[tuple[str, int, int, str]]) -> None: ...
+
+
+def cached_hash_job(
+    files: list[Path], cache: HashCache, *, max_bytes: int | None = None,
+    fresh: list[tuple[str, int, int, str]] | None = None,
+) -> Generator[tuple[int, int, str], None, str | None]:
+    """The content hash of ``files``: from ``cache`` while their size and mtime are unchanged,
+    else read (with :func:`hash_job` progress) and remembered.
+
+    The one cached lookup used by the worklist, long recordings and the report's review.
+
+    Parameters
+    ----------
+    max_bytes
+        Files larger than this in all are not read: None is returned (e.g. on the GUI thread).
+    fresh
+        When given, new hashes are appended here for the caller to remember in one batch;
+        else each is remembered at once.
+    """
+    size, mtime = stat_key(files)
+    key = str(Path(files[0]).resolve())
+    known = cache.known_hash(key, size, mtime)
+    if known is not None:
+        return known
+    if max_bytes is not None and size > max_bytes:
+        return None
+    digest = yield from hash_job(list(files))
+    entry = (key, size, mtime, digest)
+    if fresh is not None:
+        fresh.append(entry)
+    else:
+        cache.remember_hashes([entry])
+    return digest
+
+
+def cached_hash(files: list[Path], cache: HashCache, *, max_bytes: int | None = None,
+                fresh: list[tuple[str, int, int, str]] | None = None) -> str | None:
+    """:func:`cached_hash_job` run to the end (no progress)."""
+    job = cached_hash_job(files, cache, max_bytes=max_bytes, fresh=fresh)
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            return stop.value
 
 
 def wfdb_files(header: str | os.PathLike[str]) -> list[Path]:

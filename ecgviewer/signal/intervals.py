@@ -268,6 +268,7 @@ def measure_signal(
         r_up = int(round(mb.r_index * DELINEATION_FS / mb.fs))
         mb = MedianBeats(up, DELINEATION_FS, mb.leads, r_up, mb.n_detected, mb.used,
                          mb.n_other_morphology, mb.n_premature, mb.irregular, mb.rr_s, mb.reason)
+    assert mb.beats is not None  # no beats returned above
     b = mb.beats.astype(np.float64)
     rr_s = float(mb.rr_s or (rate.rr_mean_ms or 1000.0) / 1000.0)
     fid, why = delineate(b, mb.fs, mb.r_index, rr_s, irregular=mb.irregular,

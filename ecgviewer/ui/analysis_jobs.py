@@ -82,13 +82,9 @@ class AnalysisJobsMixin:
         self._measured_from = start_s
         worker = Worker(lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s),
                         kind="measure")
-        worker.signals.finished.connect(lambda res, w=worker: self._on_measured(w, res))
-        worker.signals.failed.connect(lambda exc, w=worker: self._on_measure_failed(w, exc))
-        self.jobs.start(worker)
+        self.jobs.start(worker, finished=self._on_measured, failed=self._on_measure_failed)
 
-    def _on_measured(self, worker: Worker, result: Measurements) -> None:
-        if not self.jobs.is_current(worker):
-            return
+    def _on_measured(self, result: Measurements) -> None:
         self.measurements = result
         self.measure_panel.show_measurements(result)
         self._chain_scoring()
@@ -105,11 +101,10 @@ class AnalysisJobsMixin:
         self.measure_panel.clear("measuring…")
         self.start_measuring(start)
 
-    def _on_measure_failed(self, worker: Worker, exc: BaseException) -> None:
-        if self.jobs.is_current(worker):
-            log.warning("measurements failed: %s", exc, exc_info=exc)
-            self.measure_panel.clear(f"unavailable: {exc}")
-            self._chain_scoring()
+    def _on_measure_failed(self, exc: BaseException) -> None:
+        log.warning("measurements failed: %s", exc, exc_info=exc)
+        self.measure_panel.clear(f"unavailable: {exc}")
+        self._chain_scoring()
 
     def _chain_scoring(self) -> None:
         if self._score_after_measure:
@@ -128,7 +123,7 @@ class AnalysisJobsMixin:
             self._score_after_measure = False
             self.show_not_scored(reason)
             return
-        limit = getattr(self, "long_recording_s", None)  # set by ui.review_hooks
+        limit = self.long_recording_s  # MainWindow.attach_review (ui.review_hooks)
         if limit is not None and self.record.duration > limit:
             self._score_after_measure = False  # a Holter: the overview dock scores it by window
             self.analysis_panel.status_label.setText(
@@ -137,16 +132,14 @@ class AnalysisJobsMixin:
         self._score_after_measure = False
         record, device = self.record, self.state.device
         worker = Worker(lambda: self.scoring_job(record, device), kind="score")
-        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_score_progress(w, d, t, m))
-        worker.signals.finished.connect(lambda res, w=worker: self._on_scored(w, res))
-        worker.signals.failed.connect(lambda exc, w=worker: self._on_score_failed(w, exc))
-        worker.signals.cancelled.connect(lambda w=worker: self._on_score_cancelled(w))
         self.result = None
         self.analysis_panel.set_running(True)
         self.analysis_panel.status_label.setText("starting the anomaly model…")
         self._score_started = time.perf_counter()
         self._elapsed_timer.start()
-        self.jobs.start(worker)
+        # The tracker delivers only while this job is current: no stale check per handler.
+        self.jobs.start(worker, progress=self._on_score_progress, finished=self._on_scored,
+                        failed=self._on_score_failed, cancelled=self._on_score_cancelled)
 
     def cancel_scoring(self) -> None:
         self.jobs.cancel("score")
@@ -154,10 +147,9 @@ class AnalysisJobsMixin:
     def _tick_elapsed(self) -> None:
         self.analysis_panel.set_elapsed(time.perf_counter() - self._score_started)
 
-    def _on_score_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
-        if self.jobs.is_current(worker):
-            self.analysis_panel.set_progress(done, total, message,
-                                             time.perf_counter() - self._score_started)
+    def _on_score_progress(self, done: int, total: int, message: str) -> None:
+        self.analysis_panel.set_progress(done, total, message,
+                                         time.perf_counter() - self._score_started)
 
     def _finish_scoring_ui(self, status: str) -> None:
         self._elapsed_timer.stop()
@@ -167,9 +159,9 @@ class AnalysisJobsMixin:
         self.analysis_panel.status_label.setText(status)
         self._tick_elapsed()
 
-    def _on_scored(self, worker: Worker, result: Any) -> None:
-        if not self.jobs.is_current(worker) or self.record is None:
-            return  # a job for a record the user has left
+    def _on_scored(self, result: Any) -> None:
+        if self.record is None:
+            return
         self.result = result
         if not self._heap_frozen:  # the first result: torch is imported by now
             self._heap_frozen = True
@@ -207,9 +199,7 @@ class AnalysisJobsMixin:
         self.analysis_panel.show_not_scored()
         self.findings_panel.set_findings([])
 
-    def _on_score_failed(self, worker: Worker, exc: BaseException) -> None:
-        if not self.jobs.is_current(worker):
-            return
+    def _on_score_failed(self, exc: BaseException) -> None:
         if isinstance(exc, MissingLeadsError | InvalidSignalError):
             self.show_not_scored(getattr(exc, "problem", str(exc)))  # the record, not a fault
             return
@@ -218,6 +208,5 @@ class AnalysisJobsMixin:
         self._finish_scoring_ui(f"failed: {exc}")
         messages.show_error(self, exc, title="Anomaly model")
 
-    def _on_score_cancelled(self, worker: Worker) -> None:
-        if self.jobs.is_current(worker):
-            self._finish_scoring_ui("cancelled")
+    def _on_score_cancelled(self) -> None:
+        self._finish_scoring_ui("cancelled")

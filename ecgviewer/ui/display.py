@@ -12,22 +12,19 @@ import logging
 import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ecgviewer.paper.heat import band_map
+from ecgviewer.paper.page import PAD_S, PageData, build_page, page_bounds
 from ecgviewer.record import CartReading, Record
-from ecgviewer.ui.lead_plot import PageData
 from ecgviewer.wording import elapsed_text
-
-if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first paint
-    from ecgviewer.signal.filters import DisplayFilter
-
 
 log = logging.getLogger(__name__)
 
-PAD_S = 1.0  # filter padding each side of a page
+# The page model lives in ecgviewer.paper.page (shared with the report); re-exported here.
+__all__ = ["PAD_S", "Measurements", "PageData", "build_page", "filters_loaded",
+           "load_filters_job", "measure_job", "page_bounds"]
 
 
 def filters_loaded() -> bool:
@@ -39,53 +36,6 @@ def load_filters_job() -> Generator[tuple[int, int, str], None, None]:
     """Import the display filter off the GUI thread, so the first page appears at once."""
     yield 0, 1, "loading the display filter"
     import ecgviewer.signal.filters  # noqa: F401
-
-
-def page_bounds(record: Record, page_start: float, page_seconds: float) -> tuple[int, int]:
-    a = max(0, int(round(page_start * record.fs)))
-    b = min(record.n_samples, a + int(round(page_seconds * record.fs)))
-    return a, max(a + 1, b)
-
-
-def build_page(record: Record, page_start: float, page_seconds: float,
-               display_filter: DisplayFilter | None, result: Any | None = None,
-               heat_scale: float = 1.0) -> PageData:
-    """Samples of the ECG leads for one page, filtered for display, plus overlay slices."""
-    leads = record.ecg_leads
-    rows = [record.leads.index(name) for name in leads]
-    a, b = page_bounds(record, page_start, page_seconds)
-    pad = int(round(PAD_S * record.fs)) if display_filter is not None else 0
-    pa, pb = max(0, a - pad), min(record.n_samples, b + pad)
-    raw = np.asarray(record.signal[:, pa:pb], dtype=np.float32)[rows]
-    filter_failed = False
-    if display_filter is not None:
-        try:
-            raw = display_filter.apply(raw, record.fs)
-        except Exception:  # a filter problem must not hide the ECG: show it unfiltered
-            # (seen: scipy >= 1.17 checks isinstance(x, torch.Tensor) and fails while
-            # another thread is still importing torch; the window retries shortly)
-            log.exception("display filter failed; showing the unfiltered signal")
-            filter_failed = True
-    signal = np.ascontiguousarray(raw[:, a - pa: a - pa + (b - a)])
-    anomaly = restored = None
-    if result is not None:
-        amap = band_map(result)
-        rest = getattr(result, "restored", None)
-        if amap is not None and np.shape(amap)[1] == record.n_samples:
-            anomaly = np.asarray(amap[:, a:b], dtype=np.float32)[rows]
-        if rest is not None and np.shape(rest)[1] == record.n_samples:
-            restored = np.asarray(rest[:, a:b], dtype=np.float32)[rows]
-            if display_filter is not None:
-                # Filter the ghost the same way as the trace so the two are comparable.
-                try:
-                    full = np.nan_to_num(np.asarray(rest[:, pa:pb], dtype=np.float32)[rows])
-                    restored = display_filter.apply(full, record.fs)[:, a - pa: a - pa + (b - a)]
-                except Exception:
-                    log.exception("display filter failed on the restored signal")
-    return PageData(list(leads), signal, record.fs, a / record.fs,
-                    derived=tuple(record.derived_leads), anomaly=anomaly, restored=restored,
-                    heat_scale=heat_scale, filter_failed=filter_failed,
-                    record_seconds=record.duration)
 
 
 # ---------------------------------------------------------------------- measurements

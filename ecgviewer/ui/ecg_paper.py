@@ -12,7 +12,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPicture
 
+from ecgviewer.paper.heat import HEAT_LEVELS, bin_max, heat_alpha, heat_runs
 from ecgviewer.paper.layouts import PageGeometry
+
+__all__ = ["HeatBand", "HeatBandItem", "PaperGridItem", "PaperMarksItem", "bin_max"]
 
 # Z order, back to front (named, never magic numbers scattered in the code).
 Z_GRID = -100
@@ -149,7 +152,7 @@ class HeatBand:
     full scale. Threshold and opacity only repaint, the geometry stays.
     """
 
-    LEVELS = 16  # opacity steps: runs of equal steps merge into one rectangle
+    LEVELS = HEAT_LEVELS  # opacity steps: runs of equal steps merge into one rectangle
 
     def __init__(self) -> None:
         self.item = HeatBandItem()
@@ -164,28 +167,15 @@ class HeatBand:
     def render(self, colour: tuple[int, int, int], scale: float, threshold: float,
                opacity: float) -> None:
         """Alpha rises from 0 at ``threshold * scale`` to ``opacity`` at ``scale``."""
-        vals = np.nan_to_num(self.values, nan=0.0)
-        lo = threshold * scale
-        span = max(scale - lo, 1e-12)
-        level = np.clip((vals - lo) / span, 0.0, 1.0)
-        steps = np.ceil(level * self.LEVELS).astype(np.int64)  # 0 only at/below threshold
-        self.alpha = np.round(255 * opacity * steps / self.LEVELS).astype(np.uint8)
+        self.alpha = heat_alpha(self.values, scale, threshold, opacity)
         picture = QPicture()
         painter = QPainter(picture)
         painter.setPen(Qt.PenStyle.NoPen)
-        n = max(1, self.alpha.size)
-        bin_w = self.rect.width() / n
-        if self.alpha.size:
-            change = np.flatnonzero(np.diff(self.alpha.astype(np.int16))) + 1
-            starts = np.concatenate(([0], change))
-            ends = np.concatenate((change, [self.alpha.size]))
-            for a, b in zip(starts, ends, strict=True):
-                alpha = int(self.alpha[a])
-                if alpha == 0:
-                    continue
-                painter.fillRect(QRectF(self.rect.left() + a * bin_w, self.rect.top(),
-                                        (b - a) * bin_w, self.rect.height()),
-                                 QColor(colour[0], colour[1], colour[2], alpha))
+        bin_w = self.rect.width() / max(1, self.alpha.size)
+        for a, b, alpha in heat_runs(self.alpha):
+            painter.fillRect(QRectF(self.rect.left() + a * bin_w, self.rect.top(),
+                                    (b - a) * bin_w, self.rect.height()),
+                             QColor(colour[0], colour[1], colour[2], alpha))
         painter.end()
         self.item._set_picture(picture, QRectF(self.rect))
 
@@ -196,16 +186,3 @@ class HeatBand:
             return float("nan"), float("nan")
         bin_w = self.rect.width() / self.alpha.size
         return self.rect.left() + idx[0] * bin_w, self.rect.left() + (idx[-1] + 1) * bin_w
-
-
-def bin_max(values: np.ndarray, n_bins: int) -> np.ndarray:
-    """Maximum of ``values`` in ``n_bins`` equal bins (a peak is never averaged away)."""
-    values = np.asarray(values, dtype=np.float32)
-    n = values.size
-    if n == 0 or n_bins <= 0:
-        return np.zeros(max(n_bins, 0), dtype=np.float32)
-    if n <= n_bins:
-        return values.copy()
-    edges = np.linspace(0, n, n_bins + 1).astype(np.int64)
-    clean = np.nan_to_num(values, nan=0.0)
-    return np.maximum.reduceat(clean, edges[:-1]).astype(np.float32)

@@ -11,7 +11,6 @@ using the calibrated pixels per millimetre.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,7 +18,9 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QTransform
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from ecgviewer.paper.heat import HEAT_BIN_MM, heat_bins
 from ecgviewer.paper.layouts import Cell, PageGeometry, compute_page
+from ecgviewer.paper.page import PageData, cell_samples, clip_to_cell, heat_band_rect
 from ecgviewer.ui.ecg_paper import (
     Z_GHOST,
     Z_HIGHLIGHT,
@@ -28,43 +29,17 @@ from ecgviewer.ui.ecg_paper import (
     HeatBand,
     PaperGridItem,
     PaperMarksItem,
-    bin_max,
 )
 from ecgviewer.ui.state import LIGHT, PAGE_SECONDS, Theme
 from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
-HEAT_BIN_MM = 0.5  # heat band resolution on paper
 #: The expected-normal trace is drawn 2 px wide under the 1 px trace, so it stays visible
 #: at true scale even where it matches the ECG.
 GHOST_WIDTH_PX = 2
 
-
-@dataclass
-class PageData:
-    """What one page shows: display-filtered samples plus the optional overlay, all sliced to
-    the page and aligned sample for sample with ``signal``."""
-
-    leads: list[str]
-    signal: np.ndarray  # float32 mV (n_leads, n_page)
-    fs: float
-    page_start: float  # seconds from the record start
-    derived: tuple[str, ...] = ()
-    anomaly: np.ndarray | None = None  # (n_leads, n_page) model map
-    restored: np.ndarray | None = None  # (n_leads, n_page) mV expected-normal signal
-    heat_scale: float = 1.0  # map value drawn at full opacity
-    filter_failed: bool = False  # display filter could not run: the raw signal is shown
-    record_seconds: float = 0.0  # the whole recording's length (the ruler's format)
-    row_of: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.row_of = {name: i for i, name in enumerate(self.leads)}
-
-    @property
-    def page_seconds(self) -> float:
-        return self.signal.shape[1] / self.fs
-
+__all__ = ["HEAT_BIN_MM", "LeadPlotWidget", "PageData", "TimeAxisItem"]
 
 class TimeAxisItem(pg.AxisItem):
     """Time axis (top) in seconds of the record, over paper millimetres."""
@@ -224,10 +199,8 @@ class LeadPlotWidget(pg.PlotWidget):
         self.apply_scale_mode()
 
     def _clip_to_cell(self, mv: np.ndarray, cell: Cell) -> np.ndarray:
-        """Samples limited to the cell's band, as a printed ECG clips at the paper's edge: a
-        large QRS never runs into the next row or off the paper."""
-        half = cell.height / 2.0 / self.gain  # mV from the baseline to the band's edge
-        return np.clip(mv, -half, half)
+        """Samples limited to the cell's band (:func:`ecgviewer.paper.page.clip_to_cell`)."""
+        return clip_to_cell(mv, cell, self.gain)
 
     def _transform(self, cell: Cell, data: PageData) -> QTransform:
         """Samples -> paper mm: x at the paper speed from the cell's left edge, y at the gain
@@ -257,21 +230,15 @@ class LeadPlotWidget(pg.PlotWidget):
                 ghost.setPen(pg.mkPen(self.theme.ghost, width=GHOST_WIDTH_PX))
             ghost.setVisible(data.restored is not None and self.show_ghost and self.show_overlay)
             band = self._heat[i]
-            width = (cell.t1 - cell.t0) * self.speed
-            # Band around the baseline, at most +-1.5 mV: it marks where, not how much.
-            half = min(cell.height * 0.45, 1.5 * self.gain)
-            rect = QRectF(cell.x0, cell.baseline - half, width, 2 * half)
+            x, y, width, height = heat_band_rect(cell, self.speed, self.gain)
             if data.anomaly is not None:
-                n_bins = max(1, int(round(width / HEAT_BIN_MM)))
-                band.set_values(bin_max(data.anomaly[row, a:b], n_bins), rect)
+                band.set_values(heat_bins(data.anomaly[row, a:b], width),
+                                QRectF(x, y, width, height))
             band.item.setVisible(data.anomaly is not None and self.show_overlay)
         self.render_heat()
 
     def _sample_range(self, cell: Cell, data: PageData) -> tuple[int, int]:
-        n = data.signal.shape[1]
-        a = min(n, max(0, int(round(cell.t0 * data.fs))))
-        b = min(n, max(a, int(round(cell.t1 * data.fs))))
-        return a, b
+        return cell_samples(cell, data)
 
     def _ensure_pool(self, n: int) -> None:
         while len(self._curves) < n:

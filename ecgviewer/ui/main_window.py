@@ -85,6 +85,10 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.record: Record | None = None
         self.result: Any | None = None
         self.heat_scale = 1.0
+        # Set through attach_review (ui.review_hooks): the review features, and the length
+        # beyond which their overview dock, not the whole-record job, scores a recording.
+        self.review: Any = None
+        self.long_recording_s: float | None = None
         self.measurements: Measurements | None = None
         self.findings: list[Finding] = []
         self.title_note = ""
@@ -472,11 +476,20 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.about_dialog = AboutDialog(self)
         self.about_dialog.open()  # window-modal without blocking (tests drive it too)
 
+    def attach_review(self, features: Any, long_recording_s: float) -> None:
+        """The public hook of ``ui.review_hooks``: the window shuts ``features`` down when it
+        closes, tells it when it pages, and leaves recordings longer than
+        ``long_recording_s`` to its overview dock (whole-record maps of a 24 h file would
+        not fit in memory)."""
+        self.review = features
+        self.long_recording_s = long_recording_s
+        self.page_changed.connect(features.page_shown)
+
     def closeEvent(self, event) -> None:  # Qt's name
         self.state.save(self.settings)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
-        review = getattr(self, "review", None)  # the review features, when installed
+        review = self.review  # the review features, when installed
         if review is not None:
             try:
                 review.shutdown()

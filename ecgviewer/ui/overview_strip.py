@@ -322,12 +322,12 @@ class LongRecordingPanel(QWidget):
                                       store=store, emit=bridge.windows_scored.emit, device=device)
 
         worker = Worker(job, kind="long_recording")
-        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_progress(w, d, t, m))
-        worker.signals.finished.connect(lambda s, w=worker: self._on_done(w, "Scoring finished"))
-        worker.signals.cancelled.connect(lambda w=worker: self._on_done(w, "Scoring paused: press Resume to go on"))
-        worker.signals.failed.connect(lambda exc, w=worker: self._on_failed(w, exc))
         self.worker = worker
-        self.jobs.start(worker)
+        # The tracker delivers only while this job is current: no stale check per handler.
+        self.jobs.start(worker, progress=self._on_progress,
+                        finished=lambda _state: self._on_done("Scoring finished"),
+                        cancelled=lambda: self._on_done("Scoring paused: press Resume to go on"),
+                        failed=self._on_failed)
         self._update_button()
         return worker
 
@@ -350,17 +350,14 @@ class LongRecordingPanel(QWidget):
         if self.state is not None:
             self.strip.set_scores(self.state)
 
-    def _on_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
-        if self.jobs.is_current(worker):
-            self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(self._n_scored())
-            self.progress.setToolTip(message)
-            if message.startswith("Checking"):  # hashing a long file before the first window
-                self.finding_label.setText(message + ": scores saved earlier are reused")
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(self._n_scored())
+        self.progress.setToolTip(message)
+        if message.startswith("Checking"):  # hashing a long file before the first window
+            self.finding_label.setText(message + ": scores saved earlier are reused")
 
-    def _on_done(self, worker: Worker, text: str) -> None:
-        if not self.jobs.is_current(worker):
-            return
+    def _on_done(self, text: str) -> None:
         self._update_button()
         if self.state is not None:
             self.strip.set_scores(self.state)
@@ -369,10 +366,9 @@ class LongRecordingPanel(QWidget):
             if self.state.complete:
                 self.scoring_finished.emit(self.state)
 
-    def _on_failed(self, worker: Worker, exc: BaseException) -> None:
-        if self.jobs.is_current(worker):
-            self._update_button()
-            show_error(self, exc)
+    def _on_failed(self, exc: BaseException) -> None:
+        self._update_button()
+        show_error(self, exc)
 
     def shutdown(self, timeout: float = 3.0) -> None:
         """Cancel and wait (the owner's closeEvent calls this)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt
@@ -20,7 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
 
 from ecgviewer.record import Record
-from ecgviewer.review.hashing import files_of, sha256_files, stat_key
+from ecgviewer.review.hashing import cached_hash, files_of
 from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
 from ecgviewer.ui.messages import show_error
@@ -165,11 +164,7 @@ class ReviewFeatures(QObject):
         if not record.source or not os.path.isfile(record.source):
             return None
         try:
-            files = files_of(record.source)
-            size, mtime = stat_key(files)
-            h = self.store.known_hash(str(Path(files[0]).resolve()), size, mtime)
-            if h is None and size <= _HASH_ON_GUI_MAX_BYTES:
-                h = sha256_files(files)
+            h = cached_hash(files_of(record.source), self.store, max_bytes=_HASH_ON_GUI_MAX_BYTES)
         except Exception as exc:  # noqa: BLE001 - no review is better than no report
             log.info("no review lookup for %s: %s", record.source, exc)
             return None
@@ -247,16 +242,12 @@ class ReviewFeatures(QObject):
 def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None = None) -> ReviewFeatures:
     """Add the review workflow to ``window``; returns the object that owns it."""
     features = ReviewFeatures(window, detector, store)
-    window.review = features  # type: ignore[attr-defined]
-    page_changed = getattr(window, "page_changed", None)
-    if page_changed is not None:  # the viewer paged itself: the overview follows
-        page_changed.connect(features.page_shown)
+    # The window's public hook: it pages -> the overview follows; it closes -> the features
+    # shut down; recordings this long are scored by the overview dock, window by window.
+    window.attach_review(features, LONG_RECORDING_S)  # type: ignore[attr-defined]
     from ecgviewer.ui import reading_hooks  # statements, sign-off, interval editor, audit
 
     reading_hooks.install(window, features)
-    # Whole-record scoring of a 24 h file would hold its full-length maps in memory: the
-    # window leaves recordings this long to the overview dock.
-    window.long_recording_s = LONG_RECORDING_S  # type: ignore[attr-defined]
     return features
 
 

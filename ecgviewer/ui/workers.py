@@ -128,7 +128,9 @@ def _as_progress(step: Any) -> tuple[int, int, str]:
 class JobTracker:
     """The current Worker per kind; starting a new one cancels and supersedes the old.
 
-    ``is_current(worker)`` is what result slots check before touching the window.
+    Slots given to :meth:`start` hear only from the current job of their kind: a result of a
+    job the user has left (another file opened meanwhile) is dropped here, once, instead of
+    in every handler. ``is_current(worker)`` remains for slots connected by hand.
     """
 
     def __init__(self, pool: QThreadPool | None = None) -> None:
@@ -136,7 +138,18 @@ class JobTracker:
         self._current: dict[str, Worker] = {}
         self._all: list[Worker] = []
 
-    def start(self, worker: Worker) -> Worker:
+    def start(self, worker: Worker, *, progress: Callable[..., Any] | None = None,
+              finished: Callable[..., Any] | None = None,
+              failed: Callable[..., Any] | None = None,
+              cancelled: Callable[..., Any] | None = None) -> Worker:
+        """Start ``worker`` as the current job of its kind; the given slots receive its
+        signals only while it is still current (each slot gets the signal's arguments)."""
+        for signal, slot in ((worker.signals.progress, progress),
+                             (worker.signals.finished, finished),
+                             (worker.signals.failed, failed),
+                             (worker.signals.cancelled, cancelled)):
+            if slot is not None:
+                signal.connect(self._if_current(worker, slot))
         old = self._current.get(worker.kind)
         if old is not None and not old.is_done:
             log.info("job %s#%d replaced by #%d", old.kind, old.job_id, worker.job_id)
@@ -145,6 +158,16 @@ class JobTracker:
         self._all = [w for w in self._all if not w.is_done] + [worker]
         worker.start(self.pool)
         return worker
+
+    def _if_current(self, worker: Worker, slot: Callable[..., Any]) -> Callable[..., None]:
+        def deliver(*args: Any) -> None:
+            if self.is_current(worker):
+                slot(*args)
+            else:
+                log.debug("dropped a late signal of replaced job %s#%d", worker.kind,
+                          worker.job_id)
+
+        return deliver
 
     def current(self, kind: str) -> Worker | None:
         return self._current.get(kind)

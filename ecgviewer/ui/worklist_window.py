@@ -199,10 +199,6 @@ class WorklistWindow(QMainWindow):
                                 chunk=self.chunk, device=self.device)
 
         worker = Worker(job, kind="worklist")
-        worker.signals.progress.connect(lambda d, t, m, w=worker: self._on_progress(w, d, t, m))
-        worker.signals.finished.connect(lambda rows, w=worker: self._on_finished(w, rows))
-        worker.signals.failed.connect(lambda exc, w=worker: self._on_failed(w, exc))
-        worker.signals.cancelled.connect(lambda w=worker: self._on_cancelled(w))
         self.worker = worker
         self._progress_t0 = None
         self._t_open = time.perf_counter()
@@ -210,7 +206,9 @@ class WorklistWindow(QMainWindow):
         self.progress.setVisible(True)
         self.act_cancel.setEnabled(True)
         self.eta_label.setText("Looking for ECGs…")
-        self.jobs.start(worker)
+        # The tracker delivers only while this job is current: no stale check per handler.
+        self.jobs.start(worker, progress=self._on_progress, finished=self._on_finished,
+                        failed=self._on_failed, cancelled=self._on_cancelled)
         return worker
 
     def cancel_scoring(self) -> None:
@@ -232,9 +230,7 @@ class WorklistWindow(QMainWindow):
                 self._show_details(current)
         self._update_counts()
 
-    def _on_progress(self, worker: Worker, done: int, total: int, message: str) -> None:
-        if not self.jobs.is_current(worker):
-            return
+    def _on_progress(self, done: int, total: int, message: str) -> None:
         if total <= 0:
             self.progress.setRange(0, 0)
             self.eta_label.setText(message)
@@ -251,25 +247,22 @@ class WorklistWindow(QMainWindow):
             eta = f" · about {format_eta((total - done) / rate)} left ({rate:.1f} ECG/s)"
         self.eta_label.setText(f"{message}{eta}")
 
-    def _end(self, worker: Worker, text: str) -> bool:
-        if not self.jobs.is_current(worker):
-            return False
+    def _end(self, text: str) -> None:
         self.progress.setVisible(False)
         self.act_cancel.setEnabled(False)
         self.eta_label.setText(text)
-        return True
 
-    def _on_finished(self, worker: Worker, rows: list[WorklistRow]) -> None:
-        if self._end(worker, f"{len(rows)} ECGs scored"):
-            self.model.merge(rows)
-            self._update_counts()
+    def _on_finished(self, rows: list[WorklistRow]) -> None:
+        self._end(f"{len(rows)} ECGs scored")
+        self.model.merge(rows)
+        self._update_counts()
 
-    def _on_failed(self, worker: Worker, exc: BaseException) -> None:
-        if self._end(worker, "Scoring stopped by an error"):
-            show_error(self, exc)
+    def _on_failed(self, exc: BaseException) -> None:
+        self._end("Scoring stopped by an error")
+        show_error(self, exc)
 
-    def _on_cancelled(self, worker: Worker) -> None:
-        self._end(worker, "Scoring stopped: open the folder again to go on (scores kept)")
+    def _on_cancelled(self) -> None:
+        self._end("Scoring stopped: open the folder again to go on (scores kept)")
 
     def _update_counts(self) -> None:
         rows = self.model.rows()

@@ -186,12 +186,12 @@ def test_hdf5_collection_entries_are_hashed_per_key(tmp_path):
 
 
 def test_reopening_does_not_read_unchanged_files_for_hashing(folder, monkeypatch):
-    import ecgviewer.analysis.worklist_jobs as wj
+    import ecgviewer.review.hashing as hashing
 
     root, peaks = folder
     calls = []
-    real = wj.sha256_files
-    monkeypatch.setattr(wj, "sha256_files", lambda files: calls.append(files) or real(files))
+    real = hashing.hash_job
+    monkeypatch.setattr(hashing, "hash_job", lambda files: calls.append(files) or real(files))
     with ReviewStore() as store:
         _, rows1 = run(worklist_job(root, store, FakeDetector()))
         assert len(calls) == len(peaks)

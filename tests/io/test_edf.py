@@ -221,7 +221,7 @@ def test_paged_pages_equal_whole_read(tmp_path: Path) -> None:
     sl = paged.slice(3.0, 5.0)
     np.testing.assert_allclose(sl.signal, whole.signal[:, 1500:2500], atol=1e-5)
     with pytest.raises(InvalidSignalError):
-        paged.signal._layout.read([0], 9000, 10001)
+        paged.signal.read([0], 9000, 10001)
 
 
 def test_paged_reads_from_threads(tmp_path: Path) -> None:

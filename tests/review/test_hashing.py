@@ -26,3 +26,47 @@ def test_wfdb_hash_covers_header_and_data(tmp_path):
     raw[100] ^= 0xFF
     dat.write_bytes(bytes(raw))
     assert content_hash(hea) != before  # samples changed, header did not
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, int, int], str] = {}
+        self.writes = 0
+
+    def known_hash(self, path, size, mtime_ns):
+        return self.known.get((path, size, mtime_ns))
+
+    def remember_hashes(self, entries):
+        self.writes += 1
+        self.known.update({(p, s, m): h for p, s, m, h in entries})
+
+
+def test_cached_hash_reads_once_until_the_file_changes(tmp_path, monkeypatch):
+    import ecgviewer.review.hashing as hashing
+
+    path = tmp_path / "x.edf"
+    path.write_bytes(b"abc" * 1000)
+    reads = []
+    real = hashing.hash_job
+    monkeypatch.setattr(hashing, "hash_job", lambda files: reads.append(files) or real(files))
+    cache = _Cache()
+    first = hashing.cached_hash([path], cache)
+    assert first == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert hashing.cached_hash([path], cache) == first and len(reads) == 1
+    path.write_bytes(b"abcd" * 1000)  # new size: read again
+    assert hashing.cached_hash([path], cache) != first and len(reads) == 2
+    assert cache.writes == 2
+
+
+def test_cached_hash_size_limit_and_batched_remembering(tmp_path):
+    from ecgviewer.review.hashing import cached_hash
+
+    path = tmp_path / "x.edf"
+    path.write_bytes(b"x" * 5000)
+    cache = _Cache()
+    assert cached_hash([path], cache, max_bytes=4000) is None  # too big for the GUI thread
+    fresh: list = []
+    h = cached_hash([path], cache, fresh=fresh)
+    assert cache.writes == 0 and fresh == [(str(path.resolve()), 5000, fresh[0][2], h)]
+    cache.remember_hashes(fresh)
+    assert cached_hash([path], cache, max_bytes=4000) == h  # known: no read needed

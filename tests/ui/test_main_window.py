@@ -265,7 +265,7 @@ def test_stale_result_of_a_replaced_record_is_dropped(window, qtbot):
     old = _score_worker(qtbot, window)
     second = synthetic_12lead(fs=250.0)
     window.open_record(second)
-    window._on_scored(old, fake_result(first))
+    old.signals.finished.emit(fake_result(first))  # late: the tracker drops it
     assert window.result is None and window.record is second
 
 

@@ -51,17 +51,19 @@ def _record_duration(fs: float, n_leads: int, n_samples: int, n_annotations: int
         spr = fs * d
         return int(round(spr)) if abs(spr - round(spr)) < 1e-6 and round(spr) >= 1 else None
 
-    long_ones = [d for d in (10.0, 5.0, 4.0, 2.0) if fits(d) and whole(d)]
+    spr_of = {d: n for d in (10.0, 5.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.2, 0.1)
+              if (n := whole(d)) is not None}
+    long_ones = [d for d in (10.0, 5.0, 4.0, 2.0) if fits(d) and d in spr_of]
     # Prefer a duration that divides the recording (no padding); a long recording takes the
     # longest one anyway (at most 10 s of padding on hours of signal).
-    exact = [d for d in long_ones if n_samples % whole(d) == 0]
+    exact = [d for d in long_ones if n_samples % spr_of[d] == 0]
     if exact:
-        return exact[0], whole(exact[0])
+        return exact[0], spr_of[exact[0]]
     if long_ones and n_samples / fs > 600:
-        return long_ones[0], whole(long_ones[0])
+        return long_ones[0], spr_of[long_ones[0]]
     for duration in (1.0, 0.5, 0.25, 0.2, 0.1, *long_ones):
-        if whole(duration):
-            return duration, whole(duration)
+        if duration in spr_of:
+            return duration, spr_of[duration]
     raise InvalidSignalError(None, f"a sampling rate of {fs:g} Hz cannot be stored in EDF data "
                                    "records of 0.1-10 s")
 
@@ -100,7 +102,7 @@ def iter_write(record: Record, path: Path) -> Progress:
                                      len(record.annotations))
     yield 0, 2 * record.n_samples, "measuring lead ranges"
     lo, hi = lead_ranges(record)
-    headers = []
+    headers: list[dict[str, str | int | float | None]] = []
     for k, lead in enumerate(record.leads):
         pmin, pmax = _bound(float(lo[k]), False), _bound(float(hi[k]), True)
         if pmax - pmin < 0.002:
