@@ -328,7 +328,7 @@ class FindingsPanel(QGroupBox):
         self.table.blockSignals(True)
         self.table.setRowCount(len(findings))
         for r, f in enumerate(findings):
-            pct = "-" if f.percentile is None else f"{f.percentile:.1f}"
+            pct = "-" if f.percentile is None else wording.percentile_text(f.percentile)
             for c, text in enumerate((str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s",
                                       f"{f.score:.1f}", pct)):
                 item = QTableWidgetItem(text)
