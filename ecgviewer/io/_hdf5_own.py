@@ -23,6 +23,12 @@ LAYOUT_VERSION = 1
 MAX_ABS_MV = 1e6
 #: Above this many values (leads x samples, 32 MB of float32) a signal is paged, not loaded.
 PAGED_SAMPLES = 8_000_000
+#: Limits that bound what a damaged or hostile file can make us allocate (each documented in
+#: the README): ECG groups per file, signal rows, recording length and annotations per ECG.
+MAX_ECGS = 500_000
+MAX_SIGNAL_ROWS = 256
+MAX_DURATION_S = 14 * 24 * 3600.0  # two weeks: the longest Holter/event recorders
+MAX_ANNOTATIONS = 2_000_000
 
 
 def h5py_module() -> Any:
@@ -89,6 +95,12 @@ def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
     group = fh.get("ecgs")
     if group is None or not hasattr(group, "keys"):
         raise CorruptFileError(path, "ecgviewer layout without an 'ecgs' group")
+    n_groups = len(group)
+    if n_groups > MAX_ECGS:
+        raise CorruptFileError(
+            path, f"the 'ecgs' group has {n_groups:,} members; at most {MAX_ECGS:,} ECGs are "
+            "listed from one file"
+        )
     keys = sorted(group.keys())
     if not keys:
         raise EmptyFileError(path, "the 'ecgs' group holds no ECG")
@@ -189,6 +201,17 @@ class _OwnLoader:
             raise InvalidSignalError(
                 path, f"ECG '{key}': sampling rate {_show(attrs['fs'])} is not a number"
             )
+        if not 0 < int(shape[0]) <= MAX_SIGNAL_ROWS:
+            raise CorruptFileError(
+                path, f"ECG '{key}': {int(shape[0]):,} signal rows (1 to {MAX_SIGNAL_ROWS} expected)"
+            )
+        if fs > 0 and int(shape[1]) / fs > MAX_DURATION_S:
+            raise CorruptFileError(
+                path,
+                f"ECG '{key}': {int(shape[1]):,} samples at {fs:g} Hz would last "
+                f"{int(shape[1]) / fs / 86400:,.0f} days; recordings up to "
+                f"{MAX_DURATION_S / 86400:.0f} days are read (damaged shape?)",
+            )
         if int(shape[0]) * int(shape[1]) > self.paged_above:
             signal: Any = H5PagedSignal(path, f"ecgs/{key}/signal", (int(shape[0]), int(shape[1])))
         else:
@@ -223,7 +246,13 @@ class _OwnLoader:
 def _read_annotations(path: Path, key: str, node: Any) -> list[Annotation]:
     if "annotations" not in node:
         return []
-    table = node["annotations"][()]
+    ds = node["annotations"]
+    count = int(np.prod(getattr(ds, "shape", None) or (1,)))
+    if count > MAX_ANNOTATIONS:
+        raise CorruptFileError(
+            path, f"ECG '{key}': {count:,} annotations; at most {MAX_ANNOTATIONS:,} are read"
+        )
+    table = ds[()]
     names = getattr(table.dtype, "names", None) or ()
     if "onset" not in names:
         raise CorruptFileError(path, f"ECG '{key}': annotations table has no 'onset' field")

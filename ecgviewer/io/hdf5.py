@@ -101,6 +101,17 @@ CODE15_LEADS: tuple[str, ...] = (
 )
 #: exams.csv files larger than this are not scanned for demographics (seconds of parsing).
 _MAX_EXAMS_CSV_BYTES = 200_000_000
+#: Most ECGs one file may list. A CODE-15% part holds ~20,000 exams and the whole dataset
+#: 345,000; each listed entry costs ~0.5 KB, so the limit bounds listing to ~250 MB.
+MAX_EXAMS = 500_000
+#: Longest CODE-15% exam read (samples per lead; the dataset's exams are 4096): one exam is
+#: read whole, so this bounds it to ~60 MB. Longer recordings belong in the own layout (paged).
+MAX_EXAM_SAMPLES = 600_000
+#: Bytes an exam must at least occupy in the file. A chunked dataset can declare 10^9 exams in
+#: 1.6 KB (unwritten chunks read as zeros): such a file describes no ECGs, it is damaged.
+_MIN_STORED_BYTES_PER_EXAM = 64
+#: exam_id values are read this many at a time (never the whole dataset at once).
+_ID_BLOCK = 65_536
 
 
 # ---------------------------------------------------------------------------- reading
@@ -178,6 +189,7 @@ def _code15_entries(path: Path, fh: Any) -> list[RecordEntry]:
         raise EmptyFileError(path, f"'tracings' holds no ECG (shape {tuple(shape)})")
     if tracings.dtype.kind not in "fiu":
         raise CorruptFileError(path, f"'tracings' holds {tracings.dtype}, not numbers")
+    _check_code15_size(path, tracings, n_exams, n_samples)
     has_ids = "exam_id" in fh  # h5py membership tests cost ~25 us: not inside the loop
     if has_ids:
         ids_ds = fh["exam_id"]
@@ -187,15 +199,22 @@ def _code15_entries(path: Path, fh: Any) -> list[RecordEntry]:
             raise CorruptFileError(
                 path, f"'exam_id' has {ids_ds.shape[0]} ids but 'tracings' has {n_exams} exams"
             )
-        exam_ids = [_id_text(v) for v in ids_ds[()]]
+        if ids_ds.dtype.kind not in "iuSOU":
+            raise CorruptFileError(path, f"'exam_id' holds {ids_ds.dtype}, not exam ids")
+        exam_ids = [
+            _id_text(v)
+            for a in range(0, n_exams, _ID_BLOCK)
+            for v in ids_ds[a : min(n_exams, a + _ID_BLOCK)]
+        ]
     else:
         exam_ids = [str(i) for i in range(n_exams)]
     unique = len(set(exam_ids)) == len(exam_ids)
     demographics = _exams_csv(path, set(exam_ids)) if has_ids else {}
 
     entries = []
+    nobody = Patient()  # shared: one object, not one per exam
     for index, exam_id in enumerate(exam_ids):
-        patient = demographics.get(exam_id, Patient())
+        patient = demographics.get(exam_id, nobody)
         entries.append(
             RecordEntry(
                 source=str(path),
@@ -209,12 +228,38 @@ def _code15_entries(path: Path, fh: Any) -> list[RecordEntry]:
     return entries
 
 
+def _check_code15_size(path: Path, tracings: Any, n_exams: int, n_samples: int) -> None:
+    """Refuse shapes no real file holds before anything is allocated for them."""
+    if n_samples > MAX_EXAM_SAMPLES:
+        raise CorruptFileError(
+            path,
+            f"'tracings' declares exams of {n_samples:,} samples ({n_samples / CODE15_FS / 3600:.1f} h "
+            f"at 400 Hz); CODE-15% exams have 4,096 and at most {MAX_EXAM_SAMPLES:,} are read",
+        )
+    if n_exams > MAX_EXAMS:
+        raise CorruptFileError(
+            path,
+            f"'tracings' declares {n_exams:,} exams; at most {MAX_EXAMS:,} ECGs are listed from "
+            "one file (split it into parts, as CODE-15% is)",
+        )
+    try:
+        stored = int(tracings.id.get_storage_size())
+    except Exception:  # not every storage layout reports a size: the count limit still holds
+        return
+    if stored < n_exams * _MIN_STORED_BYTES_PER_EXAM:
+        raise CorruptFileError(
+            path,
+            f"'tracings' declares {n_exams:,} exams but stores only {stored:,} bytes of samples: "
+            "the file is damaged or truncated",
+        )
+
+
 def _id_text(value: Any) -> str:
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        value = value[:64].decode("utf-8", "replace")
     if isinstance(value, np.generic):
         value = value.item()
-    return str(value)
+    return str(value)[:64]  # an id, not a payload: bounded
 
 
 class _Code15Loader:

@@ -340,3 +340,70 @@ def test_file_systems_without_locks_still_open(tmp_path, monkeypatch):
     monkeypatch.setattr(h5py, "File", no_locks)
     rec = read(path)
     assert rec.n_samples == 5000 and calls[:2] == [None, False]
+
+
+# ---------------------------------------------------------------------------- hostile shapes
+# Built sparse (chunked, never written): a few KB on disk that declare gigabytes.
+def _sparse_code15(path, n_exams, n_samples, ids=True):
+    with h5py.File(path, "w") as fh:
+        fh.create_dataset("tracings", shape=(n_exams, n_samples, 12), dtype="f4",
+                          chunks=(1, min(n_samples, 4096), 12))
+        if ids:
+            fh.create_dataset("exam_id", shape=(n_exams,), dtype="i8", chunks=(min(n_exams, 1024),))
+    return path
+
+
+@pytest.mark.parametrize("n_exams, n_samples, words", [
+    (10**9, 4096, "1,000,000,000 exams; at most 500,000"),
+    (1, 4 * 10**8, "400,000,000 samples"),
+    (100_000, 4096, "stores only"),  # within the count limit, but no samples stored
+])
+def test_code15_absurd_shapes_refused_within_memory(tmp_path, n_exams, n_samples, words):
+    from tests.limited import read_limited
+
+    path = _sparse_code15(tmp_path / "bomb.h5", n_exams, n_samples)
+    assert path.stat().st_size < 100_000
+    out = read_limited(path)
+    assert out["outcome"] == "error" and out["type"] == "CorruptFileError", out
+    assert words in out["message"] and str(path) in out["message"]
+
+
+def _sparse_own(path, signal_shape=(2, 1000), annotations=None, groups=1):
+    with h5py.File(path, "w") as fh:
+        fh.attrs["ecgviewer_layout"] = 1
+        ecgs = fh.create_group("ecgs")
+        for g in range(groups):
+            node = ecgs.create_group(f"e{g}")
+            node.create_dataset("signal", shape=signal_shape, dtype="f4",
+                                chunks=(min(signal_shape[0], 2), min(signal_shape[1], 4096)))
+            node.attrs["fs"] = 500.0
+            node.attrs.create("leads", [f"c{i}" for i in range(min(signal_shape[0], 300))],
+                              dtype=h5py.string_dtype())
+            if annotations:
+                node.create_dataset("annotations", shape=(annotations,), chunks=(1024,),
+                                    dtype=[("onset", "f8"), ("duration", "f8")])
+    return path
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"signal_shape": (2, 10**12)}, "recordings up to 14 days"),
+    ({"signal_shape": (300, 1000)}, "300 signal rows"),
+    ({"annotations": 10**9}, "1,000,000,000 annotations"),
+])
+def test_own_layout_absurd_shapes_refused_within_memory(tmp_path, kwargs, words):
+    from tests.limited import read_limited
+
+    path = _sparse_own(tmp_path / "own.h5", **kwargs)
+    out = read_limited(path)
+    assert out["outcome"] == "error" and words in out["message"], out
+
+
+def test_code15_ids_read_in_blocks_not_whole(tmp_path, monkeypatch):
+    """exam_id is never read with [()] (a whole-dataset read of a hostile length)."""
+    tracings = np.zeros((3, 64, 12), np.float32) + 0.1
+    with h5py.File(tmp_path / "c.h5", "w") as fh:
+        fh["tracings"] = tracings
+        fh["exam_id"] = np.array([7, 8, 9])
+    monkeypatch.setattr(h5reader, "_ID_BLOCK", 2)
+    entries = read(tmp_path / "c.h5")
+    assert [e.key for e in entries] == ["7", "8", "9"]
