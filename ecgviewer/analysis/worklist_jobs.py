@@ -25,6 +25,7 @@ from typing import Any
 
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
 from ecgviewer.errors import ECGError
+from ecgviewer.filekind import open_regular, stat_regular
 from ecgviewer.io.ptbxl_database import read_ptbxl_database
 from ecgviewer.record import Patient, Record, RecordEntry
 from ecgviewer.result import findings_of
@@ -77,7 +78,11 @@ def scan_source(path: str | os.PathLike[str]) -> Iterator[RecordEntry]:
 
 
 def scan_folder(folder: Path) -> Iterator[RecordEntry]:
-    """ECG files under ``folder`` (recursive, sorted), each once (WFDB by its ``.hea``)."""
+    """ECG files under ``folder`` (recursive, sorted), each once (WFDB by its ``.hea``).
+
+    A file that cannot be listed (a damaged collection, a FIFO, a link loop) becomes one entry
+    whose ``load()`` raises its error, so it is an error row and the rest are still scored.
+    """
     for root, dirs, names in os.walk(folder):
         dirs.sort()
         present = set(names)
@@ -85,16 +90,37 @@ def scan_folder(folder: Path) -> Iterator[RecordEntry]:
             stem, ext = os.path.splitext(name)
             ext = ext.lower()
             full = Path(root) / name
+            if ext not in _COLLECTION_EXTS and ext not in _FILE_EXTS:
+                continue
+            if ext == ".hea" and _is_segment_header(stem, present):
+                continue
+            try:
+                stat_regular(full)  # only regular files are ever opened (a FIFO would hang)
+            except ECGError as exc:
+                yield failed_entry(full, exc)
+                continue
             if ext in _COLLECTION_EXTS:
                 yield from _collection_entries(full)
-            elif ext not in _FILE_EXTS:
-                continue
-            elif ext == ".hea" and _is_segment_header(stem, present):
-                continue
             elif ext == ".xml" and not _looks_like_aecg(full):
                 continue
             else:
                 yield _file_entry(full)
+
+
+def failed_entry(path: Path, error: ECGError) -> RecordEntry:
+    """An entry for a file that could not even be listed: loading it raises ``error``."""
+    return RecordEntry(source=str(path), key="", label=path.stem, load=_Raise(error),
+                       extra={"error": error.problem})
+
+
+class _Raise:
+    """A picklable ``load`` that raises the listing error (shown as the file's error row)."""
+
+    def __init__(self, error: ECGError) -> None:
+        self.error = error
+
+    def __call__(self) -> Record:
+        raise self.error
 
 
 def _is_segment_header(stem: str, present: set[str]) -> bool:
@@ -104,9 +130,9 @@ def _is_segment_header(stem: str, present: set[str]) -> bool:
 
 def _looks_like_aecg(path: Path) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return b"AnnotatedECG" in fh.read(4096)
-    except OSError:
+    except (OSError, ECGError):
         return False
 
 
@@ -123,9 +149,13 @@ def _file_entry(path: Path) -> RecordEntry:
 
 
 def _collection_entries(path: Path) -> list[RecordEntry]:
+    """The ECGs of an HDF5 file; a file that cannot be listed is one failed entry."""
     from ecgviewer import io
 
-    out = io.read(path)
+    try:
+        out = io.read(path)
+    except ECGError as exc:
+        return [failed_entry(path, exc)]
     return out if isinstance(out, list) else [RecordEntry(str(path), "", path.stem, lambda: out)]
 
 
@@ -293,6 +323,9 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
     file_hashes: dict[Path, str] = {}
     fresh: list[tuple[str, int, int, str]] = []
     for item in chunk:
+        if "error" in item.entry.extra:  # could not even be listed (see failed_entry)
+            item.row = replace(item.row, status=ERROR, error=str(item.entry.extra["error"]))
+            continue
         try:
             if item.collection is not None:
                 if item.collection not in file_hashes:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgviewer.errors import EmptyFileError, FileAccessError, InvalidSignalError
+from ecgviewer.filekind import open_regular, stat_regular
 
 #: Multiplier from a physical unit (as headers spell it, lowercased) to millivolts.
 UNIT_TO_MV: dict[str, float] = {
@@ -27,24 +28,23 @@ UNIT_TO_MV: dict[str, float] = {
 
 
 def check_readable(path: Path) -> None:
-    """Raise a clear :class:`FileAccessError`/:class:`EmptyFileError` before any parsing."""
-    if not path.exists():
-        raise FileAccessError(path, "file not found")
-    if path.is_dir():
-        raise FileAccessError(path, "is a folder, not an ECG file")
+    """Raise a clear :class:`FileAccessError`/:class:`EmptyFileError` before any parsing.
+
+    Only regular files pass: a FIFO or device would block the reader (and the worklist) for
+    ever, and a symbolic-link loop is named as one rather than called missing.
+    """
+    st = stat_regular(path)
     if not os.access(path, os.R_OK):
         raise FileAccessError(path, "permission denied: the file cannot be read")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise EmptyFileError(path, "the file is empty (0 bytes)")
 
 
 def head_bytes(path: Path, n: int = 4096) -> bytes:
     """First ``n`` bytes, for sniffing; permission errors become :class:`FileAccessError`."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return fh.read(n)
-    except PermissionError:
-        raise FileAccessError(path, "permission denied: the file cannot be read") from None
     except OSError as exc:
         raise FileAccessError(path, f"cannot be opened: {exc.strerror or exc}") from None
 

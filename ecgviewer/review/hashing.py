@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ecgviewer.errors import FileAccessError
+from ecgviewer.filekind import open_regular, stat_regular
 
 CHUNK = 1 << 20
 
@@ -40,12 +41,12 @@ def hash_job(
 ) -> Generator[tuple[int, int, str], None, str]:
     """:func:`sha256_files` as a job: yields ``(bytes done, bytes total, message)`` every
     ``step`` bytes, so hashing a 1 GB Holter file can be cancelled and shows progress."""
-    total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+    total = sum(stat_regular(p).st_size for p in paths)  # a FIFO is refused, never opened
     digest = hashlib.sha256()
     done = since = 0
     for path in paths:
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 while chunk := fh.read(CHUNK):
                     digest.update(chunk)
                     done += len(chunk)
@@ -171,7 +172,7 @@ def stat_key(paths: Iterable[str | os.PathLike[str]]) -> tuple[int, int]:
     """(total size, newest mtime in ns) of the files: changes whenever one of them does."""
     size = mtime = 0
     for p in paths:
-        st = os.stat(p)
+        st = stat_regular(p)
         size += st.st_size
         mtime = max(mtime, st.st_mtime_ns)
     return size, mtime

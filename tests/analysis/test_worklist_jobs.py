@@ -130,6 +130,54 @@ def test_bad_file_is_an_error_row_and_the_rest_is_scored(folder):
     assert det.records == len(peaks)
 
 
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.h5", b"", "empty (0 bytes)"),
+    ("garbage.h5", b"\x89HDF\r\n\x1a\n" + b"\x00garbage" * 50, "HDF5"),
+    ("junk.hdf5", b"not hdf5 at all" * 20, "not a readable HDF5 file"),
+])
+def test_bad_collection_is_an_error_row_and_the_rest_is_scored(folder, name, content, words):
+    """A 0-byte or garbage .h5 used to abort the whole folder before anything was scored."""
+    root, peaks = folder
+    (root / name).write_bytes(content)
+    det = FakeDetector()
+    with ReviewStore() as store:
+        _, rows = run(worklist_job(root, store, det))
+    bad = [r for r in rows if r.path.endswith(name)]
+    assert len(bad) == 1 and bad[0].status == ERROR and words in bad[0].error, bad
+    assert det.records == len(peaks)
+    assert sum(r.status == SCORED for r in rows) == len(peaks)
+
+
+def test_fifo_and_link_loop_are_error_rows_never_opened(folder):
+    """A FIFO used to hang the worklist (hashing opened it); a link loop is named as one."""
+    import os
+    import threading
+
+    root, peaks = folder
+    os.mkfifo(root / "pipe.edf")
+    os.symlink(root / "loop_b.hea", root / "loop_a.hea")
+    os.symlink(root / "loop_a.hea", root / "loop_b.hea")
+    det = FakeDetector()
+    out: dict = {}
+
+    def work():
+        with ReviewStore() as store:
+            out["rows"] = run(worklist_job(root, store, det))[1]
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(60)
+    if thread.is_alive():  # unblock the reader so the test process can end
+        with open(root / "pipe.edf", "wb"):
+            pass
+        pytest.fail("the worklist hung on a FIFO")
+    rows = {Path(r.path).name: r for r in out["rows"]}
+    assert rows["pipe.edf"].status == ERROR
+    assert "FIFO (named pipe)" in rows["pipe.edf"].error
+    assert "symbolic link loop" in rows["loop_a.hea"].error
+    assert det.records == len(peaks)
+
+
 def test_model_refusing_an_ecg_is_cached_as_an_error(tmp_path):
     root = tmp_path / "f"
     write_record(root, "two_leads", 1.0, leads=("I", "II"))
