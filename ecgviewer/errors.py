@@ -42,6 +42,10 @@ class CorruptFileError(ECGError):
     """Truncated data, a header that disagrees with its data, unparsable content."""
 
 
+class FileTooLargeError(ECGError):
+    """Larger than a documented limit for its format: refused before memory runs out."""
+
+
 class InvalidSignalError(ECGError):
     """Samples or metadata that would give a silently wrong picture: NaN/inf, absurd rates."""
 

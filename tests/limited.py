@@ -41,7 +41,10 @@ try:
            "n": len(result) if isinstance(result, list) else rec.n_samples}
 except ECGError as exc:
     out = {"outcome": "error", "type": type(exc).__name__, "message": str(exc)}
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak (ru_maxrss would include the parent's at the exec).
+with open("/proc/self/status") as fh:
+    hwm = next(line for line in fh if line.startswith("VmHWM:"))
+out["peak_mb"] = int(hwm.split()[1]) / 1024
 print("RESULT " + json.dumps(out))
 """
 

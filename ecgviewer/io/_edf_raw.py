@@ -15,13 +15,14 @@ Digital to physical follows the EDF spec (and edflib):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from ecgviewer.errors import CorruptFileError, FileAccessError
+from ecgviewer.errors import CorruptFileError, FileAccessError, FileTooLargeError
 
 ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -218,25 +219,44 @@ def read_physical(hdr: EdfHeader, table: np.ndarray, sig: int, s0: int, s1: int)
     return gain * (digital - hdr.dmin[sig]) + hdr.pmin[sig]
 
 
+#: Most annotations read from one EDF+ file (a 24 h Holter with one per beat has ~100,000);
+#: each costs ~0.4 KB in memory, so a file of tiny dense TALs is refused, not parsed to death.
+MAX_ANNOTATIONS = 1_000_000
+
+
 def read_tals(hdr: EdfHeader, record_onsets: bool = True
               ) -> tuple[np.ndarray | None, list[tuple[float, float, str]]]:
     """Every annotation ``(onset, duration, text)`` and, if asked, the onset of each data
     record, in seconds as written (relative to the header start time).
 
     Most data records hold only their time-keeping TAL ("+12\x14\x14\x00"): records with
-    more are found with array operations over all annotation slots at once, and only those are
+    more are found with array operations over the annotation slots, and only those are
     parsed in Python, so a 24 h file of 86,400 records is scanned in tens of milliseconds.
+    The slots are taken a window of records at a time (never all at once), and more than
+    :data:`MAX_ANNOTATIONS` annotations are refused.
     """
     ann = hdr.annotation_signals
     if not ann:
         raise CorruptFileError(hdr.path, "EDF+ file without an annotation signal")
-    blocks = _gather_slots(hdr, ann)
-    onsets = None
-    if record_onsets:
-        onsets = np.empty(hdr.n_records)
-        for r, row in enumerate(blocks[0]):
-            onsets[r] = _tal_onset(hdr, r, row.tobytes().split(b"\x14", 1)[0])
-    # Rows of the first slot with anything after the time-keeping TAL's terminating NUL.
+    onsets = np.empty(hdr.n_records) if record_onsets else None
+    notes: list[tuple[float, float, str]] = []
+    for r0, blocks in _slot_windows(hdr, ann):
+        if onsets is not None:
+            for r, row in enumerate(blocks[0], start=r0):
+                onsets[r] = _tal_onset(hdr, r, row.tobytes().split(b"\x14", 1)[0])
+        for r in _busy_rows(blocks):
+            _parse_record_tals(hdr, r0 + int(r), [block[r] for block in blocks], notes)
+            if len(notes) > MAX_ANNOTATIONS:
+                raise FileTooLargeError(
+                    hdr.path, f"more than {MAX_ANNOTATIONS:,} EDF+ annotations (by data record "
+                    f"{r0 + int(r)} of {hdr.n_records}): over the limit, not opened"
+                )
+    notes.sort(key=lambda note: note[0])
+    return onsets, notes
+
+
+def _busy_rows(blocks: list[np.ndarray]) -> np.ndarray:
+    """Rows with anything after the first slot's time-keeping TAL (its terminating NUL)."""
     first = blocks[0]
     nonzero = first != 0
     end = np.argmax(~nonzero, axis=1)  # first NUL (0 when the slot is full)
@@ -244,28 +264,29 @@ def read_tals(hdr: EdfHeader, record_onsets: bool = True
     busy = (nonzero & (cols > end[:, None])).any(axis=1) | (end == 0)
     for extra in blocks[1:]:
         busy |= (extra != 0).any(axis=1)
-    notes: list[tuple[float, float, str]] = []
-    for r in np.flatnonzero(busy).tolist():
-        for k, block in enumerate(blocks):
-            tals = block[r].tobytes().rstrip(b"\x00").split(b"\x00")
-            for t, tal in enumerate(tals):
-                if not tal:
-                    continue
-                head, *texts = tal.split(b"\x14")
-                onset_s, _, dur_s = head.partition(b"\x15")
-                onset = _tal_onset(hdr, int(r), onset_s)
-                try:
-                    duration = float(dur_s) if dur_s else 0.0
-                except ValueError:
-                    duration = 0.0
-                if k == 0 and t == 0:
-                    texts = texts[1:]  # the time-keeping TAL's own (empty) text
-                for raw_text in texts:
-                    text = raw_text.decode("utf-8", errors="replace").strip()
-                    if text:
-                        notes.append((onset, duration, text))
-    notes.sort(key=lambda note: note[0])
-    return onsets, notes
+    return np.flatnonzero(busy)
+
+
+def _parse_record_tals(hdr: EdfHeader, r: int, slots: list[np.ndarray],
+                       notes: list[tuple[float, float, str]]) -> None:
+    for k, slot in enumerate(slots):
+        tals = slot.tobytes().rstrip(b"\x00").split(b"\x00")
+        for t, tal in enumerate(tals):
+            if not tal:
+                continue
+            head, *texts = tal.split(b"\x14")
+            onset_s, _, dur_s = head.partition(b"\x15")
+            onset = _tal_onset(hdr, r, onset_s)
+            try:
+                duration = float(dur_s) if dur_s else 0.0
+            except ValueError:
+                duration = 0.0
+            if k == 0 and t == 0:
+                texts = texts[1:]  # the time-keeping TAL's own (empty) text
+            for raw_text in texts:
+                text = raw_text.decode("utf-8", errors="replace").strip()
+                if text:
+                    notes.append((onset, duration, text))
 
 
 #: Bytes of data records mapped at a time while gathering annotation slots. The slots are
@@ -274,21 +295,20 @@ def read_tals(hdr: EdfHeader, record_onsets: bool = True
 GATHER_WINDOW_BYTES = 32 * 2**20
 
 
-def _gather_slots(hdr: EdfHeader, sigs: list[int]) -> list[np.ndarray]:
-    """The bytes of signals ``sigs`` in every data record: one (n_records, slot) array each."""
+def _slot_windows(hdr: EdfHeader, sigs: list[int]) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """``(first record, slots)`` per window of records: the bytes of signals ``sigs`` in
+    each record of the window, one (records, slot) array per signal."""
     bps = hdr.bytes_per_sample
     spans = [(hdr.byte_offset(s), hdr.spr[s] * bps) for s in sigs]
-    out = [np.empty((hdr.n_records, width), dtype=np.uint8) for _, width in spans]
     step = max(1, GATHER_WINDOW_BYTES // hdr.record_bytes)
     for r0 in range(0, hdr.n_records, step):
         r1 = min(hdr.n_records, r0 + step)
         window = np.memmap(hdr.path, dtype=np.uint8, mode="r",
                            offset=hdr.header_bytes + r0 * hdr.record_bytes,
                            shape=(r1 - r0, hdr.record_bytes))
-        for dest, (off, width) in zip(out, spans, strict=True):
-            dest[r0:r1] = window[:, off:off + width]
+        slots = [np.array(window[:, off:off + width]) for off, width in spans]
         del window
-    return out
+        yield r0, slots
 
 
 def _tal_onset(hdr: EdfHeader, r: int, text: bytes) -> float:

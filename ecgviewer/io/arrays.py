@@ -20,7 +20,6 @@ rather than guess.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.errors import CorruptFileError, EmptyFileError, InvalidSignalError
+from ecgviewer.errors import CorruptFileError, EmptyFileError, FileTooLargeError, InvalidSignalError
 from ecgviewer.io._channels import unique_names
 from ecgviewer.io._common import check_readable, ensure_finite, head_bytes, unit_scale
 from ecgviewer.io._paged import PagedSignalBase
@@ -39,6 +38,10 @@ from ecgviewer.record import MAX_FS, MIN_FS, Record, normalize_lead_name
 WHOLE_LOAD_VALUES = 4_000_000
 #: Most leads a file can have; a dimension above this is samples.
 MAX_LEADS = 16
+#: Largest CSV parsed (about 1.5x this in memory at peak): ~1 h of 12-lead 500 Hz text.
+MAX_CSV_BYTES = 256 << 20
+#: Larger sample magnitudes (1 kV) are damage, not an ECG (float32 would also overflow).
+MAX_ABS_MV = 1e6
 
 _TIME_COLUMNS = {"time", "t", "sample", "samples", "index", "idx", "seconds", "time_s", "ms",
                  "time_ms", "timestamp", ""}
@@ -100,10 +103,18 @@ def read(path: str | os.PathLike[str], fs: float | None = None,
         signal: Any = ArrayPagedSignal(p, data, factor, names)
         notes.append("large array read page by page")
     else:
-        signal = np.asarray(data, dtype=np.float64) * factor
-    if isinstance(signal, np.ndarray):
-        signal = signal.astype(np.float32)
+        owned = fmt == "csv" and data.dtype == np.float64  # parsed here: scaled in place
+        signal = data if owned else np.array(data, dtype=np.float64)
         ensure_finite(p, signal, names)
+        with np.errstate(over="ignore"):  # an overflow gives inf: refused just below
+            np.multiply(signal, factor, out=signal)
+        peak = float(np.abs(signal).max()) if signal.size else 0.0
+        if peak > MAX_ABS_MV:
+            raise InvalidSignalError(
+                p, f"sample values up to {peak:.3g} mV are not an ECG (wrong units?)"
+                if np.isfinite(peak) else "sample values overflow when converted to mV: not an ECG"
+            )
+        signal = signal.astype(np.float32)
     if units.strip().lower() != "mv":
         notes.append(f"values given in {units}, converted to mV")
     return Record(signal=signal, fs=rate, leads=names, source=str(p), format=fmt,
@@ -142,30 +153,42 @@ def _load_npy(p: Path) -> np.ndarray:
 
 
 def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
+    """Parse a CSV straight from the file (numpy's C parser, no copy of the text in memory):
+    about 1.5x the file's size at peak instead of ~13x, and refused above :data:`MAX_CSV_BYTES`."""
+    size = p.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise FileTooLargeError(
+            p, f"CSV file of {size / 2**20:,.0f} MB is over the {MAX_CSV_BYTES >> 20} MB limit for "
+            "text arrays (save long recordings as .npy, which is read page by page)"
+        )
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        with open(p, encoding="utf-8-sig", newline="") as fh:
+            head = fh.read(1 << 16)
+            lines = [ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            if len(head) == 1 << 16 and lines and not head.endswith(("\n", "\r")):
+                lines = lines[:-1] or lines  # the last line of the sample may be cut
+            if not lines:
+                raise EmptyFileError(p, "the CSV file has no rows")
+            try:
+                sample = lines[0] if len(lines) == 1 else "\n".join(lines[:5])
+                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
+            except csv.Error:
+                delimiter = ","
+            first = [c.strip().strip('"') for c in next(csv.reader([lines[0]], delimiter=delimiter))]
+            header = None
+            if not all(_is_number(c) for c in first if c):
+                header = first
+            fh.seek(0)
+            rows = _data_lines(fh, skip_first=header is not None)
+            try:
+                data = np.loadtxt(rows, delimiter=None if delimiter == " " else delimiter,
+                                  dtype=np.float64, ndmin=2)
+            except ValueError as exc:
+                raise CorruptFileError(p, f"CSV values are not all numbers ({exc})") from None
     except UnicodeDecodeError:
         raise CorruptFileError(p, "not a text file (CSV expected)") from None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        raise EmptyFileError(p, "the CSV file has no rows")
-    try:
-        delimiter = csv.Sniffer().sniff(lines[0] if len(lines) == 1 else "\n".join(lines[:5]),
-                                        delimiters=",;\t ").delimiter
-    except csv.Error:
-        delimiter = ","
-    first = [c.strip().strip('"') for c in next(csv.reader([lines[0]], delimiter=delimiter))]
-    header = None
-    if not all(_is_number(c) for c in first if c):
-        header = first
-        lines = lines[1:]
-        if not lines:
-            raise EmptyFileError(p, "the CSV file has a header row but no samples")
-    try:
-        data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=None if delimiter == " " else delimiter,
-                          dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise CorruptFileError(p, f"CSV values are not all numbers ({exc})") from None
+    if data.size == 0:
+        raise EmptyFileError(p, "the CSV file has a header row but no samples")
     if header is not None:
         if len(header) != data.shape[1]:
             raise CorruptFileError(
@@ -175,6 +198,19 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
             header = header[1:]
             data = data[:, 1:]
     return data, header
+
+
+def _data_lines(fh: Any, skip_first: bool) -> Any:
+    """The file's lines without blank and comment lines (and the header row), lazily."""
+    skipped = not skip_first
+    for line in fh:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not skipped:
+            skipped = True
+            continue
+        yield line
 
 
 def _is_number(text: str) -> bool:
@@ -220,5 +256,6 @@ class ArrayPagedSignal(PagedSignalBase):
         self.shape = (int(data.shape[0]), int(data.shape[1]))
 
     def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
-        page = np.asarray(self._data[rows, a:b], dtype=np.float64) * self._factor
-        return page.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow -> inf, refused by the base
+            page = np.asarray(self._data[rows, a:b], dtype=np.float64) * self._factor
+            return page.astype(np.float32)

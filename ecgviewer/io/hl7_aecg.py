@@ -77,6 +77,8 @@ __all__ = ["read", "parse_hl7_ts"]
 
 #: Larger sample magnitudes (1 kV) are damage, not an ECG (float32 would also overflow).
 MAX_ABS_MV = 1e6
+#: Characters of ``<digits>`` text converted at a time (bounds the temporary token list).
+_DIGITS_BLOCK = 1 << 20
 #: Shortest/longest lead length below which unequal leads are damage, not a trailing sample.
 MIN_LENGTH_RATIO = 0.9
 _LEAD_PREFIX = "MDC_ECG_LEAD_"
@@ -267,20 +269,8 @@ class _Document:
         origin_mv = unit_scale(attr(origin_el, "unit") or "") if origin_el is not None else 1.0
         if origin_mv is None:
             origin_mv = scale_mv  # origin unit missing or odd: the scale's unit is the intent
-        tokens = (digits.text or "").split()
-        if not tokens:
-            raise CorruptFileError(self.path, f"lead {name}: no samples in <digits>")
-        try:
-            # Digits are integers by the standard; parsing them as such is 2-3x faster.
-            values = np.array(tokens, dtype=np.int64).astype(np.float64)
-        except (ValueError, OverflowError):
-            try:
-                values = np.array(tokens, dtype=np.float64)
-            except ValueError:
-                bad = next((t for t in tokens if not _is_number(t)), "?")
-                raise CorruptFileError(
-                    self.path, f"lead {name}: sample value {bad[:20]!r} is not a number"
-                ) from None
+        values = self._digits(name, digits.text or "")
+        digits.text = None  # the text is no longer needed: free it before the next lead
         if not np.isfinite(values).all():
             raise InvalidSignalError(self.path, f"lead {name}: NaN or infinite sample values")
         mv = origin * origin_mv + values * (scale * scale_mv)
@@ -290,7 +280,35 @@ class _Document:
                 self.path, f"lead {name}: sample values up to {peak:.3g} mV are not an ECG "
                 "(damaged scale, origin or digits)",
             )
-        return mv
+        return mv.astype(np.float32)  # the Record's type; halves what each lead holds
+
+    def _digits(self, name: str, text: str) -> np.ndarray:
+        """The sample values of one ``<digits>``, converted a block of text at a time: a token
+        list over the whole text would cost ~10x its size in Python strings."""
+        parts: list[np.ndarray] = []
+        start, n = 0, len(text)
+        while start < n:
+            stop = min(n, start + _DIGITS_BLOCK)
+            while stop < n and not text[stop].isspace():  # never cut a number in two
+                stop += 1
+            tokens = text[start:stop].split()
+            start = stop
+            if not tokens:
+                continue
+            try:
+                # Digits are integers by the standard; parsing them as such is 2-3x faster.
+                parts.append(np.array(tokens, dtype=np.int64).astype(np.float64))
+            except (ValueError, OverflowError):
+                try:
+                    parts.append(np.array(tokens, dtype=np.float64))
+                except ValueError:
+                    bad = next((t for t in tokens if not _is_number(t)), "?")
+                    raise CorruptFileError(
+                        self.path, f"lead {name}: sample value {bad[:20]!r} is not a number"
+                    ) from None
+        if not parts:
+            raise CorruptFileError(self.path, f"lead {name}: no samples in <digits>")
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _stack(self, leads: list[_Lead]) -> np.ndarray:
         lengths = [lead.samples.size for lead in leads]
@@ -306,7 +324,7 @@ class _Document:
             self.notes.append(
                 f"leads of unequal length ({shortest}-{longest} samples): trimmed to {shortest}"
             )
-        return np.stack([lead.samples[:shortest] for lead in leads]).astype(np.float32)
+        return np.stack([lead.samples[:shortest] for lead in leads]).astype(np.float32, copy=False)
 
     # -- the cart's own reading
     def _beat_series(self) -> list[Element]:

@@ -62,6 +62,7 @@ from ecgviewer.io._channels import (
     resample,
     unique_names,
 )
+from ecgviewer.filekind import stat_regular
 from ecgviewer.io._common import check_readable, unit_scale
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name
@@ -71,6 +72,10 @@ log = logging.getLogger(__name__)
 #: Records with at most this many samples (all channels) are read whole; longer single-rate,
 #: single-segment records are paged.
 WHOLE_LOAD_VALUES = 4_000_000
+#: Most signals a header may declare (PhysioNet records have up to a few dozen).
+MAX_SIGNALS = 1024
+#: Largest header read (real ones are a few KB; the text is read whole).
+MAX_HEADER_BYTES = 1 << 20
 
 #: Extensions that are never annotation files (everything else beside the header is tried).
 _NOT_ANNOTATIONS = {
@@ -142,6 +147,7 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
             quick = wfdb.rdheader(str(rec))
         except Exception as exc:  # wfdb raises bare ValueError/IndexError on malformed headers
             raise _wfdb_error(hea, exc, "header") from exc
+    _check_counts(hea, quick)
     fs_frame = float(quick.fs or 0)
     if not math.isfinite(fs_frame) or fs_frame <= 0 or fs_frame > MAX_FS:
         raise InvalidSignalError(hea, f"sampling rate {quick.fs!r} Hz in the header is not usable")
@@ -206,6 +212,19 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     )
 
 
+def _check_counts(hea: Path, header: Any) -> None:
+    """Refuse a header whose signal count or length no recording has (10^9 signals, -5
+    samples) before any list or array is sized from it."""
+    n_sig = int(header.n_sig or 0)
+    if not 0 <= n_sig <= MAX_SIGNALS:
+        raise CorruptFileError(
+            hea, f"the header declares {n_sig:,} signals (0 to {MAX_SIGNALS} expected): damaged header"
+        )
+    sig_len = header.sig_len
+    if sig_len is not None and int(sig_len) < 0:
+        raise CorruptFileError(hea, f"the header declares a negative length ({int(sig_len)} samples)")
+
+
 class _QuickHeader:
     """The fields of a WFDB header needed before reading: rate, length, signal files."""
 
@@ -226,6 +245,11 @@ _FMT = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
 def _scan_header(hea: Path) -> _QuickHeader | None:
     """Parse the record and signal lines; None when anything is unusual (wfdb then parses)."""
     try:
+        if hea.stat().st_size > MAX_HEADER_BYTES:
+            raise CorruptFileError(
+                hea, f"a {hea.stat().st_size:,}-byte header is not a WFDB header (at most "
+                f"{MAX_HEADER_BYTES:,} bytes are read)"
+            )
         text = hea.read_text(encoding="latin-1")
     except OSError:
         return None
@@ -243,6 +267,7 @@ def _scan_header(hea: Path) -> _QuickHeader | None:
             q.sig_len = int(tokens[3])
     except (IndexError, ValueError):
         return None
+    _check_counts(hea, q)  # before wfdb is asked (it sizes lists from the count)
     if "/" in tokens[0]:
         q.seg_name = [ln.split()[0] for ln in lines[1:]]
         return q
@@ -273,8 +298,9 @@ def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
         if not bps:
             continue  # FLAC: compressed, size unknown in advance
         data = folder / name
-        if not data.is_file():
+        if not data.exists():
             raise FileAccessError(hea, f"signal file {name} named in the header is missing")
+        stat_regular(data)  # a FIFO or device named as signal file is refused, never opened
         if not os.access(data, os.R_OK):
             raise FileAccessError(data, "permission denied: the file cannot be read")
         offset = int((header.byte_offset or [0] * header.n_sig)[idx[0]] or 0)

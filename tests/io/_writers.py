@@ -213,4 +213,31 @@ def write_muse(path: Path, signal_mv: np.ndarray, fs: int, leads: list[str], *,
             f"<Waveform><WaveformType>Rhythm</WaveformType><SampleBase>{fs}</SampleBase>"
             f"<SampleExponent>0</SampleExponent>{''.join(lead_xml)}</Waveform></RestingECG>\n")
     path.write_text(text, encoding="latin-1")
+
+def write_dense_tal_edf(path: Path, n_records: int, slot_bytes: int, plus: str = "EDF+D") -> Path:
+    """A raw EDF+ file whose annotation slots are packed with tiny TALs ("+r\\x14a\\x14\\x00"):
+    about one annotation per 7 bytes, the worst case for a reader's memory per file byte."""
+    def field(value: object, width: int) -> bytes:
+        return str(value).encode("ascii").ljust(width)[:width]
+
+    ns = 2
+    header = (field("0", 8) + field("X X X X", 80) + field("Startdate X X X X", 80)
+              + field("01.01.24", 8) + field("00.00.00", 8) + field(256 * (ns + 1), 8)
+              + field(plus, 44) + field(n_records, 8) + field(1, 8) + field(ns, 4))
+    labels, spr = ["ECG II", "EDF Annotations"], [250, slot_bytes // 2]
+    for name, width in (("label", 16), ("transducer", 80), ("dim", 8), ("pmin", 8),
+                        ("pmax", 8), ("dmin", 8), ("dmax", 8), ("prefilter", 80),
+                        ("spr", 8), ("reserved", 32)):
+        for sig in range(ns):
+            value = {"label": labels[sig], "transducer": "", "dim": "mV" if sig == 0 else "",
+                     "pmin": -1, "pmax": 1, "dmin": -32768, "dmax": 32767, "prefilter": "",
+                     "spr": spr[sig], "reserved": ""}[name]
+            header += field(value, width)
+    with open(path, "wb") as fh:
+        fh.write(header)
+        for r in range(n_records):
+            slot = bytearray(f"+{r}\x14\x14\x00".encode())
+            tal = f"+{r}\x14a\x14\x00".encode()
+            slot += tal * ((slot_bytes - len(slot)) // len(tal))
+            fh.write(bytes(500) + bytes(slot.ljust(slot_bytes, b"\x00")))
     return path

@@ -201,3 +201,47 @@ def test_never_writes(tmp_path: Path, sig: np.ndarray) -> None:
     rec = arrays.read(path, fs=500, whole_load_values=10)
     np.asarray(rec.signal)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+# ---------------------------------------------------------------------------- hostile CSV
+def test_oversized_csv_refused_before_reading(tmp_path: Path) -> None:
+    from ecgviewer.errors import FileTooLargeError
+    from tests.limited import read_limited
+
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as fh:
+        fh.write(b"I,II\n0.1,0.2\n")
+        fh.truncate(arrays.MAX_CSV_BYTES + 1)  # sparse: no disk, no time
+    out = read_limited(path, fs=500)
+    assert out["type"] == FileTooLargeError.__name__, out
+    assert "256 MB limit" in out["message"] and ".npy" in out["message"]
+
+
+def test_csv_parsed_from_the_file_not_a_copy_of_its_text(tmp_path: Path) -> None:
+    """Peak memory stays near the array's own size (the old reader held ~13x the file)."""
+    from tests.limited import read_limited
+
+    path = tmp_path / "long.csv"
+    rng = np.random.default_rng(0)
+    block = "\n".join(",".join(f"{v:.3f}" for v in row)
+                      for row in rng.standard_normal((2000, 12))) + "\n"
+    with open(path, "w") as fh:
+        fh.write(",".join(LEADS_12) + "\n# a comment line\n\n")
+        for _ in range(150):  # ~30 MB, 300,000 rows
+            fh.write(block)
+    out = read_limited(path, fs=500)
+    assert out["outcome"] == "record" and out["n"] == 300_000, out
+    size_mb = path.stat().st_size / 2**20
+    assert out["peak_mb"] < 80 + 3 * size_mb, (out, size_mb)
+
+
+@pytest.mark.parametrize("value, words", [("1e308", "overflow"), ("1e39", "not an ECG")])
+def test_huge_csv_values_refused_without_a_numpy_warning(tmp_path: Path, value, words) -> None:
+    import warnings
+
+    path = tmp_path / "big.csv"
+    path.write_text(f"I,II\n{value},1\n2,3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning leaking to stderr fails
+        with pytest.raises(InvalidSignalError, match=words):
+            ecg_io.read(path, fs=250, units="V")

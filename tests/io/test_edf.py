@@ -425,3 +425,28 @@ def test_latin1_units_read_and_unknown_units_are_named(tmp_path, micro):
     np.testing.assert_allclose(rec.signal[0], np.sin(2 * np.pi * t) * 0.5, atol=0.02)
     assert any("non-ASCII" in note for note in rec.notes)
     assert any("Temp (°C)" in note for note in rec.notes)
+
+def test_dense_annotations_refused_over_the_limit_within_memory(tmp_path):
+    """EDF+ TALs cost ~25x their bytes as Python objects: a 13 MB file packed with tiny
+    annotations is refused by count, read a window of records at a time, under the cap."""
+    from tests.io._writers import write_dense_tal_edf
+    from tests.limited import read_limited
+
+    path = write_dense_tal_edf(tmp_path / "dense.edf", 3000, 4000)
+    out = read_limited(path)
+    assert out["outcome"] == "error" and out["type"] == "FileTooLargeError", out
+    assert "more than 1,000,000 EDF+ annotations" in out["message"]
+    assert out["peak_mb"] < 600
+
+
+def test_annotations_just_under_the_limit_are_read(tmp_path, monkeypatch):
+    from ecgviewer.io import _edf_raw
+    from tests.io._writers import write_dense_tal_edf
+
+    path = write_dense_tal_edf(tmp_path / "dense.edf", 3, 400)
+    monkeypatch.setattr(_edf_raw, "GATHER_WINDOW_BYTES", 1000)  # one record per window
+    rec = ecg_io.read(path)
+    assert len(rec.annotations) > 100 and {a.text for a in rec.annotations} == {"a"}
+    monkeypatch.setattr(_edf_raw, "MAX_ANNOTATIONS", 50)
+    with pytest.raises(ECGError, match="more than 50 EDF"):
+        ecg_io.read(path)

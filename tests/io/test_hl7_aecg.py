@@ -403,3 +403,47 @@ def test_damaged_representative_beat_keeps_the_rhythm(fixtures_dir, tmp_path):
     rec = read(path)
     assert rec.n_samples == 5000 and rec.cart.median_beats is None
     assert any("representative beats not read" in note for note in rec.notes)
+
+
+# ---------------------------------------------------------------------------- size limits
+def _oversized_xml(path, size):
+    """A sparse file over the limit: a real aECG start, then a hole (no disk, no time)."""
+    with open(path, "wb") as fh:
+        fh.write(b'<?xml version="1.0"?><AnnotatedECG xmlns="urn:hl7-org:v3"><digits>')
+        fh.truncate(size)
+    return path
+
+
+def test_oversized_xml_refused_before_parsing(tmp_path):
+    from ecgviewer.errors import FileTooLargeError
+    from ecgviewer.io._hl7 import MAX_XML_BYTES
+    from tests.limited import read_limited
+
+    path = _oversized_xml(tmp_path / "huge.xml", 360 << 20)  # the size that was killed
+    assert path.stat().st_blocks * 512 < 1 << 20  # sparse
+    out = read_limited(path)
+    assert out["type"] == FileTooLargeError.__name__, out
+    assert f"over the {MAX_XML_BYTES >> 20} MB limit" in out["message"]
+
+
+def test_digits_parsed_in_blocks_give_the_same_samples(monkeypatch, tmp_path):
+    """The block-wise <digits> conversion never splits a number and keeps every sample."""
+    from ecgviewer.io import hl7_aecg
+
+    values = np.arange(-500, 500) * 7
+    text = (
+        '<?xml version="1.0"?><AnnotatedECG xmlns="urn:hl7-org:v3" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><component><series>'
+        '<code code="RHYTHM"/><component><sequenceSet><component><sequence>'
+        '<code code="TIME_ABSOLUTE"/><value xsi:type="GLIST_TS"><head value="20240102030405"/>'
+        '<increment value="0.002" unit="s"/></value></sequence></component><component>'
+        '<sequence><code code="MDC_ECG_LEAD_II"/><value xsi:type="SLIST_PQ">'
+        '<origin value="0" unit="uV"/><scale value="1" unit="uV"/><digits>'
+        + "  ".join(str(v) for v in values)
+        + "</digits></value></sequence></component></sequenceSet></component></series>"
+        "</component></AnnotatedECG>"
+    )
+    (tmp_path / "a.xml").write_text(text)
+    monkeypatch.setattr(hl7_aecg, "_DIGITS_BLOCK", 7)
+    rec = read(tmp_path / "a.xml")
+    np.testing.assert_allclose(np.asarray(rec.signal)[0], values / 1000.0, atol=1e-6)

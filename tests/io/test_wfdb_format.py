@@ -309,3 +309,26 @@ def test_permission_denied(small: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == dat else real(p, m))
     with pytest.raises(FileAccessError, match="permission denied"):
         ecg_io.read(small)
+
+
+# ---------------------------------------------------------------------------- hostile headers
+@pytest.mark.parametrize("record_line, words", [
+    ("rec 1000000000 500 5000", "1,000,000,000 signals"),
+    ("rec -3 500 5000", "-3 signals"),
+    ("rec 1 500 -5", "negative length (-5 samples)"),
+])
+def test_absurd_header_counts_refused(tmp_path, record_line, words):
+    from tests.limited import read_limited
+
+    (tmp_path / "rec.hea").write_text(f"{record_line}\nrec.dat 16 200 16 0 0 0 0 II\n")
+    (tmp_path / "rec.dat").write_bytes(bytes(10_000))
+    out = read_limited(tmp_path / "rec.hea")
+    assert out["outcome"] == "error" and out["type"] == "CorruptFileError", out
+    assert words in out["message"]
+
+
+def test_fifo_named_as_signal_file_is_refused(tmp_path):
+    os.mkfifo(tmp_path / "rec.dat")
+    (tmp_path / "rec.hea").write_text("rec 1 500 100\nrec.dat 16 200 16 0 0 0 0 II\n")
+    with pytest.raises(FileAccessError, match="FIFO"):
+        ecg_io.read(tmp_path / "rec.hea")
