@@ -33,6 +33,9 @@ from model.preprocess import Prepared, Window, prepare, to_input_rate
 
 log = logging.getLogger(__name__)
 
+#: What a record gets instead of a score when the model's output is NaN or infinite.
+NON_FINITE_SCORE = ("the model gave a non-finite score (NaN) for this ECG, so it is not scored; "
+                    "the model may be damaged")
 DEFAULT_WEIGHTS = "model/weights.pt"
 DEFAULT_CARD = "model/model_card.json"
 #: The components a record score can be built from (chosen on the selection half, in the card).
@@ -165,6 +168,46 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _verified_card(weights_path: Path, card_path: Path) -> dict[str, Any]:
+    """The model card, after checking that it names these exact weights (sha256).
+
+    Weights without a card, or a card without a hash, cannot be verified and are refused: a
+    tampered file must not score patients' ECGs because its card was deleted along with it.
+    """
+    if not card_path.is_file():
+        raise ModelError(
+            weights_path, f"no model card ({card_path.name}) beside the weights: their sha256 "
+            "cannot be checked, so they are not loaded (export weights with `python -m model.card`)",
+        )
+    try:
+        card_data = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(card_path, f"model card unreadable: {exc}") from exc
+    if not isinstance(card_data, dict):
+        raise ModelError(card_path, "model card unreadable: not a JSON object")
+    expected = card_data.get("weights_sha256")
+    if not isinstance(expected, str) or not expected.strip():
+        raise ModelError(
+            card_path, "the model card has no weights_sha256: the weights cannot be verified, "
+            "so they are not loaded",
+        )
+    actual = sha256_of(weights_path)
+    if expected.strip().lower() != actual:
+        raise ModelError(
+            weights_path,
+            f"weights do not match the model card (sha256 {actual[:12]}..., card says "
+            f"{expected[:12]}...): the file was modified or replaced",
+        )
+    try:
+        quantiles = np.asarray((card_data.get("calibration") or {}).get("normal_score_quantiles", []),
+                               dtype=np.float64)
+    except (TypeError, ValueError, AttributeError):
+        quantiles = np.array([np.nan])
+    if not np.isfinite(quantiles).all():
+        raise ModelError(card_path, "the model card's calibration holds NaN or infinite values")
+    return card_data
 
 
 def pick_device(device: str = "auto") -> str:
@@ -371,20 +414,7 @@ class Detector:
         card_path = Path(card) if card else weights_path.with_name("model_card.json")
         if not weights_path.is_file():
             raise ModelError(weights_path, "model weights not found")
-        card_data: dict[str, Any] = {}
-        if card_path.is_file():
-            try:
-                card_data = json.loads(card_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ModelError(card_path, f"model card unreadable: {exc}") from exc
-            expected = card_data.get("weights_sha256")
-            actual = sha256_of(weights_path)
-            if expected and expected != actual:
-                raise ModelError(
-                    weights_path,
-                    f"weights do not match the model card (sha256 {actual[:12]}..., card says "
-                    f"{expected[:12]}...): the file was modified or replaced",
-                )
+        card_data = _verified_card(weights_path, card_path)
         try:
             blob = torch.load(weights_path, map_location="cpu", weights_only=True)
             cfg = ModelConfig.from_dict(blob["config"])
@@ -394,11 +424,35 @@ class Detector:
             bank = BeatBank.from_state(blob["beat_bank"]) if "beat_bank" in blob else None
         except Exception as exc:  # pickle/zip errors, shape mismatch
             raise ModelError(weights_path, f"weights could not be loaded: {exc}") from exc
+        bad = next((k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+        if bad is not None:
+            raise ModelError(weights_path, f"the weights hold NaN or infinite values (in {bad}): "
+                             "the model is damaged and cannot score")
         for key in ("calibration", "score_kind", "name", "version"):
             if key not in card_data and key in blob.get("meta", {}):
                 card_data[key] = blob["meta"][key]
-        card_data.setdefault("weights_sha256", sha256_of(weights_path))
-        return cls(net, cfg, card_data, pick_device(device), bank=bank)
+        det = cls(net, cfg, card_data, pick_device(device), bank=bank)
+        det.check_probe(weights_path)
+        return det
+
+    def check_probe(self, source: str | os.PathLike[str] | None = None) -> None:
+        """Score a built-in synthetic ECG and refuse a model whose outputs are not finite.
+
+        Weights can pass the sha256 check and still be unusable (exported from a diverged run);
+        a model that cannot score a clean synthetic ECG must not score patients' ones.
+        """
+        from ecgviewer.record import STANDARD_LEADS
+        from ecgviewer.signal.synthetic import synthetic_ecg
+
+        syn = synthetic_ecg(fs=500.0, duration=10.0, seed=0)
+        probe = Record(syn.signal.astype(np.float32), 500.0, list(STANDARD_LEADS),
+                       source="<built-in probe ECG>")
+        result = self.score_many([probe])[0]
+        if isinstance(result, ECGError):
+            raise ModelError(source, f"the model cannot score its built-in probe ECG ({result.problem})")
+        if not (np.isfinite(result.score) and np.isfinite(result.anomaly_map).all()):
+            raise ModelError(source, "the model gives a non-finite score for its built-in probe ECG: "
+                             "the weights are damaged; reinstall or re-export them")
 
     # ------------------------------------------------------------------ scoring
     def percentile_of(self, score: float) -> float | None:
@@ -469,7 +523,11 @@ class Detector:
                 results.append(p)
                 continue
             window_maps = [maps[(i, j)] for j in range(len(p.windows))]
-            results.append(self._finish(record, p, window_maps))
+            result = self._finish(record, p, window_maps)
+            if not np.isfinite(result.score):  # never shown as a (normal-looking) number
+                results.append(ModelError(record.source, NON_FINITE_SCORE))
+                continue
+            results.append(result)
         return results
 
     def _finish(self, record: Record, p: Prepared, window_maps: list[WindowMaps]) -> ScoreResult:

@@ -14,6 +14,7 @@ the generator yields ``(done, total, message)`` between chunks like every analys
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import time
@@ -450,6 +451,10 @@ def summarize(h: str, model_version: str, res: Any) -> ScoreSummary:
     """The cacheable part of a Detector result (or of the ECGError it raised)."""
     if isinstance(res, ECGError):
         return ScoreSummary(h, model_version, None, None, error=res.problem)
+    score = _opt_float(getattr(res, "score", None))
+    if score is not None and not math.isfinite(score):  # never sorted or shown as a number
+        return ScoreSummary(h, model_version, None, None,
+                            error="the model gave a non-finite score (NaN): not scored")
     beats = sorted(getattr(res, "beats", None) or [], key=lambda b: -float(b[2]))[:5]
     return ScoreSummary(
         content_hash=h,

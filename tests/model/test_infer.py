@@ -56,12 +56,90 @@ def test_tampered_weights_are_rejected(tmp_path: Path) -> None:
     assert "sha256" in str(info.value) and "modified or replaced" in str(info.value)
 
 
-def test_corrupt_weights_without_card_are_rejected(tmp_path: Path) -> None:
+def write_card(path: Path, **extra: object) -> Path:
+    """A model card naming the weights' current sha256."""
+    card = {"weights_sha256": sha256_of(path), "version": "test", **extra}
+    (path.parent / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
+    return path
+
+
+def test_corrupt_weights_are_rejected(tmp_path: Path) -> None:
     path = write_weights(tmp_path, with_card=False)
     path.write_bytes(path.read_bytes()[: 2000])  # truncated archive
+    write_card(path)
     with pytest.raises(ModelError, match="could not be loaded") as info:
         Detector.load(path, device="cpu")
     assert str(path) in str(info.value)
+
+
+def _tamper(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("card, words", [
+    (None, "no model card (model_card.json) beside the weights"),
+    ({"version": "x"}, "has no weights_sha256"),
+    ({"weights_sha256": ""}, "has no weights_sha256"),
+    ({"weights_sha256": "  "}, "has no weights_sha256"),
+    ({"weights_sha256": None}, "has no weights_sha256"),
+    ("[1, 2]", "not a JSON object"),
+])
+def test_tampered_weights_without_a_usable_card_are_refused(tmp_path: Path, card, words) -> None:
+    """The sha256 check used to be skipped when the card or its hash was missing."""
+    path = write_weights(tmp_path, with_card=False)
+    _tamper(path)
+    if card is not None:
+        text = card if isinstance(card, str) else json.dumps(card)
+        (tmp_path / "model_card.json").write_text(text, encoding="utf-8")
+    with pytest.raises(ModelError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        Detector.load(path, device="cpu")
+
+
+def _nan_weights(folder: Path) -> Path:
+    cfg = tiny_config()
+    net = CrossRestorationNet(cfg)
+    state = net.state_dict()
+    name = next(k for k, v in state.items() if v.is_floating_point() and v.ndim > 1)
+    state[name] = torch.full_like(state[name], float("nan"))
+    path = folder / "weights.pt"
+    torch.save({"config": cfg.to_dict(), "state_dict": state, "meta": {"score_kind": "combined_w"}}, path)
+    return write_card(path)
+
+
+def test_nan_weights_are_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="NaN or infinite values"):
+        Detector.load(_nan_weights(tmp_path), device="cpu")
+
+
+def test_probe_refuses_a_model_with_non_finite_outputs(tmp_path: Path, monkeypatch) -> None:
+    """Finite weights can still give NaN (e.g. overflow): the probe ECG catches it at load."""
+    det = Detector.load(write_weights(tmp_path), device="cpu")
+    with torch.no_grad():
+        for param in det.net.parameters():
+            param.mul_(1e30)  # finite, but every activation overflows
+    with pytest.raises(ModelError, match="built-in probe ECG"):
+        det.check_probe("weights.pt")
+
+
+def test_non_finite_score_is_an_error_never_a_number(tmp_path: Path, monkeypatch) -> None:
+    import model.infer as infer
+
+    det = Detector.load(write_weights(tmp_path), device="cpu")
+    rec = synthetic_record(500, 10)[0]
+    real_finish = infer.Detector._finish
+
+    def nan_finish(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        res = real_finish(self, *args, **kwargs)
+        res.score = float("nan")
+        return res
+
+    monkeypatch.setattr(infer.Detector, "_finish", nan_finish)
+    out = det.score_many([rec])[0]
+    assert isinstance(out, ModelError) and "non-finite score" in str(out)
+    with pytest.raises(ModelError, match="non-finite"):
+        det.score(rec)
 
 
 def test_missing_weights_are_reported(tmp_path: Path) -> None:
@@ -100,6 +178,7 @@ def test_weights_with_code_are_refused_without_running_it(tmp_path: Path) -> Non
     marker = tmp_path / "pwned.txt"
     blob["meta"] = {"score_kind": _Payload(str(marker))}
     torch.save(blob, path)
+    write_card(path)  # a matching card: the safe unpickler itself must refuse
     assert zipfile.is_zipfile(path)
     with pytest.raises(ModelError, match="could not be loaded"):
         Detector.load(path, device="cpu")
