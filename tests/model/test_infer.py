@@ -257,3 +257,46 @@ def test_inserted_abnormality_scores_higher_and_is_localized(bundled: Detector, 
         # Where the map says: the change itself, not the rest of the record.
         peak = int(np.argmax(modified.anomaly_map.sum(axis=0)))
         assert any(a <= peak < b for a, b in ins.spans), (item.ecg_id, kind, peak, ins.spans)
+
+
+# ---------------------------------------------------------------------------- ecgad score streams
+def test_score_collection_loads_one_batch_at_a_time(tmp_path: Path) -> None:
+    from ecgviewer.errors import CorruptFileError
+    from ecgviewer.record import RecordEntry
+    from model.infer import _score_entries
+
+    det = Detector.load(write_weights(tmp_path), device="cpu")
+    loads: list[int] = []
+
+    def loader(i: int):  # noqa: ANN202
+        def load() -> Record:
+            loads.append(i)
+            if i == 3:
+                raise CorruptFileError("x.h5", "exam 3 damaged")
+            return synthetic_record(500, 10, seed=i)[0]
+        return load
+
+    entries = [RecordEntry("x.h5", str(i), str(i), loader(i)) for i in range(7)]
+    stream = _score_entries(det, entries, batch=2)
+    first = next(stream)
+    assert loads == [0, 1]  # only the first batch is in memory
+    rest = list(stream)
+    outcomes = [first, *rest]
+    assert [e.key for e, _ in outcomes] == [str(i) for i in range(7)]
+    assert isinstance(outcomes[3][1], CorruptFileError)
+    assert all(np.isfinite(r.score) for i, (_, r) in enumerate(outcomes) if i != 3)
+
+
+def test_score_long_record_window_by_window(tmp_path: Path, capsys) -> None:
+    from model.infer import main
+
+    weights = write_weights(tmp_path)
+    from tests.io._writers import write_edf
+
+    rec = synthetic_record(250, 125, seed=2)[0]  # 2 min 5 s: 13 windows, the last 5 s
+    path = write_edf(tmp_path / "long.edf", list(rec.data()), list(rec.leads), [250.0] * 12)
+    assert main([str(path), "--weights", str(weights), "--device", "cpu", "--batch", "4"]) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line["windows"] == 13 and line["windows_scored"] == 13
+    assert line["score"] == max(w[2] for w in line["top_windows"])
+    assert len(line["top_windows"]) == 5 and np.isfinite(line["percentile"])
