@@ -15,16 +15,28 @@ that every save here and every reader action also writes, in the same transactio
 
 One connection per thread (sqlite3 objects must not be shared across threads); the class takes
 and returns dataclasses, never rows.
+
+Faults never reach the user raw: every ``sqlite3``/``OSError`` becomes a
+:class:`ReviewStoreError` saying what happened and what was (not) saved ("database is locked",
+"disk is full", a damaged page, a read-only or uncreatable folder). At open, SQLite's quick
+integrity check runs; a damaged database is renamed aside (never deleted, ``recovered_from``
+names the kept file) and a new one started. ``ReviewStore(fallback=True)`` (the GUI's) never
+fails to open: a read-only folder gives *read-only mode* (reviews shown, new ones refused with
+a message, the score cache not written), and a folder that cannot be used at all gives a
+session-only store (worklist and reports work; reviews are refused, never silently dropped).
+``problem`` holds the sentence the GUI shows about the mode.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -39,6 +51,8 @@ from ecgviewer.review.audit import REVIEW_SAVED, SCHEMA_V4, append_event
 log = logging.getLogger(__name__)
 
 DB_NAME = "reviews.sqlite3"
+#: How long a write waits for another writer (another ecgviewer) before "busy" is reported.
+BUSY_TIMEOUT_S = 10.0
 REVIEW_STATES = ("unreviewed", "normal", "abnormal")
 
 _V1 = """
@@ -102,7 +116,55 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class ReviewStoreError(ECGError):
-    """The review database cannot be opened or is from a newer program."""
+    """The review database cannot be opened or written (busy, full, damaged, read-only,
+    from a newer program); the message says what was not saved."""
+
+
+#: Store modes: normal; existing reviews shown but nothing written; nothing kept on disk.
+READ_WRITE, READ_ONLY, SESSION_ONLY = "read-write", "read-only", "session-only"
+
+_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED"}
+_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+
+def _describe(exc: BaseException, doing: str) -> str:
+    """A sentence for the user: what went wrong, and that ``doing`` did not happen."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc) or type(exc).__name__
+    if name in _BUSY or "locked" in text or "busy" in text:
+        return (f"the review database is busy (another ecgviewer is writing to it): {doing} "
+                "did not happen; try again in a moment")
+    if name == "SQLITE_FULL" or "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return (f"the disk holding the review database is full: {doing} was not saved "
+                "(everything saved before is kept); free some disk space and try again")
+    if name in _DAMAGED or "malformed" in text or "not a database" in text:
+        return (f"the review database is damaged ({text}): {doing} failed; restart ecgviewer "
+                "to keep the damaged file aside and start a new database")
+    if name == "SQLITE_READONLY" or "readonly" in text or "read-only" in text:
+        return f"the review database is read-only: {doing} was not saved"
+    if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
+        return f"disk error on the review database ({text}): {doing} failed"
+    if name == "SQLITE_CANTOPEN" or "unable to open" in text:
+        return f"the review database cannot be opened ({text})"
+    if isinstance(exc, PermissionError):
+        return f"no permission to use the review database's folder: {doing} failed"
+    return f"review database error while {doing}: {text}"
+
+
+def _guard(doing: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn any ``sqlite3``/``OSError`` in the wrapped method into a :class:`ReviewStoreError`."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(self: ReviewStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as exc:
+                raise ReviewStoreError(self.path, _describe(exc, doing)) from exc
+
+        return guarded
+
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -169,13 +231,100 @@ class ReviewStore:
         Database file; default :func:`default_path` (``ECGVIEWER_DATA_DIR`` in tests).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, fallback: bool = False) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.mode = READ_WRITE
+        self.problem: str | None = None  # what the GUI tells the user about the mode
+        self.recovered_from: Path | None = None  # a damaged database kept aside at open
+        self._uri: str | None = None
+        try:
+            self._open()
+        except ReviewStoreError as exc:
+            if not fallback:
+                raise
+            self._open_fallback(exc)
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReviewStoreError(
+                self.path, f"the data folder {self.path.parent} cannot be created "
+                f"({exc.strerror or exc}): reviews cannot be saved"
+            ) from exc
+        try:
+            con = self._conn()
+            if not self.integrity_ok(quick=True):
+                raise sqlite3.DatabaseError("integrity check failed")
+            self._migrate(con)
+        except (sqlite3.Error, ReviewStoreError) as exc:
+            cause = exc.__cause__ if isinstance(exc, ReviewStoreError) else exc
+            if _is_damage(cause):
+                self._set_aside(cause)
+                self._migrate(self._conn())
+            elif isinstance(exc, ReviewStoreError):
+                raise
+            else:
+                raise ReviewStoreError(self.path, _describe(exc, "opening it")) from exc
+
+    def _set_aside(self, cause: BaseException | None) -> None:
+        """Rename a damaged database (and its WAL files) aside, never delete it, and start anew."""
+        self.close()
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        kept = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(str(self.path) + suffix)
+                if part.exists():
+                    part.rename(Path(str(kept) + suffix))
+        except OSError as exc:
+            raise ReviewStoreError(
+                self.path, f"the review database is damaged ({cause}) and could not be kept aside "
+                f"({exc.strerror or exc}); nothing was deleted"
+            ) from exc
+        log.error("review database %s damaged (%s): kept as %s, new database started",
+                  self.path, cause, kept)
+        self.recovered_from = kept
+        self.problem = (
+            f"The review database was damaged ({cause}). It was kept as {kept.name} (nothing "
+            "deleted; reviews in it can be recovered with a database tool) and a new one started."
+        )
+
+    def _open_fallback(self, error: ReviewStoreError) -> None:
+        """Read-only mode when the database can be read; else a store for this session only."""
+        self.close()
+        if self.path.is_file() and os.access(self.path, os.R_OK):
+            for query in ("mode=ro", "mode=ro&immutable=1"):
+                self._uri = f"{self.path.resolve().as_uri()}?{query}"
+                try:
+                    con = self._conn()
+                    version = int(con.execute("PRAGMA user_version").fetchone()[0])
+                    if 0 < version <= SCHEMA_VERSION:
+                        self.mode = READ_ONLY
+                        self.problem = (
+                            f"Read-only mode: {error.problem}. Saved reviews are shown, but new "
+                            "reviews cannot be saved; the viewer, worklist and reports still work."
+                        )
+                        return
+                except (sqlite3.Error, ReviewStoreError):
+                    pass
+                self.close()
+        # Shared in-memory database: every thread's connection sees the same tables.
+        self._uri = f"file:ecgviewer-session-{id(self)}?mode=memory&cache=shared"
+        self.mode = SESSION_ONLY
         self._migrate(self._conn())
+        self.problem = (
+            f"Reviews cannot be saved: {error.problem}. The viewer, the worklist and report "
+            "export still work; scores are kept only until ecgviewer closes."
+        )
+
+    @property
+    def writable(self) -> bool:
+        """Whether reviews can be saved (not in read-only or session-only mode)."""
+        return self.mode == READ_WRITE
 
     # ------------------------------------------------------------------ connection
     def _conn(self) -> sqlite3.Connection:
@@ -183,14 +332,21 @@ class ReviewStore:
         if con is None:
             try:
                 # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per user action.
-                con = sqlite3.connect(
-                    self.path, isolation_level=None, timeout=10.0, check_same_thread=False
-                )
-                con.execute("PRAGMA journal_mode=WAL")
-                con.execute("PRAGMA synchronous=FULL")
+                if self._uri is not None:
+                    con = sqlite3.connect(self._uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                                          check_same_thread=False)
+                else:
+                    con = sqlite3.connect(
+                        self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+                    )
+                if self.mode == READ_WRITE and self._uri is None:
+                    con.execute("PRAGMA journal_mode=WAL")
+                    con.execute("PRAGMA synchronous=FULL")
                 con.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error as exc:
-                raise ReviewStoreError(self.path, f"review database cannot be opened: {exc}") from exc
+                if con is not None:
+                    con.close()
+                raise ReviewStoreError(self.path, _describe(exc, "opening it")) from exc
             self._local.con = con
             with self._lock:
                 self._all.append(con)
@@ -204,10 +360,22 @@ class ReviewStore:
         try:
             yield con
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except sqlite3.Error:  # SQLite already rolled back (e.g. after "disk is full")
+                pass
             raise
         else:
             con.execute("COMMIT")
+
+    def _cache_writable(self) -> bool:
+        """Cache writes (scores, hashes, ECG metadata) are skipped in read-only mode: they are
+        not the user's work, and the worklist must still run."""
+        return self.mode != READ_ONLY
+
+    def _refuse_if_read_only(self, doing: str) -> None:
+        if self.mode != READ_WRITE:
+            raise ReviewStoreError(self.path, f"{doing} was not saved: {self.problem}")
 
     def close(self) -> None:
         """Close every connection this store opened (call once, from the owning thread)."""
@@ -228,6 +396,7 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ schema
     @property
+    @_guard("reading the schema version")
     def schema_version(self) -> int:
         return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
 
@@ -246,13 +415,22 @@ class ReviewStore:
                     tx.execute(statement)
                 tx.execute(f"PRAGMA user_version={target}")
 
-    def integrity_ok(self) -> bool:
-        """SQLite's own full consistency check."""
-        return self._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    def integrity_ok(self, quick: bool = False) -> bool:
+        """SQLite's own consistency check (``quick``: the O(n) variant, run at every open)."""
+        pragma = "quick_check" if quick else "integrity_check"
+        try:
+            return self._conn().execute(f"PRAGMA {pragma}").fetchone()[0] == "ok"
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                return False
+            raise
 
     # ------------------------------------------------------------------ ecg
+    @_guard("remembering the ECGs' details")
     def upsert_ecgs(self, infos: Iterable[EcgInfo]) -> None:
         """Remember where ECGs are and what they are (one transaction for the batch)."""
+        if not self._cache_writable():
+            return
         rows = [
             (i.content_hash, i.path, json.dumps(_info_meta(i)), _now().isoformat()) for i in infos
         ]
@@ -264,6 +442,7 @@ class ReviewStore:
                 rows,
             )
 
+    @_guard("reading an ECG's details")
     def get_ecg(self, content_hash: str) -> EcgInfo | None:
         row = self._conn().execute(
             "SELECT content_hash, path, metadata FROM ecg WHERE content_hash=?", (content_hash,)
@@ -275,8 +454,11 @@ class ReviewStore:
         return EcgInfo(content_hash=row[0], path=row[1], **meta)
 
     # ------------------------------------------------------------------ scores
+    @_guard("caching scores")
     def put_scores(self, summaries: Iterable[ScoreSummary]) -> None:
         """Cache scores (one transaction for the batch); a re-score replaces the old one."""
+        if not self._cache_writable():
+            return
         rows = []
         for s in summaries:
             stamped = s if s.scored_at else replace(s, scored_at=_now().isoformat())
@@ -291,6 +473,7 @@ class ReviewStore:
                 rows,
             )
 
+    @_guard("reading cached scores")
     def get_scores(self, hashes: Iterable[str], model_version: str) -> dict[str, ScoreSummary]:
         """Cached scores for ``hashes`` under ``model_version`` (missing ones absent)."""
         out: dict[str, ScoreSummary] = {}
@@ -308,6 +491,7 @@ class ReviewStore:
         return out
 
     # ------------------------------------------------------------------ reviews
+    @_guard("saving the review")
     def save_review(self, review: Review) -> Review:
         """Save one clinician action atomically: current state and a history entry.
 
@@ -315,6 +499,7 @@ class ReviewStore:
         """
         if review.state not in REVIEW_STATES:
             raise ValueError(f"review state must be one of {REVIEW_STATES}, got {review.state!r}")
+        self._refuse_if_read_only("the review")
         stamped = review if review.time is not None else replace(review, time=_now())
         with self._tx() as con:
             before = con.execute(
@@ -346,6 +531,7 @@ class ReviewStore:
         """The current review; an unreviewed placeholder when there is none."""
         return self.get_reviews([content_hash]).get(content_hash, Review(content_hash))
 
+    @_guard("reading reviews")
     def get_reviews(self, hashes: Iterable[str]) -> dict[str, Review]:
         out: dict[str, Review] = {}
         keys = list(hashes)
@@ -361,6 +547,7 @@ class ReviewStore:
                 out[row[0]] = _review(row)
         return out
 
+    @_guard("reading the review history")
     def history(self, content_hash: str) -> list[Review]:
         """Every saved review of one ECG, oldest first."""
         return [
@@ -373,6 +560,7 @@ class ReviewStore:
         ]
 
     # ------------------------------------------------------------------ file hashes
+    @_guard("reading a file's hash")
     def known_hash(self, path: str, size: int, mtime_ns: int) -> str | None:
         """The content hash remembered for ``path`` if its size and mtime are unchanged.
 
@@ -385,22 +573,29 @@ class ReviewStore:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    @_guard("remembering file hashes")
     def remember_hashes(self, entries: Iterable[tuple[str, int, int, str]]) -> None:
         """Store (path, size, mtime_ns, content_hash) rows (one transaction)."""
+        if not self._cache_writable():
+            return
         with self._tx() as con:
             con.executemany("INSERT OR REPLACE INTO file_hash VALUES (?, ?, ?, ?)", list(entries))
 
     # ------------------------------------------------------------------ long recordings
+    @_guard("caching window scores")
     def put_window_scores(
         self, content_hash: str, model_version: str, window_s: float, scores: Mapping[int, float]
     ) -> None:
         """Per-window scores of a long recording, so scoring resumes after a restart."""
+        if not self._cache_writable():
+            return
         with self._tx() as con:
             con.executemany(
                 "INSERT OR REPLACE INTO window_score VALUES (?, ?, ?, ?, ?)",
                 [(content_hash, model_version, window_s, int(i), float(s)) for i, s in scores.items()],
             )
 
+    @_guard("reading window scores")
     def get_window_scores(
         self, content_hash: str, model_version: str, window_s: float
     ) -> dict[int, float]:
@@ -415,6 +610,16 @@ class ReviewStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _is_damage(exc: BaseException | None) -> bool:
+    """A damaged database file (not a busy, full or read-only one)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    return (name in _DAMAGED or "malformed" in text or "not a database" in text
+            or text == "integrity check failed")
+
+
 def _statements(script: str) -> list[str]:
     # executescript() would COMMIT our transaction; split on ';', joining pieces until SQLite
     # calls the statement complete (a trigger body holds ';' of its own).

@@ -175,3 +175,177 @@ def test_sigkill_during_writes_loses_no_committed_review(tmp_path):
         assert n_history >= committed + 1
         last = store.get_review(f"{committed % 50:064d}")
         assert last.time is not None and last.reviewer == "w"
+
+
+# ---------------------------------------------------------------------------- faults (issue 16)
+def _review(i: int) -> Review:
+    return Review(f"{i:064x}", "abnormal", f"note {i}", "dr k")
+
+
+def test_locked_database_is_a_clear_error_and_works_after(tmp_path, monkeypatch):
+    import ecgviewer.review.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "r.db"
+    with ReviewStore(path) as store:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # another program writing
+        with pytest.raises(ReviewStoreError, match="busy .*saving the review did not happen") as info:
+            store.save_review(_review(1))
+        assert str(path) in str(info.value)
+        other.execute("ROLLBACK")
+        other.close()
+        store.save_review(_review(1))
+        assert store.get_review(_review(1).content_hash).note == "note 1"
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 1 MB tmpfs when this machine lets us mount one (root), else None."""
+    import os
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        yield None
+        return
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                          capture_output=True)
+    if done.returncode != 0:
+        yield None
+        return
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.parametrize("how", ["filesystem", "page_limit"])
+def test_disk_full_fails_cleanly_keeps_saved_reviews_and_recovers(tmp_path, request, how):
+    """On a real full file system (a 1 MB tmpfs) when one can be mounted, and with SQLite's own
+    page limit (a genuine SQLITE_FULL from the engine, not a mock) everywhere."""
+    small_filesystem = request.getfixturevalue("small_filesystem") if how == "filesystem" else None
+    if how == "filesystem" and small_filesystem is None:
+        pytest.skip("cannot mount a small file system here")
+    folder = small_filesystem or tmp_path
+    path = folder / "r.db"
+    filler = folder / "filler.bin"
+    with ReviewStore(path) as store:
+        saved = [store.save_review(_review(i)) for i in range(5)]
+        if small_filesystem is not None:
+            with open(filler, "wb") as fh:  # fill the disk
+                try:
+                    while True:
+                        fh.write(b"\0" * 65536)
+                        fh.flush()
+                except OSError:
+                    pass
+        else:
+            pages = store._conn().execute("PRAGMA page_count").fetchone()[0]
+            store._conn().execute(f"PRAGMA max_page_count={pages}")
+        with pytest.raises(ReviewStoreError, match="disk .* is full: saving the review was not saved"):
+            for i in range(5, 400):  # a few may still fit in free pages
+                store.save_review(Review(f"{i:064x}", "normal", "x" * 2000, "dr k"))
+        if small_filesystem is not None:
+            filler.unlink()  # free space
+        else:
+            store._conn().execute("PRAGMA max_page_count=1073741823")
+        store.save_review(_review(999))  # writing works again
+    with ReviewStore(path) as store:
+        for r in saved + [_review(999)]:
+            assert store.get_review(r.content_hash).note == r.note
+        assert store.integrity_ok()
+
+
+def _fill(path, n=300):
+    with ReviewStore(path) as store:
+        for i in range(n):
+            store.save_review(Review(f"{i:064x}", "normal", "n" * 200, "dr k"))
+
+
+@pytest.mark.parametrize("damage", ["pages", "garbage"])
+def test_damaged_database_is_kept_aside_and_a_new_one_started(tmp_path, damage):
+    path = tmp_path / "reviews.sqlite3"
+    if damage == "pages":
+        _fill(path)
+        data = bytearray(path.read_bytes())
+        data[8192:16384] = bytes(range(256)) * 32  # overwrite pages 3-4 (of the b-trees)
+        path.write_bytes(bytes(data))
+    else:
+        path.write_bytes(b"this is not a database" * 100)
+    original = path.read_bytes()
+    with ReviewStore(path) as store:
+        assert store.recovered_from is not None and store.recovered_from.read_bytes() == original
+        assert store.recovered_from.name.startswith("reviews.sqlite3.damaged-")
+        assert "damaged" in store.problem and store.recovered_from.name in store.problem
+        store.save_review(_review(1))  # the new database works
+        assert store.integrity_ok()
+
+
+def test_damage_is_found_by_the_check_at_open(tmp_path, monkeypatch):
+    path = tmp_path / "r.db"
+    _fill(path, 3)
+    calls = []
+    monkeypatch.setattr(ReviewStore, "integrity_ok",
+                        lambda self, quick=False: calls.append(quick) or len(calls) > 1)
+    with ReviewStore(path) as store:
+        assert calls[0] is True and store.recovered_from is not None
+
+
+def _read_only_folder(tmp_path):
+    """A folder this process cannot write: chmod, or (as root, who ignores modes) a read-only
+    bind mount; None when neither is possible."""
+    import os
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _fill(folder / "reviews.sqlite3", 2)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return folder, lambda: folder.chmod(0o755)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    done = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(ro)], capture_output=True)
+    if done.returncode != 0:
+        return None, None
+    subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True)
+    return ro, lambda: subprocess.run(["umount", "-l", str(ro)], capture_output=True)
+
+
+def test_read_only_folder_gives_read_only_mode(tmp_path):
+    folder, undo = _read_only_folder(tmp_path)
+    if folder is None:
+        pytest.skip("no way to make a read-only folder here")
+    try:
+        (folder / "probe").touch()
+        pytest.skip("the folder is still writable here")
+    except OSError:
+        pass
+    try:
+        with pytest.raises(ReviewStoreError) as info:
+            ReviewStore(folder / "reviews.sqlite3")
+        assert not isinstance(info.value.__cause__, ReviewStoreError)
+        with ReviewStore(folder / "reviews.sqlite3", fallback=True) as store:
+            assert store.mode == "read-only" and not store.writable
+            assert "Read-only mode" in store.problem and "still work" in store.problem
+            assert store.get_review(f"{1:064x}").state == "normal"  # saved reviews are shown
+            store.put_scores([ScoreSummary("a" * 64, "m", 1.0, 50.0)])  # cache: skipped
+            with pytest.raises(ReviewStoreError, match="the review was not saved: Read-only mode"):
+                store.save_review(_review(7))
+    finally:
+        undo()
+
+
+def test_uncreatable_folder_gives_a_session_only_store(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the data folder should be")
+    path = blocker / "sub" / "reviews.sqlite3"
+    with pytest.raises(ReviewStoreError, match="cannot be created"):
+        ReviewStore(path)
+    with ReviewStore(path, fallback=True) as store:
+        assert store.mode == "session-only"
+        assert "Reviews cannot be saved" in store.problem and "worklist" in store.problem
+        store.put_scores([ScoreSummary("a" * 64, "m", 1.0, 50.0)])
+        assert store.get_scores(["a" * 64], "m")["a" * 64].score == 1.0  # cache works
+        with pytest.raises(ReviewStoreError, match="not saved"):
+            store.save_review(_review(1))
