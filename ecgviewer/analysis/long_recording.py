@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector
-from ecgviewer.analysis.worklist_jobs import score_many_isolated
+from ecgviewer.analysis.worklist_jobs import cache_write, score_many_isolated
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
 from ecgviewer.result import Finding, findings_of
@@ -171,7 +171,8 @@ def long_recording_job(
             for i, _ in windows:
                 state.done[i] = True
             if store is not None and content_hash and finished:
-                store.put_window_scores(content_hash, state.model_version, state.window_s, finished)
+                cache_write(store.put_window_scores, content_hash, state.model_version,
+                            state.window_s, finished)
             if emit is not None:
                 emit([i for i, _ in windows])
             yield (state.n_done, total, f"{state.n_done} of {total} windows scored")

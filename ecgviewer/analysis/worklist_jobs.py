@@ -32,7 +32,7 @@ from ecgviewer.record import Patient, Record, RecordEntry
 from ecgviewer.result import findings_of
 from ecgviewer.review.hashing import cached_hash, entry_hash, files_of
 from ecgviewer.review.reading import Reading, Readings
-from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
+from ecgviewer.review.store import EcgInfo, ReviewStore, ReviewStoreError, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
 
 log = logging.getLogger(__name__)
@@ -339,7 +339,7 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
             problem = exc.problem if isinstance(exc, ECGError) else str(exc)
             item.row = replace(item.row, status=ERROR, error=problem)
     if fresh:
-        store.remember_hashes(fresh)
+        cache_write(store.remember_hashes, fresh)
     hashes = [i.row.content_hash for i in chunk if i.row.content_hash]
     cached = store.get_scores(hashes, model_version)
     reviews = store.get_reviews(hashes)
@@ -381,7 +381,7 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
         else:
             records[n] = record
     if infos:
-        store.upsert_ecgs(infos)
+        cache_write(store.upsert_ecgs, infos)
     return _Prepared(list(chunk), records, hits)
 
 
@@ -417,7 +417,16 @@ def _score(
         summary = summarize(item.row.content_hash, model_version, res)
         summaries.append(summary)
         item.row = item.row.with_score(summary, cached=False)
-    store.put_scores(summaries)
+    cache_write(store.put_scores, summaries)
+
+
+def cache_write(write: Callable[..., None], *args: Any) -> None:
+    """A score-cache write that may fail (disk full, database busy) without stopping the job:
+    the cache is not the user's work, and the rows on screen are complete without it."""
+    try:
+        write(*args)
+    except ReviewStoreError as exc:
+        log.warning("score cache not updated: %s", exc)
 
 
 def score_many_isolated(det: Any, records: list[Record], batch: int,

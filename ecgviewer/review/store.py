@@ -232,7 +232,6 @@ class ReviewStore:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, fallback: bool = False) -> None:
-        self.path = Path(path) if path is not None else default_path()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -240,6 +239,17 @@ class ReviewStore:
         self.problem: str | None = None  # what the GUI tells the user about the mode
         self.recovered_from: Path | None = None  # a damaged database kept aside at open
         self._uri: str | None = None
+        try:
+            self.path = Path(path) if path is not None else default_path()
+        except OSError as exc:  # the user data folder itself cannot be created
+            self.path = Path(os.environ.get("ECGVIEWER_DATA_DIR") or "<user data folder>") / DB_NAME
+            error = ReviewStoreError(
+                self.path.parent, f"the data folder cannot be created ({exc.strerror or exc}): "
+                "reviews cannot be saved")
+            if not fallback:
+                raise error from exc
+            self._open_fallback(error)
+            return
         try:
             self._open()
         except ReviewStoreError as exc:

@@ -14,7 +14,7 @@ import logging
 import os
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
 
@@ -22,7 +22,7 @@ from ecgviewer.record import Record
 from ecgviewer.review.hashing import cached_hash, files_of
 from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
-from ecgviewer.ui.messages import show_error
+from ecgviewer.ui.messages import show_error, show_info
 from ecgviewer.ui.overview_strip import LongRecordingPanel
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,12 @@ class ReviewFeatures(QObject):
         super().__init__(window)
         self.window: Any = window
         self.detector = detector
-        self.store = store or ReviewStore()
+        # fallback: a read-only or unusable data folder gives a store that says so (read-only
+        # or session-only mode) instead of no worklist and no reports.
+        self.store = store or ReviewStore(fallback=True)
+        if self.store.problem:
+            QTimer.singleShot(0, lambda: show_info(window, self.store.problem or "",
+                                                   title="ecgviewer — review database"))
         self.worklist: Any = None
         self.overview = LongRecordingPanel(detector=detector, store=self.store)
         self.overview.position_changed.connect(self._show_page)
@@ -256,6 +261,8 @@ def install_or_log(window: QMainWindow) -> ReviewFeatures | None:
     without them, so a failure here is logged, not fatal."""
     try:
         return install(window)
-    except Exception:
+    except Exception as exc:
         log.exception("review features (worklist, overview, reports) are unavailable")
+        show_info(window, f"The worklist, long-recording overview and report export are "
+                  f"unavailable ({type(exc).__name__}: {exc}). The viewer still works.")
         return None

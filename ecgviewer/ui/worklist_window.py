@@ -80,7 +80,7 @@ class WorklistWindow(QMainWindow):
                  parent: QWidget | None = None, chunk: int = 16, device: str = "auto") -> None:
         super().__init__(parent)
         self.setWindowTitle("ecgviewer — worklist")
-        self.store = store or ReviewStore()
+        self.store = store or ReviewStore(fallback=True)
         self._own_store = store is None
         self.detector = detector
         self.chunk = chunk
@@ -144,6 +144,12 @@ class WorklistWindow(QMainWindow):
         self.statusBar().addWidget(self.counts_label, 1)
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
+        if not getattr(self.store, "writable", True):  # read-only / session-only store
+            self.store_label = QLabel(
+                "Read-only mode: reviews are not saved" if self.store.mode == "read-only"
+                else "Reviews cannot be saved (data folder unusable)")
+            self.store_label.setToolTip(self.store.problem or "")
+            self.statusBar().addPermanentWidget(self.store_label)
 
     def _build_shortcuts(self) -> None:
         keys = {

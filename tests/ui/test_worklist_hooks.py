@@ -131,3 +131,40 @@ def test_paging_in_the_viewer_moves_the_overview_position_line(qtbot, features, 
     window.state.page_start = 600.0 - 10.0
     window.redraw()
     assert features.overview.position_label.text().startswith("0:09:50 – 0:10:00 from start")
+
+def test_unusable_data_folder_keeps_worklist_and_reports_and_says_so(qtbot, window, tmp_path,
+                                                                     monkeypatch):
+    """The store used to fail to open and the worklist and report export silently vanished."""
+    import ecgviewer.review.store as store_module
+    from ecgviewer.ui import messages
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    monkeypatch.setattr(store_module, "default_path", lambda: blocker / "reviews.sqlite3")
+    before = len(messages.shown)
+    features = install(window, detector=FakeDetector())
+    try:
+        assert features.store.mode == "session-only"
+        qtbot.waitUntil(lambda: len(messages.shown) > before)
+        text = messages.shown[-1].text()
+        assert "Reviews cannot be saved" in text and "report export still work" in text
+        write_folder(tmp_path / "f", [1.5, 2.5])
+        wl = features.open_worklist(tmp_path / "f")
+        qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
+        qtbot.waitUntil(lambda: not wl.progress.isVisible())
+        assert all(r.score is not None for r in wl.model.rows())  # scored all the same
+        assert "cannot be saved" in wl.store_label.text()
+        shown = len(messages.shown)
+        wl._select(0)
+        wl.mark("abnormal")  # refused with a message, never silently dropped
+        assert len(messages.shown) > shown and "not saved" in messages.shown[-1].text()
+        wl.open_current()
+        qtbot.waitUntil(lambda: window.record is not None)
+        dlg = features.export_report()
+        dlg.path.setText(str(tmp_path / "out.pdf"))
+        with qtbot.waitSignal(dlg.accepted, timeout=30_000):
+            dlg.export()
+        assert (tmp_path / "out.pdf").stat().st_size > 1000
+        wl.close()
+    finally:
+        features.shutdown()
