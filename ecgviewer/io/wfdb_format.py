@@ -54,6 +54,7 @@ from ecgviewer.errors import (
     InvalidSignalError,
     NoECGChannelsError,
 )
+from ecgviewer.filekind import stat_regular
 from ecgviewer.io._channels import (
     GAP_TEXT,
     classify_channels,
@@ -62,7 +63,6 @@ from ecgviewer.io._channels import (
     resample,
     unique_names,
 )
-from ecgviewer.filekind import stat_regular
 from ecgviewer.io._common import check_readable, unit_scale
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name

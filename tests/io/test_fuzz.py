@@ -8,7 +8,10 @@ of entries that load) or an ECGError subclass: never another exception, never a 
 
 Examples are derandomised so CI runs the same cases every time; set ECGVIEWER_FUZZ_EXAMPLES
 (examples per seed, default 100) to search longer locally. A soft address-space limit turns a
-header that claims terabytes into a MemoryError instead of an out-of-memory kill.
+header that claims terabytes into a MemoryError instead of an out-of-memory kill, and such a
+MemoryError, however politely a reader reports it, fails the test. Hostile sizes (sparse HDF5
+shapes, oversized XML/CSV) and non-files (FIFOs, devices, link loops) run in a child process
+under a hard memory limit (tests/limited.py), where a real out-of-memory kill is a failure.
 """
 
 from __future__ import annotations
@@ -339,6 +342,19 @@ def _exercise(folder: Path, seed: Seed) -> None:
         rec.summary()
 
 
+def hidden_memory_error(exc: BaseException) -> bool:
+    """An ECGError that stands for a MemoryError (under the cap below, the real program would
+    have been killed): a failure of the reader, not a polite refusal."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError) or "Unable to allocate" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return "not enough memory" in str(exc)
+
+
 class Hang(BaseException):
     """Raised from the alarm handler; BaseException so no reader's ``except`` swallows it."""
 
@@ -399,6 +415,7 @@ def test_mutated_files_give_a_record_or_an_ecg_error(
                 _exercise(folder, seed)
             except ECGError as exc:
                 assert str(exc).strip(), "an ECGError must say what is wrong"
+                assert not hidden_memory_error(exc), f"out of memory, reported politely: {exc}"
 
     run()
 
@@ -503,6 +520,7 @@ def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
                 _exercise(folder, seed)
             except ECGError as exc:
                 assert str(exc).strip()
+                assert not hidden_memory_error(exc), f"out of memory, reported politely: {exc}"
 
     run()
 
@@ -572,5 +590,132 @@ def test_h5_layout_edits_give_a_record_or_an_ecg_error(
                 _exercise(folder, seed)
             except ECGError as exc:
                 assert str(exc).strip()
+                assert not hidden_memory_error(exc), f"out of memory, reported politely: {exc}"
 
     run()
+
+
+# ---------------------------------------------------------------------------- hostile sizes
+# Files that are tiny on disk but declare gigabytes (sparse HDF5 datasets, sparse text files),
+# and paths that are not files at all (FIFOs, devices, link loops). They run in a child process
+# under a hard address-space limit (tests/limited.py): an out-of-memory there kills the child
+# or surfaces as "not enough memory", and both fail the test instead of being reported
+# politely; a FIFO that is opened hangs the child, which the timeout turns into a failure.
+_CODE15_EXAMS = [1, 2, 1000, 100_000, 500_001, 10**9]
+_CODE15_SAMPLES = [1, 4096, 600_001, 10**8]
+_OWN_ROWS = [1, 12, 257, 100_000]
+_OWN_SAMPLES = [10, 10**6, 10**9, 10**12]
+_OWN_FS = [0.001, 500.0, 1e6]
+_OWN_ANNOTATIONS = [0, 10, 10**7, 10**9]
+
+
+def _sparse_code15(path: Path, n_exams: int, n_samples: int, ids: str, dtype: str,
+                   write_first: bool) -> None:
+    import h5py
+
+    with h5py.File(path, "w") as fh:
+        ds = fh.create_dataset("tracings", shape=(n_exams, n_samples, 12), dtype=dtype,
+                               chunks=(1, min(n_samples, 4096), 12))
+        if write_first:
+            ds[0, : min(n_samples, 4096)] = 0.5
+        if ids == "int":
+            fh.create_dataset("exam_id", shape=(n_exams,), dtype="i8", chunks=(min(n_exams, 4096),))
+        elif ids == "bytes":
+            fh.create_dataset("exam_id", shape=(n_exams,), dtype="S100000",
+                              chunks=(min(n_exams, 4),))
+
+
+def _sparse_own(path: Path, rows: int, samples: int, fs: float, annotations: int,
+                groups: int) -> None:
+    import h5py
+
+    with h5py.File(path, "w") as fh:
+        fh.attrs["ecgviewer_layout"] = 1
+        ecgs = fh.create_group("ecgs")
+        for g in range(groups):
+            node = ecgs.create_group(f"ecg_{g}")
+            node.create_dataset("signal", shape=(rows, samples), dtype="f4",
+                                chunks=(min(rows, 2), min(samples, 4096)))
+            node.attrs["fs"] = fs
+            node.attrs.create("leads", [f"c{i}" for i in range(min(rows, 300))],
+                              dtype=h5py.string_dtype())
+            if annotations:
+                node.create_dataset("annotations", shape=(annotations,),
+                                    chunks=(min(annotations, 1024),),
+                                    dtype=[("onset", "f8"), ("duration", "f8")])
+
+
+def _sparse_text(path: Path, head: bytes, size: int) -> None:
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.truncate(size)
+
+
+def _hostile_cases(root: Path) -> list[tuple[Path, dict[str, Any], str | None]]:
+    """(path, read options, words the error must contain or None for any outcome)."""
+    import random
+
+    from ecgviewer.io._hl7 import MAX_XML_BYTES
+    from ecgviewer.io.arrays import MAX_CSV_BYTES
+
+    rng = random.Random(16)  # the issue's number: the same cases every run
+    cases: list[tuple[Path, dict[str, Any], str | None]] = []
+    combos = [(e, s) for e in _CODE15_EXAMS for s in _CODE15_SAMPLES]
+    for k, (n_exams, n_samples) in enumerate(combos):
+        path = root / f"code15_{k}.h5"
+        _sparse_code15(path, n_exams, n_samples, rng.choice(["none", "int", "bytes"]),
+                       rng.choice(["f4", "f8", "i2"]), rng.random() < 0.5)
+        cases.append((path, {}, None))
+    for k in range(24):
+        path = root / f"own_{k}.h5"
+        _sparse_own(path, rng.choice(_OWN_ROWS), rng.choice(_OWN_SAMPLES), rng.choice(_OWN_FS),
+                    rng.choice(_OWN_ANNOTATIONS), rng.choice([1, 3]))
+        cases.append((path, {}, None))
+    aecg_head = b'<?xml version="1.0"?><AnnotatedECG xmlns="urn:hl7-org:v3"><digits>1 2 3 '
+    for k, size in enumerate([MAX_XML_BYTES + 1, 360 << 20, 10 << 30]):
+        path = root / f"big_{k}.xml"
+        _sparse_text(path, aecg_head, size)
+        cases.append((path, {}, "limit for XML ECGs"))
+    for k, size in enumerate([MAX_CSV_BYTES + 1, 2 << 30]):
+        path = root / f"big_{k}.csv"
+        _sparse_text(path, b"I,II\n0.1,0.2\n", size)
+        cases.append((path, {"fs": 500}, "limit for text arrays"))
+    for ext in (".edf", ".h5", ".xml", ".hea", ".csv", ".npy", ".bdf"):
+        fifo = root / f"pipe{ext}"
+        os.mkfifo(fifo)
+        cases.append((fifo, {"fs": 500}, "FIFO (named pipe)"))
+        a, b = root / f"loop_a{ext}", root / f"loop_b{ext}"
+        os.symlink(b, a)
+        os.symlink(a, b)
+        cases.append((a, {"fs": 500}, "symbolic link loop"))
+        to_fifo = root / f"to_pipe{ext}"
+        os.symlink(fifo, to_fifo)
+        cases.append((to_fifo, {"fs": 500}, "FIFO (named pipe)"))
+    os.symlink("/dev/zero", root / "zero.edf")
+    cases.append((root / "zero.edf", {}, "character device"))
+    os.mkfifo(root / "piped.dat")
+    (root / "piped.hea").write_text("piped 1 500 100\npiped.dat 16 200 16 0 0 0 0 II\n")
+    cases.append((root / "piped.hea", {}, "FIFO (named pipe)"))
+    for k, line in enumerate(["r 1000000000 500 5000", "r -1 500 10", "r 1 500 -100",
+                              "r 2 500 99999999999999"]):
+        folder = root / f"wfdb_{k}"
+        folder.mkdir()
+        (folder / "r.hea").write_text(f"{line}\nr.dat 16 200 16 0 0 0 0 II\nr.dat 16 200 16 0 0 0 0 V1\n")
+        (folder / "r.dat").write_bytes(bytes(4000))
+        cases.append((folder / "r.hea", {}, None))
+    return cases
+
+
+def test_hostile_sizes_and_paths_in_a_memory_capped_child(tmp_path: Path) -> None:
+    from tests.limited import read_many_limited
+
+    cases = _hostile_cases(tmp_path)
+    assert sum(p.stat().st_size for p, _, _ in cases if p.is_file() and not p.is_symlink()
+               and p.suffix == ".h5") < 50 << 20  # sparse: huge shapes, small files
+    results = read_many_limited([(p, o) for p, o, _ in cases])
+    for (path, _, words), result in zip(cases, results, strict=True):
+        assert result["outcome"] in ("record", "entries", "error"), result
+        if result["outcome"] == "error":
+            assert str(path.parent) in result["message"], result  # names the file (or its data file)
+        if words is not None:
+            assert result["outcome"] == "error" and words in result["message"], result
