@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -239,6 +240,7 @@ class ReviewStore:
         self.problem: str | None = None  # what the GUI tells the user about the mode
         self.recovered_from: Path | None = None  # a damaged database kept aside at open
         self._uri: str | None = None
+        self._reason = ""  # why the store is not read-write (for refusals)
         try:
             self.path = Path(path) if path is not None else default_path()
         except OSError as exc:  # the user data folder itself cannot be created
@@ -275,6 +277,11 @@ class ReviewStore:
             if _is_damage(cause):
                 self._set_aside(cause)
                 self._migrate(self._conn())
+            elif not _folder_writable(self.path.parent):
+                raise ReviewStoreError(
+                    self.path, f"the data folder {self.path.parent} is read-only: reviews cannot "
+                    "be saved"
+                ) from exc
             elif isinstance(exc, ReviewStoreError):
                 raise
             else:
@@ -306,6 +313,7 @@ class ReviewStore:
     def _open_fallback(self, error: ReviewStoreError) -> None:
         """Read-only mode when the database can be read; else a store for this session only."""
         self.close()
+        self._reason = error.problem.removesuffix(": reviews cannot be saved")
         if self.path.is_file() and os.access(self.path, os.R_OK):
             for query in ("mode=ro", "mode=ro&immutable=1"):
                 self._uri = f"{self.path.resolve().as_uri()}?{query}"
@@ -315,7 +323,7 @@ class ReviewStore:
                     if 0 < version <= SCHEMA_VERSION:
                         self.mode = READ_ONLY
                         self.problem = (
-                            f"Read-only mode: {error.problem}. Saved reviews are shown, but new "
+                            f"Read-only mode: {self._reason}. Saved reviews are shown, but new "
                             "reviews cannot be saved; the viewer, worklist and reports still work."
                         )
                         return
@@ -327,7 +335,7 @@ class ReviewStore:
         self.mode = SESSION_ONLY
         self._migrate(self._conn())
         self.problem = (
-            f"Reviews cannot be saved: {error.problem}. The viewer, the worklist and report "
+            f"Reviews cannot be saved: {self._reason}. The viewer, the worklist and report "
             "export still work; scores are kept only until ecgviewer closes."
         )
 
@@ -385,7 +393,9 @@ class ReviewStore:
 
     def _refuse_if_read_only(self, doing: str) -> None:
         if self.mode != READ_WRITE:
-            raise ReviewStoreError(self.path, f"{doing} was not saved: {self.problem}")
+            raise ReviewStoreError(
+                self.path, f"{doing} was not saved: {self._reason} ({self.mode} mode)"
+            )
 
     def close(self) -> None:
         """Close every connection this store opened (call once, from the owning thread)."""
@@ -620,6 +630,16 @@ class ReviewStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _folder_writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (permission bits say nothing to root, nor
+    about a read-only mount)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def _is_damage(exc: BaseException | None) -> bool:
     """A damaged database file (not a busy, full or read-only one)."""
     if not isinstance(exc, sqlite3.DatabaseError):
