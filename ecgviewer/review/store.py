@@ -29,6 +29,7 @@ session-only store (worklist and reports work; reviews are refused, never silent
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -241,6 +242,7 @@ class ReviewStore:
         self.recovered_from: Path | None = None  # a damaged database kept aside at open
         self._uri: str | None = None
         self._reason = ""  # why the store is not read-write (for refusals)
+        self._tx_lock: Any = contextlib.nullcontext()
         try:
             self.path = Path(path) if path is not None else default_path()
         except OSError as exc:  # the user data folder itself cannot be created
@@ -333,6 +335,7 @@ class ReviewStore:
         # Shared in-memory database: every thread's connection sees the same tables.
         self._uri = f"file:ecgviewer-session-{id(self)}?mode=memory&cache=shared"
         self.mode = SESSION_ONLY
+        self._tx_lock = threading.RLock()
         self._migrate(self._conn())
         self.problem = (
             f"Reviews cannot be saved: {self._reason}. The viewer, the worklist and report "
@@ -346,6 +349,10 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ connection
     def _conn(self) -> sqlite3.Connection:
+        if self.mode == SESSION_ONLY and self._all:
+            # One connection for every thread: shared-cache connections to one in-memory
+            # database lock each other's tables without waiting ("table is locked").
+            return self._all[0]
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
             try:
@@ -373,18 +380,19 @@ class ReviewStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE so two writers never deadlock on upgrade."""
-        con = self._conn()
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
+        with self._tx_lock:  # only held in session-only mode (one shared connection)
+            con = self._conn()
+            con.execute("BEGIN IMMEDIATE")
             try:
-                con.execute("ROLLBACK")
-            except sqlite3.Error:  # SQLite already rolled back (e.g. after "disk is full")
-                pass
-            raise
-        else:
-            con.execute("COMMIT")
+                yield con
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:  # SQLite already rolled back (e.g. after "disk is full")
+                    pass
+                raise
+            else:
+                con.execute("COMMIT")
 
     def _cache_writable(self) -> bool:
         """Cache writes (scores, hashes, ECG metadata) are skipped in read-only mode: they are

@@ -349,3 +349,21 @@ def test_uncreatable_folder_gives_a_session_only_store(tmp_path):
         assert store.get_scores(["a" * 64], "m")["a" * 64].score == 1.0  # cache works
         with pytest.raises(ReviewStoreError, match="not saved"):
             store.save_review(_review(1))
+
+
+def test_session_only_store_serves_several_threads(tmp_path):
+    """The worklist job writes the cache from its thread while the window reads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with ReviewStore(blocker / "reviews.sqlite3", fallback=True) as store:
+        def work(k: int) -> int:
+            for i in range(30):
+                h = f"{k:032x}{i:032x}"
+                store.put_scores([ScoreSummary(h, "m", float(i), 50.0)])
+                assert store.get_scores([h], "m")[h].score == float(i)
+            return k
+
+        with ThreadPoolExecutor(4) as pool:
+            assert sorted(pool.map(work, range(4))) == [0, 1, 2, 3]
