@@ -1,7 +1,7 @@
 """Peak memory of ``ecgad score`` on a 24 h Holter EDF and a 20,000-exam HDF5, printed as JSON.
 
 Target (issue 16): under 1 GB for both, because ``ecgad score`` streams: a long recording is
-read and scored as 10 s windows a batch at a time, a collection ``--batch`` ECGs at a time.
+read and scored as 10 s windows a batch at a time, a collection one ECG at a time.
 
 The inputs are written in a temporary folder (deleted afterwards) from one synthetic 12-lead
 ECG (``ecgviewer.signal.synthetic``), so every window and exam holds real beats:
@@ -10,16 +10,16 @@ ECG (``ecgviewer.signal.synthetic``), so every window and exam holds real beats:
 * ``hdf5_20000``: CODE-15% layout, ``tracings`` (20000, 4096, 12) float32 in one chunk per exam,
   shuffle + gzip (quantised to 5 uV as a 16-bit cart would), 10 s exams centred as in CODE-15%.
 
-Each file is scored by ``python -m ecgviewer.cli score FILE --device cpu`` in a fresh process;
+Each file is scored by ``python -m ecgviewer.cli score FILE --device cpu --json`` in a fresh process;
 ``peak_mb`` is that process's own VmHWM (peak resident set, interpreter, torch and the model
-included), read by the process itself just before it exits. ``lines`` counts the JSON lines it
-printed (1 for the EDF; one per exam for the HDF5), ``errors`` those that were errors.
+included), read by the process itself just before it exits. ``lines`` counts the rows of the
+JSON array it printed (1 for the EDF; one per exam for the HDF5), ``errors`` rows that are errors.
 
 Usage: ``python benchmarks/score_memory.py [--hours 24] [--exams 20000] [--only edf|hdf5]
 [--written-every N] [--keep DIR]`` (smaller values for a quick look; the targets are for the
 defaults). On a shared 2-core machine scoring 20,000 exams takes hours; ``--written-every 20``
 writes an ECG into every 20th exam only (the others are unwritten, all-zero exams, which are
-listed, loaded and refused as errors one batch at a time like any other).
+listed, loaded and refused as errors one at a time like any other).
 """
 
 from __future__ import annotations
@@ -117,25 +117,28 @@ def write_code15(path: Path, n_exams: int, written_every: int = 1) -> Path:
     return path
 
 
-def score_peak(path: Path, batch: int) -> dict[str, object]:
+def score_peak(path: Path) -> dict[str, object]:
     # One torch thread: on a shared 2-core machine a second thread only spins (measured 2-5x
     # slower); memory does not depend on it.
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, "score", str(path), "--device", "cpu", "--batch", str(batch)],
+        [sys.executable, "-c", _CHILD, "score", str(path), "--device", "cpu", "--json"],
         capture_output=True, text=True, env=env, cwd=str(REPO),
     )
     seconds = time.perf_counter() - t0
     hwm = [ln for ln in proc.stderr.splitlines() if ln.startswith("VMHWM_KB")]
-    lines = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    try:
+        lines = json.loads(proc.stdout) if proc.stdout.strip() else []
+    except ValueError:
+        lines = []
     out: dict[str, object] = {
         "file_mb": round(path.stat().st_size / 2**20, 1),
         "exit": proc.returncode,
         "peak_mb": round(int(hwm[-1].split()[1]) / 1024, 1) if hwm else None,
         "seconds": round(seconds, 1),
         "lines": len(lines),
-        "errors": sum("error" in ln for ln in lines),
+        "errors": sum(bool(ln.get("error")) for ln in lines),
     }
     if len(lines) == 1 and "windows" in lines[0]:
         out.update({k: lines[0].get(k) for k in ("windows", "windows_scored", "score", "percentile")})
@@ -148,7 +151,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--exams", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--written-every", type=int, default=1,
                         help="write only every Nth exam (the rest stay unwritten: all-zero exams "
                         "that ecgad reports as errors); 1 = every exam holds an ECG")
@@ -158,12 +160,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="score_memory_") as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        result: dict[str, object] = {"target_mb": 1024, "batch": args.batch}
+        result: dict[str, object] = {"target_mb": 1024}
         if args.only in (None, "edf"):
             t0 = time.perf_counter()
             edf = write_holter_edf(folder / "holter_24h.edf", args.hours)
             result["edf_written_s"] = round(time.perf_counter() - t0, 1)
-            result[f"edf_{args.hours:g}h"] = score_peak(edf, args.batch)
+            result[f"edf_{args.hours:g}h"] = score_peak(edf)
             print(json.dumps({f"edf_{args.hours:g}h": result[f"edf_{args.hours:g}h"]}),
                   file=sys.stderr, flush=True)  # a partial result survives an interrupted run
             if not args.keep:
@@ -173,7 +175,7 @@ def main() -> None:
             h5 = write_code15(folder / "code15_part.hdf5", args.exams, args.written_every)
             result["hdf5_written_s"] = round(time.perf_counter() - t0, 1)
             key = f"hdf5_{args.exams}" + (f"_every{args.written_every}" if args.written_every > 1 else "")
-            result[key] = score_peak(h5, args.batch)
+            result[key] = score_peak(h5)
     print(json.dumps(result, indent=1))
 
 

@@ -22,6 +22,13 @@ from ecgviewer.record import Record
 from ecgviewer.wording import flag_texts, percentile_text, verdict_word
 
 TABLE_COLUMNS = ("file", "percentile", "verdict", "top leads", "notes")
+#: Longer recordings (Holter) are scored as 10 s windows, a batch at a time: the whole record
+#: is never loaded or scored at once, so memory does not grow with its length.
+LONG_RECORD_S = 60.0
+WINDOW_S = 10.0
+#: Windows shorter than this (a recording's tail) are too short for beats: not scored.
+MIN_WINDOW_S = 2.0
+WINDOW_BATCH = 32
 CSV_COLUMNS = ("file", "entry", "percentile", "verdict", "top_leads", "notes", "score", "error")
 
 
@@ -79,6 +86,9 @@ def score_rows(paths: Sequence[str], detector: Any, fs: float | None = None
         try:
             for entry, record in _records(path, fs):
                 t0 = time.perf_counter()
+                if record.duration > LONG_RECORD_S:
+                    yield long_record_row(path, entry, record, detector)
+                    continue
                 try:
                     result = detector.score(record)
                 except ECGError as exc:
@@ -87,6 +97,59 @@ def score_rows(paths: Sequence[str], detector: Any, fs: float | None = None
                 yield result_row(path, entry, result, 1000 * (time.perf_counter() - t0))
         except ECGError as exc:
             yield error_row(path, entry, exc.problem)
+
+
+def long_record_row(path: str, entry: str, record: Record, detector: Any) -> dict[str, Any]:
+    """A long recording scored 10 s window by window, :data:`WINDOW_BATCH` windows in memory
+    at a time; the row is that of its most unusual window, plus ``windows``,
+    ``windows_scored``, ``top_windows`` ([start s, end s, score, percentile], five) and
+    ``not_scored`` (why windows were not scored: count)."""
+    from dataclasses import replace
+
+    t0 = time.perf_counter()
+    base = replace(record, annotations=[])  # slices need no annotations
+    n = math.ceil(record.duration / WINDOW_S)
+    best: tuple[float, Any, float, float] | None = None
+    top: list[tuple[float, float, float, float | None]] = []
+    problems: dict[str, int] = {}
+    flags: set[str] = set()
+    scored = 0
+    for a in range(0, n, WINDOW_BATCH):
+        windows: list[Record] = []
+        spans: list[tuple[float, float]] = []
+        for i in range(a, min(n, a + WINDOW_BATCH)):
+            w0, w1 = i * WINDOW_S, min(record.duration, (i + 1) * WINDOW_S)
+            if w1 - w0 < MIN_WINDOW_S:
+                continue
+            try:
+                windows.append(base.slice(w0, w1))
+                spans.append((w0, w1))
+            except ECGError as exc:
+                problems[exc.problem] = problems.get(exc.problem, 0) + 1
+        results = detector.score_many(windows) if windows else []
+        for (w0, w1), res in zip(spans, results, strict=True):
+            score = None if isinstance(res, ECGError) else _number(getattr(res, "score", None))
+            if score is None:
+                problem = res.problem if isinstance(res, ECGError) else "non-finite score"
+                problems[problem] = problems.get(problem, 0) + 1
+                continue
+            scored += 1
+            flags |= set(getattr(res, "flags", None) or ())
+            top = sorted([*top, (score, w0, w1, _number(getattr(res, "percentile", None)))],
+                         key=lambda w: -w[0])[:5]
+            if best is None or score > best[0]:
+                best = (score, res, w0, w1)
+        del windows, results
+    if best is None:
+        why = max(problems, key=problems.__getitem__) if problems else "too short"
+        return error_row(path, entry, f"no 10 s window of the recording could be scored ({why})")
+    row = result_row(path, entry, best[1], 1000 * (time.perf_counter() - t0))
+    row["flags"] = sorted(flags)
+    row["notes"] = [f"most unusual of {scored} 10 s windows: {best[2]:.0f}-{best[3]:.0f} s",
+                    *flag_texts(sorted(flags))]
+    row.update({"windows": n, "windows_scored": scored, "not_scored": problems,
+                "top_windows": [[w0, w1, s, p] for s, w0, w1, p in top]})
+    return row
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:

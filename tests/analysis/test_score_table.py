@@ -126,3 +126,50 @@ def test_help_is_fast_and_imports_no_torch():
 
 def test_top_leads_ignore_nan():
     assert score_table.top_leads({"I": 1.0, "II": np.nan, "V1": 3.0, "V2": 2.0}) == ["V1", "V2", "I"]
+
+
+# ---------------------------------------------------------------------------- long recordings
+class WindowDetector(FakeDetector):
+    """Refuses whole-record scoring: a long recording must come in 10 s windows."""
+
+    def score(self, record, progress=None, cancel=None):
+        assert record.duration <= 10.0 + 1e-6, "a long recording was scored whole"
+        return super().score(record, progress, cancel)
+
+
+def test_long_recording_is_scored_window_by_window(tmp_path):
+    """A 24 h file was scored whole (killed for memory); now 10 s windows, a batch at a time."""
+    from ecgviewer.record import Record
+
+    fs, seconds = 100.0, 3 * 60 + 5  # 19 windows, the last 5 s
+    t = np.arange(int(fs * seconds)) / fs
+    sig = np.tile(0.3 * np.sin(2 * np.pi * 1.2 * t), (12, 1)).astype(np.float32)
+    sig[:, int(125.5 * fs)] += 4.0  # a spike in window 12 (120-130 s)
+    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    rec = Record(sig, fs, leads, source=str(tmp_path / "holter.edf"))
+    det = WindowDetector()
+    row = score_table.long_record_row("holter.edf", "", rec, det)
+    assert row["error"] is None and row["windows"] == 19 and row["windows_scored"] == 19
+    assert max(det.batches) <= score_table.WINDOW_BATCH and sum(det.batches) == 19
+    assert row["top_windows"][0][:2] == [120.0, 130.0]
+    assert row["score"] == row["top_windows"][0][2]
+    assert row["notes"][0] == "most unusual of 19 10 s windows: 120-130 s"
+    json.dumps(row, allow_nan=False)
+
+
+def test_long_recording_with_the_real_model(tmp_path, monkeypatch):
+    """The real Detector path (score_many returns ECGErrors in place)."""
+    from tests.io._writers import write_edf
+    from tests.model.conftest import synthetic_record
+    from tests.model.test_infer import write_weights
+
+    from model.infer import Detector
+
+    det = Detector.load(write_weights(tmp_path), device="cpu")
+    rec = synthetic_record(250, 125, seed=2)[0]
+    path = write_edf(tmp_path / "long.edf", list(rec.data()), list(rec.leads), [250.0] * 12)
+    monkeypatch.setattr(score_table, "WINDOW_BATCH", 4)
+    rows = list(score_table.score_rows([str(path)], det))
+    assert len(rows) == 1 and rows[0]["error"] is None, rows
+    assert rows[0]["windows"] == 13 and rows[0]["windows_scored"] == 13
+    assert np.isfinite(rows[0]["score"]) and len(rows[0]["top_windows"]) == 5
