@@ -159,11 +159,10 @@ def test_long_recording_is_scored_window_by_window(tmp_path):
 
 def test_long_recording_with_the_real_model(tmp_path, monkeypatch):
     """The real Detector path (score_many returns ECGErrors in place)."""
+    from model.infer import Detector
     from tests.io._writers import write_edf
     from tests.model.conftest import synthetic_record
     from tests.model.test_infer import write_weights
-
-    from model.infer import Detector
 
     det = Detector.load(write_weights(tmp_path), device="cpu")
     rec = synthetic_record(250, 125, seed=2)[0]
