@@ -213,6 +213,8 @@ def write_muse(path: Path, signal_mv: np.ndarray, fs: int, leads: list[str], *,
             f"<Waveform><WaveformType>Rhythm</WaveformType><SampleBase>{fs}</SampleBase>"
             f"<SampleExponent>0</SampleExponent>{''.join(lead_xml)}</Waveform></RestingECG>\n")
     path.write_text(text, encoding="latin-1")
+    return path
+
 
 def write_dense_tal_edf(path: Path, n_records: int, slot_bytes: int, plus: str = "EDF+D") -> Path:
     """A raw EDF+ file whose annotation slots are packed with tiny TALs ("+r\\x14a\\x14\\x00"):
