@@ -67,15 +67,19 @@ def error_row(file: str, entry: str, problem: str) -> dict[str, Any]:
             "lead_scores": {}, "model": {}, "ms": None, "error": problem}
 
 
-def _records(path: str, fs: float | None) -> Iterator[tuple[str, Record]]:
+def _records(path: str, fs: float | None) -> Iterator[tuple[str, Record | ECGError]]:
     from ecgviewer import io
 
     loaded = io.read(path, **({"fs": fs} if fs else {}))
     if isinstance(loaded, Record):
         yield "", loaded
         return
-    for entry in loaded:
-        yield entry.key, entry.load()
+    for entry in loaded:  # one at a time; a damaged ECG is its own error row, not the file's end
+        try:
+            record: Record | ECGError = entry.load()
+        except ECGError as exc:
+            record = exc
+        yield entry.key, record
 
 
 def score_rows(paths: Sequence[str], detector: Any, fs: float | None = None
@@ -86,6 +90,9 @@ def score_rows(paths: Sequence[str], detector: Any, fs: float | None = None
         try:
             for entry, record in _records(path, fs):
                 t0 = time.perf_counter()
+                if isinstance(record, ECGError):
+                    yield error_row(path, entry, record.problem)
+                    continue
                 if record.duration > LONG_RECORD_S:
                     yield long_record_row(path, entry, record, detector)
                     continue

@@ -172,3 +172,20 @@ def test_long_recording_with_the_real_model(tmp_path, monkeypatch):
     assert len(rows) == 1 and rows[0]["error"] is None, rows
     assert rows[0]["windows"] == 13 and rows[0]["windows_scored"] == 13
     assert np.isfinite(rows[0]["score"]) and len(rows[0]["top_windows"]) == 5
+
+
+def test_a_damaged_exam_does_not_end_its_collection(tmp_path):
+    """One all-zero exam used to stop every later exam of the HDF5 file from being scored."""
+    import h5py
+
+    tracings = np.zeros((3, 4096, 12), np.float32)
+    t = np.arange(4000) / 400.0
+    for k in (0, 2):
+        tracings[k, 48:4048] = 0.5 * np.sin(2 * np.pi * 1.2 * t)[:, None]
+    with h5py.File(tmp_path / "c.hdf5", "w") as fh:
+        fh["tracings"] = tracings
+        fh["exam_id"] = np.array([10, 11, 12])
+    rows = list(score_table.score_rows([str(tmp_path / "c.hdf5")], FakeDetector()))
+    assert [r["entry"] for r in rows] == ["10", "11", "12"]
+    assert rows[1]["error"] and "only zeros" in rows[1]["error"]
+    assert rows[0]["error"] is None and rows[2]["error"] is None
