@@ -9,13 +9,16 @@ Holter file never sits in memory.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Protocol
 
-from ecgviewer.errors import FileAccessError
+from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.filekind import open_regular, stat_regular
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
@@ -96,7 +99,10 @@ def cached_hash_job(
     if fresh is not None:
         fresh.append(entry)
     else:
-        cache.remember_hashes([entry])
+        try:
+            cache.remember_hashes([entry])
+        except ECGError as exc:  # a full disk or busy store: the hash is still right, only not kept
+            log.warning("content hash not remembered: %s", exc)
     return digest
 
 

@@ -70,3 +70,28 @@ def test_cached_hash_size_limit_and_batched_remembering(tmp_path):
     assert cache.writes == 0 and fresh == [(str(path.resolve()), 5000, fresh[0][2], h)]
     cache.remember_hashes(fresh)
     assert cached_hash([path], cache, max_bytes=4000) == h  # known: no read needed
+
+
+def test_cached_hash_job_survives_a_cache_that_cannot_be_written(tmp_path) -> None:
+    # A full disk under the review store must not stop a long-recording job: the hash is
+    # returned (it is right), it is just not remembered.
+    from ecgviewer.errors import ECGError
+    from ecgviewer.review.hashing import cached_hash_job, sha256_files
+
+    path = tmp_path / "a.dat"
+    path.write_bytes(b"0123456789" * 100)
+
+    class FullCache:
+        def known_hash(self, key, size, mtime):
+            return None
+
+        def remember_hashes(self, entries):
+            raise ECGError(str(tmp_path), "the disk holding the review database is full")
+
+    job = cached_hash_job([path], FullCache())
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        digest = stop.value
+    assert digest == sha256_files([path])
