@@ -49,8 +49,9 @@ def _reference(path: Path) -> dict[str, np.ndarray]:
             out = {}
             for k, ch in enumerate(ds.WaveformSequence[0].ChannelDefinitionSequence):
                 src = ch.ChannelSourceSequence[0]
-                out[lead_name_from_code(src.CodeValue, src.CodingSchemeDesignator,
-                                        src.CodeMeaning)] = arr[:, k]
+                out[
+                    lead_name_from_code(src.CodeValue, src.CodingSchemeDesignator, src.CodeMeaning)
+                ] = arr[:, k]
             return out
     from ecgdatakit.parsing.parser import FileParser
 
@@ -75,13 +76,24 @@ def fixtures(repeats: int) -> dict[str, dict]:
                 times.append(time.perf_counter() - t)
             ref = _reference(path)
             common = [lead for lead in rec.leads if lead in ref]
-            diff = max(float(np.abs(np.asarray(rec.signal[rec.lead_index(lead)], np.float64)
-                                    - ref[lead][: rec.n_samples]).max()) for lead in common)
+            diff = max(
+                float(
+                    np.abs(
+                        np.asarray(rec.signal[rec.lead_index(lead)], np.float64)
+                        - ref[lead][: rec.n_samples]
+                    ).max()
+                )
+                for lead in common
+            )
             out[f"{folder}/{path.name}"] = {
-                "format": rec.format, "leads": rec.n_leads, "fs": rec.fs,
-                "seconds": round(rec.duration, 3), "first_read_ms": round(first * 1000, 1),
+                "format": rec.format,
+                "leads": rec.n_leads,
+                "fs": rec.fs,
+                "seconds": round(rec.duration, 3),
+                "first_read_ms": round(first * 1000, 1),
                 "read_ms": round(statistics.median(times) * 1000, 1),
-                "max_abs_diff_mv": diff, "leads_compared": len(common),
+                "max_abs_diff_mv": diff,
+                "leads_compared": len(common),
             }
     return out
 
@@ -109,8 +121,11 @@ def ishne_24h(folder: Path) -> dict:
         fh.truncate(522)
         fh.seek(522)
         t = np.arange(fs * 3600) / fs
-        hour = (np.stack([np.sin(2 * np.pi * 1.2 * t) * 400 * (k + 1) for k in range(3)])
-                .T.astype("<i2").tobytes())
+        hour = (
+            np.stack([np.sin(2 * np.pi * 1.2 * t) * 400 * (k + 1) for k in range(3)])
+            .T.astype("<i2")
+            .tobytes()
+        )
         for _ in range(hours):
             fh.write(hour)
     tracemalloc.start()
@@ -118,13 +133,18 @@ def ishne_24h(folder: Path) -> dict:
     rec = read(path)
     open_s = time.perf_counter() - t
     t = time.perf_counter()
-    page = rec.signal[:, n // 2: n // 2 + 10 * fs]
+    page = rec.signal[:, n // 2 : n // 2 + 10 * fs]
     page_ms = (time.perf_counter() - t) * 1000
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    result = {"file_mb": round(path.stat().st_size / 2**20, 1), "open_ms": round(open_s * 1000, 2),
-              "page_10s_ms": round(page_ms, 2), "page_shape": list(page.shape),
-              "peak_traced_mb": round(peak, 2), "signal_type": type(rec.signal).__name__}
+    result = {
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+        "open_ms": round(open_s * 1000, 2),
+        "page_10s_ms": round(page_ms, 2),
+        "page_shape": list(page.shape),
+        "peak_traced_mb": round(peak, 2),
+        "signal_type": type(rec.signal).__name__,
+    }
     from ecgviewer.io.writers import write
 
     for fmt, ext in (("edf", ".edf"), ("wfdb", ".hea")):
@@ -133,7 +153,8 @@ def ishne_24h(folder: Path) -> dict:
         write(rec, folder / f"holter{ext}", fmt)
         result[f"convert_to_{fmt}_s"] = round(time.perf_counter() - t, 2)
         result[f"convert_to_{fmt}_peak_traced_mb"] = round(
-            tracemalloc.get_traced_memory()[1] / 2**20, 1)
+            tracemalloc.get_traced_memory()[1] / 2**20, 1
+        )
         tracemalloc.stop()
     return result
 
@@ -157,8 +178,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = {"fixtures": fixtures(args.repeats), "ishne_24h": ishne_24h(Path(tmp)),
-                  "convert_ishne_fixture_ms": convert_times(Path(tmp))}
+        result = {
+            "fixtures": fixtures(args.repeats),
+            "ishne_24h": ishne_24h(Path(tmp)),
+            "convert_ishne_fixture_ms": convert_times(Path(tmp)),
+        }
     print(json.dumps(result, indent=2))
 
 

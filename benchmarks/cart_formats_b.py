@@ -32,8 +32,7 @@ SIERRA = [
     "other/philips_sierra_1-03_129DYPRG.xml",
     "other/philips_sierra_1-04_ad4d3d80_orig.xml",
 ]
-SCP = ["other/ecgtoolkit_Example.scp", "other/ecgsoft_demo.scp",
-       "other/contec_ecg90a_0000050.scp"]
+SCP = ["other/ecgtoolkit_Example.scp", "other/ecgsoft_demo.scp", "other/contec_ecg90a_0000050.scp"]
 SAME_ECG = {
     "other/philips_sierra_1-04_ad4d3d80_orig.xml": "hl7aecg/philips_ad4d3d80_converted.xml",
     "other/ecgtoolkit_Example.scp": "hl7aecg/hl7_example_mortara_eli250.xml",
@@ -51,9 +50,16 @@ def _time(path: Path, repeats: int) -> float:
 
 
 def _by_lead(rec, other) -> float:
-    return max(float(np.abs(rec.signal[rec.leads.index(n)][: other.n_samples]
-                            - other.signal[other.leads.index(n)][: rec.n_samples]).max())
-               for n in rec.leads if n in other.leads)
+    return max(
+        float(
+            np.abs(
+                rec.signal[rec.leads.index(n)][: other.n_samples]
+                - other.signal[other.leads.index(n)][: rec.n_samples]
+            ).max()
+        )
+        for n in rec.leads
+        if n in other.leads
+    )
 
 
 def _plain_scp(path: Path) -> np.ndarray:
@@ -86,35 +92,51 @@ def main() -> None:
         path = args.fixtures / rel
         rec = read(path)
         ref = sierraecg.read_file(str(path))
-        diff = max(float(np.abs(rec.signal[i] - lead.samples * 0.005).max())
-                   for i, lead in enumerate(ref.leads))
-        entry = {"leads": rec.n_leads, "samples": rec.n_samples, "fs": rec.fs,
-                 "max_diff_mv_vs_sierraecg": diff, "read_ms": _time(path, args.repeats)}
+        diff = max(
+            float(np.abs(rec.signal[i] - lead.samples * 0.005).max())
+            for i, lead in enumerate(ref.leads)
+        )
+        entry = {
+            "leads": rec.n_leads,
+            "samples": rec.n_samples,
+            "fs": rec.fs,
+            "max_diff_mv_vs_sierraecg": diff,
+            "read_ms": _time(path, args.repeats),
+        }
         if rel in SAME_ECG:
-            entry["max_diff_mv_vs_same_ecg_hl7"] = _by_lead(rec, read(args.fixtures /
-                                                                       SAME_ECG[rel]))
+            entry["max_diff_mv_vs_same_ecg_hl7"] = _by_lead(
+                rec, read(args.fixtures / SAME_ECG[rel])
+            )
         out[rel] = entry
     from ecgdatakit import FileParser
 
     for rel in SCP:
         path = args.fixtures / rel
         rec = read(path)
-        entry = {"leads": rec.n_leads, "samples": rec.n_samples, "fs": rec.fs,
-                 "derived": list(rec.derived_leads), "read_ms": _time(path, args.repeats)}
+        entry = {
+            "leads": rec.n_leads,
+            "samples": rec.n_samples,
+            "fs": rec.fs,
+            "derived": list(rec.derived_leads),
+            "read_ms": _time(path, args.repeats),
+        }
         try:
             ref = FileParser.parse(str(path))
             entry["max_diff_mv_vs_ecgdatakit"] = max(
                 float(np.abs(rec.signal[rec.leads.index(lead.label)] - lead.samples).max())
-                for lead in ref.leads)
+                for lead in ref.leads
+            )
         except Exception as exc:  # ecgdatakit refuses two of the files
             entry["ecgdatakit"] = f"refused: {exc}"
             plain = _plain_scp(path)
             stored = rec.n_leads - len(rec.derived_leads)
             entry["max_diff_mv_vs_plain_decode"] = float(
-                np.abs(rec.signal[:stored] - plain[:stored, : rec.n_samples]).max())
+                np.abs(rec.signal[:stored] - plain[:stored, : rec.n_samples]).max()
+            )
         if rel in SAME_ECG:
-            entry["max_diff_mv_vs_same_ecg_hl7"] = _by_lead(rec, read(args.fixtures /
-                                                                       SAME_ECG[rel]))
+            entry["max_diff_mv_vs_same_ecg_hl7"] = _by_lead(
+                rec, read(args.fixtures / SAME_ECG[rel])
+            )
         out[rel] = entry
     print(json.dumps(out, indent=2))
 

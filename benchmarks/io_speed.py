@@ -45,12 +45,22 @@ def write_long_edf(path: Path, hours: float, fs: int = 500) -> float:
     t0 = time.perf_counter()
     seconds = int(hours * 3600)
     writer = pyedflib.EdfWriter(str(path), 12, file_type=pyedflib.FILETYPE_EDFPLUS)
-    writer.setSignalHeaders([
-        dict(label=name, dimension="uV", sample_frequency=fs, physical_min=-32768,
-             physical_max=32767, digital_min=-32768, digital_max=32767, transducer="",
-             prefilter="")
-        for name in LEADS
-    ])
+    writer.setSignalHeaders(
+        [
+            dict(
+                label=name,
+                dimension="uV",
+                sample_frequency=fs,
+                physical_min=-32768,
+                physical_max=32767,
+                digital_min=-32768,
+                digital_max=32767,
+                transducer="",
+                prefilter="",
+            )
+            for name in LEADS
+        ]
+    )
     block = 60  # build a minute of samples at a time, write it as 60 records
     t = np.arange(fs * block) / fs
     beat = np.zeros_like(t)
@@ -59,7 +69,7 @@ def write_long_edf(path: Path, hours: float, fs: int = 500) -> float:
     minute = np.stack([(beat * g).astype(np.int32) for g in np.linspace(-1.2, 1.2, 12)])
     for s in range(seconds):
         o = (s % block) * fs
-        writer.blockWriteDigitalSamples(np.ascontiguousarray(minute[:, o:o + fs]).ravel())
+        writer.blockWriteDigitalSamples(np.ascontiguousarray(minute[:, o : o + fs]).ravel())
     writer.writeAnnotation(seconds / 2, -1, "middle")
     writer.close()
     return time.perf_counter() - t0
@@ -113,13 +123,22 @@ def bench_edf(hours: float, folder: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     runs = {}
     for mode in ("warm", "cold"):
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(path), mode], env=env,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path), mode],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs[mode] = json.loads(out.stdout)
     warm = runs["warm"]
-    result = dict(warm, file_mb=path.stat().st_size / 2**20, write_s=write_s,
-                  open_cold_s=runs["cold"]["open_s"],
-                  first_page_cold_ms=runs["cold"]["first_page_ms"])
+    result = dict(
+        warm,
+        file_mb=path.stat().st_size / 2**20,
+        write_s=write_s,
+        open_cold_s=runs["cold"]["open_s"],
+        first_page_cold_ms=runs["cold"]["first_page_ms"],
+    )
     result["meets_targets"] = dict(
         open_under_1s=warm["open_s"] < 1.0,
         peak_under_300mb=warm["peak_traced_mb"] < 300 and warm["maxrss_mb"] < 300,
@@ -139,9 +158,13 @@ def _time_opens(paths: list[Path], repeats: int) -> dict:
         rec = io.read(p)
         times.append(time.perf_counter() - t)
     assert rec.n_leads == 12
-    return dict(median_ms=statistics.median(times) * 1e3,
-                p90_ms=sorted(times)[int(0.9 * len(times))] * 1e3, n=len(times),
-                fs=rec.fs, samples=rec.n_samples)
+    return dict(
+        median_ms=statistics.median(times) * 1e3,
+        p90_ms=sorted(times)[int(0.9 * len(times))] * 1e3,
+        n=len(times),
+        fs=rec.fs,
+        samples=rec.n_samples,
+    )
 
 
 def bench_ptbxl(ptbxl: Path, repeats: int, folder: Path) -> dict:
@@ -155,12 +178,21 @@ def bench_ptbxl(ptbxl: Path, repeats: int, folder: Path) -> dict:
 
     rng = np.random.default_rng(0)
     sig = rng.normal(scale=0.5, size=(5000, 12))
-    wfdb.wrsamp("hr", fs=500, units=["mV"] * 12, sig_name=LEADS, p_signal=sig,
-                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12,
-                write_dir=str(folder))
+    wfdb.wrsamp(
+        "hr",
+        fs=500,
+        units=["mV"] * 12,
+        sig_name=LEADS,
+        p_signal=sig,
+        fmt=["16"] * 12,
+        adc_gain=[1000.0] * 12,
+        baseline=[0] * 12,
+        write_dir=str(folder),
+    )
     out["wfdb_500hz_written_here"] = _time_opens([folder / "hr.hea"], repeats)
     out["meets_target_under_20ms"] = all(
-        isinstance(v, dict) and v["median_ms"] < 20 for v in out.values() if isinstance(v, dict))
+        isinstance(v, dict) and v["median_ms"] < 20 for v in out.values() if isinstance(v, dict)
+    )
     return out
 
 

@@ -24,7 +24,12 @@ import numpy as np
 LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 QUANTITIES = ("p_duration", "pr", "qrs", "qt")
 #: IEC 60601-2-25 (biological ECGs): (largest |mean difference|, largest SD) in ms.
-IEC_LIMITS = {"p_duration": (10.0, 15.0), "pr": (10.0, 10.0), "qrs": (10.0, 10.0), "qt": (25.0, 30.0)}
+IEC_LIMITS = {
+    "p_duration": (10.0, 15.0),
+    "pr": (10.0, 10.0),
+    "qrs": (10.0, 10.0),
+    "qt": (25.0, 30.0),
+}
 TUNING = range(1, 51)
 
 
@@ -61,12 +66,16 @@ def reference(path: Path, fs: float = 500.0, drop: int = 0) -> dict[str, float |
     values: dict[str, list[float]] = {q: [] for q in QUANTITIES}
     ms = 1000.0 / fs
     for k, c in enumerate(centres):
-        prev_c = centres[k - 1] if k else -10**9
+        prev_c = centres[k - 1] if k else -(10**9)
         next_c = centres[k + 1] if k + 1 < len(centres) else 10**9
         qrs = [(a, b) for w in per_lead for (a, p, b) in w["N"] if abs(p - c) <= 0.08 * fs]
         on, off = _edge([a for a, _ in qrs], drop, -1), _edge([b for _, b in qrs], drop, +1)
-        pw = [(a, b) for w in per_lead for (a, p, b) in w["p"] if max(prev_c, c - 0.5 * fs) < p < on]
-        tw = [(a, b) for w in per_lead for (a, p, b) in w["t"] if off < p < min(next_c, c + 0.8 * fs)]
+        pw = [
+            (a, b) for w in per_lead for (a, p, b) in w["p"] if max(prev_c, c - 0.5 * fs) < p < on
+        ]
+        tw = [
+            (a, b) for w in per_lead for (a, p, b) in w["t"] if off < p < min(next_c, c + 0.8 * fs)
+        ]
         values["qrs"].append((off - on) * ms)
         if len(pw) >= 3:
             p_on, p_off = _edge([a for a, _ in pw], drop, -1), _edge([b for _, b in pw], drop, +1)
@@ -90,8 +99,15 @@ def _rhythms(ludb: Path) -> dict[int, str]:
     for r in rows:
         rhythm = r["Rhythms"].strip()
         paced = bool(r["Cardiac pacing"].strip())
-        group = "paced" if paced else (
-            "atrial fibrillation/flutter" if ("fibrillation" in rhythm or "flutter" in rhythm) else "sinus")
+        group = (
+            "paced"
+            if paced
+            else (
+                "atrial fibrillation/flutter"
+                if ("fibrillation" in rhythm or "flutter" in rhythm)
+                else "sinus"
+            )
+        )
         out[int(r["ID"])] = group
     return out
 
@@ -102,13 +118,19 @@ def _stats(diffs: list[float], quantity: str) -> dict[str, object]:
     d = np.asarray(diffs)
     mean, sd = float(d.mean()), float(d.std(ddof=1)) if d.size > 1 else 0.0
     lim_mean, lim_sd = IEC_LIMITS[quantity]
-    return {"n": int(d.size), "mean_ms": round(mean, 1), "sd_ms": round(sd, 1),
-            "within_iec": bool(abs(mean) <= lim_mean and sd <= lim_sd)}
+    return {
+        "n": int(d.size),
+        "mean_ms": round(mean, 1),
+        "sd_ms": round(sd, 1),
+        "within_iec": bool(abs(mean) <= lim_mean and sd <= lim_sd),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ludb", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/ludb")
+    ap.add_argument(
+        "--ludb", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/ludb"
+    )
     ap.add_argument("--per-record", action="store_true", help="also list every record's values")
     args = ap.parse_args(argv)
     from ecgviewer.io import read
@@ -125,20 +147,34 @@ def main(argv: list[str] | None = None) -> int:
         robust = reference(path, drop=1)
         m = measure(read(str(path.with_suffix(".hea"))))
         ours = {"p_duration": m.p_duration_ms, "pr": m.pr_ms, "qrs": m.qrs_ms, "qt": m.qt_ms}
-        rows.append({"id": rec_id, "group": groups[rec_id], "ref": ref, "ref_robust": robust,
-                     "ours": ours, "paced": m.paced,
-                     "reasons": {k: v for k, v in m.reasons.items() if k in ours}})
+        rows.append(
+            {
+                "id": rec_id,
+                "group": groups[rec_id],
+                "ref": ref,
+                "ref_robust": robust,
+                "ours": ours,
+                "paced": m.paced,
+                "reasons": {k: v for k, v in m.reasons.items() if k in ours},
+            }
+        )
 
     def table(selected: list[dict], ref: str = "ref") -> dict[str, object]:
         out: dict[str, object] = {}
         for q in QUANTITIES:
-            diffs = [r["ours"][q] - r[ref][q] for r in selected
-                     if r["ours"][q] is not None and r[ref][q] is not None]
+            diffs = [
+                r["ours"][q] - r[ref][q]
+                for r in selected
+                if r["ours"][q] is not None and r[ref][q] is not None
+            ]
             st = _stats(diffs, q)
-            st["not_measured"] = sum(1 for r in selected if r["ref"][q] is not None and r["ours"][q] is None)
+            st["not_measured"] = sum(
+                1 for r in selected if r["ref"][q] is not None and r["ours"][q] is None
+            )
             st["no_reference"] = sum(1 for r in selected if r["ref"][q] is None)
             st["reported_without_reference"] = sum(
-                1 for r in selected if r["ref"][q] is None and r["ours"][q] is not None)
+                1 for r in selected if r["ref"][q] is None and r["ours"][q] is not None
+            )
             out[q] = st
         out["flagged_paced"] = sum(1 for r in selected if r["paced"])
         out["records"] = len(selected)
@@ -150,14 +186,20 @@ def main(argv: list[str] | None = None) -> int:
         "all": table(rows),
         "tuning_1_50": table([r for r in rows if r["id"] in TUNING]),
         "held_out_51_100": table([r for r in rows if r["id"] not in TUNING]),
-        "by_rhythm": {g: table([r for r in rows if r["group"] == g]) for g in sorted(set(groups.values()))},
-        "held_out_by_rhythm": {g: table([r for r in rows if r["group"] == g and r["id"] not in TUNING])
-                               for g in sorted(set(groups.values()))},
+        "by_rhythm": {
+            g: table([r for r in rows if r["group"] == g]) for g in sorted(set(groups.values()))
+        },
+        "held_out_by_rhythm": {
+            g: table([r for r in rows if r["group"] == g and r["id"] not in TUNING])
+            for g in sorted(set(groups.values()))
+        },
         "robust_reference_note": "not the standard's reference: the one most extreme lead left "
-                                 "out at each edge (shows how much spread one lead's stray "
-                                 "annotation adds); calibration was not re-chosen for it",
+        "out at each edge (shows how much spread one lead's stray "
+        "annotation adds); calibration was not re-chosen for it",
         "robust_reference_all": table(rows, "ref_robust"),
-        "robust_reference_held_out_51_100": table([r for r in rows if r["id"] not in TUNING], "ref_robust"),
+        "robust_reference_held_out_51_100": table(
+            [r for r in rows if r["id"] not in TUNING], "ref_robust"
+        ),
     }
     if args.per_record:
         result["records"] = rows

@@ -84,7 +84,9 @@ def load_detector(device: str) -> tuple[Detector, str]:
         return Detector.load(WEIGHTS, device=device), f"bundled {WEIGHTS.name}"
     cfg = ModelConfig()
     torch.manual_seed(0)
-    return Detector(CrossRestorationNet(cfg), cfg, {}, device), "random initialisation (no bundled weights)"
+    return Detector(
+        CrossRestorationNet(cfg), cfg, {}, device
+    ), "random initialisation (no bundled weights)"
 
 
 def _sync(device: str) -> None:
@@ -116,7 +118,9 @@ def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str,
     }
 
 
-def time_batched(det: Detector, records: list[Record], batch: int, rounds: int = 3) -> dict[str, Any]:
+def time_batched(
+    det: Detector, records: list[Record], batch: int, rounds: int = 3
+) -> dict[str, Any]:
     det.score_many(records[:batch], batch=batch)  # warm-up
     rates, cpu = [], []
     for _ in range(rounds):
@@ -129,9 +133,14 @@ def time_batched(det: Detector, records: list[Record], batch: int, rounds: int =
     # CPU time per ECG does not depend on how busy the machine is (wall time does): what
     # the cores would deliver if this process had them to itself.
     cpu_ms = statistics.median(cpu)
-    return {"ecg_per_s": round(statistics.median(rates), 1), "batch_windows": batch,
-            "n_ecgs": len(records), "rounds": rounds, "cpu_ms_per_ecg": round(cpu_ms, 2),
-            "ecg_per_s_if_cores_idle": round(torch.get_num_threads() * 1000 / cpu_ms, 1)}
+    return {
+        "ecg_per_s": round(statistics.median(rates), 1),
+        "batch_windows": batch,
+        "n_ecgs": len(records),
+        "rounds": rounds,
+        "cpu_ms_per_ecg": round(cpu_ms, 2),
+        "ecg_per_s_if_cores_idle": round(torch.get_num_threads() * 1000 / cpu_ms, 1),
+    }
 
 
 def busy_process() -> subprocess.Popen[bytes]:
@@ -149,10 +158,13 @@ def time_contention(det: Detector, records: list[Record], repeats: int) -> dict[
     finally:
         proc.kill()
         proc.wait()
-    return {"alone_median_ms": alone["median_ms"], "busy_median_ms": busy["median_ms"],
-            "busy_p90_ms": busy["p90_ms"],
-            "slowdown": round(busy["median_ms"] / alone["median_ms"], 2),
-            "competing_processes": 1}
+    return {
+        "alone_median_ms": alone["median_ms"],
+        "busy_median_ms": busy["median_ms"],
+        "busy_p90_ms": busy["p90_ms"],
+        "slowdown": round(busy["median_ms"] / alone["median_ms"], 2),
+        "competing_processes": 1,
+    }
 
 
 def write_archive(folder: Path, n: int, fs: float) -> tuple[Path, Path]:
@@ -165,9 +177,17 @@ def write_archive(folder: Path, n: int, fs: float) -> tuple[Path, Path]:
     base = make_records(min(n, 32), fs)
     for i in range(n):
         sig = np.asarray(base[i % len(base)].signal, np.float64).T
-        wfdb.wrsamp(f"ecg{i:06d}", fs=int(fs), units=["mV"] * 12, sig_name=list(STANDARD_LEADS),
-                    p_signal=sig, fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12,
-                    write_dir=str(wfdb_dir))
+        wfdb.wrsamp(
+            f"ecg{i:06d}",
+            fs=int(fs),
+            units=["mV"] * 12,
+            sig_name=list(STANDARD_LEADS),
+            p_signal=sig,
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str(wfdb_dir),
+        )
     h5 = folder / "exams.h5"
     code15 = make_records(min(n, 32), 400.0, seconds=10.24)
     with h5py.File(h5, "w") as fh:
@@ -178,8 +198,9 @@ def write_archive(folder: Path, n: int, fs: float) -> tuple[Path, Path]:
     return wfdb_dir, h5
 
 
-def time_archive(det: Detector, n: int, fs: float, workers: int, batch: int, chunk: int,
-                 ranks: int = 0) -> dict[str, Any]:
+def time_archive(
+    det: Detector, n: int, fs: float, workers: int, batch: int, chunk: int, ranks: int = 0
+) -> dict[str, Any]:
     """``ecgad score`` end to end (read + preprocess + score + full maps + results file), as
     ECG/s, for WFDB files and for an HDF5 collection; with ``ranks``, also the real command
     under torchrun with that many processes sharing the device(s) (process start and model
@@ -195,15 +216,27 @@ def time_archive(det: Detector, n: int, fs: float, workers: int, batch: int, chu
             result = Path(tmp) / f"{name}.csv"
             _sync(det.device)
             t0 = time.perf_counter()
-            run = score_archive(source, result, det, batch=batch, chunk=chunk, workers=workers,
-                                parquet=False, progress=stdio.StringIO())
+            run = score_archive(
+                source,
+                result,
+                det,
+                batch=batch,
+                chunk=chunk,
+                workers=workers,
+                parquet=False,
+                progress=stdio.StringIO(),
+            )
             _sync(det.device)
             seconds = time.perf_counter() - t0
-            out[name] = {"ecg_per_s": round(n / seconds, 1), "scored": run.scored,
-                         "errors": run.errors}
+            out[name] = {
+                "ecg_per_s": round(n / seconds, 1),
+                "scored": run.scored,
+                "errors": run.errors,
+            }
             if ranks > 1:
-                out[name]["torchrun"] = time_torchrun(source, Path(tmp) / f"{name}-tr.csv", n,
-                                                      ranks, det.device)
+                out[name]["torchrun"] = time_torchrun(
+                    source, Path(tmp) / f"{name}-tr.csv", n, ranks, det.device
+                )
     return out
 
 
@@ -211,11 +244,26 @@ def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -
     """``torchrun --nproc_per_node=ranks -m ecgviewer.cli score SOURCE --out RESULT``."""
     cores = os.cpu_count() or 2
     workers = max(0, cores // ranks - 1) if device.startswith("cuda") else 0
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={ranks}", "-m", "ecgviewer.cli", "score", str(source),
-           "--out", str(result), "--device", "cuda" if device.startswith("cuda") else "cpu",
-           "--workers", str(workers), "--threads", str(max(1, cores // ranks - workers)),
-           "--no-parquet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={ranks}",
+        "-m",
+        "ecgviewer.cli",
+        "score",
+        str(source),
+        "--out",
+        str(result),
+        "--device",
+        "cuda" if device.startswith("cuda") else "cpu",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(max(1, cores // ranks - workers)),
+        "--no-parquet",
+    ]
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
@@ -225,9 +273,14 @@ def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -
     if result.exists():
         with open(result, encoding="utf-8") as fh:
             rows = max(0, sum(1 for _ in fh) - 1)
-    return {"ranks": ranks, "workers_per_rank": workers, "ecg_per_s": round(n / seconds, 1),
-            "rows": rows, "exit_status": proc.returncode,
-            "stderr_tail": proc.stderr[-300:] if proc.returncode not in (0, 2) else ""}
+    return {
+        "ranks": ranks,
+        "workers_per_rank": workers,
+        "ecg_per_s": round(n / seconds, 1),
+        "rows": rows,
+        "exit_status": proc.returncode,
+        "stderr_tail": proc.stderr[-300:] if proc.returncode not in (0, 2) else "",
+    }
 
 
 def check_autocast(det: Detector, records: list[Record], batch: int) -> dict[str, Any]:
@@ -243,8 +296,11 @@ def check_autocast(det: Detector, records: list[Record], batch: int) -> dict[str
             det.score_many(records, batch=batch)
             _sync(det.device)
             rate = len(records) / (time.perf_counter() - t0)
-            out[kind] = {"max_abs_score_diff": diff, "within_1e-3": diff <= 1e-3,
-                         "ecg_per_s": round(rate, 1)}
+            out[kind] = {
+                "max_abs_score_diff": diff,
+                "within_1e-3": diff <= 1e-3,
+                "ecg_per_s": round(rate, 1),
+            }
         finally:
             det.autocast = None
     return out
@@ -258,7 +314,10 @@ def time_network_only(det: Detector, records: list[Record], batch: int) -> dict[
     for a in range(0, len(windows), batch):
         forward_windows(det.net, windows[a : a + batch], det.cfg, det.device)
     _sync(det.device)
-    return {"ecg_per_s": round(len(records) / (time.perf_counter() - t0), 1), "batch_windows": batch}
+    return {
+        "ecg_per_s": round(len(records) / (time.perf_counter() - t0), 1),
+        "batch_windows": batch,
+    }
 
 
 def reference_loop(det: Detector, rec: Record) -> int:
@@ -268,8 +327,12 @@ def reference_loop(det: Detector, rec: Record) -> int:
     # The same mask patterns as the Detector uses (score_repeats sets of n_patterns), so both
     # do the same work and differ only in how it is batched.
     repeats = int(getattr(cfg, "score_repeats", 1))
-    gp = torch.from_numpy(global_patterns(cfg, repeats) if repeats > 1 else global_patterns(cfg)).to(device)
-    bp = torch.from_numpy(beat_patterns(cfg, repeats) if repeats > 1 else beat_patterns(cfg)).to(device)
+    gp = torch.from_numpy(
+        global_patterns(cfg, repeats) if repeats > 1 else global_patterns(cfg)
+    ).to(device)
+    bp = torch.from_numpy(beat_patterns(cfg, repeats) if repeats > 1 else beat_patterns(cfg)).to(
+        device
+    )
     calls = 0
     errors = []
     with torch.inference_mode():
@@ -304,26 +367,35 @@ def time_reference(det: Detector, records: list[Record], repeats: int) -> dict[s
         calls.append(reference_loop(det, records[i % len(records)]))
         _sync(det.device)
         times.append(time.perf_counter() - t0)
-    return {"median_ms": round(1000 * statistics.median(times), 2),
-            "network_calls_per_ecg": round(float(np.mean(calls)), 1), "repeats": repeats}
+    return {
+        "median_ms": round(1000 * statistics.median(times), 2),
+        "network_calls_per_ecg": round(float(np.mean(calls)), 1),
+        "repeats": repeats,
+    }
 
 
 def run_device(device: str, args: argparse.Namespace) -> dict[str, Any]:
     det, weights = load_detector(device)
     single_recs = make_records(16, args.fs)
-    out: dict[str, Any] = {"weights": weights, "mask_patterns_per_window": cfg_patterns(det.cfg),
-                           "channels": list(det.cfg.channels), "latent": det.cfg.latent}
+    out: dict[str, Any] = {
+        "weights": weights,
+        "mask_patterns_per_window": cfg_patterns(det.cfg),
+        "channels": list(det.cfg.channels),
+        "latent": det.cfg.latent,
+    }
     out["single"] = time_single(det, single_recs, args.repeats)
     if not args.skip_reference:
         out["reference_loop"] = time_reference(det, single_recs, max(5, args.repeats // 3))
         out["speedup_single_vs_reference_loop"] = round(
-            out["reference_loop"]["median_ms"] / out["single"]["median_ms"], 1)
+            out["reference_loop"]["median_ms"] / out["single"]["median_ms"], 1
+        )
     many = make_records(args.n_batched, args.fs)
     out["batched"] = time_batched(det, many, 64)
     out["network_only"] = time_network_only(det, many, 64)
     # What batching cannot remove: preprocessing, stitching, maps back to the input (CPU).
     out["non_network_ms_per_ecg"] = round(
-        1000 / out["batched"]["ecg_per_s"] - 1000 / out["network_only"]["ecg_per_s"], 2)
+        1000 / out["batched"]["ecg_per_s"] - 1000 / out["network_only"]["ecg_per_s"], 2
+    )
     if device.startswith("cuda"):
         out["batched_512"] = time_batched(det, many, 512)
         out["network_only_512"] = time_network_only(det, many, 512)
@@ -332,31 +404,54 @@ def run_device(device: str, args: argparse.Namespace) -> dict[str, Any]:
         out["contention"] = time_contention(det, single_recs, args.repeats)
     if args.archive:
         gpu = device.startswith("cuda")
-        workers = args.workers if args.workers >= 0 else (max(1, (os.cpu_count() or 2) - 1) if gpu else 0)
+        workers = (
+            args.workers if args.workers >= 0 else (max(1, (os.cpu_count() or 2) - 1) if gpu else 0)
+        )
         ranks = args.ranks if args.ranks >= 0 else (4 if gpu else 0)
-        out["archive"] = time_archive(det, args.archive, args.fs, workers,
-                                      512 if gpu else 64, 1024 if gpu else 64, ranks)
+        out["archive"] = time_archive(
+            det, args.archive, args.fs, workers, 512 if gpu else 64, 1024 if gpu else 64, ranks
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="auto: CPU, plus CUDA when available")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="auto: CPU, plus CUDA when available",
+    )
     p.add_argument("--fs", type=float, default=500.0, help="input rate of the synthetic ECGs")
     p.add_argument("--repeats", type=int, default=30, help="timed single-ECG runs")
     p.add_argument("--n-batched", type=int, default=256, help="ECGs in the batched run")
-    p.add_argument("--contention", action="store_true",
-                   help="also time single ECGs beside a competing busy process")
-    p.add_argument("--archive", type=int, default=0, metavar="N",
-                   help="also score N ECGs as WFDB files and as an HDF5 collection end to end "
-                        "(ecgad score's pipeline); default 10000 with --device cuda")
-    p.add_argument("--workers", type=int, default=-1,
-                   help="preprocessing processes for --archive (default: cores - 1 on a GPU, 0 on CPU)")
-    p.add_argument("--ranks", type=int, default=-1,
-                   help="--archive also under torchrun with this many processes sharing the "
-                        "device (default: 4 with --device cuda, none on CPU)")
+    p.add_argument(
+        "--contention",
+        action="store_true",
+        help="also time single ECGs beside a competing busy process",
+    )
+    p.add_argument(
+        "--archive",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score N ECGs as WFDB files and as an HDF5 collection end to end "
+        "(ecgad score's pipeline); default 10000 with --device cuda",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=-1,
+        help="preprocessing processes for --archive (default: cores - 1 on a GPU, 0 on CPU)",
+    )
+    p.add_argument(
+        "--ranks",
+        type=int,
+        default=-1,
+        help="--archive also under torchrun with this many processes sharing the "
+        "device (default: 4 with --device cuda, none on CPU)",
+    )
     p.add_argument("--skip-reference", action="store_true", help="skip the slow reference loop")
     args = p.parse_args(argv)
     if args.device == "cuda" and not args.archive:
@@ -383,9 +478,13 @@ def main(argv: list[str] | None = None) -> int:
         result[device] = run_device(device, args)
         if device == "cuda":
             result[device]["gpu"] = torch.cuda.get_device_name(0)
-    result["targets"] = {"cpu_single_median_ms": 25, "cpu_batched_ecg_per_s": 100,
-                         "cpu_contention_slowdown_at_most": 2.0,
-                         "cuda_archive_wfdb_ecg_per_s": 2000, "cuda_archive_hdf5_ecg_per_s": 5000}
+    result["targets"] = {
+        "cpu_single_median_ms": 25,
+        "cpu_batched_ecg_per_s": 100,
+        "cpu_contention_slowdown_at_most": 2.0,
+        "cuda_archive_wfdb_ecg_per_s": 2000,
+        "cuda_archive_hdf5_ecg_per_s": 5000,
+    }
     if hasattr(os, "getloadavg"):
         result["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result, indent=1))

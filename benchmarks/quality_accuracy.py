@@ -51,7 +51,9 @@ DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CHEST = ["V1", "V2", "V3", "V4", "V5", "V6"]
 
 
-def faults(x: np.ndarray, leads: list[str], rng: np.random.Generator) -> dict[str, tuple[np.ndarray, float, str, list[str]]]:
+def faults(
+    x: np.ndarray, leads: list[str], rng: np.random.Generator
+) -> dict[str, tuple[np.ndarray, float, str, list[str]]]:
     """name -> (signal, fs, problem expected, leads expected)."""
     fs = 100.0
     n = x.shape[1]
@@ -103,7 +105,11 @@ def _noise_annotated(root: Path) -> set[int]:
 
     cols = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems")
     with open(root / "ptbxl_database.csv", newline="", encoding="utf-8") as fh:
-        return {int(r["ecg_id"]) for r in csv.DictReader(fh) if any((r.get(c) or "").strip() for c in cols)}
+        return {
+            int(r["ecg_id"])
+            for r in csv.DictReader(fh)
+            if any((r.get(c) or "").strip() for c in cols)
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most this many ECGs (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stats", action="store_true", help="percentiles of each measure")
-    parser.add_argument("--abnormal", action="store_true",
-                        help="the set's abnormal ECGs instead (MI, STTC, CD, HYP; fold 9 only): how often "
-                             "a real pathology is taken for a recording problem; no faults added")
+    parser.add_argument(
+        "--abnormal",
+        action="store_true",
+        help="the set's abnormal ECGs instead (MI, STTC, CD, HYP; fold 9 only): how often "
+        "a real pathology is taken for a recording problem; no faults added",
+    )
     args = parser.parse_args(argv)
 
     from model.config import ModelConfig
@@ -137,8 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     exact: dict[str, int] = {}
     times: list[float] = []
     times_500: list[float] = []
-    measures: dict[str, list[float]] = {k: [] for k in ("qrs_over_between", "qrs_mv", "emg_rel", "wander_rel",
-                                                         "emg_mv", "wander_mv", "clipped_runs")}
+    measures: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "qrs_over_between",
+            "qrs_mv",
+            "emg_rel",
+            "wander_rel",
+            "emg_mv",
+            "wander_mv",
+            "clipped_runs",
+        )
+    }
     flagged_examples: dict[str, list[str]] = {p: [] for p in Q.PROBLEMS}
     for j, item in enumerate(items):
         rec = io.read(item.path)
@@ -175,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                 measures["wander_rel"].append(lq.wander_rel)
                 measures["clipped_runs"].append(lq.clipped_runs)
         rng = np.random.default_rng([args.seed, item.ecg_id])
-        for name, (y, fs, problem, want) in ({} if args.abnormal else faults(x, leads, rng)).items():
+        for name, (y, fs, problem, want) in (
+            {} if args.abnormal else faults(x, leads, rng)
+        ).items():
             counts[name] = counts.get(name, 0) + 1
             got = Q.parse_flags(Q.assess(y, fs, leads).flags).get(problem, [])
             ok = set(want) <= set(got)
@@ -185,14 +206,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{j + 1}/{len(items)}", file=sys.stderr)
     n = len(items)
     out: dict[str, Any] = {
-        "command": "python benchmarks/quality_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "data": f"PTB-XL 1.0.1 100 Hz {'abnormals' if args.abnormal else 'normals'}, {args.set} set" + (f" (random {n}, seed {args.seed})" if args.limit else ""),
+        "command": "python benchmarks/quality_accuracy.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "data": f"PTB-XL 1.0.1 100 Hz {'abnormals' if args.abnormal else 'normals'}, {args.set} set"
+        + (f" (random {n}, seed {args.seed})" if args.limit else ""),
         "n_ecgs": n,
         "false_flag_rate": {p: round(false[p] / n, 4) for p in Q.PROBLEMS},
-        "false_flag_rate_by_noise_kind": {k: round(v / n, 4) for k, v in sorted(noise_kind.items())},
+        "false_flag_rate_by_noise_kind": {
+            k: round(v / n, 4) for k, v in sorted(noise_kind.items())
+        },
         "n_without_ptbxl_noise_annotation": n_clean,
-        "false_flag_rate_without_ptbxl_noise_annotation": {p: round(false_clean[p] / max(1, n_clean), 4)
-                                                           for p in Q.PROBLEMS},
+        "false_flag_rate_without_ptbxl_noise_annotation": {
+            p: round(false_clean[p] / max(1, n_clean), 4) for p in Q.PROBLEMS
+        },
         "false_flag_rate_500hz_resampled": {p: round(false_500[p] / n, 4) for p in Q.PROBLEMS},
         "detection_rate": {k: round(hit[k] / counts[k], 4) for k in counts},
         "detection_rate_exact_leads": {k: round(exact[k] / counts[k], 4) for k in counts},
@@ -202,14 +228,34 @@ def main(argv: list[str] | None = None) -> int:
         "ms_per_ecg_100hz_min": round(1000 * float(np.min(times)), 2),
         "ms_per_ecg_500hz_min": round(1000 * float(np.min(times_500)), 2),
         "false_flag_examples": {p: v for p, v in flagged_examples.items() if v},
-        "thresholds": {k: getattr(Q, k) for k in ("FLAT_MV", "LEAD_OFF_QRS_MV", "LEAD_OFF_RATIO",
-                                                  "LEAD_OFF_NO_BEATS_MV", "CLIP_MIN_RUNS", "CLIP_RUN_S",
-                                                  "EMG_REL", "EMG_MIN_MV", "MAINS_REL", "MAINS_MIN_MV",
-                                                  "WANDER_REL", "WANDER_MIN_MV", "REVERSAL_P_MV")},
+        "thresholds": {
+            k: getattr(Q, k)
+            for k in (
+                "FLAT_MV",
+                "LEAD_OFF_QRS_MV",
+                "LEAD_OFF_RATIO",
+                "LEAD_OFF_NO_BEATS_MV",
+                "CLIP_MIN_RUNS",
+                "CLIP_RUN_S",
+                "EMG_REL",
+                "EMG_MIN_MV",
+                "MAINS_REL",
+                "MAINS_MIN_MV",
+                "WANDER_REL",
+                "WANDER_MIN_MV",
+                "REVERSAL_P_MV",
+            )
+        },
     }
     if args.stats:
-        out["stats"] = {k: {f"p{p}": round(float(np.nanpercentile(v, p)), 4) for p in (1, 5, 50, 95, 99, 99.5, 99.9)}
-                        for k, v in measures.items() if v}
+        out["stats"] = {
+            k: {
+                f"p{p}": round(float(np.nanpercentile(v, p)), 4)
+                for p in (1, 5, 50, 95, 99, 99.5, 99.9)
+            }
+            for k, v in measures.items()
+            if v
+        }
     print(json.dumps(out, indent=1))
     return 0
 

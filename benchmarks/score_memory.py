@@ -66,16 +66,31 @@ def write_holter_edf(path: Path, hours: float, fs: int = 250) -> Path:
     def field(value: object, width: int) -> bytes:
         return str(value).encode("ascii").ljust(width)[:width]
 
-    header = (field("0", 8) + field("X X X X", 80) + field("Startdate X X X X", 80)
-              + field("01.01.24", 8) + field("00.00.00", 8) + field(256 * (ns + 1), 8)
-              + field("EDF+C", 44) + field(n_records, 8) + field(1, 8) + field(ns, 4))
+    header = (
+        field("0", 8)
+        + field("X X X X", 80)
+        + field("Startdate X X X X", 80)
+        + field("01.01.24", 8)
+        + field("00.00.00", 8)
+        + field(256 * (ns + 1), 8)
+        + field("EDF+C", 44)
+        + field(n_records, 8)
+        + field(1, 8)
+        + field(ns, 4)
+    )
     labels = [f"ECG {lead}" for lead in LEADS] + ["EDF Annotations"]
     spr = [fs] * len(LEADS) + [tal_bytes // 2]
     per_signal = {
-        "label": (16, labels), "transducer": (80, [""] * ns),
-        "dim": (8, ["mV"] * len(LEADS) + [""]), "pmin": (8, [-10] * ns), "pmax": (8, [10] * ns),
-        "dmin": (8, [-32768] * ns), "dmax": (8, [32767] * ns), "prefilter": (80, [""] * ns),
-        "spr": (8, spr), "reserved": (32, [""] * ns),
+        "label": (16, labels),
+        "transducer": (80, [""] * ns),
+        "dim": (8, ["mV"] * len(LEADS) + [""]),
+        "pmin": (8, [-10] * ns),
+        "pmax": (8, [10] * ns),
+        "dmin": (8, [-32768] * ns),
+        "dmax": (8, [32767] * ns),
+        "prefilter": (80, [""] * ns),
+        "spr": (8, spr),
+        "reserved": (32, [""] * ns),
     }
     for width, values in per_signal.values():
         header += b"".join(field(v, width) for v in values)
@@ -88,7 +103,7 @@ def write_holter_edf(path: Path, hours: float, fs: int = 250) -> Path:
             rows = []
             for r in range(r0, min(n_records, r0 + block_s)):
                 sec = r % 10
-                samples = digital[:, sec * fs:(sec + 1) * fs].tobytes()
+                samples = digital[:, sec * fs : (sec + 1) * fs].tobytes()
                 tal = f"+{r}\x14\x14\x00".encode().ljust(tal_bytes, b"\x00")
                 rows.append(samples + tal)
             fh.write(b"".join(rows))
@@ -102,9 +117,15 @@ def write_code15(path: Path, n_exams: int, written_every: int = 1) -> Path:
     exam = np.zeros((4096, 12), np.float32)
     exam[48:4048] = np.round(ecg.T / 0.005) * 0.005
     with h5py.File(path, "w") as fh:
-        ds = fh.create_dataset("tracings", shape=(n_exams, 4096, 12), dtype="f4",
-                               chunks=(1, 4096, 12), compression="gzip", compression_opts=1,
-                               shuffle=True)
+        ds = fh.create_dataset(
+            "tracings",
+            shape=(n_exams, 4096, 12),
+            dtype="f4",
+            chunks=(1, 4096, 12),
+            compression="gzip",
+            compression_opts=1,
+            shuffle=True,
+        )
         if written_every == 1:
             block = 256
             for a in range(0, n_exams, block):
@@ -120,11 +141,18 @@ def write_code15(path: Path, n_exams: int, written_every: int = 1) -> Path:
 def score_peak(path: Path) -> dict[str, object]:
     # One torch thread: on a shared 2-core machine a second thread only spins (measured 2-5x
     # slower); memory does not depend on it.
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+    }
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, "score", str(path), "--device", "cpu", "--json"],
-        capture_output=True, text=True, env=env, cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(REPO),
     )
     seconds = time.perf_counter() - t0
     hwm = [ln for ln in proc.stderr.splitlines() if ln.startswith("VMHWM_KB")]
@@ -141,7 +169,9 @@ def score_peak(path: Path) -> dict[str, object]:
         "errors": sum(bool(ln.get("error")) for ln in lines),
     }
     if len(lines) == 1 and "windows" in lines[0]:
-        out.update({k: lines[0].get(k) for k in ("windows", "windows_scored", "score", "percentile")})
+        out.update(
+            {k: lines[0].get(k) for k in ("windows", "windows_scored", "score", "percentile")}
+        )
     if not hwm:
         out["stderr"] = proc.stderr[-2000:]
     return out
@@ -151,9 +181,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--exams", type=int, default=20_000)
-    parser.add_argument("--written-every", type=int, default=1,
-                        help="write only every Nth exam (the rest stay unwritten: all-zero exams "
-                        "that ecgad reports as errors); 1 = every exam holds an ECG")
+    parser.add_argument(
+        "--written-every",
+        type=int,
+        default=1,
+        help="write only every Nth exam (the rest stay unwritten: all-zero exams "
+        "that ecgad reports as errors); 1 = every exam holds an ECG",
+    )
     parser.add_argument("--only", choices=["edf", "hdf5"], default=None)
     parser.add_argument("--keep", default=None, help="write the files here and keep them")
     args = parser.parse_args()
@@ -166,15 +200,20 @@ def main() -> None:
             edf = write_holter_edf(folder / "holter_24h.edf", args.hours)
             result["edf_written_s"] = round(time.perf_counter() - t0, 1)
             result[f"edf_{args.hours:g}h"] = score_peak(edf)
-            print(json.dumps({f"edf_{args.hours:g}h": result[f"edf_{args.hours:g}h"]}),
-                  file=sys.stderr, flush=True)  # a partial result survives an interrupted run
+            print(
+                json.dumps({f"edf_{args.hours:g}h": result[f"edf_{args.hours:g}h"]}),
+                file=sys.stderr,
+                flush=True,
+            )  # a partial result survives an interrupted run
             if not args.keep:
                 edf.unlink()
         if args.only in (None, "hdf5"):
             t0 = time.perf_counter()
             h5 = write_code15(folder / "code15_part.hdf5", args.exams, args.written_every)
             result["hdf5_written_s"] = round(time.perf_counter() - t0, 1)
-            key = f"hdf5_{args.exams}" + (f"_every{args.written_every}" if args.written_every > 1 else "")
+            key = f"hdf5_{args.exams}" + (
+                f"_every{args.written_every}" if args.written_every > 1 else ""
+            )
             result[key] = score_peak(h5)
     print(json.dumps(result, indent=1))
 

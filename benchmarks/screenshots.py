@@ -98,8 +98,9 @@ def main(argv: list[str]) -> int:
     from ecgviewer.ui.main_window import MainWindow, default_scoring_job
 
     messages.set_test_mode(True)
-    real = (importlib.util.find_spec("ecgviewer.analysis.scoring") is not None
-            and (args.weights or resource("model/weights.pt").is_file()))
+    real = importlib.util.find_spec("ecgviewer.analysis.scoring") is not None and (
+        args.weights or resource("model/weights.pt").is_file()
+    )
     if real and args.weights:
         from ecgviewer.analysis.scoring import score_record_job
 
@@ -156,8 +157,10 @@ def main(argv: list[str]) -> int:
         from ecgviewer.signal.synthetic import synthetic_ecg
 
         syn = synthetic_ecg(pvc_at=4.2, seed=3)
-        win.open_record(Record(syn.signal, syn.fs, list(syn.leads), source="synthetic (demo missing)"),
-                        title_note="SYNTHETIC demo ECG (generated: bundled demo missing)")
+        win.open_record(
+            Record(syn.signal, syn.fs, list(syn.leads), source="synthetic (demo missing)"),
+            title_note="SYNTHETIC demo ECG (generated: bundled demo missing)",
+        )
     win.set_layout("3x4")
     wait_scored(win)
     shot(win, "01_demo_3x4_overlay.png")

@@ -58,11 +58,18 @@ def main() -> None:
 
     out: dict[str, object] = {}
     strips = {fs: synthetic_ecg(fs=fs, seed=1, pvc_at=6.0) for fs in (100.0, 500.0)}
-    out["rpeaks_ms"] = {f"{int(fs)}Hz_12lead_10s": _median_ms(lambda e=e: detect_r_peaks(e.signal, e.fs), args.repeats)
-                        for fs, e in strips.items()}
+    out["rpeaks_ms"] = {
+        f"{int(fs)}Hz_12lead_10s": _median_ms(
+            lambda e=e: detect_r_peaks(e.signal, e.fs), args.repeats
+        )
+        for fs, e in strips.items()
+    }
     e500 = strips[500.0]
-    out["xqrs_ms"] = {"500Hz_leadII_10s": _median_ms(
-        lambda: processing.xqrs_detect(e500.signal[1].astype(float), 500.0, verbose=False), 5)}
+    out["xqrs_ms"] = {
+        "500Hz_leadII_10s": _median_ms(
+            lambda: processing.xqrs_detect(e500.signal[1].astype(float), 500.0, verbose=False), 5
+        )
+    }
 
     rec = args.fixtures / "wfdb" / "100"
     if rec.with_suffix(".atr").is_file():
@@ -77,10 +84,13 @@ def main() -> None:
             peaks = detect_r_peaks(x, fs, lead=0)
             dt = time.perf_counter() - t0
             cmp = processing.compare_annotations(r, peaks, int(round(0.05 * fs)))
-            res[f"{int(fs)}Hz"] = {"reference_beats": int(r.size), "detected": int(peaks.size),
-                                   "sensitivity": round(cmp.sensitivity, 5),
-                                   "ppv": round(cmp.positive_predictivity, 5),
-                                   "seconds_30min_2lead": round(dt, 3)}
+            res[f"{int(fs)}Hz"] = {
+                "reference_beats": int(r.size),
+                "detected": int(peaks.size),
+                "sensitivity": round(cmp.sensitivity, 5),
+                "ppv": round(cmp.positive_predictivity, 5),
+                "seconds_30min_2lead": round(dt, 3),
+            }
         out["mitdb100"] = res
 
     errors = {"pr": 0.0, "qrs": 0.0, "qt": 0.0}
@@ -91,19 +101,29 @@ def main() -> None:
             iv = measure_intervals(e.signal, fs, e.leads, detect_r_peaks(e.signal, fs))
             for key, truth in (("pr", pr), ("qrs", qrs), ("qt", qt)):
                 val = getattr(iv, f"{key}_ms")
-                errors[key] = max(errors[key], abs(val - truth) if val is not None else float("inf"))
+                errors[key] = max(
+                    errors[key], abs(val - truth) if val is not None else float("inf")
+                )
     p100 = detect_r_peaks(strips[100.0].signal, 100.0)
     p500 = detect_r_peaks(e500.signal, 500.0)
     out["intervals"] = {
         "max_abs_error_ms": {k: round(v, 1) for k, v in errors.items()},
-        "ms_100Hz": _median_ms(lambda: measure_intervals(strips[100.0].signal, 100.0, strips[100.0].leads, p100), 20),
+        "ms_100Hz": _median_ms(
+            lambda: measure_intervals(strips[100.0].signal, 100.0, strips[100.0].leads, p100), 20
+        ),
         "ms_500Hz": _median_ms(lambda: measure_intervals(e500.signal, 500.0, e500.leads, p500), 20),
     }
     disp = DisplayFilter(0.5, 40.0, 50.0)
     out["filters_ms"] = {
-        "display_0.5-40_notch50_500Hz": _median_ms(lambda: disp.apply(e500.signal, 500.0), args.repeats),
-        "remove_baseline_500Hz": _median_ms(lambda: remove_baseline(e500.signal, 500.0), args.repeats),
-        "resample_500_to_100": _median_ms(lambda: resample(e500.signal, 500.0, 100.0), args.repeats),
+        "display_0.5-40_notch50_500Hz": _median_ms(
+            lambda: disp.apply(e500.signal, 500.0), args.repeats
+        ),
+        "remove_baseline_500Hz": _median_ms(
+            lambda: remove_baseline(e500.signal, 500.0), args.repeats
+        ),
+        "resample_500_to_100": _median_ms(
+            lambda: resample(e500.signal, 500.0, 100.0), args.repeats
+        ),
     }
     print(json.dumps(out, indent=2))
 

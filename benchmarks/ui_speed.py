@@ -76,8 +76,14 @@ def cold_start(target: str, env: dict[str, str]) -> tuple[float, float, float]:
     page is drawn again through the display filter (scipy.signal loads after the first
     paint; until then the trace is shown unfiltered and says so)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, target], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, target],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     drawn = filtered = None
     for line in proc.stdout:
@@ -119,9 +125,12 @@ def main() -> int:
     from tests.ui.fakes import fake_result
 
     messages.set_test_mode(True)
-    out: dict[str, object] = {"platform": platform.platform(), "cpus": os.cpu_count(),
-                              "load_average_1min": round(os.getloadavg()[0], 2),
-                              "qpa": os.environ.get("QT_QPA_PLATFORM")}
+    out: dict[str, object] = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "qpa": os.environ.get("QT_QPA_PLATFORM"),
+    }
 
     # 1. cold start (separate processes, own data dir so no saved state interferes)
     demo = resource("demo/demo_ecg.hea")
@@ -186,8 +195,9 @@ def main() -> int:
     out["pan_frame_p95_ms"] = round(sorted(frames)[int(0.95 * len(frames))], 2)
 
     # 4. event-loop stall while scoring
-    real = (importlib.util.find_spec("ecgviewer.analysis.scoring") is not None
-            and (args.weights or resource("model/weights.pt").is_file()))
+    real = importlib.util.find_spec("ecgviewer.analysis.scoring") is not None and (
+        args.weights or resource("model/weights.pt").is_file()
+    )
     if real:
         if args.weights:
             from ecgviewer.analysis.scoring import score_record_job
@@ -237,8 +247,12 @@ def main() -> int:
     out["scoring_stall_ms"] = statistics.median(worst_per_run)
     out["scoring_stall_runs_ms"] = worst_per_run
     out["scoring_result"] = "ok" if win.result is not None else "no result"
-    out["targets"] = {"cold_start_s": 2.0, "open_and_draw_ms": 150, "pan_frame_ms": 16,
-                      "scoring_stall_ms": 50}
+    out["targets"] = {
+        "cold_start_s": 2.0,
+        "open_and_draw_ms": 150,
+        "pan_frame_ms": 16,
+        "scoring_stall_ms": 50,
+    }
     win.close()
     print(json.dumps(out, indent=2))
     return 0

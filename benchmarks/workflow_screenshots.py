@@ -55,8 +55,10 @@ def main(out: Path) -> None:
                 return
 
     settle(until=lambda: win.record is not None)
-    settle(until=lambda: win.jobs.current("score") is None and win.measurements is not None,
-           limit_ms=120_000)
+    settle(
+        until=lambda: win.jobs.current("score") is None and win.measurements is not None,
+        limit_ms=120_000,
+    )
     reading = win.reading
     panel = reading.panel
     reading.focus()
@@ -92,8 +94,12 @@ def main(out: Path) -> None:
     audit.close()
     win.grab().save(str(out / "4_viewer_confirmed.png"))
 
-    content = from_result(win.record, win.result, review=features.review_of(win.record),
-                          reading=reading.reading_of(win.record))
+    content = from_result(
+        win.record,
+        win.result,
+        review=features.review_of(win.record),
+        reading=reading.reading_of(win.record),
+    )
     render.export_png(content, out / "5_signed_report.png", dpi=120)
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))
     features.shutdown()

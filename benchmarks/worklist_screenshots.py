@@ -112,7 +112,9 @@ def write_ptbxl_holter(path: Path, hours: float, every_s: float = 2700.0) -> lis
             scp = ast.literal_eval(row["scp_codes"])
             if row["strat_fold"] != "9" and set(scp) <= {"NORM", "SR"} and scp.get("NORM") == 100:
                 normals.append(row["filename_lr"])
-            elif row["strat_fold"] == "9" and any(scp.get(c, 0) >= 100 for c in ("IMI", "AMI", "ASMI")):
+            elif row["strat_fold"] == "9" and any(
+                scp.get(c, 0) >= 100 for c in ("IMI", "AMI", "ASMI")
+            ):
                 abnormals.append(row["filename_lr"])
     n = int(hours * 360)
     onsets, names = [], []
@@ -125,10 +127,22 @@ def write_ptbxl_holter(path: Path, hours: float, every_s: float = 2700.0) -> lis
     leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
     writer = pyedflib.EdfWriter(str(path), 12, file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
-        writer.setSignalHeaders([{"label": name, "dimension": "mV", "sample_frequency": 100,
-                                  "physical_max": 10.0, "physical_min": -10.0,
-                                  "digital_max": 32767, "digital_min": -32768,
-                                  "transducer": "", "prefilter": ""} for name in leads])
+        writer.setSignalHeaders(
+            [
+                {
+                    "label": name,
+                    "dimension": "mV",
+                    "sample_frequency": 100,
+                    "physical_max": 10.0,
+                    "physical_min": -10.0,
+                    "digital_max": 32767,
+                    "digital_min": -32768,
+                    "transducer": "",
+                    "prefilter": "",
+                }
+                for name in leads
+            ]
+        )
         writer.setPatientCode("PTBXL-JOINED")
         for a in range(0, n, 30):
             block = [wfdb.rdrecord(str(PTBXL / name)).p_signal for name in names[a : a + 30]]
@@ -184,9 +198,13 @@ def shot_reports(out: Path, tmp: Path, real_model: bool) -> None:
     from ecgviewer.review.store import Review
     from ecgviewer.signal.filters import DisplayFilter
 
-    review = Review("x", "abnormal", "Q waves and T inversion in II, III, aVF: inferior MI? "
-                    "Compare with the previous ECG.", "Dr A. Example",
-                    datetime(2026, 1, 5, 9, 30, tzinfo=UTC))
+    review = Review(
+        "x",
+        "abnormal",
+        "Q waves and T inversion in II, III, aVF: inferior MI? Compare with the previous ECG.",
+        "Dr A. Example",
+        datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+    )
     sys.path.insert(0, str(REPO / "benchmarks"))
     from screenshots import pick_ptbxl_abnormal
 
@@ -202,9 +220,16 @@ def shot_reports(out: Path, tmp: Path, real_model: bool) -> None:
         from tests.ui.fakes import fake_result
 
         s = synthetic_ecg(fs=500, duration=10, pvc_at=6.0, seed=3)
-        rec = Record(s.signal, s.fs, list(s.leads), start=datetime(2024, 5, 1, 10, 22, 3),
-                     patient=Patient("PAT-00042", 63, "F"), source="/data/demo_ecg.hea",
-                     format="wfdb", device="synthetic cart")
+        rec = Record(
+            s.signal,
+            s.fs,
+            list(s.leads),
+            start=datetime(2024, 5, 1, 10, 22, 3),
+            patient=Patient("PAT-00042", 63, "F"),
+            source="/data/demo_ecg.hea",
+            format="wfdb",
+            device="synthetic cart",
+        )
         pvc = next(b for b in s.beats if b.kind == "V")
         res = fake_result(rec, ("V2", pvc.qrs_onset - 0.05, pvc.t_end + 0.05))
         a, b = int((pvc.qrs_onset - 0.05) * s.fs), int((pvc.t_end + 0.05) * s.fs)
@@ -215,8 +240,18 @@ def shot_reports(out: Path, tmp: Path, real_model: bool) -> None:
         pdf = export_pdf(content, tmp / f"report_{paper}.pdf", paper)
         shutil.copy(pdf, out / f"report_{paper.lower()}.pdf")
         if shutil.which("pdftoppm"):
-            subprocess.run(["pdftoppm", "-r", "110", "-png", "-singlefile", str(pdf),
-                            str(out / f"report_{paper.lower()}")], check=True)
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-r",
+                    "110",
+                    "-png",
+                    "-singlefile",
+                    str(pdf),
+                    str(out / f"report_{paper.lower()}"),
+                ],
+                check=True,
+            )
 
 
 def main() -> int:

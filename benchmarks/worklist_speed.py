@@ -54,10 +54,20 @@ class StandIn:
         out = []
         for r in records:
             d = r.data()
-            out.append(type("R", (), {
-                "score": float(np.abs(d).max()), "percentile": None, "lead_scores": {},
-                "beats": [(0.0, 1.0, float(np.abs(d).max()), {})], "flags": set(), "model": self.model_info,
-            })())
+            out.append(
+                type(
+                    "R",
+                    (),
+                    {
+                        "score": float(np.abs(d).max()),
+                        "percentile": None,
+                        "lead_scores": {},
+                        "beats": [(0.0, 1.0, float(np.abs(d).max()), {})],
+                        "flags": set(),
+                        "model": self.model_info,
+                    },
+                )()
+            )
         return out
 
 
@@ -73,9 +83,17 @@ def write_folder(root: Path, n: int, fs: int = 100) -> None:
     base = 0.1 * np.sin(2 * np.pi * 1.2 * t)[:, None] * np.ones((1, 12))
     for i in range(n):
         sig = base + rng.normal(0, 0.02, base.shape)
-        wfdb.wrsamp(f"r{i:05d}", fs=fs, units=["mV"] * 12, sig_name=list(STANDARD_LEADS),
-                    p_signal=sig, fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12,
-                    write_dir=str(root))
+        wfdb.wrsamp(
+            f"r{i:05d}",
+            fs=fs,
+            units=["mV"] * 12,
+            sig_name=list(STANDARD_LEADS),
+            p_signal=sig,
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str(root),
+        )
 
 
 def first_row(folder: Path, data_dir: Path) -> dict:
@@ -101,15 +119,21 @@ def first_row(folder: Path, data_dir: Path) -> dict:
     total = time.perf_counter() - t0
     win.close()
     store.close()
-    return {"first_row_s": round(first, 3), "rows_in_first_update": n_first,
-            "all_rows_listed_and_stand_in_scored_s": round(total, 2)}
+    return {
+        "first_row_s": round(first, 3),
+        "rows_in_first_update": n_first,
+        "all_rows_listed_and_stand_in_scored_s": round(total, 2),
+    }
 
 
 def throughput(n: int, tmp: Path) -> dict:
     weights = _weights()
     if weights is None:
-        return {"worklist_ecg_per_s": None, "detector_ecg_per_s": None,
-                "throughput_note": "no bundled weights (resources/model/weights.pt): not measured"}
+        return {
+            "worklist_ecg_per_s": None,
+            "detector_ecg_per_s": None,
+            "throughput_note": "no bundled weights (resources/model/weights.pt): not measured",
+        }
     from ecgviewer import io
     from ecgviewer.analysis.scoring import get_detector
     from ecgviewer.analysis.worklist_jobs import scan_folder, worklist_job
@@ -143,9 +167,14 @@ def throughput(n: int, tmp: Path) -> dict:
             pass
         wl_rate = max(wl_rate, len(records) / (time.perf_counter() - t))
         store.close()
-    return {"worklist_ecg_per_s": round(wl_rate, 1), "detector_ecg_per_s": round(det_rate, 1),
-            "worklist_vs_detector": round(wl_rate / det_rate, 3), "throughput_records": len(records),
-            "throughput_source": source, "throughput_device": "cpu"}
+    return {
+        "worklist_ecg_per_s": round(wl_rate, 1),
+        "detector_ecg_per_s": round(det_rate, 1),
+        "worklist_vs_detector": round(wl_rate / det_rate, 3),
+        "throughput_records": len(records),
+        "throughput_source": source,
+        "throughput_device": "cpu",
+    }
 
 
 def _vm(key: str) -> float:
@@ -191,12 +220,18 @@ def edf_part(path: Path, data_dir: Path) -> dict:
     t_score = time.perf_counter() - t
     peak_mb = _vm("VmHWM")
     return {
-        "file_mb": round(path.stat().st_size / 2**20, 1), "duration_h": round(rec.duration / 3600, 2),
-        "leads": rec.n_leads, "fs": rec.fs, "signal_type": paged,
-        "open_s": round(t_open, 3), "first_page_s": round(t_page, 3),
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+        "duration_h": round(rec.duration / 3600, 2),
+        "leads": rec.n_leads,
+        "fs": rec.fs,
+        "signal_type": paged,
+        "open_s": round(t_open, 3),
+        "first_page_s": round(t_page, 3),
         "first_page_shape": list(page.signal.shape),
-        "scoring_s": round(t_score, 1), "windows": state.n_windows if state else None,
-        "scored_with": kind, "peak_rss_mb": round(peak_mb, 1),
+        "scoring_s": round(t_score, 1),
+        "windows": state.n_windows if state else None,
+        "scored_with": kind,
+        "peak_rss_mb": round(peak_mb, 1),
         "peak_rss_before_open_mb": round(rss0, 1),
     }
 
@@ -235,7 +270,10 @@ def main() -> int:
         res = subprocess.run(
             [sys.executable, __file__, "--edf-part", str(edf), "--data-dir", str(tmp)]
             + (["--weights", WEIGHTS] if WEIGHTS else []),
-            capture_output=True, text=True, check=True)
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         part = json.loads(res.stdout.strip().splitlines()[-1])
         part["generated_s"] = round(gen_s, 1)
         out["edf_24h"] = part

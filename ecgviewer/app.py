@@ -29,7 +29,8 @@ def setup_logging(level: int = logging.INFO) -> None:
         return
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     file_handler = logging.handlers.RotatingFileHandler(
-        logs / "ecgviewer.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        logs / "ecgviewer.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
     file_handler.setFormatter(fmt)
     file_handler._ecgviewer = True  # type: ignore[attr-defined]
     console = logging.StreamHandler()
@@ -82,8 +83,11 @@ def install_excepthooks() -> None:
     def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_value is None:
             return
-        log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
-                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        log.error(
+            "uncaught exception in thread %s",
+            getattr(args.thread, "name", "?"),
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
         _relay.raised.emit(args.exc_value)
 
     sys.excepthook = gui_hook
@@ -93,14 +97,22 @@ def install_excepthooks() -> None:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ecgviewer", description="Offline ECG viewer")
     parser.add_argument("file", nargs="?", help="ECG file to open (default: the demo ECG)")
-    parser.add_argument("--fs", type=float, default=None,
-                        help="sampling rate for bare arrays (.npy/.csv)")
-    parser.add_argument("--worklist", metavar="SOURCE", default=None,
-                        help="open a worklist: a folder of ECGs, a database CSV (PTB-XL) or an "
-                             "HDF5 collection")
-    parser.add_argument("--smoke-test", metavar="OUT.png", default=None,
-                        help="no window: open the demo ECG, score it, export OUT.png, check "
-                             "the result; prints one JSON line, exit status 0/1 (smoke.py)")
+    parser.add_argument(
+        "--fs", type=float, default=None, help="sampling rate for bare arrays (.npy/.csv)"
+    )
+    parser.add_argument(
+        "--worklist",
+        metavar="SOURCE",
+        default=None,
+        help="open a worklist: a folder of ECGs, a database CSV (PTB-XL) or an HDF5 collection",
+    )
+    parser.add_argument(
+        "--smoke-test",
+        metavar="OUT.png",
+        default=None,
+        help="no window: open the demo ECG, score it, export OUT.png, check "
+        "the result; prints one JSON line, exit status 0/1 (smoke.py)",
+    )
     return parser.parse_args(list(argv))
 
 
@@ -139,7 +151,9 @@ def open_worklist(window, source: str) -> bool:
         messages.show_error(window, FileAccessError(source, "not found (--worklist)"))
         return False
     if review is None:
-        messages.show_error(window, RuntimeError("the worklist is not available in this installation"))
+        messages.show_error(
+            window, RuntimeError("the worklist is not available in this installation")
+        )
         return False
     review.open_worklist(source)
     return True

@@ -47,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ecgad",
         description="ECG files and the ECG anomaly model from the command line.",
         epilog="Exit status, the same for every command: 0 done; 1 unexpected error (a bug: "
-               "rerun with --debug); 2 bad input (an unreadable or unscorable file, a missing "
-               "model, a wrong option); 130 interrupted. --debug may follow the command.",
+        "rerun with --debug); 2 bad input (an unreadable or unscorable file, a missing "
+        "model, a wrong option); 130 interrupted. --debug may follow the command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
@@ -62,10 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="describe an ECG file: leads, rate, duration, patient, annotations",
         description="Describe an ECG file. A file holding many ECGs lists them; --entry shows one.",
     )
-    info.add_argument("file", metavar="FILE",
-                      help="ECG file (WFDB, EDF/BDF, HDF5, HL7 aECG, SCP-ECG, Philips XML, ...)")
     info.add_argument(
-        "--fs", type=_positive_float, metavar="HZ",
+        "file",
+        metavar="FILE",
+        help="ECG file (WFDB, EDF/BDF, HDF5, HL7 aECG, SCP-ECG, Philips XML, ...)",
+    )
+    info.add_argument(
+        "--fs",
+        type=_positive_float,
+        metavar="HZ",
         help="sampling rate, for formats that do not store one (.npy, .csv)",
     )
     info.add_argument("--entry", metavar="KEY", help="for files with many ECGs: show this one")
@@ -79,33 +84,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("file", metavar="IN", help="ECG file in any format ecgad reads")
     convert.add_argument("out", metavar="OUT", help="output file (WFDB: the .hea or record name)")
-    convert.add_argument("--format", choices=("wfdb", "edf", "hl7aecg"),
-                         help="output format (default: from the extension of OUT)")
-    convert.add_argument("--fs", type=_positive_float, metavar="HZ",
-                         help="sampling rate, for inputs that do not store one (.npy, .csv)")
-    convert.add_argument("--entry", metavar="KEY", help="for files with many ECGs: convert this one")
+    convert.add_argument(
+        "--format",
+        choices=("wfdb", "edf", "hl7aecg"),
+        help="output format (default: from the extension of OUT)",
+    )
+    convert.add_argument(
+        "--fs",
+        type=_positive_float,
+        metavar="HZ",
+        help="sampling rate, for inputs that do not store one (.npy, .csv)",
+    )
+    convert.add_argument(
+        "--entry", metavar="KEY", help="for files with many ECGs: convert this one"
+    )
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
     score = sub.add_parser(
         "score",
         help="score ECG files with the anomaly model (table, --json or --csv)",
         description="Score ECG files with the bundled anomaly model. Prints one row per ECG: "
-                    "file, percentile against normal ECGs, verdict, the most unusual leads and "
-                    "notes. A file that cannot be scored gets a row saying why; the exit status "
-                    "is then 2. A whole archive (a folder, a PTB-XL database CSV, or any source "
-                    "with --out RESULTS.csv) is scored into a resumable results table: see "
-                    "'ecgad score ARCHIVE --out RESULTS.csv --help'.",
+        "file, percentile against normal ECGs, verdict, the most unusual leads and "
+        "notes. A file that cannot be scored gets a row saying why; the exit status "
+        "is then 2. A whole archive (a folder, a PTB-XL database CSV, or any source "
+        "with --out RESULTS.csv) is scored into a resumable results table: see "
+        "'ecgad score ARCHIVE --out RESULTS.csv --help'.",
     )
     score.add_argument("files", nargs="+", metavar="FILE", help="ECG files (any supported format)")
     out = score.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true",
-                     help="print a JSON array instead of the table (no NaN: missing values are null)")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON array instead of the table (no NaN: missing values are null)",
+    )
     out.add_argument("--csv", metavar="OUT", help="also write the table to OUT as CSV")
-    score.add_argument("--weights", metavar="PATH",
-                       help="model weights (default: the bundled weights, checked against their card)")
-    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                       help="where the model runs (default: auto, the GPU when there is one)")
-    score.add_argument("--fs", type=_positive_float, metavar="HZ",
-                       help="sampling rate, for formats that do not store one (.npy, .csv)")
+    score.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="model weights (default: the bundled weights, checked against their card)",
+    )
+    score.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where the model runs (default: auto, the GPU when there is one)",
+    )
+    score.add_argument(
+        "--fs",
+        type=_positive_float,
+        metavar="HZ",
+        help="sampling rate, for formats that do not store one (.npy, .csv)",
+    )
 
     meas = sub.add_parser(
         "measure",
@@ -113,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure an ECG like an electrocardiograph (ecgviewer.signal.intervals.measure).",
     )
     meas.add_argument("file", metavar="FILE", help="ECG file")
-    meas.add_argument("--fs", type=_positive_float, metavar="HZ",
-                      help="sampling rate, for formats that do not store one (.npy, .csv)")
+    meas.add_argument(
+        "--fs",
+        type=_positive_float,
+        metavar="HZ",
+        help="sampling rate, for formats that do not store one (.npy, .csv)",
+    )
     meas.add_argument("--entry", metavar="KEY", help="for files with many ECGs: measure this one")
 
     # Model subcommands: registered for --help; their arguments belong to their own parsers.
@@ -145,13 +177,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "info":
             return _info(args.file, fs=args.fs, entry=args.entry)
         if args.command == "convert":
-            return _convert(args.file, args.out, fmt=args.format, fs=args.fs, entry=args.entry,
-                            overwrite=args.overwrite)
+            return _convert(
+                args.file,
+                args.out,
+                fmt=args.format,
+                fs=args.fs,
+                entry=args.entry,
+                overwrite=args.overwrite,
+            )
         if args.command == "score":
             from ecgviewer.analysis.score_table import score_files
 
-            return score_files(args.files, json_out=args.json, csv_out=args.csv,
-                               weights=args.weights, device=args.device, fs=args.fs)
+            return score_files(
+                args.files,
+                json_out=args.json,
+                csv_out=args.csv,
+                weights=args.weights,
+                device=args.device,
+                fs=args.fs,
+            )
         if args.command == "measure":
             return _measure(args.file, fs=args.fs, entry=args.entry)
         return EXIT_ERROR  # unreachable: argparse requires a known command
@@ -201,8 +245,9 @@ def _info(path: str, *, fs: float | None, entry: str | None) -> int:
 
     opts = {} if fs is None else {"fs": fs}
     if fs is not None and io.reader_for(path).name not in RATE_FROM_USER:
-        print(f"ecgad: {path}: the file stores its own sampling rate; --fs ignored",
-              file=sys.stderr)
+        print(
+            f"ecgad: {path}: the file stores its own sampling rate; --fs ignored", file=sys.stderr
+        )
     result = io.read(path, **opts)
     if isinstance(result, list):
         if entry is None:
@@ -226,8 +271,9 @@ def _info(path: str, *, fs: float | None, entry: str | None) -> int:
     return EXIT_OK
 
 
-def _convert(path: str, out: str, *, fmt: str | None, fs: float | None, entry: str | None,
-             overwrite: bool) -> int:
+def _convert(
+    path: str, out: str, *, fmt: str | None, fs: float | None, entry: str | None, overwrite: bool
+) -> int:
     from ecgviewer import io
     from ecgviewer.io.writers import write
 
@@ -237,8 +283,11 @@ def _convert(path: str, out: str, *, fmt: str | None, fs: float | None, entry: s
         chosen = [e for e in result if e.key == entry] if entry is not None else result[:1]
         if not chosen or (entry is None and len(result) > 1):
             keys = ", ".join(e.key for e in result[:5])
-            print(f"ecgad: {path}: holds {len(result)} ECGs: choose one with --entry KEY "
-                  f"(keys: {keys}{', ...' if len(result) > 5 else ''})", file=sys.stderr)
+            print(
+                f"ecgad: {path}: holds {len(result)} ECGs: choose one with --entry KEY "
+                f"(keys: {keys}{', ...' if len(result) > 5 else ''})",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
         record = chosen[0].load()
     else:
@@ -261,8 +310,9 @@ def describe(record: Record, top: int = 5) -> str:
             for label, n in counts.most_common(top)
         )
         more = f", ... ({len(counts)} kinds)" if len(counts) > top else ""
-        at = next((i + 1 for i, line in enumerate(lines) if line.startswith("annotations")),
-                  len(lines))
+        at = next(
+            (i + 1 for i, line in enumerate(lines) if line.startswith("annotations")), len(lines)
+        )
         lines.insert(at, f"  most common: {common}{more}")
     if record.cart is not None:
         lines.extend(describe_cart(record.cart))
@@ -282,13 +332,26 @@ def quality_lines(record: Record) -> list[str]:
     part = record if record.duration <= QUALITY_SECONDS else record.slice(0.0, QUALITY_SECONDS)
     quality = assess_record(part)
     scope = f" (first {QUALITY_SECONDS:g} s)" if part is not record else ""
-    lines = [f"quality   {quality.headline() or 'no lead off, clipped, heavily noisy or reversed'}{scope}"]
+    lines = [
+        f"quality   {quality.headline() or 'no lead off, clipped, heavily noisy or reversed'}{scope}"
+    ]
     return lines + [f"  {line}" for line in quality.detail_lines()]
 
 
-_CART_LABELS = {"heart_rate": "HR", "rr": "RR", "p_duration": "P", "pr": "PR", "qrs": "QRS",
-                "qt": "QT", "qtc": "QTc", "p_axis": "P axis", "qrs_axis": "QRS axis",
-                "t_axis": "T axis", "qtcf": "QTcF", "atrial_rate": "atrial rate"}
+_CART_LABELS = {
+    "heart_rate": "HR",
+    "rr": "RR",
+    "p_duration": "P",
+    "pr": "PR",
+    "qrs": "QRS",
+    "qt": "QT",
+    "qtc": "QTc",
+    "p_axis": "P axis",
+    "qrs_axis": "QRS axis",
+    "t_axis": "T axis",
+    "qtcf": "QTcF",
+    "atrial_rate": "atrial rate",
+}
 _EXTRA_UNITS = {"qtcf": "ms", "atrial_rate": "bpm"}
 
 
@@ -322,8 +385,10 @@ def format_entries(path: str, entries: list[RecordEntry]) -> str:
     ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [f"file      {path}", f"ECGs      {len(entries)} (show one with --entry KEY)", ""]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-              for row in [header, *rows]]
+    lines += [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     return "\n".join(lines)
 
 

@@ -57,9 +57,7 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise FileAccessError(
-                path, f"is {kind_of(st.st_mode)}, not a regular file: not opened"
-            )
+            raise FileAccessError(path, f"is {kind_of(st.st_mode)}, not a regular file: not opened")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

@@ -117,8 +117,10 @@ def xcb_plugin() -> Path | None:
     if spec is not None and spec.submodule_search_locations:
         roots.extend(Path(p) for p in spec.submodule_search_locations)
     for root in roots:
-        for candidate in (root / "Qt" / "plugins" / "platforms" / "libqxcb.so",
-                          root / "plugins" / "platforms" / "libqxcb.so"):
+        for candidate in (
+            root / "Qt" / "plugins" / "platforms" / "libqxcb.so",
+            root / "plugins" / "platforms" / "libqxcb.so",
+        ):
             if candidate.is_file():
                 return candidate
     return None
@@ -141,11 +143,15 @@ def install_command(packages: Sequence[str], as_root: bool = False) -> str:
     return f"{prefix}apt-get install -y --no-install-recommends {' '.join(packages)}"
 
 
-def message(missing: Sequence[str], packages: Sequence[str], have_apt: bool,
-            as_root: bool = False) -> str:
+def message(
+    missing: Sequence[str], packages: Sequence[str], have_apt: bool, as_root: bool = False
+) -> str:
     """What to tell the user: which libraries, and the exact command that adds them."""
-    head = ("ecgviewer: the viewer window needs system libraries this machine lacks: "
-            + ", ".join(missing) + ".")
+    head = (
+        "ecgviewer: the viewer window needs system libraries this machine lacks: "
+        + ", ".join(missing)
+        + "."
+    )
     command = install_command(packages, as_root)
     if have_apt:
         return f"{head}\nInstall them with:\n    {command}"
@@ -168,19 +174,24 @@ def problem(env: Mapping[str, str] | None = None, run: Runner = subprocess.run) 
         return None
     missing = missing_libraries(plugin, run)
     if missing:
-        return message(missing, packages_for(missing), shutil.which("apt-get") is not None,
-                       _is_root())
+        return message(
+            missing, packages_for(missing), shutil.which("apt-get") is not None, _is_root()
+        )
     if not env.get("DISPLAY"):
-        return ("ecgviewer: no X11 display (DISPLAY is not set): start it from a desktop "
-                "session, or set QT_QPA_PLATFORM=offscreen to run without a window.")
+        return (
+            "ecgviewer: no X11 display (DISPLAY is not set): start it from a desktop "
+            "session, or set QT_QPA_PLATFORM=offscreen to run without a window."
+        )
     return None
 
 
 def install(packages: Sequence[str], run: Runner = subprocess.run) -> bool:
     """``apt-get update`` once, then install ``packages``; True when apt-get succeeded."""
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print(f"ecgviewer: installing {' '.join(packages)} (Qt's X11 window plugin needs them)",
-          file=sys.stderr)
+    print(
+        f"ecgviewer: installing {' '.join(packages)} (Qt's X11 window plugin needs them)",
+        file=sys.stderr,
+    )
     update = run(["apt-get", "update", "-q"], env=env)
     if update.returncode != 0:
         return False
@@ -188,15 +199,22 @@ def install(packages: Sequence[str], run: Runner = subprocess.run) -> bool:
     return done.returncode == 0
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
-         run: Runner = subprocess.run, is_root: bool | None = None,
-         have_apt: bool | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    run: Runner = subprocess.run,
+    is_root: bool | None = None,
+    have_apt: bool | None = None,
+) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ecgviewer.qt_deps",
-        description="Check that the system libraries Qt's X11 plugin needs are installed.")
-    parser.add_argument("--install", action="store_true",
-                        help="install missing ones with apt-get when running as root "
-                             "(otherwise print the command)")
+        description="Check that the system libraries Qt's X11 plugin needs are installed.",
+    )
+    parser.add_argument(
+        "--install",
+        action="store_true",
+        help="install missing ones with apt-get when running as root (otherwise print the command)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     env = os.environ if env is None else env
     if not uses_xcb(env):

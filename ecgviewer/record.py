@@ -18,7 +18,18 @@ import numpy as np
 from ecgviewer.errors import InvalidSignalError, MissingLeadsError
 
 STANDARD_LEADS: tuple[str, ...] = (
-    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+    "I",
+    "II",
+    "III",
+    "aVR",
+    "aVL",
+    "aVF",
+    "V1",
+    "V2",
+    "V3",
+    "V4",
+    "V5",
+    "V6",
 )
 LIMB_LEADS_DERIVABLE: tuple[str, ...] = ("III", "aVR", "aVL", "aVF")
 
@@ -29,9 +40,18 @@ MIN_FS = 25.0
 
 _CANONICAL = {name.lower(): name for name in STANDARD_LEADS}
 _ALIASES = {
-    "mli": "I", "mlii": "II", "mliii": "III",
-    "avr": "aVR", "avl": "aVL", "avf": "aVF",
-    "d1": "I", "d2": "II", "d3": "III", "di": "I", "dii": "II", "diii": "III",
+    "mli": "I",
+    "mlii": "II",
+    "mliii": "III",
+    "avr": "aVR",
+    "avl": "aVL",
+    "avf": "aVF",
+    "d1": "I",
+    "d2": "II",
+    "d3": "III",
+    "di": "I",
+    "dii": "II",
+    "diii": "III",
 }
 
 
@@ -74,8 +94,16 @@ class Patient:
 
 #: Keys of :attr:`CartReading.measurements` (what carts print), with their units.
 CART_MEASUREMENT_UNITS: dict[str, str] = {
-    "heart_rate": "bpm", "rr": "ms", "p_duration": "ms", "pr": "ms", "qrs": "ms", "qt": "ms",
-    "qtc": "ms", "p_axis": "deg", "qrs_axis": "deg", "t_axis": "deg",
+    "heart_rate": "bpm",
+    "rr": "ms",
+    "p_duration": "ms",
+    "pr": "ms",
+    "qrs": "ms",
+    "qt": "ms",
+    "qtc": "ms",
+    "p_axis": "deg",
+    "qrs_axis": "deg",
+    "t_axis": "deg",
 }
 
 
@@ -178,7 +206,9 @@ class Record:
         try:
             fs = float(self.fs)
         except (TypeError, ValueError):
-            raise InvalidSignalError(self.source, f"sampling rate {self.fs!r} is not a number") from None
+            raise InvalidSignalError(
+                self.source, f"sampling rate {self.fs!r} is not a number"
+            ) from None
         if not math.isfinite(fs) or not (MIN_FS <= fs <= MAX_FS):
             raise InvalidSignalError(
                 self.source,

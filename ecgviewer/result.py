@@ -54,16 +54,26 @@ class Finding:
         return PART_TEXT.get(self.part, self.part.replace("_", " "))
 
     def to_json(self) -> dict[str, Any]:
-        return {"lead": self.lead, "start": round(self.start, 3), "end": round(self.end, 3),
-                "score": round(self.score, 4),
-                "percentile": None if self.percentile is None else round(self.percentile, 2),
-                "part": self.part}
+        return {
+            "lead": self.lead,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "score": round(self.score, 4),
+            "percentile": None if self.percentile is None else round(self.percentile, 2),
+            "part": self.part,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Finding:
         pct = data.get("percentile")
-        return cls(data.get("lead"), float(data["start"]), float(data["end"]), float(data["score"]),
-                   None if pct is None else float(pct), str(data.get("part", "restoration")))
+        return cls(
+            data.get("lead"),
+            float(data["start"]),
+            float(data["end"]),
+            float(data["score"]),
+            None if pct is None else float(pct),
+            str(data.get("part", "restoration")),
+        )
 
 
 @runtime_checkable

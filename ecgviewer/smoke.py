@@ -95,8 +95,13 @@ def _window_opens() -> bool:
     return shown
 
 
-def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
-        device: str = "cpu", source: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def run(
+    out_png: str | os.PathLike[str],
+    *,
+    weights: str | None = None,
+    device: str = "cpu",
+    source: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """Open, score and export; returns the findings (``ok`` is True when all checks passed).
 
     Parameters
@@ -115,8 +120,12 @@ def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = Path(out_png)
-    found: dict[str, Any] = {"ok": False, "frozen": bool(getattr(sys, "frozen", False)),
-                             "png": str(out), "checks": {}}
+    found: dict[str, Any] = {
+        "ok": False,
+        "frozen": bool(getattr(sys, "frozen", False)),
+        "png": str(out),
+        "checks": {},
+    }
     seconds: dict[str, float] = {}
     checks: dict[str, bool] = found["checks"]
     try:
@@ -132,8 +141,12 @@ def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
             record = record[0].load()
         record = record.with_derived_limb_leads()  # as the viewer shows and scores it
         seconds["open"] = time.perf_counter() - t
-        found["record"] = {"source": path.name, "leads": len(record.leads), "fs": record.fs,
-                           "seconds": round(record.duration, 3)}
+        found["record"] = {
+            "source": path.name,
+            "leads": len(record.leads),
+            "fs": record.fs,
+            "seconds": round(record.duration, 3),
+        }
 
         from ecgviewer.analysis.scoring import score_record_job
 
@@ -165,8 +178,9 @@ def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
         found.update(png_bytes=size, png_size=[w, h], ink_fraction=round(ink, 4))
         checks["png_written"] = size >= MIN_PNG_BYTES
         # Landscape A4 at DPI: 297 x 210 mm -> 1169 x 827 px.
-        checks["png_page_sized"] = abs(w - round(297 / 25.4 * DPI)) <= 2 and \
-            abs(h - round(210 / 25.4 * DPI)) <= 2
+        checks["png_page_sized"] = (
+            abs(w - round(297 / 25.4 * DPI)) <= 2 and abs(h - round(210 / 25.4 * DPI)) <= 2
+        )
         checks["png_has_ink"] = ink >= MIN_INK_FRACTION
 
         t = time.perf_counter()
@@ -182,15 +196,17 @@ def run(out_png: str | os.PathLike[str], *, weights: str | None = None,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m ecgviewer.smoke OUT.png [--weights W] [--file ECG]``: one JSON line, 0/1."""
-    parser = argparse.ArgumentParser(prog="ecgviewer --smoke-test",
-                                     description="open, score and export the demo ECG headless")
+    parser = argparse.ArgumentParser(
+        prog="ecgviewer --smoke-test", description="open, score and export the demo ECG headless"
+    )
     parser.add_argument("out", help="PNG to write")
     parser.add_argument("--weights", default=None, help="model weights (default: bundled)")
     parser.add_argument("--file", default=None, help="ECG to open (default: bundled demo)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     found = run(args.out, weights=args.weights, device=args.device, source=args.file)
     print(json.dumps(found, sort_keys=True), flush=True)  # CLI output: the one JSON line
     return 0 if found["ok"] else 1

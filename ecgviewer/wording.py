@@ -19,7 +19,7 @@ SOMEWHAT_FROM = 80.0
 
 _FLAGS = {
     "no_r_peaks": "no R peaks found (flat, disconnected or asystole?): scored without beat "
-                  "views, and as unlike any normal ECG's beats",
+    "views, and as unlike any normal ECG's beats",
     "derived_limb_leads": "limb leads III, aVR, aVL, aVF computed from I and II",
     "missing_leads": "some leads were missing and filled in for the model",
     "short_record_padded": "shorter than the model's 10 s window: padded",
@@ -32,7 +32,7 @@ def _finite(p: float | None) -> bool:
 
 
 def percentile_text(p: float | None) -> str:
-    """"97.3 %", "> 99.9 %", "< 0.1 %"; "n/a" without a percentile."""
+    """ "97.3 %", "> 99.9 %", "< 0.1 %"; "n/a" without a percentile."""
     if not _finite(p):
         return "n/a"
     p = float(p)  # type: ignore[arg-type]
@@ -44,7 +44,7 @@ def percentile_text(p: float | None) -> str:
 
 
 def verdict_word(p: float | None) -> str:
-    """"unusual", "somewhat unusual", "within normal range", or "no percentile"."""
+    """ "unusual", "somewhat unusual", "within normal range", or "no percentile"."""
     if not _finite(p):
         return "no percentile"
     if p >= UNUSUAL_FROM:  # type: ignore[operator]
@@ -55,7 +55,7 @@ def verdict_word(p: float | None) -> str:
 
 
 def comparison(p: float | None) -> str:
-    """"More unusual than 97.3 % of normal ECGs" (what the percentile means), under a headline."""
+    """ "More unusual than 97.3 % of normal ECGs" (what the percentile means), under a headline."""
     if not _finite(p):
         return "no percentile available for this model"
     pct = percentile_text(p).replace("> ", "over ").replace("< ", "under ")

@@ -30,8 +30,9 @@ from model.config import ModelConfig
 NO_BEAT_DISTANCE = 1.0
 
 
-def window_median_beats(x_band: np.ndarray, r_peaks: np.ndarray, starts: list[int],
-                        cfg: ModelConfig) -> np.ndarray:
+def window_median_beats(
+    x_band: np.ndarray, r_peaks: np.ndarray, starts: list[int], cfg: ModelConfig
+) -> np.ndarray:
     """(n_windows, 12, bank_len) median beats of the beats whose R lies in each window.
 
     ``x_band`` is the (12, n) model-rate signal in mV, band-limited to the bank's band. A
@@ -72,7 +73,9 @@ class BeatBank:
         flat = median_beats.reshape(len(median_beats), -1).astype(np.float64)
         flat = flat[np.isfinite(flat).all(axis=1)]
         if len(flat) < cfg.bank_k:
-            raise ValueError(f"a beat bank needs at least {cfg.bank_k} ECGs with beats, got {len(flat)}")
+            raise ValueError(
+                f"a beat bank needs at least {cfg.bank_k} ECGs with beats, got {len(flat)}"
+            )
         # Uncentred principal directions: the projection keeps each beat's own direction.
         _u, _s, vt = np.linalg.svd(flat, full_matrices=False)
         basis = vt[: cfg.bank_components].astype(np.float32)
@@ -136,8 +139,11 @@ class BeatBank:
         """Tensors for the weights file (fp16: ~1 MB for 3,500 ECGs)."""
         import torch
 
-        return {"basis": torch.from_numpy(self.basis).half(),
-                "vectors": torch.from_numpy(self.vectors).half(), "k": int(self.k)}
+        return {
+            "basis": torch.from_numpy(self.basis).half(),
+            "vectors": torch.from_numpy(self.vectors).half(),
+            "k": int(self.k),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, object]) -> BeatBank:

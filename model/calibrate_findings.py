@@ -43,10 +43,17 @@ def calibrate(det: Any, normals: list[Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Write ``findings_calibration`` into ``--model``/model_card.json."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m model.calibrate_findings", description=main.__doc__)
-    parser.add_argument("--ptbxl", required=True, help="PTB-XL folder (fold 9 selection half is used)")
-    parser.add_argument("--model", default=None, help="folder with weights.pt + model_card.json "
-                        "(default: the bundled resources/model)")
+    parser = argparse.ArgumentParser(
+        prog="python -m model.calibrate_findings", description=main.__doc__
+    )
+    parser.add_argument(
+        "--ptbxl", required=True, help="PTB-XL folder (fold 9 selection half is used)"
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="folder with weights.pt + model_card.json (default: the bundled resources/model)",
+    )
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     import torch
@@ -68,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     cal = calibrate(det, val.records)
     cal["command"] = f"python -m model.calibrate_findings --ptbxl {args.ptbxl}" + (
-        f" --model {args.model}" if args.model else "")
+        f" --model {args.model}" if args.model else ""
+    )
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     card["findings_calibration"] = cal
     card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")

@@ -50,8 +50,14 @@ LIMITS = [
 ]
 
 
-def _map_references(net: Any, cfg: ModelConfig, val: Any, kind: str, spec: dict[str, Any] | None,
-                    bank: BeatBank | None) -> tuple[float, dict[str, float]]:
+def _map_references(
+    net: Any,
+    cfg: ModelConfig,
+    val: Any,
+    kind: str,
+    spec: dict[str, Any] | None,
+    bank: BeatBank | None,
+) -> tuple[float, dict[str, float]]:
     """Per-lead typical map level and the map's display reference, from the selection normals.
 
     Lead reference: median over normal ECGs of each lead's mean map. Map reference: median over
@@ -67,8 +73,17 @@ def _map_references(net: Any, cfg: ModelConfig, val: Any, kind: str, spec: dict[
         name: float(np.median([r.lead_scores[name] for r in results if name in r.lead_scores]))
         for name in cfg.leads
     }
-    det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec,
-                              "calibration": {"lead_reference": lead_reference}}, "cpu", bank=bank)
+    det = Detector(
+        net,
+        cfg,
+        {
+            "score_kind": kind,
+            "score_ensemble": spec,
+            "calibration": {"lead_reference": lead_reference},
+        },
+        "cpu",
+        bank=bank,
+    )
     results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
     map_reference = float(np.median([np.percentile(r.anomaly_map, 99) for r in results]))
     return map_reference, lead_reference
@@ -91,14 +106,23 @@ def _source_args(args: argparse.Namespace) -> str:
     return source
 
 
-def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int = 1,
-                     keep_evaluated: bool = False) -> str:
+def training_command(
+    cfg: ModelConfig, args: argparse.Namespace, eval_every: int = 1, keep_evaluated: bool = False
+) -> str:
     """The ``model.train`` command that trains this configuration (from the config itself)."""
     parts = [
-        "python -m model.train", _source_args(args), f"--out {args.out}", f"--epochs {cfg.epochs}",
-        f"--mask-ratio {cfg.mask_ratio:g}", f"--norm {cfg.norm_mode}", f"--norm-clip {cfg.norm_clip:g}",
-        f"--batch-size {cfg.batch_size}", f"--lr {cfg.lr:g}", f"--beats {cfg.beats_per_ecg}",
-        f"--channels {','.join(str(c) for c in cfg.channels)}", f"--seed {cfg.seed}",
+        "python -m model.train",
+        _source_args(args),
+        f"--out {args.out}",
+        f"--epochs {cfg.epochs}",
+        f"--mask-ratio {cfg.mask_ratio:g}",
+        f"--norm {cfg.norm_mode}",
+        f"--norm-clip {cfg.norm_clip:g}",
+        f"--batch-size {cfg.batch_size}",
+        f"--lr {cfg.lr:g}",
+        f"--beats {cfg.beats_per_ecg}",
+        f"--channels {','.join(str(c) for c in cfg.channels)}",
+        f"--seed {cfg.seed}",
         f"--eval-every {eval_every}",
     ]
     if getattr(args, "max_train", 0):
@@ -112,12 +136,13 @@ def training_command(cfg: ModelConfig, args: argparse.Namespace, eval_every: int
     return " ".join(parts)
 
 
-
 def _cached_bank(run: Path, paths: list[Path], cfg: ModelConfig) -> BeatBank:
     """The normal-beat bank of ``paths``, built once per run folder (reading 7,000 ECGs takes
     minutes) and kept as the fp16 state that ships, so choices see the shipped bank."""
-    key = (f"{len(paths)}:{[str(p) for p in paths[:3]]}:{cfg.bank_low_hz}:{cfg.bank_high_hz}:"
-           f"{cfg.bank_before}:{cfg.bank_after}:{cfg.bank_components}:{cfg.bank_k}")
+    key = (
+        f"{len(paths)}:{[str(p) for p in paths[:3]]}:{cfg.bank_low_hz}:{cfg.bank_high_hz}:"
+        f"{cfg.bank_before}:{cfg.bank_after}:{cfg.bank_components}:{cfg.bank_k}"
+    )
     cache = run / "beat_bank.pt"
     if cache.is_file():
         state = torch.load(cache, map_location="cpu", weights_only=True)
@@ -142,8 +167,9 @@ def _candidates(run: Path, epoch: int | None) -> list[Path]:
     return [run / "best.pt"] if (run / "best.pt").is_file() else []
 
 
-def _cached_components(run: Path, path: Path, half: str, net: Any, cfg: ModelConfig, val: Any,
-                       bank: BeatBank) -> dict[str, np.ndarray]:
+def _cached_components(
+    run: Path, path: Path, half: str, net: Any, cfg: ModelConfig, val: Any, bank: BeatBank
+) -> dict[str, np.ndarray]:
     """Every score component of one half for one checkpoint, kept in the run folder (keyed by
     the checkpoint's sha256 and the bank) so a second export need not score again."""
     from model.validation import score_components
@@ -168,8 +194,13 @@ def _load_net(path: Path) -> tuple[Any, ModelConfig, dict[str, Any]]:
     return net, cfg, blob
 
 
-def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: int | None = None,
-                  compare: list[Path] | None = None) -> dict[str, Any]:
+def export_bundle(
+    run: Path,
+    export_dir: Path,
+    args: argparse.Namespace,
+    epoch: int | None = None,
+    compare: list[Path] | None = None,
+) -> dict[str, Any]:
     """Choose a checkpoint of ``run`` (or one of the ``compare`` weights, e.g. the model now
     bundled) and its score on the fold-9 selection half (the combined score with the beat
     bank, not the best single kind), measure on the report half (and with the halves
@@ -185,7 +216,9 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     split = ptbxl_split(root, cfg)
     # The normal-beat bank holds the same training normals the network learned from.
     max_train = getattr(args, "max_train", 0) or None
-    bank_paths = ([t.path for t in split.train] if args.ptbxl else folder_records(args.folder))[:max_train]
+    bank_paths = ([t.path for t in split.train] if args.ptbxl else folder_records(args.folder))[
+        :max_train
+    ]
     bank = _cached_bank(run, bank_paths, cfg)
     log.info("normal-beat bank: %d median beats", len(bank.vectors))
     sel_val = load_validation(split.selection)
@@ -210,8 +243,12 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     swapped = figures(rep, sel)
     kind, spec = report.pop("score_kind"), report.pop("score_ensemble")
     rest = report.pop("restoration_network_only")
-    sel_auc = {k: round(float(v), 4) for k, v in
-               ((k, auroc_finite(sel.labels, sel.comps[k])) for k in SCORE_KINDS if k in sel.comps)}
+    sel_auc = {
+        k: round(float(v), 4)
+        for k, v in (
+            (k, auroc_finite(sel.labels, sel.comps[k])) for k in SCORE_KINDS if k in sel.comps
+        )
+    }
     sel_auc["chosen"] = report["choosing_half_auroc"]
     if BANK_KIND not in ([kind] + list((spec or {}).get("components", []))):
         bank_out = None  # not used by the chosen score: not shipped
@@ -225,29 +262,47 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     from model.calibrate_findings import calibrate
     from model.infer import Detector
 
-    findings_det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec,
-                                       "calibration": {"lead_reference": lead_reference}}, "cpu",
-                            bank=bank_out)
+    findings_det = Detector(
+        net,
+        cfg,
+        {
+            "score_kind": kind,
+            "score_ensemble": spec,
+            "calibration": {"lead_reference": lead_reference},
+        },
+        "cpu",
+        bank=bank_out,
+    )
     findings_calibration = calibrate(
-        findings_det, [r for r, abnormal in zip(sel_val.records, sel_val.labels) if not abnormal])
+        findings_det, [r for r, abnormal in zip(sel_val.records, sel_val.labels) if not abnormal]
+    )
 
     export_dir.mkdir(parents=True, exist_ok=True)
     weights_path = export_dir / "weights.pt"
     half_state = {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}
-    blob_out: dict[str, Any] = {"config": cfg.to_dict(), "state_dict": half_state,
-                                "meta": {"score_kind": kind}}
+    blob_out: dict[str, Any] = {
+        "config": cfg.to_dict(),
+        "state_dict": half_state,
+        "meta": {"score_kind": kind},
+    }
     if bank_out is not None:
         blob_out["beat_bank"] = bank_out.state()
     torch.save(blob_out, weights_path)
     sha = sha256_of(weights_path)
     history: list[dict[str, Any]] = []
     if (run / "last.pt").is_file():
-        history = torch.load(run / "last.pt", map_location="cpu", weights_only=False).get("history", [])
+        history = torch.load(run / "last.pt", map_location="cpu", weights_only=False).get(
+            "history", []
+        )
     parts = report.pop("parts_alone_auroc")
-    both = Half({k: np.r_[sel.comps[k], rep.comps[k]] for k in sel.comps if k in rep.comps},
-                np.r_[sel.labels, rep.labels], sel.classes + rep.classes)
-    fold9 = detection_metrics(both.labels, score_column(both.comps, kind, spec), both.classes,
-                              report["threshold"])
+    both = Half(
+        {k: np.r_[sel.comps[k], rep.comps[k]] for k in sel.comps if k in rep.comps},
+        np.r_[sel.labels, rep.labels],
+        sel.classes + rep.classes,
+    )
+    fold9 = detection_metrics(
+        both.labels, score_column(both.comps, kind, spec), both.classes, report["threshold"]
+    )
     card = {
         "name": "ecg-cross-restoration",
         "version": f"{dt.date.today().isoformat()}-{sha[:8]}",
@@ -257,23 +312,31 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
         "intended_use": INTENDED_USE,
         "limits": limits(len(split.train) if args.ptbxl else len(bank_paths)),
         "method": "Multi-scale cross-restoration (Jiang et al., MICCAI 2023) with a patient "
-                  "age/sex head (2024 extension); own implementation, see model/network.py"
-                  + ("; the record score also weighs the normal-beat bank distance "
-                     "(model/beat_bank.py), as chosen on the selection half" if bank_out is not None else ""),
+        "age/sex head (2024 extension); own implementation, see model/network.py"
+        + (
+            "; the record score also weighs the normal-beat bank distance "
+            "(model/beat_bank.py), as chosen on the selection half"
+            if bank_out is not None
+            else ""
+        ),
         "training_data": {
             "source": str(root),
             "rule": "PTB-XL 1.0.1, folds 1-8, diagnostic superclasses exactly {NORM} "
-                    "(scp_codes keys with diagnostic == 1, any likelihood)",
+            "(scp_codes keys with diagnostic == 1, any likelihood)",
             "n_train_ecgs": int(len(split.train)) if args.ptbxl else None,
             "rate_hz": cfg.fs,
-            "augmentation": {"gain": cfg.aug_gain, "wander": cfg.aug_wander, "noise": cfg.aug_noise},
+            "augmentation": {
+                "gain": cfg.aug_gain,
+                "wander": cfg.aug_wander,
+                "noise": cfg.aug_noise,
+            },
         },
         "selection": {
             "data": "PTB-XL fold 9, patient-disjoint half 0 (sha256(seed:patient_id) low bit)",
             "n": int(len(sel.labels)),
             "chosen": "checkpoint by the selection AUROC of its best score (single kind or "
-                      "weighted z-sum with the beat bank); then the score, the threshold for 90 % "
-                      "specificity on the selection normals and the percentile calibration",
+            "weighted z-sum with the beat bank); then the score, the threshold for 90 % "
+            "specificity on the selection normals and the percentile calibration",
             "checkpoint_auroc": checkpoint_auroc,
             "score_kind_auroc": sel_auc,
         },
@@ -288,40 +351,64 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
             "map_reference": map_reference,
             "lead_reference": lead_reference,
             "normal_score_summary": {
-                "median": float(np.median(normal_sel)), "p90": float(np.quantile(normal_sel, 0.9)),
-                "p95": float(np.quantile(normal_sel, 0.95)), "p99": float(np.quantile(normal_sel, 0.99)),
+                "median": float(np.median(normal_sel)),
+                "p90": float(np.quantile(normal_sel, 0.9)),
+                "p95": float(np.quantile(normal_sel, 0.95)),
+                "p99": float(np.quantile(normal_sel, 0.99)),
             },
         },
-        "findings_calibration": {**findings_calibration,
-                                 "command": f"python -m model.calibrate_findings --ptbxl {root} --model {export_dir}"},
-        "beat_bank": None if bank_out is None else {
+        "findings_calibration": {
+            **findings_calibration,
+            "command": f"python -m model.calibrate_findings --ptbxl {root} --model {export_dir}",
+        },
+        "beat_bank": None
+        if bank_out is None
+        else {
             "what": "12-lead median beats (mV) of the training normals; distance = 1 - mean "
-                    "cosine similarity to the k most similar (model/beat_bank.py)",
-            "n_beats": int(len(bank_out.vectors)), "band_hz": [cfg.bank_low_hz, cfg.bank_high_hz],
-            "window_s": [-cfg.bank_before, cfg.bank_after], "components": int(bank_out.basis.shape[0]),
+            "cosine similarity to the k most similar (model/beat_bank.py)",
+            "n_beats": int(len(bank_out.vectors)),
+            "band_hz": [cfg.bank_low_hz, cfg.bank_high_hz],
+            "window_s": [-cfg.bank_before, cfg.bank_after],
+            "components": int(bank_out.basis.shape[0]),
             "k": int(bank_out.k),
         },
         "validation_report_half": report,
         "validation_report_half_parts": {
             "note": "what each part alone reaches on the report half (each chosen on the selection half)",
-            "restoration_network_only": {**rest, "selection_auroc": parts["restoration_network_only"]["choosing_half"],
-                                         "report_auroc": parts["restoration_network_only"]["measured_half"]},
-            **({BANK_KIND + "_only": {"selection_auroc": parts[BANK_KIND + "_only"]["choosing_half"],
-                                      "report_auroc": parts[BANK_KIND + "_only"]["measured_half"]}}
-               if BANK_KIND + "_only" in parts else {}),
+            "restoration_network_only": {
+                **rest,
+                "selection_auroc": parts["restoration_network_only"]["choosing_half"],
+                "report_auroc": parts["restoration_network_only"]["measured_half"],
+            },
+            **(
+                {
+                    BANK_KIND + "_only": {
+                        "selection_auroc": parts[BANK_KIND + "_only"]["choosing_half"],
+                        "report_auroc": parts[BANK_KIND + "_only"]["measured_half"],
+                    }
+                }
+                if BANK_KIND + "_only" in parts
+                else {}
+            ),
         },
         "validation_swapped_halves": {
             "note": "score, ensemble and threshold chosen on the report half, measured on the "
-                    "selection half (the checkpoint stays the one chosen on the selection half)",
-            **{k: v for k, v in swapped.items() if k not in ("score_ensemble", "restoration_network_only")},
+            "selection half (the checkpoint stays the one chosen on the selection half)",
+            **{
+                k: v
+                for k, v in swapped.items()
+                if k not in ("score_ensemble", "restoration_network_only")
+            },
         },
         "validation_fold9_all": {**fold9, "note": "includes the selection half: optimistic"},
         "training": {
-            "command": training_command(cfg, args, _eval_every(history),
-                                         keep_evaluated=bool(list(run.glob("epoch_*.pt")))),
+            "command": training_command(
+                cfg, args, _eval_every(history), keep_evaluated=bool(list(run.glob("epoch_*.pt")))
+            ),
             "export_command": f"python -m model.card --run {args.out} {_source_args(args)} "
-                              f"--out {export_dir}" + (f" --epoch {epoch}" if epoch is not None else "")
-                              + "".join(f" --compare {p}" for p in compare or []),
+            f"--out {export_dir}"
+            + (f" --epoch {epoch}" if epoch is not None else "")
+            + "".join(f" --compare {p}" for p in compare or []),
             "seed": cfg.seed,
             "epochs": cfg.epochs,
             "selected_epoch": blob.get("meta", {}).get("epoch"),
@@ -334,18 +421,29 @@ def export_bundle(run: Path, export_dir: Path, args: argparse.Namespace, epoch: 
     if chosen_path.parent != run:  # an earlier model won on the selection half: keep its recipe
         old_card = chosen_path.with_name("model_card.json")
         old = json.loads(old_card.read_text(encoding="utf-8")) if old_card.is_file() else {}
-        card["training"] = {**old.get("training", {}), "chosen_over": sorted(checkpoint_auroc),
-                            "export_command": card["training"]["export_command"]}
-        card["training_data"]["network_n_train_ecgs"] = old.get("training_data", {}).get("n_train_ecgs")
+        card["training"] = {
+            **old.get("training", {}),
+            "chosen_over": sorted(checkpoint_auroc),
+            "export_command": card["training"]["export_command"],
+        }
+        card["training_data"]["network_n_train_ecgs"] = old.get("training_data", {}).get(
+            "n_train_ecgs"
+        )
         card["training_data"]["augmentation"] = None
         n_net = card["training_data"]["network_n_train_ecgs"]
         if isinstance(n_net, int):
             card["limits"] = limits(n_net)
-            card["limits"][0] += f" The normal-beat bank holds all {len(bank_paths):,} training normals."
+            card["limits"][0] += (
+                f" The normal-beat bank holds all {len(bank_paths):,} training normals."
+            )
     card["selection"]["chosen_checkpoint"] = str(chosen_path)
     (export_dir / "model_card.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
-    log.info("exported %s (%d bytes), report-half AUROC %.4f", weights_path, card["weights_bytes"],
-             report["auroc"])
+    log.info(
+        "exported %s (%d bytes), report-half AUROC %.4f",
+        weights_path,
+        card["weights_bytes"],
+        report["auroc"],
+    )
     return card
 
 
@@ -354,29 +452,55 @@ def main(argv: list[str] | None = None) -> int:
     measure it and export it."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     parser = argparse.ArgumentParser(prog="python -m model.card", description=main.__doc__)
-    parser.add_argument("--run", required=True, help="training run folder (epoch_*.pt or best.pt, last.pt)")
+    parser.add_argument(
+        "--run", required=True, help="training run folder (epoch_*.pt or best.pt, last.pt)"
+    )
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--ptbxl", help="PTB-XL folder the run was trained on")
     src.add_argument("--folder", help="folder of normal ECGs the run was trained on")
     parser.add_argument("--val-ptbxl", help="with --folder: PTB-XL folder whose fold 9 selects")
     parser.add_argument("--max-train", type=int, default=0)
     parser.add_argument("--epoch", type=int, default=None, help="export this kept epoch, no choice")
-    parser.add_argument("--compare", nargs="*", default=[],
-                        help="other weights (e.g. a copy of the bundled weights.pt) chosen among as well")
+    parser.add_argument(
+        "--compare",
+        nargs="*",
+        default=[],
+        help="other weights (e.g. a copy of the bundled weights.pt) chosen among as well",
+    )
     parser.add_argument("--out", required=True, help="where weights.pt + model_card.json go")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     if args.folder and not args.val_ptbxl:
-        parser.error("--folder needs --val-ptbxl: the selection and report halves come from its fold 9")
+        parser.error(
+            "--folder needs --val-ptbxl: the selection and report halves come from its fold 9"
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
-    ns = argparse.Namespace(ptbxl=args.ptbxl, folder=args.folder, val_ptbxl=args.val_ptbxl,
-                            out=args.run, max_train=args.max_train)
-    card = export_bundle(Path(args.run), Path(args.out), ns, epoch=args.epoch,
-                         compare=[Path(p) for p in args.compare])
-    print(json.dumps({"score_kind": card["score_kind"], "report_half": card["validation_report_half"],
-                      "parts": card["validation_report_half_parts"],
-                      "swapped": card["validation_swapped_halves"]}, indent=1))
+    ns = argparse.Namespace(
+        ptbxl=args.ptbxl,
+        folder=args.folder,
+        val_ptbxl=args.val_ptbxl,
+        out=args.run,
+        max_train=args.max_train,
+    )
+    card = export_bundle(
+        Path(args.run),
+        Path(args.out),
+        ns,
+        epoch=args.epoch,
+        compare=[Path(p) for p in args.compare],
+    )
+    print(
+        json.dumps(
+            {
+                "score_kind": card["score_kind"],
+                "report_half": card["validation_report_half"],
+                "parts": card["validation_report_half_parts"],
+                "swapped": card["validation_swapped_halves"],
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

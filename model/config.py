@@ -18,12 +18,18 @@ class ModelConfig:
     # ---- signal -------------------------------------------------------------------------
     fs: float = 100.0  # model rate (Hz); every input is resampled to it
     leads: tuple[str, ...] = STANDARD_LEADS  # input channel order
-    global_seconds: float = 9.6  # global view: central 9.6 s of a 10 s ECG (reference: 4800 @ 500 Hz)
-    beat_before: float = 0.28  # local view starts 280 ms before the R peak (reference: 140 @ 500 Hz)
+    global_seconds: float = (
+        9.6  # global view: central 9.6 s of a 10 s ECG (reference: 4800 @ 500 Hz)
+    )
+    beat_before: float = (
+        0.28  # local view starts 280 ms before the R peak (reference: 140 @ 500 Hz)
+    )
     beat_after: float = 0.68  # ... and ends 680 ms after it (reference: 340 @ 500 Hz)
     highpass_hz: float = 1.0  # baseline wander removal, as the reference
     lowpass_hz: float = 25.0  # band limit, as the reference (model-internal only, never displayed)
-    norm_mode: str = "lead"  # "lead": each lead its own scale; "record": one scale, keeps lead ratios
+    norm_mode: str = (
+        "lead"  # "lead": each lead its own scale; "record": one scale, keeps lead ratios
+    )
     norm_clip: float = 3.0  # robust-scaled samples clipped here so one artefact cannot dominate
     trend_smooth: float = 0.02  # trend view: moving average of 20 ms (reference: 10 @ 500 Hz)
 

@@ -102,8 +102,12 @@ class Split:
     report: list[Labelled]  # fold 9, patient half 1: only measured, never used to choose
 
 
-def ptbxl_split(root: str | Path, cfg: ModelConfig, train_folds: tuple[int, ...] = tuple(range(1, 9)),
-                val_fold: int = 9) -> Split:
+def ptbxl_split(
+    root: str | Path,
+    cfg: ModelConfig,
+    train_folds: tuple[int, ...] = tuple(range(1, 9)),
+    val_fold: int = 9,
+) -> Split:
     records = read_ptbxl(root)
     train = [r for r in records if r.fold in train_folds and r.normal]
     val = [r for r in records if r.fold == val_fold and (r.normal or r.abnormal)]
@@ -158,8 +162,12 @@ def _items_from_record(record: Record, cfg: ModelConfig) -> Iterator[tuple[np.nd
         yield norm, (peaks - start).astype(np.int64)
 
 
-def build_training_set(paths: list[Path], cfg: ModelConfig, ages: list[float | None] | None = None,
-                       sexes: list[str | None] | None = None) -> TrainingSet:
+def build_training_set(
+    paths: list[Path],
+    cfg: ModelConfig,
+    ages: list[float | None] | None = None,
+    sexes: list[str | None] | None = None,
+) -> TrainingSet:
     """Read and preprocess every file; unreadable ones are logged and skipped, never silently."""
     signals, peaks, age_out, sex_out, sources = [], [], [], [], []
     for i, path in enumerate(paths):
@@ -180,7 +188,10 @@ def build_training_set(paths: list[Path], cfg: ModelConfig, ages: list[float | N
     if not signals:
         raise ECGError(None, "no usable training ECGs were found")
     return TrainingSet(
-        np.stack(signals), peaks, np.asarray(age_out, np.float32), np.asarray(sex_out, np.float32),
+        np.stack(signals),
+        peaks,
+        np.asarray(age_out, np.float32),
+        np.asarray(sex_out, np.float32),
         sources,
     )
 
@@ -193,8 +204,9 @@ def bank_from_files(paths: list[Path], cfg: ModelConfig) -> BeatBank:
     beats = []
     for path in paths:
         try:
-            prepared = prepare(read_single(path, "list them individually for training"), cfg,
-                               median_beats=True)
+            prepared = prepare(
+                read_single(path, "list them individually for training"), cfg, median_beats=True
+            )
         except ECGError as exc:
             log.warning("skipped for the beat bank: %s", exc)
             continue

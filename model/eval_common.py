@@ -20,8 +20,14 @@ from model.metrics import auroc
 RECORDS_PER_CHUNK = 64
 
 
-def iter_scored(det: Any, items: Sequence[Any], load: Callable[[Any], Record], *, batch: int = 64,
-                desc: str = "scoring") -> Iterator[tuple[Any, Record | None, Any]]:
+def iter_scored(
+    det: Any,
+    items: Sequence[Any],
+    load: Callable[[Any], Record],
+    *,
+    batch: int = 64,
+    desc: str = "scoring",
+) -> Iterator[tuple[Any, Record | None, Any]]:
     """Yield ``(item, record, result)`` for every item, scoring chunks with ``score_many``.
 
     ``result`` is a ScoreResult, or the ECGError that stopped reading or scoring the item
@@ -49,7 +55,6 @@ def iter_scored(det: Any, items: Sequence[Any], load: Callable[[Any], Record], *
 
 def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 4)
-
 
 
 def best_dice_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -86,7 +91,9 @@ class LocalizationPool:
     labels: list[np.ndarray] = field(default_factory=list)
     calibration: list[bool] = field(default_factory=list)
 
-    def add(self, anomaly_map: np.ndarray, labels: np.ndarray, calibration: bool, stride: int = 1) -> None:
+    def add(
+        self, anomaly_map: np.ndarray, labels: np.ndarray, calibration: bool, stride: int = 1
+    ) -> None:
         self.maps.append(np.asarray(anomaly_map, np.float32)[:, ::stride].ravel())
         self.labels.append(np.asarray(labels, bool)[:, ::stride].ravel())
         self.calibration.append(bool(calibration))
@@ -95,15 +102,18 @@ class LocalizationPool:
         idx = [i for i, c in enumerate(self.calibration) if which is None or c == which]
         if not idx:
             return np.empty(0, bool), np.empty(0, np.float32)
-        return (np.concatenate([self.labels[i] for i in idx]),
-                np.concatenate([self.maps[i] for i in idx]))
+        return (
+            np.concatenate([self.labels[i] for i in idx]),
+            np.concatenate([self.maps[i] for i in idx]),
+        )
 
     def report(self, threshold: float | None = None) -> dict[str, Any]:
         """AUROC over every record; Dice on the evaluation records at a calibration threshold."""
         lab_all, map_all = self._cat(None)
         out: dict[str, Any] = {
             "n_records": len(self.maps),
-            "n_samples": int(lab_all.size), "positive_fraction": _finite(lab_all.mean()) if lab_all.size else None,
+            "n_samples": int(lab_all.size),
+            "positive_fraction": _finite(lab_all.mean()) if lab_all.size else None,
             "auroc": _finite(auroc(lab_all, map_all)) if lab_all.size else None,
         }
         if threshold is None:
@@ -117,7 +127,11 @@ class LocalizationPool:
         out["n_evaluation_records"] = len(eval_idx)
         if math.isfinite(threshold) and lab_e.size:
             out["dice"] = _finite(dice_at(lab_e, map_e, threshold))
-            per = [dice_at(self.labels[i], self.maps[i], threshold) for i in eval_idx if self.labels[i].any()]
+            per = [
+                dice_at(self.labels[i], self.maps[i], threshold)
+                for i in eval_idx
+                if self.labels[i].any()
+            ]
             out["dice_mean_per_record"] = _finite(float(np.mean(per))) if per else None
             out["auroc_evaluation"] = _finite(auroc(lab_e, map_e))
         return out

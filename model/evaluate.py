@@ -51,15 +51,21 @@ from model.metrics import auprc, auroc, sens_spec, youden_threshold
 
 log = logging.getLogger(__name__)
 
+
 # ---------------------------------------------------------------------------- detection
-def detection_report(labels: np.ndarray, scores: np.ndarray, classes: Sequence[frozenset[str]] | None,
-                     threshold: float | None) -> dict[str, Any]:
+def detection_report(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    classes: Sequence[frozenset[str]] | None,
+    threshold: float | None,
+) -> dict[str, Any]:
     """Detection figures; records with a NaN score (unscorable) are counted and left out."""
     labels = np.asarray(labels, bool)
     scores = np.asarray(scores, np.float64)
     ok = np.isfinite(scores)
     out: dict[str, Any] = {
-        "n_normal": int((~labels[ok]).sum()), "n_abnormal": int(labels[ok].sum()),
+        "n_normal": int((~labels[ok]).sum()),
+        "n_abnormal": int(labels[ok].sum()),
         "n_unscorable": int((~ok).sum()),
     }
     lab, sc = labels[ok], scores[ok]
@@ -88,8 +94,9 @@ def threshold_of(det: Any) -> tuple[float | None, str]:
     return float(t), "model card (Youden threshold chosen on the fold-9 selection half)"
 
 
-def evaluate_ptbxl(det: Any, root: str | Path, folds: Sequence[int], batch: int = 64,
-                   limit: int = 0) -> dict[str, Any]:
+def evaluate_ptbxl(
+    det: Any, root: str | Path, folds: Sequence[int], batch: int = 64, limit: int = 0
+) -> dict[str, Any]:
     """Detection on PTB-XL folds; fold 9 is reported as its selection and report halves."""
     groups: dict[str, list[Labelled]] = {}
     other = [f for f in folds if f != 9]
@@ -111,12 +118,16 @@ def evaluate_ptbxl(det: Any, root: str | Path, folds: Sequence[int], batch: int 
         items = items[:limit] if limit else items
         labels, scores, classes = [], [], []
         part_values: dict[str, list[float]] = {p: [] for p in parts}
-        for item, _rec, res in iter_scored(det, items, lambda it: _read_one(it.path), batch=batch, desc=name):
+        for item, _rec, res in iter_scored(
+            det, items, lambda it: _read_one(it.path), batch=batch, desc=name
+        ):
             labels.append(item.abnormal)
             classes.append(item.classes)
             scores.append(np.nan if isinstance(res, ECGError) else res.score)
             for p in parts:
-                part_values[p].append(np.nan if isinstance(res, ECGError) else res.components.get(p, np.nan))
+                part_values[p].append(
+                    np.nan if isinstance(res, ECGError) else res.components.get(p, np.nan)
+                )
         scored[name] = (np.asarray(labels, bool), np.asarray(scores), classes)
         lab = scored[name][0]
         part_auroc[name] = {}
@@ -135,7 +146,9 @@ def evaluate_ptbxl(det: Any, root: str | Path, folds: Sequence[int], batch: int 
         if parts:
             out[name]["ensemble_part_auroc"] = part_auroc[name]
         if name == "fold9_selection":
-            out[name]["note"] = "used for checkpoint, score kind, threshold and calibration: optimistic"
+            out[name]["note"] = (
+                "used for checkpoint, score kind, threshold and calibration: optimistic"
+            )
     out["threshold"] = threshold
     out["threshold_source"] = source
     return out
@@ -156,19 +169,28 @@ def read_labels(path: str | Path) -> list[tuple[str, bool, frozenset[str]]]:
         for n, row in enumerate(csv.DictReader(fh), start=2):
             raw = (row.get("label") or "").strip().lower()
             if raw not in _TRUE | _FALSE or not row.get("file"):
-                raise ECGError(path, f"line {n}: need a file and a label 0/1 (normal/abnormal), got {row}")
-            classes = frozenset(c for c in (row.get("classes") or "").replace("|", ";").replace(" ", ";").split(";") if c)
+                raise ECGError(
+                    path, f"line {n}: need a file and a label 0/1 (normal/abnormal), got {row}"
+                )
+            classes = frozenset(
+                c
+                for c in (row.get("classes") or "").replace("|", ";").replace(" ", ";").split(";")
+                if c
+            )
             rows.append((row["file"].strip(), raw in _TRUE, classes))
     return rows
 
 
-def evaluate_folder(det: Any, folder: str | Path, labels_csv: str | Path, batch: int = 64) -> dict[str, Any]:
+def evaluate_folder(
+    det: Any, folder: str | Path, labels_csv: str | Path, batch: int = 64
+) -> dict[str, Any]:
     """Detection on a folder of records listed in a labels CSV (paths relative to the folder)."""
     rows = read_labels(labels_csv)
     threshold, source = threshold_of(det)
     labels, scores, classes, failed = [], [], [], []
     for (_name, abnormal, cls), _rec, res in iter_scored(
-            det, rows, lambda row: _read_one(Path(folder) / row[0]), batch=batch, desc="folder"):
+        det, rows, lambda row: _read_one(Path(folder) / row[0]), batch=batch, desc="folder"
+    ):
         labels.append(abnormal)
         classes.append(cls)
         if isinstance(res, ECGError):
@@ -177,19 +199,24 @@ def evaluate_folder(det: Any, folder: str | Path, labels_csv: str | Path, batch:
         else:
             scores.append(res.score)
     has_classes = any(classes)
-    out = detection_report(np.asarray(labels), np.asarray(scores), classes if has_classes else None, threshold)
+    out = detection_report(
+        np.asarray(labels), np.asarray(scores), classes if has_classes else None, threshold
+    )
     out.update(threshold=threshold, threshold_source=source, errors=failed[:20])
     return out
 
 
-def evaluate_benchmark(det: Any, folder: str | Path, fs: float = 500.0, batch: int = 64, seed: int = 0,
-                       limit: int = 0) -> dict[str, Any]:
+def evaluate_benchmark(
+    det: Any, folder: str | Path, fs: float = 500.0, batch: int = 64, seed: int = 0, limit: int = 0
+) -> dict[str, Any]:
     """Point-labelled arrays (N x T x 12 data in mV and labels, leads in standard order)."""
     folder = Path(folder)
     data = np.load(folder / "benchmark_data.npy", mmap_mode="r")
     point = np.load(folder / "benchmark_label.npy", mmap_mode="r")
     if data.ndim != 3 or data.shape != point.shape or data.shape[2] != len(STANDARD_LEADS):
-        raise ECGError(folder, f"benchmark arrays must both be N x T x 12, got {data.shape} and {point.shape}")
+        raise ECGError(
+            folder, f"benchmark arrays must both be N x T x 12, got {data.shape} and {point.shape}"
+        )
     n = min(len(data), limit) if limit else len(data)
     calib = np.zeros(n, bool)
     calib[np.random.default_rng(seed).permutation(n)[: n // 2]] = True
@@ -198,8 +225,13 @@ def evaluate_benchmark(det: Any, folder: str | Path, fs: float = 500.0, batch: i
     rec_labels, scores = [], []
 
     def load(i: int) -> Record:
-        return Record(np.ascontiguousarray(data[i].T, dtype=np.float32), fs, list(STANDARD_LEADS),
-                      source=f"{folder / 'benchmark_data.npy'}[{i}]", format="npy")
+        return Record(
+            np.ascontiguousarray(data[i].T, dtype=np.float32),
+            fs,
+            list(STANDARD_LEADS),
+            source=f"{folder / 'benchmark_data.npy'}[{i}]",
+            format="npy",
+        )
 
     for i, _rec, res in iter_scored(det, list(range(n)), load, batch=batch, desc="benchmark"):
         lab = np.asarray(point[i]).T > 0
@@ -212,8 +244,11 @@ def evaluate_benchmark(det: Any, folder: str | Path, fs: float = 500.0, batch: i
     threshold, source = threshold_of(det)
     return {
         "detection": detection_report(np.asarray(rec_labels), np.asarray(scores), None, threshold),
-        "localization": {**pool.report(), "evaluated_every_n_samples": stride,
-                         "split": f"records permuted with seed {seed}: first half calibration"},
+        "localization": {
+            **pool.report(),
+            "evaluated_every_n_samples": stride,
+            "split": f"records permuted with seed {seed}: first half calibration",
+        },
         "threshold_source": source,
     }
 
@@ -236,30 +271,49 @@ def score_kind_status(det: Any) -> dict[str, Any]:
     ok = det.score_kind in res.components
     out: dict[str, Any] = {"score_kind": det.score_kind, "computed_by_this_code": ok}
     if not ok:
-        out["warning"] = ("the model card's score kind is not among the Detector's components: "
-                          "scores fall back to another kind, so the card's threshold does not apply")
+        out["warning"] = (
+            "the model card's score kind is not among the Detector's components: "
+            "scores fall back to another kind, so the card's threshold does not apply"
+        )
         log.warning(out["warning"])
     return out
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ecgad evaluate", description="Evaluate the anomaly model; prints JSON.")
+    p = argparse.ArgumentParser(
+        prog="ecgad evaluate", description="Evaluate the anomaly model; prints JSON."
+    )
     p.add_argument("--weights", help="weights.pt (default: the bundled weights)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where the model runs (default: auto, the GPU when there is one)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where the model runs (default: auto, the GPU when there is one)",
+    )
     p.add_argument("--ptbxl", help="PTB-XL folder in the official layout")
     p.add_argument("--folds", default="9", help="comma-separated folds to evaluate (default 9)")
     p.add_argument("--folder", help="folder of ECG records (with --labels)")
     p.add_argument("--labels", help="CSV with columns file,label[,classes]")
     p.add_argument("--benchmark", help="folder with benchmark_data.npy and benchmark_label.npy")
     p.add_argument("--benchmark-fs", type=float, default=500.0, help="rate of the benchmark arrays")
-    p.add_argument("--synthetic-localization", action="store_true",
-                   help="with --ptbxl: inserted abnormalities in fold-9 normals (model.localization_benchmark)")
-    p.add_argument("--skip-detection", action="store_true", help="with --ptbxl: only the synthetic benchmark")
+    p.add_argument(
+        "--synthetic-localization",
+        action="store_true",
+        help="with --ptbxl: inserted abnormalities in fold-9 normals (model.localization_benchmark)",
+    )
+    p.add_argument(
+        "--skip-detection", action="store_true", help="with --ptbxl: only the synthetic benchmark"
+    )
     p.add_argument("--batch", type=int, default=64, help="windows per network call")
-    p.add_argument("--limit", type=int, default=0, help="at most N records per group (quick checks)")
-    p.add_argument("--seed", type=int, default=20231008,
-                   help="seed of the synthetic abnormalities (default %(default)s)")
+    p.add_argument(
+        "--limit", type=int, default=0, help="at most N records per group (quick checks)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=20231008,
+        help="seed of the synthetic abnormalities (default %(default)s)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     return p
 
@@ -277,18 +331,25 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     det, weights = load_detector(args.weights, args.device)
-    out: dict[str, Any] = {"model": {**det.model_info, "weights": weights}, "score_kind": score_kind_status(det)}
+    out: dict[str, Any] = {
+        "model": {**det.model_info, "weights": weights},
+        "score_kind": score_kind_status(det),
+    }
     if args.ptbxl and not args.skip_detection:
         folds = [int(f) for f in args.folds.split(",") if f.strip()]
         out["ptbxl"] = evaluate_ptbxl(det, args.ptbxl, folds, args.batch, args.limit)
     if args.ptbxl and args.synthetic_localization:
         from model.localization_benchmark import run
 
-        out["synthetic_localization"] = run(det, args.ptbxl, seed=args.seed, batch=args.batch, limit=args.limit)
+        out["synthetic_localization"] = run(
+            det, args.ptbxl, seed=args.seed, batch=args.batch, limit=args.limit
+        )
     if args.folder:
         out["folder"] = evaluate_folder(det, args.folder, args.labels, args.batch)
     if args.benchmark:
-        out["benchmark"] = evaluate_benchmark(det, args.benchmark, args.benchmark_fs, args.batch, args.seed, args.limit)
+        out["benchmark"] = evaluate_benchmark(
+            det, args.benchmark, args.benchmark_fs, args.batch, args.seed, args.limit
+        )
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, indent=1))
     return 0

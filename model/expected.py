@@ -26,8 +26,9 @@ def _taper(length: int) -> np.ndarray:
     return w
 
 
-def expected_trace(templates: np.ndarray, r_peaks: np.ndarray, window_starts: list[int],
-                   n: int, cfg: ModelConfig) -> np.ndarray | None:
+def expected_trace(
+    templates: np.ndarray, r_peaks: np.ndarray, window_starts: list[int], n: int, cfg: ModelConfig
+) -> np.ndarray | None:
     """(12, n) mV at the model rate: each R peak gets its window's template (the window whose
     centre is nearest for peaks outside all windows); overlapping beats are averaged with
     tapered weights. None when no template is usable (no beats)."""

@@ -49,8 +49,11 @@ NORMAL_SHARE = 0.09
 #: How a beat's parts combine (a whole lead's are averaged): see :func:`_beat_z`.
 BEAT_COMBINE = "max"
 #: Quantile levels stored per lead (finer in the upper tail, where findings live).
-LEVELS = np.unique(np.concatenate([np.linspace(0, 0.9, 10), np.linspace(0.9, 0.99, 10),
-                                   np.linspace(0.99, 1.0, 11)]))
+LEVELS = np.unique(
+    np.concatenate(
+        [np.linspace(0, 0.9, 10), np.linspace(0.9, 0.99, 10), np.linspace(0.99, 1.0, 11)]
+    )
+)
 _EPS = 1e-5
 
 
@@ -64,9 +67,16 @@ class Evidence:
     duration: float
 
 
-def evidence(st: dict[str, np.ndarray], r_peaks: np.ndarray, n_model: int, cfg: ModelConfig,
-             lead_distances: np.ndarray | None = None, bank_band: np.ndarray | None = None,
-             templates: np.ndarray | None = None, window_starts: list[int] | None = None) -> Evidence:
+def evidence(
+    st: dict[str, np.ndarray],
+    r_peaks: np.ndarray,
+    n_model: int,
+    cfg: ModelConfig,
+    lead_distances: np.ndarray | None = None,
+    bank_band: np.ndarray | None = None,
+    templates: np.ndarray | None = None,
+    window_starts: list[int] | None = None,
+) -> Evidence:
     """Per-lead and per-beat values from the stitched maps (model rate, ``st`` of infer) and,
     when a bank is bundled, its per-lead distances and expected beats."""
     n_leads = cfg.n_leads
@@ -84,7 +94,9 @@ def evidence(st: dict[str, np.ndarray], r_peaks: np.ndarray, n_model: int, cfg: 
     r = np.asarray(r_peaks, np.int64)
     r = r[(r - pre >= 0) & (r + post <= n_model)]
     filled = np.where(np.isfinite(beat_sq), beat_sq, global_sq)
-    csum = np.concatenate([np.zeros((n_leads, 1)), np.cumsum(filled, axis=1, dtype=np.float64)], axis=1)
+    csum = np.concatenate(
+        [np.zeros((n_leads, 1)), np.cumsum(filled, axis=1, dtype=np.float64)], axis=1
+    )
     beat: dict[str, np.ndarray] = {
         "restoration": np.log((csum[:, r + post] - csum[:, r - pre]) / (pre + post) + _EPS),
         "shape": np.full((n_leads, len(r)), np.nan),
@@ -102,13 +114,19 @@ def evidence(st: dict[str, np.ndarray], r_peaks: np.ndarray, n_model: int, cfg: 
             scale = np.sqrt((tpl**2).mean(axis=(1, 2)))[:, None]  # the beat's overall size
             dev = np.sqrt(((beats - tpl) ** 2).mean(axis=2)) / np.maximum(scale, 1e-6)
             beat["shape"][:, fits] = np.log(dev + 1e-3).T
-    spans = np.stack([(r - pre) / cfg.fs, (r + post) / cfg.fs], axis=1) if len(r) else np.zeros((0, 2))
+    spans = (
+        np.stack([(r - pre) / cfg.fs, (r + post) / cfg.fs], axis=1) if len(r) else np.zeros((0, 2))
+    )
     return Evidence(lead, beat, spans, n_model / cfg.fs)
 
 
 # ---------------------------------------------------------------------------- calibration
-def _z(values: dict[str, np.ndarray], stats: dict[str, Any], parts: tuple[str, ...] = PARTS,
-       combine: str = "mean") -> np.ndarray:
+def _z(
+    values: dict[str, np.ndarray],
+    stats: dict[str, Any],
+    parts: tuple[str, ...] = PARTS,
+    combine: str = "mean",
+) -> np.ndarray:
     """Mean (or max) over parts of (value - normal mean) / normal spread, per lead (NaN parts
     skipped)."""
     zs = []
@@ -161,21 +179,31 @@ def _quantiles(rows: list[np.ndarray]) -> list[list[float]]:
 
 def fit_calibration(normals: list[Evidence], leads: tuple[str, ...]) -> dict[str, Any]:
     """Means, spreads, thresholds and quantiles from the selection half's normal ECGs."""
-    cal: dict[str, Any] = {"parts": list(PARTS), "leads": list(leads), "levels": LEVELS.round(4).tolist()}
+    cal: dict[str, Any] = {
+        "parts": list(PARTS),
+        "leads": list(leads),
+        "levels": LEVELS.round(4).tolist(),
+    }
     for scope in ("lead", "beat"):
         stats: dict[str, Any] = {"mean": {}, "std": {}}
         for part in PARTS:
-            stats["mean"][part], stats["std"][part] = _stats([getattr(e, scope)[part] for e in normals])
+            stats["mean"][part], stats["std"][part] = _stats(
+                [getattr(e, scope)[part] for e in normals]
+            )
         cal[scope] = stats
     cal["beat"]["combine"] = BEAT_COMBINE
     lead_z = [_z(e.lead, cal["lead"]) for e in normals]
     beat_z = [_beat_z(e.beat, cal["beat"]) for e in normals]
     lead_max = np.array([np.nanmax(z) if np.isfinite(z).any() else -np.inf for z in lead_z])
-    beat_max = np.array([np.nanmax(z) if z.size and np.isfinite(z).any() else -np.inf for z in beat_z])
+    beat_max = np.array(
+        [np.nanmax(z) if z.size and np.isfinite(z).any() else -np.inf for z in beat_z]
+    )
     lead_threshold = float(np.quantile(lead_max, 1 - LEAD_SHARE))
     lead_hit = lead_max > lead_threshold
     # The lowest beat threshold that keeps normals with any finding at NORMAL_SHARE.
-    beat_threshold = float(np.nanmax(beat_max[np.isfinite(beat_max)])) if np.isfinite(beat_max).any() else 0.0
+    beat_threshold = (
+        float(np.nanmax(beat_max[np.isfinite(beat_max)])) if np.isfinite(beat_max).any() else 0.0
+    )
     for candidate in np.sort(beat_max[np.isfinite(beat_max)])[::-1]:
         if np.mean(lead_hit | (beat_max > candidate)) > NORMAL_SHARE:
             break
@@ -185,7 +213,9 @@ def fit_calibration(normals: list[Evidence], leads: tuple[str, ...]) -> dict[str
     cal["lead"]["quantiles"] = _quantiles(lead_z)
     cal["beat"]["quantiles"] = _quantiles(beat_z)
     cal["n_normals"] = len(normals)
-    cal["normal_share_with_findings"] = round(float(np.mean(lead_hit | (beat_max > beat_threshold))), 4)
+    cal["normal_share_with_findings"] = round(
+        float(np.mean(lead_hit | (beat_max > beat_threshold))), 4
+    )
     return cal
 
 
@@ -209,9 +239,16 @@ def findings(ev: Evidence, cal: dict[str, Any], leads: tuple[str, ...]) -> list[
     end = float(ev.spans[-1, 1]) if len(ev.spans) else ev.duration
     for i, name in enumerate(leads):
         if np.isfinite(lz[i]) and lz[i] > cal["lead"]["threshold"]:
-            out.append(Finding(name, max(0.0, start), min(ev.duration, end), float(lz[i]),
-                               _percentile(lz[i], cal["lead"]["quantiles"][i], levels),
-                               "shape" if _part_of(ev.lead, cal["lead"], (i,)) == "shape" else "restoration"))
+            out.append(
+                Finding(
+                    name,
+                    max(0.0, start),
+                    min(ev.duration, end),
+                    float(lz[i]),
+                    _percentile(lz[i], cal["lead"]["quantiles"][i], levels),
+                    "shape" if _part_of(ev.lead, cal["lead"], (i,)) == "shape" else "restoration",
+                )
+            )
     bz = _beat_z(ev.beat, cal["beat"])
     threshold = cal["beat"]["threshold"]
     for i, name in enumerate(leads):
@@ -224,10 +261,16 @@ def findings(ev: Evidence, cal: dict[str, Any], leads: tuple[str, ...]) -> list[
             if run:
                 best = max(run, key=lambda k: bz[i, k])
                 part = _part_of(ev.beat, cal["beat"], (i, best))
-                out.append(Finding(name, max(0.0, float(ev.spans[run[0], 0])),
-                                   min(ev.duration, float(ev.spans[run[-1], 1])), float(bz[i, best]),
-                                   _percentile(bz[i, best], cal["beat"]["quantiles"][i], levels),
-                                   "beat" if part == "shape" else "beat_restoration"))
+                out.append(
+                    Finding(
+                        name,
+                        max(0.0, float(ev.spans[run[0], 0])),
+                        min(ev.duration, float(ev.spans[run[-1], 1])),
+                        float(bz[i, best]),
+                        _percentile(bz[i, best], cal["beat"]["quantiles"][i], levels),
+                        "beat" if part == "shape" else "beat_restoration",
+                    )
+                )
             run = [j] if hit else []
     out.sort(key=lambda f: -f.score)
     return out
@@ -257,4 +300,6 @@ def band(ev: Evidence, cal: dict[str, Any], profile: np.ndarray, fs: float) -> n
     value = level * np.clip(profile / np.maximum(top, 1e-9), 0.3, 1.0)
     # At the threshold the band jumps to half colour: a finding is never a faint tint; below
     # it values stay as they are (seen only when the reader lowers the threshold).
-    return np.where(value >= 1.0, 1.5 + 0.5 * np.clip(value - 1.0, 0.0, 1.0), value).astype(np.float32)
+    return np.where(value >= 1.0, 1.5 + 0.5 * np.clip(value - 1.0, 0.0, 1.0), value).astype(
+        np.float32
+    )

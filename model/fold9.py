@@ -45,7 +45,9 @@ def auroc_finite(labels: np.ndarray, scores: np.ndarray) -> float:
     return auroc(labels[ok], scores[ok])
 
 
-def specificity_threshold(normal_scores: np.ndarray, specificity: float = TARGET_SPECIFICITY) -> float:
+def specificity_threshold(
+    normal_scores: np.ndarray, specificity: float = TARGET_SPECIFICITY
+) -> float:
     """The threshold below which ``specificity`` of these normals lie (flagged: score >= t)."""
     s = np.sort(np.asarray(normal_scores, np.float64)[np.isfinite(normal_scores)])
     k = int(np.ceil(specificity * len(s)))
@@ -56,15 +58,23 @@ def specificity_threshold(normal_scores: np.ndarray, specificity: float = TARGET
 
 def ensemble_column(comps: dict[str, np.ndarray], spec: dict[str, Any]) -> np.ndarray:
     n = len(comps[spec["components"][0]])
-    return np.array([ensemble_score({k: comps[k][i] for k in spec["components"]}, spec) for i in range(n)])
+    return np.array(
+        [ensemble_score({k: comps[k][i] for k in spec["components"]}, spec) for i in range(n)]
+    )
 
 
-def score_column(comps: dict[str, np.ndarray], kind: str, spec: dict[str, Any] | None) -> np.ndarray:
+def score_column(
+    comps: dict[str, np.ndarray], kind: str, spec: dict[str, Any] | None
+) -> np.ndarray:
     return ensemble_column(comps, spec) if spec else comps[kind]
 
 
-def greedy_ensemble(comps: dict[str, np.ndarray], labels: np.ndarray, candidates: list[str],
-                    max_parts: int = MAX_PARTS) -> tuple[dict[str, Any], float] | None:
+def greedy_ensemble(
+    comps: dict[str, np.ndarray],
+    labels: np.ndarray,
+    candidates: list[str],
+    max_parts: int = MAX_PARTS,
+) -> tuple[dict[str, Any], float] | None:
     """Forward selection, with replacement, of up to ``max_parts`` components whose weighted
     summed z-scores rank these rows best (z against their normals); a component picked twice
     weighs double. Returns (spec, AUROC), or None if one component is best."""
@@ -90,10 +100,15 @@ def greedy_ensemble(comps: dict[str, np.ndarray], labels: np.ndarray, candidates
     return fit_ensemble({k: comps[k] for k in counts}, normal, weights=counts), best_auc
 
 
-def choose_score(comps: dict[str, np.ndarray], labels: np.ndarray, candidates: list[str]
-                 ) -> tuple[str, dict[str, Any] | None, float]:
+def choose_score(
+    comps: dict[str, np.ndarray], labels: np.ndarray, candidates: list[str]
+) -> tuple[str, dict[str, Any] | None, float]:
     """Best single kind or greedy ensemble among ``candidates`` on these rows."""
-    single = {k: auroc_finite(labels, comps[k]) for k in candidates if k in comps and np.isfinite(comps[k]).any()}
+    single = {
+        k: auroc_finite(labels, comps[k])
+        for k in candidates
+        if k in comps and np.isfinite(comps[k]).any()
+    }
     kind = max(single, key=lambda k: single[k])
     ensemble = greedy_ensemble(comps, labels, list(single))
     if ensemble is not None and ensemble[1] > single[kind]:
@@ -105,8 +120,9 @@ def network_kinds() -> list[str]:
     return [k for k in SCORE_KINDS if k != BANK_KIND]
 
 
-def detection_metrics(labels: np.ndarray, scores: np.ndarray, classes: Sequence[frozenset[str]],
-                      threshold: float) -> dict[str, Any]:
+def detection_metrics(
+    labels: np.ndarray, scores: np.ndarray, classes: Sequence[frozenset[str]], threshold: float
+) -> dict[str, Any]:
     ok = np.isfinite(scores)
     labels, scores = labels[ok], scores[ok]
     classes = [c for c, keep in zip(classes, ok) if keep]
@@ -117,23 +133,34 @@ def detection_metrics(labels: np.ndarray, scores: np.ndarray, classes: Sequence[
         use = member | ~labels
         per_class[name] = round(auroc(member[use], scores[use]), 4)
     return {
-        "n_normal": int((~labels).sum()), "n_abnormal": int(labels.sum()),
-        "auroc": round(auroc(labels, scores), 4), "auprc": round(auprc(labels, scores), 4),
-        "sensitivity": round(sens, 4), "specificity": round(spec, 4),
+        "n_normal": int((~labels).sum()),
+        "n_abnormal": int(labels.sum()),
+        "auroc": round(auroc(labels, scores), 4),
+        "auprc": round(auprc(labels, scores), 4),
+        "sensitivity": round(sens, 4),
+        "specificity": round(spec, 4),
         "per_superclass_auroc": per_class,
     }
 
 
-def share_above_percentile(choose_normals: np.ndarray, other_normals: np.ndarray,
-                           percentile: float = CALIBRATION_PERCENTILE) -> float:
+def share_above_percentile(
+    choose_normals: np.ndarray,
+    other_normals: np.ndarray,
+    percentile: float = CALIBRATION_PERCENTILE,
+) -> float:
     """Share of ``other_normals`` above the ``percentile`` of ``choose_normals``."""
     ref = np.percentile(choose_normals[np.isfinite(choose_normals)], percentile)
     other = other_normals[np.isfinite(other_normals)]
     return float((other > ref).mean())
 
 
-def measure(choose: Half, other: Half, kind: str, spec: dict[str, Any] | None,
-            parts: dict[str, tuple[str, dict[str, Any] | None]]) -> dict[str, Any]:
+def measure(
+    choose: Half,
+    other: Half,
+    kind: str,
+    spec: dict[str, Any] | None,
+    parts: dict[str, tuple[str, dict[str, Any] | None]],
+) -> dict[str, Any]:
     """Figures on ``other`` for a score chosen on ``choose`` (threshold for 90 % specificity
     on ``choose``'s normals), with each part alone (``parts``: name -> (kind, spec))."""
     sel = score_column(choose.comps, kind, spec)
@@ -144,10 +171,15 @@ def measure(choose: Half, other: Half, kind: str, spec: dict[str, Any] | None,
     out["threshold_rule"] = f"{TARGET_SPECIFICITY:.0%} specificity on the choosing half's normals"
     out["choosing_half_auroc"] = round(auroc_finite(choose.labels, sel), 4)
     out["normals_above_p95_of_choosing_half"] = round(
-        share_above_percentile(sel[~choose.labels], rep[~other.labels]), 4)
+        share_above_percentile(sel[~choose.labels], rep[~other.labels]), 4
+    )
     out["parts_alone_auroc"] = {
-        name: {"choosing_half": round(auroc_finite(choose.labels, score_column(choose.comps, k, s)), 4),
-               "measured_half": round(auroc_finite(other.labels, score_column(other.comps, k, s)), 4)}
+        name: {
+            "choosing_half": round(
+                auroc_finite(choose.labels, score_column(choose.comps, k, s)), 4
+            ),
+            "measured_half": round(auroc_finite(other.labels, score_column(other.comps, k, s)), 4),
+        }
         for name, (k, s) in parts.items()
     }
     return out

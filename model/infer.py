@@ -34,8 +34,10 @@ from model.preprocess import Prepared, Window, prepare, to_input_rate
 log = logging.getLogger(__name__)
 
 #: What a record gets instead of a score when the model's output is NaN or infinite.
-NON_FINITE_SCORE = ("the model gave a non-finite score (NaN) for this ECG, so it is not scored; "
-                    "the model may be damaged")
+NON_FINITE_SCORE = (
+    "the model gave a non-finite score (NaN) for this ECG, so it is not scored; "
+    "the model may be damaged"
+)
 DEFAULT_WEIGHTS = "model/weights.pt"
 DEFAULT_CARD = "model/model_card.json"
 #: The components a record score can be built from (chosen on the selection half, in the card).
@@ -45,7 +47,9 @@ VARIANTS = ("w", "mse", "nll")
 #: Scopes: "" errors where the sample was masked (restoration), "_all" errors of every sample
 #: averaged over the patterns (restoration + reconstruction, as the reference scores).
 SCORE_KINDS = tuple(
-    f"{part}_{variant}{scope}" for scope in ("", "_all") for variant in VARIANTS
+    f"{part}_{variant}{scope}"
+    for scope in ("", "_all")
+    for variant in VARIANTS
     for part in ("combined", "global", "beat")
 ) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead", "beat_knn")
 #: Not a restoration error: the normal-beat bank's distance (model/beat_bank.py).
@@ -104,7 +108,9 @@ class WindowMaps:
     beat_sq: np.ndarray  # (12, L) mean over covering beats, NaN where no beat covers
     beat_v: np.ndarray  # (1, L) likewise
     restored: np.ndarray  # (12, L) normalised restoration of each sample from its masked pass
-    all_sq: dict[str, np.ndarray] = field(default_factory=dict)  # same, every sample, mean of passes
+    all_sq: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # same, every sample, mean of passes
     pred_age: float = float("nan")  # the patient head's age estimate (years), mean of passes
 
 
@@ -121,7 +127,9 @@ def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
     """
     weights = spec.get("weight") or [1.0] * len(spec["components"])
     total = used = 0.0
-    for name, log, mean, std, w in zip(spec["components"], spec["log"], spec["mean"], spec["std"], weights):
+    for name, log, mean, std, w in zip(
+        spec["components"], spec["log"], spec["mean"], spec["std"], weights
+    ):
         value = components.get(name, float("nan"))
         if not np.isfinite(value):
             continue
@@ -130,8 +138,9 @@ def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
     return total * sum(weights) / used if used else float("nan")
 
 
-def fit_ensemble(columns: dict[str, np.ndarray], normal: np.ndarray,
-                 weights: dict[str, float] | None = None) -> dict[str, Any]:
+def fit_ensemble(
+    columns: dict[str, np.ndarray], normal: np.ndarray, weights: dict[str, float] | None = None
+) -> dict[str, Any]:
     """z-score parameters of ``columns`` against the rows marked ``normal`` (+ their weights)."""
     spec: dict[str, Any] = {"components": [], "log": [], "mean": [], "std": [], "weight": []}
     for name, values in columns.items():
@@ -178,7 +187,8 @@ def _verified_card(weights_path: Path, card_path: Path) -> dict[str, Any]:
     """
     if not card_path.is_file():
         raise ModelError(
-            weights_path, f"no model card ({card_path.name}) beside the weights: their sha256 "
+            weights_path,
+            f"no model card ({card_path.name}) beside the weights: their sha256 "
             "cannot be checked, so they are not loaded (export weights with `python -m model.card`)",
         )
     try:
@@ -190,7 +200,8 @@ def _verified_card(weights_path: Path, card_path: Path) -> dict[str, Any]:
     expected = card_data.get("weights_sha256")
     if not isinstance(expected, str) or not expected.strip():
         raise ModelError(
-            card_path, "the model card has no weights_sha256: the weights cannot be verified, "
+            card_path,
+            "the model card has no weights_sha256: the weights cannot be verified, "
             "so they are not loaded",
         )
     actual = sha256_of(weights_path)
@@ -201,8 +212,9 @@ def _verified_card(weights_path: Path, card_path: Path) -> dict[str, Any]:
             f"{expected[:12]}...): the file was modified or replaced",
         )
     try:
-        quantiles = np.asarray((card_data.get("calibration") or {}).get("normal_score_quantiles", []),
-                               dtype=np.float64)
+        quantiles = np.asarray(
+            (card_data.get("calibration") or {}).get("normal_score_quantiles", []), dtype=np.float64
+        )
     except (TypeError, ValueError, AttributeError):
         quantiles = np.array([np.nan])
     if not np.isfinite(quantiles).all():
@@ -220,8 +232,9 @@ def pick_device(device: str = "auto") -> str:
     return device
 
 
-def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str,
-                    autocast: str | None = None) -> list[WindowMaps]:
+def forward_windows(
+    net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str, autocast: str | None = None
+) -> list[WindowMaps]:
     """Restore every window under every complementary mask pattern in one network call.
 
     On a GPU the inputs go through pinned memory with non-blocking copies; ``autocast``
@@ -253,8 +266,11 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
         t = torch.from_numpy(a)
         return t.pin_memory().to(device, non_blocking=True) if cuda else t.to(device)
 
-    mixed = (torch.autocast("cuda", dtype=torch.bfloat16 if autocast == "bf16" else torch.float16)
-             if cuda and autocast else contextlib.nullcontext())
+    mixed = (
+        torch.autocast("cuda", dtype=torch.bfloat16 if autocast == "bf16" else torch.float16)
+        if cuda and autocast
+        else contextlib.nullcontext()
+    )
     with torch.inference_mode():
         xt = upload(x)
         bt = upload(beats)
@@ -266,8 +282,9 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
         with mixed:
             out = net(x_in, b_in, v_in, trend_view(x_in, cfg))
         if autocast:
-            out = dataclasses.replace(out, **{f.name: getattr(out, f.name).float()
-                                              for f in dataclasses.fields(out)})
+            out = dataclasses.replace(
+                out, **{f.name: getattr(out, f.name).float() for f in dataclasses.fields(out)}
+            )
         og = out.global_signal.reshape(n_w, n_p, n_leads, length)
         vg = out.global_logvar.clamp(-10, 10).reshape(n_w, n_p, 1, length)
         ot = out.trend_signal.reshape(n_w, n_p, n_leads, length)
@@ -288,7 +305,8 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
         b_all = ((ob - bt[:, None]) ** 2).mean(1)
         bv_all = vb.mean(1)
         global_sq, global_v, trend_sq, restored, beat_sq, beat_v = (
-            t.float().cpu().numpy() for t in (global_sq, global_v, trend_sq, restored, beat_sq, beat_v)
+            t.float().cpu().numpy()
+            for t in (global_sq, global_v, trend_sq, restored, beat_sq, beat_v)
         )
         g_all, gv_all, t_all, b_all, bv_all = (
             t.float().cpu().numpy() for t in (g_all, gv_all, t_all, b_all, bv_all)
@@ -306,13 +324,24 @@ def forward_windows(net: Any, windows: Sequence[Window], cfg: ModelConfig, devic
             cnt[sl] += 1
         with np.errstate(invalid="ignore", divide="ignore"):
             local = np.where(cnt > 0, acc / cnt, np.nan).astype(np.float32)
-        maps.append(WindowMaps(
-            global_sq[i], global_v[i], trend_sq[i], local[:n_leads], local[n_leads : n_leads + 1],
-            restored[i],
-            all_sq={"global_sq": g_all[i], "global_v": gv_all[i], "trend_sq": t_all[i],
-                    "beat_sq": local[n_leads + 1 : 2 * n_leads + 1], "beat_v": local[2 * n_leads + 1 :]},
-            pred_age=float(pred_age[i]),
-        ))
+        maps.append(
+            WindowMaps(
+                global_sq[i],
+                global_v[i],
+                trend_sq[i],
+                local[:n_leads],
+                local[n_leads : n_leads + 1],
+                restored[i],
+                all_sq={
+                    "global_sq": g_all[i],
+                    "global_v": gv_all[i],
+                    "trend_sq": t_all[i],
+                    "beat_sq": local[n_leads + 1 : 2 * n_leads + 1],
+                    "beat_v": local[2 * n_leads + 1 :],
+                },
+                pred_age=float(pred_age[i]),
+            )
+        )
     return maps
 
 
@@ -327,8 +356,11 @@ def _stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dic
     for w, m in zip(prepared.windows, maps):
         sl = slice(w.start, w.start + length)
         values = {
-            "global_sq": m.global_sq, "global_v": m.global_v, "trend_sq": m.trend_sq,
-            "beat_sq": m.beat_sq, "beat_v": m.beat_v,
+            "global_sq": m.global_sq,
+            "global_v": m.global_v,
+            "trend_sq": m.trend_sq,
+            "beat_sq": m.beat_sq,
+            "beat_v": m.beat_v,
             "restored_mv": m.restored * w.half[:, None] + w.centre[:, None],
             **{f"all_{name}": value for name, value in m.all_sq.items()},
         }
@@ -342,8 +374,15 @@ def _stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dic
         with np.errstate(invalid="ignore", divide="ignore"):
             out[name] = (sums[name] / counts[name]).astype(np.float32)
     # Samples outside every window (a few edge samples of a 10 s ECG) take the nearest value.
-    for name in ("global_sq", "global_v", "trend_sq", "restored_mv", "all_global_sq",
-                 "all_global_v", "all_trend_sq"):
+    for name in (
+        "global_sq",
+        "global_v",
+        "trend_sq",
+        "restored_mv",
+        "all_global_sq",
+        "all_global_v",
+        "all_trend_sq",
+    ):
         arr = out[name]
         covered = np.flatnonzero(counts[name] > 0)
         if len(covered) and len(covered) < n:
@@ -355,8 +394,15 @@ def _stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dic
 class Detector:
     """The anomaly model, loaded once. See DESIGN.md "Detector API"."""
 
-    def __init__(self, net: Any, cfg: ModelConfig, card: dict[str, Any], device: str = "cpu",
-                 all_components: bool = False, bank: BeatBank | None = None) -> None:
+    def __init__(
+        self,
+        net: Any,
+        cfg: ModelConfig,
+        card: dict[str, Any],
+        device: str = "cpu",
+        all_components: bool = False,
+        bank: BeatBank | None = None,
+    ) -> None:
         self.net = net.eval().to(device)
         self.cfg = cfg
         self.card = card
@@ -370,7 +416,9 @@ class Detector:
         if self.score_kind not in SCORE_KINDS and not (
             self.score_kind == "ensemble" and card.get("score_ensemble")
         ):
-            raise ModelError(None, f"the model card names an unknown score kind {self.score_kind!r}")
+            raise ModelError(
+                None, f"the model card names an unknown score kind {self.score_kind!r}"
+            )
         self.map_reference = cal.get("map_reference")
         # Findings and the heat band's default threshold, calibrated on the selection half's
         # normals (python -m model.calibrate_findings): the band's full scale is twice the
@@ -385,10 +433,13 @@ class Detector:
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
         if BANK_KIND in kinds and bank is None:
-            raise ModelError(None, "the model card's score needs the normal-beat bank, which the weights lack")
+            raise ModelError(
+                None, "the model card's score needs the normal-beat bank, which the weights lack"
+            )
         # The map shown is that of the score kind (of an ensemble: its first restoration part).
-        self.map_kind = next((k for k in kinds[1 if self.ensemble else 0 :] if k != BANK_KIND),
-                             "combined_mse")
+        self.map_kind = next(
+            (k for k in kinds[1 if self.ensemble else 0 :] if k != BANK_KIND), "combined_mse"
+        )
         # Per-lead calibration: each lead's map divided by that lead's typical level in
         # normal ECGs (relative to the mean over leads), so one naturally noisier lead does not
         # head every findings list.
@@ -403,8 +454,12 @@ class Detector:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, weights: str | os.PathLike[str] | None = None, device: str = "auto",
-             card: str | os.PathLike[str] | None = None) -> Detector:
+    def load(
+        cls,
+        weights: str | os.PathLike[str] | None = None,
+        device: str = "auto",
+        card: str | os.PathLike[str] | None = None,
+    ) -> Detector:
         """Load weights (bundled by default), checking their sha256 against the model card."""
         import torch
 
@@ -419,15 +474,23 @@ class Detector:
             blob = torch.load(weights_path, map_location="cpu", weights_only=True)
             cfg = ModelConfig.from_dict(blob["config"])
             net = CrossRestorationNet(cfg)
-            state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+            state = {
+                k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()
+            }
             net.load_state_dict(state)
             bank = BeatBank.from_state(blob["beat_bank"]) if "beat_bank" in blob else None
         except Exception as exc:  # pickle/zip errors, shape mismatch
             raise ModelError(weights_path, f"weights could not be loaded: {exc}") from exc
-        bad = next((k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+        bad = next(
+            (k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()),
+            None,
+        )
         if bad is not None:
-            raise ModelError(weights_path, f"the weights hold NaN or infinite values (in {bad}): "
-                             "the model is damaged and cannot score")
+            raise ModelError(
+                weights_path,
+                f"the weights hold NaN or infinite values (in {bad}): "
+                "the model is damaged and cannot score",
+            )
         for key in ("calibration", "score_kind", "name", "version"):
             if key not in card_data and key in blob.get("meta", {}):
                 card_data[key] = blob["meta"][key]
@@ -445,14 +508,23 @@ class Detector:
         from ecgviewer.signal.synthetic import synthetic_ecg
 
         syn = synthetic_ecg(fs=500.0, duration=10.0, seed=0)
-        probe = Record(syn.signal.astype(np.float32), 500.0, list(STANDARD_LEADS),
-                       source="<built-in probe ECG>")
+        probe = Record(
+            syn.signal.astype(np.float32),
+            500.0,
+            list(STANDARD_LEADS),
+            source="<built-in probe ECG>",
+        )
         result = self.score_many([probe])[0]
         if isinstance(result, ECGError):
-            raise ModelError(source, f"the model cannot score its built-in probe ECG ({result.problem})")
+            raise ModelError(
+                source, f"the model cannot score its built-in probe ECG ({result.problem})"
+            )
         if not (np.isfinite(result.score) and np.isfinite(result.anomaly_map).all()):
-            raise ModelError(source, "the model gives a non-finite score for its built-in probe ECG: "
-                             "the weights are damaged; reinstall or re-export them")
+            raise ModelError(
+                source,
+                "the model gives a non-finite score for its built-in probe ECG: "
+                "the weights are damaged; reinstall or re-export them",
+            )
 
     # ------------------------------------------------------------------ scoring
     def percentile_of(self, score: float) -> float | None:
@@ -461,17 +533,25 @@ class Detector:
             return None
         return float(100.0 * np.searchsorted(q, score, side="right") / len(q))
 
-    def score(self, record: Record, progress: Callable[[int, int], None] | None = None,
-              cancel: Callable[[], bool] | None = None) -> ScoreResult:
+    def score(
+        self,
+        record: Record,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> ScoreResult:
         """Score one ECG. Raises ECGError for records the model cannot read."""
         result = self.score_many([record], progress=progress, cancel=cancel)[0]
         if isinstance(result, ECGError):
             raise result
         return result
 
-    def score_many(self, records: Sequence[Record], batch: int = 64,
-                   progress: Callable[[int, int], None] | None = None,
-                   cancel: Callable[[], bool] | None = None) -> list[ScoreResult | ECGError]:
+    def score_many(
+        self,
+        records: Sequence[Record],
+        batch: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> list[ScoreResult | ECGError]:
         """Score many ECGs, ``batch`` windows per network call.
 
         A record that cannot be scored comes back as its :class:`ECGError` (not raised), so
@@ -494,27 +574,38 @@ class Detector:
         preprocessing and the signal-quality check run beside the network, not before it."""
         return ScoringPreparer(self.cfg, median_beats=self.bank is not None)
 
-    def iter_score_many(self, records: Sequence[Record], batch: int = 64,
-                        prepared: Sequence[Prepared | ECGError] | None = None,
-                        ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
+    def iter_score_many(
+        self,
+        records: Sequence[Record],
+        batch: int = 64,
+        prepared: Sequence[Prepared | ECGError] | None = None,
+    ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
         """Generator form: yields ``(done, total)`` windows after each batch, returns results.
 
         ``prepared``: what :meth:`preparer` made of each record (e.g. in worker processes);
         the records are prepared here when it is None.
         """
         if prepared is None:
-            prepared = [prepare_for_scoring(r, self.cfg, self.bank is not None, quality=False)
-                        for r in records]
-        jobs = [(i, j) for i, p in enumerate(prepared) if isinstance(p, Prepared)
-                for j in range(len(p.windows))]
+            prepared = [
+                prepare_for_scoring(r, self.cfg, self.bank is not None, quality=False)
+                for r in records
+            ]
+        jobs = [
+            (i, j)
+            for i, p in enumerate(prepared)
+            if isinstance(p, Prepared)
+            for j in range(len(p.windows))
+        ]
         maps: dict[tuple[int, int], WindowMaps] = {}
         total = len(jobs)
         yield 0, total
         for a in range(0, total, batch):
             chunk = jobs[a : a + batch]
             windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
-            for key, m in zip(chunk, forward_windows(self.net, windows, self.cfg, self.device,
-                                                     autocast=self.autocast)):
+            for key, m in zip(
+                chunk,
+                forward_windows(self.net, windows, self.cfg, self.device, autocast=self.autocast),
+            ):
                 maps[key] = m
             yield min(a + batch, total), total
         results: list[ScoreResult | ECGError] = []
@@ -547,7 +638,9 @@ class Detector:
                 glob = error_variant(st[f"{prefix}global_sq"], st[f"{prefix}global_v"], variant)
                 beat = error_variant(st[f"{prefix}beat_sq"], st[f"{prefix}beat_v"], variant)
                 beat_fill = np.where(np.isfinite(beat), beat, glob)
-                combined = gaussian_filter1d(glob + trend + beat_fill, sigma, axis=-1, mode="nearest")
+                combined = gaussian_filter1d(
+                    glob + trend + beat_fill, sigma, axis=-1, mode="nearest"
+                )
                 combined_maps[f"{variant}{scope}"] = combined
                 g_mean = float(glob[:, valid].mean())
                 components[f"global_{variant}{scope}"] = g_mean
@@ -555,7 +648,9 @@ class Detector:
                     float(np.nanmean(beat[:, valid])) if has_beats else g_mean
                 )
                 components[f"combined_{variant}{scope}"] = float(combined[:, valid].mean())
-                shown = np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+                shown = (
+                    np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+                )
                 components[f"map_p99_{variant}{scope}"] = float(np.percentile(shown, 99))
         # "ECG age": how old the heart looks to the patient head; older than the patient's own
         # age is a known marker of disease (used only where the age is known).
@@ -570,12 +665,15 @@ class Detector:
         lead_distances = templates = None
         if self.bank is not None and p.median_beats is not None:
             distances = self.bank.distance(p.median_beats)
-            components[BANK_KIND] = float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean())
+            components[BANK_KIND] = float(
+                np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()
+            )
             lead_distances = self.bank.lead_distances(p.median_beats)
             templates = self.bank.expected(p.median_beats)
         win_starts = [w.start for w in p.windows]
-        evidence = findings_mod.evidence(st, p.r_peaks, p.n_model, cfg, lead_distances, p.bank_band,
-                                         templates, win_starts)
+        evidence = findings_mod.evidence(
+            st, p.r_peaks, p.n_model, cfg, lead_distances, p.bank_band, templates, win_starts
+        )
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
         score = components[self.score_kind]
@@ -599,10 +697,14 @@ class Detector:
         finding_map = None
         if self.findings_cal:
             # Where the beat departs from the expected normal beat, or is hard to restore.
-            profile = combined[:, valid] / np.maximum(np.median(combined[:, valid], axis=1, keepdims=True), 1e-9)
+            profile = combined[:, valid] / np.maximum(
+                np.median(combined[:, valid], axis=1, keepdims=True), 1e-9
+            )
             if trace is not None and p.bank_band is not None:
                 dev = gaussian_filter1d(np.abs(p.bank_band - trace)[:, valid], sigma, axis=-1)
-                profile = np.maximum(profile, dev / np.maximum(np.median(dev, axis=1, keepdims=True), 1e-9))
+                profile = np.maximum(
+                    profile, dev / np.maximum(np.median(dev, axis=1, keepdims=True), 1e-9)
+                )
             band_model = np.zeros_like(combined)
             band_model[:, valid] = findings_mod.band(evidence, self.findings_cal, profile, cfg.fs)
             finding_map = np.zeros((record.n_leads, p.n_in), np.float32)
@@ -628,14 +730,20 @@ class Detector:
         keep = ends - starts >= cfg.beat_len // 2
         starts, ends = starts[keep], ends[keep]
         # Per-beat, per-lead means of the map from one cumulative sum (not a loop of means).
-        csum = np.concatenate([np.zeros((comb.shape[0], 1)), np.cumsum(comb, axis=1, dtype=np.float64)], axis=1)
+        csum = np.concatenate(
+            [np.zeros((comb.shape[0], 1)), np.cumsum(comb, axis=1, dtype=np.float64)], axis=1
+        )
         beat_lead_means = (csum[:, ends] - csum[:, starts]) / (ends - starts)  # (12, n_beats)
         for j, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
             per_lead = beat_lead_means[:, j].tolist()
-            beats.append((
-                a / cfg.fs, b / cfg.fs, float(np.mean(per_lead)),
-                dict(zip(cfg.leads, per_lead)),
-            ))
+            beats.append(
+                (
+                    a / cfg.fs,
+                    b / cfg.fs,
+                    float(np.mean(per_lead)),
+                    dict(zip(cfg.leads, per_lead)),
+                )
+            )
         result = ScoreResult(
             score=float(score),
             percentile=self.percentile_of(score),
@@ -647,15 +755,20 @@ class Detector:
             model=dict(self.model_info),
             components=components,
             map_reference=self.map_reference,
-            findings=findings_mod.findings(evidence, self.findings_cal, cfg.leads) if self.findings_cal else [],
+            findings=findings_mod.findings(evidence, self.findings_cal, cfg.leads)
+            if self.findings_cal
+            else [],
             finding_map=finding_map,
             evidence=evidence,
         )
-        return with_quality(result, record, p.quality if p.quality is not None else assess_record(record))
+        return with_quality(
+            result, record, p.quality if p.quality is not None else assess_record(record)
+        )
 
 
-def prepare_for_scoring(record: Record, cfg: ModelConfig, median_beats: bool,
-                        quality: bool = True) -> Prepared | ECGError:
+def prepare_for_scoring(
+    record: Record, cfg: ModelConfig, median_beats: bool, quality: bool = True
+) -> Prepared | ECGError:
     """:func:`prepare` plus (``quality``) the signal-quality check; an ECGError is returned."""
     try:
         p = prepare(record, cfg, median_beats=median_beats)
@@ -709,4 +822,3 @@ def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) ->
         beats.append((t0, t1, float(np.mean(list(kept.values()))) if kept else score, kept))
     result.beats = beats
     return result
-

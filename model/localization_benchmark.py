@@ -100,8 +100,9 @@ def _s(seconds: float, fs: float) -> int:
     return int(round(seconds * fs))
 
 
-def premature_wide_beat(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
-                        ) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
+def premature_wide_beat(
+    x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
     n = x.shape[1]
     ok = [i for i in range(1, len(r)) if r[i - 1] >= _s(1.0, fs) and r[i] + _s(0.6, fs) < n]
     if not ok:
@@ -125,7 +126,11 @@ def premature_wide_beat(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.
     base = np.linspace(x[:, a - 1], x[:, b], b - a + 2, axis=1)[:, 1:-1]
     delta = np.zeros_like(x, dtype=np.float64)
     delta[:, a:b] = base + new - x[:, a:b]
-    return delta, [(int(a), int(b))], {"beat": i, "r_new_s": round(float(r_new / fs), 3), "coupling": 0.65, "stretch": stretch}
+    return (
+        delta,
+        [(int(a), int(b))],
+        {"beat": i, "r_new_s": round(float(r_new / fs), 3), "coupling": 0.65, "stretch": stretch},
+    )
 
 
 _ST_TERRITORIES = {
@@ -136,7 +141,9 @@ _ST_TERRITORIES = {
 }
 
 
-def _three_beats(r: np.ndarray, n: int, fs: float, rng: np.random.Generator, after: float) -> np.ndarray:
+def _three_beats(
+    r: np.ndarray, n: int, fs: float, rng: np.random.Generator, after: float
+) -> np.ndarray:
     ok = [k for k in range(len(r) - 2) if r[k] >= _s(0.3, fs) and r[k + 2] + _s(after, fs) < n]
     if not ok:
         raise ValueError("fewer than three beats with room after them")
@@ -144,8 +151,9 @@ def _three_beats(r: np.ndarray, n: int, fs: float, rng: np.random.Generator, aft
     return r[k : k + 3]
 
 
-def st_shift(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
-             ) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
+def st_shift(
+    x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
     beats = _three_beats(r, x.shape[1], fs, rng, 0.35)
     territory = str(rng.choice(list(_ST_TERRITORIES)))
     mag = float(rng.uniform(0.15, 0.30)) * float(rng.choice([-1.0, 1.0]))
@@ -164,8 +172,9 @@ def st_shift(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
 _T_TERRITORIES = {"inferior": ("II",), "lateral": ("I", "V5", "V6"), "anterior": ("V2", "V3", "V4")}
 
 
-def t_inversion(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
-                ) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
+def t_inversion(
+    x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
     beats = _three_beats(r, x.shape[1], fs, rng, 0.45)
     rr = float(np.median(np.diff(r))) if len(r) > 1 else fs
     windows = [(rp + _s(0.14, fs), rp + min(_s(0.44, fs), int(0.7 * rr))) for rp in beats]
@@ -188,22 +197,28 @@ def t_inversion(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generato
             dev = seg - np.linspace(seg[0], seg[-1], len(seg))
             delta[_ROW[lead], a : b + 1] = -2.0 * dev * taper
     _derive_limb(delta)
-    return delta, [(int(a), int(b) + 1) for a, b in windows], {
-        "territory": territory, "t_amplitude_mv": round(deviation[territory], 4)}
+    return (
+        delta,
+        [(int(a), int(b) + 1) for a, b in windows],
+        {"territory": territory, "t_amplitude_mv": round(deviation[territory], 4)},
+    )
 
 
 _ELECTRODES = ("RA", "LA", "LL", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
-def emg_burst(x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
-              ) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
+def emg_burst(
+    x: np.ndarray, fs: float, r: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Span], dict[str, Any]]:
     n = x.shape[1]
     dur = _s(0.8, fs)
     start = _s(float(rng.uniform(1.0, n / fs - 1.8)), fs)
     electrode = str(rng.choice(_ELECTRODES))
     hi = min(45.0, 0.45 * fs)
     sos = sps.butter(4, (15.0, hi), btype="bandpass", fs=fs, output="sos")
-    noise = sps.sosfiltfilt(sos, rng.standard_normal(dur + _s(1.0, fs)))[_s(0.5, fs) : _s(0.5, fs) + dur]
+    noise = sps.sosfiltfilt(sos, rng.standard_normal(dur + _s(1.0, fs)))[
+        _s(0.5, fs) : _s(0.5, fs) + dur
+    ]
     noise = noise / noise.std() * 0.10 * sps.windows.tukey(dur, 0.3)
     delta = np.zeros_like(x, dtype=np.float64)
     sl = slice(start, start + dur)
@@ -258,11 +273,19 @@ def insert(record: Record, kind: str, seed: int, key: int) -> Insertion:
 
 def as_record(original: Record, ins: Insertion) -> Record:
     """A Record holding the modified signal (STANDARD_LEADS order, same rate and patient)."""
-    return replace(original, signal=ins.signal, leads=list(STANDARD_LEADS), annotations=[],
-                   derived_leads=(), non_ecg=())
+    return replace(
+        original,
+        signal=ins.signal,
+        leads=list(STANDARD_LEADS),
+        annotations=[],
+        derived_leads=(),
+        non_ecg=(),
+    )
 
 
-def run(det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int = 0) -> dict[str, Any]:
+def run(
+    det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int = 0
+) -> dict[str, Any]:
     """Run the benchmark with a Detector on a PTB-XL layout; returns the JSON-able figures.
 
     Calibration (the single Dice threshold, shared by all insertion kinds): insertions on the
@@ -347,7 +370,9 @@ def run(det: Any, root: str, seed: int = 20231008, batch: int = 64, limit: int =
         ok = np.isfinite(both)
         rep["detection_auroc_vs_original"] = _finite(auroc(labels[ok], both[ok]))
         # Paired: how often the modified ECG scores above its own original.
-        rep["modified_above_its_original"] = _finite(float(np.mean(paired[kind]))) if paired[kind] else None
+        rep["modified_above_its_original"] = (
+            _finite(float(np.mean(paired[kind]))) if paired[kind] else None
+        )
         rep["skipped_records"] = skipped[kind]
         rep["example"] = examples.get(kind)
         per_kind[kind] = rep

@@ -54,7 +54,9 @@ def random_global_masks(batch: int, cfg: ModelConfig, gen: torch.Generator) -> t
     return per_sample[:, : cfg.global_len]
 
 
-def random_beat_masks(batch: int, beats: int, cfg: ModelConfig, gen: torch.Generator) -> torch.Tensor:
+def random_beat_masks(
+    batch: int, beats: int, cfg: ModelConfig, gen: torch.Generator
+) -> torch.Tensor:
     """(B, K, Lb) bool: one contiguous span of ``mask_ratio`` of the beat, random position."""
     span = int(round(cfg.mask_ratio * cfg.beat_len))
     starts = torch.randint(0, cfg.beat_len - span + 1, (batch, beats), generator=gen)

@@ -110,8 +110,12 @@ class Fusion(nn.Module):
         scale = dh**-0.5
         g_tok = g.transpose(1, 2) + self.pos[:, :t_g]  # (B, Tg, D)
         l_tok = beats.transpose(2, 3) + self.pos[:, t_g:][:, None]  # (B, K, Tl, D)
-        q_g, k_g, v_g = self.qkv(g_tok).reshape(b, t_g, 3, h, dh).permute(2, 0, 3, 1, 4)  # (B,H,Tg,dh)
-        q_l, k_l, v_l = self.qkv(l_tok).reshape(b, k, t_l, 3, h, dh).permute(3, 0, 1, 4, 2, 5)  # (B,K,H,Tl,dh)
+        q_g, k_g, v_g = (
+            self.qkv(g_tok).reshape(b, t_g, 3, h, dh).permute(2, 0, 3, 1, 4)
+        )  # (B,H,Tg,dh)
+        q_l, k_l, v_l = (
+            self.qkv(l_tok).reshape(b, k, t_l, 3, h, dh).permute(3, 0, 1, 4, 2, 5)
+        )  # (B,K,H,Tl,dh)
         w_out = self.out.weight.reshape(d, h, dh)  # out(x) = sum_h W_h x_h + bias
 
         # Global queries: over the global keys once per ECG ...
@@ -140,9 +144,15 @@ class Fusion(nn.Module):
         l_out = beats + self.to_local(fl).transpose(2, 3)
         return g_out, l_out
 
-
-    def _fused_global_mean(self, g_tok: Tensor, proj_gg: Tensor, proj_l: Tensor, w_beat: Tensor,
-                           mix: Tensor, valid: Tensor) -> Tensor:
+    def _fused_global_mean(
+        self,
+        g_tok: Tensor,
+        proj_gg: Tensor,
+        proj_l: Tensor,
+        w_beat: Tensor,
+        mix: Tensor,
+        valid: Tensor,
+    ) -> Tensor:
         """Mean over valid beats k of LayerNorm(g_tok + attention output of pair k): (B, Tg, D).
 
         For global token q of pair k the pre-norm vector is a combination of 1 + H vectors
@@ -213,7 +223,9 @@ class CrossRestorationNet(nn.Module):
             nn.Linear(cfg.latent, cfg.latent), nn.GELU(), nn.Linear(cfg.latent, 2)
         )
 
-    def forward(self, x_global: Tensor, x_beats: Tensor, valid: Tensor, x_trend: Tensor) -> Restoration:
+    def forward(
+        self, x_global: Tensor, x_beats: Tensor, valid: Tensor, x_trend: Tensor
+    ) -> Restoration:
         """Restore masked inputs.
 
         Parameters
@@ -278,7 +290,9 @@ def restoration_loss(
 
     known_age = torch.isfinite(age)
     loss_age = (
-        ((out.age[known_age] - age[known_age]) ** 2).mean() if known_age.any() else out.age.sum() * 0
+        ((out.age[known_age] - age[known_age]) ** 2).mean()
+        if known_age.any()
+        else out.age.sum() * 0
     )
     known_sex = torch.isfinite(sex)
     loss_sex = (

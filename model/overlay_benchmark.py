@@ -41,8 +41,11 @@ EDGE_S = 0.3
 
 def territory_of(codes: dict[str, float]) -> str | None:
     """The one infarct territory of a record's statements (likelihood >= 50), else None."""
-    hits = {name for name, (statements, _) in TERRITORIES.items()
-            if any(codes.get(c, 0.0) >= 50 for c in statements)}
+    hits = {
+        name
+        for name, (statements, _) in TERRITORIES.items()
+        if any(codes.get(c, 0.0) >= 50 for c in statements)
+    }
     return hits.pop() if len(hits) == 1 else None
 
 
@@ -67,9 +70,14 @@ def trace_error(record: Record, restored: np.ndarray) -> dict[str, float]:
     fy = bandpass(y, record.fs, 0.5, 40.0)
     edge = int(EDGE_S * record.fs)
     inner = slice(edge, x.shape[1] - edge) if x.shape[1] > 4 * edge else slice(None)
-    d2 = np.sqrt(np.mean(np.diff(y[:, inner], 2) ** 2)) / max(np.sqrt(np.mean(np.diff(fx[:, inner], 2) ** 2)), 1e-9)
-    return {"filtered": float(np.sqrt(np.mean((fy - fx)[:, inner] ** 2))),
-            "raw": float(np.sqrt(np.mean((y - fx)[:, inner] ** 2))), "jitter": float(d2)}
+    d2 = np.sqrt(np.mean(np.diff(y[:, inner], 2) ** 2)) / max(
+        np.sqrt(np.mean(np.diff(fx[:, inner], 2) ** 2)), 1e-9
+    )
+    return {
+        "filtered": float(np.sqrt(np.mean((fy - fx)[:, inner] ** 2))),
+        "raw": float(np.sqrt(np.mean((y - fx)[:, inner] ** 2))),
+        "jitter": float(d2),
+    }
 
 
 def run(det: Any, root: str, half: str = "report", limit: int = 0) -> dict[str, Any]:
@@ -123,23 +131,35 @@ def run(det: Any, root: str, half: str = "report", limit: int = 0) -> dict[str, 
             "normal_share_with_any": round(float(np.mean(normal_any)), 3) if normal_any else None,
             "normal_findings_per_ecg": round(float(np.mean(n_findings)), 2) if n_findings else None,
             "n_normal": len(normal_any),
-            "abnormal_above_p95_share_with_any": round(float(np.mean(high_any)), 3) if high_any else None,
+            "abnormal_above_p95_share_with_any": round(float(np.mean(high_any)), 3)
+            if high_any
+            else None,
             "n_abnormal_above_p95": len(high_any),
-            "targets": {"normal_share_with_any": "<= 0.10", "abnormal_above_p95_share_with_any": ">= 0.80"},
+            "targets": {
+                "normal_share_with_any": "<= 0.10",
+                "abnormal_above_p95_share_with_any": ">= 0.80",
+            },
         },
         "territory_lead_auroc": {**territory_out, "target_mean": ">= 0.75"},
         "expected_trace_rms_mv": {
-            "filtered_median": round(float(np.nanmedian(traces["filtered"])), 4) if traces["filtered"] else None,
+            "filtered_median": round(float(np.nanmedian(traces["filtered"])), 4)
+            if traces["filtered"]
+            else None,
             "raw_median": round(float(np.nanmedian(traces["raw"])), 4) if traces["raw"] else None,
-            "jitter_ratio_median": round(float(np.nanmedian(traces["jitter"])), 3) if traces["jitter"] else None,
-            "n_normal": len(traces["filtered"]), "target": "<= 0.08 mV",
+            "jitter_ratio_median": round(float(np.nanmedian(traces["jitter"])), 3)
+            if traces["jitter"]
+            else None,
+            "n_normal": len(traces["filtered"]),
+            "target": "<= 0.08 mV",
         },
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the overlay figures of the bundled (or given) weights as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m model.overlay_benchmark", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m model.overlay_benchmark", description=main.__doc__
+    )
     parser.add_argument("--ptbxl", required=True)
     parser.add_argument("--weights", default=None)
     parser.add_argument("--half", choices=("selection", "report"), default="report")

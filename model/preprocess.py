@@ -145,8 +145,13 @@ def make_window(filtered: np.ndarray, start: int, beats: np.ndarray, cfg: ModelC
     return Window(start, norm, centre, half, beats)
 
 
-def prepare_array(x_mv: np.ndarray, fs: float, cfg: ModelConfig, source: str | None = None,
-                  median_beats: bool = False) -> Prepared:
+def prepare_array(
+    x_mv: np.ndarray,
+    fs: float,
+    cfg: ModelConfig,
+    source: str | None = None,
+    median_beats: bool = False,
+) -> Prepared:
     """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
     flags: set[str] = set()
     n_in = x_mv.shape[1]
@@ -218,7 +223,11 @@ def to_input_rate(x_model: np.ndarray, prepared: Prepared, cfg: ModelConfig) -> 
         return x_model.astype(np.float32)
     flat = x_model.reshape(-1, prepared.n_model)
     if prepared.n_model < 2:
-        return np.repeat(flat, prepared.n_in, axis=1).reshape(*x_model.shape[:-1], prepared.n_in).astype(np.float32)
+        return (
+            np.repeat(flat, prepared.n_in, axis=1)
+            .reshape(*x_model.shape[:-1], prepared.n_in)
+            .astype(np.float32)
+        )
     # np.interp for all rows at once: the input sample times are the same for every row.
     pos = np.clip(np.arange(prepared.n_in) * (cfg.fs / prepared.fs_in), 0, prepared.n_model - 1)
     left = np.minimum(pos.astype(np.int64), prepared.n_model - 2)

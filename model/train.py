@@ -42,8 +42,13 @@ log = logging.getLogger("model.train")
 
 
 # ---------------------------------------------------------------------------- batches
-def make_batch(ts: TrainingSet, idx: np.ndarray, cfg: ModelConfig, gen: torch.Generator,
-               rng: np.random.Generator) -> dict[str, torch.Tensor]:
+def make_batch(
+    ts: TrainingSet,
+    idx: np.ndarray,
+    cfg: ModelConfig,
+    gen: torch.Generator,
+    rng: np.random.Generator,
+) -> dict[str, torch.Tensor]:
     """Random crop, K random beats per ECG, random masks; targets are the unmasked views."""
     length, blen, pre = cfg.global_len, cfg.beat_len, cfg.beat_pre
     post = blen - pre
@@ -71,9 +76,14 @@ def make_batch(ts: TrainingSet, idx: np.ndarray, cfg: ModelConfig, gen: torch.Ge
     x_in = xt * ~gmask[:, None, :]
     b_in = bt * ~bmask[:, :, None, :]
     return {
-        "x_in": x_in, "b_in": b_in, "valid": torch.from_numpy(valid),
-        "trend": trend_view(x_in, cfg), "x": xt, "beats": bt,
-        "age": torch.from_numpy(ts.age[idx]), "sex": torch.from_numpy(ts.sex[idx]),
+        "x_in": x_in,
+        "b_in": b_in,
+        "valid": torch.from_numpy(valid),
+        "trend": trend_view(x_in, cfg),
+        "x": xt,
+        "beats": bt,
+        "age": torch.from_numpy(ts.age[idx]),
+        "sex": torch.from_numpy(ts.sex[idx]),
     }
 
 
@@ -97,10 +107,13 @@ def _lr_lambda(total_steps: int, warmup: int):
             return (step + 1) / warmup
         progress = (step - warmup) / max(1, total_steps - warmup)
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
     return f
 
 
-def _load_training_data(args: argparse.Namespace, cfg: ModelConfig) -> tuple[TrainingSet, list[Labelled]]:
+def _load_training_data(
+    args: argparse.Namespace, cfg: ModelConfig
+) -> tuple[TrainingSet, list[Labelled]]:
     selection: list[Labelled] = []
     cache = Path(args.out) / "train_cache.npz"
     if args.ptbxl:
@@ -123,8 +136,15 @@ def _load_training_data(args: argparse.Namespace, cfg: ModelConfig) -> tuple[Tra
             return TrainingSet(blob["signals"], peaks, blob["age"], blob["sex"]), selection
     ts = build_training_set(paths, cfg, ages, sexes)
     offsets = np.cumsum([0] + [len(p) for p in ts.r_peaks])
-    np.savez(cache, key=key, signals=ts.signals, peaks=np.concatenate(ts.r_peaks), offsets=offsets,
-             age=ts.age, sex=ts.sex)
+    np.savez(
+        cache,
+        key=key,
+        signals=ts.signals,
+        peaks=np.concatenate(ts.r_peaks),
+        offsets=offsets,
+        age=ts.age,
+        sex=ts.sex,
+    )
     return ts, selection
 
 
@@ -133,8 +153,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     """Run training; returns the history (rank 0) and writes OUT/best.pt, OUT/last.pt."""
     from tqdm import tqdm
 
-    cfg = ModelConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                      lr=args.lr, beats_per_ecg=args.beats)
+    cfg = ModelConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        lr=args.lr,
+        beats_per_ecg=args.beats,
+    )
     cfg.norm_mode, cfg.norm_clip, cfg.mask_ratio = args.norm, args.norm_clip, args.mask_ratio
     if args.augment:
         default = Augmentation()
@@ -181,13 +206,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         rng = np.random.default_rng([cfg.seed, epoch, rank])
         sums: dict[str, float] = {}
         t0 = time.time()
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=rank != 0 or args.quiet, leave=False)
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=rank != 0 or args.quiet,
+            leave=False,
+        )
         for step in bar:
             idx = mine[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             b = {k: v.to(device) for k, v in make_batch(ts, idx, cfg, gen, rng).items()}
             res = model(b["x_in"], b["b_in"], b["valid"], b["trend"])
-            loss, parts = restoration_loss(res, b["x"], b["beats"], b["valid"], b["age"], b["sex"], cfg)
+            loss, parts = restoration_loss(
+                res, b["x"], b["beats"], b["valid"], b["age"], b["sex"], cfg
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -203,8 +234,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 from model.metrics import auroc
 
                 comps = score_components(net, cfg, val, device)
-                aucs = {k: auroc(val.labels[np.isfinite(v)], v[np.isfinite(v)])
-                        for k, v in comps.items() if not k.startswith("map_") and "age" not in k}
+                aucs = {
+                    k: auroc(val.labels[np.isfinite(v)], v[np.isfinite(v)])
+                    for k, v in comps.items()
+                    if not k.startswith("map_") and "age" not in k
+                }
                 entry["selection_auroc"] = {k: round(v, 4) for k, v in aucs.items()}
                 top = max(aucs.values())
                 if args.keep_evaluated:  # later choice on the combined score (model.card --epoch)
@@ -216,8 +250,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 _save_best(out / "best.pt", net, cfg, epoch + 1, entry)
             history.append(entry)
             log.info(json.dumps(entry))
-            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "epoch": epoch + 1, "best": best, "history": history}, last_path)
+            torch.save(
+                {
+                    "model": net.state_dict(),
+                    "opt": opt.state_dict(),
+                    "sched": sched.state_dict(),
+                    "epoch": epoch + 1,
+                    "best": best,
+                    "history": history,
+                },
+                last_path,
+            )
         if world > 1:
             dist.barrier()
     if world > 1:
@@ -233,50 +276,109 @@ def _init_from(net: torch.nn.Module, cfg: ModelConfig, path: Path) -> None:
     blob = torch.load(path, map_location="cpu", weights_only=True)
     state = blob.get("state_dict") or blob["model"]
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    cfg.extra["init"] = {"path": str(path), "sha256": sha256_of(path),
-                         "epoch": blob.get("meta", {}).get("epoch")}
+    cfg.extra["init"] = {
+        "path": str(path),
+        "sha256": sha256_of(path),
+        "epoch": blob.get("meta", {}).get("epoch"),
+    }
     log.info("initialised from %s", path)
 
 
-def _save_best(path: Path, net: torch.nn.Module, cfg: ModelConfig, epoch: int, entry: dict[str, Any]) -> None:
-    torch.save({"config": cfg.to_dict(), "state_dict": net.state_dict(),
-                "meta": {"epoch": epoch, "selection": json.dumps(entry)}}, path)
+def _save_best(
+    path: Path, net: torch.nn.Module, cfg: ModelConfig, epoch: int, entry: dict[str, Any]
+) -> None:
+    torch.save(
+        {
+            "config": cfg.to_dict(),
+            "state_dict": net.state_dict(),
+            "meta": {"epoch": epoch, "selection": json.dumps(entry)},
+        },
+        path,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ecgad train", description="Train the anomaly model on normal ECGs.")
+    p = argparse.ArgumentParser(
+        prog="ecgad train", description="Train the anomaly model on normal ECGs."
+    )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ptbxl", help="PTB-XL folder (official layout): folds 1-8 normals train, fold 9 selects")
+    src.add_argument(
+        "--ptbxl", help="PTB-XL folder (official layout): folds 1-8 normals train, fold 9 selects"
+    )
     src.add_argument("--folder", help="folder of normal ECGs in any supported format")
-    p.add_argument("--val-ptbxl", help="with --folder: PTB-XL folder whose fold 9 selects the checkpoint")
+    p.add_argument(
+        "--val-ptbxl", help="with --folder: PTB-XL folder whose fold 9 selects the checkpoint"
+    )
     p.add_argument("--out", required=True, help="run folder: cache, checkpoints, history")
     p.add_argument("--export", help="write weights.pt + model_card.json here after training")
-    p.add_argument("--epochs", type=int, default=ModelConfig.epochs,
-                   help="passes over the training ECGs (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=ModelConfig.batch_size,
-                   help="ECG windows per optimiser step (default %(default)s)")
-    p.add_argument("--lr", type=float, default=ModelConfig.lr, help="learning rate (default %(default)s)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=ModelConfig.epochs,
+        help="passes over the training ECGs (default %(default)s)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=ModelConfig.batch_size,
+        help="ECG windows per optimiser step (default %(default)s)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=ModelConfig.lr, help="learning rate (default %(default)s)"
+    )
     p.add_argument("--beats", type=int, default=4, help="random beats per ECG per step")
     p.add_argument("--channels", default="", help="encoder widths, e.g. 32,64,128,256")
-    p.add_argument("--norm", default=ModelConfig.norm_mode, choices=["lead", "record"],
-                   help="amplitude normalisation per lead or per record (default %(default)s)")
-    p.add_argument("--norm-clip", type=float, default=ModelConfig.norm_clip,
-                   help="clip normalised samples at this many units (default %(default)s)")
-    p.add_argument("--mask-ratio", type=float, default=ModelConfig.mask_ratio,
-                   help="fraction of each window masked for restoration (default %(default)s)")
-    p.add_argument("--seed", type=int, default=ModelConfig.seed, help="random seed (default %(default)s)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where to train (default: auto, the GPU when there is one)")
+    p.add_argument(
+        "--norm",
+        default=ModelConfig.norm_mode,
+        choices=["lead", "record"],
+        help="amplitude normalisation per lead or per record (default %(default)s)",
+    )
+    p.add_argument(
+        "--norm-clip",
+        type=float,
+        default=ModelConfig.norm_clip,
+        help="clip normalised samples at this many units (default %(default)s)",
+    )
+    p.add_argument(
+        "--mask-ratio",
+        type=float,
+        default=ModelConfig.mask_ratio,
+        help="fraction of each window masked for restoration (default %(default)s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=ModelConfig.seed, help="random seed (default %(default)s)"
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where to train (default: auto, the GPU when there is one)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    p.add_argument("--eval-every", type=int, default=1,
-                   help="validate on fold 9's selection half every N epochs (default 1)")
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        default=1,
+        help="validate on fold 9's selection half every N epochs (default 1)",
+    )
     p.add_argument("--max-train", type=int, default=0, help="use only the first N training ECGs")
-    p.add_argument("--init", help="start from these weights (weights.pt or a checkpoint): fine-tuning")
-    p.add_argument("--augment", action="store_true",
-                   help="per-lead gain, baseline drift and noise as differ between carts (model/augment.py)")
-    p.add_argument("--keep-evaluated", action="store_true",
-                   help="also keep OUT/epoch_NNN.pt for every evaluated epoch")
-    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument(
+        "--init", help="start from these weights (weights.pt or a checkpoint): fine-tuning"
+    )
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        help="per-lead gain, baseline drift and noise as differ between carts (model/augment.py)",
+    )
+    p.add_argument(
+        "--keep-evaluated",
+        action="store_true",
+        help="also keep OUT/epoch_NNN.pt for every evaluated epoch",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the run folder's last checkpoint"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -45,8 +45,9 @@ def load_validation(items: list[Labelled]) -> ValidationSet:
     return ValidationSet(records, np.asarray(labels, bool), meta)
 
 
-def score_components(net: Any, cfg: ModelConfig, val: ValidationSet, device: str,
-                     bank: Any = None) -> dict[str, np.ndarray]:
+def score_components(
+    net: Any, cfg: ModelConfig, val: ValidationSet, device: str, bank: Any = None
+) -> dict[str, np.ndarray]:
     """Every score kind for every validation record (records that fail get NaN; without a
     beat bank its column is left out)."""
     from model.infer import BANK_KIND, SCORE_KINDS, Detector

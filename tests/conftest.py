@@ -16,7 +16,9 @@ PTBXL = SHARED / "data" / "ptbxl"
 
 
 @pytest.fixture(autouse=True)
-def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _private_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each test gets its own review DB / settings location: no test sees another's state."""
     monkeypatch.setenv("ECGVIEWER_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
 

@@ -91,8 +91,9 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def read_limited(path: str | os.PathLike[str], timeout: float = 60.0,
-                 limit: int = LIMIT_BYTES, **opts: Any) -> dict[str, Any]:
+def read_limited(
+    path: str | os.PathLike[str], timeout: float = 60.0, limit: int = LIMIT_BYTES, **opts: Any
+) -> dict[str, Any]:
     """``io.read(path, **opts)`` (and a first page of each ECG) in a memory-capped child.
 
     Returns ``{"outcome": "record"|"entries"|"error", "message": ..., "peak_mb": ...}``;
@@ -102,7 +103,11 @@ def read_limited(path: str | os.PathLike[str], timeout: float = 60.0,
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, str(limit), os.fspath(path), json.dumps(opts)],
-            capture_output=True, text=True, timeout=timeout, env=env, cwd=str(REPO),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=str(REPO),
         )
     except subprocess.TimeoutExpired:
         raise AssertionError(f"reading {path} did not finish within {timeout:.0f} s") from None
@@ -111,7 +116,7 @@ def read_limited(path: str | os.PathLike[str], timeout: float = 60.0,
         f"reading {path} died (exit {proc.returncode}) under a {limit >> 20} MB limit:\n"
         f"{proc.stderr[-2000:]}"
     )
-    result: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
+    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
     assert not _out_of_memory(result), (
         f"reading {path} ran out of memory under a {limit >> 20} MB limit: {result['message']}"
     )
@@ -123,8 +128,11 @@ def _out_of_memory(result: dict[str, Any]) -> bool:
     return bool(result.get("oom")) or "not enough memory" in result.get("message", "")
 
 
-def read_many_limited(cases: list[tuple[str | os.PathLike[str], dict[str, Any]]],
-                      timeout: float = 300.0, limit: int = LIMIT_BYTES) -> list[dict[str, Any]]:
+def read_many_limited(
+    cases: list[tuple[str | os.PathLike[str], dict[str, Any]]],
+    timeout: float = 300.0,
+    limit: int = LIMIT_BYTES,
+) -> list[dict[str, Any]]:
     """:func:`read_limited` for many files in one child (imports paid once).
 
     Every case must end in a record, entries or an ECGError that is not an out-of-memory one;
@@ -133,12 +141,21 @@ def read_many_limited(cases: list[tuple[str | os.PathLike[str], dict[str, Any]]]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     payload = json.dumps([{"path": os.fspath(p), "opts": o} for p, o in cases])
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD_MANY, str(limit)], input=payload,
-                              capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=str(REPO))
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD_MANY, str(limit)],
+            input=payload,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=str(REPO),
+        )
         stdout, code = proc.stdout, proc.returncode
     except subprocess.TimeoutExpired as exc:
-        stdout, code = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or ""), None
+        stdout, code = (
+            (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or ""),
+            None,
+        )
     started = [json.loads(ln[6:]) for ln in stdout.splitlines() if ln.startswith("START ")]
     results = [json.loads(ln[7:]) for ln in stdout.splitlines() if ln.startswith("RESULT ")]
     if code != 0 or len(results) != len(cases):

@@ -33,8 +33,17 @@ def _write_wfdb(tmp_path):
     _needs_reader("wfdb_format")
     import wfdb
 
-    wfdb.wrsamp("rec", fs=FS, units=["mV"] * 3, sig_name=LEADS, p_signal=_signal().T.astype(float),
-                fmt=["16"] * 3, adc_gain=[1000.0] * 3, baseline=[0] * 3, write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "rec",
+        fs=FS,
+        units=["mV"] * 3,
+        sig_name=LEADS,
+        p_signal=_signal().T.astype(float),
+        fmt=["16"] * 3,
+        adc_gain=[1000.0] * 3,
+        baseline=[0] * 3,
+        write_dir=str(tmp_path),
+    )
     return [str(tmp_path / "rec.hea")], "wfdb"
 
 
@@ -43,8 +52,9 @@ def _write_edf(tmp_path):
     from pyedflib import highlevel
 
     path = tmp_path / "rec.edf"
-    headers = highlevel.make_signal_headers(LEADS, dimension="mV", sample_frequency=FS,
-                                            physical_min=-5, physical_max=5)
+    headers = highlevel.make_signal_headers(
+        LEADS, dimension="mV", sample_frequency=FS, physical_min=-5, physical_max=5
+    )
     highlevel.write_edf(str(path), _signal().astype(float), headers)
     return [str(path)], "edf"
 
@@ -176,7 +186,9 @@ def test_console_entry_point_has_no_traceback(tmp_path):
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x01" * 100)
     proc = subprocess.run(
         [sys.executable, "-m", "ecgviewer.cli", "info", str(bad)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("ecgad: ") and "Traceback" not in proc.stderr
@@ -217,9 +229,13 @@ def test_model_hook_ecg_error_is_reported(monkeypatch, capsys):
 def test_describe_lists_most_common_annotations_after_the_count():
     from ecgviewer.record import Annotation
 
-    rec = Record(signal=_signal(), fs=FS, leads=LEADS,
-                 annotations=[Annotation(0.1 * i, 0.0, "N") for i in range(5)]
-                 + [Annotation(1.0, 0.0, "V"), Annotation(2.0, 0.0, "")])
+    rec = Record(
+        signal=_signal(),
+        fs=FS,
+        leads=LEADS,
+        annotations=[Annotation(0.1 * i, 0.0, "N") for i in range(5)]
+        + [Annotation(1.0, 0.0, "V"), Annotation(2.0, 0.0, "")],
+    )
     lines = cli.describe(rec).splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("annotations"))
     assert lines[at + 1] == "  most common: 5x N, 1x V, 1x (no text)"
@@ -238,15 +254,23 @@ CART_FILES = {
     "other/ecgsoft_demo.scp": ("scp_ecg", None, None),
     "other/contec_ecg90a_0000050.scp": ("scp_ecg", None, None),
     "other/philips_sierra_1-03_129DYPRG.xml": ("sierra_xml", "QRS 135 ms", "- ABNORMAL ECG -"),
-    "other/philips_sierra_1-04_ad4d3d80_orig.xml": ("sierra_xml", "QT 564 ms",
-                                                    "SINUS BRADYCARDIA (V-rate<60)"),
-    "cart/philips_sierra/pysierraecg_1-03_repbeats_example.xml": ("sierra_xml", "HR 41 bpm",
-                                                                  None),
-    "cart/philips_sierra/pysierraecg_1-04-01_2020-5-18.xml": ("sierra_xml", "PR 164 ms",
-                                                              "Sinus rhythm"),
+    "other/philips_sierra_1-04_ad4d3d80_orig.xml": (
+        "sierra_xml",
+        "QT 564 ms",
+        "SINUS BRADYCARDIA (V-rate<60)",
+    ),
+    "cart/philips_sierra/pysierraecg_1-03_repbeats_example.xml": ("sierra_xml", "HR 41 bpm", None),
+    "cart/philips_sierra/pysierraecg_1-04-01_2020-5-18.xml": (
+        "sierra_xml",
+        "PR 164 ms",
+        "Sinus rhythm",
+    ),
     "hl7aecg/philips_ad4d3d80_converted.xml": ("hl7_aecg", "QTc 466 ms", "SINUS BRADYCARDIA"),
-    "cart/ge_muse/intro_ecg_MUSE_20200923_example.xml": ("muse_xml", "PR 330 ms",
-                                                         "Otherwise normal ECG"),
+    "cart/ge_muse/intro_ecg_MUSE_20200923_example.xml": (
+        "muse_xml",
+        "PR 330 ms",
+        "Otherwise normal ECG",
+    ),
     "cart/dicom/pydicom_waveform_ecg.dcm": ("dicom", "QTc 370 ms", "ECG NORMALE"),
     "cart/dicom/ecgtoolkit_Example.dcm": ("dicom", "QRS axis -61 deg", None),
 }
@@ -305,11 +329,14 @@ def test_convert_writes_and_refuses_to_overwrite(fixtures_dir, tmp_path, capsys)
     assert cli.main(["convert", str(src), str(tmp_path / "x.bin")]) == 2
     assert "give --format" in capsys.readouterr().err
 
+
 @pytest.mark.needs_shared
 def test_measure_prints_json_with_reasons(fixtures_dir, capsys):
     import json
 
-    assert cli.main(["measure", str(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml")]) == 0
+    assert (
+        cli.main(["measure", str(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml")]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert 60 < out["heart_rate_bpm"] < 80 and out["qrs_ms"] > 60 and out["beats_used"] >= 8
     assert set(out["leads"]) >= {"I", "II", "V1", "V6"} and out["reasons"] == {}

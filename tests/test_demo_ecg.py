@@ -57,8 +57,12 @@ def test_reads_as_a_synthetic_standard_12_lead() -> None:
 
 
 def test_einthoven_and_goldberger_hold() -> None:
-    x = {n: row for n, row in zip(STANDARD_LEADS, wfdb.rdrecord(str(DEMO.with_suffix(""))).p_signal.T,
-                                  strict=True)}
+    x = {
+        n: row
+        for n, row in zip(
+            STANDARD_LEADS, wfdb.rdrecord(str(DEMO.with_suffix(""))).p_signal.T, strict=True
+        )
+    }
     np.testing.assert_allclose(x["III"], x["II"] - x["I"], atol=1e-9)
     np.testing.assert_allclose(x["aVR"] + x["aVL"] + x["aVF"], 0.0, atol=0.0016)
     np.testing.assert_allclose(x["aVF"], x["II"] - x["I"] / 2, atol=0.0006)

@@ -13,7 +13,10 @@ from tests.conftest import REPO
 @pytest.mark.parametrize(
     "modules, forbidden",
     [
-        (["ecgviewer.record", "ecgviewer.io", "ecgviewer.signal"], ["PySide6", "pyqtgraph", "torch"]),
+        (
+            ["ecgviewer.record", "ecgviewer.io", "ecgviewer.signal"],
+            ["PySide6", "pyqtgraph", "torch"],
+        ),
         (["model"], ["PySide6", "pyqtgraph"]),
         (["ecgviewer.review", "ecgviewer.analysis"], ["PySide6", "pyqtgraph", "torch"]),
     ],

@@ -59,4 +59,3 @@ def test_build_installs_the_package_extra_and_the_pinned_torch():
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     extra = re.search(r"^package = \[(.*?)^\]", pyproject, re.S | re.M)
     assert extra and "pyinstaller" in extra.group(1)
-

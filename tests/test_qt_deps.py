@@ -29,18 +29,21 @@ def test_parse_ldd_lists_each_missing_library_once_in_order():
     assert qt_deps.parse_ldd(COMPLETE_LDD) == []
 
 
-@pytest.mark.parametrize("soname, package", [
-    ("libxcb-icccm.so.4", "libxcb-icccm4"),
-    ("libxcb-keysyms.so.1", "libxcb-keysyms1"),
-    ("libxcb-cursor.so.0", "libxcb-cursor0"),
-    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
-    ("libxcb-render-util.so.0", "libxcb-render-util0"),
-    ("libX11-xcb.so.1", "libx11-xcb1"),
-    ("libEGL.so.1", "libegl1"),
-    # not in the table: Debian's naming policy
-    ("libxcb-dri3.so.0", "libxcb-dri3-0"),
-    ("libfoo2.so.3", "libfoo2-3"),
-])
+@pytest.mark.parametrize(
+    "soname, package",
+    [
+        ("libxcb-icccm.so.4", "libxcb-icccm4"),
+        ("libxcb-keysyms.so.1", "libxcb-keysyms1"),
+        ("libxcb-cursor.so.0", "libxcb-cursor0"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libxcb-render-util.so.0", "libxcb-render-util0"),
+        ("libX11-xcb.so.1", "libx11-xcb1"),
+        ("libEGL.so.1", "libegl1"),
+        # not in the table: Debian's naming policy
+        ("libxcb-dri3.so.0", "libxcb-dri3-0"),
+        ("libfoo2.so.3", "libfoo2-3"),
+    ],
+)
 def test_debian_package_names(soname, package):
     assert qt_deps.debian_package(soname) == package
 
@@ -49,16 +52,19 @@ def test_packages_for_deduplicates():
     assert qt_deps.packages_for(["libglib-2.0.so.0", "libgthread-2.0.so.0"]) == ["libglib2.0-0"]
 
 
-@pytest.mark.parametrize("env, platform, expected", [
-    ({"DISPLAY": ":0"}, "linux", True),
-    ({"QT_QPA_PLATFORM": "offscreen"}, "linux", False),
-    ({"QT_QPA_PLATFORM": "xcb"}, "linux", True),
-    ({"QT_QPA_PLATFORM": "xcb:foo=1"}, "linux", True),
-    ({"QT_QPA_PLATFORM": "wayland;xcb"}, "linux", False),
-    ({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, "linux", False),
-    ({"DISPLAY": ":0"}, "win32", False),
-    ({"DISPLAY": ":0"}, "darwin", False),
-])
+@pytest.mark.parametrize(
+    "env, platform, expected",
+    [
+        ({"DISPLAY": ":0"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "offscreen"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "xcb:foo=1"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "wayland;xcb"}, "linux", False),
+        ({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, "linux", False),
+        ({"DISPLAY": ":0"}, "win32", False),
+        ({"DISPLAY": ":0"}, "darwin", False),
+    ],
+)
 def test_uses_xcb(env, platform, expected):
     assert qt_deps.uses_xcb(env, platform) is expected
 
@@ -113,7 +119,9 @@ def test_without_root_prints_the_one_line_command_and_installs_nothing(plugin, c
     err = capsys.readouterr().err
     assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in err
     commands = [line.strip() for line in err.splitlines() if "apt-get" in line]
-    assert commands == ["sudo apt-get install -y --no-install-recommends libxcb-icccm4 libxcb-keysyms1"]
+    assert commands == [
+        "sudo apt-get install -y --no-install-recommends libxcb-icccm4 libxcb-keysyms1"
+    ]
 
 
 def test_failed_install_says_so_and_fails(plugin, capsys):
@@ -131,8 +139,16 @@ def test_check_only_never_installs(plugin, capsys):
 
 def test_skipped_when_qt_runs_offscreen(plugin):
     system = FakeSystem()
-    assert qt_deps.main(["--install"], env={"QT_QPA_PLATFORM": "offscreen"}, run=system,
-                        is_root=True, have_apt=True) == 0
+    assert (
+        qt_deps.main(
+            ["--install"],
+            env={"QT_QPA_PLATFORM": "offscreen"},
+            run=system,
+            is_root=True,
+            have_apt=True,
+        )
+        == 0
+    )
     assert system.calls == []
     assert qt_deps.problem({"QT_QPA_PLATFORM": "offscreen"}, run=system) is None
 

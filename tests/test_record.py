@@ -12,9 +12,20 @@ from ecgviewer.record import Annotation, Record, normalize_lead_name
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("AVR", "aVR"), ("avr", "aVR"), ("aVF", "aVF"), ("MLII", "II"), ("V1-", "V1"),
-        ("ECG II", "II"), ("Lead V5", "V5"), ("v6", "V6"), ("i", "I"), ("III", "III"),
-        ("ABP", "ABP"), ("PLETH", "PLETH"), ("vx", "vx"), ("V", "V"),
+        ("AVR", "aVR"),
+        ("avr", "aVR"),
+        ("aVF", "aVF"),
+        ("MLII", "II"),
+        ("V1-", "V1"),
+        ("ECG II", "II"),
+        ("Lead V5", "V5"),
+        ("v6", "V6"),
+        ("i", "I"),
+        ("III", "III"),
+        ("ABP", "ABP"),
+        ("PLETH", "PLETH"),
+        ("vx", "vx"),
+        ("V", "V"),
     ],
 )
 def test_normalize_lead_name(raw: str, expected: str) -> None:

@@ -38,8 +38,13 @@ def test_demo_opens_scores_and_exports(qapp, tmp_path, weights):
     found = smoke.run(out, weights=weights)
     assert found.get("error") is None
     assert found["checks"] == {
-        "score_finite": True, "map_aligned": True, "model_named": True,
-        "png_written": True, "png_page_sized": True, "png_has_ink": True, "window_opens": True,
+        "score_finite": True,
+        "map_aligned": True,
+        "model_named": True,
+        "png_written": True,
+        "png_page_sized": True,
+        "png_has_ink": True,
+        "window_opens": True,
     }
     assert found["ok"] is True
     assert found["record"]["leads"] == 12 and found["record"]["source"] == "demo_ecg.hea"

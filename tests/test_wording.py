@@ -9,11 +9,22 @@ import pytest
 from ecgviewer import wording
 
 
-@pytest.mark.parametrize("p, text", [
-    (100.0, "> 99.9 %"), (99.96, "> 99.9 %"), (99.94, "99.9 %"), (99.6, "99.6 %"),
-    (50.0, "50.0 %"), (0.0, "< 0.1 %"), (0.04, "< 0.1 %"), (0.06, "0.1 %"),
-    (None, "n/a"), (math.nan, "n/a"), (math.inf, "n/a"),
-])
+@pytest.mark.parametrize(
+    "p, text",
+    [
+        (100.0, "> 99.9 %"),
+        (99.96, "> 99.9 %"),
+        (99.94, "99.9 %"),
+        (99.6, "99.6 %"),
+        (50.0, "50.0 %"),
+        (0.0, "< 0.1 %"),
+        (0.04, "< 0.1 %"),
+        (0.06, "0.1 %"),
+        (None, "n/a"),
+        (math.nan, "n/a"),
+        (math.inf, "n/a"),
+    ],
+)
 def test_percentile_is_never_100_or_0(p, text):
     assert wording.percentile_text(p) == text
 
@@ -24,28 +35,39 @@ def test_no_form_ever_says_100_0_or_0_0():
             assert "100.0" not in text and " 0.0 %" not in text
 
 
-@pytest.mark.parametrize("p, word", [
-    (99.0, "unusual"), (95.0, "unusual"), (94.9, "somewhat unusual"), (80.0, "somewhat unusual"),
-    (79.9, "within normal range"), (None, "no percentile"),
-])
+@pytest.mark.parametrize(
+    "p, word",
+    [
+        (99.0, "unusual"),
+        (95.0, "unusual"),
+        (94.9, "somewhat unusual"),
+        (80.0, "somewhat unusual"),
+        (79.9, "within normal range"),
+        (None, "no percentile"),
+    ],
+)
 def test_verdict_word(p, word):
     assert wording.verdict_word(p) == word
 
 
 def test_headline_and_sentence():
     assert wording.headline(100.0) == "Unusual · percentile > 99.9 %"
-    assert wording.verdict(100.0) == ("Unusual for a normal ECG: more unusual than over 99.9 % "
-                                      "of normal ECGs")
+    assert wording.verdict(100.0) == (
+        "Unusual for a normal ECG: more unusual than over 99.9 % of normal ECGs"
+    )
     assert wording.verdict(12.0).startswith("within the range of normal ECGs")
 
 
-@pytest.mark.parametrize("flag, text", [
-    ("resampled_from_500Hz", "resampled from 500 Hz"),
-    ("resampled_from_257.5Hz", "resampled from 257.5 Hz"),
-    ("derived_limb_leads", "limb leads III, aVR, aVL, aVF computed from I and II"),
-    ("short_record_padded", "shorter than the model's 10 s window: padded"),
-    ("something_new", "something new"),
-])
+@pytest.mark.parametrize(
+    "flag, text",
+    [
+        ("resampled_from_500Hz", "resampled from 500 Hz"),
+        ("resampled_from_257.5Hz", "resampled from 257.5 Hz"),
+        ("derived_limb_leads", "limb leads III, aVR, aVL, aVF computed from I and II"),
+        ("short_record_padded", "shorter than the model's 10 s window: padded"),
+        ("something_new", "something new"),
+    ],
+)
 def test_flags_in_plain_words(flag, text):
     assert wording.flag_text(flag) == text
     assert "_" not in wording.flag_text(flag)

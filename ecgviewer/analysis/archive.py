@@ -36,8 +36,17 @@ from ecgviewer.record import Record, RecordEntry
 from ecgviewer.wording import verdict_word
 
 #: Columns of the results table (CSV and Parquet), in this order.
-COLUMNS = ("file", "entry", "score", "percentile", "verdict", "top_leads", "flags",
-           "model_version", "error")
+COLUMNS = (
+    "file",
+    "entry",
+    "score",
+    "percentile",
+    "verdict",
+    "top_leads",
+    "flags",
+    "model_version",
+    "error",
+)
 #: How often (s) a progress line is written when stderr is not a terminal.
 LOG_EVERY_S = 10.0
 
@@ -46,25 +55,38 @@ LOG_EVERY_S = 10.0
 def result_row(file: str, entry: str, result: Any, model_version: str) -> dict[str, str]:
     """The table row of one Detector result (a ScoreResult or the ECGError it gave)."""
     if isinstance(result, BaseException):
-        problem = result.problem if isinstance(result, ECGError) else f"{type(result).__name__}: {result}"
+        problem = (
+            result.problem if isinstance(result, ECGError) else f"{type(result).__name__}: {result}"
+        )
         return error_row(file, entry, problem, model_version)
     pct = _finite(getattr(result, "percentile", None))
     top = top_leads(getattr(result, "lead_scores", None))
     score = _finite(getattr(result, "score", None))
     return {
-        "file": file, "entry": entry,
+        "file": file,
+        "entry": entry,
         "score": "" if score is None else repr(score),
         "percentile": "" if pct is None else f"{pct:.1f}",
         "verdict": verdict_word(pct),
         "top_leads": " ".join(top),
         "flags": " ".join(sorted(getattr(result, "flags", None) or ())),
-        "model_version": model_version, "error": "",
+        "model_version": model_version,
+        "error": "",
     }
 
 
 def error_row(file: str, entry: str, problem: str, model_version: str = "") -> dict[str, str]:
-    return {"file": file, "entry": entry, "score": "", "percentile": "", "verdict": "not scored",
-            "top_leads": "", "flags": "", "model_version": model_version, "error": problem}
+    return {
+        "file": file,
+        "entry": entry,
+        "score": "",
+        "percentile": "",
+        "verdict": "not scored",
+        "top_leads": "",
+        "flags": "",
+        "model_version": model_version,
+        "error": problem,
+    }
 
 
 def _finite(value: Any) -> float | None:
@@ -92,8 +114,11 @@ def read_done(path: Path) -> set[tuple[str, str]]:
         if header is None:
             return done
         if tuple(header) != COLUMNS:
-            raise FileAccessError(path, "exists and is not an ecgad results table "
-                                        f"(columns {', '.join(header[:4])}...): choose another --out")
+            raise FileAccessError(
+                path,
+                "exists and is not an ecgad results table "
+                f"(columns {', '.join(header[:4])}...): choose another --out",
+            )
         for row in reader:
             if len(row) == len(COLUMNS):
                 done.add((row[0], row[1]))
@@ -137,7 +162,9 @@ class ResultsWriter:
             self._fh.flush()
             os.fsync(self._fh.fileno())
         except OSError as exc:
-            raise FileAccessError(self.path, f"cannot write the results: {exc.strerror or exc}") from exc
+            raise FileAccessError(
+                self.path, f"cannot write the results: {exc.strerror or exc}"
+            ) from exc
 
     def close(self) -> None:
         self._fh.close()
@@ -151,8 +178,9 @@ def write_parquet(csv_path: Path, parquet_path: Path, rows_per_group: int = 50_0
         import pyarrow.parquet as pq
     except ImportError:
         return False
-    schema = pa.schema([(c, pa.float64() if c in ("score", "percentile") else pa.string())
-                        for c in COLUMNS])
+    schema = pa.schema(
+        [(c, pa.float64() if c in ("score", "percentile") else pa.string()) for c in COLUMNS]
+    )
     tmp = parquet_path.with_name(parquet_path.name + ".tmp")
     with open(csv_path, newline="", encoding="utf-8") as fh, pq.ParquetWriter(tmp, schema) as out:
         reader = csv.reader(fh)
@@ -161,9 +189,12 @@ def write_parquet(csv_path: Path, parquet_path: Path, rows_per_group: int = 50_0
 
         def flush() -> None:
             cols = list(zip(*block, strict=True)) if block else [[] for _ in COLUMNS]
-            arrays = [pa.array([float(v) if v else None for v in col], pa.float64())
-                      if name in ("score", "percentile") else pa.array(list(col), pa.string())
-                      for name, col in zip(COLUMNS, cols, strict=True)]
+            arrays = [
+                pa.array([float(v) if v else None for v in col], pa.float64())
+                if name in ("score", "percentile")
+                else pa.array(list(col), pa.string())
+                for name, col in zip(COLUMNS, cols, strict=True)
+            ]
             out.write_table(pa.Table.from_arrays(arrays, schema=schema))
             block.clear()
 
@@ -229,8 +260,13 @@ class EntryStream:
     the DataLoader hands them back round-robin, i.e. in scan order.
     """
 
-    def __init__(self, source: str, shard: Shard, done: set[tuple[str, str]],
-                 prepare: Callable[[Record], Any] | None) -> None:
+    def __init__(
+        self,
+        source: str,
+        shard: Shard,
+        done: set[tuple[str, str]],
+        prepare: Callable[[Record], Any] | None,
+    ) -> None:
         self.source, self.shard, self.done, self.prepare = source, shard, done, prepare
 
     def entries(self) -> Iterator[RecordEntry]:
@@ -297,9 +333,14 @@ def loaded_items(stream: EntryStream, workers: int) -> Iterator[Loaded]:
         return
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_as_dataset(stream), batch_size=None, num_workers=workers,
-                        prefetch_factor=4, persistent_workers=False,
-                        collate_fn=lambda item: item)
+    loader = DataLoader(
+        _as_dataset(stream),
+        batch_size=None,
+        num_workers=workers,
+        prefetch_factor=4,
+        persistent_workers=False,
+        collate_fn=lambda item: item,
+    )
     yield from loader
 
 
@@ -322,8 +363,10 @@ class Progress:
         eta = _clock(left / rate) if rate > 0 else "?"
         pct = 100.0 * self.done / self.total if self.total else 100.0
         errors = f", {self.errors} not scored" if self.errors else ""
-        return (f"{self.label}{self.done}/{self.total} ECGs ({pct:.0f} %), {rate:.1f} ECG/s, "
-                f"elapsed {_clock(elapsed)}, ETA {eta}{errors}")
+        return (
+            f"{self.label}{self.done}/{self.total} ECGs ({pct:.0f} %), {rate:.1f} ECG/s, "
+            f"elapsed {_clock(elapsed)}, ETA {eta}{errors}"
+        )
 
     def update(self, done: int, errors: int) -> None:
         self.done += done
@@ -340,7 +383,9 @@ class Progress:
     def finish(self) -> None:
         if self.total == 0:  # nothing left to score (a finished run rerun): the summary says so
             return
-        self.stream.write(("\r" if self.tty else "") + self.line() + ("\x1b[K\n" if self.tty else "\n"))
+        self.stream.write(
+            ("\r" if self.tty else "") + self.line() + ("\x1b[K\n" if self.tty else "\n")
+        )
         self.stream.flush()
 
 
@@ -444,8 +489,15 @@ def score_archive(
     return run
 
 
-def _score_chunk(items: list[Loaded], detector: Any, model_version: str, batch: int,
-                 writer: ResultsWriter, run: ArchiveRun, bar: Progress) -> None:
+def _score_chunk(
+    items: list[Loaded],
+    detector: Any,
+    model_version: str,
+    batch: int,
+    writer: ResultsWriter,
+    run: ArchiveRun,
+    bar: Progress,
+) -> None:
     ok = [i for i in items if not i.error and i.record is not None]
     results: dict[int, Any] = {}
     if ok:

@@ -21,8 +21,18 @@ EXIT_ERROR = 2
 
 
 #: ``ecgad score`` options (of either form) followed by a value, e.g. ``--csv OUT``.
-_VALUED = {"--out", "--csv", "--weights", "--device", "--fs", "--workers", "--threads",
-           "--batch", "--chunk", "--amp"}
+_VALUED = {
+    "--out",
+    "--csv",
+    "--weights",
+    "--device",
+    "--fs",
+    "--workers",
+    "--threads",
+    "--batch",
+    "--chunk",
+    "--amp",
+}
 
 
 def wants_archive(argv: list[str]) -> bool:
@@ -57,29 +67,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ecgad score",
         description="Score a whole archive: a folder of ECG files, an HDF5 collection or a "
-                    "PTB-XL style database CSV. One row per ECG (file, entry, score, percentile, "
-                    "verdict, top leads, flags, model version, error) is appended to --out as "
-                    "it is scored, so a stopped run resumes where it stopped; a Parquet copy is "
-                    "written beside it when pyarrow is installed. Under torchrun the ECGs are "
-                    "shared among the processes and rank 0 merges the results.",
+        "PTB-XL style database CSV. One row per ECG (file, entry, score, percentile, "
+        "verdict, top leads, flags, model version, error) is appended to --out as "
+        "it is scored, so a stopped run resumes where it stopped; a Parquet copy is "
+        "written beside it when pyarrow is installed. Under torchrun the ECGs are "
+        "shared among the processes and rank 0 merges the results.",
     )
     p.add_argument("source", metavar="SOURCE", help="folder, .h5/.hdf5 collection or database CSV")
-    p.add_argument("--out", required=True, metavar="RESULTS.csv",
-                   help="results table (CSV; .parquet beside it when pyarrow is installed)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="RESULTS.csv",
+        help="results table (CSV; .parquet beside it when pyarrow is installed)",
+    )
     p.add_argument("--weights", metavar="PATH", help="model weights (default: the bundled ones)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where the model runs (default: the GPU when there is one)")
-    p.add_argument("--workers", type=int, default=-1, metavar="N",
-                   help="processes that read and prepare ECGs (default: none on CPU, "
-                        "all cores but one on a GPU)")
-    p.add_argument("--threads", type=int, default=0, metavar="N",
-                   help="torch CPU threads (default: all cores not used by workers)")
-    p.add_argument("--batch", type=int, default=0, metavar="N",
-                   help="network windows per call (default 64 on CPU, 512 on a GPU)")
-    p.add_argument("--chunk", type=int, default=0, metavar="N",
-                   help="ECGs scored and written together (default 64 on CPU, 1024 on a GPU)")
-    p.add_argument("--amp", choices=["bf16", "fp16"], default=None,
-                   help="mixed precision on a GPU (benchmarks/model_speed.py checks the scores)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where the model runs (default: the GPU when there is one)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="processes that read and prepare ECGs (default: none on CPU, "
+        "all cores but one on a GPU)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="torch CPU threads (default: all cores not used by workers)",
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="network windows per call (default 64 on CPU, 512 on a GPU)",
+    )
+    p.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        metavar="N",
+        help="ECGs scored and written together (default 64 on CPU, 1024 on a GPU)",
+    )
+    p.add_argument(
+        "--amp",
+        choices=["bf16", "fp16"],
+        default=None,
+        help="mixed precision on a GPU (benchmarks/model_speed.py checks the scores)",
+    )
     p.add_argument("--no-parquet", action="store_true", help="write the CSV only")
     return p
 
@@ -103,9 +145,13 @@ def main(argv: list[str]) -> int:
     if device == "cuda" and shard.world > 1:
         # Ranks beyond the GPU count share GPUs: several ranks per GPU multiply the CPU work
         # (reading, preprocessing, finishing) that keeps one GPU fed.
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % max(1, torch.cuda.device_count())}"
+        device = (
+            f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % max(1, torch.cuda.device_count())}"
+        )
     gpu = device.startswith("cuda")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     workers = args.workers if args.workers >= 0 else (max(1, cores - 1) if gpu else 0)
     torch.set_num_threads(args.threads or max(1, cores - (workers if not gpu else 0)))
     barrier = None
@@ -121,9 +167,16 @@ def main(argv: list[str]) -> int:
     info = detector_info(det) or {}
     try:
         run = score_archive(
-            source, args.out, det, model_version=version_key(info) if info else "unknown",
-            batch=args.batch or (512 if gpu else 64), chunk=args.chunk or (1024 if gpu else 64),
-            workers=workers, shard=shard, barrier=barrier, parquet=not args.no_parquet,
+            source,
+            args.out,
+            det,
+            model_version=version_key(info) if info else "unknown",
+            batch=args.batch or (512 if gpu else 64),
+            chunk=args.chunk or (1024 if gpu else 64),
+            workers=workers,
+            shard=shard,
+            barrier=barrier,
+            parquet=not args.no_parquet,
         )
     finally:
         if barrier is not None:
@@ -132,7 +185,9 @@ def main(argv: list[str]) -> int:
             dist.destroy_process_group()
     if shard.rank == 0:
         extra = f"; Parquet copy {run.parquet}" if run.parquet else ""
-        print(f"{run.scanned} ECGs in {source}: {run.skipped} already in {run.out}, "
-              f"{run.scored} scored, {run.errors} not scored (see the error column){extra}",
-              file=sys.stderr)
+        print(
+            f"{run.scanned} ECGs in {source}: {run.skipped} already in {run.out}, "
+            f"{run.scored} scored, {run.errors} not scored (see the error column){extra}",
+            file=sys.stderr,
+        )
     return EXIT_OK if run.errors == 0 else EXIT_ERROR

@@ -70,8 +70,9 @@ class LazyDetector:
         Detector object, factory, or None (``model.infer.Detector.load(weights, device)``).
     """
 
-    def __init__(self, source: DetectorSource = None, *, device: str = "auto",
-                 weights: str | None = None) -> None:
+    def __init__(
+        self, source: DetectorSource = None, *, device: str = "auto", weights: str | None = None
+    ) -> None:
         self._source = source
         self._device = device
         self._weights = weights

@@ -160,9 +160,15 @@ def long_recording_job(
         for n in range(len(chunks)):
             assert future is not None
             windows = future.result()
-            future = pool.submit(_read_windows, record, state, chunks[n + 1]) if n + 1 < len(chunks) else None
+            future = (
+                pool.submit(_read_windows, record, state, chunks[n + 1])
+                if n + 1 < len(chunks)
+                else None
+            )
             scorable = [(i, w) for i, w in windows if w is not None]
-            results = score_many_isolated(lazy.get(), [w for _, w in scorable], batch) if scorable else []
+            results = (
+                score_many_isolated(lazy.get(), [w for _, w in scorable], batch) if scorable else []
+            )
             finished: dict[int, float] = {}
             for (i, _), res in zip(scorable, results, strict=True):
                 _store_result(state, i, res)
@@ -171,8 +177,13 @@ def long_recording_job(
             for i, _ in windows:
                 state.done[i] = True
             if store is not None and content_hash and finished:
-                cache_write(store.put_window_scores, content_hash, state.model_version,
-                            state.window_s, finished)
+                cache_write(
+                    store.put_window_scores,
+                    content_hash,
+                    state.model_version,
+                    state.window_s,
+                    finished,
+                )
             if emit is not None:
                 emit([i for i, _ in windows])
             yield (state.n_done, total, f"{state.n_done} of {total} windows scored")
@@ -213,15 +224,21 @@ def _store_result(state: LongRecordingScores, i: int, res: Any) -> None:
     beats = list(getattr(res, "beats", None) or [])
     if found:
         top = found[0]
-        state.findings[i] = Finding(top.lead, t0 + top.start, t0 + top.end, float(res.score),
-                                    state.percentiles[i] if np.isfinite(state.percentiles[i]) else None,
-                                    "window")
+        state.findings[i] = Finding(
+            top.lead,
+            t0 + top.start,
+            t0 + top.end,
+            float(res.score),
+            state.percentiles[i] if np.isfinite(state.percentiles[i]) else None,
+            "window",
+        )
     elif beats:
         best = max(beats, key=lambda b: float(b[2]))
         leads = best[3] if len(best) > 3 and isinstance(best[3], dict) else {}
         lead = max(leads, key=leads.get) if leads else None
-        state.findings[i] = Finding(lead, t0 + float(best[0]), t0 + float(best[1]), float(res.score),
-                                    None, "window")
+        state.findings[i] = Finding(
+            lead, t0 + float(best[0]), t0 + float(best[1]), float(res.score), None, "window"
+        )
     else:
         t0, t1 = state.window_bounds(i)
         state.findings[i] = Finding(None, t0, t1, float(res.score), None, "window")

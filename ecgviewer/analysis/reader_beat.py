@@ -54,8 +54,14 @@ def machine_beat(record: Record, max_seconds: float = 60.0) -> MachineBeat:
     # measure_intervals delineates at DELINEATION_FS at least (interpolating slower records).
     fs = max(float(record.fs), float(getattr(iv_mod, "DELINEATION_FS", record.fs)))
     fid = {k: float(v) for k, v in (getattr(iv, "fiducials", {}) or {}).items()}
-    return MachineBeat(np.asarray(beat, dtype=np.float32), fs, int(iv.median_beat_r),
-                       tuple(iv.median_beat_leads), fid, getattr(iv, "rr_ms", None))
+    return MachineBeat(
+        np.asarray(beat, dtype=np.float32),
+        fs,
+        int(iv.median_beat_r),
+        tuple(iv.median_beat_leads),
+        fid,
+        getattr(iv, "rr_ms", None),
+    )
 
 
 def _from_measurements(m: object) -> MachineBeat:
@@ -69,5 +75,11 @@ def _from_measurements(m: object) -> MachineBeat:
     rr_s = getattr(beats, "rr_s", None)
     rr_ms = 1000.0 * float(rr_s) if rr_s else getattr(m, "rr_ms", None)
     fid = {k: float(v) for k, v in m.fiducial_seconds().items()}  # type: ignore[attr-defined]
-    return MachineBeat(np.asarray(array, dtype=np.float32), float(beats.fs), int(beats.r_index),
-                       tuple(beats.leads), fid, rr_ms)
+    return MachineBeat(
+        np.asarray(array, dtype=np.float32),
+        float(beats.fs),
+        int(beats.r_index),
+        tuple(beats.leads),
+        fid,
+        rr_ms,
+    )

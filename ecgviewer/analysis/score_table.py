@@ -53,18 +53,38 @@ def result_row(file: str, entry: str, result: Any, ms: float) -> dict[str, Any]:
     flags = sorted(getattr(result, "flags", None) or ())
     lead_scores = {k: _number(v) for k, v in (getattr(result, "lead_scores", None) or {}).items()}
     return {
-        "file": file, "entry": entry,
-        "percentile": pct, "percentile_text": percentile_text(pct), "verdict": verdict_word(pct),
-        "top_leads": top_leads(lead_scores), "notes": flag_texts(flags), "flags": flags,
-        "score": _number(getattr(result, "score", None)), "lead_scores": lead_scores,
-        "model": dict(getattr(result, "model", None) or {}), "ms": round(ms, 1), "error": None,
+        "file": file,
+        "entry": entry,
+        "percentile": pct,
+        "percentile_text": percentile_text(pct),
+        "verdict": verdict_word(pct),
+        "top_leads": top_leads(lead_scores),
+        "notes": flag_texts(flags),
+        "flags": flags,
+        "score": _number(getattr(result, "score", None)),
+        "lead_scores": lead_scores,
+        "model": dict(getattr(result, "model", None) or {}),
+        "ms": round(ms, 1),
+        "error": None,
     }
 
 
 def error_row(file: str, entry: str, problem: str) -> dict[str, Any]:
-    return {"file": file, "entry": entry, "percentile": None, "percentile_text": "n/a",
-            "verdict": "not scored", "top_leads": [], "notes": [], "flags": [], "score": None,
-            "lead_scores": {}, "model": {}, "ms": None, "error": problem}
+    return {
+        "file": file,
+        "entry": entry,
+        "percentile": None,
+        "percentile_text": "n/a",
+        "verdict": "not scored",
+        "top_leads": [],
+        "notes": [],
+        "flags": [],
+        "score": None,
+        "lead_scores": {},
+        "model": {},
+        "ms": None,
+        "error": problem,
+    }
 
 
 def _records(path: str, fs: float | None) -> Iterator[tuple[str, Record | ECGError]]:
@@ -82,8 +102,9 @@ def _records(path: str, fs: float | None) -> Iterator[tuple[str, Record | ECGErr
         yield entry.key, record
 
 
-def score_rows(paths: Sequence[str], detector: Any, fs: float | None = None
-               ) -> Iterator[dict[str, Any]]:
+def score_rows(
+    paths: Sequence[str], detector: Any, fs: float | None = None
+) -> Iterator[dict[str, Any]]:
     """Rows in file order; a file that fails gives an error row and the rest go on."""
     for path in paths:
         entry = ""
@@ -142,8 +163,10 @@ def long_record_row(path: str, entry: str, record: Record, detector: Any) -> dic
                 continue
             scored += 1
             flags |= set(getattr(res, "flags", None) or ())
-            top = sorted([*top, (score, w0, w1, _number(getattr(res, "percentile", None)))],
-                         key=lambda w: -w[0])[:5]
+            top = sorted(
+                [*top, (score, w0, w1, _number(getattr(res, "percentile", None)))],
+                key=lambda w: -w[0],
+            )[:5]
             if best is None or score > best[0]:
                 best = (score, res, w0, w1)
         del windows, results
@@ -152,10 +175,18 @@ def long_record_row(path: str, entry: str, record: Record, detector: Any) -> dic
         return error_row(path, entry, f"no 10 s window of the recording could be scored ({why})")
     row = result_row(path, entry, best[1], 1000 * (time.perf_counter() - t0))
     row["flags"] = sorted(flags)
-    row["notes"] = [f"most unusual of {scored} 10 s windows: {best[2]:.0f}-{best[3]:.0f} s",
-                    *flag_texts(sorted(flags))]
-    row.update({"windows": n, "windows_scored": scored, "not_scored": problems,
-                "top_windows": [[w0, w1, s, p] for s, w0, w1, p in top]})
+    row["notes"] = [
+        f"most unusual of {scored} 10 s windows: {best[2]:.0f}-{best[3]:.0f} s",
+        *flag_texts(sorted(flags)),
+    ]
+    row.update(
+        {
+            "windows": n,
+            "windows_scored": scored,
+            "not_scored": problems,
+            "top_windows": [[w0, w1, s, p] for s, w0, w1, p in top],
+        }
+    )
     return row
 
 
@@ -167,9 +198,18 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         if r["error"]:
             cells.append((name, "-", "not scored", "-", r["error"]))
         else:
-            cells.append((name, r["percentile_text"], r["verdict"],
-                          ", ".join(r["top_leads"]) or "-", "; ".join(r["notes"]) or "-"))
-    widths = [max(len(str(c[i])) for c in [TABLE_COLUMNS, *cells]) for i in range(len(TABLE_COLUMNS) - 1)]
+            cells.append(
+                (
+                    name,
+                    r["percentile_text"],
+                    r["verdict"],
+                    ", ".join(r["top_leads"]) or "-",
+                    "; ".join(r["notes"]) or "-",
+                )
+            )
+    widths = [
+        max(len(str(c[i])) for c in [TABLE_COLUMNS, *cells]) for i in range(len(TABLE_COLUMNS) - 1)
+    ]
     lines = []
     for row in [TABLE_COLUMNS, *cells]:
         left = "  ".join(str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True))
@@ -181,14 +221,31 @@ def write_csv(rows: Sequence[dict[str, Any]], out: TextIO) -> None:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([r["file"], r["entry"], "" if r["percentile"] is None else f"{r['percentile']:.1f}",
-                         r["verdict"], " ".join(r["top_leads"]), "; ".join(r["notes"]),
-                         "" if r["score"] is None else repr(r["score"]), r["error"] or ""])
+        writer.writerow(
+            [
+                r["file"],
+                r["entry"],
+                "" if r["percentile"] is None else f"{r['percentile']:.1f}",
+                r["verdict"],
+                " ".join(r["top_leads"]),
+                "; ".join(r["notes"]),
+                "" if r["score"] is None else repr(r["score"]),
+                r["error"] or "",
+            ]
+        )
 
 
-def score_files(paths: Sequence[str], *, json_out: bool = False, csv_out: str | None = None,
-                weights: str | None = None, device: str = "auto", fs: float | None = None,
-                detector: Any = None, stdout: TextIO | None = None) -> int:
+def score_files(
+    paths: Sequence[str],
+    *,
+    json_out: bool = False,
+    csv_out: str | None = None,
+    weights: str | None = None,
+    device: str = "auto",
+    fs: float | None = None,
+    detector: Any = None,
+    stdout: TextIO | None = None,
+) -> int:
     """``ecgad score``: 0 when every ECG was scored, 2 when one could not be (its row says why).
 
     Raises ModelError (exit status 2 in the CLI) when the model cannot be loaded."""

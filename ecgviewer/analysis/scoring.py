@@ -30,6 +30,7 @@ def unscorable_reason(record: Record) -> str | None:
     has = ", ".join(record.ecg_leads or record.leads) or "none"
     return f"the model needs the 12 standard leads; this record has {has}"
 
+
 _detectors: dict[tuple[str | None, str], Any] = {}
 _lock = threading.Lock()
 
@@ -55,8 +56,9 @@ def get_detector(weights: str | None = None, device: str = "auto") -> Any:
         return _detectors[key]
 
 
-def score_record_job(record: Record, *, device: str = "auto", weights: str | None = None
-                     ) -> Generator[Progress, None, Any]:
+def score_record_job(
+    record: Record, *, device: str = "auto", weights: str | None = None
+) -> Generator[Progress, None, Any]:
     """Score one record; yields ``(done, total, message)``, returns a ``ScoreResult``.
 
     Raises ECGError (e.g. MissingLeadsError) for records the model cannot score.
@@ -68,8 +70,9 @@ def score_record_job(record: Record, *, device: str = "auto", weights: str | Non
     return result
 
 
-def score_many_job(records: Sequence[Record], *, device: str = "auto", weights: str | None = None,
-                   batch: int = 64) -> Generator[Progress, None, list[Any]]:
+def score_many_job(
+    records: Sequence[Record], *, device: str = "auto", weights: str | None = None, batch: int = 64
+) -> Generator[Progress, None, list[Any]]:
     """Score several records in shared batches; failed ones come back as their ECGError."""
     yield 0, 1, "loading the anomaly model"
     detector = get_detector(weights, device)
@@ -77,6 +80,10 @@ def score_many_job(records: Sequence[Record], *, device: str = "auto", weights: 
     try:
         while True:
             done, total = next(gen)
-            yield done, max(total, 1), f"scoring {len(records)} ECG{'s' if len(records) != 1 else ''}"
+            yield (
+                done,
+                max(total, 1),
+                f"scoring {len(records)} ECG{'s' if len(records) != 1 else ''}",
+            )
     except StopIteration as stop:
         return list(stop.value)

@@ -110,8 +110,13 @@ def scan_folder(folder: Path) -> Iterator[RecordEntry]:
 
 def failed_entry(path: Path, error: ECGError) -> RecordEntry:
     """An entry for a file that could not even be listed: loading it raises ``error``."""
-    return RecordEntry(source=str(path), key="", label=path.stem, load=_Raise(error),
-                       extra={"error": error.problem})
+    return RecordEntry(
+        source=str(path),
+        key="",
+        label=path.stem,
+        load=_Raise(error),
+        extra={"error": error.problem},
+    )
 
 
 class _Raise:
@@ -168,8 +173,11 @@ def scan_ptbxl_csv(csv_path: Path) -> Iterator[RecordEntry]:
     """
     for row in read_ptbxl_database(csv_path):
         yield RecordEntry(
-            source=str(row.header), key="", label=f"ecg {row.ecg_id or row.header.stem}",
-            load=_ptbxl_loader(row.header, row.patient), patient=row.patient,
+            source=str(row.header),
+            key="",
+            label=f"ecg {row.ecg_id or row.header.stem}",
+            load=_ptbxl_loader(row.header, row.patient),
+            patient=row.patient,
             extra={"start": row.recording_date},
         )
 
@@ -267,15 +275,18 @@ def worklist_job(
     try:
         chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
         future: Future[_Prepared] | None = pool.submit(
-            _load_and_prepare, chunks[0], store, model_version, lazy, max_duration_s)
+            _load_and_prepare, chunks[0], store, model_version, lazy, max_duration_s
+        )
         for n, _chunk in enumerate(chunks):
             assert future is not None
             prepared = future.result()
             # Start reading the next chunk while the model scores this one.
             future = (
-                pool.submit(_load_and_prepare, chunks[n + 1], store, model_version, lazy,
-                            max_duration_s)
-                if n + 1 < len(chunks) else None
+                pool.submit(
+                    _load_and_prepare, chunks[n + 1], store, model_version, lazy, max_duration_s
+                )
+                if n + 1 < len(chunks)
+                else None
             )
             _score(prepared, lazy, model_version, batch, max_duration_s, store)
             send([item.row for item in prepared.items])
@@ -288,9 +299,14 @@ def worklist_job(
 
 def _make_item(entry: RecordEntry, order: int) -> _Item:
     row = WorklistRow(
-        uid=row_uid(entry.source, entry.key), path=entry.source, key=entry.key,
-        label=entry.label, patient_id=entry.patient.id or "",
-        start=(entry.start.isoformat(sep=" ") if entry.start else str(entry.extra.get("start", ""))),
+        uid=row_uid(entry.source, entry.key),
+        path=entry.source,
+        key=entry.key,
+        label=entry.label,
+        patient_id=entry.patient.id or "",
+        start=(
+            entry.start.isoformat(sep=" ") if entry.start else str(entry.extra.get("start", ""))
+        ),
         order=order,
     )
     return _Item(entry, row, collection=Path(entry.source) if entry.key else None)
@@ -305,8 +321,13 @@ class _Prepared:
     model_inputs: dict[int, Any] = field(default_factory=dict)
 
 
-def _load_and_prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str,
-                      lazy: LazyDetector, max_duration_s: float) -> _Prepared:
+def _load_and_prepare(
+    chunk: Sequence[_Item],
+    store: ReviewStore,
+    model_version: str,
+    lazy: LazyDetector,
+    max_duration_s: float,
+) -> _Prepared:
     """:func:`_prepare`, then the Detector's CPU half of scoring (``Detector.preparer``, the
     archive pipeline's too) in this loader thread, so it overlaps the network on the chunk
     before. Not for the first chunk (the model is not loaded yet) or a detector without one."""
@@ -314,8 +335,9 @@ def _load_and_prepare(chunk: Sequence[_Item], store: ReviewStore, model_version:
     make = getattr(lazy.get(), "preparer", None) if lazy.loaded else None
     if callable(make):
         preparer = make()
-        prepared.model_inputs = {n: preparer(r) for n, r in prepared.records.items()
-                                 if r.duration <= max_duration_s}
+        prepared.model_inputs = {
+            n: preparer(r) for n, r in prepared.records.items() if r.duration <= max_duration_s
+        }
     return prepared
 
 
@@ -385,14 +407,20 @@ def _prepare(chunk: Sequence[_Item], store: ReviewStore, model_version: str) -> 
     return _Prepared(list(chunk), records, hits)
 
 
-def _file_hash(files: list[Path], store: ReviewStore, fresh: list[tuple[str, int, int, str]]) -> str:
+def _file_hash(
+    files: list[Path], store: ReviewStore, fresh: list[tuple[str, int, int, str]]
+) -> str:
     """Content hash of ``files`` via the one cached lookup (:func:`review.hashing.cached_hash`)."""
     return str(cached_hash(files, store, fresh=fresh))
 
 
 def _score(
-    prepared: _Prepared, lazy: LazyDetector, model_version: str, batch: int,
-    max_duration_s: float, store: ReviewStore,
+    prepared: _Prepared,
+    lazy: LazyDetector,
+    model_version: str,
+    batch: int,
+    max_duration_s: float,
+    store: ReviewStore,
 ) -> None:
     for n, summary in prepared.cached.items():
         item = prepared.items[n]
@@ -402,15 +430,20 @@ def _score(
         item = prepared.items[n]
         hours = prepared.records[n].duration / 3600
         item.row = replace(
-            item.row, status=LONG,
+            item.row,
+            status=LONG,
             error=f"long recording ({hours:.1f} h): open it to score window by window",
         )
     if not todo:
         return
     order = list(todo)
     inputs = [prepared.model_inputs.get(n) for n in order]
-    results = score_many_isolated(lazy.get(), [todo[n] for n in order], batch,
-                                  inputs if all(i is not None for i in inputs) else None)
+    results = score_many_isolated(
+        lazy.get(),
+        [todo[n] for n in order],
+        batch,
+        inputs if all(i is not None for i in inputs) else None,
+    )
     summaries = []
     for n, res in zip(order, results, strict=True):
         item = prepared.items[n]
@@ -429,8 +462,9 @@ def cache_write(write: Callable[..., None], *args: Any) -> None:
         log.warning("score cache not updated: %s", exc)
 
 
-def score_many_isolated(det: Any, records: list[Record], batch: int,
-                        prepared: Sequence[Any] | None = None) -> list[Any]:
+def score_many_isolated(
+    det: Any, records: list[Record], batch: int, prepared: Sequence[Any] | None = None
+) -> list[Any]:
     """One batched call; when it fails on a bad ECG, score one by one to isolate it.
 
     A per-ECG :class:`ECGError` (e.g. missing leads) becomes that ECG's result, so one bad
@@ -462,15 +496,22 @@ def summarize(h: str, model_version: str, res: Any) -> ScoreSummary:
         return ScoreSummary(h, model_version, None, None, error=res.problem)
     score = _opt_float(getattr(res, "score", None))
     if score is not None and not math.isfinite(score):  # never sorted or shown as a number
-        return ScoreSummary(h, model_version, None, None,
-                            error="the model gave a non-finite score (NaN): not scored")
+        return ScoreSummary(
+            h,
+            model_version,
+            None,
+            None,
+            error="the model gave a non-finite score (NaN): not scored",
+        )
     beats = sorted(getattr(res, "beats", None) or [], key=lambda b: -float(b[2]))[:5]
     return ScoreSummary(
         content_hash=h,
         model_version=model_version,
         score=_opt_float(getattr(res, "score", None)),
         percentile=_opt_float(getattr(res, "percentile", None)),
-        lead_scores={str(k): float(v) for k, v in (getattr(res, "lead_scores", None) or {}).items()},
+        lead_scores={
+            str(k): float(v) for k, v in (getattr(res, "lead_scores", None) or {}).items()
+        },
         flags=tuple(sorted(getattr(res, "flags", None) or ())),
         top_beats=tuple((float(b[0]), float(b[1]), float(b[2])) for b in beats),
         findings=tuple(findings_of(res)[:MAX_STORED_FINDINGS]),
@@ -487,15 +528,26 @@ def _info(h: str, item: _Item, record: Record) -> EcgInfo:
     entry = item.entry
     start = record.start.isoformat(sep=" ") if record.start else item.row.start
     return EcgInfo(
-        content_hash=h, path=entry.source, label=entry.label,
-        patient_id=patient.id or entry.patient.id, age=patient.age or entry.patient.age,
-        sex=patient.sex or entry.patient.sex, start=start or None, duration=record.duration,
-        fs=record.fs, leads=tuple(record.ecg_leads), format=record.format, key=entry.key,
+        content_hash=h,
+        path=entry.source,
+        label=entry.label,
+        patient_id=patient.id or entry.patient.id,
+        age=patient.age or entry.patient.age,
+        sex=patient.sex or entry.patient.sex,
+        start=start or None,
+        duration=record.duration,
+        fs=record.fs,
+        leads=tuple(record.ecg_leads),
+        format=record.format,
+        key=entry.key,
     )
 
 
 def _with_info(row: WorklistRow, info: EcgInfo) -> WorklistRow:
     return replace(
-        row, patient_id=info.patient_id or row.patient_id, start=info.start or row.start,
-        duration=info.duration, n_leads=len(info.leads) or None,
+        row,
+        patient_id=info.patient_id or row.patient_id,
+        start=info.start or row.start,
+        duration=info.duration,
+        n_leads=len(info.leads) or None,
     )

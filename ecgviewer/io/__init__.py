@@ -81,10 +81,10 @@ def _xml_root_is(head: bytes, name: bytes) -> bool:
         at = text.find(b"<", pos)
         if at < 0 or at + 1 >= len(text):
             return False
-        if text[at + 1:at + 2] in (b"?", b"!"):
+        if text[at + 1 : at + 2] in (b"?", b"!"):
             pos = at + 1
             continue
-        tag = text[at + 1:].split(None, 1)[0].split(b">", 1)[0].split(b"/", 1)[0]
+        tag = text[at + 1 :].split(None, 1)[0].split(b">", 1)[0].split(b"/", 1)[0]
         return tag.rsplit(b":", 1)[-1] == name
 
 

@@ -114,6 +114,8 @@ def gap_runs(missing: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def gap_annotations(runs: Sequence[tuple[int, int]], fs: float, lead: str | None) -> list[Annotation]:
+def gap_annotations(
+    runs: Sequence[tuple[int, int]], fs: float, lead: str | None
+) -> list[Annotation]:
     """One "signal gap" annotation per run of missing samples."""
     return [Annotation(a / fs, (b - a) / fs, GAP_TEXT, lead) for a, b in runs]

@@ -106,7 +106,7 @@ def _text(raw: bytes) -> str:
 
 def _numbers(path: Path, raw: bytes, n: int, width: int, what: str, kind: type) -> list:
     try:
-        return [kind(_text(raw[width * i:width * (i + 1)])) for i in range(n)]
+        return [kind(_text(raw[width * i : width * (i + 1)])) for i in range(n)]
     except ValueError:
         raise CorruptFileError(path, f"EDF signal header field '{what}' is not a number") from None
 
@@ -125,8 +125,9 @@ def read_header(path: Path, file_size: int) -> EdfHeader:
                 duration = float(_text(main[244:252]))
             except ValueError:
                 raise CorruptFileError(
-                    path, "EDF header fields (signal count, header size, record count or "
-                    "record duration) are not numbers"
+                    path,
+                    "EDF header fields (signal count, header size, record count or "
+                    "record duration) are not numbers",
                 ) from None
             if not 0 <= ns <= 4096 or header_bytes != 256 * (ns + 1):
                 raise CorruptFileError(
@@ -144,7 +145,7 @@ def read_header(path: Path, file_size: int) -> EdfHeader:
     def field(width: int) -> bytes:
         start = at[0] * ns
         at[0] += width
-        return sig[start:start + width * ns]
+        return sig[start : start + width * ns]
 
     labels = [_text(x) for x in _chunks(field(16), 16, ns)]
     field(80)  # transducer
@@ -156,18 +157,30 @@ def read_header(path: Path, file_size: int) -> EdfHeader:
     field(80)  # prefilter
     spr = _numbers(path, field(8), ns, 8, "samples per record", int)
     hdr = EdfHeader(
-        path=path, version=main[:8], patient=_text(main[8:88]), recording=_text(main[88:168]),
-        startdate=_text(main[168:176]), starttime=_text(main[176:184]),
-        header_bytes=header_bytes, reserved=_text(main[192:236]), n_records=n_records,
-        record_duration=duration, labels=labels, dims=dims, pmin=pmin, pmax=pmax, dmin=dmin,
-        dmax=dmax, spr=spr,
+        path=path,
+        version=main[:8],
+        patient=_text(main[8:88]),
+        recording=_text(main[88:168]),
+        startdate=_text(main[168:176]),
+        starttime=_text(main[176:184]),
+        header_bytes=header_bytes,
+        reserved=_text(main[192:236]),
+        n_records=n_records,
+        record_duration=duration,
+        labels=labels,
+        dims=dims,
+        pmin=pmin,
+        pmax=pmax,
+        dmin=dmin,
+        dmax=dmax,
+        spr=spr,
     )
     _check(hdr, file_size)
     return hdr
 
 
 def _chunks(raw: bytes, width: int, n: int) -> list[bytes]:
-    return [raw[width * i:width * (i + 1)] for i in range(n)]
+    return [raw[width * i : width * (i + 1)] for i in range(n)]
 
 
 def _check(hdr: EdfHeader, file_size: int) -> None:
@@ -190,15 +203,21 @@ def _check(hdr: EdfHeader, file_size: int) -> None:
     expected = hdr.n_records * hdr.record_bytes
     if data_bytes < expected:
         raise CorruptFileError(
-            path, f"EDF data is truncated: the header promises {hdr.n_records} data records "
-            f"({expected} bytes) but the file holds {max(data_bytes, 0)} bytes"
+            path,
+            f"EDF data is truncated: the header promises {hdr.n_records} data records "
+            f"({expected} bytes) but the file holds {max(data_bytes, 0)} bytes",
         )
 
 
 def records(hdr: EdfHeader) -> np.memmap:
     """The data records as a read-only (n_records, record_bytes) byte matrix."""
-    return np.memmap(hdr.path, dtype=np.uint8, mode="r", offset=hdr.header_bytes,
-                     shape=(hdr.n_records, hdr.record_bytes))
+    return np.memmap(
+        hdr.path,
+        dtype=np.uint8,
+        mode="r",
+        offset=hdr.header_bytes,
+        shape=(hdr.n_records, hdr.record_bytes),
+    )
 
 
 def read_physical(hdr: EdfHeader, table: np.ndarray, sig: int, s0: int, s1: int) -> np.ndarray:
@@ -207,14 +226,14 @@ def read_physical(hdr: EdfHeader, table: np.ndarray, sig: int, s0: int, s1: int)
     r0, r1 = s0 // spr, -(-s1 // spr)
     bps = hdr.bytes_per_sample
     off = hdr.byte_offset(sig)
-    block = np.ascontiguousarray(table[r0:r1, off:off + spr * bps])
+    block = np.ascontiguousarray(table[r0:r1, off : off + spr * bps])
     if bps == 2:
         digital = block.view("<i2").reshape(-1).astype(np.float64)
     else:
         b = block.reshape(-1, 3).astype(np.int32)
         value = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         digital = np.where(value >= 1 << 23, value - (1 << 24), value).astype(np.float64)
-    digital = digital[s0 - r0 * spr:s1 - r0 * spr]
+    digital = digital[s0 - r0 * spr : s1 - r0 * spr]
     gain = (hdr.pmax[sig] - hdr.pmin[sig]) / (hdr.dmax[sig] - hdr.dmin[sig])
     return gain * (digital - hdr.dmin[sig]) + hdr.pmin[sig]
 
@@ -224,8 +243,9 @@ def read_physical(hdr: EdfHeader, table: np.ndarray, sig: int, s0: int, s1: int)
 MAX_ANNOTATIONS = 1_000_000
 
 
-def read_tals(hdr: EdfHeader, record_onsets: bool = True
-              ) -> tuple[np.ndarray | None, list[tuple[float, float, str]]]:
+def read_tals(
+    hdr: EdfHeader, record_onsets: bool = True
+) -> tuple[np.ndarray | None, list[tuple[float, float, str]]]:
     """Every annotation ``(onset, duration, text)`` and, if asked, the onset of each data
     record, in seconds as written (relative to the header start time).
 
@@ -248,8 +268,9 @@ def read_tals(hdr: EdfHeader, record_onsets: bool = True
             _parse_record_tals(hdr, r0 + int(r), [block[r] for block in blocks], notes)
             if len(notes) > MAX_ANNOTATIONS:
                 raise FileTooLargeError(
-                    hdr.path, f"more than {MAX_ANNOTATIONS:,} EDF+ annotations (by data record "
-                    f"{r0 + int(r)} of {hdr.n_records}): over the limit, not opened"
+                    hdr.path,
+                    f"more than {MAX_ANNOTATIONS:,} EDF+ annotations (by data record "
+                    f"{r0 + int(r)} of {hdr.n_records}): over the limit, not opened",
                 )
     notes.sort(key=lambda note: note[0])
     return onsets, notes
@@ -267,8 +288,9 @@ def _busy_rows(blocks: list[np.ndarray]) -> np.ndarray:
     return np.flatnonzero(busy)
 
 
-def _parse_record_tals(hdr: EdfHeader, r: int, slots: list[np.ndarray],
-                       notes: list[tuple[float, float, str]]) -> None:
+def _parse_record_tals(
+    hdr: EdfHeader, r: int, slots: list[np.ndarray], notes: list[tuple[float, float, str]]
+) -> None:
     for k, slot in enumerate(slots):
         tals = slot.tobytes().rstrip(b"\x00").split(b"\x00")
         for t, tal in enumerate(tals):
@@ -303,10 +325,14 @@ def _slot_windows(hdr: EdfHeader, sigs: list[int]) -> Iterator[tuple[int, list[n
     step = max(1, GATHER_WINDOW_BYTES // hdr.record_bytes)
     for r0 in range(0, hdr.n_records, step):
         r1 = min(hdr.n_records, r0 + step)
-        window = np.memmap(hdr.path, dtype=np.uint8, mode="r",
-                           offset=hdr.header_bytes + r0 * hdr.record_bytes,
-                           shape=(r1 - r0, hdr.record_bytes))
-        slots = [np.array(window[:, off:off + width]) for off, width in spans]
+        window = np.memmap(
+            hdr.path,
+            dtype=np.uint8,
+            mode="r",
+            offset=hdr.header_bytes + r0 * hdr.record_bytes,
+            shape=(r1 - r0, hdr.record_bytes),
+        )
+        slots = [np.array(window[:, off : off + width]) for off, width in spans]
         del window
         yield r0, slots
 

@@ -98,8 +98,9 @@ def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
     n_groups = len(group)
     if n_groups > MAX_ECGS:
         raise CorruptFileError(
-            path, f"the 'ecgs' group has {n_groups:,} members; at most {MAX_ECGS:,} ECGs are "
-            "listed from one file"
+            path,
+            f"the 'ecgs' group has {n_groups:,} members; at most {MAX_ECGS:,} ECGs are "
+            "listed from one file",
         )
     keys = sorted(group.keys())
     if not keys:
@@ -203,7 +204,8 @@ class _OwnLoader:
             )
         if not 0 < int(shape[0]) <= MAX_SIGNAL_ROWS:
             raise CorruptFileError(
-                path, f"ECG '{key}': {int(shape[0]):,} signal rows (1 to {MAX_SIGNAL_ROWS} expected)"
+                path,
+                f"ECG '{key}': {int(shape[0]):,} signal rows (1 to {MAX_SIGNAL_ROWS} expected)",
             )
         if fs > 0 and int(shape[1]) / fs > MAX_DURATION_S:
             raise CorruptFileError(

@@ -16,8 +16,16 @@ from xml.etree.ElementTree import Element, ParseError
 
 from ecgviewer.errors import CorruptFileError, FileTooLargeError
 
-__all__ = ["attr", "code_of", "parse_hl7_ts", "parse_xml", "pq_seconds", "text_of", "to_float",
-           "xsi_type"]
+__all__ = [
+    "attr",
+    "code_of",
+    "parse_hl7_ts",
+    "parse_xml",
+    "pq_seconds",
+    "text_of",
+    "to_float",
+    "xsi_type",
+]
 
 _SECONDS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0, "h": 3600.0}
 _TS_RE = re.compile(
@@ -42,15 +50,17 @@ def parse_xml(path: Path) -> Element:
     size = Path(path).stat().st_size
     if size > MAX_XML_BYTES:
         raise FileTooLargeError(
-            path, f"XML file of {size / 2**20:,.0f} MB is over the {MAX_XML_BYTES >> 20} MB limit "
-            "for XML ECGs (a 10 s 12-lead ECG is about 1 MB): not opened"
+            path,
+            f"XML file of {size / 2**20:,.0f} MB is over the {MAX_XML_BYTES >> 20} MB limit "
+            "for XML ECGs (a 10 s 12-lead ECG is about 1 MB): not opened",
         )
 
     try:
         tree = SafeET.parse(str(path))
     except DefusedXmlException as exc:
         raise CorruptFileError(
-            path, f"unsafe XML refused ({type(exc).__name__}): entity declarations and external "
+            path,
+            f"unsafe XML refused ({type(exc).__name__}): entity declarations and external "
             "references are not allowed in an ECG file",
         ) from None
     except ParseError as exc:
@@ -105,8 +115,13 @@ def parse_hl7_ts(text: str | None) -> tuple[datetime | None, str | None]:
     year, month, day, hour, minute, second, frac, tz = m.groups()
     try:
         moment = datetime(
-            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-            int(second or 0), int((frac or "0").ljust(6, "0")),
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((frac or "0").ljust(6, "0")),
         )
     except ValueError:
         return None, None

@@ -51,8 +51,9 @@ class PagedSignalBase:
     def read(self, rows: list[int], a: int, b: int) -> np.ndarray:
         """float32 mV ``[rows, a:b]`` for ``0 <= a <= b <= n_samples`` (checked here)."""
         if not 0 <= a <= b <= self.shape[1]:
-            raise InvalidSignalError(self._path, f"page {a}:{b} is outside the record "
-                                                 f"(0:{self.shape[1]} samples)")
+            raise InvalidSignalError(
+                self._path, f"page {a}:{b} is outside the record (0:{self.shape[1]} samples)"
+            )
         if a == b or not rows:
             return np.zeros((len(rows), b - a), dtype=np.float32)
         self._check_unchanged()
@@ -67,8 +68,9 @@ class PagedSignalBase:
         if self._max_abs_mv is not None and page.size:
             peak = float(np.abs(page).max())
             if peak > self._max_abs_mv:
-                raise InvalidSignalError(self._path,
-                                         f"sample values up to {peak:.3g} mV are not an ECG")
+                raise InvalidSignalError(
+                    self._path, f"sample values up to {peak:.3g} mV are not an ECG"
+                )
 
     def _check_unchanged(self) -> None:
         if self._stamp is None:

@@ -43,12 +43,29 @@ MAX_CSV_BYTES = 256 << 20
 #: Larger sample magnitudes (1 kV) are damage, not an ECG (float32 would also overflow).
 MAX_ABS_MV = 1e6
 
-_TIME_COLUMNS = {"time", "t", "sample", "samples", "index", "idx", "seconds", "time_s", "ms",
-                 "time_ms", "timestamp", ""}
+_TIME_COLUMNS = {
+    "time",
+    "t",
+    "sample",
+    "samples",
+    "index",
+    "idx",
+    "seconds",
+    "time_s",
+    "ms",
+    "time_ms",
+    "timestamp",
+    "",
+}
 
 
-def read(path: str | os.PathLike[str], fs: float | None = None,
-         leads: Sequence[str] | None = None, units: str = "mV", **opts: Any) -> Record:
+def read(
+    path: str | os.PathLike[str],
+    fs: float | None = None,
+    leads: Sequence[str] | None = None,
+    units: str = "mV",
+    **opts: Any,
+) -> Record:
     """Read a ``.npy`` or ``.csv`` ECG array.
 
     Parameters
@@ -111,21 +128,25 @@ def read(path: str | os.PathLike[str], fs: float | None = None,
         peak = float(np.abs(signal).max()) if signal.size else 0.0
         if peak > MAX_ABS_MV:
             raise InvalidSignalError(
-                p, f"sample values up to {peak:.3g} mV are not an ECG (wrong units?)"
-                if np.isfinite(peak) else "sample values overflow when converted to mV: not an ECG"
+                p,
+                f"sample values up to {peak:.3g} mV are not an ECG (wrong units?)"
+                if np.isfinite(peak)
+                else "sample values overflow when converted to mV: not an ECG",
             )
         signal = signal.astype(np.float32)
     if units.strip().lower() != "mv":
         notes.append(f"values given in {units}, converted to mV")
-    return Record(signal=signal, fs=rate, leads=names, source=str(p), format=fmt,
-                  notes=tuple(notes))
+    return Record(
+        signal=signal, fs=rate, leads=names, source=str(p), format=fmt, notes=tuple(notes)
+    )
 
 
 def _check_rate(p: Path, fs: float | None) -> float:
     if fs is None:
         raise InvalidSignalError(
-            p, "no sampling rate: .npy/.csv files do not store one; give it "
-            "(command line --fs, or the rate field of the open dialog)"
+            p,
+            "no sampling rate: .npy/.csv files do not store one; give it "
+            "(command line --fs, or the rate field of the open dialog)",
         )
     try:
         rate = float(fs)
@@ -158,13 +179,16 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
     size = p.stat().st_size
     if size > MAX_CSV_BYTES:
         raise FileTooLargeError(
-            p, f"CSV file of {size / 2**20:,.0f} MB is over the {MAX_CSV_BYTES >> 20} MB limit for "
-            "text arrays (save long recordings as .npy, which is read page by page)"
+            p,
+            f"CSV file of {size / 2**20:,.0f} MB is over the {MAX_CSV_BYTES >> 20} MB limit for "
+            "text arrays (save long recordings as .npy, which is read page by page)",
         )
     try:
         with open(p, encoding="utf-8-sig", newline="") as fh:
             head = fh.read(1 << 16)
-            lines = [ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            lines = [
+                ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+            ]
             if len(head) == 1 << 16 and lines and not head.endswith(("\n", "\r")):
                 lines = lines[:-1] or lines  # the last line of the sample may be cut
             if not lines:
@@ -174,15 +198,21 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
                 delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
             except csv.Error:
                 delimiter = ","
-            first = [c.strip().strip('"') for c in next(csv.reader([lines[0]], delimiter=delimiter))]
+            first = [
+                c.strip().strip('"') for c in next(csv.reader([lines[0]], delimiter=delimiter))
+            ]
             header = None
             if not all(_is_number(c) for c in first if c):
                 header = first
             fh.seek(0)
             rows = _data_lines(fh, skip_first=header is not None)
             try:
-                data = np.loadtxt(rows, delimiter=None if delimiter == " " else delimiter,
-                                  dtype=np.float64, ndmin=2)
+                data = np.loadtxt(
+                    rows,
+                    delimiter=None if delimiter == " " else delimiter,
+                    dtype=np.float64,
+                    ndmin=2,
+                )
             except ValueError as exc:
                 raise CorruptFileError(p, f"CSV values are not all numbers ({exc})") from None
     except UnicodeDecodeError:
@@ -237,8 +267,9 @@ def _orient(p: Path, data: np.ndarray, n_names: int | None) -> np.ndarray:
     if cols <= MAX_LEADS:
         return data.T
     raise InvalidSignalError(
-        p, f"cannot tell leads from samples in shape {data.shape}: "
-        f"expected one dimension of at most {MAX_LEADS} leads"
+        p,
+        f"cannot tell leads from samples in shape {data.shape}: "
+        f"expected one dimension of at most {MAX_LEADS} leads",
     )
 
 

@@ -67,24 +67,68 @@ MAX_FILE_BYTES = 512 * 2**20
 #: Waveforms with more values (channels x samples) are read page by page from the file.
 WHOLE_LOAD_VALUES = 4_000_000
 #: (WaveformSampleInterpretation, bits allocated) -> little-endian numpy type, for paging.
-_SAMPLE_TYPES = {("SS", 16): "<i2", ("US", 16): "<u2", ("SB", 8): "i1", ("UB", 8): "u1",
-                 ("SS", 32): "<i4", ("US", 32): "<u4"}
+_SAMPLE_TYPES = {
+    ("SS", 16): "<i2",
+    ("US", 16): "<u2",
+    ("SB", 8): "i1",
+    ("UB", 8): "u1",
+    ("SS", 32): "<i4",
+    ("US", 32): "<u4",
+}
 
 #: SCP-ECG lead numbers (EN 1064 table 14), also the MDC ``2:N`` terms of ISO/IEEE 11073-10101.
 SCP_LEADS: dict[int, str] = {
-    1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6", 9: "V7",
-    10: "V2R", 11: "V3R", 12: "V4R", 13: "V5R", 14: "V6R", 15: "V7R", 16: "X", 17: "Y",
-    18: "Z", 19: "CC5", 20: "CM5", 21: "LA", 22: "RA", 23: "LL", 61: "III", 62: "aVR",
-    63: "aVL", 64: "aVF", 65: "-aVR", 66: "V8", 67: "V9", 68: "V8R", 69: "V9R", 70: "D",
-    71: "A", 72: "J",
+    1: "I",
+    2: "II",
+    3: "V1",
+    4: "V2",
+    5: "V3",
+    6: "V4",
+    7: "V5",
+    8: "V6",
+    9: "V7",
+    10: "V2R",
+    11: "V3R",
+    12: "V4R",
+    13: "V5R",
+    14: "V6R",
+    15: "V7R",
+    16: "X",
+    17: "Y",
+    18: "Z",
+    19: "CC5",
+    20: "CM5",
+    21: "LA",
+    22: "RA",
+    23: "LL",
+    61: "III",
+    62: "aVR",
+    63: "aVL",
+    64: "aVF",
+    65: "-aVR",
+    66: "V8",
+    67: "V9",
+    68: "V8R",
+    69: "V9R",
+    70: "D",
+    71: "A",
+    72: "J",
 }
 _MEDIAN_WORDS = ("median", "represent", "average", "template")
 _AGE_UNITS = {"Y": 1.0, "M": 1 / 12, "W": 7 / 365.25, "D": 1 / 365.25}
 #: Cart measurement code meanings (lowercase) -> CartReading.measurements keys.
 _MEASUREMENT_NAMES = {
-    "rr interval": "rr", "pr interval": "pr", "qrs duration": "qrs", "qt interval": "qt",
-    "qtc interval": "qtc", "p axis": "p_axis", "qrs axis": "qrs_axis", "t axis": "t_axis",
-    "p duration": "p_duration", "ventricular heart rate": "heart_rate", "heart rate": "heart_rate",
+    "rr interval": "rr",
+    "pr interval": "pr",
+    "qrs duration": "qrs",
+    "qt interval": "qt",
+    "qtc interval": "qtc",
+    "p axis": "p_axis",
+    "qrs axis": "qrs_axis",
+    "t axis": "t_axis",
+    "p duration": "p_duration",
+    "ventricular heart rate": "heart_rate",
+    "heart rate": "heart_rate",
     "pp interval": "pp",
 }
 
@@ -117,8 +161,9 @@ def read(path: Path, **opts: Any) -> Record:
     check_readable(path)
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise CorruptFileError(path, f"DICOM file of {size / 2**20:.0f} MB is too large for an "
-                                     "ECG waveform object")
+        raise CorruptFileError(
+            path, f"DICOM file of {size / 2**20:.0f} MB is too large for an ECG waveform object"
+        )
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -134,13 +179,21 @@ def read(path: Path, **opts: Any) -> Record:
         if not groups:
             sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
             raise NoECGChannelsError(path, f"DICOM object ({sop}) holds no waveform")
-        return _Builder(path, ds, groups,
-                        int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))).record()
+        return _Builder(
+            path, ds, groups, int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
+        ).record()
 
 
 class _Group:
-    def __init__(self, index: int, label: str, fs: float, names: list[str], data: np.ndarray,
-                 voltage: list[bool]) -> None:
+    def __init__(
+        self,
+        index: int,
+        label: str,
+        fs: float,
+        names: list[str],
+        data: np.ndarray,
+        voltage: list[bool],
+    ) -> None:
         self.index, self.label, self.fs = index, label, fs
         self.names, self.data, self.voltage = names, data, voltage
 
@@ -156,7 +209,9 @@ class _Builder:
         self.whole_load_values = whole_load_values
         syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
         self.little_endian_uncompressed = syntax in (
-            "1.2.840.10008.1.2", "1.2.840.10008.1.2.1")  # implicit / explicit VR little endian
+            "1.2.840.10008.1.2",
+            "1.2.840.10008.1.2.1",
+        )  # implicit / explicit VR little endian
 
     def record(self) -> Record:
         groups = [self._group(i, item) for i, item in enumerate(self.items)]
@@ -175,11 +230,18 @@ class _Builder:
         start = self._start()
         first_group = rhythm[0].index + 1 if len(rhythm) == 1 else None
         return Record(
-            signal=signal, fs=fs, leads=names, start=start, patient=self._patient(start),
+            signal=signal,
+            fs=fs,
+            leads=names,
+            start=start,
+            patient=self._patient(start),
             annotations=self._text_events(first_group, fs, signal.shape[1]),
-            source=str(self.path), format="dicom",
+            source=str(self.path),
+            format="dicom",
             non_ecg=tuple(n for n, e in zip(names, is_ecg, strict=True) if not e),
-            device=self._device(), notes=tuple(self.notes), cart=self._cart(median),
+            device=self._device(),
+            notes=tuple(self.notes),
+            cart=self._cart(median),
         )
 
     # -- waveform groups
@@ -195,21 +257,27 @@ class _Builder:
             n_s = int(item.NumberOfWaveformSamples)
             channels = list(item.ChannelDefinitionSequence)
         except (AttributeError, TypeError, ValueError) as exc:
-            raise CorruptFileError(self.path, f"waveform {label}: incomplete description ({exc})") \
-                from None
+            raise CorruptFileError(
+                self.path, f"waveform {label}: incomplete description ({exc})"
+            ) from None
         if not (0 < fs <= MAX_FS):
-            raise InvalidSignalError(self.path, f"waveform {label}: sampling frequency {fs:g} Hz "
-                                                "is implausible")
+            raise InvalidSignalError(
+                self.path, f"waveform {label}: sampling frequency {fs:g} Hz is implausible"
+            )
         if n_ch < 1 or n_s < 1 or len(channels) != n_ch:
-            raise CorruptFileError(self.path, f"waveform {label}: {n_ch} channels, {n_s} samples "
-                                              f"and {len(channels)} channel definitions disagree")
+            raise CorruptFileError(
+                self.path,
+                f"waveform {label}: {n_ch} channels, {n_s} samples "
+                f"and {len(channels)} channel definitions disagree",
+            )
         bits = int(item.get("WaveformBitsAllocated") or 0)
         expected = n_ch * n_s * max(bits // 8, 1)
         data_len = len(item.get("WaveformData") or b"")
         if bits not in (8, 16, 32, 64) or data_len < expected:
             raise CorruptFileError(
-                self.path, f"waveform {label}: data holds {data_len} bytes, {n_ch} channels x "
-                f"{n_s} samples x {bits} bits need {expected} (truncated or damaged)"
+                self.path,
+                f"waveform {label}: data holds {data_len} bytes, {n_ch} channels x "
+                f"{n_s} samples x {bits} bits need {expected} (truncated or damaged)",
             )
         names: list[str] = []
         voltage: list[bool] = []
@@ -220,8 +288,11 @@ class _Builder:
             code = str(src.get("CodeValue", "")) if src is not None else ""
             scheme = str(src.get("CodingSchemeDesignator", "")) if src is not None else ""
             meaning = str(src.get("CodeMeaning", "")) if src is not None else ""
-            names.append(lead_name_from_code(code, scheme, meaning) if src is not None
-                         else str(ch.get("ChannelLabel") or f"channel {k + 1}"))
+            names.append(
+                lead_name_from_code(code, scheme, meaning)
+                if src is not None
+                else str(ch.get("ChannelLabel") or f"channel {k + 1}")
+            )
             units = (ch.get("ChannelSensitivityUnitsSequence") or [None])[0]
             unit = str(units.get("CodeValue", "")) if units is not None else ""
             factor = unit_scale(unit)
@@ -230,16 +301,21 @@ class _Builder:
             corr = _number(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
             base = _number(ch.get("ChannelBaseline"), 0.0)
             if sens == 0:
-                raise CorruptFileError(self.path, f"waveform {label} channel {names[-1]}: "
-                                                  "channel sensitivity is 0")
+                raise CorruptFileError(
+                    self.path, f"waveform {label} channel {names[-1]}: channel sensitivity is 0"
+                )
             gains[k] = sens * corr * (factor or 1.0)
             offsets[k] = base * (factor or 1.0)
         if not (np.isfinite(gains).all() and np.isfinite(offsets).all()):
-            raise InvalidSignalError(self.path, f"waveform {label}: scaling gives non-finite "
-                                                "values")
+            raise InvalidSignalError(
+                self.path, f"waveform {label}: scaling gives non-finite values"
+            )
         dtype = _SAMPLE_TYPES.get((str(item.get("WaveformSampleInterpretation") or ""), bits))
-        if (n_ch * n_s > self.whole_load_values and dtype is not None
-                and self.little_endian_uncompressed):
+        if (
+            n_ch * n_s > self.whole_load_values
+            and dtype is not None
+            and self.little_endian_uncompressed
+        ):
             offset = _data_offset(self.path, tell, bytes(item.WaveformData))
             if offset is not None:
                 data: Any = DicomPagedSignal(self.path, offset, n_s, dtype, gains, offsets)
@@ -247,8 +323,9 @@ class _Builder:
         try:
             raw = multiplex_array(self.ds, index, as_raw=True)  # (samples, channels)
         except (AttributeError, KeyError, ValueError, TypeError, NotImplementedError) as exc:
-            raise CorruptFileError(self.path, f"waveform {label}: samples cannot be decoded "
-                                              f"({exc})") from None
+            raise CorruptFileError(
+                self.path, f"waveform {label}: samples cannot be decoded ({exc})"
+            ) from None
         data = np.empty((n_ch, raw.shape[0]), dtype=np.float32)
         for k in range(n_ch):
             data[k] = raw[:, k] * gains[k] + offsets[k]
@@ -273,8 +350,10 @@ class _Builder:
                 self.notes.append(f"waveform {g.label} resampled from {g.fs:g} to {fs:g} Hz")
             for name, row, volt in zip(g.names, data, g.voltage, strict=True):
                 if name in names and name in STANDARD_LEADS:
-                    self.notes.append(f"lead {name} of waveform {g.label} also in an earlier "
-                                      "group: the first is shown")
+                    self.notes.append(
+                        f"lead {name} of waveform {g.label} also in an earlier "
+                        "group: the first is shown"
+                    )
                     continue
                 names.append(name)
                 rows.append(row)
@@ -286,8 +365,9 @@ class _Builder:
         for k, r in enumerate(rows):
             out[k, : len(r)] = r
         if len(groups) > 1:
-            self.notes.append(f"{len(groups)} waveform groups joined: "
-                              + ", ".join(g.label for g in groups))
+            self.notes.append(
+                f"{len(groups)} waveform groups joined: " + ", ".join(g.label for g in groups)
+            )
         return out, unique_names(names), voltage, fs
 
     # -- metadata
@@ -300,9 +380,15 @@ class _Builder:
         if not m:
             return None
         try:
-            return datetime(int(m.group(1)[:4]), int(m.group(1)[4:6]), int(m.group(1)[6:]),
-                            int(m.group(2) or 0), int(m.group(3) or 0), int(m.group(4) or 0),
-                            int((m.group(5) or "0").ljust(6, "0")))
+            return datetime(
+                int(m.group(1)[:4]),
+                int(m.group(1)[4:6]),
+                int(m.group(1)[6:]),
+                int(m.group(2) or 0),
+                int(m.group(3) or 0),
+                int(m.group(4) or 0),
+                int((m.group(5) or "0").ljust(6, "0")),
+            )
         except ValueError:
             self.notes.append(f"acquisition time {text!r} is not a valid date")
             return None
@@ -346,14 +432,20 @@ class _Builder:
             channels = ann.get("ReferencedWaveformChannels")
             if not text or positions is None:
                 continue
-            positions = list(positions) if isinstance(positions, (list, tuple)) or \
-                hasattr(positions, "__iter__") else [positions]
+            positions = (
+                list(positions)
+                if isinstance(positions, (list, tuple)) or hasattr(positions, "__iter__")
+                else [positions]
+            )
             ref_group = int(channels[0]) if channels is not None and len(channels) else group
             if ref_group != group or not positions:
                 continue
             first = int(positions[0])
-            last = int(positions[-1]) if str(ann.get("TemporalRangeType") or "") in (
-                "SEGMENT", "MULTISEGMENT") else first
+            last = (
+                int(positions[-1])
+                if str(ann.get("TemporalRangeType") or "") in ("SEGMENT", "MULTISEGMENT")
+                else first
+            )
             if 1 <= first <= n:
                 out.append(Annotation((first - 1) / fs, max(0, last - first) / fs, text))
         return sorted(out, key=lambda a: a.onset)
@@ -373,8 +465,10 @@ class _Builder:
                 continue
             meaning = str(names[0].get("CodeMeaning", "")).strip()
             key = _MEASUREMENT_NAMES.get(meaning.lower(), meaning.lower().replace(" ", "_"))
-            number = _num(value if not isinstance(value, (list, tuple)) else
-                          (value[0] if value else None), None)
+            number = _num(
+                value if not isinstance(value, (list, tuple)) else (value[0] if value else None),
+                None,
+            )
             units = ann.get("MeasurementUnitsCodeSequence")
             unit = str(units[0].get("CodeValue", "")) if units else ""
             if number is not None and unit == "s" and CART_MEASUREMENT_UNITS.get(key) == "ms":
@@ -391,10 +485,14 @@ class _Builder:
         if not measurements and not statements and beats is None:
             return None
         return CartReading(
-            measurements=measurements, statements=tuple(statements), median_beats=beats,
+            measurements=measurements,
+            statements=tuple(statements),
+            median_beats=beats,
             median_fs=median[0].fs if median else None,
             median_leads=tuple(median[0].names[k] for k, v in enumerate(median[0].voltage) if v)
-            if median else (), source=str(self.ds.get("Manufacturer") or "DICOM"),
+            if median
+            else (),
+            source=str(self.ds.get("Manufacturer") or "DICOM"),
         )
 
 
@@ -406,8 +504,15 @@ class DicomPagedSignal(PagedSignalBase):
     Indexing and checks come from :class:`~ecgviewer.io._paged.PagedSignalBase`.
     """
 
-    def __init__(self, path: Path, offset: int, n_samples: int, sample_type: str,
-                 gains: np.ndarray, offsets: np.ndarray) -> None:
+    def __init__(
+        self,
+        path: Path,
+        offset: int,
+        n_samples: int,
+        sample_type: str,
+        gains: np.ndarray,
+        offsets: np.ndarray,
+    ) -> None:
         self._path, self._offset, self._type = path, offset, np.dtype(sample_type)
         self._gains, self._offsets = gains, offsets
         self.shape = (len(gains), n_samples)
@@ -417,8 +522,13 @@ class DicomPagedSignal(PagedSignalBase):
 
     def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
         n = self.shape[0]
-        table = np.memmap(self._path, dtype=self._type, mode="r",
-                          offset=self._offset + a * n * self._type.itemsize, shape=(b - a, n))
+        table = np.memmap(
+            self._path,
+            dtype=self._type,
+            mode="r",
+            offset=self._offset + a * n * self._type.itemsize,
+            shape=(b - a, n),
+        )
         try:
             page = table[:, rows].T.astype(np.float64)
         finally:
@@ -439,9 +549,14 @@ def _data_offset(path: Path, tell: int | None, data: bytes) -> int | None:
     if probe == 0:
         return None
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+
         def fits(at: int) -> bool:
-            return (0 <= at and at + len(data) <= len(mm) and mm[at:at + probe] == data[:probe]
-                    and mm[at + len(data) - probe:at + len(data)] == data[-probe:])
+            return (
+                0 <= at
+                and at + len(data) <= len(mm)
+                and mm[at : at + probe] == data[:probe]
+                and mm[at + len(data) - probe : at + len(data)] == data[-probe:]
+            )
 
         if tell is not None and fits(int(tell)):
             return int(tell)

@@ -87,8 +87,26 @@ MAX_SPAN_S = 366 * 86400.0
 _EDFLIB_LOCK = threading.Lock()
 
 #: Units of channels that are known not to be voltages (no note needed for them).
-_KNOWN_OTHER_UNITS = {"mmhg", "%", "bpm", "boolean", "degc", "degf", "l/min", "ml", "cmh2o",
-                      "ohm", "kohm", "g", "mg", "lpm", "rpm", "s", "ms", "hz"}
+_KNOWN_OTHER_UNITS = {
+    "mmhg",
+    "%",
+    "bpm",
+    "boolean",
+    "degc",
+    "degf",
+    "l/min",
+    "ml",
+    "cmh2o",
+    "ohm",
+    "kohm",
+    "g",
+    "mg",
+    "lpm",
+    "rpm",
+    "s",
+    "ms",
+    "hz",
+}
 
 _PLACEHOLDERS = {"x", "dd-mmm-yyyy", "-", "?", "??", "unknown", "n/a", "na"}
 
@@ -96,10 +114,10 @@ _PLACEHOLDERS = {"x", "dd-mmm-yyyy", "-", "?", "??", "unknown", "n/a", "na"}
 # ---------------------------------------------------------------------------- layout
 @dataclass
 class _Channel:
-    sig: int            # signal number in the raw header (annotation signals included)
+    sig: int  # signal number in the raw header (annotation signals included)
     fs: float
-    scale: float        # physical -> output units (mV for voltages, 1 otherwise)
-    up: int = 1         # resampling to the record rate
+    scale: float  # physical -> output units (mV for voltages, 1 otherwise)
+    up: int = 1  # resampling to the record rate
     down: int = 1
 
 
@@ -144,8 +162,9 @@ class _EdfLayout:
             hi = min(b, seg_start + count * spr)
             if hi > lo:
                 pos = first * spr + (lo - seg_start)
-                out[lo - a:hi - a] = _edf_raw.read_physical(self.header, table, ch.sig, pos,
-                                                            pos + hi - lo)
+                out[lo - a : hi - a] = _edf_raw.read_physical(
+                    self.header, table, ch.sig, pos, pos + hi - lo
+                )
         return out
 
     def _channel_out(self, table: np.ndarray, ch: _Channel, a: int, b: int) -> np.ndarray:
@@ -158,7 +177,7 @@ class _EdfLayout:
         c1 = -(-b * ch.down // ch.up) + margin
         y = resample(self._span(table, ch, c0, c1), ch.up, ch.down)
         shift = c0 * ch.up // ch.down
-        return y[a - shift:b - shift] * ch.scale
+        return y[a - shift : b - shift] * ch.scale
 
 
 class EdfPagedSignal(PagedSignalBase):
@@ -192,8 +211,9 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
     pass); annotations come from the vectorised TAL scan."""
     with _EDFLIB_LOCK:
         try:
-            rd = pyedflib.EdfReader(str(path), pyedflib.DO_NOT_READ_ANNOTATIONS,
-                                    pyedflib.CHECK_FILE_SIZE)
+            rd = pyedflib.EdfReader(
+                str(path), pyedflib.DO_NOT_READ_ANNOTATIONS, pyedflib.CHECK_FILE_SIZE
+            )
         except OSError as exc:
             raise _map_pyedflib_error(path, exc) from None
         try:
@@ -212,8 +232,7 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
     start = hdr.start()
     if start is not None:
         start += timedelta(seconds=first)
-    return _Described(start, [(o - first, d, t) for o, d, t in notes],
-                      [(0.0, 0, hdr.n_records)])
+    return _Described(start, [(o - first, d, t) for o, d, t in notes], [(0.0, 0, hdr.n_records)])
 
 
 def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
@@ -232,8 +251,7 @@ def _describe_raw(hdr: _edf_raw.EdfHeader) -> _Described:
     start = hdr.start()
     if start is not None:
         start += timedelta(seconds=first)
-    return _Described(start, [(o - first, d, t) for o, d, t in notes],
-                      [(0.0, 0, hdr.n_records)])
+    return _Described(start, [(o - first, d, t) for o, d, t in notes], [(0.0, 0, hdr.n_records)])
 
 
 def _describe_discontinuous(hdr: _edf_raw.EdfHeader) -> _Described:
@@ -252,7 +270,9 @@ def _map_pyedflib_error(path: Path, exc: OSError) -> ECGError:
     text = text.replace(str(path) + ": ", "")
     low = text.lower()
     if "filesize" in low or "file size" in low or "number of data" in low:
-        return CorruptFileError(path, f"EDF data is truncated or longer than the header says ({text})")
+        return CorruptFileError(
+            path, f"EDF data is truncated or longer than the header says ({text})"
+        )
     return CorruptFileError(path, f"not a valid EDF/EDF+/BDF file ({text})")
 
 
@@ -289,8 +309,10 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         # edflib refuses any byte outside printable ASCII ("µV", "°C" written in Latin-1);
         # the raw reader takes the fields as Latin-1 and checks sizes itself.
         described = _describe_raw(hdr)
-        notes.append("header has non-ASCII (Latin-1) characters, which EDF does not allow: "
-                     "read without edflib's compliance check")
+        notes.append(
+            "header has non-ASCII (Latin-1) characters, which EDF does not allow: "
+            "read without edflib's compliance check"
+        )
     else:
         described = _describe_with_pyedflib(p, hdr)
 
@@ -306,16 +328,24 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
             notes.append(f"{label}: no physical dimension in the file, taken as mV")
         voltage.append(factor is not None)
         scales.append(1.0 if factor is None else factor)
-    unknown = [f"{lab} ({dim})" for lab, dim in zip(labels, dims, strict=True)
-               if dim and unit_scale(dim) is None and dim.lower() not in _KNOWN_OTHER_UNITS]
+    unknown = [
+        f"{lab} ({dim})"
+        for lab, dim in zip(labels, dims, strict=True)
+        if dim and unit_scale(dim) is None and dim.lower() not in _KNOWN_OTHER_UNITS
+    ]
     if unknown:
-        notes.append("unit not a voltage, channel kept unscaled and not scored: "
-                     + ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else ""))
+        notes.append(
+            "unit not a voltage, channel kept unscaled and not scored: "
+            + ", ".join(unknown[:10])
+            + (", ..." if len(unknown) > 10 else "")
+        )
     is_ecg = classify_channels(labels, voltage)
     rate_from = is_ecg
     if not any(is_ecg):
         if opts.get("require_ecg", True):
-            found = ", ".join(f"{lab} ({dim or 'no unit'})" for lab, dim in zip(labels, dims, strict=True))
+            found = ", ".join(
+                f"{lab} ({dim or 'no unit'})" for lab, dim in zip(labels, dims, strict=True)
+            )
             if len(found) > 300:
                 found = found[:300].rsplit(",", 1)[0] + ", ..."
             raise NoECGChannelsError(p, f"no ECG channel among {len(sigs)} signals: {found}")
@@ -342,15 +372,18 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     if len(sigs) * n_out <= int(opts.get("whole_load_values", WHOLE_LOAD_VALUES)):
         signal = np.asarray(EdfPagedSignal(layout))
 
-    names = unique_names([normalize_lead_name(lab) if e else lab
-                          for lab, e in zip(labels, is_ecg, strict=True)])
-    annotations = [Annotation(o, d, t.replace("\x00", "").strip())
-                   for o, d, t in described.annotations]
+    names = unique_names(
+        [normalize_lead_name(lab) if e else lab for lab, e in zip(labels, is_ecg, strict=True)]
+    )
+    annotations = [
+        Annotation(o, d, t.replace("\x00", "").strip()) for o, d, t in described.annotations
+    ]
     if len(segments) > 1:
         gaps = []
         for (on0, _, n0), (on1, _, _) in zip(segments, segments[1:], strict=False):
-            gaps.append((int(round((on0 + n0 * hdr.record_duration) * fs_out)),
-                         int(round(on1 * fs_out))))
+            gaps.append(
+                (int(round((on0 + n0 * hdr.record_duration) * fs_out)), int(round(on1 * fs_out)))
+            )
         annotations += gap_annotations(gaps, fs_out, None)
         notes.append(
             f"EDF+D: {len(gaps)} gap(s) between data records, "
@@ -361,11 +394,17 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     patient, start, device, more = _metadata(hdr, described.start)
     notes.extend(more)
     return Record(
-        signal=signal, fs=fs_out, leads=names, start=start, patient=patient,
-        annotations=annotations, source=str(p),
+        signal=signal,
+        fs=fs_out,
+        leads=names,
+        start=start,
+        patient=patient,
+        annotations=annotations,
+        source=str(p),
         format="bdf" if hdr.is_bdf else ("edf+" if hdr.is_plus else "edf"),
         non_ecg=tuple(n for n, e in zip(names, is_ecg, strict=True) if not e),
-        device=device, notes=tuple(notes),
+        device=device,
+        notes=tuple(notes),
     )
 
 
@@ -389,8 +428,9 @@ def _segments(path: Path, rec_onsets: np.ndarray, duration: float) -> list[tuple
     return [(float(rec_onsets[f]), int(f), int(e - f)) for f, e in zip(firsts, lasts, strict=True)]
 
 
-def _metadata(hdr: _edf_raw.EdfHeader, start: datetime | None
-              ) -> tuple[Patient, datetime | None, str | None, list[str]]:
+def _metadata(
+    hdr: _edf_raw.EdfHeader, start: datetime | None
+) -> tuple[Patient, datetime | None, str | None, list[str]]:
     """Patient, start, device and notes from the raw header fields."""
     notes: list[str] = []
     device = None

@@ -97,7 +97,18 @@ __all__ = [
 
 CODE15_FS = 400.0
 CODE15_LEADS: tuple[str, ...] = (
-    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+    "I",
+    "II",
+    "III",
+    "aVR",
+    "aVL",
+    "aVF",
+    "V1",
+    "V2",
+    "V3",
+    "V4",
+    "V5",
+    "V6",
 )
 #: exams.csv files larger than this are not scanned for demographics (seconds of parsing).
 _MAX_EXAMS_CSV_BYTES = 200_000_000
@@ -328,13 +339,18 @@ def _augmented_order(signal: np.ndarray) -> list[str] | None:
     clearly (then the documented order stands).
     """
     lead_i, lead_ii = signal[0], signal[1]
-    expected = {"aVR": -(lead_i + lead_ii) / 2, "aVL": lead_i - lead_ii / 2,
-                "aVF": lead_ii - lead_i / 2}
+    expected = {
+        "aVR": -(lead_i + lead_ii) / 2,
+        "aVL": lead_i - lead_ii / 2,
+        "aVF": lead_ii - lead_i / 2,
+    }
     found = []
     for row in signal[3:6]:
         scale = float(np.sqrt(np.mean(row**2))) or 1.0
-        errors = {name: float(np.sqrt(np.mean((row - ref) ** 2))) / scale
-                  for name, ref in expected.items()}
+        errors = {
+            name: float(np.sqrt(np.mean((row - ref) ** 2))) / scale
+            for name, ref in expected.items()
+        }
         best = min(errors, key=errors.__getitem__)
         if errors[best] > 0.1:
             return None
@@ -353,8 +369,11 @@ def _exams_csv(path: Path, wanted: set[str]) -> dict[str, Patient]:
             header = next(csv.reader([fh.readline()]), [])
             if "exam_id" not in header:
                 return {}
-            col = {name: header.index(name) for name in ("exam_id", "age", "is_male", "patient_id")
-                   if name in header}
+            col = {
+                name: header.index(name)
+                for name in ("exam_id", "age", "is_male", "patient_id")
+                if name in header
+            }
             key = col["exam_id"]
             # The full table has 345k rows but a part file needs ~20k: test the id with a cheap
             # split and parse only matching rows properly (quoted fields included).

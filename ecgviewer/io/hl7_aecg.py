@@ -238,7 +238,7 @@ class _Document:
                 continue
             code_el = seq.find("code")
             code = attr(code_el, "code") or attr(code_el, "displayName") or f"lead {len(leads) + 1}"
-            raw = code[len(_LEAD_PREFIX):] if code.upper().startswith(_LEAD_PREFIX) else code
+            raw = code[len(_LEAD_PREFIX) :] if code.upper().startswith(_LEAD_PREFIX) else code
             name = normalize_lead_name(raw)
             if name in seen:
                 self.notes.append(f"duplicate lead {name} ignored")
@@ -277,7 +277,8 @@ class _Document:
         peak = float(np.abs(mv).max())
         if not peak <= MAX_ABS_MV:
             raise InvalidSignalError(
-                self.path, f"lead {name}: sample values up to {peak:.3g} mV are not an ECG "
+                self.path,
+                f"lead {name}: sample values up to {peak:.3g} mV are not an ECG "
                 "(damaged scale, origin or digits)",
             )
         return mv.astype(np.float32)  # the Record's type; halves what each lead holds
@@ -329,8 +330,9 @@ class _Document:
     # -- the cart's own reading
     def _beat_series(self) -> list[Element]:
         derived = list(self.root.iter("derivedSeries"))
-        return derived + [s for s in self.root.iter("series")
-                          if code_of(s).upper() == "REPRESENTATIVE_BEAT"]
+        return derived + [
+            s for s in self.root.iter("series") if code_of(s).upper() == "REPRESENTATIVE_BEAT"
+        ]
 
     def _cart(self, rhythm: Element) -> CartReading | None:
         """Global measurements and statements (representative-beat series first, then the
@@ -344,9 +346,14 @@ class _Document:
         beats, beat_fs, beat_leads = self._median_beats(beat_series)
         if not measurements and not statements and beats is None:
             return None
-        return CartReading(measurements=measurements, statements=tuple(statements),
-                           median_beats=beats, median_fs=beat_fs, median_leads=beat_leads,
-                           source="HL7 aECG")
+        return CartReading(
+            measurements=measurements,
+            statements=tuple(statements),
+            median_beats=beats,
+            median_fs=beat_fs,
+            median_leads=beat_leads,
+            source="HL7 aECG",
+        )
 
     def _median_beats(
         self, beat_series: list[Element]
@@ -444,15 +451,25 @@ def _is_number(token: str) -> bool:
 # ---------------------------------------------------------------------------- cart reading
 #: Global measurement codes -> CartReading keys (HL7 MDC codes, then vendor variants).
 _CART_CODES: dict[str, str] = {
-    "MDC_ECG_HEART_RATE": "heart_rate", "MDC_ECG_TIME_PD_RR": "rr", "MDC_ECG_TIME_PD_P": "p_duration",
-    "MDC_ECG_TIME_PD_PR": "pr", "MDC_ECG_TIME_PD_QRS": "qrs", "MDC_ECG_TIME_PD_QT": "qt",
-    "MDC_ECG_TIME_PD_QTC": "qtc", "MDC_ECG_TIME_PD_QTCB": "qtc",
-    "MDC_ECG_ANGLE_P_FRONT": "p_axis", "MDC_ECG_ANGLE_QRS_FRONT": "qrs_axis",
+    "MDC_ECG_HEART_RATE": "heart_rate",
+    "MDC_ECG_TIME_PD_RR": "rr",
+    "MDC_ECG_TIME_PD_P": "p_duration",
+    "MDC_ECG_TIME_PD_PR": "pr",
+    "MDC_ECG_TIME_PD_QRS": "qrs",
+    "MDC_ECG_TIME_PD_QT": "qt",
+    "MDC_ECG_TIME_PD_QTC": "qtc",
+    "MDC_ECG_TIME_PD_QTCB": "qtc",
+    "MDC_ECG_ANGLE_P_FRONT": "p_axis",
+    "MDC_ECG_ANGLE_QRS_FRONT": "qrs_axis",
     "MDC_ECG_ANGLE_T_FRONT": "t_axis",
 }
 _CART_SUFFIXES = {"_P_AXIS": "p_axis", "_QRS_AXIS": "qrs_axis", "_T_AXIS": "t_axis"}
-_STATEMENT_CODES = {"MDC_ECG_INTERPRETATION_STATEMENT", "MDC_ECG_INTERPRETATION_SUMMARY",
-                    "MDC_ECG_INTERPRETATION_COMMENT", "MDC_ECG_RHY"}
+_STATEMENT_CODES = {
+    "MDC_ECG_INTERPRETATION_STATEMENT",
+    "MDC_ECG_INTERPRETATION_SUMMARY",
+    "MDC_ECG_INTERPRETATION_COMMENT",
+    "MDC_ECG_RHY",
+}
 
 
 def _is_local(el: Element) -> bool:
@@ -483,7 +500,8 @@ def _global_reading(aset: Element, measurements: dict[str, float], statements: l
                 statements.append(text)
             continue
         key = _CART_CODES.get(code) or next(
-            (k for suffix, k in _CART_SUFFIXES.items() if code.endswith(suffix)), None)
+            (k for suffix, k in _CART_SUFFIXES.items() if code.endswith(suffix)), None
+        )
         if key is None or key in measurements or xsi_type(value) != "PQ":
             continue
         number = to_float(attr(value, "value"))
@@ -563,8 +581,9 @@ class _Annotations:
             if not (-ANNOTATION_SLACK_S <= lo <= self.duration + ANNOTATION_SLACK_S):
                 outside += 1
                 continue
-            out.append(Annotation(onset=lo, duration=max(0.0, hi - lo), text=node.text,
-                                  lead=node.lead))
+            out.append(
+                Annotation(onset=lo, duration=max(0.0, hi - lo), text=node.text, lead=node.lead)
+            )
         if outside:
             self.doc.notes.append(
                 f"{outside} annotations outside the {self.duration:g} s rhythm strip ignored"
@@ -601,7 +620,7 @@ class _Annotations:
             code = (code_of(boundary) or "").upper()
             value = boundary.find("value")
             if code.startswith(_LEAD_PREFIX):
-                leads.append(normalize_lead_name(code[len(_LEAD_PREFIX):]))
+                leads.append(normalize_lead_name(code[len(_LEAD_PREFIX) :]))
             elif code in _TIME_CODES and value is not None:
                 if value.find("low") is None and value.find("high") is None:
                     point = self._time(code, value)

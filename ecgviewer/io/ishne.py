@@ -50,30 +50,57 @@ __all__ = ["read", "IshneHeader", "IshnePagedSignal", "read_header"]
 
 #: Files with at most this many output values are read whole; longer ones are paged.
 WHOLE_LOAD_VALUES = 4_000_000
-PREAMBLE = 10          # magic + CRC
+PREAMBLE = 10  # magic + CRC
 FIXED_HEADER = 512
 ECG_MAGIC = b"ISHNE1.0"
 ANN_MAGIC = b"ANN  1.0"
 
 #: Lead specification codes (standard, table 2).
 LEAD_SPECS: dict[int, str] = {
-    1: "bipolar", 2: "X", 3: "Y", 4: "Z", 5: "I", 6: "II", 7: "III", 8: "aVR", 9: "aVL",
-    10: "aVF", 11: "V1", 12: "V2", 13: "V3", 14: "V4", 15: "V5", 16: "V6", 17: "ES", 18: "AS",
+    1: "bipolar",
+    2: "X",
+    3: "Y",
+    4: "Z",
+    5: "I",
+    6: "II",
+    7: "III",
+    8: "aVR",
+    9: "aVL",
+    10: "aVF",
+    11: "V1",
+    12: "V2",
+    13: "V3",
+    14: "V4",
+    15: "V5",
+    16: "V6",
+    17: "ES",
+    18: "AS",
     19: "AI",
 }
 LEAD_QUALITY: dict[int, str] = {
-    2: "intermittent noise", 3: "frequent noise", 4: "intermittent disconnection",
+    2: "intermittent noise",
+    3: "frequent noise",
+    4: "intermittent disconnection",
     5: "frequent disconnection",
 }
 PACEMAKER: dict[int, str] = {
-    1: "pacemaker of unknown type", 2: "single-chamber unipolar pacemaker",
-    3: "dual-chamber unipolar pacemaker", 4: "single-chamber bipolar pacemaker",
+    1: "pacemaker of unknown type",
+    2: "single-chamber unipolar pacemaker",
+    3: "dual-chamber unipolar pacemaker",
+    4: "single-chamber bipolar pacemaker",
     5: "dual-chamber bipolar pacemaker",
 }
 #: Beat labels of the annotation file (standard, table 3).
 BEAT_LABELS: dict[str, str] = {
-    "N": "N", "V": "V", "S": "S", "C": "calibration", "B": "bundle branch block beat",
-    "P": "paced", "X": "artefact", "!": "timeout", "U": "unknown beat",
+    "N": "N",
+    "V": "V",
+    "S": "S",
+    "C": "calibration",
+    "B": "bundle branch block beat",
+    "P": "paced",
+    "X": "artefact",
+    "!": "timeout",
+    "U": "unknown beat",
 }
 
 _FIXED = struct.Struct("<iiiih40s40s20shh3h3h3h3hh12h12h12hh40sh80s80s88s")
@@ -136,19 +163,28 @@ def read_header(path: Path, expect: bytes) -> IshneHeader:
         with open(path, "rb") as fh:
             pre = fh.read(PREAMBLE + FIXED_HEADER)
             if len(pre) < PREAMBLE + FIXED_HEADER:
-                raise CorruptFileError(path, f"ISHNE header truncated ({len(pre)} of "
-                                             f"{PREAMBLE + FIXED_HEADER} bytes)")
+                raise CorruptFileError(
+                    path, f"ISHNE header truncated ({len(pre)} of {PREAMBLE + FIXED_HEADER} bytes)"
+                )
             magic = pre[:8]
             if magic != expect:
-                raise UnknownFormatError(path, f"not an ISHNE {'annotation' if expect == ANN_MAGIC else 'ECG'} "
-                                               f"file (magic {magic!r}, expected {expect!r})")
+                raise UnknownFormatError(
+                    path,
+                    f"not an ISHNE {'annotation' if expect == ANN_MAGIC else 'ECG'} "
+                    f"file (magic {magic!r}, expected {expect!r})",
+                )
             f = _FIXED.unpack(pre[PREAMBLE:])
             var_size, n_samples, var_off, ecg_off = f[0], f[1], f[2], f[3]
-            if var_size < 0 or var_off != PREAMBLE + FIXED_HEADER or \
-                    ecg_off != var_off + var_size or var_size > 64 * 2**20:
+            if (
+                var_size < 0
+                or var_off != PREAMBLE + FIXED_HEADER
+                or ecg_off != var_off + var_size
+                or var_size > 64 * 2**20
+            ):
                 raise CorruptFileError(
-                    path, f"ISHNE header offsets disagree (variable block {var_size} bytes at "
-                    f"{var_off}, data at {ecg_off})"
+                    path,
+                    f"ISHNE header offsets disagree (variable block {var_size} bytes at "
+                    f"{var_off}, data at {ecg_off})",
                 )
             var_block = fh.read(var_size)
     except PermissionError:
@@ -164,17 +200,36 @@ def read_header(path: Path, expect: bytes) -> IshneHeader:
     if stored == 0:
         crc_problem = "the header has no CRC (0): its fields could not be verified"
     elif stored not in (computed, swapped):
-        crc_problem = (f"header CRC {stored:#06x} does not match its fields ({computed:#06x}): "
-                       "the header may be damaged; check the rate and amplitudes")
+        crc_problem = (
+            f"header CRC {stored:#06x} does not match its fields ({computed:#06x}): "
+            "the header may be damaged; check the rate and amplitudes"
+        )
     n_leads = f[22]
     return IshneHeader(
-        path=path, magic=magic, var_block_size=var_size, samples_per_lead=n_samples,
-        var_block_offset=var_off, ecg_offset=ecg_off, version=f[4], first_name=_str(f[5]),
-        last_name=_str(f[6]), patient_id=_str(f[7]), sex=f[8], race=f[9],
-        birth_date=tuple(f[10:13]), record_date=tuple(f[13:16]), file_date=tuple(f[16:19]),
-        start_time=tuple(f[19:22]), n_leads=n_leads, lead_spec=list(f[23:35]),
-        lead_quality=list(f[35:47]), resolution_nv=list(f[47:59]), pacemaker=f[59],
-        recorder=_str(f[60]), fs=float(f[61]), variable_block=var_block,
+        path=path,
+        magic=magic,
+        var_block_size=var_size,
+        samples_per_lead=n_samples,
+        var_block_offset=var_off,
+        ecg_offset=ecg_off,
+        version=f[4],
+        first_name=_str(f[5]),
+        last_name=_str(f[6]),
+        patient_id=_str(f[7]),
+        sex=f[8],
+        race=f[9],
+        birth_date=tuple(f[10:13]),
+        record_date=tuple(f[13:16]),
+        file_date=tuple(f[16:19]),
+        start_time=tuple(f[19:22]),
+        n_leads=n_leads,
+        lead_spec=list(f[23:35]),
+        lead_quality=list(f[35:47]),
+        resolution_nv=list(f[47:59]),
+        pacemaker=f[59],
+        recorder=_str(f[60]),
+        fs=float(f[61]),
+        variable_block=var_block,
         crc_problem=crc_problem,
     )
 
@@ -188,15 +243,17 @@ def _check(hdr: IshneHeader, file_size: int) -> None:
     res = hdr.resolution_nv[: hdr.n_leads]
     if any(r <= 0 for r in res):
         k = next(i for i, r in enumerate(res) if r <= 0)
-        raise CorruptFileError(path, f"lead {k + 1}: amplitude resolution {res[k]} nV is not "
-                                     "positive")
+        raise CorruptFileError(
+            path, f"lead {k + 1}: amplitude resolution {res[k]} nV is not positive"
+        )
     if hdr.samples_per_lead <= 0:
         raise CorruptFileError(path, f"ISHNE header gives {hdr.samples_per_lead} samples per lead")
     have = (file_size - hdr.ecg_offset) // (2 * hdr.n_leads)
     if have < hdr.samples_per_lead:
         raise CorruptFileError(
-            path, f"ISHNE data is truncated: the header promises {hdr.samples_per_lead} samples "
-            f"per lead, the file holds {max(have, 0)}"
+            path,
+            f"ISHNE data is truncated: the header promises {hdr.samples_per_lead} samples "
+            f"per lead, the file holds {max(have, 0)}",
         )
 
 
@@ -216,8 +273,13 @@ class IshnePagedSignal(PagedSignalBase):
 
     def _read_page(self, rows: list[int], a: int, b: int) -> np.ndarray:
         n = self._hdr.n_leads
-        table = np.memmap(self._path, dtype="<i2", mode="r",
-                          offset=self._hdr.ecg_offset + 2 * n * a, shape=(b - a, n))
+        table = np.memmap(
+            self._path,
+            dtype="<i2",
+            mode="r",
+            offset=self._hdr.ecg_offset + 2 * n * a,
+            shape=(b - a, n),
+        )
         try:
             page = table[:, rows].T.astype(np.float32)
         finally:
@@ -250,8 +312,11 @@ def read(path: Path, **opts: Any) -> Record:
         ann_path = path
         ecg = _sibling(path, ".ecg")
         if ecg is None:
-            raise FileAccessError(path, "an ISHNE annotation file: its recording "
-                                        f"({path.with_suffix('.ecg').name}) is not beside it")
+            raise FileAccessError(
+                path,
+                "an ISHNE annotation file: its recording "
+                f"({path.with_suffix('.ecg').name}) is not beside it",
+            )
         path = ecg
         check_readable(path)
     else:
@@ -292,10 +357,16 @@ def read(path: Path, **opts: Any) -> Record:
         age = float(years) if 0 <= years < 150 else None
     pid = hdr.patient_id if hdr.patient_id.lower() not in ("", "none", "x") else None
     return Record(
-        signal=signal, fs=hdr.fs, leads=unique_names(names), start=start,
+        signal=signal,
+        fs=hdr.fs,
+        leads=unique_names(names),
+        start=start,
         patient=Patient(id=pid, age=age, sex={1: "M", 2: "F"}.get(hdr.sex)),
-        annotations=annotations, source=str(path), format="ishne",
-        device=hdr.recorder or None, notes=tuple(notes),
+        annotations=annotations,
+        source=str(path),
+        format="ishne",
+        device=hdr.recorder or None,
+        notes=tuple(notes),
     )
 
 
@@ -310,8 +381,12 @@ def _annotations(path: Path, ecg: IshneHeader, notes: list[str]) -> list[Annotat
         raise CorruptFileError(path, "ISHNE annotation file has no annotation data")
     n = body // 4
     first = np.fromfile(path, dtype="<u4", count=1, offset=hdr.ecg_offset)
-    recs = np.fromfile(path, dtype=[("label", "S1"), ("internal", "S1"), ("toc", "<u2")],
-                       count=n, offset=hdr.ecg_offset + 4)
+    recs = np.fromfile(
+        path,
+        dtype=[("label", "S1"), ("internal", "S1"), ("toc", "<u2")],
+        count=n,
+        offset=hdr.ecg_offset + 4,
+    )
     times = int(first[0]) + np.cumsum(recs["toc"].astype(np.int64))
     out = []
     for label, t in zip(recs["label"], times, strict=True):

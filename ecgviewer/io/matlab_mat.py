@@ -28,9 +28,23 @@ from ecgviewer.record import Record
 __all__ = ["read", "describe", "variables"]
 
 _MI_INT8, _MI_INT32, _MI_UINT32, _MI_MATRIX, _MI_COMPRESSED = 1, 5, 6, 14, 15
-_CLASSES = {1: "cell", 2: "struct", 3: "object", 4: "char", 5: "sparse", 6: "double",
-            7: "single", 8: "int8", 9: "uint8", 10: "int16", 11: "uint16", 12: "int32",
-            13: "uint32", 14: "int64", 15: "uint64"}
+_CLASSES = {
+    1: "cell",
+    2: "struct",
+    3: "object",
+    4: "char",
+    5: "sparse",
+    6: "double",
+    7: "single",
+    8: "int8",
+    9: "uint8",
+    10: "int16",
+    11: "uint16",
+    12: "int32",
+    13: "uint32",
+    14: "int64",
+    15: "uint64",
+}
 #: Variables looked at, and bytes of a compressed variable inflated to read its header.
 MAX_VARIABLES = 64
 HEADER_BYTES = 8192
@@ -57,13 +71,13 @@ def _element(buf: bytes, at: int, endian: str) -> tuple[int, bytes, int]:
         kind, size = first & 0xFFFF, first >> 16
         if size > 4:
             raise _Damaged("small data element larger than 4 bytes")
-        return kind, buf[at + 4:at + 4 + size], at + 8
+        return kind, buf[at + 4 : at + 4 + size], at + 8
     kind, size = first, second
     end = at + 8 + size
     if end > len(buf) and kind != _MI_MATRIX:
         raise _Damaged("element runs past the data")
     padded = end if kind == _MI_COMPRESSED else end + (-size % 8)
-    return kind, buf[at + 8:end], padded
+    return kind, buf[at + 8 : end], padded
 
 
 def _matrix(data: bytes, endian: str) -> MatVariable:
@@ -84,8 +98,10 @@ def _matrix(data: bytes, endian: str) -> MatVariable:
         kind2, names, at = _element(data, at, endian)
         width = struct.unpack_from(endian + "i", length)[0] if len(length) >= 4 else 0
         if kind == _MI_INT32 and kind2 == _MI_INT8 and 0 < width <= 64:
-            fields = tuple(names[i:i + width].split(b"\0", 1)[0].decode("latin-1")
-                           for i in range(0, len(names) - width + 1, width))
+            fields = tuple(
+                names[i : i + width].split(b"\0", 1)[0].decode("latin-1")
+                for i in range(0, len(names) - width + 1, width)
+            )
     return MatVariable(name.decode("latin-1"), cls, tuple(shape), fields)
 
 
@@ -138,13 +154,17 @@ def describe(path: Path) -> str:
         return f"a damaged MATLAB file ({exc})"
     for var in found:
         if var.name == "ECG" and var.kind == "struct" and {"sex", "age", "data"} <= set(var.fields):
-            return ("an original CPSC 2018 challenge file (MATLAB struct ECG with sex, age and "
-                    "data): it carries no sampling rate, units or lead names; open the WFDB "
-                    "version of this database (PhysioNet/CinC Challenge 2020, .hea + .mat) "
-                    "instead")
+            return (
+                "an original CPSC 2018 challenge file (MATLAB struct ECG with sex, age and "
+                "data): it carries no sampling rate, units or lead names; open the WFDB "
+                "version of this database (PhysioNet/CinC Challenge 2020, .hea + .mat) "
+                "instead"
+            )
     listed = ", ".join(f"{v.name} {'x'.join(map(str, v.shape))} {v.kind}" for v in found[:5])
-    return (f"a MATLAB file without a WFDB header (.hea) beside it (variables: "
-            f"{listed or 'none'}): not an ECG format this program reads")
+    return (
+        f"a MATLAB file without a WFDB header (.hea) beside it (variables: "
+        f"{listed or 'none'}): not an ECG format this program reads"
+    )
 
 
 def read(path: Path, **_opts: Any) -> Record:

@@ -52,15 +52,35 @@ from ecgviewer.record import (
 __all__ = ["read", "derive_standard_leads"]
 
 #: MUSE amplitude unit words -> millivolts per unit.
-_UNITS_MV = {"MICROVOLTS": 1e-3, "MICROVOLT": 1e-3, "UV": 1e-3, "MILLIVOLTS": 1.0,
-             "MILLIVOLT": 1.0, "MV": 1.0, "NANOVOLTS": 1e-6, "VOLTS": 1e3}
-_AGE_UNITS = {"YEARS": 1.0, "MONTHS": 1 / 12, "WEEKS": 7 / 365.25, "DAYS": 1 / 365.25,
-              "HOURS": 1 / 8766}
+_UNITS_MV = {
+    "MICROVOLTS": 1e-3,
+    "MICROVOLT": 1e-3,
+    "UV": 1e-3,
+    "MILLIVOLTS": 1.0,
+    "MILLIVOLT": 1.0,
+    "MV": 1.0,
+    "NANOVOLTS": 1e-6,
+    "VOLTS": 1e3,
+}
+_AGE_UNITS = {
+    "YEARS": 1.0,
+    "MONTHS": 1 / 12,
+    "WEEKS": 7 / 365.25,
+    "DAYS": 1 / 365.25,
+    "HOURS": 1 / 8766,
+}
 #: RestingECGMeasurements element -> CartReading.measurements key.
 _MEASUREMENTS = {
-    "VentricularRate": "heart_rate", "PRInterval": "pr", "QRSDuration": "qrs",
-    "QTInterval": "qt", "QTCorrected": "qtc", "PAxis": "p_axis", "RAxis": "qrs_axis",
-    "TAxis": "t_axis", "AtrialRate": "atrial_rate", "QTcFrederica": "qtcf",
+    "VentricularRate": "heart_rate",
+    "PRInterval": "pr",
+    "QRSDuration": "qrs",
+    "QTInterval": "qt",
+    "QTCorrected": "qtc",
+    "PAxis": "p_axis",
+    "RAxis": "qrs_axis",
+    "TAxis": "t_axis",
+    "AtrialRate": "atrial_rate",
+    "QTcFrederica": "qtcf",
 }
 #: Largest plausible number of samples per lead (24 h at 1 kHz): beyond it the file is damage.
 MAX_SAMPLES = 24 * 3600 * 1000
@@ -83,8 +103,9 @@ def read(path: Path, **_opts: Any) -> Record:
     return _Document(path, root).record()
 
 
-def derive_standard_leads(signal: np.ndarray, leads: list[str]) -> tuple[np.ndarray, list[str],
-                                                                       tuple[str, ...]]:
+def derive_standard_leads(
+    signal: np.ndarray, leads: list[str]
+) -> tuple[np.ndarray, list[str], tuple[str, ...]]:
     """Add III, aVR, aVL, aVF from I and II where missing and put leads in standard order.
 
     Returns the new signal, lead names and the names that were derived. Leads outside the
@@ -94,14 +115,19 @@ def derive_standard_leads(signal: np.ndarray, leads: list[str]) -> tuple[np.ndar
     derived: list[str] = []
     if "I" in present and "II" in present:
         lead_i, lead_ii = present["I"], present["II"]
-        formulas = {"III": lambda: lead_ii - lead_i, "aVR": lambda: -(lead_i + lead_ii) / 2,
-                    "aVL": lambda: lead_i - lead_ii / 2, "aVF": lambda: lead_ii - lead_i / 2}
+        formulas = {
+            "III": lambda: lead_ii - lead_i,
+            "aVR": lambda: -(lead_i + lead_ii) / 2,
+            "aVL": lambda: lead_i - lead_ii / 2,
+            "aVF": lambda: lead_ii - lead_i / 2,
+        }
         for name, make in formulas.items():
             if name not in present:
                 present[name] = make()
                 derived.append(name)
-    order = [n for n in STANDARD_LEADS if n in present] + [n for n in leads
-                                                          if n not in STANDARD_LEADS]
+    order = [n for n in STANDARD_LEADS if n in present] + [
+        n for n in leads if n not in STANDARD_LEADS
+    ]
     out = np.stack([present[n] for n in order]).astype(np.float32)
     return out, order, tuple(derived)
 
@@ -126,10 +152,18 @@ class _Document:
         signal, leads, derived = derive_standard_leads(rhythm.signal, rhythm.leads)
         start = self._start()
         return Record(
-            signal=signal, fs=rhythm.fs, leads=leads, start=start, patient=self._patient(),
-            annotations=self._beats(rhythm.signal.shape[1] / rhythm.fs), source=str(self.path),
-            format="muse_xml", derived_leads=derived, device=self._device(),
-            notes=tuple(self.notes), cart=self._cart(),
+            signal=signal,
+            fs=rhythm.fs,
+            leads=leads,
+            start=start,
+            patient=self._patient(),
+            annotations=self._beats(rhythm.signal.shape[1] / rhythm.fs),
+            source=str(self.path),
+            format="muse_xml",
+            derived_leads=derived,
+            device=self._device(),
+            notes=tuple(self.notes),
+            cart=self._cart(),
         )
 
     # -- waveforms
@@ -144,10 +178,11 @@ class _Document:
         exponent = _number(_text(wf, "SampleExponent") or "0")
         if base is None or exponent is None or not 0 < base <= 1e5 or abs(exponent) > 6:
             raise InvalidSignalError(
-                self.path, f"{kind} waveform: sampling rate SampleBase "
-                f"{_text(wf, 'SampleBase')!r} x 10^{_text(wf, 'SampleExponent')!r} is not usable"
+                self.path,
+                f"{kind} waveform: sampling rate SampleBase "
+                f"{_text(wf, 'SampleBase')!r} x 10^{_text(wf, 'SampleExponent')!r} is not usable",
             )
-        fs = base * 10.0 ** exponent
+        fs = base * 10.0**exponent
         names: list[str] = []
         rows: list[np.ndarray] = []
         for lead in wf.findall("LeadData"):
@@ -161,8 +196,10 @@ class _Document:
         n = min(len(r) for r in rows)
         if any(len(r) != n for r in rows):
             if n < 0.9 * max(len(r) for r in rows):
-                raise CorruptFileError(self.path, f"{kind} leads differ in length "
-                                                  f"({sorted({len(r) for r in rows})} samples)")
+                raise CorruptFileError(
+                    self.path,
+                    f"{kind} leads differ in length ({sorted({len(r) for r in rows})} samples)",
+                )
             self.notes.append(f"{kind} leads of unequal length trimmed to {n} samples")
         if n == 0:
             raise NoECGChannelsError(self.path, f"{kind} waveform has no samples")
@@ -172,18 +209,21 @@ class _Document:
         where = f"{kind} lead {name}"
         size = _text(lead, "LeadSampleSize") or "2"
         if size != "2":
-            raise CorruptFileError(self.path, f"{where}: sample size {size} bytes is not "
-                                              "supported (MUSE writes 2)")
+            raise CorruptFileError(
+                self.path, f"{where}: sample size {size} bytes is not supported (MUSE writes 2)"
+            )
         try:
             raw = base64.b64decode(_text(lead, "WaveFormData"), validate=False)
         except (binascii.Error, ValueError) as exc:
-            raise CorruptFileError(self.path, f"{where}: waveform data is not base64 ({exc})") \
-                from None
+            raise CorruptFileError(
+                self.path, f"{where}: waveform data is not base64 ({exc})"
+            ) from None
         crc = _text(lead, "LeadDataCRC32")
         if crc and crc.isdigit() and zlib.crc32(raw) != int(crc):
             raise CorruptFileError(
-                self.path, f"{where}: data CRC-32 {zlib.crc32(raw)} does not match the stored "
-                f"{crc} (damaged waveform)"
+                self.path,
+                f"{where}: data CRC-32 {zlib.crc32(raw)} does not match the stored "
+                f"{crc} (damaged waveform)",
             )
         if len(raw) % 2:
             raise CorruptFileError(self.path, f"{where}: odd number of data bytes ({len(raw)})")
@@ -194,8 +234,9 @@ class _Document:
         if count is not None and int(count) != len(samples):
             if int(count) > len(samples):
                 raise CorruptFileError(
-                    self.path, f"{where}: {len(samples)} samples stored but "
-                    f"LeadSampleCountTotal says {int(count)} (truncated)"
+                    self.path,
+                    f"{where}: {len(samples)} samples stored but "
+                    f"LeadSampleCountTotal says {int(count)} (truncated)",
                 )
             samples = samples[: int(count)]
         per_bit = _number(_text(lead, "LeadAmplitudeUnitsPerBit"))
@@ -204,8 +245,9 @@ class _Document:
             raise CorruptFileError(self.path, f"{where}: amplitude unit {unit!r} is unknown")
         if per_bit is None or not 0 < abs(per_bit) < 1e6:
             raise CorruptFileError(
-                self.path, f"{where}: LeadAmplitudeUnitsPerBit "
-                f"{_text(lead, 'LeadAmplitudeUnitsPerBit')!r} is not a usable scale"
+                self.path,
+                f"{where}: LeadAmplitudeUnitsPerBit "
+                f"{_text(lead, 'LeadAmplitudeUnitsPerBit')!r} is not a usable scale",
             )
         # Samples are zero-based; FirstSampleBaseline is informational and not added.
         return samples.astype(np.float64) * per_bit * _UNITS_MV[unit]
@@ -275,9 +317,12 @@ class _Document:
         if median is not None:
             beats, leads, _ = derive_standard_leads(median.signal, median.leads)
         return CartReading(
-            measurements=measurements, statements=statements, median_beats=beats,
+            measurements=measurements,
+            statements=statements,
+            median_beats=beats,
             median_fs=None if median is None else median.fs,
-            median_leads=tuple(leads or ()), source="GE MUSE",
+            median_leads=tuple(leads or ()),
+            source="GE MUSE",
         )
 
     def _statements(self) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ def ptbxl_age(text: str | None) -> float | None:
 
 
 def ptbxl_sex(text: str | None) -> str | None:
-    """"M"/"F" from PTB-XL's 0 (male) / 1 (female), in either spelling."""
+    """ "M"/"F" from PTB-XL's 0 (male) / 1 (female), in either spelling."""
     return {"0": "M", "1": "F", "0.0": "M", "1.0": "F"}.get((text or "").strip())
 
 
@@ -95,10 +95,15 @@ def read_ptbxl_database(csv_path: str | Path) -> Iterator[PtbxlRow]:
                     break
             if hea is None:
                 continue
-            patient = Patient(id=ptbxl_patient_id(rec.get("patient_id")),
-                              age=ptbxl_age(rec.get("age")), sex=ptbxl_sex(rec.get("sex")))
+            patient = Patient(
+                id=ptbxl_patient_id(rec.get("patient_id")),
+                age=ptbxl_age(rec.get("age")),
+                sex=ptbxl_sex(rec.get("sex")),
+            )
             yield PtbxlRow(
-                header=hea, ecg_id=(rec.get("ecg_id") or "").strip(), patient=patient,
+                header=hea,
+                ecg_id=(rec.get("ecg_id") or "").strip(),
+                patient=patient,
                 fold=_fold(rec.get("strat_fold")),
                 recording_date=(rec.get("recording_date") or "").strip(),
                 scp_codes_text=rec.get("scp_codes") or "",

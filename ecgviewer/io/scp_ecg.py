@@ -52,22 +52,80 @@ MAX_SAMPLES_PER_LEAD = 2_000_000
 
 #: Section 3 lead codes (EN 1064 table 4) -> names; other codes are kept as "lead N".
 LEAD_NAMES: dict[int, str] = {
-    1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6", 9: "V7",
-    10: "V2R", 11: "V3R", 12: "V4R", 13: "V5R", 14: "V6R", 15: "V7R", 16: "X", 17: "Y", 18: "Z",
-    19: "CC5", 20: "CM5", 21: "LA", 22: "RA", 23: "LL", 61: "III", 62: "aVR", 63: "aVL",
-    64: "aVF", 65: "-aVR", 66: "V8", 67: "V9", 68: "V8R", 69: "V9R", 70: "D", 71: "A", 72: "J",
+    1: "I",
+    2: "II",
+    3: "V1",
+    4: "V2",
+    5: "V3",
+    6: "V4",
+    7: "V5",
+    8: "V6",
+    9: "V7",
+    10: "V2R",
+    11: "V3R",
+    12: "V4R",
+    13: "V5R",
+    14: "V6R",
+    15: "V7R",
+    16: "X",
+    17: "Y",
+    18: "Z",
+    19: "CC5",
+    20: "CM5",
+    21: "LA",
+    22: "RA",
+    23: "LL",
+    61: "III",
+    62: "aVR",
+    63: "aVL",
+    64: "aVF",
+    65: "-aVR",
+    66: "V8",
+    67: "V9",
+    68: "V8R",
+    69: "V9R",
+    70: "D",
+    71: "A",
+    72: "J",
 }
 _MANUFACTURERS = {
-    1: "Burdick", 2: "Cambridge", 3: "Compumed", 4: "Datamed", 5: "Fukuda", 6: "Hewlett-Packard",
-    7: "Marquette", 8: "Mortara", 9: "Nihon Kohden", 10: "Okin", 11: "Quinton", 12: "Siemens",
-    13: "Spacelabs", 14: "Telemed", 15: "Hellige", 16: "ESA-OTE", 17: "Schiller",
-    18: "Picker-Schwarzer", 19: "Elettronica-Trentina", 20: "Zwönitz",
+    1: "Burdick",
+    2: "Cambridge",
+    3: "Compumed",
+    4: "Datamed",
+    5: "Fukuda",
+    6: "Hewlett-Packard",
+    7: "Marquette",
+    8: "Mortara",
+    9: "Nihon Kohden",
+    10: "Okin",
+    11: "Quinton",
+    12: "Siemens",
+    13: "Spacelabs",
+    14: "Telemed",
+    15: "Hellige",
+    16: "ESA-OTE",
+    17: "Schiller",
+    18: "Picker-Schwarzer",
+    19: "Elettronica-Trentina",
+    20: "Zwönitz",
 }
 #: Section 1 tag 14 language support code -> text codec (8-bit character sets; others, such as
 #: the 16-bit ISO 10646 code, are read as Latin-1).
-_CODECS = {0x00: "latin-1", 0x01: "latin-1", 0x03: "iso8859_2", 0x0B: "iso8859_4",
-           0x13: "iso8859_5", 0x1B: "iso8859_6", 0x23: "iso8859_7", 0x2B: "iso8859_8",
-           0x33: "iso8859_11", 0x3B: "iso8859_15", 0x27: "gb2312", 0x2F: "euc_kr"}
+_CODECS = {
+    0x00: "latin-1",
+    0x01: "latin-1",
+    0x03: "iso8859_2",
+    0x0B: "iso8859_4",
+    0x13: "iso8859_5",
+    0x1B: "iso8859_6",
+    0x23: "iso8859_7",
+    0x2B: "iso8859_8",
+    0x33: "iso8859_11",
+    0x3B: "iso8859_15",
+    0x27: "gb2312",
+    0x2F: "euc_kr",
+}
 _AGE_UNIT_YEARS = {1: 1.0, 2: 1 / 12, 3: 7 / 365.25, 4: 1 / 365.25, 5: 1 / 8766}
 
 
@@ -230,8 +288,9 @@ class _Scp:
         if pos + 14 * n <= len(body):
             for _ in range(n):
                 kind = int.from_bytes(body[pos : pos + 2], "little")
-                sb, fc, se = (int.from_bytes(body[pos + k : pos + k + 4], "little")
-                              for k in (2, 6, 10))
+                sb, fc, se = (
+                    int.from_bytes(body[pos + k : pos + k + 4], "little") for k in (2, 6, 10)
+                )
                 qrs.append(_Qrs(kind, sb, fc, se))
                 pos += 14
             if pos + 8 * n <= len(body):
@@ -311,8 +370,10 @@ class _Scp:
         bimodal = body[5] == 1 and version < 30
         rate = 1
         if bimodal and reference is None:
-            self.notes.append("bimodal compression without reference beats (section 5): the "
-                              "full sampling rate is unknown, shown at the stored rate")
+            self.notes.append(
+                "bimodal compression without reference beats (section 5): the "
+                "full sampling rate is unknown, shown at the stored rate"
+            )
         if bimodal and reference is not None and interval != reference.interval_us:
             if interval % reference.interval_us or not 1 < interval // reference.interval_us <= 8:
                 raise self.fail(
@@ -347,8 +408,11 @@ class _Scp:
 
     def _stack(self, leads: list[_Lead], rows: list[np.ndarray]) -> np.ndarray:
         declared = [lead.length for lead in leads]
-        short = [(lead, row.size) for lead, row in zip(leads, rows, strict=True)
-                 if row.size < lead.length]
+        short = [
+            (lead, row.size)
+            for lead, row in zip(leads, rows, strict=True)
+            if row.size < lead.length
+        ]
         if short and all(row.size == 0 for row in rows):
             raise NoECGChannelsError(self.path, "section 6 holds no samples")
         if short:
@@ -359,8 +423,10 @@ class _Scp:
                 "written short; showing what is there"
             )
         first = min(lead.start for lead in leads)
-        ends = [lead.start + min(row.size, lead.length) - 1 for lead, row in zip(leads, rows,
-                                                                                strict=True)]
+        ends = [
+            lead.start + min(row.size, lead.length) - 1
+            for lead, row in zip(leads, rows, strict=True)
+        ]
         last = max(ends)
         if last < first:
             raise NoECGChannelsError(self.path, "section 6 holds no samples")
@@ -370,9 +436,11 @@ class _Scp:
         for i, (lead, row) in enumerate(zip(leads, rows, strict=True)):
             n = min(row.size, lead.length)
             signal[i, lead.start - first : lead.start - first + n] = row[:n]
-        if len(set(declared)) > 1 or len({lead.start for lead in leads}) > 1 or len(
-            {min(r.size, lead.length) for r, lead in zip(rows, leads, strict=True)}
-        ) > 1:
+        if (
+            len(set(declared)) > 1
+            or len({lead.start for lead in leads}) > 1
+            or len({min(r.size, lead.length) for r, lead in zip(rows, leads, strict=True)}) > 1
+        ):
             self.notes.append("leads cover different time spans: gaps shown as 0 mV")
         return (signal / 1e6).astype(np.float32)
 
@@ -420,8 +488,11 @@ class _Scp:
         names: tuple[str, ...] = ()
         if reference is not None:
             length = min(v.size for v in reference.leads)
-            beats = (np.stack([v[:length] for v in reference.leads]).astype(np.float64)
-                     * reference.avm_nv / 1e6).astype(np.float32)
+            beats = (
+                np.stack([v[:length] for v in reference.leads]).astype(np.float64)
+                * reference.avm_nv
+                / 1e6
+            ).astype(np.float32)
             fs = 1e6 / reference.interval_us
             names = tuple(lead.name for lead in leads)
         if not measurements and not statements and beats is None:
@@ -449,8 +520,10 @@ class _Scp:
             p_on, p_off, qrs_on, qrs_off, t_off = (
                 int.from_bytes(body[6 + 2 * k : 8 + 2 * k], "little") for k in range(5)
             )
-            axes = [int.from_bytes(body[16 + 2 * k : 18 + 2 * k], "little", signed=True)
-                    for k in range(3)]
+            axes = [
+                int.from_bytes(body[16 + 2 * k : 18 + 2 * k], "little", signed=True)
+                for k in range(3)
+            ]
 
             def ok(*values: int) -> bool:
                 return all(v < UNDEFINED - 1 for v in values)
@@ -472,8 +545,9 @@ class _Scp:
         if pos + 2 <= len(body):
             pos += 2 + int.from_bytes(body[pos : pos + 2], "little")
             if pos + 6 <= len(body):
-                vent, atrial, qtc = (int.from_bytes(body[pos + 2 * k : pos + 2 * k + 2], "little")
-                                     for k in range(3))
+                vent, atrial, qtc = (
+                    int.from_bytes(body[pos + 2 * k : pos + 2 * k + 2], "little") for k in range(3)
+                )
                 if 0 < vent < UNDEFINED - 1:
                     out["heart_rate"] = float(vent)
                 if 0 < atrial < UNDEFINED - 1:
@@ -532,8 +606,9 @@ def _stored_count(lead: _Lead, protected: list[tuple[int, int]], rate: int) -> i
     )
 
 
-def _undecimate(values: np.ndarray, lead: _Lead, protected: list[tuple[int, int]],
-                rate: int) -> np.ndarray:
+def _undecimate(
+    values: np.ndarray, lead: _Lead, protected: list[tuple[int, int]], rate: int
+) -> np.ndarray:
     """Full-rate samples from bimodal data: protected samples as stored; elsewhere each value
     (the mean of ``rate`` samples) stands at its group's centre and the samples between are
     interpolated linearly."""
@@ -558,15 +633,17 @@ def _undecimate(values: np.ndarray, lead: _Lead, protected: list[tuple[int, int]
     return np.interp(covered, anchors[:n], values[:n].astype(np.float64))
 
 
-def _add_reference_beat(row: np.ndarray, lead: _Lead, beat_nv: np.ndarray, qrs: list[_Qrs],
-                        ref_fiducial: int) -> None:
+def _add_reference_beat(
+    row: np.ndarray, lead: _Lead, beat_nv: np.ndarray, qrs: list[_Qrs], ref_fiducial: int
+) -> None:
     """Add the reference beat back in each type-0 subtraction zone (in place, nV)."""
     for q in qrs:
         if q.kind != 0:
             continue
         first = max(q.start, lead.start, q.fiducial - ref_fiducial + 1)
-        last = min(q.end, lead.end, q.fiducial - ref_fiducial + beat_nv.size, lead.start +
-                   row.size - 1)
+        last = min(
+            q.end, lead.end, q.fiducial - ref_fiducial + beat_nv.size, lead.start + row.size - 1
+        )
         if last < first:
             continue
         r0 = first - lead.start

@@ -70,8 +70,13 @@ _GLOBAL_KEYS: dict[str, tuple[str, ...]] = {
 #: Ranges outside which a cart value is an export error, not a measurement (one 1.04 sample
 #: file gives a P duration of 508 ms while its per-lead P durations are 76-92 ms).
 _PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "heart_rate": (10, 400), "rr": (150, 6000), "p_duration": (10, 300), "pr": (40, 600),
-    "qrs": (20, 400), "qt": (100, 1000), "qtc": (100, 1000),
+    "heart_rate": (10, 400),
+    "rr": (150, 6000),
+    "p_duration": (10, 300),
+    "pr": (40, 600),
+    "qrs": (20, 400),
+    "qt": (100, 1000),
+    "qtc": (100, 1000),
 }
 
 
@@ -130,7 +135,7 @@ class _Document:
     def _calibration_pulse(self, signal: np.ndarray, fs: float) -> list[Annotation]:
         """Mark the 1 mV square pulse carts append after the ECG (kept, as Philips' own
         exports keep it, but labelled so nobody reads it as a beat)."""
-        tail = signal[:, -int(fs):]
+        tail = signal[:, -int(fs) :]
         flat = np.isclose(tail, 0.0, atol=1e-9)
         high = np.isclose(tail, 1.0, atol=1e-6)
         columns = np.where(high.all(axis=0))[0]
@@ -141,8 +146,9 @@ class _Document:
             return []
         onset = (signal.shape[1] - tail.shape[1] + first) / fs
         self.notes.append(f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)")
-        return [Annotation(onset=onset, duration=(last - first + 1) / fs,
-                           text="calibration pulse 1 mV")]
+        return [
+            Annotation(onset=onset, duration=(last - first + 1) / fs, text="calibration pulse 1 mV")
+        ]
 
     # -- waveform header
     def _number(self, text: str | None, what: str) -> float:
@@ -176,7 +182,7 @@ class _Document:
         kind = ""
         channels = "12"
         if chars is not None:
-            kind = (text_of(chars.find("acquisitiontype")) or text_of(chars.find("leadset")) or "")
+            kind = text_of(chars.find("acquisitiontype")) or text_of(chars.find("leadset")) or ""
             channels = text_of(chars.find("numberchannelsallocated")) or channels
         if not channels.isdigit() or not 0 < int(channels) <= 64:
             raise CorruptFileError(self.path, f"number of channels {channels!r} is not plausible")
@@ -290,8 +296,9 @@ class _Document:
             value = measurements.get(key)
             if value is not None and not low <= value <= high:
                 del measurements[key]
-                self.notes.append(f"the cart's {key.replace('_', ' ')} {value:g} is not "
-                                  "plausible: not shown")
+                self.notes.append(
+                    f"the cart's {key.replace('_', ' ')} {value:g} is not plausible: not shown"
+                )
         statements = _statements(first) if first is not None else ()
         beats, beat_fs, beat_leads = self._median_beats()
         if not measurements and not statements and beats is None:

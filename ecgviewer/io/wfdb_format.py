@@ -79,16 +79,71 @@ MAX_HEADER_BYTES = 1 << 20
 
 #: Extensions that are never annotation files (everything else beside the header is tried).
 _NOT_ANNOTATIONS = {
-    "hea", "dat", "mat", "xyz", "txt", "csv", "json", "xml", "edf", "bdf", "md", "html", "pdf",
-    "png", "jpg", "zip", "gz", "tar", "h5", "hdf5", "npy", "py", "sh", "log", "flac", "d0",
-    "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "scp", "ini",
+    "hea",
+    "dat",
+    "mat",
+    "xyz",
+    "txt",
+    "csv",
+    "json",
+    "xml",
+    "edf",
+    "bdf",
+    "md",
+    "html",
+    "pdf",
+    "png",
+    "jpg",
+    "zip",
+    "gz",
+    "tar",
+    "h5",
+    "hdf5",
+    "npy",
+    "py",
+    "sh",
+    "log",
+    "flac",
+    "d0",
+    "d1",
+    "d2",
+    "d3",
+    "d4",
+    "d5",
+    "d6",
+    "d7",
+    "d8",
+    "d9",
+    "scp",
+    "ini",
 }
 
 
 #: Extensions PhysioNet databases use for annotation files.
 _KNOWN_ANNOTATIONS = {
-    "atr", "qrs", "ecg", "sqrs", "gqrs", "gqrsh", "gqrsl", "wqrs", "ari", "man", "pwave",
-    "wabp", "apn", "st", "stb", "pu", "pu0", "pu1", "q1c", "qt1", "ann", "event", "alarm",
+    "atr",
+    "qrs",
+    "ecg",
+    "sqrs",
+    "gqrs",
+    "gqrsh",
+    "gqrsl",
+    "wqrs",
+    "ari",
+    "man",
+    "pwave",
+    "wabp",
+    "apn",
+    "st",
+    "stb",
+    "pu",
+    "pu0",
+    "pu1",
+    "q1c",
+    "qt1",
+    "ann",
+    "event",
+    "alarm",
 }
 
 
@@ -184,16 +239,18 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     sig_len = int(header.sig_len or 0)
     notes: list[str] = []
     annotations: list[Annotation] = []
-    lead_names = unique_names([normalize_lead_name(n) if e else n
-                               for n, e in zip(names, is_ecg, strict=True)])
+    lead_names = unique_names(
+        [normalize_lead_name(n) if e else n for n, e in zip(names, is_ecg, strict=True)]
+    )
     factors = [1.0 if s is None else s for s in scales]
 
     if paged:
         signal: Any = WfdbPagedSignal(rec, hea, factors, sig_len)
         notes.append("long record read page by page; invalid samples are drawn as 0 mV")
     else:
-        signal = _read_whole(rec, hea, rates, fs_out, factors, lead_names, annotations, notes,
-                             loaded)
+        signal = _read_whole(
+            rec, hea, rates, fs_out, factors, lead_names, annotations, notes, loaded
+        )
 
     if opts.get("annotations", True):
         annotations.extend(_read_annotations(rec, header, fs_frame, notes))
@@ -204,11 +261,17 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         notes.append(start_note)
     comments = header.comments or []
     return Record(
-        signal=signal, fs=fs_out, leads=lead_names, start=start,
+        signal=signal,
+        fs=fs_out,
+        leads=lead_names,
+        start=start,
         patient=Patient(id=_comment(comments, _PATIENT_ID), age=age, sex=sex),
-        annotations=annotations, source=str(hea), format="wfdb",
+        annotations=annotations,
+        source=str(hea),
+        format="wfdb",
         non_ecg=tuple(n for n, e in zip(lead_names, is_ecg, strict=True) if not e),
-        device=_comment(comments, _DEVICE), notes=tuple(notes),
+        device=_comment(comments, _DEVICE),
+        notes=tuple(notes),
     )
 
 
@@ -218,11 +281,14 @@ def _check_counts(hea: Path, header: Any) -> None:
     n_sig = int(header.n_sig or 0)
     if not 0 <= n_sig <= MAX_SIGNALS:
         raise CorruptFileError(
-            hea, f"the header declares {n_sig:,} signals (0 to {MAX_SIGNALS} expected): damaged header"
+            hea,
+            f"the header declares {n_sig:,} signals (0 to {MAX_SIGNALS} expected): damaged header",
         )
     sig_len = header.sig_len
     if sig_len is not None and int(sig_len) < 0:
-        raise CorruptFileError(hea, f"the header declares a negative length ({int(sig_len)} samples)")
+        raise CorruptFileError(
+            hea, f"the header declares a negative length ({int(sig_len)} samples)"
+        )
 
 
 class _QuickHeader:
@@ -247,8 +313,9 @@ def _scan_header(hea: Path) -> _QuickHeader | None:
     try:
         if hea.stat().st_size > MAX_HEADER_BYTES:
             raise CorruptFileError(
-                hea, f"a {hea.stat().st_size:,}-byte header is not a WFDB header (at most "
-                f"{MAX_HEADER_BYTES:,} bytes are read)"
+                hea,
+                f"a {hea.stat().st_size:,}-byte header is not a WFDB header (at most "
+                f"{MAX_HEADER_BYTES:,} bytes are read)",
             )
         text = hea.read_text(encoding="latin-1")
     except OSError:
@@ -273,7 +340,7 @@ def _scan_header(hea: Path) -> _QuickHeader | None:
         return q
     if len(lines) < 1 + q.n_sig:
         return None
-    for line in lines[1:1 + q.n_sig]:
+    for line in lines[1 : 1 + q.n_sig]:
         parts = line.split()
         m = _FMT.match(parts[1]) if len(parts) > 1 else None
         if not m:
@@ -310,15 +377,24 @@ def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
         have = data.stat().st_size
         if have < need:
             raise CorruptFileError(
-                data, f"signal data truncated: the header promises {header.sig_len} samples "
+                data,
+                f"signal data truncated: the header promises {header.sig_len} samples "
                 f"per signal ({need} bytes) but the file has {have} bytes "
-                f"(about {int(max(have - offset, 0) / max(n * bps, 1) * header.sig_len)} samples)"
+                f"(about {int(max(have - offset, 0) / max(n * bps, 1) * header.sig_len)} samples)",
             )
 
 
-def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors: list[float],
-                lead_names: list[str], annotations: list[Annotation], notes: list[str],
-                r: Any = None) -> np.ndarray:
+def _read_whole(
+    rec: Path,
+    hea: Path,
+    rates: list[float],
+    fs_out: float,
+    factors: list[float],
+    lead_names: list[str],
+    annotations: list[Annotation],
+    notes: list[str],
+    r: Any = None,
+) -> np.ndarray:
     if r is None:
         try:
             r = wfdb.rdrecord(str(rec), smooth_frames=False)
@@ -344,8 +420,8 @@ def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors
                 missing[i] = bad[pos]
         else:
             y = x[:n_out]
-            missing[i, :len(bad)] = bad[:n_out]
-        out[i, :len(y)] = y * factors[i]
+            missing[i, : len(bad)] = bad[:n_out]
+        out[i, : len(y)] = y * factors[i]
     if resampled:
         notes.append(f"resampled to {fs_out:g} Hz: {', '.join(resampled)}")
     if missing.any():
@@ -354,7 +430,9 @@ def _read_whole(rec: Path, hea: Path, rates: list[float], fs_out: float, factors
             annotations.append(Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, None))
         for i in range(len(chans)):
             for a, b in gap_runs(missing[i] & ~every):
-                annotations.append(Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, lead_names[i]))
+                annotations.append(
+                    Annotation(a / fs_out, (b - a) / fs_out, GAP_TEXT, lead_names[i])
+                )
         counts = missing.sum(axis=1)
         which = ", ".join(f"{lead_names[i]} {int(c)}" for i, c in enumerate(counts) if c)
         notes.append(f"samples missing in the file (invalid or gap), drawn as 0 mV: {which}")
@@ -383,8 +461,9 @@ class WfdbPagedSignal(PagedSignalBase):
         return data[[order.index(i) for i in rows]].astype(np.float32)
 
 
-def _read_annotations(rec: Path, header: Any, fs_frame: float,
-                      notes: list[str]) -> list[Annotation]:
+def _read_annotations(
+    rec: Path, header: Any, fs_frame: float, notes: list[str]
+) -> list[Annotation]:
     """Annotations from every annotation file beside the header. A damaged file with a known
     annotation extension is reported in ``notes`` (its beats are missing, and the user must
     know); an unknown extension that does not parse was not an annotation file."""
@@ -392,7 +471,7 @@ def _read_annotations(rec: Path, header: Any, fs_frame: float,
     stem = rec.name
     out: list[Annotation] = []
     for f in sorted(folder.glob(f"{stem}.*")):
-        ext = f.name[len(stem) + 1:]
+        ext = f.name[len(stem) + 1 :]
         if not ext or "." in ext or ext.lower() in _NOT_ANNOTATIONS or not f.is_file():
             continue
         if ext in (header.file_name or []) or f.name in (header.file_name or []):
@@ -411,8 +490,11 @@ def _read_annotations(rec: Path, header: Any, fs_frame: float,
             aux_text = str(note or "").replace("\x00", "").strip()
             symbol = str(sym or "").strip()
             # '"' is WFDB's NOTE code: the aux text is the whole message.
-            text = aux_text if symbol == '"' and aux_text else " ".join(
-                t for t in (symbol, aux_text) if t)
+            text = (
+                aux_text
+                if symbol == '"' and aux_text
+                else " ".join(t for t in (symbol, aux_text) if t)
+            )
             if ext != "atr":  # .atr is the reference; name the source of any other file
                 text = f"{text} [{ext}]"
             out.append(Annotation(float(sample) / fs, 0.0, text))
@@ -447,7 +529,13 @@ def parse_age_sex(comments: list[str]) -> tuple[float | None, str | None]:
         m = _SEX.search(line)
         if m and sex is None:
             word = m.group(1).lower()
-            sex = "M" if word in ("m", "male", "man") else "F" if word in ("f", "female", "woman") else None
+            sex = (
+                "M"
+                if word in ("m", "male", "man")
+                else "F"
+                if word in ("f", "female", "woman")
+                else None
+            )
     if age is None and sex is None:
         for line in comments:
             m = _MITBIH.match(line)

@@ -86,8 +86,14 @@ def row_height_mm(layout: str, gain: float) -> float:
     return max(20.0, math.ceil(mv * gain / 10.0) * 10.0)
 
 
-def compute_page(layout: str, leads: list[str], page_seconds: float, speed: float,
-                 gain: float, enlarged: str | None = None) -> PageGeometry:
+def compute_page(
+    layout: str,
+    leads: list[str],
+    page_seconds: float,
+    speed: float,
+    gain: float,
+    enlarged: str | None = None,
+) -> PageGeometry:
     """Cells for ``layout`` ("3x4", "6x2", "12x1") given the record's leads.
 
     The grid layouts need the 12 standard leads; a record without them (2-lead Holter, EEG
@@ -113,7 +119,9 @@ def compute_page(layout: str, leads: list[str], page_seconds: float, speed: floa
         if layout in ("3x4", "6x2"):
             note = f"{LAYOUT_NAMES.get(layout, layout)} needs the 12 standard leads: leads stacked"
         layout_key = "12x1"
-        ordered = [n for n in STANDARD_ORDER if n in have] + [n for n in leads if n not in STANDARD_ORDER]
+        ordered = [n for n in STANDARD_ORDER if n in have] + [
+            n for n in leads if n not in STANDARD_ORDER
+        ]
         grid = tuple((name,) for name in ordered)
         rhythm = None
     h = row_height_mm(layout_key, gain)

@@ -25,8 +25,17 @@ if TYPE_CHECKING:  # scipy.signal takes ~1 s to import: not before the first pai
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PAD_S", "CellDrawing", "PageData", "build_page", "cell_samples", "clip_to_cell",
-           "draw_cells", "heat_band_rect", "page_bounds"]
+__all__ = [
+    "PAD_S",
+    "CellDrawing",
+    "PageData",
+    "build_page",
+    "cell_samples",
+    "clip_to_cell",
+    "draw_cells",
+    "heat_band_rect",
+    "page_bounds",
+]
 
 PAD_S = 1.0  # filter padding each side of a page
 
@@ -63,9 +72,14 @@ def page_bounds(record: Record, page_start: float, page_seconds: float) -> tuple
     return a, max(a + 1, b)
 
 
-def build_page(record: Record, page_start: float, page_seconds: float,
-               display_filter: DisplayFilter | None, result: Any | None = None,
-               heat_scale: float = 1.0) -> PageData:
+def build_page(
+    record: Record,
+    page_start: float,
+    page_seconds: float,
+    display_filter: DisplayFilter | None,
+    result: Any | None = None,
+    heat_scale: float = 1.0,
+) -> PageData:
     """Samples of the ECG leads for one page, filtered for display, plus overlay slices.
 
     ``display_filter`` is a :class:`ecgviewer.signal.filters.DisplayFilter` (or None);
@@ -87,7 +101,7 @@ def build_page(record: Record, page_start: float, page_seconds: float,
             # another thread is still importing torch; the window retries shortly)
             log.exception("display filter failed; showing the unfiltered signal")
             filter_failed = True
-    signal = np.ascontiguousarray(raw[:, a - pa: a - pa + (b - a)])
+    signal = np.ascontiguousarray(raw[:, a - pa : a - pa + (b - a)])
     anomaly = restored = None
     if result is not None:
         amap = band_map(result)  # the calibrated finding map when the model has one
@@ -100,13 +114,21 @@ def build_page(record: Record, page_start: float, page_seconds: float,
                 # Filter the ghost the same way as the trace so the two are comparable.
                 try:
                     full = np.nan_to_num(np.asarray(rest[:, pa:pb], dtype=np.float32)[rows])
-                    restored = display_filter.apply(full, record.fs)[:, a - pa: a - pa + (b - a)]
+                    restored = display_filter.apply(full, record.fs)[:, a - pa : a - pa + (b - a)]
                 except Exception:
                     log.exception("display filter failed on the restored signal")
-    return PageData(list(leads), signal, record.fs, a / record.fs,
-                    derived=tuple(record.derived_leads), anomaly=anomaly, restored=restored,
-                    heat_scale=heat_scale, filter_failed=filter_failed,
-                    record_seconds=record.duration)
+    return PageData(
+        list(leads),
+        signal,
+        record.fs,
+        a / record.fs,
+        derived=tuple(record.derived_leads),
+        anomaly=anomaly,
+        restored=restored,
+        heat_scale=heat_scale,
+        filter_failed=filter_failed,
+        record_seconds=record.duration,
+    )
 
 
 def cell_samples(cell: Cell, data: PageData) -> tuple[int, int]:
@@ -144,8 +166,9 @@ class CellDrawing:
     heat_alpha: np.ndarray | None
 
 
-def draw_cells(data: PageData, page: PageGeometry, speed: float, gain: float,
-               threshold: float, opacity: float) -> list[CellDrawing]:
+def draw_cells(
+    data: PageData, page: PageGeometry, speed: float, gain: float, threshold: float, opacity: float
+) -> list[CellDrawing]:
     """Every cell of ``page`` as the screen and the paper paint it."""
     out = []
     for cell in page.cells:
@@ -156,8 +179,7 @@ def draw_cells(data: PageData, page: PageGeometry, speed: float, gain: float,
         if data.anomaly is not None:
             bins = heat_bins(data.anomaly[row, a:b], rect[2])
             alpha = heat_alpha(bins, data.heat_scale, threshold, opacity)
-        out.append(CellDrawing(cell, clip_to_cell(data.signal[row, a:b], cell, gain), rect,
-                               bins, alpha))
+        out.append(
+            CellDrawing(cell, clip_to_cell(data.signal[row, a:b], cell, gain), rect, bins, alpha)
+        )
     return out
-
-

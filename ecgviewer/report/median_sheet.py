@@ -27,8 +27,13 @@ HIGHLIGHT = QColor(255, 230, 120)
 FONT = "DejaVu Sans"
 #: Beat window shown: from this long before QRS onset to this long after it (s).
 BEFORE_QRS_S, AFTER_QRS_S = 0.32, 0.68
-FIDUCIAL_LABELS = {"p_onset": "P on", "p_offset": "P off", "qrs_onset": "QRS on",
-                   "qrs_offset": "J", "t_end": "T end"}
+FIDUCIAL_LABELS = {
+    "p_onset": "P on",
+    "p_offset": "P off",
+    "qrs_onset": "QRS on",
+    "qrs_offset": "J",
+    "t_end": "T end",
+}
 #: Lead order of the 3 x 4 median-beat grid (column by column, as carts print).
 GRID_ORDER = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -41,8 +46,16 @@ def _pen(colour: QColor, width_mm: float, dashed: bool = False) -> QPen:
     return pen
 
 
-def text(p: QPainter, k: float, x: float, y: float, s: str, pt: float = 7.0,
-         bold: bool = False, colour: QColor = INK) -> None:
+def text(
+    p: QPainter,
+    k: float,
+    x: float,
+    y: float,
+    s: str,
+    pt: float = 7.0,
+    bold: bool = False,
+    colour: QColor = INK,
+) -> None:
     """Draw ``s`` with its baseline-left at (x, y) mm, ``pt`` points high on paper."""
     p.save()
     p.scale(1.0 / k, 1.0 / k)
@@ -73,30 +86,38 @@ def _trace(p: QPainter, xs: np.ndarray, ys: np.ndarray, colour: QColor, width: f
     p.drawPath(path)
 
 
-def _beat_xy(m: Measurements, lead: str, x0: float, base: float, speed: float, gain: float
-             ) -> tuple[np.ndarray, np.ndarray] | None:
+def _beat_xy(
+    m: Measurements, lead: str, x0: float, base: float, speed: float, gain: float
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Paper coordinates of one lead's median beat, QRS onset at x0 + BEFORE_QRS_S."""
     mb = m.beats
     if mb.beats is None or lead not in mb.leads or "qrs_onset" not in m.fiducials:
         return None
     y = mb.beats[mb.leads.index(lead)].astype(np.float64)
     on = m.fiducials["qrs_onset"]
-    iso = float(y[max(0, int(on) - 6):max(1, int(on) - 1)].mean())
+    iso = float(y[max(0, int(on) - 6) : max(1, int(on) - 1)].mean())
     t = (np.arange(y.size) - on) / mb.fs
     keep = (t >= -BEFORE_QRS_S) & (t <= AFTER_QRS_S)
     return x0 + (t[keep] + BEFORE_QRS_S) * speed, base - (y[keep] - iso) * gain
 
 
 def paint_median_beats(
-    p: QPainter, k: float, r: QRectF, m: Measurements, previous: Measurements | None = None,
-    speed: float = 25.0, gain: float = 10.0, labels: tuple[str, str] = ("", ""),
+    p: QPainter,
+    k: float,
+    r: QRectF,
+    m: Measurements,
+    previous: Measurements | None = None,
+    speed: float = 25.0,
+    gain: float = 10.0,
+    labels: tuple[str, str] = ("", ""),
     only_common: bool = True,
 ) -> None:
     """Each lead's median beat in a 3 x 4 grid over ``r`` on true-scale paper, fiducials of
     ``m`` marked; ``previous`` overlaid in blue, aligned on its own QRS onset."""
     grid(p, r)
     leads = [n for n in GRID_ORDER if n in m.beats.leads] + [
-        n for n in m.beats.leads if n not in GRID_ORDER]
+        n for n in m.beats.leads if n not in GRID_ORDER
+    ]
     if previous is not None and only_common:
         leads = [n for n in leads if n in previous.beats.leads]
     rows = 4 if len(leads) > 3 else max(1, len(leads))
@@ -130,21 +151,37 @@ def paint_median_beats(
             for key, label in FIDUCIAL_LABELS.items():
                 if key in m.fiducials:
                     x = x0 + ((m.fiducials[key] - on) / m.beats.fs + BEFORE_QRS_S) * speed
-                    text(p, k, x + 0.3, cell.top() + 6.0 + 2.2 * list(FIDUCIAL_LABELS).index(key),
-                         label, 4.5, colour=FIDUCIAL)
+                    text(
+                        p,
+                        k,
+                        x + 0.3,
+                        cell.top() + 6.0 + 2.2 * list(FIDUCIAL_LABELS).index(key),
+                        label,
+                        4.5,
+                        colour=FIDUCIAL,
+                    )
     if previous is not None:  # legend
         y = r.bottom() - 2.0
-        for i, (colour, label) in enumerate(((TRACE, labels[0] or "this ECG"),
-                                             (PREVIOUS, labels[1] or "previous ECG"))):
+        for i, (colour, label) in enumerate(
+            ((TRACE, labels[0] or "this ECG"), (PREVIOUS, labels[1] or "previous ECG"))
+        ):
             x = r.right() - 80.0 + 40.0 * i
             p.setPen(_pen(colour, 0.5))
             p.drawLine(QPointF(x, y - 1.0), QPointF(x + 6.0, y - 1.0))
             text(p, k, x + 7.0, y, label[:30], 6.0)
 
 
-def paint_rhythm_strip(p: QPainter, k: float, r: QRectF, signal: np.ndarray, fs: float,
-                       label: str, colour: QColor = TRACE, speed: float = 25.0,
-                       gain: float = 10.0) -> None:
+def paint_rhythm_strip(
+    p: QPainter,
+    k: float,
+    r: QRectF,
+    signal: np.ndarray,
+    fs: float,
+    label: str,
+    colour: QColor = TRACE,
+    speed: float = 25.0,
+    gain: float = 10.0,
+) -> None:
     """One lead as a rhythm strip across ``r`` (as much as fits at ``speed``)."""
     grid(p, r)
     n = min(signal.size, int(r.width() / speed * fs))
@@ -162,9 +199,17 @@ def paint_rhythm_strip(p: QPainter, k: float, r: QRectF, signal: np.ndarray, fs:
     text(p, k, r.left() + 1.0, r.top() + 3.0, label, 7.0, bold=True, colour=colour)
 
 
-def paint_table(p: QPainter, k: float, x: float, y: float, rows: Sequence[Sequence[str]],
-                widths: Sequence[float], pt: float = 6.5, line: float = 3.4,
-                highlight: Sequence[bool] | None = None) -> float:
+def paint_table(
+    p: QPainter,
+    k: float,
+    x: float,
+    y: float,
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[float],
+    pt: float = 6.5,
+    line: float = 3.4,
+    highlight: Sequence[bool] | None = None,
+) -> float:
     """Rows of cells from (x, y) mm; returns the y below the table. Highlighted rows get a
     yellow band (changes beyond measurement noise)."""
     for i, row in enumerate(rows):
@@ -174,22 +219,42 @@ def paint_table(p: QPainter, k: float, x: float, y: float, rows: Sequence[Sequen
         for cell, w in zip(row, widths):
             chars = max(4, int(w / (pt * 0.19)))
             s = str(cell)
-            text(p, k, cx, y + i * line, s if len(s) <= chars else s[: chars - 1] + "…", pt,
-                 bold=(i == 0))
+            text(
+                p,
+                k,
+                cx,
+                y + i * line,
+                s if len(s) <= chars else s[: chars - 1] + "…",
+                pt,
+                bold=(i == 0),
+            )
             cx += w
     return y + len(rows) * line
 
 
 def lead_table(m: Measurements) -> list[list[str]]:
     """Per-lead amplitudes (mV) as table rows, header first."""
+
     def f(v: float | None) -> str:
         return "" if v is None else f"{v:.2f}"
 
     out = [["Lead", "P", "Q", "R", "S", "T", "ST J", "ST J+60"]]
-    for name in [n for n in GRID_ORDER if n in m.leads] + [n for n in m.leads if n not in GRID_ORDER]:
+    for name in [n for n in GRID_ORDER if n in m.leads] + [
+        n for n in m.leads if n not in GRID_ORDER
+    ]:
         a = m.leads[name]
-        out.append([name, f(a.p_mv), f(a.q_mv), f(a.r_mv), f(a.s_mv), f(a.t_mv),
-                    f(a.st_j_mv), f(a.st_j60_mv)])
+        out.append(
+            [
+                name,
+                f(a.p_mv),
+                f(a.q_mv),
+                f(a.r_mv),
+                f(a.s_mv),
+                f(a.t_mv),
+                f(a.st_j_mv),
+                f(a.st_j60_mv),
+            ]
+        )
     return out
 
 
@@ -200,9 +265,11 @@ PAGE_W, PAGE_H = 297.0, 210.0  # A4 landscape, mm
 def _who(record: object) -> str:
     patient = getattr(record, "patient", None)
     start = getattr(record, "start", None)
-    parts = [f"Patient {patient.id}" if patient is not None and patient.id else "",
-             start.strftime("%Y-%m-%d %H:%M") if start is not None else "",
-             f"{getattr(record, 'format', '')} {getattr(record, 'fs', 0):g} Hz"]
+    parts = [
+        f"Patient {patient.id}" if patient is not None and patient.id else "",
+        start.strftime("%Y-%m-%d %H:%M") if start is not None else "",
+        f"{getattr(record, 'format', '')} {getattr(record, 'fs', 0):g} Hz",
+    ]
     source = str(getattr(record, "source", "") or "")
     if source:
         parts.append(source.replace("\\", "/").rsplit("/", 1)[-1])
@@ -213,9 +280,18 @@ def measurement_table(m: Measurements, cart: dict[str, float] | None = None) -> 
     """Our measurements with the cart's own beside them when the file carries them."""
     from ecgviewer.signal.intervals import measurement_rows
 
-    keys = {"Heart rate": "heart_rate", "RR": "rr", "P duration": "p_duration", "PR": "pr",
-            "QRS": "qrs", "QT": "qt", "QTc Bazett": "qtc", "P axis": "p_axis",
-            "QRS axis": "qrs_axis", "T axis": "t_axis"}
+    keys = {
+        "Heart rate": "heart_rate",
+        "RR": "rr",
+        "P duration": "p_duration",
+        "PR": "pr",
+        "QRS": "qrs",
+        "QT": "qt",
+        "QTc Bazett": "qtc",
+        "P axis": "p_axis",
+        "QRS axis": "qrs_axis",
+        "T axis": "t_axis",
+    }
     head = ["Measurement", "ours"] + (["cart"] if cart else [])
     out = [head]
     for name, value in measurement_rows(m):
@@ -269,13 +345,27 @@ def paint_median_page(p: QPainter, k: float, record: object, m: Measurements) ->
         text(p, k, 10, 30, f"No median beat: {m.beats.reason}", 9)
         return
     overlay = cart_beats(record)
-    paint_median_beats(p, k, QRectF(10, 16, 180, 160), m, overlay,  # type: ignore[arg-type]
-                       labels=("our median beat", "the cart's own beat"), only_common=False)
+    paint_median_beats(
+        p,
+        k,
+        QRectF(10, 16, 180, 160),
+        m,
+        overlay,  # type: ignore[arg-type]
+        labels=("our median beat", "the cart's own beat"),
+        only_common=False,
+    )
     cart = getattr(getattr(record, "cart", None), "measurements", None) or None
     y = paint_table(p, k, 195, 20, measurement_table(m, cart), (24, 52, 14) if cart else (24, 66))
     paint_table(p, k, 195, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 12, 12), pt=5.8, line=3.0)
-    text(p, k, 10, 181, "25 mm/s, 10 mm/mV; dashed lines: global fiducials (P on, P off, QRS on, "
-         "J, T end), the same instant in every lead.", 6)
+    text(
+        p,
+        k,
+        10,
+        181,
+        "25 mm/s, 10 mm/mV; dashed lines: global fiducials (P on, P off, QRS on, "
+        "J, T end), the same instant in every lead.",
+        6,
+    )
     for i, chunk in enumerate(_chunks(m.method, 190)):
         text(p, k, 10, 185 + 3 * i, chunk, 5.5)
 
@@ -291,9 +381,15 @@ def _chunks(s: str, width_chars: int) -> list[str]:
     return [*lines, cur] if cur else lines
 
 
-def paint_comparison_page(p: QPainter, k: float, record: object, m: Measurements,
-                          previous_record: object, previous: Measurements,
-                          comparison: object) -> None:
+def paint_comparison_page(
+    p: QPainter,
+    k: float,
+    record: object,
+    m: Measurements,
+    previous_record: object,
+    previous: Measurements,
+    comparison: object,
+) -> None:
     """Serial comparison: overlaid median beats, rhythm strips, the table of changes."""
     p.fillRect(QRectF(0, 0, PAGE_W, PAGE_H), QColor("white"))
     text(p, k, 10, 9, "Serial comparison", 10, bold=True)
@@ -303,8 +399,9 @@ def paint_comparison_page(p: QPainter, k: float, record: object, m: Measurements
         which = m if m.beats.beats is None else previous
         text(p, k, 10, 30, f"No median beat to compare: {which.beats.reason}", 9)
         return
-    paint_median_beats(p, k, QRectF(10, 16, 150, 132), m, previous,
-                       labels=("this ECG", "previous ECG"))
+    paint_median_beats(
+        p, k, QRectF(10, 16, 150, 132), m, previous, labels=("this ECG", "previous ECG")
+    )
     changes = comparison.changes  # type: ignore[attr-defined]
     rows = [["Change", "previous", "this", "Δ"]]
     flags = [False]
@@ -327,17 +424,39 @@ def paint_comparison_page(p: QPainter, k: float, record: object, m: Measurements
     rows = rows[:40]
     paint_table(p, k, 165, 20, rows, (50, 22, 22, 22), pt=5.6, line=3.0, highlight=flags)
     missing = comparison.missing_leads  # type: ignore[attr-defined]
-    notes = [f"{label} ECG lacks {', '.join(v)}" for label, v in
-             (("previous", missing.get("before", ())), ("this", missing.get("after", ()))) if v]
-    text(p, k, 165, 146, ("Compared on common leads; " + "; ".join(notes)) if notes else
-         "Yellow: change beyond measurement noise.", 5.5)
-    for i, (rec, colour, label) in enumerate(((previous_record, PREVIOUS, "previous"),
-                                              (record, TRACE, "this"))):
+    notes = [
+        f"{label} ECG lacks {', '.join(v)}"
+        for label, v in (
+            ("previous", missing.get("before", ())),
+            ("this", missing.get("after", ())),
+        )
+        if v
+    ]
+    text(
+        p,
+        k,
+        165,
+        146,
+        ("Compared on common leads; " + "; ".join(notes))
+        if notes
+        else "Yellow: change beyond measurement noise.",
+        5.5,
+    )
+    for i, (rec, colour, label) in enumerate(
+        ((previous_record, PREVIOUS, "previous"), (record, TRACE, "this"))
+    ):
         leads = list(getattr(rec, "leads", []))
         lead = "II" if "II" in leads else (leads[0] if leads else "")
         if not lead:
             continue
         sig = np.asarray(rec.signal[leads.index(lead), : int(10 * rec.fs)], dtype=np.float64)  # type: ignore[attr-defined]
-        paint_rhythm_strip(p, k, QRectF(10, 151 + i * 27, 250, 25), sig, rec.fs,  # type: ignore[attr-defined]
-                           f"{lead} ({label})", colour)
+        paint_rhythm_strip(
+            p,
+            k,
+            QRectF(10, 151 + i * 27, 250, 25),
+            sig,
+            rec.fs,  # type: ignore[attr-defined]
+            f"{lead} ({label})",
+            colour,
+        )
     text(p, k, 10, 207, "25 mm/s, 10 mm/mV. Median beats aligned on QRS onset.", 5.5)

@@ -73,8 +73,12 @@ class ReportPage:
 
 
 def report_page(
-    leads: list[str], paper: str = "A4", speed: float = 25.0, gain: float = 10.0,
-    layout: str = "3x4", page_seconds: float = PAGE_SECONDS,
+    leads: list[str],
+    paper: str = "A4",
+    speed: float = 25.0,
+    gain: float = 10.0,
+    layout: str = "3x4",
+    page_seconds: float = PAGE_SECONDS,
 ) -> ReportPage:
     """Lay out a one-page report for a record with ``leads``.
 
@@ -110,10 +114,17 @@ def report_cells(content: ReportContent, page: ReportPage) -> tuple[PageData, li
     """The printed page's model: the same :func:`ecgviewer.paper.page.build_page` (display
     filter with the viewer's padding, overlay slices) and per-cell drawing (clipping, heat
     bins and shading) as the screen, at the report's threshold and opacity."""
-    data = build_page(content.record, content.t0, page.geometry.width / page.speed,
-                      content.display_filter, content, content.heat_scale)
-    return data, draw_cells(data, page.geometry, page.speed, page.gain, content.threshold,
-                            content.opacity)
+    data = build_page(
+        content.record,
+        content.t0,
+        page.geometry.width / page.speed,
+        content.display_filter,
+        content,
+        content.heat_scale,
+    )
+    return data, draw_cells(
+        data, page.geometry, page.speed, page.gain, content.threshold, content.opacity
+    )
 
 
 def _ceil5(x: float) -> float:
@@ -202,7 +213,9 @@ def _opt(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> list[tuple[str, str]]:
+def measure(
+    record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS
+) -> list[tuple[str, str]]:
     """Heart rate, RR and intervals for the printed page, or why they are unavailable.
 
     Intervals come from ``ecgviewer.signal.intervals`` when that module is present; heart
@@ -218,13 +231,20 @@ def measure(record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS) -> l
     lead = page.leads.index("II") if "II" in page.leads else None
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
-    peaks = detect_r_peaks(data[ecg_rows], page.fs, lead=ecg_rows.index(lead) if lead in ecg_rows else None)
+    peaks = detect_r_peaks(
+        data[ecg_rows], page.fs, lead=ecg_rows.index(lead) if lead in ecg_rows else None
+    )
     from ecgviewer.signal.intervals import heart_rate_stats  # the viewer's formula
 
     stats = heart_rate_stats(peaks, page.fs)
     if stats.mean_bpm is not None and stats.rr_mean_ms is not None:
-        out.append(("HR", f"{stats.mean_bpm:.0f} bpm, RR {stats.rr_mean_ms:.0f} ± "
-                          f"{stats.rr_sd_ms or 0.0:.0f} ms ({stats.n_beats} beats)"))
+        out.append(
+            (
+                "HR",
+                f"{stats.mean_bpm:.0f} bpm, RR {stats.rr_mean_ms:.0f} ± "
+                f"{stats.rr_sd_ms or 0.0:.0f} ms ({stats.n_beats} beats)",
+            )
+        )
     else:
         out.append(("Heart rate", "unavailable (fewer than 2 R peaks)"))
     out.extend(_intervals(page, peaks))
@@ -244,6 +264,7 @@ def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
     except Exception as exc:  # noqa: BLE001 - the page still prints, saying why
         return [("PR / QRS / QT", f"unavailable ({exc})")]
     reasons = getattr(res, "reasons", {}) or {}
+
     def value(name: str) -> str:
         v = getattr(res, f"{name}_ms", None)
         if v is None or not np.isfinite(float(v)):

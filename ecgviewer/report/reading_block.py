@@ -56,7 +56,11 @@ def with_reader_measurements(
     out = list(measurements)
     if reading is None or not reading.edited_intervals():
         return out
-    mine, machine, edited = reading.intervals(), reading.machine_intervals(), reading.edited_intervals()
+    mine, machine, edited = (
+        reading.intervals(),
+        reading.machine_intervals(),
+        reading.edited_intervals(),
+    )
 
     def marked(key: str) -> str:
         was = machine.get(key)
@@ -70,8 +74,11 @@ def with_reader_measurements(
             out[i] = (label, marked(key))
             seen.add(key)
         elif label == "QTc" and ("qtc_bazett" in edited or "qtc_fridericia" in edited):
-            out[i] = (label, f"{mine['qtc_bazett']:.0f} ms* (Bazett), {mine['qtc_fridericia']:.0f} ms* "
-                             f"(Fridericia) (reader)")
+            out[i] = (
+                label,
+                f"{mine['qtc_bazett']:.0f} ms* (Bazett), {mine['qtc_fridericia']:.0f} ms* "
+                f"(Fridericia) (reader)",
+            )
             seen.add("qtc_bazett")
     for key, label in (("pr", "PR"), ("qrs", "QRS"), ("qt", "QT"), ("p_duration", "P")):
         if key in edited and key not in seen:

@@ -113,8 +113,11 @@ def extra_pages(content: ReportContent) -> list[Any]:
             from ecgviewer.signal.serial import compare
 
             comparison = compare(pm, m, None, content.percentile)
-            pages.append(lambda p, k: sheet.paint_comparison_page(
-                p, k, content.record, m, content.previous, pm, comparison))
+            pages.append(
+                lambda p, k: sheet.paint_comparison_page(
+                    p, k, content.record, m, content.previous, pm, comparison
+                )
+            )
     return pages
 
 
@@ -150,8 +153,9 @@ def render_image(content: ReportContent, paper: str = "A4", dpi: float = 200.0) 
     return image
 
 
-def export_png(content: ReportContent, path: str | os.PathLike[str], paper: str = "A4",
-               dpi: float = 200.0) -> Path:
+def export_png(
+    content: ReportContent, path: str | os.PathLike[str], paper: str = "A4", dpi: float = 200.0
+) -> Path:
     """Write the report as a PNG; returns its path."""
     out = Path(path)
     if not render_image(content, paper, dpi).save(str(out), "PNG"):
@@ -229,7 +233,10 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
         if cell.col > 0:  # lead change mark, as carts print it
             x = page.x_of(cell.x0)
             p.setPen(_pen(TRACE, 0.25))
-            p.drawLine(QPointF(x, page.y_of(cell.baseline) - 2.5), QPointF(x, page.y_of(cell.baseline) + 2.5))
+            p.drawLine(
+                QPointF(x, page.y_of(cell.baseline) - 2.5),
+                QPointF(x, page.y_of(cell.baseline) + 2.5),
+            )
         if drawing.trace.size < 2:
             continue
         xs = page.x_of(cell.x0) + np.arange(drawing.trace.size) * step
@@ -262,8 +269,13 @@ def _cal_pulse(p: QPainter, page: ReportPage, base: float) -> None:
     h = 1.0 * page.gain
     w = 0.2 * page.speed
     path = QPainterPath(QPointF(x, base))
-    for px, py in ((x + 1.5, base), (x + 1.5, base - h), (x + 1.5 + w, base - h),
-                   (x + 1.5 + w, base), (x + 3.0 + w, base)):
+    for px, py in (
+        (x + 1.5, base),
+        (x + 1.5, base - h),
+        (x + 1.5 + w, base - h),
+        (x + 1.5 + w, base),
+        (x + 3.0 + w, base),
+    ):
         path.lineTo(px, py)
     p.setPen(_pen(TRACE, 0.25))
     p.setBrush(Qt.BrushStyle.NoBrush)
@@ -277,8 +289,18 @@ def _font(pt: float, bold: bool = False) -> QFont:
     return f
 
 
-def _text(p: QPainter, k: float, x: float, y: float, text: str, pt: float = 7.0,
-          bold: bool = False, colour: QColor = INK, w: float = 0.0, align: Any = None) -> None:
+def _text(
+    p: QPainter,
+    k: float,
+    x: float,
+    y: float,
+    text: str,
+    pt: float = 7.0,
+    bold: bool = False,
+    colour: QColor = INK,
+    w: float = 0.0,
+    align: Any = None,
+) -> None:
     """Text with its baseline at (x, y) mm; with ``w`` it is right-aligned in a box."""
     p.setFont(_font(pt, bold))
     p.setPen(colour)
@@ -306,11 +328,17 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
     start = rec.start.strftime("%Y-%m-%d %H:%M:%S") if rec.start else "unknown"
     src = Path(rec.source).name if rec.source else "<in memory>"
     blocks: list[tuple[str, list[str]]] = [
-        (content.title, [
-            f"Patient ID: {pat.id or '-'}", f"Age: {age}   Sex: {sex}", f"Recorded: {start}",
-            f"Device: {rec.device or '-'}", f"File: {src}",
-            f"{rec.n_leads} leads, {rec.fs:g} Hz, {rec.duration:.1f} s",
-        ]),
+        (
+            content.title,
+            [
+                f"Patient ID: {pat.id or '-'}",
+                f"Age: {age}   Sex: {sex}",
+                f"Recorded: {start}",
+                f"Device: {rec.device or '-'}",
+                f"File: {src}",
+                f"{rec.n_leads} leads, {rec.fs:g} Hz, {rec.duration:.1f} s",
+            ],
+        ),
         ("Measurements", [f"{name}: {value}" for name, value in content.measurements] or ["-"]),
         ("Anomaly (model)", _anomaly_lines(content)),
         ("Interpretation", interpretation_lines(content.reading, content.review)),
@@ -318,8 +346,16 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
     for i, (title, lines) in enumerate(blocks):
         x = h.x + i * col
         unsigned = title == "Interpretation" and banner(content.reading)
-        _text(p, k, x, h.y + 3.5, title + (" - NOT CONFIRMED" if unsigned else ""), 8.5,
-              bold=True, colour=ALERT if unsigned else INK)
+        _text(
+            p,
+            k,
+            x,
+            h.y + 3.5,
+            title + (" - NOT CONFIRMED" if unsigned else ""),
+            8.5,
+            bold=True,
+            colour=ALERT if unsigned else INK,
+        )
         wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]
         if len(wrapped) > 7:  # the header has room for 7 lines: say that something is cut
             wrapped = wrapped[:6] + [_clip(wrapped[6] + " …", col, 6.6)]
@@ -344,23 +380,32 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
     if content.score is None:
         lines = ["Not scored"]
     else:
-        lines = [f"Percentile: {percentile_text(content.percentile)} (vs normal ECGs)",
-                 content.verdict]
+        lines = [
+            f"Percentile: {percentile_text(content.percentile)} (vs normal ECGs)",
+            content.verdict,
+        ]
     m = content.model
     if m:
         lines.append(f"Model: {m.get('name', '?')} {m.get('version', '')}".strip())
         sha = str(m.get("sha256", ""))
         if sha:
             lines.append(f"Weights sha256: {sha[:16]}…")
-    other = [f for f in content.flags if f.partition(":")[0] not in QUALITY_PROBLEMS]  # told in the verdict
+    other = [
+        f for f in content.flags if f.partition(":")[0] not in QUALITY_PROBLEMS
+    ]  # told in the verdict
     if other:
         lines.append("Notes: " + "; ".join(flag_texts(other)))
     if content.score is not None:
         if content.findings:
             top = content.findings[:3]
             more = f" (+{len(content.findings) - 3} more)" if len(content.findings) > 3 else ""
-            lines.append("Findings: " + "; ".join(
-                f"{f.lead or 'all'} {f.start:.1f}-{f.end:.1f} s, {f.score:.1f} SD" for f in top) + more)
+            lines.append(
+                "Findings: "
+                + "; ".join(
+                    f"{f.lead or 'all'} {f.start:.1f}-{f.end:.1f} s, {f.score:.1f} SD" for f in top
+                )
+                + more
+            )
         else:
             lines.append("Findings: none beyond normal ECGs")
     lines.append("Blue band: where the model finds the ECG unusual")
@@ -395,17 +440,35 @@ def _footer(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
     f = page.footer
     rec = content.record
     t1 = min(rec.duration, content.t0 + PAGE_SECONDS)
-    left = (f"{page.speed:g} mm/s   {page.gain:g} mm/mV   filter: {content.filter_caption()}   "
-            f"shown: {content.t0:.1f}-{t1:.1f} s of {rec.duration:.1f} s   paper: {page.paper}")
+    left = (
+        f"{page.speed:g} mm/s   {page.gain:g} mm/mV   filter: {content.filter_caption()}   "
+        f"shown: {content.t0:.1f}-{t1:.1f} s of {rec.duration:.1f} s   paper: {page.paper}"
+    )
     if page.note:
         left += f"   ({page.note})"
     _text(p, k, f.x, f.y + 2.8, left, 6.5, colour=GREY)
-    _text(p, k, f.x, f.y + 6.0,
-          "NOT A DIAGNOSTIC DEVICE: anomaly scores support review by a qualified clinician "
-          "and do not replace it.", 6.8, bold=True)
+    _text(
+        p,
+        k,
+        f.x,
+        f.y + 6.0,
+        "NOT A DIAGNOSTIC DEVICE: anomaly scores support review by a qualified clinician "
+        "and do not replace it.",
+        6.8,
+        bold=True,
+    )
     stamp = f"ecgviewer {APP_VERSION} · printed {datetime.now():%Y-%m-%d %H:%M}"
-    _text(p, k, f.x, f.y + 6.0, stamp, 6.5, colour=GREY, w=f.w,
-          align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
+    _text(
+        p,
+        k,
+        f.x,
+        f.y + 6.0,
+        stamp,
+        6.5,
+        colour=GREY,
+        w=f.w,
+        align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+    )
 
 
 __all__ = ["export_pdf", "export_png", "paint_report", "print_report", "render_image"]

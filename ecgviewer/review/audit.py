@@ -79,8 +79,14 @@ class AuditEvent:
 
 
 def append_event(
-    con: sqlite3.Connection, content_hash: str, reader: str, action: str, what: str,
-    before: str = "", after: str = "", time: datetime | None = None,
+    con: sqlite3.Connection,
+    content_hash: str,
+    reader: str,
+    action: str,
+    what: str,
+    before: str = "",
+    after: str = "",
+    time: datetime | None = None,
 ) -> int:
     """Append one event inside the caller's transaction; returns its id."""
     stamp = (time or datetime.now(UTC)).isoformat()
@@ -113,9 +119,21 @@ def export_events_csv(events: Iterable[AuditEvent], path: str | os.PathLike[str]
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)
             for e in events:
-                writer.writerow([e.id, e.content_hash, e.time.isoformat(), e.reader, e.action,
-                                 e.what, e.before, e.after])
+                writer.writerow(
+                    [
+                        e.id,
+                        e.content_hash,
+                        e.time.isoformat(),
+                        e.reader,
+                        e.action,
+                        e.what,
+                        e.before,
+                        e.after,
+                    ]
+                )
                 n += 1
     except OSError as exc:
-        raise FileAccessError(path, f"cannot write the audit trail: {exc.strerror or exc}") from None
+        raise FileAccessError(
+            path, f"cannot write the audit trail: {exc.strerror or exc}"
+        ) from None
     return n

@@ -19,10 +19,33 @@ from ecgviewer.review.worklist import WorklistRow
 
 #: Columns written, in order (the clinically useful ones first).
 COLUMNS: tuple[str, ...] = (
-    "label", "patient_id", "start", "duration", "n_leads", "score", "percentile", "findings",
-    "review_state", "note", "reviewer", "review_time", "model_version", "status", "error",
-    "path", "key", "content_hash", "uid", "order", "flags",
-    "reading_state", "signer", "signed_at", "statements", "reader_measurements", "readers",
+    "label",
+    "patient_id",
+    "start",
+    "duration",
+    "n_leads",
+    "score",
+    "percentile",
+    "findings",
+    "review_state",
+    "note",
+    "reviewer",
+    "review_time",
+    "model_version",
+    "status",
+    "error",
+    "path",
+    "key",
+    "content_hash",
+    "uid",
+    "order",
+    "flags",
+    "reading_state",
+    "signer",
+    "signed_at",
+    "statements",
+    "reader_measurements",
+    "readers",
 )
 _TYPES = {f.name: f.type for f in fields(WorklistRow)}
 
@@ -45,7 +68,9 @@ def export_csv(rows: Iterable[WorklistRow], path: str | os.PathLike[str]) -> int
 def read_csv(path: str | os.PathLike[str]) -> list[WorklistRow]:
     """Read a file written by :func:`export_csv` back into rows."""
     with open(Path(path), newline="", encoding="utf-8") as fh:
-        return [WorklistRow(**{k: _parse(k, v) for k, v in rec.items()}) for rec in csv.DictReader(fh)]
+        return [
+            WorklistRow(**{k: _parse(k, v) for k, v in rec.items()}) for rec in csv.DictReader(fh)
+        ]
 
 
 def _cell(value: Any) -> str:

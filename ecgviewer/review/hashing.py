@@ -58,7 +58,9 @@ def hash_job(
                         since = 0
                         yield (done, total, "Hashing")
         except OSError as exc:
-            raise FileAccessError(path, f"cannot be read for hashing: {exc.strerror or exc}") from None
+            raise FileAccessError(
+                path, f"cannot be read for hashing: {exc.strerror or exc}"
+            ) from None
     return digest.hexdigest()
 
 
@@ -71,7 +73,10 @@ class HashCache(Protocol):
 
 
 def cached_hash_job(
-    files: list[Path], cache: HashCache, *, max_bytes: int | None = None,
+    files: list[Path],
+    cache: HashCache,
+    *,
+    max_bytes: int | None = None,
     fresh: list[tuple[str, int, int, str]] | None = None,
 ) -> Generator[tuple[int, int, str], None, str | None]:
     """The content hash of ``files``: from ``cache`` while their size and mtime are unchanged,
@@ -106,8 +111,13 @@ def cached_hash_job(
     return digest
 
 
-def cached_hash(files: list[Path], cache: HashCache, *, max_bytes: int | None = None,
-                fresh: list[tuple[str, int, int, str]] | None = None) -> str | None:
+def cached_hash(
+    files: list[Path],
+    cache: HashCache,
+    *,
+    max_bytes: int | None = None,
+    fresh: list[tuple[str, int, int, str]] | None = None,
+) -> str | None:
     """:func:`cached_hash_job` run to the end (no progress)."""
     job = cached_hash_job(files, cache, max_bytes=max_bytes, fresh=fresh)
     while True:
@@ -155,7 +165,9 @@ def _collect_wfdb(hea: Path, seen: list[Path], depth: int) -> None:
 def files_of(path: str | os.PathLike[str]) -> list[Path]:
     """Every file whose bytes make up the ECG at ``path`` (WFDB: header + data)."""
     p = Path(path)
-    if p.suffix.lower() == ".hea" or (p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").is_file()):
+    if p.suffix.lower() == ".hea" or (
+        p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").is_file()
+    ):
         return wfdb_files(p)
     return [p]
 

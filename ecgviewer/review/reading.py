@@ -153,7 +153,8 @@ class Readings:
             marks = ",".join("?" * len(chunk))
             for h, reader in con.execute(
                 f"SELECT DISTINCT content_hash, reader FROM audit_event "
-                f"WHERE content_hash IN ({marks}) AND reader != ''", chunk
+                f"WHERE content_hash IN ({marks}) AND reader != ''",
+                chunk,
             ):
                 out.setdefault(h, []).append(reader)
         return out
@@ -168,7 +169,9 @@ class Readings:
         return audit.export_events_csv(self.events(content_hash), path)
 
     # ------------------------------------------------------------------ actions
-    def add_statement(self, content_hash: str, reader: str, code: str = "", text: str = "") -> Reading:
+    def add_statement(
+        self, content_hash: str, reader: str, code: str = "", text: str = ""
+    ) -> Reading:
         """Add a library statement by ``code`` or a free-text one (``text``, no code).
 
         Raises
@@ -190,8 +193,12 @@ class Readings:
         def change(r: Reading) -> tuple[dict[str, Any], str, str, str]:
             if entry in r.statements:
                 raise ReadingError(f"{entry.label()!r} is already in the interpretation")
-            return ({"statements": (*r.statements, entry)}, audit.STATEMENT_ADDED,
-                    entry.label(), "")
+            return (
+                {"statements": (*r.statements, entry)},
+                audit.STATEMENT_ADDED,
+                entry.label(),
+                "",
+            )
 
         return self._act(content_hash, reader, EDIT, change)
 
@@ -214,13 +221,20 @@ class Readings:
         """Sign the reading as ``reader`` (refused unless reviewed or edited)."""
         now = datetime.now(UTC)
         return self._act(
-            content_hash, reader, CONFIRM,
-            lambda r: ({"signer": reader.strip(), "signed_at": now}, "", "", ""), time=now,
+            content_hash,
+            reader,
+            CONFIRM,
+            lambda r: ({"signer": reader.strip(), "signed_at": now}, "", "", ""),
+            time=now,
         )
 
     def edit_fiducials(
-        self, content_hash: str, reader: str, fiducials: Mapping[str, float],
-        machine: Mapping[str, float] | None = None, rr_ms: float | None = None,
+        self,
+        content_hash: str,
+        reader: str,
+        fiducials: Mapping[str, float],
+        machine: Mapping[str, float] | None = None,
+        rr_ms: float | None = None,
     ) -> Reading:
         """Store the reader's fiducial times (s, relative to the median beat's R peak).
 
@@ -236,8 +250,9 @@ class Readings:
         clean = {k: round(float(v), 4) for k, v in fiducials.items()}
 
         def change(r: Reading) -> tuple[dict[str, Any], str, str, str]:
-            mach = dict(r.machine_fiducials) or {k: round(float(v), 4) for k, v in (machine or {}).items()
-                                                 if k in NAMES}
+            mach = dict(r.machine_fiducials) or {
+                k: round(float(v), 4) for k, v in (machine or {}).items() if k in NAMES
+            }
             rr = r.rr_ms if r.rr_ms is not None else rr_ms
             mine = {**dict(r.reader_fiducials), **clean}
             mine = {k: v for k, v in mine.items() if mach.get(k) != v}
@@ -247,13 +262,23 @@ class Readings:
                 raise ReadingError(f"measurement not changed: {exc}") from None
             if mine == dict(r.reader_fiducials):
                 raise ReadingError("the measurements are unchanged")
-            before_r = Reading(content_hash, reader_fiducials=dict(r.reader_fiducials),
-                               machine_fiducials=mach, rr_ms=rr)
+            before_r = Reading(
+                content_hash,
+                reader_fiducials=dict(r.reader_fiducials),
+                machine_fiducials=mach,
+                rr_ms=rr,
+            )
             before = _describe_intervals(before_r.intervals())
             after_r = Reading(content_hash, reader_fiducials=mine, machine_fiducials=mach, rr_ms=rr)
-            what = ", ".join(NAMES[k] for k in FIDUCIALS if mine.get(k) != r.reader_fiducials.get(k))
-            return ({"reader_fiducials": mine, "machine_fiducials": mach, "rr_ms": rr},
-                    audit.MEASUREMENT_EDITED, what, before + "|" + _describe_intervals(after_r.intervals()))
+            what = ", ".join(
+                NAMES[k] for k in FIDUCIALS if mine.get(k) != r.reader_fiducials.get(k)
+            )
+            return (
+                {"reader_fiducials": mine, "machine_fiducials": mach, "rr_ms": rr},
+                audit.MEASUREMENT_EDITED,
+                what,
+                before + "|" + _describe_intervals(after_r.intervals()),
+            )
 
         return self._act(content_hash, reader, EDIT, change)
 
@@ -263,18 +288,26 @@ class Readings:
         def change(r: Reading) -> tuple[dict[str, Any], str, str, str]:
             if not r.reader_fiducials:
                 raise ReadingError("the measurements are already the machine's")
-            return ({"reader_fiducials": {}}, audit.MEASUREMENT_EDITED,
-                    "reset to the machine's values",
-                    _describe_intervals(r.intervals()) + "|"
-                    + _describe_intervals(r.machine_intervals()))
+            return (
+                {"reader_fiducials": {}},
+                audit.MEASUREMENT_EDITED,
+                "reset to the machine's values",
+                _describe_intervals(r.intervals())
+                + "|"
+                + _describe_intervals(r.machine_intervals()),
+            )
 
         return self._act(content_hash, reader, EDIT, change)
 
     # ------------------------------------------------------------------ favourites
     @_guarded("reading favourites")
     def favourites(self, reader: str) -> list[str]:
-        return [c for (c,) in self.store._conn().execute(
-            "SELECT code FROM favourite WHERE reader=? ORDER BY code", (reader.strip(),))]
+        return [
+            c
+            for (c,) in self.store._conn().execute(
+                "SELECT code FROM favourite WHERE reader=? ORDER BY code", (reader.strip(),)
+            )
+        ]
 
     @_guarded("saving the favourite")
     def set_favourite(self, reader: str, code: str, on: bool = True) -> None:
@@ -282,14 +315,19 @@ class Readings:
         s = lookup(code)
         with self.store._tx() as con:
             if on:
-                con.execute("INSERT OR IGNORE INTO favourite VALUES (?, ?)", (reader.strip(), s.code))
+                con.execute(
+                    "INSERT OR IGNORE INTO favourite VALUES (?, ?)", (reader.strip(), s.code)
+                )
             else:
-                con.execute("DELETE FROM favourite WHERE reader=? AND code=?", (reader.strip(), s.code))
+                con.execute(
+                    "DELETE FROM favourite WHERE reader=? AND code=?", (reader.strip(), s.code)
+                )
 
     # ------------------------------------------------------------------ the transaction
     @_guarded("saving the reading")
-    def _act(self, content_hash: str, reader: str, action: str, change: Any,
-             time: datetime | None = None) -> Reading:
+    def _act(
+        self, content_hash: str, reader: str, action: str, change: Any, time: datetime | None = None
+    ) -> Reading:
         """Read, change, check the state transition and write reading + events, atomically."""
         reader = reader.strip()
         refuse = getattr(self.store, "_refuse_if_read_only", None)
@@ -302,9 +340,13 @@ class Readings:
             fields_, what_action, what, before_after = change(current)
             stamp = time or datetime.now(UTC)
             values = {
-                "state": new_state, "statements": current.statements, "signer": current.signer,
-                "signed_at": current.signed_at, "reader_fiducials": current.reader_fiducials,
-                "machine_fiducials": current.machine_fiducials, "rr_ms": current.rr_ms,
+                "state": new_state,
+                "statements": current.statements,
+                "signer": current.signer,
+                "signed_at": current.signed_at,
+                "reader_fiducials": current.reader_fiducials,
+                "machine_fiducials": current.machine_fiducials,
+                "rr_ms": current.rr_ms,
                 **fields_,
             }
             last = 0
@@ -314,27 +356,42 @@ class Readings:
                     before, after = before_after, ""
                 elif what_action == audit.STATEMENT_ADDED:
                     before, after = "", what
-                last = audit.append_event(con, content_hash, reader, what_action, what,
-                                          before, after, stamp)
+                last = audit.append_event(
+                    con, content_hash, reader, what_action, what, before, after, stamp
+                )
             if new_state != current.state or action == CONFIRM:
-                what = (f"signed by {reader}" if new_state == CONFIRMED else LABELS[new_state])
-                last = audit.append_event(con, content_hash, reader, audit.STATE_CHANGED, what,
-                                          current.state, new_state, stamp)
+                what = f"signed by {reader}" if new_state == CONFIRMED else LABELS[new_state]
+                last = audit.append_event(
+                    con,
+                    content_hash,
+                    reader,
+                    audit.STATE_CHANGED,
+                    what,
+                    current.state,
+                    new_state,
+                    stamp,
+                )
             _write(con, content_hash, values, last, stamp)
         return self.get(content_hash)
 
 
-_SELECT = ("SELECT content_hash, state, statements, signer, signed_at, reader_fiducials, "
-           "machine_fiducials, rr_ms, updated_at FROM reading")
+_SELECT = (
+    "SELECT content_hash, state, statements, signer, signed_at, reader_fiducials, "
+    "machine_fiducials, rr_ms, updated_at FROM reading"
+)
 
 
 def _reading(row: tuple[Any, ...]) -> Reading:
     return Reading(
-        content_hash=row[0], state=row[1],
+        content_hash=row[0],
+        state=row[1],
         statements=tuple(StatementEntry(d["code"], d["text"]) for d in json.loads(row[2])),
-        signer=row[3], signed_at=datetime.fromisoformat(row[4]) if row[4] else None,
-        reader_fiducials=json.loads(row[5]), machine_fiducials=json.loads(row[6]),
-        rr_ms=row[7], updated_at=datetime.fromisoformat(row[8]),
+        signer=row[3],
+        signed_at=datetime.fromisoformat(row[4]) if row[4] else None,
+        reader_fiducials=json.loads(row[5]),
+        machine_fiducials=json.loads(row[6]),
+        rr_ms=row[7],
+        updated_at=datetime.fromisoformat(row[8]),
     )
 
 
@@ -343,10 +400,18 @@ def _write(con: sqlite3.Connection, h: str, v: dict[str, Any], last: int, stamp:
         "INSERT OR REPLACE INTO reading(content_hash, state, statements, signer, signed_at, "
         "reader_fiducials, machine_fiducials, rr_ms, last_event, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (h, v["state"], json.dumps([{"code": s.code, "text": s.text} for s in v["statements"]]),
-         v["signer"], v["signed_at"].isoformat() if v["signed_at"] else "",
-         json.dumps(dict(v["reader_fiducials"])), json.dumps(dict(v["machine_fiducials"])),
-         v["rr_ms"], last, stamp.isoformat()),
+        (
+            h,
+            v["state"],
+            json.dumps([{"code": s.code, "text": s.text} for s in v["statements"]]),
+            v["signer"],
+            v["signed_at"].isoformat() if v["signed_at"] else "",
+            json.dumps(dict(v["reader_fiducials"])),
+            json.dumps(dict(v["machine_fiducials"])),
+            v["rr_ms"],
+            last,
+            stamp.isoformat(),
+        ),
     )
 
 

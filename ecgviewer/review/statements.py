@@ -17,8 +17,14 @@ from ecgviewer.errors import ECGError
 
 #: Statement categories, in the order the library lists them.
 CATEGORIES = (
-    "summary", "rhythm", "conduction", "axis", "hypertrophy", "ischaemia/infarction",
-    "repolarisation", "quality",
+    "summary",
+    "rhythm",
+    "conduction",
+    "axis",
+    "hypertrophy",
+    "ischaemia/infarction",
+    "repolarisation",
+    "quality",
 )
 
 
@@ -44,93 +50,109 @@ def _s(category: str, *pairs: tuple[str, str]) -> list[Statement]:
 
 
 LIBRARY: tuple[Statement, ...] = tuple(
-    _s("summary",
-       ("NORM", "Normal ECG"),
-       ("BORD", "Borderline ECG"),
-       ("ABNL", "Abnormal ECG"),
-       ("OTHR", "Otherwise normal ECG"),
-       ("CMPR", "No significant change compared with the previous ECG"))
-    + _s("rhythm",
-         ("SR", "Sinus rhythm"),
-         ("SBRAD", "Sinus bradycardia"),
-         ("STACH", "Sinus tachycardia"),
-         ("SARRH", "Sinus arrhythmia"),
-         ("AFIB", "Atrial fibrillation"),
-         ("AFLT", "Atrial flutter"),
-         ("SVTAC", "Supraventricular tachycardia"),
-         ("PSVT", "Paroxysmal supraventricular tachycardia"),
-         ("PAC", "Premature atrial complexes"),
-         ("PVC", "Premature ventricular complexes"),
-         ("BIGU", "Ventricular bigeminy"),
-         ("TRIGU", "Ventricular trigeminy"),
-         ("VTAC", "Ventricular tachycardia"),
-         ("JRHY", "Junctional rhythm"),
-         ("EAR", "Ectopic atrial rhythm"),
-         ("PACE", "Electronic ventricular pacemaker rhythm"),
-         ("APACE", "Electronic atrial pacing"))
-    + _s("conduction",
-         ("1AVB", "First-degree AV block"),
-         ("2AVB1", "Second-degree AV block, Mobitz I (Wenckebach)"),
-         ("2AVB2", "Second-degree AV block, Mobitz II"),
-         ("3AVB", "Third-degree (complete) AV block"),
-         ("CRBBB", "Complete right bundle branch block"),
-         ("IRBBB", "Incomplete right bundle branch block"),
-         ("CLBBB", "Complete left bundle branch block"),
-         ("ILBBB", "Incomplete left bundle branch block"),
-         ("LAFB", "Left anterior fascicular block"),
-         ("LPFB", "Left posterior fascicular block"),
-         ("IVCD", "Non-specific intraventricular conduction delay"),
-         ("WPW", "Ventricular pre-excitation (Wolff-Parkinson-White pattern)"),
-         ("SPR", "Short PR interval"))
-    + _s("axis",
-         ("NAXIS", "Normal QRS axis"),
-         ("LAD", "Left axis deviation"),
-         ("RAD", "Right axis deviation"),
-         ("EAXIS", "Extreme (northwest) axis"),
-         ("INDAX", "Indeterminate axis"))
-    + _s("hypertrophy",
-         ("LVH", "Left ventricular hypertrophy"),
-         ("LVHR", "Left ventricular hypertrophy with repolarisation abnormality"),
-         ("RVH", "Right ventricular hypertrophy"),
-         ("LAO", "Left atrial enlargement"),
-         ("RAO", "Right atrial enlargement"),
-         ("BAE", "Biatrial enlargement"),
-         ("LVOLT", "Low QRS voltage"),
-         ("HVOLT", "High QRS voltage"))
-    + _s("ischaemia/infarction",
-         ("STEMI", "ST elevation, consider acute myocardial infarction"),
-         ("AMI", "Anterior myocardial infarction"),
-         ("ASMI", "Anteroseptal myocardial infarction"),
-         ("ALMI", "Anterolateral myocardial infarction"),
-         ("LMI", "Lateral myocardial infarction"),
-         ("IMI", "Inferior myocardial infarction"),
-         ("ILMI", "Inferolateral myocardial infarction"),
-         ("PMI", "Posterior myocardial infarction"),
-         ("OLDMI", "Old myocardial infarction, age undetermined"),
-         ("ISCAN", "Anterior ischaemia"),
-         ("ISCIN", "Inferior ischaemia"),
-         ("ISCLA", "Lateral ischaemia"),
-         ("STDEP", "ST depression"),
-         ("STELV", "ST elevation"),
-         ("QWAVE", "Pathological Q waves"))
-    + _s("repolarisation",
-         ("NSTT", "Non-specific ST-T abnormality"),
-         ("INVT", "T-wave inversion"),
-         ("LOWT", "Low-amplitude (flat) T waves"),
-         ("LQT", "Prolonged QT interval"),
-         ("SQT", "Short QT interval"),
-         ("ERP", "Early repolarisation"),
-         ("PRUW", "Prominent U waves"),
-         ("DIG", "Digitalis effect"),
-         ("ELEC", "Consider electrolyte abnormality"))
-    + _s("quality",
-         ("NOISE", "Noisy recording, interpretation limited"),
-         ("BLW", "Baseline wander"),
-         ("ARTF", "Artefact"),
-         ("LREV", "Limb lead reversal suspected"),
-         ("PLAC", "Precordial lead misplacement suspected"),
-         ("MISL", "Missing or disconnected lead"),
-         ("REPT", "Repeat the ECG"))
+    _s(
+        "summary",
+        ("NORM", "Normal ECG"),
+        ("BORD", "Borderline ECG"),
+        ("ABNL", "Abnormal ECG"),
+        ("OTHR", "Otherwise normal ECG"),
+        ("CMPR", "No significant change compared with the previous ECG"),
+    )
+    + _s(
+        "rhythm",
+        ("SR", "Sinus rhythm"),
+        ("SBRAD", "Sinus bradycardia"),
+        ("STACH", "Sinus tachycardia"),
+        ("SARRH", "Sinus arrhythmia"),
+        ("AFIB", "Atrial fibrillation"),
+        ("AFLT", "Atrial flutter"),
+        ("SVTAC", "Supraventricular tachycardia"),
+        ("PSVT", "Paroxysmal supraventricular tachycardia"),
+        ("PAC", "Premature atrial complexes"),
+        ("PVC", "Premature ventricular complexes"),
+        ("BIGU", "Ventricular bigeminy"),
+        ("TRIGU", "Ventricular trigeminy"),
+        ("VTAC", "Ventricular tachycardia"),
+        ("JRHY", "Junctional rhythm"),
+        ("EAR", "Ectopic atrial rhythm"),
+        ("PACE", "Electronic ventricular pacemaker rhythm"),
+        ("APACE", "Electronic atrial pacing"),
+    )
+    + _s(
+        "conduction",
+        ("1AVB", "First-degree AV block"),
+        ("2AVB1", "Second-degree AV block, Mobitz I (Wenckebach)"),
+        ("2AVB2", "Second-degree AV block, Mobitz II"),
+        ("3AVB", "Third-degree (complete) AV block"),
+        ("CRBBB", "Complete right bundle branch block"),
+        ("IRBBB", "Incomplete right bundle branch block"),
+        ("CLBBB", "Complete left bundle branch block"),
+        ("ILBBB", "Incomplete left bundle branch block"),
+        ("LAFB", "Left anterior fascicular block"),
+        ("LPFB", "Left posterior fascicular block"),
+        ("IVCD", "Non-specific intraventricular conduction delay"),
+        ("WPW", "Ventricular pre-excitation (Wolff-Parkinson-White pattern)"),
+        ("SPR", "Short PR interval"),
+    )
+    + _s(
+        "axis",
+        ("NAXIS", "Normal QRS axis"),
+        ("LAD", "Left axis deviation"),
+        ("RAD", "Right axis deviation"),
+        ("EAXIS", "Extreme (northwest) axis"),
+        ("INDAX", "Indeterminate axis"),
+    )
+    + _s(
+        "hypertrophy",
+        ("LVH", "Left ventricular hypertrophy"),
+        ("LVHR", "Left ventricular hypertrophy with repolarisation abnormality"),
+        ("RVH", "Right ventricular hypertrophy"),
+        ("LAO", "Left atrial enlargement"),
+        ("RAO", "Right atrial enlargement"),
+        ("BAE", "Biatrial enlargement"),
+        ("LVOLT", "Low QRS voltage"),
+        ("HVOLT", "High QRS voltage"),
+    )
+    + _s(
+        "ischaemia/infarction",
+        ("STEMI", "ST elevation, consider acute myocardial infarction"),
+        ("AMI", "Anterior myocardial infarction"),
+        ("ASMI", "Anteroseptal myocardial infarction"),
+        ("ALMI", "Anterolateral myocardial infarction"),
+        ("LMI", "Lateral myocardial infarction"),
+        ("IMI", "Inferior myocardial infarction"),
+        ("ILMI", "Inferolateral myocardial infarction"),
+        ("PMI", "Posterior myocardial infarction"),
+        ("OLDMI", "Old myocardial infarction, age undetermined"),
+        ("ISCAN", "Anterior ischaemia"),
+        ("ISCIN", "Inferior ischaemia"),
+        ("ISCLA", "Lateral ischaemia"),
+        ("STDEP", "ST depression"),
+        ("STELV", "ST elevation"),
+        ("QWAVE", "Pathological Q waves"),
+    )
+    + _s(
+        "repolarisation",
+        ("NSTT", "Non-specific ST-T abnormality"),
+        ("INVT", "T-wave inversion"),
+        ("LOWT", "Low-amplitude (flat) T waves"),
+        ("LQT", "Prolonged QT interval"),
+        ("SQT", "Short QT interval"),
+        ("ERP", "Early repolarisation"),
+        ("PRUW", "Prominent U waves"),
+        ("DIG", "Digitalis effect"),
+        ("ELEC", "Consider electrolyte abnormality"),
+    )
+    + _s(
+        "quality",
+        ("NOISE", "Noisy recording, interpretation limited"),
+        ("BLW", "Baseline wander"),
+        ("ARTF", "Artefact"),
+        ("LREV", "Limb lead reversal suspected"),
+        ("PLAC", "Precordial lead misplacement suspected"),
+        ("MISL", "Missing or disconnected lead"),
+        ("REPT", "Repeat the ECG"),
+    )
 )
 
 _BY_CODE: dict[str, Statement] = {s.code: s for s in LIBRARY}
@@ -152,8 +174,11 @@ def lookup(code: str) -> Statement:
     for s in search(code, limit=5):
         if s.code not in close:
             close.append(s.code)
-    hint = ("; close matches: " + ", ".join(f"{c} ({_BY_CODE[c].text})" for c in close[:5])
-            if close else "; type part of the text to search the library")
+    hint = (
+        "; close matches: " + ", ".join(f"{c} ({_BY_CODE[c].text})" for c in close[:5])
+        if close
+        else "; type part of the text to search the library"
+    )
     raise ReadingError(f"unknown statement code {code.strip()!r}{hint}")
 
 

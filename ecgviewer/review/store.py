@@ -134,14 +134,24 @@ def _describe(exc: BaseException, doing: str) -> str:
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc) or type(exc).__name__
     if name in _BUSY or "locked" in text or "busy" in text:
-        return (f"the review database is busy (another ecgviewer is writing to it): {doing} "
-                "did not happen; try again in a moment")
-    if name == "SQLITE_FULL" or "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
-        return (f"the disk holding the review database is full: {doing} was not saved "
-                "(everything saved before is kept); free some disk space and try again")
+        return (
+            f"the review database is busy (another ecgviewer is writing to it): {doing} "
+            "did not happen; try again in a moment"
+        )
+    if (
+        name == "SQLITE_FULL"
+        or "disk is full" in text
+        or getattr(exc, "errno", None) == errno.ENOSPC
+    ):
+        return (
+            f"the disk holding the review database is full: {doing} was not saved "
+            "(everything saved before is kept); free some disk space and try again"
+        )
     if name in _DAMAGED or "malformed" in text or "not a database" in text:
-        return (f"the review database is damaged ({text}): {doing} failed; restart ecgviewer "
-                "to keep the damaged file aside and start a new database")
+        return (
+            f"the review database is damaged ({text}): {doing} failed; restart ecgviewer "
+            "to keep the damaged file aside and start a new database"
+        )
     if name == "SQLITE_READONLY" or "readonly" in text or "read-only" in text:
         return f"the review database is read-only: {doing} was not saved"
     if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
@@ -233,7 +243,9 @@ class ReviewStore:
         Database file; default :func:`default_path` (``ECGVIEWER_DATA_DIR`` in tests).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, fallback: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, fallback: bool = False
+    ) -> None:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -248,8 +260,10 @@ class ReviewStore:
         except OSError as exc:  # the user data folder itself cannot be created
             self.path = Path(os.environ.get("ECGVIEWER_DATA_DIR") or "<user data folder>") / DB_NAME
             error = ReviewStoreError(
-                self.path.parent, f"the data folder cannot be created ({exc.strerror or exc}): "
-                "reviews cannot be saved")
+                self.path.parent,
+                f"the data folder cannot be created ({exc.strerror or exc}): "
+                "reviews cannot be saved",
+            )
             if not fallback:
                 raise error from exc
             self._open_fallback(error)
@@ -266,8 +280,9 @@ class ReviewStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ReviewStoreError(
-                self.path, f"the data folder {self.path.parent} cannot be created "
-                f"({exc.strerror or exc}): reviews cannot be saved"
+                self.path,
+                f"the data folder {self.path.parent} cannot be created "
+                f"({exc.strerror or exc}): reviews cannot be saved",
             ) from exc
         try:
             con = self._conn()
@@ -281,8 +296,8 @@ class ReviewStore:
                 self._migrate(self._conn())
             elif not _folder_writable(self.path.parent):
                 raise ReviewStoreError(
-                    self.path, f"the data folder {self.path.parent} is read-only: reviews cannot "
-                    "be saved"
+                    self.path,
+                    f"the data folder {self.path.parent} is read-only: reviews cannot be saved",
                 ) from exc
             elif isinstance(exc, ReviewStoreError):
                 raise
@@ -301,11 +316,16 @@ class ReviewStore:
                     part.rename(Path(str(kept) + suffix))
         except OSError as exc:
             raise ReviewStoreError(
-                self.path, f"the review database is damaged ({cause}) and could not be kept aside "
-                f"({exc.strerror or exc}); nothing was deleted"
+                self.path,
+                f"the review database is damaged ({cause}) and could not be kept aside "
+                f"({exc.strerror or exc}); nothing was deleted",
             ) from exc
-        log.error("review database %s damaged (%s): kept as %s, new database started",
-                  self.path, cause, kept)
+        log.error(
+            "review database %s damaged (%s): kept as %s, new database started",
+            self.path,
+            cause,
+            kept,
+        )
         self.recovered_from = kept
         self.problem = (
             f"The review database was damaged ({cause}). It was kept as {kept.name} (nothing "
@@ -358,11 +378,19 @@ class ReviewStore:
             try:
                 # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per user action.
                 if self._uri is not None:
-                    con = sqlite3.connect(self._uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S,
-                                          check_same_thread=False)
+                    con = sqlite3.connect(
+                        self._uri,
+                        uri=True,
+                        isolation_level=None,
+                        timeout=BUSY_TIMEOUT_S,
+                        check_same_thread=False,
+                    )
                 else:
                     con = sqlite3.connect(
-                        self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+                        self.path,
+                        isolation_level=None,
+                        timeout=BUSY_TIMEOUT_S,
+                        check_same_thread=False,
                     )
                 if self.mode == READ_WRITE and self._uri is None:
                     con.execute("PRAGMA journal_mode=WAL")
@@ -472,9 +500,13 @@ class ReviewStore:
 
     @_guard("reading an ECG's details")
     def get_ecg(self, content_hash: str) -> EcgInfo | None:
-        row = self._conn().execute(
-            "SELECT content_hash, path, metadata FROM ecg WHERE content_hash=?", (content_hash,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT content_hash, path, metadata FROM ecg WHERE content_hash=?", (content_hash,)
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         meta = json.loads(row[2])
@@ -491,8 +523,12 @@ class ReviewStore:
         for s in summaries:
             stamped = s if s.scored_at else replace(s, scored_at=_now().isoformat())
             rows.append(
-                (s.content_hash, s.model_version, json.dumps(_summary_json(stamped)),
-                 stamped.scored_at)
+                (
+                    s.content_hash,
+                    s.model_version,
+                    json.dumps(_summary_json(stamped)),
+                    stamped.scored_at,
+                )
             )
         with self._tx() as con:
             con.executemany(
@@ -535,9 +571,16 @@ class ReviewStore:
             ).fetchone()
             self._write_current(con, stamped)
             self._append_history(con, stamped)
-            append_event(con, stamped.content_hash, stamped.reviewer, REVIEW_SAVED,
-                         "review and note saved", _state_note(before),
-                         _state_note((stamped.state, stamped.note)), stamped.time)
+            append_event(
+                con,
+                stamped.content_hash,
+                stamped.reviewer,
+                REVIEW_SAVED,
+                "review and note saved",
+                _state_note(before),
+                _state_note((stamped.state, stamped.note)),
+                stamped.time,
+            )
         return stamped
 
     def _write_current(self, con: sqlite3.Connection, r: Review) -> None:
@@ -595,10 +638,14 @@ class ReviewStore:
         Re-hashing a folder of 24 h recordings on every opening would read gigabytes; like
         git's index, a file whose size and modification time are unchanged is trusted.
         """
-        row = self._conn().execute(
-            "SELECT content_hash FROM file_hash WHERE path=? AND size=? AND mtime_ns=?",
-            (path, size, mtime_ns),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT content_hash FROM file_hash WHERE path=? AND size=? AND mtime_ns=?",
+                (path, size, mtime_ns),
+            )
+            .fetchone()
+        )
         return None if row is None else str(row[0])
 
     @_guard("remembering file hashes")
@@ -620,7 +667,10 @@ class ReviewStore:
         with self._tx() as con:
             con.executemany(
                 "INSERT OR REPLACE INTO window_score VALUES (?, ?, ?, ?, ?)",
-                [(content_hash, model_version, window_s, int(i), float(s)) for i, s in scores.items()],
+                [
+                    (content_hash, model_version, window_s, int(i), float(s))
+                    for i, s in scores.items()
+                ],
             )
 
     @_guard("reading window scores")
@@ -654,8 +704,12 @@ def _is_damage(exc: BaseException | None) -> bool:
         return False
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
-    return (name in _DAMAGED or "malformed" in text or "not a database" in text
-            or text == "integrity check failed")
+    return (
+        name in _DAMAGED
+        or "malformed" in text
+        or "not a database" in text
+        or text == "integrity check failed"
+    )
 
 
 def _statements(script: str) -> list[str]:
@@ -688,27 +742,44 @@ def _review(row: tuple[Any, ...]) -> Review:
 
 def _info_meta(i: EcgInfo) -> dict[str, Any]:
     return {
-        "label": i.label, "patient_id": i.patient_id, "age": i.age, "sex": i.sex,
-        "start": i.start, "duration": i.duration, "fs": i.fs, "leads": list(i.leads),
-        "format": i.format, "key": i.key,
+        "label": i.label,
+        "patient_id": i.patient_id,
+        "age": i.age,
+        "sex": i.sex,
+        "start": i.start,
+        "duration": i.duration,
+        "fs": i.fs,
+        "leads": list(i.leads),
+        "format": i.format,
+        "key": i.key,
     }
 
 
 def _summary_json(s: ScoreSummary) -> dict[str, Any]:
     return {
-        "score": s.score, "percentile": s.percentile, "lead_scores": dict(s.lead_scores),
-        "flags": list(s.flags), "top_beats": [list(b) for b in s.top_beats],
+        "score": s.score,
+        "percentile": s.percentile,
+        "lead_scores": dict(s.lead_scores),
+        "flags": list(s.flags),
+        "top_beats": [list(b) for b in s.top_beats],
         "findings": [f.to_json() for f in s.findings],
-        "model": dict(s.model), "error": s.error, "scored_at": s.scored_at,
+        "model": dict(s.model),
+        "error": s.error,
+        "scored_at": s.scored_at,
     }
 
 
 def _summary_from_json(h: str, version: str, d: dict[str, Any]) -> ScoreSummary:
     return ScoreSummary(
-        content_hash=h, model_version=version, score=d.get("score"),
-        percentile=d.get("percentile"), lead_scores=d.get("lead_scores", {}),
+        content_hash=h,
+        model_version=version,
+        score=d.get("score"),
+        percentile=d.get("percentile"),
+        lead_scores=d.get("lead_scores", {}),
         flags=tuple(d.get("flags", ())),
         top_beats=tuple(tuple(b) for b in d.get("top_beats", ())),  # type: ignore[misc]
         findings=tuple(Finding.from_json(f) for f in d.get("findings", ())),
-        model=d.get("model", {}), error=d.get("error"), scored_at=d.get("scored_at", ""),
+        model=d.get("model", {}),
+        error=d.get("error"),
+        scored_at=d.get("scored_at", ""),
     )

@@ -88,7 +88,6 @@ class WorklistRow:
             review_time=r.time.isoformat() if r.time else "",
         )
 
-
     def with_reading(self, r: Reading, readers: Iterable[str] = ()) -> WorklistRow:
         return replace(
             self,
@@ -103,30 +102,47 @@ class WorklistRow:
 
 def reader_measurements_text(r: Reading) -> str:
     """The intervals the reader changed, each marked with the machine's value beside it."""
-    return "; ".join(f"{name} {mine:.0f} ms [reader; machine {was}]"
-                     for name, mine, was in reader_measurements(r))
+    return "; ".join(
+        f"{name} {mine:.0f} ms [reader; machine {was}]"
+        for name, mine, was in reader_measurements(r)
+    )
 
 
 def reader_measurements(r: Reading) -> list[tuple[str, float, str]]:
     """(interval name, reader's ms, machine's value as text) for each interval the reader changed."""
-    names = {"pr": "PR", "p_duration": "P", "qrs": "QRS", "qt": "QT", "qtc_bazett": "QTc Bazett",
-             "qtc_fridericia": "QTc Fridericia"}
+    names = {
+        "pr": "PR",
+        "p_duration": "P",
+        "qrs": "QRS",
+        "qt": "QT",
+        "qtc_bazett": "QTc Bazett",
+        "qtc_fridericia": "QTc Fridericia",
+    }
     mine, machine = r.intervals(), r.machine_intervals()
     parts = []
     for key in sorted(r.edited_intervals(), key=list(names).index):
         was = machine.get(key)
-        parts.append((names[key], float(mine[key] or 0.0), "none" if was is None else f"{was:.0f} ms"))
+        parts.append(
+            (names[key], float(mine[key] or 0.0), "none" if was is None else f"{was:.0f} ms")
+        )
     return parts
 
 
-def filter_rows(rows: Iterable[WorklistRow], state: str = "", reader: str = "") -> list[WorklistRow]:
+def filter_rows(
+    rows: Iterable[WorklistRow], state: str = "", reader: str = ""
+) -> list[WorklistRow]:
     """Rows in reading ``state`` (any when empty) that ``reader`` acted on (any when empty)."""
     who = reader.strip().lower()
     return [
-        r for r in rows
+        r
+        for r in rows
         if (not state or r.reading_state == state)
-        and (not who or who in [x.strip().lower() for x in r.readers.split(",")]
-             or who == r.signer.lower() or who == r.reviewer.lower())
+        and (
+            not who
+            or who in [x.strip().lower() for x in r.readers.split(",")]
+            or who == r.signer.lower()
+            or who == r.reviewer.lower()
+        )
     ]
 
 

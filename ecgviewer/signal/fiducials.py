@@ -15,13 +15,18 @@ from collections.abc import Mapping
 #: Global fiducials, in the order they must occur within a beat.
 FIDUCIALS = ("p_onset", "p_offset", "qrs_onset", "qrs_offset", "t_end")
 NAMES = {
-    "p_onset": "P onset", "p_offset": "P offset", "qrs_onset": "QRS onset",
-    "qrs_offset": "QRS offset", "t_end": "T end",
+    "p_onset": "P onset",
+    "p_offset": "P offset",
+    "qrs_onset": "QRS onset",
+    "qrs_offset": "QRS offset",
+    "t_end": "T end",
 }
 #: Intervals derived, in ms: name -> (from, to).
 INTERVALS = {
-    "p_duration": ("p_onset", "p_offset"), "pr": ("p_onset", "qrs_onset"),
-    "qrs": ("qrs_onset", "qrs_offset"), "qt": ("qrs_onset", "t_end"),
+    "p_duration": ("p_onset", "p_offset"),
+    "pr": ("p_onset", "qrs_onset"),
+    "qrs": ("qrs_onset", "qrs_offset"),
+    "qt": ("qrs_onset", "t_end"),
 }
 
 

@@ -54,7 +54,9 @@ def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, fs: float, lowest_cut: float | 
 
 
 @lru_cache(maxsize=64)
-def _butter_cached(order: int, freqs: float | tuple[float, float], btype: str, fs: float) -> np.ndarray:
+def _butter_cached(
+    order: int, freqs: float | tuple[float, float], btype: str, fs: float
+) -> np.ndarray:
     return sps.butter(order, freqs, btype=btype, fs=fs, output="sos")
 
 
@@ -164,7 +166,9 @@ def notch(x: np.ndarray, fs: float, freq: float = 50.0, q: float = 30.0) -> np.n
     return _sosfiltfilt(sos, x, fs, freq / q).astype(np.float32)
 
 
-def remove_baseline(x: np.ndarray, fs: float, window_s: tuple[float, float] = (0.2, 0.6)) -> np.ndarray:
+def remove_baseline(
+    x: np.ndarray, fs: float, window_s: tuple[float, float] = (0.2, 0.6)
+) -> np.ndarray:
     """Baseline wander removal with two median filters (de Chazal et al. 2004).
 
     A 200 ms median removes QRS complexes and P waves, a 600 ms median of that removes T waves;
@@ -210,7 +214,9 @@ class DisplayFilter:
         for name in ("highpass", "lowpass", "notch"):
             value = getattr(self, name)
             if value is not None and not (np.isfinite(value) and value > 0):
-                raise ValueError(f"display filter {name} must be a positive frequency, got {value!r}")
+                raise ValueError(
+                    f"display filter {name} must be a positive frequency, got {value!r}"
+                )
         if self.highpass is not None and self.lowpass is not None and self.lowpass <= self.highpass:
             raise ValueError(
                 f"display filter low-pass ({self.lowpass:g} Hz) must be above its high-pass "

@@ -41,8 +41,12 @@ from ecgviewer.signal.median_beat import MedianBeats, median_beats
 from ecgviewer.signal.resample import resample
 
 #: Physiological ranges (ms) outside which a measurement is refused, not reported.
-PLAUSIBLE_MS = {"p_duration": (40.0, 250.0), "pr": (60.0, 400.0), "qrs": (40.0, 220.0),
-                "qt": (200.0, 700.0)}
+PLAUSIBLE_MS = {
+    "p_duration": (40.0, 250.0),
+    "pr": (60.0, 400.0),
+    "qrs": (40.0, 220.0),
+    "qt": (200.0, 700.0),
+}
 #: Rate (Hz) at which median beats are delineated (band-limited interpolation when lower).
 DELINEATION_FS = 500.0
 #: QRS: spatial velocity in QRS amplitudes per second (mean over leads of |d/dt| of each
@@ -80,8 +84,13 @@ MIN_T_MV = 0.02
 #: Fixed shifts (ms, added) that put each fiducial where cardiologists put it on average:
 #: chosen on LUDB records 1-50 only (their reference: earliest onset / latest offset over
 #: the 12 leads); benchmarks/measure_accuracy.py reports the held-out records 51-100.
-CALIBRATION_MS = {"p_onset": -13.5, "p_offset": -5.0, "qrs_onset": -15.0, "qrs_offset": 7.0,
-                  "t_end": 41.5}
+CALIBRATION_MS = {
+    "p_onset": -13.5,
+    "p_offset": -5.0,
+    "qrs_onset": -15.0,
+    "qrs_offset": 7.0,
+    "t_end": 41.5,
+}
 #: Pacing spikes: second difference, as a fraction of the lead's range, of a stimulus.
 PACING_SPIKE = 0.5
 
@@ -145,9 +154,19 @@ class Measurements:
     reasons: dict[str, str] = field(default_factory=dict)
     paced: bool = False
 
-    GLOBAL_FIELDS = ("heart_rate_bpm", "rr_ms", "p_duration_ms", "pr_ms", "qrs_ms", "qt_ms",
-                     "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg",
-                     "t_axis_deg")
+    GLOBAL_FIELDS = (
+        "heart_rate_bpm",
+        "rr_ms",
+        "p_duration_ms",
+        "pr_ms",
+        "qrs_ms",
+        "qt_ms",
+        "qtc_bazett_ms",
+        "qtc_fridericia_ms",
+        "p_axis_deg",
+        "qrs_axis_deg",
+        "t_axis_deg",
+    )
 
     def values(self) -> dict[str, float | None]:
         """The global values by field name (rounded to 1 ms / 1 degree / 1 bpm)."""
@@ -161,9 +180,13 @@ class Measurements:
     def summary(self) -> dict[str, object]:
         """JSON-able summary (CLI, worklist cache): values, reasons, beats used, method."""
         return {
-            **self.values(), "reasons": dict(self.reasons), "paced": self.paced,
-            "beats_used": self.beats.n_used, "beats_other_morphology": self.beats.n_other_morphology,
-            "beats_premature": self.beats.n_premature, "method": self.method,
+            **self.values(),
+            "reasons": dict(self.reasons),
+            "paced": self.paced,
+            "beats_used": self.beats.n_used,
+            "beats_other_morphology": self.beats.n_other_morphology,
+            "beats_premature": self.beats.n_premature,
+            "method": self.method,
             "leads": {k: vars(v) for k, v in self.leads.items()},
         }
 
@@ -212,10 +235,9 @@ def heart_rate_stats(r_peaks: np.ndarray, fs: float) -> HeartRateStats:
     )
 
 
-
-
-def measure(record: Record, max_seconds: float = 60.0,
-            calibration: dict[str, float] | None = None) -> Measurements:
+def measure(
+    record: Record, max_seconds: float = 60.0, calibration: dict[str, float] | None = None
+) -> Measurements:
     """Measure an ECG like an electrocardiograph: global intervals, rate, axes, amplitudes.
 
     The first ``max_seconds`` of the record's ECG leads are used (a cart measures its 10 s).
@@ -234,7 +256,10 @@ def measure(record: Record, max_seconds: float = 60.0,
 
 
 def measure_signal(
-    signal: np.ndarray, fs: float, leads: Sequence[str], r_peaks: np.ndarray,
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    r_peaks: np.ndarray,
     calibration: dict[str, float] | None = None,
 ) -> Measurements:
     """:func:`measure` on an array (n_leads, n) in mV with its R peaks (sample indices).
@@ -254,30 +279,71 @@ def measure_signal(
     if hr is None:
         reasons["heart_rate"] = reasons["rr"] = f"{peaks.size} beat(s) detected: at least 2 needed"
     if mb.beats is None:
-        for key in ("p_duration", "pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia",
-                    "p_axis", "qrs_axis", "t_axis"):
+        for key in (
+            "p_duration",
+            "pr",
+            "qrs",
+            "qt",
+            "qtc_bazett",
+            "qtc_fridericia",
+            "p_axis",
+            "qrs_axis",
+            "t_axis",
+        ):
             reasons[key] = mb.reason
         return Measurements(
-            heart_rate_bpm=_r(hr), rr_ms=_r(rate.rr_mean_ms), p_duration_ms=None, pr_ms=None,
-            qrs_ms=None, qt_ms=None, qtc_bazett_ms=None, qtc_fridericia_ms=None,
-            p_axis_deg=None, qrs_axis_deg=None, t_axis_deg=None, leads={}, beats=mb,
-            fiducials={}, method="not measured: " + mb.reason, reasons=reasons, paced=paced,
+            heart_rate_bpm=_r(hr),
+            rr_ms=_r(rate.rr_mean_ms),
+            p_duration_ms=None,
+            pr_ms=None,
+            qrs_ms=None,
+            qt_ms=None,
+            qtc_bazett_ms=None,
+            qtc_fridericia_ms=None,
+            p_axis_deg=None,
+            qrs_axis_deg=None,
+            t_axis_deg=None,
+            leads={},
+            beats=mb,
+            fiducials={},
+            method="not measured: " + mb.reason,
+            reasons=reasons,
+            paced=paced,
         )
     if mb.fs < DELINEATION_FS:  # one sample of a 100 Hz beat is 10 ms: interpolate
         up = resample(mb.beats, mb.fs, DELINEATION_FS).astype(np.float32)
         r_up = int(round(mb.r_index * DELINEATION_FS / mb.fs))
-        mb = MedianBeats(up, DELINEATION_FS, mb.leads, r_up, mb.n_detected, mb.used,
-                         mb.n_other_morphology, mb.n_premature, mb.irregular, mb.rr_s, mb.reason)
+        mb = MedianBeats(
+            up,
+            DELINEATION_FS,
+            mb.leads,
+            r_up,
+            mb.n_detected,
+            mb.used,
+            mb.n_other_morphology,
+            mb.n_premature,
+            mb.irregular,
+            mb.rr_s,
+            mb.reason,
+        )
     assert mb.beats is not None  # no beats returned above
     b = mb.beats.astype(np.float64)
     rr_s = float(mb.rr_s or (rate.rr_mean_ms or 1000.0) / 1000.0)
-    fid, why = delineate(b, mb.fs, mb.r_index, rr_s, irregular=mb.irregular,
-                         calibration=CALIBRATION_MS if calibration is None else calibration)
+    fid, why = delineate(
+        b,
+        mb.fs,
+        mb.r_index,
+        rr_s,
+        irregular=mb.irregular,
+        calibration=CALIBRATION_MS if calibration is None else calibration,
+    )
     reasons.update(why)
     ms = 1000.0 / mb.fs
     span = {
-        "p_duration": ("p_onset", "p_offset"), "pr": ("p_onset", "qrs_onset"),
-        "qrs": ("qrs_onset", "qrs_offset"), "qt": ("qrs_onset", "t_end"),
+        "p_duration": ("p_onset", "p_offset"),
+        "pr": ("p_onset", "qrs_onset"),
+        "qrs": ("qrs_onset", "qrs_offset"),
+        "qt": ("qrs_onset", "t_end"),
     }
     values: dict[str, float | None] = {}
     for key, (a, z) in span.items():
@@ -289,8 +355,9 @@ def measure_signal(
                 continue
             reasons[key] = f"measured {val:.0f} ms, outside {lo:.0f}-{hi:.0f} ms: not reported"
         values[key] = None
-        reasons.setdefault(key, reasons.get("p" if key in ("p_duration", "pr") else key,
-                                            "could not be measured"))
+        reasons.setdefault(
+            key, reasons.get("p" if key in ("p_duration", "pr") else key, "could not be measured")
+        )
     reasons.pop("p", None)
     if paced:
         for key in ("p_duration", "pr"):
@@ -318,12 +385,23 @@ def measure_signal(
         "cardiologists' global onsets/offsets (LUDB 1-50)"
     )
     return Measurements(
-        heart_rate_bpm=_r(hr), rr_ms=_r(rate.rr_mean_ms), p_duration_ms=_r(values["p_duration"]),
-        pr_ms=_r(values["pr"]), qrs_ms=_r(values["qrs"]), qt_ms=_r(qt),
-        qtc_bazett_ms=_r(qtc_b), qtc_fridericia_ms=_r(qtc_f),
-        p_axis_deg=axes.get("p"), qrs_axis_deg=axes.get("qrs"), t_axis_deg=axes.get("t"),
-        leads=_lead_amplitudes(b, mb.fs, mb.leads, fid), beats=mb, fiducials=fid,
-        method=method, reasons=reasons, paced=paced,
+        heart_rate_bpm=_r(hr),
+        rr_ms=_r(rate.rr_mean_ms),
+        p_duration_ms=_r(values["p_duration"]),
+        pr_ms=_r(values["pr"]),
+        qrs_ms=_r(values["qrs"]),
+        qt_ms=_r(qt),
+        qtc_bazett_ms=_r(qtc_b),
+        qtc_fridericia_ms=_r(qtc_f),
+        p_axis_deg=axes.get("p"),
+        qrs_axis_deg=axes.get("qrs"),
+        t_axis_deg=axes.get("t"),
+        leads=_lead_amplitudes(b, mb.fs, mb.leads, fid),
+        beats=mb,
+        fiducials=fid,
+        method=method,
+        reasons=reasons,
+        paced=paced,
     )
 
 
@@ -344,8 +422,15 @@ def _crossing(env: np.ndarray, start: int, step: int, thr: float, bound: int) ->
     return i
 
 
-def _walk(env: np.ndarray, start: int, step: int, thr: float, gap: int, bound: int,
-          resume: float | None = None) -> int:
+def _walk(
+    env: np.ndarray,
+    start: int,
+    step: int,
+    thr: float,
+    gap: int,
+    bound: int,
+    resume: float | None = None,
+) -> int:
     """Like :func:`_crossing`, but dips below ``thr`` shorter than ``gap`` samples are crossed
     (the instant all leads peak together); returns the first sample below after the last
     above."""
@@ -373,7 +458,11 @@ def _walk(env: np.ndarray, start: int, step: int, thr: float, gap: int, bound: i
 
 
 def delineate(
-    beats: np.ndarray, fs: float, r: int, rr_s: float, irregular: bool = False,
+    beats: np.ndarray,
+    fs: float,
+    r: int,
+    rr_s: float,
+    irregular: bool = False,
     calibration: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Global fiducials (sample indices, calibrated) of median beats (leads, n) with their
@@ -396,23 +485,35 @@ def delineate(
     hf = beats - lowpass(beats, fs, WAVE_LOWPASS_HZ).astype(np.float64)
     noise = float(np.median(np.abs(np.gradient(hf / scale, axis=1) * fs).mean(axis=0)))
     floor = NOISE_MULT * noise
-    t_core, t_on, t_off_core, t_off = (max(floor, v) for v in (
-        QRS_CORE, QRS_ONSET_FINE, QRS_OFFSET_CORE, QRS_OFFSET_FINE))
+    t_core, t_on, t_off_core, t_off = (
+        max(floor, v) for v in (QRS_CORE, QRS_ONSET_FINE, QRS_OFFSET_CORE, QRS_OFFSET_FINE)
+    )
     # Walk out from the steepest up- and downstroke on either side of R: at R itself every
     # lead may be flat at once (the velocity dips to zero inside the QRS).
     up = slice(max(lo_b, r - int(0.03 * fs)), max(lo_b + 1, r - int(0.002 * fs)))
     down = slice(min(hi_b - 1, r + int(0.002 * fs)), min(hi_b, r + int(0.04 * fs)))
     start_on = up.start + int(np.argmax(vel[up])) if vel[up].max(initial=0) >= t_core else peak
-    start_off = down.start + int(np.argmax(vel[down])) if vel[down].max(initial=0) >= t_core else peak
+    start_off = (
+        down.start + int(np.argmax(vel[down])) if vel[down].max(initial=0) >= t_core else peak
+    )
     on = _walk(vel, min(start_on, peak), -1, t_core, gap, lo_b)
     on = _crossing(vel, on, -1, t_on, max(lo_b, on - int(QRS_ONSET_REACH_S * fs)))
-    off = _walk(vel, max(start_off, peak), +1, t_off_core, int(round(QRS_OFFSET_GAP_S * fs)),
-                hi_b, resume=QRS_OFFSET_RESUME)
+    off = _walk(
+        vel,
+        max(start_off, peak),
+        +1,
+        t_off_core,
+        int(round(QRS_OFFSET_GAP_S * fs)),
+        hi_b,
+        resume=QRS_OFFSET_RESUME,
+    )
     off = _crossing(vel, off, +1, t_off, min(hi_b, off + int(QRS_OFFSET_REACH_S * fs)))
     fid: dict[str, float] = {"qrs_onset": float(on), "qrs_offset": float(off)}
 
     # T end: tangent on the envelope of deviation from the PR level.
-    iso = beats[:, max(0, on - int(0.012 * fs)): max(1, on - int(0.002 * fs) + 1)].mean(1, keepdims=True)
+    iso = beats[:, max(0, on - int(0.012 * fs)) : max(1, on - int(0.002 * fs) + 1)].mean(
+        1, keepdims=True
+    )
     smooth = lowpass(beats, fs, WAVE_LOWPASS_HZ).astype(np.float64)
     env = np.abs(smooth - iso).mean(axis=0)
     t_hi = min(w - 1, r + int(min(0.75, rr_s - 0.2) * fs))
@@ -428,7 +529,7 @@ def delineate(
             k = seg.start + int(np.argmin(slope[seg]))
             # The baseline the tangent meets: the lowest envelope before the next beat (the
             # TP segment may sit off the PR level).
-            floor = float(env[t_peak:t_hi + 1].min())
+            floor = float(env[t_peak : t_hi + 1].min())
             end = k - (env[k] - floor) / slope[k] if slope[k] < 0 else np.inf
             if end <= t_hi:
                 t_end = float(end)
@@ -447,20 +548,24 @@ def delineate(
     elif p_hi - p_lo <= int(0.06 * fs):
         reasons["p"] = "no room for a P wave before the QRS"
     else:
-        base = smooth[:, p_lo:p_lo + int(0.01 * fs) + 1].mean(1, keepdims=True)
+        base = smooth[:, p_lo : p_lo + int(0.01 * fs) + 1].mean(1, keepdims=True)
         envp = (np.abs(smooth - base) / scale).mean(axis=0)
         # The P peak is a true local maximum clear of the QRS (whose start the low-pass smears).
-        seg = envp[p_lo:max(p_lo + 3, on - int(0.02 * fs))]
+        seg = envp[p_lo : max(p_lo + 3, on - int(0.02 * fs))]
         cands = [k for k in range(1, seg.size - 1) if seg[k] >= seg[k - 1] and seg[k] > seg[k + 1]]
         p_peak = p_lo + (max(cands, key=lambda k: seg[k]) if cands else 0)
         amp = float(envp[p_peak])
         tp = (beats - smooth)[:, p_lo:p_hi] / scale  # high-frequency noise in the window
         noise = float(np.abs(tp).mean()) + 1e-9
         if amp < P_MIN_RELATIVE or amp < P_MIN_SNR * noise or p_peak <= p_lo + 2:
-            reasons["p"] = "no P wave found before the QRS (atrial fibrillation or flutter, or too small)"
+            reasons["p"] = (
+                "no P wave found before the QRS (atrial fibrillation or flutter, or too small)"
+            )
         else:
-            pv = _smooth((np.abs(np.gradient(smooth, axis=1)) / scale).mean(axis=0), fs, P_VEL_SMOOTH_S)
-            k1 = p_lo + int(np.argmax(pv[p_lo:p_peak + 1]))
+            pv = _smooth(
+                (np.abs(np.gradient(smooth, axis=1)) / scale).mean(axis=0), fs, P_VEL_SMOOTH_S
+            )
+            k1 = p_lo + int(np.argmax(pv[p_lo : p_peak + 1]))
             i = _crossing(pv, k1, -1, P_ONSET_FRACTION * pv[k1], p_lo)
             guard = on - int(0.015 * fs)
             reach = min(guard, p_peak + int(0.06 * fs))  # the P downslope, not the QRS upstroke
@@ -489,7 +594,7 @@ def _paced(x: np.ndarray, fs: float, peaks: np.ndarray) -> bool:
     rng = np.ptp(x, axis=1)[:, None] + 1e-9
     rel = (sd / rng).max(axis=0)
     reach = int(0.3 * fs)
-    per_beat = [float(rel[max(0, p - reach):max(1, p - 1)].max()) for p in peaks if p > 2]
+    per_beat = [float(rel[max(0, p - reach) : max(1, p - 1)].max()) for p in peaks if p > 2]
     return bool(per_beat) and float(np.median(per_beat)) >= PACING_SPIKE
 
 
@@ -509,15 +614,19 @@ def _frontal(beats: np.ndarray, leads: tuple[str, ...]) -> tuple[np.ndarray, np.
     return one, avf
 
 
-def _axes(beats: np.ndarray, leads: tuple[str, ...], fid: dict[str, float]
-          ) -> tuple[dict[str, float], dict[str, str]]:
+def _axes(
+    beats: np.ndarray, leads: tuple[str, ...], fid: dict[str, float]
+) -> tuple[dict[str, float], dict[str, str]]:
     """Frontal P, QRS and T axes (degrees, -90..180 convention as carts print: -180..180)
     from the net areas of I and aVF over each wave, relative to the PR level."""
     out: dict[str, float] = {}
     why: dict[str, str] = {}
     pair = _frontal(beats, leads)
-    spans = {"p": ("p_onset", "p_offset"), "qrs": ("qrs_onset", "qrs_offset"),
-             "t": ("qrs_offset", "t_end")}
+    spans = {
+        "p": ("p_onset", "p_offset"),
+        "qrs": ("qrs_onset", "qrs_offset"),
+        "t": ("qrs_offset", "t_end"),
+    }
     for key, (a, z) in spans.items():
         name = f"{key}_axis"
         if pair is None:
@@ -530,7 +639,7 @@ def _axes(beats: np.ndarray, leads: tuple[str, ...], fid: dict[str, float]
         lo, hi = int(round(fid[a])), int(round(fid[z])) + 1
         areas = []
         for lead in pair:
-            iso = float(lead[max(0, on - 6):max(1, on - 1)].mean())
+            iso = float(lead[max(0, on - 6) : max(1, on - 1)].mean())
             areas.append(float((lead[lo:hi] - iso).sum()))
         if math.hypot(*areas) < 1e-6:
             why[name] = "indeterminate (no net area in the frontal plane)"
@@ -539,40 +648,54 @@ def _axes(beats: np.ndarray, leads: tuple[str, ...], fid: dict[str, float]
     return out, why
 
 
-def _lead_amplitudes(beats: np.ndarray, fs: float, leads: tuple[str, ...],
-                     fid: dict[str, float]) -> dict[str, LeadMeasurement]:
+def _lead_amplitudes(
+    beats: np.ndarray, fs: float, leads: tuple[str, ...], fid: dict[str, float]
+) -> dict[str, LeadMeasurement]:
     """P, Q, R, S, T amplitudes and ST at J and J+60 ms of each lead's median beat (mV,
     relative to the PR segment just before QRS onset)."""
     out: dict[str, LeadMeasurement] = {}
     on, off = int(round(fid["qrs_onset"])), int(round(fid["qrs_offset"]))
     w = beats.shape[1]
     for i, name in enumerate(leads):
-        x = beats[i] - float(beats[i, max(0, on - int(0.012 * fs)):max(1, on - int(0.002 * fs) + 1)].mean())
+        x = beats[i] - float(
+            beats[i, max(0, on - int(0.012 * fs)) : max(1, on - int(0.002 * fs) + 1)].mean()
+        )
 
         def extreme(a: float | None, z: float | None, x: np.ndarray = x) -> float | None:
             if a is None or z is None:
                 return None
-            seg = x[int(round(a)):int(round(z)) + 1]
+            seg = x[int(round(a)) : int(round(z)) + 1]
             return round(float(seg[np.argmax(np.abs(seg))]), 3) if seg.size else None
 
-        qrs = x[on:off + 1]
+        qrs = x[on : off + 1]
         r_mv = q_mv = s_mv = None
         # R: the tallest true peak above the baseline; Q the dip before it, S the one after;
         # with no R the whole complex is one negative wave (QS), reported as S.
-        peaks = [k for k in range(1, qrs.size - 1)
-                 if qrs[k] >= qrs[k - 1] and qrs[k] > qrs[k + 1] and qrs[k] > MIN_WAVE_MV]
+        peaks = [
+            k
+            for k in range(1, qrs.size - 1)
+            if qrs[k] >= qrs[k - 1] and qrs[k] > qrs[k + 1] and qrs[k] > MIN_WAVE_MV
+        ]
         if peaks:
             k = max(peaks, key=lambda j: qrs[j])
             r_mv = round(float(qrs[k]), 3)
-            before, after = qrs[:k], qrs[k + 1:]
-            q_mv = round(float(before.min()), 3) if before.size and before.min() < -MIN_WAVE_MV else None
-            s_mv = round(float(after.min()), 3) if after.size and after.min() < -MIN_WAVE_MV else None
+            before, after = qrs[:k], qrs[k + 1 :]
+            q_mv = (
+                round(float(before.min()), 3)
+                if before.size and before.min() < -MIN_WAVE_MV
+                else None
+            )
+            s_mv = (
+                round(float(after.min()), 3) if after.size and after.min() < -MIN_WAVE_MV else None
+            )
         elif qrs.size and qrs.min() < -MIN_WAVE_MV:
             s_mv = round(float(qrs.min()), 3)
         j60 = off + int(round(0.06 * fs))
         out[name] = LeadMeasurement(
             p_mv=extreme(fid.get("p_onset"), fid.get("p_offset")),
-            q_mv=q_mv, r_mv=r_mv, s_mv=s_mv,
+            q_mv=q_mv,
+            r_mv=r_mv,
+            s_mv=s_mv,
             t_mv=extreme(off + 0.04 * fs, fid.get("t_end")),
             st_j_mv=round(float(x[off]), 3) if off < w else None,
             st_j60_mv=round(float(x[j60]), 3) if j60 < w else None,
@@ -590,12 +713,19 @@ def measure_intervals(
         reasons["qtc"] = m.reasons["qtc_bazett"]
     beats = m.beats
     return Intervals(
-        pr_ms=m.pr_ms, qrs_ms=m.qrs_ms, qt_ms=m.qt_ms, qtc_bazett_ms=m.qtc_bazett_ms,
+        pr_ms=m.pr_ms,
+        qrs_ms=m.qrs_ms,
+        qt_ms=m.qt_ms,
+        qtc_bazett_ms=m.qtc_bazett_ms,
         qtc_fridericia_ms=m.qtc_fridericia_ms,
-        rr_ms=_r(1000 * beats.rr_s) if beats.rr_s else m.rr_ms, method=m.method,
-        reasons=reasons, n_beats=beats.n_used,
+        rr_ms=_r(1000 * beats.rr_s) if beats.rr_s else m.rr_ms,
+        method=m.method,
+        reasons=reasons,
+        n_beats=beats.n_used,
         fiducials={k: v for k, v in m.fiducial_seconds().items() if k != "p_offset"},
-        median_beat=beats.beats, median_beat_r=beats.r_index, median_beat_leads=beats.leads,
+        median_beat=beats.beats,
+        median_beat_r=beats.r_index,
+        median_beat_leads=beats.leads,
     )
 
 

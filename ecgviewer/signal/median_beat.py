@@ -112,8 +112,10 @@ def median_beats(
     if not rows:
         return refuse("no usable ECG lead (all flat or missing)")
     if peaks.size < MIN_BEATS + 1:
-        return refuse(f"{peaks.size} beat(s) detected: a median beat needs at least "
-                      f"{MIN_BEATS + 1} (the recording is too short or too noisy)")
+        return refuse(
+            f"{peaks.size} beat(s) detected: a median beat needs at least "
+            f"{MIN_BEATS + 1} (the recording is too short or too noisy)"
+        )
     clean = remove_baseline(x[rows], fs).astype(np.float64)
     n = clean.shape[1]
     padded = np.pad(clean, ((0, 0), (pre + 1, post + 1)), constant_values=np.nan)
@@ -150,8 +152,11 @@ def median_beats(
     irregular = bool(np.mean(rr_dev > 0.15) > 0.3)
     premature = np.zeros(cand.size, dtype=bool)
     if not irregular:
-        premature = np.isfinite(rr_prev) & same & (
-            (rr_prev < PREMATURE_FRACTION * rr_med) | (rr_prev > PAUSE_FRACTION * rr_med))
+        premature = (
+            np.isfinite(rr_prev)
+            & same
+            & ((rr_prev < PREMATURE_FRACTION * rr_med) | (rr_prev > PAUSE_FRACTION * rr_med))
+        )
         if (same & ~premature).sum() < MIN_BEATS:
             premature[:] = False
     keep = same & ~premature
@@ -167,7 +172,7 @@ def median_beats(
             for s in range(-shift, shift + 1, stride):
                 if at + s - (pre - q0) < 0 or at + s + (q1 - pre) >= n:
                     continue
-                seg = clean[:, at + s - (pre - q0): at + s + (q1 - pre):stride].reshape(-1)
+                seg = clean[:, at + s - (pre - q0) : at + s + (q1 - pre) : stride].reshape(-1)
                 c = float(_corr(seg[None, :], tmpl)[0])
                 if c > best_c:
                     best, best_c = s, c
@@ -177,7 +182,14 @@ def median_beats(
     rr_used = rr_prev[keep]
     rr_used = rr_used[np.isfinite(rr_used)]
     return MedianBeats(
-        beats=beats, fs=float(fs), leads=names, r_index=pre, n_detected=int(peaks.size),
-        used=aligned, n_other_morphology=n_other, n_premature=int(premature.sum()),
-        irregular=irregular, rr_s=float(np.median(rr_used)) if rr_used.size else rr_med,
+        beats=beats,
+        fs=float(fs),
+        leads=names,
+        r_index=pre,
+        n_detected=int(peaks.size),
+        used=aligned,
+        n_other_morphology=n_other,
+        n_premature=int(premature.sum()),
+        irregular=irregular,
+        rr_s=float(np.median(rr_used)) if rr_used.size else rr_med,
     )

@@ -152,9 +152,11 @@ class SignalQuality:
 
     def compact(self) -> dict[str, Any]:
         """What a score summary keeps: the headline, how it was scored, each problem lead's line."""
-        out: dict[str, Any] = {"headline": self.headline(),
-                               "scoring": scoring_note(self.flags, [q.lead for q in self.leads]),
-                               "leads": {q.lead: q.detail for q in self.leads if q.problems}}
+        out: dict[str, Any] = {
+            "headline": self.headline(),
+            "scoring": scoring_note(self.flags, [q.lead for q in self.leads]),
+            "leads": {q.lead: q.detail for q in self.leads if q.problems},
+        }
         if self.reversal:
             out["reversal"] = self.reversal_detail
         return out
@@ -167,7 +169,10 @@ class SignalQuality:
             "reversal": self.reversal,
             "reversal_detail": self.reversal_detail,
             "n_beats": self.n_beats,
-            "leads": {q.lead: {k: _json(v) for k, v in asdict(q).items() if k != "lead"} for q in self.leads},
+            "leads": {
+                q.lead: {k: _json(v) for k, v in asdict(q).items() if k != "lead"}
+                for q in self.leads
+            },
         }
 
 
@@ -189,7 +194,12 @@ def lead_list(leads: Iterable[str]) -> str:
     parts: list[str] = []
     run: list[str] = []
     for name in std + [""]:
-        if run and name and pos[name] == pos[run[-1]] + 1 and not (run[-1] == "aVF" and name == "V1"):
+        if (
+            run
+            and name
+            and pos[name] == pos[run[-1]] + 1
+            and not (run[-1] == "aVF" and name == "V1")
+        ):
             run.append(name)
             continue
         if len(run) >= 3:
@@ -232,8 +242,10 @@ def quality_headline(flags: Iterable[str]) -> str:
     if NOISY in found:
         parts.append(f"heavy noise in {_group_name(found[NOISY])}")
     if REVERSAL in found:
-        parts.append("limb-lead reversal suspected (lead I inverted: arm electrodes LA/RA "
-                     "swapped, or dextrocardia?)")
+        parts.append(
+            "limb-lead reversal suspected (lead I inverted: arm electrodes LA/RA "
+            "swapped, or dextrocardia?)"
+        )
     return "; ".join(parts)
 
 
@@ -241,15 +253,21 @@ def short_text(flags: Iterable[str]) -> str:
     """Compact text for a table cell: "off V1-V6; noisy II" ("" when fine)."""
     found = parse_flags(flags)
     names = {LEAD_OFF: "off", CLIPPED: "clipped", NOISY: "noisy", REVERSAL: "reversed?"}
-    return "; ".join(f"{names[p]} {lead_list(found[p])}" if p != REVERSAL else "LA/RA reversed?"
-                     for p in PROBLEMS if p in found)
+    return "; ".join(
+        f"{names[p]} {lead_list(found[p])}" if p != REVERSAL else "LA/RA reversed?"
+        for p in PROBLEMS
+        if p in found
+    )
 
 
 def severity(flags: Iterable[str]) -> float:
     """A sort key: unusable leads count most, then reversal, then noisy leads (0 = fine)."""
     found = parse_flags(flags)
-    return (10.0 * (len(found.get(LEAD_OFF, [])) + len(found.get(CLIPPED, [])))
-            + (5.0 if REVERSAL in found else 0.0) + len(found.get(NOISY, [])))
+    return (
+        10.0 * (len(found.get(LEAD_OFF, [])) + len(found.get(CLIPPED, [])))
+        + (5.0 if REVERSAL in found else 0.0)
+        + len(found.get(NOISY, []))
+    )
 
 
 def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> str:
@@ -259,10 +277,13 @@ def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) ->
     if bad:
         usable = [n for n in leads if n not in bad]
         if len(usable) < MIN_USABLE_LEADS:
-            return ("not scored: too few leads carry a usable ECG"
-                    + (f" (only {lead_list(usable)})" if usable else ""))
-        return (f"scored on the remaining leads {lead_list(usable)} only (heat band, lead scores); "
-                "no percentile, as normal ECGs have all 12 leads")
+            return "not scored: too few leads carry a usable ECG" + (
+                f" (only {lead_list(usable)})" if usable else ""
+            )
+        return (
+            f"scored on the remaining leads {lead_list(usable)} only (heat band, lead scores); "
+            "no percentile, as normal ECGs have all 12 leads"
+        )
     if found:
         return "the score may reflect the recording problem rather than the heart"
     return ""
@@ -312,7 +333,9 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
         off |= (qrs_amp < LEAD_OFF_QRS_MV) & (qrs_amp < LEAD_OFF_RATIO * between_amp)
     elif no_beat_range is not None:
         off |= no_beat_range < LEAD_OFF_NO_BEATS_MV
-    scale_of = qrs_amp if beats.size >= 2 else (no_beat_range if no_beat_range is not None else ranges)
+    scale_of = (
+        qrs_amp if beats.size >= 2 else (no_beat_range if no_beat_range is not None else ranges)
+    )
     scale = float(np.median(scale_of[~off])) if (~off).any() else 1.0
     scale = max(scale, 1e-3)
     emg_rel, mains_rel, wander_rel = emg / scale, mains / scale, wander / scale
@@ -325,17 +348,27 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
         if flat[i]:
             problems.append(LEAD_OFF)
             details.append(f"flat ({ranges[i]:.3f} mV range): electrode disconnected")
-        elif beats.size >= 2 and qrs_amp[i] < LEAD_OFF_QRS_MV and qrs_amp[i] < LEAD_OFF_RATIO * between_amp[i]:
+        elif (
+            beats.size >= 2
+            and qrs_amp[i] < LEAD_OFF_QRS_MV
+            and qrs_amp[i] < LEAD_OFF_RATIO * between_amp[i]
+        ):
             problems.append(LEAD_OFF)
-            details.append(f"no QRS complexes ({qrs_amp[i]:.3f} mV at the beats, {between_amp[i]:.3f} mV "
-                           "between them): electrode disconnected")
+            details.append(
+                f"no QRS complexes ({qrs_amp[i]:.3f} mV at the beats, {between_amp[i]:.3f} mV "
+                "between them): electrode disconnected"
+            )
         elif no_beat_range is not None and no_beat_range[i] < LEAD_OFF_NO_BEATS_MV:
             problems.append(LEAD_OFF)
-            details.append(f"only {no_beat_range[i]:.3f} mV of noise, no beats: electrode disconnected")
+            details.append(
+                f"only {no_beat_range[i]:.3f} mV of noise, no beats: electrode disconnected"
+            )
         if LEAD_OFF not in problems:
             if runs[i] >= CLIP_MIN_RUNS:
                 problems.append(CLIPPED)
-                details.append(f"clipped: flat at its extreme value in {runs[i]} places (amplifier saturated)")
+                details.append(
+                    f"clipped: flat at its extreme value in {runs[i]} places (amplifier saturated)"
+                )
             if emg[i] > EMG_MIN_MV and emg_rel[i] > EMG_REL:
                 kinds.append("EMG")
             if np.isfinite(mains[i]) and mains[i] > MAINS_MIN_MV and mains_rel[i] > MAINS_REL:
@@ -344,16 +377,35 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
                 kinds.append("baseline wander")
             if kinds:
                 problems.append(NOISY)
-                details.append("heavy noise: " + ", ".join(
-                    {"EMG": f"EMG {emg[i]:.3f} mV rms", "mains": f"mains {mains[i]:.3f} mV",
-                     "baseline wander": f"baseline wander {wander[i]:.2f} mV"}[k] for k in kinds))
-        out.append(LeadQuality(
-            lead=name, problems=tuple(problems), range_mv=float(ranges[i]),
-            qrs_mv=float(qrs_amp[i]), between_mv=float(between_amp[i]), emg_mv=float(emg[i]),
-            mains_mv=float(mains[i]), wander_mv=float(wander[i]), emg_rel=float(emg_rel[i]),
-            mains_rel=float(mains_rel[i]), wander_rel=float(wander_rel[i]), clipped_runs=int(runs[i]),
-            noise_kinds=tuple(kinds), detail="; ".join(details),
-        ))
+                details.append(
+                    "heavy noise: "
+                    + ", ".join(
+                        {
+                            "EMG": f"EMG {emg[i]:.3f} mV rms",
+                            "mains": f"mains {mains[i]:.3f} mV",
+                            "baseline wander": f"baseline wander {wander[i]:.2f} mV",
+                        }[k]
+                        for k in kinds
+                    )
+                )
+        out.append(
+            LeadQuality(
+                lead=name,
+                problems=tuple(problems),
+                range_mv=float(ranges[i]),
+                qrs_mv=float(qrs_amp[i]),
+                between_mv=float(between_amp[i]),
+                emg_mv=float(emg[i]),
+                mains_mv=float(mains[i]),
+                wander_mv=float(wander[i]),
+                emg_rel=float(emg_rel[i]),
+                mains_rel=float(mains_rel[i]),
+                wander_rel=float(wander_rel[i]),
+                clipped_runs=int(runs[i]),
+                noise_kinds=tuple(kinds),
+                detail="; ".join(details),
+            )
+        )
     reversal, reversal_detail = _limb_reversal(qrs_band, x, fs, beats, names, out)
     return SignalQuality(tuple(out), reversal, reversal_detail, int(beats.size))
 
@@ -366,7 +418,9 @@ def assess_record(record: Any) -> SignalQuality:
     return assess(data[rows], float(record.fs), names)
 
 
-def _beat_amplitudes(band: np.ndarray, beats: np.ndarray, half: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _beat_amplitudes(
+    band: np.ndarray, beats: np.ndarray, half: int, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Median range of each lead in the QRS window of each beat, and halfway between beats."""
     n_leads = band.shape[0]
     if beats.size < 2:
@@ -469,8 +523,14 @@ def _median_beat(x: np.ndarray, beats: np.ndarray, before: int, after: int) -> n
     return np.median(x[:, b[:, None] + np.arange(-before, after)[None, :]], axis=1)
 
 
-def _limb_reversal(band: np.ndarray, x: np.ndarray, fs: float, beats: np.ndarray,
-                   names: list[str], quality: list[LeadQuality]) -> tuple[str, str]:
+def _limb_reversal(
+    band: np.ndarray,
+    x: np.ndarray,
+    fs: float,
+    beats: np.ndarray,
+    names: list[str],
+    quality: list[LeadQuality],
+) -> tuple[str, str]:
     """LA/RA: lead I has negative P, QRS and T waves (aVR's are shown with them)."""
     if "I" not in names or "aVR" not in names:
         return "", ""
@@ -494,7 +554,9 @@ def _limb_reversal(band: np.ndarray, x: np.ndarray, fs: float, beats: np.ndarray
     # clearly inverted P wave is what sets a reversal apart from a right axis (LPFB, RVH,
     # lateral MI), which inverts QRS and T in lead I but not a sinus P wave.
     if qrs_net[0] < -0.25 * amp_i and t_wave[0] < 0 and p_wave[0] < -REVERSAL_P_MV:
-        return "LA/RA", (f"lead I inverted (P {p_wave[0]:+.2f}, QRS {qrs_net[0]:+.2f}, T {t_wave[0]:+.2f} mV) "
-                         f"; aVR P {p_wave[1]:+.2f}, QRS {qrs_net[1]:+.2f}, T {t_wave[1]:+.2f} mV: "
-                         "arm electrodes swapped, or dextrocardia")
+        return "LA/RA", (
+            f"lead I inverted (P {p_wave[0]:+.2f}, QRS {qrs_net[0]:+.2f}, T {t_wave[0]:+.2f} mV) "
+            f"; aVR P {p_wave[1]:+.2f}, QRS {qrs_net[1]:+.2f}, T {t_wave[1]:+.2f} mV: "
+            "arm electrodes swapped, or dextrocardia"
+        )
     return "", ""

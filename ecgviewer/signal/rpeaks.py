@@ -270,8 +270,10 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
                         and heights[j] > floor
                         and cand[j] - prev >= refractory
                         and j not in beats
-                        and (cand[j] - prev >= window
-                             or not _t_like(heights[j], slopes[j], spk, last_slope))
+                        and (
+                            cand[j] - prev >= window
+                            or not _t_like(heights[j], slopes[j], spk, last_slope)
+                        )
                     ):
                         rr.append(int(cand[j] - prev))
                         beats.append(j)

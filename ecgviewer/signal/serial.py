@@ -16,17 +16,33 @@ from ecgviewer.signal.intervals import Measurements
 
 #: Smallest change (absolute, in the value's unit) that exceeds measurement noise.
 NOISE = {
-    "heart_rate_bpm": 10.0, "rr_ms": 150.0, "p_duration_ms": 20.0, "pr_ms": 20.0,
-    "qrs_ms": 20.0, "qt_ms": 30.0, "qtc_bazett_ms": 30.0, "qtc_fridericia_ms": 30.0,
-    "p_axis_deg": 30.0, "qrs_axis_deg": 30.0, "t_axis_deg": 45.0,
-    "st_j_mv": 0.05, "st_j60_mv": 0.05, "percentile": 25.0,
+    "heart_rate_bpm": 10.0,
+    "rr_ms": 150.0,
+    "p_duration_ms": 20.0,
+    "pr_ms": 20.0,
+    "qrs_ms": 20.0,
+    "qt_ms": 30.0,
+    "qtc_bazett_ms": 30.0,
+    "qtc_fridericia_ms": 30.0,
+    "p_axis_deg": 30.0,
+    "qrs_axis_deg": 30.0,
+    "t_axis_deg": 45.0,
+    "st_j_mv": 0.05,
+    "st_j60_mv": 0.05,
+    "percentile": 25.0,
 }
 LABELS = {
-    "heart_rate_bpm": ("Heart rate", "bpm"), "rr_ms": ("RR", "ms"),
-    "p_duration_ms": ("P duration", "ms"), "pr_ms": ("PR", "ms"), "qrs_ms": ("QRS", "ms"),
-    "qt_ms": ("QT", "ms"), "qtc_bazett_ms": ("QTc Bazett", "ms"),
-    "qtc_fridericia_ms": ("QTc Fridericia", "ms"), "p_axis_deg": ("P axis", "°"),
-    "qrs_axis_deg": ("QRS axis", "°"), "t_axis_deg": ("T axis", "°"),
+    "heart_rate_bpm": ("Heart rate", "bpm"),
+    "rr_ms": ("RR", "ms"),
+    "p_duration_ms": ("P duration", "ms"),
+    "pr_ms": ("PR", "ms"),
+    "qrs_ms": ("QRS", "ms"),
+    "qt_ms": ("QT", "ms"),
+    "qtc_bazett_ms": ("QTc Bazett", "ms"),
+    "qtc_fridericia_ms": ("QTc Fridericia", "ms"),
+    "p_axis_deg": ("P axis", "°"),
+    "qrs_axis_deg": ("QRS axis", "°"),
+    "t_axis_deg": ("T axis", "°"),
 }
 
 
@@ -74,8 +90,10 @@ def _row(name: str, unit: str, key: str, before: float | None, after: float | No
 
 
 def compare(
-    before: Measurements, after: Measurements,
-    percentile_before: float | None = None, percentile_after: float | None = None,
+    before: Measurements,
+    after: Measurements,
+    percentile_before: float | None = None,
+    percentile_after: float | None = None,
 ) -> Comparison:
     """Compare two ECGs' measurements (any formats and rates: both are in ms, mV, degrees)."""
     changes = [_row(*LABELS[k], k, getattr(before, k), getattr(after, k)) for k in LABELS]
@@ -86,6 +104,11 @@ def compare(
             b = getattr(before.leads.get(lead), key, None) if before.leads else None
             a = getattr(after.leads.get(lead), key, None) if after.leads else None
             changes.append(_row(f"{label} {lead}", "mV", key, b, a))
-    changes.append(_row("Anomaly percentile", "", "percentile", percentile_before, percentile_after))
-    missing = {"before": tuple(n for n in la if n not in lb), "after": tuple(n for n in lb if n not in la)}
+    changes.append(
+        _row("Anomaly percentile", "", "percentile", percentile_before, percentile_after)
+    )
+    missing = {
+        "before": tuple(n for n in la if n not in lb),
+        "after": tuple(n for n in lb if n not in la),
+    }
     return Comparison(changes, common, missing)

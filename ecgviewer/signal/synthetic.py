@@ -158,7 +158,10 @@ def synthetic_ecg(
     kinds = ["N"] * len(r_times)
     if pvc_at is not None and len(r_times) > 2:
         # The sinus beat whose premature replacement lands nearest the requested time.
-        when = [r_times[j - 1] + 0.62 * (r_times[j] - r_times[j - 1]) for j in range(1, len(r_times) - 1)]
+        when = [
+            r_times[j - 1] + 0.62 * (r_times[j] - r_times[j - 1])
+            for j in range(1, len(r_times) - 1)
+        ]
         k = int(np.argmin([abs(x - pvc_at) for x in when])) + 1
         prev = r_times[k - 1]
         rr_local = r_times[k] - prev
@@ -189,13 +192,20 @@ def synthetic_ecg(
             main = np.array(_PVC_MAIN)
             s_main, s_notch = 0.032, 0.022
             indep[:, lo:hi] += main[:, None] * _wave(tt, r, s_main, s_main)[None, :]
-            indep[:, lo:hi] += (_PVC_NOTCH * main)[:, None] * _wave(tt, r + 0.055, s_notch, s_notch)[None, :]
+            indep[:, lo:hi] += (_PVC_NOTCH * main)[:, None] * _wave(
+                tt, r + 0.055, s_notch, s_notch
+            )[None, :]
             t_c = r + 0.30
             indep[:, lo:hi] += (_PVC_T * main)[:, None] * _wave(tt, t_c, 0.075, 0.055)[None, :]
             onset, offset = r - 2.5 * s_main, r + 0.055 + 2.5 * s_notch
             beats.append(BeatTruth(r, "V", None, onset, offset, t_c + 2 * 0.055))
-            spans.append((round(onset - 0.02, 3), round(t_c + 2 * 0.055 + 0.02, 3),
-                          "premature ventricular contraction"))
+            spans.append(
+                (
+                    round(onset - 0.02, 3),
+                    round(t_c + 2 * 0.055 + 0.02, 3),
+                    "premature ventricular contraction",
+                )
+            )
 
     # Baseline wander (respiration + slow drift), white noise, optional mains hum.
     for i in range(len(INDEPENDENT)):
@@ -210,6 +220,12 @@ def synthetic_ecg(
     sig = np.stack([by_name[name] for name in STANDARD_LEADS]).astype(np.float32)
     inside = [b for b in beats if 0 <= b.r * fs < n]
     return SyntheticECG(
-        signal=sig, fs=float(fs), leads=STANDARD_LEADS, beats=inside,
-        pr_ms=pr_ms, qrs_ms=qrs_ms, qt_ms=qt_ms, abnormal_spans=spans,
+        signal=sig,
+        fs=float(fs),
+        leads=STANDARD_LEADS,
+        beats=inside,
+        pr_ms=pr_ms,
+        qrs_ms=qrs_ms,
+        qt_ms=qt_ms,
+        abnormal_spans=spans,
     )

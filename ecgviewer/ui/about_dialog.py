@@ -34,8 +34,10 @@ from ecgviewer.paths import resource
 
 CARD = "model/model_card.json"
 WEIGHTS = "model/weights.pt"
-OFFLINE = ("ecgviewer works offline: it opens no network connection, checks for no updates, "
-           "sends no telemetry and downloads no model. The model is the file installed with it.")
+OFFLINE = (
+    "ecgviewer works offline: it opens no network connection, checks for no updates, "
+    "sends no telemetry and downloads no model. The model is the file installed with it."
+)
 
 
 def load_card(path: Path | None = None) -> tuple[dict[str, Any] | None, str]:
@@ -66,8 +68,10 @@ def weights_check(card: dict[str, Any] | None, path: Path | None = None) -> tupl
     if not expected:
         return f"{actual} (the model card states no sha256 to compare)", False
     if actual != expected:
-        return (f"{actual} — DOES NOT MATCH the model card ({expected}): the weights file was "
-                "replaced or damaged; the model will refuse to load it"), False
+        return (
+            f"{actual} — DOES NOT MATCH the model card ({expected}): the weights file was "
+            "replaced or damaged; the model will refuse to load it"
+        ), False
     return f"{actual} (verified: matches the model card)", True
 
 
@@ -86,7 +90,8 @@ def _pct(value: Any) -> str:
 def _rows(pairs: list[tuple[str, Any]]) -> str:
     cells = "".join(
         f"<tr><td style='padding-right:12px'><b>{escape(k)}</b></td><td>{escape(_fmt(v))}</td></tr>"
-        for k, v in pairs)
+        for k, v in pairs
+    )
     return f"<table>{cells}</table>"
 
 
@@ -103,21 +108,30 @@ def _metrics(title: str, m: dict[str, Any]) -> str:
     ]
     per = m.get("per_superclass_auroc")
     if isinstance(per, dict) and per:
-        rows.append(("AUROC per class vs normals",
-                     ", ".join(f"{k} {_fmt(v)}" for k, v in per.items())))
+        rows.append(
+            ("AUROC per class vs normals", ", ".join(f"{k} {_fmt(v)}" for k, v in per.items()))
+        )
     note = f"<p><i>{escape(str(m['note']))}</i></p>" if m.get("note") else ""
     return f"<h4>{escape(title)}</h4>{_rows(rows)}{note}"
 
 
-def card_html(card: dict[str, Any] | None, problem: str = "",
-              weights: tuple[str, bool] | None = None, card_path: Path | None = None) -> str:
+def card_html(
+    card: dict[str, Any] | None,
+    problem: str = "",
+    weights: tuple[str, bool] | None = None,
+    card_path: Path | None = None,
+) -> str:
     """The About text as HTML (escaped): versions, the model card, the offline statement."""
     parts = [
         f"<h2>ecgviewer {escape(APP_VERSION)}</h2>",
         "<p>An offline viewer for 12-lead and long ECG recordings, with a self-supervised "
         "anomaly model trained on normal ECGs only.</p>",
-        _rows([("Qt / PySide6", f"{qVersion()} / {PYSIDE_VERSION}"),
-               ("Python", platform.python_version())]),
+        _rows(
+            [
+                ("Qt / PySide6", f"{qVersion()} / {PYSIDE_VERSION}"),
+                ("Python", platform.python_version()),
+            ]
+        ),
         "<p style='color:#b71c1c'><b>Not a diagnostic device.</b> The anomaly score ranks ECGs "
         "by how unusual they look compared with normal ECGs; it supports review by a "
         "qualified clinician and does not replace it.</p>",
@@ -131,53 +145,85 @@ def card_html(card: dict[str, Any] | None, problem: str = "",
     train = card.get("training_data") if isinstance(card.get("training_data"), dict) else {}
     training = card.get("training") if isinstance(card.get("training"), dict) else {}
     parts.append("<h3>Anomaly model</h3>")
-    parts.append(_rows([
-        ("Name", card.get("name")),
-        ("Version", card.get("version")),
-        ("Weights sha256", sha_text),
-        ("Parameters", f"{card['parameters']:,}" if isinstance(card.get("parameters"), int)
-         else None),
-        ("Method", card.get("method")),
-    ]))
+    parts.append(
+        _rows(
+            [
+                ("Name", card.get("name")),
+                ("Version", card.get("version")),
+                ("Weights sha256", sha_text),
+                (
+                    "Parameters",
+                    f"{card['parameters']:,}" if isinstance(card.get("parameters"), int) else None,
+                ),
+                ("Method", card.get("method")),
+            ]
+        )
+    )
     parts.append(f"<h3>Intended use</h3><p>{escape(_fmt(card.get('intended_use')))}</p>")
 
     parts.append("<h3>Training data</h3>")
     source = str(train.get("source") or "")
     rule = str(train.get("rule") or "")
-    rows: list[tuple[str, Any]] = [("Data", rule or source or None),
-                                   ("Normal ECGs used", train.get("n_train_ecgs")),
-                                   ("Model sampling rate (Hz)", train.get("rate_hz"))]
+    rows: list[tuple[str, Any]] = [
+        ("Data", rule or source or None),
+        ("Normal ECGs used", train.get("n_train_ecgs")),
+        ("Model sampling rate (Hz)", train.get("rate_hz")),
+    ]
     if "ptb" in (source + rule).lower():
-        rows.append(("Citation", "Wagner P. et al., PTB-XL, a large publicly available "
-                                 "electrocardiography dataset. Scientific Data 7, 154 (2020); "
-                                 "CC BY 4.0"))
+        rows.append(
+            (
+                "Citation",
+                "Wagner P. et al., PTB-XL, a large publicly available "
+                "electrocardiography dataset. Scientific Data 7, 154 (2020); "
+                "CC BY 4.0",
+            )
+        )
     parts.append(_rows(rows))
 
     parts.append("<h3>Validation</h3>")
     sel = card.get("selection") if isinstance(card.get("selection"), dict) else {}
     if sel:
-        parts.append(f"<p>Chosen on: {escape(_fmt(sel.get('data')))} "
-                     f"({escape(_fmt(sel.get('n')))} ECGs). {escape(_fmt(sel.get('chosen')))}.</p>")
-    parts.append(_metrics("Held-out report half (played no part in any choice)",
-                          card.get("validation_report_half") or {}))
+        parts.append(
+            f"<p>Chosen on: {escape(_fmt(sel.get('data')))} "
+            f"({escape(_fmt(sel.get('n')))} ECGs). {escape(_fmt(sel.get('chosen')))}.</p>"
+        )
+    parts.append(
+        _metrics(
+            "Held-out report half (played no part in any choice)",
+            card.get("validation_report_half") or {},
+        )
+    )
     split = card.get("validation_report_half_parts")
     if isinstance(split, dict):
-        alone = [(label, split.get(key)) for label, key in
-                 (("the restoration network", "restoration_network_only"),
-                  ("the normal-beat bank", "beat_knn_only"))]
-        text = "; ".join(f"{label} {escape(_fmt(part.get('report_auroc')))}"
-                         for label, part in alone if isinstance(part, dict))
+        alone = [
+            (label, split.get(key))
+            for label, key in (
+                ("the restoration network", "restoration_network_only"),
+                ("the normal-beat bank", "beat_knn_only"),
+            )
+        ]
+        text = "; ".join(
+            f"{label} {escape(_fmt(part.get('report_auroc')))}"
+            for label, part in alone
+            if isinstance(part, dict)
+        )
         if text:
             parts.append(f"<p>Report-half AUROC of each part alone: {text}.</p>")
     if isinstance(card.get("validation_swapped_halves"), dict):
-        parts.append(_metrics("Halves swapped (chosen on the report half, measured on the selection half)",
-                              card["validation_swapped_halves"]))
+        parts.append(
+            _metrics(
+                "Halves swapped (chosen on the report half, measured on the selection half)",
+                card["validation_swapped_halves"],
+            )
+        )
     parts.append(_metrics("All of fold 9", card.get("validation_fold9_all") or {}))
     if isinstance(card.get("threshold"), int | float):
         rule = card.get("threshold_rule") or "Youden"
-        parts.append(f"<p>Threshold ({escape(str(rule))}, chosen on the selection half): "
-                     f"{card['threshold']:.4g}; score kind: {escape(_fmt(card.get('score_kind')))}"
-                     "</p>")
+        parts.append(
+            f"<p>Threshold ({escape(str(rule))}, chosen on the selection half): "
+            f"{card['threshold']:.4g}; score kind: {escape(_fmt(card.get('score_kind')))}"
+            "</p>"
+        )
 
     limits = card.get("limits")
     if isinstance(limits, list) and limits:
@@ -185,20 +231,34 @@ def card_html(card: dict[str, Any] | None, problem: str = "",
         parts.append(f"<h3>Limits</h3><ul>{items}</ul>")
     if training:
         parts.append("<h3>Training run</h3>")
-        parts.append(_rows([("Epochs (selected)", f"{_fmt(training.get('epochs'))} "
-                                                  f"({_fmt(training.get('selected_epoch'))})"),
-                            ("Seed", training.get("seed")),
-                            ("torch", training.get("torch"))]))
+        parts.append(
+            _rows(
+                [
+                    (
+                        "Epochs (selected)",
+                        f"{_fmt(training.get('epochs'))} ({_fmt(training.get('selected_epoch'))})",
+                    ),
+                    ("Seed", training.get("seed")),
+                    ("torch", training.get("torch")),
+                ]
+            )
+        )
     parts.append(f"<h3>Network</h3><p>{escape(OFFLINE)}</p>")
-    parts.append(f"<p style='color:gray'>Model card: {escape(str(card_path or resource(CARD)))}</p>")
+    parts.append(
+        f"<p style='color:gray'>Model card: {escape(str(card_path or resource(CARD)))}</p>"
+    )
     return "\n".join(p for p in parts if p)
 
 
 class AboutDialog(QDialog):
     """Modal About box with a scrollable, selectable model card."""
 
-    def __init__(self, parent: QWidget | None = None, card_path: Path | None = None,
-                 weights_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        card_path: Path | None = None,
+        weights_path: Path | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("About ecgviewer")
         card, problem = load_card(card_path)

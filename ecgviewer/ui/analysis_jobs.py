@@ -80,8 +80,9 @@ class AnalysisJobsMixin:
         if start_s is None:
             start_s = self.state.page_start if self.record.duration > MEASURE_SECONDS else 0.0
         self._measured_from = start_s
-        worker = Worker(lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s),
-                        kind="measure")
+        worker = Worker(
+            lambda rec=self.record: measure_job(rec, MEASURE_SECONDS, start_s), kind="measure"
+        )
         self.jobs.start(worker, finished=self._on_measured, failed=self._on_measure_failed)
 
     def _on_measured(self, result: Measurements) -> None:
@@ -127,7 +128,8 @@ class AnalysisJobsMixin:
         if limit is not None and self.record.duration > limit:
             self._score_after_measure = False  # a Holter: the overview dock scores it by window
             self.analysis_panel.status_label.setText(
-                "long recording: scored window by window in the overview below")
+                "long recording: scored window by window in the overview below"
+            )
             return
         self._score_after_measure = False
         record, device = self.record, self.state.device
@@ -138,8 +140,13 @@ class AnalysisJobsMixin:
         self._score_started = time.perf_counter()
         self._elapsed_timer.start()
         # The tracker delivers only while this job is current: no stale check per handler.
-        self.jobs.start(worker, progress=self._on_score_progress, finished=self._on_scored,
-                        failed=self._on_score_failed, cancelled=self._on_score_cancelled)
+        self.jobs.start(
+            worker,
+            progress=self._on_score_progress,
+            finished=self._on_scored,
+            failed=self._on_score_failed,
+            cancelled=self._on_score_cancelled,
+        )
 
     def cancel_scoring(self) -> None:
         self.jobs.cancel("score")
@@ -148,8 +155,9 @@ class AnalysisJobsMixin:
         self.analysis_panel.set_elapsed(time.perf_counter() - self._score_started)
 
     def _on_score_progress(self, done: int, total: int, message: str) -> None:
-        self.analysis_panel.set_progress(done, total, message,
-                                         time.perf_counter() - self._score_started)
+        self.analysis_panel.set_progress(
+            done, total, message, time.perf_counter() - self._score_started
+        )
 
     def _finish_scoring_ui(self, status: str) -> None:
         self._elapsed_timer.stop()
@@ -169,20 +177,25 @@ class AnalysisJobsMixin:
         self.heat_scale = heat_scale(result)
         self._finish_scoring_ui("done")
         pct = getattr(result, "percentile", None)
-        band = ("heat band: calibrated findings (the default threshold marks what is beyond "
-                "normal ECGs)" if getattr(result, "finding_map", None) is not None
-                else "heat band: per-sample restoration error")
+        band = (
+            "heat band: calibrated findings (the default threshold marks what is beyond "
+            "normal ECGs)"
+            if getattr(result, "finding_map", None) is not None
+            else "heat band: per-sample restoration error"
+        )
         details = [f"model: {model_text(result)}", band]
         if not findings_from(result, self.record.ecg_leads):
             details.append("findings: none beyond what normal ECGs show")
         details += quality_lines(result) + flag_texts(result)
         words = verdict(pct, getattr(result, "flags", ()))
         if words != percentile_verdict(pct):  # a recording problem (signal quality) comes first
-            self.analysis_panel.show_result(float(result.score), pct, words, "\n".join(details),
-                                            headline=words.split(":")[0])
+            self.analysis_panel.show_result(
+                float(result.score), pct, words, "\n".join(details), headline=words.split(":")[0]
+            )
         else:
-            self.analysis_panel.show_result(float(result.score), pct, comparison(pct),
-                                            "\n".join(details))
+            self.analysis_panel.show_result(
+                float(result.score), pct, comparison(pct), "\n".join(details)
+            )
         self.findings = findings_from(result, self.record.ecg_leads)
         self.findings_panel.set_findings(self.findings)
         self.redraw(overlay_only=True)
@@ -204,7 +217,9 @@ class AnalysisJobsMixin:
             self.show_not_scored(getattr(exc, "problem", str(exc)))  # the record, not a fault
             return
         if isinstance(exc, ImportError):
-            exc = ModelError(None, f"the anomaly model is not available in this installation ({exc})")
+            exc = ModelError(
+                None, f"the anomaly model is not available in this installation ({exc})"
+            )
         self._finish_scoring_ui(f"failed: {exc}")
         messages.show_error(self, exc, title="Anomaly model")
 

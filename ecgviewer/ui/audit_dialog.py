@@ -28,8 +28,9 @@ _COLUMNS = ("When (local)", "Reader", "Action", "What", "Before", "After")
 
 
 class AuditDialog(QDialog):
-    def __init__(self, readings: Readings, content_hash: str, title: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, readings: Readings, content_hash: str, title: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.readings, self.content_hash = readings, content_hash
         self.setWindowTitle(f"Audit trail — {title or content_hash[:12]}")
@@ -39,8 +40,14 @@ class AuditDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         for i, e in enumerate(self.events):
-            values = (e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), e.reader, e.action,
-                      e.what, e.before, e.after)
+            values = (
+                e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                e.reader,
+                e.action,
+                e.what,
+                e.before,
+                e.after,
+            )
             for j, v in enumerate(values):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
@@ -65,7 +72,9 @@ class AuditDialog(QDialog):
         self.resize(1000, 420)
 
     def _choose_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the audit trail", "audit.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the audit trail", "audit.csv", "CSV (*.csv)"
+        )
         if path:
             self.export(path)
 

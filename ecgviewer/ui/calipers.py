@@ -30,8 +30,10 @@ class CaliperReading:
         if self.bpm is not None:
             parts.append(f"{self.bpm:.0f} bpm")
         if self.lead is not None and self.mv_1 is not None and self.mv_2 is not None:
-            parts.append(f"{self.lead}: {self.mv_1:+.2f} / {self.mv_2:+.2f} mV "
-                         f"(Δ {self.mv_2 - self.mv_1:+.2f} mV)")
+            parts.append(
+                f"{self.lead}: {self.mv_1:+.2f} / {self.mv_2:+.2f} mV "
+                f"(Δ {self.mv_2 - self.mv_1:+.2f} mV)"
+            )
         return ", ".join(parts)
 
 
@@ -102,5 +104,7 @@ class CaliperTool(QObject):
         reading = self.reading()
         (_, _), (y0, y1) = self.plot.vb.viewRange()
         self.label.setText(reading.text())
-        self.label.setPos(max(float(line.value()) for line in self.lines) + 1.0, y1 - 0.05 * (y1 - y0))
+        self.label.setPos(
+            max(float(line.value()) for line in self.lines) + 1.0, y1 - 0.05 * (y1 - y0)
+        )
         self.measured.emit(reading)

@@ -51,9 +51,12 @@ class CalibrationDialog(QDialog):
         self.setWindowTitle("Calibrate screen scale")
         self.px_per_mm = px_per_mm
         box = QVBoxLayout(self)
-        box.addWidget(QLabel(
-            f"Hold a ruler against the screen and measure the line below.\n"
-            f"It should be {CALIBRATION_MM:g} mm long. Enter what you measure."))
+        box.addWidget(
+            QLabel(
+                f"Hold a ruler against the screen and measure the line below.\n"
+                f"It should be {CALIBRATION_MM:g} mm long. Enter what you measure."
+            )
+        )
         box.addWidget(_RulerLine(px_per_mm))
         form = QFormLayout()
         self.measured = QDoubleSpinBox()
@@ -63,8 +66,9 @@ class CalibrationDialog(QDialog):
         self.measured.setValue(CALIBRATION_MM)
         form.addRow("Measured length", self.measured)
         box.addLayout(form)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
@@ -94,8 +98,9 @@ class SamplingRateDialog(QDialog):
         self.rate.setSuffix(" Hz")
         self.rate.setValue(default)
         box.addWidget(self.rate)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
@@ -125,8 +130,9 @@ class RecordPickerDialog(QDialog):
             self.list.setCurrentRow(0)
         self.list.itemDoubleClicked.connect(lambda *_: self.accept())
         box.addWidget(self.list)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)

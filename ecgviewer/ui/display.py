@@ -23,8 +23,16 @@ from ecgviewer.wording import elapsed_text
 log = logging.getLogger(__name__)
 
 # The page model lives in ecgviewer.paper.page (shared with the report); re-exported here.
-__all__ = ["PAD_S", "Measurements", "PageData", "build_page", "filters_loaded",
-           "load_filters_job", "measure_job", "page_bounds"]
+__all__ = [
+    "PAD_S",
+    "Measurements",
+    "PageData",
+    "build_page",
+    "filters_loaded",
+    "load_filters_job",
+    "measure_job",
+    "page_bounds",
+]
 
 
 def filters_loaded() -> bool:
@@ -40,9 +48,14 @@ def load_filters_job() -> Generator[tuple[int, int, str], None, None]:
 
 # ---------------------------------------------------------------------- measurements
 INTERVAL_NAMES = ("P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia")
-_FIELDS = {"P": ("p_duration_ms", "p_duration"), "PR": ("pr_ms", "pr"), "QRS": ("qrs_ms", "qrs"),
-           "QT": ("qt_ms", "qt"), "QTc Bazett": ("qtc_bazett_ms", "qtc_bazett"),
-           "QTc Fridericia": ("qtc_fridericia_ms", "qtc_fridericia")}
+_FIELDS = {
+    "P": ("p_duration_ms", "p_duration"),
+    "PR": ("pr_ms", "pr"),
+    "QRS": ("qrs_ms", "qrs"),
+    "QT": ("qt_ms", "qt"),
+    "QTc Bazett": ("qtc_bazett_ms", "qtc_bazett"),
+    "QTc Fridericia": ("qtc_fridericia_ms", "qtc_fridericia"),
+}
 
 
 @dataclass
@@ -65,8 +78,9 @@ class Measurements:
     full: Any = None  # the ecgviewer.signal.intervals.Measurements (median beats, axes, leads)
 
 
-def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
-                ) -> Generator[tuple[int, int, str], None, Measurements]:
+def measure_job(
+    record: Record, max_seconds: float = 60.0, start_s: float = 0.0
+) -> Generator[tuple[int, int, str], None, Measurements]:
     """R peaks, heart rate / RR statistics and intervals over ``max_seconds`` from
     ``start_s`` (the page on screen for a long recording, whose first minute may hold no
     signal), as a Worker job: the detectors take tens of ms to a second and must not run on
@@ -97,8 +111,9 @@ def measure_job(record: Record, max_seconds: float = 60.0, start_s: float = 0.0
     stats = heart_rate_stats(out.r_peaks, record.fs)
     if stats.mean_bpm is None and not usable.any():
         where = f" from {elapsed_text(out.start_s, long=True)}" if out.start_s > 0 else ""
-        out.unavailable["heart rate"] = (f"no ECG signal in these {out.seconds:.0f} s{where} "
-                                         "(flat or missing)")
+        out.unavailable["heart rate"] = (
+            f"no ECG signal in these {out.seconds:.0f} s{where} (flat or missing)"
+        )
     elif stats.mean_bpm is None:
         out.unavailable["heart rate"] = f"{stats.n_beats} R peak(s) found: at least 2 needed"
     else:

@@ -68,8 +68,9 @@ class PaperGridItem(_PictureItem):
         self.setZValue(Z_GRID)
         self.minor_visible = True
 
-    def set_paper(self, rect: QRectF, minor: tuple[int, ...], major: tuple[int, ...],
-                  show_minor: bool = True) -> None:
+    def set_paper(
+        self, rect: QRectF, minor: tuple[int, ...], major: tuple[int, ...], show_minor: bool = True
+    ) -> None:
         key = (rect.getRect(), tuple(minor), tuple(major), show_minor)
         if key == getattr(self, "_key", None):
             return  # same paper: keep the picture (a result or a page change redraws often)
@@ -106,8 +107,9 @@ class PaperMarksItem(_PictureItem):
         self.setZValue(Z_MARKS)
         self.pulses: list[QRectF] = []  # for tests: each pulse's rectangle (mm)
 
-    def set_geometry(self, page: PageGeometry, speed: float, gain: float,
-                     rgba: tuple[int, ...]) -> None:
+    def set_geometry(
+        self, page: PageGeometry, speed: float, gain: float, rgba: tuple[int, ...]
+    ) -> None:
         picture = QPicture()
         painter = QPainter(picture)
         painter.setPen(_pen(rgba, 1.5))
@@ -129,8 +131,9 @@ class PaperMarksItem(_PictureItem):
             if cell.col > 0:
                 painter.drawLine(QLineF(cell.x0, cell.baseline - 3.0, cell.x0, cell.baseline + 3.0))
         painter.end()
-        rect = QRectF(-page.margin_left, page.bottom, page.margin_left + page.width,
-                      page.top - page.bottom)
+        rect = QRectF(
+            -page.margin_left, page.bottom, page.margin_left + page.width, page.top - page.bottom
+        )
         self._set_picture(picture, rect)
 
 
@@ -164,8 +167,9 @@ class HeatBand:
         self.values = np.asarray(values, dtype=np.float32)
         self.rect = QRectF(rect)
 
-    def render(self, colour: tuple[int, int, int], scale: float, threshold: float,
-               opacity: float) -> None:
+    def render(
+        self, colour: tuple[int, int, int], scale: float, threshold: float, opacity: float
+    ) -> None:
         """Alpha rises from 0 at ``threshold * scale`` to ``opacity`` at ``scale``."""
         self.alpha = heat_alpha(self.values, scale, threshold, opacity)
         picture = QPicture()
@@ -173,9 +177,15 @@ class HeatBand:
         painter.setPen(Qt.PenStyle.NoPen)
         bin_w = self.rect.width() / max(1, self.alpha.size)
         for a, b, alpha in heat_runs(self.alpha):
-            painter.fillRect(QRectF(self.rect.left() + a * bin_w, self.rect.top(),
-                                    (b - a) * bin_w, self.rect.height()),
-                             QColor(colour[0], colour[1], colour[2], alpha))
+            painter.fillRect(
+                QRectF(
+                    self.rect.left() + a * bin_w,
+                    self.rect.top(),
+                    (b - a) * bin_w,
+                    self.rect.height(),
+                ),
+                QColor(colour[0], colour[1], colour[2], alpha),
+            )
         painter.end()
         self.item._set_picture(picture, QRectF(self.rect))
 

@@ -31,14 +31,17 @@ def choose_target(window: MainWindow) -> tuple[Path, str] | None:
     record = window.record
     stem = Path(record.source).stem if record and record.source else "ecg"
     start = Path(str(window.settings.value("files/last_dir", str(Path.home())))) / f"{stem}.edf"
-    path, chosen = QFileDialog.getSaveFileName(window, "Export signal", str(start),
-                                               ";;".join(FILTERS))
+    path, chosen = QFileDialog.getSaveFileName(
+        window, "Export signal", str(start), ";;".join(FILTERS)
+    )
     if not path:
         return None
     fmt, ext = FILTERS.get(chosen, ("edf", ".edf"))
     target = Path(path)
     if target.suffix.lower() != ext:
-        target = target.with_name(target.name + ext) if not target.suffix else target.with_suffix(ext)
+        target = (
+            target.with_name(target.name + ext) if not target.suffix else target.with_suffix(ext)
+        )
     return target, fmt
 
 
@@ -59,7 +62,9 @@ def export_signal(window: MainWindow, target: tuple[Path, str] | None = None) ->
     bar = window.statusBar()
     worker.signals.progress.connect(
         lambda done, total, msg: bar.showMessage(
-            f"Exporting {path.name}: {100 * done // max(total, 1)}% ({msg})"))
+            f"Exporting {path.name}: {100 * done // max(total, 1)}% ({msg})"
+        )
+    )
     worker.signals.finished.connect(lambda result: _written(window, result))
     worker.signals.failed.connect(lambda exc: messages.show_error(window, exc))
     return window.jobs.start(worker)

@@ -36,8 +36,11 @@ def _patterns(extensions: tuple[str, ...] | list[str]) -> str:
 def open_filters() -> str:
     """File-dialog filters: every ECG file first (either case), then one per format, then all
     files."""
-    per_format = [f"{spec.description} ({_patterns(spec.extensions)})"
-                  for spec in ecg_io.READERS if spec.extensions]
+    per_format = [
+        f"{spec.description} ({_patterns(spec.extensions)})"
+        for spec in ecg_io.READERS
+        if spec.extensions
+    ]
     return ";;".join([f"ECG files ({dialog_patterns()})", *per_format, "All files (*)"])
 
 
@@ -53,12 +56,15 @@ class FileActionsMixin:
     def open_demo(self) -> bool:
         path = resource(DEMO_PATH)
         if not path.is_file():
-            messages.show_error(self, ECGError(path, "the bundled demo ECG is missing from this installation"))
+            messages.show_error(
+                self, ECGError(path, "the bundled demo ECG is missing from this installation")
+            )
             return False
         return self.open_path(path, title_note="SYNTHETIC demo ECG", remember=False)
 
-    def open_path(self, path: str | Path, *, title_note: str = "", remember: bool = True,
-                  **opts: Any) -> bool:
+    def open_path(
+        self, path: str | Path, *, title_note: str = "", remember: bool = True, **opts: Any
+    ) -> bool:
         """Read ``path`` and show it; on any error show a dialog and keep the current ECG."""
         path = Path(path)
         try:

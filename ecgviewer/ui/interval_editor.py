@@ -37,10 +37,22 @@ from ecgviewer.signal.fiducials import (
     intervals_from_fiducials,
 )
 
-_COLOURS = {"p_onset": "#1f77b4", "p_offset": "#1f77b4", "qrs_onset": "#d62728",
-            "qrs_offset": "#d62728", "t_end": "#2ca02c"}
-_ROWS = (("P", "p_duration"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"),
-         ("QTc Bazett", "qtc_bazett"), ("QTc Fridericia", "qtc_fridericia"), ("RR", "rr"))
+_COLOURS = {
+    "p_onset": "#1f77b4",
+    "p_offset": "#1f77b4",
+    "qrs_onset": "#d62728",
+    "qrs_offset": "#d62728",
+    "t_end": "#2ca02c",
+}
+_ROWS = (
+    ("P", "p_duration"),
+    ("PR", "pr"),
+    ("QRS", "qrs"),
+    ("QT", "qt"),
+    ("QTc Bazett", "qtc_bazett"),
+    ("QTc Fridericia", "qtc_fridericia"),
+    ("RR", "rr"),
+)
 ALL_LEADS = "all leads"
 
 
@@ -53,8 +65,13 @@ class IntervalEditor(QWidget):
 
     edited = Signal(object)  # Reading, after a saved drag
 
-    def __init__(self, beat: MachineBeat, reading: Reading | None, save: Any = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        beat: MachineBeat,
+        reading: Reading | None,
+        save: Any = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.beat = beat
         self.save = save
@@ -81,11 +98,17 @@ class IntervalEditor(QWidget):
             if name not in self.saved:
                 continue  # the machine did not find it: nothing to drag
             line = pg.InfiniteLine(
-                pos=1000 * self.saved[name], angle=90, movable=True,
-                pen=pg.mkPen(_COLOURS[name], width=2), hoverPen=pg.mkPen("#ff7f0e", width=3),
-                label=NAMES[name], labelOpts={"position": 0.95 if "offset" not in name else 0.85,
-                                             "color": _COLOURS[name],
-                                             "fill": (255, 255, 255, 200)},
+                pos=1000 * self.saved[name],
+                angle=90,
+                movable=True,
+                pen=pg.mkPen(_COLOURS[name], width=2),
+                hoverPen=pg.mkPen("#ff7f0e", width=3),
+                label=NAMES[name],
+                labelOpts={
+                    "position": 0.95 if "offset" not in name else 0.85,
+                    "color": _COLOURS[name],
+                    "fill": (255, 255, 255, 200),
+                },
             )
             line.sigPositionChanged.connect(self._live)
             line.sigPositionChangeFinished.connect(lambda _l, name=name: self._finished(name))
@@ -205,15 +228,23 @@ class IntervalEditor(QWidget):
 class IntervalEditorDialog(QDialog):
     """The editor bound to the review store: each finished drag is one audited action."""
 
-    def __init__(self, beat: MachineBeat, readings: Readings, content_hash: str, reader: Any,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        beat: MachineBeat,
+        readings: Readings,
+        content_hash: str,
+        reader: Any,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Interval editor — drag P, QRS and T boundaries")
         self.readings, self.content_hash, self.reader = readings, content_hash, reader
         reading = readings.get(content_hash)
         self.editor = IntervalEditor(beat, reading, save=self._save, parent=self)
-        hint = QLabel("Drag a line; the intervals recompute as you drag and are saved as yours "
-                      "when you let go (the machine's stay beside them). Esc closes.")
+        hint = QLabel(
+            "Drag a line; the intervals recompute as you drag and are saved as yours "
+            "when you let go (the machine's stay beside them). Esc closes."
+        )
         hint.setWordWrap(True)
         box = QVBoxLayout(self)
         box.addWidget(hint)
@@ -222,5 +253,10 @@ class IntervalEditorDialog(QDialog):
 
     def _save(self, fiducials: dict[str, float]) -> Reading:
         reader = self.reader() if callable(self.reader) else str(self.reader)
-        return self.readings.edit_fiducials(self.content_hash, reader, fiducials,
-                                            machine=self.editor.machine, rr_ms=self.editor.rr_ms)
+        return self.readings.edit_fiducials(
+            self.content_hash,
+            reader,
+            fiducials,
+            machine=self.editor.machine,
+            rr_ms=self.editor.rr_ms,
+        )

@@ -41,6 +41,7 @@ GHOST_WIDTH_PX = 2
 
 __all__ = ["HEAT_BIN_MM", "LeadPlotWidget", "PageData", "TimeAxisItem"]
 
+
 class TimeAxisItem(pg.AxisItem):
     """Time axis (top) in seconds of the record, over paper millimetres."""
 
@@ -53,8 +54,9 @@ class TimeAxisItem(pg.AxisItem):
         self.page_start = 0.0
         self.page_width = PAGE_SECONDS * 25.0
 
-    def configure(self, speed: float, page_start: float, page_width: float,
-                  long: bool = False) -> None:
+    def configure(
+        self, speed: float, page_start: float, page_width: float, long: bool = False
+    ) -> None:
         self.speed = speed
         self.page_start = page_start
         self.page_width = page_width
@@ -69,8 +71,11 @@ class TimeAxisItem(pg.AxisItem):
             if v < -1e-6 or v > self.page_width + 1e-6:
                 out.append("")
             else:
-                out.append(elapsed_text(self.page_start + v / self.speed,
-                                        long=getattr(self, "long", False)))
+                out.append(
+                    elapsed_text(
+                        self.page_start + v / self.speed, long=getattr(self, "long", False)
+                    )
+                )
         return out
 
 
@@ -166,16 +171,22 @@ class LeadPlotWidget(pg.PlotWidget):
             self.page = None
             self.visible_cells = []
             return
-        page = compute_page(self.layout_name, data.leads, data.page_seconds, self.speed,
-                            self.gain, self.enlarged)
+        page = compute_page(
+            self.layout_name, data.leads, data.page_seconds, self.speed, self.gain, self.enlarged
+        )
         self.page = page
         self.visible_cells = list(page.cells)
-        paper = QRectF(-page.margin_left, page.bottom, page.margin_left + page.width + 5.0,
-                       page.top - page.bottom)
+        paper = QRectF(
+            -page.margin_left,
+            page.bottom,
+            page.margin_left + page.width + 5.0,
+            page.top - page.bottom,
+        )
         self.grid.set_paper(paper, self.theme.grid_minor, self.theme.grid_major)
         self.marks.set_geometry(page, self.speed, self.gain, self.theme.marks)
-        self.time_axis.configure(self.speed, data.page_start, page.width,
-                                 long=data.record_seconds >= 60.0)
+        self.time_axis.configure(
+            self.speed, data.page_start, page.width, long=data.record_seconds >= 60.0
+        )
         self._ensure_pool(len(page.cells))
         for i, cell in enumerate(page.cells):
             row = data.row_of[cell.lead]
@@ -191,9 +202,9 @@ class LeadPlotWidget(pg.PlotWidget):
             label.setPos(cell.x0 + 1.0, cell.y_top - 0.5)
             label.setVisible(True)
         for pool in (self._curves, self._ghosts, self._labels):
-            for it in pool[len(page.cells):]:
+            for it in pool[len(page.cells) :]:
                 it.setVisible(False)
-        for band in self._heat[len(page.cells):]:
+        for band in self._heat[len(page.cells) :]:
             band.item.setVisible(False)
         self._update_overlay_items()
         self.apply_scale_mode()
@@ -207,8 +218,9 @@ class LeadPlotWidget(pg.PlotWidget):
         from its baseline."""
         return QTransform(self.speed / data.fs, 0.0, 0.0, self.gain, cell.x0, cell.baseline)
 
-    def set_overlay_data(self, anomaly: np.ndarray | None, restored: np.ndarray | None,
-                         heat_scale: float) -> None:
+    def set_overlay_data(
+        self, anomaly: np.ndarray | None, restored: np.ndarray | None, heat_scale: float
+    ) -> None:
         """A model result arrived (or was cleared): update heat bands and ghosts only, not the
         traces, grid or labels (keeps the GUI thread short when scoring ends)."""
         if self.data is None:
@@ -232,8 +244,9 @@ class LeadPlotWidget(pg.PlotWidget):
             band = self._heat[i]
             x, y, width, height = heat_band_rect(cell, self.speed, self.gain)
             if data.anomaly is not None:
-                band.set_values(heat_bins(data.anomaly[row, a:b], width),
-                                QRectF(x, y, width, height))
+                band.set_values(
+                    heat_bins(data.anomaly[row, a:b], width), QRectF(x, y, width, height)
+                )
             band.item.setVisible(data.anomaly is not None and self.show_overlay)
         self.render_heat()
 
@@ -274,8 +287,9 @@ class LeadPlotWidget(pg.PlotWidget):
             band.render(self.theme.heat, data.heat_scale, self.threshold, self.opacity)
             band.item.setVisible(self.show_overlay)
 
-    def set_overlay_options(self, *, show: bool, ghost: bool, threshold: float,
-                            opacity: float, apply: bool = True) -> None:
+    def set_overlay_options(
+        self, *, show: bool, ghost: bool, threshold: float, opacity: float, apply: bool = True
+    ) -> None:
         """Overlay switches and sliders; ``apply=False`` only stores them (a rebuild follows)."""
         self.show_overlay, self.show_ghost = show, ghost
         self.threshold, self.opacity = threshold, opacity
@@ -352,8 +366,9 @@ class LeadPlotWidget(pg.PlotWidget):
         w_px, h_px = max(1.0, self.vb.width()), max(1.0, self.vb.height())
         # the largest scale showing the whole page, anchored top-left like true scale
         ppm = min(w_px / (p.width + p.margin_left + 3.0), h_px / (p.top - p.bottom + 4.0))
-        self.vb.setRange(xRange=(left, left + w_px / ppm), yRange=(top - h_px / ppm, top),
-                         padding=0.0)
+        self.vb.setRange(
+            xRange=(left, left + w_px / ppm), yRange=(top - h_px / ppm, top), padding=0.0
+        )
 
     def zoom(self, factor: float, center_x: float | None = None) -> None:
         self.mode = "free"
@@ -373,9 +388,11 @@ class LeadPlotWidget(pg.PlotWidget):
         cx = cell.x_of(t_page, self.speed)
         if x0 <= cx - 5.0 and cx + 5.0 <= x1 and y0 <= cell.y_bottom and cell.y_top <= y1:
             return
-        self.vb.setRange(xRange=(cx - (x1 - x0) / 2, cx + (x1 - x0) / 2),
-                         yRange=(cell.baseline - (y1 - y0) / 2, cell.baseline + (y1 - y0) / 2),
-                         padding=0.0)
+        self.vb.setRange(
+            xRange=(cx - (x1 - x0) / 2, cx + (x1 - x0) / 2),
+            yRange=(cell.baseline - (y1 - y0) / 2, cell.baseline + (y1 - y0) / 2),
+            padding=0.0,
+        )
 
     def show_highlight(self, cell: Cell, t0_page: float, t1_page: float) -> QRectF:
         x0 = cell.x_of(max(t0_page, cell.t0), self.speed)

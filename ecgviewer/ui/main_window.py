@@ -117,8 +117,12 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
 
         side = QWidget()
         box = QVBoxLayout(side)
-        for panel in (self.analysis_panel, self.findings_panel, self.measure_panel,
-                      self.patient_panel):
+        for panel in (
+            self.analysis_panel,
+            self.findings_panel,
+            self.measure_panel,
+            self.patient_panel,
+        ):
             box.addWidget(panel)
         scroll = QScrollArea()
         scroll.setWidget(side)
@@ -143,8 +147,9 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.setAcceptDrops(True)
         self.resize(1500, 900)
         geometry = self.settings.value("window/geometry")
-        self._geometry_restored = isinstance(geometry, QByteArray | bytes) and \
-            self.restoreGeometry(QByteArray(geometry))
+        self._geometry_restored = isinstance(geometry, QByteArray | bytes) and self.restoreGeometry(
+            QByteArray(geometry)
+        )
         self.plot.fit_to_window = self.state.fit_to_window
         self.plot.mode = "fit" if self.state.fit_to_window else "true"
         self.plot.set_px_per_mm(self._px_per_mm())
@@ -210,13 +215,22 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
             self.plot.set_page_data(None)
             return
         flt = self.display_filter()
-        data = build_page(self.record, self.state.page_start, PAGE_SECONDS, flt, self.result,
-                          self.heat_scale)
-        self.plot.configure(layout=self.state.layout, speed=self.state.speed_mm_s,
-                            gain=self.state.gain_mm_mv, enlarged=self.state.enlarged_lead)
-        self.plot.set_overlay_options(show=self.state.show_overlay, ghost=self.state.show_ghost,
-                                      threshold=self.state.threshold, opacity=self.state.opacity,
-                                      apply=False)
+        data = build_page(
+            self.record, self.state.page_start, PAGE_SECONDS, flt, self.result, self.heat_scale
+        )
+        self.plot.configure(
+            layout=self.state.layout,
+            speed=self.state.speed_mm_s,
+            gain=self.state.gain_mm_mv,
+            enlarged=self.state.enlarged_lead,
+        )
+        self.plot.set_overlay_options(
+            show=self.state.show_overlay,
+            ghost=self.state.show_ghost,
+            threshold=self.state.threshold,
+            opacity=self.state.opacity,
+            apply=False,
+        )
         if overlay_only and self.plot.data is not None:
             self.plot.set_overlay_data(data.anomaly, data.restored, data.heat_scale)
             return
@@ -238,8 +252,10 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         note = self.plot.page.note if self.plot.page else ""
         end = min(self.record.duration, self.state.page_start + PAGE_SECONDS)
         long = self.record.duration >= 60.0
-        page = (f"{elapsed_text(self.state.page_start, long)} – {elapsed_text(end, long)} of "
-                f"{elapsed_text(self.record.duration, long)} (time from start)")
+        page = (
+            f"{elapsed_text(self.state.page_start, long)} – {elapsed_text(end, long)} of "
+            f"{elapsed_text(self.record.duration, long)} (time from start)"
+        )
         self.statusBar().showMessage(f"{page}   {note}".strip())
         self._update_scale_label()
         if self.state.page_start != self._page_shown:
@@ -248,7 +264,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
             self.page_changed.emit(self.state.page_start)
 
     def scale_text(self) -> str:
-        """"true scale", or what the paper is instead (fitted to the window, zoomed)."""
+        """ "true scale", or what the paper is instead (fitted to the window, zoomed)."""
         zoom = self.plot.zoom_factor()
         if abs(zoom - 1.0) < 0.005:
             return "true scale"
@@ -257,7 +273,9 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
 
     def _update_scale_label(self, *args: object) -> None:
         text = self.scale_text()
-        self.scale_label.setText(f"{self.state.speed_mm_s:g} mm/s · {self.state.gain_mm_mv:g} mm/mV · {text}")
+        self.scale_label.setText(
+            f"{self.state.speed_mm_s:g} mm/s · {self.state.gain_mm_mv:g} mm/mV · {text}"
+        )
         badge = getattr(self, "scale_badge", None)
         if badge is not None:
             true = text == "true scale"
@@ -268,8 +286,9 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
                 if page.bottom < y0 - 1.0 or page.width > x1 + 1.0:
                     hidden = " (more below/right: arrow keys, or Ctrl+F to fit)"
             badge.setText(" ✓ true scale: 1 mm = 1 mm" + hidden + " " if true else f" {text} ")
-            badge.setStyleSheet("" if true else
-                                "QLabel { background: #ffb347; color: black; font-weight: bold; }")
+            badge.setStyleSheet(
+                "" if true else "QLabel { background: #ffb347; color: black; font-weight: bold; }"
+            )
 
     def _update_title(self) -> None:
         if self.record is None:
@@ -376,9 +395,13 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
                 act.setChecked(float(key[5:]) == s.gain_mm_mv)
             elif key.startswith("device_"):
                 act.setChecked(key == f"device_{s.device}")
-        for key, value in (("overlay", s.show_overlay), ("ghost", s.show_ghost),
-                           ("dark", s.dark), ("display_filter", s.display_filter),
-                           ("fit_window", s.fit_to_window)):
+        for key, value in (
+            ("overlay", s.show_overlay),
+            ("ghost", s.show_ghost),
+            ("dark", s.dark),
+            ("display_filter", s.display_filter),
+            ("fit_window", s.fit_to_window),
+        ):
             if key in self.actions:
                 self.actions[key].setChecked(value)
         if hasattr(self, "speed_combo"):
@@ -387,7 +410,9 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.analysis_panel.set_overlay_values(s.show_overlay, s.show_ghost, s.threshold, s.opacity)
 
     # ================================================================== overlay
-    def _on_overlay_changed(self, show: bool, ghost: bool, threshold: float, opacity: float) -> None:
+    def _on_overlay_changed(
+        self, show: bool, ghost: bool, threshold: float, opacity: float
+    ) -> None:
         self.state.show_overlay, self.state.show_ghost = show, ghost
         self.state.threshold, self.state.opacity = threshold, opacity
         self.plot.set_overlay_options(show=show, ghost=ghost, threshold=threshold, opacity=opacity)
@@ -395,13 +420,15 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
 
     def toggle_overlay(self, on: bool | None = None) -> None:
         s = self.state
-        self._on_overlay_changed(not s.show_overlay if on is None else bool(on), s.show_ghost,
-                                 s.threshold, s.opacity)
+        self._on_overlay_changed(
+            not s.show_overlay if on is None else bool(on), s.show_ghost, s.threshold, s.opacity
+        )
 
     def toggle_ghost(self, on: bool | None = None) -> None:
         s = self.state
-        self._on_overlay_changed(s.show_overlay, not s.show_ghost if on is None else bool(on),
-                                 s.threshold, s.opacity)
+        self._on_overlay_changed(
+            s.show_overlay, not s.show_ghost if on is None else bool(on), s.threshold, s.opacity
+        )
 
     def step_finding(self, delta: int) -> None:
         self.findings_panel.step(delta)
@@ -418,9 +445,13 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
             self.redraw()
         page_start = self.state.page_start
         if not (page_start <= finding.centre < page_start + PAGE_SECONDS):
-            self.state.page_start = max(0.0, min(
-                max(0.0, self.record.duration - PAGE_SECONDS),
-                PAGE_SECONDS * int(finding.centre // PAGE_SECONDS)))
+            self.state.page_start = max(
+                0.0,
+                min(
+                    max(0.0, self.record.duration - PAGE_SECONDS),
+                    PAGE_SECONDS * int(finding.centre // PAGE_SECONDS),
+                ),
+            )
             self.redraw()
         t_page = finding.centre - self.state.page_start
         page = self.plot.page
@@ -431,19 +462,27 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
             for key in ("6x2", "12x1"):
                 if key == self.state.layout:
                     continue
-                trial = compute_page(key, self.plot.data.leads, self.plot.data.page_seconds,
-                                     self.state.speed_mm_s, self.state.gain_mm_mv)
+                trial = compute_page(
+                    key,
+                    self.plot.data.leads,
+                    self.plot.data.page_seconds,
+                    self.state.speed_mm_s,
+                    self.state.gain_mm_mv,
+                )
                 if trial.cell_showing(finding.lead, t_page) is not None:
                     self.set_layout(key)
-                    switched = (f"   Layout switched to {LAYOUTS[key]}: {shown_as} does not "
-                                f"show lead {finding.lead} at {finding.centre:.1f} s.")
+                    switched = (
+                        f"   Layout switched to {LAYOUTS[key]}: {shown_as} does not "
+                        f"show lead {finding.lead} at {finding.centre:.1f} s."
+                    )
                     break
             page = self.plot.page
             cell = page.cell_showing(finding.lead, t_page) if page else None
             if cell is None:
                 return
-        self.plot.show_highlight(cell, finding.start - self.state.page_start,
-                                 finding.end - self.state.page_start)
+        self.plot.show_highlight(
+            cell, finding.start - self.state.page_start, finding.end - self.state.page_start
+        )
         self.plot.centre_on(cell, t_page)
         rank = self.findings.index(finding) + 1 if finding in self.findings else 0
         self.statusBar().showMessage(f"Finding {rank}: {finding_text(finding)}{switched}")

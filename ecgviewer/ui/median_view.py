@@ -61,8 +61,14 @@ class PaperPage(QWidget):
 class PageWindow(QDialog):
     """A non-modal window around one :class:`PaperPage` with true-scale / fit buttons."""
 
-    def __init__(self, title: str, paint: Painter, px_per_mm: float, note: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        paint: Painter,
+        px_per_mm: float,
+        note: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.true_px_per_mm = px_per_mm
@@ -93,8 +99,9 @@ class PageWindow(QDialog):
         self.page.set_scale(max(1.0, k))
 
 
-def median_window(record: Record, m: Measurements, px_per_mm: float,
-                  parent: QWidget | None = None) -> PageWindow:
+def median_window(
+    record: Record, m: Measurements, px_per_mm: float, parent: QWidget | None = None
+) -> PageWindow:
     """View > Median beats for ``record`` measured as ``m``."""
     mb = m.beats
     if mb.beats is None:
@@ -102,15 +109,28 @@ def median_window(record: Record, m: Measurements, px_per_mm: float,
     else:
         note = f"Median of {mb.n_used} beats"
         if mb.n_other_morphology or mb.n_premature:
-            note += (f"; left out {mb.n_other_morphology} of other morphology (e.g. PVCs) and "
-                     f"{mb.n_premature} premature or after a pause")
-    return PageWindow("Median beats", lambda p, k: sheet.paint_median_page(p, k, record, m),
-                      px_per_mm, note, parent)
+            note += (
+                f"; left out {mb.n_other_morphology} of other morphology (e.g. PVCs) and "
+                f"{mb.n_premature} premature or after a pause"
+            )
+    return PageWindow(
+        "Median beats",
+        lambda p, k: sheet.paint_median_page(p, k, record, m),
+        px_per_mm,
+        note,
+        parent,
+    )
 
 
-def compare_window(record: Record, m: Measurements, previous: Record, pm: Measurements,
-                   px_per_mm: float, percentiles: tuple[float | None, float | None] = (None, None),
-                   parent: QWidget | None = None) -> PageWindow:
+def compare_window(
+    record: Record,
+    m: Measurements,
+    previous: Record,
+    pm: Measurements,
+    px_per_mm: float,
+    percentiles: tuple[float | None, float | None] = (None, None),
+    parent: QWidget | None = None,
+) -> PageWindow:
     """File > Compare with…: this ECG against ``previous`` (any format and rate)."""
     from ecgviewer.signal.serial import compare
 
@@ -127,7 +147,10 @@ def compare_window(record: Record, m: Measurements, previous: Record, pm: Measur
     win = PageWindow(
         "Serial comparison",
         lambda p, k: sheet.paint_comparison_page(p, k, record, m, previous, pm, comparison),
-        px_per_mm, "; ".join(parts), parent)
+        px_per_mm,
+        "; ".join(parts),
+        parent,
+    )
     win.comparison = comparison  # type: ignore[attr-defined]
     return win
 
@@ -140,8 +163,11 @@ def measure_two_job(previous: Record) -> Generator[tuple[int, int, str], None, M
     return measure(previous)
 
 
-def start_job(job: Generator[Any, None, Any], done: Callable[[Any], None],
-              failed: Callable[[BaseException], None]) -> Any:
+def start_job(
+    job: Generator[Any, None, Any],
+    done: Callable[[Any], None],
+    failed: Callable[[BaseException], None],
+) -> Any:
     """Run ``job`` on the shared thread pool with the viewer's Worker."""
     from ecgviewer.ui.workers import Worker
 
@@ -152,9 +178,9 @@ def start_job(job: Generator[Any, None, Any], done: Callable[[Any], None],
     return worker
 
 
-def comparison_report_job(record: Record, result: Any, previous: Record, m: Measurements,
-                          pm: Measurements, path: str
-                          ) -> Generator[tuple[int, int, str], None, Any]:
+def comparison_report_job(
+    record: Record, result: Any, previous: Record, m: Measurements, pm: Measurements, path: str
+) -> Generator[tuple[int, int, str], None, Any]:
     """Worker job: the PDF report with the median-beat and serial-comparison pages."""
     from ecgviewer.report import render
     from ecgviewer.report.page import from_result
@@ -176,11 +202,13 @@ class MedianActionsMixin:
             return
         full = getattr(w.measurements, "full", None)
         if full is None:
+
             def done(m: Measurements) -> None:
                 self._open_median(m)
 
-            w.median_worker = start_job(measure_two_job(w.record), done,
-                                        lambda exc: messages.show_error(w, exc))
+            w.median_worker = start_job(
+                measure_two_job(w.record), done, lambda exc: messages.show_error(w, exc)
+            )
             return
         self._open_median(full)
 
@@ -189,8 +217,9 @@ class MedianActionsMixin:
         w.median_window = median_window(w.record, m, w.plot.px_per_mm, w)
         w.median_window.show()
 
-    def save_comparison_report(self, previous: Record, m: Measurements, pm: Measurements,
-                               path: str | None = None) -> None:
+    def save_comparison_report(
+        self, previous: Record, m: Measurements, pm: Measurements, path: str | None = None
+    ) -> None:
         """Write the report PDF whose third page is this comparison."""
         from PySide6.QtWidgets import QFileDialog
 
@@ -198,8 +227,9 @@ class MedianActionsMixin:
 
         w: Any = self
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(w, "Save the report", "comparison_report.pdf",
-                                                  "PDF (*.pdf)")
+            path, _ = QFileDialog.getSaveFileName(
+                w, "Save the report", "comparison_report.pdf", "PDF (*.pdf)"
+            )
         if not path:
             return
 
@@ -207,8 +237,10 @@ class MedianActionsMixin:
             w.comparison_report_path = out
 
         w.comparison_report_worker = start_job(
-            comparison_report_job(w.record, w.result, previous, m, pm, path), done,
-            lambda exc: messages.show_error(w, exc))
+            comparison_report_job(w.record, w.result, previous, m, pm, path),
+            done,
+            lambda exc: messages.show_error(w, exc),
+        )
 
     def compare_with_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -220,12 +252,15 @@ class MedianActionsMixin:
             return
         exts = " ".join(f"*{e}" for e in ecg_io.supported_extensions())
         start = str(w.settings.value("files/last_dir", ""))
-        path, _ = QFileDialog.getOpenFileName(w, "Compare with a previous ECG", start,
-                                              f"ECG files ({exts});;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            w, "Compare with a previous ECG", start, f"ECG files ({exts});;All files (*)"
+        )
         if path:
             self.compare_with(path)
 
-    def compare_with(self, previous: Record | str, previous_percentile: float | None = None) -> None:
+    def compare_with(
+        self, previous: Record | str, previous_percentile: float | None = None
+    ) -> None:
         """Compare the open ECG with ``previous`` (a Record or a file path); its anomaly
         percentile, when known (the worklist scored it), joins the table of changes."""
         from ecgviewer import io as ecg_io
@@ -257,8 +292,9 @@ class MedianActionsMixin:
         def done(pair: tuple) -> None:
             m, pm = pair
             pct = getattr(w.result, "percentile", None)
-            w.compare_window = compare_window(w.record, m, prev, pm, w.plot.px_per_mm,
-                                              (pct, previous_percentile), w)
+            w.compare_window = compare_window(
+                w.record, m, prev, pm, w.plot.px_per_mm, (pct, previous_percentile), w
+            )
             save = QPushButton("Save report…")
             save.setToolTip("PDF: the ECG, its median beats and this comparison")
             save.clicked.connect(lambda: self.save_comparison_report(prev, m, pm))
@@ -272,5 +308,11 @@ class MedianActionsMixin:
         w.compare_worker = start_job(chain(), done, lambda exc: messages.show_error(w, exc))
 
 
-__all__ = ["MedianActionsMixin", "PaperPage", "PageWindow", "compare_window", "median_window",
-           "measure_two_job"]
+__all__ = [
+    "MedianActionsMixin",
+    "PaperPage",
+    "PageWindow",
+    "compare_window",
+    "median_window",
+    "measure_two_job",
+]

@@ -19,8 +19,15 @@ from ecgviewer.ui.state import DEVICES, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S
 MainWindow = Any
 
 
-def _action(window: MainWindow, name: str, text: str, slot, shortcut: str | None = None,
-            checkable: bool = False, tip: str | None = None) -> QAction:
+def _action(
+    window: MainWindow,
+    name: str,
+    text: str,
+    slot,
+    shortcut: str | None = None,
+    checkable: bool = False,
+    tip: str | None = None,
+) -> QAction:
     act = QAction(text, window)
     if shortcut:
         act.setShortcut(QKeySequence(shortcut))
@@ -43,55 +50,126 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     m.addAction(_action(w, "open", "&Open…", w.open_dialog, "Ctrl+O"))
     menus["recent"] = m.addMenu("Open &recent")
     m.addAction(_action(w, "open_demo", "Open &demo ECG (synthetic)", w.open_demo))
-    m.addAction(_action(w, "export_signal", "&Export signal…", lambda: export_signal(w),
-                        tip="Write the ECG as EDF+, WFDB or HL7 aECG"))
-    m.addAction(_action(w, "compare_with", "&Compare with…", w.compare_with_dialog,
-                        tip="Overlay a previous ECG of the patient: median beats, rhythm, changes"))
+    m.addAction(
+        _action(
+            w,
+            "export_signal",
+            "&Export signal…",
+            lambda: export_signal(w),
+            tip="Write the ECG as EDF+, WFDB or HL7 aECG",
+        )
+    )
+    m.addAction(
+        _action(
+            w,
+            "compare_with",
+            "&Compare with…",
+            w.compare_with_dialog,
+            tip="Overlay a previous ECG of the patient: median beats, rhythm, changes",
+        )
+    )
     m.addSeparator()
     m.addAction(_action(w, "quit", "&Quit", w.close, "Ctrl+Q"))
 
     m = menus["view"] = bar.addMenu("&View")
     group = QActionGroup(w)
     for i, (key, text) in enumerate(LAYOUTS.items()):
-        act = _action(w, f"layout_{key}", f"Layout {text}",
-                      lambda checked=False, k=key: w.set_layout(k), f"Ctrl+{i + 1}", True)
+        act = _action(
+            w,
+            f"layout_{key}",
+            f"Layout {text}",
+            lambda checked=False, k=key: w.set_layout(k),
+            f"Ctrl+{i + 1}",
+            True,
+        )
         group.addAction(act)
         m.addAction(act)
     m.addSeparator()
     sub = m.addMenu("Paper &speed")
     group = QActionGroup(w)
     for s in SPEEDS_MM_S:
-        act = _action(w, f"speed_{s:g}", f"{s:g} mm/s", lambda checked=False, v=s: w.set_speed(v),
-                      checkable=True)
+        act = _action(
+            w,
+            f"speed_{s:g}",
+            f"{s:g} mm/s",
+            lambda checked=False, v=s: w.set_speed(v),
+            checkable=True,
+        )
         group.addAction(act)
         sub.addAction(act)
     sub = m.addMenu("&Gain")
     group = QActionGroup(w)
     for g in GAINS_MM_MV:
-        act = _action(w, f"gain_{g:g}", f"{g:g} mm/mV", lambda checked=False, v=g: w.set_gain(v),
-                      checkable=True)
+        act = _action(
+            w,
+            f"gain_{g:g}",
+            f"{g:g} mm/mV",
+            lambda checked=False, v=g: w.set_gain(v),
+            checkable=True,
+        )
         group.addAction(act)
         sub.addAction(act)
     m.addSeparator()
-    m.addAction(_action(w, "true_scale", "&True scale", w.show_true_scale, "Ctrl+0",
-                        tip="1 mm of paper = 1 mm on screen"))
-    m.addAction(_action(w, "fit_window", "&Fit to window (not true scale)", w.set_fit_to_window,
-                        "Ctrl+F", True,
-                        tip="Scale the page to fill the window; the toolbar then says NOT true scale"))
-    m.addAction(_action(w, "median_beats", "&Median beats", w.show_median_beats, "Ctrl+M",
-                        tip="Each lead's median beat with fiducials and measurements"))
+    m.addAction(
+        _action(
+            w,
+            "true_scale",
+            "&True scale",
+            w.show_true_scale,
+            "Ctrl+0",
+            tip="1 mm of paper = 1 mm on screen",
+        )
+    )
+    m.addAction(
+        _action(
+            w,
+            "fit_window",
+            "&Fit to window (not true scale)",
+            w.set_fit_to_window,
+            "Ctrl+F",
+            True,
+            tip="Scale the page to fill the window; the toolbar then says NOT true scale",
+        )
+    )
+    m.addAction(
+        _action(
+            w,
+            "median_beats",
+            "&Median beats",
+            w.show_median_beats,
+            "Ctrl+M",
+            tip="Each lead's median beat with fiducials and measurements",
+        )
+    )
     m.addAction(_action(w, "next_page", "Next page (10 s)", lambda: w.step_page(1), "PgDown"))
     m.addAction(_action(w, "prev_page", "Previous page", lambda: w.step_page(-1), "PgUp"))
     m.addAction(_action(w, "unenlarge", "Show all leads", lambda: w.enlarge_lead(None), "Esc"))
     m.addSeparator()
-    m.addAction(_action(w, "display_filter", "Display &filter", w.set_display_filter,
-                        checkable=True, tip="0.5-40 Hz display filter on the traces"))
+    m.addAction(
+        _action(
+            w,
+            "display_filter",
+            "Display &filter",
+            w.set_display_filter,
+            checkable=True,
+            tip="0.5-40 Hz display filter on the traces",
+        )
+    )
     m.addAction(_action(w, "dark", "&Dark theme", w.set_dark, checkable=True))
     m.addAction(_action(w, "calibrate", "&Calibrate screen scale…", w.calibrate_screen))
 
     m = menus["measure"] = bar.addMenu("&Measure")
-    m.addAction(_action(w, "caliper", "&Caliper", w.set_caliper, "C", True,
-                        tip="Two vertical lines: ms, bpm and mV between them"))
+    m.addAction(
+        _action(
+            w,
+            "caliper",
+            "&Caliper",
+            w.set_caliper,
+            "C",
+            True,
+            tip="Two vertical lines: ms, bpm and mV between them",
+        )
+    )
 
     m = menus["analysis"] = bar.addMenu("&Analysis")
     m.addAction(_action(w, "rescore", "&Run anomaly model again", w.start_scoring, "Ctrl+R"))
@@ -105,8 +183,9 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     group = QActionGroup(w)
     for dev in DEVICES:
         text = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}[dev]
-        act = _action(w, f"device_{dev}", text, lambda checked=False, d=dev: w.set_device(d),
-                      checkable=True)
+        act = _action(
+            w, f"device_{dev}", text, lambda checked=False, d=dev: w.set_device(d), checkable=True
+        )
         group.addAction(act)
         sub.addAction(act)
 

@@ -35,7 +35,10 @@ def error_text(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, ECGError):
         return str(exc), None
     if isinstance(exc, MemoryError):
-        return "Not enough memory for this operation. Close other programs or open a shorter file.", None
+        return (
+            "Not enough memory for this operation. Close other programs or open a shorter file.",
+            None,
+        )
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return (
         f"Unexpected error: {type(exc).__name__}: {exc}\n\n"
@@ -52,17 +55,25 @@ def show_error(
     if details is None:
         log.warning("%s", text)
     else:
-        log.error("unexpected error shown to the user", exc_info=(type(exc), exc, exc.__traceback__))
-    return _box(parent, QMessageBox.Icon.Warning if details is None else QMessageBox.Icon.Critical,
-                title, text, details)
+        log.error(
+            "unexpected error shown to the user", exc_info=(type(exc), exc, exc.__traceback__)
+        )
+    return _box(
+        parent,
+        QMessageBox.Icon.Warning if details is None else QMessageBox.Icon.Critical,
+        title,
+        text,
+        details,
+    )
 
 
 def show_info(parent: QWidget | None, text: str, title: str = "ecgviewer") -> QMessageBox | None:
     return _box(parent, QMessageBox.Icon.Information, title, text, None)
 
 
-def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
-         details: str | None) -> QMessageBox | None:
+def _box(
+    parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str | None
+) -> QMessageBox | None:
     if QApplication.instance() is None:  # excepthook before/after the app: the log is all
         return None
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)

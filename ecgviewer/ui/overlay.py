@@ -28,23 +28,32 @@ def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Findin
 def finding_text(finding: Finding) -> str:
     """One line for the status bar: lead, time, how unusual and why."""
     lead = f"lead {finding.lead}" if finding.lead else "all leads"
-    pct = "" if finding.percentile is None else f", {wording.comparison(finding.percentile).lower()}"
-    return (f"{lead}, {finding.start:.2f}-{finding.end:.2f} s: {finding.score:.1f} SD above "
-            f"normal{pct} ({finding.reason})")
+    pct = (
+        "" if finding.percentile is None else f", {wording.comparison(finding.percentile).lower()}"
+    )
+    return (
+        f"{lead}, {finding.start:.2f}-{finding.end:.2f} s: {finding.score:.1f} SD above "
+        f"normal{pct} ({finding.reason})"
+    )
 
 
 def flag_texts(result: Any) -> list[str]:
     """Lines for the model's flags in plain words (ecgviewer.wording); signal-quality flags are
     told by :func:`quality_lines`."""
-    return [wording.flag_text(f) for f in sorted(getattr(result, "flags", ()) or ())
-            if f.partition(":")[0] not in PROBLEMS]
+    return [
+        wording.flag_text(f)
+        for f in sorted(getattr(result, "flags", ()) or ())
+        if f.partition(":")[0] not in PROBLEMS
+    ]
 
 
 def quality_lines(result: Any, limit: int = 6) -> list[str]:
-    """"signal quality: ..." and one line per problem lead (what was measured), for the panel."""
+    """ "signal quality: ..." and one line per problem lead (what was measured), for the panel."""
     quality = getattr(result, "quality", None)
     if quality is None or quality.ok:
-        return ["signal quality: no lead off, clipped or heavily noisy"] if quality is not None else []
+        return (
+            ["signal quality: no lead off, clipped or heavily noisy"] if quality is not None else []
+        )
     lines = [f"signal quality: {quality.headline()}"]
     details = [f"  {line}" for line in quality.detail_lines()]
     if len(details) > limit:

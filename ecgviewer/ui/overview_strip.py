@@ -43,7 +43,9 @@ class TimeAxis(pg.AxisItem):
         super().__init__(*args, **kw)
         self.start = None  # kept for callers; the axis itself is always time from start
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # pyqtgraph's name
+    def tickStrings(
+        self, values: list[float], scale: float, spacing: float
+    ) -> list[str]:  # pyqtgraph's name
         return [elapsed_text(float(v), long=True) for v in values]
 
 
@@ -94,13 +96,18 @@ class OverviewStrip(pg.PlotWidget):
         item.setLabel("left", "unusual ↑")
         item.getAxis("left").setStyle(showValues=False)
         item.getAxis("left").setWidth(28)
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(QColor(40, 80, 230), width=1),
-                                     fillLevel=0.0, brush=pg.mkBrush(40, 80, 230, 70),
-                                     connect="finite")
-        self.markers = pg.ScatterPlotItem(symbol="t", size=9, pen=pg.mkPen(None),
-                                          brush=pg.mkBrush(220, 60, 20))
-        self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 0, 0, 40),
-                                          pen=pg.mkPen(QColor(0, 0, 0, 160)))
+        self.curve = pg.PlotDataItem(
+            pen=pg.mkPen(QColor(40, 80, 230), width=1),
+            fillLevel=0.0,
+            brush=pg.mkBrush(40, 80, 230, 70),
+            connect="finite",
+        )
+        self.markers = pg.ScatterPlotItem(
+            symbol="t", size=9, pen=pg.mkPen(None), brush=pg.mkBrush(220, 60, 20)
+        )
+        self.region = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(0, 0, 0, 40), pen=pg.mkPen(QColor(0, 0, 0, 160))
+        )
         self.region.setZValue(10)
         for it in (self.curve, self.markers, self.region):
             self.addItem(it)
@@ -129,8 +136,9 @@ class OverviewStrip(pg.PlotWidget):
         self.curve.setData(x, y)
         found = state.ranked_findings(TOP_FINDINGS)
         # Markers on the curve, at the finding's beat time and its window's score.
-        self.markers.setData([f.centre for f in found],
-                             [float(state.scores[state.window_of(f)]) for f in found])
+        self.markers.setData(
+            [f.centre for f in found], [float(state.scores[state.window_of(f)]) for f in found]
+        )
 
     def set_view(self, t0: float, t1: float) -> None:
         # At 24 h a 10 s page is < 1 px wide: draw at least 0.2% of the width so it shows.
@@ -167,8 +175,14 @@ class LongRecordingPanel(QWidget):
     position_changed = Signal(float)  # start of the page to show, seconds
     scoring_finished = Signal(object)  # LongRecordingScores
 
-    def __init__(self, detector: Any = None, store: ReviewStore | None = None,
-                 parent: QWidget | None = None, device: str = "auto", batch: int = 16) -> None:
+    def __init__(
+        self,
+        detector: Any = None,
+        store: ReviewStore | None = None,
+        parent: QWidget | None = None,
+        device: str = "auto",
+        batch: int = 16,
+    ) -> None:
         super().__init__(parent)
         self.detector, self.store, self.device, self.batch = detector, store, device, batch
         self.record: Record | None = None
@@ -242,7 +256,8 @@ class LongRecordingPanel(QWidget):
             self.finding_label.setText(f"Not scored: {self.unscorable}.")
         else:
             self.finding_label.setText(
-                "Not scored yet: the overview fills in as windows are scored.")
+                "Not scored yet: the overview fills in as windows are scored."
+            )
         self.go_to(0.0)
 
     def _n_scored(self) -> int:
@@ -272,7 +287,8 @@ class LongRecordingPanel(QWidget):
         pages = math.ceil(self.record.duration / PAGE_S)
         self.position_label.setText(
             f"{start} – {end} from start{self._clock_note(self.t0)}"
-            f"   (page {int(self.t0 // PAGE_S) + 1} of {pages})")
+            f"   (page {int(self.t0 // PAGE_S) + 1} of {pages})"
+        )
 
     def _clock_note(self, t: float) -> str:
         if self.record is None or self.record.start is None:
@@ -298,7 +314,8 @@ class LongRecordingPanel(QWidget):
         lead = f" in lead {f.lead}" if f.lead else ""
         self.finding_label.setText(
             f"Finding {self.finding_index + 1} of {len(found)}: at {elapsed_text(centre, long=True)} from "
-            f"start{self._clock_note(centre)}{lead}")
+            f"start{self._clock_note(centre)}{lead}"
+        )
         return f
 
     # -------------------------------------------------------------- scoring
@@ -318,16 +335,27 @@ class LongRecordingPanel(QWidget):
         detector, store, device, batch = self.detector, self.store, self.device, self.batch
 
         def job() -> Any:
-            return long_recording_job(record, state, detector, window_s=PAGE_S, batch=batch,
-                                      store=store, emit=bridge.windows_scored.emit, device=device)
+            return long_recording_job(
+                record,
+                state,
+                detector,
+                window_s=PAGE_S,
+                batch=batch,
+                store=store,
+                emit=bridge.windows_scored.emit,
+                device=device,
+            )
 
         worker = Worker(job, kind="long_recording")
         self.worker = worker
         # The tracker delivers only while this job is current: no stale check per handler.
-        self.jobs.start(worker, progress=self._on_progress,
-                        finished=lambda _state: self._on_done("Scoring finished"),
-                        cancelled=lambda: self._on_done("Scoring paused: press Resume to go on"),
-                        failed=self._on_failed)
+        self.jobs.start(
+            worker,
+            progress=self._on_progress,
+            finished=lambda _state: self._on_done("Scoring finished"),
+            cancelled=lambda: self._on_done("Scoring paused: press Resume to go on"),
+            failed=self._on_failed,
+        )
         self._update_button()
         return worker
 
@@ -342,8 +370,14 @@ class LongRecordingPanel(QWidget):
             self.score_button.setEnabled(False)
             return
         self.score_button.setText(
-            "Pause scoring" if running else ("Scored" if done else
-                                             ("Resume scoring" if self.state and self.state.n_done else "Score recording")))
+            "Pause scoring"
+            if running
+            else (
+                "Scored"
+                if done
+                else ("Resume scoring" if self.state and self.state.n_done else "Score recording")
+            )
+        )
         self.score_button.setEnabled(self.record is not None and (running or not done))
 
     def _on_windows(self, _indices: list[int]) -> None:

@@ -63,8 +63,9 @@ class PatientPanel(QGroupBox):
         form.addRow("Device", self.device_label)
         form.addRow("File", self.source_label)
         self.cart_label = _value_label()
-        self.cart_label.setToolTip("The interpretation the acquiring cart stored in the file "
-                                   "(not ours, not reviewed)")
+        self.cart_label.setToolTip(
+            "The interpretation the acquiring cart stored in the file (not ours, not reviewed)"
+        )
         form.addRow("Cart says", self.cart_label)
         form.addRow(self.apply_button)
         self.show_record(None)  # no ECG yet: "unknown"/"-", never a placeholder "Age 0"
@@ -74,8 +75,11 @@ class PatientPanel(QGroupBox):
         self.id_label.setText(p.id if p and p.id else "-")
         self.age_edit.setValue(p.age if p and p.age is not None else -1)
         self.sex_edit.setCurrentText(p.sex if p and p.sex in ("F", "M") else "unknown")
-        start = record.start.strftime("%Y-%m-%d %H:%M:%S") if record and record.start else \
-            ("unknown" if record else "-")
+        start = (
+            record.start.strftime("%Y-%m-%d %H:%M:%S")
+            if record and record.start
+            else ("unknown" if record else "-")
+        )
         self.time_label.setText(start)
         self.device_label.setText(record.device or "unknown" if record else "-")
         fmt = f" ({record.format})" if record and record.format else ""
@@ -94,7 +98,7 @@ class PatientPanel(QGroupBox):
 
 
 def _from(m: Measurements) -> str:
-    """" from 0:20:30" (time from start, the ruler's convention) when the measured strip does
+    """ " from 0:20:30" (time from start, the ruler's convention) when the measured strip does
     not start at the recording's start."""
     return f" from {wording.elapsed_text(m.start_s, long=True)}" if m.start_s > 0 else ""
 
@@ -106,12 +110,26 @@ class MeasurementsPanel(QGroupBox):
         super().__init__("Measurements", parent)
         form = QFormLayout(self)
         self.rows: dict[str, QLabel] = {}
-        for name in ("Heart rate", "RR", "P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia",
-                     "Axes", "Method", "Cart", "Display filter"):
+        for name in (
+            "Heart rate",
+            "RR",
+            "P",
+            "PR",
+            "QRS",
+            "QT",
+            "QTc Bazett",
+            "QTc Fridericia",
+            "Axes",
+            "Method",
+            "Cart",
+            "Display filter",
+        ):
             self.rows[name] = _value_label()
             form.addRow(name, self.rows[name])
-        self.rows["Cart"].setToolTip("Values the acquiring cart measured itself, stored in the "
-                                     "file; shown as 'cart' beside ours")
+        self.rows["Cart"].setToolTip(
+            "Values the acquiring cart measured itself, stored in the "
+            "file; shown as 'cart' beside ours"
+        )
         self.caliper_label = _value_label()
         form.addRow("Caliper", self.caliper_label)
 
@@ -125,7 +143,8 @@ class MeasurementsPanel(QGroupBox):
             lead = f", lead {m.rhythm_lead}" if m.rhythm_lead else ""
             self.rows["Heart rate"].setText(
                 f"{m.hr_bpm:.0f} bpm (range {m.hr_min_bpm:.0f}-{m.hr_max_bpm:.0f}; "
-                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{_from(m)}{lead})")
+                f"{m.r_peaks.size} R peaks in {m.seconds:.0f} s{_from(m)}{lead})"
+            )
             self.rows["RR"].setText(f"mean {m.rr_mean_ms:.0f} ms, SD {m.rr_sd_ms:.0f} ms")
         else:
             reason = m.unavailable.get("heart rate", "not measured")
@@ -133,8 +152,10 @@ class MeasurementsPanel(QGroupBox):
             self.rows["RR"].setText("unavailable")
         full = getattr(m, "full", None)
         if full is not None:
-            axes = [f"{'-' if v is None else f'{v:.0f}°'}" for v in
-                    (full.p_axis_deg, full.qrs_axis_deg, full.t_axis_deg)]
+            axes = [
+                f"{'-' if v is None else f'{v:.0f}°'}"
+                for v in (full.p_axis_deg, full.qrs_axis_deg, full.t_axis_deg)
+            ]
             self.rows["Axes"].setText(f"P {axes[0]}, QRS {axes[1]}, T {axes[2]} (frontal)")
         for name in ("P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia"):
             value = m.intervals.get(name)
@@ -156,23 +177,36 @@ class MeasurementsPanel(QGroupBox):
                 label = self.rows[name]
                 what = "cart QTc" if key == "qtc" else "cart"
                 label.setText(f"{label.text()}  ·  {what} {_cart_value(key, value)}")
-        axes = [f"{axis} {cart.measurements[key]:g}" for axis, key in
-                (("P", "p_axis"), ("QRS", "qrs_axis"), ("T", "t_axis"))
-                if key in cart.measurements]
-        extra = [f"P duration {_cart_value('p_duration', cart.measurements['p_duration'])}"
-                 ] if "p_duration" in cart.measurements else []
+        axes = [
+            f"{axis} {cart.measurements[key]:g}"
+            for axis, key in (("P", "p_axis"), ("QRS", "qrs_axis"), ("T", "t_axis"))
+            if key in cart.measurements
+        ]
+        extra = (
+            [f"P duration {_cart_value('p_duration', cart.measurements['p_duration'])}"]
+            if "p_duration" in cart.measurements
+            else []
+        )
         if axes:
             extra.append("axes " + " / ".join(axes) + " deg")
         self.rows["Cart"].setText(
-            (cart.source or "the file") + (": " + ", ".join(extra) if extra else ""))
+            (cart.source or "the file") + (": " + ", ".join(extra) if extra else "")
+        )
 
     def set_filter_text(self, text: str) -> None:
         self.rows["Display filter"].setText(text)
 
 
 #: Our measurement rows -> the cart's keys (its QTc is whatever correction the cart used).
-_CART_ROWS = {"Heart rate": "heart_rate", "RR": "rr", "P": "p_duration", "PR": "pr", "QRS": "qrs",
-              "QT": "qt", "QTc Bazett": "qtc"}
+_CART_ROWS = {
+    "Heart rate": "heart_rate",
+    "RR": "rr",
+    "P": "p_duration",
+    "PR": "pr",
+    "QRS": "qrs",
+    "QT": "qt",
+    "QTc Bazett": "qtc",
+}
 
 
 def _cart_value(key: str, value: float) -> str:
@@ -234,8 +268,12 @@ class AnalysisPanel(QGroupBox):
         box.addWidget(self.ghost_check)
         box.addLayout(form)
         box.addWidget(self.details_label)
-        for sig in (self.overlay_check.toggled, self.ghost_check.toggled,
-                    self.threshold_slider.valueChanged, self.opacity_slider.valueChanged):
+        for sig in (
+            self.overlay_check.toggled,
+            self.ghost_check.toggled,
+            self.threshold_slider.valueChanged,
+            self.opacity_slider.valueChanged,
+        ):
             sig.connect(self._emit_overlay)
         self.set_running(False)
 
@@ -253,14 +291,18 @@ class AnalysisPanel(QGroupBox):
 
     def _update_tips(self) -> None:
         self.threshold_slider.setToolTip(
-            f"Colour map values above {self.threshold_slider.value()}% of the band's full scale")
+            f"Colour map values above {self.threshold_slider.value()}% of the band's full scale"
+        )
         self.opacity_slider.setToolTip(f"Maximum opacity {self.opacity_slider.value()}%")
 
     def _emit_overlay(self, *args: object) -> None:
         self._update_tips()
-        self.overlay_changed.emit(self.overlay_check.isChecked(), self.ghost_check.isChecked(),
-                                  self.threshold_slider.value() / 100.0,
-                                  self.opacity_slider.value() / 100.0)
+        self.overlay_changed.emit(
+            self.overlay_check.isChecked(),
+            self.ghost_check.isChecked(),
+            self.threshold_slider.value() / 100.0,
+            self.opacity_slider.value() / 100.0,
+        )
 
     def set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
@@ -282,8 +324,14 @@ class AnalysisPanel(QGroupBox):
     def set_elapsed(self, elapsed: float) -> None:
         self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
 
-    def show_result(self, score: float, percentile: float | None, verdict: str,
-                    details: str, headline: str | None = None) -> None:
+    def show_result(
+        self,
+        score: float,
+        percentile: float | None,
+        verdict: str,
+        details: str,
+        headline: str | None = None,
+    ) -> None:
         """The percentile and a plain verdict (ecgviewer.wording), or ``headline`` (a recording
         problem); the raw score only in the tooltip, for bug reports."""
         self.score_label.setText(headline or wording.headline(percentile))
@@ -293,8 +341,7 @@ class AnalysisPanel(QGroupBox):
 
     def show_not_scored(self) -> None:
         """No result for this record (the status line says why): nothing stale stays."""
-        for label in (self.score_label, self.verdict_label, self.details_label,
-                      self.elapsed_label):
+        for label in (self.score_label, self.verdict_label, self.details_label, self.elapsed_label):
             label.setText("")
         self.score_label.setToolTip("")
         self.rerun_button.setEnabled(False)
@@ -329,8 +376,9 @@ class FindingsPanel(QGroupBox):
         self.table.setRowCount(len(findings))
         for r, f in enumerate(findings):
             pct = "-" if f.percentile is None else wording.percentile_text(f.percentile)
-            for c, text in enumerate((str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s",
-                                      f"{f.score:.1f}", pct)):
+            for c, text in enumerate(
+                (str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s", f"{f.score:.1f}", pct)
+            ):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{f.score:.1f} SD above normal ECGs in this lead: {f.reason}")
                 self.table.setItem(r, c, item)
@@ -351,7 +399,11 @@ class FindingsPanel(QGroupBox):
         if not self.findings:
             return
         idx = self.current_index()
-        idx = (0 if delta > 0 else len(self.findings) - 1) if idx < 0 else (idx + delta) % len(self.findings)
+        idx = (
+            (0 if delta > 0 else len(self.findings) - 1)
+            if idx < 0
+            else (idx + delta) % len(self.findings)
+        )
         self.select(idx)
 
     def _on_selection(self) -> None:

@@ -106,8 +106,11 @@ class ReadingFeatures(QObject):
         if worklist is None:
             return
         readers = self.readings.readers_of([reading.content_hash]).get(reading.content_hash, [])
-        rows = [r.with_reading(reading, readers) for r in worklist.model.rows()
-                if r.content_hash == reading.content_hash]
+        rows = [
+            r.with_reading(reading, readers)
+            for r in worklist.model.rows()
+            if r.content_hash == reading.content_hash
+        ]
         if rows:
             worklist.model.merge(rows)
             current = worklist.current_row()
@@ -118,13 +121,17 @@ class ReadingFeatures(QObject):
         """Confirm-and-next: the worklist's next row, opened in the viewer."""
         worklist = self.review.worklist
         if worklist is None:
-            self.window.statusBar().showMessage("Confirmed. Open a worklist to move to the next ECG.", 5000)
+            self.window.statusBar().showMessage(
+                "Confirmed. Open a worklist to move to the next ECG.", 5000
+            )
             return
         before = worklist.current_row()
         worklist.next_row()
         after = worklist.current_row()
         if after is None or (before is not None and after.uid == before.uid):
-            self.window.statusBar().showMessage("Confirmed. That was the last ECG of the worklist.", 5000)
+            self.window.statusBar().showMessage(
+                "Confirmed. That was the last ECG of the worklist.", 5000
+            )
             return
         worklist.open_current()
 
@@ -152,8 +159,9 @@ class ReadingFeatures(QObject):
         if beat.beat is None:
             show_error(self.window, ValueError(f"No median beat to edit: {beat.reason}."))
             return None
-        dlg = IntervalEditorDialog(beat, self.readings, self.panel.content_hash, self.panel.reader,
-                                   parent=self.window)
+        dlg = IntervalEditorDialog(
+            beat, self.readings, self.panel.content_hash, self.panel.reader, parent=self.window
+        )
         dlg.editor.edited.connect(self._edited)
         dlg.show()
         return dlg

@@ -39,10 +39,19 @@ from ecgviewer.ui.workers import JobTracker, Worker
 log = logging.getLogger(__name__)
 
 
-def report_job(record: Record, result: Any, review: Review | None, display_filter: Any,
-               path: str, fmt: str, paper: str, dpi: int, t0: float = 0.0,
-               overlay: dict[str, float] | None = None, reading: Any = None,
-               ) -> Generator[tuple[int, int, str], None, Path]:
+def report_job(
+    record: Record,
+    result: Any,
+    review: Review | None,
+    display_filter: Any,
+    path: str,
+    fmt: str,
+    paper: str,
+    dpi: int,
+    t0: float = 0.0,
+    overlay: dict[str, float] | None = None,
+    reading: Any = None,
+) -> Generator[tuple[int, int, str], None, Path]:
     """Measure, then paint the report to ``path`` (PDF or PNG); returns the path.
 
     ``overlay``: the viewer's heat-band ``threshold`` and ``opacity``, so paper matches screen.
@@ -50,8 +59,15 @@ def report_job(record: Record, result: Any, review: Review | None, display_filte
     from ecgviewer.report import render
 
     yield (0, 2, "Measuring")
-    content = from_result(record, result, review=review, display_filter=display_filter, t0=t0,
-                          reading=reading, **(overlay or {}))
+    content = from_result(
+        record,
+        result,
+        review=review,
+        display_filter=display_filter,
+        t0=t0,
+        reading=reading,
+        **(overlay or {}),
+    )
     yield (1, 2, "Drawing the report")
     if fmt == "PNG":
         return render.export_png(content, path, paper, float(dpi))
@@ -72,10 +88,18 @@ class ReportDialog(QDialog):
         The viewer's heat-band ``threshold`` and ``opacity``.
     """
 
-    def __init__(self, record: Record, result: Any = None, review: Review | None = None,
-                 display_filter: Any = None, parent: QWidget | None = None, t0: float = 0.0,
-                 default_dir: str | None = None, overlay: dict[str, float] | None = None,
-                 reading: Any = None) -> None:
+    def __init__(
+        self,
+        record: Record,
+        result: Any = None,
+        review: Review | None = None,
+        display_filter: Any = None,
+        parent: QWidget | None = None,
+        t0: float = 0.0,
+        default_dir: str | None = None,
+        overlay: dict[str, float] | None = None,
+        reading: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
         self.reading = reading  # review.reading.Reading: sign-off state and statements
@@ -108,7 +132,9 @@ class ReportDialog(QDialog):
         form.addRow("File", path_row)
         self.status = QLabel("One landscape page: 25 mm/s, 10 mm/mV, 3x4 + II rhythm.")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button = self.buttons.addButton(
+            "Export", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.buttons.accepted.connect(self.export)
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -118,7 +144,11 @@ class ReportDialog(QDialog):
 
     def _default_path(self, folder: str | None) -> str:
         stem = Path(self.record.source).stem if self.record.source else "ecg"
-        base = Path(folder) if folder else (Path(self.record.source).parent if self.record.source else Path.home())
+        base = (
+            Path(folder)
+            if folder
+            else (Path(self.record.source).parent if self.record.source else Path.home())
+        )
         return str(base / f"{stem}_report.pdf")
 
     def _format_changed(self, fmt: str) -> None:
@@ -128,8 +158,9 @@ class ReportDialog(QDialog):
 
     def _browse(self) -> None:
         fmt = self.format.currentText()
-        path, _ = QFileDialog.getSaveFileName(self, "Save the report", self.path.text(),
-                                              f"{fmt} (*.{fmt.lower()})")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the report", self.path.text(), f"{fmt} (*.{fmt.lower()})"
+        )
         if path:
             self.path.setText(path)
 
@@ -137,8 +168,19 @@ class ReportDialog(QDialog):
         """Start the export; the dialog closes when the file is written."""
         path = self.path.text().strip()
         fmt, paper, dpi = self.format.currentText(), self.paper.currentText(), self.dpi.value()
-        args = (self.record, self.result, self.review, self.display_filter, path, fmt, paper, dpi,
-                self.t0, self.overlay, self.reading)
+        args = (
+            self.record,
+            self.result,
+            self.review,
+            self.display_filter,
+            path,
+            fmt,
+            paper,
+            dpi,
+            self.t0,
+            self.overlay,
+            self.reading,
+        )
         worker = Worker(lambda: report_job(*args), kind="report")
         worker.signals.progress.connect(lambda d, t, m: self.status.setText(m + "…"))
         worker.signals.finished.connect(self._written)
@@ -170,9 +212,16 @@ def print_content(content: ReportContent, printer: Any) -> None:
     print_report(content, printer)
 
 
-def print_dialog(parent: QWidget | None, record: Record, result: Any = None,
-                 review: Review | None = None, display_filter: Any = None, t0: float = 0.0,
-                 overlay: dict[str, float] | None = None, reading: Any = None) -> bool:
+def print_dialog(
+    parent: QWidget | None,
+    record: Record,
+    result: Any = None,
+    review: Review | None = None,
+    display_filter: Any = None,
+    t0: float = 0.0,
+    overlay: dict[str, float] | None = None,
+    reading: Any = None,
+) -> bool:
     """File > Print…: the system print dialog, then the report on the chosen printer.
 
     Returns True when something was printed. Printing runs on the GUI thread: QPrinter is
@@ -188,8 +237,15 @@ def print_dialog(parent: QWidget | None, record: Record, result: Any = None,
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return False
     try:
-        content = from_result(record, result, review=review, display_filter=display_filter, t0=t0,
-                              reading=reading, **(overlay or {}))
+        content = from_result(
+            record,
+            result,
+            review=review,
+            display_filter=display_filter,
+            t0=t0,
+            reading=reading,
+            **(overlay or {}),
+        )
         print_content(content, printer)
     except Exception as exc:  # noqa: BLE001 - a printer problem must not close the viewer
         show_error(parent, exc)

@@ -36,7 +36,9 @@ _HASH_ON_GUI_MAX_BYTES = 50 * 2**20
 class ReviewFeatures(QObject):
     """Owns the worklist window, the overview dock and the review store for one main window."""
 
-    def __init__(self, window: QMainWindow, detector: Any = None, store: ReviewStore | None = None) -> None:
+    def __init__(
+        self, window: QMainWindow, detector: Any = None, store: ReviewStore | None = None
+    ) -> None:
         super().__init__(window)
         self.window: Any = window
         self.detector = detector
@@ -44,15 +46,21 @@ class ReviewFeatures(QObject):
         # or session-only mode) instead of no worklist and no reports.
         self.store = store or ReviewStore(fallback=True)
         if self.store.problem:
-            QTimer.singleShot(0, lambda: show_info(window, self.store.problem or "",
-                                                   title="ecgviewer — review database"))
+            QTimer.singleShot(
+                0,
+                lambda: show_info(
+                    window, self.store.problem or "", title="ecgviewer — review database"
+                ),
+            )
         self.worklist: Any = None
         self.overview = LongRecordingPanel(detector=detector, store=self.store)
         self.overview.position_changed.connect(self._show_page)
         self.dock = QDockWidget("Long-recording overview", window)
         self.dock.setObjectName("overview_dock")
         self.dock.setWidget(self.overview)
-        self.dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea)
+        self.dock.setAllowedAreas(
+            Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea
+        )
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
         self._add_actions()
@@ -65,7 +73,12 @@ class ReviewFeatures(QObject):
         quit_action = w.actions.get("quit")
         items = [
             ("open_folder", "Open &folder as worklist…", self.open_folder_dialog, "Ctrl+Shift+O"),
-            ("open_collection", "Open collection / &database as worklist…", self.open_collection_dialog, None),
+            (
+                "open_collection",
+                "Open collection / &database as worklist…",
+                self.open_collection_dialog,
+                None,
+            ),
             (None, None, None, None),
             ("export_report", "Export &report (PDF/PNG)…", self.export_report, "Ctrl+E"),
             ("print", "&Print…", self.print_report, "Ctrl+P"),
@@ -102,14 +115,19 @@ class ReviewFeatures(QObject):
         return self.worklist
 
     def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of ECGs as a worklist")
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Open a folder of ECGs as a worklist"
+        )
         if folder:
             self.open_worklist(folder)
 
     def open_collection_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Open an ECG collection as a worklist", "",
-            "ECG collections (*.h5 *.hdf5 *.hdf *.csv);;All files (*)")
+            self.window,
+            "Open an ECG collection as a worklist",
+            "",
+            "ECG collections (*.h5 *.hdf5 *.hdf *.csv);;All files (*)",
+        )
         if path:
             self.open_worklist(path)
 
@@ -181,10 +199,15 @@ class ReviewFeatures(QObject):
             show_error(w, ValueError("Open an ECG first: there is nothing to report."))
             return None
         reading = getattr(self, "reading_of", lambda _r: None)(w.record)
-        return {"record": w.record, "result": self._page_result(), "review": self.review_of(w.record),
-                "reading": reading,
-                "display_filter": w.display_filter(), "t0": float(w.state.page_start),
-                "overlay": {"threshold": float(w.state.threshold), "opacity": float(w.state.opacity)}}
+        return {
+            "record": w.record,
+            "result": self._page_result(),
+            "review": self.review_of(w.record),
+            "reading": reading,
+            "display_filter": w.display_filter(),
+            "t0": float(w.state.page_start),
+            "overlay": {"threshold": float(w.state.threshold), "opacity": float(w.state.opacity)},
+        }
 
     def _page_result(self) -> Any:
         # A whole-record result only: its map is aligned to record.signal.
@@ -200,9 +223,16 @@ class ReviewFeatures(QObject):
             return None
         from ecgviewer.ui.report_dialog import ReportDialog
 
-        dlg = ReportDialog(args["record"], args["result"], args["review"], args["display_filter"],
-                           parent=self.window, t0=args["t0"], overlay=args["overlay"],
-                           reading=args["reading"])
+        dlg = ReportDialog(
+            args["record"],
+            args["result"],
+            args["review"],
+            args["display_filter"],
+            parent=self.window,
+            t0=args["t0"],
+            overlay=args["overlay"],
+            reading=args["reading"],
+        )
         dlg.show()
         return dlg
 
@@ -244,7 +274,9 @@ class ReviewFeatures(QObject):
             self.worklist.close()
 
 
-def install(window: QMainWindow, detector: Any = None, store: ReviewStore | None = None) -> ReviewFeatures:
+def install(
+    window: QMainWindow, detector: Any = None, store: ReviewStore | None = None
+) -> ReviewFeatures:
     """Add the review workflow to ``window``; returns the object that owns it."""
     features = ReviewFeatures(window, detector, store)
     # The window's public hook: it pages -> the overview follows; it closes -> the features
@@ -263,6 +295,9 @@ def install_or_log(window: QMainWindow) -> ReviewFeatures | None:
         return install(window)
     except Exception as exc:
         log.exception("review features (worklist, overview, reports) are unavailable")
-        show_info(window, f"The worklist, long-recording overview and report export are "
-                  f"unavailable ({type(exc).__name__}: {exc}). The viewer still works.")
+        show_info(
+            window,
+            f"The worklist, long-recording overview and report export are "
+            f"unavailable ({type(exc).__name__}: {exc}). The viewer still works.",
+        )
         return None

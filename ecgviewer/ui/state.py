@@ -43,8 +43,19 @@ class ViewState:
     fit_to_window: bool = False  # page scaled to the window instead of true scale
     device: str = "auto"  # where the model runs: auto / cpu / cuda
 
-    _persisted = ("layout", "speed_mm_s", "gain_mm_mv", "show_overlay", "show_ghost",
-                  "threshold", "opacity", "dark", "display_filter", "device", "fit_to_window")
+    _persisted = (
+        "layout",
+        "speed_mm_s",
+        "gain_mm_mv",
+        "show_overlay",
+        "show_ghost",
+        "threshold",
+        "opacity",
+        "dark",
+        "display_filter",
+        "device",
+        "fit_to_window",
+    )
 
     def save(self, settings: QSettings) -> None:
         for name in self._persisted:

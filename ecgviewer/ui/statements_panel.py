@@ -78,7 +78,9 @@ class StatementsPanel(QGroupBox):
         delete.activated.connect(self.remove_selected)
 
         self.entry = QLineEdit()
-        self.entry.setPlaceholderText("type a code or words (afib, 1avb, infarct…); \"… for free text")
+        self.entry.setPlaceholderText(
+            'type a code or words (afib, 1avb, infarct…); "… for free text'
+        )
         self._matches = QStringListModel(self)
         self.completer = QCompleter(self._matches, self)
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
@@ -90,7 +92,9 @@ class StatementsPanel(QGroupBox):
         self.completer.activated.connect(self._completion_chosen)
         self.fav_star = QToolButton()
         self.fav_star.setText("☆")
-        self.fav_star.setToolTip("Add the code in the entry (or the selected statement) to your favourites")
+        self.fav_star.setToolTip(
+            "Add the code in the entry (or the selected statement) to your favourites"
+        )
         self.fav_star.clicked.connect(self.toggle_favourite)
         entry_row = QHBoxLayout()
         entry_row.addWidget(self.entry, 1)
@@ -136,7 +140,10 @@ class StatementsPanel(QGroupBox):
     # -------------------------------------------------------------- public
     def install_shortcuts(self, window: QWidget) -> None:
         """Window-wide keys: Ctrl+Return confirm and next, Alt+n adds favourite n."""
-        keys: dict[str, Any] = {"Ctrl+Return": self.confirm_and_next, "Ctrl+Enter": self.confirm_and_next}
+        keys: dict[str, Any] = {
+            "Ctrl+Return": self.confirm_and_next,
+            "Ctrl+Enter": self.confirm_and_next,
+        }
         for i in range(MAX_FAVOURITE_KEYS):
             keys[f"Alt+{i + 1}"] = lambda i=i: self._add_favourite(i)
         for key, slot in keys.items():
@@ -176,9 +183,13 @@ class StatementsPanel(QGroupBox):
         if not text:
             return False
         if _SEP in text:  # a completion: "CODE — text"
-            ok = self._do(lambda h, who: self.readings.add_statement(h, who, code=text.split(_SEP)[0]))
+            ok = self._do(
+                lambda h, who: self.readings.add_statement(h, who, code=text.split(_SEP)[0])
+            )
         elif text.startswith(('"', "'")) or " " in text:
-            ok = self._do(lambda h, who: self.readings.add_statement(h, who, text=text.strip("\"'")))
+            ok = self._do(
+                lambda h, who: self.readings.add_statement(h, who, text=text.strip("\"'"))
+            )
         else:
             ok = self._do(lambda h, who: self.readings.add_statement(h, who, code=text))
         if ok:
@@ -217,7 +228,9 @@ class StatementsPanel(QGroupBox):
             return
         try:
             code = lookup(text).code
-            self.readings.set_favourite(self.reader(), code, code not in self.readings.favourites(self.reader()))
+            self.readings.set_favourite(
+                self.reader(), code, code not in self.readings.favourites(self.reader())
+            )
         except ECGError as exc:
             self.message.setText(exc.problem)
             return
@@ -276,16 +289,27 @@ class StatementsPanel(QGroupBox):
             b.setText(code)
             tip = lookup(code).text + (f"  [Alt+{i + 1}]" if i < MAX_FAVOURITE_KEYS else "")
             b.setToolTip(tip)
-            b.clicked.connect(lambda _c=False, code=code: self._do(
-                lambda h, who: self.readings.add_statement(h, who, code=code)))
+            b.clicked.connect(
+                lambda _c=False, code=code: self._do(
+                    lambda h, who: self.readings.add_statement(h, who, code=code)
+                )
+            )
             self.fav_row.addWidget(b)
             self._fav_buttons.append(b)
 
     def _show(self) -> None:
         r = self.reading
         enabled = r is not None
-        for w in (self.entry, self.list, self.btn_reviewed, self.btn_confirm, self.btn_next,
-                  self.btn_audit, self.btn_intervals, self.fav_star):
+        for w in (
+            self.entry,
+            self.list,
+            self.btn_reviewed,
+            self.btn_confirm,
+            self.btn_next,
+            self.btn_audit,
+            self.btn_intervals,
+            self.fav_star,
+        ):
             w.setEnabled(enabled)
         self.list.clear()
         if r is None:

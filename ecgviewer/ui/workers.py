@@ -138,16 +138,23 @@ class JobTracker:
         self._current: dict[str, Worker] = {}
         self._all: list[Worker] = []
 
-    def start(self, worker: Worker, *, progress: Callable[..., Any] | None = None,
-              finished: Callable[..., Any] | None = None,
-              failed: Callable[..., Any] | None = None,
-              cancelled: Callable[..., Any] | None = None) -> Worker:
+    def start(
+        self,
+        worker: Worker,
+        *,
+        progress: Callable[..., Any] | None = None,
+        finished: Callable[..., Any] | None = None,
+        failed: Callable[..., Any] | None = None,
+        cancelled: Callable[..., Any] | None = None,
+    ) -> Worker:
         """Start ``worker`` as the current job of its kind; the given slots receive its
         signals only while it is still current (each slot gets the signal's arguments)."""
-        for signal, slot in ((worker.signals.progress, progress),
-                             (worker.signals.finished, finished),
-                             (worker.signals.failed, failed),
-                             (worker.signals.cancelled, cancelled)):
+        for signal, slot in (
+            (worker.signals.progress, progress),
+            (worker.signals.finished, finished),
+            (worker.signals.failed, failed),
+            (worker.signals.cancelled, cancelled),
+        ):
             if slot is not None:
                 signal.connect(self._if_current(worker, slot))
         old = self._current.get(worker.kind)
@@ -164,8 +171,7 @@ class JobTracker:
             if self.is_current(worker):
                 slot(*args)
             else:
-                log.debug("dropped a late signal of replaced job %s#%d", worker.kind,
-                          worker.job_id)
+                log.debug("dropped a late signal of replaced job %s#%d", worker.kind, worker.job_id)
 
         return deliver
 

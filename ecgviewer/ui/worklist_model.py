@@ -70,7 +70,9 @@ class WorklistTableModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][1]
         return None
@@ -92,9 +94,17 @@ class WorklistTableModel(QAbstractTableModel):
             return row.error or row.path
         if role == Qt.ItemDataRole.BackgroundRole and row.review_state in _STATE_COLOUR:
             return QBrush(_STATE_COLOUR[row.review_state])
-        if role == Qt.ItemDataRole.ForegroundRole and row.status in (ERROR, LONG) and key == "score":
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and row.status in (ERROR, LONG)
+            and key == "score"
+        ):
             return QBrush(QColor(160, 60, 30))
-        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("percentile", "duration", "n_leads"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in (
+            "percentile",
+            "duration",
+            "n_leads",
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -177,14 +187,19 @@ class WorklistProxy(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         """The sorted column's title ends with an arrow pointing the way values go down the
         list: ▼ largest first (the default, most unusual at the top), ▲ smallest first.
         Qt's own indicator points the other way in several styles, so the table hides it."""
         text = super().headerData(section, orientation, role)
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and section == self.sortColumn() and text):
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and section == self.sortColumn()
+            and text
+        ):
             arrow = "▼" if self.sortOrder() == Qt.SortOrder.DescendingOrder else "▲"
             return f"{text} {arrow}"
         return text

@@ -49,7 +49,8 @@ def build_toolbar(win: WorklistWindow) -> None:
     win.reviewer_edit.setPlaceholderText("your name")
     win.reviewer_edit.setMaximumWidth(180)
     win.reviewer_edit.editingFinished.connect(
-        lambda: win._settings.setValue("reviewer", win.reviewer_edit.text().strip()))
+        lambda: win._settings.setValue("reviewer", win.reviewer_edit.text().strip())
+    )
     bar.addWidget(win.reviewer_edit)
     win.filter_edit = QLineEdit()
     win.filter_edit.setPlaceholderText("filter (patient, file, note…)")
@@ -60,6 +61,7 @@ def build_toolbar(win: WorklistWindow) -> None:
     from ecgviewer.ui.worklist_reading_filter import add_reading_filter
 
     add_reading_filter(win, bar)
+
 
 def build_side_panel(win: WorklistWindow) -> None:
     """Details of the current ECG, the three review buttons and the note editor."""
@@ -72,8 +74,12 @@ def build_side_panel(win: WorklistWindow) -> None:
     win.lbl_score.setWordWrap(True)
     win.lbl_review = QLabel()
     win.lbl_review.setWordWrap(True)
-    for name, widget in (("ECG", win.lbl_ecg), ("Patient", win.lbl_patient),
-                         ("Anomaly", win.lbl_score), ("Review", win.lbl_review)):
+    for name, widget in (
+        ("ECG", win.lbl_ecg),
+        ("Patient", win.lbl_patient),
+        ("Anomaly", win.lbl_score),
+        ("Review", win.lbl_review),
+    ):
         widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(name, widget)
     lay.addLayout(form)

@@ -35,8 +35,9 @@ def add_reading_filter(win: Any, bar: QToolBar) -> None:
     win.reading_reader_edit.setMaximumWidth(140)
 
     def apply(*_args: object) -> None:
-        win.proxy.set_reading_filter(win.reading_state_box.currentData() or "",
-                                     win.reading_reader_edit.text())
+        win.proxy.set_reading_filter(
+            win.reading_state_box.currentData() or "", win.reading_reader_edit.text()
+        )
 
     win.reading_state_box.currentIndexChanged.connect(apply)
     win.reading_reader_edit.textChanged.connect(apply)
@@ -65,6 +66,8 @@ def export_audit(win: Any, path: str) -> int:
 
 
 def _choose_audit_export(win: Any) -> None:
-    path, _ = QFileDialog.getSaveFileName(win, "Export the audit trail", "audit_trail.csv", "CSV (*.csv)")
+    path, _ = QFileDialog.getSaveFileName(
+        win, "Export the audit trail", "audit_trail.csv", "CSV (*.csv)"
+    )
     if path:
         export_audit(win, path)

@@ -76,8 +76,14 @@ class WorklistWindow(QMainWindow):
     compare_requested = Signal(object, object)  # this row, the same patient's previous row
     review_saved = Signal(object)  # Review as stored
 
-    def __init__(self, store: ReviewStore | None = None, detector: Any = None,
-                 parent: QWidget | None = None, chunk: int = 16, device: str = "auto") -> None:
+    def __init__(
+        self,
+        store: ReviewStore | None = None,
+        detector: Any = None,
+        parent: QWidget | None = None,
+        chunk: int = 16,
+        device: str = "auto",
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("ecgviewer — worklist")
         self.store = store or ReviewStore(fallback=True)
@@ -88,7 +94,9 @@ class WorklistWindow(QMainWindow):
         self.jobs = JobTracker()
         self.worker: Worker | None = None
         self.source: str | None = None
-        self._settings = QSettings(str(user_data_dir() / "worklist.ini"), QSettings.Format.IniFormat)
+        self._settings = QSettings(
+            str(user_data_dir() / "worklist.ini"), QSettings.Format.IniFormat
+        )
         self._progress_t0: tuple[float, int] | None = None
         self._t_open = time.perf_counter()
         self.first_rows_s: float | None = None  # open_source -> first rows shown (benchmark)
@@ -146,17 +154,23 @@ class WorklistWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         if not getattr(self.store, "writable", True):  # read-only / session-only store
             self.store_label = QLabel(
-                "Read-only mode: reviews are not saved" if self.store.mode == "read-only"
-                else "Reviews cannot be saved (data folder unusable)")
+                "Read-only mode: reviews are not saved"
+                if self.store.mode == "read-only"
+                else "Reviews cannot be saved (data folder unusable)"
+            )
             self.store_label.setToolTip(self.store.problem or "")
             self.statusBar().addPermanentWidget(self.store_label)
 
     def _build_shortcuts(self) -> None:
         keys = {
-            "J": self.next_row, "K": self.previous_row,
-            "N": lambda: self.mark("normal"), "A": lambda: self.mark("abnormal"),
-            "U": lambda: self.mark("unreviewed"), "E": self.edit_note,
-            "Return": self.open_current, "Enter": self.open_current,
+            "J": self.next_row,
+            "K": self.previous_row,
+            "N": lambda: self.mark("normal"),
+            "A": lambda: self.mark("abnormal"),
+            "U": lambda: self.mark("unreviewed"),
+            "E": self.edit_note,
+            "Return": self.open_current,
+            "Enter": self.open_current,
             "C": self.compare_current,
         }
         self._shortcuts = []
@@ -183,8 +197,11 @@ class WorklistWindow(QMainWindow):
 
     def _choose_collection(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open an ECG collection", "",
-            "ECG collections (*.h5 *.hdf5 *.hdf *.csv);;PTB-XL database (ptbxl_database.csv);;All files (*)")
+            self,
+            "Open an ECG collection",
+            "",
+            "ECG collections (*.h5 *.hdf5 *.hdf *.csv);;PTB-XL database (ptbxl_database.csv);;All files (*)",
+        )
         if path:
             self.open_source(path)
 
@@ -200,9 +217,14 @@ class WorklistWindow(QMainWindow):
         token = self._token = object()  # rows of a replaced job (still queued) are dropped
 
         def job() -> Any:  # built on the worker thread: nothing slow on the GUI thread
-            return worklist_job(self.source or "", store, detector,
-                                emit=lambda rows: bridge.rows_arrived.emit((token, rows)),
-                                chunk=self.chunk, device=self.device)
+            return worklist_job(
+                self.source or "",
+                store,
+                detector,
+                emit=lambda rows: bridge.rows_arrived.emit((token, rows)),
+                chunk=self.chunk,
+                device=self.device,
+            )
 
         worker = Worker(job, kind="worklist")
         self.worker = worker
@@ -213,8 +235,13 @@ class WorklistWindow(QMainWindow):
         self.act_cancel.setEnabled(True)
         self.eta_label.setText("Looking for ECGs…")
         # The tracker delivers only while this job is current: no stale check per handler.
-        self.jobs.start(worker, progress=self._on_progress, finished=self._on_finished,
-                        failed=self._on_failed, cancelled=self._on_cancelled)
+        self.jobs.start(
+            worker,
+            progress=self._on_progress,
+            finished=self._on_finished,
+            failed=self._on_failed,
+            cancelled=self._on_cancelled,
+        )
         return worker
 
     def cancel_scoring(self) -> None:
@@ -278,7 +305,8 @@ class WorklistWindow(QMainWindow):
         errors = sum(r.status == "error" for r in rows)
         self.counts_label.setText(
             f"{n} ECGs · {flagged} flagged abnormal · {normal} reviewed normal · "
-            f"{n - flagged - normal} to review" + (f" · {errors} unreadable" if errors else ""))
+            f"{n - flagged - normal} to review" + (f" · {errors} unreadable" if errors else "")
+        )
 
     # -------------------------------------------------------------- navigation
     def current_row(self) -> WorklistRow | None:
@@ -291,12 +319,16 @@ class WorklistWindow(QMainWindow):
         if 0 <= proxy_row < self.proxy.rowCount():
             index = self.proxy.index(proxy_row, 0)
             self.table.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
             self.table.scrollTo(index)
 
     def next_row(self) -> None:
-        self._select(self.table.currentIndex().row() + 1 if self.table.currentIndex().isValid() else 0)
+        self._select(
+            self.table.currentIndex().row() + 1 if self.table.currentIndex().isValid() else 0
+        )
 
     def previous_row(self) -> None:
         self._select(max(0, self.table.currentIndex().row() - 1))
@@ -306,7 +338,13 @@ class WorklistWindow(QMainWindow):
 
     def _show_details(self, row: WorklistRow | None) -> None:
         enabled = row is not None and bool(row.content_hash)
-        for w in (self.btn_normal, self.btn_abnormal, self.btn_clear, self.btn_note, self.note_edit):
+        for w in (
+            self.btn_normal,
+            self.btn_abnormal,
+            self.btn_clear,
+            self.btn_note,
+            self.note_edit,
+        ):
             w.setEnabled(enabled)
         self.btn_view.setEnabled(row is not None)
         if row is None:
@@ -321,8 +359,7 @@ class WorklistWindow(QMainWindow):
 
             name, _, rest = row.model_version.partition(":")
             version = rest.split(":")[0]
-            self.lbl_score.setText(f"{verdict(row.percentile, row.flags)}\n"
-                                   f"model {name} {version}")
+            self.lbl_score.setText(f"{verdict(row.percentile, row.flags)}\nmodel {name} {version}")
         else:
             self.lbl_score.setText(row.error or "not scored yet")
         who = f" by {row.reviewer}" if row.reviewer else ""
@@ -337,15 +374,26 @@ class WorklistWindow(QMainWindow):
             return None
         try:
             saved = self.store.save_review(
-                Review(row.content_hash, state, note, self.reviewer_edit.text().strip()))
+                Review(row.content_hash, state, note, self.reviewer_edit.text().strip())
+            )
         except Exception as exc:  # noqa: BLE001 - the database said no: tell, stay usable
             show_error(self, exc)
             return None
         new = row.with_review(saved)
         # Identical ECGs (same content) share a review: update every row showing it.
-        self.model.merge([replace(r, review_state=new.review_state, note=new.note,
-                                  reviewer=new.reviewer, review_time=new.review_time)
-                          for r in self.model.rows() if r.content_hash == row.content_hash])
+        self.model.merge(
+            [
+                replace(
+                    r,
+                    review_state=new.review_state,
+                    note=new.note,
+                    reviewer=new.reviewer,
+                    review_time=new.review_time,
+                )
+                for r in self.model.rows()
+                if r.content_hash == row.content_hash
+            ]
+        )
         self._update_counts()
         self.review_saved.emit(saved)
         return new
@@ -403,8 +451,11 @@ class WorklistWindow(QMainWindow):
         previous = self.previous_of(row) if row is not None else None
         if row is not None and previous is None:
             self.statusBar().showMessage(
-                "No other ECG of this patient in the worklist" if row.patient_id
-                else "This ECG has no patient id to find a previous ECG by", 5000)
+                "No other ECG of this patient in the worklist"
+                if row.patient_id
+                else "This ECG has no patient id to find a previous ECG by",
+                5000,
+            )
             return
         if row is not None:
             self.compare_requested.emit(row, previous)
@@ -418,14 +469,21 @@ class WorklistWindow(QMainWindow):
 
     # -------------------------------------------------------------- export and closing
     def _choose_export(self) -> None:
-        default = str(Path(self.source or ".").with_suffix("")) + "_worklist.csv" if self.source else "worklist.csv"
+        default = (
+            str(Path(self.source or ".").with_suffix("")) + "_worklist.csv"
+            if self.source
+            else "worklist.csv"
+        )
         path, _ = QFileDialog.getSaveFileName(self, "Export the worklist", default, "CSV (*.csv)")
         if path:
             self.export(path)
 
     def export(self, path: str | os.PathLike[str]) -> int:
         """Write the rows as shown (sorted) to CSV; returns the number written."""
-        rows = [self.model.row(self.proxy.index(i, 0).data(UID_ROLE)) for i in range(self.proxy.rowCount())]
+        rows = [
+            self.model.row(self.proxy.index(i, 0).data(UID_ROLE))
+            for i in range(self.proxy.rowCount())
+        ]
         try:
             n = export_csv(rows, path)
         except Exception as exc:  # noqa: BLE001

@@ -33,7 +33,11 @@ class FakeResult:
     finding_map: np.ndarray | None = None
 
     def summary(self) -> dict[str, Any]:
-        return {"score": self.score, "percentile": self.percentile, "findings": [f.to_json() for f in self.findings]}
+        return {
+            "score": self.score,
+            "percentile": self.percentile,
+            "findings": [f.to_json() for f in self.findings],
+        }
 
 
 class FakeDetector:

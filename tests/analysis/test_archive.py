@@ -37,7 +37,9 @@ def archive(tmp_path: Path) -> Path:
 
 def run(source: Path, out: Path, det: FakeDetector | None = None, **kw) -> FakeDetector:
     det = det or FakeDetector()
-    score_archive(source, out, det, model_version="fake:0.0-test", chunk=2, progress=stdio.StringIO(), **kw)
+    score_archive(
+        source, out, det, model_version="fake:0.0-test", chunk=2, progress=stdio.StringIO(), **kw
+    )
     return det
 
 
@@ -52,7 +54,13 @@ def test_every_ecg_gets_a_row_and_a_bad_file_an_error_row(archive: Path, tmp_pat
     assert by_name["broken"]["score"] == ""
     # The fake scores the peak amplitude: the ranking is the one the files were written with.
     scored = sorted((r for r in rows if not r["error"]), key=lambda r: -float(r["score"]))
-    assert [Path(r["file"]).stem for r in scored] == ["rec004", "rec001", "rec002", "rec000", "rec003"]
+    assert [Path(r["file"]).stem for r in scored] == [
+        "rec004",
+        "rec001",
+        "rec002",
+        "rec000",
+        "rec003",
+    ]
     assert all(r["model_version"] == "fake:0.0-test" for r in rows)
     assert by_name["rec004"]["top_leads"].split()[0] == "II"  # the spike is in lead II
     assert det.records == 5
@@ -98,10 +106,13 @@ def test_sharded_runs_merge_to_the_single_run_result(archive: Path, tmp_path: Pa
 def test_ptbxl_database_csv(tmp_path: Path) -> None:
     write_folder(tmp_path / "records100" / "00000", [1.0, 2.0])
     db = tmp_path / "ptbxl_database.csv"
-    db.write_text("ecg_id,patient_id,age,sex,filename_lr,filename_hr\n"
-                  "1,11.0,50,0,records100/00000/rec000,\n"
-                  "2,12.0,60,1,records100/00000/rec001,\n"
-                  "3,13.0,70,1,records100/00000/missing,\n", encoding="utf-8")
+    db.write_text(
+        "ecg_id,patient_id,age,sex,filename_lr,filename_hr\n"
+        "1,11.0,50,0,records100/00000/rec000,\n"
+        "2,12.0,60,1,records100/00000/rec001,\n"
+        "3,13.0,70,1,records100/00000/missing,\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "results.csv"
     run(db, out)
     rows = rows_of(out)
@@ -164,7 +175,10 @@ def test_hdf5_collection_one_row_per_exam_and_a_bad_exam_is_an_error_row(tmp_pat
     det = run(h5, out)
     rows = rows_of(out)
     assert [(Path(r["file"]).name, r["entry"]) for r in rows] == [
-        ("exams.h5", "10"), ("exams.h5", "11"), ("exams.h5", "12")]
+        ("exams.h5", "10"),
+        ("exams.h5", "11"),
+        ("exams.h5", "12"),
+    ]
     assert "NaN" in rows[1]["error"] and not rows[0]["error"] and not rows[2]["error"]
     assert float(rows[2]["score"]) > float(rows[0]["score"])  # larger amplitude, fake score
     assert det.records == 2

@@ -28,18 +28,38 @@ def write_synthetic(folder: Path, n: int) -> None:
     folder.mkdir(parents=True)
     for i in range(n):
         syn = synthetic_ecg(fs=500.0, duration=10.0, hr=50.0 + 17 * i, seed=i)
-        wfdb.wrsamp(f"ecg{i}", fs=500, units=["mV"] * 12, sig_name=list(STANDARD_LEADS),
-                    p_signal=np.asarray(syn.signal, np.float64).T, fmt=["16"] * 12,
-                    adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder))
+        wfdb.wrsamp(
+            f"ecg{i}",
+            fs=500,
+            units=["mV"] * 12,
+            sig_name=list(STANDARD_LEADS),
+            p_signal=np.asarray(syn.signal, np.float64).T,
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str(folder),
+        )
     (folder / "zz_broken.hea").write_text("not a header\n")
 
 
 def ecgad(args: list[str], torchrun: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    head = ([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-             "-m", "ecgviewer.cli"] if torchrun else [sys.executable, "-m", "ecgviewer.cli"])
-    return subprocess.run(head + ["score", *args], capture_output=True, text=True, env=env,
-                          timeout=900, cwd=ROOT)
+    head = (
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "ecgviewer.cli",
+        ]
+        if torchrun
+        else [sys.executable, "-m", "ecgviewer.cli"]
+    )
+    return subprocess.run(
+        head + ["score", *args], capture_output=True, text=True, env=env, timeout=900, cwd=ROOT
+    )
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -50,11 +70,23 @@ def rows(path: Path) -> list[dict[str, str]]:
 def test_torchrun_two_ranks_equal_one_process(tmp_path: Path) -> None:
     folder = tmp_path / "ecgs"
     write_synthetic(folder, 4)
-    one = ecgad([str(folder), "--out", str(tmp_path / "one.csv"), "--device", "cpu",
-                 "--workers", "1", "--no-parquet"])
+    one = ecgad(
+        [
+            str(folder),
+            "--out",
+            str(tmp_path / "one.csv"),
+            "--device",
+            "cpu",
+            "--workers",
+            "1",
+            "--no-parquet",
+        ]
+    )
     assert one.returncode == 2, one.stderr  # the broken file: exit status 2, the rest scored
-    two = ecgad([str(folder), "--out", str(tmp_path / "two.csv"), "--device", "cpu",
-                 "--no-parquet"], torchrun=True)
+    two = ecgad(
+        [str(folder), "--out", str(tmp_path / "two.csv"), "--device", "cpu", "--no-parquet"],
+        torchrun=True,
+    )
     assert two.returncode != 0 and "[rank 1/2]" in two.stderr, two.stderr
     a, b = rows(tmp_path / "one.csv"), rows(tmp_path / "two.csv")
     assert [r["file"] for r in a] == [r["file"] for r in b] and len(a) == 5

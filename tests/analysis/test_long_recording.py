@@ -72,7 +72,9 @@ def test_resume_in_place_and_from_the_store():
         run(long_recording_job(rec, state, det2, batch=10))
         assert det2.records == 40 and state.complete  # same object: the rest only
         fresh = FakeDetector()
-        again = run(long_recording_job(rec, None, fresh, batch=10, store=store, content_hash="h" * 64))
+        again = run(
+            long_recording_job(rec, None, fresh, batch=10, store=store, content_hash="h" * 64)
+        )
         assert fresh.records == 40  # first 20 windows came from the store
         assert np.array_equal(again.scores[:20], state.scores[:20])
 

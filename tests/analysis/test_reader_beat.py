@@ -21,7 +21,9 @@ def test_fiducials_reproduce_the_measured_intervals(fs):
     from ecgviewer.signal.intervals import measure_intervals
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
-    ref = measure_intervals(rec.signal, rec.fs, rec.leads, detect_r_peaks(rec.signal, rec.fs, lead=1))
+    ref = measure_intervals(
+        rec.signal, rec.fs, rec.leads, detect_r_peaks(rec.signal, rec.fs, lead=1)
+    )
     assert iv["qrs"] == pytest.approx(ref.qrs_ms, abs=0.2)
     assert iv["qt"] == pytest.approx(ref.qt_ms, abs=0.2)
     assert mb.times_ms()[mb.r_index] == 0.0
@@ -30,6 +32,8 @@ def test_fiducials_reproduce_the_measured_intervals(fs):
 def test_flat_line_gives_a_reason_not_a_beat():
     import numpy as np
 
-    rec = Record(np.zeros((12, 5000), np.float32), 500.0, list(synthetic_ecg(fs=500, duration=1).leads))
+    rec = Record(
+        np.zeros((12, 5000), np.float32), 500.0, list(synthetic_ecg(fs=500, duration=1).leads)
+    )
     mb = machine_beat(rec)
     assert mb.beat is None and mb.reason

@@ -57,8 +57,9 @@ def test_table_json_and_csv(files, tmp_path):
 
     out = textio.StringIO()
     csv_path = tmp_path / "scores.csv"
-    score_table.score_files([*paths, missing], detector=NanDetector(), json_out=True,
-                            csv_out=str(csv_path), stdout=out)
+    score_table.score_files(
+        [*paths, missing], detector=NanDetector(), json_out=True, csv_out=str(csv_path), stdout=out
+    )
     rows = json.loads(out.getvalue())  # valid JSON: json.loads rejects nothing, but ...
     assert "NaN" not in out.getvalue()  # ... the text has no bare NaN either
     assert rows[0]["percentile"] == 100.0 and rows[0]["percentile_text"] == "> 99.9 %"
@@ -73,7 +74,9 @@ def test_cli_score_end_to_end_with_a_fake_detector(files, monkeypatch, capsys):
     paths, missing = files
     import model.infer
 
-    monkeypatch.setattr(model.infer.Detector, "load", classmethod(lambda cls, *a, **k: NanDetector()))
+    monkeypatch.setattr(
+        model.infer.Detector, "load", classmethod(lambda cls, *a, **k: NanDetector())
+    )
     assert cli.main(["score", *paths]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("file")
@@ -108,16 +111,19 @@ def test_every_option_has_help_and_no_rst_markup():
 
 
 def test_help_is_fast_and_imports_no_torch():
-    code = ("import sys, contextlib, io\n"
-            "from ecgviewer import cli\n"
-            "for argv in (['--help'], ['score', '--help']):\n"
-            "    with contextlib.redirect_stdout(io.StringIO()):\n"
-            "        try: cli.main(argv)\n"
-            "        except SystemExit: pass\n"
-            "print('torch' in sys.modules)\n")
+    code = (
+        "import sys, contextlib, io\n"
+        "from ecgviewer import cli\n"
+        "for argv in (['--help'], ['score', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try: cli.main(argv)\n"
+        "        except SystemExit: pass\n"
+        "print('torch' in sys.modules)\n"
+    )
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
@@ -125,7 +131,11 @@ def test_help_is_fast_and_imports_no_torch():
 
 
 def test_top_leads_ignore_nan():
-    assert score_table.top_leads({"I": 1.0, "II": np.nan, "V1": 3.0, "V2": 2.0}) == ["V1", "V2", "I"]
+    assert score_table.top_leads({"I": 1.0, "II": np.nan, "V1": 3.0, "V2": 2.0}) == [
+        "V1",
+        "V2",
+        "I",
+    ]
 
 
 # ---------------------------------------------------------------------------- long recordings

@@ -115,7 +115,11 @@ def test_reopened_worklist_shows_the_stored_reading(folder):
         _, rows2 = run(worklist_job(root, store, FakeDetector()))
         again = next(r for r in rows2 if r.content_hash == top.content_hash)
         assert (again.reading_state, again.signer, again.statements, again.readers) == (
-            "confirmed", "dr k", "PVC", "dr k")
+            "confirmed",
+            "dr k",
+            "PVC",
+            "dr k",
+        )
         assert {r.reading_state for r in rows2 if r.uid != again.uid} == {"unconfirmed"}
 
 
@@ -130,11 +134,14 @@ def test_bad_file_is_an_error_row_and_the_rest_is_scored(folder):
     assert det.records == len(peaks)
 
 
-@pytest.mark.parametrize("name, content, words", [
-    ("empty.h5", b"", "empty (0 bytes)"),
-    ("garbage.h5", b"\x89HDF\r\n\x1a\n" + b"\x00garbage" * 50, "HDF5"),
-    ("junk.hdf5", b"not hdf5 at all" * 20, "not a readable HDF5 file"),
-])
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("empty.h5", b"", "empty (0 bytes)"),
+        ("garbage.h5", b"\x89HDF\r\n\x1a\n" + b"\x00garbage" * 50, "HDF5"),
+        ("junk.hdf5", b"not hdf5 at all" * 20, "not a readable HDF5 file"),
+    ],
+)
 def test_bad_collection_is_an_error_row_and_the_rest_is_scored(folder, name, content, words):
     """A 0-byte or garbage .h5 used to abort the whole folder before anything was scored."""
     root, peaks = folder
@@ -204,7 +211,9 @@ def test_ptbxl_database_csv(tmp_path):
     )
     entries = list(scan_ptbxl_csv(base / "ptbxl_database.csv"))
     assert [(e.label, e.patient.id, e.patient.sex) for e in entries] == [
-        ("ecg 1", "15709", "F"), ("ecg 2", "13243", "M")]  # record 3 has no file: skipped
+        ("ecg 1", "15709", "F"),
+        ("ecg 2", "13243", "M"),
+    ]  # record 3 has no file: skipped
     with ReviewStore() as store:
         _, rows = run(worklist_job(base / "ptbxl_database.csv", store, FakeDetector()))
     top = max(rows, key=lambda r: r.score)
@@ -261,7 +270,9 @@ def test_bundled_model_is_not_loaded_when_every_score_is_cached(folder, monkeypa
     card = {"name": MODEL["name"], "version": MODEL["version"], "sha256": MODEL["sha256"]}
     monkeypatch.setattr(dmod, "bundled_model_info", lambda: dict(card))
     loads = []
-    monkeypatch.setattr(scoring, "get_detector", lambda w=None, d="auto": loads.append(d) or FakeDetector())
+    monkeypatch.setattr(
+        scoring, "get_detector", lambda w=None, d="auto": loads.append(d) or FakeDetector()
+    )
     with ReviewStore() as store:
         run(worklist_job(root, store, None))  # the default: the bundled model, loaded lazily
         assert loads == ["auto"]

@@ -12,8 +12,9 @@ from ecgviewer.analysis.worklist_jobs import worklist_job
 from ecgviewer.paths import resource
 from ecgviewer.review.store import ReviewStore
 
-pytestmark = pytest.mark.skipif(not resource("model/weights.pt").is_file(),
-                                reason="no bundled weights")
+pytestmark = pytest.mark.skipif(
+    not resource("model/weights.pt").is_file(), reason="no bundled weights"
+)
 
 
 def run(job):

@@ -10,8 +10,14 @@ import wfdb
 from ecgviewer.record import STANDARD_LEADS
 
 
-def write_record(folder: Path, name: str, peak_mv: float, fs: int = 100, seconds: float = 10.0,
-                 leads: tuple[str, ...] = STANDARD_LEADS) -> Path:
+def write_record(
+    folder: Path,
+    name: str,
+    peak_mv: float,
+    fs: int = 100,
+    seconds: float = 10.0,
+    leads: tuple[str, ...] = STANDARD_LEADS,
+) -> Path:
     """A record whose largest absolute sample is ``peak_mv`` (a spike in lead II at 5 s)."""
     n = int(fs * seconds)
     t = np.arange(n) / fs
@@ -19,8 +25,14 @@ def write_record(folder: Path, name: str, peak_mv: float, fs: int = 100, seconds
     sig[n // 2, min(1, len(leads) - 1)] = peak_mv
     folder.mkdir(parents=True, exist_ok=True)
     wfdb.wrsamp(
-        name, fs=fs, units=["mV"] * len(leads), sig_name=list(leads), p_signal=sig,
-        fmt=["16"] * len(leads), adc_gain=[1000.0] * len(leads), baseline=[0] * len(leads),
+        name,
+        fs=fs,
+        units=["mV"] * len(leads),
+        sig_name=list(leads),
+        p_signal=sig,
+        fmt=["16"] * len(leads),
+        adc_gain=[1000.0] * len(leads),
+        baseline=[0] * len(leads),
         write_dir=str(folder),
     )
     return folder / f"{name}.hea"

@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LEAD_CODES = {"I": 1, "II": 2, "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8,
-              "III": 61, "aVR": 62, "aVL": 63, "aVF": 64}
+LEAD_CODES = {
+    "I": 1,
+    "II": 2,
+    "V1": 3,
+    "V2": 4,
+    "V3": 5,
+    "V4": 6,
+    "V5": 7,
+    "V6": 8,
+    "III": 61,
+    "aVR": 62,
+    "aVL": 63,
+    "aVF": 64,
+}
 
 
 @dataclass(frozen=True)
@@ -24,23 +36,32 @@ class HCode:
     prefix: str  # as transmitted, e.g. "110"
 
 
-DEFAULT = [HCode(1, 1, 1, 0, "0")] + [
-    HCode(m + 2, m + 2, 1, sign * m, "1" * m + "0" + ("0" if sign > 0 else "1"))
-    for m in range(1, 9) for sign in (1, -1)
-] + [HCode(10, 18, 1, 0, "1111111110"), HCode(10, 26, 1, 0, "1111111111")]
+DEFAULT = (
+    [HCode(1, 1, 1, 0, "0")]
+    + [
+        HCode(m + 2, m + 2, 1, sign * m, "1" * m + "0" + ("0" if sign > 0 else "1"))
+        for m in range(1, 9)
+        for sign in (1, -1)
+    ]
+    + [HCode(10, 18, 1, 0, "1111111110"), HCode(10, 26, 1, 0, "1111111111")]
+)
 
 
 def huffman_bits(values, table: list[HCode]) -> str:
     out = []
     for v in values:
         v = int(v)
-        code = next((c for c in table if c.mode == 1 and c.total_bits == c.prefix_bits
-                     and c.value == v), None)
+        code = next(
+            (c for c in table if c.mode == 1 and c.total_bits == c.prefix_bits and c.value == v),
+            None,
+        )
         if code is not None:
             out.append(code.prefix)
             continue
-        for c in sorted((c for c in table if c.mode == 1 and c.total_bits > c.prefix_bits),
-                        key=lambda c: c.total_bits):
+        for c in sorted(
+            (c for c in table if c.mode == 1 and c.total_bits > c.prefix_bits),
+            key=lambda c: c.total_bits,
+        ):
             extra = c.total_bits - c.prefix_bits
             raw = v - c.value
             if -(1 << (extra - 1)) <= raw < 1 << (extra - 1):
@@ -112,8 +133,9 @@ def _encode_lead(values: np.ndarray, spec: ScpSpec) -> bytes:
     return bits_to_bytes(bits)
 
 
-def _data_section(avm: int, interval: int, difference: int, flag: int,
-                  encoded: list[bytes]) -> bytes:
+def _data_section(
+    avm: int, interval: int, difference: int, flag: int, encoded: list[bytes]
+) -> bytes:
     out = struct.pack("<HHBB", avm, interval, difference, flag)
     out += b"".join(struct.pack("<H", len(e)) for e in encoded)
     return out + b"".join(encoded)
@@ -158,8 +180,13 @@ def build_scp(spec: ScpSpec) -> bytes:
         s[4] += b"".join(struct.pack("<HIII", *q) for q in spec.qrs)
         zones = spec.protected or [(q[1], q[3]) for q in spec.qrs]
         s[4] += b"".join(struct.pack("<II", a, b) for a, b in zones)
-        s[5] = _data_section(spec.avm, spec.interval_us, spec.difference, 0,
-                             [_encode_lead(row, spec) for row in spec.reference])
+        s[5] = _data_section(
+            spec.avm,
+            spec.interval_us,
+            spec.difference,
+            0,
+            [_encode_lead(row, spec) for row in spec.reference],
+        )
     rhythm = []
     for i, name in enumerate(names):
         x = np.asarray(spec.leads[name], dtype=np.int64).copy()
@@ -173,8 +200,13 @@ def build_scp(spec: ScpSpec) -> bytes:
         if spec.bimodal_rate > 1:
             x = _decimate(x, spec.protected, spec.bimodal_rate)
         rhythm.append(_encode_lead(x, spec))
-    s[6] = _data_section(spec.avm, spec.interval_us * spec.bimodal_rate, spec.difference,
-                         1 if spec.bimodal_rate > 1 else 0, rhythm)
+    s[6] = _data_section(
+        spec.avm,
+        spec.interval_us * spec.bimodal_rate,
+        spec.difference,
+        1 if spec.bimodal_rate > 1 else 0,
+        rhythm,
+    )
     if spec.section7:
         s[7] = spec.section7
     if spec.section8:

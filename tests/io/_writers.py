@@ -24,12 +24,23 @@ def synthetic_12lead(fs: float = 500.0, seconds: float = 10.0, seed: int = 0) ->
     return gains[:, None] * beat[None, :] + wander
 
 
-def write_edf(path: Path, signals: list[np.ndarray], labels: list[str], rates: list[float],
-              *, dims: list[str] | None = None, file_type: int | None = None,
-              phys: float = 10.0, patient_code: str = "", sex: int | None = None,
-              birthdate: date | None = None, start: datetime | None = None,
-              equipment: str = "", annotations: list[tuple[float, float, str]] = (),
-              bdf: bool = False) -> Path:
+def write_edf(
+    path: Path,
+    signals: list[np.ndarray],
+    labels: list[str],
+    rates: list[float],
+    *,
+    dims: list[str] | None = None,
+    file_type: int | None = None,
+    phys: float = 10.0,
+    patient_code: str = "",
+    sex: int | None = None,
+    birthdate: date | None = None,
+    start: datetime | None = None,
+    equipment: str = "",
+    annotations: list[tuple[float, float, str]] = (),
+    bdf: bool = False,
+) -> Path:
     """Write signals (physical units) with pyedflib's EdfWriter."""
     import pyedflib
 
@@ -38,12 +49,22 @@ def write_edf(path: Path, signals: list[np.ndarray], labels: list[str], rates: l
     dmax = 8388607 if bdf else 32767
     writer = pyedflib.EdfWriter(str(path), len(signals), file_type=file_type)
     try:
-        writer.setSignalHeaders([
-            dict(label=lab, dimension=(dims[i] if dims else "mV"), sample_frequency=rates[i],
-                 physical_min=-phys, physical_max=phys, digital_min=-dmax - 1,
-                 digital_max=dmax, transducer="", prefilter="")
-            for i, lab in enumerate(labels)
-        ])
+        writer.setSignalHeaders(
+            [
+                dict(
+                    label=lab,
+                    dimension=(dims[i] if dims else "mV"),
+                    sample_frequency=rates[i],
+                    physical_min=-phys,
+                    physical_max=phys,
+                    digital_min=-dmax - 1,
+                    digital_max=dmax,
+                    transducer="",
+                    prefilter="",
+                )
+                for i, lab in enumerate(labels)
+            ]
+        )
         if patient_code:
             writer.setPatientCode(patient_code)
         if sex is not None:
@@ -62,28 +83,54 @@ def write_edf(path: Path, signals: list[np.ndarray], labels: list[str], rates: l
     return path
 
 
-def write_wfdb(folder: Path, name: str, signal: np.ndarray, fs: float, leads: list[str], *,
-               units: list[str] | None = None, fmt: str = "16", gain: float = 1000.0,
-               comments: list[str] | None = None, base_date: date | None = None,
-               base_time=None) -> Path:
+def write_wfdb(
+    folder: Path,
+    name: str,
+    signal: np.ndarray,
+    fs: float,
+    leads: list[str],
+    *,
+    units: list[str] | None = None,
+    fmt: str = "16",
+    gain: float = 1000.0,
+    comments: list[str] | None = None,
+    base_date: date | None = None,
+    base_time=None,
+) -> Path:
     """Write a single-segment WFDB record with ``wfdb.wrsamp``; returns the .hea path."""
     import wfdb
 
     n = signal.shape[0]
     wfdb.wrsamp(
-        name, fs=fs, units=units or ["mV"] * n, sig_name=list(leads),
-        p_signal=np.ascontiguousarray(signal.T), fmt=[fmt] * n, adc_gain=[gain] * n,
-        baseline=[0] * n, comments=comments or [], base_date=base_date, base_time=base_time,
+        name,
+        fs=fs,
+        units=units or ["mV"] * n,
+        sig_name=list(leads),
+        p_signal=np.ascontiguousarray(signal.T),
+        fmt=[fmt] * n,
+        adc_gain=[gain] * n,
+        baseline=[0] * n,
+        comments=comments or [],
+        base_date=base_date,
+        base_time=base_time,
         write_dir=str(folder),
     )
     return folder / f"{name}.hea"
 
 
-def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[int] | None = None,
-                resolution_nv: int = 2500, patient_id: str = "P-1", sex: int = 2,
-                start: datetime = datetime(2024, 5, 6, 7, 8, 9),
-                birth: date = date(1960, 2, 1),
-                beats: list[tuple[int, str]] = ()) -> Path:
+def write_ishne(
+    path: Path,
+    signal_mv: np.ndarray,
+    fs: int,
+    *,
+    lead_specs: list[int] | None = None,
+    resolution_nv: int = 2500,
+    patient_id: str = "P-1",
+    sex: int = 2,
+    start: datetime = datetime(2024, 5, 6, 7, 8, 9),
+    birth: date = date(1960, 2, 1),
+    beats: list[tuple[int, str]] = (),
+) -> Path:
     """Write an ISHNE 1.0 ``.ecg`` (and ``.ann`` when ``beats`` are given), following the
     published layout, with a correct header CRC-CCITT."""
     import binascii
@@ -95,11 +142,39 @@ def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[
     def header(magic: bytes) -> bytes:
         fixed = struct.pack(
             "<iiiih40s40s20shh3h3h3h3hh12h12h12hh40sh80s80s88s",
-            0, n, 522, 522, 1, b"First", b"Last", patient_id.encode(), sex, 0,
-            birth.day, birth.month, birth.year, start.day, start.month, start.year, 1, 1, 2025,
-            start.hour, start.minute, start.second, n_leads, *specs, *([1] * 12),
-            *([resolution_nv] * n_leads + [0] * (12 - n_leads)), 0, b"test recorder", fs,
-            b"", b"", b"")
+            0,
+            n,
+            522,
+            522,
+            1,
+            b"First",
+            b"Last",
+            patient_id.encode(),
+            sex,
+            0,
+            birth.day,
+            birth.month,
+            birth.year,
+            start.day,
+            start.month,
+            start.year,
+            1,
+            1,
+            2025,
+            start.hour,
+            start.minute,
+            start.second,
+            n_leads,
+            *specs,
+            *([1] * 12),
+            *([resolution_nv] * n_leads + [0] * (12 - n_leads)),
+            0,
+            b"test recorder",
+            fs,
+            b"",
+            b"",
+            b"",
+        )
         return magic + struct.pack("<H", binascii.crc_hqx(fixed, 0xFFFF)) + fixed
 
     digital = np.round(signal_mv / (resolution_nv * 1e-6)).astype("<i2")
@@ -114,18 +189,39 @@ def write_ishne(path: Path, signal_mv: np.ndarray, fs: int, *, lead_specs: list[
     return path
 
 
-def write_dicom_ecg(path: Path, signal_mv: np.ndarray, fs: float, leads: list[str], *,
-                    sensitivity_uv: float = 1.0, patient_id: str = "", sex: str = "",
-                    age: str = "", start: datetime | None = None,
-                    events: list[tuple[float, float, str]] = ()) -> Path:
+def write_dicom_ecg(
+    path: Path,
+    signal_mv: np.ndarray,
+    fs: float,
+    leads: list[str],
+    *,
+    sensitivity_uv: float = 1.0,
+    patient_id: str = "",
+    sex: str = "",
+    age: str = "",
+    start: datetime | None = None,
+    events: list[tuple[float, float, str]] = (),
+) -> Path:
     """Write a 12-lead ECG Waveform Storage object with pydicom (SCPECG lead codes, uV);
     ``events`` become free-text waveform annotations at their sample positions."""
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-    scp = {"I": 1, "II": 2, "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8, "III": 61,
-           "aVR": 62, "aVL": 63, "aVF": 64}
+    scp = {
+        "I": 1,
+        "II": 2,
+        "V1": 3,
+        "V2": 4,
+        "V3": 5,
+        "V4": 6,
+        "V5": 7,
+        "V6": 8,
+        "III": 61,
+        "aVR": 62,
+        "aVL": 63,
+        "aVF": 64,
+    }
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.1"
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -179,9 +275,18 @@ def write_dicom_ecg(path: Path, signal_mv: np.ndarray, fs: float, leads: list[st
     return path
 
 
-def write_muse(path: Path, signal_mv: np.ndarray, fs: int, leads: list[str], *,
-               uv_per_bit: float = 1.0, patient_id: str = "", age: int | None = None,
-               sex: str = "", start: datetime | None = None) -> Path:
+def write_muse(
+    path: Path,
+    signal_mv: np.ndarray,
+    fs: int,
+    leads: list[str],
+    *,
+    uv_per_bit: float = 1.0,
+    patient_id: str = "",
+    age: int | None = None,
+    sex: str = "",
+    start: datetime | None = None,
+) -> Path:
     """Write a GE MUSE XML resting ECG following the layout of the MUSE exports (base64
     16-bit little-endian rhythm leads with CRC-32)."""
     import base64
@@ -197,21 +302,26 @@ def write_muse(path: Path, signal_mv: np.ndarray, fs: int, leads: list[str], *,
             "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>"
             f"<LeadID>{name}</LeadID><LeadSampleSize>2</LeadSampleSize>"
             f"<LeadDataCRC32>{zlib.crc32(raw)}</LeadDataCRC32>"
-            f"<WaveFormData>{base64.encodebytes(raw).decode()}</WaveFormData></LeadData>")
+            f"<WaveFormData>{base64.encodebytes(raw).decode()}</WaveFormData></LeadData>"
+        )
     demo = f"<PatientID>{patient_id}</PatientID>"
     if age is not None:
         demo += f"<PatientAge>{age}</PatientAge><AgeUnits>YEARS</AgeUnits>"
     demo += f"<Gender>{ {'M': 'MALE', 'F': 'FEMALE'}.get(sex, '') }</Gender>"
     test = ""
     if start is not None:
-        test = (f"<AcquisitionTime>{start:%H:%M:%S}</AcquisitionTime>"
-                f"<AcquisitionDate>{start:%m-%d-%Y}</AcquisitionDate>")
-    text = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
-            '<!DOCTYPE RestingECG SYSTEM "restecg.dtd">\n'
-            f"<RestingECG><PatientDemographics>{demo}</PatientDemographics>"
-            f"<TestDemographics>{test}</TestDemographics>"
-            f"<Waveform><WaveformType>Rhythm</WaveformType><SampleBase>{fs}</SampleBase>"
-            f"<SampleExponent>0</SampleExponent>{''.join(lead_xml)}</Waveform></RestingECG>\n")
+        test = (
+            f"<AcquisitionTime>{start:%H:%M:%S}</AcquisitionTime>"
+            f"<AcquisitionDate>{start:%m-%d-%Y}</AcquisitionDate>"
+        )
+    text = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+        '<!DOCTYPE RestingECG SYSTEM "restecg.dtd">\n'
+        f"<RestingECG><PatientDemographics>{demo}</PatientDemographics>"
+        f"<TestDemographics>{test}</TestDemographics>"
+        f"<Waveform><WaveformType>Rhythm</WaveformType><SampleBase>{fs}</SampleBase>"
+        f"<SampleExponent>0</SampleExponent>{''.join(lead_xml)}</Waveform></RestingECG>\n"
+    )
     path.write_text(text, encoding="latin-1")
     return path
 
@@ -219,21 +329,49 @@ def write_muse(path: Path, signal_mv: np.ndarray, fs: int, leads: list[str], *,
 def write_dense_tal_edf(path: Path, n_records: int, slot_bytes: int, plus: str = "EDF+D") -> Path:
     """A raw EDF+ file whose annotation slots are packed with tiny TALs ("+r\\x14a\\x14\\x00"):
     about one annotation per 7 bytes, the worst case for a reader's memory per file byte."""
+
     def field(value: object, width: int) -> bytes:
         return str(value).encode("ascii").ljust(width)[:width]
 
     ns = 2
-    header = (field("0", 8) + field("X X X X", 80) + field("Startdate X X X X", 80)
-              + field("01.01.24", 8) + field("00.00.00", 8) + field(256 * (ns + 1), 8)
-              + field(plus, 44) + field(n_records, 8) + field(1, 8) + field(ns, 4))
+    header = (
+        field("0", 8)
+        + field("X X X X", 80)
+        + field("Startdate X X X X", 80)
+        + field("01.01.24", 8)
+        + field("00.00.00", 8)
+        + field(256 * (ns + 1), 8)
+        + field(plus, 44)
+        + field(n_records, 8)
+        + field(1, 8)
+        + field(ns, 4)
+    )
     labels, spr = ["ECG II", "EDF Annotations"], [250, slot_bytes // 2]
-    for name, width in (("label", 16), ("transducer", 80), ("dim", 8), ("pmin", 8),
-                        ("pmax", 8), ("dmin", 8), ("dmax", 8), ("prefilter", 80),
-                        ("spr", 8), ("reserved", 32)):
+    for name, width in (
+        ("label", 16),
+        ("transducer", 80),
+        ("dim", 8),
+        ("pmin", 8),
+        ("pmax", 8),
+        ("dmin", 8),
+        ("dmax", 8),
+        ("prefilter", 80),
+        ("spr", 8),
+        ("reserved", 32),
+    ):
         for sig in range(ns):
-            value = {"label": labels[sig], "transducer": "", "dim": "mV" if sig == 0 else "",
-                     "pmin": -1, "pmax": 1, "dmin": -32768, "dmax": 32767, "prefilter": "",
-                     "spr": spr[sig], "reserved": ""}[name]
+            value = {
+                "label": labels[sig],
+                "transducer": "",
+                "dim": "mV" if sig == 0 else "",
+                "pmin": -1,
+                "pmax": 1,
+                "dmin": -32768,
+                "dmax": 32767,
+                "prefilter": "",
+                "spr": spr[sig],
+                "reserved": "",
+            }[name]
             header += field(value, width)
     with open(path, "wb") as fh:
         fh.write(header)

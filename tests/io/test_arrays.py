@@ -185,7 +185,9 @@ def test_unknown_format(tmp_path: Path) -> None:
         ecg_io.read(path)
 
 
-def test_permission_denied(tmp_path: Path, sig: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_denied(
+    tmp_path: Path, sig: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "x.npy"
     np.save(path, sig)
     real = os.access
@@ -223,8 +225,10 @@ def test_csv_parsed_from_the_file_not_a_copy_of_its_text(tmp_path: Path) -> None
 
     path = tmp_path / "long.csv"
     rng = np.random.default_rng(0)
-    block = "\n".join(",".join(f"{v:.3f}" for v in row)
-                      for row in rng.standard_normal((2000, 12))) + "\n"
+    block = (
+        "\n".join(",".join(f"{v:.3f}" for v in row) for row in rng.standard_normal((2000, 12)))
+        + "\n"
+    )
     with open(path, "w") as fh:
         fh.write(",".join(LEADS_12) + "\n# a comment line\n\n")
         for _ in range(150):  # ~30 MB, 300,000 rows

@@ -46,8 +46,9 @@ def test_dicom_matches_pydicom(name):
     ds = _dataset(path)
     group = ds.WaveformSequence[0]
     ref = ds.waveform_array(0).T / 1000.0  # uV -> mV (all channels are in uV here)
-    assert {c.ChannelSensitivityUnitsSequence[0].CodeValue
-            for c in group.ChannelDefinitionSequence} == {"uV"}
+    assert {
+        c.ChannelSensitivityUnitsSequence[0].CodeValue for c in group.ChannelDefinitionSequence
+    } == {"uV"}
     assert float(np.abs(rec.signal - ref).max()) < 0.01
     # A plain decode of the interleaved int16 data, with the sensitivities.
     raw = np.frombuffer(group.WaveformData, "<i2").reshape(n, 12).T
@@ -69,13 +70,16 @@ def test_dicom_metadata_and_cart():
     assert rec.cart.statements == ("RITMO SINUSALE", "ECG NORMALE")
 
 
-@pytest.mark.parametrize("code,scheme,meaning,name", [
-    ("5.6.3-9-1", "SCPECG", "Lead I (Einthoven)", "I"),
-    ("5.6.3-9-62", "SCPECG", "Lead aVR", "aVR"),
-    ("2:61", "MDC", "MDC_ECG_LEAD_III", "III"),
-    ("2:10", "MDC", "", "V2R"),
-    ("X-1", "99LOCAL", "Lead V4 (left)", "V4"),
-])
+@pytest.mark.parametrize(
+    "code,scheme,meaning,name",
+    [
+        ("5.6.3-9-1", "SCPECG", "Lead I (Einthoven)", "I"),
+        ("5.6.3-9-62", "SCPECG", "Lead aVR", "aVR"),
+        ("2:61", "MDC", "MDC_ECG_LEAD_III", "III"),
+        ("2:10", "MDC", "", "V2R"),
+        ("X-1", "99LOCAL", "Lead V4 (left)", "V4"),
+    ],
+)
 def test_lead_names_from_source_codes(code, scheme, meaning, name):
     assert lead_name_from_code(code, scheme, meaning) == name
 
@@ -120,8 +124,13 @@ def test_cart_intervals_in_seconds_become_ms(tmp_path):
 
     from tests.io._writers import LEADS_12, synthetic_12lead, write_dicom_ecg
 
-    path = write_dicom_ecg(tmp_path / "x.dcm", synthetic_12lead(500.0, 2.0), 500.0, LEADS_12,
-                           events=[(0.5, 0.0, "event A")])
+    path = write_dicom_ecg(
+        tmp_path / "x.dcm",
+        synthetic_12lead(500.0, 2.0),
+        500.0,
+        LEADS_12,
+        events=[(0.5, 0.0, "event A")],
+    )
     ds = _dataset(path)
     for meaning, value, unit in (("QT Interval", 0.412, "s"), ("QRS Axis", 30, "deg")):
         ann = Dataset()

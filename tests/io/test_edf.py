@@ -44,9 +44,15 @@ def _library_signal(path: Path, ch: int) -> np.ndarray:
 def ecg12(tmp_path: Path) -> tuple[Path, np.ndarray]:
     sig = synthetic_12lead(FS, 10.0)
     path = write_edf(
-        tmp_path / "twelve.edf", list(sig), [f"ECG {n}" for n in LEADS_12], [FS] * 12,
-        patient_code="P-0042", sex=0, birthdate=date(1970, 5, 20),
-        start=datetime(2020, 1, 10, 8, 30, 15), equipment="CartXYZ",
+        tmp_path / "twelve.edf",
+        list(sig),
+        [f"ECG {n}" for n in LEADS_12],
+        [FS] * 12,
+        patient_code="P-0042",
+        sex=0,
+        birthdate=date(1970, 5, 20),
+        start=datetime(2020, 1, 10, 8, 30, 15),
+        equipment="CartXYZ",
         annotations=[(1.5, 0.5, "artefact"), (4.25, -1, "Übergang 中文")],
     )
     return path, sig
@@ -80,8 +86,15 @@ def test_round_trip_12_lead_edf_plus(ecg12: tuple[Path, np.ndarray]) -> None:
 
 def test_bdf_round_trip_microvolts(tmp_path: Path) -> None:
     sig = synthetic_12lead(FS, 4.0)[:3]
-    path = write_edf(tmp_path / "uv.bdf", list(sig * 1000), ["I", "II", "V2"], [FS] * 3,
-                     dims=["uV"] * 3, phys=10_000.0, bdf=True)
+    path = write_edf(
+        tmp_path / "uv.bdf",
+        list(sig * 1000),
+        ["I", "II", "V2"],
+        [FS] * 3,
+        dims=["uV"] * 3,
+        phys=10_000.0,
+        bdf=True,
+    )
     rec = ecg_io.read(path)
     assert rec.format == "bdf"
     for ch in range(3):  # uV in the file, mV in the Record
@@ -92,8 +105,14 @@ def test_bdf_round_trip_microvolts(tmp_path: Path) -> None:
 def test_non_ecg_channels_kept_and_marked(tmp_path: Path) -> None:
     sig = synthetic_12lead(FS, 4.0)
     pressure = 80 + 20 * np.sin(np.linspace(0, 20, sig.shape[1]))
-    path = write_edf(tmp_path / "mixed.edf", [sig[0], sig[1], pressure], ["II", "V5", "ABP"],
-                     [FS] * 3, dims=["mV", "mV", "mmHg"], phys=300.0)
+    path = write_edf(
+        tmp_path / "mixed.edf",
+        [sig[0], sig[1], pressure],
+        ["II", "V5", "ABP"],
+        [FS] * 3,
+        dims=["mV", "mV", "mmHg"],
+        phys=300.0,
+    )
     rec = ecg_io.read(path)
     assert rec.leads == ["II", "V5", "ABP"]
     assert rec.non_ecg == ("ABP",)
@@ -104,8 +123,14 @@ def test_non_ecg_channels_kept_and_marked(tmp_path: Path) -> None:
 def test_mixed_rates_resampled_to_highest_ecg_rate(tmp_path: Path) -> None:
     sig = synthetic_12lead(FS, 6.0)
     resp = np.sin(np.linspace(0, 8 * np.pi, int(6 * 25)))
-    path = write_edf(tmp_path / "rates.edf", [sig[0], sig[1], resp], ["I", "II", "Resp"],
-                     [FS, FS, 25.0], dims=["mV", "mV", "mV"], phys=5.0)
+    path = write_edf(
+        tmp_path / "rates.edf",
+        [sig[0], sig[1], resp],
+        ["I", "II", "Resp"],
+        [FS, FS, 25.0],
+        dims=["mV", "mV", "mV"],
+        phys=5.0,
+    )
     rec = ecg_io.read(path)
     assert rec.fs == FS and rec.n_samples == sig.shape[1]
     assert rec.non_ecg == ("Resp",)
@@ -148,8 +173,9 @@ def test_ptb_bdf_equals_wfdb_samples(fixtures_dir: Path) -> None:
     import wfdb
 
     rec = ecg_io.read(fixtures_dir / "edf" / "ptb_s0010_re_12lead_10s_converted.bdf")
-    ref = wfdb.rdrecord(str(fixtures_dir / "wfdb" / "s0010_re"), sampto=10000,
-                        channels=list(range(12)))
+    ref = wfdb.rdrecord(
+        str(fixtures_dir / "wfdb" / "s0010_re"), sampto=10000, channels=list(range(12))
+    )
     assert rec.leads == LEADS_12 and rec.fs == 1000
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
     assert rec.patient.id == "ptbdb-s0010 re"
@@ -164,7 +190,9 @@ def test_ptb_bdf_equals_wfdb_samples(fixtures_dir: Path) -> None:
         ("wfdb_test_edfann_annotations_only.edf", ["annotations only"]),
     ],
 )
-def test_files_without_ecg_raise_naming_channels(fixtures_dir: Path, name: str, found: list[str]) -> None:
+def test_files_without_ecg_raise_naming_channels(
+    fixtures_dir: Path, name: str, found: list[str]
+) -> None:
     with pytest.raises(NoECGChannelsError) as err:
         ecg_io.read(fixtures_dir / "edf" / name)
     for word in found:
@@ -204,8 +232,13 @@ def test_bdf_24_bit_negative_values_match_pyedflib(fixtures_dir: Path) -> None:
 def test_paged_pages_equal_whole_read(tmp_path: Path) -> None:
     sig = synthetic_12lead(FS, 20.0)
     resp = np.sin(np.linspace(0, 30, 20 * 50))
-    path = write_edf(tmp_path / "p.edf", [*sig[:3], resp], ["I", "II", "V1", "Resp"],
-                     [FS, FS, FS, 50.0], phys=5.0)
+    path = write_edf(
+        tmp_path / "p.edf",
+        [*sig[:3], resp],
+        ["I", "II", "V1", "Resp"],
+        [FS, FS, FS, 50.0],
+        phys=5.0,
+    )
     whole = edf.read(path)
     paged = edf.read(path, whole_load_values=0)
     assert isinstance(paged.signal, edf.EdfPagedSignal)
@@ -229,9 +262,9 @@ def test_paged_reads_from_threads(tmp_path: Path) -> None:
     path = write_edf(tmp_path / "t.edf", list(sig), LEADS_12, [FS] * 12)
     rec = edf.read(path, whole_load_values=0)
     starts = list(range(0, 14000, 500))
-    expected = [np.asarray(rec.signal[:, a:a + 1000]) for a in starts]
+    expected = [np.asarray(rec.signal[:, a : a + 1000]) for a in starts]
     with ThreadPoolExecutor(4) as pool:
-        got = list(pool.map(lambda a: rec.signal[:, a:a + 1000], starts))
+        got = list(pool.map(lambda a: rec.signal[:, a : a + 1000], starts))
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_array_equal(e, g)
     assert threading.active_count() >= 1
@@ -254,9 +287,9 @@ def _make_discontinuous(path: Path, gap_after: int, shift_s: int) -> None:
     ns = int(raw[252:256].decode())
     hdr = int(raw[184:192].decode())
     nrec = int(raw[236:244].decode())
-    labels = [raw[256 + 16 * i:256 + 16 * i + 16].decode().strip() for i in range(ns)]
+    labels = [raw[256 + 16 * i : 256 + 16 * i + 16].decode().strip() for i in range(ns)]
     spr_at = 256 + 216 * ns
-    spr = [int(raw[spr_at + 8 * i:spr_at + 8 * i + 8].decode()) for i in range(ns)]
+    spr = [int(raw[spr_at + 8 * i : spr_at + 8 * i + 8].decode()) for i in range(ns)]
     ann = labels.index("EDF Annotations")
     raw[192:197] = b"EDF+D"
     rec_bytes = sum(spr) * 2
@@ -265,17 +298,22 @@ def _make_discontinuous(path: Path, gap_after: int, shift_s: int) -> None:
     for r in range(nrec):
         onset = r + (shift_s if r >= gap_after else 0)
         pos = hdr + r * rec_bytes + ann_off
-        old = bytes(raw[pos:pos + ann_len])
+        old = bytes(raw[pos : pos + ann_len])
         rest = old.split(b"\x14\x14\x00", 1)[1]  # keep any annotation TALs after it
         tal = f"+{onset}".encode() + b"\x14\x14\x00" + rest
-        raw[pos:pos + ann_len] = tal[:ann_len].ljust(ann_len, b"\x00")
+        raw[pos : pos + ann_len] = tal[:ann_len].ljust(ann_len, b"\x00")
     path.write_bytes(bytes(raw))
 
 
 def test_edf_plus_d_gaps_filled_and_annotated(tmp_path: Path) -> None:
     sig = synthetic_12lead(FS, 6.0)[:2]
-    original = write_edf(tmp_path / "c.edf", list(sig), ["I", "II"], [FS] * 2,
-                         annotations=[(1.0, 0.0, "before"), (5.5, 0.25, "after")])
+    original = write_edf(
+        tmp_path / "c.edf",
+        list(sig),
+        ["I", "II"],
+        [FS] * 2,
+        annotations=[(1.0, 0.0, "before"), (5.5, 0.25, "after")],
+    )
     with pyedflib.EdfReader(str(original)) as rd:
         lib = rd.readSignal(0)
         lib_onsets, _, lib_texts = rd.readAnnotations()
@@ -309,10 +347,15 @@ def test_edf_plus_d_damaged_time_stamps(tmp_path: Path, shift: int, match: str) 
         ecg_io.read(path)
 
 
-@pytest.mark.parametrize("name", [
-    "mitdb100_first300s_converted.edf", "pyedflib_test_utf8_edfplus.edf",
-    "mne_biosemi_test_edfplus.edf", "wfdb_test_edfann_annotations_only.edf",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mitdb100_first300s_converted.edf",
+        "pyedflib_test_utf8_edfplus.edf",
+        "mne_biosemi_test_edfplus.edf",
+        "wfdb_test_edfann_annotations_only.edf",
+    ],
+)
 def test_own_tal_parser_agrees_with_pyedflib(fixtures_dir: Path, name: str) -> None:
     from ecgviewer.io import _edf_raw
 
@@ -377,7 +420,9 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_permission_denied(ecg12: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
     path, _ = ecg12
     real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == path else real_access(p, mode))
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: False if Path(p) == path else real_access(p, mode)
+    )
     with pytest.raises(FileAccessError, match="permission denied"):
         ecg_io.read(path)
 
@@ -410,21 +455,28 @@ def _patch_dims(path: Path, dims: dict[int, bytes]) -> None:
     ns = int(data[252:256])
     at = 256 + ns * (16 + 80)  # label, transducer, then the physical dimension
     for sig, raw in dims.items():
-        data[at + 8 * sig: at + 8 * sig + 8] = raw.ljust(8)
+        data[at + 8 * sig : at + 8 * sig + 8] = raw.ljust(8)
     path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize("micro", [b"\xb5V", b"\xc2\xb5V"], ids=["latin-1", "utf-8"])
 def test_latin1_units_read_and_unknown_units_are_named(tmp_path, micro):
     t = np.arange(2500) / 250
-    path = write_edf(tmp_path / "latin.edf", [np.sin(2 * np.pi * t) * 500, np.sin(t) * 30],
-                     ["ECG II", "Temp"], [250, 250], dims=["uV", "degC"], phys=1000.0)
+    path = write_edf(
+        tmp_path / "latin.edf",
+        [np.sin(2 * np.pi * t) * 500, np.sin(t) * 30],
+        ["ECG II", "Temp"],
+        [250, 250],
+        dims=["uV", "degC"],
+        phys=1000.0,
+    )
     _patch_dims(path, {0: micro, 1: b"\xb0C"})  # "µV" and "°C" (Latin-1), as carts write them
     rec = ecg_io.read(path)
     assert rec.leads == ["II", "Temp"] and rec.non_ecg == ("Temp",)
     np.testing.assert_allclose(rec.signal[0], np.sin(2 * np.pi * t) * 0.5, atol=0.02)
     assert any("non-ASCII" in note for note in rec.notes)
     assert any("Temp (°C)" in note for note in rec.notes)
+
 
 def test_dense_annotations_refused_over_the_limit_within_memory(tmp_path):
     """EDF+ TALs cost ~25x their bytes as Python objects: a 13 MB file packed with tiny

@@ -69,9 +69,18 @@ def _files(folder: Path) -> dict[str, bytes]:
 def _wfdb(tmp: Path, fmt: str) -> Seed:
     import wfdb
 
-    wfdb.wrsamp("rec", fs=250, units=["mV", "mV"], sig_name=["MLII", "V5"],
-                p_signal=_sig(2, 500, 250).T, fmt=[fmt, fmt], adc_gain=[200.0, 200.0],
-                baseline=[0, 0], comments=["<age>: 63 <sex>: F"], write_dir=str(tmp))
+    wfdb.wrsamp(
+        "rec",
+        fs=250,
+        units=["mV", "mV"],
+        sig_name=["MLII", "V5"],
+        p_signal=_sig(2, 500, 250).T,
+        fmt=[fmt, fmt],
+        adc_gain=[200.0, 200.0],
+        baseline=[0, 0],
+        comments=["<age>: 63 <sex>: F"],
+        write_dir=str(tmp),
+    )
     wfdb.wrann("rec", "atr", np.array([100, 300]), np.array(["N", "V"]), write_dir=str(tmp))
     return Seed(_files(tmp), "rec.hea")
 
@@ -80,13 +89,14 @@ def _edf(tmp: Path, bdf: bool) -> Seed:
     from pyedflib import highlevel
 
     name = "rec.bdf" if bdf else "rec.edf"
-    headers = highlevel.make_signal_headers(["ECG I", "ECG II"], dimension="mV",
-                                            sample_frequency=250, physical_min=-5, physical_max=5)
-    header = highlevel.make_header(patientname="X", sex="Female",
-                                   technician="t")
+    headers = highlevel.make_signal_headers(
+        ["ECG I", "ECG II"], dimension="mV", sample_frequency=250, physical_min=-5, physical_max=5
+    )
+    header = highlevel.make_header(patientname="X", sex="Female", technician="t")
     header["annotations"] = [[0.5, 0.1, "beat"], [1.0, -1, "event"]]
-    highlevel.write_edf(str(tmp / name), _sig(2, 500, 250), headers, header,
-                        file_type=3 if bdf else 1)
+    highlevel.write_edf(
+        str(tmp / name), _sig(2, 500, 250), headers, header, file_type=3 if bdf else 1
+    )
     return Seed(_files(tmp), name)
 
 
@@ -94,8 +104,12 @@ def _hdf5_own(tmp: Path) -> Seed:
     from ecgviewer.io.hdf5 import write_own_layout
 
     recs = [
-        Record(signal=_sig(2, 300, 250).astype(np.float32), fs=250, leads=["I", "II"],
-               annotations=[Annotation(0.2, 0.0, "N", "II")]),
+        Record(
+            signal=_sig(2, 300, 250).astype(np.float32),
+            fs=250,
+            leads=["I", "II"],
+            annotations=[Annotation(0.2, 0.0, "N", "II")],
+        ),
         Record(signal=_sig(3, 200, 500).astype(np.float32), fs=500, leads=["V1", "V2", "V3"]),
     ]
     write_own_layout(tmp / "own.h5", recs)
@@ -114,12 +128,15 @@ def _hdf5_code15(tmp: Path) -> Seed:
 
 
 def _aecg(tmp: Path) -> Seed:
-    digits = {lead: " ".join(str(int(v)) for v in row * 400)
-              for lead, row in zip(("I", "II", "V1"), _sig(3, 120, 500), strict=True)}
+    digits = {
+        lead: " ".join(str(int(v)) for v in row * 400)
+        for lead, row in zip(("I", "II", "V1"), _sig(3, 120, 500), strict=True)
+    }
     seqs = "".join(
         f'<component><sequence><code code="MDC_ECG_LEAD_{k}"/><value xsi:type="SLIST_PQ">'
         f'<origin value="0" unit="uV"/><scale value="2.5" unit="uV"/><digits>{v}</digits>'
-        "</value></sequence></component>" for k, v in digits.items()
+        "</value></sequence></component>"
+        for k, v in digits.items()
     )
     ann = (
         '<subjectOf><annotationSet><component><annotation><code code="MDC_ECG_BEAT"/>'
@@ -159,9 +176,11 @@ def _cpsc_mat(tmp: Path, compressed: bool = False) -> Seed:
     """An original CPSC 2018 .mat (struct ECG: sex, age, data): always named, never read."""
     import scipy.io
 
-    scipy.io.savemat(tmp / "A0001.mat", {"ECG": {"sex": "Male", "age": np.array([[74]]),
-                                                "data": _sig(12, 300, 500)}},
-                     do_compression=compressed)
+    scipy.io.savemat(
+        tmp / "A0001.mat",
+        {"ECG": {"sex": "Male", "age": np.array([[74]]), "data": _sig(12, 300, 500)}},
+        do_compression=compressed,
+    )
     return Seed(_files(tmp), "A0001.mat", named_only=True)
 
 
@@ -171,8 +190,14 @@ def _npy(tmp: Path) -> Seed:
 
 
 def _csv(tmp: Path) -> Seed:
-    np.savetxt(tmp / "rec.csv", _sig(3, 150, 250).T, delimiter=",", header="I,II,V1",
-               comments="", fmt="%.4f")
+    np.savetxt(
+        tmp / "rec.csv",
+        _sig(3, 150, 250).T,
+        delimiter=",",
+        header="I,II,V1",
+        comments="",
+        fmt="%.4f",
+    )
     return Seed(_files(tmp), "rec.csv", {"fs": 250})
 
 
@@ -185,15 +210,28 @@ def _scp(tmp: Path) -> Seed:
 
     sig = np.round(_sig(2, 600, 500) * 200).astype(np.int64)
     beat = np.round(_sig(2, 100, 500) * 50).astype(np.int64)
-    s1 = tag(2, b"P1\x00") + tag(8, b"\x01") + tag(25, struct.pack("<HBB", 2020, 1, 2)) + tag(
-        255, b"")
-    s7 = struct.pack("<BBHH", 1, 0, 800, 29999) + struct.pack("<HHHHHhhh", 100, 200, 260, 350,
-                                                                650, 50, 30, 40)
+    s1 = (
+        tag(2, b"P1\x00")
+        + tag(8, b"\x01")
+        + tag(25, struct.pack("<HBB", 2020, 1, 2))
+        + tag(255, b"")
+    )
+    s7 = struct.pack("<BBHH", 1, 0, 800, 29999) + struct.pack(
+        "<HHHHHhhh", 100, 200, 260, 350, 650, 50, 30, 40
+    )
     s8 = struct.pack("<BHBBBBBB", 0, 2024, 1, 2, 3, 4, 5, 1) + struct.pack("<BH", 1, 3) + b"SR\x00"
-    spec = ScpSpec(leads={"I": sig[0], "II": sig[1]}, huffman="default", reference=beat,
-                   ref_fiducial=30, qrs=[(0, 100, 130, 180), (0, 400, 430, 480)],
-                   protected=[(95, 185), (395, 485)], bimodal_rate=2, section1=s1,
-                   section7=s7, section8=s8)
+    spec = ScpSpec(
+        leads={"I": sig[0], "II": sig[1]},
+        huffman="default",
+        reference=beat,
+        ref_fiducial=30,
+        qrs=[(0, 100, 130, 180), (0, 400, 430, 480)],
+        protected=[(95, 185), (395, 485)],
+        bimodal_rate=2,
+        section1=s1,
+        section7=s7,
+        section8=s8,
+    )
     (tmp / "rec.scp").write_bytes(build_scp(spec))
     return Seed(_files(tmp), "rec.scp")
 
@@ -222,37 +260,50 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
     # name: (reader module that must exist, builder)
     "wfdb_fmt16": ("wfdb_format", lambda t: _wfdb(t, "16")),
     "wfdb_fmt212": ("wfdb_format", lambda t: _wfdb(t, "212")),
-    "wfdb_fixture_fmt80": ("wfdb_format",
-                           _fixture("wfdb", ["3000003_0003.hea", "3000003_0003.dat"],
-                                    "3000003_0003.hea")),
+    "wfdb_fixture_fmt80": (
+        "wfdb_format",
+        _fixture("wfdb", ["3000003_0003.hea", "3000003_0003.dat"], "3000003_0003.hea"),
+    ),
     "edf_plus": ("edf", lambda t: _edf(t, bdf=False)),
     "bdf_plus": ("edf", lambda t: _edf(t, bdf=True)),
     "hdf5_own": ("hdf5", _hdf5_own),
     "hdf5_code15": ("hdf5", _hdf5_code15),
     "aecg_synthetic": ("hl7_aecg", _aecg),
-    "aecg_fixture_minimum": ("hl7_aecg",
-                             _fixture("hl7aecg", ["fda_minimum_aecg.xml"], "fda_minimum_aecg.xml")),
+    "aecg_fixture_minimum": (
+        "hl7_aecg",
+        _fixture("hl7aecg", ["fda_minimum_aecg.xml"], "fda_minimum_aecg.xml"),
+    ),
     "npy": ("arrays", _npy),
     "ishne": ("ishne", _ishne),
     "matlab_cpsc": ("matlab_mat", _cpsc_mat),
     "matlab_cpsc_compressed": ("matlab_mat", lambda t: _cpsc_mat(t, compressed=True)),
-    "muse_fixture": ("muse_xml", _fixture("cart/ge_muse", ["braveheart_example1.xml"],
-                                          "braveheart_example1.xml")),
-    "dicom_fixture": ("dicom", _fixture("cart/dicom", ["ecgtoolkit_Example.dcm"],
-                                        "ecgtoolkit_Example.dcm")),
+    "muse_fixture": (
+        "muse_xml",
+        _fixture("cart/ge_muse", ["braveheart_example1.xml"], "braveheart_example1.xml"),
+    ),
+    "dicom_fixture": (
+        "dicom",
+        _fixture("cart/dicom", ["ecgtoolkit_Example.dcm"], "ecgtoolkit_Example.dcm"),
+    ),
     "csv": ("arrays", _csv),
     "scp_encoded": ("scp_ecg", _scp),
-    "scp_fixture_ecgtoolkit": ("scp_ecg", _fixture("other", ["ecgtoolkit_Example.scp"],
-                                                   "ecgtoolkit_Example.scp")),
-    "sierra_fixture_103": ("sierra_xml", _fixture("other", ["philips_sierra_1-03_129DYPRG.xml"],
-                                                  "philips_sierra_1-03_129DYPRG.xml")),
+    "scp_fixture_ecgtoolkit": (
+        "scp_ecg",
+        _fixture("other", ["ecgtoolkit_Example.scp"], "ecgtoolkit_Example.scp"),
+    ),
+    "sierra_fixture_103": (
+        "sierra_xml",
+        _fixture("other", ["philips_sierra_1-03_129DYPRG.xml"], "philips_sierra_1-03_129DYPRG.xml"),
+    ),
     "wfdb_fmt212_paged": ("wfdb_format", _paged(lambda t: _wfdb(t, "212"))),
     "edf_plus_paged": ("edf", _paged(lambda t: _edf(t, bdf=False))),
     "hdf5_own_paged": ("hdf5", _paged(_hdf5_own)),
     "npy_paged": ("arrays", _paged(_npy)),
     "ishne_paged": ("ishne", _paged(_ishne)),
-    "dicom_fixture_paged": ("dicom", _paged(_fixture("cart/dicom", ["ecgtoolkit_Example.dcm"],
-                                                     "ecgtoolkit_Example.dcm"))),
+    "dicom_fixture_paged": (
+        "dicom",
+        _paged(_fixture("cart/dicom", ["ecgtoolkit_Example.dcm"], "ecgtoolkit_Example.dcm")),
+    ),
 }
 
 _cache: dict[str, Seed] = {}
@@ -278,9 +329,26 @@ def _seed(name: str, tmp_factory: pytest.TempPathFactory) -> Seed:
 
 
 # ---------------------------------------------------------------------------- mutations
-HOSTILE = [b"0", b"-1", b"1", b"-0", b"99999999", b"2147483648", b"18446744073709551616",
-           b"1e308", b"-1e308", b"nan", b"inf", b"", b"0.0000001", b"abc", b"  ", b"\x00",
-           b"4096", b"65535"]
+HOSTILE = [
+    b"0",
+    b"-1",
+    b"1",
+    b"-0",
+    b"99999999",
+    b"2147483648",
+    b"18446744073709551616",
+    b"1e308",
+    b"-1e308",
+    b"nan",
+    b"inf",
+    b"",
+    b"0.0000001",
+    b"abc",
+    b"  ",
+    b"\x00",
+    b"4096",
+    b"65535",
+]
 NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
@@ -291,11 +359,14 @@ def mutated(draw: st.DrawFn, seed: Seed) -> dict[str, bytes]:
     name = draw(st.sampled_from(sorted(files)))
     data = bytearray(files[name])
     for _ in range(draw(st.integers(1, 3))):
-        op = draw(st.sampled_from(
-            ["truncate", "flip", "overwrite", "insert", "header", "number", "number_fixed"]))
+        op = draw(
+            st.sampled_from(
+                ["truncate", "flip", "overwrite", "insert", "header", "number", "number_fixed"]
+            )
+        )
         n = len(data)
         if op == "truncate":
-            del data[draw(st.integers(0, max(0, n - 1))):]
+            del data[draw(st.integers(0, max(0, n - 1))) :]
         elif op == "flip" and n:
             for _ in range(draw(st.integers(1, 8))):
                 i = draw(st.integers(0, n - 1))
@@ -354,6 +425,7 @@ def _guards() -> Iterator[bool]:
     """Alarm for hangs, and a soft address-space cap so absurd allocations fail fast."""
     use_alarm = threading.current_thread() is threading.main_thread()
     if use_alarm:
+
         def on_alarm(signum: int, frame: Any) -> None:
             raise Hang(f"reader still running after {HANG_SECONDS} s")
 
@@ -462,9 +534,25 @@ def test_guard_turns_absurd_allocation_into_memory_error():
 
 
 # ---------------------------------------------------------------------------- XML structure
-XML_HOSTILE = ["", "0", "-1", "abc", "1e400", "nan", "99999999999999999999", "20021122",
-               "MDC_ECG_LEAD_II", "RHYTHM", "TIME_RELATIVE", "TIME_ABSOLUTE", "GLIST_PQ", "ms",
-               "mV", "V", "REPRESENTATIVE_BEAT"]
+XML_HOSTILE = [
+    "",
+    "0",
+    "-1",
+    "abc",
+    "1e400",
+    "nan",
+    "99999999999999999999",
+    "20021122",
+    "MDC_ECG_LEAD_II",
+    "RHYTHM",
+    "TIME_RELATIVE",
+    "TIME_ABSOLUTE",
+    "GLIST_PQ",
+    "ms",
+    "mV",
+    "V",
+    "REPRESENTATIVE_BEAT",
+]
 
 
 @st.composite
@@ -492,15 +580,21 @@ def mutated_xml(draw: st.DrawFn, text: bytes) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-@pytest.mark.parametrize("seed_name", ["aecg_synthetic", "aecg_fixture_minimum",
-                                       "sierra_fixture_103", "muse_fixture"])
+@pytest.mark.parametrize(
+    "seed_name", ["aecg_synthetic", "aecg_fixture_minimum", "sierra_fixture_103", "muse_fixture"]
+)
 def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
     seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     seed = _seed(seed_name, tmp_path_factory)
 
-    @settings(max_examples=EXAMPLES, deadline=4000, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=4000,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(data=mutated_xml(seed.files[seed.target]))
     def run(data: bytes) -> None:
         folder = _materialise(fuzz_dir, {seed.target: data})
@@ -514,13 +608,43 @@ def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
 
 
 # ---------------------------------------------------------------------------- HDF5 structure
-H5_ATTRS = ["fs", "leads", "start", "patient_id", "age", "sex", "device", "derived_leads",
-            "non_ecg"]
-H5_VALUES = [b"x", "abc", "", -1, 0, 1e300, float("nan"), float("inf"), [1, 2, 3], ["a", "b"],
-             [[1.0]], 2**62, True]
-H5_ARRAYS = [np.zeros(2), np.zeros((2, 0), "f4"), np.zeros((0, 5)), np.full((2, 300), np.inf),
-             np.zeros((2, 300), "i8"), np.zeros((2, 300), "c16"), np.zeros((2, 300), bool),
-             np.array([(1.0,)], dtype=[("x", "f8")]), np.full((2, 300), 1e30)]
+H5_ATTRS = [
+    "fs",
+    "leads",
+    "start",
+    "patient_id",
+    "age",
+    "sex",
+    "device",
+    "derived_leads",
+    "non_ecg",
+]
+H5_VALUES = [
+    b"x",
+    "abc",
+    "",
+    -1,
+    0,
+    1e300,
+    float("nan"),
+    float("inf"),
+    [1, 2, 3],
+    ["a", "b"],
+    [[1.0]],
+    2**62,
+    True,
+]
+H5_ARRAYS = [
+    np.zeros(2),
+    np.zeros((2, 0), "f4"),
+    np.zeros((0, 5)),
+    np.full((2, 300), np.inf),
+    np.zeros((2, 300), "i8"),
+    np.zeros((2, 300), "c16"),
+    np.zeros((2, 300), bool),
+    np.array([(1.0,)], dtype=[("x", "f8")]),
+    np.full((2, 300), 1e30),
+]
 
 
 @st.composite
@@ -533,8 +657,14 @@ def mutated_h5_ops(draw: st.DrawFn) -> list[tuple[Any, ...]]:
         if op in ("set", "delete_attr"):
             ops.append((op, key, draw(st.sampled_from(H5_ATTRS)), draw(st.sampled_from(H5_VALUES))))
         elif op in ("replace", "delete"):
-            ops.append((op, key, draw(st.sampled_from(["signal", "annotations"])),
-                        draw(st.integers(0, len(H5_ARRAYS) - 1))))
+            ops.append(
+                (
+                    op,
+                    key,
+                    draw(st.sampled_from(["signal", "annotations"])),
+                    draw(st.integers(0, len(H5_ARRAYS) - 1)),
+                )
+            )
         else:
             ops.append((op, key, "", draw(st.sampled_from(H5_VALUES))))
     return ops
@@ -567,8 +697,13 @@ def test_h5_layout_edits_give_a_record_or_an_ecg_error(
 ) -> None:
     seed = _seed(seed_name, tmp_path_factory)
 
-    @settings(max_examples=EXAMPLES, deadline=4000, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=4000,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(ops=mutated_h5_ops())
     def run(ops: list[tuple[Any, ...]]) -> None:
         folder = _materialise(fuzz_dir, seed.files)
@@ -596,24 +731,31 @@ _OWN_FS = [0.001, 500.0, 1e6]
 _OWN_ANNOTATIONS = [0, 10, 10**7, 10**9]
 
 
-def _sparse_code15(path: Path, n_exams: int, n_samples: int, ids: str, dtype: str,
-                   write_first: bool) -> None:
+def _sparse_code15(
+    path: Path, n_exams: int, n_samples: int, ids: str, dtype: str, write_first: bool
+) -> None:
     import h5py
 
     with h5py.File(path, "w") as fh:
-        ds = fh.create_dataset("tracings", shape=(n_exams, n_samples, 12), dtype=dtype,
-                               chunks=(1, min(n_samples, 4096), 12))
+        ds = fh.create_dataset(
+            "tracings",
+            shape=(n_exams, n_samples, 12),
+            dtype=dtype,
+            chunks=(1, min(n_samples, 4096), 12),
+        )
         if write_first:
             ds[0, : min(n_samples, 4096)] = 0.5
         if ids == "int":
             fh.create_dataset("exam_id", shape=(n_exams,), dtype="i8", chunks=(min(n_exams, 4096),))
         elif ids == "bytes":
-            fh.create_dataset("exam_id", shape=(n_exams,), dtype="S100000",
-                              chunks=(min(n_exams, 4),))
+            fh.create_dataset(
+                "exam_id", shape=(n_exams,), dtype="S100000", chunks=(min(n_exams, 4),)
+            )
 
 
-def _sparse_own(path: Path, rows: int, samples: int, fs: float, annotations: int,
-                groups: int) -> None:
+def _sparse_own(
+    path: Path, rows: int, samples: int, fs: float, annotations: int, groups: int
+) -> None:
     import h5py
 
     with h5py.File(path, "w") as fh:
@@ -621,15 +763,23 @@ def _sparse_own(path: Path, rows: int, samples: int, fs: float, annotations: int
         ecgs = fh.create_group("ecgs")
         for g in range(groups):
             node = ecgs.create_group(f"ecg_{g}")
-            node.create_dataset("signal", shape=(rows, samples), dtype="f4",
-                                chunks=(min(rows, 2), min(samples, 4096)))
+            node.create_dataset(
+                "signal",
+                shape=(rows, samples),
+                dtype="f4",
+                chunks=(min(rows, 2), min(samples, 4096)),
+            )
             node.attrs["fs"] = fs
-            node.attrs.create("leads", [f"c{i}" for i in range(min(rows, 300))],
-                              dtype=h5py.string_dtype())
+            node.attrs.create(
+                "leads", [f"c{i}" for i in range(min(rows, 300))], dtype=h5py.string_dtype()
+            )
             if annotations:
-                node.create_dataset("annotations", shape=(annotations,),
-                                    chunks=(min(annotations, 1024),),
-                                    dtype=[("onset", "f8"), ("duration", "f8")])
+                node.create_dataset(
+                    "annotations",
+                    shape=(annotations,),
+                    chunks=(min(annotations, 1024),),
+                    dtype=[("onset", "f8"), ("duration", "f8")],
+                )
 
 
 def _sparse_text(path: Path, head: bytes, size: int) -> None:
@@ -650,13 +800,25 @@ def _hostile_cases(root: Path) -> list[tuple[Path, dict[str, Any], str | None]]:
     combos = [(e, s) for e in _CODE15_EXAMS for s in _CODE15_SAMPLES]
     for k, (n_exams, n_samples) in enumerate(combos):
         path = root / f"code15_{k}.h5"
-        _sparse_code15(path, n_exams, n_samples, rng.choice(["none", "int", "bytes"]),
-                       rng.choice(["f4", "f8", "i2"]), rng.random() < 0.5)
+        _sparse_code15(
+            path,
+            n_exams,
+            n_samples,
+            rng.choice(["none", "int", "bytes"]),
+            rng.choice(["f4", "f8", "i2"]),
+            rng.random() < 0.5,
+        )
         cases.append((path, {}, None))
     for k in range(24):
         path = root / f"own_{k}.h5"
-        _sparse_own(path, rng.choice(_OWN_ROWS), rng.choice(_OWN_SAMPLES), rng.choice(_OWN_FS),
-                    rng.choice(_OWN_ANNOTATIONS), rng.choice([1, 3]))
+        _sparse_own(
+            path,
+            rng.choice(_OWN_ROWS),
+            rng.choice(_OWN_SAMPLES),
+            rng.choice(_OWN_FS),
+            rng.choice(_OWN_ANNOTATIONS),
+            rng.choice([1, 3]),
+        )
         cases.append((path, {}, None))
     aecg_head = b'<?xml version="1.0"?><AnnotatedECG xmlns="urn:hl7-org:v3"><digits>1 2 3 '
     for k, size in enumerate([MAX_XML_BYTES + 1, 360 << 20, 10 << 30]):
@@ -683,11 +845,14 @@ def _hostile_cases(root: Path) -> list[tuple[Path, dict[str, Any], str | None]]:
     os.mkfifo(root / "piped.dat")
     (root / "piped.hea").write_text("piped 1 500 100\npiped.dat 16 200 16 0 0 0 0 II\n")
     cases.append((root / "piped.hea", {}, "FIFO (named pipe)"))
-    for k, line in enumerate(["r 1000000000 500 5000", "r -1 500 10", "r 1 500 -100",
-                              "r 2 500 99999999999999"]):
+    for k, line in enumerate(
+        ["r 1000000000 500 5000", "r -1 500 10", "r 1 500 -100", "r 2 500 99999999999999"]
+    ):
         folder = root / f"wfdb_{k}"
         folder.mkdir()
-        (folder / "r.hea").write_text(f"{line}\nr.dat 16 200 16 0 0 0 0 II\nr.dat 16 200 16 0 0 0 0 V1\n")
+        (folder / "r.hea").write_text(
+            f"{line}\nr.dat 16 200 16 0 0 0 0 II\nr.dat 16 200 16 0 0 0 0 V1\n"
+        )
         (folder / "r.dat").write_bytes(bytes(4000))
         cases.append((folder / "r.hea", {}, None))
     return cases
@@ -697,12 +862,20 @@ def test_hostile_sizes_and_paths_in_a_memory_capped_child(tmp_path: Path) -> Non
     from tests.limited import read_many_limited
 
     cases = _hostile_cases(tmp_path)
-    assert sum(p.stat().st_size for p, _, _ in cases if p.is_file() and not p.is_symlink()
-               and p.suffix == ".h5") < 50 << 20  # sparse: huge shapes, small files
+    assert (
+        sum(
+            p.stat().st_size
+            for p, _, _ in cases
+            if p.is_file() and not p.is_symlink() and p.suffix == ".h5"
+        )
+        < 50 << 20
+    )  # sparse: huge shapes, small files
     results = read_many_limited([(p, o) for p, o, _ in cases])
     for (path, _, words), result in zip(cases, results, strict=True):
         assert result["outcome"] in ("record", "entries", "error"), result
         if result["outcome"] == "error":
-            assert str(path.parent) in result["message"], result  # names the file (or its data file)
+            assert str(path.parent) in result["message"], (
+                result
+            )  # names the file (or its data file)
         if words is not None:
             assert result["outcome"] == "error" and words in result["message"], result

@@ -89,8 +89,14 @@ def _twelve_lead(n: int) -> dict[str, np.ndarray]:
     t = np.arange(n) / 400.0
     lead_i = 0.6 * np.sin(2 * np.pi * 1.2 * t)
     lead_ii = 1.1 * np.sin(2 * np.pi * 1.2 * t + 0.4)
-    leads = {"I": lead_i, "II": lead_ii, "III": lead_ii - lead_i, "aVR": -(lead_i + lead_ii) / 2,
-             "aVL": lead_i - lead_ii / 2, "aVF": lead_ii - lead_i / 2}
+    leads = {
+        "I": lead_i,
+        "II": lead_ii,
+        "III": lead_ii - lead_i,
+        "aVR": -(lead_i + lead_ii) / 2,
+        "aVL": lead_i - lead_ii / 2,
+        "aVF": lead_ii - lead_i / 2,
+    }
     leads.update({f"V{k}": 0.2 * k * np.cos(2 * np.pi * 1.2 * t + k) for k in range(1, 7)})
     return leads
 
@@ -252,7 +258,9 @@ def test_own_layout_many_records_is_a_list(tmp_path):
     path = h5reader.write_own_layout(tmp_path / "many.h5", recs)
     entries = read(path)
     assert [e.key for e in entries] == ["a_first", "b_second"]
-    assert entries[0].patient.id == "P-7" and entries[0].start == datetime(2024, 5, 1, 10, 22, 3, 250000)
+    assert entries[0].patient.id == "P-7" and entries[0].start == datetime(
+        2024, 5, 1, 10, 22, 3, 250000
+    )
     loaded = entries[0].load()
     assert loaded.fs == 250.0
     np.testing.assert_array_equal(loaded.signal, recs["a_first"].signal)
@@ -346,18 +354,25 @@ def test_file_systems_without_locks_still_open(tmp_path, monkeypatch):
 # Built sparse (chunked, never written): a few KB on disk that declare gigabytes.
 def _sparse_code15(path, n_exams, n_samples, ids=True):
     with h5py.File(path, "w") as fh:
-        fh.create_dataset("tracings", shape=(n_exams, n_samples, 12), dtype="f4",
-                          chunks=(1, min(n_samples, 4096), 12))
+        fh.create_dataset(
+            "tracings",
+            shape=(n_exams, n_samples, 12),
+            dtype="f4",
+            chunks=(1, min(n_samples, 4096), 12),
+        )
         if ids:
             fh.create_dataset("exam_id", shape=(n_exams,), dtype="i8", chunks=(min(n_exams, 1024),))
     return path
 
 
-@pytest.mark.parametrize("n_exams, n_samples, words", [
-    (10**9, 4096, "1,000,000,000 exams; at most 500,000"),
-    (1, 4 * 10**8, "400,000,000 samples"),
-    (100_000, 4096, "stores only"),  # within the count limit, but no samples stored
-])
+@pytest.mark.parametrize(
+    "n_exams, n_samples, words",
+    [
+        (10**9, 4096, "1,000,000,000 exams; at most 500,000"),
+        (1, 4 * 10**8, "400,000,000 samples"),
+        (100_000, 4096, "stores only"),  # within the count limit, but no samples stored
+    ],
+)
 def test_code15_absurd_shapes_refused_within_memory(tmp_path, n_exams, n_samples, words):
     from tests.limited import read_limited
 
@@ -374,22 +389,36 @@ def _sparse_own(path, signal_shape=(2, 1000), annotations=None, groups=1):
         ecgs = fh.create_group("ecgs")
         for g in range(groups):
             node = ecgs.create_group(f"e{g}")
-            node.create_dataset("signal", shape=signal_shape, dtype="f4",
-                                chunks=(min(signal_shape[0], 2), min(signal_shape[1], 4096)))
+            node.create_dataset(
+                "signal",
+                shape=signal_shape,
+                dtype="f4",
+                chunks=(min(signal_shape[0], 2), min(signal_shape[1], 4096)),
+            )
             node.attrs["fs"] = 500.0
-            node.attrs.create("leads", [f"c{i}" for i in range(min(signal_shape[0], 300))],
-                              dtype=h5py.string_dtype())
+            node.attrs.create(
+                "leads",
+                [f"c{i}" for i in range(min(signal_shape[0], 300))],
+                dtype=h5py.string_dtype(),
+            )
             if annotations:
-                node.create_dataset("annotations", shape=(annotations,), chunks=(1024,),
-                                    dtype=[("onset", "f8"), ("duration", "f8")])
+                node.create_dataset(
+                    "annotations",
+                    shape=(annotations,),
+                    chunks=(1024,),
+                    dtype=[("onset", "f8"), ("duration", "f8")],
+                )
     return path
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"signal_shape": (2, 10**12)}, "recordings up to 14 days"),
-    ({"signal_shape": (300, 1000)}, "300 signal rows"),
-    ({"annotations": 10**9}, "1,000,000,000 annotations"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"signal_shape": (2, 10**12)}, "recordings up to 14 days"),
+        ({"signal_shape": (300, 1000)}, "300 signal rows"),
+        ({"annotations": 10**9}, "1,000,000,000 annotations"),
+    ],
+)
 def test_own_layout_absurd_shapes_refused_within_memory(tmp_path, kwargs, words):
     from tests.limited import read_limited
 

@@ -42,8 +42,9 @@ REAL_12_LEAD = [
 def _independent_rhythm(path) -> dict[str, np.ndarray]:
     """Rhythm leads in mV parsed with plain xml.etree: the reference the reader must match."""
     root = ET.parse(path).getroot()
-    series = next(s for s in root.iter(NS + "series")
-                  if s.find(NS + "code").get("code") == "RHYTHM")
+    series = next(
+        s for s in root.iter(NS + "series") if s.find(NS + "code").get("code") == "RHYTHM"
+    )
     seqset = series.find(f"{NS}component/{NS}sequenceSet")
     out = {}
     for seq in seqset.findall(f"{NS}component/{NS}sequence"):
@@ -193,7 +194,10 @@ def test_scale_and_origin_units(tmp_path, scale, origin, expected):
 
 @pytest.mark.parametrize(
     ("increment", "fs"),
-    [('<increment value="2" unit="ms"/>', 500.0), ('<increment value="0.0010000" unit="s"/>', 1000.0)],
+    [
+        ('<increment value="2" unit="ms"/>', 500.0),
+        ('<increment value="0.0010000" unit="s"/>', 1000.0),
+    ],
 )
 def test_increment_in_any_time_unit(tmp_path, increment, fs):
     assert read(_write(tmp_path, _doc(increment=increment))).fs == pytest.approx(fs)
@@ -264,9 +268,7 @@ def test_truncated_document(fixtures_dir, tmp_path):
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE AnnotatedECG [\n <!ENTITY a "aaaaaaaaaa">\n'
-    + "".join(
-        f' <!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n' for i in range(9)
-    )
+    + "".join(f' <!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n' for i in range(9))
     + ']>\n<AnnotatedECG xmlns="urn:hl7-org:v3"><id extension="&j;"/></AnnotatedECG>\n'
 )
 
@@ -335,10 +337,18 @@ def _with_annotation(boundary: str) -> str:
 @pytest.mark.parametrize(
     ("boundary", "onset", "duration"),
     [
-        ('<code code="TIME_RELATIVE"/><value xsi:type="IVL_PQ"><low value="40" unit="ms"/>'
-         '<high value="0.12" unit="s"/></value>', 0.04, 0.08),
-        ('<code code="TIME_ABSOLUTE"/><value xsi:type="IVL_TS">'
-         '<low value="20240102030405.600"/><high value="20240102030405.700"/></value>', 0.1, 0.1),
+        (
+            '<code code="TIME_RELATIVE"/><value xsi:type="IVL_PQ"><low value="40" unit="ms"/>'
+            '<high value="0.12" unit="s"/></value>',
+            0.04,
+            0.08,
+        ),
+        (
+            '<code code="TIME_ABSOLUTE"/><value xsi:type="IVL_TS">'
+            '<low value="20240102030405.600"/><high value="20240102030405.700"/></value>',
+            0.1,
+            0.1,
+        ),
         ('<code code="TIME_RELATIVE"/><value xsi:type="PQ" value="150" unit="ms"/>', 0.15, 0.0),
     ],
 )
@@ -350,8 +360,9 @@ def test_annotation_times_relative_to_series_start(tmp_path, boundary, onset, du
 
 
 def test_annotation_far_outside_the_strip_is_dropped_with_a_note(tmp_path):
-    boundary = ('<code code="TIME_ABSOLUTE"/><value xsi:type="IVL_TS">'
-                '<low value="20250102030405"/></value>')
+    boundary = (
+        '<code code="TIME_ABSOLUTE"/><value xsi:type="IVL_TS"><low value="20250102030405"/></value>'
+    )
     rec = read(_write(tmp_path, _with_annotation(boundary)))
     assert rec.annotations == []
     assert any("1 annotations outside" in note for note in rec.notes)
@@ -362,7 +373,10 @@ def test_annotation_far_outside_the_strip_is_dropped_with_a_note(tmp_path):
     [
         ('<id root="2.16.840.1.113883.3.400" extension="SBJ-9"/>', "SBJ-9"),
         ('<id root="2.16.840.1.113883.3.400"/>', None),  # an OID names the namespace only
-        ('<id root="61d1a24f-b47e-41aa-ae95-f8ac302f4eeb"/>', "61d1a24f-b47e-41aa-ae95-f8ac302f4eeb"),
+        (
+            '<id root="61d1a24f-b47e-41aa-ae95-f8ac302f4eeb"/>',
+            "61d1a24f-b47e-41aa-ae95-f8ac302f4eeb",
+        ),
     ],
 )
 def test_patient_id_from_trial_subject(tmp_path, subject_id, expected):
@@ -379,13 +393,23 @@ def test_patient_id_from_trial_subject(tmp_path, subject_id, expected):
 def test_cart_global_measurements_and_statements(fixtures_dir):
     """Values as the files state them (global annotations, not those inside a beat)."""
     mortara = read(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml").cart
-    assert mortara.measurements == {"p_duration": 102, "pr": 148, "qrs": 120, "qt": 420,
-                                    "qtc": 443, "p_axis": 44, "qrs_axis": -61, "t_axis": 86}
+    assert mortara.measurements == {
+        "p_duration": 102,
+        "pr": 148,
+        "qrs": 120,
+        "qt": 420,
+        "qtc": 443,
+        "p_axis": 44,
+        "qrs_axis": -61,
+        "t_axis": 86,
+    }
     assert mortara.median_fs == 500.0
     philips = read(fixtures_dir / "hl7aecg" / "philips_ad4d3d80_converted.xml").cart
     assert philips.measurements["heart_rate"] == 41 and philips.measurements["qt"] == 564
-    assert philips.statements == ("(SB) SINUS BRADYCARDIA, V-rate<60",
-                                  "(NPTA) NO PREVIOUS TRACING AVAILABLE FOR COMPARISON")
+    assert philips.statements == (
+        "(SB) SINUS BRADYCARDIA, V-rate<60",
+        "(NPTA) NO PREVIOUS TRACING AVAILABLE FOR COMPARISON",
+    )
     # The Sierra original of the same ECG: the cart's numbers must agree across formats.
     sierra = read(fixtures_dir / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml").cart
     for key in ("heart_rate", "rr", "pr", "qrs", "qt", "qtc"):

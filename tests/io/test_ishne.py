@@ -37,8 +37,10 @@ def test_ishne_matches_ecgdatakit_and_plain_decode(ecg_path):
     assert rec.start.isoformat() == "2000-01-01T07:00:00"
     assert rec.patient.id == "ECG_P28.01"
     ref = FileParser().parse(ecg_path)
-    worst = max(float(np.abs(rec.signal[rec.lead_index(lead.label)] - lead.samples).max())
-                for lead in ref.leads)
+    worst = max(
+        float(np.abs(rec.signal[rec.lead_index(lead.label)] - lead.samples).max())
+        for lead in ref.leads
+    )
     assert worst < 0.01
     raw = np.fromfile(ecg_path, "<i2", offset=522).reshape(-1, 12).T
     np.testing.assert_allclose(rec.signal, raw * 5000e-6, atol=1e-6)  # 5000 nV per bit
@@ -74,7 +76,7 @@ def _copy(ecg_path: Path, tmp_path: Path, edit=None, cut: int | None = None) -> 
 
 def test_header_crc_and_truncation_are_checked(ecg_path, tmp_path):
     def bad_rate(data):  # sampling rate field, without fixing the CRC
-        data[10 + 262:10 + 264] = struct.pack("<h", 500)
+        data[10 + 262 : 10 + 264] = struct.pack("<h", 500)
 
     rec = read(_copy(ecg_path, tmp_path, bad_rate))  # opens, but says the header is unverified
     assert rec.fs == 500 and any("CRC 0xe212 does not match" in n for n in rec.notes)
@@ -86,7 +88,7 @@ def test_header_crc_and_truncation_are_checked(ecg_path, tmp_path):
     assert not any("CRC" in n for n in read(ecg_path).notes)
 
     def bad_resolution(data):  # a damaged field still fails its plausibility check
-        data[10 + 196:10 + 198] = struct.pack("<h", -5)
+        data[10 + 196 : 10 + 198] = struct.pack("<h", -5)
 
     with pytest.raises(CorruptFileError, match="resolution -5 nV"):
         read(_copy(ecg_path, tmp_path, bad_resolution))

@@ -33,8 +33,11 @@ def _plain_decode(path: Path, kind: str = "Rhythm") -> dict[str, np.ndarray]:
     for wf in root.iter("Waveform"):
         if wf.findtext("WaveformType") == kind:
             return {
-                ld.findtext("LeadID"): np.frombuffer(base64.b64decode(ld.findtext("WaveFormData")),
-                                                     "<i2") * float(ld.findtext("LeadAmplitudeUnitsPerBit")) / 1000
+                ld.findtext("LeadID"): np.frombuffer(
+                    base64.b64decode(ld.findtext("WaveFormData")), "<i2"
+                )
+                * float(ld.findtext("LeadAmplitudeUnitsPerBit"))
+                / 1000
                 for ld in wf.iter("LeadData")
             }
     raise AssertionError(kind)
@@ -54,15 +57,21 @@ def test_muse_matches_ecgdatakit_and_a_plain_decode(name):
     worst = 0.0
     for lead in ref.leads:
         assert lead.units == "mV"
-        worst = max(worst, float(np.abs(rec.signal[rec.lead_index(lead.label)] - lead.samples).max()))
+        worst = max(
+            worst, float(np.abs(rec.signal[rec.lead_index(lead.label)] - lead.samples).max())
+        )
     assert worst < 0.01
     plain = _plain_decode(path)
     assert set(plain) == {"I", "II", "V1", "V2", "V3", "V4", "V5", "V6"}
     for lead, samples in plain.items():
         np.testing.assert_allclose(rec.signal[rec.lead_index(lead)], samples, atol=1e-4)
     i, ii = plain["I"], plain["II"]
-    for lead, expected in {"III": ii - i, "aVR": -(i + ii) / 2, "aVL": i - ii / 2,
-                           "aVF": ii - i / 2}.items():
+    for lead, expected in {
+        "III": ii - i,
+        "aVR": -(i + ii) / 2,
+        "aVL": i - ii / 2,
+        "aVF": ii - i / 2,
+    }.items():
         np.testing.assert_allclose(rec.signal[rec.lead_index(lead)], expected, atol=1e-4)
 
 
@@ -77,13 +86,15 @@ def test_muse_metadata_cart_and_median_beats():
     assert cart.measurements["qrs"] == 94 and cart.measurements["qt"] == 434
     assert cart.measurements["qtc"] == 418 and cart.measurements["qrs_axis"] == -22
     assert cart.measurements["p_duration"] == pytest.approx((95 - 46) * 2.0)  # samples at 500 Hz
-    assert cart.statements[0] == ("Sinus bradycardia with sinus arrhythmia with 1st degree "
-                                  "A-V block")
+    assert cart.statements[0] == (
+        "Sinus bradycardia with sinus arrhythmia with 1st degree A-V block"
+    )
     assert cart.statements[1] == "Otherwise normal ECG"
     assert cart.median_beats.shape == (12, 600) and cart.median_fs == 500
     plain = _plain_decode(path, "Median")
-    np.testing.assert_allclose(cart.median_beats[cart.median_leads.index("V2")], plain["V2"],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        cart.median_beats[cart.median_leads.index("V2")], plain["V2"], atol=1e-4
+    )
     # QRS times fall on the cart's beats: 9 beats, first at 806 ms.
     assert [a.text for a in rec.annotations] == ["QRS"] * 9
     assert rec.annotations[0].onset == pytest.approx(0.806)
@@ -100,7 +111,7 @@ def _edit(tmp_path: Path, old: bytes, new: bytes, count: int = 1) -> Path:
 def test_damaged_waveform_fails_its_crc(tmp_path):
     data = _path(FILES[1]).read_bytes()
     at = data.index(b"<WaveFormData>", data.index(b"Rhythm")) + 40
-    flipped = data[:at] + (b"B" if data[at:at + 1] != b"B" else b"C") + data[at + 1:]
+    flipped = data[:at] + (b"B" if data[at : at + 1] != b"B" else b"C") + data[at + 1 :]
     path = tmp_path / "muse.xml"
     path.write_bytes(flipped)
     with pytest.raises(CorruptFileError, match="CRC-32"):

@@ -33,9 +33,15 @@ def data() -> np.ndarray:
 def test_indexing_matches_numpy(tmp_path: Path, data: np.ndarray) -> None:
     sig = _Memory(data, tmp_path)
     assert isinstance(sig, PagedSignal) and len(sig) == 4
-    for key in [(slice(None), slice(10, 20)), (1, slice(5, 9)), ([0, 2], slice(None)),
-                (slice(1, 3), 7), (2, 99), (slice(None), slice(90, 500)),
-                (np.array([True, False, True, False]), slice(0, 100, 3))]:
+    for key in [
+        (slice(None), slice(10, 20)),
+        (1, slice(5, 9)),
+        ([0, 2], slice(None)),
+        (slice(1, 3), 7),
+        (2, 99),
+        (slice(None), slice(90, 500)),
+        (np.array([True, False, True, False]), slice(0, 100, 3)),
+    ]:
         got = sig[key]
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, data[key])

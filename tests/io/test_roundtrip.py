@@ -37,30 +37,58 @@ EVENTS = [(1.25, 0.0, "event A"), (6.5, 0.0, "event B")]
 @dataclass
 class Written:
     path: Path
-    quantum: float               # largest rounding error of the format, in mV
-    patient: Patient             # what the format can carry (None = not stored)
+    quantum: float  # largest rounding error of the format, in mV
+    patient: Patient  # what the format can carry (None = not stored)
     opts: dict
-    annotations: bool = True     # False: the format has no place for them (SCP-ECG, Sierra)
+    annotations: bool = True  # False: the format has no place for them (SCP-ECG, Sierra)
 
 
 def _wfdb(folder: Path, sig: np.ndarray) -> Written:
     import wfdb
 
-    hea = write_wfdb(folder, "x", sig, FS, LEADS_12, gain=1000.0, fmt="16",
-                     comments=[f"age: {AGE:g}", "sex: male"], base_date=START.date(),
-                     base_time=START.time())
-    wfdb.wrann("x", "atr", np.array([round(o * FS) for o, _, _ in EVENTS]),
-               symbol=['"'] * len(EVENTS), aux_note=[t for _, _, t in EVENTS], fs=FS,
-               write_dir=str(folder))
+    hea = write_wfdb(
+        folder,
+        "x",
+        sig,
+        FS,
+        LEADS_12,
+        gain=1000.0,
+        fmt="16",
+        comments=[f"age: {AGE:g}", "sex: male"],
+        base_date=START.date(),
+        base_time=START.time(),
+    )
+    wfdb.wrann(
+        "x",
+        "atr",
+        np.array([round(o * FS) for o, _, _ in EVENTS]),
+        symbol=['"'] * len(EVENTS),
+        aux_note=[t for _, _, t in EVENTS],
+        fs=FS,
+        write_dir=str(folder),
+    )
     return Written(hea, 0.5 / 1000, Patient(id=None, age=AGE, sex="M"), {})
 
 
 def _edf(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
-    path = write_edf(folder / "x.edf", list(sig), LEADS_12, [FS] * 12, phys=10.0,
-                     patient_code="PID-7", sex=1, birthdate=BIRTH, start=START,
-                     annotations=EVENTS)
-    return Written(path, 20.0 / 65535, Patient(id="PID-7", age=AGE, sex="M"),
-                   {"whole_load_values": 0} if paged else {})
+    path = write_edf(
+        folder / "x.edf",
+        list(sig),
+        LEADS_12,
+        [FS] * 12,
+        phys=10.0,
+        patient_code="PID-7",
+        sex=1,
+        birthdate=BIRTH,
+        start=START,
+        annotations=EVENTS,
+    )
+    return Written(
+        path,
+        20.0 / 65535,
+        Patient(id="PID-7", age=AGE, sex="M"),
+        {"whole_load_values": 0} if paged else {},
+    )
 
 
 def _hdf5(folder: Path, sig: np.ndarray) -> Written:
@@ -78,10 +106,17 @@ def _hdf5(folder: Path, sig: np.ndarray) -> Written:
         grp.attrs["patient_id"] = "PID-7"
         grp.attrs["age"] = AGE
         grp.attrs["sex"] = "M"
-        dt = np.dtype([("onset", "f8"), ("duration", "f8"), ("text", h5py.string_dtype()),
-                       ("lead", h5py.string_dtype())])
-        grp.create_dataset("annotations", data=np.array(
-            [(o, d, t, "") for o, d, t in EVENTS], dtype=dt))
+        dt = np.dtype(
+            [
+                ("onset", "f8"),
+                ("duration", "f8"),
+                ("text", h5py.string_dtype()),
+                ("lead", h5py.string_dtype()),
+            ]
+        )
+        grp.create_dataset(
+            "annotations", data=np.array([(o, d, t, "") for o, d, t in EVENTS], dtype=dt)
+        )
     return Written(path, 1e-6, Patient(id="PID-7", age=AGE, sex="M"), {})
 
 
@@ -95,15 +130,25 @@ def _scp(folder: Path, sig: np.ndarray) -> Written:
     from tests.io._scp_writer import ScpSpec, build_scp, tag
 
     units = np.round(sig * 1000).astype(np.int64)
-    s1 = (tag(2, b"PID-7\x00") + tag(4, struct.pack("<HB", int(AGE), 1)) + tag(8, b"\x01")
-          + tag(25, struct.pack("<HBB", START.year, START.month, START.day))
-          + tag(26, bytes([START.hour, START.minute, START.second])) + tag(255, b""))
-    spec = ScpSpec(leads=dict(zip(LEADS_12, units, strict=True)), avm=1000,
-                   interval_us=int(1e6 / FS), huffman="default", difference=2, section1=s1)
+    s1 = (
+        tag(2, b"PID-7\x00")
+        + tag(4, struct.pack("<HB", int(AGE), 1))
+        + tag(8, b"\x01")
+        + tag(25, struct.pack("<HBB", START.year, START.month, START.day))
+        + tag(26, bytes([START.hour, START.minute, START.second]))
+        + tag(255, b"")
+    )
+    spec = ScpSpec(
+        leads=dict(zip(LEADS_12, units, strict=True)),
+        avm=1000,
+        interval_us=int(1e6 / FS),
+        huffman="default",
+        difference=2,
+        section1=s1,
+    )
     path = folder / "x.scp"
     path.write_bytes(build_scp(spec))
-    return Written(path, 0.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {},
-                   annotations=False)
+    return Written(path, 0.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
 
 
 def _sierra(folder: Path, sig: np.ndarray) -> Written:
@@ -129,37 +174,70 @@ def _sierra(folder: Path, sig: np.ndarray) -> Written:
 """
     path = folder / "x.xml"
     path.write_text(text, "utf-8")
-    return Written(path, 2.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {},
-                   annotations=False)
+    return Written(path, 2.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
 
 
 def _dicom(folder: Path, sig: np.ndarray) -> Written:
     """Written with pydicom: 12-lead ECG waveform storage, 1 uV per bit."""
-    path = write_dicom_ecg(folder / "x.dcm", sig, FS, LEADS_12, patient_id="PID-7", sex="M",
-                           age=f"{AGE:03.0f}Y", start=START, events=EVENTS)
+    path = write_dicom_ecg(
+        folder / "x.dcm",
+        sig,
+        FS,
+        LEADS_12,
+        patient_id="PID-7",
+        sex="M",
+        age=f"{AGE:03.0f}Y",
+        start=START,
+        events=EVENTS,
+    )
     return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {})
 
 
 def _ishne(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
     """ISHNE 1.0 written by the test helper (published layout), 1000 nV per bit."""
-    path = write_ishne(folder / "x.ecg", sig, int(FS), resolution_nv=1000, patient_id="PID-7",
-                       sex=1, start=START, birth=BIRTH)
-    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"),
-                   {"whole_load_values": 0} if paged else {}, annotations=False)
+    path = write_ishne(
+        folder / "x.ecg",
+        sig,
+        int(FS),
+        resolution_nv=1000,
+        patient_id="PID-7",
+        sex=1,
+        start=START,
+        birth=BIRTH,
+    )
+    return Written(
+        path,
+        0.0005,
+        Patient(id="PID-7", age=AGE, sex="M"),
+        {"whole_load_values": 0} if paged else {},
+        annotations=False,
+    )
 
 
 def _muse(folder: Path, sig: np.ndarray) -> Written:
     """GE MUSE XML written by the test helper, 1 uV per bit, all 12 leads stored."""
-    path = write_muse(folder / "x.xml", sig, int(FS), LEADS_12, patient_id="PID-7",
-                      age=int(AGE), sex="M", start=START)
+    path = write_muse(
+        folder / "x.xml",
+        sig,
+        int(FS),
+        LEADS_12,
+        patient_id="PID-7",
+        age=int(AGE),
+        sex="M",
+        start=START,
+    )
     return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+
 
 FORMATS: list = [
     pytest.param(_wfdb, id="wfdb"),
     pytest.param(_edf, id="edf+"),
     pytest.param(lambda f, s: _edf(f, s, paged=True), id="edf+ paged"),
-    pytest.param(_hdf5, id="hdf5", marks=pytest.mark.skipif(
-        not _HAS_HDF5, reason="ecgviewer/io/hdf5.py is not written yet")),
+    pytest.param(
+        _hdf5,
+        id="hdf5",
+        marks=pytest.mark.skipif(not _HAS_HDF5, reason="ecgviewer/io/hdf5.py is not written yet"),
+    ),
     pytest.param(_scp, id="scp-ecg"),
     pytest.param(_sierra, id="sierra-xml"),
     pytest.param(_dicom, id="dicom"),
@@ -186,7 +264,8 @@ def test_same_ecg_same_record(tmp_path: Path, write: Callable[[Path, np.ndarray]
             assert getattr(rec.patient, field) == expected, field
     if written.annotations:
         assert [a.text for a in rec.annotations] == [t for _, _, t in EVENTS]
-        np.testing.assert_allclose([a.onset for a in rec.annotations],
-                                   [o for o, _, _ in EVENTS], atol=1 / FS)
+        np.testing.assert_allclose(
+            [a.onset for a in rec.annotations], [o for o, _, _ in EVENTS], atol=1 / FS
+        )
     page = rec.slice(4.0, 6.0)  # paged or not, a slice is the same samples
     np.testing.assert_allclose(page.signal, sig[:, 2000:3000], atol=written.quantum + 1e-6)

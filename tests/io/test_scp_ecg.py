@@ -127,20 +127,34 @@ def _write(tmp_path, spec: ScpSpec, name: str = "x.scp"):
 @pytest.mark.parametrize("difference", [0, 1, 2])
 def test_encodings_round_trip(tmp_path, huffman, difference):
     x = _signal(3, 700)
-    spec = ScpSpec(leads=dict(zip(["I", "II", "V1"], x, strict=True)), huffman=huffman,
-                   difference=difference, avm=2500)
+    spec = ScpSpec(
+        leads=dict(zip(["I", "II", "V1"], x, strict=True)),
+        huffman=huffman,
+        difference=difference,
+        avm=2500,
+    )
     rec = read(_write(tmp_path, spec))
     assert rec.leads[:3] == ["I", "II", "V1"]
     assert np.array_equal(np.round(rec.signal[:3] / 0.0025).astype(np.int64), x)
 
 
 def test_custom_huffman_tables_with_a_switch(tmp_path):
-    table1 = [HCode(1, 1, 1, 0, "0"), HCode(2, 2, 1, 1, "10"), HCode(3, 3, 1, -1, "110"),
-              HCode(4, 4, 0, 2, "1110"), HCode(4, 20, 1, 0, "1111")]
+    table1 = [
+        HCode(1, 1, 1, 0, "0"),
+        HCode(2, 2, 1, 1, "10"),
+        HCode(3, 3, 1, -1, "110"),
+        HCode(4, 4, 0, 2, "1110"),
+        HCode(4, 20, 1, 0, "1111"),
+    ]
     table2 = [HCode(2, 2, 1, 0, "00"), HCode(2, 2, 0, 1, "01"), HCode(1, 17, 1, 0, "1")]
     x = _signal(2, 500, seed=3)
-    spec = ScpSpec(leads={"I": x[0], "II": x[1]}, huffman="custom",
-                   custom_tables=[table1, table2], switch_at=250, difference=2)
+    spec = ScpSpec(
+        leads={"I": x[0], "II": x[1]},
+        huffman="custom",
+        custom_tables=[table1, table2],
+        switch_at=250,
+        difference=2,
+    )
     rec = read(_write(tmp_path, spec))
     assert np.array_equal(np.round(rec.signal[:2] / 0.005).astype(np.int64), x)
 
@@ -150,8 +164,9 @@ def test_reference_beat_subtraction_is_undone(tmp_path):
     x = _signal(2, n, seed=5)
     beat = _signal(2, 150, seed=6)
     qrs = [(0, 300, 340, 420), (1, 800, 840, 900), (0, 1300, 1340, 1420)]
-    spec = ScpSpec(leads={"I": x[0], "II": x[1]}, huffman="default", reference=beat,
-                   ref_fiducial=fid, qrs=qrs)
+    spec = ScpSpec(
+        leads={"I": x[0], "II": x[1]}, huffman="default", reference=beat, ref_fiducial=fid, qrs=qrs
+    )
     rec = read(_write(tmp_path, spec))
     assert np.array_equal(np.round(rec.signal[:2] / 0.005).astype(np.int64), x)
     assert rec.cart is not None and rec.cart.median_beats.shape == (2, 150)
@@ -165,8 +180,16 @@ def test_bimodal_decimation_is_reconstructed(tmp_path):
     qrs = [(0, 700, 740, 820), (0, 1700, 1740, 1820)]
     protected = [(690, 830), (1690, 1830)]
     beat = np.zeros((1, 150), dtype=np.int64)
-    spec = ScpSpec(leads={"II": smooth}, huffman="default", reference=beat, ref_fiducial=40,
-                   qrs=qrs, protected=protected, bimodal_rate=4, interval_us=2000)
+    spec = ScpSpec(
+        leads={"II": smooth},
+        huffman="default",
+        reference=beat,
+        ref_fiducial=40,
+        qrs=qrs,
+        protected=protected,
+        bimodal_rate=4,
+        interval_us=2000,
+    )
     rec = read(_write(tmp_path, spec))
     assert rec.fs == 500.0  # the full rate (section 5), not the decimated 125 Hz
     assert rec.n_samples >= n - 4
@@ -181,7 +204,8 @@ def test_bimodal_decimation_is_reconstructed(tmp_path):
 def test_section7_and_8_fill_the_cart(tmp_path):
     x = _signal(2, 600)
     s7 = struct.pack("<BBHH", 1, 0, 800, 29999) + struct.pack(
-        "<HHHHHhhh", 100, 200, 260, 350, 650, 50, 30, 40)
+        "<HHHHHhhh", 100, 200, 260, 350, 650, 50, 30, 40
+    )
     s7 += struct.pack("<H", 0) + struct.pack("<HHHB", 75, 75, 430, 0)
     text = b"Sinus rhythm\x00"
     s8 = struct.pack("<BHBBBBBB", 0, 2024, 1, 2, 3, 4, 5, 1) + struct.pack("<BH", 1, len(text))
@@ -197,8 +221,14 @@ def test_section7_and_8_fill_the_cart(tmp_path):
 
 def test_patient_tags(tmp_path):
     x = _signal(2, 600)
-    s1 = (tag(2, b"P-77\x00") + tag(4, struct.pack("<HB", 18, 2)) + tag(8, b"\x02")
-          + tag(25, struct.pack("<HBB", 2023, 4, 5)) + tag(26, bytes([6, 7, 8])) + tag(255, b""))
+    s1 = (
+        tag(2, b"P-77\x00")
+        + tag(4, struct.pack("<HB", 18, 2))
+        + tag(8, b"\x02")
+        + tag(25, struct.pack("<HBB", 2023, 4, 5))
+        + tag(26, bytes([6, 7, 8]))
+        + tag(255, b"")
+    )
     rec = read(_write(tmp_path, ScpSpec(leads={"I": x[0], "II": x[1]}, section1=s1)))
     assert rec.patient.id == "P-77" and rec.patient.sex == "F" and rec.patient.age == 1.5
     assert rec.start.isoformat() == "2023-04-05T06:07:08"
@@ -206,8 +236,9 @@ def test_patient_tags(tmp_path):
 
 # ---------------------------------------------------------------------------- damage
 def test_huffman_bits_matching_no_code_is_an_error():
-    tables = parse_tables(struct.pack("<H", 1) + struct.pack("<H", 1)
-                          + struct.pack("<BBBhI", 2, 2, 1, 5, 0b11))  # only code "11"
+    tables = parse_tables(
+        struct.pack("<H", 1) + struct.pack("<H", 1) + struct.pack("<BBBhI", 2, 2, 1, 5, 0b11)
+    )  # only code "11"
     with pytest.raises(ValueError, match="no Huffman code"):
         decode(b"\x00", 4, tables)
 
@@ -242,9 +273,11 @@ def test_truncated_files_give_one_line_errors_or_a_note(tmp_path, fixtures_dir, 
 def test_huffman_data_ending_early_is_named(tmp_path):
     x = _signal(1, 400)
     good = build_scp(ScpSpec(leads={"I": x[0]}, huffman="default"))
-    spec_sections = {2: struct.pack("<H", 19999),
-                     3: struct.pack("<BB", 1, 0x0C) + struct.pack("<IIB", 1, 400, 1),
-                     6: struct.pack("<HHBBH", 5000, 2000, 2, 0, 4) + b"\x00\x00\x00\x00"}
+    spec_sections = {
+        2: struct.pack("<H", 19999),
+        3: struct.pack("<BB", 1, 0x0C) + struct.pack("<IIB", 1, 400, 1),
+        6: struct.pack("<HHBBH", 5000, 2000, 2, 0, 4) + b"\x00\x00\x00\x00",
+    }
     path = tmp_path / "short.scp"
     path.write_bytes(assemble(spec_sections))
     rec = read(path)  # 32 zero bits = 32 values of 400: shown, with a note
@@ -259,9 +292,12 @@ def test_scp_is_offered_by_the_open_dialog():
 
 
 def test_leads_far_apart_in_time_are_refused(tmp_path):
-    sections = {3: struct.pack("<BB", 2, 0) + struct.pack("<IIB", 1, 4, 1)
-                + struct.pack("<IIB", 3_000_000_000, 3_000_000_003, 2),
-                6: struct.pack("<HHBBHH", 5000, 2000, 0, 0, 8, 8) + bytes(16)}
+    sections = {
+        3: struct.pack("<BB", 2, 0)
+        + struct.pack("<IIB", 1, 4, 1)
+        + struct.pack("<IIB", 3_000_000_000, 3_000_000_003, 2),
+        6: struct.pack("<HHBBHH", 5000, 2000, 0, 0, 8, 8) + bytes(16),
+    }
     path = tmp_path / "far.scp"
     path.write_bytes(assemble(sections))
     with pytest.raises(CorruptFileError, match="span"):
@@ -282,7 +318,8 @@ def test_text_follows_the_devices_language_code(tmp_path):
     s1 = tag(2, "Иван-7".encode("iso8859_5") + b"\x00") + tag(14, bytes(device)) + tag(255, b"")
     text = "Синусовый ритм".encode("iso8859_5") + b"\x00"
     s8 = struct.pack("<BHBBBBBB", 0, 2024, 1, 2, 3, 4, 5, 1) + struct.pack("<BH", 1, len(text))
-    rec = read(_write(tmp_path, ScpSpec(leads={"I": x[0], "II": x[1]}, section1=s1,
-                                        section8=s8 + text)))
+    rec = read(
+        _write(tmp_path, ScpSpec(leads={"I": x[0], "II": x[1]}, section1=s1, section8=s8 + text))
+    )
     assert rec.patient.id == "Иван-7"
     assert rec.cart.statements == ("Синусовый ритм",)

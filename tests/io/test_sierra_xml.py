@@ -123,8 +123,9 @@ def test_damaged_base64_is_a_one_line_error(fixtures_dir, tmp_path):
 
 @pytest.mark.parametrize("duration", ["9e12", "1e308"])
 def test_absurd_duration_is_refused_before_decoding(fixtures_dir, tmp_path, duration):
-    text = _text(fixtures_dir).replace('durationperchannel="11000"',
-                                       f'durationperchannel="{duration}"')
+    text = _text(fixtures_dir).replace(
+        'durationperchannel="11000"', f'durationperchannel="{duration}"'
+    )
     text = text.replace("<samplingrate>500<", "<samplingrate>1e308<")
     path = tmp_path / "long.xml"
     path.write_text(text, "utf-8")
@@ -138,7 +139,7 @@ def test_truncated_waveform_names_the_missing_leads(fixtures_dir, tmp_path):
     data = base64.b64decode("".join(match.group(2).split()))
     short = base64.b64encode(data[: len(data) // 3]).decode()
     path = tmp_path / "short.xml"
-    path.write_text(text[: match.start(2)] + short + text[match.end(2):], "utf-8")
+    path.write_text(text[: match.start(2)] + short + text[match.end(2) :], "utf-8")
     with pytest.raises(CorruptFileError, match="leads|samples|past"):
         read(path)
 
@@ -178,9 +179,12 @@ def test_plain_decompressed_export_reads_like_the_original(fixtures_dir, tmp_pat
     ints = np.round(rec.signal / 0.005).astype(np.int64)
     plain = "\n".join(" ".join(str(v) for v in row) for row in ints)
     text = original.read_text("utf-8")
-    text = re.sub(r'<parsedwaveforms [^>]*>[^<]*<',
-                  '<parsedwaveforms compressflag="False" compressmethod="XLI" dataencoding="Plain"'
-                  f' durationperchannel="11000">{plain}<', text)
+    text = re.sub(
+        r"<parsedwaveforms [^>]*>[^<]*<",
+        '<parsedwaveforms compressflag="False" compressmethod="XLI" dataencoding="Plain"'
+        f' durationperchannel="11000">{plain}<',
+        text,
+    )
     path = tmp_path / "plain.xml"
     path.write_text(text, "utf-8")
     again = read(path)
@@ -190,8 +194,11 @@ def test_plain_decompressed_export_reads_like_the_original(fixtures_dir, tmp_pat
 
 def test_plain_waveform_with_text_is_an_error(fixtures_dir, tmp_path):
     text = (fixtures_dir / "other/philips_sierra_1-03_129DYPRG.xml").read_text("utf-8")
-    text = re.sub(r'<parsedwaveforms [^>]*>[^<]*<',
-                  '<parsedwaveforms dataencoding="Plain" durationperchannel="11000">1 2 x<', text)
+    text = re.sub(
+        r"<parsedwaveforms [^>]*>[^<]*<",
+        '<parsedwaveforms dataencoding="Plain" durationperchannel="11000">1 2 x<',
+        text,
+    )
     path = tmp_path / "bad_plain.xml"
     path.write_text(text, "utf-8")
     with pytest.raises(CorruptFileError, match="not an integer"):

@@ -31,8 +31,16 @@ from tests.io._writers import LEADS_12, synthetic_12lead, write_wfdb
 def test_round_trip_12_lead(tmp_path: Path) -> None:
     sig = synthetic_12lead(500.0, 10.0)
     names = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    hea = write_wfdb(tmp_path, "rt", sig, 500.0, names, comments=["<age>: 56 <sex>: female"],
-                     base_date=date(2021, 3, 4), base_time=time(9, 8, 7))
+    hea = write_wfdb(
+        tmp_path,
+        "rt",
+        sig,
+        500.0,
+        names,
+        comments=["<age>: 56 <sex>: female"],
+        base_date=date(2021, 3, 4),
+        base_time=time(9, 8, 7),
+    )
     rec = ecg_io.read(hea)
     ref = wfdb.rdrecord(str(tmp_path / "rt"))
     assert rec.format == "wfdb"
@@ -51,8 +59,16 @@ def test_round_trip_12_lead(tmp_path: Path) -> None:
 def test_units_converted_to_mv_and_pressure_kept(tmp_path: Path) -> None:
     sig = synthetic_12lead(250.0, 4.0)[:3]
     data = np.stack([sig[0] * 1000, sig[1] / 1000, 80 + 10 * sig[2]])  # uV, V, mmHg
-    hea = write_wfdb(tmp_path, "u", data, 250.0, ["II", "V1", "ABP"], units=["uV", "V", "mmHg"],
-                     gain=1.0, fmt="32")
+    hea = write_wfdb(
+        tmp_path,
+        "u",
+        data,
+        250.0,
+        ["II", "V1", "ABP"],
+        units=["uV", "V", "mmHg"],
+        gain=1.0,
+        fmt="32",
+    )
     ref = wfdb.rdrecord(str(tmp_path / "u"))
     rec = ecg_io.read(hea)
     assert ref.units == ["uV", "V", "mmHg"]
@@ -300,7 +316,8 @@ def test_damaged_annotation_file_is_reported(fixtures_dir: Path, tmp_path: Path)
     rec = ecg_io.read(tmp_path / "3000003_0003.hea")
     assert rec.annotations == []
     assert [n for n in rec.notes if "annotation" in n] == [
-        "annotation file 3000003_0003.atr is damaged and was not read"]
+        "annotation file 3000003_0003.atr is damaged and was not read"
+    ]
 
 
 def test_permission_denied(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -312,11 +329,14 @@ def test_permission_denied(small: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 # ---------------------------------------------------------------------------- hostile headers
-@pytest.mark.parametrize("record_line, words", [
-    ("rec 1000000000 500 5000", "1,000,000,000 signals"),
-    ("rec -3 500 5000", "-3 signals"),
-    ("rec 1 500 -5", "negative length (-5 samples)"),
-])
+@pytest.mark.parametrize(
+    "record_line, words",
+    [
+        ("rec 1000000000 500 5000", "1,000,000,000 signals"),
+        ("rec -3 500 5000", "-3 signals"),
+        ("rec 1 500 -5", "negative length (-5 samples)"),
+    ],
+)
 def test_absurd_header_counts_refused(tmp_path, record_line, words):
     from tests.limited import read_limited
 

@@ -42,9 +42,13 @@ class ZeroNet(torch.nn.Module):
         b, k = x_beats.shape[:2]
         z = torch.zeros_like
         return Restoration(
-            global_signal=z(x_global), global_logvar=z(x_global[:, :1]),
-            beat_signal=z(x_beats), beat_logvar=z(x_beats[:, :, :1]),
-            trend_signal=z(x_global), age=torch.zeros(b), sex_logit=torch.zeros(b),
+            global_signal=z(x_global),
+            global_logvar=z(x_global[:, :1]),
+            beat_signal=z(x_beats),
+            beat_logvar=z(x_beats[:, :, :1]),
+            trend_signal=z(x_global),
+            age=torch.zeros(b),
+            sex_logit=torch.zeros(b),
         )
 
 
@@ -61,7 +65,9 @@ class OracleNet(ZeroNet):
         return out
 
 
-def synthetic_record(fs: float = 500.0, seconds: float = 10.0, seed: int = 0, **kw: object) -> tuple[Record, np.ndarray]:
+def synthetic_record(
+    fs: float = 500.0, seconds: float = 10.0, seed: int = 0, **kw: object
+) -> tuple[Record, np.ndarray]:
     """A 12-lead synthetic ECG Record and its true R-peak sample indices."""
     syn = synthetic_ecg(fs=fs, duration=seconds, seed=seed, **kw)  # type: ignore[arg-type]
     rec = Record(syn.signal, fs, list(STANDARD_LEADS), source=f"synthetic_{fs:g}Hz_{seconds:g}s")

@@ -28,7 +28,9 @@ def test_augmentation_never_hides_polarity_or_moves_beats() -> None:
     peaks = np.abs(x).argmax(axis=2)
     assert np.all(np.abs(y).argmax(axis=2) % 100 == 50)  # the largest sample is still a beat's peak
     at_peak = np.take_along_axis(y, peaks[..., None], axis=2)[..., 0]
-    assert np.array_equal(np.sign(at_peak), np.sign(np.take_along_axis(x, peaks[..., None], axis=2)[..., 0]))
+    assert np.array_equal(
+        np.sign(at_peak), np.sign(np.take_along_axis(x, peaks[..., None], axis=2)[..., 0])
+    )
     gain = at_peak / np.take_along_axis(x, peaks[..., None], axis=2)[..., 0]
     assert np.all(np.abs(gain - 1) < 0.05 + 0.05 + 0.15)  # gain, drift and noise are all small
 

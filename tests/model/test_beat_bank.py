@@ -50,7 +50,9 @@ def test_distance_ignores_gain_but_not_lead_polarity() -> None:
     member = prepare(rec, cfg, median_beats=True).median_beats
     reversed_arms = rec.signal.copy()
     reversed_arms[0] *= -1  # lead I inverted: the classic limb-lead reversal
-    flipped = prepare(Record(reversed_arms, rec.fs, list(rec.leads)), cfg, median_beats=True).median_beats
+    flipped = prepare(
+        Record(reversed_arms, rec.fs, list(rec.leads)), cfg, median_beats=True
+    ).median_beats
     d_member, d_louder, d_flipped = bank.distance(np.concatenate([member, 2.5 * member, flipped]))
     assert d_member < 1e-3  # it is in the bank
     assert d_louder == pytest.approx(d_member, abs=1e-3)  # cosine: overall gain does not count

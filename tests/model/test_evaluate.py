@@ -47,8 +47,11 @@ def test_read_labels(tmp_path: Path) -> None:
     csv_path = tmp_path / "labels.csv"
     csv_path.write_text("file,label,classes\na.hea,0,\nb.hea,abnormal,MI;STTC\nc.hea,1,CD\n")
     rows = read_labels(csv_path)
-    assert rows == [("a.hea", False, frozenset()), ("b.hea", True, frozenset({"MI", "STTC"})),
-                    ("c.hea", True, frozenset({"CD"}))]
+    assert rows == [
+        ("a.hea", False, frozenset()),
+        ("b.hea", True, frozenset({"MI", "STTC"})),
+        ("c.hea", True, frozenset({"CD"})),
+    ]
     csv_path.write_text("file,label\na.hea,maybe\n")
     with pytest.raises(Exception, match="line 2"):
         read_labels(csv_path)
@@ -90,15 +93,34 @@ def test_folder_with_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     rows = ["file,label,classes"]
     for i in range(4):
         syn = synthetic_ecg(fs=250.0, duration=10.0, seed=i, pvc_at=5.0 if i >= 2 else None)
-        wfdb.wrsamp(f"r{i}", fs=250, units=["mV"] * 12, sig_name=list(STANDARD_LEADS),
-                    p_signal=syn.signal.T.astype(np.float64), fmt=["16"] * 12,
-                    adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder))
+        wfdb.wrsamp(
+            f"r{i}",
+            fs=250,
+            units=["mV"] * 12,
+            sig_name=list(STANDARD_LEADS),
+            p_signal=syn.signal.T.astype(np.float64),
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str(folder),
+        )
         rows.append(f"r{i}.hea,{int(i >= 2)},{'CD' if i >= 2 else ''}")
     rows.append("missing.hea,1,MI")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     weights = write_weights(tmp_path)
-    out = _run(capsys, ["--weights", str(weights), "--folder", str(folder), "--labels",
-                        str(tmp_path / "labels.csv"), "--threads", "1"])["folder"]
+    out = _run(
+        capsys,
+        [
+            "--weights",
+            str(weights),
+            "--folder",
+            str(folder),
+            "--labels",
+            str(tmp_path / "labels.csv"),
+            "--threads",
+            "1",
+        ],
+    )["folder"]
     assert out["n_normal"] == 2 and out["n_abnormal"] == 2 and out["n_unscorable"] == 1
     assert any("missing.hea" in e for e in out["errors"])
     assert out["threshold"] == 1.0 and "sensitivity" in out and "specificity" in out
@@ -107,11 +129,26 @@ def test_folder_with_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.needs_shared
-def test_ptbxl_fold9_halves_and_synthetic_localization(ptbxl_dir: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_ptbxl_fold9_halves_and_synthetic_localization(
+    ptbxl_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     weights = write_weights(tmp_path, with_card=False)
-    out = _run(capsys, ["--weights", str(weights), "--ptbxl", str(ptbxl_dir), "--folds", "9",
-                        "--limit", "6", "--synthetic-localization", "--threads", "1"])
+    out = _run(
+        capsys,
+        [
+            "--weights",
+            str(weights),
+            "--ptbxl",
+            str(ptbxl_dir),
+            "--folds",
+            "9",
+            "--limit",
+            "6",
+            "--synthetic-localization",
+            "--threads",
+            "1",
+        ],
+    )
     ptb = out["ptbxl"]
     assert set(ptb) >= {"fold9_selection", "fold9_report", "threshold", "threshold_source"}
     for half in ("fold9_selection", "fold9_report"):
@@ -120,6 +157,9 @@ def test_ptbxl_fold9_halves_and_synthetic_localization(ptbxl_dir: Path, tmp_path
     assert "optimistic" in ptb["fold9_selection"]["note"]
     syn = out["synthetic_localization"]
     assert set(syn["per_kind"]) == {"premature_wide_beat", "st_shift", "t_inversion", "emg_burst"}
-    assert syn["all_kinds"]["n_calibration_records"] > 0 and syn["all_kinds"]["n_evaluation_records"] > 0
+    assert (
+        syn["all_kinds"]["n_calibration_records"] > 0
+        and syn["all_kinds"]["n_evaluation_records"] > 0
+    )
     for rep in syn["per_kind"].values():
         assert rep["dice_threshold"] == syn["all_kinds"]["dice_threshold"]  # one threshold for all

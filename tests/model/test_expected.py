@@ -27,12 +27,18 @@ def test_templates_are_placed_at_their_peaks_and_fade_between_beats() -> None:
     trace = expected_trace(templates, peaks, [0, cfg.global_len], n, cfg)
     assert trace is not None and trace.shape == (12, n)
     core = slice(TAPER, cfg.bank_len - TAPER)  # inside the taper the template is exact
-    np.testing.assert_allclose(trace[:, 400 - cfg.bank_pre :][:, core], templates[0][:, core], atol=1e-6)
+    np.testing.assert_allclose(
+        trace[:, 400 - cfg.bank_pre :][:, core], templates[0][:, core], atol=1e-6
+    )
     start = cfg.global_len + 300 - cfg.bank_pre
-    np.testing.assert_allclose(trace[:, start : start + cfg.bank_len][:, core], templates[1][:, core], atol=1e-6)
+    np.testing.assert_allclose(
+        trace[:, start : start + cfg.bank_len][:, core], templates[1][:, core], atol=1e-6
+    )
     assert np.all(trace[:, 250] == 0)  # no beat covers it: the baseline
     assert expected_trace(templates, np.array([], np.int64), [0], n, cfg) is None
-    assert expected_trace(np.full_like(templates, np.nan), peaks, [0, cfg.global_len], n, cfg) is None
+    assert (
+        expected_trace(np.full_like(templates, np.nan), peaks, [0, cfg.global_len], n, cfg) is None
+    )
 
 
 def test_expected_beat_keeps_gain_and_lead_distances_sum_to_the_distance() -> None:
@@ -66,6 +72,8 @@ def test_bundled_expected_trace_lies_on_a_normal_ecg(ptbxl_dir) -> None:
         x, y = bandpass(rec.data(), rec.fs, 0.5, 40.0), bandpass(res.restored, rec.fs, 0.5, 40.0)
         edge = int(0.3 * rec.fs)
         errors.append(np.sqrt(np.mean((x - y)[:, edge:-edge] ** 2)))
-        jitter.append(np.sqrt(np.mean(np.diff(res.restored, 2) ** 2)) / np.sqrt(np.mean(np.diff(x, 2) ** 2)))
+        jitter.append(
+            np.sqrt(np.mean(np.diff(res.restored, 2) ** 2)) / np.sqrt(np.mean(np.diff(x, 2) ** 2))
+        )
     assert np.median(errors) < 0.1  # mV; the benchmark's target on the whole half is 0.08
     assert np.median(jitter) < 1.0  # smoother than the filtered ECG itself

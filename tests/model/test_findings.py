@@ -57,10 +57,14 @@ def test_changed_beats_are_found_merged_and_ranked(calibration: dict) -> None:
     v2 = LEADS.index("V2")
     ev.beat["restoration"][v2, 3:5] += 12.0  # two adjacent beats
     ev.beat["restoration"][LEADS.index("I"), 8] += 20.0  # one beat, more unusual
-    found = [f for f in F.findings(ev, calibration, LEADS) if f.part in ("beat", "beat_restoration")]
+    found = [
+        f for f in F.findings(ev, calibration, LEADS) if f.part in ("beat", "beat_restoration")
+    ]
     assert [f.lead for f in found[:2]] == ["I", "V2"]  # most unusual first
     merged = found[1]
-    assert merged.start == pytest.approx(ev.spans[3, 0]) and merged.end == pytest.approx(ev.spans[4, 1])
+    assert merged.start == pytest.approx(ev.spans[3, 0]) and merged.end == pytest.approx(
+        ev.spans[4, 1]
+    )
     assert found[0].start == pytest.approx(ev.spans[8, 0])
     assert all(f.score > calibration["beat"]["threshold"] for f in found)
 

@@ -66,8 +66,12 @@ def _half(rng: np.random.Generator, n: int) -> Half:
         "combined_w": y + rng.normal(size=2 * n),
         "global_mse": np.exp(0.5 * y + rng.normal(size=2 * n)),
     }
-    classes = [frozenset({"NORM"})] * n + [frozenset({"MI"}), frozenset({"STTC"}), frozenset({"CD"}),
-                                           frozenset({"HYP"})] * (n // 4)
+    classes = [frozenset({"NORM"})] * n + [
+        frozenset({"MI"}),
+        frozenset({"STTC"}),
+        frozenset({"CD"}),
+        frozenset({"HYP"}),
+    ] * (n // 4)
     return Half(comps, labels, classes)
 
 
@@ -78,10 +82,14 @@ def test_figures_choose_on_one_half_and_measure_on_the_other() -> None:
     assert out["score_kind"] == "ensemble"
     used = out["score_ensemble"]["components"]
     assert BANK_KIND in used and "combined_w" in used
-    assert out["restoration_network_only"]["score_ensemble"] is None or \
-        BANK_KIND not in out["restoration_network_only"]["score_ensemble"]["components"]
+    assert (
+        out["restoration_network_only"]["score_ensemble"] is None
+        or BANK_KIND not in out["restoration_network_only"]["score_ensemble"]["components"]
+    )
     parts = out["parts_alone_auroc"]
-    assert parts[BANK_KIND + "_only"]["measured_half"] == round(auroc(rep.labels, rep.comps[BANK_KIND]), 4)
+    assert parts[BANK_KIND + "_only"]["measured_half"] == round(
+        auroc(rep.labels, rep.comps[BANK_KIND]), 4
+    )
     assert out["auroc"] > max(p["measured_half"] for p in parts.values())
     assert 0.85 < out["specificity"] < 0.95  # the 90 % threshold chosen on the other half
     assert 0.01 < out["normals_above_p95_of_choosing_half"] < 0.1

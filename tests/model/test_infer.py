@@ -27,11 +27,21 @@ def write_weights(folder: Path, with_card: bool = True, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     net = CrossRestorationNet(cfg)
     path = folder / "weights.pt"
-    torch.save({"config": cfg.to_dict(), "state_dict": net.state_dict(),
-                "meta": {"score_kind": "combined_nll"}}, path)
+    torch.save(
+        {
+            "config": cfg.to_dict(),
+            "state_dict": net.state_dict(),
+            "meta": {"score_kind": "combined_nll"},
+        },
+        path,
+    )
     if with_card:
-        card = {"weights_sha256": sha256_of(path), "version": "test", "threshold": 1.0,
-                "calibration": {"normal_score_quantiles": [0.0, 1.0, 2.0, 3.0, 4.0]}}
+        card = {
+            "weights_sha256": sha256_of(path),
+            "version": "test",
+            "threshold": 1.0,
+            "calibration": {"normal_score_quantiles": [0.0, 1.0, 2.0, 3.0, 4.0]},
+        }
         (folder / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
     return path
 
@@ -65,7 +75,7 @@ def write_card(path: Path, **extra: object) -> Path:
 
 def test_corrupt_weights_are_rejected(tmp_path: Path) -> None:
     path = write_weights(tmp_path, with_card=False)
-    path.write_bytes(path.read_bytes()[: 2000])  # truncated archive
+    path.write_bytes(path.read_bytes()[:2000])  # truncated archive
     write_card(path)
     with pytest.raises(ModelError, match="could not be loaded") as info:
         Detector.load(path, device="cpu")
@@ -78,14 +88,17 @@ def _tamper(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("card, words", [
-    (None, "no model card (model_card.json) beside the weights"),
-    ({"version": "x"}, "has no weights_sha256"),
-    ({"weights_sha256": ""}, "has no weights_sha256"),
-    ({"weights_sha256": "  "}, "has no weights_sha256"),
-    ({"weights_sha256": None}, "has no weights_sha256"),
-    ("[1, 2]", "not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "card, words",
+    [
+        (None, "no model card (model_card.json) beside the weights"),
+        ({"version": "x"}, "has no weights_sha256"),
+        ({"weights_sha256": ""}, "has no weights_sha256"),
+        ({"weights_sha256": "  "}, "has no weights_sha256"),
+        ({"weights_sha256": None}, "has no weights_sha256"),
+        ("[1, 2]", "not a JSON object"),
+    ],
+)
 def test_tampered_weights_without_a_usable_card_are_refused(tmp_path: Path, card, words) -> None:
     """The sha256 check used to be skipped when the card or its hash was missing."""
     path = write_weights(tmp_path, with_card=False)
@@ -104,7 +117,9 @@ def _nan_weights(folder: Path) -> Path:
     name = next(k for k, v in state.items() if v.is_floating_point() and v.ndim > 1)
     state[name] = torch.full_like(state[name], float("nan"))
     path = folder / "weights.pt"
-    torch.save({"config": cfg.to_dict(), "state_dict": state, "meta": {"score_kind": "combined_w"}}, path)
+    torch.save(
+        {"config": cfg.to_dict(), "state_dict": state, "meta": {"score_kind": "combined_w"}}, path
+    )
     return write_card(path)
 
 
@@ -187,10 +202,15 @@ def test_weights_with_code_are_refused_without_running_it(tmp_path: Path) -> Non
 
 def test_score_many_equals_one_by_one_and_reports_progress(tmp_path: Path) -> None:
     det = Detector.load(write_weights(tmp_path), device="cpu")
-    recs = [synthetic_record(fs, sec, seed=i)[0] for i, (fs, sec) in enumerate([(500, 10), (250, 25), (100, 4)])]
+    recs = [
+        synthetic_record(fs, sec, seed=i)[0]
+        for i, (fs, sec) in enumerate([(500, 10), (250, 25), (100, 4)])
+    ]
     bad = Record(np.zeros((2, 5000), np.float32), 500.0, ["I", "II"], source="two_leads.edf")
     seen: list[tuple[int, int]] = []
-    many = det.score_many([recs[0], bad, recs[1], recs[2]], batch=2, progress=lambda d, t: seen.append((d, t)))
+    many = det.score_many(
+        [recs[0], bad, recs[1], recs[2]], batch=2, progress=lambda d, t: seen.append((d, t))
+    )
     assert "two_leads.edf" in str(many[1])
     for rec, res in zip(recs, [many[0], many[2], many[3]]):
         one = det.score(rec)
@@ -210,7 +230,9 @@ def test_prepared_elsewhere_scores_exactly_as_prepared_here(tmp_path: Path) -> N
     import pickle
 
     det = Detector.load(write_weights(tmp_path), device="cpu")
-    recs = [synthetic_record(fs, sec, seed=i)[0] for i, (fs, sec) in enumerate([(500, 10), (250, 25)])]
+    recs = [
+        synthetic_record(fs, sec, seed=i)[0] for i, (fs, sec) in enumerate([(500, 10), (250, 25)])
+    ]
     bad = Record(np.zeros((2, 5000), np.float32), 500.0, ["I", "II"], source="two_leads.edf")
     recs.append(bad)
     preparer = pickle.loads(pickle.dumps(det.preparer()))
@@ -242,7 +264,9 @@ def bundled() -> Detector:
 
 @pytest.mark.slow
 @pytest.mark.needs_shared
-def test_inserted_abnormality_scores_higher_and_is_localized(bundled: Detector, ptbxl_dir: Path) -> None:
+def test_inserted_abnormality_scores_higher_and_is_localized(
+    bundled: Detector, ptbxl_dir: Path
+) -> None:
     # A premature wide beat (model.localization_benchmark) in each of the first report-half
     # normals. The subtler insertions (ST shift, T inversion, EMG burst) are measured by the
     # benchmark (benchmarks/model_accuracy.py), not asserted record by record.

@@ -15,7 +15,13 @@ from model.infer import Detector
 from tests.model.conftest import synthetic_record
 from tests.model.test_infer import write_weights
 
-CONTEC = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "edf" / "contec_ecg90a_0000050.edf"
+CONTEC = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "fixtures"
+    / "edf"
+    / "contec_ecg90a_0000050.edf"
+)
 CHEST = ["V1", "V2", "V3", "V4", "V5", "V6"]
 
 
@@ -55,7 +61,9 @@ def test_clean_ecg_keeps_its_percentile_and_all_leads(det: Detector) -> None:
 
 def test_noisy_lead_is_flagged_but_still_scored(det: Detector) -> None:
     record, _ = synthetic_record(500.0, 10.0, seed=6)
-    record.signal[8] += np.random.default_rng(0).normal(0, 0.15, record.signal.shape[1]).astype(np.float32)
+    record.signal[8] += (
+        np.random.default_rng(0).normal(0, 0.15, record.signal.shape[1]).astype(np.float32)
+    )
     res = det.score(record)
     assert "noisy:V3" in res.flags and res.percentile is not None and len(res.lead_scores) == 12
     words = verdict(res.percentile, res.flags)
@@ -64,8 +72,12 @@ def test_noisy_lead_is_flagged_but_still_scored(det: Detector) -> None:
 
 def test_every_lead_disconnected_is_not_scored(det: Detector) -> None:
     record, _ = synthetic_record(500.0, 10.0, seed=7)
-    record.signal[:] = np.random.default_rng(0).normal(0, 0.01, record.signal.shape).astype(np.float32)
+    record.signal[:] = (
+        np.random.default_rng(0).normal(0, 0.01, record.signal.shape).astype(np.float32)
+    )
     res = det.score(record)
     assert "lead_off:I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6" in res.flags
     assert res.percentile is None and res.lead_scores == {} and not res.anomaly_map.any()
-    assert verdict(res.percentile, res.flags).endswith("Not scored: too few leads carry a usable ECG.")
+    assert verdict(res.percentile, res.flags).endswith(
+        "Not scored: too few leads carry a usable ECG."
+    )

@@ -46,7 +46,7 @@ def test_insertions_are_deterministic_local_and_labelled(record, kind: str) -> N
 
 def test_premature_beat_is_early_wide_and_everywhere(record) -> None:  # noqa: ANN001
     ins = insert(record, "premature_wide_beat", seed=3, key=1)
-    (s, e), = ins.spans
+    ((s, e),) = ins.spans
     assert ins.labels[:, s:e].all()  # a ventricular beat changes every lead
     assert 0.75 <= (e - s) / record.fs <= 1.2  # 160 ms before the new R to >= 640 ms after
     r_new = ins.detail["r_new_s"]
@@ -67,7 +67,7 @@ def test_st_shift_is_a_plateau_of_the_stated_size(record) -> None:  # noqa: ANN0
 
 def test_emg_burst_has_the_stated_rms(record) -> None:  # noqa: ANN001
     ins = insert(record, "emg_burst", seed=0, key=3)
-    (s, e), = ins.spans
+    ((s, e),) = ins.spans
     delta = ins.signal - standard_array(record)
     assert (e - s) == round(0.8 * record.fs)
     peak_lead = int(np.argmax(np.abs(delta).max(axis=1)))

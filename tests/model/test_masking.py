@@ -22,7 +22,10 @@ CONFIGS = [
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.fs:g}Hz-{c.n_patterns}p-{c.patch_len}")
 def test_scoring_patterns_are_complementary_and_cover_every_sample(cfg: ModelConfig) -> None:
-    for patterns, length in ((global_patterns(cfg), cfg.global_len), (beat_patterns(cfg), cfg.beat_len)):
+    for patterns, length in (
+        (global_patterns(cfg), cfg.global_len),
+        (beat_patterns(cfg), cfg.beat_len),
+    ):
         assert patterns.shape == (cfg.n_patterns, length) and patterns.dtype == bool
         np.testing.assert_array_equal(patterns.sum(axis=0), np.ones(length))  # once, and only once
         assert patterns.any(axis=1).all()  # no empty pattern (a wasted network pass)

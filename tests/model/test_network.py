@@ -76,8 +76,12 @@ def test_loss_decreases_on_a_tiny_batch() -> None:
     t = torch.arange(cfg.global_len) / cfg.fs
     # Smooth periodic "ECGs" (a learnable signal, unlike white noise), 4 per batch.
     phase = torch.rand(4, cfg.n_leads, 1) * 6.28
-    x = torch.sin(2 * torch.pi * 1.2 * t + phase) + 0.5 * torch.sin(2 * torch.pi * 3.6 * t + 2 * phase)
-    beats = torch.stack([x[:, :, 100 : 100 + cfg.beat_len], x[:, :, 300 : 300 + cfg.beat_len]], dim=1)
+    x = torch.sin(2 * torch.pi * 1.2 * t + phase) + 0.5 * torch.sin(
+        2 * torch.pi * 3.6 * t + 2 * phase
+    )
+    beats = torch.stack(
+        [x[:, :, 100 : 100 + cfg.beat_len], x[:, :, 300 : 300 + cfg.beat_len]], dim=1
+    )
     valid = torch.ones(4, 2, dtype=torch.bool)
     age = torch.tensor([0.5, 0.6, float("nan"), 0.3])
     sex = torch.tensor([1.0, 0.0, 1.0, float("nan")])
@@ -96,8 +100,9 @@ def test_loss_decreases_on_a_tiny_batch() -> None:
     assert losses[-1] < 0.5 * losses[0], losses[::3]
 
 
-def _pairwise_fusion_reference(fusion: torch.nn.Module, g: torch.Tensor, beats: torch.Tensor,
-                               valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pairwise_fusion_reference(
+    fusion: torch.nn.Module, g: torch.Tensor, beats: torch.Tensor, valid: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The definition the fast Fusion must match: for every (ECG, beat k) pair, multi-head
     attention over the concatenated [global | beat k] tokens (a padding beat's tokens hidden),
     residual + layer norm; the K fused global views averaged over valid beats."""
@@ -134,14 +139,19 @@ def test_fast_fusion_equals_pairwise_attention_over_concatenated_tokens() -> Non
     t_l = cfg.beat_len // 2 ** len(cfg.channels)
     g = torch.randn(3, cfg.latent, t_g, requires_grad=True)
     beats = torch.randn(3, 4, cfg.latent, t_l, requires_grad=True)
-    valid = torch.tensor([[True, True, False, True], [False, False, False, False],
-                          [True, False, False, False]])
+    valid = torch.tensor(
+        [[True, True, False, True], [False, False, False, False], [True, False, False, False]]
+    )
     fast_g, fast_l = fusion(g, beats, valid)
     ref_g, ref_l = _pairwise_fusion_reference(fusion, g, beats, valid)
     torch.testing.assert_close(fast_g, ref_g, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(fast_l, ref_l, rtol=1e-4, atol=1e-5)
     # Gradients (training uses the same code) agree as well.
-    grads_fast = torch.autograd.grad((fast_g.sum() + fast_l[valid].sum()), [g, beats, fusion.qkv.weight])
-    grads_ref = torch.autograd.grad((ref_g.sum() + ref_l[valid].sum()), [g, beats, fusion.qkv.weight])
+    grads_fast = torch.autograd.grad(
+        (fast_g.sum() + fast_l[valid].sum()), [g, beats, fusion.qkv.weight]
+    )
+    grads_ref = torch.autograd.grad(
+        (ref_g.sum() + ref_l[valid].sum()), [g, beats, fusion.qkv.weight]
+    )
     for a, r in zip(grads_fast, grads_ref):
         torch.testing.assert_close(a, r, rtol=1e-4, atol=1e-4)

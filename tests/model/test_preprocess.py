@@ -20,7 +20,12 @@ from tests.model.conftest import OracleNet, ZeroNet, synthetic_record, tiny_conf
 RATES = (100.0, 250.0, 360.0, 500.0, 1000.0)  # lengths: 3 s, 10 s, 30 s, 2 min
 #: Every rate at 10 s, every length at two rates (the full product costs 3x the time).
 CASES = [(fs, 10.0) for fs in RATES] + [
-    (100.0, 3.0), (360.0, 3.0), (250.0, 30.0), (1000.0, 30.0), (500.0, 120.0), (360.0, 120.0)
+    (100.0, 3.0),
+    (360.0, 3.0),
+    (250.0, 30.0),
+    (1000.0, 30.0),
+    (500.0, 120.0),
+    (360.0, 120.0),
 ]
 
 
@@ -84,8 +89,12 @@ def test_rows_follow_the_record_lead_order() -> None:
     det = _detector(ZeroNet)
     plain, mixed = det.score(rec), det.score(shuffled)
     for row, name in enumerate(shuffled.leads):
-        np.testing.assert_allclose(mixed.anomaly_map[row], plain.anomaly_map[rec.leads.index(name)], rtol=1e-5)
-        np.testing.assert_allclose(mixed.restored[row], plain.restored[rec.leads.index(name)], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            mixed.anomaly_map[row], plain.anomaly_map[rec.leads.index(name)], rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            mixed.restored[row], plain.restored[rec.leads.index(name)], rtol=1e-5, atol=1e-6
+        )
         assert mixed.lead_scores[name] == pytest.approx(plain.lead_scores[name], rel=1e-5)
     assert mixed.score == pytest.approx(plain.score, rel=1e-6)
 

@@ -29,17 +29,43 @@ def normals(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("normals")
     for i in range(N_RECORDS):
         syn = synthetic_ecg(fs=100.0, duration=10.0, hr=60.0 + 4 * i, seed=i)
-        wfdb.wrsamp(f"n{i:02d}", fs=100, units=["mV"] * 12, sig_name=list(STANDARD_LEADS),
-                    p_signal=syn.signal.T.astype(np.float64), fmt=["16"] * 12,
-                    adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder))
+        wfdb.wrsamp(
+            f"n{i:02d}",
+            fs=100,
+            units=["mV"] * 12,
+            sig_name=list(STANDARD_LEADS),
+            p_signal=syn.signal.T.astype(np.float64),
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str(folder),
+        )
     return folder
 
 
 def _args(folder: Path, out: Path, epochs: int, *extra: str):  # noqa: ANN202
-    return build_parser().parse_args([
-        "--folder", str(folder), "--out", str(out), "--epochs", str(epochs), "--batch-size", "2",
-        "--channels", "8,16,32,64", "--beats", "2", "--seed", "5", "--threads", "1", "--quiet", *extra,
-    ])
+    return build_parser().parse_args(
+        [
+            "--folder",
+            str(folder),
+            "--out",
+            str(out),
+            "--epochs",
+            str(epochs),
+            "--batch-size",
+            "2",
+            "--channels",
+            "8,16,32,64",
+            "--beats",
+            "2",
+            "--seed",
+            "5",
+            "--threads",
+            "1",
+            "--quiet",
+            *extra,
+        ]
+    )
 
 
 def test_one_epoch_writes_checkpoints(normals: Path, tmp_path: Path) -> None:
@@ -56,7 +82,9 @@ class _Stop(Exception):
     pass
 
 
-def test_resume_continues_exactly(normals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_continues_exactly(
+    normals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     straight = train(_args(normals, tmp_path / "a", 2))
     real_save = torch.save
 
@@ -89,8 +117,12 @@ def _batch() -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(11)
     t = torch.arange(cfg.global_len) / cfg.fs
     phase = torch.rand(BATCH, cfg.n_leads, 1, generator=g) * 6.28
-    x = torch.sin(2 * torch.pi * 1.1 * t + phase) + 0.1 * torch.randn(BATCH, cfg.n_leads, cfg.global_len, generator=g)
-    beats = torch.stack([x[:, :, 100 : 100 + cfg.beat_len], x[:, :, 500 : 500 + cfg.beat_len]], dim=1)
+    x = torch.sin(2 * torch.pi * 1.1 * t + phase) + 0.1 * torch.randn(
+        BATCH, cfg.n_leads, cfg.global_len, generator=g
+    )
+    beats = torch.stack(
+        [x[:, :, 100 : 100 + cfg.beat_len], x[:, :, 500 : 500 + cfg.beat_len]], dim=1
+    )
     x_in = x * (torch.rand(BATCH, 1, cfg.global_len, generator=g) > 0.3)
     b_in = beats * (torch.rand(BATCH, 2, 1, cfg.beat_len, generator=g) > 0.3)
     valid = torch.ones(BATCH, 2, dtype=torch.bool)
@@ -107,7 +139,9 @@ def _net() -> CrossRestorationNet:
     return CrossRestorationNet(tiny_config()).eval()
 
 
-def _loss_and_grads(net: torch.nn.Module, module: CrossRestorationNet, sl: slice) -> tuple[float, torch.Tensor]:
+def _loss_and_grads(
+    net: torch.nn.Module, module: CrossRestorationNet, sl: slice
+) -> tuple[float, torch.Tensor]:
     x_in, b_in, valid, trend, x, beats, age, sex = _batch()
     out = net(x_in[sl], b_in[sl], valid[sl], trend[sl])
     loss, _ = restoration_loss(out, x[sl], beats[sl], valid[sl], age[sl], sex[sl], module.cfg)
@@ -118,8 +152,13 @@ def _loss_and_grads(net: torch.nn.Module, module: CrossRestorationNet, sl: slice
 
 def _ddp_worker(rank: int, world: int, ports: tuple[int, int], folder: str, out: str) -> None:
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(ports[0]), WORLD_SIZE=str(world),
-                      RANK=str(rank), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(ports[0]),
+        WORLD_SIZE=str(world),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+    )
     # 1) Gradient equivalence: each rank takes its half of the batch.
     dist.init_process_group("gloo", rank=rank, world_size=world)
     module = _net()
@@ -167,8 +206,13 @@ def test_ddp_two_gloo_processes_match_one_process(normals: Path, tmp_path: Path)
 def test_init_starts_from_given_weights_and_is_recorded(normals: Path, tmp_path: Path) -> None:
     train(_args(normals, tmp_path / "a", 1))
     first = torch.load(tmp_path / "a" / "best.pt", weights_only=True)
-    half = {"config": first["config"], "meta": {"epoch": 1},
-            "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in first["state_dict"].items()}}
+    half = {
+        "config": first["config"],
+        "meta": {"epoch": 1},
+        "state_dict": {
+            k: v.half() if v.is_floating_point() else v for k, v in first["state_dict"].items()
+        },
+    }
     torch.save(half, tmp_path / "weights.pt")  # as the bundled weights are stored
     train(_args(normals, tmp_path / "b", 1, "--init", str(tmp_path / "weights.pt"), "--lr", "0"))
     tuned = torch.load(tmp_path / "b" / "best.pt", weights_only=True)

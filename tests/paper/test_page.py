@@ -28,13 +28,14 @@ def test_page_is_filtered_with_one_second_padding() -> None:
     rec = _record()
     page = build_page(rec, 10.0, 10.0, _Highpass())
     pad = int(PAD_S * rec.fs)
-    expected = _Highpass().apply(rec.data()[:12, 1000 - pad:2000 + pad], rec.fs)[:, pad:-pad]
+    expected = _Highpass().apply(rec.data()[:12, 1000 - pad : 2000 + pad], rec.fs)[:, pad:-pad]
     np.testing.assert_allclose(page.signal, expected, rtol=1e-6)
     assert page.leads == list(STANDARD_LEADS)  # non-ECG channels are not drawn
     assert page.page_start == 10.0 and page.signal.shape == (12, 1000)
     first = build_page(rec, 0.0, 10.0, _Highpass())  # no padding before the record start
-    np.testing.assert_allclose(first.signal, _Highpass().apply(rec.data()[:12, :1100], rec.fs)[:, :1000],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        first.signal, _Highpass().apply(rec.data()[:12, :1100], rec.fs)[:, :1000], rtol=1e-6
+    )
 
 
 def test_cells_clip_traces_and_shade_heat_by_one_rule() -> None:
@@ -44,8 +45,9 @@ def test_cells_clip_traces_and_shade_heat_by_one_rule() -> None:
     amap = np.zeros_like(sig)
     amap[7, 550:590] = 2.0  # V2 hot at 5.5-5.9 s (its 3x4 cell shows 5-7.5 s)
     result = type("R", (), {"anomaly_map": amap, "restored": None})()
-    data = build_page(Record(sig, rec.fs, rec.leads, non_ecg=rec.non_ecg), 0.0, 10.0, None,
-                      result, heat_scale=2.0)
+    data = build_page(
+        Record(sig, rec.fs, rec.leads, non_ecg=rec.non_ecg), 0.0, 10.0, None, result, heat_scale=2.0
+    )
     geometry = compute_page("3x4", data.leads, 10.0, 25.0, 10.0)
     cells = draw_cells(data, geometry, 25.0, 10.0, threshold=0.5, opacity=0.4)
     lead_i = next(d for d in cells if d.cell.lead == "I")

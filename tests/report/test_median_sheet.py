@@ -59,12 +59,15 @@ def test_median_beat_drawn_true_scale(qapp) -> None:
     # the only near-black pixels are the trace.
     top = 56 + 10
     cell = img.copy(int(10 * k), int(top * k), int(60 * k), int(30 * k))
-    rows = [y for y in range(cell.height()) if any(
-        max(cell.pixelColor(x, y).getRgb()[:3]) < 90 for x in range(0, cell.width(), 2))]
+    rows = [
+        y
+        for y in range(cell.height())
+        if any(max(cell.pixelColor(x, y).getRgb()[:3]) < 90 for x in range(0, cell.width(), 2))
+    ]
     i = list(m.beats.leads).index("II")
     beat = m.beats.beats[i].astype(float)
     on = m.fiducials["qrs_onset"]
-    iso = float(beat[int(on) - 6:int(on) - 1].mean())
+    iso = float(beat[int(on) - 6 : int(on) - 1].mean())
     t = (np.arange(beat.size) - on) / m.beats.fs
     shown = beat[(t >= -sheet.BEFORE_QRS_S) & (t <= sheet.AFTER_QRS_S)] - iso
     expected_mm = (shown.max() - shown.min()) * 10.0
@@ -72,7 +75,9 @@ def test_median_beat_drawn_true_scale(qapp) -> None:
 
 
 @pytest.mark.needs_shared
-@pytest.mark.parametrize("name", ["hl7_example_mortara_eli250.xml", "philips_ad4d3d80_converted.xml"])
+@pytest.mark.parametrize(
+    "name", ["hl7_example_mortara_eli250.xml", "philips_ad4d3d80_converted.xml"]
+)
 def test_our_median_beats_match_the_carts_own(fixtures_dir, name: str) -> None:
     """The carts' representative beats stored in their HL7 files (overlaid on the median
     page): ours, aligned on QRS onset, have the same shape over -100..+400 ms."""
@@ -88,9 +93,11 @@ def test_our_median_beats_match_the_carts_own(fixtures_dir, name: str) -> None:
     ours_on, cart_on = int(m.fiducials["qrs_onset"]), int(cart.fiducials["qrs_onset"])
     corr = []
     for lead in m.beats.leads:
-        a = m.beats.beats[m.beats.leads.index(lead), ours_on - lo: ours_on + hi]
-        b = cart.beats.beats[cart.beats.leads.index(lead), cart_on - lo: cart_on + hi]
+        a = m.beats.beats[m.beats.leads.index(lead), ours_on - lo : ours_on + hi]
+        b = cart.beats.beats[cart.beats.leads.index(lead), cart_on - lo : cart_on + hi]
         corr.append(np.corrcoef(a, b)[0, 1])
     assert np.median(corr) > 0.95 and min(corr) > 0.8, np.round(corr, 3)
     # and their QRS onsets, found the same way on both, agree (alignment is meaningful)
-    assert abs((m.fiducials["qrs_offset"] - ours_on) - (cart.fiducials["qrs_offset"] - cart_on)) <= 10
+    assert (
+        abs((m.fiducials["qrs_offset"] - ours_on) - (cart.fiducials["qrs_offset"] - cart_on)) <= 10
+    )

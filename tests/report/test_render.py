@@ -20,12 +20,21 @@ render = pytest.importorskip("ecgviewer.report.render")
 @pytest.fixture
 def content(qapp) -> ReportContent:
     s = synthetic_ecg(fs=500, duration=10, pvc_at=6.0, seed=1)
-    rec = Record(s.signal, s.fs, list(s.leads), start=datetime(2024, 5, 1, 10, 22, 3),
-                 patient=Patient("PAT-7781", 63, "F"), source="/x/demo.hea", format="wfdb")
+    rec = Record(
+        s.signal,
+        s.fs,
+        list(s.leads),
+        start=datetime(2024, 5, 1, 10, 22, 3),
+        patient=Patient("PAT-7781", 63, "F"),
+        source="/x/demo.hea",
+        format="wfdb",
+    )
     res = FakeDetector()._one(rec)
     res.score, res.percentile = 0.8731, 98.6
     res.flags = {"resampled_from_500Hz"}
-    review = Review("h", "abnormal", "PVC with discordant T", "Dr K", datetime(2026, 1, 5, tzinfo=UTC))
+    review = Review(
+        "h", "abnormal", "PVC with discordant T", "Dr K", datetime(2026, 1, 5, tzinfo=UTC)
+    )
     return from_result(rec, res, review=review)
 
 
@@ -89,10 +98,15 @@ def _signed_reading(state: str = "confirmed"):
     from ecgviewer.review.reading import Reading, StatementEntry
 
     return Reading(
-        "h", state=state,
-        statements=(StatementEntry("SR", "Sinus rhythm"), StatementEntry("PVC", "Premature ventricular complexes"),
-                    StatementEntry("", "compare with the ECG of last week")),
-        signer="Dr Ünal", signed_at=datetime(2026, 1, 6, 9, 30, tzinfo=UTC),
+        "h",
+        state=state,
+        statements=(
+            StatementEntry("SR", "Sinus rhythm"),
+            StatementEntry("PVC", "Premature ventricular complexes"),
+            StatementEntry("", "compare with the ECG of last week"),
+        ),
+        signer="Dr Ünal",
+        signed_at=datetime(2026, 1, 6, 9, 30, tzinfo=UTC),
         reader_fiducials={"qrs_offset": 0.08},
         machine_fiducials={"p_onset": -0.2, "qrs_onset": -0.04, "qrs_offset": 0.05, "t_end": 0.36},
         rr_ms=1000.0,
@@ -106,8 +120,13 @@ def _pdf_text(path) -> str:
 def test_signed_report_names_signer_statements_and_marks_reader_values(tmp_path, content):
     content.reading = _signed_reading()
     content.measurements = [("PR", "150 ms"), ("QRS", "90 ms"), ("QT", "400 ms")]
-    content = from_result(content.record, None, review=content.review, reading=content.reading,
-                          measurements=content.measurements)
+    content = from_result(
+        content.record,
+        None,
+        review=content.review,
+        reading=content.reading,
+        measurements=content.measurements,
+    )
     text = _pdf_text(render.export_pdf(content, tmp_path / "r.pdf"))
     assert "Status: CONFIRMED" in text
     assert "Signed by Dr Ünal, 2026-01-06 09:30 UTC" in text
@@ -117,11 +136,14 @@ def test_signed_report_names_signer_statements_and_marks_reader_values(tmp_path,
     assert "UNCONFIRMED" not in text and "NOT CONFIRMED" not in text
 
 
-@pytest.mark.parametrize("state, words", [
-    (None, "UNCONFIRMED REPORT - not signed by a physician"),
-    ("reviewed", "UNCONFIRMED REPORT"),
-    ("edited", "EDITED AFTER CONFIRMATION - NOT CONFIRMED"),
-])
+@pytest.mark.parametrize(
+    "state, words",
+    [
+        (None, "UNCONFIRMED REPORT - not signed by a physician"),
+        ("reviewed", "UNCONFIRMED REPORT"),
+        ("edited", "EDITED AFTER CONFIRMATION - NOT CONFIRMED"),
+    ],
+)
 def test_unsigned_report_says_so_visibly(tmp_path, content, state, words):
     content.reading = None if state is None else _signed_reading(state)
     text = _pdf_text(render.export_pdf(content, tmp_path / "r.pdf"))

@@ -97,7 +97,9 @@ def test_review_and_note_saves_are_audited_with_before_and_after(book):
     book.store.save_review(Review(H, "abnormal", "ST up", "dr a"))
     book.store.save_review(Review(H, "normal", "", "dr b"))
     assert [(e.reader, e.before, e.after) for e in book.events(H)] == [
-        ("dr a", "", "abnormal: ST up"), ("dr b", "abnormal: ST up", "normal")]
+        ("dr a", "", "abnormal: ST up"),
+        ("dr b", "abnormal: ST up", "normal"),
+    ]
 
 
 def test_favourites_per_reader(book):
@@ -115,11 +117,20 @@ def test_migration_from_schema_3_keeps_everything_and_seeds_the_trail(tmp_path):
     con = sqlite3.connect(path)
     for script in MIGRATIONS[:3]:
         con.executescript(script)
-    con.execute("INSERT INTO review VALUES (?, 'abnormal', 'old note', 'dr o', '2024-05-01T10:00:00+00:00')", (H,))
-    con.execute("INSERT INTO review_history(content_hash, state, note, reviewer, time) VALUES "
-                "(?, 'normal', '', 'dr o', '2024-04-01T10:00:00+00:00')", (H,))
-    con.execute("INSERT INTO review_history(content_hash, state, note, reviewer, time) VALUES "
-                "(?, 'abnormal', 'old note', 'dr o', '2024-05-01T10:00:00+00:00')", (H,))
+    con.execute(
+        "INSERT INTO review VALUES (?, 'abnormal', 'old note', 'dr o', '2024-05-01T10:00:00+00:00')",
+        (H,),
+    )
+    con.execute(
+        "INSERT INTO review_history(content_hash, state, note, reviewer, time) VALUES "
+        "(?, 'normal', '', 'dr o', '2024-04-01T10:00:00+00:00')",
+        (H,),
+    )
+    con.execute(
+        "INSERT INTO review_history(content_hash, state, note, reviewer, time) VALUES "
+        "(?, 'abnormal', 'old note', 'dr o', '2024-05-01T10:00:00+00:00')",
+        (H,),
+    )
     con.execute("INSERT INTO file_hash VALUES ('/x/a.edf', 10, 5, ?)", (H,))
     con.execute("PRAGMA user_version=3")
     con.commit()
@@ -131,7 +142,9 @@ def test_migration_from_schema_3_keeps_everything_and_seeds_the_trail(tmp_path):
         assert store.known_hash("/x/a.edf", 10, 5) == H
         book = Readings(store)
         assert [(e.reader, e.after) for e in book.events(H)] == [
-            ("dr o", "normal"), ("dr o", "abnormal: old note")]
+            ("dr o", "normal"),
+            ("dr o", "abnormal: old note"),
+        ]
         assert book.get(H).state == "unconfirmed"
         book.add_statement(H, "dr n", code="SR")
         assert store.integrity_ok()
@@ -175,8 +188,11 @@ def _consistent(store: ReviewStore) -> None:
     assert store.integrity_ok()
     con = store._conn()
     for h, state, last in con.execute("SELECT content_hash, state, last_event FROM reading"):
-        events = con.execute("SELECT id, action, after FROM audit_event WHERE content_hash=? "
-                             "AND action != 'review' ORDER BY id", (h,)).fetchall()
+        events = con.execute(
+            "SELECT id, action, after FROM audit_event WHERE content_hash=? "
+            "AND action != 'review' ORDER BY id",
+            (h,),
+        ).fetchall()
         assert events and events[-1][0] == last
         states = [after for _, action, after in events if action == "state changed"]
         assert states and states[-1] == state
@@ -199,7 +215,10 @@ def test_sigkill_during_reader_actions_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "r.db"
     ReviewStore(path).close()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(path), "loop"], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _WRITER, str(path), "loop"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     committed = -1
     assert proc.stdout is not None
@@ -212,8 +231,12 @@ def test_sigkill_during_reader_actions_loses_nothing_acknowledged(tmp_path):
     with ReviewStore(path) as store:
         _consistent(store)
         con = store._conn()
-        n_actions = con.execute("SELECT count(*) FROM audit_event WHERE action != 'state changed'").fetchone()[0]
-        n_confirms = con.execute("SELECT count(*) FROM audit_event WHERE after = 'confirmed'").fetchone()[0]
+        n_actions = con.execute(
+            "SELECT count(*) FROM audit_event WHERE action != 'state changed'"
+        ).fetchone()[0]
+        n_confirms = con.execute(
+            "SELECT count(*) FROM audit_event WHERE after = 'confirmed'"
+        ).fetchone()[0]
         assert n_actions + n_confirms >= committed + 1  # every acknowledged action is there
 
 

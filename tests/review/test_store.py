@@ -45,12 +45,18 @@ def test_reviews_survive_closing_and_reopening(tmp_path):
     with ReviewStore(path) as store:
         store.save_review(Review("a" * 64, "abnormal", "ST elevation V2-V4", "dr k", t))
         store.save_review(Review("b" * 64, "normal", "", "dr k"))
-        store.upsert_ecgs([EcgInfo("a" * 64, "/x/a.hea", label="a", leads=("I", "II"), duration=10.0)])
+        store.upsert_ecgs(
+            [EcgInfo("a" * 64, "/x/a.hea", label="a", leads=("I", "II"), duration=10.0)]
+        )
         store.put_scores([ScoreSummary("a" * 64, "m:1:abc", 3.5, 99.1, {"II": 4.0}, ("x",))])
     with ReviewStore(path) as store:
         got = store.get_review("a" * 64)
         assert (got.state, got.note, got.reviewer, got.time) == (
-            "abnormal", "ST elevation V2-V4", "dr k", t)
+            "abnormal",
+            "ST elevation V2-V4",
+            "dr k",
+            t,
+        )
         assert store.get_review("b" * 64).state == "normal"
         assert store.get_review("c" * 64).state == "unreviewed"  # never saved
         assert store.get_ecg("a" * 64).leads == ("I", "II")
@@ -79,7 +85,10 @@ def test_migration_from_v1_keeps_reviews(tmp_path):
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)
     con.executescript(MIGRATIONS[0])
-    con.execute("INSERT INTO review VALUES (?, 'abnormal', 'old note', 'dr a', '2024-05-01T10:00:00+00:00')", ("o" * 64,))
+    con.execute(
+        "INSERT INTO review VALUES (?, 'abnormal', 'old note', 'dr a', '2024-05-01T10:00:00+00:00')",
+        ("o" * 64,),
+    )
     con.execute("PRAGMA user_version=1")
     con.commit()
     con.close()
@@ -158,7 +167,10 @@ def test_sigkill_during_writes_loses_no_committed_review(tmp_path):
     path = tmp_path / "r.db"
     ReviewStore(path).close()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(path), "loop"], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _WRITER, str(path), "loop"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     committed = -1
     assert proc.stdout is not None
@@ -190,7 +202,9 @@ def test_locked_database_is_a_clear_error_and_works_after(tmp_path, monkeypatch)
     with ReviewStore(path) as store:
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN EXCLUSIVE")  # another program writing
-        with pytest.raises(ReviewStoreError, match="busy .*saving the review did not happen") as info:
+        with pytest.raises(
+            ReviewStoreError, match="busy .*saving the review did not happen"
+        ) as info:
             store.save_review(_review(1))
         assert str(path) in str(info.value)
         other.execute("ROLLBACK")
@@ -209,8 +223,9 @@ def small_filesystem(tmp_path):
     if os.geteuid() != 0:
         yield None
         return
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
+    )
     if done.returncode != 0:
         yield None
         return
@@ -243,7 +258,9 @@ def test_disk_full_fails_cleanly_keeps_saved_reviews_and_recovers(tmp_path, requ
         else:
             pages = store._conn().execute("PRAGMA page_count").fetchone()[0]
             store._conn().execute(f"PRAGMA max_page_count={pages}")
-        with pytest.raises(ReviewStoreError, match="disk .* is full: saving the review was not saved"):
+        with pytest.raises(
+            ReviewStoreError, match="disk .* is full: saving the review was not saved"
+        ):
             for i in range(5, 400):  # a few may still fit in free pages
                 store.save_review(Review(f"{i:064x}", "normal", "x" * 2000, "dr k"))
         if small_filesystem is not None:
@@ -286,8 +303,9 @@ def test_damage_is_found_by_the_check_at_open(tmp_path, monkeypatch):
     path = tmp_path / "r.db"
     _fill(path, 3)
     calls = []
-    monkeypatch.setattr(ReviewStore, "integrity_ok",
-                        lambda self, quick=False: calls.append(quick) or len(calls) > 1)
+    monkeypatch.setattr(
+        ReviewStore, "integrity_ok", lambda self, quick=False: calls.append(quick) or len(calls) > 1
+    )
     with ReviewStore(path) as store:
         assert calls[0] is True and store.recovered_from is not None
 
@@ -305,7 +323,9 @@ def _read_only_folder(tmp_path):
         return folder, lambda: folder.chmod(0o755)
     ro = tmp_path / "ro"
     ro.mkdir()
-    done = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(ro)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "--bind", "-o", "ro", str(folder), str(ro)], capture_output=True
+    )
     if done.returncode != 0:
         return None, None
     subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True)
@@ -329,8 +349,11 @@ def test_read_only_folder_gives_read_only_mode(tmp_path):
             assert "Read-only mode" in store.problem and "still work" in store.problem
             assert store.get_review(f"{1:064x}").state == "normal"  # saved reviews are shown
             store.put_scores([ScoreSummary("a" * 64, "m", 1.0, 50.0)])  # cache: skipped
-            with pytest.raises(ReviewStoreError, match="the review was not saved: the data folder .* "
-                               r"is read-only \(read-only mode\)"):
+            with pytest.raises(
+                ReviewStoreError,
+                match="the review was not saved: the data folder .* "
+                r"is read-only \(read-only mode\)",
+            ):
                 store.save_review(_review(7))
     finally:
         undo()
@@ -358,6 +381,7 @@ def test_session_only_store_serves_several_threads(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with ReviewStore(blocker / "reviews.sqlite3", fallback=True) as store:
+
         def work(k: int) -> int:
             for i in range(30):
                 h = f"{k:032x}{i:032x}"

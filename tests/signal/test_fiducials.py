@@ -8,7 +8,13 @@ import pytest
 
 from ecgviewer.signal.fiducials import FiducialOrderError, check_order, intervals_from_fiducials
 
-FID = {"p_onset": -0.200, "p_offset": -0.090, "qrs_onset": -0.040, "qrs_offset": 0.050, "t_end": 0.360}
+FID = {
+    "p_onset": -0.200,
+    "p_offset": -0.090,
+    "qrs_onset": -0.040,
+    "qrs_offset": 0.050,
+    "t_end": 0.360,
+}
 
 
 def test_intervals_follow_the_standard_definitions():

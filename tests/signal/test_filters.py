@@ -66,7 +66,9 @@ def test_notch_removes_mains_keeps_neighbours() -> None:
     b, a = sps.iirnotch(50.0, 30.0, fs=fs)
     for f in (10.0, 45.0, 55.0):
         expected = np.abs(sps.freqz(b, a, worN=[f], fs=fs)[1][0]) ** 2
-        assert _gain(notch(_sine(f, fs), fs, 50.0), _sine(f, fs)) == pytest.approx(expected, abs=0.005)
+        assert _gain(notch(_sine(f, fs), fs, 50.0), _sine(f, fs)) == pytest.approx(
+            expected, abs=0.005
+        )
     assert _gain(notch(_sine(10.0, fs), fs, 50.0), _sine(10.0, fs)) > 0.999
 
 
@@ -150,7 +152,9 @@ def test_display_filter_apply_equals_stages() -> None:
     fs = 500.0
     x = np.random.default_rng(3).normal(size=(2, 3000)).astype(np.float32)
     f = DisplayFilter(0.5, 40.0, 50.0)
-    np.testing.assert_allclose(f.apply(x, fs), notch(bandpass(x, fs, 0.5, 40.0), fs, 50.0), atol=1e-6)
+    np.testing.assert_allclose(
+        f.apply(x, fs), notch(bandpass(x, fs, 0.5, 40.0), fs, 50.0), atol=1e-6
+    )
     y = UNFILTERED.apply(x, fs)
     np.testing.assert_array_equal(y, x)
     assert y is not x
@@ -158,7 +162,12 @@ def test_display_filter_apply_equals_stages() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"highpass": 40.0, "lowpass": 0.5}, {"highpass": -1.0}, {"lowpass": 0.0}, {"notch": float("nan")}],
+    [
+        {"highpass": 40.0, "lowpass": 0.5},
+        {"highpass": -1.0},
+        {"lowpass": 0.0},
+        {"notch": float("nan")},
+    ],
 )
 def test_display_filter_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):

@@ -62,9 +62,15 @@ def test_synthetic_known_intervals(fs: float, hr: float, pr: float, qrs: float, 
     # Edges are calibrated to where cardiologists put them (wider than a model's nominal
     # edges by the calibration shifts): the interval is the truth plus those shifts.
     cal = CALIBRATION_MS
-    assert iv.pr_ms == pytest.approx(pr + cal["qrs_onset"] - cal["p_onset"], abs=CALIBRATED_TOLERANCE_MS)
-    assert iv.qrs_ms == pytest.approx(qrs + cal["qrs_offset"] - cal["qrs_onset"], abs=CALIBRATED_TOLERANCE_MS)
-    assert iv.qt_ms == pytest.approx(qt + cal["t_end"] - cal["qrs_onset"], abs=CALIBRATED_TOLERANCE_MS)
+    assert iv.pr_ms == pytest.approx(
+        pr + cal["qrs_onset"] - cal["p_onset"], abs=CALIBRATED_TOLERANCE_MS
+    )
+    assert iv.qrs_ms == pytest.approx(
+        qrs + cal["qrs_offset"] - cal["qrs_onset"], abs=CALIBRATED_TOLERANCE_MS
+    )
+    assert iv.qt_ms == pytest.approx(
+        qt + cal["t_end"] - cal["qrs_onset"], abs=CALIBRATED_TOLERANCE_MS
+    )
     raw = measure_signal(ecg.signal, fs, ecg.leads, detect_r_peaks(ecg.signal, fs), calibration={})
     if fs >= 500:
         assert raw.qrs_ms == pytest.approx(qrs, abs=TOLERANCE_MS)
@@ -170,7 +176,9 @@ DEVICE_TOLERANCE_MS = {"PR": 20.0, "QRS": 20.0, "QT": 35.0}
 @pytest.mark.parametrize(
     "name", ["hl7_example_mortara_eli250.xml", "philips_ad4d3d80_converted.xml"]
 )
-def test_agrees_with_the_electrocardiographs_own_measurements(fixtures_dir: Path, name: str) -> None:
+def test_agrees_with_the_electrocardiographs_own_measurements(
+    fixtures_dir: Path, name: str
+) -> None:
     import re
 
     from ecgviewer.io import read
@@ -240,7 +248,9 @@ def test_pacemaker_spikes_are_recognised(number: int, paced: bool) -> None:
     """LUDB records 34 and 74 are ventricular-paced; 1 and 50 are not."""
     from ecgviewer.io import read
 
-    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "ludb" / "data" / f"{number}.hea"
+    path = (
+        Path(__file__).resolve().parents[3] / "shared" / "data" / "ludb" / "data" / f"{number}.hea"
+    )
     if not path.is_file():
         pytest.skip("LUDB not available")
     m = measure(read(path))

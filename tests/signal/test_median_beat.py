@@ -19,7 +19,7 @@ def test_pvc_left_out_and_beat_matches_a_clean_beat() -> None:
     assert mb.n_other_morphology == 1  # the PVC
     assert mb.n_used <= mb.n_detected - 2  # and the beat after its pause
     # The median beat is the normal beat: close to the clean record's, sample by sample.
-    err = np.abs(mb.beats - ref.beats)[:, mb.r_index - 100: mb.r_index + 200]
+    err = np.abs(mb.beats - ref.beats)[:, mb.r_index - 100 : mb.r_index + 200]
     assert float(err.max()) < 0.05
 
 
@@ -37,4 +37,3 @@ def test_noise_without_repeating_beats_is_refused() -> None:
     peaks = np.arange(250, 4800, 420)
     mb = median_beats(x, fs, [f"V{i}" for i in range(1, 13)], peaks)
     assert mb.beats is None and "noisy" in mb.reason
-

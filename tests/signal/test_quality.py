@@ -55,7 +55,9 @@ def test_clean_synthetic_ecg_has_no_flag(clean) -> None:
 def test_chest_leads_flat_or_amplifier_noise_are_off(clean, noise_mv) -> None:
     x, fs = clean
     y = x.copy()
-    y[6:] = np.round(np.random.default_rng(1).normal(0, noise_mv, y[6:].shape), 3) if noise_mv else 0.0
+    y[6:] = (
+        np.round(np.random.default_rng(1).normal(0, noise_mv, y[6:].shape), 3) if noise_mv else 0.0
+    )
     assert found(y, fs) == {Q.LEAD_OFF: CHEST}
 
 

@@ -17,8 +17,14 @@ def test_equal_rates_are_an_exact_copy() -> None:
 
 @pytest.mark.parametrize(
     ("fs_in", "fs_out", "ratio"),
-    [(500, 100, (1, 5)), (360, 100, (5, 18)), (100, 500, (5, 1)), (250, 100, (2, 5)),
-     (1000, 100, (1, 10)), (128, 100, (25, 32))],
+    [
+        (500, 100, (1, 5)),
+        (360, 100, (5, 18)),
+        (100, 500, (5, 1)),
+        (250, 100, (2, 5)),
+        (1000, 100, (1, 10)),
+        (128, 100, (25, 32)),
+    ],
 )
 def test_rational_ratio(fs_in: float, fs_out: float, ratio: tuple[int, int]) -> None:
     assert rational_ratio(fs_in, fs_out) == ratio

@@ -30,7 +30,9 @@ def mitdb100(request: pytest.FixtureRequest) -> tuple[np.ndarray, np.ndarray]:
         pytest.skip("../shared/fixtures/wfdb/100 is absent")
     rec = wfdb.rdrecord(str(root / "100"))
     ann = wfdb.rdann(str(root / "100"), "atr")
-    ref = np.array([s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in BEAT_SYMBOLS])
+    ref = np.array(
+        [s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in BEAT_SYMBOLS]
+    )
     return rec.p_signal.T.astype(np.float32), ref
 
 
@@ -111,8 +113,11 @@ def test_synthetic_known_beats(fs: float, hr: float) -> None:
     # Beats within the first/last 60 ms are cut by the strip: they may or may not be found.
     inner = truth[(truth > 0.06 * fs) & (truth < ecg.signal.shape[1] - 0.06 * fs)]
     peaks = detect_r_peaks(ecg.signal, fs)
-    se, ppv = _score(inner, peaks[(peaks > 0.06 * fs) & (peaks < ecg.signal.shape[1] - 0.06 * fs)],
-                     int(0.05 * fs))
+    se, ppv = _score(
+        inner,
+        peaks[(peaks > 0.06 * fs) & (peaks < ecg.signal.shape[1] - 0.06 * fs)],
+        int(0.05 * fs),
+    )
     assert se == 1.0 and ppv == 1.0
     # Placed on the R peak (or the PVC's largest deflection) within 15 ms.
     err = np.abs(peaks[:, None] - truth[None, :]).min(axis=1) / fs
@@ -124,8 +129,13 @@ def test_synthetic_known_beats(fs: float, hr: float) -> None:
 def test_flat_short_and_nan_inputs() -> None:
     fs = 500.0
     empty = np.empty(0, dtype=np.int64)
-    for x in (np.zeros((12, 5000)), np.full(5000, 3.2), np.zeros(100), np.zeros((12, 0)),
-              np.full((12, 5000), np.nan)):
+    for x in (
+        np.zeros((12, 5000)),
+        np.full(5000, 3.2),
+        np.zeros(100),
+        np.zeros((12, 0)),
+        np.full((12, 5000), np.nan),
+    ):
         out = detect_r_peaks(x, fs)
         assert out.dtype == np.int64
         np.testing.assert_array_equal(out, empty)
@@ -164,7 +174,7 @@ def test_artefact_in_one_lead_does_not_make_beats() -> None:
     # Electrode pops: 3 mV steps in V1 between beats.
     truth = ecg.r_peaks
     for a, b in zip(truth[:-1:2], truth[1::2], strict=False):
-        x[6, (a + b) // 2:] += 3.0 if (a // 7) % 2 else -3.0
+        x[6, (a + b) // 2 :] += 3.0 if (a // 7) % 2 else -3.0
     peaks = detect_r_peaks(x, fs)
     se, ppv = _score(truth, peaks, 25)
     assert se == 1.0 and ppv == 1.0

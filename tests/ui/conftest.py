@@ -54,8 +54,13 @@ def ptbxl_record(ptbxl_dir: Path, rel: str = "records100/00000/00001_lr") -> Rec
     import wfdb
 
     raw = wfdb.rdrecord(str(ptbxl_dir / rel))
-    return Record(raw.p_signal.T.astype(np.float32), raw.fs,
-                  [normalize_lead_name(n) for n in raw.sig_name], source=str(path), format="wfdb")
+    return Record(
+        raw.p_signal.T.astype(np.float32),
+        raw.fs,
+        [normalize_lead_name(n) for n in raw.sig_name],
+        source=str(path),
+        format="wfdb",
+    )
 
 
 def synthetic_12lead(fs: float = 500.0, seconds: float = 10.0) -> Record:

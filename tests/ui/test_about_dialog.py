@@ -25,17 +25,29 @@ def _card(**over):
         "intended_use": "Research and decision support. Not a diagnostic device.",
         "limits": ["Needs the 12 standard leads.", "Artefacts <score> high too."],
         "method": "Multi-scale cross-restoration",
-        "training_data": {"source": "../shared/data/ptbxl", "rule": "PTB-XL folds 1-8, {NORM}",
-                          "n_train_ecgs": 3500, "rate_hz": 100},
+        "training_data": {
+            "source": "../shared/data/ptbxl",
+            "rule": "PTB-XL folds 1-8, {NORM}",
+            "n_train_ecgs": 3500,
+            "rate_hz": 100,
+        },
         "selection": {"data": "fold 9 half 0", "n": 1104, "chosen": "best selection AUROC"},
         "threshold": 0.0123,
         "score_kind": "combined",
-        "validation_report_half": {"n_normal": 460, "n_abnormal": 590, "auroc": 0.8768,
-                                   "auprc": 0.9012, "sensitivity": 0.8, "specificity": 0.75,
-                                   "per_superclass_auroc": {"MI": 0.81, "CD": 0.9}},
+        "validation_report_half": {
+            "n_normal": 460,
+            "n_abnormal": 590,
+            "auroc": 0.8768,
+            "auprc": 0.9012,
+            "sensitivity": 0.8,
+            "specificity": 0.75,
+            "per_superclass_auroc": {"MI": 0.81, "CD": 0.9},
+        },
         "validation_fold9_all": {"auroc": 0.88, "note": "includes the selection half"},
-        "validation_report_half_parts": {"restoration_network_only": {"report_auroc": 0.8311},
-                                         "beat_knn_only": {"report_auroc": 0.8622}},
+        "validation_report_half_parts": {
+            "restoration_network_only": {"report_auroc": 0.8311},
+            "beat_knn_only": {"report_auroc": 0.8622},
+        },
         "training": {"epochs": 12, "selected_epoch": 10, "seed": 0, "torch": "2.13.0+cpu"},
     }
     card.update(over)
@@ -68,12 +80,25 @@ def test_replaced_weights_are_reported(installed):
 
 def test_html_has_versions_card_and_limits():
     html = card_html(_card(), "", (f"{SHA} (verified: matches the model card)", True))
-    for expected in (__version__, "2026-11-25-abcdef12", SHA, "Not a diagnostic device",
-                     "3500", "0.8768", "0.9012", "80.0%", "75.0%", "MI 0.81",
-                     "<td>100</td>",
-                     "Needs the 12 standard leads.", "Scientific Data 7, 154 (2020)",
-                     "includes the selection half", "no network connection",
-                     "the restoration network 0.8311", "the normal-beat bank 0.8622"):
+    for expected in (
+        __version__,
+        "2026-11-25-abcdef12",
+        SHA,
+        "Not a diagnostic device",
+        "3500",
+        "0.8768",
+        "0.9012",
+        "80.0%",
+        "75.0%",
+        "MI 0.81",
+        "<td>100</td>",
+        "Needs the 12 standard leads.",
+        "Scientific Data 7, 154 (2020)",
+        "includes the selection half",
+        "no network connection",
+        "the restoration network 0.8311",
+        "the normal-beat bank 0.8622",
+    ):
         assert expected in html, expected
     assert "Artefacts &lt;score&gt; high too." in html  # card text is escaped, not markup
 
@@ -131,8 +156,10 @@ def test_help_about_opens_the_dialog(window, qtbot):
 
 
 def test_html_names_the_threshold_rule_and_the_swapped_halves():
-    card = _card(threshold_rule="90% specificity on the choosing half's normals",
-                 validation_swapped_halves={"auroc": 0.8879, "sensitivity": 0.7635})
+    card = _card(
+        threshold_rule="90% specificity on the choosing half's normals",
+        validation_swapped_halves={"auroc": 0.8879, "sensitivity": 0.7635},
+    )
     html = card_html(card, "", ("", True))
     assert "90% specificity on the choosing half" in html and "Youden" not in html
     assert "Halves swapped" in html and "0.8879" in html

@@ -14,8 +14,9 @@ def test_python_m_ecgviewer_starts_and_opens_the_file(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ECGVIEWER_DATA_DIR=str(tmp_path))
     demo = REPO / "resources" / "demo" / "demo_ecg.hea"
     args = [sys.executable, "-m", "ecgviewer"] + ([str(demo)] if demo.is_file() else [])
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     log = tmp_path / "logs" / "ecgviewer.log"
     try:
         deadline = time.monotonic() + 60

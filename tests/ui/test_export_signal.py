@@ -20,7 +20,7 @@ def test_export_signal_writes_a_readable_file(window, qtbot, tmp_path, fmt, ext)
     qtbot.waitUntil(lambda: worker.is_done and hasattr(window, "last_export"), timeout=15_000)
     back = ecg_io.read(window.last_export.paths[0])
     assert back.leads == rec.leads
-    np.testing.assert_allclose(np.asarray(back.signal)[:, :rec.n_samples], rec.signal, atol=0.001)
+    np.testing.assert_allclose(np.asarray(back.signal)[:, : rec.n_samples], rec.signal, atol=0.001)
     assert "Exported out" in window.statusBar().currentMessage()
     assert not messages.shown
     qtbot.waitUntil(lambda: window.result is not None, timeout=20_000)  # let scoring end
@@ -32,4 +32,3 @@ def test_export_failure_is_a_dialog(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: worker.is_done and bool(messages.shown), timeout=15_000)
     assert "does not exist" in messages.shown[-1].text()
     qtbot.waitUntil(lambda: window.result is not None, timeout=20_000)
-

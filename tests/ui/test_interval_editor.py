@@ -58,4 +58,7 @@ def test_impossible_order_is_refused_and_the_line_goes_back(dialog):
     ed._finished("qrs_offset")
     assert "Refused" in ed.message.text()
     assert ed.positions()["qrs_offset"] == pytest.approx(m["qrs_offset"], abs=1e-4)
-    assert dialog.readings.get(H).reader_fiducials == {} and dialog.readings.get(H).state == "confirmed"
+    assert (
+        dialog.readings.get(H).reader_fiducials == {}
+        and dialog.readings.get(H).state == "confirmed"
+    )

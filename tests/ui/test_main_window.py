@@ -249,8 +249,9 @@ def test_cancel_stops_the_worker(qtbot, window):
     window.scoring_job = slow_job
     window.open_record(synthetic_12lead())
     worker = _score_worker(qtbot, window)
-    qtbot.waitUntil(lambda: window.analysis_panel.status_label.text().startswith("batch"),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.analysis_panel.status_label.text().startswith("batch"), timeout=5000
+    )
     with qtbot.waitSignal(worker.signals.cancelled, timeout=3000):
         window.analysis_panel.cancel_button.click()
     assert worker.wait(2.0)
@@ -557,8 +558,13 @@ def test_recent_files_and_drop(window, qtbot, fixtures_dir):
     path = fixtures_dir / "wfdb/3000003_0003.hea"
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
     assert window.record is not None and window.record.fs == 125.0
     assert window.recent_files()[0] == str(path.resolve())
@@ -607,8 +613,10 @@ def test_heart_rate_is_measured_around_the_page_of_a_long_recording(window, qtbo
     assert "0 R peak" not in window.measure_panel.rows["Heart rate"].text()
     window.state.page_start = 600.0
     window.redraw()
-    qtbot.waitUntil(lambda: window.measurements is not None
-                    and window.measurements.start_s == 600.0, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: window.measurements is not None and window.measurements.start_s == 600.0,
+        timeout=10_000,
+    )
     assert 40 <= window.measurements.hr_bpm <= 120
     text = window.measure_panel.rows["Heart rate"].text()
     assert "bpm" in text and "from 0:10:00" in text

@@ -38,8 +38,9 @@ def test_median_beats_window(window, qtbot, fixtures_dir: Path, tmp_path: Path) 
     win.close()
 
 
-def test_compare_with_other_format_and_rate(window, qtbot, fixtures_dir: Path,
-                                           tmp_path: Path) -> None:
+def test_compare_with_other_format_and_rate(
+    window, qtbot, fixtures_dir: Path, tmp_path: Path
+) -> None:
     rec = read(fixtures_dir / "hl7aecg" / "hl7_example_mortara_eli250.xml")
     window.open_record(rec)
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
@@ -61,10 +62,12 @@ def test_compare_with_other_format_and_rate(window, qtbot, fixtures_dir: Path,
     prev = read(fixtures_dir / "hl7aecg" / "cvrg_calecg2_example2.xml")
     from ecgviewer.signal.intervals import measure
 
-    window.save_comparison_report(prev, window.measurements.full, measure(prev),
-                                  str(tmp_path / "cmp.pdf"))
-    qtbot.waitUntil(lambda: getattr(window, "comparison_report_path", None) is not None,
-                    timeout=30_000)
+    window.save_comparison_report(
+        prev, window.measurements.full, measure(prev), str(tmp_path / "cmp.pdf")
+    )
+    qtbot.waitUntil(
+        lambda: getattr(window, "comparison_report_path", None) is not None, timeout=30_000
+    )
     pages = pypdf.PdfReader(str(tmp_path / "cmp.pdf")).pages
     assert len(pages) == 3 and "Serial comparison" in " ".join(pages[2].extract_text().split())
     win.fit()

@@ -12,10 +12,13 @@ from tests.ui.fakes import FakeScoreResult
 
 @pytest.mark.parametrize(
     "p, words",
-    [(98.4, "Unusual for a normal ECG: more unusual than 98.4 % of normal ECGs"),
-     (100.0, "more unusual than over 99.9 % of normal ECGs"),
-     (85.0, "Somewhat unusual"), (40.0, "within the range of normal ECGs"),
-     (None, "no percentile")],
+    [
+        (98.4, "Unusual for a normal ECG: more unusual than 98.4 % of normal ECGs"),
+        (100.0, "more unusual than over 99.9 % of normal ECGs"),
+        (85.0, "Somewhat unusual"),
+        (40.0, "within the range of normal ECGs"),
+        (None, "no percentile"),
+    ],
 )
 def test_verdict(p, words):
     assert words in verdict(p)
@@ -30,7 +33,10 @@ def test_findings_are_the_results_own_in_shown_leads_only():
     # Beats alone are no findings: a normal ECG's beats must not fill the list.
     res = _result([(0.0, 0.5, 1.0, {"I": 0.2, "II": 0.9}), (1.0, 1.5, 3.0, {"I": 2.0})])
     assert findings_from(res, ["I", "II"]) == []
-    res.findings = [Finding("V2", 1.0, 1.5, 4.0, 99.9, "beat"), Finding("II", 0.0, 9.0, 2.5, 99.0, "shape")]
+    res.findings = [
+        Finding("V2", 1.0, 1.5, 4.0, 99.9, "beat"),
+        Finding("II", 0.0, 9.0, 2.5, 99.0, "shape"),
+    ]
     found = findings_from(res, ["I", "II"])
     assert [f.lead for f in found] == ["II"]
     assert found[0].centre == pytest.approx(4.5)
@@ -65,10 +71,18 @@ def test_a_recording_problem_is_not_called_an_unusual_ecg():
     assert words.startswith("Recording problem, not an unusual ECG: chest leads V1-V6 disconnected")
     assert "remaining leads I-aVF" in words
     noisy = verdict(98.4, {"noisy:II"})
-    assert noisy.startswith("Possible recording problem: heavy noise in lead II") and "more unusual than 98.4 % of normal ECGs" in noisy
+    assert (
+        noisy.startswith("Possible recording problem: heavy noise in lead II")
+        and "more unusual than 98.4 % of normal ECGs" in noisy
+    )
     assert "may reflect the recording problem" in noisy
-    assert "Not scored" in verdict(None, {"lead_off:" + ",".join(
-        ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])})
+    assert "Not scored" in verdict(
+        None,
+        {
+            "lead_off:"
+            + ",".join(["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])
+        },
+    )
 
 
 def test_quality_flags_are_told_once_in_quality_lines():
@@ -77,5 +91,8 @@ def test_quality_flags_are_told_once_in_quality_lines():
 
     quality = SignalQuality((LeadQuality("I"), LeadQuality("V1", ("lead_off",), detail="flat")))
     result = type("R", (), {"flags": quality.flags | {"no_r_peaks"}, "quality": quality})()
-    assert quality_lines(result) == ["signal quality: lead V1 disconnected (no ECG signal)", "  V1: flat"]
+    assert quality_lines(result) == [
+        "signal quality: lead V1 disconnected (no ECG signal)",
+        "  V1: flat",
+    ]
     assert all("lead off" not in t for t in flag_texts(result)) and len(flag_texts(result)) == 1

@@ -8,17 +8,35 @@ from ecgviewer.record import CartReading, Record
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.panels import MeasurementsPanel, PatientPanel
 
-CART = CartReading(measurements={"heart_rate": 41, "pr": 144, "qrs": 102, "qt": 564,
-                                 "qtc": 466, "qrs_axis": 85, "p_axis": 19},
-                   statements=("SINUS BRADYCARDIA", "- OTHERWISE NORMAL ECG -"),
-                   source="Philips Sierra XML 1.04")
+CART = CartReading(
+    measurements={
+        "heart_rate": 41,
+        "pr": 144,
+        "qrs": 102,
+        "qt": 564,
+        "qtc": 466,
+        "qrs_axis": 85,
+        "p_axis": 19,
+    },
+    statements=("SINUS BRADYCARDIA", "- OTHERWISE NORMAL ECG -"),
+    source="Philips Sierra XML 1.04",
+)
 
 
 def _ours(cart: CartReading | None) -> Measurements:
-    return Measurements(hr_bpm=43, hr_min_bpm=41, hr_max_bpm=45, rr_mean_ms=1400, rr_sd_ms=20,
-                        r_peaks=np.arange(7), seconds=10, intervals={"PR": 150.0, "QRS": None},
-                        unavailable={"QRS": "no stable onset"}, method="median beat",
-                        cart=cart)
+    return Measurements(
+        hr_bpm=43,
+        hr_min_bpm=41,
+        hr_max_bpm=45,
+        rr_mean_ms=1400,
+        rr_sd_ms=20,
+        r_peaks=np.arange(7),
+        seconds=10,
+        intervals={"PR": 150.0, "QRS": None},
+        unavailable={"QRS": "no stable onset"},
+        method="median beat",
+        cart=cart,
+    )
 
 
 def test_cart_values_beside_ours(qtbot):
@@ -58,4 +76,3 @@ def test_opening_a_sierra_file_shows_cart_beside_ours(window, qtbot, fixtures_di
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
     assert "cart 144 ms" in window.measure_panel.rows["PR"].text()
     assert "SINUS BRADYCARDIA" in window.patient_panel.cart_label.text()
-

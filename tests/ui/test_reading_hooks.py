@@ -37,7 +37,9 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     panel.set_reader("dr w")
     panel.entry.setText("pvc")
     assert panel.add_from_entry()  # Enter in the entry (typing is tested with the panel)
-    assert panel.message.text() == "" and panel.reading.statements[0].code == "PVC", panel.message.text()
+    assert panel.message.text() == "" and panel.reading.statements[0].code == "PVC", (
+        panel.message.text()
+    )
     row = wl.model.row(first.uid)
     assert (row.reading_state, row.statements, row.readers) == ("reviewed", "PVC", "dr w")
     assert "reading reviewed, not confirmed: PVC" in wl.lbl_review.text()
@@ -69,15 +71,21 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
 
     # The report of the first ECG says who signed; the second's says it is unconfirmed.
     window.open_path(first.path)
-    qtbot.waitUntil(lambda: window.record.source == first.path and panel.content_hash == first.content_hash)
+    qtbot.waitUntil(
+        lambda: window.record.source == first.path and panel.content_hash == first.content_hash
+    )
     args = features._report_args()
     assert args["reading"].signer == "dr w"
     from ecgviewer.report import render
     from ecgviewer.report.page import from_result
 
     content = from_result(args["record"], None, reading=args["reading"])
-    text = " ".join(pypdf.PdfReader(str(render.export_pdf(content, tmp_path / "r.pdf"))).pages[0]
-                    .extract_text().split())
+    text = " ".join(
+        pypdf.PdfReader(str(render.export_pdf(content, tmp_path / "r.pdf")))
+        .pages[0]
+        .extract_text()
+        .split()
+    )
     assert "Signed by dr w" in text and "Premature ventricular complexes" in text
     editor = reading.edit_intervals()
     m = editor.editor.machine
@@ -88,7 +96,12 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     editor.close()
     dlg = reading.show_audit()
     assert [e.action for e in dlg.events] == [
-        "statement added", "state changed", "state changed", "measurement edited", "state changed"]
+        "statement added",
+        "state changed",
+        "state changed",
+        "measurement edited",
+        "state changed",
+    ]
     assert dlg.export(tmp_path / "audit.csv") == 5
     dlg.close()
     wl.close()

@@ -48,8 +48,14 @@ def test_report_page_model_equals_the_screen(qtbot, page_start):
     window._on_overlay_changed(True, True, 0.3, 0.6)  # non-default sliders travel too
     args = features._report_args()
     assert args is not None and args["display_filter"] is not None
-    content = from_result(args["record"], args["result"], review=args["review"],
-                          display_filter=args["display_filter"], t0=args["t0"], **args["overlay"])
+    content = from_result(
+        args["record"],
+        args["result"],
+        review=args["review"],
+        display_filter=args["display_filter"],
+        t0=args["t0"],
+        **args["overlay"],
+    )
     page = report_page(content.record.ecg_leads, "A4")
     printed, cells = report_cells(content, page)
     screen = window.plot.data

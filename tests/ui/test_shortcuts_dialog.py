@@ -11,8 +11,23 @@ def test_every_action_shortcut_and_the_widget_keys_are_listed(window):
     dialog = window.shortcuts_dialog
     assert dialog.isVisible()
     keys = {row[1] for row in dialog.rows}
-    for needed in ("N", "P", "O", "G", "C", "Esc", "Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+F",
-                   "Ctrl+0", "F / Shift+F", "PgDown", "PgUp", "F1"):
+    for needed in (
+        "N",
+        "P",
+        "O",
+        "G",
+        "C",
+        "Esc",
+        "Ctrl+1",
+        "Ctrl+2",
+        "Ctrl+3",
+        "Ctrl+F",
+        "Ctrl+0",
+        "F / Shift+F",
+        "PgDown",
+        "PgUp",
+        "F1",
+    ):
         assert needed in keys, needed
     listed = {row[1] for row in shortcut_rows(window)}
     for action in window.actions.values():

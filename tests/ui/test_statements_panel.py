@@ -41,7 +41,9 @@ def test_typing_codes_and_free_text_then_confirm(qtbot, panel):
     assert panel.list.count() == 2 and panel.state_label.text() == "reviewed, not confirmed"
     with qtbot.waitSignal(panel.confirm_next_requested):
         assert panel.confirm_and_next()
-    assert panel.state_label.text() == "confirmed" and "signed by Dr Ünal" in panel.signer_label.text()
+    assert (
+        panel.state_label.text() == "confirmed" and "signed by Dr Ünal" in panel.signer_label.text()
+    )
     panel.list.setCurrentRow(1)
     panel.list.setFocus()
     qtbot.keyClick(panel.list, Qt.Key.Key_Delete)

@@ -116,12 +116,18 @@ def test_tracker_slots_hear_only_the_current_job(qtbot):
     tracker = JobTracker()
     heard: list[tuple[str, object]] = []
     first = Worker(counting_job(10_000, 0.002), kind="score")
-    tracker.start(first, finished=lambda r: heard.append(("first", r)),
-                  cancelled=lambda: heard.append(("first", "cancelled")))
+    tracker.start(
+        first,
+        finished=lambda r: heard.append(("first", r)),
+        cancelled=lambda: heard.append(("first", "cancelled")),
+    )
     second = Worker(counting_job(2), kind="score")
     with qtbot.waitSignal(second.signals.finished, timeout=5000):
-        tracker.start(second, progress=lambda d, t, m: heard.append(("progress", d)),
-                      finished=lambda r: heard.append(("second", r)))
+        tracker.start(
+            second,
+            progress=lambda d, t, m: heard.append(("progress", d)),
+            finished=lambda r: heard.append(("second", r)),
+        )
     assert first.wait(3.0)
     qtbot.wait(50)  # let queued signals arrive
     first.signals.finished.emit("late")  # a replaced job's result: dropped

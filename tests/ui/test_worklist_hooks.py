@@ -56,7 +56,9 @@ def test_worklist_row_opens_in_the_viewer(qtbot, features, window, tmp_path):
     qtbot.waitUntil(lambda: not wl.progress.isVisible())
     wl._select(0)
     wl.open_current()
-    qtbot.waitUntil(lambda: window.record is not None and window.record.source.endswith("rec001.hea"))
+    qtbot.waitUntil(
+        lambda: window.record is not None and window.record.source.endswith("rec001.hea")
+    )
     assert not features.dock.isVisible()  # a 10 s ECG: no overview
     wl.close()
 
@@ -69,7 +71,9 @@ def test_export_report_of_the_ecg_on_screen_with_its_review(qtbot, features, win
     wl.note_edit.setPlainText("report me")
     wl.save_note()
     wl.open_current()
-    qtbot.waitUntil(lambda: window.record is not None and window.record.source.endswith("rec000.hea"))
+    qtbot.waitUntil(
+        lambda: window.record is not None and window.record.source.endswith("rec000.hea")
+    )
     dlg = features.export_report()
     dlg.path.setText(str(tmp_path / "out.pdf"))
     with qtbot.waitSignal(dlg.accepted, timeout=30_000):
@@ -86,13 +90,16 @@ def test_database_csv_row_opens_with_its_demographics(qtbot, features, window, t
     write_record(base / "records100" / "00000", "00001_lr", 1.0)
     (base / "ptbxl_database.csv").write_text(
         "ecg_id,patient_id,age,sex,recording_date,filename_lr,filename_hr\n"
-        "1,15709.0,56.0,1,1984-11-09 09:17:34,records100/00000/00001_lr,records500/00000/00001_hr\n")
+        "1,15709.0,56.0,1,1984-11-09 09:17:34,records100/00000/00001_lr,records500/00000/00001_hr\n"
+    )
     wl = features.open_worklist(base / "ptbxl_database.csv")
     qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
     qtbot.waitUntil(lambda: not wl.progress.isVisible())
     wl._select(0)
     wl.open_current()
-    qtbot.waitUntil(lambda: window.record is not None and window.record.source.endswith("00001_lr.hea"))
+    qtbot.waitUntil(
+        lambda: window.record is not None and window.record.source.endswith("00001_lr.hea")
+    )
     p = window.record.patient
     assert (p.id, p.age, p.sex) == ("15709", 56.0, "F")
     wl.close()
@@ -107,17 +114,18 @@ def test_a_record_the_model_cannot_score_says_so_once_without_a_dialog(qtbot, wi
     try:
         short = Record(np.zeros((2, 2500), np.float32), 250.0, ["II", "V5"], source="two.edf")
         window.open_record(short)
-        qtbot.waitUntil(lambda: "Not scored" in window.analysis_panel.status_label.text(),
-                        timeout=10_000)
+        qtbot.waitUntil(
+            lambda: "Not scored" in window.analysis_panel.status_label.text(), timeout=10_000
+        )
         text = window.analysis_panel.status_label.text()
-        assert text == ("Not scored: the model needs the 12 standard leads; this record has "
-                        "II, V5")
+        assert text == ("Not scored: the model needs the 12 standard leads; this record has II, V5")
         assert window.jobs.current("score") is None and not messages.shown
         long = long_record()  # I, II, V1 for 10 min: the overview says it, no window is tried
         long.leads = ["II", "V5", "V1"]
         window.open_record(long)
-        qtbot.waitUntil(lambda: "Not scored" in window.analysis_panel.status_label.text(),
-                        timeout=10_000)
+        qtbot.waitUntil(
+            lambda: "Not scored" in window.analysis_panel.status_label.text(), timeout=10_000
+        )
         ov = features.overview
         assert ov.finding_label.text().startswith("Not scored: the model needs the 12")
         assert not ov.score_button.isEnabled() and ov.progress.value() == 0
@@ -132,8 +140,10 @@ def test_paging_in_the_viewer_moves_the_overview_position_line(qtbot, features, 
     window.redraw()
     assert features.overview.position_label.text().startswith("0:09:50 – 0:10:00 from start")
 
-def test_unusable_data_folder_keeps_worklist_and_reports_and_says_so(qtbot, window, tmp_path,
-                                                                     monkeypatch):
+
+def test_unusable_data_folder_keeps_worklist_and_reports_and_says_so(
+    qtbot, window, tmp_path, monkeypatch
+):
     """The store used to fail to open and the worklist and report export silently vanished."""
     import ecgviewer.review.store as store_module
     from ecgviewer.ui import messages

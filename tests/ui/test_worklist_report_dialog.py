@@ -71,8 +71,10 @@ def test_print_paints_landscape_pages(qtbot, tmp_path, record):
     print_content(from_result(record), printer)
     reader = pypdf.PdfReader(str(tmp_path / "printed.pdf"))
     assert len(reader.pages) == 2  # the ECG, then its median beats
-    assert (float(reader.pages[1].mediabox.width), float(reader.pages[1].mediabox.height)) == \
-        pytest.approx((792, 612), abs=1)
+    assert (
+        float(reader.pages[1].mediabox.width),
+        float(reader.pages[1].mediabox.height),
+    ) == pytest.approx((792, 612), abs=1)
     box = reader.pages[0].mediabox
     assert (float(box.width), float(box.height)) == pytest.approx((792, 612), abs=1)
     assert "ID-3141" in reader.pages[0].extract_text()

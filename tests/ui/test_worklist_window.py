@@ -33,7 +33,10 @@ def make_window(qtbot, store, det) -> WorklistWindow:
 
 
 def shown_labels(win: WorklistWindow) -> list[str]:
-    return [win.model.row(win.proxy.index(i, 0).data(UID_ROLE)).label for i in range(win.proxy.rowCount())]
+    return [
+        win.model.row(win.proxy.index(i, 0).data(UID_ROLE)).label
+        for i in range(win.proxy.rowCount())
+    ]
 
 
 def run_to_end(qtbot, win: WorklistWindow, source: Path) -> None:
@@ -154,9 +157,13 @@ def test_quality_column_shows_and_sorts_recording_problems(qtbot):
     model = WorklistTableModel()
     proxy = WorklistProxy()
     proxy.setSourceModel(model)
-    model.merge([WorklistRow(uid="fine", path="fine", score=9.0),
-                 WorklistRow(uid="noisy", path="noisy", score=1.0, flags=("noisy:II",)),
-                 WorklistRow(uid="off", path="off", score=5.0, flags=("lead_off:V1,V2,V3,V4,V5,V6",))])
+    model.merge(
+        [
+            WorklistRow(uid="fine", path="fine", score=9.0),
+            WorklistRow(uid="noisy", path="noisy", score=1.0, flags=("noisy:II",)),
+            WorklistRow(uid="off", path="off", score=5.0, flags=("lead_off:V1,V2,V3,V4,V5,V6",)),
+        ]
+    )
     col = [key for key, _ in COLUMNS].index("quality")
     assert COLUMNS[col][1] == "Quality"
     proxy.sort(col, Qt.SortOrder.DescendingOrder)

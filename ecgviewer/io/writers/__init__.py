@@ -21,8 +21,7 @@ import numpy as np
 from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.record import Record
 
-__all__ = ["FORMATS", "WriteResult", "chunks", "format_for", "iter_write", "planned_paths",
-           "write"]
+__all__ = ["FORMATS", "WriteResult", "chunks", "format_for", "iter_write", "planned_paths", "write"]
 
 #: Format name -> (module, default extension, description).
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -53,8 +52,11 @@ def format_for(path: str | os.PathLike[str], fmt: str | None = None) -> str:
         return fmt
     suffix = Path(path).suffix.lower()
     if suffix not in _EXTENSIONS:
-        raise ECGError(path, "cannot tell the output format from the extension "
-                             f"{suffix or '(none)'}: give --format {'|'.join(FORMATS)}")
+        raise ECGError(
+            path,
+            "cannot tell the output format from the extension "
+            f"{suffix or '(none)'}: give --format {'|'.join(FORMATS)}",
+        )
     return _EXTENSIONS[suffix]
 
 
@@ -67,8 +69,9 @@ def planned_paths(path: str | os.PathLike[str], fmt: str | None = None) -> list[
     return [out]
 
 
-def iter_write(record: Record, path: str | os.PathLike[str], fmt: str | None = None, *,
-               overwrite: bool = False) -> Progress:
+def iter_write(
+    record: Record, path: str | os.PathLike[str], fmt: str | None = None, *, overwrite: bool = False
+) -> Progress:
     """Write ``record`` to ``path``, yielding progress; returns a :class:`WriteResult`.
 
     Existing files are never replaced unless ``overwrite`` is given, the source file is never
@@ -100,8 +103,9 @@ def iter_write(record: Record, path: str | os.PathLike[str], fmt: str | None = N
     return result
 
 
-def write(record: Record, path: str | os.PathLike[str], fmt: str | None = None, *,
-          overwrite: bool = False) -> WriteResult:
+def write(
+    record: Record, path: str | os.PathLike[str], fmt: str | None = None, *, overwrite: bool = False
+) -> WriteResult:
     """Write ``record`` to ``path`` (the format from ``fmt`` or the extension)."""
     gen = iter_write(record, path, fmt, overwrite=overwrite)
     while True:

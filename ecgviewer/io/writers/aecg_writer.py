@@ -54,55 +54,77 @@ def iter_write(record: Record, path: Path) -> Progress:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         w = fh.write
         w('<?xml version="1.0" encoding="UTF-8"?>\n')
-        w('<AnnotatedECG xmlns="urn:hl7-org:v3" '
-          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" classCode="OBS" moodCode="EVN">\n')
+        w(
+            '<AnnotatedECG xmlns="urn:hl7-org:v3" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" classCode="OBS" moodCode="EVN">\n'
+        )
         w(f'  <id root="{uuid.uuid4()}"/>\n')
         w('  <code code="93000" codeSystem="2.16.840.1.113883.6.12" codeSystemName="CPT-4"/>\n')
         if not relative:
-            w(f'  <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/>'
-              "</effectiveTime>\n")
-        w("  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>\n")
+            w(
+                f'  <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/>'
+                "</effectiveTime>\n"
+            )
+        w(
+            "  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>\n"
+        )
         if record.patient.id:
             w(f"    <id extension={quoteattr(record.patient.id)}/>\n")
         w("    <subjectDemographicPerson>")
         if record.patient.sex in ("M", "F"):
-            w(f'<administrativeGenderCode code="{record.patient.sex}" '
-              'codeSystem="2.16.840.1.113883.5.1"/>')
+            w(
+                f'<administrativeGenderCode code="{record.patient.sex}" '
+                'codeSystem="2.16.840.1.113883.5.1"/>'
+            )
         w("</subjectDemographicPerson>\n")
-        w("  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent>"
-          "</componentOf>\n")
+        w(
+            "  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent>"
+            "</componentOf>\n"
+        )
         if record.patient.age is not None:
-            w('  <controlVariable><relatedObservation><code code="21612-7" '
-              'codeSystem="2.16.840.1.113883.6.1" codeSystemName="LOINC" displayName="Reported Age"/>'
-              f'<value xsi:type="PQ" value="{record.patient.age:g}" unit="a"/>'
-              "</relatedObservation></controlVariable>\n")
+            w(
+                '  <controlVariable><relatedObservation><code code="21612-7" '
+                'codeSystem="2.16.840.1.113883.6.1" codeSystemName="LOINC" displayName="Reported Age"/>'
+                f'<value xsi:type="PQ" value="{record.patient.age:g}" unit="a"/>'
+                "</relatedObservation></controlVariable>\n"
+            )
         w('  <component><series><code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>\n')
         if not relative:
-            w(f'    <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/>'
-              "</effectiveTime>\n")
+            w(
+                f'    <effectiveTime><low value="{_ts(start)}"/><high value="{_ts(end)}"/>'
+                "</effectiveTime>\n"
+            )
         if record.device:
-            w("    <author><seriesAuthor><manufacturedSeriesDevice><manufacturerModelName>"
-              f"{_escape(record.device)}</manufacturerModelName></manufacturedSeriesDevice>"
-              "</seriesAuthor></author>\n")
+            w(
+                "    <author><seriesAuthor><manufacturedSeriesDevice><manufacturerModelName>"
+                f"{_escape(record.device)}</manufacturerModelName></manufacturedSeriesDevice>"
+                "</seriesAuthor></author>\n"
+            )
         w("    <component><sequenceSet>\n")
         if relative:
-            w('      <component><sequence><code code="TIME_RELATIVE" '
-              'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="GLIST_PQ">'
-              '<head value="0" unit="s"/>'
-              f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence>'
-              "</component>\n")
+            w(
+                '      <component><sequence><code code="TIME_RELATIVE" '
+                'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="GLIST_PQ">'
+                '<head value="0" unit="s"/>'
+                f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence>'
+                "</component>\n"
+            )
         else:
-            w('      <component><sequence><code code="TIME_ABSOLUTE" '
-              'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="GLIST_TS">'
-              f'<head value="{_ts(start)}" unit="s"/>'
-              f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence>'
-              "</component>\n")
+            w(
+                '      <component><sequence><code code="TIME_ABSOLUTE" '
+                'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="GLIST_TS">'
+                f'<head value="{_ts(start)}" unit="s"/>'
+                f'<increment value="{1.0 / record.fs:.10g}" unit="s"/></value></sequence>'
+                "</component>\n"
+            )
         done = 0
         for k in leads:
             name = record.leads[k]
-            w(f'      <component><sequence><code code={quoteattr(_lead_code(name))} '
-              'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="SLIST_PQ">'
-              f'<origin value="0" unit="uV"/><scale value="{SCALE_UV:g}" unit="uV"/><digits>')
+            w(
+                f"      <component><sequence><code code={quoteattr(_lead_code(name))} "
+                'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="SLIST_PQ">'
+                f'<origin value="0" unit="uV"/><scale value="{SCALE_UV:g}" unit="uV"/><digits>'
+            )
             for a, page in chunks(record):
                 digits = np.round(page[k] * 1000.0 / SCALE_UV).astype(np.int64)
                 w(" ".join(map(str, digits.tolist())))
@@ -116,23 +138,31 @@ def iter_write(record: Record, path: Path) -> Progress:
             w("    <subjectOf><annotationSet>\n")
             for ann in record.annotations:
                 if relative:
-                    span = ('<code code="TIME_RELATIVE" codeSystem="2.16.840.1.113883.6.24"/>'
-                            f'<value xsi:type="IVL_PQ"><low value="{ann.onset:.6f}" unit="s"/>'
-                            f'<high value="{ann.onset + ann.duration:.6f}" unit="s"/></value>')
+                    span = (
+                        '<code code="TIME_RELATIVE" codeSystem="2.16.840.1.113883.6.24"/>'
+                        f'<value xsi:type="IVL_PQ"><low value="{ann.onset:.6f}" unit="s"/>'
+                        f'<high value="{ann.onset + ann.duration:.6f}" unit="s"/></value>'
+                    )
                 else:
                     low = start + timedelta(seconds=ann.onset)
                     high = low + timedelta(seconds=ann.duration)
-                    span = ('<code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
-                            f'<value xsi:type="IVL_TS"><low value="{_ts(low)}"/>'
-                            f'<high value="{_ts(high)}"/></value>')
-                w('      <component><annotation><code code="ECGVIEWER_ANNOTATION" '
-                  'codeSystemName="ecgviewer"/>'
-                  f'<value xsi:type="CE" code="NOTE" displayName={quoteattr(ann.text)}/>'
-                  "<support><supportingROI classCode=\"ROIBND\"><component><boundary>"
-                  f"{span}</boundary></component>")
+                    span = (
+                        '<code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.6.24"/>'
+                        f'<value xsi:type="IVL_TS"><low value="{_ts(low)}"/>'
+                        f'<high value="{_ts(high)}"/></value>'
+                    )
+                w(
+                    '      <component><annotation><code code="ECGVIEWER_ANNOTATION" '
+                    'codeSystemName="ecgviewer"/>'
+                    f'<value xsi:type="CE" code="NOTE" displayName={quoteattr(ann.text)}/>'
+                    '<support><supportingROI classCode="ROIBND"><component><boundary>'
+                    f"{span}</boundary></component>"
+                )
                 if ann.lead and ann.lead in record.leads:
-                    w(f"<component><boundary><code code={quoteattr(_lead_code(ann.lead))}/>"
-                      "</boundary></component>")
+                    w(
+                        f"<component><boundary><code code={quoteattr(_lead_code(ann.lead))}/>"
+                        "</boundary></component>"
+                    )
                 w("</supportingROI></support></annotation></component>\n")
             w("    </annotationSet></subjectOf>\n")
         w("  </series></component>\n</AnnotatedECG>\n")

@@ -36,23 +36,27 @@ MAX_RECORD_BYTES = 61440
 MAX_ANNOTATION_SIGNALS = 64
 
 
-def _record_duration(fs: float, n_leads: int, n_samples: int, n_annotations: int
-                     ) -> tuple[float, int]:
+def _record_duration(
+    fs: float, n_leads: int, n_samples: int, n_annotations: int
+) -> tuple[float, int]:
     """(data record duration s, samples per record): a whole number of samples, as long as
     the recommended record size allows and the records can still hold every annotation
     (fewer, larger records write faster), at least 1 s when possible."""
 
     def fits(d: float) -> bool:
         records = max(1, math.ceil(n_samples / (fs * d)))
-        return (n_leads * fs * d * 2 <= MAX_RECORD_BYTES
-                and math.ceil(n_annotations / records) + 1 <= MAX_ANNOTATION_SIGNALS)
+        return (
+            n_leads * fs * d * 2 <= MAX_RECORD_BYTES
+            and math.ceil(n_annotations / records) + 1 <= MAX_ANNOTATION_SIGNALS
+        )
 
     def whole(d: float) -> int | None:
         spr = fs * d
         return int(round(spr)) if abs(spr - round(spr)) < 1e-6 and round(spr) >= 1 else None
 
-    spr_of = {d: n for d in (10.0, 5.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.2, 0.1)
-              if (n := whole(d)) is not None}
+    spr_of = {
+        d: n for d in (10.0, 5.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.2, 0.1) if (n := whole(d)) is not None
+    }
     long_ones = [d for d in (10.0, 5.0, 4.0, 2.0) if fits(d) and d in spr_of]
     # Prefer a duration that divides the recording (no padding); a long recording takes the
     # longest one anyway (at most 10 s of padding on hours of signal).
@@ -64,8 +68,9 @@ def _record_duration(fs: float, n_leads: int, n_samples: int, n_annotations: int
     for duration in (1.0, 0.5, 0.25, 0.2, 0.1, *long_ones):
         if duration in spr_of:
             return duration, spr_of[duration]
-    raise InvalidSignalError(None, f"a sampling rate of {fs:g} Hz cannot be stored in EDF data "
-                                   "records of 0.1-10 s")
+    raise InvalidSignalError(
+        None, f"a sampling rate of {fs:g} Hz cannot be stored in EDF data records of 0.1-10 s"
+    )
 
 
 def _bound(value: float, up: bool) -> float:
@@ -74,7 +79,7 @@ def _bound(value: float, up: bool) -> float:
     for decimals in (3, 2, 1, 0):
         text = f"{rounded:.{decimals}f}"
         if len(text) <= 8:
-            factor = 10 ** decimals
+            factor = 10**decimals
             bound = (math.ceil(value * factor) if up else math.floor(value * factor)) / factor
             return round(bound, decimals)
     raise InvalidSignalError(None, f"value {value:g} does not fit an EDF physical field")
@@ -98,8 +103,9 @@ def iter_write(record: Record, path: Path) -> Progress:
     import pyedflib
 
     notes: list[str] = []
-    duration, spr = _record_duration(record.fs, record.n_leads, record.n_samples,
-                                     len(record.annotations))
+    duration, spr = _record_duration(
+        record.fs, record.n_leads, record.n_samples, len(record.annotations)
+    )
     yield 0, 2 * record.n_samples, "measuring lead ranges"
     lo, hi = lead_ranges(record)
     headers: list[dict[str, str | int | float | None]] = []
@@ -110,11 +116,19 @@ def iter_write(record: Record, path: Path) -> Progress:
         label = lead if len(lead) <= 16 else lead[:16]
         if label != lead:
             notes.append(f"label {lead!r} cut to 16 characters")
-        headers.append(dict(
-            label=label, dimension="" if lead in record.non_ecg else "mV",
-            sample_frequency=spr / duration, physical_min=pmin, physical_max=pmax,
-            digital_min=-32768, digital_max=32767, transducer="", prefilter="",
-        ))
+        headers.append(
+            dict(
+                label=label,
+                dimension="" if lead in record.non_ecg else "mV",
+                sample_frequency=spr / duration,
+                physical_min=pmin,
+                physical_max=pmax,
+                digital_min=-32768,
+                digital_max=32767,
+                transducer="",
+                prefilter="",
+            )
+        )
     writer = pyedflib.EdfWriter(str(path), record.n_leads, file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         if duration != 1.0:
@@ -128,9 +142,11 @@ def iter_write(record: Record, path: Path) -> Progress:
         needed = -(-len(record.annotations) // max(n_records, 1)) + 1
         writer.set_number_of_annotation_signals(min(needed, MAX_ANNOTATION_SIGNALS))
         if needed > MAX_ANNOTATION_SIGNALS:
-            notes.append(f"{len(record.annotations)} annotations exceed what EDF+ data records "
-                         f"of {duration:g} s hold ({MAX_ANNOTATION_SIGNALS} per record): "
-                         "later ones may be lost")
+            notes.append(
+                f"{len(record.annotations)} annotations exceed what EDF+ data records "
+                f"of {duration:g} s hold ({MAX_ANNOTATION_SIGNALS} per record): "
+                "later ones may be lost"
+            )
         if record.patient.id:
             writer.setPatientCode(record.patient.id[:80].replace(" ", "_"))
         if record.patient.sex in ("M", "F"):

@@ -20,7 +20,7 @@ import numpy as np
 from ecgviewer.io.writers import Progress, WriteResult, chunks, lead_ranges
 from ecgviewer.record import Record
 
-_GAINS = [g * 10.0 ** e for e in range(3, -7, -1) for g in (5, 2, 1)]
+_GAINS = [g * 10.0**e for e in range(3, -7, -1) for g in (5, 2, 1)]
 MAX_DIGITAL = 32767
 
 
@@ -71,14 +71,24 @@ def iter_write(record: Record, path: Path) -> Progress:
         comments.append(f"derived leads: {' '.join(record.derived_leads)}")
     start = record.start
     header = wfdb.Record(
-        record_name=name, n_sig=record.n_leads, fs=record.fs, sig_len=record.n_samples,
-        base_time=start.time() if start else None, base_date=start.date() if start else None,
-        file_name=[dat.name] * record.n_leads, fmt=["16"] * record.n_leads,
-        adc_gain=gains, baseline=[0] * record.n_leads,
+        record_name=name,
+        n_sig=record.n_leads,
+        fs=record.fs,
+        sig_len=record.n_samples,
+        base_time=start.time() if start else None,
+        base_date=start.date() if start else None,
+        file_name=[dat.name] * record.n_leads,
+        fmt=["16"] * record.n_leads,
+        adc_gain=gains,
+        baseline=[0] * record.n_leads,
         units=["NU" if lead in record.non_ecg else "mV" for lead in record.leads],
-        adc_res=[16] * record.n_leads, adc_zero=[0] * record.n_leads, init_value=init,
-        checksum=[int(c) for c in checksum], block_size=[0] * record.n_leads,
-        sig_name=list(record.leads), comments=comments,
+        adc_res=[16] * record.n_leads,
+        adc_zero=[0] * record.n_leads,
+        init_value=init,
+        checksum=[int(c) for c in checksum],
+        block_size=[0] * record.n_leads,
+        sig_name=list(record.leads),
+        comments=comments,
     )
     header.wrheader(write_dir=str(folder), expanded=False)
     paths = [folder / f"{name}.hea", dat]
@@ -104,16 +114,26 @@ def iter_write(record: Record, path: Path) -> Progress:
                     moved += 1
             chans.append(record.leads.index(ann.lead) if ann.lead in record.leads else 0)
         if samples:
-            wfdb.wrann(name, "atr", np.array(samples), symbol=symbols, aux_note=aux,
-                       chan=np.array(chans), fs=record.fs, write_dir=str(folder))
+            wfdb.wrann(
+                name,
+                "atr",
+                np.array(samples),
+                symbol=symbols,
+                aux_note=aux,
+                chan=np.array(chans),
+                fs=record.fs,
+                write_dir=str(folder),
+            )
             paths.append(folder / f"{name}.atr")
         if any(a.duration > 0 for a in record.annotations):
             notes.append("WFDB annotations have no duration: annotation durations dropped")
         if dropped:
             notes.append(f"{dropped} annotations outside the signal dropped")
         if moved:
-            notes.append(f"{moved} text annotations at 0 s written at sample 1 (WFDB readers "
-                         "take notes at sample 0 for header information)")
+            notes.append(
+                f"{moved} text annotations at 0 s written at sample 1 (WFDB readers "
+                "take notes at sample 0 for header information)"
+            )
     if record.non_ecg:
         notes.append(f"non-ECG channels written with unit NU: {', '.join(record.non_ecg)}")
     return WriteResult(paths, notes)

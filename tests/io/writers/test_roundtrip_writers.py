@@ -33,7 +33,10 @@ OUTPUTS = {"wfdb": "out.hea", "edf": "out.edf", "hl7aecg": "out.xml"}
 def _quantum(fmt: str, original: np.ndarray) -> np.ndarray:
     """Largest rounding error per lead (mV) of each output format."""
     if fmt == "edf":  # each lead's own range over 65535 steps, ranges rounded out to 1 uV
-        span = np.ceil(original.max(axis=1) * 1000) / 1000 - np.floor(original.min(axis=1) * 1000) / 1000
+        span = (
+            np.ceil(original.max(axis=1) * 1000) / 1000
+            - np.floor(original.min(axis=1) * 1000) / 1000
+        )
         return np.maximum(span, 0.002) / 65535 + 1e-6
     return np.full(original.shape[0], 0.0005 + 1e-6)  # 1 uV steps (WFDB gain 1000, aECG 1 uV)
 
@@ -64,8 +67,9 @@ def test_reader_x_writer_round_trip(source, fmt, tmp_path, monkeypatch):
     else:  # no time invented
         assert back.start is None
     # EDF+ writes spaces as "_" and readers take "_" back as spaces
-    assert back.patient.id == (rec.patient.id.replace("_", " ") if fmt == "edf" and
-                               rec.patient.id else rec.patient.id)
+    assert back.patient.id == (
+        rec.patient.id.replace("_", " ") if fmt == "edf" and rec.patient.id else rec.patient.id
+    )
     if rec.device and fmt != "edf":  # EDF+'s equipment field is short (cut to 40)
         assert back.device == rec.device
     assert back.patient.sex == rec.patient.sex
@@ -156,8 +160,12 @@ def test_outputs_read_by_other_readers(tmp_path):
         assert [lead.label for lead in other.leads] == rec.leads
         for lead in other.leads:
             assert lead.units == "mV"
-            assert np.abs(np.asarray(lead.samples)[: rec.n_samples]
-                          - sig[rec.lead_index(lead.label)]).max() < 0.001
+            assert (
+                np.abs(
+                    np.asarray(lead.samples)[: rec.n_samples] - sig[rec.lead_index(lead.label)]
+                ).max()
+                < 0.001
+            )
         assert other.patient.patient_id == rec.patient.id
 
 
