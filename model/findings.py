@@ -67,6 +67,13 @@ class Evidence:
     duration: float
 
 
+def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over finite values; a row with none (e.g. an overflowing model) is NaN, not a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
 def evidence(
     st: dict[str, np.ndarray],
     r_peaks: np.ndarray,
@@ -85,11 +92,11 @@ def evidence(
     has_beats = bool(np.isfinite(beat_sq).any())
     restoration = beat_sq if has_beats else global_sq
     lead: dict[str, np.ndarray] = {
-        "restoration": np.log(np.nanmean(restoration, axis=1) + _EPS),
+        "restoration": np.log(_nanmean(restoration, axis=1) + _EPS),
         "shape": np.full(n_leads, np.nan),
     }
     if lead_distances is not None and np.isfinite(lead_distances).any():
-        lead["shape"] = np.log(np.nanmean(lead_distances, axis=0) + _EPS)
+        lead["shape"] = np.log(_nanmean(lead_distances, axis=0) + _EPS)
     pre, post = cfg.beat_pre, cfg.beat_len - cfg.beat_pre
     r = np.asarray(r_peaks, np.int64)
     r = r[(r - pre >= 0) & (r + post <= n_model)]
@@ -161,7 +168,7 @@ def _part_of(values: dict[str, np.ndarray], stats: dict[str, Any], index: tuple[
 def _stats(rows: list[np.ndarray]) -> tuple[list[float], list[float]]:
     """Per-lead mean and spread of (12,) or (12, n) rows, NaN ignored."""
     pooled = np.concatenate([r.reshape(r.shape[0], -1) for r in rows], axis=1)
-    mean = np.nanmean(pooled, axis=1)
+    mean = _nanmean(pooled, axis=1)
     std = np.nanstd(pooled, axis=1)
     mean = np.where(np.isfinite(mean), mean, 0.0)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -207,12 +208,15 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
             fh.seek(0)
             rows = _data_lines(fh, skip_first=header is not None)
             try:
-                data = np.loadtxt(
-                    rows,
-                    delimiter=None if delimiter == " " else delimiter,
-                    dtype=np.float64,
-                    ndmin=2,
-                )
+                with warnings.catch_warnings():
+                    # "input contained no data": a header-only file, said below as EmptyFileError
+                    warnings.simplefilter("ignore", UserWarning)
+                    data = np.loadtxt(
+                        rows,
+                        delimiter=None if delimiter == " " else delimiter,
+                        dtype=np.float64,
+                        ndmin=2,
+                    )
             except ValueError as exc:
                 raise CorruptFileError(p, f"CSV values are not all numbers ({exc})") from None
     except UnicodeDecodeError:

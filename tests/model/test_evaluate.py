@@ -132,7 +132,7 @@ def test_folder_with_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_ptbxl_fold9_halves_and_synthetic_localization(
     ptbxl_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    weights = write_weights(tmp_path, with_card=False)
+    weights = write_weights(tmp_path)  # a card: weights without one are refused
     out = _run(
         capsys,
         [
