@@ -57,11 +57,12 @@ def _map_references(
     kind: str,
     spec: dict[str, Any] | None,
     bank: BeatBank | None,
-) -> tuple[float, dict[str, float]]:
+) -> tuple[float, dict[str, float], Any]:
     """Per-lead typical map level and the map's display reference, from the selection normals.
 
     Lead reference: median over normal ECGs of each lead's mean map. Map reference: median over
     normal ECGs of the 99th percentile of their lead-calibrated map (the viewer's full colour).
+    Also returns the lead-calibrated Detector, which the findings calibration scores with.
     """
     from model.infer import Detector
 
@@ -86,7 +87,7 @@ def _map_references(
     )
     results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
     map_reference = float(np.median([np.percentile(r.anomaly_map, 99) for r in results]))
-    return map_reference, lead_reference
+    return map_reference, lead_reference, det
 
 
 def _eval_every(history: list[dict[str, Any]]) -> int:
@@ -257,24 +258,14 @@ def export_bundle(
     sel_scores = score_column(sel.comps, kind, spec)
     normal_sel = np.sort(sel_scores[np.isfinite(sel_scores) & ~sel.labels])
     quantiles = np.quantile(normal_sel, np.linspace(0, 1, 501)).round(6).tolist()
-    map_reference, lead_reference = _map_references(net, cfg, sel_val, kind, spec, bank_out)
+    map_reference, lead_reference, calibrated_det = _map_references(
+        net, cfg, sel_val, kind, spec, bank_out
+    )
     # Findings and the heat band's threshold, on the same selection normals (model/findings.py).
     from model.calibrate_findings import calibrate
-    from model.infer import Detector
 
-    findings_det = Detector(
-        net,
-        cfg,
-        {
-            "score_kind": kind,
-            "score_ensemble": spec,
-            "calibration": {"lead_reference": lead_reference},
-        },
-        "cpu",
-        bank=bank_out,
-    )
     findings_calibration = calibrate(
-        findings_det, [r for r, abnormal in zip(sel_val.records, sel_val.labels) if not abnormal]
+        calibrated_det, [r for r, abnormal in zip(sel_val.records, sel_val.labels) if not abnormal]
     )
 
     export_dir.mkdir(parents=True, exist_ok=True)
