@@ -38,6 +38,18 @@ MAX_FS = 20_000.0
 #: Lowest: below this an ECG cannot be drawn or scored (numerics records are ~1/60 Hz).
 MIN_FS = 25.0
 
+
+def limb_leads_from(lead_i: np.ndarray, lead_ii: np.ndarray) -> dict[str, np.ndarray]:
+    """III, aVR, aVL, aVF from I and II (Einthoven/Goldberger): III = II - I,
+    aVR = -(I + II)/2, aVL = I - II/2, aVF = II - I/2. The one place these formulas live."""
+    return {
+        "III": lead_ii - lead_i,
+        "aVR": -(lead_i + lead_ii) / 2,
+        "aVL": lead_i - lead_ii / 2,
+        "aVF": lead_ii - lead_i / 2,
+    }
+
+
 _CANONICAL = {name.lower(): name for name in STANDARD_LEADS}
 _ALIASES = {
     "mli": "I",
@@ -287,8 +299,8 @@ class Record:
     def with_derived_limb_leads(self) -> Record:
         """A copy with III, aVR, aVL, aVF computed from I and II where they are missing.
 
-        Einthoven/Goldberger: III = II - I, aVR = -(I + II)/2, aVL = I - II/2, aVF = II - I/2.
-        Returns ``self`` unchanged when nothing is missing or I/II are absent.
+        The formulas are :func:`limb_leads_from`. Returns ``self`` unchanged when nothing is
+        missing or I/II are absent.
         """
         missing = [name for name in LIMB_LEADS_DERIVABLE if name not in self.leads]
         if not missing or "I" not in self.leads or "II" not in self.leads:
@@ -296,12 +308,7 @@ class Record:
         data = self.data()
         lead_i = data[self.leads.index("I")]
         lead_ii = data[self.leads.index("II")]
-        formulas = {
-            "III": lead_ii - lead_i,
-            "aVR": -(lead_i + lead_ii) / 2,
-            "aVL": lead_i - lead_ii / 2,
-            "aVF": lead_ii - lead_i / 2,
-        }
+        formulas = limb_leads_from(lead_i, lead_ii)
         rows = [data] + [formulas[name][None, :] for name in missing]
         return replace(
             self,

@@ -46,6 +46,7 @@ from ecgviewer.record import (
     CartReading,
     Patient,
     Record,
+    limb_leads_from,
     normalize_lead_name,
 )
 
@@ -114,16 +115,9 @@ def derive_standard_leads(
     present = dict(zip(leads, signal, strict=True))
     derived: list[str] = []
     if "I" in present and "II" in present:
-        lead_i, lead_ii = present["I"], present["II"]
-        formulas = {
-            "III": lambda: lead_ii - lead_i,
-            "aVR": lambda: -(lead_i + lead_ii) / 2,
-            "aVL": lambda: lead_i - lead_ii / 2,
-            "aVF": lambda: lead_ii - lead_i / 2,
-        }
-        for name, make in formulas.items():
+        for name, values in limb_leads_from(present["I"], present["II"]).items():
             if name not in present:
-                present[name] = make()
+                present[name] = values
                 derived.append(name)
     order = [n for n in STANDARD_LEADS if n in present] + [
         n for n in leads if n not in STANDARD_LEADS
