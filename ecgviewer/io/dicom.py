@@ -46,6 +46,7 @@ from ecgviewer.errors import (
 )
 from ecgviewer.io._channels import rate_ratio, resample, unique_names
 from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
 from ecgviewer.io._paged import PagedSignalBase, file_stamp
 from ecgviewer.record import (
     CART_MEASUREMENT_UNITS,
@@ -76,44 +77,6 @@ _SAMPLE_TYPES = {
     ("US", 32): "<u4",
 }
 
-#: SCP-ECG lead numbers (EN 1064 table 14), also the MDC ``2:N`` terms of ISO/IEEE 11073-10101.
-SCP_LEADS: dict[int, str] = {
-    1: "I",
-    2: "II",
-    3: "V1",
-    4: "V2",
-    5: "V3",
-    6: "V4",
-    7: "V5",
-    8: "V6",
-    9: "V7",
-    10: "V2R",
-    11: "V3R",
-    12: "V4R",
-    13: "V5R",
-    14: "V6R",
-    15: "V7R",
-    16: "X",
-    17: "Y",
-    18: "Z",
-    19: "CC5",
-    20: "CM5",
-    21: "LA",
-    22: "RA",
-    23: "LL",
-    61: "III",
-    62: "aVR",
-    63: "aVL",
-    64: "aVF",
-    65: "-aVR",
-    66: "V8",
-    67: "V9",
-    68: "V8R",
-    69: "V9R",
-    70: "D",
-    71: "A",
-    72: "J",
-}
 _MEDIAN_WORDS = ("median", "represent", "average", "template")
 _AGE_UNITS = {"Y": 1.0, "M": 1 / 12, "W": 7 / 365.25, "D": 1 / 365.25}
 #: Cart measurement code meanings (lowercase) -> CartReading.measurements keys.
@@ -143,8 +106,8 @@ def lead_name_from_code(code: str, scheme: str, meaning: str) -> str:
     m = re.fullmatch(r"2:(\d+)", code.strip())
     if m and scheme.upper() == "MDC":
         number = int(m.group(1))
-    if number in SCP_LEADS:
-        return SCP_LEADS[number]
+    if number in SCP_LEAD_NAMES:
+        return SCP_LEAD_NAMES[number]
     text = re.sub(r"\(.*?\)", "", meaning).strip()
     return normalize_lead_name(text) if text else (code or "?")
 

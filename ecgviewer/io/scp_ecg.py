@@ -38,10 +38,11 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, InvalidSignalError, NoECGChannelsError
+from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
 from ecgviewer.io._scp_huffman import HuffmanError, Table, decode, parse_tables
 from ecgviewer.record import CartReading, Patient, Record
 
-__all__ = ["read", "LEAD_NAMES"]
+__all__ = ["read"]
 
 SECTION_HEADER = 16
 UNDEFINED = 29999  # "not computed" in section 7
@@ -50,44 +51,6 @@ UNDEFINED = 29999  # "not computed" in section 7
 MAX_FILE_BYTES = 64 << 20
 MAX_SAMPLES_PER_LEAD = 2_000_000
 
-#: Section 3 lead codes (EN 1064 table 4) -> names; other codes are kept as "lead N".
-LEAD_NAMES: dict[int, str] = {
-    1: "I",
-    2: "II",
-    3: "V1",
-    4: "V2",
-    5: "V3",
-    6: "V4",
-    7: "V5",
-    8: "V6",
-    9: "V7",
-    10: "V2R",
-    11: "V3R",
-    12: "V4R",
-    13: "V5R",
-    14: "V6R",
-    15: "V7R",
-    16: "X",
-    17: "Y",
-    18: "Z",
-    19: "CC5",
-    20: "CM5",
-    21: "LA",
-    22: "RA",
-    23: "LL",
-    61: "III",
-    62: "aVR",
-    63: "aVL",
-    64: "aVF",
-    65: "-aVR",
-    66: "V8",
-    67: "V9",
-    68: "V8R",
-    69: "V9R",
-    70: "D",
-    71: "A",
-    72: "J",
-}
 _MANUFACTURERS = {
     1: "Burdick",
     2: "Cambridge",
@@ -262,7 +225,7 @@ class _Scp:
             start = int.from_bytes(body[pos : pos + 4], "little")
             end = int.from_bytes(body[pos + 4 : pos + 8], "little")
             code = body[pos + 8]
-            name = LEAD_NAMES.get(code, f"lead {code}")
+            name = SCP_LEAD_NAMES.get(code, f"lead {code}")  # other codes kept as "lead N"
             if name in seen:
                 name = f"{name} ({i + 1})"
             seen.add(name)
