@@ -81,7 +81,7 @@ from ecgviewer.io._hdf5_own import (
     short,
     write_own_layout,
 )
-from ecgviewer.record import Patient, Record, RecordEntry
+from ecgviewer.record import STANDARD_LEADS, Patient, Record, RecordEntry
 
 log = logging.getLogger(__name__)
 
@@ -96,20 +96,8 @@ __all__ = [
 ]
 
 CODE15_FS = 400.0
-CODE15_LEADS: tuple[str, ...] = (
-    "I",
-    "II",
-    "III",
-    "aVR",
-    "aVL",
-    "aVF",
-    "V1",
-    "V2",
-    "V3",
-    "V4",
-    "V5",
-    "V6",
-)
+#: CODE-15% stores the twelve standard leads in standard order.
+CODE15_LEADS: tuple[str, ...] = STANDARD_LEADS
 #: exams.csv files larger than this are not scanned for demographics (seconds of parsing).
 _MAX_EXAMS_CSV_BYTES = 200_000_000
 #: Most ECGs one file may list. A CODE-15% part holds ~20,000 exams and the whole dataset
