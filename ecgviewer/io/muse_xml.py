@@ -39,7 +39,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._hl7 import parse_xml
+from ecgviewer.io._hl7 import parse_xml, to_float
 from ecgviewer.record import (
     STANDARD_LEADS,
     Annotation,
@@ -168,8 +168,8 @@ class _Document:
         return None
 
     def _decode(self, wf: Element, kind: str) -> _Waveform:
-        base = _number(_text(wf, "SampleBase"))
-        exponent = _number(_text(wf, "SampleExponent") or "0")
+        base = to_float(_text(wf, "SampleBase"))
+        exponent = to_float(_text(wf, "SampleExponent") or "0")
         if base is None or exponent is None or not 0 < base <= 1e5 or abs(exponent) > 6:
             raise InvalidSignalError(
                 self.path,
@@ -221,7 +221,7 @@ class _Document:
             )
         if len(raw) % 2:
             raise CorruptFileError(self.path, f"{where}: odd number of data bytes ({len(raw)})")
-        count = _number(_text(lead, "LeadSampleCountTotal"))
+        count = to_float(_text(lead, "LeadSampleCountTotal"))
         samples = np.frombuffer(raw, dtype="<i2")
         if len(samples) > MAX_SAMPLES:
             raise CorruptFileError(self.path, f"{where}: {len(samples)} samples is implausible")
@@ -233,7 +233,7 @@ class _Document:
                     f"LeadSampleCountTotal says {int(count)} (truncated)",
                 )
             samples = samples[: int(count)]
-        per_bit = _number(_text(lead, "LeadAmplitudeUnitsPerBit"))
+        per_bit = to_float(_text(lead, "LeadAmplitudeUnitsPerBit"))
         unit = _text(lead, "LeadAmplitudeUnits").upper() or "MICROVOLTS"
         if unit not in _UNITS_MV:
             raise CorruptFileError(self.path, f"{where}: amplitude unit {unit!r} is unknown")
@@ -262,7 +262,7 @@ class _Document:
 
     def _patient(self) -> Patient:
         demo = self.root.find("PatientDemographics")
-        age = _number(_text(demo, "PatientAge"))
+        age = to_float(_text(demo, "PatientAge"))
         factor = _AGE_UNITS.get(_text(demo, "AgeUnits").upper() or "YEARS")
         if age is not None and (factor is None or not 0 <= age * factor < 150):
             age = None
@@ -287,14 +287,14 @@ class _Document:
         meas_el = self.root.find("RestingECGMeasurements")
         measurements: dict[str, float] = {}
         for tag, key in _MEASUREMENTS.items():
-            value = _number(_text(meas_el, tag))
+            value = to_float(_text(meas_el, tag))
             if value is not None and (value != 0 or key.endswith("axis")):  # 0: not measured
                 measurements[key] = value
-        sample_base = _number(_text(meas_el, "ECGSampleBase")) or 0.0
-        p_on, p_off = _number(_text(meas_el, "POnset")), _number(_text(meas_el, "POffset"))
+        sample_base = to_float(_text(meas_el, "ECGSampleBase")) or 0.0
+        p_on, p_off = to_float(_text(meas_el, "POnset")), to_float(_text(meas_el, "POffset"))
         if sample_base > 0 and p_on is not None and p_off is not None and p_off > p_on:
             measurements["p_duration"] = round((p_off - p_on) * 1000.0 / sample_base, 1)
-        rr = _number(_text(self.root.find("QRSTimesTypes"), "GlobalRR"))
+        rr = to_float(_text(self.root.find("QRSTimesTypes"), "GlobalRR"))
         if rr is None and measurements.get("heart_rate"):
             rr = round(60000.0 / measurements["heart_rate"])
         if rr is not None:
@@ -346,7 +346,7 @@ class _Document:
         base = 1000.0
         out = []
         for qrs in qrs_el.findall("QRS"):
-            t = _number(_text(qrs, "Time"))
+            t = to_float(_text(qrs, "Time"))
             if t is None or not 0 <= t / base <= duration:
                 continue
             kind = _text(qrs, "Type") or "0"
@@ -359,11 +359,3 @@ def _text(el: Element | None, tag: str) -> str:
         return ""
     child = el.find(tag)
     return "" if child is None or child.text is None else child.text.strip()
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) else None

@@ -34,7 +34,7 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, NoECGChannelsError
-from ecgviewer.io._hl7 import parse_xml, text_of
+from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io._xli import XliError, decode_xli
 from ecgviewer.record import (
     STANDARD_LEADS,
@@ -398,23 +398,13 @@ def _measurements(sources: list[Element]) -> dict[str, float]:
     for key, names in _GLOBAL_KEYS.items():
         for source in sources:
             value = next(
-                (v for v in (_float(text_of(source.find(n))) for n in names) if v is not None),
+                (v for v in (to_float(text_of(source.find(n))) for n in names) if v is not None),
                 None,
             )
             if value is not None:
                 out[key] = value
                 break
     return out
-
-
-def _float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _statements(interpretation: Element) -> tuple[str, ...]:
