@@ -221,18 +221,7 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
                 raise CorruptFileError(path, "EDF signal count disagrees between readers")
         finally:
             rd.close()
-    notes: list[tuple[float, float, str]] = []
-    first = 0.0
-    if hdr.is_plus and hdr.annotation_signals:
-        _, notes = _edf_raw.read_tals(hdr, record_onsets=False)
-        first = _edf_raw.first_onset(hdr)
-    # Onsets count from the first data record (as edflib does); the start time gains its
-    # sub-second part from that record's time stamp. (pyedflib's getStartdatetime() scales
-    # the sub-second part wrongly: 100 ns units read as microseconds.)
-    start = hdr.start()
-    if start is not None:
-        start += timedelta(seconds=first)
-    return _Described(start, [(o - first, d, t) for o, d, t in notes], [(0.0, 0, hdr.n_records)])
+    return _describe_raw(hdr)
 
 
 def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
@@ -242,7 +231,10 @@ def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
 
 
 def _describe_raw(hdr: _edf_raw.EdfHeader) -> _Described:
-    """EDF/EDF+C described by the raw reader alone (when edflib would refuse the header)."""
+    """EDF/EDF+C described by the raw reader alone (edflib only checks, or would refuse the
+    header). Onsets count from the first data record (as edflib does); the start time gains
+    its sub-second part from that record's time stamp. (pyedflib's getStartdatetime() scales
+    the sub-second part wrongly: 100 ns units read as microseconds.)"""
     notes: list[tuple[float, float, str]] = []
     first = 0.0
     if hdr.is_plus and hdr.annotation_signals:
