@@ -20,9 +20,10 @@ import torch
 
 from model.beat_bank import BeatBank
 from model.config import ModelConfig
-from model.data import bank_from_files, folder_records, ptbxl_split
+from model.data import bank_from_files, folder_records, measure_model_from_files, ptbxl_split
 from model.fold9 import Half, auroc_finite, choose_score, detection_metrics, figures, score_column
-from model.infer import BANK_KIND, SCORE_KINDS, sha256_of
+from model.infer import BANK_KIND, MEASURE_KIND, SCORE_KINDS, sha256_of
+from model.measure_novelty import MeasurementNovelty, feature_names
 from model.network import CrossRestorationNet
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def _map_references(
     kind: str,
     spec: dict[str, Any] | None,
     bank: BeatBank | None,
+    measure_model: MeasurementNovelty | None = None,
 ) -> tuple[float, dict[str, float], Any]:
     """Per-lead typical map level and the map's display reference, from the selection normals.
 
@@ -67,7 +69,14 @@ def _map_references(
     from model.infer import Detector
 
     normals = [r for r, abnormal in zip(val.records, val.labels) if not abnormal]
-    det = Detector(net, cfg, {"score_kind": kind, "score_ensemble": spec}, "cpu", bank=bank)
+    det = Detector(
+        net,
+        cfg,
+        {"score_kind": kind, "score_ensemble": spec},
+        "cpu",
+        bank=bank,
+        measure_model=measure_model,
+    )
     results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
     # A lead left out for its signal quality (off, clipped) has no lead score in that record.
     lead_reference = {
@@ -84,6 +93,7 @@ def _map_references(
         },
         "cpu",
         bank=bank,
+        measure_model=measure_model,
     )
     results = [r for r in det.score_many(normals, batch=96) if not isinstance(r, Exception)]
     map_reference = float(np.median([np.percentile(r.anomaly_map, 99) for r in results]))
@@ -154,6 +164,20 @@ def _cached_bank(run: Path, paths: list[Path], cfg: ModelConfig) -> BeatBank:
     return bank
 
 
+def _cached_measure_model(run: Path, paths: list[Path], cfg: ModelConfig) -> MeasurementNovelty:
+    """The training normals' measurement ranges (model/measure_novelty.py), measured once per
+    run folder and kept as the state that ships."""
+    key = f"{len(paths)}:{[str(p) for p in paths[:3]]}:{feature_names(cfg.leads)}"
+    cache = run / "measure_novelty.pt"
+    if cache.is_file():
+        state = torch.load(cache, map_location="cpu", weights_only=True)
+        if state.get("key") == key:
+            return MeasurementNovelty.from_state(state)
+    model = measure_model_from_files(paths, cfg)
+    torch.save({"key": key, **model.state()}, cache)
+    return model
+
+
 def _candidates(run: Path, epoch: int | None) -> list[Path]:
     """Checkpoints to choose among: every kept evaluated epoch (``--keep-evaluated``), else
     best.pt; ``epoch`` names one."""
@@ -169,19 +193,26 @@ def _candidates(run: Path, epoch: int | None) -> list[Path]:
 
 
 def _cached_components(
-    run: Path, path: Path, half: str, net: Any, cfg: ModelConfig, val: Any, bank: BeatBank
+    run: Path,
+    path: Path,
+    half: str,
+    net: Any,
+    cfg: ModelConfig,
+    val: Any,
+    bank: BeatBank,
+    measure_model: MeasurementNovelty | None = None,
 ) -> dict[str, np.ndarray]:
     """Every score component of one half for one checkpoint, kept in the run folder (keyed by
     the checkpoint's sha256 and the bank) so a second export need not score again."""
     from model.validation import score_components
 
-    key = f"{sha256_of(path)}:{len(bank.vectors)}:{bank.k}:{len(val.labels)}"
+    key = f"{sha256_of(path)}:{len(bank.vectors)}:{bank.k}:{len(val.labels)}:{measure_model is not None}"
     cache = run / f"components_{path.stem}_{half}.npz"
     if cache.is_file():
         blob = np.load(cache, allow_pickle=False)
         if str(blob["key"]) == key:
             return {k: blob[k] for k in blob.files if k != "key"}
-    comps = score_components(net, cfg, val, "cpu", bank=bank)
+    comps = score_components(net, cfg, val, "cpu", bank=bank, measure_model=measure_model)
     np.savez(cache, key=key, **comps)
     return comps
 
@@ -222,12 +253,13 @@ def export_bundle(
     ]
     bank = _cached_bank(run, bank_paths, cfg)
     log.info("normal-beat bank: %d median beats", len(bank.vectors))
+    measure_model = _cached_measure_model(run, bank_paths, cfg)
     sel_val = load_validation(split.selection)
     checkpoint_auroc: dict[str, float] = {}
     best: tuple[float, Path, dict[str, np.ndarray]] | None = None
     for path in candidates:
         net, cfg, _ = _load_net(path)
-        comps = _cached_components(run, path, "selection", net, cfg, sel_val, bank)
+        comps = _cached_components(run, path, "selection", net, cfg, sel_val, bank, measure_model)
         _, _, auc = choose_score(comps, sel_val.labels, list(SCORE_KINDS))
         checkpoint_auroc[str(path)] = round(auc, 4)
         log.info("%s: selection AUROC of the chosen score %.4f", path.name, auc)
@@ -237,7 +269,9 @@ def export_bundle(
     _, chosen_path, sel_comps = best
     net, cfg, blob = _load_net(chosen_path)
     rep_val = load_validation(split.report)
-    rep_comps = _cached_components(run, chosen_path, "report", net, cfg, rep_val, bank)
+    rep_comps = _cached_components(
+        run, chosen_path, "report", net, cfg, rep_val, bank, measure_model
+    )
     sel = Half(sel_comps, sel_val.labels, [m.classes for m in sel_val.meta])
     rep = Half(rep_comps, rep_val.labels, [m.classes for m in rep_val.meta])
     report = figures(sel, rep)
@@ -251,15 +285,15 @@ def export_bundle(
         )
     }
     sel_auc["chosen"] = report["choosing_half_auroc"]
-    if BANK_KIND not in ([kind] + list((spec or {}).get("components", []))):
-        bank_out = None  # not used by the chosen score: not shipped
-    else:
-        bank_out = bank
+    used = [kind] + list((spec or {}).get("components", []))
+    # Parts the chosen score does not use are not shipped.
+    bank_out = bank if BANK_KIND in used else None
+    measure_out = measure_model if MEASURE_KIND in used else None
     sel_scores = score_column(sel.comps, kind, spec)
     normal_sel = np.sort(sel_scores[np.isfinite(sel_scores) & ~sel.labels])
     quantiles = np.quantile(normal_sel, np.linspace(0, 1, 501)).round(6).tolist()
     map_reference, lead_reference, calibrated_det = _map_references(
-        net, cfg, sel_val, kind, spec, bank_out
+        net, cfg, sel_val, kind, spec, bank_out, measure_out
     )
     # Findings and the heat band's threshold, on the same selection normals (model/findings.py).
     from model.calibrate_findings import calibrate
@@ -278,6 +312,8 @@ def export_bundle(
     }
     if bank_out is not None:
         blob_out["beat_bank"] = bank_out.state()
+    if measure_out is not None:
+        blob_out["measure_novelty"] = measure_out.state()
     torch.save(blob_out, weights_path)
     sha = sha256_of(weights_path)
     history: list[dict[str, Any]] = []
@@ -308,6 +344,13 @@ def export_bundle(
             "; the record score also weighs the normal-beat bank distance "
             "(model/beat_bank.py), as chosen on the selection half"
             if bank_out is not None
+            else ""
+        )
+        + (
+            "; and how far the ECG's cart-style measurements (rate, RR regularity, intervals, "
+            "axes, per-lead amplitudes and ST levels) lie from the training normals' "
+            "(Mahalanobis distance, model/measure_novelty.py)"
+            if measure_out is not None
             else ""
         ),
         "training_data": {
@@ -363,6 +406,16 @@ def export_bundle(
             "components": int(bank_out.basis.shape[0]),
             "k": int(bank_out.k),
         },
+        "measurement_ranges": None
+        if measure_out is None
+        else {
+            "what": "robust z-scores of cart-style measurements of the first 10 s at the model "
+            "rate, clipped, Mahalanobis distance² under a shrunk covariance of the training "
+            "normals (model/measure_novelty.py)",
+            "n_train_ecgs": int(len(bank_paths)),
+            "features": list(measure_out.names),
+            "n_features_used": int(measure_out.keep.sum()),
+        },
         "validation_report_half": report,
         "validation_report_half_parts": {
             "note": "what each part alone reaches on the report half (each chosen on the selection half)",
@@ -379,6 +432,16 @@ def export_bundle(
                     }
                 }
                 if BANK_KIND + "_only" in parts
+                else {}
+            ),
+            **(
+                {
+                    MEASURE_KIND + "_only": {
+                        "selection_auroc": parts[MEASURE_KIND + "_only"]["choosing_half"],
+                        "report_auroc": parts[MEASURE_KIND + "_only"]["measured_half"],
+                    }
+                }
+                if MEASURE_KIND + "_only" in parts
                 else {}
             ),
         },

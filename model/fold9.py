@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from model.data import ABNORMAL_CLASSES
-from model.infer import BANK_KIND, SCORE_KINDS, ensemble_score, fit_ensemble
+from model.infer import BANK_KIND, MEASURE_KIND, SCORE_KINDS, ensemble_score, fit_ensemble
 from model.metrics import auprc, auroc, sens_spec
 
 #: The operating point the card's threshold is chosen for (on the choosing half's normals).
@@ -117,7 +117,8 @@ def choose_score(
 
 
 def network_kinds() -> list[str]:
-    return [k for k in SCORE_KINDS if k != BANK_KIND]
+    """Score kinds of the restoration network alone (not the beat bank, not measurements)."""
+    return [k for k in SCORE_KINDS if k not in (BANK_KIND, MEASURE_KIND)]
 
 
 def detection_metrics(
@@ -191,8 +192,9 @@ def figures(choose: Half, other: Half) -> dict[str, Any]:
     parts: dict[str, tuple[str, dict[str, Any] | None]] = {}
     rest_kind, rest_spec, _ = choose_score(choose.comps, choose.labels, network_kinds())
     parts["restoration_network_only"] = (rest_kind, rest_spec)
-    if BANK_KIND in choose.comps:
-        parts[BANK_KIND + "_only"] = (BANK_KIND, None)
+    for extra in (BANK_KIND, MEASURE_KIND):
+        if extra in choose.comps:
+            parts[extra + "_only"] = (extra, None)
     out = measure(choose, other, kind, spec, parts)
     out["score_kind"], out["score_ensemble"] = kind, spec
     out["restoration_network_only"] = {"score_kind": rest_kind, "score_ensemble": rest_spec}

@@ -29,6 +29,7 @@ from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
 from model.expected import expected_trace
 from model.masking import beat_patterns, global_patterns
+from model.measure_novelty import MeasurementNovelty
 from model.preprocess import Prepared, Window, prepare, to_input_rate
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,12 @@ SCORE_KINDS = tuple(
     for scope in ("", "_all")
     for variant in VARIANTS
     for part in ("combined", "global", "beat")
-) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead", "beat_knn")
+) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead", "beat_knn", "measure_mahal")
 #: Not a restoration error: the normal-beat bank's distance (model/beat_bank.py).
 BANK_KIND = "beat_knn"
+#: Not a restoration error: how far the ECG's measurements lie from normal ECGs'
+#: (model/measure_novelty.py).
+MEASURE_KIND = "measure_mahal"
 
 
 @dataclass
@@ -402,11 +406,13 @@ class Detector:
         device: str = "cpu",
         all_components: bool = False,
         bank: BeatBank | None = None,
+        measure_model: MeasurementNovelty | None = None,
     ) -> None:
         self.net = net.eval().to(device)
         self.cfg = cfg
         self.card = card
         self.bank = bank
+        self.measure_model = measure_model
         self.device = device
         #: mixed precision on a GPU ("bf16"/"fp16"; None: fp32); see forward_windows
         self.autocast: str | None = None
@@ -436,9 +442,19 @@ class Detector:
             raise ModelError(
                 None, "the model card's score needs the normal-beat bank, which the weights lack"
             )
+        if MEASURE_KIND in kinds and measure_model is None:
+            raise ModelError(
+                None,
+                "the model card's score needs the normal measurement ranges, which the weights lack",
+            )
+        #: measurement features are prepared only when a score uses them (~10 ms per ECG)
+        self.wants_measurements = measure_model is not None and (
+            all_components or MEASURE_KIND in kinds
+        )
         # The map shown is that of the score kind (of an ensemble: its first restoration part).
         self.map_kind = next(
-            (k for k in kinds[1 if self.ensemble else 0 :] if k != BANK_KIND), "combined_mse"
+            (k for k in kinds[1 if self.ensemble else 0 :] if k not in (BANK_KIND, MEASURE_KIND)),
+            "combined_mse",
         )
         # Per-lead calibration: each lead's map divided by that lead's typical level in
         # normal ECGs (relative to the mean over leads), so one naturally noisier lead does not
@@ -479,6 +495,11 @@ class Detector:
             }
             net.load_state_dict(state)
             bank = BeatBank.from_state(blob["beat_bank"]) if "beat_bank" in blob else None
+            measure_model = (
+                MeasurementNovelty.from_state(blob["measure_novelty"])
+                if "measure_novelty" in blob
+                else None
+            )
         except Exception as exc:  # pickle/zip errors, shape mismatch
             raise ModelError(weights_path, f"weights could not be loaded: {exc}") from exc
         bad = next(
@@ -494,7 +515,7 @@ class Detector:
         for key in ("calibration", "score_kind", "name", "version"):
             if key not in card_data and key in blob.get("meta", {}):
                 card_data[key] = blob["meta"][key]
-        det = cls(net, cfg, card_data, pick_device(device), bank=bank)
+        det = cls(net, cfg, card_data, pick_device(device), bank=bank, measure_model=measure_model)
         det.check_probe(weights_path)
         return det
 
@@ -572,7 +593,9 @@ class Detector:
     def preparer(self) -> Callable[[Record], Prepared | ECGError]:
         """The CPU half of scoring as a picklable callable (for worker processes): with it,
         preprocessing and the signal-quality check run beside the network, not before it."""
-        return ScoringPreparer(self.cfg, median_beats=self.bank is not None)
+        return ScoringPreparer(
+            self.cfg, median_beats=self.bank is not None, measurements=self.wants_measurements
+        )
 
     def iter_score_many(
         self,
@@ -587,7 +610,13 @@ class Detector:
         """
         if prepared is None:
             prepared = [
-                prepare_for_scoring(r, self.cfg, self.bank is not None, quality=False)
+                prepare_for_scoring(
+                    r,
+                    self.cfg,
+                    self.bank is not None,
+                    quality=False,
+                    measurements=self.wants_measurements,
+                )
                 for r in records
             ]
         jobs = [
@@ -670,6 +699,8 @@ class Detector:
             )
             lead_distances = self.bank.lead_distances(p.median_beats)
             templates = self.bank.expected(p.median_beats)
+        if self.measure_model is not None and p.measure_features is not None:
+            components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
         win_starts = [w.start for w in p.windows]
         evidence = findings_mod.evidence(
             st, p.r_peaks, p.n_model, cfg, lead_distances, p.bank_band, templates, win_starts
@@ -767,11 +798,15 @@ class Detector:
 
 
 def prepare_for_scoring(
-    record: Record, cfg: ModelConfig, median_beats: bool, quality: bool = True
+    record: Record,
+    cfg: ModelConfig,
+    median_beats: bool,
+    quality: bool = True,
+    measurements: bool = False,
 ) -> Prepared | ECGError:
     """:func:`prepare` plus (``quality``) the signal-quality check; an ECGError is returned."""
     try:
-        p = prepare(record, cfg, median_beats=median_beats)
+        p = prepare(record, cfg, median_beats=median_beats, measurements=measurements)
         if quality:
             p.quality = assess_record(record)
         return p
@@ -785,9 +820,12 @@ class ScoringPreparer:
 
     cfg: ModelConfig
     median_beats: bool
+    measurements: bool = False
 
     def __call__(self, record: Record) -> Prepared | ECGError:
-        return prepare_for_scoring(record, self.cfg, self.median_beats)
+        return prepare_for_scoring(
+            record, self.cfg, self.median_beats, measurements=self.measurements
+        )
 
 
 def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) -> ScoreResult:

@@ -24,6 +24,7 @@ from ecgviewer.signal.resample import resample
 from ecgviewer.signal.rpeaks import detect_r_peaks
 from model.beat_bank import window_median_beats
 from model.config import ModelConfig
+from model.measure_novelty import array_features
 
 #: Shortest record we score (s): two beats at 50 bpm.
 MIN_SECONDS = 2.5
@@ -117,6 +118,9 @@ class Prepared:
     #: (12, n_model + padded) mV below the bank's band: the wander the expected-normal trace
     #: rides on, so it lies on the unfiltered trace; with median_beats only
     slow: np.ndarray | None = None
+    #: cart-style measurement features of the first 10 s (model/measure_novelty.py); with
+    #: ``measurements`` only
+    measure_features: np.ndarray | None = None
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:
@@ -151,6 +155,7 @@ def prepare_array(
     cfg: ModelConfig,
     source: str | None = None,
     median_beats: bool = False,
+    measurements: bool = False,
 ) -> Prepared:
     """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
     flags: set[str] = set()
@@ -182,6 +187,10 @@ def prepare_array(
         bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
         beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
         slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
+    feats = None
+    if measurements:
+        # Measured on the unfiltered signal at the model rate with the R peaks found above.
+        feats = array_features(x[:, :n_model], cfg.fs, cfg.leads, np.asarray(r_peaks, np.int64))
     return Prepared(
         fs_in=float(fs),
         n_in=n_in,
@@ -195,19 +204,23 @@ def prepare_array(
         median_beats=beats,
         bank_band=bank_band,
         slow=slow,
+        measure_features=feats,
     )
 
 
-def prepare(record: Record, cfg: ModelConfig, median_beats: bool = False) -> Prepared:
+def prepare(
+    record: Record, cfg: ModelConfig, median_beats: bool = False, measurements: bool = False
+) -> Prepared:
     """Prepare a Record of any rate, length and lead order for scoring.
 
     Flags say what was done ("derived_limb_leads", "resampled_from_500Hz", "no_r_peaks",
     "short_record_padded"); records without R peaks still get a global score.
     ``median_beats``: also the per-window median beats the normal-beat bank compares
-    (an extra band-pass, so only when a bank will use them).
+    (an extra band-pass, so only when a bank will use them). ``measurements``: also the
+    measurement features of model/measure_novelty.py (~10 ms).
     """
     x, flags = select_leads(record, cfg)
-    prepared = prepare_array(x, record.fs, cfg, record.source, median_beats)
+    prepared = prepare_array(x, record.fs, cfg, record.source, median_beats, measurements)
     prepared.flags |= flags
     return prepared
 

@@ -46,17 +46,28 @@ def load_validation(items: list[Labelled]) -> ValidationSet:
 
 
 def score_components(
-    net: Any, cfg: ModelConfig, val: ValidationSet, device: str, bank: Any = None
+    net: Any,
+    cfg: ModelConfig,
+    val: ValidationSet,
+    device: str,
+    bank: Any = None,
+    measure_model: Any = None,
 ) -> dict[str, np.ndarray]:
     """Every score kind for every validation record (records that fail get NaN; without a
-    beat bank its column is left out)."""
-    from model.infer import BANK_KIND, SCORE_KINDS, Detector
+    beat bank or measurement ranges their column is left out)."""
+    from model.infer import BANK_KIND, MEASURE_KIND, SCORE_KINDS, Detector
 
     was_training = net.training
-    det = Detector(net, cfg, {}, device, all_components=True, bank=bank)
+    det = Detector(
+        net, cfg, {}, device, all_components=True, bank=bank, measure_model=measure_model
+    )
     results = det.score_many(val.records, batch=96)
     net.train(was_training)
-    keys = [k for k in SCORE_KINDS if bank is not None or k != BANK_KIND]
+    keys = [
+        k
+        for k in SCORE_KINDS
+        if (bank is not None or k != BANK_KIND) and (measure_model is not None or k != MEASURE_KIND)
+    ]
     keys += [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
     keys += ["pred_age", "age_gap"]
     out = {kind: np.full(len(results), np.nan) for kind in keys}

@@ -1,0 +1,171 @@
+"""How far an ECG's cart-style measurements lie from those of normal ECGs.
+
+The restoration network and the normal-beat bank compare waveforms; a cardiologist also reads
+numbers: rate and its regularity, PR, QRS, QTc, the frontal axes, Q/R/S/T amplitudes and ST
+levels per lead. This module turns :func:`ecgviewer.signal.intervals.measure_signal` into a
+feature vector, learns the normal range of those features from the training normals only
+(robust z-scores, then a shrunk covariance) and scores a record by its Mahalanobis distance:
+a one-class model, trained like the rest on normal ECGs, that the card may weigh into the
+record score when the selection half says it helps.
+
+Features are always measured the same way: the 12 leads at the model rate, the first
+:data:`SECONDS` s, with the R peaks preprocessing found, so a 500 Hz cart ECG and a 100 Hz
+training ECG are measured alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.signal.intervals import Measurements, measure_signal
+
+#: Seconds measured (a cart measures its 10 s).
+SECONDS = 10.0
+#: Robust z-scores are clipped here before the covariance: one wild value (a mis-detected T
+#: end) may raise the score, but not without bound.
+Z_CLIP = 6.0
+#: Shrinkage of the covariance towards its diagonal (features are strongly correlated: the
+#: limb-lead amplitudes follow from two leads).
+SHRINKAGE = 0.1
+
+_LEAD_VALUES = ("q_mv", "r_mv", "s_mv", "t_mv", "st_j_mv", "st_j60_mv")
+_GLOBAL = (
+    "heart_rate_bpm",
+    "pr_ms",
+    "qrs_ms",
+    "qtc_fridericia_ms",
+    "p_duration_ms",
+    "p_axis_deg",
+    "qrs_axis_deg",
+    "t_axis_deg",
+)
+
+
+def feature_names(leads: Sequence[str]) -> list[str]:
+    """Names of :func:`features` columns, in order."""
+    return (
+        list(_GLOBAL)
+        + ["rr_cv", "irregular", "n_premature", "n_other_morphology", "paced", "no_p"]
+        + [f"{lead}_{value}" for lead in leads for value in _LEAD_VALUES]
+    )
+
+
+def features(m: Measurements, r_peaks: np.ndarray, leads: Sequence[str]) -> np.ndarray:
+    """The feature vector of one measured ECG (NaN where a value could not be measured; an
+    absent Q or S wave is 0 mV, not unknown)."""
+
+    def num(v: Any) -> float:
+        return float("nan") if v is None else float(v)
+
+    rr = np.diff(np.sort(np.asarray(r_peaks, np.float64)))
+    rr_cv = float(rr.std() / rr.mean()) if rr.size >= 2 and rr.mean() > 0 else float("nan")
+    beats = m.beats
+    out = [num(getattr(m, name)) for name in _GLOBAL]
+    out += [
+        rr_cv,
+        float(bool(getattr(beats, "irregular", False))),
+        float(getattr(beats, "n_premature", 0) or 0),
+        float(getattr(beats, "n_other_morphology", 0) or 0),
+        float(bool(m.paced)),
+        float(m.p_duration_ms is None),
+    ]
+    for lead in leads:
+        lm = (m.leads or {}).get(lead)
+        for name in _LEAD_VALUES:
+            v = getattr(lm, name, None) if lm is not None else None
+            out.append(0.0 if v is None and name in ("q_mv", "s_mv") else num(v))
+    return np.asarray(out, np.float64)
+
+
+def array_features(
+    x_mv: np.ndarray, fs: float, leads: Sequence[str], r_peaks: np.ndarray
+) -> np.ndarray:
+    """Features of a (12, n) mV array at ``fs`` with its R peaks: the first :data:`SECONDS` s."""
+    n = min(x_mv.shape[1], int(round(SECONDS * fs)))
+    x = np.asarray(x_mv[:, :n], np.float64)
+    x = np.where(np.isfinite(x), x, 0.0)
+    peaks = np.asarray(r_peaks, np.int64)
+    peaks = peaks[(peaks >= 0) & (peaks < n)]
+    m = measure_signal(x, fs, list(leads), peaks)
+    return features(m, peaks, leads)
+
+
+@dataclass
+class MeasurementNovelty:
+    """Normal range of the measurement features (fitted on normal ECGs only)."""
+
+    names: list[str]
+    median: np.ndarray  # (F,)
+    scale: np.ndarray  # (F,) robust spread (MAD * 1.4826, else SD, else 1)
+    keep: np.ndarray  # (F,) bool: features that vary among normals
+    mean: np.ndarray  # (K,) of the clipped z-scores of kept features
+    precision: np.ndarray  # (K, K) inverse shrunk covariance
+
+    @classmethod
+    def fit(cls, x: np.ndarray, names: Sequence[str]) -> MeasurementNovelty:
+        """Fit on ``x`` (N normal ECGs, F features; NaN = not measured)."""
+        x = np.asarray(x, np.float64)
+        median = np.nanmedian(x, axis=0)
+        mad = np.nanmedian(np.abs(x - median), axis=0) * 1.4826
+        sd = np.nanstd(x, axis=0)
+        scale = np.where(mad > 1e-6, mad, np.where(sd > 1e-6, sd, 1.0))
+        z = _z(x, median, scale)
+        keep = z.std(axis=0) > 1e-6
+        zk = z[:, keep]
+        cov = np.cov(zk.T)
+        cov = (1 - SHRINKAGE) * cov + SHRINKAGE * np.diag(np.diag(cov))
+        return cls(
+            list(names),
+            median,
+            scale,
+            keep,
+            zk.mean(axis=0),
+            np.linalg.inv(cov),
+        )
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Mahalanobis distance² of each row of ``x`` (N, F) or of one vector (F,); NaN when
+        nothing was measured."""
+        x = np.asarray(x, np.float64)
+        one = x.ndim == 1
+        rows = np.atleast_2d(x)
+        d = _z(rows, self.median, self.scale)[:, self.keep] - self.mean
+        out = np.einsum("ij,jk,ik->i", d, self.precision, d)
+        out[~np.isfinite(rows).any(axis=1)] = np.nan
+        return out[0] if one else out
+
+    def state(self) -> dict[str, Any]:
+        """Plain tensors-free state for the weights file (torch.load(weights_only=True) safe)."""
+        import torch
+
+        return {
+            "names": list(self.names),
+            "median": torch.tensor(self.median, dtype=torch.float64),
+            "scale": torch.tensor(self.scale, dtype=torch.float64),
+            "keep": torch.tensor(self.keep, dtype=torch.bool),
+            "mean": torch.tensor(self.mean, dtype=torch.float64),
+            "precision": torch.tensor(self.precision, dtype=torch.float64),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> MeasurementNovelty:
+        def arr(v: Any) -> np.ndarray:
+            return v.numpy() if hasattr(v, "numpy") else np.asarray(v)
+
+        return cls(
+            list(state["names"]),
+            arr(state["median"]).astype(np.float64),
+            arr(state["scale"]).astype(np.float64),
+            arr(state["keep"]).astype(bool),
+            arr(state["mean"]).astype(np.float64),
+            arr(state["precision"]).astype(np.float64),
+        )
+
+
+def _z(x: np.ndarray, median: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    z = (x - median) / scale
+    return np.clip(np.where(np.isfinite(z), z, 0.0), -Z_CLIP, Z_CLIP)

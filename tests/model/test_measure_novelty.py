@@ -1,0 +1,88 @@
+"""The measurement-range model: features of real ECGs, the normal range fitted on normals,
+and the Detector component that uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgviewer import io
+from ecgviewer.errors import ModelError
+from ecgviewer.record import Record
+from model.config import ModelConfig
+from model.infer import MEASURE_KIND, Detector
+from model.measure_novelty import MeasurementNovelty, feature_names
+from model.preprocess import prepare
+from tests.conftest import PTBXL
+from tests.model.conftest import ZeroNet, synthetic_record, tiny_config
+
+
+def _ptbxl(ecg_id: int) -> Record:
+    path = PTBXL / "records100" / f"{ecg_id // 1000 * 1000:05d}" / f"{ecg_id:05d}_lr.hea"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    rec = io.read(path)
+    assert isinstance(rec, Record)
+    return rec
+
+
+def _fitted(rng: np.random.Generator, n: int = 400) -> MeasurementNovelty:
+    names = feature_names(ModelConfig().leads)
+    x = rng.normal(size=(n, len(names)))
+    x[:, names.index("paced")] = 0.0  # never varies among normals: left out
+    return MeasurementNovelty.fit(x, names)
+
+
+def test_distance_grows_with_departure_and_survives_the_weights_file() -> None:
+    rng = np.random.default_rng(3)
+    model = _fitted(rng)
+    names = model.names
+    centre = np.zeros(len(names))
+    far = centre.copy()
+    far[names.index("qrs_ms")] = 8.0  # 8 spreads away, clipped at 6
+    assert not model.keep[names.index("paced")]
+    assert model.score(far) > model.score(centre) + 20
+    back = MeasurementNovelty.from_state(model.state())
+    rows = np.stack([centre, far])
+    assert np.allclose(back.score(rows), model.score(rows))
+    assert np.isnan(model.score(np.full(len(names), np.nan)))
+
+
+def test_features_of_a_real_ecg_measure_its_rate() -> None:
+    rec = _ptbxl(1)
+    cfg = ModelConfig()
+    p = prepare(rec, cfg, measurements=True)
+    assert p.measure_features is not None
+    feats = dict(zip(feature_names(cfg.leads), p.measure_features))
+    rr = np.diff(p.r_peaks[p.r_peaks < 10 * cfg.fs]) / cfg.fs
+    assert feats["heart_rate_bpm"] == pytest.approx(60.0 / rr.mean(), rel=0.05)
+    assert 60 <= feats["qrs_ms"] <= 140
+    assert feats["rr_cv"] == pytest.approx(rr.std() / rr.mean(), abs=1e-6)
+
+
+def test_detector_component_and_missing_ranges() -> None:
+    cfg = tiny_config()
+    rng = np.random.default_rng(5)
+    rec, _ = synthetic_record(500.0, 10.0, seed=1, hr=70.0)
+    fitted = _fitted(rng)
+    det = Detector(ZeroNet(cfg), cfg, {}, "cpu", all_components=True, measure_model=fitted)
+    res = det.score(rec)
+    assert np.isfinite(res.components[MEASURE_KIND])
+    # Without the component wanted, nothing is measured (it costs ~10 ms per ECG).
+    plain = Detector(ZeroNet(cfg), cfg, {}, "cpu", measure_model=fitted)
+    assert not plain.wants_measurements
+    assert MEASURE_KIND not in plain.score(rec).components
+    card = {
+        "score_kind": "ensemble",
+        "score_ensemble": {
+            "components": [MEASURE_KIND, "combined_w"],
+            "log": [True, True],
+            "mean": [0.0, 0.0],
+            "std": [1.0, 1.0],
+            "weight": [1.0, 1.0],
+        },
+    }
+    with pytest.raises(ModelError, match="measurement ranges"):
+        Detector(ZeroNet(cfg), cfg, card, "cpu")
+    scored = Detector(ZeroNet(cfg), cfg, card, "cpu", measure_model=fitted).score(rec)
+    assert np.isfinite(scored.score)
