@@ -138,6 +138,7 @@ def markdown_table(result: dict) -> str:
         ("51-100 (held out), atrial fibrillation/flutter", held.get("atrial fibrillation/flutter")),
         ("51-100 (held out), paced", held.get("paced")),
         ("1-50 (tuning), all", result["tuning_1_50"]),
+        ("1-50 (tuning), sinus", result["tuning_by_rhythm"].get("sinus")),
         ("1-100, all", result["all"]),
     ]
     lines = [
@@ -220,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         "held_out_51_100": table([r for r in rows if r["id"] not in TUNING]),
         "by_rhythm": {
             g: table([r for r in rows if r["group"] == g]) for g in sorted(set(groups.values()))
+        },
+        "tuning_by_rhythm": {
+            g: table([r for r in rows if r["group"] == g and r["id"] in TUNING])
+            for g in sorted(set(groups.values()))
         },
         "held_out_by_rhythm": {
             g: table([r for r in rows if r["group"] == g and r["id"] not in TUNING])
