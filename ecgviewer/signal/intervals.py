@@ -11,7 +11,8 @@ than every beat, and globally over all leads:
    the standard's "earliest onset / latest offset over the leads"), differentiated and
    averaged in absolute value; the QRS runs from where that velocity rises above
    ``QRS_CORE`` (per second) to where it falls below it, each edge then followed outwards to
-   ``QRS_FINE`` within ``QRS_REACH``.
+   ``QRS_FINE`` within ``QRS_REACH``. In a paced rhythm the onset is the end of the pacing
+   stimulus instead (a sharp landmark, where cardiologists put it).
 3. T end: tangent at the steepest downslope of the T-wave envelope (mean absolute
    deviation of the 40 Hz low-passed leads from the PR level) meets the baseline.
 4. P onset and offset: where the velocity of the 40 Hz low-passed leads falls below a
