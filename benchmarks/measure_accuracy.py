@@ -9,6 +9,9 @@ used to choose the thresholds) and the held-out half (51-100), and per rhythm gr
 IEC limits (mean within +-10 ms for P, PR, QRS and +-25 ms for QT; SD at most 15, 10, 10, 30).
 
     PYTHONPATH=$PWD python benchmarks/measure_accuracy.py [--ludb ../shared/data/ludb] [--per-record]
+        [--markdown]
+
+``--markdown`` prints the README's table (mean ± SD (n) per group, IEC limits) instead of JSON.
 """
 
 from __future__ import annotations
@@ -126,12 +129,42 @@ def _stats(diffs: list[float], quantity: str) -> dict[str, object]:
     }
 
 
+def markdown_table(result: dict) -> str:
+    """The README's accuracy table: one row per record group, with the IEC limits."""
+    held = result["held_out_by_rhythm"]
+    groups = [
+        ("51-100 (held out), all", result["held_out_51_100"]),
+        ("51-100 (held out), sinus", held.get("sinus")),
+        ("51-100 (held out), atrial fibrillation/flutter", held.get("atrial fibrillation/flutter")),
+        ("51-100 (held out), paced", held.get("paced")),
+        ("1-50 (tuning), all", result["tuning_1_50"]),
+        ("1-50 (tuning), sinus", result["tuning_by_rhythm"].get("sinus")),
+        ("1-100, all", result["all"]),
+    ]
+    lines = [
+        "| records | P duration | PR | QRS | QT |",
+        "|---|---|---|---|---|",
+    ]
+    for name, table in groups:
+        cells = []
+        for q in QUANTITIES:
+            st = (table or {}).get(q, {"n": 0})
+            cells.append(
+                f"{st['mean_ms']:+.1f} ± {st['sd_ms']:.1f} ({st['n']})" if st["n"] > 1 else "—"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    limits = [f"±{m:g}, SD ≤ {s:g}" for m, s in IEC_LIMITS.values()]
+    lines.append("| IEC 60601-2-25 limit | " + " | ".join(limits) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--ludb", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/ludb"
     )
     ap.add_argument("--per-record", action="store_true", help="also list every record's values")
+    ap.add_argument("--markdown", action="store_true", help="print the README table, not JSON")
     args = ap.parse_args(argv)
     from ecgviewer.io import read
     from ecgviewer.signal.intervals import measure
@@ -189,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         "by_rhythm": {
             g: table([r for r in rows if r["group"] == g]) for g in sorted(set(groups.values()))
         },
+        "tuning_by_rhythm": {
+            g: table([r for r in rows if r["group"] == g and r["id"] in TUNING])
+            for g in sorted(set(groups.values()))
+        },
         "held_out_by_rhythm": {
             g: table([r for r in rows if r["group"] == g and r["id"] not in TUNING])
             for g in sorted(set(groups.values()))
@@ -203,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.per_record:
         result["records"] = rows
+    if args.markdown:
+        print(markdown_table(result))
+        return 0
     json.dump(result, sys.stdout, indent=1)
     print()
     return 0

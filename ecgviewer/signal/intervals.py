@@ -11,7 +11,8 @@ than every beat, and globally over all leads:
    the standard's "earliest onset / latest offset over the leads"), differentiated and
    averaged in absolute value; the QRS runs from where that velocity rises above
    ``QRS_CORE`` (per second) to where it falls below it, each edge then followed outwards to
-   ``QRS_FINE`` within ``QRS_REACH``.
+   ``QRS_FINE`` within ``QRS_REACH``. In a paced rhythm the onset is the end of the pacing
+   stimulus instead (a sharp landmark, where cardiologists put it).
 3. T end: tangent at the steepest downslope of the T-wave envelope (mean absolute
    deviation of the 40 Hz low-passed leads from the PR level) meets the baseline.
 4. P onset and offset: where the velocity of the 40 Hz low-passed leads falls below a
@@ -93,6 +94,11 @@ CALIBRATION_MS = {
 }
 #: Pacing spikes: second difference, as a fraction of the lead's range, of a stimulus.
 PACING_SPIKE = 0.5
+#: A pacing stimulus ends (the velocity back at its lowest) within this time after its bend.
+STIMULUS_TAIL_S = 0.012
+#: ... and is looked for up to this long before the QRS onset the velocity gives (the walk
+#: may stop at a quiet latency between stimulus and QRS).
+STIMULUS_SEARCH_S = 0.04
 
 #: Smallest deflection (mV) counted as a Q, R or S wave.
 MIN_WAVE_MV = 0.02
@@ -336,6 +342,7 @@ def measure_signal(
         rr_s,
         irregular=mb.irregular,
         calibration=CALIBRATION_MS if calibration is None else calibration,
+        paced=paced,
     )
     reasons.update(why)
     ms = 1000.0 / mb.fs
@@ -464,13 +471,21 @@ def delineate(
     rr_s: float,
     irregular: bool = False,
     calibration: dict[str, float] | None = None,
+    paced: bool = False,
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Global fiducials (sample indices, calibrated) of median beats (leads, n) with their
-    R peak at sample ``r``; and reasons for those not found (keys ``"p"``, ``"qt"``)."""
+    R peak at sample ``r``; and reasons for those not found (keys ``"p"``, ``"qt"``).
+
+    ``paced``: the QRS onset is the end of the pacing stimulus (where cardiologists put it),
+    not the start of the spike the velocity rises at."""
     w = beats.shape[1]
     reasons: dict[str, str] = {}
     q = slice(max(0, r - int(0.08 * fs)), min(w, r + int(0.08 * fs)))
-    ptp = np.ptp(beats[:, q], axis=1)
+    # A pacing stimulus (a few ms) must not set a lead's scale: a 10 ms median removes it.
+    sized = (
+        ndimage.median_filter(beats[:, q], size=(1, int(0.01 * fs) | 1)) if paced else beats[:, q]
+    )
+    ptp = np.ptp(sized, axis=1)
     scale = np.maximum(ptp, QRS_SCALE_FLOOR * float(np.median(ptp)) + 1e-9)[:, None]
 
     # QRS: spatial velocity of the lead-normalised beats.
@@ -577,9 +592,29 @@ def delineate(
     for key, shift in (CALIBRATION_MS if calibration is None else calibration).items():
         if key in fid:
             fid[key] = float(np.clip(fid[key] + shift * fs / 1000.0, 0, w - 1))
+    if paced:  # a sharp, uncalibrated landmark
+        stim_end = _stimulus_end(beats, fs, vel, on, r)
+        if stim_end is not None:
+            fid["qrs_onset"] = float(stim_end)
     if "p_offset" in fid:
         fid["p_offset"] = min(fid["p_offset"], fid["qrs_onset"])
     return fid, reasons
+
+
+def _stimulus_end(beats: np.ndarray, fs: float, vel: np.ndarray, on: int, r: int) -> int | None:
+    """End of a pacing stimulus near the QRS onset ``on``: the quietest velocity within
+    ``STIMULUS_TAIL_S`` after the sharpest bend (largest second difference relative to each
+    lead's range) from ``STIMULUS_SEARCH_S`` before ``on`` to 10 ms after it; ``None`` without a stimulus there."""
+    lo, hi = max(1, on - int(STIMULUS_SEARCH_S * fs)), max(2, min(r, on + int(0.01 * fs)))
+    if hi <= lo:
+        return None
+    rng = np.ptp(beats, axis=1)[:, None] + 1e-9
+    sd = (np.abs(beats[:, 2:] - 2 * beats[:, 1:-1] + beats[:, :-2]) / rng).max(axis=0)
+    spike = lo + int(np.argmax(sd[lo - 1 : hi - 1]))
+    if sd[spike - 1] < PACING_SPIKE:
+        return None
+    tail = vel[spike : min(r, spike + int(STIMULUS_TAIL_S * fs)) + 1]
+    return spike + int(np.argmin(tail)) if tail.size else None
 
 
 def _paced(x: np.ndarray, fs: float, peaks: np.ndarray) -> bool:

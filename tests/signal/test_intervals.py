@@ -269,3 +269,32 @@ def test_same_ecg_at_2000_hz_measures_alike() -> None:
     for key in ("pr_ms", "qrs_ms", "qt_ms", "p_duration_ms"):
         assert getattr(b, key) == pytest.approx(getattr(a, key), abs=10.0), key
     assert b.beats.fs == 2000.0  # delineated at the input's own rate
+
+
+def test_paced_qrs_onset_is_the_end_of_the_stimulus() -> None:
+    """A ventricular pacing stimulus 8 ms before the QRS: the onset is read where the stimulus
+    ends (as LUDB's cardiologists read paced beats), not at the start of the spike nor at the
+    calibrated velocity edge of an unpaced beat."""
+    from ecgviewer.signal.intervals import _paced
+
+    fs = 500.0
+    ecg = synthetic_ecg(fs=fs, seed=3, qrs_ms=140.0, p_scale=0.0)
+    x = np.array(ecg.signal, dtype=np.float64)
+    for b in ecg.beats:  # a 4 ms, 3 mV stimulus ending 8 ms before the QRS onset
+        end = int(round(b.qrs_onset * fs)) - 4
+        x[:, end - 2 : end] += 3.0
+    peaks = detect_r_peaks(np.array(ecg.signal), fs)
+    assert _paced(x, fs, peaks)
+    m = measure_signal(x, fs, ecg.leads, peaks)
+    assert m.paced and m.pr_ms is None
+    truth = float(np.median([b.qrs_onset - b.r for b in ecg.beats]))
+    stimulus_end = truth - 0.008
+    got = m.fiducial_seconds()["qrs_onset"]
+    # After the spike (not at its start, 4 ms earlier), before the QRS proper.
+    assert stimulus_end <= got <= stimulus_end + 0.008, (got, stimulus_end)
+    # The QRS offset is read as in any beat.
+    plain = measure_signal(np.array(ecg.signal), fs, ecg.leads, peaks)
+    assert not plain.paced
+    assert m.fiducial_seconds()["qrs_offset"] == pytest.approx(
+        plain.fiducial_seconds()["qrs_offset"], abs=0.004
+    )
