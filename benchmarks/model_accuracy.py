@@ -8,7 +8,7 @@ rest). ``report_half``: the shipped score, threshold and calibration (all chosen
 AUROC, AUPRC, per superclass, sensitivity and the specificity reached at the card's threshold
 (90 % specificity on the selection normals), the share of report-half normals above the
 selection half's 95th percentile, and each part alone (the restoration network's own best
-score as the card names it, the normal-beat bank). ``swapped_halves``: score, ensemble and
+score as the card names it, the normal-beat bank, the measurement ranges). ``swapped_halves``: score, ensemble and
 threshold chosen afresh on the report half and measured on the selection half. Localization:
 the synthetic benchmark of model.localization_benchmark. Overlay (model.overlay_benchmark,
 report half): share of normal ECGs with any finding, share of abnormal ECGs above the 95th
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.data import ptbxl_split
     from model.evaluate import score_kind_status
     from model.fold9 import figures, measure
-    from model.infer import BANK_KIND, Detector
+    from model.infer import BANK_KIND, MEASURE_KIND, Detector
     from model.localization_benchmark import run
     from model.overlay_benchmark import run as run_overlay
 
@@ -98,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parts = {}
     if rest.get("score_kind"):
         parts["restoration_network_only"] = (rest["score_kind"], rest.get("score_ensemble"))
-    if BANK_KIND in rep.comps:
-        parts[BANK_KIND + "_only"] = (BANK_KIND, None)
+    for extra in (BANK_KIND, MEASURE_KIND):
+        if extra in rep.comps:
+            parts[extra + "_only"] = (extra, None)
     shipped = measure(sel, rep, det.score_kind, det.ensemble, parts)
     if isinstance(card.get("threshold"), int | float):  # as the viewer uses it
         from model.fold9 import score_column

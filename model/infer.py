@@ -447,10 +447,7 @@ class Detector:
                 None,
                 "the model card's score needs the normal measurement ranges, which the weights lack",
             )
-        #: measurement features are prepared only when a score uses them (~10 ms per ECG)
-        self.wants_measurements = measure_model is not None and (
-            all_components or MEASURE_KIND in kinds
-        )
+        self._kinds = kinds
         # The map shown is that of the score kind (of an ensemble: its first restoration part).
         self.map_kind = next(
             (k for k in kinds[1 if self.ensemble else 0 :] if k not in (BANK_KIND, MEASURE_KIND)),
@@ -467,6 +464,13 @@ class Detector:
             "version": str(card.get("version", "untrained")),
             "sha256": str(card.get("weights_sha256", "")),
         }
+
+    @property
+    def wants_measurements(self) -> bool:
+        """Measurement features are prepared only when a score uses them (~10 ms per ECG)."""
+        return self.measure_model is not None and (
+            self.all_components or MEASURE_KIND in self._kinds
+        )
 
     # ------------------------------------------------------------------ loading
     @classmethod
