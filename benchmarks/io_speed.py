@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +170,10 @@ def _time_opens(paths: list[Path], repeats: int) -> dict:
 
 def bench_ptbxl(ptbxl: Path, repeats: int, folder: Path) -> dict:
     out: dict = {}
-    heads = sorted((ptbxl / "records100").rglob("*_lr.hea"))[:repeats]
+    from ecgviewer.io.files import ecg_files
+
+    found = islice(ecg_files(ptbxl / "records100"), repeats)
+    heads = [f.path for f in found if f.problem is None]
     if heads:
         out["ptbxl_100hz"] = _time_opens(heads, repeats)
     else:

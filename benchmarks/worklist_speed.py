@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,11 +138,12 @@ def throughput(n: int, tmp: Path) -> dict:
     from ecgviewer import io
     from ecgviewer.analysis.scoring import get_detector
     from ecgviewer.analysis.worklist_jobs import scan_folder, worklist_job
+    from ecgviewer.io.files import ecg_files
     from ecgviewer.review.store import ReviewStore
 
     shared = REPO.parent / "shared" / "data" / "ptbxl" / "records100"
     if shared.is_dir():
-        heads = sorted(shared.rglob("*.hea"))[:n]
+        heads = [f.path for f in islice(ecg_files(shared), n) if f.problem is None]
         folder = tmp / "ptbxl_copy"
         folder.mkdir()
         for h in heads:  # symlinks: the worklist reads the real files

@@ -23,9 +23,10 @@ import numpy as np
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector
 from ecgviewer.analysis.worklist_jobs import cache_write, score_many_isolated
 from ecgviewer.errors import ECGError
+from ecgviewer.io.files import files_of
 from ecgviewer.record import Record
 from ecgviewer.result import Finding, findings_of
-from ecgviewer.review.hashing import cached_hash_job, files_of
+from ecgviewer.review.hashing import cached_hash_job
 from ecgviewer.review.store import ReviewStore
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,11 +25,11 @@ from typing import Any
 
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
 from ecgviewer.errors import ECGError
-from ecgviewer.filekind import open_regular, stat_regular
+from ecgviewer.io.files import COLLECTION_EXTENSIONS, ecg_files, files_of
 from ecgviewer.io.ptbxl_database import read_ptbxl_database
 from ecgviewer.record import Patient, Record, RecordEntry
 from ecgviewer.result import findings_of
-from ecgviewer.review.hashing import cached_hash, entry_hash, files_of
+from ecgviewer.review.hashing import cached_hash, entry_hash
 from ecgviewer.review.reading import Reading, Readings
 from ecgviewer.review.store import EcgInfo, ReviewStore, ReviewStoreError, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
@@ -43,10 +42,6 @@ Emit = Callable[[list[WorklistRow]], None]
 #: Longer ECGs are not scored in the worklist: they are Holter recordings, scored window by
 #: window when opened (``long_recording.py``).
 MAX_WORKLIST_DURATION_S = 60.0
-#: Extensions that are single ECG files in a folder. Arrays (.npy/.csv) need a rate: skipped.
-_FILE_EXTS = {".hea", ".edf", ".bdf", ".rec", ".xml"}
-_COLLECTION_EXTS = {".h5", ".hdf5", ".hdf"}
-_SEGMENT = re.compile(r"^(.*)_(\d+|layout)$")
 _ROWS_PER_EMIT = 200
 #: Findings kept per ECG in the score cache (the worklist shows where, the viewer rescores).
 MAX_STORED_FINDINGS = 12
@@ -72,40 +67,26 @@ def scan_source(path: str | os.PathLike[str]) -> Iterator[RecordEntry]:
         yield from scan_folder(p)
     elif p.suffix.lower() == ".csv":
         yield from scan_ptbxl_csv(p)
-    elif p.suffix.lower() in _COLLECTION_EXTS:
+    elif p.suffix.lower() in COLLECTION_EXTENSIONS:
         yield from _collection_entries(p)
     else:
         yield _file_entry(p)
 
 
 def scan_folder(folder: Path) -> Iterator[RecordEntry]:
-    """ECG files under ``folder`` (recursive, sorted), each once (WFDB by its ``.hea``).
+    """ECG files under ``folder``, each once, by the one folder scan (:func:`io.files.ecg_files`:
+    recursive, sorted, hidden names skipped, WFDB by its ``.hea``).
 
     A file that cannot be listed (a damaged collection, a FIFO, a link loop) becomes one entry
     whose ``load()`` raises its error, so it is an error row and the rest are still scored.
     """
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        present = set(names)
-        for name in sorted(names):
-            stem, ext = os.path.splitext(name)
-            ext = ext.lower()
-            full = Path(root) / name
-            if ext not in _COLLECTION_EXTS and ext not in _FILE_EXTS:
-                continue
-            if ext == ".hea" and _is_segment_header(stem, present):
-                continue
-            try:
-                stat_regular(full)  # only regular files are ever opened (a FIFO would hang)
-            except ECGError as exc:
-                yield failed_entry(full, exc)
-                continue
-            if ext in _COLLECTION_EXTS:
-                yield from _collection_entries(full)
-            elif ext == ".xml" and not _looks_like_aecg(full):
-                continue
-            else:
-                yield _file_entry(full)
+    for found in ecg_files(folder):
+        if found.problem is not None:
+            yield failed_entry(found.path, found.problem)
+        elif found.collection:
+            yield from _collection_entries(found.path)
+        else:
+            yield _file_entry(found.path)
 
 
 def failed_entry(path: Path, error: ECGError) -> RecordEntry:
@@ -127,19 +108,6 @@ class _Raise:
 
     def __call__(self) -> Record:
         raise self.error
-
-
-def _is_segment_header(stem: str, present: set[str]) -> bool:
-    match = _SEGMENT.match(stem)
-    return bool(match and f"{match.group(1)}.hea" in present)
-
-
-def _looks_like_aecg(path: Path) -> bool:
-    try:
-        with open_regular(path) as fh:
-            return b"AnnotatedECG" in fh.read(4096)
-    except (OSError, ECGError):
-        return False
 
 
 def _file_entry(path: Path) -> RecordEntry:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.filekind import open_regular, stat_regular
+from ecgviewer.io.files import files_of
 
 log = logging.getLogger(__name__)
 
@@ -125,51 +126,6 @@ def cached_hash(
             next(job)
         except StopIteration as stop:
             return stop.value
-
-
-def wfdb_files(header: str | os.PathLike[str]) -> list[Path]:
-    """The ``.hea`` plus the data files and segment headers it names, that exist.
-
-    The first token of each signal line is the data file name; for a multi-segment record it
-    is a segment name whose own header is followed recursively. ``~`` (empty segment) skipped.
-    """
-    hea = Path(header)
-    if hea.suffix.lower() != ".hea":
-        hea = hea.with_suffix(".hea")
-    seen: list[Path] = []
-    _collect_wfdb(hea, seen, depth=0)
-    return seen
-
-
-def _collect_wfdb(hea: Path, seen: list[Path], depth: int) -> None:
-    if hea in seen or depth > 3:
-        return
-    seen.append(hea)
-    try:
-        lines = hea.read_text(encoding="latin-1").splitlines()
-    except OSError:
-        return
-    body = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    for line in body[1:]:
-        token = line.split()[0]
-        if token == "~" or "/" in token or "\\" in token:
-            continue
-        data = hea.parent / token
-        segment = hea.parent / f"{token}.hea"
-        if data.is_file() and data not in seen:
-            seen.append(data)
-        elif segment.is_file():
-            _collect_wfdb(segment, seen, depth + 1)
-
-
-def files_of(path: str | os.PathLike[str]) -> list[Path]:
-    """Every file whose bytes make up the ECG at ``path`` (WFDB: header + data)."""
-    p = Path(path)
-    if p.suffix.lower() == ".hea" or (
-        p.suffix.lower() in (".dat", ".mat") and p.with_suffix(".hea").is_file()
-    ):
-        return wfdb_files(p)
-    return [p]
 
 
 def content_hash(path: str | os.PathLike[str]) -> str:

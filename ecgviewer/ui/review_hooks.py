@@ -18,8 +18,9 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
 
+from ecgviewer.io.files import files_of
 from ecgviewer.record import Record
-from ecgviewer.review.hashing import cached_hash, files_of
+from ecgviewer.review.hashing import cached_hash
 from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
 from ecgviewer.ui.messages import show_error, show_info

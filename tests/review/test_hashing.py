@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ecgviewer.review.hashing import CHUNK, content_hash, files_of
+from ecgviewer.io.files import files_of
+from ecgviewer.review.hashing import CHUNK, content_hash
 from tests.analysis.wfdb_folder import write_record
 
 
