@@ -137,7 +137,8 @@ def throughput(n: int, tmp: Path) -> dict:
         }
     from ecgviewer import io
     from ecgviewer.analysis.scoring import get_detector
-    from ecgviewer.analysis.worklist_jobs import scan_folder, worklist_job
+    from ecgviewer.analysis.worklist_jobs import worklist_job
+    from ecgviewer.analysis.worklist_sources import scan_folder
     from ecgviewer.io.files import ecg_files
     from ecgviewer.review.store import ReviewStore
 

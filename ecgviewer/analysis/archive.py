@@ -1,7 +1,7 @@
 """Score a whole archive (a folder, an HDF5 collection, a PTB-XL style database CSV) into a
 results table that survives interruption, on one machine or many.
 
-One pipeline, shared with the worklist: entries come from ``worklist_jobs.scan_source`` and
+One pipeline, shared with the worklist: entries come from ``worklist_sources.scan_source`` and
 are scored by ``Detector.iter_score_many``. What is added here is what a long unattended run
 needs:
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ecgviewer.analysis.score_table import top_leads
+from ecgviewer.analysis.worklist_sources import scan_source
 from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.record import Record, RecordEntry
 from ecgviewer.wording import verdict_word
@@ -270,8 +271,6 @@ class EntryStream:
         self.source, self.shard, self.done, self.prepare = source, shard, done, prepare
 
     def entries(self) -> Iterator[RecordEntry]:
-        from ecgviewer.analysis.worklist_jobs import scan_source
-
         for index, entry in enumerate(scan_source(self.source)):
             if self.shard.mine(index) and entry_id(entry) not in self.done:
                 yield entry
@@ -447,8 +446,6 @@ def score_archive(
     prepare = detector.preparer() if hasattr(detector, "preparer") else None
     stream = EntryStream(str(source), shard, done, prepare)
     # First pass: count only (nothing is loaded), for the ETA.
-    from ecgviewer.analysis.worklist_jobs import scan_source
-
     mine = 0
     for index, entry in enumerate(scan_source(source)):
         run.scanned += 1
@@ -528,8 +525,6 @@ def _score_chunk(
 def merge_parts(source: str | os.PathLike[str], out: Path) -> list[Path]:
     """Rank 0, after the barrier: the output's rows plus every part file's, in scan order,
     written to a temporary file and moved over ``out``; the parts are then removed."""
-    from ecgviewer.analysis.worklist_jobs import scan_source
-
     parts = part_files(out)
     rows: dict[tuple[str, str], list[str]] = {}
     for path in [out, *parts]:

@@ -147,7 +147,7 @@ class ReviewFeatures(QObject):
             if row.key or (patient is not None and (patient.age is not None or patient.id)):
                 # An entry of a collection, or demographics from a database CSV that the
                 # file itself lacks (PTB-XL): the model uses age and sex.
-                from ecgviewer.analysis.worklist_jobs import load_row
+                from ecgviewer.analysis.worklist_sources import load_row
 
                 w.open_record(load_row(row.path, row.key, patient))
             else:
@@ -165,7 +165,7 @@ class ReviewFeatures(QObject):
         self.open_row(row)
         w = self.window
         try:
-            from ecgviewer.analysis.worklist_jobs import load_row
+            from ecgviewer.analysis.worklist_sources import load_row
 
             patient = self.worklist.patient_of(previous) if self.worklist is not None else None
             prev = load_row(previous.path, previous.key, patient)

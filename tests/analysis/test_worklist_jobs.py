@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgviewer.analysis.worklist_jobs import scan_folder, scan_ptbxl_csv, worklist_job
+from ecgviewer.analysis.worklist_jobs import worklist_job
+from ecgviewer.analysis.worklist_sources import scan_ptbxl_csv
 from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import CACHED, ERROR, PENDING, SCORED, Worklist
 from tests.analysis.fake_detector import FakeDetector
@@ -34,13 +35,6 @@ def folder(tmp_path: Path) -> tuple[Path, dict[str, float]]:
     peaks.update({f"sub/{k}": v for k, v in write_folder(root / "sub", PEAKS[9:]).items()})
     (root / "notes.txt").write_text("not an ECG")
     return root, peaks
-
-
-def test_scan_lists_each_record_once_without_opening_it(folder):
-    root, peaks = folder
-    entries = list(scan_folder(root))
-    assert sorted(e.label for e in entries) == sorted(Path(k).name for k in peaks)
-    assert all(e.source.endswith(".hea") for e in entries)
 
 
 def test_fills_then_sorts_by_score_descending(folder):

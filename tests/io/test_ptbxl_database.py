@@ -79,7 +79,7 @@ def test_other_csv_refused(tmp_path: Path) -> None:
 
 def test_worklist_and_model_read_alike(ptbxl_dir: Path) -> None:
     """The worklist source and model/ see the same records and demographics."""
-    from ecgviewer.analysis.worklist_jobs import scan_ptbxl_csv
+    from ecgviewer.analysis.worklist_sources import scan_ptbxl_csv
     from model.data import read_ptbxl
 
     labelled = {str(r.path): r for r in read_ptbxl(ptbxl_dir)}
