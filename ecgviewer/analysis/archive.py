@@ -2,8 +2,8 @@
 results table that survives interruption, on one machine or many.
 
 One pipeline, shared with the worklist: entries come from ``worklist_sources.scan_source`` and
-are scored by ``Detector.iter_score_many``. What is added here is what a long unattended run
-needs:
+are scored by ``batch_scoring.score_many_isolated`` (``Detector.iter_score_many``; a bad ECG is
+isolated, never failing its chunk). What is added here is what a long unattended run needs:
 
 * Incremental, resumable output: rows are appended to a CSV and flushed every chunk; a rerun
   skips every entry already in it (a row cut short by a kill is dropped first). The Parquet
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecgviewer.analysis.batch_scoring import score_many_isolated
 from ecgviewer.analysis.score_table import top_leads
 from ecgviewer.analysis.worklist_sources import scan_source
 from ecgviewer.errors import ECGError, FileAccessError
@@ -498,16 +499,10 @@ def _score_chunk(
     ok = [i for i in items if not i.error and i.record is not None]
     results: dict[int, Any] = {}
     if ok:
-        records = [i.record for i in ok]
-        if ok[0].prepared is None:  # a detector without a preparer: it prepares itself
-            scored = detector.score_many(records, batch=batch)
-        else:
-            gen = detector.iter_score_many(records, batch=batch, prepared=[i.prepared for i in ok])
-            try:
-                while True:
-                    next(gen)
-            except StopIteration as stop:
-                scored = stop.value
+        records = [i.record for i in ok if i.record is not None]
+        # A detector without a preparer prepares the records itself.
+        prepared = None if ok[0].prepared is None else [i.prepared for i in ok]
+        scored = score_many_isolated(detector, records, batch, prepared)
         results = {id(i): r for i, r in zip(ok, scored, strict=True)}
     rows = []
     for item in items:

@@ -13,15 +13,15 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Generator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ecgviewer.analysis.batch_scoring import cache_write, read_ahead, score_many_isolated
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector
-from ecgviewer.analysis.worklist_jobs import cache_write, score_many_isolated
 from ecgviewer.errors import ECGError
 from ecgviewer.io.files import files_of
 from ecgviewer.record import Record
@@ -73,7 +73,7 @@ class LongRecordingScores:
         return bool(self.done.all())
 
     def window_bounds(self, i: int) -> tuple[float, float]:
-        return i * self.window_s, min((i + 1) * self.window_s, self.duration)
+        return window_bounds(i, self.window_s, self.duration)
 
     def window_of(self, finding: Finding) -> int:
         """The window a finding lies in (its start is inside that window)."""
@@ -152,30 +152,17 @@ def long_recording_job(
     if not todo:
         return state
 
-    chunks = [todo[k : k + batch] for k in range(0, len(todo), batch)]
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="long-recording-read")
-    try:
-        future: Future[list[tuple[int, Record | None]]] | None = pool.submit(
-            _read_windows, record, state, chunks[0]
-        )
-        for n in range(len(chunks)):
-            assert future is not None
-            windows = future.result()
-            future = (
-                pool.submit(_read_windows, record, state, chunks[n + 1])
-                if n + 1 < len(chunks)
-                else None
-            )
-            scorable = [(i, w) for i, w in windows if w is not None]
-            results = (
-                score_many_isolated(lazy.get(), [w for _, w in scorable], batch) if scorable else []
-            )
+    windows = scored_windows(record, todo, state.window_s, lazy.get, chunk=batch, batch=batch)
+    with closing(windows):  # a cancelled job stops the window reader too
+        for outcomes in windows:
             finished: dict[int, float] = {}
-            for (i, _), res in zip(scorable, results, strict=True):
-                _store_result(state, i, res)
+            for i, outcome in outcomes:
+                if outcome is None:
+                    continue
+                _store_result(state, i, outcome)
                 if math.isfinite(state.scores[i]):
                     finished[i] = float(state.scores[i])
-            for i, _ in windows:
+            for i, _ in outcomes:
                 state.done[i] = True
             if store is not None and content_hash and finished:
                 cache_write(
@@ -186,28 +173,58 @@ def long_recording_job(
                     finished,
                 )
             if emit is not None:
-                emit([i for i, _ in windows])
+                emit([i for i, _ in outcomes])
             yield (state.n_done, total, f"{state.n_done} of {total} windows scored")
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     return state
 
 
-def _read_windows(
-    record: Record, state: LongRecordingScores, indices: list[int]
-) -> list[tuple[int, Record | None]]:
-    out: list[tuple[int, Record | None]] = []
-    for i in indices:
-        t0, t1 = state.window_bounds(i)
-        if t1 - t0 < MIN_WINDOW_S:
-            out.append((i, None))
-            continue
-        try:
-            out.append((i, record.slice(t0, t1)))
-        except ECGError as exc:  # e.g. a page with NaN samples: skip it, say so in the log
-            log.warning("window %d (%.0f-%.0f s) not scored: %s", i, t0, t1, exc.problem)
-            out.append((i, None))
-    return out
+def window_bounds(i: int, window_s: float, duration: float) -> tuple[float, float]:
+    """Start and end (s) of window ``i``; the last one ends with the recording."""
+    return i * window_s, min((i + 1) * window_s, duration)
+
+
+def scored_windows(
+    record: Record,
+    windows: Sequence[int],
+    window_s: float,
+    detector: Callable[[], Any],
+    *,
+    chunk: int,
+    batch: int,
+) -> Iterator[list[tuple[int, Any]]]:
+    """Windows of ``record`` scored ``chunk`` at a time: the one window loop of long recordings
+    (the viewer's overview and ``ecgad score``).
+
+    The next chunk is sliced in a thread while the model scores this one (only one chunk of
+    windows is in memory; a paged signal reads only their pages). Yields, per chunk,
+    ``(window, outcome)``: the Detector's result, the :class:`ECGError` that kept the window
+    from being read or scored, or None for a tail shorter than :data:`MIN_WINDOW_S`.
+    ``detector`` is called when the first chunk is ready (the model loads while it is read).
+    """
+    base = replace(record, annotations=[])  # the model reads no annotations; slicing is faster
+    chunks = [list(windows[k : k + chunk]) for k in range(0, len(windows), chunk)]
+
+    def read(part: list[int]) -> list[tuple[int, Record | ECGError | None]]:
+        return [(i, _read_window(base, *window_bounds(i, window_s, record.duration))) for i in part]
+
+    with closing(read_ahead(chunks, read, "long-recording-read")) as loaded:
+        for part in loaded:
+            scorable = [(i, w) for i, w in part if isinstance(w, Record)]
+            results = (
+                score_many_isolated(detector(), [w for _, w in scorable], batch) if scorable else []
+            )
+            outcome: dict[int, Any] = {i: w for i, w in part}
+            outcome.update((i, res) for (i, _), res in zip(scorable, results, strict=True))
+            yield [(i, outcome[i]) for i, _ in part]
+
+
+def _read_window(record: Record, t0: float, t1: float) -> Record | ECGError | None:
+    if t1 - t0 < MIN_WINDOW_S:
+        return None
+    try:
+        return record.slice(t0, t1)
+    except ECGError as exc:  # e.g. a page with NaN samples: not scored, and why is counted
+        return exc
 
 
 def _store_result(state: LongRecordingScores, i: int, res: Any) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
+from ecgviewer.analysis.long_recording import scored_windows, window_bounds
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
 from ecgviewer.wording import flag_texts, percentile_text, verdict_word
@@ -26,9 +27,9 @@ TABLE_COLUMNS = ("file", "percentile", "verdict", "top leads", "notes")
 #: is never loaded or scored at once, so memory does not grow with its length.
 LONG_RECORD_S = 60.0
 WINDOW_S = 10.0
-#: Windows shorter than this (a recording's tail) are too short for beats: not scored.
-MIN_WINDOW_S = 2.0
+#: Windows read and scored together (memory), and network windows per model call.
 WINDOW_BATCH = 32
+NETWORK_BATCH = 64
 CSV_COLUMNS = ("file", "entry", "percentile", "verdict", "top_leads", "notes", "score", "error")
 
 
@@ -132,30 +133,21 @@ def long_record_row(path: str, entry: str, record: Record, detector: Any) -> dic
     at a time; the row is that of its most unusual window, plus ``windows``,
     ``windows_scored``, ``top_windows`` ([start s, end s, score, percentile], five) and
     ``not_scored`` (why windows were not scored: count)."""
-    from dataclasses import replace
-
     t0 = time.perf_counter()
-    base = replace(record, annotations=[])  # slices need no annotations
     n = math.ceil(record.duration / WINDOW_S)
     best: tuple[float, Any, float, float] | None = None
     top: list[tuple[float, float, float, float | None]] = []
     problems: dict[str, int] = {}
     flags: set[str] = set()
     scored = 0
-    for a in range(0, n, WINDOW_BATCH):
-        windows: list[Record] = []
-        spans: list[tuple[float, float]] = []
-        for i in range(a, min(n, a + WINDOW_BATCH)):
-            w0, w1 = i * WINDOW_S, min(record.duration, (i + 1) * WINDOW_S)
-            if w1 - w0 < MIN_WINDOW_S:
+    windows = scored_windows(
+        record, range(n), WINDOW_S, lambda: detector, chunk=WINDOW_BATCH, batch=NETWORK_BATCH
+    )
+    for outcomes in windows:
+        for i, res in outcomes:
+            if res is None:  # a tail too short for beats
                 continue
-            try:
-                windows.append(base.slice(w0, w1))
-                spans.append((w0, w1))
-            except ECGError as exc:
-                problems[exc.problem] = problems.get(exc.problem, 0) + 1
-        results = detector.score_many(windows) if windows else []
-        for (w0, w1), res in zip(spans, results, strict=True):
+            w0, w1 = window_bounds(i, WINDOW_S, record.duration)
             score = None if isinstance(res, ECGError) else _number(getattr(res, "score", None))
             if score is None:
                 problem = res.problem if isinstance(res, ECGError) else "non-finite score"
@@ -169,7 +161,6 @@ def long_record_row(path: str, entry: str, record: Record, detector: Any) -> dic
             )[:5]
             if best is None or score > best[0]:
                 best = (score, res, w0, w1)
-        del windows, results
     if best is None:
         why = max(problems, key=problems.__getitem__) if problems else "too short"
         return error_row(path, entry, f"no 10 s window of the recording could be scored ({why})")

@@ -18,11 +18,12 @@ import math
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ecgviewer.analysis.batch_scoring import cache_write, read_ahead, score_many_isolated
 from ecgviewer.analysis.detector import DetectorSource, LazyDetector, result_model
 from ecgviewer.analysis.worklist_sources import scan_source
 from ecgviewer.errors import ECGError
@@ -31,7 +32,7 @@ from ecgviewer.record import Record, RecordEntry
 from ecgviewer.result import findings_of
 from ecgviewer.review.hashing import cached_hash, entry_hash
 from ecgviewer.review.reading import Reading, Readings
-from ecgviewer.review.store import EcgInfo, ReviewStore, ReviewStoreError, ScoreSummary
+from ecgviewer.review.store import EcgInfo, ReviewStore, ScoreSummary
 from ecgviewer.review.worklist import ERROR, LONG, WorklistRow, row_uid
 
 log = logging.getLogger(__name__)
@@ -117,29 +118,18 @@ def worklist_job(
 
     model_version = lazy.version_key()
     done = 0
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worklist-load")
-    try:
-        chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
-        future: Future[_Prepared] | None = pool.submit(
-            _load_and_prepare, chunks[0], store, model_version, lazy, max_duration_s
-        )
-        for n, _chunk in enumerate(chunks):
-            assert future is not None
-            prepared = future.result()
-            # Start reading the next chunk while the model scores this one.
-            future = (
-                pool.submit(
-                    _load_and_prepare, chunks[n + 1], store, model_version, lazy, max_duration_s
-                )
-                if n + 1 < len(chunks)
-                else None
-            )
+    chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
+
+    def load(part: list[_Item]) -> _Prepared:
+        return _load_and_prepare(part, store, model_version, lazy, max_duration_s)
+
+    # Reading the next chunk overlaps the model scoring this one.
+    with closing(read_ahead(chunks, load, "worklist-load")) as loaded:
+        for prepared in loaded:
             _score(prepared, lazy, model_version, batch, max_duration_s, store)
             send([item.row for item in prepared.items])
             done += len(prepared.items)
             yield (done, total, f"Scored {done} of {total}")
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     return [item.row for item in items]
 
 
@@ -297,43 +287,6 @@ def _score(
         summaries.append(summary)
         item.row = item.row.with_score(summary, cached=False)
     cache_write(store.put_scores, summaries)
-
-
-def cache_write(write: Callable[..., None], *args: Any) -> None:
-    """A score-cache write that may fail (disk full, database busy) without stopping the job:
-    the cache is not the user's work, and the rows on screen are complete without it."""
-    try:
-        write(*args)
-    except ReviewStoreError as exc:
-        log.warning("score cache not updated: %s", exc)
-
-
-def score_many_isolated(
-    det: Any, records: list[Record], batch: int, prepared: Sequence[Any] | None = None
-) -> list[Any]:
-    """One batched call; when it fails on a bad ECG, score one by one to isolate it.
-
-    A per-ECG :class:`ECGError` (e.g. missing leads) becomes that ECG's result, so one bad
-    file never fails the batch; anything else (model missing/broken) stops the job.
-    ``prepared``: the records already preprocessed by the Detector's ``preparer``.
-    """
-    try:
-        if prepared is not None:
-            gen = det.iter_score_many(records, batch=batch, prepared=prepared)
-            try:
-                while True:
-                    next(gen)
-            except StopIteration as stop:
-                return list(stop.value)
-        return list(det.score_many(records, batch=batch))
-    except ECGError:
-        out: list[Any] = []
-        for record in records:
-            try:
-                out.append(det.score(record))
-            except ECGError as exc:
-                out.append(exc)
-        return out
 
 
 def summarize(h: str, model_version: str, res: Any) -> ScoreSummary:
