@@ -40,16 +40,14 @@ from ecgviewer.ui.display import (
 from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.median_view import MedianActionsMixin
-from ecgviewer.ui.menus import build_menu_bar, build_toolbar
+from ecgviewer.ui.menus import ViewToolbar, build_menu_bar
 from ecgviewer.ui.overlay import finding_text
 from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
 from ecgviewer.ui.state import (
     DARK,
-    GAINS_MM_MV,
     LAYOUTS,
     LIGHT,
     PAGE_SECONDS,
-    SPEEDS_MM_S,
     ViewState,
     settings,
 )
@@ -89,6 +87,8 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         # beyond which their overview dock, not the whole-record job, scores a recording.
         self.review: Any = None
         self.long_recording_s: float | None = None
+        # Set through attach_reading (ui.reading_hooks): the Interpretation dock's features.
+        self.reading: Any = None
         self.measurements: Measurements | None = None
         self.findings: list[Finding] = []
         self.title_note = ""
@@ -136,7 +136,10 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.setCentralWidget(splitter)
 
         self.menus = build_menu_bar(self)
-        self.toolbar = build_toolbar(self)
+        self.toolbar = ViewToolbar(self.actions, self)
+        self.toolbar.speed_chosen.connect(self.set_speed)
+        self.toolbar.gain_chosen.connect(self.set_gain)
+        self.addToolBar(self.toolbar)
         self.scale_label = QLabel()
         self.filter_label = QLabel()
         self.statusBar().addPermanentWidget(self.filter_label)
@@ -276,19 +279,13 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.scale_label.setText(
             f"{self.state.speed_mm_s:g} mm/s · {self.state.gain_mm_mv:g} mm/mV · {text}"
         )
-        badge = getattr(self, "scale_badge", None)
-        if badge is not None:
-            true = text == "true scale"
-            hidden = ""
-            page = self.plot.page
-            if true and page is not None:
-                (x0, x1), (y0, y1) = self.plot.vb.viewRange()
-                if page.bottom < y0 - 1.0 or page.width > x1 + 1.0:
-                    hidden = " (more below/right: arrow keys, or Ctrl+F to fit)"
-            badge.setText(" ✓ true scale: 1 mm = 1 mm" + hidden + " " if true else f" {text} ")
-            badge.setStyleSheet(
-                "" if true else "QLabel { background: #ffb347; color: black; font-weight: bold; }"
-            )
+        hidden = ""
+        page = self.plot.page
+        if text == "true scale" and page is not None:
+            (x0, x1), (y0, y1) = self.plot.vb.viewRange()
+            if page.bottom < y0 - 1.0 or page.width > x1 + 1.0:
+                hidden = " (more below/right: arrow keys, or Ctrl+F to fit)"
+        self.toolbar.show_scale(text, hidden)
 
     def _update_title(self) -> None:
         if self.record is None:
@@ -404,9 +401,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         ):
             if key in self.actions:
                 self.actions[key].setChecked(value)
-        if hasattr(self, "speed_combo"):
-            self.speed_combo.setCurrentIndex(SPEEDS_MM_S.index(s.speed_mm_s))
-            self.gain_combo.setCurrentIndex(GAINS_MM_MV.index(s.gain_mm_mv))
+        self.toolbar.show_values(s.speed_mm_s, s.gain_mm_mv)
         self.analysis_panel.set_overlay_values(s.show_overlay, s.show_ghost, s.threshold, s.opacity)
 
     # ================================================================== overlay
@@ -523,6 +518,11 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         self.review = features
         self.long_recording_s = long_recording_s
         self.page_changed.connect(features.page_shown)
+
+    def attach_reading(self, features: Any) -> None:
+        """The public hook of ``ui.reading_hooks``: the reader's Interpretation dock of this
+        window (statements, sign-off, interval editor, audit trail)."""
+        self.reading = features
 
     def closeEvent(self, event) -> None:  # Qt's name
         self.state.save(self.settings)

@@ -1,4 +1,4 @@
-"""Menu bar and toolbar of the main window, built from its public slots.
+"""Menu bar (built from the main window's public slots) and the view toolbar widget.
 
 Kept apart from the window so other parts (the worklist) can add their menus and actions:
 ``window.menus["file"]`` etc. are plain ``QMenu``s, ``window.actions[name]`` plain ``QAction``s.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from ecgviewer.ui.export_signal import export_signal
 from ecgviewer.ui.state import DEVICES, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S
@@ -195,34 +196,54 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     return menus
 
 
-def build_toolbar(window: MainWindow) -> QToolBar:
-    """Layouts one click away, speed and gain, caliper and overlay toggles."""
-    tb = QToolBar("View", window)
-    tb.setObjectName("view_toolbar")
-    for key in LAYOUTS:
-        tb.addAction(window.actions[f"layout_{key}"])
-    tb.addSeparator()
-    tb.addWidget(QLabel(" Speed "))
-    window.speed_combo = QComboBox()
-    window.speed_combo.addItems([f"{s:g} mm/s" for s in SPEEDS_MM_S])
-    window.speed_combo.activated.connect(lambda i: window.set_speed(SPEEDS_MM_S[i]))
-    tb.addWidget(window.speed_combo)
-    tb.addWidget(QLabel(" Gain "))
-    window.gain_combo = QComboBox()
-    window.gain_combo.addItems([f"{g:g} mm/mV" for g in GAINS_MM_MV])
-    window.gain_combo.activated.connect(lambda i: window.set_gain(GAINS_MM_MV[i]))
-    tb.addWidget(window.gain_combo)
-    tb.addSeparator()
-    tb.addAction(window.actions["true_scale"])
-    window.actions["fit_window"].setIconText("Fit to window")
-    tb.addAction(window.actions["fit_window"])
-    window.scale_badge = QLabel(" ✓ true scale: 1 mm = 1 mm ")
-    window.scale_badge.setToolTip("Whether 1 mm of paper is 1 mm on screen (View > Calibrate)")
-    tb.addWidget(window.scale_badge)
-    tb.addAction(window.actions["caliper"])
-    tb.addAction(window.actions["overlay"])
-    tb.addAction(window.actions["ghost"])
-    tb.addAction(window.actions["prev_finding"])
-    tb.addAction(window.actions["next_finding"])
-    window.addToolBar(tb)
-    return tb
+class ViewToolbar(QToolBar):
+    """Layouts one click away, speed and gain, the true-scale badge, caliper and overlay toggles.
+
+    Owns its speed and gain boxes and the scale badge: what the user picks comes out as
+    ``speed_chosen`` / ``gain_chosen``; what the window shows goes in through
+    :meth:`show_values` and :meth:`show_scale`.
+    """
+
+    speed_chosen = Signal(float)  # mm/s
+    gain_chosen = Signal(float)  # mm/mV
+
+    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
+        super().__init__("View", parent)
+        self.setObjectName("view_toolbar")
+        for key in LAYOUTS:
+            self.addAction(actions[f"layout_{key}"])
+        self.addSeparator()
+        self.addWidget(QLabel(" Speed "))
+        self.speed_combo = QComboBox()
+        self.speed_combo.addItems([f"{s:g} mm/s" for s in SPEEDS_MM_S])
+        self.speed_combo.activated.connect(lambda i: self.speed_chosen.emit(SPEEDS_MM_S[i]))
+        self.addWidget(self.speed_combo)
+        self.addWidget(QLabel(" Gain "))
+        self.gain_combo = QComboBox()
+        self.gain_combo.addItems([f"{g:g} mm/mV" for g in GAINS_MM_MV])
+        self.gain_combo.activated.connect(lambda i: self.gain_chosen.emit(GAINS_MM_MV[i]))
+        self.addWidget(self.gain_combo)
+        self.addSeparator()
+        self.addAction(actions["true_scale"])
+        actions["fit_window"].setIconText("Fit to window")
+        self.addAction(actions["fit_window"])
+        self.scale_badge = QLabel(" ✓ true scale: 1 mm = 1 mm ")
+        self.scale_badge.setToolTip("Whether 1 mm of paper is 1 mm on screen (View > Calibrate)")
+        self.addWidget(self.scale_badge)
+        for key in ("caliper", "overlay", "ghost", "prev_finding", "next_finding"):
+            self.addAction(actions[key])
+
+    def show_values(self, speed_mm_s: float, gain_mm_mv: float) -> None:
+        self.speed_combo.setCurrentIndex(SPEEDS_MM_S.index(speed_mm_s))
+        self.gain_combo.setCurrentIndex(GAINS_MM_MV.index(gain_mm_mv))
+
+    def show_scale(self, text: str, hidden: str = "") -> None:
+        """The badge: green tick at true scale (``hidden``: what lies off screen), else an
+        orange warning with ``text`` (e.g. "NOT true scale: fitted to window ×0.80")."""
+        true = text == "true scale"
+        self.scale_badge.setText(
+            " ✓ true scale: 1 mm = 1 mm" + hidden + " " if true else f" {text} "
+        )
+        self.scale_badge.setStyleSheet(
+            "" if true else "QLabel { background: #ffb347; color: black; font-weight: bold; }"
+        )

@@ -51,7 +51,6 @@ class ReadingFeatures(QObject):
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.record_loaded.connect(self._record_loaded)
-        review.reading_of = self.reading_of
         act = QAction("&Interpretation and sign-off", window)
         act.setShortcut(QKeySequence("Ctrl+L"))
         act.triggered.connect(self.focus)
@@ -179,5 +178,7 @@ def install(window: QMainWindow, review: Any) -> ReadingFeatures | None:
     except Exception:
         log.exception("the interpretation / sign-off features are unavailable")
         return None
-    window.reading = features  # type: ignore[attr-defined]
+    # The public hooks: the window and the review features (its reports) know the dock.
+    window.attach_reading(features)  # type: ignore[attr-defined]
+    review.attach_reading(features)
     return features

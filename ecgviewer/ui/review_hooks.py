@@ -54,6 +54,9 @@ class ReviewFeatures(QObject):
                 ),
             )
         self.worklist: Any = None
+        # The Interpretation dock (ui.reading_hooks), through attach_reading: its reading of
+        # the ECG on screen goes into the report.
+        self.reading: Any = None
         self.overview = LongRecordingPanel(detector=detector, store=self.store)
         self.overview.position_changed.connect(self._show_page)
         self.dock = QDockWidget("Long-recording overview", window)
@@ -103,6 +106,10 @@ class ReviewFeatures(QObject):
         view = w.menus.get("view")
         if view is not None:
             view.addAction(self.dock.toggleViewAction())
+
+    def attach_reading(self, features: Any) -> None:
+        """The public hook of ``ui.reading_hooks``: reports include the dock's reading."""
+        self.reading = features
 
     # -------------------------------------------------------------- worklist
     def worklist_window(self) -> Any:
@@ -199,7 +206,7 @@ class ReviewFeatures(QObject):
         if w.record is None:
             show_error(w, ValueError("Open an ECG first: there is nothing to report."))
             return None
-        reading = getattr(self, "reading_of", lambda _r: None)(w.record)
+        reading = self.reading.reading_of(w.record) if self.reading is not None else None
         return {
             "record": w.record,
             "result": self._page_result(),

@@ -218,11 +218,11 @@ def test_window_opens_maximised_then_remembers_the_users_geometry(qtbot, tmp_pat
 def test_fit_to_window_is_labelled_not_true_scale_and_persists(qtbot, window):
     window.open_record(synthetic_12lead())
     window.plot.set_px_per_mm(8.0)  # a dense screen: the page does not fit at true scale
-    assert window.scale_badge.text().strip().startswith("✓ true scale: 1 mm = 1 mm")
+    assert window.toolbar.scale_badge.text().strip().startswith("✓ true scale: 1 mm = 1 mm")
     window.actions["fit_window"].trigger()
     assert window.state.fit_to_window
     assert window.plot.zoom_factor() != pytest.approx(1.0, rel=0.02)
-    assert "NOT true scale" in window.scale_badge.text()
+    assert "NOT true scale" in window.toolbar.scale_badge.text()
     assert "NOT true scale" in window.scale_label.text()
     window.set_layout("12x1")  # the choice survives a layout change ...
     assert window.plot.mode == "fit"
@@ -643,9 +643,9 @@ def test_true_scale_badge_says_when_the_page_runs_past_the_window(window):
     window.open_record(synthetic_12lead())
     window.plot.set_px_per_mm(8.0)  # 12 rows of 20 mm need 1900 px: more than the window
     window._update_scale_label()
-    assert "more below" in window.scale_badge.text()
+    assert "more below" in window.toolbar.scale_badge.text()
     window.set_fit_to_window(True)
-    assert "NOT true scale" in window.scale_badge.text()
+    assert "NOT true scale" in window.toolbar.scale_badge.text()
 
 
 def test_a_recording_problem_heads_the_analysis_panel(window, qtbot):
