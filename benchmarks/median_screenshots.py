@@ -52,9 +52,9 @@ def main(argv: list[str]) -> int:
     report: dict[str, object] = {}
     win.open_record(read(SHARED / "fixtures/hl7aecg/hl7_example_mortara_eli250.xml"))
     wait(lambda: win.measurements is not None)
-    win.show_median_beats()
-    wait(lambda: getattr(win, "median_window", None) is not None)
-    mw = win.median_window
+    win.median.show_median_beats()
+    wait(lambda: win.median.median_window is not None)
+    mw = win.median.median_window
     mw.resize(1500, 1000)
     pump(0.2)
     mw.fit()
@@ -72,9 +72,9 @@ def main(argv: list[str]) -> int:
     if (ptb / "00200_lr.hea").is_file() and (ptb / "00012_lr.hea").is_file():
         win.open_record(read(ptb / "00200_lr.hea"))
         wait(lambda: win.measurements is not None)
-        win.compare_with(str(ptb / "00012_lr.hea"))
-        wait(lambda: getattr(win, "compare_window", None) is not None)
-        cw = win.compare_window
+        win.median.compare_with(str(ptb / "00012_lr.hea"))
+        wait(lambda: win.median.compare_window is not None)
+        cw = win.median.compare_window
         cw.resize(1500, 1000)
         pump(0.2)
         cw.fit()
@@ -83,12 +83,12 @@ def main(argv: list[str]) -> int:
         print(out / "12_compare.png")
         report["ptbxl_11031_changes"] = [c.name for c in cw.comparison.significant]
         cw.close()
-        win.compare_window = None
+        win.median.compare_window = None
     win.open_record(read(SHARED / "fixtures/hl7aecg/hl7_example_mortara_eli250.xml"))
     wait(lambda: win.measurements is not None)
-    win.compare_with(str(SHARED / "fixtures/hl7aecg/cvrg_calecg2_example2.xml"))
-    wait(lambda: getattr(win, "compare_window", None) is not None)
-    cw = win.compare_window
+    win.median.compare_with(str(SHARED / "fixtures/hl7aecg/cvrg_calecg2_example2.xml"))
+    wait(lambda: win.median.compare_window is not None)
+    cw = win.median.compare_window
     cw.resize(1500, 1000)
     pump(0.2)
     cw.fit()

@@ -39,7 +39,7 @@ from ecgviewer.ui.display import (
 )
 from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
-from ecgviewer.ui.median_view import MedianActionsMixin
+from ecgviewer.ui.median_view import MedianActions
 from ecgviewer.ui.menus import ViewToolbar, build_menu_bar
 from ecgviewer.ui.overlay import finding_text
 from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
@@ -69,7 +69,7 @@ def screen_px_per_mm(widget: QWidget | None = None) -> float:
     return dpi / 25.4
 
 
-class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainWindow):
+class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
     page_changed = Signal(float)  # start (s) of the page now shown
@@ -135,6 +135,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, MedianActionsMixin, QMainW
         splitter.setSizes([1200, 360])
         self.setCentralWidget(splitter)
 
+        self.median = MedianActions(self)  # View > Median beats, File > Compare with…
         self.menus = build_menu_bar(self)
         self.toolbar = ViewToolbar(self.actions, self)
         self.toolbar.speed_chosen.connect(self.set_speed)

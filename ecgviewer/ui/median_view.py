@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QSize, QThreadPool
+from PySide6.QtCore import QObject, QSize, QThreadPool, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QDialog,
@@ -72,6 +72,7 @@ class PageWindow(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.true_px_per_mm = px_per_mm
+        self.comparison: Any = None  # the serial comparison a comparison window shows
         self.page = PaperPage(paint, px_per_mm)
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.page)
@@ -151,7 +152,7 @@ def compare_window(
         "; ".join(parts),
         parent,
     )
-    win.comparison = comparison  # type: ignore[attr-defined]
+    win.comparison = comparison
     return win
 
 
@@ -191,31 +192,47 @@ def comparison_report_job(
     return render.export_pdf(content, path)
 
 
-class MedianActionsMixin:
-    """View > Median beats and File > Compare with… on the main window."""
+class MedianActions(QObject):
+    """View > Median beats and File > Compare with… of one main window.
 
-    def show_median_beats(self) -> None:
+    Owns the jobs these start and the windows they open (``median_window``,
+    ``compare_window``); says when each is shown, and when a comparison report is saved.
+    """
+
+    median_shown = Signal(object)  # PageWindow
+    comparison_shown = Signal(object)  # PageWindow
+    report_saved = Signal(object)  # the PDF's path
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window  # the main window: its record, measurements, result and scale
+        self.median_window: PageWindow | None = None
+        self.compare_window: PageWindow | None = None
+        self.comparison_report_path: Any = None
+        self._workers: dict[str, Any] = {}  # running jobs, kept alive until they report
+
+    def _failed(self, exc: BaseException) -> None:
         from ecgviewer.ui import messages
 
-        w: Any = self
+        messages.show_error(self.window, exc)
+
+    def show_median_beats(self) -> None:
+        w = self.window
         if w.record is None:
             return
         full = getattr(w.measurements, "full", None)
         if full is None:
-
-            def done(m: Measurements) -> None:
-                self._open_median(m)
-
-            w.median_worker = start_job(
-                measure_two_job(w.record), done, lambda exc: messages.show_error(w, exc)
+            self._workers["median"] = start_job(
+                measure_two_job(w.record), self._open_median, self._failed
             )
             return
         self._open_median(full)
 
     def _open_median(self, m: Measurements) -> None:
-        w: Any = self
-        w.median_window = median_window(w.record, m, w.plot.px_per_mm, w)
-        w.median_window.show()
+        w = self.window
+        self.median_window = median_window(w.record, m, w.plot.px_per_mm, w)
+        self.median_window.show()
+        self.median_shown.emit(self.median_window)
 
     def save_comparison_report(
         self, previous: Record, m: Measurements, pm: Measurements, path: str | None = None
@@ -223,9 +240,7 @@ class MedianActionsMixin:
         """Write the report PDF whose third page is this comparison."""
         from PySide6.QtWidgets import QFileDialog
 
-        from ecgviewer.ui import messages
-
-        w: Any = self
+        w = self.window
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
                 w, "Save the report", "comparison_report.pdf", "PDF (*.pdf)"
@@ -234,12 +249,11 @@ class MedianActionsMixin:
             return
 
         def done(out: Any) -> None:
-            w.comparison_report_path = out
+            self.comparison_report_path = out
+            self.report_saved.emit(out)
 
-        w.comparison_report_worker = start_job(
-            comparison_report_job(w.record, w.result, previous, m, pm, path),
-            done,
-            lambda exc: messages.show_error(w, exc),
+        self._workers["comparison_report"] = start_job(
+            comparison_report_job(w.record, w.result, previous, m, pm, path), done, self._failed
         )
 
     def compare_with_dialog(self) -> None:
@@ -247,7 +261,7 @@ class MedianActionsMixin:
 
         from ecgviewer import io as ecg_io
 
-        w: Any = self
+        w = self.window
         if w.record is None:
             return
         exts = " ".join(f"*{e}" for e in ecg_io.supported_extensions())
@@ -265,9 +279,8 @@ class MedianActionsMixin:
         percentile, when known (the worklist scored it), joins the table of changes."""
         from ecgviewer import io as ecg_io
         from ecgviewer.errors import ECGError
-        from ecgviewer.ui import messages
 
-        w: Any = self
+        w = self.window
         if w.record is None:
             return
         try:
@@ -279,7 +292,7 @@ class MedianActionsMixin:
                     got = got[0].load() if hasattr(got[0], "load") else got[0]
                 previous = got
         except Exception as exc:  # noqa: BLE001 - any reader failure is shown, never raised
-            messages.show_error(w, exc)
+            self._failed(exc)
             return
         prev: Record = previous
 
@@ -292,24 +305,26 @@ class MedianActionsMixin:
         def done(pair: tuple) -> None:
             m, pm = pair
             pct = getattr(w.result, "percentile", None)
-            w.compare_window = compare_window(
+            shown = compare_window(
                 w.record, m, prev, pm, w.plot.px_per_mm, (pct, previous_percentile), w
             )
             save = QPushButton("Save report…")
             save.setToolTip("PDF: the ECG, its median beats and this comparison")
             save.clicked.connect(lambda: self.save_comparison_report(prev, m, pm))
-            w.compare_window.bar.insertWidget(1, save)
-            w.compare_window.show()
+            shown.bar.insertWidget(1, save)
+            self.compare_window = shown
+            shown.show()
+            self.comparison_shown.emit(shown)
 
         def chain() -> Generator[tuple[int, int, str], None, tuple]:
             pm = yield from measure_two_job(prev)
             return (yield from both(pm))
 
-        w.compare_worker = start_job(chain(), done, lambda exc: messages.show_error(w, exc))
+        self._workers["compare"] = start_job(chain(), done, self._failed)
 
 
 __all__ = [
-    "MedianActionsMixin",
+    "MedianActions",
     "PaperPage",
     "PageWindow",
     "compare_window",

@@ -65,7 +65,7 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
             w,
             "compare_with",
             "&Compare with…",
-            w.compare_with_dialog,
+            w.median.compare_with_dialog,
             tip="Overlay a previous ECG of the patient: median beats, rhythm, changes",
         )
     )
@@ -137,7 +137,7 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
             w,
             "median_beats",
             "&Median beats",
-            w.show_median_beats,
+            w.median.show_median_beats,
             "Ctrl+M",
             tip="Each lead's median beat with fiducials and measurements",
         )

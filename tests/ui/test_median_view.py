@@ -29,8 +29,8 @@ def test_median_beats_window(window, qtbot, fixtures_dir: Path, tmp_path: Path) 
     window.open_record(rec)
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
     window.actions["median_beats"].trigger()
-    qtbot.waitUntil(lambda: getattr(window, "median_window", None) is not None, timeout=20_000)
-    win = window.median_window
+    qtbot.waitUntil(lambda: window.median.median_window is not None, timeout=20_000)
+    win = window.median.median_window
     assert "Median of" in win.note.text()
     win.fit()
     assert _ink(win.page) > 0.002  # traces and text were painted
@@ -45,9 +45,9 @@ def test_compare_with_other_format_and_rate(
     window.open_record(rec)
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
     # A 1000 Hz ECG from another producer, missing no leads; then one with 2 leads only.
-    window.compare_with(str(fixtures_dir / "hl7aecg" / "cvrg_calecg2_example2.xml"))
-    qtbot.waitUntil(lambda: getattr(window, "compare_window", None) is not None, timeout=30_000)
-    win = window.compare_window
+    window.median.compare_with(str(fixtures_dir / "hl7aecg" / "cvrg_calecg2_example2.xml"))
+    qtbot.waitUntil(lambda: window.median.compare_window is not None, timeout=30_000)
+    win = window.median.compare_window
     comp = win.comparison
     assert len(comp.common_leads) == 12 and not any(comp.missing_leads.values())
     names = [c.name for c in comp.changes]
@@ -62,25 +62,23 @@ def test_compare_with_other_format_and_rate(
     prev = read(fixtures_dir / "hl7aecg" / "cvrg_calecg2_example2.xml")
     from ecgviewer.signal.intervals import measure
 
-    window.save_comparison_report(
+    window.median.save_comparison_report(
         prev, window.measurements.full, measure(prev), str(tmp_path / "cmp.pdf")
     )
-    qtbot.waitUntil(
-        lambda: getattr(window, "comparison_report_path", None) is not None, timeout=30_000
-    )
+    qtbot.waitUntil(lambda: window.median.comparison_report_path is not None, timeout=30_000)
     pages = pypdf.PdfReader(str(tmp_path / "cmp.pdf")).pages
     assert len(pages) == 3 and "Serial comparison" in " ".join(pages[2].extract_text().split())
     win.fit()
     assert _ink(win.page) > 0.002
     win.close()
-    window.compare_window = None
-    window.compare_with(str(fixtures_dir / "wfdb" / "100.hea"))
-    qtbot.waitUntil(lambda: getattr(window, "compare_window", None) is not None, timeout=60_000)
-    comp = window.compare_window.comparison
+    window.median.compare_window = None
+    window.median.compare_with(str(fixtures_dir / "wfdb" / "100.hea"))
+    qtbot.waitUntil(lambda: window.median.compare_window is not None, timeout=60_000)
+    comp = window.median.compare_window.comparison
     assert set(comp.common_leads) == {"II", "V5"}
     assert "I" in comp.missing_leads["before"]
-    assert "lacks" in window.compare_window.note.text()
-    window.compare_window.close()
+    assert "lacks" in window.median.compare_window.note.text()
+    window.median.compare_window.close()
 
 
 def test_too_short_record_says_so(window, qtbot) -> None:
@@ -91,7 +89,7 @@ def test_too_short_record_says_so(window, qtbot) -> None:
     rec = Record(np.asarray(ecg.signal)[:, :600], 500.0, list(ecg.leads))
     window.open_record(rec)
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
-    window.show_median_beats()
-    qtbot.waitUntil(lambda: getattr(window, "median_window", None) is not None, timeout=20_000)
-    assert "No median beat" in window.median_window.note.text()
-    window.median_window.close()
+    window.median.show_median_beats()
+    qtbot.waitUntil(lambda: window.median.median_window is not None, timeout=20_000)
+    assert "No median beat" in window.median.median_window.note.text()
+    window.median.median_window.close()
