@@ -95,7 +95,8 @@ def main(argv: list[str]) -> int:
     install_excepthooks()
     from ecgviewer.paths import resource
     from ecgviewer.ui import messages
-    from ecgviewer.ui.main_window import MainWindow, default_scoring_job
+    from ecgviewer.ui.main_window import MainWindow
+    from ecgviewer.ui.scoring_controller import default_scoring_job
 
     messages.set_test_mode(True)
     real = importlib.util.find_spec("ecgviewer.analysis.scoring") is not None and (

@@ -121,7 +121,8 @@ def main() -> int:
 
     app = create_app()
     from ecgviewer.ui import messages
-    from ecgviewer.ui.main_window import MainWindow, default_scoring_job
+    from ecgviewer.ui.main_window import MainWindow
+    from ecgviewer.ui.scoring_controller import default_scoring_job
     from tests.ui.fakes import fake_result
 
     messages.set_test_mode(True)

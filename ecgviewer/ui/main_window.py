@@ -8,7 +8,6 @@ menu bar, and the ``record_loaded`` / ``scoring_finished`` signals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecgviewer.errors import ECGError
+from ecgviewer.errors import ECGError, InvalidSignalError, MissingLeadsError, ModelError
 from ecgviewer.paper.layouts import compute_page, page_layout_name
 from ecgviewer.record import Record
 from ecgviewer.result import Finding
-from ecgviewer.ui.analysis_jobs import AnalysisJobsMixin, default_scoring_job
+from ecgviewer.ui import messages
 from ecgviewer.ui.calipers import CaliperTool
 from ecgviewer.ui.dialogs import CalibrationDialog
 from ecgviewer.ui.display import (
@@ -41,8 +40,12 @@ from ecgviewer.ui.file_actions import FileActionsMixin
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.median_view import MedianActions
 from ecgviewer.ui.menus import ViewToolbar, build_menu_bar
-from ecgviewer.ui.overlay import finding_text
+from ecgviewer.ui.overlay import finding_text, findings_from, heat_scale
 from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
+from ecgviewer.ui.scoring_controller import (
+    ScoringController,
+    ScoringJobFactory,
+)
 from ecgviewer.ui.state import (
     DARK,
     LAYOUTS,
@@ -56,8 +59,6 @@ from ecgviewer.wording import elapsed_text
 
 log = logging.getLogger(__name__)
 
-ScoringJobFactory = Callable[[Record, str], Generator[Any, None, Any]]
-
 
 def screen_px_per_mm(widget: QWidget | None = None) -> float:
     """Logical pixels per millimetre from the screen's physical size (Qt6: device-independent
@@ -69,7 +70,7 @@ def screen_px_per_mm(widget: QWidget | None = None) -> float:
     return dpi / 25.4
 
 
-class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
+class MainWindow(FileActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
     page_changed = Signal(float)  # start (s) of the page now shown
@@ -78,25 +79,21 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         super().__init__()
         self.settings = settings()
         self.state = ViewState.load(self.settings)
-        self.scoring_job = scoring_job or default_scoring_job
         self.jobs = JobTracker()
+        # Display filter, measurements and the model for the record on screen.
+        self.scoring = ScoringController(self.jobs, self.state, scoring_job, self)
         self.record: Record | None = None
         self.result: Any | None = None
         self.heat_scale = 1.0
-        # Set through attach_review (ui.review_hooks): the review features, and the length
-        # beyond which their overview dock, not the whole-record job, scores a recording.
+        # Set through attach_review (ui.review_hooks): the review features.
         self.review: Any = None
-        self.long_recording_s: float | None = None
         # Set through attach_reading (ui.reading_hooks): the Interpretation dock's features.
         self.reading: Any = None
         self.measurements: Measurements | None = None
         self.findings: list[Finding] = []
         self.title_note = ""
         self.actions: dict[str, Any] = {}
-        self._score_started = 0.0
         self._filter_retries = 0
-        self._score_after_measure = False
-        self._heap_frozen = False
         self._page_shown = -1.0
 
         self.plot = LeadPlotWidget()
@@ -109,8 +106,8 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.measure_panel = MeasurementsPanel()
         self.caliper.measured.connect(lambda r: self.measure_panel.caliper_label.setText(r.text()))
         self.analysis_panel = AnalysisPanel()
-        self.analysis_panel.cancel_requested.connect(self.cancel_scoring)
-        self.analysis_panel.rerun_requested.connect(self.start_scoring)
+        self.analysis_panel.cancel_requested.connect(self.scoring.cancel_scoring)
+        self.analysis_panel.rerun_requested.connect(self.scoring.start_scoring)
         self.analysis_panel.overlay_changed.connect(self._on_overlay_changed)
         self.findings_panel = FindingsPanel()
         self.findings_panel.finding_activated.connect(self.go_to_finding)
@@ -145,9 +142,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.filter_label = QLabel()
         self.statusBar().addPermanentWidget(self.filter_label)
         self.statusBar().addPermanentWidget(self.scale_label)
-        self._elapsed_timer = QTimer(self)
-        self._elapsed_timer.setInterval(200)
-        self._elapsed_timer.timeout.connect(self._tick_elapsed)
+        self._connect_scoring()
         self.setAcceptDrops(True)
         self.resize(1500, 900)
         geometry = self.settings.value("window/geometry")
@@ -184,7 +179,6 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self.measurements = None
         self.title_note = title_note
         self.state.page_start = 0.0
-        self._measured_from = 0.0
         self.state.enlarged_lead = None
         self.findings_panel.set_findings([])
         self.measure_panel.clear("measuring…")
@@ -197,11 +191,76 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         # One after the other: display filter (first start only), measurements, scoring. The
         # first scoring run imports torch, and scipy fails if it runs while torch is
         # half-imported; the first paint must not wait for scipy.signal either.
-        self._score_after_measure = True
-        if filters_loaded():
-            self.start_measuring()
-        else:
-            self._load_filters()
+        self.scoring.start(record)
+
+    # ================================================================== background work
+    @property
+    def scoring_job(self) -> ScoringJobFactory:
+        """The job that scores a record (the real model unless a test or benchmark swaps it)."""
+        return self.scoring.scoring_job
+
+    @scoring_job.setter
+    def scoring_job(self, job: ScoringJobFactory) -> None:
+        self.scoring.scoring_job = job
+
+    def start_scoring(self) -> None:
+        """Run the anomaly model on the record on screen again (Ctrl+R, a new age/sex)."""
+        self.scoring.start_scoring()
+
+    def cancel_scoring(self) -> None:
+        self.scoring.cancel_scoring()
+
+    def _connect_scoring(self) -> None:
+        c, panel = self.scoring, self.analysis_panel
+        c.filters_ready.connect(self.redraw)
+        c.measuring.connect(lambda: self.measure_panel.clear("measuring…"))
+        c.measured.connect(self._on_measured)
+        c.measure_failed.connect(lambda exc: self.measure_panel.clear(f"unavailable: {exc}"))
+        c.scoring_started.connect(self._on_scoring_started)
+        c.score_progress.connect(panel.set_progress)
+        c.elapsed.connect(panel.set_elapsed)
+        c.scored.connect(self._on_scored)
+        c.score_failed.connect(self._on_score_failed)
+        c.scoring_cancelled.connect(lambda: panel.finish("cancelled", c.elapsed_s()))
+        c.not_scored.connect(self._show_not_scored)
+        c.left_to_overview.connect(panel.show_left_to_overview)
+
+    def _on_measured(self, result: Measurements) -> None:
+        self.measurements = result
+        self.measure_panel.show_measurements(result)
+
+    def _on_scoring_started(self) -> None:
+        self.result = None
+        self.analysis_panel.show_started()
+
+    def _on_scored(self, result: Any) -> None:
+        if self.record is None:
+            return
+        self.result = result
+        self.heat_scale = heat_scale(result)
+        self.findings = findings_from(result, self.record.ecg_leads)
+        self.analysis_panel.show_scored(result, bool(self.findings), self.scoring.elapsed_s())
+        self.findings_panel.set_findings(self.findings)
+        self.redraw(overlay_only=True)
+        self.scoring_finished.emit(result)
+
+    def _show_not_scored(self, reason: str) -> None:
+        """The panel says once why this record is not scored (no dialog, no stale result)."""
+        self.result = None
+        self.scoring.stop_clock()
+        self.analysis_panel.show_not_scored(reason)
+        self.findings_panel.set_findings([])
+
+    def _on_score_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, MissingLeadsError | InvalidSignalError):
+            self._show_not_scored(getattr(exc, "problem", str(exc)))  # the record, not a fault
+            return
+        if isinstance(exc, ImportError):
+            exc = ModelError(
+                None, f"the anomaly model is not available in this installation ({exc})"
+            )
+        self.analysis_panel.finish(f"failed: {exc}", self.scoring.elapsed_s())
+        messages.show_error(self, exc, title="Anomaly model")
 
     # ================================================================== drawing
     def display_filter(self) -> Any | None:
@@ -264,7 +323,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         self._update_scale_label()
         if self.state.page_start != self._page_shown:
             self._page_shown = self.state.page_start
-            self.measure_page_if_needed()
+            self.scoring.measure_page_if_needed()
             self.page_changed.emit(self.state.page_start)
 
     def scale_text(self) -> str:
@@ -517,7 +576,7 @@ class MainWindow(AnalysisJobsMixin, FileActionsMixin, QMainWindow):
         ``long_recording_s`` to its overview dock (whole-record maps of a 24 h file would
         not fit in memory)."""
         self.review = features
-        self.long_recording_s = long_recording_s
+        self.scoring.long_recording_s = long_recording_s
         self.page_changed.connect(features.page_shown)
 
     def attach_reading(self, features: Any) -> None:

@@ -3,6 +3,8 @@ and the findings list. Panels only display and emit; the window decides what hap
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +28,7 @@ from ecgviewer import wording
 from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
 from ecgviewer.result import Finding
 from ecgviewer.ui.display import Measurements
+from ecgviewer.ui.overlay import flag_texts, model_text, quality_lines, verdict
 
 
 def _value_label() -> QLabel:
@@ -339,12 +342,54 @@ class AnalysisPanel(QGroupBox):
         self.verdict_label.setText(verdict)
         self.details_label.setText(details)
 
-    def show_not_scored(self) -> None:
-        """No result for this record (the status line says why): nothing stale stays."""
+    def show_started(self) -> None:
+        self.set_running(True)
+        self.status_label.setText("starting the anomaly model…")
+
+    def finish(self, status: str, elapsed: float) -> None:
+        """Scoring ended: ``status`` is "done", "cancelled" or "failed: why"."""
+        self.set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if status.startswith("done") else 0)
+        self.status_label.setText(status)
+        self.set_elapsed(elapsed)
+
+    def show_scored(self, result: Any, has_findings: bool, elapsed: float) -> None:
+        """A Detector result: percentile and verdict in words, what the heat band shows, the
+        model, signal quality and flags."""
+        self.finish("done", elapsed)
+        pct = getattr(result, "percentile", None)
+        band = (
+            "heat band: calibrated findings (the default threshold marks what is beyond "
+            "normal ECGs)"
+            if getattr(result, "finding_map", None) is not None
+            else "heat band: per-sample restoration error"
+        )
+        details = [f"model: {model_text(result)}", band]
+        if not has_findings:
+            details.append("findings: none beyond what normal ECGs show")
+        details += quality_lines(result) + flag_texts(result)
+        words = verdict(pct, getattr(result, "flags", ()))
+        if words != wording.percentile_verdict(pct):  # a recording problem comes first
+            self.show_result(
+                float(result.score), pct, words, "\n".join(details), headline=words.split(":")[0]
+            )
+        else:
+            self.show_result(float(result.score), pct, wording.comparison(pct), "\n".join(details))
+
+    def show_not_scored(self, reason: str) -> None:
+        """No result for this record, and why: nothing stale stays."""
+        self.set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status_label.setText(f"Not scored: {reason}")
         for label in (self.score_label, self.verdict_label, self.details_label, self.elapsed_label):
             label.setText("")
         self.score_label.setToolTip("")
         self.rerun_button.setEnabled(False)
+
+    def show_left_to_overview(self) -> None:
+        self.status_label.setText("long recording: scored window by window in the overview below")
 
 
 class FindingsPanel(QGroupBox):

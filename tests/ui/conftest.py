@@ -39,7 +39,7 @@ def window(qtbot):
     win.jobs.wait_all(3.0)
     import gc
 
-    gc.unfreeze()  # the window froze the heap (MainWindow.freeze_heap): let tests' garbage go
+    gc.unfreeze()  # the scoring controller froze the heap: let tests' garbage go
 
 
 def ptbxl_record(ptbxl_dir: Path, rel: str = "records100/00000/00001_lr") -> Record:

@@ -107,7 +107,7 @@ def test_database_csv_row_opens_with_its_demographics(qtbot, features, window, t
 
 def test_a_record_the_model_cannot_score_says_so_once_without_a_dialog(qtbot, window):
     from ecgviewer.ui import messages
-    from ecgviewer.ui.main_window import default_scoring_job
+    from ecgviewer.ui.scoring_controller import default_scoring_job
 
     features = install(window)  # the bundled model's rules (no detector is loaded for this)
     window.scoring_job = default_scoring_job
