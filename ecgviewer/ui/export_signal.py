@@ -76,4 +76,4 @@ def _written(window: MainWindow, result) -> None:
     if result.notes:
         text += " (" + "; ".join(result.notes) + ")"
     window.statusBar().showMessage(text, 15000)
-    window.last_export = result
+    window.signal_exported.emit(result)

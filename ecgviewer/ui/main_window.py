@@ -74,6 +74,7 @@ class MainWindow(FileActionsMixin, QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
     page_changed = Signal(float)  # start (s) of the page now shown
+    signal_exported = Signal(object)  # File > Export signal finished: the writer's result
 
     def __init__(self, scoring_job: ScoringJobFactory | None = None) -> None:
         super().__init__()
@@ -92,6 +93,9 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self.measurements: Measurements | None = None
         self.findings: list[Finding] = []
         self.title_note = ""
+        # Help > Keyboard shortcuts and Help > About, once opened (non-modal).
+        self.shortcuts_dialog: QDialog | None = None
+        self.about_dialog: QDialog | None = None
         self.actions: dict[str, Any] = {}
         self._filter_retries = 0
         self._page_shown = -1.0

@@ -16,9 +16,10 @@ def test_export_signal_writes_a_readable_file(window, qtbot, tmp_path, fmt, ext)
     rec = synthetic_12lead()
     window.open_record(rec)
     assert "export_signal" in window.actions
-    worker = export_signal(window, (tmp_path / f"out{ext}", fmt))
-    qtbot.waitUntil(lambda: worker.is_done and hasattr(window, "last_export"), timeout=15_000)
-    back = ecg_io.read(window.last_export.paths[0])
+    with qtbot.waitSignal(window.signal_exported, timeout=15_000) as exported:
+        worker = export_signal(window, (tmp_path / f"out{ext}", fmt))
+    qtbot.waitUntil(lambda: worker.is_done, timeout=5_000)
+    back = ecg_io.read(exported.args[0].paths[0])
     assert back.leads == rec.leads
     np.testing.assert_allclose(np.asarray(back.signal)[:, : rec.n_samples], rec.signal, atol=0.001)
     assert "Exported out" in window.statusBar().currentMessage()
