@@ -152,7 +152,7 @@ def main(argv: list[str]) -> int:
 
     # 1. demo ECG, 3x4 + rhythm, overlay
     if resource("demo/demo_ecg.hea").is_file():
-        win.open_demo()
+        win.files.open_demo()
     else:
         from ecgviewer.record import Record
         from ecgviewer.signal.synthetic import synthetic_ecg

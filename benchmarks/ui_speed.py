@@ -62,7 +62,7 @@ win.plot.viewport().installEventFilter(f)
 win.show()
 path = sys.argv[1]
 if path == "demo":
-    win.open_demo()
+    win.files.open_demo()
 else:
     win.open_path(path)
 app.exec()

@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         opts = {"fs": args.fs} if args.fs else {}
         window.open_path(args.file, **opts)
     elif not args.worklist:
-        window.open_demo()
+        window.files.open_demo()
     if args.worklist:
         open_worklist(window, args.worklist)
     log.info("window shown")

@@ -1,7 +1,7 @@
 """Opening files: File > Open, the demo ECG, recent files, drag and drop, collections.
 
-A mixin of :class:`~ecgviewer.ui.main_window.MainWindow` (kept apart to keep modules small);
-it relies on the window's ``open_record``, ``settings`` and ``menus``.
+:class:`FileActions` is owned by :class:`~ecgviewer.ui.main_window.MainWindow` (``window.files``);
+the window keeps ``open_path`` as its public entry point and the drag-and-drop event handlers.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
 
 from ecgviewer import io as ecg_io
@@ -44,12 +44,23 @@ def open_filters() -> str:
     return ";;".join([f"ECG files ({dialog_patterns()})", *per_format, "All files (*)"])
 
 
-class FileActionsMixin:
-    """File opening for the main window; every failure is a dialog, the current ECG stays."""
+class FileActions(QObject):
+    """Opening files for one main window; every failure is a dialog, the current ECG stays.
+
+    Owns the recent-files list (in the window's settings) and its menu; a read ECG goes to the
+    window's public ``open_record``, and ``opened`` says which file it came from.
+    """
+
+    opened = Signal(str)  # the path of a file just opened and shown
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window  # the main window: open_record, settings, menus["recent"]
 
     def open_dialog(self) -> None:
-        start = str(self.settings.value("files/last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open ECG", start, open_filters())
+        w = self.window
+        start = str(w.settings.value("files/last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(w, "Open ECG", start, open_filters())
         if path:
             self.open_path(path)
 
@@ -57,7 +68,8 @@ class FileActionsMixin:
         path = resource(DEMO_PATH)
         if not path.is_file():
             messages.show_error(
-                self, ECGError(path, "the bundled demo ECG is missing from this installation")
+                self.window,
+                ECGError(path, "the bundled demo ECG is missing from this installation"),
             )
             return False
         return self.open_path(path, title_note="SYNTHETIC demo ECG", remember=False)
@@ -69,7 +81,7 @@ class FileActionsMixin:
         path = Path(path)
         try:
             if path.suffix.lower() in (".npy", ".csv", ".txt") and "fs" not in opts:
-                dialog = SamplingRateDialog(str(path), parent=self)
+                dialog = SamplingRateDialog(str(path), parent=self.window)
                 if dialog.exec() != QDialog.DialogCode.Accepted:
                     return False
                 opts["fs"] = dialog.rate.value()
@@ -82,12 +94,13 @@ class FileActionsMixin:
                 loaded = self._pick_entry(loaded)
                 if loaded is None:
                     return False
-            self.open_record(loaded, title_note=title_note)
+            self.window.open_record(loaded, title_note=title_note)
         except Exception as exc:  # every failure becomes a dialog; the previous ECG stays
-            messages.show_error(self, exc)
+            messages.show_error(self.window, exc)
             return False
         if remember:
             self._remember(path)
+        self.opened.emit(str(path))
         return True
 
     def _pick_entry(self, entries: list[RecordEntry]) -> Record | None:
@@ -95,35 +108,26 @@ class FileActionsMixin:
             raise ECGError(None, "the file holds no ECG")
         if len(entries) == 1:
             return entries[0].load()
-        dialog = RecordPickerDialog(entries, self)
+        dialog = RecordPickerDialog(entries, self.window)
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.selected_index() < 0:
             return None
         return entries[dialog.selected_index()].load()
 
     def _remember(self, path: Path) -> None:
+        settings = self.window.settings
         recent = [p for p in self.recent_files() if p != str(path.resolve())]
         recent.insert(0, str(path.resolve()))
-        self.settings.setValue("files/recent", recent[:MAX_RECENT])
-        self.settings.setValue("files/last_dir", str(path.resolve().parent))
-        self._rebuild_recent_menu()
+        settings.setValue("files/recent", recent[:MAX_RECENT])
+        settings.setValue("files/last_dir", str(path.resolve().parent))
+        self.rebuild_recent_menu()
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("files/recent") or []
+        value = self.window.settings.value("files/recent") or []
         return [value] if isinstance(value, str) else [str(v) for v in value]
 
-    def _rebuild_recent_menu(self) -> None:
-        menu = self.menus["recent"]
+    def rebuild_recent_menu(self) -> None:
+        menu = self.window.menus["recent"]
         menu.clear()
         for p in self.recent_files():
             menu.addAction(p, lambda p=p: self.open_path(p))
         menu.setEnabled(bool(self.recent_files()))
-
-    def dragEnterEvent(self, event) -> None:  # Qt's name
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # Qt's name
-        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.open_path(urls[0])

@@ -36,7 +36,7 @@ from ecgviewer.ui.display import (
     build_page,
     filters_loaded,
 )
-from ecgviewer.ui.file_actions import FileActionsMixin
+from ecgviewer.ui.file_actions import FileActions
 from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.median_view import MedianActions
 from ecgviewer.ui.menus import ViewToolbar, build_menu_bar
@@ -70,7 +70,7 @@ def screen_px_per_mm(widget: QWidget | None = None) -> float:
     return dpi / 25.4
 
 
-class MainWindow(FileActionsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     record_loaded = Signal(object)  # Record
     scoring_finished = Signal(object)  # ScoreResult
     page_changed = Signal(float)  # start (s) of the page now shown
@@ -136,6 +136,7 @@ class MainWindow(FileActionsMixin, QMainWindow):
         splitter.setSizes([1200, 360])
         self.setCentralWidget(splitter)
 
+        self.files = FileActions(self)  # File > Open, demo, recent files
         self.median = MedianActions(self)  # View > Median beats, File > Compare with…
         self.menus = build_menu_bar(self)
         self.toolbar = ViewToolbar(self.actions, self)
@@ -158,7 +159,7 @@ class MainWindow(FileActionsMixin, QMainWindow):
         self.plot.set_px_per_mm(self._px_per_mm())
         self._sync_controls()
         self._apply_theme()
-        self._rebuild_recent_menu()
+        self.files.rebuild_recent_menu()
         self._update_title()
 
     def show_initial(self) -> None:
@@ -169,6 +170,23 @@ class MainWindow(FileActionsMixin, QMainWindow):
         else:
             self.showMaximized()
         self.plot.setFocus()
+
+    def open_path(
+        self, path: str | Path, *, title_note: str = "", remember: bool = True, **opts: Any
+    ) -> bool:
+        """Read the ECG file at ``path`` and show it (the public entry point for files); on any
+        error a dialog, and the current ECG stays. ``opts``: reader options (e.g. ``fs``)."""
+        return self.files.open_path(path, title_note=title_note, remember=remember, **opts)
+
+    def dragEnterEvent(self, event) -> None:  # Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # Qt's name
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_path(urls[0])
 
     def open_record(self, record: Record, title_note: str = "") -> None:
         """Show ``record`` (the public entry point); starts measurements and scoring."""

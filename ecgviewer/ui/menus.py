@@ -48,9 +48,9 @@ def build_menu_bar(window: MainWindow) -> dict[str, QMenu]:
     w = window
 
     m = menus["file"] = bar.addMenu("&File")
-    m.addAction(_action(w, "open", "&Open…", w.open_dialog, "Ctrl+O"))
+    m.addAction(_action(w, "open", "&Open…", w.files.open_dialog, "Ctrl+O"))
     menus["recent"] = m.addMenu("Open &recent")
-    m.addAction(_action(w, "open_demo", "Open &demo ECG (synthetic)", w.open_demo))
+    m.addAction(_action(w, "open_demo", "Open &demo ECG (synthetic)", w.files.open_demo))
     m.addAction(
         _action(
             w,

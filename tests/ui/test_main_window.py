@@ -480,7 +480,7 @@ def test_demo_ecg_opens_with_synthetic_in_the_title(window):
 
     if not resource("demo/demo_ecg.hea").is_file():
         pytest.skip("resources/demo/demo_ecg.hea not generated yet")
-    assert window.open_demo()
+    assert window.files.open_demo()
     assert "SYNTHETIC demo ECG" in window.windowTitle()
     assert window.record.n_leads >= 12
 
@@ -567,7 +567,7 @@ def test_recent_files_and_drop(window, qtbot, fixtures_dir):
     )
     window.dropEvent(event)
     assert window.record is not None and window.record.fs == 125.0
-    assert window.recent_files()[0] == str(path.resolve())
+    assert window.files.recent_files()[0] == str(path.resolve())
     assert [a.text() for a in window.menus["recent"].actions()] == [str(path.resolve())]
 
 
