@@ -18,9 +18,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
-    QScrollArea,
     QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -41,7 +39,7 @@ from ecgviewer.ui.lead_plot import LeadPlotWidget
 from ecgviewer.ui.median_view import MedianActions
 from ecgviewer.ui.menus import ViewToolbar, build_menu_bar
 from ecgviewer.ui.overlay import finding_text, findings_from, heat_scale
-from ecgviewer.ui.panels import AnalysisPanel, FindingsPanel, MeasurementsPanel, PatientPanel
+from ecgviewer.ui.panels import SidePanel
 from ecgviewer.ui.scoring_controller import (
     ScoringController,
     ScoringJobFactory,
@@ -105,33 +103,22 @@ class MainWindow(QMainWindow):
         self.plot.page_requested.connect(self.step_page)
         self.plot.scale_changed.connect(self._update_scale_label)
         self.caliper = CaliperTool(self.plot)
-        self.patient_panel = PatientPanel()
+        # The right-hand column owns its panels; the window wires them to its slots.
+        self.side = SidePanel()
+        self.patient_panel = self.side.patient
         self.patient_panel.patient_edited.connect(self.set_patient)
-        self.measure_panel = MeasurementsPanel()
+        self.measure_panel = self.side.measurements
         self.caliper.measured.connect(lambda r: self.measure_panel.caliper_label.setText(r.text()))
-        self.analysis_panel = AnalysisPanel()
+        self.analysis_panel = self.side.analysis
         self.analysis_panel.cancel_requested.connect(self.scoring.cancel_scoring)
         self.analysis_panel.rerun_requested.connect(self.scoring.start_scoring)
         self.analysis_panel.overlay_changed.connect(self._on_overlay_changed)
-        self.findings_panel = FindingsPanel()
+        self.findings_panel = self.side.findings
         self.findings_panel.finding_activated.connect(self.go_to_finding)
 
-        side = QWidget()
-        box = QVBoxLayout(side)
-        for panel in (
-            self.analysis_panel,
-            self.findings_panel,
-            self.measure_panel,
-            self.patient_panel,
-        ):
-            box.addWidget(panel)
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot)
-        splitter.addWidget(scroll)
+        splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([1200, 360])
         self.setCentralWidget(splitter)

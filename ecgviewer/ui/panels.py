@@ -1,5 +1,5 @@
-"""Side panels: patient, measurements, anomaly analysis (progress, verdict, overlay controls)
-and the findings list. Panels only display and emit; the window decides what happens."""
+"""Side panels: patient, measurements, anomaly analysis (progress, verdict, overlay controls),
+the findings list, and the scrollable column that holds them. Panels only display and emit; the window decides what happens."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -455,3 +456,22 @@ class FindingsPanel(QGroupBox):
         idx = self.current_index()
         if 0 <= idx < len(self.findings):
             self.finding_activated.emit(self.findings[idx])
+
+
+class SidePanel(QScrollArea):
+    """The viewer's right-hand column, scrollable: anomaly analysis, findings, measurements
+    and patient, in that order. Owns the four panels; the window connects their signals."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.analysis = AnalysisPanel()
+        self.findings = FindingsPanel()
+        self.measurements = MeasurementsPanel()
+        self.patient = PatientPanel()
+        column = QWidget()
+        box = QVBoxLayout(column)
+        for panel in (self.analysis, self.findings, self.measurements, self.patient):
+            box.addWidget(panel)
+        self.setWidget(column)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(330)
