@@ -64,7 +64,8 @@ class ReadingFeatures(QObject):
     # -------------------------------------------------------------- the ECG on screen
     def _record_loaded(self, record: Record) -> None:
         self.record = record
-        edit = getattr(self.review.worklist, "reviewer_edit", None)
+        worklist = self.review.worklist
+        edit = worklist.toolbar.reviewer_edit if worklist is not None else None
         if not self.panel.reader() and edit is not None and edit.text().strip():
             self.panel.set_reader(edit.text().strip())  # the name given in the worklist
         self.panel.set_ecg(self._hash(record))
@@ -95,7 +96,7 @@ class ReadingFeatures(QObject):
     # -------------------------------------------------------------- actions
     def _share_reader(self) -> None:
         worklist = self.review.worklist
-        edit = getattr(worklist, "reviewer_edit", None)
+        edit = worklist.toolbar.reviewer_edit if worklist is not None else None
         if edit is not None and not edit.text().strip():
             edit.setText(self.panel.reader())
 

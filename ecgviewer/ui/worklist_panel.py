@@ -1,17 +1,17 @@
-"""Toolbar and side panel of the worklist window, built from its public slots.
+"""Toolbar and details panel of the worklist window, as widgets that own their controls.
 
-Kept apart from :mod:`ecgviewer.ui.worklist_window` (as ``menus.py`` is from the main window)
-to keep each module small; the widgets become attributes of the window.
+Kept apart from :mod:`ecgviewer.ui.worklist_window` to keep each module small. Each widget says
+what the user asked for through signals; the window decides what happens and tells the
+details panel which row to show.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -23,89 +23,165 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-#: The worklist window (ui/worklist_window.py imports this module, so not the other way round).
-WorklistWindow = Any
+from ecgviewer.review.signoff import LABELS, STATES
+from ecgviewer.review.worklist import WorklistRow
+from ecgviewer.ui.worklist_reading_filter import reading_summary
 
 
-def build_toolbar(win: WorklistWindow) -> None:
-    """Open, export, stop; the reviewer's name (remembered) and a filter."""
-    bar = QToolBar("Worklist")
-    bar.setObjectName("worklist_toolbar")
-    win.addToolBar(bar)
-    win.act_open = QAction("Open folder…", win, shortcut=QKeySequence("Ctrl+Shift+O"))
-    win.act_open.triggered.connect(win._choose_folder)
-    win.act_open_file = QAction("Open collection / database…", win)
-    win.act_open_file.triggered.connect(win._choose_collection)
-    win.act_export = QAction("Export CSV…", win, shortcut=QKeySequence("Ctrl+Shift+E"))
-    win.act_export.triggered.connect(win._choose_export)
-    win.act_cancel = QAction("Stop scoring", win)
-    win.act_cancel.triggered.connect(win.cancel_scoring)
-    win.act_cancel.setEnabled(False)
-    for act in (win.act_open, win.act_open_file, win.act_export, win.act_cancel):
-        bar.addAction(act)
-    bar.addSeparator()
-    bar.addWidget(QLabel(" Reviewer: "))
-    win.reviewer_edit = QLineEdit(str(win._settings.value("reviewer", "") or ""))
-    win.reviewer_edit.setPlaceholderText("your name")
-    win.reviewer_edit.setMaximumWidth(180)
-    win.reviewer_edit.editingFinished.connect(
-        lambda: win._settings.setValue("reviewer", win.reviewer_edit.text().strip())
-    )
-    bar.addWidget(win.reviewer_edit)
-    win.filter_edit = QLineEdit()
-    win.filter_edit.setPlaceholderText("filter (patient, file, note…)")
-    win.filter_edit.setMaximumWidth(220)
-    win.filter_edit.textChanged.connect(win.proxy.setFilterFixedString)
-    bar.addSeparator()
-    bar.addWidget(win.filter_edit)
-    from ecgviewer.ui.worklist_reading_filter import add_reading_filter
+class WorklistToolbar(QToolBar):
+    """Open, export, stop; the reviewer's name (remembered); a text filter and a filter by
+    reading state and reader; the audit-trail export."""
 
-    add_reading_filter(win, bar)
+    open_folder_requested = Signal()
+    open_collection_requested = Signal()
+    export_requested = Signal()
+    cancel_requested = Signal()
+    export_audit_requested = Signal()
+    filter_changed = Signal(str)  # free text
+    reading_filter_changed = Signal(str, str)  # sign-off state ("" any), reader
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__("Worklist", parent)
+        self.setObjectName("worklist_toolbar")
+        self.act_open = QAction("Open folder…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        self.act_open.triggered.connect(self.open_folder_requested)
+        self.act_open_file = QAction("Open collection / database…", self)
+        self.act_open_file.triggered.connect(self.open_collection_requested)
+        self.act_export = QAction("Export CSV…", self, shortcut=QKeySequence("Ctrl+Shift+E"))
+        self.act_export.triggered.connect(self.export_requested)
+        self.act_cancel = QAction("Stop scoring", self)
+        self.act_cancel.triggered.connect(self.cancel_requested)
+        self.act_cancel.setEnabled(False)
+        for act in (self.act_open, self.act_open_file, self.act_export, self.act_cancel):
+            self.addAction(act)
+        self.addSeparator()
+        self.addWidget(QLabel(" Reviewer: "))
+        self.reviewer_edit = QLineEdit(str(settings.value("reviewer", "") or ""))
+        self.reviewer_edit.setPlaceholderText("your name")
+        self.reviewer_edit.setMaximumWidth(180)
+        self.reviewer_edit.editingFinished.connect(
+            lambda: settings.setValue("reviewer", self.reviewer_edit.text().strip())
+        )
+        self.addWidget(self.reviewer_edit)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("filter (patient, file, note…)")
+        self.filter_edit.setMaximumWidth(220)
+        self.filter_edit.textChanged.connect(self.filter_changed)
+        self.addSeparator()
+        self.addWidget(self.filter_edit)
+        self.reading_state_box = QComboBox()
+        self.reading_state_box.addItem("any state", "")
+        for state in STATES:
+            self.reading_state_box.addItem(LABELS[state], state)
+        self.reading_reader_edit = QLineEdit()
+        self.reading_reader_edit.setPlaceholderText("reader")
+        self.reading_reader_edit.setMaximumWidth(140)
+        self.reading_state_box.currentIndexChanged.connect(self._reading_filter)
+        self.reading_reader_edit.textChanged.connect(self._reading_filter)
+        self.addSeparator()
+        self.addWidget(QLabel(" Reading: "))
+        self.addWidget(self.reading_state_box)
+        self.addWidget(self.reading_reader_edit)
+        self.act_export_audit = QAction("Export audit trail…", self)
+        self.act_export_audit.setToolTip("Every change to every ECG in the review store, as CSV")
+        self.act_export_audit.triggered.connect(self.export_audit_requested)
+        self.addAction(self.act_export_audit)
+
+    def _reading_filter(self, *_args: object) -> None:
+        self.reading_filter_changed.emit(
+            self.reading_state_box.currentData() or "", self.reading_reader_edit.text()
+        )
+
+    def reviewer(self) -> str:
+        return self.reviewer_edit.text().strip()
 
 
-def build_side_panel(win: WorklistWindow) -> None:
+class WorklistDetails(QWidget):
     """Details of the current ECG, the three review buttons and the note editor."""
-    win.side = QWidget()
-    lay = QVBoxLayout(win.side)
-    form = QFormLayout()
-    win.lbl_ecg = QLabel()
-    win.lbl_patient = QLabel()
-    win.lbl_score = QLabel()
-    win.lbl_score.setWordWrap(True)
-    win.lbl_review = QLabel()
-    win.lbl_review.setWordWrap(True)
-    for name, widget in (
-        ("ECG", win.lbl_ecg),
-        ("Patient", win.lbl_patient),
-        ("Anomaly", win.lbl_score),
-        ("Review", win.lbl_review),
-    ):
-        widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(name, widget)
-    lay.addLayout(form)
-    buttons = QHBoxLayout()
-    win.btn_normal = QPushButton("Normal (N)")
-    win.btn_abnormal = QPushButton("Abnormal (A)")
-    win.btn_clear = QPushButton("Unreviewed (U)")
-    win.btn_normal.clicked.connect(lambda: win.mark("normal"))
-    win.btn_abnormal.clicked.connect(lambda: win.mark("abnormal"))
-    win.btn_clear.clicked.connect(lambda: win.mark("unreviewed"))
-    for b in (win.btn_normal, win.btn_abnormal, win.btn_clear):
-        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the table
-        buttons.addWidget(b)
-    lay.addLayout(buttons)
-    win.advance = QCheckBox("Go to the next ECG after marking")
-    win.advance.setChecked(str(win._settings.value("advance", "true")).lower() == "true")
-    win.advance.toggled.connect(lambda on: win._settings.setValue("advance", on))
-    win.advance.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    lay.addWidget(win.advance)
-    lay.addWidget(QLabel("Note (E to edit, Ctrl+Enter saves, Esc back to the list):"))
-    win.note_edit = QPlainTextEdit()
-    win.note_edit.setPlaceholderText("free-text note for this ECG")
-    lay.addWidget(win.note_edit, 1)
-    win.btn_note = QPushButton("Save note")
-    win.btn_note.clicked.connect(win.save_note)
-    lay.addWidget(win.btn_note)
-    win.btn_view = QPushButton("Open in viewer (Enter)")
-    win.btn_view.clicked.connect(win.open_current)
-    lay.addWidget(win.btn_view)
+
+    mark_requested = Signal(str)  # "normal", "abnormal" or "unreviewed"
+    save_note_requested = Signal()
+    open_requested = Signal()
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.lbl_ecg = QLabel()
+        self.lbl_patient = QLabel()
+        self.lbl_score = QLabel()
+        self.lbl_score.setWordWrap(True)
+        self.lbl_review = QLabel()
+        self.lbl_review.setWordWrap(True)
+        for name, widget in (
+            ("ECG", self.lbl_ecg),
+            ("Patient", self.lbl_patient),
+            ("Anomaly", self.lbl_score),
+            ("Review", self.lbl_review),
+        ):
+            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(name, widget)
+        lay.addLayout(form)
+        buttons = QHBoxLayout()
+        self.btn_normal = QPushButton("Normal (N)")
+        self.btn_abnormal = QPushButton("Abnormal (A)")
+        self.btn_clear = QPushButton("Unreviewed (U)")
+        self.btn_normal.clicked.connect(lambda: self.mark_requested.emit("normal"))
+        self.btn_abnormal.clicked.connect(lambda: self.mark_requested.emit("abnormal"))
+        self.btn_clear.clicked.connect(lambda: self.mark_requested.emit("unreviewed"))
+        for b in (self.btn_normal, self.btn_abnormal, self.btn_clear):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the table
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.advance = QCheckBox("Go to the next ECG after marking")
+        self.advance.setChecked(str(settings.value("advance", "true")).lower() == "true")
+        self.advance.toggled.connect(lambda on: settings.setValue("advance", on))
+        self.advance.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        lay.addWidget(self.advance)
+        lay.addWidget(QLabel("Note (E to edit, Ctrl+Enter saves, Esc back to the list):"))
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("free-text note for this ECG")
+        lay.addWidget(self.note_edit, 1)
+        self.btn_note = QPushButton("Save note")
+        self.btn_note.clicked.connect(self.save_note_requested)
+        lay.addWidget(self.btn_note)
+        self.btn_view = QPushButton("Open in viewer (Enter)")
+        self.btn_view.clicked.connect(self.open_requested)
+        lay.addWidget(self.btn_view)
+
+    def show_row(self, row: WorklistRow | None) -> None:
+        """Show ``row`` (None: nothing selected); the note is kept while it is being edited."""
+        enabled = row is not None and bool(row.content_hash)
+        for w in (
+            self.btn_normal,
+            self.btn_abnormal,
+            self.btn_clear,
+            self.btn_note,
+            self.note_edit,
+        ):
+            w.setEnabled(enabled)
+        self.btn_view.setEnabled(row is not None)
+        if row is None:
+            for lbl in (self.lbl_ecg, self.lbl_patient, self.lbl_score, self.lbl_review):
+                lbl.setText("–")
+            self.note_edit.setPlainText("")
+            return
+        self.lbl_ecg.setText(f"{row.label}\n{row.path}" + (f" [{row.key}]" if row.key else ""))
+        self.lbl_patient.setText(f"{row.patient_id or '–'}   {row.start or ''}")
+        if row.score is not None:
+            from ecgviewer.ui.overlay import verdict  # quality-aware, wording.verdict inside
+
+            name, _, rest = row.model_version.partition(":")
+            version = rest.split(":")[0]
+            self.lbl_score.setText(f"{verdict(row.percentile, row.flags)}\nmodel {name} {version}")
+        else:
+            self.lbl_score.setText(row.error or "not scored yet")
+        who = f" by {row.reviewer}" if row.reviewer else ""
+        when = f" at {row.review_time[:16].replace('T', ' ')}" if row.review_time else ""
+        self.lbl_review.setText(f"{row.review_state}{who}{when}\n{reading_summary(row)}")
+        if not self.note_edit.hasFocus():
+            self.note_edit.setPlainText(row.note)
+
+    def note(self, row: WorklistRow) -> str:
+        """The note to save with a mark: the edited text, else the row's saved note."""
+        return self.note_edit.toPlainText() if self.note_edit.document().isModified() else row.note

@@ -1,14 +1,13 @@
-"""The worklist's reader's-workflow parts: filter by sign-off state and reader, and the
-reading's summary in the details panel."""
+"""The worklist's reader's-workflow parts: the reading's summary in the details panel and the
+audit-trail export (the filter by sign-off state and reader is on the worklist toolbar)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit, QToolBar
+from PySide6.QtWidgets import QFileDialog
 
-from ecgviewer.review.signoff import LABELS, STATES
+from ecgviewer.review.signoff import LABELS
 from ecgviewer.review.worklist import WorklistRow
 
 
@@ -22,33 +21,6 @@ def reading_summary(row: WorklistRow) -> str:
     if row.reader_measurements:
         text += "; reader-edited intervals"
     return "reading " + text
-
-
-def add_reading_filter(win: Any, bar: QToolBar) -> None:
-    """A state box and a reader field on the worklist toolbar, driving ``win.proxy``."""
-    win.reading_state_box = QComboBox()
-    win.reading_state_box.addItem("any state", "")
-    for state in STATES:
-        win.reading_state_box.addItem(LABELS[state], state)
-    win.reading_reader_edit = QLineEdit()
-    win.reading_reader_edit.setPlaceholderText("reader")
-    win.reading_reader_edit.setMaximumWidth(140)
-
-    def apply(*_args: object) -> None:
-        win.proxy.set_reading_filter(
-            win.reading_state_box.currentData() or "", win.reading_reader_edit.text()
-        )
-
-    win.reading_state_box.currentIndexChanged.connect(apply)
-    win.reading_reader_edit.textChanged.connect(apply)
-    bar.addSeparator()
-    bar.addWidget(QLabel(" Reading: "))
-    bar.addWidget(win.reading_state_box)
-    bar.addWidget(win.reading_reader_edit)
-    win.act_export_audit = QAction("Export audit trail…", win)
-    win.act_export_audit.setToolTip("Every change to every ECG in the review store, as CSV")
-    win.act_export_audit.triggered.connect(lambda: _choose_audit_export(win))
-    bar.addAction(win.act_export_audit)
 
 
 def export_audit(win: Any, path: str) -> int:
@@ -65,7 +37,8 @@ def export_audit(win: Any, path: str) -> int:
     return n
 
 
-def _choose_audit_export(win: Any) -> None:
+def choose_audit_export(win: Any) -> None:
+    """Ask where, then :func:`export_audit` (the worklist toolbar's "Export audit trail…")."""
     path, _ = QFileDialog.getSaveFileName(
         win, "Export the audit trail", "audit_trail.csv", "CSV (*.csv)"
     )

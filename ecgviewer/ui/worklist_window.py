@@ -41,8 +41,8 @@ from ecgviewer.review.worklist import WorklistRow
 from ecgviewer.ui.messages import show_error, show_info
 from ecgviewer.ui.workers import JobTracker, Worker
 from ecgviewer.ui.worklist_model import SCORE_COL, UID_ROLE, WorklistProxy, WorklistTableModel
-from ecgviewer.ui.worklist_panel import build_side_panel, build_toolbar
-from ecgviewer.ui.worklist_reading_filter import reading_summary
+from ecgviewer.ui.worklist_panel import WorklistDetails, WorklistToolbar
+from ecgviewer.ui.worklist_reading_filter import choose_audit_export
 
 log = logging.getLogger(__name__)
 
@@ -129,15 +129,26 @@ class WorklistWindow(QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(lambda _i: self.open_current())
 
-        build_side_panel(self)
+        self.details = WorklistDetails(self._settings)
+        self.details.mark_requested.connect(self.mark)
+        self.details.save_note_requested.connect(self.save_note)
+        self.details.open_requested.connect(self.open_current)
         split = QSplitter()
         split.addWidget(self.table)
-        split.addWidget(self.side)
+        split.addWidget(self.details)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([1000, 380])
         self.setCentralWidget(split)
-        build_toolbar(self)
+        self.toolbar = WorklistToolbar(self._settings, self)
+        self.toolbar.open_folder_requested.connect(self._choose_folder)
+        self.toolbar.open_collection_requested.connect(self._choose_collection)
+        self.toolbar.export_requested.connect(self._choose_export)
+        self.toolbar.cancel_requested.connect(self.cancel_scoring)
+        self.toolbar.export_audit_requested.connect(lambda: choose_audit_export(self))
+        self.toolbar.filter_changed.connect(self.proxy.setFilterFixedString)
+        self.toolbar.reading_filter_changed.connect(self.proxy.set_reading_filter)
+        self.addToolBar(self.toolbar)
         self._build_status()
         self._build_shortcuts()
         self._show_details(None)
@@ -180,11 +191,11 @@ class WorklistWindow(QMainWindow):
             sc.activated.connect(slot)
             self._shortcuts.append(sc)
         for key in ("Ctrl+Return", "Ctrl+Enter"):
-            sc = QShortcut(QKeySequence(key), self.note_edit)
+            sc = QShortcut(QKeySequence(key), self.details.note_edit)
             sc.setContext(Qt.ShortcutContext.WidgetShortcut)
             sc.activated.connect(self._save_note_and_return)
             self._shortcuts.append(sc)
-        esc = QShortcut(QKeySequence("Escape"), self.note_edit)
+        esc = QShortcut(QKeySequence("Escape"), self.details.note_edit)
         esc.setContext(Qt.ShortcutContext.WidgetShortcut)
         esc.activated.connect(self.table.setFocus)
         self._shortcuts.append(esc)
@@ -232,7 +243,7 @@ class WorklistWindow(QMainWindow):
         self._t_open = time.perf_counter()
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
-        self.act_cancel.setEnabled(True)
+        self.toolbar.act_cancel.setEnabled(True)
         self.eta_label.setText("Looking for ECGs…")
         # The tracker delivers only while this job is current: no stale check per handler.
         self.jobs.start(
@@ -282,7 +293,7 @@ class WorklistWindow(QMainWindow):
 
     def _end(self, text: str) -> None:
         self.progress.setVisible(False)
-        self.act_cancel.setEnabled(False)
+        self.toolbar.act_cancel.setEnabled(False)
         self.eta_label.setText(text)
 
     def _on_finished(self, rows: list[WorklistRow]) -> None:
@@ -337,36 +348,7 @@ class WorklistWindow(QMainWindow):
         self._show_details(self.current_row() if current.isValid() else None)
 
     def _show_details(self, row: WorklistRow | None) -> None:
-        enabled = row is not None and bool(row.content_hash)
-        for w in (
-            self.btn_normal,
-            self.btn_abnormal,
-            self.btn_clear,
-            self.btn_note,
-            self.note_edit,
-        ):
-            w.setEnabled(enabled)
-        self.btn_view.setEnabled(row is not None)
-        if row is None:
-            for lbl in (self.lbl_ecg, self.lbl_patient, self.lbl_score, self.lbl_review):
-                lbl.setText("–")
-            self.note_edit.setPlainText("")
-            return
-        self.lbl_ecg.setText(f"{row.label}\n{row.path}" + (f" [{row.key}]" if row.key else ""))
-        self.lbl_patient.setText(f"{row.patient_id or '–'}   {row.start or ''}")
-        if row.score is not None:
-            from ecgviewer.ui.overlay import verdict  # quality-aware, wording.verdict inside
-
-            name, _, rest = row.model_version.partition(":")
-            version = rest.split(":")[0]
-            self.lbl_score.setText(f"{verdict(row.percentile, row.flags)}\nmodel {name} {version}")
-        else:
-            self.lbl_score.setText(row.error or "not scored yet")
-        who = f" by {row.reviewer}" if row.reviewer else ""
-        when = f" at {row.review_time[:16].replace('T', ' ')}" if row.review_time else ""
-        self.lbl_review.setText(f"{row.review_state}{who}{when}\n{reading_summary(row)}")
-        if not self.note_edit.hasFocus():
-            self.note_edit.setPlainText(row.note)
+        self.details.show_row(row)
 
     # -------------------------------------------------------------- reviewing
     def _save(self, row: WorklistRow, state: str, note: str) -> WorklistRow | None:
@@ -374,7 +356,7 @@ class WorklistWindow(QMainWindow):
             return None
         try:
             saved = self.store.save_review(
-                Review(row.content_hash, state, note, self.reviewer_edit.text().strip())
+                Review(row.content_hash, state, note, self.toolbar.reviewer())
             )
         except Exception as exc:  # noqa: BLE001 - the database said no: tell, stay usable
             show_error(self, exc)
@@ -403,26 +385,26 @@ class WorklistWindow(QMainWindow):
         row = self.current_row()
         if row is None:
             return
-        note = self.note_edit.toPlainText() if self.note_edit.document().isModified() else row.note
+        note = self.details.note(row)
         saved = self._save(row, state, note)
         if saved is not None:
-            self.note_edit.document().setModified(False)
+            self.details.note_edit.document().setModified(False)
             self._show_details(saved)
-            if self.advance.isChecked():
+            if self.details.advance.isChecked():
                 self.next_row()
 
     def edit_note(self) -> None:
-        if self.note_edit.isEnabled():
-            self.note_edit.setFocus()
-            self.note_edit.moveCursor(self.note_edit.textCursor().MoveOperation.End)
+        if self.details.note_edit.isEnabled():
+            self.details.note_edit.setFocus()
+            self.details.note_edit.moveCursor(self.details.note_edit.textCursor().MoveOperation.End)
 
     def save_note(self) -> None:
         row = self.current_row()
         if row is None:
             return
-        saved = self._save(row, row.review_state, self.note_edit.toPlainText().strip())
+        saved = self._save(row, row.review_state, self.details.note_edit.toPlainText().strip())
         if saved is not None:
-            self.note_edit.document().setModified(False)
+            self.details.note_edit.document().setModified(False)
             self._show_details(saved)
 
     def _save_note_and_return(self) -> None:

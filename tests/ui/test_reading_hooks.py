@@ -42,7 +42,7 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     )
     row = wl.model.row(first.uid)
     assert (row.reading_state, row.statements, row.readers) == ("reviewed", "PVC", "dr w")
-    assert "reading reviewed, not confirmed: PVC" in wl.lbl_review.text()
+    assert "reading reviewed, not confirmed: PVC" in wl.details.lbl_review.text()
     keys = [sc.key().toString() for sc in panel._shortcuts]
     assert "Ctrl+Return" in keys  # window-wide: confirm and next with one key
     next(sc for sc in panel._shortcuts if sc.key().toString() == "Ctrl+Return").activated.emit()
@@ -54,14 +54,14 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     assert panel.content_hash == second.content_hash and panel.state_label.text() == "unconfirmed"
 
     # The worklist filters by state and reader, and exports the reading.
-    wl.reading_state_box.setCurrentIndex(wl.reading_state_box.findData("confirmed"))
+    wl.toolbar.reading_state_box.setCurrentIndex(wl.toolbar.reading_state_box.findData("confirmed"))
     assert wl.proxy.rowCount() == 1
-    wl.reading_state_box.setCurrentIndex(0)
-    wl.reading_reader_edit.setText("nobody")
+    wl.toolbar.reading_state_box.setCurrentIndex(0)
+    wl.toolbar.reading_reader_edit.setText("nobody")
     assert wl.proxy.rowCount() == 0
-    wl.reading_reader_edit.setText("DR W")
+    wl.toolbar.reading_reader_edit.setText("DR W")
     assert wl.proxy.rowCount() == 1
-    wl.reading_reader_edit.setText("")
+    wl.toolbar.reading_reader_edit.setText("")
     from ecgviewer.ui.worklist_reading_filter import export_audit
 
     assert export_audit(wl, str(tmp_path / "all.csv")) == 3  # PVC added, reviewed, confirmed

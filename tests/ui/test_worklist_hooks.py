@@ -68,7 +68,7 @@ def test_export_report_of_the_ecg_on_screen_with_its_review(qtbot, features, win
     wl = features.open_worklist(tmp_path / "f")
     qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
     qtbot.waitUntil(lambda: not wl.progress.isVisible())  # the last rows (with hashes) merged
-    wl.note_edit.setPlainText("report me")
+    wl.details.note_edit.setPlainText("report me")
     wl.save_note()
     wl.open_current()
     qtbot.waitUntil(

@@ -71,7 +71,7 @@ def test_fills_and_sorts_by_score(qtbot, folder):
 def test_keyboard_triage_is_saved_and_survives_reopening(qtbot, folder):
     with ReviewStore() as store:
         win = make_window(qtbot, store, FakeDetector())
-        win.reviewer_edit.setText("Dr K")
+        win.toolbar.reviewer_edit.setText("Dr K")
         run_to_end(qtbot, win, folder)
         win.table.setFocus()
         win._select(0)
@@ -83,9 +83,11 @@ def test_keyboard_triage_is_saved_and_survives_reopening(qtbot, folder):
         qtbot.keyClick(win.table, Qt.Key.Key_K)  # back to the second
         assert win.current_row().uid == second.uid
         qtbot.keyClick(win.table, Qt.Key.Key_E)  # edit the note
-        assert win.note_edit.hasFocus()
-        qtbot.keyClicks(win.note_edit, "baseline wander")
-        qtbot.keyClick(win.note_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        assert win.details.note_edit.hasFocus()
+        qtbot.keyClicks(win.details.note_edit, "baseline wander")
+        qtbot.keyClick(
+            win.details.note_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+        )
         assert win.table.hasFocus()
         got = store.get_review(top.content_hash)
         assert (got.state, got.reviewer) == ("abnormal", "Dr K")
