@@ -145,15 +145,15 @@ def compare_window(
         parts.append("previous ECG lacks " + ", ".join(missing["before"]))
     if missing["after"]:
         parts.append("this ECG lacks " + ", ".join(missing["after"]))
-    win = PageWindow(
+    shown = PageWindow(
         "Serial comparison",
         lambda p, k: sheet.paint_comparison_page(p, k, record, m, previous, pm, comparison),
         px_per_mm,
         "; ".join(parts),
         parent,
     )
-    win.comparison = comparison
-    return win
+    shown.comparison = comparison
+    return shown
 
 
 def measure_two_job(previous: Record) -> Generator[tuple[int, int, str], None, Measurements]:

@@ -149,12 +149,7 @@ class WorklistWindow(QMainWindow):
         self.toolbar.filter_changed.connect(self.proxy.setFilterFixedString)
         self.toolbar.reading_filter_changed.connect(self.proxy.set_reading_filter)
         self.addToolBar(self.toolbar)
-        self._build_status()
-        self._build_shortcuts()
-        self._show_details(None)
-
-    # -------------------------------------------------------------- construction
-    def _build_status(self) -> None:
+        # The status bar: counts, scoring progress and ETA, the store's mode.
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setVisible(False)
@@ -163,6 +158,7 @@ class WorklistWindow(QMainWindow):
         self.statusBar().addWidget(self.counts_label, 1)
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
+        self.store_label: QLabel | None = None  # says why reviews are not saved, when not
         if not getattr(self.store, "writable", True):  # read-only / session-only store
             self.store_label = QLabel(
                 "Read-only mode: reviews are not saved"
@@ -171,8 +167,12 @@ class WorklistWindow(QMainWindow):
             )
             self.store_label.setToolTip(self.store.problem or "")
             self.statusBar().addPermanentWidget(self.store_label)
+        self._shortcuts = self._make_shortcuts()
+        self._show_details(None)
 
-    def _build_shortcuts(self) -> None:
+    # -------------------------------------------------------------- construction
+    def _make_shortcuts(self) -> list[QShortcut]:
+        """The table's review keys and the note editor's save / back keys."""
         keys = {
             "J": self.next_row,
             "K": self.previous_row,
@@ -184,21 +184,22 @@ class WorklistWindow(QMainWindow):
             "Enter": self.open_current,
             "C": self.compare_current,
         }
-        self._shortcuts = []
+        shortcuts: list[QShortcut] = []
         for key, slot in keys.items():
             sc = QShortcut(QKeySequence(key), self.table)
             sc.setContext(Qt.ShortcutContext.WidgetShortcut)  # never while typing a note
             sc.activated.connect(slot)
-            self._shortcuts.append(sc)
+            shortcuts.append(sc)
         for key in ("Ctrl+Return", "Ctrl+Enter"):
             sc = QShortcut(QKeySequence(key), self.details.note_edit)
             sc.setContext(Qt.ShortcutContext.WidgetShortcut)
             sc.activated.connect(self._save_note_and_return)
-            self._shortcuts.append(sc)
+            shortcuts.append(sc)
         esc = QShortcut(QKeySequence("Escape"), self.details.note_edit)
         esc.setContext(Qt.ShortcutContext.WidgetShortcut)
         esc.activated.connect(self.table.setFocus)
-        self._shortcuts.append(esc)
+        shortcuts.append(esc)
+        return shortcuts
 
     # -------------------------------------------------------------- opening and scoring
     def _choose_folder(self) -> None:
