@@ -21,6 +21,7 @@ import numpy as np
 
 from ecgviewer import io
 from ecgviewer.errors import ECGError
+from ecgviewer.io.files import ecg_files
 from ecgviewer.io.ptbxl_database import read_ptbxl_database
 from ecgviewer.record import Record
 from model.beat_bank import BeatBank
@@ -118,10 +119,9 @@ def ptbxl_split(
 
 
 def folder_records(folder: str | Path) -> list[Path]:
-    """Every file under ``folder`` that a reader claims (WFDB counted once, by its .hea)."""
-    folder = Path(folder)
-    exts = set(io.supported_extensions()) - {".dat", ".mat"}
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    """Every single-ECG file under ``folder``, by the one folder scan of ecgviewer.io.files
+    (WFDB counted once, by its .hea; hidden names, FIFOs and collections left out)."""
+    return [f.path for f in ecg_files(folder) if f.problem is None and not f.collection]
 
 
 @dataclass
