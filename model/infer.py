@@ -23,7 +23,7 @@ from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record
 from ecgviewer.result import Finding
-from ecgviewer.signal.quality import SignalQuality, assess_record
+from ecgviewer.signal.quality import SignalQuality, assess_record, work_rate
 from model import findings as findings_mod
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
@@ -618,7 +618,6 @@ class Detector:
                     r,
                     self.cfg,
                     self.bank is not None,
-                    quality=False,
                     measurements=self.wants_measurements,
                 )
                 for r in records
@@ -797,7 +796,7 @@ class Detector:
             evidence=evidence,
         )
         return with_quality(
-            result, record, p.quality if p.quality is not None else assess_record(record)
+            result, record, p.quality if p.quality is not None else quality_of(record, p, cfg)
         )
 
 
@@ -812,10 +811,25 @@ def prepare_for_scoring(
     try:
         p = prepare(record, cfg, median_beats=median_beats, measurements=measurements)
         if quality:
-            p.quality = assess_record(record)
+            p.quality = quality_of(record, p, cfg)
         return p
     except ECGError as exc:
         return exc
+
+
+def quality_of(record: Record, p: Prepared, cfg: ModelConfig) -> SignalQuality:
+    """The record's signal quality, reusing what preprocessing computed: the leads resampled
+    to the model rate and the R peaks, when the quality check works at that same rate (the
+    same flags and measures as :func:`assess_record` alone; tests/model/test_infer_quality.py).
+    Drops ``p.at_model_rate`` afterwards (not needed past this point, not worth pickling)."""
+    at_rate, peaks = None, None
+    if abs(work_rate(record.fs) - cfg.fs) < 1e-6 and p.at_model_rate is not None:
+        if "derived_limb_leads" not in p.flags:  # derived records hold float32 copies
+            at_rate = dict(zip(cfg.leads, p.at_model_rate))
+        if p.padded == 0:  # peaks of the edge-padded signal may differ near its end
+            peaks = p.r_peaks
+    p.at_model_rate = None
+    return assess_record(record, at_work_rate=at_rate, peaks=peaks)
 
 
 @dataclass

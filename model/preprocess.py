@@ -121,6 +121,9 @@ class Prepared:
     #: cart-style measurement features of the first 10 s (model/measure_novelty.py); with
     #: ``measurements`` only
     measure_features: np.ndarray | None = None
+    #: (12, n_model) mV at the model rate before padding and filtering: what the
+    #: signal-quality check would resample again (see model.infer.quality_of); dropped after it
+    at_model_rate: np.ndarray | None = field(default=None, repr=False)
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:
@@ -170,6 +173,7 @@ def prepare_array(
     else:
         x = np.asarray(x_mv, dtype=np.float32)
     n_model = x.shape[1]
+    at_model_rate = x
     padded = max(0, cfg.global_len - n_model)
     if padded:
         # Edge padding before filtering avoids a step; the padded part is masked out later.
@@ -205,6 +209,7 @@ def prepare_array(
         bank_band=bank_band,
         slow=slow,
         measure_features=feats,
+        at_model_rate=at_model_rate,
     )
 
 

@@ -294,12 +294,39 @@ MIN_USABLE_LEADS = 3
 
 
 # ------------------------------------------------------------------------- assessment
-def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality:
-    """Measure every lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz; see the module doc."""
+def work_rate(fs: float) -> float:
+    """The rate at which :func:`assess` finds beats and measures QRS, wander: :data:`WORK_FS`
+    for recordings above it, else the recorded rate."""
+    return WORK_FS if fs > WORK_FS * 1.05 else float(fs)
+
+
+def assess(
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    *,
+    at_work_rate: np.ndarray | None = None,
+    peaks: np.ndarray | None = None,
+) -> SignalQuality:
+    """Measure every lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz; see the module doc.
+
+    The model's preprocessing has already resampled the leads and found the R peaks; passing
+    them on saves doing it twice:
+
+    ``at_work_rate``
+        ``resample(signal, fs, WORK_FS)`` (same rows), used when ``fs`` is above the working
+        rate (:func:`work_rate`) and ``signal`` is finite; ignored otherwise.
+    ``peaks``
+        R peaks at :func:`work_rate` (``fs``) found on these leads (in any band: the detector
+        band-passes them itself), instead of detecting them here.
+    """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
-    x = np.where(np.isfinite(x), x, 0.0)
+    finite = bool(np.isfinite(x).all())
+    if not finite:
+        x = np.where(np.isfinite(x), x, 0.0)
+        at_work_rate = None  # resampled with the NaN in it, not with zeros as here
     n_leads, n = x.shape
     names = [str(name) for name in leads][:n_leads]
     if n < max(16, int(fs)):  # under a second: nothing reliable to say
@@ -313,10 +340,17 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
     # Beats, QRS amplitudes and baseline at the working rate (their bands are all below
     # 45 Hz): a few ms for 10 s of 12 leads whatever the recorded rate.
     if fs > WORK_FS * 1.05:
-        x = resample(x, fs, WORK_FS).astype(np.float64)
+        shared = at_work_rate is not None and at_work_rate.shape[0] == n_leads
+        x = (at_work_rate if shared else resample(x, fs, WORK_FS)).astype(np.float64)  # type: ignore[union-attr]
         fs = WORK_FS
     n = x.shape[1]
-    peaks = detect_r_peaks(x, fs) if (~flat).any() else np.empty(0, np.int64)
+    if not (~flat).any():
+        peaks = np.empty(0, np.int64)
+    elif peaks is None:
+        peaks = detect_r_peaks(x, fs)
+    else:
+        peaks = np.asarray(peaks, np.int64)
+        peaks = peaks[peaks < n]
     qrs_band = bandpass(x, fs, 5.0, min(40.0, 0.45 * fs)).astype(np.float64)
     half = max(1, int(round(QRS_HALF_S * fs)))
     beats = peaks[(peaks >= half) & (peaks < n - half)]
@@ -410,12 +444,24 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
     return SignalQuality(tuple(out), reversal, reversal_detail, int(beats.size))
 
 
-def assess_record(record: Any) -> SignalQuality:
-    """:func:`assess` on a Record's ECG leads (channels in ``non_ecg`` are left out)."""
+def assess_record(
+    record: Any,
+    *,
+    at_work_rate: dict[str, np.ndarray] | None = None,
+    peaks: np.ndarray | None = None,
+) -> SignalQuality:
+    """:func:`assess` on a Record's ECG leads (channels in ``non_ecg`` are left out).
+
+    ``at_work_rate``: leads already resampled to :data:`WORK_FS`, by name (used when every
+    ECG lead is among them); ``peaks``: R peaks at :func:`work_rate` (see :func:`assess`).
+    """
     names = list(record.ecg_leads)
     rows = [record.leads.index(name) for name in names]
     data = np.asarray(record.data() if hasattr(record, "data") else record.signal)
-    return assess(data[rows], float(record.fs), names)
+    work = None
+    if at_work_rate is not None and names and all(name in at_work_rate for name in names):
+        work = np.stack([at_work_rate[name] for name in names])
+    return assess(data[rows], float(record.fs), names, at_work_rate=work, peaks=peaks)
 
 
 def _beat_amplitudes(
