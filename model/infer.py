@@ -31,6 +31,7 @@ from model.expected import expected_trace
 from model.masking import beat_patterns, global_patterns
 from model.measure_novelty import MeasurementNovelty
 from model.preprocess import Prepared, Window, prepare, to_input_rate
+from model.threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -613,15 +614,16 @@ class Detector:
         the records are prepared here when it is None.
         """
         if prepared is None:
-            prepared = [
-                prepare_for_scoring(
-                    r,
-                    self.cfg,
-                    self.bank is not None,
-                    measurements=self.wants_measurements,
-                )
-                for r in records
-            ]
+            with one_blas_thread():
+                prepared = [
+                    prepare_for_scoring(
+                        r,
+                        self.cfg,
+                        self.bank is not None,
+                        measurements=self.wants_measurements,
+                    )
+                    for r in records
+                ]
         jobs = [
             (i, j)
             for i, p in enumerate(prepared)
@@ -641,16 +643,17 @@ class Detector:
                 maps[key] = m
             yield min(a + batch, total), total
         results: list[ScoreResult | ECGError] = []
-        for i, (record, p) in enumerate(zip(records, prepared)):
-            if isinstance(p, ECGError):
-                results.append(p)
-                continue
-            window_maps = [maps[(i, j)] for j in range(len(p.windows))]
-            result = self._finish(record, p, window_maps)
-            if not np.isfinite(result.score):  # never shown as a (normal-looking) number
-                results.append(ModelError(record.source, NON_FINITE_SCORE))
-                continue
-            results.append(result)
+        with one_blas_thread():
+            for i, (record, p) in enumerate(zip(records, prepared)):
+                if isinstance(p, ECGError):
+                    results.append(p)
+                    continue
+                window_maps = [maps[(i, j)] for j in range(len(p.windows))]
+                result = self._finish(record, p, window_maps)
+                if not np.isfinite(result.score):  # never shown as a (normal-looking) number
+                    results.append(ModelError(record.source, NON_FINITE_SCORE))
+                    continue
+                results.append(result)
         return results
 
     def _finish(self, record: Record, p: Prepared, window_maps: list[WindowMaps]) -> ScoreResult:
@@ -696,12 +699,10 @@ class Detector:
             components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
         lead_distances = templates = None
         if self.bank is not None and p.median_beats is not None:
-            distances = self.bank.distance(p.median_beats)
+            distances, lead_distances, templates = self.bank.compare(p.median_beats)
             components[BANK_KIND] = float(
                 np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()
             )
-            lead_distances = self.bank.lead_distances(p.median_beats)
-            templates = self.bank.expected(p.median_beats)
         if self.measure_model is not None and p.measure_features is not None:
             components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
         win_starts = [w.start for w in p.windows]
@@ -841,9 +842,10 @@ class ScoringPreparer:
     measurements: bool = False
 
     def __call__(self, record: Record) -> Prepared | ECGError:
-        return prepare_for_scoring(
-            record, self.cfg, self.median_beats, measurements=self.measurements
-        )
+        with one_blas_thread():
+            return prepare_for_scoring(
+                record, self.cfg, self.median_beats, measurements=self.measurements
+            )
 
 
 def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) -> ScoreResult:

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import ndimage
 from scipy import signal as sps
 
-from ecgviewer.signal.filters import bandpass
+from ecgviewer.signal.filters import bandpass, sosfiltfilt
 from ecgviewer.signal.resample import resample
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
@@ -504,7 +504,7 @@ def _emg(x: np.ndarray, fs: float, beats: np.ndarray, half: int) -> np.ndarray:
     sos = _emg_filter(float(fs))
     if sos is None:
         return np.zeros(x.shape[0])
-    hf = sps.sosfiltfilt(sos, x, axis=-1, padlen=min(x.shape[1] - 1, int(0.25 * fs)))
+    hf = sosfiltfilt(sos, x, padlen=min(x.shape[1] - 1, int(0.25 * fs)))
     keep = np.ones(x.shape[1], bool)
     for b in beats.tolist():
         keep[max(0, b - 2 * half) : b + 2 * half] = False
