@@ -545,20 +545,25 @@ def _wander(x: np.ndarray, fs: float) -> np.ndarray:
 
 
 def _clip_runs(x: np.ndarray, fs: float) -> np.ndarray:
-    """How many separate runs of at least CLIP_RUN_S sit at the lead's max or min value."""
+    """How many separate runs of at least CLIP_RUN_S sit at the lead's max or min value
+    (all leads and both rails at once: the run edges of a (2 x leads, n) mask)."""
     min_len = max(2, int(round(CLIP_RUN_S * fs)))
-    out = np.zeros(x.shape[0], np.int64)
-    for i, row in enumerate(x):
-        span = row.max() - row.min()
-        if span <= FLAT_MV:
-            continue
-        tol = max(1e-6, 1e-3 * span)
-        total = 0
-        for at_rail in (row >= row.max() - tol, row <= row.min() + tol):
-            edges = np.diff(np.concatenate(([0], at_rail.astype(np.int8), [0])))
-            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-            total += int(((ends - starts) >= min_len).sum())
-        out[i] = total
+    n_leads = x.shape[0]
+    top, bottom = x.max(axis=1), x.min(axis=1)
+    span = top - bottom
+    tol = np.maximum(1e-6, 1e-3 * span)
+    at_rail = np.concatenate([x >= (top - tol)[:, None], x <= (bottom + tol)[:, None]])
+    padded = np.zeros((at_rail.shape[0], at_rail.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = at_rail
+    edges = np.diff(padded, axis=1)
+    # Row-major order: in every row starts and ends alternate, so the k-th start and the k-th
+    # end over the whole array belong to the same run.
+    start_rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    long_runs = start_rows[(ends - starts) >= min_len]
+    counts = np.bincount(long_runs, minlength=2 * n_leads)
+    out = (counts[:n_leads] + counts[n_leads:]).astype(np.int64)
+    out[span <= FLAT_MV] = 0
     return out
 
 
