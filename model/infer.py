@@ -12,7 +12,9 @@ import json
 import logging
 import os
 from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -417,6 +419,9 @@ class Detector:
         self.device = device
         #: mixed precision on a GPU ("bf16"/"fp16"; None: fp32); see forward_windows
         self.autocast: str | None = None
+        #: check the records' signal quality in a second thread while the network runs (the
+        #: check is numpy/scipy work that leaves the GIL; on one core there is nothing to gain)
+        self.quality_beside_network = (os.cpu_count() or 1) > 1
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
         self.score_kind = card.get("score_kind", "combined_w")
@@ -613,17 +618,22 @@ class Detector:
         ``prepared``: what :meth:`preparer` made of each record (e.g. in worker processes);
         the records are prepared here when it is None.
         """
+        qualities: Future[list[SignalQuality | ECGError | None]] | None = None
         if prepared is None:
+            beside = self.quality_beside_network
             with one_blas_thread():
                 prepared = [
                     prepare_for_scoring(
                         r,
                         self.cfg,
                         self.bank is not None,
+                        quality=not beside,
                         measurements=self.wants_measurements,
                     )
                     for r in records
                 ]
+            if beside:
+                qualities = _quality_thread().submit(_qualities, records, prepared, self.cfg)
         jobs = [
             (i, j)
             for i, p in enumerate(prepared)
@@ -643,8 +653,15 @@ class Detector:
                 maps[key] = m
             yield min(a + batch, total), total
         results: list[ScoreResult | ECGError] = []
+        measured = qualities.result() if qualities is not None else None
         with one_blas_thread():
             for i, (record, p) in enumerate(zip(records, prepared)):
+                if measured is not None and isinstance(p, Prepared):
+                    quality = measured[i]
+                    if isinstance(quality, ECGError):
+                        p = quality
+                    else:
+                        p.quality = quality
                 if isinstance(p, ECGError):
                     results.append(p)
                     continue
@@ -816,6 +833,25 @@ def prepare_for_scoring(
         return p
     except ECGError as exc:
         return exc
+
+
+@lru_cache(maxsize=1)
+def _quality_thread() -> ThreadPoolExecutor:
+    """One thread for the signal-quality checks of :meth:`Detector.iter_score_many`."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecg-quality")
+
+
+def _qualities(
+    records: Sequence[Record], prepared: Sequence[Prepared | ECGError], cfg: ModelConfig
+) -> list[SignalQuality | ECGError | None]:
+    """The quality of every prepared record (None for the records that failed already)."""
+    out: list[SignalQuality | ECGError | None] = []
+    for record, p in zip(records, prepared):
+        try:
+            out.append(quality_of(record, p, cfg) if isinstance(p, Prepared) else None)
+        except ECGError as exc:
+            out.append(exc)
+    return out
 
 
 def quality_of(record: Record, p: Prepared, cfg: ModelConfig) -> SignalQuality:

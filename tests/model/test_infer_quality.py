@@ -153,3 +153,20 @@ def test_quality_reuses_preprocessing_with_the_same_flags_and_scores(
         assert a.flags == b.flags and a.score == b.score and a.percentile == b.percentile
         assert a.lead_scores == b.lead_scores
         np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+
+
+def test_quality_beside_the_network_gives_the_same_results(det: Detector) -> None:
+    """The signal-quality check in its own thread (while the network runs) or before it."""
+    records = [synthetic_record(500.0, 10.0, seed=s)[0] for s in range(3)]
+    rows = records[1].data().copy()
+    rows[6:] = 0.0  # chest leads flat: off
+    records[1] = Record(rows, 500.0, list(records[1].leads), source="chest flat")
+    results = {}
+    for beside in (False, True):
+        det.quality_beside_network = beside
+        results[beside] = det.score_many(records)
+    det.quality_beside_network = True
+    for a, b in zip(results[False], results[True]):
+        assert a.flags == b.flags and a.score == b.score and a.percentile == b.percentile
+        assert a.quality == b.quality
+    assert "lead_off:V1,V2,V3,V4,V5,V6" in results[True][1].flags
