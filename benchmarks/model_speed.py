@@ -76,10 +76,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ecgviewer.record import STANDARD_LEADS, Record  # noqa: E402
 from ecgviewer.signal.synthetic import synthetic_ecg  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
-from model.infer import Detector, forward_windows  # noqa: E402
+from model.infer import Detector  # noqa: E402
 from model.masking import beat_patterns, global_patterns  # noqa: E402
 from model.network import CrossRestorationNet, trend_view  # noqa: E402
 from model.preprocess import prepare  # noqa: E402
+from model.restore import forward_windows  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "resources" / "model" / "weights.pt"
 

@@ -14,8 +14,9 @@ from ecgviewer.record import STANDARD_LEADS, Record
 from model.beat_bank import BeatBank, window_median_beats
 from model.config import ModelConfig
 from model.data import ptbxl_split
-from model.infer import Detector, ensemble_score, fit_ensemble
+from model.infer import Detector
 from model.preprocess import prepare
+from model.score_kinds import ensemble_score, fit_ensemble
 from tests.model.conftest import bundled_weights, synthetic_record
 
 
