@@ -365,7 +365,8 @@ class Detector:
         """Generator form: yields ``(done, total)`` windows after each batch, returns results.
 
         ``prepared``: what :meth:`preparer` made of each record (e.g. in worker processes);
-        the records are prepared here when it is None.
+        the records are prepared here when it is None, and their signal quality is checked
+        in a second thread while the network runs (:attr:`quality_beside_network`).
         """
         qualities: Future[list[SignalQuality | ECGError | None]] | None = None
         if prepared is None:

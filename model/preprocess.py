@@ -110,7 +110,8 @@ class Prepared:
     #: (n_windows, 12, bank_len) mV median beat of each window for the normal-beat bank
     median_beats: np.ndarray | None = None
     #: the record's signal quality (ecgviewer.signal.quality), when measured with the rest of
-    #: the preprocessing (in a worker process); else the Detector measures it when finishing
+    #: the preprocessing (in a worker process); else the Detector measures it in a second
+    #: thread while the network runs (model.infer.Detector.iter_score_many)
     quality: Any = None
     #: (12, n_model + padded) mV in the bank's band (0.5-25 Hz): beats compared with the
     #: expected normal beat; with median_beats only
