@@ -34,7 +34,7 @@ from scipy import ndimage
 from scipy import signal as sps
 
 from ecgviewer.signal.filters import bandpass, sosfiltfilt
-from ecgviewer.signal.resample import resample
+from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
 # ------------------------------------------------------------------------- thresholds
@@ -340,8 +340,11 @@ def assess(
     # Beats, QRS amplitudes and baseline at the working rate (their bands are all below
     # 45 Hz): a few ms for 10 s of 12 leads whatever the recorded rate.
     if fs > WORK_FS * 1.05:
-        shared = at_work_rate is not None and at_work_rate.shape[0] == n_leads
-        x = (at_work_rate if shared else resample(x, fs, WORK_FS)).astype(np.float64)  # type: ignore[union-attr]
+        expected = (n_leads, resampled_length(n, fs, WORK_FS))
+        if at_work_rate is not None and at_work_rate.shape == expected:
+            x = np.asarray(at_work_rate, dtype=np.float64)
+        else:
+            x = resample(x, fs, WORK_FS).astype(np.float64)
         fs = WORK_FS
     n = x.shape[1]
     if not (~flat).any():
