@@ -145,8 +145,8 @@ def test_quality_reuses_preprocessing_with_the_same_flags_and_scores(
         # three: borderline low-voltage limb leads beside simulated disconnected chest leads).
         assert abs(shared.n_beats - alone.n_beats) <= 1, record.source
         assert p.at_model_rate is None  # dropped once used: not carried to the network
-    # Counted, not assumed: no record had its R peaks detected twice, and only the 8-lead
-    # SCP file (limb leads derived, so not the values the check reads) was resampled again.
+    # Counted, not assumed: no record had its R peaks detected twice, and only the PTB record
+    # was resampled again (its Frank leads vx, vy, vz are not among the model's 12).
     assert redone == {"resample": 1, "detect_r_peaks": 0}
     assert any(not assess_record(r).ok for r in records)  # the comparison includes problems
     # Scores: the Detector's results with the old, separate check ...
