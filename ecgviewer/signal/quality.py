@@ -315,10 +315,12 @@ def assess(
 
     ``at_work_rate``
         ``resample(signal, fs, WORK_FS)`` (same rows), used when ``fs`` is above the working
-        rate (:func:`work_rate`) and ``signal`` is finite; ignored otherwise.
+        rate (:func:`work_rate`); ignored otherwise.
     ``peaks``
         R peaks at :func:`work_rate` (``fs``) found on these leads (in any band: the detector
         band-passes them itself), instead of detecting them here.
+
+    Both are ignored when ``signal`` holds NaN or infinite samples (zeroed here).
     """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
@@ -326,7 +328,8 @@ def assess(
     finite = bool(np.isfinite(x).all())
     if not finite:
         x = np.where(np.isfinite(x), x, 0.0)
-        at_work_rate = None  # resampled with the NaN in it, not with zeros as here
+        # Preprocessing resampled and found beats with the NaN in it, not with zeros as here.
+        at_work_rate = peaks = None
     n_leads, n = x.shape
     names = [str(name) for name in leads][:n_leads]
     if n < max(16, int(fs)):  # under a second: nothing reliable to say
