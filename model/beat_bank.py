@@ -81,26 +81,47 @@ class BeatBank:
         basis = vt[: cfg.bank_components].astype(np.float32)
         return cls(basis, _project(flat.astype(np.float32), basis), cfg.bank_k)
 
-    def distance(self, median_beats: np.ndarray) -> np.ndarray:
-        """(M,) 1 - mean cosine similarity to the k most similar normals; NaN for NaN rows
-        (windows without a beat: the Detector scores those as :data:`NO_BEAT_DISTANCE`)."""
-        flat = median_beats.reshape(len(median_beats), -1)
+    def compare(self, median_beats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`distance`, :meth:`lead_distances` and :meth:`expected` at once, from one
+        search of the bank (the Detector needs all three; each alone searches it again)."""
+        flat = median_beats.reshape(len(median_beats), -1).astype(np.float32)
         ok = np.isfinite(flat).all(axis=1)
+        sim = self._similarities(flat[ok]) if ok.any() else None
+        return (
+            self.distance(median_beats, ok, sim),
+            self.lead_distances(median_beats, ok, sim),
+            self.expected(median_beats, ok, sim),
+        )
+
+    def distance(
+        self, median_beats: np.ndarray, ok: np.ndarray | None = None, sim: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(M,) 1 - mean cosine similarity to the k most similar normals; NaN for NaN rows
+        (windows without a beat: the Detector scores those as :data:`NO_BEAT_DISTANCE`).
+        ``ok``/``sim``: the finite rows and their similarities, when already computed."""
+        flat = median_beats.reshape(len(median_beats), -1)
+        ok = np.isfinite(flat).all(axis=1) if ok is None else ok
         out = np.full(len(flat), np.nan)
         if ok.any():
-            sim = _project(flat[ok], self.basis) @ self.vectors.T  # (m, N) cosine similarities
+            sim = self._similarities(flat[ok]) if sim is None else sim
             k = min(self.k, sim.shape[1])
             top = -np.partition(-sim, k - 1, axis=1)[:, :k]
             out[ok] = 1.0 - top.mean(axis=1)
         return out
 
-    def _neighbours(self, flat: np.ndarray) -> np.ndarray:
+    def _similarities(self, flat: np.ndarray) -> np.ndarray:
+        """(m, N) cosine similarities of finite rows to every bank beat."""
+        return _project(flat, self.basis) @ self.vectors.T
+
+    def _neighbours(self, flat: np.ndarray, sim: np.ndarray | None = None) -> np.ndarray:
         """(m, k) indices of the k most similar bank beats of each (finite) row."""
-        sim = _project(flat, self.basis) @ self.vectors.T
+        sim = self._similarities(flat) if sim is None else sim
         k = min(self.k, sim.shape[1])
         return np.argpartition(-sim, k - 1, axis=1)[:, :k]
 
-    def expected(self, median_beats: np.ndarray) -> np.ndarray:
+    def expected(
+        self, median_beats: np.ndarray, ok: np.ndarray | None = None, sim: np.ndarray | None = None
+    ) -> np.ndarray:
         """(M, 12, bank_len) mV: the normal beat this ECG would have, for each median beat.
 
         The mean of the k most similar training normals' beats (as the distance uses them),
@@ -110,25 +131,27 @@ class BeatBank:
         shape = median_beats.shape
         flat = median_beats.reshape(len(median_beats), -1).astype(np.float32)
         out = np.full(flat.shape, np.nan, np.float32)
-        ok = np.isfinite(flat).all(axis=1)
+        ok = np.isfinite(flat).all(axis=1) if ok is None else ok
         if ok.any():
-            idx = self._neighbours(flat[ok])
+            idx = self._neighbours(flat[ok], sim)
             mean_beat = self.vectors[idx].mean(axis=1) @ self.basis  # (m, 12 * bank_len)
             gain = (flat[ok] * mean_beat).sum(1) / np.maximum((mean_beat**2).sum(1), 1e-12)
             out[ok] = mean_beat * gain[:, None]
         return out.reshape(shape)
 
-    def lead_distances(self, median_beats: np.ndarray) -> np.ndarray:
+    def lead_distances(
+        self, median_beats: np.ndarray, ok: np.ndarray | None = None, sim: np.ndarray | None = None
+    ) -> np.ndarray:
         """(M, 12) each lead's part of :meth:`distance`: the mean over the k most similar
         normals of half the squared difference of the unit-length beats in that lead
         (summed over leads it is 1 - cosine). NaN for NaN rows."""
         m, n_leads = median_beats.shape[0], median_beats.shape[1]
         flat = median_beats.reshape(m, -1).astype(np.float32)
         out = np.full((m, n_leads), np.nan)
-        ok = np.isfinite(flat).all(axis=1)
+        ok = np.isfinite(flat).all(axis=1) if ok is None else ok
         if ok.any():
             unit = flat[ok] / np.maximum(np.linalg.norm(flat[ok], axis=1, keepdims=True), 1e-9)
-            idx = self._neighbours(flat[ok])
+            idx = self._neighbours(flat[ok], sim)
             near = self.vectors[idx] @ self.basis  # (m, k, 12 * bank_len)
             diff = (near - unit[:, None]).reshape(len(unit), idx.shape[1], n_leads, -1)
             out[ok] = 0.5 * (diff**2).sum(-1).mean(1)

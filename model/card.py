@@ -22,9 +22,10 @@ from model.beat_bank import BeatBank
 from model.config import ModelConfig
 from model.data import bank_from_files, folder_records, measure_model_from_files, ptbxl_split
 from model.fold9 import Half, auroc_finite, choose_score, detection_metrics, figures, score_column
-from model.infer import BANK_KIND, MEASURE_KIND, SCORE_KINDS, sha256_of
+from model.infer import sha256_of
 from model.measure_novelty import MeasurementNovelty, feature_names
 from model.network import CrossRestorationNet
+from model.score_kinds import BANK_KIND, MEASURE_KIND, SCORE_KINDS
 
 log = logging.getLogger(__name__)
 

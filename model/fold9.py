@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from model.data import ABNORMAL_CLASSES
-from model.infer import BANK_KIND, MEASURE_KIND, SCORE_KINDS, ensemble_score, fit_ensemble
 from model.metrics import auprc, auroc, sens_spec
+from model.score_kinds import BANK_KIND, MEASURE_KIND, SCORE_KINDS, ensemble_score, fit_ensemble
 
 #: The operating point the card's threshold is chosen for (on the choosing half's normals).
 TARGET_SPECIFICITY = 0.90

@@ -241,11 +241,17 @@ class CrossRestorationNet(nn.Module):
         """
         b, k = x_beats.shape[:2]
         g = self.enc_global(x_global)
-        beats = self.enc_beat(x_beats.reshape(b * k, *x_beats.shape[2:]))
+        # Scoring pads every window to the batch's most beats: the padding beats of a window
+        # with real beats carry no weight in the fusion and their outputs are ignored, so in
+        # eval mode they are neither encoded nor decoded (a window without any real beat keeps
+        # its padding, which the fusion then averages; in training BatchNorm sees every beat).
+        keep = (valid | ~valid.any(dim=1, keepdim=True)).reshape(b * k)
+        skip = None if self.training or bool(keep.all()) else keep
+        beats = self._beats(self.enc_beat, x_beats.reshape(b * k, *x_beats.shape[2:]), skip)
         beats = beats.reshape(b, k, *beats.shape[1:])
         g, beats = self.fusion(g, beats, valid)
         out_g = self.dec_global(g)
-        out_b = self.dec_beat(beats.reshape(b * k, *beats.shape[2:]))
+        out_b = self._beats(self.dec_beat, beats.reshape(b * k, *beats.shape[2:]), skip)
         out_b = out_b.reshape(b, k, *out_b.shape[1:])
         t = self.enc_trend(x_trend)
         out_t = self.dec_trend(torch.cat([g, t], dim=1))
@@ -260,6 +266,17 @@ class CrossRestorationNet(nn.Module):
             age=patient[:, 0],
             sex_logit=patient[:, 1],
         )
+
+    @staticmethod
+    def _beats(branch: nn.Module, x: Tensor, keep: Tensor | None) -> Tensor:
+        """``branch(x)`` for all beats, or (``keep`` given) for the kept beats only, with
+        zeros in place of the others."""
+        if keep is None:
+            return branch(x)
+        out = branch(x[keep])
+        full = out.new_zeros((x.shape[0], *out.shape[1:]))
+        full[keep] = out
+        return full
 
 
 def restoration_loss(

@@ -110,7 +110,8 @@ class Prepared:
     #: (n_windows, 12, bank_len) mV median beat of each window for the normal-beat bank
     median_beats: np.ndarray | None = None
     #: the record's signal quality (ecgviewer.signal.quality), when measured with the rest of
-    #: the preprocessing (in a worker process); else the Detector measures it when finishing
+    #: the preprocessing (in a worker process); else the Detector measures it in a second
+    #: thread while the network runs (model.infer.Detector.iter_score_many)
     quality: Any = None
     #: (12, n_model + padded) mV in the bank's band (0.5-25 Hz): beats compared with the
     #: expected normal beat; with median_beats only
@@ -121,6 +122,9 @@ class Prepared:
     #: cart-style measurement features of the first 10 s (model/measure_novelty.py); with
     #: ``measurements`` only
     measure_features: np.ndarray | None = None
+    #: (12, n_model) mV at the model rate before padding and filtering: what the
+    #: signal-quality check would resample again (see model.infer.quality_of); dropped after it
+    at_model_rate: np.ndarray | None = field(default=None, repr=False)
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:
@@ -170,6 +174,7 @@ def prepare_array(
     else:
         x = np.asarray(x_mv, dtype=np.float32)
     n_model = x.shape[1]
+    at_model_rate = x
     padded = max(0, cfg.global_len - n_model)
     if padded:
         # Edge padding before filtering avoids a step; the padded part is masked out later.
@@ -205,6 +210,7 @@ def prepare_array(
         bank_band=bank_band,
         slow=slow,
         measure_features=feats,
+        at_model_rate=at_model_rate,
     )
 
 

@@ -55,7 +55,8 @@ def score_components(
 ) -> dict[str, np.ndarray]:
     """Every score kind for every validation record (records that fail get NaN; without a
     beat bank or measurement ranges their column is left out)."""
-    from model.infer import BANK_KIND, MEASURE_KIND, SCORE_KINDS, Detector
+    from model.infer import Detector
+    from model.score_kinds import BANK_KIND, MEASURE_KIND, SCORE_KINDS
 
     was_training = net.training
     det = Detector(

@@ -33,8 +33,8 @@ import numpy as np
 from scipy import ndimage
 from scipy import signal as sps
 
-from ecgviewer.signal.filters import bandpass
-from ecgviewer.signal.resample import resample
+from ecgviewer.signal.filters import bandpass, sosfiltfilt
+from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
 # ------------------------------------------------------------------------- thresholds
@@ -294,12 +294,42 @@ MIN_USABLE_LEADS = 3
 
 
 # ------------------------------------------------------------------------- assessment
-def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality:
-    """Measure every lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz; see the module doc."""
+def work_rate(fs: float) -> float:
+    """The rate at which :func:`assess` finds beats and measures QRS, wander: :data:`WORK_FS`
+    for recordings above it, else the recorded rate."""
+    return WORK_FS if fs > WORK_FS * 1.05 else float(fs)
+
+
+def assess(
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    *,
+    at_work_rate: np.ndarray | None = None,
+    peaks: np.ndarray | None = None,
+) -> SignalQuality:
+    """Measure every lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz; see the module doc.
+
+    The model's preprocessing has already resampled the leads and found the R peaks; passing
+    them on saves doing it twice:
+
+    ``at_work_rate``
+        ``resample(signal, fs, WORK_FS)`` (same rows), used when ``fs`` is above the working
+        rate (:func:`work_rate`); ignored otherwise.
+    ``peaks``
+        R peaks at :func:`work_rate` (``fs``) found on these leads (in any band: the detector
+        band-passes them itself), instead of detecting them here.
+
+    Both are ignored when ``signal`` holds NaN or infinite samples (zeroed here).
+    """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
-    x = np.where(np.isfinite(x), x, 0.0)
+    finite = bool(np.isfinite(x).all())
+    if not finite:
+        x = np.where(np.isfinite(x), x, 0.0)
+        # Preprocessing resampled and found beats with the NaN in it, not with zeros as here.
+        at_work_rate = peaks = None
     n_leads, n = x.shape
     names = [str(name) for name in leads][:n_leads]
     if n < max(16, int(fs)):  # under a second: nothing reliable to say
@@ -313,10 +343,20 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
     # Beats, QRS amplitudes and baseline at the working rate (their bands are all below
     # 45 Hz): a few ms for 10 s of 12 leads whatever the recorded rate.
     if fs > WORK_FS * 1.05:
-        x = resample(x, fs, WORK_FS).astype(np.float64)
+        expected = (n_leads, resampled_length(n, fs, WORK_FS))
+        if at_work_rate is not None and at_work_rate.shape == expected:
+            x = np.asarray(at_work_rate, dtype=np.float64)
+        else:
+            x = resample(x, fs, WORK_FS).astype(np.float64)
         fs = WORK_FS
     n = x.shape[1]
-    peaks = detect_r_peaks(x, fs) if (~flat).any() else np.empty(0, np.int64)
+    if not (~flat).any():
+        peaks = np.empty(0, np.int64)
+    elif peaks is None:
+        peaks = detect_r_peaks(x, fs)
+    else:
+        peaks = np.asarray(peaks, np.int64)
+        peaks = peaks[peaks < n]
     qrs_band = bandpass(x, fs, 5.0, min(40.0, 0.45 * fs)).astype(np.float64)
     half = max(1, int(round(QRS_HALF_S * fs)))
     beats = peaks[(peaks >= half) & (peaks < n - half)]
@@ -410,12 +450,24 @@ def assess(signal: np.ndarray, fs: float, leads: Sequence[str]) -> SignalQuality
     return SignalQuality(tuple(out), reversal, reversal_detail, int(beats.size))
 
 
-def assess_record(record: Any) -> SignalQuality:
-    """:func:`assess` on a Record's ECG leads (channels in ``non_ecg`` are left out)."""
+def assess_record(
+    record: Any,
+    *,
+    at_work_rate: dict[str, np.ndarray] | None = None,
+    peaks: np.ndarray | None = None,
+) -> SignalQuality:
+    """:func:`assess` on a Record's ECG leads (channels in ``non_ecg`` are left out).
+
+    ``at_work_rate``: leads already resampled to :data:`WORK_FS`, by name (used when every
+    ECG lead is among them); ``peaks``: R peaks at :func:`work_rate` (see :func:`assess`).
+    """
     names = list(record.ecg_leads)
     rows = [record.leads.index(name) for name in names]
     data = np.asarray(record.data() if hasattr(record, "data") else record.signal)
-    return assess(data[rows], float(record.fs), names)
+    work = None
+    if at_work_rate is not None and names and all(name in at_work_rate for name in names):
+        work = np.stack([at_work_rate[name] for name in names])
+    return assess(data[rows], float(record.fs), names, at_work_rate=work, peaks=peaks)
 
 
 def _beat_amplitudes(
@@ -458,7 +510,7 @@ def _emg(x: np.ndarray, fs: float, beats: np.ndarray, half: int) -> np.ndarray:
     sos = _emg_filter(float(fs))
     if sos is None:
         return np.zeros(x.shape[0])
-    hf = sps.sosfiltfilt(sos, x, axis=-1, padlen=min(x.shape[1] - 1, int(0.25 * fs)))
+    hf = sosfiltfilt(sos, x, padlen=min(x.shape[1] - 1, int(0.25 * fs)))
     keep = np.ones(x.shape[1], bool)
     for b in beats.tolist():
         keep[max(0, b - 2 * half) : b + 2 * half] = False
@@ -499,20 +551,25 @@ def _wander(x: np.ndarray, fs: float) -> np.ndarray:
 
 
 def _clip_runs(x: np.ndarray, fs: float) -> np.ndarray:
-    """How many separate runs of at least CLIP_RUN_S sit at the lead's max or min value."""
+    """How many separate runs of at least CLIP_RUN_S sit at the lead's max or min value
+    (all leads and both rails at once: the run edges of a (2 x leads, n) mask)."""
     min_len = max(2, int(round(CLIP_RUN_S * fs)))
-    out = np.zeros(x.shape[0], np.int64)
-    for i, row in enumerate(x):
-        span = row.max() - row.min()
-        if span <= FLAT_MV:
-            continue
-        tol = max(1e-6, 1e-3 * span)
-        total = 0
-        for at_rail in (row >= row.max() - tol, row <= row.min() + tol):
-            edges = np.diff(np.concatenate(([0], at_rail.astype(np.int8), [0])))
-            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-            total += int(((ends - starts) >= min_len).sum())
-        out[i] = total
+    n_leads = x.shape[0]
+    top, bottom = x.max(axis=1), x.min(axis=1)
+    span = top - bottom
+    tol = np.maximum(1e-6, 1e-3 * span)
+    at_rail = np.concatenate([x >= (top - tol)[:, None], x <= (bottom + tol)[:, None]])
+    padded = np.zeros((at_rail.shape[0], at_rail.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = at_rail
+    edges = np.diff(padded, axis=1)
+    # Row-major order: in every row starts and ends alternate, so the k-th start and the k-th
+    # end over the whole array belong to the same run.
+    start_rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    long_runs = start_rows[(ends - starts) >= min_len]
+    counts = np.bincount(long_runs, minlength=2 * n_leads)
+    out = (counts[:n_leads] + counts[n_leads:]).astype(np.int64)
+    out[span <= FLAT_MV] = 0
     return out
 
 

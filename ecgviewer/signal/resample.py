@@ -11,6 +11,7 @@ by :func:`rational_ratio` and is far below what a cardiologist can see (< 0.01 %
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal as sps
@@ -62,8 +63,23 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = -1) -> np.n
         return np.zeros(shape, dtype=np.float32)
     # padtype="line" extrapolates the trend at both ends instead of assuming zeros beyond the
     # signal, so a baseline offset does not produce a ringing step at the edges.
-    y = sps.resample_poly(np.asarray(x, dtype=np.float64), up, down, axis=axis, padtype="line")
+    y = sps.resample_poly(
+        np.asarray(x, dtype=np.float64),
+        up,
+        down,
+        axis=axis,
+        window=_anti_alias_fir(up, down),
+        padtype="line",
+    )
     return y.astype(np.float32)
+
+
+@lru_cache(maxsize=32)
+def _anti_alias_fir(up: int, down: int) -> np.ndarray:
+    """The FIR ``resample_poly`` designs by default (Kaiser, beta 5, 10 taps per phase),
+    designed once per ratio instead of on every call (scipy copies it before use)."""
+    rate = max(up, down)
+    return sps.firwin(2 * 10 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
 
 
 def resample_index(idx: np.ndarray | int, fs_in: float, fs_out: float) -> np.ndarray:

@@ -14,8 +14,9 @@ from ecgviewer.record import STANDARD_LEADS, Record
 from model.beat_bank import BeatBank, window_median_beats
 from model.config import ModelConfig
 from model.data import ptbxl_split
-from model.infer import Detector, ensemble_score, fit_ensemble
+from model.infer import Detector
 from model.preprocess import prepare
+from model.score_kinds import ensemble_score, fit_ensemble
 from tests.model.conftest import bundled_weights, synthetic_record
 
 
@@ -120,3 +121,20 @@ def test_bundled_model_does_not_call_a_flat_recording_normal() -> None:
     assert res.components["beat_knn"] == pytest.approx(1.0)
     assert any(flag.startswith("lead_off:") for flag in res.flags)
     assert res.percentile is None
+
+
+def test_compare_equals_the_three_separate_lookups() -> None:
+    """One search of the bank gives what distance, lead_distances and expected give alone."""
+    from model.beat_bank import BeatBank
+    from model.config import ModelConfig
+
+    cfg = ModelConfig(bank_components=8, bank_k=3)
+    rng = np.random.default_rng(0)
+    bank = BeatBank.build(rng.normal(size=(40, 12, cfg.bank_len)).astype(np.float32), cfg)
+    beats = rng.normal(size=(3, 12, cfg.bank_len)).astype(np.float32)
+    beats[1] = np.nan  # a window without a beat
+    distance, lead_distances, expected = bank.compare(beats)
+    np.testing.assert_array_equal(distance, bank.distance(beats))
+    np.testing.assert_array_equal(lead_distances, bank.lead_distances(beats))
+    np.testing.assert_array_equal(expected, bank.expected(beats))
+    assert np.isnan(distance[1]) and np.isfinite(distance[[0, 2]]).all()

@@ -12,8 +12,8 @@ from model.fold9 import (
     share_above_percentile,
     specificity_threshold,
 )
-from model.infer import BANK_KIND
 from model.metrics import auroc, sens_spec
+from model.score_kinds import BANK_KIND
 
 
 def test_forward_selection_weighs_the_stronger_part_double_and_improves_on_it() -> None:

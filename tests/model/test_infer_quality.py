@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ecgviewer import io
+from ecgviewer.record import Record
 from ecgviewer.signal.quality import SignalQuality
 from ecgviewer.ui.overlay import verdict
 from model.infer import Detector
@@ -81,3 +82,106 @@ def test_every_lead_disconnected_is_not_scored(det: Detector) -> None:
     assert verdict(res.percentile, res.flags).endswith(
         "Not scored: too few leads carry a usable ECG."
     )
+
+
+SHARED_FIXTURES = [
+    "hl7aecg/hl7_example_mortara_eli250.xml",  # 500 Hz, leads in a non-standard order
+    "hl7aecg/cvrg_calecg2_example2.xml",  # 1000 Hz
+    "other/ecgsoft_demo.scp",  # 8 leads: limb leads derived
+    "edf/contec_ecg90a_0000050.edf",  # 800 Hz, 47 s, chest leads disconnected
+    "wfdb/s0010_re.hea",  # 15 leads (Frank leads beside the 12)
+]
+
+
+def _records_to_compare(fixtures: Path, ptbxl: Path) -> list[Record]:
+    from ecgviewer.signal.resample import resample
+    from model.config import ModelConfig
+    from model.data import ptbxl_split
+
+    records = [io.read(fixtures / name) for name in SHARED_FIXTURES]
+    for lab in ptbxl_split(ptbxl, ModelConfig()).selection[:4]:
+        rec = io.read(lab.path)
+        records.append(rec)
+        # The same ECG at a cart's 500 Hz: the quality check reuses the resampled leads.
+        up = resample(rec.data(), rec.fs, 500.0)
+        records.append(Record(up, 500.0, list(rec.leads), source=f"{lab.ecg_id} at 500 Hz"))
+    chest_off = records[-1].data().copy()
+    chest_off[6:] = np.random.default_rng(0).normal(0, 0.02, chest_off[6:].shape)
+    records.append(Record(chest_off, 500.0, list(records[-1].leads), source="chest off"))
+    return records
+
+
+def test_quality_reuses_preprocessing_with_the_same_flags_and_scores(
+    det: Detector, fixtures_dir: Path, ptbxl_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quality check takes the resampled leads and R peaks from preprocessing (not
+    computing them twice): the flags and scores are those of the check alone."""
+    import ecgviewer.signal.quality as quality_mod
+    from ecgviewer.signal.quality import assess_record
+    from model.infer import prepare_for_scoring, quality_of
+    from model.preprocess import prepare
+
+    records = _records_to_compare(fixtures_dir, ptbxl_dir)
+    calls = {"resample": 0, "detect_r_peaks": 0}
+    for name in calls:
+        original = getattr(quality_mod, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(quality_mod, name, counted)
+    redone = {"resample": 0, "detect_r_peaks": 0}
+    for record in records:
+        p = prepare(record, det.cfg, median_beats=False)
+        alone = assess_record(record)
+        before = dict(calls)
+        shared = quality_of(record, p, det.cfg)
+        for name in calls:
+            redone[name] += calls[name] - before[name]
+        assert shared.flags == alone.flags, record.source
+        # The peaks come from the band-passed leads: a beat at the very edge may be found by
+        # one detector and not the other. Flags: equal on 747 of 750 PTB-XL variants (the other
+        # three: borderline low-voltage limb leads beside simulated disconnected chest leads).
+        assert abs(shared.n_beats - alone.n_beats) <= 1, record.source
+        assert p.at_model_rate is None  # dropped once used: not carried to the network
+    # Counted, not assumed: no record had its R peaks detected twice, and only the PTB record
+    # was resampled again (its Frank leads vx, vy, vz are not among the model's 12).
+    assert redone == {"resample": 1, "detect_r_peaks": 0}
+    assert any(not assess_record(r).ok for r in records)  # the comparison includes problems
+    # Scores: the Detector's results with the old, separate check ...
+    old = []
+    for record in records:
+        p = prepare_for_scoring(record, det.cfg, det.bank is not None, quality=False)
+        assert not isinstance(p, Exception)
+        p.quality = assess_record(record)
+        old.append(p)
+    gen = det.iter_score_many(records, prepared=old)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        before = stop.value
+    # ... and with the shared one.
+    after = det.score_many(records)
+    for a, b in zip(before, after):
+        assert a.flags == b.flags and a.score == b.score and a.percentile == b.percentile
+        assert a.lead_scores == b.lead_scores
+        np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+
+
+def test_quality_beside_the_network_gives_the_same_results(det: Detector) -> None:
+    """The signal-quality check in its own thread (while the network runs) or before it."""
+    records = [synthetic_record(500.0, 10.0, seed=s)[0] for s in range(3)]
+    rows = records[1].data().copy()
+    rows[6:] = 0.0  # chest leads flat: off
+    records[1] = Record(rows, 500.0, list(records[1].leads), source="chest flat")
+    results = {}
+    for beside in (False, True):
+        det.quality_beside_network = beside
+        results[beside] = det.score_many(records)
+    det.quality_beside_network = True
+    for a, b in zip(results[False], results[True]):
+        assert a.flags == b.flags and a.score == b.score and a.percentile == b.percentile
+        assert a.quality == b.quality
+    assert "lead_off:V1,V2,V3,V4,V5,V6" in results[True][1].flags

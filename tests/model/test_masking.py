@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from model.config import ModelConfig
-from model.infer import forward_windows
 from model.masking import beat_patterns, global_patterns, random_beat_masks, random_global_masks
 from model.preprocess import prepare
+from model.restore import forward_windows
 from tests.model.conftest import ZeroNet, synthetic_record, tiny_config
 
 CONFIGS = [

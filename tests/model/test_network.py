@@ -155,3 +155,36 @@ def test_fast_fusion_equals_pairwise_attention_over_concatenated_tokens() -> Non
     )
     for a, r in zip(grads_fast, grads_ref):
         torch.testing.assert_close(a, r, rtol=1e-4, atol=1e-4)
+
+
+def test_eval_skips_padding_beats_with_the_same_outputs() -> None:
+    """In eval mode the padding beats of windows with real beats are not computed; every
+    output that is used (all but the padding beats' restorations) stays the same."""
+    import dataclasses
+
+    from model.config import ModelConfig
+    from model.network import CrossRestorationNet
+
+    cfg = ModelConfig(channels=(8, 16, 32, 64), latent=16)
+    torch.manual_seed(0)
+    net = CrossRestorationNet(cfg).eval()
+    b, k = 3, 4
+    x = torch.randn(b, 12, cfg.global_len)
+    beats = torch.randn(b, k, 12, cfg.beat_len)
+    valid = torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=torch.bool)
+    beats[~valid] = 0
+    trend = torch.randn(b, 12, cfg.global_len)
+    with torch.inference_mode():
+        got = net(x, beats, valid, trend)
+        net.train()  # the same computation over every beat (BatchNorm kept in eval form)
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.eval()
+        want = net(x, beats, valid, trend)
+    net.eval()
+    for f in dataclasses.fields(got):
+        a, w = getattr(got, f.name), getattr(want, f.name)
+        if f.name.startswith("beat_"):
+            used = valid | ~valid.any(dim=1, keepdim=True)
+            a, w = a[used], w[used]
+        torch.testing.assert_close(a, w, rtol=1e-5, atol=1e-5)

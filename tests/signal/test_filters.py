@@ -172,3 +172,24 @@ def test_display_filter_apply_equals_stages() -> None:
 def test_display_filter_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         DisplayFilter(**kwargs)
+
+
+@pytest.mark.parametrize("shape", [(1000,), (12, 5000), (3, 2, 40)])
+@pytest.mark.parametrize("padlen", [0, 1, 27, 39])
+def test_sosfiltfilt_matches_scipy_to_the_bit(shape: tuple[int, ...], padlen: int) -> None:
+    """The cached-state zero-phase filter is scipy's sosfiltfilt, bit for bit."""
+    from scipy import signal as sps
+
+    from ecgviewer.signal.filters import sosfiltfilt
+
+    x = np.random.default_rng(1).normal(size=shape).cumsum(axis=-1)
+    for sos in (
+        sps.butter(2, (1.0, 25.0), btype="bandpass", fs=100.0, output="sos"),
+        sps.butter(4, 40.0, btype="lowpass", fs=500.0, output="sos"),
+        np.vstack([sps.butter(2, 5.0, "highpass", fs=100, output="sos")] * 2),
+    ):
+        want = sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
+        np.testing.assert_array_equal(sosfiltfilt(sos, x, padlen), want)
+        np.testing.assert_array_equal(sosfiltfilt(sos, x, padlen), want)  # cached state
+    with pytest.raises(ValueError, match="padlen"):
+        sosfiltfilt(sos, x, shape[-1])

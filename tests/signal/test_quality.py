@@ -127,3 +127,34 @@ def test_short_or_odd_input_does_not_raise() -> None:
     assert Q.assess(np.zeros((12, 50)), 500.0, LEADS).ok  # under a second: nothing said
     x = np.full((2, 5000), np.nan)
     assert Q.parse_flags(Q.assess(x, 500.0, ["I", "II"]).flags) == {Q.LEAD_OFF: ["I", "II"]}
+
+
+def test_shared_work_is_ignored_for_signals_with_nan() -> None:
+    """Resampled leads and R peaks from elsewhere were computed with the NaN in them; the
+    check zeroes NaN and measures everything itself, as without them."""
+    from ecgviewer.signal.quality import assess
+    from ecgviewer.signal.resample import resample
+    from ecgviewer.signal.synthetic import synthetic_ecg
+
+    x = synthetic_ecg(fs=500.0, duration=10.0, seed=3).signal.astype(np.float64)
+    x[6:, 1000:1400] = np.nan
+    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    alone = assess(x, 500.0, leads)
+    bogus = assess(x, 500.0, leads, at_work_rate=resample(x, 500.0, 100.0), peaks=np.array([5]))
+    assert bogus == alone
+
+
+def test_shared_peaks_and_resampled_leads_are_used() -> None:
+    """Given the same leads at the working rate and the R peaks, the check gives what it
+    finds itself; given other peaks, it uses them (they are not recomputed)."""
+    from ecgviewer.signal.quality import assess
+    from ecgviewer.signal.resample import resample
+    from ecgviewer.signal.rpeaks import detect_r_peaks
+
+    x = synthetic_ecg(fs=500.0, duration=10.0, seed=4).signal.astype(np.float64)
+    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    work = resample(x, 500.0, 100.0)
+    alone = assess(x, 500.0, leads)
+    shared = assess(x, 500.0, leads, at_work_rate=work, peaks=detect_r_peaks(work, 100.0))
+    assert shared == alone and alone.n_beats >= 8
+    assert assess(x, 500.0, leads, at_work_rate=work, peaks=np.array([300, 600])).n_beats == 2

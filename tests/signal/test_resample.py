@@ -75,3 +75,15 @@ def test_axis_and_anti_aliasing() -> None:
 
 def test_empty_signal() -> None:
     assert resample(np.zeros((12, 0)), 500, 100).shape == (12, 0)
+
+
+@pytest.mark.parametrize(("fs_in", "fs_out"), [(500.0, 100.0), (360.0, 100.0), (100.0, 500.0)])
+def test_resample_matches_scipy_default_design_to_the_bit(fs_in: float, fs_out: float) -> None:
+    """The cached anti-aliasing FIR is the one resample_poly designs itself."""
+    from scipy import signal as sps
+
+    x = np.random.default_rng(2).normal(size=(12, 3000)).cumsum(axis=1)
+    up, down = rational_ratio(fs_in, fs_out)
+    want = sps.resample_poly(x, up, down, axis=-1, padtype="line").astype(np.float32)
+    np.testing.assert_array_equal(resample(x, fs_in, fs_out), want)
+    np.testing.assert_array_equal(resample(x, fs_in, fs_out), want)  # cached design

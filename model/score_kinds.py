@@ -1,0 +1,135 @@
+"""Score kinds: which restoration errors make a record score, and z-scored ensembles of them.
+
+The network gives per-sample squared errors and log-variances (global, beat and trend views);
+a *score kind* names how they become one number per record (an error variant, a scope and a
+view), chosen on the fold-9 selection half and written in the model card. An *ensemble* is a
+weighted sum of z-scored kinds (and the normal-beat bank's distance). Used by the Detector
+(model/infer.py) and by model selection (model/fold9.py, model/card.py, model/validation.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from model.config import ModelConfig
+
+#: The components a record score can be built from (chosen on the selection half, in the card).
+#: Error variants: "w" uncertainty-weighted exp(-v)*err^2, "mse" plain err^2, "nll" the
+#: Gaussian negative log-likelihood exp(-v)*err^2 + v.
+VARIANTS = ("w", "mse", "nll")
+#: Scopes: "" errors where the sample was masked (restoration), "_all" errors of every sample
+#: averaged over the patterns (restoration + reconstruction, as the reference scores).
+SCORE_KINDS = tuple(
+    f"{part}_{variant}{scope}"
+    for scope in ("", "_all")
+    for variant in VARIANTS
+    for part in ("combined", "global", "beat")
+) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead", "beat_knn", "measure_mahal")
+#: Not a restoration error: the normal-beat bank's distance (model/beat_bank.py).
+BANK_KIND = "beat_knn"
+#: Not a restoration error: how far the ECG's measurements lie from normal ECGs'
+#: (model/measure_novelty.py).
+MEASURE_KIND = "measure_mahal"
+
+
+def _ensemble_value(value: float, log: bool) -> float:
+    return float(np.log(max(value, 1e-6))) if log else float(value)
+
+
+def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
+    """Weighted sum of z-scores of several components, z against the selection normals.
+
+    A component that is missing or not finite for this record (the beat bank when no R peak
+    was found) is left out and the others are scaled up to the full weight, so the score stays
+    on the same scale; NaN only when none is available.
+    """
+    weights = spec.get("weight") or [1.0] * len(spec["components"])
+    total = used = 0.0
+    for name, log, mean, std, w in zip(
+        spec["components"], spec["log"], spec["mean"], spec["std"], weights
+    ):
+        value = components.get(name, float("nan"))
+        if not np.isfinite(value):
+            continue
+        total += w * (_ensemble_value(value, log) - mean) / std
+        used += w
+    return total * sum(weights) / used if used else float("nan")
+
+
+def fit_ensemble(
+    columns: dict[str, np.ndarray], normal: np.ndarray, weights: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """z-score parameters of ``columns`` against the rows marked ``normal`` (+ their weights)."""
+    spec: dict[str, Any] = {"components": [], "log": [], "mean": [], "std": [], "weight": []}
+    for name, values in columns.items():
+        spec["weight"].append(float((weights or {}).get(name, 1.0)))
+        log = bool(np.nanmin(values) > 0)
+        v = np.log(np.maximum(values, 1e-6)) if log else values
+        ref = v[normal & np.isfinite(v)]
+        spec["components"].append(name)
+        spec["log"].append(log)
+        spec["mean"].append(float(ref.mean()))
+        spec["std"].append(float(ref.std() or 1.0))
+    return spec
+
+
+def map_variant(kind: str) -> str:
+    """The map variant ("w", "mse_all", ...) that goes with a score kind."""
+    parts = kind.split("_")
+    if parts[0] in ("combined", "global", "beat") and len(parts) > 1 and parts[1] in VARIANTS:
+        return "_".join(parts[1:3]) if len(parts) > 2 and parts[2] == "all" else parts[1]
+    return "mse_all" if kind == "trend_all" else "mse"
+
+
+def error_variant(sq: np.ndarray, v: np.ndarray, variant: str) -> np.ndarray:
+    """Turn squared errors and log-variances into one of the :data:`VARIANTS`."""
+    if variant == "mse":
+        return sq
+    weighted = sq * np.exp(-v)
+    return weighted + v if variant == "nll" else weighted
+
+
+def score_components(
+    st: dict[str, np.ndarray],
+    n_model: int,
+    cfg: ModelConfig,
+    wanted: set[str] | None = None,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Record-level components of every score kind, and the combined maps they come from.
+
+    ``st``: stitched maps (model.map_back.stitch); ``n_model``: samples before padding;
+    ``wanted``: the map variants to build ("w", "mse_all", ...; each costs ~1 ms per ECG),
+    None for all (model selection). Returns ``(components, combined maps by variant)``.
+    """
+    valid = slice(0, n_model)
+    sigma = cfg.map_sigma * cfg.fs
+    has_beats = bool(np.isfinite(st["beat_sq"]).any())
+    components: dict[str, float] = {}
+    combined_maps: dict[str, np.ndarray] = {}
+    for scope, prefix in (("", ""), ("_all", "all_")):
+        trend = st[f"{prefix}trend_sq"]
+        components[f"trend{scope}"] = float(trend[:, valid].mean())
+        for variant in VARIANTS:
+            if wanted is not None and f"{variant}{scope}" not in wanted:
+                continue
+            glob = error_variant(st[f"{prefix}global_sq"], st[f"{prefix}global_v"], variant)
+            beat = error_variant(st[f"{prefix}beat_sq"], st[f"{prefix}beat_v"], variant)
+            beat_fill = np.where(np.isfinite(beat), beat, glob)
+            combined = gaussian_filter1d(glob + trend + beat_fill, sigma, axis=-1, mode="nearest")
+            combined_maps[f"{variant}{scope}"] = combined
+            g_mean = float(glob[:, valid].mean())
+            components[f"global_{variant}{scope}"] = g_mean
+            components[f"beat_{variant}{scope}"] = (
+                float(np.nanmean(beat[:, valid])) if has_beats else g_mean
+            )
+            components[f"combined_{variant}{scope}"] = float(combined[:, valid].mean())
+            shown = np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+            components[f"map_p99_{variant}{scope}"] = float(np.percentile(shown, 99))
+    if "w" in combined_maps:
+        comb_w = combined_maps["w"][:, valid]
+        components["combined_w_p95"] = float(np.percentile(comb_w, 95))
+        components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())
+    return components, combined_maps

@@ -1,0 +1,80 @@
+"""benchmarks/model_speed.py: one JSON line per part as it is measured, ``--parts``, and the
+CUDA plan (run here on the CPU with tiny sizes: no GPU in the test environment)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "model_speed.py"
+WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "model" / "weights.pt"
+
+
+def _load():  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location("model_speed_under_test", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes() -> None:
+    ms = _load()
+    args = ms.argparse.Namespace(
+        parts="", skip_reference=False, contention=False, archive=0, workers=-1, ranks=0,
+        n_batched=0, max_seconds=None,
+    )  # fmt: skip
+    cuda = ms.plan("cuda", args)
+    assert cuda["parts"][:3] == ["network_only", "archive_hdf5", "archive_wfdb"]
+    assert "reference_loop" not in cuda["parts"] and cuda["max_seconds"] == 300.0
+    assert cuda["archive"] == 4096 and cuda["batch"] == 512 and cuda["workers"] >= 1
+    cpu = ms.plan("cpu", args)
+    assert cpu["parts"] == ["single", "reference_loop", "batched", "network_only"]
+    assert cpu["max_seconds"] == 0.0 and cpu["workers"] == 0
+    args.parts = "single,warp_drive"
+    with pytest.raises(SystemExit, match="warp_drive"):
+        ms.plan("cpu", args)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
+def test_cuda_parts_on_the_cpu_print_one_json_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    """The code of every CUDA part runs (here on the CPU, tiny sizes), each line carrying wall
+    and CPU time and the load average."""
+    ms = _load()
+    parts = ",".join(ms.CUDA_PARTS)
+    argv = ["--device", "cpu", "--threads", "1", "--parts", parts, "--n-batched", "3",
+            "--archive", "3", "--repeats", "1"]  # fmt: skip
+    assert ms.main(argv) == 0
+    lines = _lines(capsys.readouterr().out)
+    assert [x["part"] for x in lines[:2]] == ["header", "setup"]
+    measured = {x["part"]: x for x in lines if x.get("device") == "cpu" and x["part"] in ms.PARTS}
+    assert list(measured) == list(ms.CUDA_PARTS)
+    for name, line in measured.items():
+        assert "failed" not in line, line
+        assert line["part_wall_s"] >= 0 and line["part_cpu_s"] >= 0, name
+        assert "load_average_1min_before" in line and "load_average_1min_after" in line
+    for name in ("archive_wfdb", "archive_hdf5"):
+        assert measured[name]["scored"] == 3 and measured[name]["errors"] == 0
+        assert measured[name]["ecg_per_s"] > 0 and "cpu_s" in measured[name]
+    assert measured["network_only"]["cpu_ms_per_ecg"] > 0
+    assert measured["autocast_check"]["bf16"]["within_1e-3"]  # on a CPU: fp32 both times
+    assert lines[-1]["part"] == "summary"
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
+def test_parts_not_started_in_time_are_listed_as_skipped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ms = _load()
+    assert ms.main(["--device", "cpu", "--parts", "single,batched", "--max-seconds", "1e-9"]) == 0
+    lines = _lines(capsys.readouterr().out)
+    skipped = [x["part"] for x in lines if "skipped" in x]
+    assert skipped == ["single", "batched"]

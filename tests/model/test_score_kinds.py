@@ -1,0 +1,52 @@
+"""model/score_kinds.py: record components from stitched maps; ensembles; map variants."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.config import ModelConfig
+from model.score_kinds import ensemble_score, error_variant, map_variant, score_components
+
+
+def _stitched(n: int, beats: bool = True) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    st = {}
+    for prefix in ("", "all_"):
+        st[f"{prefix}global_sq"] = rng.random((12, n)).astype(np.float32)
+        st[f"{prefix}global_v"] = np.zeros((1, n), np.float32)
+        st[f"{prefix}trend_sq"] = rng.random((12, n)).astype(np.float32)
+        beat = rng.random((12, n)).astype(np.float32)
+        if not beats:
+            beat[:] = np.nan
+        st[f"{prefix}beat_sq"] = beat
+        st[f"{prefix}beat_v"] = np.zeros((1, n), np.float32)
+    return st
+
+
+def test_components_are_means_over_the_record_not_its_padding() -> None:
+    cfg = ModelConfig()
+    st = _stitched(1000)
+    st["global_sq"][:, 960:] = 1e6  # padding: must not count
+    comps, maps = score_components(st, 960, cfg, {"w", "mse"})
+    assert set(maps) == {"w", "mse"}
+    assert comps["global_mse"] == float(st["global_sq"][:, :960].mean())
+    # log-variance 0: the uncertainty-weighted error equals the plain one
+    assert comps["global_w"] == comps["global_mse"]
+    assert "combined_w_p95" in comps and "trend_all" in comps and "global_nll" not in comps
+    every, _ = score_components(st, 960, cfg)
+    assert {"global_nll_all", "map_p99_mse_all"} <= set(every)
+
+
+def test_without_beats_the_beat_component_is_the_global_one() -> None:
+    comps, _ = score_components(_stitched(960, beats=False), 960, ModelConfig(), {"mse"})
+    assert comps["beat_mse"] == comps["global_mse"]
+
+
+def test_variants_and_ensembles() -> None:
+    sq, v = np.array([4.0]), np.array([np.log(2.0)])
+    assert error_variant(sq, v, "w")[0] == 2.0
+    assert np.isclose(error_variant(sq, v, "nll")[0], 2.0 + np.log(2.0))
+    assert map_variant("combined_w_all") == "w_all" and map_variant("trend_all") == "mse_all"
+    spec = {"components": ["a", "b"], "log": [False, False], "mean": [0, 0], "std": [1, 1]}
+    assert ensemble_score({"a": 1.0, "b": 3.0}, spec) == 4.0
+    assert ensemble_score({"a": 1.0, "b": float("nan")}, spec) == 2.0  # rescaled to full weight
