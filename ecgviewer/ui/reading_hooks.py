@@ -115,7 +115,7 @@ class ReadingFeatures(QObject):
             worklist.model.merge(rows)
             current = worklist.current_row()
             if current is not None and current.content_hash == reading.content_hash:
-                worklist._show_details(current)
+                worklist.details.show_row(current)
 
     def next_ecg(self) -> None:
         """Confirm-and-next: the worklist's next row, opened in the viewer."""
