@@ -21,6 +21,9 @@ PART_TEXT = {
     "beat": "this beat differs from the expected normal beat (normal-beat bank)",
     "beat_restoration": "this beat is hard to restore from normal ECGs (restoration error)",
     "window": "most unusual beat of an unusual 10 s window",
+    "r_loss": "R wave smaller than normal ECGs' in this lead",
+    "q_wave": "Q wave deeper than normal ECGs' in this lead",
+    "rhythm": "irregular rhythm without consistent P waves (as in atrial fibrillation)",
 }
 
 

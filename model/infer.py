@@ -33,6 +33,7 @@ from model import findings as findings_mod
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
 from model.expected import expected_trace
+from model.local_map import relative_map
 from model.map_back import beat_scores, record_rows, stitch
 from model.measure_novelty import MeasurementNovelty
 from model.preprocess import Prepared, prepare
@@ -448,7 +449,15 @@ class Detector:
             components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
         win_starts = [w.start for w in p.windows]
         evidence = findings_mod.evidence(
-            st, p.r_peaks, p.n_model, cfg, lead_distances, p.bank_band, templates, win_starts
+            st,
+            p.r_peaks,
+            p.n_model,
+            cfg,
+            lead_distances,
+            p.bank_band,
+            templates,
+            win_starts,
+            p.median_beats,
         )
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
@@ -471,13 +480,18 @@ class Detector:
             trace = expected_trace(templates, p.r_peaks, win_starts, p.filtered.shape[1], cfg)
         restored_mv = trace + p.slow if trace is not None else st["restored_mv"] + p.baseline
         finding_map = None
+        dev = None
+        if trace is not None and p.bank_band is not None:
+            dev = gaussian_filter1d(np.abs(p.bank_band - trace)[:, valid], sigma, axis=-1)
+        # The per-sample map: where each lead departs most from the rest of itself.
+        point_map = np.zeros_like(combined)
+        point_map[:, valid] = relative_map([comb] if dev is None else [comb, dev], cfg.fs)
         if self.findings_cal:
             # Where the beat departs from the expected normal beat, or is hard to restore.
             profile = combined[:, valid] / np.maximum(
                 np.median(combined[:, valid], axis=1, keepdims=True), 1e-9
             )
-            if trace is not None and p.bank_band is not None:
-                dev = gaussian_filter1d(np.abs(p.bank_band - trace)[:, valid], sigma, axis=-1)
+            if dev is not None:
                 profile = np.maximum(
                     profile, dev / np.maximum(np.median(dev, axis=1, keepdims=True), 1e-9)
                 )
@@ -490,7 +504,7 @@ class Detector:
             percentile=self.percentile_of(score),
             lead_scores={name: float(lead_means[row]) for row, name in enumerate(cfg.leads)},
             beats=beat_scores(comb, p.r_peaks, p.n_model, cfg),
-            anomaly_map=record_rows(combined, p, cfg, record.leads, 0.0),
+            anomaly_map=record_rows(point_map, p, cfg, record.leads, 0.0),
             restored=record_rows(restored_mv, p, cfg, record.leads, np.nan),
             flags=set(p.flags),
             model=dict(self.model_info),
