@@ -14,7 +14,9 @@ On one half of PTB-XL fold 9 (the *report* half by default: nothing is chosen on
   the 0.5-40 Hz filtered input, both as drawn with that display filter (``filtered``: the
   same filter applied to ``restored``) and unfiltered (``raw``), median over ECGs (target
   <= 0.08 mV); ``jitter``: RMS of the trace's second difference over that of the filtered
-  input (below 1 = smoother than the ECG itself).
+  input (below 1 = smoother than the ECG itself);
+- rhythm: share of records with an AFIB statement that get a rhythm finding, and how many
+  normal ECGs get one (model/rhythm.py).
 """
 
 from __future__ import annotations
@@ -105,10 +107,17 @@ def run(det: Any, root: str, half: str = "report", limit: int = 0) -> dict[str, 
     per_territory: dict[str, list[float]] = {name: [] for name in TERRITORIES}
     traces: dict[str, list[float]] = {"filtered": [], "raw": [], "jitter": []}
     n_findings: list[int] = []
+    afib_rhythm: list[bool] = []
+    normal_rhythm: list[bool] = []
     for item, rec, res in iter_scored(det, items, load, desc=f"overlay {half}"):
         if rec is None or isinstance(res, Exception):
             continue
         findings = list(getattr(res, "findings", []) or [])
+        rhythm_found = any(f.part == "rhythm" for f in findings)
+        if "AFIB" in (getattr(item, "codes", {}) or {}):
+            afib_rhythm.append(rhythm_found)
+        elif item.normal:
+            normal_rhythm.append(rhythm_found)
         if item.normal:
             normal_any.append(bool(findings))
             n_findings.append(len(findings))
@@ -141,6 +150,12 @@ def run(det: Any, root: str, half: str = "report", limit: int = 0) -> dict[str, 
             },
         },
         "territory_lead_auroc": {**territory_out, "target_mean": ">= 0.75"},
+        "rhythm_finding": {
+            "afib_share": round(float(np.mean(afib_rhythm)), 3) if afib_rhythm else None,
+            "n_afib": len(afib_rhythm),
+            "normal_count": int(np.sum(normal_rhythm)),
+            "n_normal": len(normal_rhythm),
+        },
         "expected_trace_rms_mv": {
             "filtered_median": round(float(np.nanmedian(traces["filtered"])), 4)
             if traces["filtered"]
