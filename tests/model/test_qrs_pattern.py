@@ -55,3 +55,24 @@ def test_lead_scores_rank_the_lead_that_lost_its_r_wave_first() -> None:
     assert set(F.LEAD_SCORE_PARTS) <= set(cal["lead"]["mean"])
     scores = F.lead_scores(evidence(0.05), cal)
     assert int(np.argmax(scores)) == 7
+
+
+def test_a_qrs_pattern_beyond_every_normal_is_a_whole_lead_finding() -> None:
+    rng = np.random.default_rng(1)
+
+    def evidence(v2_r: float, v2_q: float = 0.05) -> F.Evidence:
+        beats = np.stack([_beat(1.0 + rng.normal(scale=0.1), 0.05) for _ in range(12)])
+        beats[7] = _beat(v2_r, v2_q)
+        lead = {p: rng.normal(scale=0.3, size=12) for p in F.PARTS}
+        lead.update(qrs_pattern(beats, CFG))
+        beat = {p: rng.normal(scale=0.3, size=(12, 5)) for p in F.PARTS}
+        spans = np.stack([np.arange(5.0), np.arange(5.0) + 0.9], axis=1)
+        return F.Evidence(lead, beat, spans, 10.0)
+
+    normals = [evidence(1.0 + rng.normal(scale=0.1)) for _ in range(200)]
+    cal = F.fit_calibration(normals, tuple(CFG.leads))
+    assert cal["qrs"]["threshold"] > 0
+    assert not [f for f in F.findings(evidence(1.0), cal, tuple(CFG.leads)) if f.lead == "V2"]
+    found = [f for f in F.findings(evidence(0.05, 0.6), cal, tuple(CFG.leads)) if f.lead == "V2"]
+    assert found and found[0].part in ("r_loss", "q_wave")
+    assert found[0].score > cal["qrs"]["threshold"]
