@@ -320,22 +320,23 @@ def findings(ev: Evidence, cal: dict[str, Any], leads: tuple[str, ...]) -> list[
     levels = np.asarray(cal["levels"], np.float64)
     out: list[Finding] = []
     lz = _lead_finding_z(ev, cal)
-    start = float(ev.spans[0, 0]) if len(ev.spans) else 0.0
-    end = float(ev.spans[-1, 1]) if len(ev.spans) else ev.duration
-    for i, name in enumerate(leads):
+    start = max(0.0, float(ev.spans[0, 0]) if len(ev.spans) else 0.0)
+    end = min(ev.duration, float(ev.spans[-1, 1]) if len(ev.spans) else ev.duration)
+
+    def whole_lead(i: int, z: float, quantiles: Any, parts: tuple[str, ...]) -> Finding:
+        return Finding(
+            leads[i],
+            start,
+            end,
+            float(z),
+            _percentile(z, quantiles, levels),
+            _part_of(ev.lead, cal["lead"], (i,), parts),
+        )
+
+    lead_parts = tuple(cal.get("lead_finding_parts", PARTS))
+    for i in range(len(leads)):
         if np.isfinite(lz[i]) and lz[i] > cal["lead"]["threshold"]:
-            out.append(
-                Finding(
-                    name,
-                    max(0.0, start),
-                    min(ev.duration, end),
-                    float(lz[i]),
-                    _percentile(lz[i], cal["lead"]["quantiles"][i], levels),
-                    _part_of(
-                        ev.lead, cal["lead"], (i,), tuple(cal.get("lead_finding_parts", PARTS))
-                    ),
-                )
-            )
+            out.append(whole_lead(i, lz[i], cal["lead"]["quantiles"][i], lead_parts))
     qrs_cal = cal.get("qrs") or {}
     if qrs_cal:
         qz = _qrs_z(ev, cal)
@@ -343,16 +344,7 @@ def findings(ev: Evidence, cal: dict[str, Any], leads: tuple[str, ...]) -> list[
         for i, name in enumerate(leads):
             if name in flagged or not (np.isfinite(qz[i]) and qz[i] > qrs_cal["threshold"]):
                 continue
-            out.append(
-                Finding(
-                    name,
-                    max(0.0, start),
-                    min(ev.duration, end),
-                    float(qz[i]),
-                    _percentile(qz[i], qrs_cal["quantiles"][i], levels),
-                    _part_of(ev.lead, cal["lead"], (i,), qrs_pattern.PARTS),
-                )
-            )
+            out.append(whole_lead(i, qz[i], qrs_cal["quantiles"][i], qrs_pattern.PARTS))
     rhythm_cal = cal.get("rhythm") or {}
     if rhythm.RHYTHM_LEAD in leads and rhythm.is_irregular(ev.rhythm, rhythm_cal):
         irr_pct = _percentile(
@@ -364,8 +356,8 @@ def findings(ev: Evidence, cal: dict[str, Any], leads: tuple[str, ...]) -> list[
         out.append(
             Finding(
                 rhythm.RHYTHM_LEAD,
-                max(0.0, start),
-                min(ev.duration, end),
+                start,
+                end,
                 rhythm.strength(ev.rhythm, rhythm_cal),
                 min(irr_pct, 100.0 - p_pct),
                 "rhythm",

@@ -38,17 +38,22 @@ def test_the_record_median_beat_skips_windows_without_a_beat() -> None:
     assert np.isnan(qrs_pattern(None, CFG)["r_loss"]).all()
 
 
+def _evidence(rng: np.random.Generator, v2_r: float, v2_q: float = 0.05) -> F.Evidence:
+    """Random restoration evidence for 12 leads whose V2 (row 7) has this R and Q (mV)."""
+    beats = np.stack([_beat(1.0 + rng.normal(scale=0.1), 0.05) for _ in range(12)])
+    beats[7] = _beat(v2_r, v2_q)
+    lead = {p: rng.normal(scale=0.3, size=12) for p in F.PARTS}
+    lead.update(qrs_pattern(beats, CFG))
+    beat = {p: rng.normal(scale=0.3, size=(12, 5)) for p in F.PARTS}
+    spans = np.stack([np.arange(5.0), np.arange(5.0) + 0.9], axis=1)
+    return F.Evidence(lead, beat, spans, 10.0)
+
+
 def test_lead_scores_rank_the_lead_that_lost_its_r_wave_first() -> None:
     rng = np.random.default_rng(0)
 
     def evidence(v2_r: float) -> F.Evidence:
-        beats = np.stack([_beat(1.0 + rng.normal(scale=0.1), 0.05) for _ in range(12)])
-        beats[7] = _beat(v2_r, 0.05)
-        lead = {p: rng.normal(scale=0.3, size=12) for p in F.PARTS}
-        lead.update(qrs_pattern(beats, CFG))
-        beat = {p: rng.normal(scale=0.3, size=(12, 5)) for p in F.PARTS}
-        spans = np.stack([np.arange(5.0), np.arange(5.0) + 0.9], axis=1)
-        return F.Evidence(lead, beat, spans, 10.0)
+        return _evidence(rng, v2_r)
 
     normals = [evidence(1.0 + rng.normal(scale=0.1)) for _ in range(200)]
     cal = F.fit_calibration(normals, tuple(CFG.leads))
@@ -61,13 +66,7 @@ def test_a_qrs_pattern_beyond_every_normal_is_a_whole_lead_finding() -> None:
     rng = np.random.default_rng(1)
 
     def evidence(v2_r: float, v2_q: float = 0.05) -> F.Evidence:
-        beats = np.stack([_beat(1.0 + rng.normal(scale=0.1), 0.05) for _ in range(12)])
-        beats[7] = _beat(v2_r, v2_q)
-        lead = {p: rng.normal(scale=0.3, size=12) for p in F.PARTS}
-        lead.update(qrs_pattern(beats, CFG))
-        beat = {p: rng.normal(scale=0.3, size=(12, 5)) for p in F.PARTS}
-        spans = np.stack([np.arange(5.0), np.arange(5.0) + 0.9], axis=1)
-        return F.Evidence(lead, beat, spans, 10.0)
+        return _evidence(rng, v2_r, v2_q)
 
     normals = [evidence(1.0 + rng.normal(scale=0.1)) for _ in range(200)]
     cal = F.fit_calibration(normals, tuple(CFG.leads))
