@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,35 +149,35 @@ def training_command(
     return " ".join(parts)
 
 
+def _cached_state(cache: Path, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``build()``'s state, kept in ``cache`` under ``key`` (reading 7,000 ECGs takes minutes)
+    and returned as it was saved, so choices see exactly the state that ships."""
+    if cache.is_file():
+        state = torch.load(cache, map_location="cpu", weights_only=True)
+        if state.get("key") == key:
+            return state
+    state = {"key": key, **build()}
+    torch.save(state, cache)
+    return state
+
+
 def _cached_bank(run: Path, paths: list[Path], cfg: ModelConfig) -> BeatBank:
-    """The normal-beat bank of ``paths``, built once per run folder (reading 7,000 ECGs takes
-    minutes) and kept as the fp16 state that ships, so choices see the shipped bank."""
+    """The normal-beat bank of ``paths``, built once per run folder (fp16, as it ships)."""
     key = (
         f"{len(paths)}:{[str(p) for p in paths[:3]]}:{cfg.bank_low_hz}:{cfg.bank_high_hz}:"
         f"{cfg.bank_before}:{cfg.bank_after}:{cfg.bank_components}:{cfg.bank_k}"
     )
-    cache = run / "beat_bank.pt"
-    if cache.is_file():
-        state = torch.load(cache, map_location="cpu", weights_only=True)
-        if state.get("key") == key:
-            return BeatBank.from_state(state)
-    bank = BeatBank.from_state(bank_from_files(paths, cfg).state())
-    torch.save({"key": key, **bank.state()}, cache)
-    return bank
+    state = _cached_state(run / "beat_bank.pt", key, lambda: bank_from_files(paths, cfg).state())
+    return BeatBank.from_state(state)
 
 
 def _cached_measure_model(run: Path, paths: list[Path], cfg: ModelConfig) -> MeasurementNovelty:
-    """The training normals' measurement ranges (model/measure_novelty.py), measured once per
-    run folder and kept as the state that ships."""
+    """The training normals' measurement ranges (model/measure_novelty.py), once per run folder."""
     key = f"{len(paths)}:{[str(p) for p in paths[:3]]}:{feature_names(cfg.leads)}"
-    cache = run / "measure_novelty.pt"
-    if cache.is_file():
-        state = torch.load(cache, map_location="cpu", weights_only=True)
-        if state.get("key") == key:
-            return MeasurementNovelty.from_state(state)
-    model = measure_model_from_files(paths, cfg)
-    torch.save({"key": key, **model.state()}, cache)
-    return model
+    state = _cached_state(
+        run / "measure_novelty.pt", key, lambda: measure_model_from_files(paths, cfg).state()
+    )
+    return MeasurementNovelty.from_state(state)
 
 
 def _candidates(run: Path, epoch: int | None) -> list[Path]:

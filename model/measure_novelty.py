@@ -139,7 +139,7 @@ class MeasurementNovelty:
         return out[0] if one else out
 
     def state(self) -> dict[str, Any]:
-        """Plain tensors-free state for the weights file (torch.load(weights_only=True) safe)."""
+        """Tensors and a name list for the weights file (loads with weights_only=True)."""
         import torch
 
         return {
