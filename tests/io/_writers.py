@@ -208,20 +208,8 @@ def write_dicom_ecg(
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-    scp = {
-        "I": 1,
-        "II": 2,
-        "V1": 3,
-        "V2": 4,
-        "V3": 5,
-        "V4": 6,
-        "V5": 7,
-        "V6": 8,
-        "III": 61,
-        "aVR": 62,
-        "aVL": 63,
-        "aVF": 64,
-    }
+    from tests.io._scp_writer import LEAD_CODES as scp
+
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.1"
     meta.MediaStorageSOPInstanceUID = generate_uid()

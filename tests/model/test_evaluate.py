@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import wfdb
 
 from ecgviewer.record import STANDARD_LEADS
 from ecgviewer.signal.synthetic import synthetic_ecg
 from model.evaluate import LocalizationPool, best_dice_threshold, dice_at, main, read_labels
+from tests.io._writers import write_wfdb
 from tests.model.test_infer import write_weights
 
 
@@ -93,17 +93,7 @@ def test_folder_with_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     rows = ["file,label,classes"]
     for i in range(4):
         syn = synthetic_ecg(fs=250.0, duration=10.0, seed=i, pvc_at=5.0 if i >= 2 else None)
-        wfdb.wrsamp(
-            f"r{i}",
-            fs=250,
-            units=["mV"] * 12,
-            sig_name=list(STANDARD_LEADS),
-            p_signal=syn.signal.T.astype(np.float64),
-            fmt=["16"] * 12,
-            adc_gain=[1000.0] * 12,
-            baseline=[0] * 12,
-            write_dir=str(folder),
-        )
+        write_wfdb(folder, f"r{i}", syn.signal.astype(np.float64), 250, list(STANDARD_LEADS))
         rows.append(f"r{i}.hea,{int(i >= 2)},{'CD' if i >= 2 else ''}")
     rows.append("missing.hea,1,MI")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")

@@ -11,13 +11,13 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import wfdb
 
 from ecgviewer.record import STANDARD_LEADS
 from ecgviewer.signal.synthetic import synthetic_ecg
 from model.config import ModelConfig
 from model.network import CrossRestorationNet, restoration_loss, trend_view
 from model.train import build_parser, train
+from tests.io._writers import write_wfdb
 from tests.model.conftest import tiny_config
 
 N_RECORDS = 8
@@ -29,17 +29,7 @@ def normals(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("normals")
     for i in range(N_RECORDS):
         syn = synthetic_ecg(fs=100.0, duration=10.0, hr=60.0 + 4 * i, seed=i)
-        wfdb.wrsamp(
-            f"n{i:02d}",
-            fs=100,
-            units=["mV"] * 12,
-            sig_name=list(STANDARD_LEADS),
-            p_signal=syn.signal.T.astype(np.float64),
-            fmt=["16"] * 12,
-            adc_gain=[1000.0] * 12,
-            baseline=[0] * 12,
-            write_dir=str(folder),
-        )
+        write_wfdb(folder, f"n{i:02d}", syn.signal.astype(np.float64), 100, list(STANDARD_LEADS))
     return folder
 
 
