@@ -181,6 +181,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.init:
         _init_from(net, cfg, Path(args.init))
     model: torch.nn.Module = DistributedDataParallel(net) if world > 1 else net
+    # An exponential moving average of the weights (``--ema``) is what gets evaluated and
+    # saved: the selection AUROC of the raw weights swings by a few points between epochs.
+    ema = (
+        torch.optim.swa_utils.AveragedModel(
+            net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True
+        )
+        if args.ema
+        else None
+    )
+    kept = ema.module if ema is not None else net
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_rank = len(ts) // world
     steps_per_epoch = max(1, per_rank // cfg.batch_size)
@@ -195,6 +205,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
         start_epoch, best, history = state["epoch"], state["best"], state["history"]
         log.info("resumed from %s at epoch %d", last_path, start_epoch)
 
@@ -224,6 +236,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             for key, value in {"loss": float(loss.detach()), **parts}.items():
                 sums[key] = sums.get(key, 0.0) + value
             bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.3f}")
@@ -233,7 +247,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             if val is not None and ((epoch + 1) % args.eval_every == 0 or epoch + 1 == cfg.epochs):
                 from model.metrics import auroc
 
-                comps = score_components(net, cfg, val, device)
+                comps = score_components(kept, cfg, val, device)
                 aucs = {
                     k: auroc(val.labels[np.isfinite(v)], v[np.isfinite(v)])
                     for k, v in comps.items()
@@ -242,12 +256,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 entry["selection_auroc"] = {k: round(v, 4) for k, v in aucs.items()}
                 top = max(aucs.values())
                 if args.keep_evaluated:  # later choice on the combined score (model.card --epoch)
-                    _save_best(out / f"epoch_{epoch + 1:03d}.pt", net, cfg, epoch + 1, entry)
+                    _save_best(out / f"epoch_{epoch + 1:03d}.pt", kept, cfg, epoch + 1, entry)
                 if top > best:
                     best = top
-                    _save_best(out / "best.pt", net, cfg, epoch + 1, entry)
+                    _save_best(out / "best.pt", kept, cfg, epoch + 1, entry)
             elif val is None:
-                _save_best(out / "best.pt", net, cfg, epoch + 1, entry)
+                _save_best(out / "best.pt", kept, cfg, epoch + 1, entry)
             history.append(entry)
             log.info(json.dumps(entry))
             torch.save(
@@ -258,6 +272,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                     "epoch": epoch + 1,
                     "best": best,
                     "history": history,
+                    **({"ema": ema.state_dict()} if ema is not None else {}),
                 },
                 last_path,
             )
@@ -375,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-evaluated",
         action="store_true",
         help="also keep OUT/epoch_NNN.pt for every evaluated epoch",
+    )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="evaluate and save an exponential moving average of the weights with this decay "
+        "per step (e.g. 0.999); 0: the raw weights",
     )
     p.add_argument(
         "--resume", action="store_true", help="continue from the run folder's last checkpoint"

@@ -68,6 +68,28 @@ def test_one_epoch_writes_checkpoints(normals: Path, tmp_path: Path) -> None:
     net.load_state_dict(best["state_dict"])  # a loadable network of the stated config
 
 
+def test_ema_saves_the_averaged_weights_and_resumes_them(normals: Path, tmp_path: Path) -> None:
+    train(_args(normals, tmp_path / "raw", 2))
+    train(_args(normals, tmp_path / "ema", 2, "--ema", "0.9"))
+    raw = torch.load(tmp_path / "raw" / "last.pt", weights_only=False)
+    ema = torch.load(tmp_path / "ema" / "last.pt", weights_only=False)
+    # The optimised weights are the same run; the saved best.pt holds the average instead.
+    for key, value in raw["model"].items():
+        torch.testing.assert_close(ema["model"][key], value)
+    best = torch.load(tmp_path / "ema" / "best.pt", weights_only=True)["state_dict"]
+    averaged = {k[len("module.") :]: v for k, v in ema["ema"].items() if k.startswith("module.")}
+    assert set(averaged) == set(best)
+    moved = [
+        k for k, v in best.items() if v.is_floating_point() and not torch.equal(v, raw["model"][k])
+    ]
+    assert moved, "the EMA weights should differ from the last raw weights"
+    # Resuming one more epoch continues the saved average rather than restarting it.
+    resumed = train(_args(normals, tmp_path / "ema", 3, "--ema", "0.9", "--resume"))
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+    after = torch.load(tmp_path / "ema" / "last.pt", weights_only=False)["ema"]
+    assert int(after["n_averaged"]) > int(ema["ema"]["n_averaged"])
+
+
 class _Stop(Exception):
     pass
 
