@@ -77,12 +77,6 @@ WAVE_LOWPASS_HZ = 40.0
 #: LUDB 1-50 and 13.9 on 51-100, 20 ms 10.0 and 11.2)
 P_ONSET_FRACTION, P_OFFSET_FRACTION = 0.3, 0.2
 P_VEL_SMOOTH_S = 0.020
-#: P offset, second estimate: where the P envelope (mean absolute deviation of the low-passed
-#: leads from the PR-segment level, in QRS amplitudes) falls to this fraction of its height.
-#: The P offset is the mean of this and the slope estimate: their errors are partly
-#: independent (LUDB 1-50 P-offset SD 13.7 ms by the slope alone, 11.3 by the envelope
-#: alone, 9.6 averaged; fractions 0.15-0.25 give 8.9-9.6).
-P_OFFSET_LEVEL = 0.2
 #: Smallest P wave (mean absolute deviation over leads, in QRS amplitudes) and its ratio to
 #: the TP-segment noise for the P wave to count as present.
 P_MIN_RELATIVE, P_MIN_SNR = 0.02, 3.0
@@ -93,7 +87,7 @@ MIN_T_MV = 0.02
 #: the 12 leads); benchmarks/measure_accuracy.py reports the held-out records 51-100.
 CALIBRATION_MS = {
     "p_onset": -13.5,
-    "p_offset": 5.0,
+    "p_offset": -5.0,
     "qrs_onset": -15.0,
     "qrs_offset": 7.0,
     "t_end": 41.5,
@@ -594,14 +588,7 @@ def delineate(
             j = _crossing(pv, k2, +1, P_OFFSET_FRACTION * pv[k2], on)
             if j >= guard and guard > k2 + 1:  # ran into the QRS: the quietest point before it
                 j = k2 + int(np.argmin(pv[k2:guard]))
-            # The P wave ends where the atria are back at the PR-segment level: the envelope of
-            # deviation from that level, followed down from the P peak.
-            pr_level = smooth[:, max(0, on - int(0.012 * fs)) : max(1, on - int(0.002 * fs) + 1)]
-            env_pr = (np.abs(smooth - pr_level.mean(1, keepdims=True)) / scale).mean(axis=0)
-            j_level = _crossing(
-                env_pr, p_peak, +1, P_OFFSET_LEVEL * env_pr[p_peak], max(p_peak, guard)
-            )
-            fid["p_onset"], fid["p_offset"] = float(i), (j + j_level) / 2.0
+            fid["p_onset"], fid["p_offset"] = float(i), float(j)
     for key, shift in (CALIBRATION_MS if calibration is None else calibration).items():
         if key in fid:
             fid[key] = float(np.clip(fid[key] + shift * fs / 1000.0, 0, w - 1))
