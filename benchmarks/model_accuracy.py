@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.data import ptbxl_split
     from model.evaluate import score_kind_status
     from model.fold9 import figures, measure
-    from model.infer import BANK_KIND, MEASURE_KIND, Detector
+    from model.infer import BANK_KIND, MEASURE_KINDS, Detector
     from model.localization_benchmark import run
     from model.overlay_benchmark import run as run_overlay
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = {}
     if rest.get("score_kind"):
         parts["restoration_network_only"] = (rest["score_kind"], rest.get("score_ensemble"))
-    for extra in (BANK_KIND, MEASURE_KIND):
+    for extra in (BANK_KIND, *MEASURE_KINDS):
         if extra in rep.comps:
             parts[extra + "_only"] = (extra, None)
     shipped = measure(sel, rep, det.score_kind, det.ensemble, parts)

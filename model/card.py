@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import logging
 import platform
@@ -26,7 +27,7 @@ from model.fold9 import Half, auroc_finite, choose_score, detection_metrics, fig
 from model.infer import sha256_of
 from model.measure_novelty import MeasurementNovelty, feature_names
 from model.network import CrossRestorationNet
-from model.score_kinds import BANK_KIND, MEASURE_KIND, SCORE_KINDS
+from model.score_kinds import AMPLITUDE_KIND, BANK_KIND, MEASURE_KIND, MEASURE_KINDS, SCORE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,12 @@ def _cached_components(
     the checkpoint's sha256 and the bank) so a second export need not score again."""
     from model.validation import score_components
 
-    key = f"{sha256_of(path)}:{len(bank.vectors)}:{bank.k}:{len(val.labels)}:{measure_model is not None}"
+    # The kinds are in the key: a cache from before a kind existed lacks its column.
+    kinds = hashlib.sha256(",".join(SCORE_KINDS).encode()).hexdigest()[:8]
+    key = (
+        f"{sha256_of(path)}:{len(bank.vectors)}:{bank.k}:{len(val.labels)}:"
+        f"{measure_model is not None}:{kinds}"
+    )
     cache = run / f"components_{path.stem}_{half}.npz"
     if cache.is_file():
         blob = np.load(cache, allow_pickle=False)
@@ -290,7 +296,7 @@ def export_bundle(
     used = [kind] + list((spec or {}).get("components", []))
     # Parts the chosen score does not use are not shipped.
     bank_out = bank if BANK_KIND in used else None
-    measure_out = measure_model if MEASURE_KIND in used else None
+    measure_out = measure_model if any(k in MEASURE_KINDS for k in used) else None
     sel_scores = score_column(sel.comps, kind, spec)
     normal_sel = np.sort(sel_scores[np.isfinite(sel_scores) & ~sel.labels])
     quantiles = np.quantile(normal_sel, np.linspace(0, 1, 501)).round(6).tolist()
@@ -352,7 +358,13 @@ def export_bundle(
             "; and how far the ECG's cart-style measurements (rate, RR regularity, intervals, "
             "axes, per-lead amplitudes and ST levels) lie from the training normals' "
             "(Mahalanobis distance, model/measure_novelty.py)"
-            if measure_out is not None
+            if measure_out is not None and MEASURE_KIND in used
+            else ""
+        )
+        + (
+            "; and how far its per-lead Q, R, S and T amplitudes lie from the training "
+            "normals', feature by feature (mean squared z-score, model/measure_novelty.py)"
+            if measure_out is not None and AMPLITUDE_KIND in used
             else ""
         ),
         "training_data": {
@@ -413,7 +425,8 @@ def export_bundle(
         else {
             "what": "robust z-scores of cart-style measurements of the first 10 s at the model "
             "rate, clipped, Mahalanobis distance² under a shrunk covariance of the training "
-            "normals (model/measure_novelty.py)",
+            "normals (model/measure_novelty.py); measure_amp: the mean squared clipped z-score "
+            "of the per-lead Q, R, S and T amplitudes",
             "n_train_ecgs": int(len(bank_paths)),
             "features": list(measure_out.names),
             "n_features_used": int(measure_out.keep.sum()),
@@ -436,16 +449,14 @@ def export_bundle(
                 if BANK_KIND + "_only" in parts
                 else {}
             ),
-            **(
-                {
-                    MEASURE_KIND + "_only": {
-                        "selection_auroc": parts[MEASURE_KIND + "_only"]["choosing_half"],
-                        "report_auroc": parts[MEASURE_KIND + "_only"]["measured_half"],
-                    }
+            **{
+                kind_ + "_only": {
+                    "selection_auroc": parts[kind_ + "_only"]["choosing_half"],
+                    "report_auroc": parts[kind_ + "_only"]["measured_half"],
                 }
-                if MEASURE_KIND + "_only" in parts
-                else {}
-            ),
+                for kind_ in MEASURE_KINDS
+                if kind_ + "_only" in parts
+            },
         },
         "validation_swapped_halves": {
             "note": "score, ensemble and threshold chosen on the report half, measured on the "

@@ -21,7 +21,13 @@ import numpy as np
 
 from model.data import ABNORMAL_CLASSES
 from model.metrics import auprc, auroc, sens_spec
-from model.score_kinds import BANK_KIND, MEASURE_KIND, SCORE_KINDS, ensemble_score, fit_ensemble
+from model.score_kinds import (
+    BANK_KIND,
+    MEASURE_KINDS,
+    SCORE_KINDS,
+    ensemble_score,
+    fit_ensemble,
+)
 
 #: The operating point the card's threshold is chosen for (on the choosing half's normals).
 TARGET_SPECIFICITY = 0.90
@@ -118,7 +124,7 @@ def choose_score(
 
 def network_kinds() -> list[str]:
     """Score kinds of the restoration network alone (not the beat bank, not measurements)."""
-    return [k for k in SCORE_KINDS if k not in (BANK_KIND, MEASURE_KIND)]
+    return [k for k in SCORE_KINDS if k != BANK_KIND and k not in MEASURE_KINDS]
 
 
 def detection_metrics(
@@ -192,7 +198,7 @@ def figures(choose: Half, other: Half) -> dict[str, Any]:
     parts: dict[str, tuple[str, dict[str, Any] | None]] = {}
     rest_kind, rest_spec, _ = choose_score(choose.comps, choose.labels, network_kinds())
     parts["restoration_network_only"] = (rest_kind, rest_spec)
-    for extra in (BANK_KIND, MEASURE_KIND):
+    for extra in (BANK_KIND, *MEASURE_KINDS):
         if extra in choose.comps:
             parts[extra + "_only"] = (extra, None)
     out = measure(choose, other, kind, spec, parts)

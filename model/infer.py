@@ -39,8 +39,10 @@ from model.measure_novelty import MeasurementNovelty
 from model.preprocess import Prepared, prepare
 from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
+    AMPLITUDE_KIND,
     BANK_KIND,
     MEASURE_KIND,
+    MEASURE_KINDS,
     SCORE_KINDS,
     VARIANTS,
     ensemble_score,
@@ -53,8 +55,10 @@ from model.score_result import ScoreResult, with_quality
 from model.threads import one_blas_thread
 
 __all__ = [
+    "AMPLITUDE_KIND",
     "BANK_KIND",
     "MEASURE_KIND",
+    "MEASURE_KINDS",
     "DEFAULT_CARD",
     "DEFAULT_WEIGHTS",
     "NON_FINITE_SCORE",
@@ -198,7 +202,7 @@ class Detector:
             raise ModelError(
                 None, "the model card's score needs the normal-beat bank, which the weights lack"
             )
-        if MEASURE_KIND in kinds and measure_model is None:
+        if any(k in MEASURE_KINDS for k in kinds) and measure_model is None:
             raise ModelError(
                 None,
                 "the model card's score needs the normal measurement ranges, which the weights lack",
@@ -206,7 +210,11 @@ class Detector:
         self._kinds = kinds
         # The map shown is that of the score kind (of an ensemble: its first restoration part).
         self.map_kind = next(
-            (k for k in kinds[1 if self.ensemble else 0 :] if k not in (BANK_KIND, MEASURE_KIND)),
+            (
+                k
+                for k in kinds[1 if self.ensemble else 0 :]
+                if k != BANK_KIND and k not in MEASURE_KINDS
+            ),
             "combined_mse",
         )
         # Per-lead calibration: each lead's map divided by that lead's typical level in
@@ -225,7 +233,7 @@ class Detector:
     def wants_measurements(self) -> bool:
         """Measurement features are prepared only when a score uses them (~10 ms per ECG)."""
         return self.measure_model is not None and (
-            self.all_components or MEASURE_KIND in self._kinds
+            self.all_components or any(k in MEASURE_KINDS for k in self._kinds)
         )
 
     # ------------------------------------------------------------------ loading
@@ -447,6 +455,9 @@ class Detector:
             )
         if self.measure_model is not None and p.measure_features is not None:
             components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
+            components[AMPLITUDE_KIND] = float(
+                self.measure_model.amplitude_deviation(p.measure_features)
+            )
         win_starts = [w.start for w in p.windows]
         evidence = findings_mod.evidence(
             st,

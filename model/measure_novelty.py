@@ -8,6 +8,14 @@ feature vector, learns the normal range of those features from the training norm
 a one-class model, trained like the rest on normal ECGs, that the card may weigh into the
 record score when the selection half says it helps.
 
+A second distance from the same fitted state, :meth:`MeasurementNovelty.amplitude_deviation`,
+is the mean squared z-score of the per-lead Q, R, S and T amplitudes, feature by feature. The
+Mahalanobis distance discounts deviations along the directions in which normal ECGs vary
+together (all leads' voltages rising at once, as in hypertrophy), and the diagonal distance
+keeps them. On the fold-9 selection half (5 x repeated 2-fold cross-validation, the ensemble
+chosen on one fold and measured on the other), offering it to the ensemble raised the AUROC
+from 0.903 +- 0.009 to 0.911 +- 0.010 (paired gain +0.008 +- 0.004; benchmarks/ensemble_cv.py).
+
 Features are always measured the same way: the 12 leads at the model rate, the first
 :data:`SECONDS` s, with the R peaks preprocessing found, so a 500 Hz cart ECG and a 100 Hz
 training ECG are measured alike.
@@ -33,6 +41,9 @@ Z_CLIP = 6.0
 SHRINKAGE = 0.1
 
 _LEAD_VALUES = ("q_mv", "r_mv", "s_mv", "t_mv", "st_j_mv", "st_j60_mv")
+#: The per-lead values :meth:`MeasurementNovelty.amplitude_deviation` averages over.
+AMPLITUDE_VALUES = ("q_mv", "r_mv", "s_mv", "t_mv")
+_AMPLITUDE_SUFFIXES = tuple(f"_{value}" for value in AMPLITUDE_VALUES)
 _GLOBAL = (
     "heart_rate_bpm",
     "pr_ms",
@@ -135,6 +146,19 @@ class MeasurementNovelty:
         rows = np.atleast_2d(x)
         d = _z(rows, self.median, self.scale)[:, self.keep] - self.mean
         out = np.einsum("ij,jk,ik->i", d, self.precision, d)
+        out[~np.isfinite(rows).any(axis=1)] = np.nan
+        return out[0] if one else out
+
+    def amplitude_deviation(self, x: np.ndarray) -> np.ndarray:
+        """Mean squared clipped z-score of the per-lead wave amplitudes
+        (:data:`AMPLITUDE_VALUES`) of each row of ``x`` (N, F) or of one vector (F,), each
+        against the normals' median and spread; NaN when nothing was measured."""
+        x = np.asarray(x, np.float64)
+        one = x.ndim == 1
+        rows = np.atleast_2d(x)
+        columns = [i for i, name in enumerate(self.names) if name.endswith(_AMPLITUDE_SUFFIXES)]
+        z = _z(rows[:, columns], self.median[columns], self.scale[columns])
+        out = (z**2).mean(axis=1) if columns else np.full(len(rows), np.nan)
         out[~np.isfinite(rows).any(axis=1)] = np.nan
         return out[0] if one else out
 

@@ -3,8 +3,9 @@
 The network gives per-sample squared errors and log-variances (global, beat and trend views);
 a *score kind* names how they become one number per record (an error variant, a scope and a
 view), chosen on the fold-9 selection half and written in the model card. An *ensemble* is a
-weighted sum of z-scored kinds (and the normal-beat bank's distance). Used by the Detector
-(model/infer.py) and by model selection (model/fold9.py, model/card.py, model/validation.py).
+weighted sum of z-scored kinds (and the normal-beat bank's distance and the measurement
+distances). Used by the Detector (model/infer.py) and by model selection (model/fold9.py,
+model/card.py, model/validation.py).
 """
 
 from __future__ import annotations
@@ -27,12 +28,25 @@ SCORE_KINDS = tuple(
     for scope in ("", "_all")
     for variant in VARIANTS
     for part in ("combined", "global", "beat")
-) + ("trend", "trend_all", "combined_w_p95", "combined_w_toplead", "beat_knn", "measure_mahal")
+) + (
+    "trend",
+    "trend_all",
+    "combined_w_p95",
+    "combined_w_toplead",
+    "beat_knn",
+    "measure_mahal",
+    "measure_amp",
+)
 #: Not a restoration error: the normal-beat bank's distance (model/beat_bank.py).
 BANK_KIND = "beat_knn"
 #: Not a restoration error: how far the ECG's measurements lie from normal ECGs'
 #: (model/measure_novelty.py).
 MEASURE_KIND = "measure_mahal"
+#: Not a restoration error: how far the ECG's per-lead wave amplitudes lie from normal ECGs',
+#: feature by feature (the same fitted measurement ranges, model/measure_novelty.py).
+AMPLITUDE_KIND = "measure_amp"
+#: The kinds computed from the measurement ranges (bundled when the card's score uses one).
+MEASURE_KINDS = (MEASURE_KIND, AMPLITUDE_KIND)
 
 
 def _ensemble_value(value: float, log: bool) -> float:

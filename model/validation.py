@@ -56,7 +56,7 @@ def score_components(
     """Every score kind for every validation record (records that fail get NaN; without a
     beat bank or measurement ranges their column is left out)."""
     from model.infer import Detector
-    from model.score_kinds import BANK_KIND, MEASURE_KIND, SCORE_KINDS
+    from model.score_kinds import BANK_KIND, MEASURE_KINDS, SCORE_KINDS
 
     was_training = net.training
     det = Detector(
@@ -67,7 +67,8 @@ def score_components(
     keys = [
         k
         for k in SCORE_KINDS
-        if (bank is not None or k != BANK_KIND) and (measure_model is not None or k != MEASURE_KIND)
+        if (bank is not None or k != BANK_KIND)
+        and (measure_model is not None or k not in MEASURE_KINDS)
     ]
     keys += [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
     keys += ["pred_age", "age_gap"]

@@ -10,7 +10,7 @@ from ecgviewer import io
 from ecgviewer.errors import ModelError
 from ecgviewer.record import Record
 from model.config import ModelConfig
-from model.infer import MEASURE_KIND, Detector
+from model.infer import AMPLITUDE_KIND, MEASURE_KIND, Detector
 from model.measure_novelty import MeasurementNovelty, feature_names
 from model.preprocess import prepare
 from tests.conftest import PTBXL
@@ -48,6 +48,36 @@ def test_distance_grows_with_departure_and_survives_the_weights_file() -> None:
     assert np.isnan(model.score(np.full(len(names), np.nan)))
 
 
+def test_amplitude_deviation_counts_only_wave_amplitudes_and_keeps_common_shifts() -> None:
+    rng = np.random.default_rng(4)
+    names = feature_names(ModelConfig().leads)
+    base = rng.normal(size=(600, len(names)))
+    # Normal R amplitudes rise and fall together across the leads (body size, electrode
+    # distance): a shared factor, as in real ECGs.
+    r_cols = [i for i, n in enumerate(names) if n.endswith("_r_mv")]
+    base[:, r_cols] = rng.normal(size=(600, 1)) + 0.3 * base[:, r_cols]
+    model = MeasurementNovelty.fit(base, names)
+    centre = np.median(base, axis=0)
+    interval = centre.copy()
+    interval[names.index("qrs_ms")] += 8 * model.scale[names.index("qrs_ms")]
+    assert model.amplitude_deviation(interval) == pytest.approx(model.amplitude_deviation(centre))
+    # Every lead's R wave 4 spreads taller: along the normals' shared direction, which the
+    # Mahalanobis distance discounts and the amplitude deviation does not.
+    tall = centre.copy()
+    tall[r_cols] += 4 * model.scale[r_cols]
+    n_amp = sum(n.endswith(("_q_mv", "_r_mv", "_s_mv", "_t_mv")) for n in names)
+    assert model.amplitude_deviation(tall) == pytest.approx(
+        model.amplitude_deviation(centre) + 16 * len(r_cols) / n_amp, rel=0.05
+    )
+    one_lead = centre.copy()
+    one_lead[r_cols[0]] += 4 * model.scale[r_cols[0]] * np.sqrt(len(r_cols))
+    assert model.score(tall) < model.score(one_lead)
+    back = MeasurementNovelty.from_state(model.state())
+    rows = np.stack([centre, tall])
+    assert np.allclose(back.amplitude_deviation(rows), model.amplitude_deviation(rows))
+    assert np.isnan(model.amplitude_deviation(np.full(len(names), np.nan)))
+
+
 def test_features_of_a_real_ecg_measure_its_rate() -> None:
     rec = _ptbxl(1)
     cfg = ModelConfig()
@@ -68,6 +98,9 @@ def test_detector_component_and_missing_ranges() -> None:
     det = Detector(ZeroNet(cfg), cfg, {}, "cpu", all_components=True, measure_model=fitted)
     res = det.score(rec)
     assert np.isfinite(res.components[MEASURE_KIND])
+    assert res.components[AMPLITUDE_KIND] == pytest.approx(
+        float(fitted.amplitude_deviation(prepare(rec, cfg, measurements=True).measure_features))
+    )
     # Without the component wanted, nothing is measured (it costs ~10 ms per ECG).
     plain = Detector(ZeroNet(cfg), cfg, {}, "cpu", measure_model=fitted)
     assert not plain.wants_measurements
@@ -84,5 +117,14 @@ def test_detector_component_and_missing_ranges() -> None:
     }
     with pytest.raises(ModelError, match="measurement ranges"):
         Detector(ZeroNet(cfg), cfg, card, "cpu")
+    amp_card = {
+        "score_kind": "ensemble",
+        "score_ensemble": {**card["score_ensemble"], "components": [AMPLITUDE_KIND, "combined_w"]},
+    }
+    with pytest.raises(ModelError, match="measurement ranges"):
+        Detector(ZeroNet(cfg), cfg, amp_card, "cpu")
+    amp_det = Detector(ZeroNet(cfg), cfg, amp_card, "cpu", measure_model=fitted)
+    assert amp_det.wants_measurements
+    assert np.isfinite(amp_det.score(rec).score)
     scored = Detector(ZeroNet(cfg), cfg, card, "cpu", measure_model=fitted).score(rec)
     assert np.isfinite(scored.score)
