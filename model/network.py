@@ -279,6 +279,47 @@ class CrossRestorationNet(nn.Module):
         return full
 
 
+def fold_batchnorm(net: nn.Module) -> nn.Module:
+    """Fold every eval-mode BatchNorm into the convolution before it, in place (inference only).
+
+    BatchNorm after a bias-free convolution is a per-channel scale and shift, which the
+    convolution's weights and a bias can carry instead: one pass over each activation less
+    (about 1 ms per ECG on a CPU), the same outputs up to float rounding. The folded network
+    cannot be trained any more (its BatchNorm layers are gone), so only
+    :meth:`model.infer.Detector.load`, which owns the network it builds, folds.
+    """
+    net.eval()
+    for seq in net.modules():
+        if not isinstance(seq, nn.Sequential):
+            continue
+        for i in range(len(seq) - 1):
+            conv, bn = seq[i], seq[i + 1]
+            if not (
+                isinstance(conv, (nn.Conv1d, nn.ConvTranspose1d))
+                and isinstance(bn, nn.BatchNorm1d)
+                and bn.running_mean is not None
+                and bn.running_var is not None
+                and conv.groups == 1
+            ):
+                continue
+            with torch.no_grad():
+                scale = torch.rsqrt(bn.running_var + bn.eps)
+                if bn.affine:
+                    scale = scale * bn.weight
+                shift = -bn.running_mean * scale
+                if bn.affine:
+                    shift = shift + bn.bias
+                # Output channels: dim 0 of a Conv1d weight, dim 1 of a ConvTranspose1d's.
+                axis = 1 if isinstance(conv, nn.ConvTranspose1d) else 0
+                shape = [1, 1, 1]
+                shape[axis] = -1
+                conv.weight.mul_(scale.reshape(shape))
+                bias = shift if conv.bias is None else conv.bias * scale + shift
+                conv.bias = nn.Parameter(bias.clone())
+            seq[i + 1] = nn.Identity()
+    return net
+
+
 def restoration_loss(
     out: Restoration,
     target_global: Tensor,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,50 @@ class WindowMaps:
     pred_age: float = float("nan")  # the patient head's age estimate (years), mean of passes
 
 
+@lru_cache(maxsize=8)
+def _patterns(cfg_key: tuple[Any, ...], repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scoring mask patterns of one configuration (built once, not per call), read-only."""
+    from model.config import ModelConfig
+
+    fields = ("fs", "global_seconds", "beat_before", "beat_after", "patch_seconds", "n_patterns")
+    cfg = ModelConfig(**dict(zip(fields, cfg_key)))
+    g_pat, b_pat = global_patterns(cfg, repeats), beat_patterns(cfg, repeats)
+    g_pat.flags.writeable = b_pat.flags.writeable = False
+    return g_pat, b_pat
+
+
+def scoring_patterns(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(R*P, L) global and (R*P, Lb) beat patterns: every sample hidden once per repeat."""
+    key = (
+        cfg.fs,
+        cfg.global_seconds,
+        cfg.beat_before,
+        cfg.beat_after,
+        cfg.patch_seconds,
+        cfg.n_patterns,
+    )
+    return _patterns(key, max(1, cfg.score_repeats))
+
+
+def _beat_views(
+    x: np.ndarray, windows: Sequence[Window], k: int, cfg: ModelConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W, K, 12, Lb) beat views cut from the stacked windows ``x`` (W, 12, L), zeros for the
+    padding beats, and (W, K) which are real."""
+    n_w, n_leads, blen = len(windows), x.shape[1], cfg.beat_len
+    beats = np.zeros((n_w, k, n_leads, blen), np.float32)
+    valid = np.zeros((n_w, k), bool)
+    counts = np.array([len(w.beats) for w in windows], np.int64)
+    if counts.sum():
+        win = np.repeat(np.arange(n_w), counts)
+        slot = np.concatenate([np.arange(c) for c in counts])
+        starts = np.concatenate([np.asarray(w.beats, np.int64) for w in windows]) - cfg.beat_pre
+        cols = starts[:, None] + np.arange(blen)[None, :]  # (n, Lb)
+        beats[win, slot] = x[win[:, None, None], np.arange(n_leads)[None, :, None], cols[:, None]]
+        valid[win, slot] = True
+    return beats, valid
+
+
 def forward_windows(
     net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str, autocast: str | None = None
 ) -> list[WindowMaps]:
@@ -56,16 +101,10 @@ def forward_windows(
     n_w, n_p, n_leads = len(windows), cfg.n_patterns * max(1, cfg.score_repeats), cfg.n_leads
     length, blen, pre = cfg.global_len, cfg.beat_len, cfg.beat_pre
     repeats = max(1, cfg.score_repeats)
-    g_pat = global_patterns(cfg, repeats)  # (R*P, L): every sample hidden once per repeat
-    b_pat = beat_patterns(cfg, repeats)  # (R*P, Lb)
+    g_pat, b_pat = scoring_patterns(cfg)
     k = max(1, max(len(w.beats) for w in windows))
     x = np.stack([w.signal for w in windows])  # (W, 12, L)
-    beats = np.zeros((n_w, k, n_leads, blen), np.float32)
-    valid = np.zeros((n_w, k), bool)
-    for i, w in enumerate(windows):
-        for j, r in enumerate(w.beats):
-            beats[i, j] = w.signal[:, r - pre : r - pre + blen]
-            valid[i, j] = True
+    beats, valid = _beat_views(x, windows, k, cfg)
     cuda = str(device).startswith("cuda")
 
     def upload(a: np.ndarray) -> Any:
@@ -80,8 +119,8 @@ def forward_windows(
     with torch.inference_mode():
         xt = upload(x)
         bt = upload(beats)
-        gp = torch.from_numpy(g_pat).to(device)
-        bp = torch.from_numpy(b_pat).to(device)
+        gp = torch.tensor(g_pat, device=device)
+        bp = torch.tensor(b_pat, device=device)
         x_in = (xt[:, None] * ~gp[None, :, None, :]).reshape(n_w * n_p, n_leads, length)
         b_in = (bt[:, None] * ~bp[None, :, None, None, :]).reshape(n_w * n_p, k, n_leads, blen)
         v_in = torch.from_numpy(valid).to(device).repeat_interleave(n_p, dim=0)
@@ -97,18 +136,22 @@ def forward_windows(
         ob = out.beat_signal.reshape(n_w, n_p, k, n_leads, blen)
         vb = out.beat_logvar.clamp(-10, 10).reshape(n_w, n_p, k, 1, blen)
         sel = gp[None, :, None, :].to(og.dtype) / repeats
-        global_sq = ((og - xt[:, None]) ** 2 * sel).sum(1)
+        # Each squared error once, for both its masked-pass and its all-passes map.
+        g_sq = (og - xt[:, None]) ** 2
+        t_sq = (ot - xt[:, None]) ** 2
+        b_sq = (ob - bt[:, None]) ** 2
+        global_sq = (g_sq * sel).sum(1)
         global_v = (vg * sel[:, :, :1]).sum(1)
-        trend_sq = ((ot - xt[:, None]) ** 2 * sel).sum(1)
+        trend_sq = (t_sq * sel).sum(1)
         restored = (og * sel).sum(1)
         bsel = bp[None, :, None, None, :].to(ob.dtype) / repeats
-        beat_sq = ((ob - bt[:, None]) ** 2 * bsel).sum(1)  # (W, K, 12, Lb)
+        beat_sq = (b_sq * bsel).sum(1)  # (W, K, 12, Lb)
         beat_v = (vb * bsel[..., :1, :]).sum(1)  # (W, K, 1, Lb)
         pred_age = (out.age.reshape(n_w, n_p).mean(1) * 100).float().cpu().numpy()
-        g_all = ((og - xt[:, None]) ** 2).mean(1)
+        g_all = g_sq.mean(1)
         gv_all = vg.mean(1)
-        t_all = ((ot - xt[:, None]) ** 2).mean(1)
-        b_all = ((ob - bt[:, None]) ** 2).mean(1)
+        t_all = t_sq.mean(1)
+        b_all = b_sq.mean(1)
         bv_all = vb.mean(1)
         global_sq, global_v, trend_sq, restored, beat_sq, beat_v = (
             t.float().cpu().numpy()

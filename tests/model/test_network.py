@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from model.masking import random_beat_masks, random_global_masks
-from model.network import CrossRestorationNet, restoration_loss, trend_view
+from model.network import CrossRestorationNet, fold_batchnorm, restoration_loss, trend_view
 from tests.model.conftest import tiny_config
 
 
@@ -188,3 +188,29 @@ def test_eval_skips_padding_beats_with_the_same_outputs() -> None:
             used = valid | ~valid.any(dim=1, keepdim=True)
             a, w = a[used], w[used]
         torch.testing.assert_close(a, w, rtol=1e-5, atol=1e-5)
+
+
+def test_folding_batchnorm_keeps_the_outputs_and_removes_the_layers() -> None:
+    cfg = tiny_config()
+    torch.manual_seed(2)
+    net = CrossRestorationNet(cfg)
+    with torch.no_grad():  # running statistics and affine parameters far from the defaults
+        for mod in net.modules():
+            if isinstance(mod, torch.nn.BatchNorm1d):
+                mod.running_mean.normal_(0.0, 0.5)
+                mod.running_var.uniform_(0.2, 3.0)
+                mod.weight.normal_(1.0, 0.3)
+                mod.bias.normal_(0.0, 0.3)
+    net.eval()
+    x, beats, valid, trend = _inputs(2, 3, seed=4)
+    valid[1, 2] = False
+    with torch.inference_mode():
+        before = net(x, beats, valid, trend)
+        folded = fold_batchnorm(net)
+        after = folded(x, beats, valid, trend)
+    assert folded is net
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())
+    for name in ("global_signal", "global_logvar", "beat_signal", "trend_signal", "age"):
+        torch.testing.assert_close(
+            getattr(after, name), getattr(before, name), rtol=1e-4, atol=1e-5
+        )
