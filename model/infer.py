@@ -36,7 +36,7 @@ from model.expected import expected_trace
 from model.local_map import relative_map
 from model.map_back import beat_scores, record_rows, stitch
 from model.measure_novelty import MeasurementNovelty
-from model.preprocess import Prepared, prepare
+from model.preprocess import Prepared, measurement_features, prepare
 from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
     AMPLITUDE_KIND,
@@ -173,8 +173,8 @@ class Detector:
         self.device = device
         #: mixed precision on a GPU ("bf16"/"fp16"; None: fp32); see forward_windows
         self.autocast: str | None = None
-        #: check the records' signal quality in a second thread while the network runs (the
-        #: check is numpy/scipy work that leaves the GIL; on one core there is nothing to gain)
+        #: measure the records' features and signal quality in a second thread while the
+        #: network runs (which leaves the GIL in its kernels; on one core nothing is gained)
         self.quality_beside_network = (os.cpu_count() or 1) > 1
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
@@ -377,49 +377,72 @@ class Detector:
         """Generator form: yields ``(done, total)`` windows after each batch, returns results.
 
         ``prepared``: what :meth:`preparer` made of each record (e.g. in worker processes);
-        the records are prepared here when it is None, and their signal quality is checked
-        in a second thread while the network runs (:attr:`quality_beside_network`).
+        the records are prepared here when it is None, and their measurement features and
+        signal quality are made in a second thread while the network runs
+        (:attr:`quality_beside_network`).
         """
-        qualities: Future[list[SignalQuality | ECGError | None]] | None = None
-        if prepared is None:
-            beside = self.quality_beside_network
-            with one_blas_thread():
-                prepared = [
-                    prepare_for_scoring(
-                        r,
-                        self.cfg,
-                        self.bank is not None,
-                        quality=not beside,
-                        measurements=self.wants_measurements,
-                    )
-                    for r in records
-                ]
-            if beside:
-                qualities = _quality_thread().submit(_qualities, records, prepared, self.cfg)
-        jobs = [
-            (i, j)
-            for i, p in enumerate(prepared)
-            if isinstance(p, Prepared)
-            for j in range(len(p.windows))
-        ]
-        maps: dict[tuple[int, int], WindowMaps] = {}
-        total = len(jobs)
-        yield 0, total
-        for a in range(0, total, batch):
-            chunk = jobs[a : a + batch]
-            windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
-            for key, m in zip(
-                chunk,
-                forward_windows(self.net, windows, self.cfg, self.device, autocast=self.autocast),
-            ):
-                maps[key] = m
-            yield min(a + batch, total), total
-        results: list[ScoreResult | ECGError] = []
-        measured = qualities.result() if qualities is not None else None
+        # numpy/scipy matrix products in one thread for the whole of scoring (model/threads.py),
+        # the CPU work beside the network included: it all runs inside this one limit.
         with one_blas_thread():
+            results = yield from self._score_prepared(records, batch, prepared)
+        return results
+
+    def _score_prepared(
+        self,
+        records: Sequence[Record],
+        batch: int,
+        prepared: Sequence[Prepared | ECGError] | None,
+    ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
+        """:meth:`iter_score_many` inside its BLAS thread limit."""
+        side: list[Future[SignalQuality | ECGError | None]] | None = None
+        if prepared is None:
+            # With a second core, what needs no network (the measurement features, the
+            # signal-quality check) runs in a second thread while the network runs: the
+            # network leaves the GIL in its kernels, and one ECG is done sooner.
+            beside = self.quality_beside_network
+            prepared = [
+                prepare_for_scoring(
+                    r,
+                    self.cfg,
+                    self.bank is not None,
+                    quality=not beside,
+                    measurements=self.wants_measurements and not beside,
+                )
+                for r in records
+            ]
+            if beside:
+                pool = _quality_thread()
+                side = [
+                    pool.submit(_beside_network, r, p, self.cfg, self.wants_measurements)
+                    for r, p in zip(records, prepared)
+                ]
+        try:
+            jobs = [
+                (i, j)
+                for i, p in enumerate(prepared)
+                if isinstance(p, Prepared)
+                for j in range(len(p.windows))
+            ]
+            maps: dict[tuple[int, int], WindowMaps] = {}
+            total = len(jobs)
+            yield 0, total
+            for a in range(0, total, batch):
+                chunk = jobs[a : a + batch]
+                windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
+                for key, m in zip(
+                    chunk,
+                    forward_windows(
+                        self.net, windows, self.cfg, self.device, autocast=self.autocast
+                    ),
+                ):
+                    maps[key] = m
+                yield min(a + batch, total), total
+            results: list[ScoreResult | ECGError] = []
             for i, (record, p) in enumerate(zip(records, prepared)):
-                if measured is not None and isinstance(p, Prepared):
-                    quality = measured[i]
+                if side is not None and isinstance(p, Prepared):
+                    # Record by record: the first ones are finished here while the second
+                    # thread still checks the later ones.
+                    quality = side[i].result()
                     if isinstance(quality, ECGError):
                         p = quality
                     else:
@@ -433,7 +456,10 @@ class Detector:
                     results.append(ModelError(record.source, NON_FINITE_SCORE))
                     continue
                 results.append(result)
-        return results
+            return results
+        finally:
+            for future in side or []:  # cancelled or failed: no work left behind
+                future.cancel()
 
     def _finish(self, record: Record, p: Prepared, window_maps: list[WindowMaps]) -> ScoreResult:
         """Score components, findings and maps of one record from its windows' errors."""
@@ -554,21 +580,23 @@ def prepare_for_scoring(
 
 @lru_cache(maxsize=1)
 def _quality_thread() -> ThreadPoolExecutor:
-    """One thread for the signal-quality checks of :meth:`Detector.iter_score_many`."""
+    """One thread for the CPU work beside the network in :meth:`Detector.iter_score_many`."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecg-quality")
 
 
-def _qualities(
-    records: Sequence[Record], prepared: Sequence[Prepared | ECGError], cfg: ModelConfig
-) -> list[SignalQuality | ECGError | None]:
-    """The quality of every prepared record (None for the records that failed already)."""
-    out: list[SignalQuality | ECGError | None] = []
-    for record, p in zip(records, prepared):
-        try:
-            out.append(quality_of(record, p, cfg) if isinstance(p, Prepared) else None)
-        except ECGError as exc:
-            out.append(exc)
-    return out
+def _beside_network(
+    record: Record, p: Prepared | ECGError, cfg: ModelConfig, measurements: bool
+) -> SignalQuality | ECGError | None:
+    """A prepared record's measurement features (``measurements``; set on ``p``) and signal
+    quality, in the second thread; None for a record that failed already."""
+    if not isinstance(p, Prepared):
+        return None
+    try:
+        if measurements:
+            p.measure_features = measurement_features(p, cfg)
+        return quality_of(record, p, cfg)
+    except ECGError as exc:
+        return exc
 
 
 def quality_of(record: Record, p: Prepared, cfg: ModelConfig) -> SignalQuality:

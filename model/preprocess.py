@@ -192,11 +192,7 @@ def prepare_array(
         bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
         beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
         slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
-    feats = None
-    if measurements:
-        # Measured on the unfiltered signal at the model rate with the R peaks found above.
-        feats = array_features(x[:, :n_model], cfg.fs, cfg.leads, np.asarray(r_peaks, np.int64))
-    return Prepared(
+    prepared = Prepared(
         fs_in=float(fs),
         n_in=n_in,
         n_model=n_model,
@@ -209,9 +205,20 @@ def prepare_array(
         median_beats=beats,
         bank_band=bank_band,
         slow=slow,
-        measure_features=feats,
         at_model_rate=at_model_rate,
     )
+    if measurements:
+        prepared.measure_features = measurement_features(prepared, cfg)
+    return prepared
+
+
+def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
+    """The measurement features of model/measure_novelty.py for a prepared record: measured
+    on the unfiltered leads at the model rate (``p.at_model_rate``, so before
+    :func:`model.infer.quality_of` drops it) with the R peaks preprocessing found."""
+    if p.at_model_rate is None:
+        raise ValueError("the leads at the model rate were dropped before measuring")
+    return array_features(p.at_model_rate, cfg.fs, cfg.leads, p.r_peaks)
 
 
 def prepare(
