@@ -36,7 +36,7 @@ from model.expected import expected_trace
 from model.local_map import relative_map
 from model.map_back import beat_scores, record_rows, stitch
 from model.measure_novelty import MeasurementNovelty
-from model.preprocess import Prepared, measurement_features, prepare
+from model.preprocess import Prepared, add_median_beats, measurement_features, prepare
 from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
     AMPLITUDE_KIND,
@@ -394,7 +394,7 @@ class Detector:
         prepared: Sequence[Prepared | ECGError] | None,
     ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
         """:meth:`iter_score_many` inside its BLAS thread limit."""
-        side: list[Future[SignalQuality | ECGError | None]] | None = None
+        side: list[Future[_Beside | ECGError | None]] | None = None
         if prepared is None:
             # With a second core, what needs no network (the measurement features, the
             # signal-quality check) runs in a second thread while the network runs: the
@@ -404,7 +404,7 @@ class Detector:
                 prepare_for_scoring(
                     r,
                     self.cfg,
-                    self.bank is not None,
+                    self.bank is not None and not beside,
                     quality=not beside,
                     measurements=self.wants_measurements and not beside,
                 )
@@ -412,10 +412,7 @@ class Detector:
             ]
             if beside:
                 pool = _quality_thread()
-                side = [
-                    pool.submit(_beside_network, r, p, self.cfg, self.wants_measurements)
-                    for r, p in zip(records, prepared)
-                ]
+                side = [pool.submit(self._beside_network, r, p) for r, p in zip(records, prepared)]
         try:
             jobs = [
                 (i, j)
@@ -439,19 +436,20 @@ class Detector:
                 yield min(a + batch, total), total
             results: list[ScoreResult | ECGError] = []
             for i, (record, p) in enumerate(zip(records, prepared)):
+                bank: _BankPart | None = None
                 if side is not None and isinstance(p, Prepared):
                     # Record by record: the first ones are finished here while the second
-                    # thread still checks the later ones.
-                    quality = side[i].result()
-                    if isinstance(quality, ECGError):
-                        p = quality
-                    else:
-                        p.quality = quality
+                    # thread still works on the later ones.
+                    done = side[i].result()
+                    if isinstance(done, ECGError):
+                        p = done
+                    elif done is not None:
+                        p.quality, bank = done.quality, done.bank
                 if isinstance(p, ECGError):
                     results.append(p)
                     continue
                 window_maps = [maps[(i, j)] for j in range(len(p.windows))]
-                result = self._finish(record, p, window_maps)
+                result = self._finish(record, p, window_maps, bank)
                 if not np.isfinite(result.score):  # never shown as a (normal-looking) number
                     results.append(ModelError(record.source, NON_FINITE_SCORE))
                     continue
@@ -461,12 +459,61 @@ class Detector:
             for future in side or []:  # cancelled or failed: no work left behind
                 future.cancel()
 
-    def _finish(self, record: Record, p: Prepared, window_maps: list[WindowMaps]) -> ScoreResult:
-        """Score components, findings and maps of one record from its windows' errors."""
+    def _beside_network(self, record: Record, p: Prepared | ECGError) -> _Beside | ECGError | None:
+        """What a prepared record needs besides the network, made in the second thread: its
+        median beats and their comparison with the bank, its measurement features, its signal
+        quality (last: it drops ``p.at_model_rate``). None for a record that failed already."""
+        if not isinstance(p, Prepared):
+            return None
+        try:
+            bank = None
+            if self.bank is not None:
+                add_median_beats(p, self.cfg)
+                bank = self._bank_part(p)
+            if self.wants_measurements:
+                p.measure_features = measurement_features(p, self.cfg)
+            return _Beside(quality_of(record, p, self.cfg), bank)
+        except ECGError as exc:
+            return exc
+
+    def _bank_part(self, p: Prepared) -> _BankPart | None:
+        """The record's median beats against the normal-beat bank (no network needed)."""
+        if self.bank is None or p.median_beats is None:
+            return None
         cfg = self.cfg
+        distances, lead_distances, templates = self.bank.compare(p.median_beats)
+        # The expected-normal trace: the bank's normal beat at each beat (model/expected.py).
+        trace = None
+        if p.slow is not None:
+            starts = [w.start for w in p.windows]
+            trace = expected_trace(templates, p.r_peaks, starts, p.filtered.shape[1], cfg)
+        dev = None
+        if trace is not None and p.bank_band is not None:
+            dev = gaussian_filter1d(
+                np.abs(p.bank_band - trace)[:, : p.n_model], cfg.map_sigma * cfg.fs, axis=-1
+            )
+        return _BankPart(
+            float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()),
+            lead_distances,
+            templates,
+            trace,
+            dev,
+        )
+
+    def _finish(
+        self,
+        record: Record,
+        p: Prepared,
+        window_maps: list[WindowMaps],
+        bank: _BankPart | None = None,
+    ) -> ScoreResult:
+        """Score components, findings and maps of one record from its windows' errors
+        (``bank``: :meth:`_bank_part`, when already made beside the network)."""
+        cfg = self.cfg
+        if bank is None:
+            bank = self._bank_part(p)
         st = stitch(p, window_maps, cfg)
         valid = slice(0, p.n_model)
-        sigma = cfg.map_sigma * cfg.fs
         components, combined_maps = score_components(
             st, p.n_model, cfg, None if self.all_components else self.needed_variants
         )
@@ -476,11 +523,14 @@ class Detector:
         components["pred_age"] = pred_age
         age = record.patient.age
         components["age_gap"] = pred_age - age if age is not None else 0.0
-        lead_distances = templates = None
-        if self.bank is not None and p.median_beats is not None:
-            distances, lead_distances, templates = self.bank.compare(p.median_beats)
-            components[BANK_KIND] = float(
-                np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()
+        lead_distances = templates = trace = dev = None
+        if bank is not None:
+            components[BANK_KIND] = bank.distance
+            lead_distances, templates, trace, dev = (
+                bank.lead_distances,
+                bank.templates,
+                bank.trace,
+                bank.dev,
             )
         if self.measure_model is not None and p.measure_features is not None:
             components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
@@ -514,15 +564,9 @@ class Detector:
         if self.findings_cal:
             lead_means = findings_mod.lead_scores(evidence, self.findings_cal)
         # The expected-normal trace: the bank's normal beat at each beat when a bank is bundled
-        # (model/expected.py), else the network's restoration of each masked sample.
-        trace = None
-        if templates is not None and p.slow is not None:
-            trace = expected_trace(templates, p.r_peaks, win_starts, p.filtered.shape[1], cfg)
+        # (:meth:`_bank_part`), else the network's restoration of each masked sample.
         restored_mv = trace + p.slow if trace is not None else st["restored_mv"] + p.baseline
         finding_map = None
-        dev = None
-        if trace is not None and p.bank_band is not None:
-            dev = gaussian_filter1d(np.abs(p.bank_band - trace)[:, valid], sigma, axis=-1)
         # The per-sample map: where each lead departs most from the rest of itself.
         point_map = np.zeros_like(combined)
         point_map[:, valid] = relative_map([comb] if dev is None else [comb, dev], cfg.fs)
@@ -559,6 +603,25 @@ class Detector:
         return with_quality(
             result, record, p.quality if p.quality is not None else quality_of(record, p, cfg)
         )
+
+
+@dataclass
+class _BankPart:
+    """A record's median beats against the normal-beat bank (:meth:`Detector._bank_part`)."""
+
+    distance: float  # the bank score component
+    lead_distances: np.ndarray
+    templates: np.ndarray
+    trace: np.ndarray | None  # expected-normal trace at the model rate (mV)
+    dev: np.ndarray | None  # smoothed departure of the beats from it (model rate, n_model)
+
+
+@dataclass
+class _Beside:
+    """What :meth:`Detector._beside_network` made of one record in the second thread."""
+
+    quality: SignalQuality
+    bank: _BankPart | None
 
 
 def prepare_for_scoring(

@@ -187,11 +187,6 @@ def prepare_array(
         flags.add("no_r_peaks")
     starts = window_starts(filtered.shape[1], cfg)
     windows = [make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg) for s in starts]
-    beats = bank_band = slow = None
-    if median_beats:
-        bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
-        beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
-        slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
     prepared = Prepared(
         fs_in=float(fs),
         n_in=n_in,
@@ -202,14 +197,32 @@ def prepare_array(
         r_peaks=np.asarray(r_peaks, dtype=np.int64),
         windows=windows,
         flags=flags,
-        median_beats=beats,
-        bank_band=bank_band,
-        slow=slow,
         at_model_rate=at_model_rate,
     )
+    if median_beats:
+        _add_median_beats(prepared, x, cfg)
     if measurements:
         prepared.measure_features = measurement_features(prepared, cfg)
     return prepared
+
+
+def add_median_beats(p: Prepared, cfg: ModelConfig) -> None:
+    """Set what the normal-beat bank compares (``median_beats``, ``bank_band``, ``slow``) on a
+    record prepared without them, from ``p.at_model_rate`` (so before
+    :func:`model.infer.quality_of` drops it): the same as ``prepare(median_beats=True)``."""
+    if p.at_model_rate is None:
+        raise ValueError("the leads at the model rate were dropped before the median beats")
+    x = p.at_model_rate
+    if p.padded:
+        x = np.pad(x, ((0, 0), (0, p.padded)), mode="edge")
+    _add_median_beats(p, x, cfg)
+
+
+def _add_median_beats(p: Prepared, x: np.ndarray, cfg: ModelConfig) -> None:
+    """The bank's inputs from ``x``, the (padded) leads at the model rate before filtering."""
+    p.bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
+    p.median_beats = window_median_beats(p.bank_band, p.r_peaks, [w.start for w in p.windows], cfg)
+    p.slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
 
 
 def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
