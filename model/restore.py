@@ -8,7 +8,7 @@ it was hidden (:class:`WindowMaps`), at the model rate and in normalised units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,9 +33,8 @@ class WindowMaps:
     beat_sq: np.ndarray  # (12, L) mean over covering beats, NaN where no beat covers
     beat_v: np.ndarray  # (1, L) likewise
     restored: np.ndarray  # (12, L) normalised restoration of each sample from its masked pass
-    all_sq: dict[str, np.ndarray] = field(
-        default_factory=dict
-    )  # same, every sample, mean of passes
+    #: the same, for every sample the mean of all passes (those of ALL_PASS_MAPS asked for)
+    all_sq: dict[str, np.ndarray] = field(default_factory=dict)
     pred_age: float = float("nan")  # the patient head's age estimate (years), mean of passes
 
 
@@ -83,14 +82,26 @@ def _beat_views(
     return beats, valid
 
 
+#: The maps :attr:`WindowMaps.all_sq` can hold (each sample's mean over every pass).
+ALL_PASS_MAPS = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
+
+
 def forward_windows(
-    net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str, autocast: str | None = None
+    net: Any,
+    windows: Sequence[Window],
+    cfg: ModelConfig,
+    device: str,
+    autocast: str | None = None,
+    all_passes: Collection[str] | None = None,
 ) -> list[WindowMaps]:
     """Restore every window under every complementary mask pattern in one network call.
 
     On a GPU the inputs go through pinned memory with non-blocking copies; ``autocast``
     ("bf16"/"fp16", GPU only) runs the network in mixed precision (errors summed in fp32).
+    ``all_passes``: which of :data:`ALL_PASS_MAPS` go into ``all_sq`` (None: every one; a
+    Detector asks only for those its score kinds use).
     """
+    wanted = set(ALL_PASS_MAPS if all_passes is None else all_passes)
     import contextlib
     import dataclasses
 
@@ -148,31 +159,41 @@ def forward_windows(
         beat_sq = (b_sq * bsel).sum(1)  # (W, K, 12, Lb)
         beat_v = (vb * bsel[..., :1, :]).sum(1)  # (W, K, 1, Lb)
         pred_age = (out.age.reshape(n_w, n_p).mean(1) * 100).float().cpu().numpy()
-        g_all = g_sq.mean(1)
-        gv_all = vg.mean(1)
-        t_all = t_sq.mean(1)
-        b_all = b_sq.mean(1)
-        bv_all = vb.mean(1)
         global_sq, global_v, trend_sq, restored, beat_sq, beat_v = (
             t.float().cpu().numpy()
             for t in (global_sq, global_v, trend_sq, restored, beat_sq, beat_v)
         )
-        g_all, gv_all, t_all, b_all, bv_all = (
-            t.float().cpu().numpy() for t in (g_all, gv_all, t_all, b_all, bv_all)
-        )
+        # Every pass's mean: whole windows, and beats (placed on the window below).
+        whole = {
+            name: t.mean(1).float().cpu().numpy()
+            for name, t in (("global_sq", g_sq), ("global_v", vg), ("trend_sq", t_sq))
+            if name in wanted
+        }
+        beat_all = [
+            (name, t.mean(1).float().cpu().numpy())
+            for name, t in (("beat_sq", b_sq), ("beat_v", vb))
+            if name in wanted
+        ]
+    # Rows of the per-window beat accumulator: the masked-pass beat errors and log-variances,
+    # then the all-pass ones asked for.
+    rows = [(beat_sq, 0, n_leads), (beat_v, n_leads, 1)]
+    for _name, values in beat_all:
+        rows.append((values, rows[-1][1] + rows[-1][2], values.shape[-2]))
+    n_rows = rows[-1][1] + rows[-1][2]
     maps = []
     for i, w in enumerate(windows):
-        acc = np.zeros((2 * n_leads + 2, length), np.float32)
+        acc = np.zeros((n_rows, length), np.float32)
         cnt = np.zeros(length, np.float32)
         for j, r in enumerate(w.beats):
             sl = slice(r - pre, r - pre + blen)
-            acc[:n_leads, sl] += beat_sq[i, j]
-            acc[n_leads, sl] += beat_v[i, j, 0]
-            acc[n_leads + 1 : 2 * n_leads + 1, sl] += b_all[i, j]
-            acc[2 * n_leads + 1, sl] += bv_all[i, j, 0]
+            for values, first, count in rows:
+                acc[first : first + count, sl] += values[i, j]
             cnt[sl] += 1
         with np.errstate(invalid="ignore", divide="ignore"):
             local = np.where(cnt > 0, acc / cnt, np.nan).astype(np.float32)
+        all_sq = {name: values[i] for name, values in whole.items()}
+        for (name, _values), (_v, first, count) in zip(beat_all, rows[2:]):
+            all_sq[name] = local[first : first + count]
         maps.append(
             WindowMaps(
                 global_sq[i],
@@ -181,13 +202,7 @@ def forward_windows(
                 local[:n_leads],
                 local[n_leads : n_leads + 1],
                 restored[i],
-                all_sq={
-                    "global_sq": g_all[i],
-                    "global_v": gv_all[i],
-                    "trend_sq": t_all[i],
-                    "beat_sq": local[n_leads + 1 : 2 * n_leads + 1],
-                    "beat_v": local[2 * n_leads + 1 :],
-                },
+                all_sq={name: all_sq[name] for name in ALL_PASS_MAPS if name in all_sq},
                 pred_age=float(pred_age[i]),
             )
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from model.masking import beat_patterns, global_patterns
-from model.preprocess import Window
-from model.restore import _beat_views, scoring_patterns
-from tests.model.conftest import tiny_config
+from model.network import CrossRestorationNet
+from model.preprocess import Window, prepare
+from model.restore import ALL_PASS_MAPS, _beat_views, forward_windows, scoring_patterns
+from tests.model.conftest import synthetic_record, tiny_config
 
 
 def test_beat_views_are_the_beats_cut_from_each_window() -> None:
@@ -43,3 +45,19 @@ def test_scoring_patterns_are_the_masking_patterns_built_once() -> None:
 
 def _scale(cfg) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     return np.zeros(cfg.n_leads, np.float32), np.ones(cfg.n_leads, np.float32)
+
+
+def test_all_pass_maps_only_those_asked_for_and_the_same_values() -> None:
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    net = CrossRestorationNet(cfg).eval()
+    rec, _ = synthetic_record(100.0, 10.0)
+    windows = prepare(rec, cfg).windows
+    full = forward_windows(net, windows, cfg, "cpu")
+    some = forward_windows(net, windows, cfg, "cpu", all_passes=("trend_sq", "beat_v"))
+    for a, b in zip(full, some):
+        assert set(a.all_sq) == set(ALL_PASS_MAPS) and list(b.all_sq) == ["trend_sq", "beat_v"]
+        for name in ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v", "restored"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        for name in b.all_sq:
+            np.testing.assert_array_equal(a.all_sq[name], b.all_sq[name])
