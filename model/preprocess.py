@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -268,8 +269,24 @@ def to_input_rate(x_model: np.ndarray, prepared: Prepared, cfg: ModelConfig) -> 
             .astype(np.float32)
         )
     # np.interp for all rows at once: the input sample times are the same for every row.
-    pos = np.clip(np.arange(prepared.n_in) * (cfg.fs / prepared.fs_in), 0, prepared.n_model - 1)
-    left = np.minimum(pos.astype(np.int64), prepared.n_model - 2)
-    frac = (pos - left).astype(np.float32)
-    out = flat[:, left] * (1 - frac) + flat[:, left + 1] * frac
+    left, right, frac, rest = _interpolation(
+        prepared.n_in, prepared.n_model, cfg.fs / prepared.fs_in
+    )
+    out = np.take(flat, left, axis=1) * rest + np.take(flat, right, axis=1) * frac
     return out.reshape(*x_model.shape[:-1], prepared.n_in).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _interpolation(
+    n_in: int, n_model: int, step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where :func:`to_input_rate` takes each input sample from: left and right model-rate
+    samples and the weights of both (read-only; made once per length and rate: a record's
+    map, restored trace and heat band all need the same)."""
+    pos = np.clip(np.arange(n_in) * step, 0, n_model - 1)
+    left = np.minimum(pos.astype(np.int64), n_model - 2)
+    frac = (pos - left).astype(np.float32)
+    out = (left, left + 1, frac, 1 - frac)
+    for a in out:
+        a.flags.writeable = False
+    return out
