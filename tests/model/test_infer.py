@@ -293,13 +293,13 @@ def test_work_beside_the_network_gives_the_same_results(bundled: Detector) -> No
             [(500.0, 10.0), (100.0, 10.0), (500.0, 8.0), (360.0, 20.0)]
         )
     ]
-    results = {}
+    results, before = {}, bundled.quality_beside_network
     try:
         for beside in (False, True):
             bundled.quality_beside_network = beside
             results[beside] = bundled.score_many(records, batch=3)
     finally:
-        bundled.quality_beside_network = True
+        bundled.quality_beside_network = before
     for a, b in zip(results[False], results[True]):
         assert isinstance(a, ScoreResult) and isinstance(b, ScoreResult)
         assert a.score == b.score and a.components == b.components and a.flags == b.flags
