@@ -25,7 +25,10 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
 * ``single``: ``Detector.score(record)`` one ECG at a time: resampling, filtering, R peaks,
   signal quality, windows, ONE batched network call holding every mask pattern and beat,
   stitching, the full per-sample localization map and the restored signal mapped back to the
-  input's samples.
+  input's samples. With two or more cores the CPU work that needs no network (median beats
+  against the bank, measurement features, signal quality) runs in a second thread beside the
+  network; ``calling_thread_cpu_ms_median`` is the calling thread's own CPU time, about the
+  wall time on idle cores (what a busy machine's wall time cannot show).
 * ``batched``: ``Detector.score_many(records, batch=64)``: the same, 64 ECGs per network call.
   ``cpu_ms_per_ecg`` is process CPU time (all threads), which a busy machine does not inflate;
   ``ecg_per_s_if_cores_idle`` = usable cores x 1000 / cpu_ms_per_ecg (usable: torch's threads
