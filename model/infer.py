@@ -452,6 +452,10 @@ class Detector:
             results: list[ScoreResult | ECGError] = []
             for i, (record, p) in enumerate(zip(records, prepared)):
                 bank: _BankPart | None = None
+                if isinstance(p, Prepared):
+                    window_maps = [maps[(i, j)] for j in range(len(p.windows))]
+                    # What needs only the network, before waiting for the second thread.
+                    network = self._network_part(p, window_maps)
                 if side is not None and isinstance(p, Prepared):
                     # Record by record: the first ones are finished here while the second
                     # thread still works on the later ones.
@@ -463,8 +467,7 @@ class Detector:
                 if isinstance(p, ECGError):
                     results.append(p)
                     continue
-                window_maps = [maps[(i, j)] for j in range(len(p.windows))]
-                result = self._finish(record, p, window_maps, bank)
+                result = self._finish(record, p, window_maps, bank, network)
                 if not np.isfinite(result.score):  # never shown as a (normal-looking) number
                     results.append(ModelError(record.source, NON_FINITE_SCORE))
                     continue
@@ -515,23 +518,34 @@ class Detector:
             dev,
         )
 
+    def _network_part(
+        self, p: Prepared, window_maps: list[WindowMaps]
+    ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]:
+        """The stitched maps, the network's score components and the combined maps."""
+        st = stitch(p, window_maps, self.cfg)
+        components, combined_maps = score_components(
+            st, p.n_model, self.cfg, None if self.all_components else self.needed_variants
+        )
+        return st, components, combined_maps
+
     def _finish(
         self,
         record: Record,
         p: Prepared,
         window_maps: list[WindowMaps],
         bank: _BankPart | None = None,
+        network: tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]
+        | None = None,
     ) -> ScoreResult:
         """Score components, findings and maps of one record from its windows' errors
-        (``bank``: :meth:`_bank_part`, when already made beside the network)."""
+        (``bank``: :meth:`_bank_part`, ``network``: :meth:`_network_part`, when made already)."""
         cfg = self.cfg
         if bank is None:
             bank = self._bank_part(p)
-        st = stitch(p, window_maps, cfg)
-        valid = slice(0, p.n_model)
-        components, combined_maps = score_components(
-            st, p.n_model, cfg, None if self.all_components else self.needed_variants
+        st, components, combined_maps = (
+            network if network is not None else self._network_part(p, window_maps)
         )
+        valid = slice(0, p.n_model)
         # "ECG age": how old the heart looks to the patient head; older than the patient's own
         # age is a known marker of disease (used only where the age is known).
         pred_age = float(np.mean([m.pred_age for m in window_maps]))
