@@ -166,6 +166,7 @@ class Detector:
         measure_model: MeasurementNovelty | None = None,
     ) -> None:
         self.net = net.eval().to(device)
+        self._without_gil: Any = None  # see _network
         self.cfg = cfg
         self.card = card
         self.bank = bank
@@ -439,7 +440,7 @@ class Detector:
                 for key, m in zip(
                     chunk,
                     forward_windows(
-                        self.net,
+                        self._network(),
                         windows,
                         self.cfg,
                         self.device,
@@ -476,6 +477,15 @@ class Detector:
         finally:
             for future in side or []:  # cancelled or failed: no work left behind
                 future.cancel()
+
+    def _network(self) -> Any:
+        """:attr:`net` as scoring calls it: through its TorchScript trace where that is exact
+        (model.network.WithoutGil: no GIL waits beside the second thread)."""
+        from model.network import WithoutGil
+
+        if self._without_gil is None or self._without_gil.net is not self.net:
+            self._without_gil = WithoutGil(self.net)
+        return self._without_gil
 
     def _beside_network(self, record: Record, p: Prepared | ECGError) -> _Beside | ECGError | None:
         """What a prepared record needs besides the network, made in the second thread: its

@@ -18,6 +18,7 @@ import numpy as np
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
 from model.preprocess import Window
+from model.threads import torch_threads_for
 
 
 @dataclass
@@ -135,7 +136,8 @@ def forward_windows(
         x_in = (xt[:, None] * ~gp[None, :, None, :]).reshape(n_w * n_p, n_leads, length)
         b_in = (bt[:, None] * ~bp[None, :, None, None, :]).reshape(n_w * n_p, k, n_leads, blen)
         v_in = torch.from_numpy(valid).to(device).repeat_interleave(n_p, dim=0)
-        with mixed:
+        threads = contextlib.nullcontext() if cuda else torch_threads_for(n_w)
+        with mixed, threads:
             out = net(x_in, b_in, v_in, trend_view(x_in, cfg))
         if autocast:
             out = dataclasses.replace(
