@@ -6,6 +6,8 @@ another busy process those threads spin against each other: measured on a 2-core
 under load, one lookup took 16 ms with the default two BLAS threads and 0.14 ms with one.
 Scoring's numpy products are all that small, so the CPU parts of scoring run with one BLAS
 thread (threadpoolctl, the maintained way to set it at run time; restored afterwards).
+Torch's own threads likewise: a network call on a few windows runs on one of them
+(:func:`torch_threads_for`).
 """
 
 from __future__ import annotations
