@@ -36,7 +36,7 @@ from model.expected import expected_trace
 from model.local_map import relative_map
 from model.map_back import beat_scores, record_rows, stitch
 from model.measure_novelty import MeasurementNovelty
-from model.preprocess import Prepared, prepare
+from model.preprocess import Prepared, add_median_beats, measurement_features, prepare
 from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
     AMPLITUDE_KIND,
@@ -166,6 +166,7 @@ class Detector:
         measure_model: MeasurementNovelty | None = None,
     ) -> None:
         self.net = net.eval().to(device)
+        self._without_gil: Any = None  # see _network
         self.cfg = cfg
         self.card = card
         self.bank = bank
@@ -173,8 +174,9 @@ class Detector:
         self.device = device
         #: mixed precision on a GPU ("bf16"/"fp16"; None: fp32); see forward_windows
         self.autocast: str | None = None
-        #: check the records' signal quality in a second thread while the network runs (the
-        #: check is numpy/scipy work that leaves the GIL; on one core there is nothing to gain)
+        #: make what needs no network (median beats against the bank, measurement features,
+        #: signal quality) in a second thread while the network runs; on one core nothing is
+        #: gained
         self.quality_beside_network = (os.cpu_count() or 1) > 1
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
@@ -198,6 +200,13 @@ class Detector:
         self.all_components = all_components
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
+        # Of the all-pass maps, only the trend's mean (a component) unless an "_all" variant
+        # is wanted: the others cost ~0.5 ms per ECG for nothing.
+        self.all_passes: tuple[str, ...] | None = (
+            None
+            if all_components or any(v.endswith("_all") for v in self.needed_variants)
+            else ("trend_sq",)
+        )
         if BANK_KIND in kinds and bank is None:
             raise ModelError(
                 None, "the model card's score needs the normal-beat bank, which the weights lack"
@@ -247,7 +256,7 @@ class Detector:
         """Load weights (bundled by default), checking their sha256 against the model card."""
         import torch
 
-        from model.network import CrossRestorationNet
+        from model.network import CrossRestorationNet, fold_batchnorm
 
         weights_path = Path(weights) if weights else resource(DEFAULT_WEIGHTS)
         card_path = Path(card) if card else weights_path.with_name("model_card.json")
@@ -283,6 +292,9 @@ class Detector:
         for key in ("calibration", "score_kind", "name", "version"):
             if key not in card_data and key in blob.get("meta", {}):
                 card_data[key] = blob["meta"][key]
+        # This network is ours alone and only ever scores: fold its BatchNorm layers (~1 ms
+        # per ECG on a CPU, same scores up to float rounding).
+        fold_batchnorm(net)
         det = cls(net, cfg, card_data, pick_device(device), bank=bank, measure_model=measure_model)
         det.check_probe(weights_path)
         return det
@@ -374,84 +386,191 @@ class Detector:
         """Generator form: yields ``(done, total)`` windows after each batch, returns results.
 
         ``prepared``: what :meth:`preparer` made of each record (e.g. in worker processes);
-        the records are prepared here when it is None, and their signal quality is checked
-        in a second thread while the network runs (:attr:`quality_beside_network`).
+        the records are prepared here when it is None, and their measurement features and
+        signal quality are made in a second thread while the network runs
+        (:attr:`quality_beside_network`).
         """
-        qualities: Future[list[SignalQuality | ECGError | None]] | None = None
-        if prepared is None:
-            beside = self.quality_beside_network
-            with one_blas_thread():
-                prepared = [
-                    prepare_for_scoring(
-                        r,
-                        self.cfg,
-                        self.bank is not None,
-                        quality=not beside,
-                        measurements=self.wants_measurements,
-                    )
-                    for r in records
-                ]
-            if beside:
-                qualities = _quality_thread().submit(_qualities, records, prepared, self.cfg)
-        jobs = [
-            (i, j)
-            for i, p in enumerate(prepared)
-            if isinstance(p, Prepared)
-            for j in range(len(p.windows))
-        ]
-        maps: dict[tuple[int, int], WindowMaps] = {}
-        total = len(jobs)
-        yield 0, total
-        for a in range(0, total, batch):
-            chunk = jobs[a : a + batch]
-            windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
-            for key, m in zip(
-                chunk,
-                forward_windows(self.net, windows, self.cfg, self.device, autocast=self.autocast),
-            ):
-                maps[key] = m
-            yield min(a + batch, total), total
-        results: list[ScoreResult | ECGError] = []
-        measured = qualities.result() if qualities is not None else None
+        # numpy/scipy matrix products in one thread for the whole of scoring (model/threads.py),
+        # the CPU work beside the network included: it all runs inside this one limit.
         with one_blas_thread():
+            results = yield from self._score_prepared(records, batch, prepared)
+        return results
+
+    def _score_prepared(
+        self,
+        records: Sequence[Record],
+        batch: int,
+        prepared: Sequence[Prepared | ECGError] | None,
+    ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
+        """:meth:`iter_score_many` inside its BLAS thread limit."""
+        side: list[Future[_Beside | ECGError | None]] | None = None
+        if prepared is None:
+            # With a second core, what needs no network (median beats against the bank,
+            # measurement features, signal quality: :meth:`_beside_network`) runs in a second
+            # thread, each record as soon as it is prepared, while the main thread prepares
+            # the next ones and runs the network, without the GIL where it can (:meth:`_network`).
+            # One ECG at 500 Hz: 40 ms in one thread, 31 ms in two (idle 2-core machine).
+            beside = self.quality_beside_network
+            pool = _quality_thread() if beside else None
+            side = [] if beside else None
+            prepared = []
+            for r in records:
+                p = prepare_for_scoring(
+                    r,
+                    self.cfg,
+                    self.bank is not None and not beside,
+                    quality=not beside,
+                    measurements=self.wants_measurements and not beside,
+                )
+                prepared.append(p)
+                if pool is not None and side is not None:  # at once: beside the next ones
+                    side.append(pool.submit(self._beside_network, r, p))
+        try:
+            jobs = [
+                (i, j)
+                for i, p in enumerate(prepared)
+                if isinstance(p, Prepared)
+                for j in range(len(p.windows))
+            ]
+            maps: dict[tuple[int, int], WindowMaps] = {}
+            total = len(jobs)
+            yield 0, total
+            for a in range(0, total, batch):
+                chunk = jobs[a : a + batch]
+                windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
+                for key, m in zip(
+                    chunk,
+                    forward_windows(
+                        self._network(),
+                        windows,
+                        self.cfg,
+                        self.device,
+                        autocast=self.autocast,
+                        all_passes=self.all_passes,
+                    ),
+                ):
+                    maps[key] = m
+                yield min(a + batch, total), total
+            results: list[ScoreResult | ECGError] = []
             for i, (record, p) in enumerate(zip(records, prepared)):
-                if measured is not None and isinstance(p, Prepared):
-                    quality = measured[i]
-                    if isinstance(quality, ECGError):
-                        p = quality
-                    else:
-                        p.quality = quality
+                bank: _BankPart | None = None
+                if isinstance(p, Prepared):
+                    window_maps = [maps[(i, j)] for j in range(len(p.windows))]
+                    # What needs only the network, before waiting for the second thread.
+                    network = self._network_part(p, window_maps)
+                if side is not None and isinstance(p, Prepared):
+                    # Record by record: the first ones are finished here while the second
+                    # thread still works on the later ones.
+                    done = side[i].result()
+                    if isinstance(done, ECGError):
+                        p = done
+                    elif done is not None:
+                        p.quality, bank = done.quality, done.bank
                 if isinstance(p, ECGError):
                     results.append(p)
                     continue
-                window_maps = [maps[(i, j)] for j in range(len(p.windows))]
-                result = self._finish(record, p, window_maps)
+                result = self._finish(record, p, window_maps, bank, network)
                 if not np.isfinite(result.score):  # never shown as a (normal-looking) number
                     results.append(ModelError(record.source, NON_FINITE_SCORE))
                     continue
                 results.append(result)
-        return results
+            return results
+        finally:
+            for future in side or []:  # cancelled or failed: no work left behind
+                future.cancel()
 
-    def _finish(self, record: Record, p: Prepared, window_maps: list[WindowMaps]) -> ScoreResult:
-        """Score components, findings and maps of one record from its windows' errors."""
+    def _network(self) -> Any:
+        """:attr:`net` as scoring calls it: through its TorchScript trace where that is exact
+        (model.network.WithoutGil: no GIL waits beside the second thread)."""
+        from model.network import WithoutGil
+
+        if self._without_gil is None or self._without_gil.net is not self.net:
+            self._without_gil = WithoutGil(self.net)
+        return self._without_gil
+
+    def _beside_network(self, record: Record, p: Prepared | ECGError) -> _Beside | ECGError | None:
+        """What a prepared record needs besides the network, made in the second thread: its
+        median beats and their comparison with the bank, its measurement features, its signal
+        quality (last: it drops ``p.at_model_rate``). None for a record that failed already."""
+        if not isinstance(p, Prepared):
+            return None
+        try:
+            bank = None
+            if self.bank is not None:
+                add_median_beats(p, self.cfg)
+                bank = self._bank_part(p)
+            if self.wants_measurements:
+                p.measure_features = measurement_features(p, self.cfg)
+            return _Beside(quality_of(record, p, self.cfg), bank)
+        except ECGError as exc:
+            return exc
+
+    def _bank_part(self, p: Prepared) -> _BankPart | None:
+        """The record's median beats against the normal-beat bank (no network needed)."""
+        if self.bank is None or p.median_beats is None:
+            return None
         cfg = self.cfg
-        st = stitch(p, window_maps, cfg)
-        valid = slice(0, p.n_model)
-        sigma = cfg.map_sigma * cfg.fs
-        components, combined_maps = score_components(
-            st, p.n_model, cfg, None if self.all_components else self.needed_variants
+        distances, lead_distances, templates = self.bank.compare(p.median_beats)
+        # The expected-normal trace: the bank's normal beat at each beat (model/expected.py).
+        trace = None
+        if p.slow is not None:
+            starts = [w.start for w in p.windows]
+            trace = expected_trace(templates, p.r_peaks, starts, p.filtered.shape[1], cfg)
+        dev = None
+        if trace is not None and p.bank_band is not None:
+            dev = gaussian_filter1d(
+                np.abs(p.bank_band - trace)[:, : p.n_model], cfg.map_sigma * cfg.fs, axis=-1
+            )
+        return _BankPart(
+            float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()),
+            lead_distances,
+            templates,
+            trace,
+            dev,
         )
+
+    def _network_part(
+        self, p: Prepared, window_maps: list[WindowMaps]
+    ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]:
+        """The stitched maps, the network's score components and the combined maps."""
+        st = stitch(p, window_maps, self.cfg)
+        components, combined_maps = score_components(
+            st, p.n_model, self.cfg, None if self.all_components else self.needed_variants
+        )
+        return st, components, combined_maps
+
+    def _finish(
+        self,
+        record: Record,
+        p: Prepared,
+        window_maps: list[WindowMaps],
+        bank: _BankPart | None = None,
+        network: tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]
+        | None = None,
+    ) -> ScoreResult:
+        """Score components, findings and maps of one record from its windows' errors
+        (``bank``: :meth:`_bank_part`, ``network``: :meth:`_network_part`, when made already)."""
+        cfg = self.cfg
+        if bank is None:
+            bank = self._bank_part(p)
+        st, components, combined_maps = (
+            network if network is not None else self._network_part(p, window_maps)
+        )
+        valid = slice(0, p.n_model)
         # "ECG age": how old the heart looks to the patient head; older than the patient's own
         # age is a known marker of disease (used only where the age is known).
         pred_age = float(np.mean([m.pred_age for m in window_maps]))
         components["pred_age"] = pred_age
         age = record.patient.age
         components["age_gap"] = pred_age - age if age is not None else 0.0
-        lead_distances = templates = None
-        if self.bank is not None and p.median_beats is not None:
-            distances, lead_distances, templates = self.bank.compare(p.median_beats)
-            components[BANK_KIND] = float(
-                np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()
+        lead_distances = templates = trace = dev = None
+        if bank is not None:
+            components[BANK_KIND] = bank.distance
+            lead_distances, templates, trace, dev = (
+                bank.lead_distances,
+                bank.templates,
+                bank.trace,
+                bank.dev,
             )
         if self.measure_model is not None and p.measure_features is not None:
             components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
@@ -485,15 +604,9 @@ class Detector:
         if self.findings_cal:
             lead_means = findings_mod.lead_scores(evidence, self.findings_cal)
         # The expected-normal trace: the bank's normal beat at each beat when a bank is bundled
-        # (model/expected.py), else the network's restoration of each masked sample.
-        trace = None
-        if templates is not None and p.slow is not None:
-            trace = expected_trace(templates, p.r_peaks, win_starts, p.filtered.shape[1], cfg)
+        # (:meth:`_bank_part`), else the network's restoration of each masked sample.
         restored_mv = trace + p.slow if trace is not None else st["restored_mv"] + p.baseline
         finding_map = None
-        dev = None
-        if trace is not None and p.bank_band is not None:
-            dev = gaussian_filter1d(np.abs(p.bank_band - trace)[:, valid], sigma, axis=-1)
         # The per-sample map: where each lead departs most from the rest of itself.
         point_map = np.zeros_like(combined)
         point_map[:, valid] = relative_map([comb] if dev is None else [comb, dev], cfg.fs)
@@ -532,6 +645,25 @@ class Detector:
         )
 
 
+@dataclass
+class _BankPart:
+    """A record's median beats against the normal-beat bank (:meth:`Detector._bank_part`)."""
+
+    distance: float  # the bank score component
+    lead_distances: np.ndarray
+    templates: np.ndarray
+    trace: np.ndarray | None  # expected-normal trace at the model rate (mV)
+    dev: np.ndarray | None  # smoothed departure of the beats from it (model rate, n_model)
+
+
+@dataclass
+class _Beside:
+    """What :meth:`Detector._beside_network` made of one record in the second thread."""
+
+    quality: SignalQuality
+    bank: _BankPart | None
+
+
 def prepare_for_scoring(
     record: Record,
     cfg: ModelConfig,
@@ -551,21 +683,23 @@ def prepare_for_scoring(
 
 @lru_cache(maxsize=1)
 def _quality_thread() -> ThreadPoolExecutor:
-    """One thread for the signal-quality checks of :meth:`Detector.iter_score_many`."""
+    """One thread for the CPU work beside the network in :meth:`Detector.iter_score_many`."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecg-quality")
 
 
-def _qualities(
-    records: Sequence[Record], prepared: Sequence[Prepared | ECGError], cfg: ModelConfig
-) -> list[SignalQuality | ECGError | None]:
-    """The quality of every prepared record (None for the records that failed already)."""
-    out: list[SignalQuality | ECGError | None] = []
-    for record, p in zip(records, prepared):
-        try:
-            out.append(quality_of(record, p, cfg) if isinstance(p, Prepared) else None)
-        except ECGError as exc:
-            out.append(exc)
-    return out
+def _beside_network(
+    record: Record, p: Prepared | ECGError, cfg: ModelConfig, measurements: bool
+) -> SignalQuality | ECGError | None:
+    """A prepared record's measurement features (``measurements``; set on ``p``) and signal
+    quality, in the second thread; None for a record that failed already."""
+    if not isinstance(p, Prepared):
+        return None
+    try:
+        if measurements:
+            p.measure_features = measurement_features(p, cfg)
+        return quality_of(record, p, cfg)
+    except ECGError as exc:
+        return exc
 
 
 def quality_of(record: Record, p: Prepared, cfg: ModelConfig) -> SignalQuality:

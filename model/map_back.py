@@ -19,7 +19,8 @@ def stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dict
     """Average overlapping windows onto the record's model-rate timeline."""
     n = prepared.filtered.shape[1]
     base = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
-    names = base + ("restored_mv",) + tuple(f"all_{name}" for name in base)
+    # The all-pass maps forward_windows was asked for (the same for every window).
+    names = base + ("restored_mv",) + tuple(f"all_{name}" for name in maps[0].all_sq)
     sums: dict[str, np.ndarray] = {}
     counts = {name: np.zeros(n, np.float64) for name in names}
     length = cfg.global_len
@@ -53,6 +54,8 @@ def stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dict
         "all_global_v",
         "all_trend_sq",
     ):
+        if name not in out:
+            continue
         arr = out[name]
         covered = np.flatnonzero(counts[name] > 0)
         if len(covered) and len(covered) < n:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -187,16 +188,7 @@ def prepare_array(
         flags.add("no_r_peaks")
     starts = window_starts(filtered.shape[1], cfg)
     windows = [make_window(filtered, s, beats_in_window(r_peaks, s, cfg), cfg) for s in starts]
-    beats = bank_band = slow = None
-    if median_beats:
-        bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
-        beats = window_median_beats(bank_band, np.asarray(r_peaks, np.int64), starts, cfg)
-        slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
-    feats = None
-    if measurements:
-        # Measured on the unfiltered signal at the model rate with the R peaks found above.
-        feats = array_features(x[:, :n_model], cfg.fs, cfg.leads, np.asarray(r_peaks, np.int64))
-    return Prepared(
+    prepared = Prepared(
         fs_in=float(fs),
         n_in=n_in,
         n_model=n_model,
@@ -206,12 +198,41 @@ def prepare_array(
         r_peaks=np.asarray(r_peaks, dtype=np.int64),
         windows=windows,
         flags=flags,
-        median_beats=beats,
-        bank_band=bank_band,
-        slow=slow,
-        measure_features=feats,
         at_model_rate=at_model_rate,
     )
+    if median_beats:
+        _add_median_beats(prepared, x, cfg)
+    if measurements:
+        prepared.measure_features = measurement_features(prepared, cfg)
+    return prepared
+
+
+def add_median_beats(p: Prepared, cfg: ModelConfig) -> None:
+    """Set what the normal-beat bank compares (``median_beats``, ``bank_band``, ``slow``) on a
+    record prepared without them, from ``p.at_model_rate`` (so before
+    :func:`model.infer.quality_of` drops it): the same as ``prepare(median_beats=True)``."""
+    if p.at_model_rate is None:
+        raise ValueError("the leads at the model rate were dropped before the median beats")
+    x = p.at_model_rate
+    if p.padded:
+        x = np.pad(x, ((0, 0), (0, p.padded)), mode="edge")
+    _add_median_beats(p, x, cfg)
+
+
+def _add_median_beats(p: Prepared, x: np.ndarray, cfg: ModelConfig) -> None:
+    """The bank's inputs from ``x``, the (padded) leads at the model rate before filtering."""
+    p.bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
+    p.median_beats = window_median_beats(p.bank_band, p.r_peaks, [w.start for w in p.windows], cfg)
+    p.slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
+
+
+def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
+    """The measurement features of model/measure_novelty.py for a prepared record: measured
+    on the unfiltered leads at the model rate (``p.at_model_rate``, so before
+    :func:`model.infer.quality_of` drops it) with the R peaks preprocessing found."""
+    if p.at_model_rate is None:
+        raise ValueError("the leads at the model rate were dropped before measuring")
+    return array_features(p.at_model_rate, cfg.fs, cfg.leads, p.r_peaks)
 
 
 def prepare(
@@ -248,8 +269,24 @@ def to_input_rate(x_model: np.ndarray, prepared: Prepared, cfg: ModelConfig) -> 
             .astype(np.float32)
         )
     # np.interp for all rows at once: the input sample times are the same for every row.
-    pos = np.clip(np.arange(prepared.n_in) * (cfg.fs / prepared.fs_in), 0, prepared.n_model - 1)
-    left = np.minimum(pos.astype(np.int64), prepared.n_model - 2)
-    frac = (pos - left).astype(np.float32)
-    out = flat[:, left] * (1 - frac) + flat[:, left + 1] * frac
+    left, right, frac, rest = _interpolation(
+        prepared.n_in, prepared.n_model, cfg.fs / prepared.fs_in
+    )
+    out = np.take(flat, left, axis=1) * rest + np.take(flat, right, axis=1) * frac
     return out.reshape(*x_model.shape[:-1], prepared.n_in).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _interpolation(
+    n_in: int, n_model: int, step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where :func:`to_input_rate` takes each input sample from: left and right model-rate
+    samples and the weights of both (read-only; made once per length and rate: a record's
+    map, restored trace and heat band all need the same)."""
+    pos = np.clip(np.arange(n_in) * step, 0, n_model - 1)
+    left = np.minimum(pos.astype(np.int64), n_model - 2)
+    frac = (pos - left).astype(np.float32)
+    out = (left, left + 1, frac, 1 - frac)
+    for a in out:
+        a.flags.writeable = False
+    return out

@@ -8,8 +8,9 @@ it was hidden (:class:`WindowMaps`), at the model rate and in normalised units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
 from model.preprocess import Window
+from model.threads import torch_threads_for
 
 
 @dataclass
@@ -32,20 +34,75 @@ class WindowMaps:
     beat_sq: np.ndarray  # (12, L) mean over covering beats, NaN where no beat covers
     beat_v: np.ndarray  # (1, L) likewise
     restored: np.ndarray  # (12, L) normalised restoration of each sample from its masked pass
-    all_sq: dict[str, np.ndarray] = field(
-        default_factory=dict
-    )  # same, every sample, mean of passes
+    #: the same, for every sample the mean of all passes (those of ALL_PASS_MAPS asked for)
+    all_sq: dict[str, np.ndarray] = field(default_factory=dict)
     pred_age: float = float("nan")  # the patient head's age estimate (years), mean of passes
 
 
+@lru_cache(maxsize=8)
+def _patterns(cfg_key: tuple[Any, ...], repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scoring mask patterns of one configuration (built once, not per call), read-only."""
+    from model.config import ModelConfig
+
+    fields = ("fs", "global_seconds", "beat_before", "beat_after", "patch_seconds", "n_patterns")
+    cfg = ModelConfig(**dict(zip(fields, cfg_key)))
+    g_pat, b_pat = global_patterns(cfg, repeats), beat_patterns(cfg, repeats)
+    g_pat.flags.writeable = b_pat.flags.writeable = False
+    return g_pat, b_pat
+
+
+def scoring_patterns(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(R*P, L) global and (R*P, Lb) beat patterns: every sample hidden once per repeat."""
+    key = (
+        cfg.fs,
+        cfg.global_seconds,
+        cfg.beat_before,
+        cfg.beat_after,
+        cfg.patch_seconds,
+        cfg.n_patterns,
+    )
+    return _patterns(key, max(1, cfg.score_repeats))
+
+
+def _beat_views(
+    x: np.ndarray, windows: Sequence[Window], k: int, cfg: ModelConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W, K, 12, Lb) beat views cut from the stacked windows ``x`` (W, 12, L), zeros for the
+    padding beats, and (W, K) which are real."""
+    n_w, n_leads, blen = len(windows), x.shape[1], cfg.beat_len
+    beats = np.zeros((n_w, k, n_leads, blen), np.float32)
+    valid = np.zeros((n_w, k), bool)
+    counts = np.array([len(w.beats) for w in windows], np.int64)
+    if counts.sum():
+        win = np.repeat(np.arange(n_w), counts)
+        slot = np.concatenate([np.arange(c) for c in counts])
+        starts = np.concatenate([np.asarray(w.beats, np.int64) for w in windows]) - cfg.beat_pre
+        cols = starts[:, None] + np.arange(blen)[None, :]  # (n, Lb)
+        beats[win, slot] = x[win[:, None, None], np.arange(n_leads)[None, :, None], cols[:, None]]
+        valid[win, slot] = True
+    return beats, valid
+
+
+#: The maps :attr:`WindowMaps.all_sq` can hold (each sample's mean over every pass).
+ALL_PASS_MAPS = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
+
+
 def forward_windows(
-    net: Any, windows: Sequence[Window], cfg: ModelConfig, device: str, autocast: str | None = None
+    net: Any,
+    windows: Sequence[Window],
+    cfg: ModelConfig,
+    device: str,
+    autocast: str | None = None,
+    all_passes: Collection[str] | None = None,
 ) -> list[WindowMaps]:
     """Restore every window under every complementary mask pattern in one network call.
 
     On a GPU the inputs go through pinned memory with non-blocking copies; ``autocast``
     ("bf16"/"fp16", GPU only) runs the network in mixed precision (errors summed in fp32).
+    ``all_passes``: which of :data:`ALL_PASS_MAPS` go into ``all_sq`` (None: every one; a
+    Detector asks only for those its score kinds use).
     """
+    wanted = set(ALL_PASS_MAPS if all_passes is None else all_passes)
     import contextlib
     import dataclasses
 
@@ -56,16 +113,10 @@ def forward_windows(
     n_w, n_p, n_leads = len(windows), cfg.n_patterns * max(1, cfg.score_repeats), cfg.n_leads
     length, blen, pre = cfg.global_len, cfg.beat_len, cfg.beat_pre
     repeats = max(1, cfg.score_repeats)
-    g_pat = global_patterns(cfg, repeats)  # (R*P, L): every sample hidden once per repeat
-    b_pat = beat_patterns(cfg, repeats)  # (R*P, Lb)
+    g_pat, b_pat = scoring_patterns(cfg)
     k = max(1, max(len(w.beats) for w in windows))
     x = np.stack([w.signal for w in windows])  # (W, 12, L)
-    beats = np.zeros((n_w, k, n_leads, blen), np.float32)
-    valid = np.zeros((n_w, k), bool)
-    for i, w in enumerate(windows):
-        for j, r in enumerate(w.beats):
-            beats[i, j] = w.signal[:, r - pre : r - pre + blen]
-            valid[i, j] = True
+    beats, valid = _beat_views(x, windows, k, cfg)
     cuda = str(device).startswith("cuda")
 
     def upload(a: np.ndarray) -> Any:
@@ -80,12 +131,13 @@ def forward_windows(
     with torch.inference_mode():
         xt = upload(x)
         bt = upload(beats)
-        gp = torch.from_numpy(g_pat).to(device)
-        bp = torch.from_numpy(b_pat).to(device)
+        gp = torch.tensor(g_pat, device=device)
+        bp = torch.tensor(b_pat, device=device)
         x_in = (xt[:, None] * ~gp[None, :, None, :]).reshape(n_w * n_p, n_leads, length)
         b_in = (bt[:, None] * ~bp[None, :, None, None, :]).reshape(n_w * n_p, k, n_leads, blen)
         v_in = torch.from_numpy(valid).to(device).repeat_interleave(n_p, dim=0)
-        with mixed:
+        threads = contextlib.nullcontext() if cuda else torch_threads_for(n_w)
+        with mixed, threads:
             out = net(x_in, b_in, v_in, trend_view(x_in, cfg))
         if autocast:
             out = dataclasses.replace(
@@ -97,39 +149,53 @@ def forward_windows(
         ob = out.beat_signal.reshape(n_w, n_p, k, n_leads, blen)
         vb = out.beat_logvar.clamp(-10, 10).reshape(n_w, n_p, k, 1, blen)
         sel = gp[None, :, None, :].to(og.dtype) / repeats
-        global_sq = ((og - xt[:, None]) ** 2 * sel).sum(1)
+        # Each squared error once, for both its masked-pass and its all-passes map.
+        g_sq = (og - xt[:, None]) ** 2
+        t_sq = (ot - xt[:, None]) ** 2
+        b_sq = (ob - bt[:, None]) ** 2
+        global_sq = (g_sq * sel).sum(1)
         global_v = (vg * sel[:, :, :1]).sum(1)
-        trend_sq = ((ot - xt[:, None]) ** 2 * sel).sum(1)
+        trend_sq = (t_sq * sel).sum(1)
         restored = (og * sel).sum(1)
         bsel = bp[None, :, None, None, :].to(ob.dtype) / repeats
-        beat_sq = ((ob - bt[:, None]) ** 2 * bsel).sum(1)  # (W, K, 12, Lb)
+        beat_sq = (b_sq * bsel).sum(1)  # (W, K, 12, Lb)
         beat_v = (vb * bsel[..., :1, :]).sum(1)  # (W, K, 1, Lb)
         pred_age = (out.age.reshape(n_w, n_p).mean(1) * 100).float().cpu().numpy()
-        g_all = ((og - xt[:, None]) ** 2).mean(1)
-        gv_all = vg.mean(1)
-        t_all = ((ot - xt[:, None]) ** 2).mean(1)
-        b_all = ((ob - bt[:, None]) ** 2).mean(1)
-        bv_all = vb.mean(1)
         global_sq, global_v, trend_sq, restored, beat_sq, beat_v = (
             t.float().cpu().numpy()
             for t in (global_sq, global_v, trend_sq, restored, beat_sq, beat_v)
         )
-        g_all, gv_all, t_all, b_all, bv_all = (
-            t.float().cpu().numpy() for t in (g_all, gv_all, t_all, b_all, bv_all)
-        )
+        # Every pass's mean: whole windows, and beats (placed on the window below).
+        whole = {
+            name: t.mean(1).float().cpu().numpy()
+            for name, t in (("global_sq", g_sq), ("global_v", vg), ("trend_sq", t_sq))
+            if name in wanted
+        }
+        beat_all = [
+            (name, t.mean(1).float().cpu().numpy())
+            for name, t in (("beat_sq", b_sq), ("beat_v", vb))
+            if name in wanted
+        ]
+    # Rows of the per-window beat accumulator: the masked-pass beat errors and log-variances,
+    # then the all-pass ones asked for.
+    rows = [(beat_sq, 0, n_leads), (beat_v, n_leads, 1)]
+    for _name, values in beat_all:
+        rows.append((values, rows[-1][1] + rows[-1][2], values.shape[-2]))
+    n_rows = rows[-1][1] + rows[-1][2]
     maps = []
     for i, w in enumerate(windows):
-        acc = np.zeros((2 * n_leads + 2, length), np.float32)
+        acc = np.zeros((n_rows, length), np.float32)
         cnt = np.zeros(length, np.float32)
         for j, r in enumerate(w.beats):
             sl = slice(r - pre, r - pre + blen)
-            acc[:n_leads, sl] += beat_sq[i, j]
-            acc[n_leads, sl] += beat_v[i, j, 0]
-            acc[n_leads + 1 : 2 * n_leads + 1, sl] += b_all[i, j]
-            acc[2 * n_leads + 1, sl] += bv_all[i, j, 0]
+            for values, first, count in rows:
+                acc[first : first + count, sl] += values[i, j]
             cnt[sl] += 1
         with np.errstate(invalid="ignore", divide="ignore"):
             local = np.where(cnt > 0, acc / cnt, np.nan).astype(np.float32)
+        all_sq = {name: values[i] for name, values in whole.items()}
+        for (name, _values), (_v, first, count) in zip(beat_all, rows[2:]):
+            all_sq[name] = local[first : first + count]
         maps.append(
             WindowMaps(
                 global_sq[i],
@@ -138,13 +204,7 @@ def forward_windows(
                 local[:n_leads],
                 local[n_leads : n_leads + 1],
                 restored[i],
-                all_sq={
-                    "global_sq": g_all[i],
-                    "global_v": gv_all[i],
-                    "trend_sq": t_all[i],
-                    "beat_sq": local[n_leads + 1 : 2 * n_leads + 1],
-                    "beat_v": local[2 * n_leads + 1 :],
-                },
+                all_sq={name: all_sq[name] for name in ALL_PASS_MAPS if name in all_sq},
                 pred_age=float(pred_age[i]),
             )
         )

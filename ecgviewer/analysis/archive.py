@@ -444,7 +444,9 @@ def score_archive(
     for part in part_files(csv_out):
         done |= read_done(part)
     run = ArchiveRun(csv_out)
-    prepare = detector.preparer() if hasattr(detector, "preparer") else None
+    # Worker processes prepare (and check the quality of) each record; without them the
+    # detector does it itself, its CPU work in a second thread beside the network.
+    prepare = detector.preparer() if workers > 0 and hasattr(detector, "preparer") else None
     stream = EntryStream(str(source), shard, done, prepare)
     # First pass: count only (nothing is loaded), for the ETA.
     mine = 0

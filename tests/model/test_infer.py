@@ -15,7 +15,7 @@ from ecgviewer import io
 from ecgviewer.errors import ModelError, ScoringCancelled
 from ecgviewer.record import Record
 from model.data import ptbxl_split
-from model.infer import Detector, sha256_of
+from model.infer import Detector, ScoreResult, sha256_of
 from model.localization_benchmark import as_record, insert
 from model.network import CrossRestorationNet
 from tests.model.conftest import bundled_weights, synthetic_record, tiny_config
@@ -281,3 +281,28 @@ def test_inserted_abnormality_scores_higher_and_is_localized(
         # Where the map says: the change itself, not the rest of the record.
         peak = int(np.argmax(modified.anomaly_map.sum(axis=0)))
         assert any(a <= peak < b for a, b in ins.spans), (item.ecg_id, kind, peak, ins.spans)
+
+
+def test_work_beside_the_network_gives_the_same_results(bundled: Detector) -> None:
+    """The bundled model (bank, measurement ranges, findings): the median beats, bank
+    comparison, measurement features and signal quality made in the second thread while the
+    network runs give what making them first, in the calling thread, gives."""
+    records = [
+        synthetic_record(fs, seconds, seed=s)[0]
+        for s, (fs, seconds) in enumerate(
+            [(500.0, 10.0), (100.0, 10.0), (500.0, 8.0), (360.0, 20.0)]
+        )
+    ]
+    results, before = {}, bundled.quality_beside_network
+    try:
+        for beside in (False, True):
+            bundled.quality_beside_network = beside
+            results[beside] = bundled.score_many(records, batch=3)
+    finally:
+        bundled.quality_beside_network = before
+    for a, b in zip(results[False], results[True]):
+        assert isinstance(a, ScoreResult) and isinstance(b, ScoreResult)
+        assert a.score == b.score and a.components == b.components and a.flags == b.flags
+        assert a.findings == b.findings and repr(a.quality) == repr(b.quality)  # NaN != NaN
+        for name in ("anomaly_map", "restored", "finding_map"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

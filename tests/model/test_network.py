@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 
 from model.masking import random_beat_masks, random_global_masks
-from model.network import CrossRestorationNet, restoration_loss, trend_view
+from model.network import (
+    CrossRestorationNet,
+    WithoutGil,
+    fold_batchnorm,
+    restoration_loss,
+    trend_view,
+)
 from tests.model.conftest import tiny_config
 
 
@@ -188,3 +194,82 @@ def test_eval_skips_padding_beats_with_the_same_outputs() -> None:
             used = valid | ~valid.any(dim=1, keepdim=True)
             a, w = a[used], w[used]
         torch.testing.assert_close(a, w, rtol=1e-5, atol=1e-5)
+
+
+def test_folding_batchnorm_keeps_the_outputs_and_removes_the_layers() -> None:
+    cfg = tiny_config()
+    torch.manual_seed(2)
+    net = CrossRestorationNet(cfg)
+    with torch.no_grad():  # running statistics and affine parameters far from the defaults
+        for mod in net.modules():
+            if isinstance(mod, torch.nn.BatchNorm1d):
+                mod.running_mean.normal_(0.0, 0.5)
+                mod.running_var.uniform_(0.2, 3.0)
+                mod.weight.normal_(1.0, 0.3)
+                mod.bias.normal_(0.0, 0.3)
+    net.eval()
+    x, beats, valid, trend = _inputs(2, 3, seed=4)
+    valid[1, 2] = False
+    with torch.inference_mode():
+        before = net(x, beats, valid, trend)
+        folded = fold_batchnorm(net)
+        after = folded(x, beats, valid, trend)
+    assert folded is net
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())
+    for name in ("global_signal", "global_logvar", "beat_signal", "trend_signal", "age"):
+        torch.testing.assert_close(
+            getattr(after, name), getattr(before, name), rtol=1e-4, atol=1e-5
+        )
+
+
+def test_without_gil_is_the_network_traced_where_the_trace_is_exact(monkeypatch) -> None:  # noqa: ANN001
+    cfg = tiny_config()
+    torch.manual_seed(3)
+    net = CrossRestorationNet(cfg).eval()
+    fast = WithoutGil(net)
+    x, beats, valid, trend = _inputs(2, 3, seed=5)
+    with torch.inference_mode():
+        # Every beat real: traced, the same outputs.
+        out, want = fast(x, beats, valid, trend), net(x, beats, valid, trend)
+        assert fast._traced not in (None, False)
+        for name in ("global_signal", "beat_signal", "trend_signal", "age"):
+            torch.testing.assert_close(getattr(out, name), getattr(want, name), rtol=0, atol=0)
+        # Other beat counts and a window without beats follow the same path.
+        x2, beats2, valid2, trend2 = _inputs(1, 5, seed=6)
+        torch.testing.assert_close(
+            fast(x2, beats2, valid2, trend2).global_signal,
+            net(x2, beats2, valid2, trend2).global_signal,
+            rtol=0,
+            atol=0,
+        )
+        # A padded batch (the eager network skips its padding beats) runs eagerly.
+        padded = valid.clone()
+        padded[1, 2] = False
+        calls = []
+        monkeypatch.setattr(fast, "_traced", lambda *a: calls.append(a))
+        fast(x, beats, padded, trend)
+        assert not calls
+        # It shares the network's parameters.
+        fast2 = WithoutGil(net)
+        before = fast2(x, beats, valid, trend).global_signal.clone()
+        for param in net.parameters():
+            param.mul_(2.0)
+        after = fast2(x, beats, valid, trend).global_signal
+        torch.testing.assert_close(after, net(x, beats, valid, trend).global_signal)
+        assert not torch.equal(after, before)
+
+
+def test_without_gil_runs_eagerly_where_tracing_fails(monkeypatch) -> None:  # noqa: ANN001
+    cfg = tiny_config()
+    net = CrossRestorationNet(cfg).eval()
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("no TorchScript in this torch")
+
+    monkeypatch.setattr(torch.jit, "trace", broken)
+    fast = WithoutGil(net)
+    x, beats, valid, trend = _inputs(1, 2)
+    with torch.inference_mode():
+        out = fast(x, beats, valid, trend)
+        torch.testing.assert_close(out.global_signal, net(x, beats, valid, trend).global_signal)
+    assert fast._traced is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from scipy import signal as sps
 
 from ecgviewer.signal.filters import (
@@ -16,6 +17,7 @@ from ecgviewer.signal.filters import (
     lowpass,
     notch,
     remove_baseline,
+    running_median,
 )
 
 
@@ -193,3 +195,18 @@ def test_sosfiltfilt_matches_scipy_to_the_bit(shape: tuple[int, ...], padlen: in
         np.testing.assert_array_equal(sosfiltfilt(sos, x, padlen), want)  # cached state
     with pytest.raises(ValueError, match="padlen"):
         sosfiltfilt(sos, x, shape[-1])
+
+
+@pytest.mark.parametrize("shape", [(12, 500), (3, 2, 41), (257,)])
+@pytest.mark.parametrize("size", [1, 3, 11, 31])
+def test_running_median_is_scipys_median_filter_along_the_last_axis(
+    shape: tuple[int, ...], size: int
+) -> None:
+    rng = np.random.default_rng(size)
+    # Quantised like ADC samples, so that ties are common.
+    x = np.round(rng.normal(size=shape) * 20) / 20
+    want = ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
+    np.testing.assert_array_equal(running_median(x, size), want)
+    x[..., 7] = np.nan  # NaN: scipy's N-d filter, as before
+    want = ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
+    np.testing.assert_array_equal(running_median(x, size), want)
