@@ -92,6 +92,16 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a @ b.T) / np.outer(na, nb)
 
 
+def _median_skipping_nan(stack: np.ndarray) -> np.ndarray:
+    """Median over axis 1 of ``stack`` (leads, beats, samples) leaving NaN out, NaN where all
+    are: the values np.nanmedian gives, without its slow masked-array path (~0.7 ms a call)."""
+    ordered = np.sort(stack, axis=1)  # NaN sort last
+    n = np.count_nonzero(~np.isnan(ordered), axis=1, keepdims=True)
+    low = np.take_along_axis(ordered, np.maximum(n - 1, 0) // 2, axis=1)
+    high = np.take_along_axis(ordered, n // 2, axis=1)  # = low for an odd count
+    return np.where(n > 0, (low + high) / 2, np.nan)[:, 0]
+
+
 def median_beats(
     signal: np.ndarray, fs: float, leads: Sequence[str], r_peaks: np.ndarray
 ) -> MedianBeats:
@@ -177,7 +187,13 @@ def median_beats(
                 if c > best_c:
                     best, best_c = s, c
             aligned[k] = at + best
-    beats = np.nanmedian(windows(aligned), axis=1)
+    stack = windows(aligned)
+    # np.median where every beat has the sample; the few samples a beat near the strip's
+    # ends leaves open are the median of the beats that have them (as np.nanmedian, faster).
+    beats = np.median(stack, axis=1)
+    open_ends = np.isnan(beats).any(axis=0)
+    if open_ends.any():
+        beats[:, open_ends] = _median_skipping_nan(stack[:, :, open_ends])
     beats = np.where(np.isfinite(beats), beats, 0.0).astype(np.float32)
     rr_used = rr_prev[keep]
     rr_used = rr_used[np.isfinite(rr_used)]
