@@ -16,7 +16,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +52,7 @@ from model.score_kinds import (
     score_components,
 )
 from model.score_result import ScoreResult, with_quality
+from model.shared_work import SharedTask
 from model.threads import one_blas_thread
 
 __all__ = [
@@ -403,7 +404,7 @@ class Detector:
         prepared: Sequence[Prepared | ECGError] | None,
     ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
         """:meth:`iter_score_many` inside its BLAS thread limit."""
-        side: list[Future[_Beside | ECGError | None]] | None = None
+        side: list[_BesideParts | None] | None = None
         if prepared is None:
             # With a second core, what needs no network (median beats against the bank,
             # measurement features, signal quality: :meth:`_beside_network`) runs in a second
@@ -424,7 +425,10 @@ class Detector:
                 )
                 prepared.append(p)
                 if pool is not None and side is not None:  # at once: beside the next ones
-                    side.append(pool.submit(self._beside_network, r, p))
+                    parts = self._beside_network(r, p)
+                    side.append(parts)
+                    if parts is not None:
+                        pool.submit(parts.run_in_order)
         try:
             jobs = [
                 (i, j)
@@ -458,10 +462,12 @@ class Detector:
                     window_maps = [maps[(i, j)] for j in range(len(p.windows))]
                     # What needs only the network, before waiting for the second thread.
                     network = self._network_part(p, window_maps)
-                if side is not None and isinstance(p, Prepared):
+                parts = side[i] if side is not None else None
+                if parts is not None and isinstance(p, Prepared):
                     # Record by record: the first ones are finished here while the second
-                    # thread still works on the later ones.
-                    done = side[i].result()
+                    # thread still works on the later ones; parts it has not begun are
+                    # made here rather than waited for.
+                    done = parts.result(p)
                     if isinstance(done, ECGError):
                         p = done
                     elif done is not None:
@@ -476,8 +482,9 @@ class Detector:
                 results.append(result)
             return results
         finally:
-            for future in side or []:  # cancelled or failed: no work left behind
-                future.cancel()
+            for parts in side or []:  # cancelled or failed: no work left behind
+                if parts is not None:
+                    parts.cancel()
 
     def _network(self) -> Any:
         """:attr:`net` as scoring calls it: through its TorchScript trace where that is exact
@@ -488,22 +495,24 @@ class Detector:
             self._without_gil = WithoutGil(self.net)
         return self._without_gil
 
-    def _beside_network(self, record: Record, p: Prepared | ECGError) -> _Beside | ECGError | None:
-        """What a prepared record needs besides the network, made in the second thread: its
-        median beats and their comparison with the bank, its measurement features, its signal
-        quality (last: it drops ``p.at_model_rate``). None for a record that failed already."""
+    def _beside_network(self, record: Record, p: Prepared | ECGError) -> _BesideParts | None:
+        """What a prepared record needs besides the network, in parts the second thread makes
+        in order and the calling thread makes itself where that thread has not begun them
+        (model/shared_work.py): its median beats and their comparison with the bank, its
+        measurement features, its signal quality. None for a record that failed already."""
         if not isinstance(p, Prepared):
             return None
-        try:
-            bank = None
-            if self.bank is not None:
-                add_median_beats(p, self.cfg)
-                bank = self._bank_part(p)
-            if self.wants_measurements:
-                p.measure_features = measurement_features(p, self.cfg)
-            return _Beside(quality_of(record, p, self.cfg), bank)
-        except ECGError as exc:
-            return exc
+        cfg = self.cfg
+
+        def bank() -> _BankPart | None:
+            add_median_beats(p, cfg)
+            return self._bank_part(p)
+
+        return _BesideParts(
+            SharedTask(bank) if self.bank is not None else None,
+            SharedTask(lambda: measurement_features(p, cfg)) if self.wants_measurements else None,
+            SharedTask(lambda: quality_of(record, p, cfg, drop=False)),
+        )
 
     def _bank_part(self, p: Prepared) -> _BankPart | None:
         """The record's median beats against the normal-beat bank (no network needed)."""
@@ -664,6 +673,44 @@ class _Beside:
     bank: _BankPart | None
 
 
+@dataclass
+class _BesideParts:
+    """The parts of :meth:`Detector._beside_network` for one record. Each reads
+    ``p.at_model_rate``, which :meth:`result` drops once all are made."""
+
+    bank: SharedTask[_BankPart | None] | None
+    measure: SharedTask[np.ndarray] | None
+    quality: SharedTask[SignalQuality]
+
+    def _in_order(self) -> list[SharedTask[Any]]:
+        return [t for t in (self.bank, self.measure, self.quality) if t is not None]
+
+    def run_in_order(self) -> None:
+        """The second thread's job: every part not begun yet, until one fails."""
+        for task in self._in_order():
+            task.run()
+            if task.failed:
+                return
+
+    def result(self, p: Prepared) -> _Beside | ECGError:
+        """The parts' results (measurement features set on ``p``), or the first one's
+        ECGError; parts no thread has begun are made in this one."""
+        try:
+            bank = self.bank.result() if self.bank is not None else None
+            if self.measure is not None:
+                p.measure_features = self.measure.result()
+            quality = self.quality.result()
+        except ECGError as exc:
+            self.cancel()
+            return exc
+        p.at_model_rate = None  # not needed past this point, not worth pickling
+        return _Beside(quality, bank)
+
+    def cancel(self) -> None:
+        for task in self._in_order():
+            task.cancel()
+
+
 def prepare_for_scoring(
     record: Record,
     cfg: ModelConfig,
@@ -702,18 +749,20 @@ def _beside_network(
         return exc
 
 
-def quality_of(record: Record, p: Prepared, cfg: ModelConfig) -> SignalQuality:
+def quality_of(record: Record, p: Prepared, cfg: ModelConfig, drop: bool = True) -> SignalQuality:
     """The record's signal quality, reusing what preprocessing computed: the leads resampled
     to the model rate and the R peaks, when the quality check works at that same rate (the
     same flags and measures as :func:`assess_record` alone; tests/model/test_infer_quality.py).
-    Drops ``p.at_model_rate`` afterwards (not needed past this point, not worth pickling)."""
+    Drops ``p.at_model_rate`` afterwards (not needed past this point, not worth pickling)
+    unless ``drop`` is False (other work reads it still)."""
     at_rate, peaks = None, None
     if abs(work_rate(record.fs) - cfg.fs) < 1e-6 and p.at_model_rate is not None:
         if "derived_limb_leads" not in p.flags:  # derived records hold float32 copies
             at_rate = dict(zip(cfg.leads, p.at_model_rate))
         if p.padded == 0:  # peaks of the edge-padded signal may differ near its end
             peaks = p.r_peaks
-    p.at_model_rate = None
+    if drop:
+        p.at_model_rate = None
     return assess_record(record, at_work_rate=at_rate, peaks=peaks)
 
 

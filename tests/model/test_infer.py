@@ -4,7 +4,9 @@ inserted abnormality scores higher and is localized where it was inserted."""
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +308,34 @@ def test_work_beside_the_network_gives_the_same_results(bundled: Detector) -> No
         assert a.findings == b.findings and repr(a.quality) == repr(b.quality)  # NaN != NaN
         for name in ("anomaly_map", "restored", "finding_map"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_calling_thread_makes_the_work_the_second_thread_has_not_begun(
+    bundled: Detector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the second thread held up elsewhere, scoring neither waits for it nor changes:
+    the calling thread makes the median beats, bank comparison, measurements and quality."""
+    import model.infer as infer
+
+    records = [synthetic_record(fs, 10.0, seed=s)[0] for s, fs in enumerate((500.0, 100.0))]
+    bundled.quality_beside_network = True
+    expected = bundled.score_many(records)
+    release = threading.Event()
+    held = []
+
+    def held_thread() -> ThreadPoolExecutor:
+        pool = ThreadPoolExecutor(max_workers=1)
+        held.append(pool.submit(release.wait, 30))  # busy until the scores are made
+        return pool
+
+    monkeypatch.setattr(infer, "_quality_thread", held_thread)
+    try:
+        got = bundled.score_many(records)
+    finally:
+        release.set()
+    assert held and all(h.result() for h in held)  # released, not timed out waiting
+    for a, b in zip(expected, got):
+        assert isinstance(a, ScoreResult) and isinstance(b, ScoreResult)
+        assert a.score == b.score and a.components == b.components and a.flags == b.flags
+        assert a.findings == b.findings and repr(a.quality) == repr(b.quality)
+        np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
