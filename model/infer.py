@@ -36,7 +36,13 @@ from model.expected import expected_trace
 from model.local_map import relative_map
 from model.map_back import beat_scores, record_rows, stitch
 from model.measure_novelty import MeasurementNovelty
-from model.preprocess import Prepared, add_median_beats, measurement_features, prepare
+from model.preprocess import (
+    Prepared,
+    add_baseline,
+    add_median_beats,
+    measurement_features,
+    prepare,
+)
 from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
     AMPLITUDE_KIND,
@@ -422,6 +428,7 @@ class Detector:
                     self.bank is not None and not beside,
                     quality=not beside,
                     measurements=self.wants_measurements and not beside,
+                    baseline=not beside,
                 )
                 prepared.append(p)
                 if pool is not None and side is not None:  # at once: beside the next ones
@@ -498,8 +505,9 @@ class Detector:
     def _beside_network(self, record: Record, p: Prepared | ECGError) -> _BesideParts | None:
         """What a prepared record needs besides the network, in parts the second thread makes
         in order and the calling thread makes itself where that thread has not begun them
-        (model/shared_work.py): its median beats and their comparison with the bank, its
-        measurement features, its signal quality. None for a record that failed already."""
+        (model/shared_work.py): the wander the high-pass removed (for the restored trace), its
+        median beats and their comparison with the bank, its measurement features, its signal
+        quality. None for a record that failed already."""
         if not isinstance(p, Prepared):
             return None
         cfg = self.cfg
@@ -509,6 +517,7 @@ class Detector:
             return self._bank_part(p)
 
         return _BesideParts(
+            SharedTask(lambda: add_baseline(p, cfg)),
             SharedTask(bank) if self.bank is not None else None,
             SharedTask(lambda: measurement_features(p, cfg)) if self.wants_measurements else None,
             SharedTask(lambda: quality_of(record, p, cfg, drop=False)),
@@ -676,14 +685,16 @@ class _Beside:
 @dataclass
 class _BesideParts:
     """The parts of :meth:`Detector._beside_network` for one record. Each reads
-    ``p.at_model_rate``, which :meth:`result` drops once all are made."""
+    ``p.at_model_rate``, which :meth:`result` drops once all are made; each sets or returns
+    something of its own (``p.baseline``; ``p.median_beats``, ``p.bank_band``, ``p.slow``)."""
 
+    baseline: SharedTask[None]
     bank: SharedTask[_BankPart | None] | None
     measure: SharedTask[np.ndarray] | None
     quality: SharedTask[SignalQuality]
 
     def _in_order(self) -> list[SharedTask[Any]]:
-        return [t for t in (self.bank, self.measure, self.quality) if t is not None]
+        return [t for t in (self.baseline, self.bank, self.measure, self.quality) if t is not None]
 
     def run_in_order(self) -> None:
         """The second thread's job: every part not begun yet, until one fails."""
@@ -696,6 +707,7 @@ class _BesideParts:
         """The parts' results (measurement features set on ``p``), or the first one's
         ECGError; parts no thread has begun are made in this one."""
         try:
+            self.baseline.result()
             bank = self.bank.result() if self.bank is not None else None
             if self.measure is not None:
                 p.measure_features = self.measure.result()
@@ -717,10 +729,13 @@ def prepare_for_scoring(
     median_beats: bool,
     quality: bool = True,
     measurements: bool = False,
+    baseline: bool = True,
 ) -> Prepared | ECGError:
     """:func:`prepare` plus (``quality``) the signal-quality check; an ECGError is returned."""
     try:
-        p = prepare(record, cfg, median_beats=median_beats, measurements=measurements)
+        p = prepare(
+            record, cfg, median_beats=median_beats, measurements=measurements, baseline=baseline
+        )
         if quality:
             p.quality = quality_of(record, p, cfg)
         return p

@@ -104,7 +104,9 @@ class Prepared:
     n_model: int  # samples at the model rate (before padding)
     padded: int  # zeros appended at the model rate to reach one window
     filtered: np.ndarray  # (12, n_model + padded) band-passed mV at the model rate
-    baseline: np.ndarray  # (12, n_model + padded) mV removed by the high-pass (for restored)
+    #: (12, n_model + padded) mV removed by the high-pass (for restored); None until
+    #: :func:`add_baseline` when prepared without it
+    baseline: np.ndarray | None
     r_peaks: np.ndarray  # model-rate R peaks over the whole record
     windows: list[Window]
     flags: set[str] = field(default_factory=set)
@@ -161,6 +163,7 @@ def prepare_array(
     source: str | None = None,
     median_beats: bool = False,
     measurements: bool = False,
+    baseline: bool = True,
 ) -> Prepared:
     """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
     flags: set[str] = set()
@@ -181,7 +184,6 @@ def prepare_array(
         # Edge padding before filtering avoids a step; the padded part is masked out later.
         x = np.pad(x, ((0, 0), (0, padded)), mode="edge")
         flags.add("short_record_padded")
-    baseline = x - highpass(x, cfg.fs, cfg.highpass_hz)
     filtered = bandpass(x, cfg.fs, cfg.highpass_hz, cfg.lowpass_hz)
     r_peaks = detect_r_peaks(filtered, cfg.fs)
     if len(r_peaks) == 0:
@@ -194,7 +196,7 @@ def prepare_array(
         n_model=n_model,
         padded=padded,
         filtered=filtered,
-        baseline=baseline.astype(np.float32),
+        baseline=_baseline(x, cfg) if baseline else None,
         r_peaks=np.asarray(r_peaks, dtype=np.int64),
         windows=windows,
         flags=flags,
@@ -205,6 +207,26 @@ def prepare_array(
     if measurements:
         prepared.measure_features = measurement_features(prepared, cfg)
     return prepared
+
+
+def _baseline(x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """What the model's high-pass removes from ``x``, the (padded) leads at the model rate."""
+    return (x - highpass(x, cfg.fs, cfg.highpass_hz)).astype(np.float32)
+
+
+def _padded_at_model_rate(p: Prepared) -> np.ndarray:
+    """``p.at_model_rate`` edge-padded as preprocessing padded it before filtering."""
+    if p.at_model_rate is None:
+        raise ValueError("the leads at the model rate were dropped before this was made")
+    x = p.at_model_rate
+    return np.pad(x, ((0, 0), (0, p.padded)), mode="edge") if p.padded else x
+
+
+def add_baseline(p: Prepared, cfg: ModelConfig) -> None:
+    """Set ``p.baseline`` on a record prepared without it (``prepare(baseline=False)``: the
+    Detector makes it beside the network, as it is not a network input), from
+    ``p.at_model_rate``: the same as ``prepare(baseline=True)``."""
+    p.baseline = _baseline(_padded_at_model_rate(p), cfg)
 
 
 def add_median_beats(p: Prepared, cfg: ModelConfig) -> None:
@@ -236,7 +258,11 @@ def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
 
 
 def prepare(
-    record: Record, cfg: ModelConfig, median_beats: bool = False, measurements: bool = False
+    record: Record,
+    cfg: ModelConfig,
+    median_beats: bool = False,
+    measurements: bool = False,
+    baseline: bool = True,
 ) -> Prepared:
     """Prepare a Record of any rate, length and lead order for scoring.
 
@@ -244,10 +270,11 @@ def prepare(
     "short_record_padded"); records without R peaks still get a global score.
     ``median_beats``: also the per-window median beats the normal-beat bank compares
     (an extra band-pass, so only when a bank will use them). ``measurements``: also the
-    measurement features of model/measure_novelty.py (~10 ms).
+    measurement features of model/measure_novelty.py (~10 ms). ``baseline``: the wander the
+    high-pass removes (else None until :func:`add_baseline`).
     """
     x, flags = select_leads(record, cfg)
-    prepared = prepare_array(x, record.fs, cfg, record.source, median_beats, measurements)
+    prepared = prepare_array(x, record.fs, cfg, record.source, median_beats, measurements, baseline)
     prepared.flags |= flags
     return prepared
 

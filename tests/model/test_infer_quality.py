@@ -184,4 +184,7 @@ def test_quality_beside_the_network_gives_the_same_results(det: Detector) -> Non
     for a, b in zip(results[False], results[True]):
         assert a.flags == b.flags and a.score == b.score and a.percentile == b.percentile
         assert a.quality == b.quality
+        # Without a bank the restored trace rides on the wander made beside the network.
+        np.testing.assert_array_equal(a.restored, b.restored)
+    assert det.bank is None
     assert "lead_off:V1,V2,V3,V4,V5,V6" in results[True][1].flags

@@ -14,7 +14,7 @@ from ecgviewer.errors import InvalidSignalError, MissingLeadsError
 from ecgviewer.record import STANDARD_LEADS, Record
 from ecgviewer.signal.filters import lowpass
 from model.infer import Detector
-from model.preprocess import prepare, to_input_rate
+from model.preprocess import add_baseline, add_median_beats, prepare, to_input_rate
 from tests.model.conftest import OracleNet, ZeroNet, synthetic_record, tiny_config
 
 RATES = (100.0, 250.0, 360.0, 500.0, 1000.0)  # lengths: 3 s, 10 s, 30 s, 2 min
@@ -143,3 +143,22 @@ def test_record_without_r_peaks_still_gets_a_score(kind: str) -> None:
     assert np.isfinite(res.score)
     assert res.beats == []
     assert res.anomaly_map.shape == (12, n) and np.isfinite(res.anomaly_map).all()
+
+
+@pytest.mark.parametrize("fs,seconds", [(500.0, 10.0), (100.0, 6.0)])  # 6 s: padded
+def test_baseline_and_median_beats_made_later_equal_those_made_at_once(
+    fs: float, seconds: float
+) -> None:
+    """What the Detector makes beside the network from ``at_model_rate`` is what
+    preparing with everything gives."""
+    cfg = tiny_config()
+    record = synthetic_record(fs, seconds, seed=4)[0]
+    whole = prepare(record, cfg, median_beats=True)
+    later = prepare(record, cfg, baseline=False)
+    assert later.baseline is None and whole.baseline is not None
+    add_baseline(later, cfg)
+    add_median_beats(later, cfg)
+    assert later.baseline is not None
+    np.testing.assert_array_equal(later.baseline, whole.baseline)
+    for name in ("median_beats", "bank_band", "slow"):
+        np.testing.assert_array_equal(getattr(later, name), getattr(whole, name))
