@@ -3,21 +3,16 @@ the 12 leads, median over beats) and its even/odd-beat halves, on annotation fil
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "measure_accuracy.py"
+from tests.benchmarks._scripts import load_benchmark
 
 
 def _load():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("measure_accuracy_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("measure_accuracy")
 
 
 def _write_annotations(folder: Path, widths: list[int], early_lead: str = "v2") -> Path:

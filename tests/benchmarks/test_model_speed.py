@@ -3,22 +3,18 @@ CUDA plan (run here on the CPU with tiny sizes: no GPU in the test environment).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "model_speed.py"
+from tests.benchmarks._scripts import load_benchmark
+
 WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "model" / "weights.pt"
 
 
 def _load():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("model_speed_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("model_speed")
 
 
 def _lines(out: str) -> list[dict]:
