@@ -22,8 +22,7 @@ import numpy as np
 from model.data import ABNORMAL_CLASSES
 from model.metrics import auprc, auroc, sens_spec
 from model.score_kinds import (
-    BANK_KIND,
-    MEASURE_KINDS,
+    NOT_NETWORK_KINDS,
     SCORE_KINDS,
     ensemble_score,
     fit_ensemble,
@@ -124,7 +123,7 @@ def choose_score(
 
 def network_kinds() -> list[str]:
     """Score kinds of the restoration network alone (not the beat bank, not measurements)."""
-    return [k for k in SCORE_KINDS if k != BANK_KIND and k not in MEASURE_KINDS]
+    return [k for k in SCORE_KINDS if k not in NOT_NETWORK_KINDS]
 
 
 def detection_metrics(
@@ -198,7 +197,7 @@ def figures(choose: Half, other: Half) -> dict[str, Any]:
     parts: dict[str, tuple[str, dict[str, Any] | None]] = {}
     rest_kind, rest_spec, _ = choose_score(choose.comps, choose.labels, network_kinds())
     parts["restoration_network_only"] = (rest_kind, rest_spec)
-    for extra in (BANK_KIND, *MEASURE_KINDS):
+    for extra in NOT_NETWORK_KINDS:
         if extra in choose.comps:
             parts[extra + "_only"] = (extra, None)
     out = measure(choose, other, kind, spec, parts)

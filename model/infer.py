@@ -49,6 +49,7 @@ from model.score_kinds import (
     BANK_KIND,
     MEASURE_KIND,
     MEASURE_KINDS,
+    NOT_NETWORK_KINDS,
     SCORE_KINDS,
     VARIANTS,
     ensemble_score,
@@ -226,11 +227,7 @@ class Detector:
         self._kinds = kinds
         # The map shown is that of the score kind (of an ensemble: its first restoration part).
         self.map_kind = next(
-            (
-                k
-                for k in kinds[1 if self.ensemble else 0 :]
-                if k != BANK_KIND and k not in MEASURE_KINDS
-            ),
+            (k for k in kinds[1 if self.ensemble else 0 :] if k not in NOT_NETWORK_KINDS),
             "combined_mse",
         )
         # Per-lead calibration: each lead's map divided by that lead's typical level in
@@ -418,7 +415,7 @@ class Detector:
             # the next ones and runs the network, without the GIL where it can (:meth:`_network`).
             # One ECG at 500 Hz: 40 ms in one thread, 31 ms in two (idle 2-core machine).
             beside = self.quality_beside_network
-            pool = _quality_thread() if beside else None
+            pool = _beside_thread() if beside else None
             side = [] if beside else None
             prepared = []
             for r in records:
@@ -744,9 +741,9 @@ def prepare_for_scoring(
 
 
 @lru_cache(maxsize=1)
-def _quality_thread() -> ThreadPoolExecutor:
+def _beside_thread() -> ThreadPoolExecutor:
     """One thread for the CPU work beside the network in :meth:`Detector.iter_score_many`."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecg-quality")
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecg-beside")
 
 
 def _beside_network(

@@ -214,11 +214,16 @@ def _baseline(x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     return (x - highpass(x, cfg.fs, cfg.highpass_hz)).astype(np.float32)
 
 
-def _padded_at_model_rate(p: Prepared) -> np.ndarray:
-    """``p.at_model_rate`` edge-padded as preprocessing padded it before filtering."""
+def _leads_at_model_rate(p: Prepared) -> np.ndarray:
+    """``p.at_model_rate``, which :func:`model.infer.quality_of` drops once it is done."""
     if p.at_model_rate is None:
         raise ValueError("the leads at the model rate were dropped before this was made")
-    x = p.at_model_rate
+    return p.at_model_rate
+
+
+def _padded_at_model_rate(p: Prepared) -> np.ndarray:
+    """``p.at_model_rate`` edge-padded as preprocessing padded it before filtering."""
+    x = _leads_at_model_rate(p)
     return np.pad(x, ((0, 0), (0, p.padded)), mode="edge") if p.padded else x
 
 
@@ -233,12 +238,7 @@ def add_median_beats(p: Prepared, cfg: ModelConfig) -> None:
     """Set what the normal-beat bank compares (``median_beats``, ``bank_band``, ``slow``) on a
     record prepared without them, from ``p.at_model_rate`` (so before
     :func:`model.infer.quality_of` drops it): the same as ``prepare(median_beats=True)``."""
-    if p.at_model_rate is None:
-        raise ValueError("the leads at the model rate were dropped before the median beats")
-    x = p.at_model_rate
-    if p.padded:
-        x = np.pad(x, ((0, 0), (0, p.padded)), mode="edge")
-    _add_median_beats(p, x, cfg)
+    _add_median_beats(p, _padded_at_model_rate(p), cfg)
 
 
 def _add_median_beats(p: Prepared, x: np.ndarray, cfg: ModelConfig) -> None:
@@ -252,9 +252,7 @@ def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
     """The measurement features of model/measure_novelty.py for a prepared record: measured
     on the unfiltered leads at the model rate (``p.at_model_rate``, so before
     :func:`model.infer.quality_of` drops it) with the R peaks preprocessing found."""
-    if p.at_model_rate is None:
-        raise ValueError("the leads at the model rate were dropped before measuring")
-    return array_features(p.at_model_rate, cfg.fs, cfg.leads, p.r_peaks)
+    return array_features(_leads_at_model_rate(p), cfg.fs, cfg.leads, p.r_peaks)
 
 
 def prepare(

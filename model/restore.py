@@ -39,13 +39,21 @@ class WindowMaps:
     pred_age: float = float("nan")  # the patient head's age estimate (years), mean of passes
 
 
+#: The configuration fields the scoring mask patterns depend on (their cache key).
+_PATTERN_FIELDS = (
+    "fs",
+    "global_seconds",
+    "beat_before",
+    "beat_after",
+    "patch_seconds",
+    "n_patterns",
+)
+
+
 @lru_cache(maxsize=8)
 def _patterns(cfg_key: tuple[Any, ...], repeats: int) -> tuple[np.ndarray, np.ndarray]:
     """The scoring mask patterns of one configuration (built once, not per call), read-only."""
-    from model.config import ModelConfig
-
-    fields = ("fs", "global_seconds", "beat_before", "beat_after", "patch_seconds", "n_patterns")
-    cfg = ModelConfig(**dict(zip(fields, cfg_key)))
+    cfg = ModelConfig(**dict(zip(_PATTERN_FIELDS, cfg_key)))
     g_pat, b_pat = global_patterns(cfg, repeats), beat_patterns(cfg, repeats)
     g_pat.flags.writeable = b_pat.flags.writeable = False
     return g_pat, b_pat
@@ -53,14 +61,7 @@ def _patterns(cfg_key: tuple[Any, ...], repeats: int) -> tuple[np.ndarray, np.nd
 
 def scoring_patterns(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
     """(R*P, L) global and (R*P, Lb) beat patterns: every sample hidden once per repeat."""
-    key = (
-        cfg.fs,
-        cfg.global_seconds,
-        cfg.beat_before,
-        cfg.beat_after,
-        cfg.patch_seconds,
-        cfg.n_patterns,
-    )
+    key = tuple(getattr(cfg, name) for name in _PATTERN_FIELDS)
     return _patterns(key, max(1, cfg.score_repeats))
 
 

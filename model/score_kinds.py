@@ -47,6 +47,8 @@ MEASURE_KIND = "measure_mahal"
 AMPLITUDE_KIND = "measure_amp"
 #: The kinds computed from the measurement ranges (bundled when the card's score uses one).
 MEASURE_KINDS = (MEASURE_KIND, AMPLITUDE_KIND)
+#: The kinds that are not restoration errors: everything but the network's own.
+NOT_NETWORK_KINDS = (BANK_KIND, *MEASURE_KINDS)
 
 
 def _ensemble_value(value: float, log: bool) -> float:

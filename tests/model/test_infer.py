@@ -328,7 +328,7 @@ def test_calling_thread_makes_the_work_the_second_thread_has_not_begun(
         held.append(pool.submit(release.wait, 30))  # busy until the scores are made
         return pool
 
-    monkeypatch.setattr(infer, "_quality_thread", held_thread)
+    monkeypatch.setattr(infer, "_beside_thread", held_thread)
     try:
         got = bundled.score_many(records)
     finally:
