@@ -102,7 +102,9 @@ def array_features(
     x = np.where(np.isfinite(x), x, 0.0)
     peaks = np.asarray(r_peaks, np.int64)
     peaks = peaks[(peaks >= 0) & (peaks < n)]
-    m = measure_signal(x, fs, list(leads), peaks)
+    # lagged=False: the beat classes the training normals' ranges (in the model card) were
+    # built with; changing them means rebuilding the ranges and re-exporting the card.
+    m = measure_signal(x, fs, list(leads), peaks, lagged=False)
     return features(m, peaks, leads)
 
 

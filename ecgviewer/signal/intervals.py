@@ -267,17 +267,20 @@ def measure_signal(
     leads: Sequence[str],
     r_peaks: np.ndarray,
     calibration: dict[str, float] | None = None,
+    lagged: bool = True,
 ) -> Measurements:
     """:func:`measure` on an array (n_leads, n) in mV with its R peaks (sample indices).
 
     ``calibration`` replaces :data:`CALIBRATION_MS` (``{}``: the raw detector edges, which sit
-    closer to what carts print than to the cardiologists' widest-lead edges).
+    closer to what carts print than to the cardiologists' widest-lead edges). ``lagged``: see
+    :func:`~ecgviewer.signal.median_beat.median_beats` (the anomaly model's measurement
+    features pass ``False``: their normal ranges were built so).
     """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
     peaks = np.sort(np.asarray(r_peaks, dtype=np.int64))
-    mb = median_beats(x, fs, leads, peaks)
+    mb = median_beats(x, fs, leads, peaks, lagged=lagged)
     rate = heart_rate_stats(peaks, fs)
     paced = _paced(x, fs, peaks)
     reasons: dict[str, str] = {}

@@ -62,3 +62,44 @@ def test_beats_at_the_strip_ends_count_where_they_have_samples() -> None:
     first = int(mb.used.min())
     assert first < mb.r_index  # the first beat's window starts before the strip
     assert np.abs(mb.beats[:, : mb.r_index - first]).max() > 0  # others fill its open part
+
+
+def test_beats_whose_r_peaks_land_on_different_waves_are_one_morphology() -> None:
+    """As in bundle branch blocks, where the detector lands on R in one beat and on R' or S
+    in the next: every other R peak 30 ms late. The beats are one shape (none left out), and
+    the median beat matches the one from the true peaks; without the lag search most of the
+    late ones were called another morphology."""
+    fs = 500.0
+    ecg = synthetic_ecg(fs=fs, seed=4)
+    x = np.asarray(ecg.signal)
+    true_peaks = detect_r_peaks(x, fs)
+    jittered = true_peaks + np.where(np.arange(true_peaks.size) % 2 == 1, int(0.03 * fs), 0)
+    reference = median_beats(x, fs, ecg.leads, true_peaks)
+    lagged = median_beats(x, fs, ecg.leads, jittered)
+    assert lagged.n_other_morphology == 0 and lagged.n_used == reference.n_used
+    assert reference.beats is not None and lagged.beats is not None
+    corr = np.corrcoef(lagged.beats.ravel(), reference.beats.ravel())[0, 1]
+    assert corr > 0.99
+    assert median_beats(x, fs, ecg.leads, jittered, lagged=False).n_other_morphology >= 3
+
+
+def test_a_ventricular_beat_stays_another_morphology_at_any_lag() -> None:
+    fs = 500.0
+    ecg = synthetic_ecg(fs=fs, seed=8, pvc_at=5.0)
+    x = np.asarray(ecg.signal)
+    mb = median_beats(x, fs, ecg.leads, detect_r_peaks(x, fs))
+    assert mb.n_other_morphology == 1
+
+
+def test_a_real_right_bundle_branch_block_keeps_all_its_beats(ptbxl_dir) -> None:  # noqa: ANN001
+    """PTB-XL 00195 (fold 9, complete RBBB, regular): the detector's peaks fall on different
+    parts of the rSR' complexes; all 11 complete beats are one morphology (6 were left out
+    before beats were compared at their best lag)."""
+    from ecgviewer.io import read
+
+    rec = read(ptbxl_dir / "records100" / "00000" / "00195_lr.hea")
+    x = np.asarray(rec.signal, dtype=np.float64)
+    peaks = detect_r_peaks(x, rec.fs, lead=rec.leads.index("II"))
+    mb = median_beats(x, rec.fs, rec.leads, peaks)
+    assert mb.n_other_morphology == 0 and mb.n_used >= 10
+    assert median_beats(x, rec.fs, rec.leads, peaks, lagged=False).n_other_morphology >= 4
