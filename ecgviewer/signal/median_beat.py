@@ -10,7 +10,8 @@ keep the full bandwidth of the recording. Here:
    other; the beat most beats resemble seeds the dominant class, and beats correlating below
    ``MIN_CORRELATION`` with that class's median (ventricular ectopics, aberrant beats,
    artefacts) are left out and counted. Each beat is compared at its best lag (within
-   ``MAX_LAG_S``): a detector may put one beat's R peak on R and the next one's on R' or S.
+   ``MAX_LAG_S``, at ``COMPARE_FS`` at least): a detector may put one beat's R peak on R and
+   the next one's on R' or S, and at 100 Hz a QRS a fraction of a sample off decorrelates.
 3. Rhythm: in a regular rhythm, beats that come early (RR under 80% of the median: atrial
    ectopics, whose P wave differs) or after a pause (RR over 125%) are left out and counted
    (``n_premature``); in an irregular rhythm (atrial
@@ -30,6 +31,7 @@ import numpy as np
 
 from ecgviewer.record import STANDARD_LEADS, normalize_lead_name
 from ecgviewer.signal.filters import remove_baseline
+from ecgviewer.signal.resample import resample
 
 #: Window of a median beat around its R peak (s).
 PRE_S = 0.50
@@ -47,6 +49,8 @@ MAX_SHIFT_S = 0.010
 #: Largest lag (s) at which a beat is compared with its class's shape: the distance between
 #: the R and R' (or S) peaks a detector may land on.
 MAX_LAG_S = 0.05
+#: Lowest rate (Hz) at which beats are compared with that shape.
+COMPARE_FS = 500.0
 #: Fewest beats a median beat is formed from.
 MIN_BEATS = 2
 
@@ -102,6 +106,29 @@ def _qrs_windows(
     """(beats, leads * samples) QRS windows ``before``..``after`` samples around ``at``."""
     idx = at[:, None] + np.arange(-before, after, stride)[None, :]
     return clean[:, idx].transpose(1, 0, 2).reshape(at.size, -1)
+
+
+def _lagged_classes(
+    clean: np.ndarray, cand: np.ndarray, seed_class: np.ndarray, fs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each beat's QRS matches the dominant shape best, and whether it matches it
+    (correlation >= MIN_CORRELATION). Compared at COMPARE_FS at least: at 100 Hz a sharp QRS
+    a fraction of a sample off correlated below the threshold with its own class."""
+    up = max(1, int(np.ceil(COMPARE_FS / fs)))
+    fine = np.asarray(resample(clean, fs, fs * up), np.float64) if up > 1 else clean
+    f_fs = fs * up
+    before = int(round(QRS_CMP_S[0] * f_fs))
+    after = int(round(QRS_CMP_S[1] * f_fs)) + 1
+    stride = max(1, int(f_fs // 1000))
+    template = np.median(_qrs_windows(fine, cand[seed_class] * up, before, after, stride), axis=0)
+    for _ in range(2):  # lag to the seed's class, then to the class so lagged
+        at, similarity = _best_lags(fine, cand * up, template, before, after, stride, f_fs)
+        alike = similarity >= MIN_CORRELATION - 0.05
+        if alike.sum() >= MIN_BEATS:
+            template = np.median(_qrs_windows(fine, at[alike], before, after, stride), axis=0)
+    similarity = _corr(_qrs_windows(fine, at, before, after, stride), template)
+    lo, hi = int(round(QRS_CMP_S[0] * fs)), clean.shape[1] - int(round(QRS_CMP_S[1] * fs)) - 1
+    return np.clip(np.round(at / up).astype(np.int64), lo, hi), similarity >= MIN_CORRELATION
 
 
 def _best_lags(
@@ -201,14 +228,10 @@ def median_beats(
         # lands on R in one beat and on R' or S in the next (bundle branch blocks), windows
         # around the detected peaks do not line up, and beats of one shape correlated below
         # the threshold (PTB-XL 00195, RBBB: 6 of 11 beats called "other morphology").
-        before, after = pre - q0, q1 - pre
-        for _ in range(2):  # lag to the seed's class, then to the class so lagged
-            at, similarity = _best_lags(clean, cand, template, before, after, stride, fs)
-            alike = similarity >= MIN_CORRELATION - 0.05
-            if alike.sum() >= MIN_BEATS:
-                template = np.median(_qrs_windows(clean, at[alike], before, after, stride), axis=0)
-        qrs = _qrs_windows(clean, at, before, after, stride)
-    same = _corr(qrs, template) >= MIN_CORRELATION
+        at, same = _lagged_classes(clean, cand, cls, fs)
+        qrs = _qrs_windows(clean, at, pre - q0, q1 - pre, stride)
+    else:
+        same = _corr(qrs, template) >= MIN_CORRELATION
     if same.sum() < MIN_BEATS:
         return refuse("no two beats of the same shape: too noisy for a median beat")
     n_other = int(cand.size - same.sum())
