@@ -102,9 +102,8 @@ def array_features(
     x = np.where(np.isfinite(x), x, 0.0)
     peaks = np.asarray(r_peaks, np.int64)
     peaks = peaks[(peaks >= 0) & (peaks < n)]
-    # lagged=False: the beat classes the training normals' ranges (in the model card) were
-    # built with; changing them means rebuilding the ranges and re-exporting the card.
-    m = measure_signal(x, fs, list(leads), peaks, lagged=False)
+    # As the training normals' ranges in the model card were built (see measure_signal).
+    m = measure_signal(x, fs, list(leads), peaks, as_model_ranges=True)
     return features(m, peaks, leads)
 
 

@@ -267,20 +267,23 @@ def measure_signal(
     leads: Sequence[str],
     r_peaks: np.ndarray,
     calibration: dict[str, float] | None = None,
-    lagged: bool = True,
+    as_model_ranges: bool = False,
 ) -> Measurements:
     """:func:`measure` on an array (n_leads, n) in mV with its R peaks (sample indices).
 
     ``calibration`` replaces :data:`CALIBRATION_MS` (``{}``: the raw detector edges, which sit
-    closer to what carts print than to the cardiologists' widest-lead edges). ``lagged``: see
-    :func:`~ecgviewer.signal.median_beat.median_beats` (the anomaly model's measurement
-    features pass ``False``: their normal ranges were built so).
+    closer to what carts print than to the cardiologists' widest-lead edges).
+    ``as_model_ranges``: measure as the anomaly model's normal measurement ranges (in its
+    model card) were built, before two later fixes: beats compared without lag
+    (:func:`~ecgviewer.signal.median_beat.median_beats`, ``lagged``) and a PR kept where the P
+    wave itself is implausible. The model's measurement features pass True, so that the card
+    stays valid; changing that means rebuilding the ranges and re-exporting the card.
     """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
     peaks = np.sort(np.asarray(r_peaks, dtype=np.int64))
-    mb = median_beats(x, fs, leads, peaks, lagged=lagged)
+    mb = median_beats(x, fs, leads, peaks, lagged=not as_model_ranges)
     rate = heart_rate_stats(peaks, fs)
     paced = _paced(x, fs, peaks)
     reasons: dict[str, str] = {}
@@ -369,6 +372,18 @@ def measure_signal(
             key, reasons.get("p" if key in ("p_duration", "pr") else key, "could not be measured")
         )
     reasons.pop("p", None)
+    if (
+        not as_model_ranges
+        and values["p_duration"] is None
+        and values["pr"] is not None
+        and "p_onset" in fid
+    ):
+        # PR starts where the P wave does: a P wave that is not plausible (an f wave of atrial
+        # fibrillation taken for it, 256 ms long, gave a PR of 318 ms) gives no PR either.
+        values["pr"] = None
+        reasons["pr"] = f"P wave not measurable ({reasons['p_duration']})"
+        fid.pop("p_onset", None)
+        fid.pop("p_offset", None)
     if paced:
         for key in ("p_duration", "pr"):
             values[key] = None

@@ -298,3 +298,14 @@ def test_paced_qrs_onset_is_the_end_of_the_stimulus() -> None:
     assert m.fiducial_seconds()["qrs_offset"] == pytest.approx(
         plain.fiducial_seconds()["qrs_offset"], abs=0.004
     )
+
+
+def test_no_pr_where_the_p_wave_itself_is_not_plausible(ptbxl_dir: Path) -> None:
+    """PTB-XL 00152 (fold 9, atrial fibrillation): an f wave taken for a 256 ms P wave is
+    refused, and the PR that would start at it (318 ms) with it."""
+    from ecgviewer.io import read
+
+    m = measure(read(ptbxl_dir / "records100" / "00000" / "00152_lr.hea"))
+    assert m.p_duration_ms is None and m.pr_ms is None
+    assert "P wave not measurable" in m.reasons["pr"] and "outside" in m.reasons["pr"]
+    assert "p_onset" not in m.fiducials and m.qrs_ms is not None
