@@ -697,7 +697,8 @@ def _axes(
         if math.hypot(*areas) < 1e-6:
             why[name] = "indeterminate (no net area in the frontal plane)"
             continue
-        out[key] = round(math.degrees(math.atan2(areas[1], areas[0])), 0)
+        # + 0.0: a small negative angle rounds to -0.0, which would print as "-0°".
+        out[key] = round(math.degrees(math.atan2(areas[1], areas[0])), 0) + 0.0
     return out, why
 
 

@@ -309,3 +309,13 @@ def test_no_pr_where_the_p_wave_itself_is_not_plausible(ptbxl_dir: Path) -> None
     assert m.p_duration_ms is None and m.pr_ms is None
     assert "P wave not measurable" in m.reasons["pr"] and "outside" in m.reasons["pr"]
     assert "p_onset" not in m.fiducials and m.qrs_ms is not None
+
+
+def test_a_zero_axis_is_not_printed_as_minus_zero(ptbxl_dir: Path) -> None:
+    """PTB-XL 00195: its P axis is a hair below 0 degrees and rounds to 0, not -0."""
+    import math
+
+    from ecgviewer.io import read
+
+    m = measure(read(ptbxl_dir / "records100" / "00000" / "00195_lr.hea"))
+    assert m.p_axis_deg == 0.0 and math.copysign(1.0, m.p_axis_deg) > 0
