@@ -22,16 +22,13 @@ normals.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from ecgviewer.signal.p_waves import p_consistency
 from model.config import ModelConfig
 
 #: The rhythm lead whose P waves are compared.
 RHYTHM_LEAD = "II"
-#: P-wave window, seconds relative to R.
-P_WINDOW_S = (-0.25, -0.07)
 #: Fewest RR intervals (beats - 1) needed to judge a rhythm.
 MIN_INTERVALS = 4
 #: Share of normal ECGs each value may be beyond (both must be, for a finding).
@@ -51,20 +48,7 @@ def rhythm_values(
     out["irregularity"] = float(np.median(np.abs(np.diff(rr))) / max(np.median(rr), 1e-6))
     if band is None or RHYTHM_LEAD not in cfg.leads:
         return out
-    a, b = (int(round(s * cfg.fs)) for s in P_WINDOW_S)
-    x = band[cfg.leads.index(RHYTHM_LEAD)]
-    r = r[(r + a >= 0) & (r + b <= len(x))]
-    if len(r) < MIN_INTERVALS:
-        return out
-    windows = x[r[:, None] + np.arange(a, b)].astype(np.float64)  # (beats, samples)
-    centred = windows - windows.mean(axis=1, keepdims=True)
-    median = np.median(windows, axis=0)
-    median = median - median.mean()
-    norm = np.linalg.norm(centred, axis=1) * np.linalg.norm(median)
-    with warnings.catch_warnings():  # a flat window has no correlation: left out
-        warnings.simplefilter("ignore", RuntimeWarning)
-        corr = (centred @ median) / norm
-        out["p_consistency"] = float(np.nanmean(np.where(norm > 1e-12, corr, np.nan)))
+    out["p_consistency"] = p_consistency(band[cfg.leads.index(RHYTHM_LEAD)], cfg.fs, r)
     return out
 
 

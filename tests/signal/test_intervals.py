@@ -300,14 +300,33 @@ def test_paced_qrs_onset_is_the_end_of_the_stimulus() -> None:
     )
 
 
-def test_no_pr_where_the_p_wave_itself_is_not_plausible(ptbxl_dir: Path) -> None:
-    """PTB-XL 00152 (fold 9, atrial fibrillation): an f wave taken for a 256 ms P wave is
-    refused, and the PR that would start at it (318 ms) with it."""
+def test_no_pr_where_the_p_wave_itself_is_not_plausible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PR starts where the P wave does: a P wave outside its plausible range (here made so by
+    narrowing the range below the synthetic P's width) takes the PR with it."""
+    from ecgviewer.signal import intervals
+
+    ecg = synthetic_ecg(fs=500.0, seed=2)
+    peaks = detect_r_peaks(ecg.signal, 500.0)
+    assert measure_signal(ecg.signal, 500.0, ecg.leads, peaks).pr_ms is not None
+    monkeypatch.setitem(intervals.PLAUSIBLE_MS, "p_duration", (40.0, 60.0))
+    m = measure_signal(ecg.signal, 500.0, ecg.leads, peaks)
+    assert m.p_duration_ms is None and m.pr_ms is None
+    assert "P wave not measurable" in m.reasons["pr"] and "outside" in m.reasons["pr"]
+    assert "p_onset" not in m.fiducials and m.qrs_ms is not None
+    # as the model's measurement ranges were built: the PR stayed
+    legacy = measure_signal(ecg.signal, 500.0, ecg.leads, peaks, as_model_ranges=True)
+    assert legacy.p_duration_ms is None and legacy.pr_ms is not None
+
+
+def test_no_p_wave_where_it_does_not_repeat(ptbxl_dir: Path) -> None:
+    """PTB-XL 00152 (fold 9, atrial fibrillation): the slopes find "a P wave" (an f wave,
+    256 ms) before the median beat, but the P windows of lead II do not repeat beat to beat:
+    no P duration, no PR, and the reason says why."""
     from ecgviewer.io import read
 
     m = measure(read(ptbxl_dir / "records100" / "00000" / "00152_lr.hea"))
-    assert m.p_duration_ms is None and m.pr_ms is None
-    assert "P wave not measurable" in m.reasons["pr"] and "outside" in m.reasons["pr"]
+    assert m.p_duration_ms is None and m.pr_ms is None and m.p_axis_deg is None
+    assert "no P wave repeating" in m.reasons["pr"] and "fibrillation" in m.reasons["pr"]
     assert "p_onset" not in m.fiducials and m.qrs_ms is not None
 
 
