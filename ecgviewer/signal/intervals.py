@@ -83,8 +83,8 @@ P_VEL_SMOOTH_S = 0.020
 P_MIN_RELATIVE, P_MIN_SNR = 0.02, 3.0
 #: P waves are reported only when they repeat: the P-wave consistency of lead II (mean
 #: correlation of each beat's P window with their median, ecgviewer/signal/p_waves.py) at
-#: least this. PTB-XL fold-9 selection half: 0.5 % of 200 normal ECGs below, 86 % of 79 with
-#: atrial fibrillation; LUDB 1-50: 1 of the 44 with cardiologists' P waves.
+#: least this. PTB-XL fold-9 selection half (over all detected beats): 0.5 % of 200 normal
+#: ECGs below, 86 % of 79 with atrial fibrillation.
 P_MIN_CONSISTENCY = 0.5
 #: Smallest T-wave envelope (mean absolute deviation over leads, mV) with an end to find.
 MIN_T_MV = 0.02
@@ -280,10 +280,11 @@ def measure_signal(
     ``calibration`` replaces :data:`CALIBRATION_MS` (``{}``: the raw detector edges, which sit
     closer to what carts print than to the cardiologists' widest-lead edges).
     ``as_model_ranges``: measure as the anomaly model's normal measurement ranges (in its
-    model card) were built, before two later fixes: beats compared without lag
-    (:func:`~ecgviewer.signal.median_beat.median_beats`, ``lagged``) and a PR kept where the P
-    wave itself is implausible. The model's measurement features pass True, so that the card
-    stays valid; changing that means rebuilding the ranges and re-exporting the card.
+    model card) were built, before three later fixes: beats compared without lag
+    (:func:`~ecgviewer.signal.median_beat.median_beats`, ``lagged``), a P wave kept where it
+    does not repeat beat to beat (:data:`P_MIN_CONSISTENCY`) and a PR kept where the P wave
+    itself is implausible. The model's measurement features pass True, so that the card stays
+    valid; changing that means rebuilding the ranges and re-exporting the card.
     """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
@@ -358,7 +359,8 @@ def measure_signal(
     )
     reasons.update(why)
     if not as_model_ranges and "p_onset" in fid:
-        consistency = _p_consistency(x, fs, leads, peaks)
+        # Over the beats of the median (PVCs and premature beats carry no sinus P wave).
+        consistency = _p_consistency(x, fs, leads, mb.used)
         if consistency < P_MIN_CONSISTENCY:  # NaN (too few beats) keeps the P wave
             fid.pop("p_onset", None)
             fid.pop("p_offset", None)
