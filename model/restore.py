@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from torch import Tensor
 
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
@@ -88,6 +89,77 @@ def _beat_views(
 ALL_PASS_MAPS = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
 
 
+def reduce_errors(
+    global_signal: Tensor,
+    global_logvar: Tensor,
+    trend_signal: Tensor,
+    beat_signal: Tensor,
+    beat_logvar: Tensor,
+    age: Tensor,
+    x: Tensor,
+    beats: Tensor,
+    g_pat: Tensor,
+    b_pat: Tensor,
+    repeats: float,
+) -> tuple[
+    Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor
+]:
+    """The network's restorations of every masked copy -> the per-window error maps.
+
+    Each sample's squared error and log-variance from the pass that masked it (``g_pat`` /
+    ``b_pat``: which samples each pass masks), the restored signal, the age estimate, and the
+    mean over every pass of the maps in :data:`ALL_PASS_MAPS` (in that order). Shapes: ``x``
+    (W, 12, L), ``beats`` (W, K, 12, Lb); the network's outputs have W * P rows.
+
+    Written for TorchScript (``_error_reducer``): scripted, it runs without Python's GIL, so
+    the thread beside the network (model/infer.py) does not hold up its ~25 small operations.
+    """
+    n_w, n_leads, length = x.shape[0], x.shape[1], x.shape[2]
+    k, blen = beats.shape[1], beats.shape[3]
+    n_p = g_pat.shape[0]
+    og = global_signal.reshape(n_w, n_p, n_leads, length)
+    vg = global_logvar.clamp(-10, 10).reshape(n_w, n_p, 1, length)
+    ot = trend_signal.reshape(n_w, n_p, n_leads, length)
+    ob = beat_signal.reshape(n_w, n_p, k, n_leads, blen)
+    vb = beat_logvar.clamp(-10, 10).reshape(n_w, n_p, k, 1, blen)
+    sel = g_pat.unsqueeze(0).unsqueeze(2).to(og.dtype) / repeats  # (1, P, 1, L)
+    # Each squared error once, for both its masked-pass and its all-passes map.
+    g_sq = (og - x.unsqueeze(1)) ** 2
+    t_sq = (ot - x.unsqueeze(1)) ** 2
+    b_sq = (ob - beats.unsqueeze(1)) ** 2
+    bsel = b_pat.unsqueeze(0).unsqueeze(2).unsqueeze(3).to(ob.dtype) / repeats  # (1,P,1,1,Lb)
+    return (
+        (g_sq * sel).sum(1),  # global_sq (W, 12, L)
+        (vg * sel).sum(1),  # global_v (W, 1, L)
+        (t_sq * sel).sum(1),  # trend_sq
+        (og * sel).sum(1),  # restored
+        (b_sq * bsel).sum(1),  # beat_sq (W, K, 12, Lb)
+        (vb * bsel).sum(1),  # beat_v (W, K, 1, Lb)
+        age.reshape(n_w, n_p).mean(1) * 100,  # pred_age (W,)
+        g_sq.mean(1),
+        vg.mean(1),
+        t_sq.mean(1),
+        b_sq.mean(1),
+        vb.mean(1),
+    )
+
+
+@lru_cache(maxsize=1)
+def _error_reducer() -> Any:
+    """:func:`reduce_errors` compiled by TorchScript, or the function itself where that fails
+    (torch 2.13 marks TorchScript deprecated; the eager function gives the same values)."""
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.script(reduce_errors)
+    except Exception:  # noqa: BLE001 - any failure: the eager function computes the same
+        return reduce_errors
+
+
 def forward_windows(
     net: Any,
     windows: Sequence[Window],
@@ -144,39 +216,27 @@ def forward_windows(
             out = dataclasses.replace(
                 out, **{f.name: getattr(out, f.name).float() for f in dataclasses.fields(out)}
             )
-        og = out.global_signal.reshape(n_w, n_p, n_leads, length)
-        vg = out.global_logvar.clamp(-10, 10).reshape(n_w, n_p, 1, length)
-        ot = out.trend_signal.reshape(n_w, n_p, n_leads, length)
-        ob = out.beat_signal.reshape(n_w, n_p, k, n_leads, blen)
-        vb = out.beat_logvar.clamp(-10, 10).reshape(n_w, n_p, k, 1, blen)
-        sel = gp[None, :, None, :].to(og.dtype) / repeats
-        # Each squared error once, for both its masked-pass and its all-passes map.
-        g_sq = (og - xt[:, None]) ** 2
-        t_sq = (ot - xt[:, None]) ** 2
-        b_sq = (ob - bt[:, None]) ** 2
-        global_sq = (g_sq * sel).sum(1)
-        global_v = (vg * sel[:, :, :1]).sum(1)
-        trend_sq = (t_sq * sel).sum(1)
-        restored = (og * sel).sum(1)
-        bsel = bp[None, :, None, None, :].to(ob.dtype) / repeats
-        beat_sq = (b_sq * bsel).sum(1)  # (W, K, 12, Lb)
-        beat_v = (vb * bsel[..., :1, :]).sum(1)  # (W, K, 1, Lb)
-        pred_age = (out.age.reshape(n_w, n_p).mean(1) * 100).float().cpu().numpy()
-        global_sq, global_v, trend_sq, restored, beat_sq, beat_v = (
-            t.float().cpu().numpy()
-            for t in (global_sq, global_v, trend_sq, restored, beat_sq, beat_v)
+        reduced = _error_reducer()(
+            out.global_signal,
+            out.global_logvar,
+            out.trend_signal,
+            out.beat_signal,
+            out.beat_logvar,
+            out.age,
+            xt,
+            bt,
+            gp,
+            bp,
+            float(repeats),
         )
+        arrays = [t.float().cpu().numpy() for t in reduced]
+        global_sq, global_v, trend_sq, restored, beat_sq, beat_v, pred_age = arrays[:7]
+        means = dict(zip(ALL_PASS_MAPS, arrays[7:], strict=True))
         # Every pass's mean: whole windows, and beats (placed on the window below).
         whole = {
-            name: t.mean(1).float().cpu().numpy()
-            for name, t in (("global_sq", g_sq), ("global_v", vg), ("trend_sq", t_sq))
-            if name in wanted
+            name: means[name] for name in ("global_sq", "global_v", "trend_sq") if name in wanted
         }
-        beat_all = [
-            (name, t.mean(1).float().cpu().numpy())
-            for name, t in (("beat_sq", b_sq), ("beat_v", vb))
-            if name in wanted
-        ]
+        beat_all = [(name, means[name]) for name in ("beat_sq", "beat_v") if name in wanted]
     # Rows of the per-window beat accumulator: the masked-pass beat errors and log-variances,
     # then the all-pass ones asked for.
     rows = [(beat_sq, 0, n_leads), (beat_v, n_leads, 1)]

@@ -61,3 +61,26 @@ def test_all_pass_maps_only_those_asked_for_and_the_same_values() -> None:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
         for name in b.all_sq:
             np.testing.assert_array_equal(a.all_sq[name], b.all_sq[name])
+
+
+def test_the_error_reduction_is_the_same_scripted_and_eager(monkeypatch) -> None:  # noqa: ANN001
+    """forward_windows runs :func:`reduce_errors` through TorchScript (no GIL waits beside the
+    second thread); where scripting is unavailable the plain function gives the same maps."""
+    from model import restore
+
+    assert restore._error_reducer() is not restore.reduce_errors  # scripted here
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    net = CrossRestorationNet(cfg).eval()
+    rec, _ = synthetic_record(100.0, 24.0)
+    windows = prepare(rec, cfg).windows
+    assert len(windows) >= 2
+    scripted = forward_windows(net, windows, cfg, "cpu")
+    monkeypatch.setattr(restore, "_error_reducer", lambda: restore.reduce_errors)
+    eager = forward_windows(net, windows, cfg, "cpu")
+    for a, b in zip(scripted, eager, strict=True):
+        for name in ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v", "restored"):
+            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-6, atol=1e-7)
+        assert a.pred_age == b.pred_age or abs(a.pred_age - b.pred_age) < 1e-4
+        for name in a.all_sq:
+            np.testing.assert_allclose(a.all_sq[name], b.all_sq[name], rtol=1e-6, atol=1e-7)
