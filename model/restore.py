@@ -8,6 +8,7 @@ it was hidden (:class:`WindowMaps`), at the model rate and in normalised units.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -156,7 +157,8 @@ def _error_reducer() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.script(reduce_errors)
-    except Exception:  # noqa: BLE001 - any failure: the eager function computes the same
+    except Exception as exc:  # noqa: BLE001 - any failure: the eager function computes the same
+        logging.getLogger(__name__).warning("error maps computed eagerly (no TorchScript: %s)", exc)
         return reduce_errors
 
 
