@@ -9,9 +9,10 @@ keep the full bandwidth of the recording. Here:
 2. Morphology: the QRS (-60..+80 ms around R, all leads) of every beat is correlated with every
    other; the beat most beats resemble seeds the dominant class, and beats correlating below
    ``MIN_CORRELATION`` with that class's median (ventricular ectopics, aberrant beats,
-   artefacts) are left out and counted. Each beat is compared at its best lag (within
-   ``MAX_LAG_S``, at ``COMPARE_FS`` at least): a detector may put one beat's R peak on R and
-   the next one's on R' or S, and at 100 Hz a QRS a fraction of a sample off decorrelates.
+   artefacts) are left out and counted. A beat that does not match at its detected R peak is
+   compared again at its best lag (within ``MAX_LAG_S``, at ``COMPARE_FS`` at least): a
+   detector may put one beat's R peak on R and the next one's on R' or S, and at 100 Hz a
+   QRS a fraction of a sample off decorrelates.
 3. Rhythm: in a regular rhythm, beats that come early (RR under 80% of the median: atrial
    ectopics, whose P wave differs) or after a pause (RR over 125%) are left out and counted
    (``n_premature``); in an irregular rhythm (atrial
@@ -109,26 +110,38 @@ def _qrs_windows(
 
 
 def _lagged_classes(
-    clean: np.ndarray, cand: np.ndarray, seed_class: np.ndarray, fs: float
+    clean: np.ndarray,
+    cand: np.ndarray,
+    qrs: np.ndarray,
+    template: np.ndarray,
+    seed_class: np.ndarray,
+    fs: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Where each beat's QRS matches the dominant shape best, and whether it matches it
-    (correlation >= MIN_CORRELATION). Compared at COMPARE_FS at least: at 100 Hz a sharp QRS
-    a fraction of a sample off correlated below the threshold with its own class."""
+    """Where each beat's QRS matches the dominant shape, and whether it does (correlation >=
+    MIN_CORRELATION). A beat that matches at its detected R peak stays there; the others are
+    compared again at their best lag within MAX_LAG_S, at COMPARE_FS at least (at 100 Hz a
+    sharp QRS a fraction of a sample off correlated below the threshold with its own class),
+    against the shape of the beats that matched."""
+    same = _corr(qrs, template) >= MIN_CORRELATION
+    if same.all():
+        return cand, same
+    # The shape to compare with: the beats that matched, else the seed's class.
+    basis = same if same.sum() >= MIN_BEATS else seed_class
     up = max(1, int(np.ceil(COMPARE_FS / fs)))
     fine = np.asarray(resample(clean, fs, fs * up), np.float64) if up > 1 else clean
     f_fs = fs * up
     before = int(round(QRS_CMP_S[0] * f_fs))
     after = int(round(QRS_CMP_S[1] * f_fs)) + 1
     stride = max(1, int(f_fs // 1000))
-    template = np.median(_qrs_windows(fine, cand[seed_class] * up, before, after, stride), axis=0)
-    for _ in range(2):  # lag to the seed's class, then to the class so lagged
-        at, similarity = _best_lags(fine, cand * up, template, before, after, stride, f_fs)
-        alike = similarity >= MIN_CORRELATION - 0.05
-        if alike.sum() >= MIN_BEATS:
-            template = np.median(_qrs_windows(fine, at[alike], before, after, stride), axis=0)
-    similarity = _corr(_qrs_windows(fine, at, before, after, stride), template)
+    f_template = np.median(_qrs_windows(fine, cand[basis] * up, before, after, stride), axis=0)
+    rest = ~same
+    at_fine, similarity = _best_lags(fine, cand[rest] * up, f_template, before, after, stride, f_fs)
     lo, hi = int(round(QRS_CMP_S[0] * fs)), clean.shape[1] - int(round(QRS_CMP_S[1] * fs)) - 1
-    return np.clip(np.round(at / up).astype(np.int64), lo, hi), similarity >= MIN_CORRELATION
+    at = cand.copy()
+    at[rest] = np.clip(np.round(at_fine / up).astype(np.int64), lo, hi)
+    same = same.copy()
+    same[rest] = similarity >= MIN_CORRELATION
+    return at, same
 
 
 def _best_lags(
@@ -176,10 +189,10 @@ def median_beats(
 ) -> MedianBeats:
     """Median beat of every ECG lead of ``signal`` (n_leads, n) in mV at ``fs`` Hz.
 
-    ``lagged``: beats are compared with the class's shape at their best lag (within
-    +-MAX_LAG_S) before they are judged of another morphology; ``False`` compares the
-    windows around the detected R peaks as they are (the anomaly model's measurement ranges
-    were built that way)."""
+    ``lagged``: a beat that does not match the class's shape at its detected R peak is
+    compared again at its best lag (within +-MAX_LAG_S) before it is judged of another
+    morphology; ``False`` compares the windows around the detected R peaks only (the anomaly
+    model's measurement ranges were built that way)."""
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
@@ -228,7 +241,7 @@ def median_beats(
         # lands on R in one beat and on R' or S in the next (bundle branch blocks), windows
         # around the detected peaks do not line up, and beats of one shape correlated below
         # the threshold (PTB-XL 00195, RBBB: 6 of 11 beats called "other morphology").
-        at, same = _lagged_classes(clean, cand, cls, fs)
+        at, same = _lagged_classes(clean, cand, qrs, template, cls, fs)
         qrs = _qrs_windows(clean, at, pre - q0, q1 - pre, stride)
     else:
         same = _corr(qrs, template) >= MIN_CORRELATION
