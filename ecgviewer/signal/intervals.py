@@ -423,8 +423,14 @@ def measure_signal(
         f"{f', {mb.n_premature} premature left out' if mb.n_premature else ''}"
         f"{' (irregular rhythm: beats chosen by shape only)' if mb.irregular else ''}"
         f"; at {mb.fs:g} Hz, no low-pass; QRS from the spatial velocity of the lead-normalised "
-        "median beats, T end by the tangent method, P by its slopes; calibrated to "
-        "cardiologists' global onsets/offsets (LUDB 1-50)"
+        "median beats, T end by the tangent method, P by its slopes; "
+        + (
+            "calibrated to cardiologists' global onsets/offsets (LUDB 1-50: the earliest "
+            "onset and latest offset over 12 leads; the QRS reads ~20 ms wider than carts "
+            "print, which matters for cart criteria such as QRS >= 120 ms)"
+            if calibration is None
+            else "edges shifted by the given calibration"
+        )
     )
     return Measurements(
         heart_rate_bpm=_r(hr),
