@@ -8,17 +8,22 @@ it was hidden (:class:`WindowMaps`), at the model rate and in normalised units.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from model.config import ModelConfig
 from model.masking import beat_patterns, global_patterns
+from model.network import trend_view
 from model.preprocess import Window
 from model.threads import torch_threads_for
 
@@ -149,10 +154,6 @@ def reduce_errors(
 def _error_reducer() -> Any:
     """:func:`reduce_errors` compiled by TorchScript, or the function itself where that fails
     (torch 2.13 marks TorchScript deprecated; the eager function gives the same values)."""
-    import warnings
-
-    import torch
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -178,13 +179,6 @@ def forward_windows(
     Detector asks only for those its score kinds use).
     """
     wanted = set(ALL_PASS_MAPS if all_passes is None else all_passes)
-    import contextlib
-    import dataclasses
-
-    import torch
-
-    from model.network import trend_view
-
     n_w, n_p, n_leads = len(windows), cfg.n_patterns * max(1, cfg.score_repeats), cfg.n_leads
     length, blen, pre = cfg.global_len, cfg.beat_len, cfg.beat_pre
     repeats = max(1, cfg.score_repeats)

@@ -362,8 +362,7 @@ def measure_signal(
         # Over the beats of the median (PVCs and premature beats carry no sinus P wave).
         consistency = _p_consistency(x, fs, leads, mb.used)
         if consistency < P_MIN_CONSISTENCY:  # NaN (too few beats) keeps the P wave
-            fid.pop("p_onset", None)
-            fid.pop("p_offset", None)
+            _drop_p(fid)
             reasons["p"] = (
                 f"no P wave repeating before the beats (P-wave consistency {consistency:.2f}, "
                 f"below {P_MIN_CONSISTENCY:g}): atrial fibrillation or flutter?"
@@ -399,15 +398,13 @@ def measure_signal(
         # fibrillation taken for it, 256 ms long, gave a PR of 318 ms) gives no PR either.
         values["pr"] = None
         reasons["pr"] = f"P wave not measurable ({reasons['p_duration']})"
-        fid.pop("p_onset", None)
-        fid.pop("p_offset", None)
+        _drop_p(fid)
     if paced:
         for key in ("p_duration", "pr"):
             values[key] = None
             reasons[key] = "paced rhythm (pacemaker spikes found): not measured"
         reasons.setdefault("paced", "pacemaker spikes found: QRS and QT include paced beats")
-        fid.pop("p_onset", None)
-        fid.pop("p_offset", None)
+        _drop_p(fid)
     qt = values["qt"]
     qtc_b = qtc_f = None
     if qt is not None:
@@ -451,6 +448,12 @@ def measure_signal(
         reasons=reasons,
         paced=paced,
     )
+
+
+def _drop_p(fid: dict[str, float]) -> None:
+    """Forget the P wave's fiducials (no P is drawn where none is reported)."""
+    fid.pop("p_onset", None)
+    fid.pop("p_offset", None)
 
 
 def _p_consistency(x: np.ndarray, fs: float, leads: Sequence[str], peaks: np.ndarray) -> float:
