@@ -25,6 +25,7 @@ from model.config import ModelConfig
 from model.data import bank_from_files, folder_records, measure_model_from_files, ptbxl_split
 from model.fold9 import Half, auroc_finite, choose_score, detection_metrics, figures, score_column
 from model.infer import sha256_of
+from model.local_events import EVENT_KINDS
 from model.measure_novelty import MeasurementNovelty, feature_names
 from model.network import CrossRestorationNet
 from model.score_kinds import AMPLITUDE_KIND, BANK_KIND, MEASURE_KIND, MEASURE_KINDS, SCORE_KINDS
@@ -210,7 +211,7 @@ def _cached_components(
     from model.validation import score_components
 
     # The kinds are in the key: a cache from before a kind existed lacks its column.
-    kinds = hashlib.sha256(",".join(SCORE_KINDS).encode()).hexdigest()[:8]
+    kinds = hashlib.sha256(",".join(SCORE_KINDS + EVENT_KINDS).encode()).hexdigest()[:8]
     key = (
         f"{sha256_of(path)}:{len(bank.vectors)}:{bank.k}:{len(val.labels)}:"
         f"{measure_model is not None}:{kinds}"

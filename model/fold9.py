@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 
 from model.data import ABNORMAL_CLASSES
+from model.local_events import EVENT_KINDS, HINGE_PERCENTILE, HINGE_WEIGHT
 from model.metrics import auprc, auroc, sens_spec
 from model.score_kinds import (
     NOT_NETWORK_KINDS,
     SCORE_KINDS,
     ensemble_score,
     fit_ensemble,
+    fit_hinges,
 )
 
 #: The operating point the card's threshold is chosen for (on the choosing half's normals).
@@ -63,8 +65,9 @@ def specificity_threshold(
 
 def ensemble_column(comps: dict[str, np.ndarray], spec: dict[str, Any]) -> np.ndarray:
     n = len(comps[spec["components"][0]])
+    names = list(spec["components"]) + list((spec.get("hinge") or {}).get("components", []))
     return np.array(
-        [ensemble_score({k: comps[k][i] for k in spec["components"]}, spec) for i in range(n)]
+        [ensemble_score({k: comps[k][i] for k in names if k in comps}, spec) for i in range(n)]
     )
 
 
@@ -119,6 +122,19 @@ def choose_score(
     if ensemble is not None and ensemble[1] > single[kind]:
         return "ensemble", ensemble[0], ensemble[1]
     return kind, None, single[kind]
+
+
+def with_event_hinges(
+    spec: dict[str, Any], comps: dict[str, np.ndarray], labels: np.ndarray
+) -> dict[str, Any]:
+    """``spec`` plus the local-event hinge parts (model/local_events.py), fitted on these
+    rows' normals, when the components hold them (a fixed addition, not forward-selected:
+    they exist for local events, which move the AUROC little either way)."""
+    present = [k for k in EVENT_KINDS if k in comps and np.isfinite(comps[k]).any()]
+    if not present:
+        return spec
+    hinge = fit_hinges({k: comps[k] for k in present}, ~labels, HINGE_WEIGHT, HINGE_PERCENTILE)
+    return {**spec, "hinge": hinge}
 
 
 def network_kinds() -> list[str]:
@@ -194,6 +210,8 @@ def measure(
 def figures(choose: Half, other: Half) -> dict[str, Any]:
     """Choose the shipped score and the network-only score on ``choose``; measure on ``other``."""
     kind, spec, _ = choose_score(choose.comps, choose.labels, list(SCORE_KINDS))
+    if spec is not None:
+        spec = with_event_hinges(spec, choose.comps, choose.labels)
     parts: dict[str, tuple[str, dict[str, Any] | None]] = {}
     rest_kind, rest_spec, _ = choose_score(choose.comps, choose.labels, network_kinds())
     parts["restoration_network_only"] = (rest_kind, rest_spec)

@@ -39,6 +39,7 @@ from model.measure_novelty import MeasurementNovelty
 from model.preprocess import (
     Prepared,
     add_baseline,
+    add_event_features,
     add_median_beats,
     measurement_features,
     prepare,
@@ -205,16 +206,9 @@ class Detector:
         self.ensemble = card.get("score_ensemble")
         # Only the map variants the score needs are built (each costs ~1 ms per ECG), unless
         # every component is wanted (model selection).
-        self.all_components = all_components
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
-        # Of the all-pass maps, only the trend's mean (a component) unless an "_all" variant
-        # is wanted: placing the others on the windows costs time for nothing.
-        self.all_passes: tuple[str, ...] | None = (
-            None
-            if all_components or any(v.endswith("_all") for v in self.needed_variants)
-            else ("trend_sq",)
-        )
+        self.all_components = all_components
         if BANK_KIND in kinds and bank is None:
             raise ModelError(
                 None, "the model card's score needs the normal-beat bank, which the weights lack"
@@ -241,6 +235,28 @@ class Detector:
             "version": str(card.get("version", "untrained")),
             "sha256": str(card.get("weights_sha256", "")),
         }
+
+    @property
+    def all_components(self) -> bool:
+        """Every score component (model selection, benchmarks), not just the score's."""
+        return self._all_components
+
+    @all_components.setter
+    def all_components(self, value: bool) -> None:
+        self._all_components = value
+        # Of the all-pass maps, only the trend's mean (a component) unless an "_all" variant
+        # is wanted: placing the others on the windows costs time for nothing.
+        self.all_passes: tuple[str, ...] | None = (
+            None
+            if value or any(v.endswith("_all") for v in self.needed_variants)
+            else ("trend_sq",)
+        )
+
+    @property
+    def wants_events(self) -> bool:
+        """Local-event features (model/local_events.py) are prepared only when the score has
+        hinge parts (or every component is wanted)."""
+        return self.all_components or bool((self.ensemble or {}).get("hinge"))
 
     @property
     def wants_measurements(self) -> bool:
@@ -378,7 +394,10 @@ class Detector:
         """The CPU half of scoring as a picklable callable (for worker processes): with it,
         preprocessing and the signal-quality check run beside the network, not before it."""
         return ScoringPreparer(
-            self.cfg, median_beats=self.bank is not None, measurements=self.wants_measurements
+            self.cfg,
+            median_beats=self.bank is not None,
+            measurements=self.wants_measurements,
+            events=self.wants_events,
         )
 
     def iter_score_many(
@@ -426,6 +445,7 @@ class Detector:
                     quality=not beside,
                     measurements=self.wants_measurements and not beside,
                     baseline=not beside,
+                    events=self.wants_events and not beside,
                 )
                 prepared.append(p)
                 if pool is not None and side is not None:  # at once: beside the next ones
@@ -504,7 +524,7 @@ class Detector:
         in order and the calling thread makes itself where that thread has not begun them
         (model/shared_work.py): the wander the high-pass removed (for the restored trace), its
         median beats and their comparison with the bank, its measurement features, its signal
-        quality. None for a record that failed already."""
+        quality, its local-event features. None for a record that failed already."""
         if not isinstance(p, Prepared):
             return None
         cfg = self.cfg
@@ -518,6 +538,7 @@ class Detector:
             SharedTask(bank) if self.bank is not None else None,
             SharedTask(lambda: measurement_features(p, cfg)) if self.wants_measurements else None,
             SharedTask(lambda: quality_of(record, p, cfg, drop=False)),
+            SharedTask(lambda: add_event_features(p, cfg)) if self.wants_events else None,
         )
 
     def _bank_part(self, p: Prepared) -> _BankPart | None:
@@ -592,6 +613,8 @@ class Detector:
             components[AMPLITUDE_KIND] = float(
                 self.measure_model.amplitude_deviation(p.measure_features)
             )
+        if p.event_features is not None:
+            components.update(p.event_features)
         win_starts = [w.start for w in p.windows]
         evidence = findings_mod.evidence(
             st,
@@ -689,9 +712,11 @@ class _BesideParts:
     bank: SharedTask[_BankPart | None] | None
     measure: SharedTask[np.ndarray] | None
     quality: SharedTask[SignalQuality]
+    events: SharedTask[None] | None = None
 
     def _in_order(self) -> list[SharedTask[Any]]:
-        return [t for t in (self.baseline, self.bank, self.measure, self.quality) if t is not None]
+        parts = (self.baseline, self.bank, self.measure, self.events, self.quality)
+        return [t for t in parts if t is not None]
 
     def run_in_order(self) -> None:
         """The second thread's job: every part not begun yet, until one fails."""
@@ -708,6 +733,8 @@ class _BesideParts:
             bank = self.bank.result() if self.bank is not None else None
             if self.measure is not None:
                 p.measure_features = self.measure.result()
+            if self.events is not None:
+                self.events.result()
             quality = self.quality.result()
         except ECGError as exc:
             self.cancel()
@@ -727,11 +754,17 @@ def prepare_for_scoring(
     quality: bool = True,
     measurements: bool = False,
     baseline: bool = True,
+    events: bool = False,
 ) -> Prepared | ECGError:
     """:func:`prepare` plus (``quality``) the signal-quality check; an ECGError is returned."""
     try:
         p = prepare(
-            record, cfg, median_beats=median_beats, measurements=measurements, baseline=baseline
+            record,
+            cfg,
+            median_beats=median_beats,
+            measurements=measurements,
+            baseline=baseline,
+            events=events,
         )
         if quality:
             p.quality = quality_of(record, p, cfg)
@@ -785,9 +818,14 @@ class ScoringPreparer:
     cfg: ModelConfig
     median_beats: bool
     measurements: bool = False
+    events: bool = False
 
     def __call__(self, record: Record) -> Prepared | ECGError:
         with one_blas_thread():
             return prepare_for_scoring(
-                record, self.cfg, self.median_beats, measurements=self.measurements
+                record,
+                self.cfg,
+                self.median_beats,
+                measurements=self.measurements,
+                events=self.events,
             )

@@ -25,6 +25,7 @@ from ecgviewer.signal.resample import resample
 from ecgviewer.signal.rpeaks import detect_r_peaks
 from model.beat_bank import window_median_beats
 from model.config import ModelConfig
+from model.local_events import event_features
 from model.measure_novelty import array_features
 
 #: Shortest record we score (s): two beats at 50 bpm.
@@ -125,6 +126,9 @@ class Prepared:
     #: cart-style measurement features of the first 10 s (model/measure_novelty.py); with
     #: ``measurements`` only
     measure_features: np.ndarray | None = None
+    #: local-event features (model/local_events.py: a noise burst, a few beats' ST-T change);
+    #: with ``events`` only
+    event_features: dict[str, float] | None = None
     #: (12, n_model) mV at the model rate before padding and filtering: what the
     #: signal-quality check would resample again (see model.infer.quality_of); dropped after it
     at_model_rate: np.ndarray | None = field(default=None, repr=False)
@@ -164,6 +168,7 @@ def prepare_array(
     median_beats: bool = False,
     measurements: bool = False,
     baseline: bool = True,
+    events: bool = False,
 ) -> Prepared:
     """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
     flags: set[str] = set()
@@ -206,6 +211,8 @@ def prepare_array(
         _add_median_beats(prepared, x, cfg)
     if measurements:
         prepared.measure_features = measurement_features(prepared, cfg)
+    if events:
+        add_event_features(prepared, cfg)
     return prepared
 
 
@@ -255,12 +262,22 @@ def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
     return array_features(_leads_at_model_rate(p), cfg.fs, cfg.leads, p.r_peaks)
 
 
+def add_event_features(p: Prepared, cfg: ModelConfig) -> None:
+    """Set ``p.event_features`` (model/local_events.py) from the unfiltered leads at the model
+    rate (``p.at_model_rate``, so before :func:`model.infer.quality_of` drops it) and the
+    band-passed ones, with the R peaks preprocessing found."""
+    p.event_features = event_features(
+        _leads_at_model_rate(p), p.filtered[:, : p.n_model], cfg.fs, p.r_peaks
+    )
+
+
 def prepare(
     record: Record,
     cfg: ModelConfig,
     median_beats: bool = False,
     measurements: bool = False,
     baseline: bool = True,
+    events: bool = False,
 ) -> Prepared:
     """Prepare a Record of any rate, length and lead order for scoring.
 
@@ -269,10 +286,13 @@ def prepare(
     ``median_beats``: also the per-window median beats the normal-beat bank compares
     (an extra band-pass, so only when a bank will use them). ``measurements``: also the
     measurement features of model/measure_novelty.py (~10 ms). ``baseline``: the wander the
-    high-pass removes (else None until :func:`add_baseline`).
+    high-pass removes (else None until :func:`add_baseline`). ``events``: also the local-event
+    features of model/local_events.py (~1 ms).
     """
     x, flags = select_leads(record, cfg)
-    prepared = prepare_array(x, record.fs, cfg, record.source, median_beats, measurements, baseline)
+    prepared = prepare_array(
+        x, record.fs, cfg, record.source, median_beats, measurements, baseline, events
+    )
     prepared.flags |= flags
     return prepared
 

@@ -72,7 +72,42 @@ def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
             continue
         total += w * (_ensemble_value(value, log) - mean) / std
         used += w
-    return total * sum(weights) / used if used else float("nan")
+    if not used:
+        return float("nan")
+    return total * sum(weights) / used + hinge_sum(components, spec.get("hinge"))
+
+
+def hinge_sum(components: dict[str, float], hinge: dict[str, Any] | None) -> float:
+    """The score's hinge parts (model/local_events.py): each component's log beyond its
+    threshold (a percentile of the selection normals), in SDs of their log, times its weight;
+    0 for a component that is missing or not finite."""
+    if not hinge:
+        return 0.0
+    total = 0.0
+    for name, threshold, scale, w in zip(
+        hinge["components"], hinge["threshold"], hinge["scale"], hinge["weight"]
+    ):
+        value = components.get(name, float("nan"))
+        if np.isfinite(value):
+            total += w * max(0.0, (_ensemble_value(value, True) - threshold) / scale)
+    return total
+
+
+def fit_hinges(
+    columns: dict[str, np.ndarray], normal: np.ndarray, weight: float, percentile: float
+) -> dict[str, Any]:
+    """Hinge parameters of ``columns`` (positive features) against the rows marked ``normal``:
+    threshold at their ``percentile`` of log values, scale their SD of log values."""
+    hinge: dict[str, Any] = {"components": [], "threshold": [], "scale": [], "weight": []}
+    for name, values in columns.items():
+        v = np.log(np.maximum(values, 1e-6))
+        ref = v[normal & np.isfinite(v)]
+        hinge["components"].append(name)
+        hinge["threshold"].append(float(np.percentile(ref, percentile)))
+        hinge["scale"].append(float(ref.std() or 1.0))
+        hinge["weight"].append(float(weight))
+    hinge["percentile"] = float(percentile)
+    return hinge
 
 
 def fit_ensemble(

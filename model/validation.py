@@ -56,6 +56,7 @@ def score_components(
     """Every score kind for every validation record (records that fail get NaN; without a
     beat bank or measurement ranges their column is left out)."""
     from model.infer import Detector
+    from model.local_events import EVENT_KINDS
     from model.score_kinds import BANK_KIND, MEASURE_KINDS, SCORE_KINDS
 
     was_training = net.training
@@ -71,7 +72,7 @@ def score_components(
         and (measure_model is not None or k not in MEASURE_KINDS)
     ]
     keys += [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]
-    keys += ["pred_age", "age_gap"]
+    keys += ["pred_age", "age_gap", *EVENT_KINDS]
     out = {kind: np.full(len(results), np.nan) for kind in keys}
     for i, res in enumerate(results):
         if isinstance(res, ECGError):

@@ -96,3 +96,34 @@ def test_figures_choose_on_one_half_and_measure_on_the_other() -> None:
     assert set(out["per_superclass_auroc"]) == {"MI", "STTC", "CD", "HYP"}
     swapped = figures(rep, sel)
     assert swapped["choosing_half_auroc"] != out["choosing_half_auroc"]
+
+
+def test_local_event_hinges_join_the_chosen_ensemble_fitted_on_the_choosing_normals() -> None:
+    """model/local_events.py: the hinge parts are added to the chosen ensemble, not selected;
+    their threshold is the choosing half's normals' 90th percentile, so a normal-looking event
+    value adds nothing and one beyond it raises the score."""
+    from model.fold9 import ensemble_column, with_event_hinges
+
+    rng = np.random.default_rng(4)
+    labels = np.r_[np.zeros(300, bool), np.ones(300, bool)]
+    y = labels.astype(float)
+    comps = {
+        "beat_w": y + rng.normal(size=600),
+        BANK_KIND: y + rng.normal(size=600),
+        "hf_burst": np.exp(rng.normal(size=600)),
+    }
+    _, spec, _ = choose_score(comps, labels, ["beat_w", BANK_KIND])
+    assert spec is not None
+    hinged = with_event_hinges(spec, comps, labels)
+    assert hinged["hinge"]["components"] == ["hf_burst"]
+    assert np.isclose(
+        hinged["hinge"]["threshold"][0], np.percentile(np.log(comps["hf_burst"][~labels]), 90)
+    )
+    plain, with_hinge = ensemble_column(comps, spec), ensemble_column(comps, hinged)
+    below = np.log(comps["hf_burst"]) <= hinged["hinge"]["threshold"][0]
+    np.testing.assert_allclose(with_hinge[below], plain[below])
+    assert (with_hinge[~below] > plain[~below]).all()
+    half = Half(comps, labels, [frozenset()] * 600)
+    assert "hinge" in figures(half, half)["score_ensemble"]
+    del comps["hf_burst"]  # older component caches: the spec as it was
+    assert "hinge" not in with_event_hinges(spec, comps, labels)

@@ -287,8 +287,8 @@ def test_inserted_abnormality_scores_higher_and_is_localized(
 
 def test_work_beside_the_network_gives_the_same_results(bundled: Detector) -> None:
     """The bundled model (bank, measurement ranges, findings): the median beats, bank
-    comparison, measurement features and signal quality made in the second thread while the
-    network runs give what making them first, in the calling thread, gives."""
+    comparison, measurement features, local-event features and signal quality made in the second
+    thread while the network runs give what making them first, in the calling thread, gives."""
     records = [
         synthetic_record(fs, seconds, seed=s)[0]
         for s, (fs, seconds) in enumerate(
@@ -306,6 +306,8 @@ def test_work_beside_the_network_gives_the_same_results(bundled: Detector) -> No
         assert isinstance(a, ScoreResult) and isinstance(b, ScoreResult)
         assert a.score == b.score and a.components == b.components and a.flags == b.flags
         assert a.findings == b.findings and repr(a.quality) == repr(b.quality)  # NaN != NaN
+        # The score's hinge parts (model/local_events.py) are made in both.
+        assert {"hf_burst", "st_change"} <= set(a.components)
         for name in ("anomaly_map", "restored", "finding_map"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
@@ -339,3 +341,19 @@ def test_calling_thread_makes_the_work_the_second_thread_has_not_begun(
         assert a.score == b.score and a.components == b.components and a.flags == b.flags
         assert a.findings == b.findings and repr(a.quality) == repr(b.quality)
         np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+
+
+def test_asking_for_every_component_after_loading_gets_them(bundled: Detector) -> None:
+    """benchmarks/model_accuracy.py sets ``all_components`` on a loaded Detector: the all-pass
+    maps the "_all" kinds need must follow (they were left out, and scoring failed)."""
+    record = synthetic_record(100.0, 10.0, seed=3)[0]
+    try:
+        bundled.all_components = True
+        every = bundled.score(record)
+    finally:
+        bundled.all_components = False
+    assert isinstance(every, ScoreResult)
+    assert {"global_mse_all", "combined_nll_all", "hf_burst"} <= set(every.components)
+    plain = bundled.score(record)
+    assert isinstance(plain, ScoreResult) and "global_mse_all" not in plain.components
+    assert plain.score == every.score
