@@ -1,7 +1,7 @@
 """Does offering a score kind to the ensemble help? Cross-validated on the selection half only.
 
     python benchmarks/ensemble_cv.py --components runs/e2/components_weights_selection.npz \
-        [--ptbxl ../shared/data/ptbxl] [--kinds measure_amp] [--repeats 5]
+        [--ptbxl ../shared/data/ptbxl] [--kinds measure_amp] [--repeats 5] [--max-parts N]
 
 The model card chooses its ensemble on the whole fold-9 selection half (forward selection,
 model/fold9.py), so that half's AUROC of the chosen ensemble is optimistic, and the report half
@@ -30,12 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", nargs="+", default=["measure_amp"])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--max-parts", type=int, default=0, help="most parts of an ensemble (0: the card's)"
+    )
+    p.add_argument(
+        "--max-parts-without",
+        type=int,
+        default=0,
+        help="most parts of the ensemble without --kinds (0: as --max-parts)",
+    )
     args = p.parse_args(argv)
     import numpy as np
 
     from model.config import ModelConfig
     from model.data import ptbxl_split
-    from model.fold9 import auroc_finite, ensemble_column, greedy_ensemble
+    from model.fold9 import MAX_PARTS, auroc_finite, ensemble_column, greedy_ensemble
     from model.score_kinds import SCORE_KINDS
 
     blob = np.load(args.components, allow_pickle=False)
@@ -49,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(json.dumps({"error": f"{args.components} lacks {missing}: export again"}))
         return 1
+    max_parts = {"with": args.max_parts or MAX_PARTS}
+    max_parts["without"] = args.max_parts_without or max_parts["with"]
     with_kinds = [k for k in SCORE_KINDS if k in comps]
     without = [k for k in with_kinds if k not in args.kinds]
     rng = np.random.default_rng(args.seed)
@@ -60,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         for choose, measure in (folds, folds[::-1]):
             for name, candidates in (("without", without), ("with", with_kinds)):
                 chosen = greedy_ensemble(
-                    {k: v[choose] for k, v in comps.items()}, labels[choose], candidates
+                    {k: v[choose] for k, v in comps.items()},
+                    labels[choose],
+                    candidates,
+                    max_parts[name],
                 )
                 if chosen is None:  # one kind alone was best
                     single = max(
@@ -84,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "protocol": f"{args.repeats} x random 2-fold: ensemble chosen on one fold, "
         "AUROC measured on the other",
         "kinds_offered": args.kinds,
+        "max_parts": max_parts,
         **{
             f"auroc_{name}": {
                 "mean": round(float(np.mean(v)), 4),

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
     AMPLITUDE_KIND,
     BANK_KIND,
+    BANK_KINDS,
     MEASURE_KIND,
     MEASURE_KINDS,
     NOT_NETWORK_KINDS,
@@ -62,6 +64,7 @@ from model.score_kinds import (
 from model.score_result import ScoreResult, with_quality
 from model.shared_work import SharedTask
 from model.threads import one_blas_thread
+from model.vcg import vcg_features
 
 __all__ = [
     "AMPLITUDE_KIND",
@@ -209,7 +212,7 @@ class Detector:
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
         self.all_components = all_components
-        if BANK_KIND in kinds and bank is None:
+        if any(k in BANK_KINDS for k in kinds) and bank is None:
             raise ModelError(
                 None, "the model card's score needs the normal-beat bank, which the weights lack"
             )
@@ -557,12 +560,17 @@ class Detector:
             dev = gaussian_filter1d(
                 np.abs(p.bank_band - trace)[:, : p.n_model], cfg.map_sigma * cfg.fs, axis=-1
             )
+        # The record's median beat (mean of its windows'), for the vectorcardiographic parts.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a window without beats: NaN
+            record_beat = np.nanmean(p.median_beats, axis=0)
         return _BankPart(
             float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()),
             lead_distances,
             templates,
             trace,
             dev,
+            vcg_features(record_beat, cfg.fs, cfg.bank_pre, cfg.leads),
         )
 
     def _network_part(
@@ -602,6 +610,7 @@ class Detector:
         lead_distances = templates = trace = dev = None
         if bank is not None:
             components[BANK_KIND] = bank.distance
+            components.update(bank.vcg)
             lead_distances, templates, trace, dev = (
                 bank.lead_distances,
                 bank.templates,
@@ -692,6 +701,7 @@ class _BankPart:
     templates: np.ndarray
     trace: np.ndarray | None  # expected-normal trace at the model rate (mV)
     dev: np.ndarray | None  # smoothed departure of the beats from it (model rate, n_model)
+    vcg: dict[str, float]  # spatial QRS-T angle and T-wave complexity (model/vcg.py)
 
 
 @dataclass

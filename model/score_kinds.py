@@ -16,6 +16,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from model.config import ModelConfig
+from model.vcg import VCG_KINDS
 
 #: The components a record score can be built from (chosen on the selection half, in the card).
 #: Error variants: "w" uncertainty-weighted exp(-v)*err^2, "mse" plain err^2, "nll" the
@@ -36,6 +37,7 @@ SCORE_KINDS = tuple(
     "beat_knn",
     "measure_mahal",
     "measure_amp",
+    *VCG_KINDS,
 )
 #: Not a restoration error: the normal-beat bank's distance (model/beat_bank.py).
 BANK_KIND = "beat_knn"
@@ -47,8 +49,12 @@ MEASURE_KIND = "measure_mahal"
 AMPLITUDE_KIND = "measure_amp"
 #: The kinds computed from the measurement ranges (bundled when the card's score uses one).
 MEASURE_KINDS = (MEASURE_KIND, AMPLITUDE_KIND)
+#: Not restoration errors either: the median beat's spatial QRS-T angle and T-wave complexity
+#: (model/vcg.py; made with the beat bank's median beats, so only when a bank is bundled).
 #: The kinds that are not restoration errors: everything but the network's own.
-NOT_NETWORK_KINDS = (BANK_KIND, *MEASURE_KINDS)
+NOT_NETWORK_KINDS = (BANK_KIND, *MEASURE_KINDS, *VCG_KINDS)
+#: The kinds that need the normal-beat bank (its median beats).
+BANK_KINDS = (BANK_KIND, *VCG_KINDS)
 
 
 def _ensemble_value(value: float, log: bool) -> float:

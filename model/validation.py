@@ -57,7 +57,7 @@ def score_components(
     beat bank or measurement ranges their column is left out)."""
     from model.infer import Detector
     from model.local_events import EVENT_KINDS
-    from model.score_kinds import BANK_KIND, MEASURE_KINDS, SCORE_KINDS
+    from model.score_kinds import BANK_KINDS, MEASURE_KINDS, SCORE_KINDS
 
     was_training = net.training
     det = Detector(
@@ -68,7 +68,7 @@ def score_components(
     keys = [
         k
         for k in SCORE_KINDS
-        if (bank is not None or k != BANK_KIND)
+        if (bank is not None or k not in BANK_KINDS)
         and (measure_model is not None or k not in MEASURE_KINDS)
     ]
     keys += [f"map_p99_{v}{s}" for v in ("w", "mse", "nll") for s in ("", "_all")]

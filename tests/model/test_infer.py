@@ -306,8 +306,9 @@ def test_work_beside_the_network_gives_the_same_results(bundled: Detector) -> No
         assert isinstance(a, ScoreResult) and isinstance(b, ScoreResult)
         assert a.score == b.score and a.components == b.components and a.flags == b.flags
         assert a.findings == b.findings and repr(a.quality) == repr(b.quality)  # NaN != NaN
-        # The score's hinge parts (model/local_events.py) are made in both.
-        assert {"hf_burst", "st_change"} <= set(a.components)
+        # The score's hinge parts (model/local_events.py) and the vectorcardiographic parts
+        # (model/vcg.py) are made in both.
+        assert {"hf_burst", "st_change", "qrst_angle", "t_complexity"} <= set(a.components)
         for name in ("anomaly_map", "restored", "finding_map"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
