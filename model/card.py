@@ -28,7 +28,15 @@ from model.infer import sha256_of
 from model.local_events import EVENT_KINDS
 from model.measure_novelty import MeasurementNovelty, feature_names
 from model.network import CrossRestorationNet
-from model.score_kinds import AMPLITUDE_KIND, BANK_KIND, MEASURE_KIND, MEASURE_KINDS, SCORE_KINDS
+from model.score_kinds import (
+    AMPLITUDE_KIND,
+    BANK_KIND,
+    MEASURE_KIND,
+    MEASURE_KINDS,
+    NOT_NETWORK_KINDS,
+    SCORE_KINDS,
+)
+from model.vcg import QRST_ANGLE, T_COMPLEXITY
 
 log = logging.getLogger(__name__)
 
@@ -367,6 +375,22 @@ def export_bundle(
             "normals', feature by feature (mean squared z-score, model/measure_novelty.py)"
             if measure_out is not None and AMPLITUDE_KIND in used
             else ""
+        )
+        + (
+            "; and the median beat's spatial QRS-T angle (Kors transform, model/vcg.py)"
+            if QRST_ANGLE in used
+            else ""
+        )
+        + (
+            "; and the T wave's complexity over the leads (model/vcg.py)"
+            if T_COMPLEXITY in used
+            else ""
+        )
+        + (
+            "; plus hinge parts for local events, a burst of muscle noise or a few beats' "
+            "ST-T change beyond what normal ECGs show (model/local_events.py)"
+            if (spec or {}).get("hinge")
+            else ""
         ),
         "training_data": {
             "source": str(root),
@@ -440,22 +464,12 @@ def export_bundle(
                 "selection_auroc": parts["restoration_network_only"]["choosing_half"],
                 "report_auroc": parts["restoration_network_only"]["measured_half"],
             },
-            **(
-                {
-                    BANK_KIND + "_only": {
-                        "selection_auroc": parts[BANK_KIND + "_only"]["choosing_half"],
-                        "report_auroc": parts[BANK_KIND + "_only"]["measured_half"],
-                    }
-                }
-                if BANK_KIND + "_only" in parts
-                else {}
-            ),
             **{
                 kind_ + "_only": {
                     "selection_auroc": parts[kind_ + "_only"]["choosing_half"],
                     "report_auroc": parts[kind_ + "_only"]["measured_half"],
                 }
-                for kind_ in MEASURE_KINDS
+                for kind_ in NOT_NETWORK_KINDS
                 if kind_ + "_only" in parts
             },
         },
