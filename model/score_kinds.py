@@ -49,11 +49,11 @@ MEASURE_KIND = "measure_mahal"
 AMPLITUDE_KIND = "measure_amp"
 #: The kinds computed from the measurement ranges (bundled when the card's score uses one).
 MEASURE_KINDS = (MEASURE_KIND, AMPLITUDE_KIND)
-#: Not restoration errors either: the median beat's spatial QRS-T angle and T-wave complexity
-#: (model/vcg.py; made with the beat bank's median beats, so only when a bank is bundled).
-#: The kinds that are not restoration errors: everything but the network's own.
+#: The kinds that are not restoration errors: everything but the network's own (VCG_KINDS:
+#: the median beat's spatial QRS-T angle and T-wave complexity, model/vcg.py).
 NOT_NETWORK_KINDS = (BANK_KIND, *MEASURE_KINDS, *VCG_KINDS)
-#: The kinds that need the normal-beat bank (its median beats).
+#: The kinds that need the normal-beat bank: its distance, and VCG_KINDS, made from the median
+#: beats computed for it (so only when a bank is bundled).
 BANK_KINDS = (BANK_KIND, *VCG_KINDS)
 
 
