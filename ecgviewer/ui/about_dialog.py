@@ -200,6 +200,9 @@ def card_html(
             for label, key in (
                 ("the restoration network", "restoration_network_only"),
                 ("the normal-beat bank", "beat_knn_only"),
+                ("the measurement ranges", "measure_mahal_only"),
+                ("the amplitude deviation", "measure_amp_only"),
+                ("the spatial QRS-T angle", "qrst_angle_only"),
             )
         ]
         text = "; ".join(

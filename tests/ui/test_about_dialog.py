@@ -47,6 +47,7 @@ def _card(**over):
         "validation_report_half_parts": {
             "restoration_network_only": {"report_auroc": 0.8311},
             "beat_knn_only": {"report_auroc": 0.8622},
+            "qrst_angle_only": {"report_auroc": 0.8236},
         },
         "training": {"epochs": 12, "selected_epoch": 10, "seed": 0, "torch": "2.13.0+cpu"},
     }
@@ -98,6 +99,7 @@ def test_html_has_versions_card_and_limits():
         "no network connection",
         "the restoration network 0.8311",
         "the normal-beat bank 0.8622",
+        "the spatial QRS-T angle 0.8236",
     ):
         assert expected in html, expected
     assert "Artefacts &lt;score&gt; high too." in html  # card text is escaped, not markup
