@@ -358,3 +358,23 @@ def test_asking_for_every_component_after_loading_gets_them(bundled: Detector) -
     plain = bundled.score(record)
     assert isinstance(plain, ScoreResult) and "global_mse_all" not in plain.components
     assert plain.score == every.score
+
+
+def test_bundled_model_prepared_in_a_worker_scores_as_here(bundled: Detector) -> None:
+    """The archive pipeline's worker processes (Detector.preparer, pickled) also make the
+    bundled score's local-event features and vectorcardiographic parts: the same results."""
+    import pickle
+
+    record = synthetic_record(500.0, 10.0, seed=5)[0]
+    preparer = pickle.loads(pickle.dumps(bundled.preparer()))
+    prepared = pickle.loads(pickle.dumps(preparer(record)))
+    gen = bundled.iter_score_many([record], prepared=[prepared])
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        there = stop.value[0]
+    here = bundled.score(record)
+    assert isinstance(there, ScoreResult) and isinstance(here, ScoreResult)
+    assert {"hf_burst", "st_change", "qrst_angle"} <= set(there.components)
+    assert there.score == here.score and there.components == here.components
