@@ -24,6 +24,7 @@ PART_TEXT = {
     "r_loss": "R wave smaller than normal ECGs' in this lead",
     "q_wave": "Q wave deeper than normal ECGs' in this lead",
     "rhythm": "irregular rhythm without consistent P waves (as in atrial fibrillation)",
+    "qrst_angle": "wide spatial QRS-T angle: the T wave points away from the QRS (median beat)",
 }
 
 

@@ -64,7 +64,7 @@ from model.score_kinds import (
 from model.score_result import ScoreResult, with_quality
 from model.shared_work import SharedTask
 from model.threads import one_blas_thread
-from model.vcg import vcg_features
+from model.vcg import QRST_ANGLE, vcg_features
 
 __all__ = [
     "AMPLITUDE_KIND",
@@ -636,6 +636,7 @@ class Detector:
             win_starts,
             p.median_beats,
         )
+        evidence.qrst_angle = components.get(QRST_ANGLE, float("nan"))
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
         score = components[self.score_kind]

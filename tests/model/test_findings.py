@@ -69,6 +69,30 @@ def test_changed_beats_are_found_merged_and_ranked(calibration: dict) -> None:
     assert all(f.score > calibration["beat"]["threshold"] for f in found)
 
 
+def test_a_wide_spatial_qrs_t_angle_is_a_whole_ecg_finding() -> None:
+    """model/vcg.py's angle beyond the normals' 99th percentile: a finding of the whole ECG
+    (no lead), with its own share of normals beside the lead and beat findings'."""
+    rng = np.random.default_rng(4)
+    normals = []
+    for _ in range(400):
+        ev = _evidence(rng)
+        ev.qrst_angle = float(np.clip(rng.normal(50.0, 25.0), 0.0, 180.0))
+        normals.append(ev)
+    cal = F.fit_calibration(normals, LEADS)
+    assert cal["qrst_angle"]["threshold"] == pytest.approx(
+        np.percentile([e.qrst_angle for e in normals], F.QRST_ANGLE_PERCENTILE)
+    )
+    assert 0.005 <= cal["normal_share_with_qrst_angle_finding"] <= 0.015
+    wide = _evidence(np.random.default_rng(5))
+    wide.qrst_angle = 170.0
+    found = [f for f in F.findings(wide, cal, LEADS) if f.part == "qrst_angle"]
+    assert len(found) == 1 and found[0].lead is None
+    assert found[0].percentile == pytest.approx(100.0) and found[0].score > 4.0
+    usual = _evidence(np.random.default_rng(5))
+    usual.qrst_angle = 60.0
+    assert not [f for f in F.findings(usual, cal, LEADS) if f.part == "qrst_angle"]
+
+
 @pytest.mark.slow
 @pytest.mark.needs_shared
 def test_bundled_model_finds_an_inserted_wide_beat_where_it_was_inserted(ptbxl_dir) -> None:
