@@ -394,6 +394,10 @@ class LeadPlotWidget(pg.PlotWidget):
             padding=0.0,
         )
 
+    def clear_highlight(self) -> None:
+        """No finding box (a whole-ECG finding has no lead and time to frame)."""
+        self.highlight.setVisible(False)
+
     def show_highlight(self, cell: Cell, t0_page: float, t1_page: float) -> QRectF:
         x0 = cell.x_of(max(t0_page, cell.t0), self.speed)
         x1 = cell.x_of(min(t1_page, cell.t1), self.speed)

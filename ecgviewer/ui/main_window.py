@@ -501,7 +501,12 @@ class MainWindow(QMainWindow):
         """Show the finding in the current layout at the current scale and highlight it;
         when this layout does not show that lead at that time, switch to one that does (6x2,
         then 12x1) and say so. Changes page when needed."""
-        if self.record is None or finding.lead is None:
+        if self.record is None:
+            return
+        if finding.lead is None:  # the whole ECG (e.g. its QRS-T angle): no lead to show
+            self.plot.clear_highlight()
+            rank = self.findings.index(finding) + 1 if finding in self.findings else 0
+            self.statusBar().showMessage(f"Finding {rank}: {finding_text(finding)}")
             return
         if self.state.enlarged_lead is not None and self.state.enlarged_lead != finding.lead:
             self.state.enlarged_lead = None  # back to the layout before looking again

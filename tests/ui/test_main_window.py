@@ -182,6 +182,24 @@ def test_finding_navigation_keeps_true_scale_and_switches_layout_when_needed(win
     assert x0 <= rect.left() and rect.right() <= x1 and y0 <= rect.top() and rect.bottom() <= y1
 
 
+def test_a_whole_ecg_finding_is_told_without_moving_the_paper(window, qtbot):
+    """A finding of no lead (the QRS-T angle, model/findings.py): the status bar says what it
+    is; layout, page and scale stay, and no lead is framed."""
+    from ecgviewer.result import Finding
+
+    window.set_layout("3x4")
+    window.open_record(synthetic_12lead())
+    _wait_scored(qtbot, window)
+    window.step_finding(1)
+    assert window.plot.highlight.isVisible()
+    layout, page = window.state.layout, window.state.page_start
+    window.go_to_finding(Finding(None, 0.2, 9.7, 2.2, 99.5, "qrst_angle"))
+    message = window.statusBar().currentMessage()
+    assert "all leads" in message and "QRS-T angle" in message
+    assert (window.state.layout, window.state.page_start) == (layout, page)
+    assert not window.plot.highlight.isVisible()
+
+
 def test_finding_keys_work_without_clicking_the_paper(qtbot, window):
     from PySide6.QtCore import Qt
 
