@@ -3,11 +3,13 @@ the rest, beyond what normal ECGs show.
 
 The score's other parts look at the whole ECG (median beats, measurements, mean restoration
 error), so a change confined to three beats or to 0.8 s of one lead moves them little either
-way: in the synthetic insertion benchmark (model/localization_benchmark.py) only 76 % of
-EMG-burst twins and 93 % of ST-shift twins scored above their own clean original. These two
-signal-level features see exactly such events. They enter the record score as *hinges*
-(model/score_kinds.py): zero up to the 90th percentile of the selection half's normal ECGs, so
-they cost ordinary normal ECGs nothing, and rise beyond it.
+way: in the synthetic insertion benchmark (model/localization_benchmark.py, selection-half
+normals) only 76 % of EMG-burst twins and 93 % of ST-shift twins scored above their own clean
+original. These two signal-level features see exactly such events (99 % and 97-99 % of those
+twins raise them), yet alone they rank abnormal ECGs little better than chance (AUROC 0.52 and
+0.63), so they enter the record score as *hinges* (model/score_kinds.py): zero up to the 90th
+percentile of the selection half's normal ECGs, so ordinary normal ECGs gain nothing, and
+rising beyond it (benchmarks/local_events_cv.py shows the choice).
 
 - ``hf_burst``: the 15-45 Hz content outside the QRS complexes, RMS over 0.4 s windows, its
   largest window over the lead's median window (largest over leads). A lead steadily noisy
