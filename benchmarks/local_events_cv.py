@@ -82,7 +82,12 @@ def _columns(rows: list[dict[str, float]], names: list[str]) -> dict[str, np.nda
     return {n: np.array([r.get(n, np.nan) for r in rows], np.float64) for n in names}
 
 
-def _spec(rows, labels, parts, form):
+def _spec(
+    rows: list[dict[str, float]],
+    labels: np.ndarray,
+    parts: list[str],
+    form: tuple[float, float] | None,
+) -> dict[str, Any]:
     spec = fit_ensemble(_columns(rows, parts), ~labels)
     if form is not None:
         percentile, weight = form
@@ -90,7 +95,13 @@ def _spec(rows, labels, parts, form):
     return spec
 
 
-def evaluate(comps, labels, twins, parts, form) -> dict[str, Any]:
+def evaluate(
+    comps: dict[int, dict[str, float]],
+    labels: np.ndarray,
+    twins: dict[str, dict[int, dict[str, float]]],
+    parts: list[str],
+    form: tuple[float, float] | None,
+) -> dict[str, Any]:
     rows = list(comps.values())
     names = parts + list(EVENT_KINDS)
     rng = np.random.default_rng(0)

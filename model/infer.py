@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from model.preprocess import (
     measurement_features,
     prepare,
 )
+from model.qrs_pattern import record_median_beat
 from model.restore import WindowMaps, forward_windows
 from model.score_kinds import (
     AMPLITUDE_KIND,
@@ -560,17 +560,13 @@ class Detector:
             dev = gaussian_filter1d(
                 np.abs(p.bank_band - trace)[:, : p.n_model], cfg.map_sigma * cfg.fs, axis=-1
             )
-        # The record's median beat (mean of its windows'), for the vectorcardiographic parts.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a window without beats: NaN
-            record_beat = np.nanmean(p.median_beats, axis=0)
         return _BankPart(
             float(np.where(np.isnan(distances), NO_BEAT_DISTANCE, distances).mean()),
             lead_distances,
             templates,
             trace,
             dev,
-            vcg_features(record_beat, cfg.fs, cfg.bank_pre, cfg.leads),
+            vcg_features(record_median_beat(p.median_beats), cfg.fs, cfg.bank_pre, cfg.leads),
         )
 
     def _network_part(

@@ -44,12 +44,17 @@ T_START_S = 0.15
 
 
 def vcg_features(
-    median_beat: np.ndarray, fs: float, r_index: int, leads: Sequence[str]
+    median_beat: np.ndarray | None, fs: float, r_index: int, leads: Sequence[str]
 ) -> dict[str, float]:
-    """Both features of a (n_leads, n) median beat in mV whose R peak is at ``r_index``;
-    NaN when the beat is not finite or lacks one of the independent leads."""
+    """Both features of a (n_leads, n) median beat in mV whose R peak is at ``r_index`` (the
+    record's, model.qrs_pattern.record_median_beat); NaN without a beat, when it is not finite
+    or when it lacks one of the independent leads."""
     nan = {QRST_ANGLE: float("nan"), T_COMPLEXITY: float("nan")}
-    if not set(INDEPENDENT) <= set(leads) or not np.isfinite(median_beat).all():
+    if (
+        median_beat is None
+        or not set(INDEPENDENT) <= set(leads)
+        or not np.isfinite(median_beat).all()
+    ):
         return nan
     x = np.asarray(median_beat, np.float64)[[list(leads).index(n) for n in INDEPENDENT]]
     q0 = r_index + int(round(QRS_WINDOW_S[0] * fs))
