@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -430,6 +430,7 @@ class Detector:
     ) -> Generator[tuple[int, int], None, list[ScoreResult | ECGError]]:
         """:meth:`iter_score_many` inside its BLAS thread limit."""
         side: list[_BesideParts | None] | None = None
+        start_beside: Callable[[], object] | None = None
         if prepared is None:
             # With a second core, what needs no network (median beats against the bank,
             # measurement features, signal quality: :meth:`_beside_network`) runs in a second
@@ -440,7 +441,7 @@ class Detector:
             pool = _beside_thread() if beside else None
             side = [] if beside else None
             prepared = []
-            for r in records:
+            for n, r in enumerate(records):
                 p = prepare_for_scoring(
                     r,
                     self.cfg,
@@ -451,11 +452,20 @@ class Detector:
                     events=self.wants_events and not beside,
                 )
                 prepared.append(p)
-                if pool is not None and side is not None:  # at once: beside the next ones
+                if pool is not None and side is not None:
                     parts = self._beside_network(r, p)
                     side.append(parts)
-                    if parts is not None:
+                    if parts is not None and n < len(records) - 1:  # beside the next ones
                         pool.submit(parts.run_in_order)
+            # The last record's parts (a single ECG's only ones) start once the first network
+            # call has its inputs: building them takes the GIL for many small steps, each of
+            # which would wait up to Python's switch interval (5 ms) for a second thread busy
+            # in Python; the network itself runs without the GIL. Measured with
+            # benchmarks/model_speed.py (single, 2 cores, 6 alternating runs of each, the host's
+            # speed drifting by 20 %): median 33.8 ms started at once, 31.9 ms started here.
+            last = side[-1] if side else None
+            if pool is not None and last is not None:
+                start_beside = partial(pool.submit, last.run_in_order)
         try:
             jobs = [
                 (i, j)
@@ -478,10 +488,14 @@ class Detector:
                         self.device,
                         autocast=self.autocast,
                         all_passes=self.all_passes,
+                        inputs_ready=start_beside,
                     ),
                 ):
                     maps[key] = m
+                start_beside = None
                 yield min(a + batch, total), total
+            if start_beside is not None:  # no network call (no windows)
+                start_beside()
             results: list[ScoreResult | ECGError] = []
             for i, (record, p) in enumerate(zip(records, prepared)):
                 bank: _BankPart | None = None

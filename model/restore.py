@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -170,13 +170,15 @@ def forward_windows(
     device: str,
     autocast: str | None = None,
     all_passes: Collection[str] | None = None,
+    inputs_ready: Callable[[], object] | None = None,
 ) -> list[WindowMaps]:
     """Restore every window under every complementary mask pattern in one network call.
 
     On a GPU the inputs go through pinned memory with non-blocking copies; ``autocast``
     ("bf16"/"fp16", GPU only) runs the network in mixed precision (errors summed in fp32).
     ``all_passes``: which of :data:`ALL_PASS_MAPS` go into ``all_sq`` (None: every one; a
-    Detector asks only for those its score kinds use).
+    Detector asks only for those its score kinds use). ``inputs_ready`` is called once the
+    network's inputs are built, just before the call that runs without the GIL.
     """
     wanted = set(ALL_PASS_MAPS if all_passes is None else all_passes)
     n_w, n_p, n_leads = len(windows), cfg.n_patterns * max(1, cfg.score_repeats), cfg.n_leads
@@ -206,8 +208,12 @@ def forward_windows(
         b_in = (bt[:, None] * ~bp[None, :, None, None, :]).reshape(n_w * n_p, k, n_leads, blen)
         v_in = torch.from_numpy(valid).to(device).repeat_interleave(n_p, dim=0)
         threads = contextlib.nullcontext() if cuda else torch_threads_for(n_w)
+        with mixed:
+            t_in = trend_view(x_in, cfg)
+        if inputs_ready is not None:
+            inputs_ready()
         with mixed, threads:
-            out = net(x_in, b_in, v_in, trend_view(x_in, cfg))
+            out = net(x_in, b_in, v_in, t_in)
         if autocast:
             out = dataclasses.replace(
                 out, **{f.name: getattr(out, f.name).float() for f in dataclasses.fields(out)}

@@ -344,6 +344,38 @@ def test_calling_thread_makes_the_work_the_second_thread_has_not_begun(
         np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
 
 
+def test_a_single_ecgs_work_beside_starts_once_the_network_inputs_exist(
+    bundled: Detector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ECG: its second-thread work is handed over just before the network call (not
+    while the calling thread still builds the inputs, which needs the GIL), and once."""
+    import model.infer as infer
+    import model.restore as restore
+
+    events: list[str] = []
+    real_forward = restore.forward_windows
+
+    def forward(*args: object, **kwargs: object) -> object:
+        events.append("forward")
+        return real_forward(*args, **kwargs)  # type: ignore[arg-type]
+
+    class Pool:
+        def submit(self, fn: object) -> None:
+            events.append("beside")
+            fn()  # type: ignore[operator]
+
+    monkeypatch.setattr(infer, "forward_windows", forward)
+    monkeypatch.setattr(infer, "_beside_thread", lambda: Pool())
+    bundled.quality_beside_network = True
+    result = bundled.score(synthetic_record(500.0, 10.0, seed=5)[0])
+    assert isinstance(result, ScoreResult)
+    assert events == ["forward", "beside"]
+    events.clear()
+    two = bundled.score_many([synthetic_record(500.0, 10.0, seed=s)[0] for s in (6, 7)])
+    assert all(isinstance(r, ScoreResult) for r in two)
+    assert events == ["beside", "forward", "beside"]  # the first beside the second's preparing
+
+
 def test_asking_for_every_component_after_loading_gets_them(bundled: Detector) -> None:
     """benchmarks/model_accuracy.py sets ``all_components`` on a loaded Detector: the all-pass
     maps the "_all" kinds need must follow (they were left out, and scoring failed)."""
