@@ -323,10 +323,10 @@ class AnalysisPanel(QGroupBox):
             self.progress.setRange(0, total)
             self.progress.setValue(done)
         self.status_label.setText(message or "scoring")
-        self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
+        self.elapsed_label.setText(_elapsed(elapsed))
 
     def set_elapsed(self, elapsed: float) -> None:
-        self.elapsed_label.setText(f"elapsed {elapsed:.1f} s")
+        self.elapsed_label.setText(_elapsed(elapsed))
 
     def show_result(
         self,
@@ -475,3 +475,9 @@ class SidePanel(QScrollArea):
         self.setWidget(column)
         self.setWidgetResizable(True)
         self.setMinimumWidth(330)
+
+
+def _elapsed(seconds: float) -> str:
+    """Scoring time as read at a glance: one ECG takes tens of milliseconds ("0.0 s" said
+    nothing), a long Holter seconds."""
+    return f"elapsed {seconds * 1000:.0f} ms" if seconds < 1 else f"elapsed {seconds:.1f} s"

@@ -76,3 +76,14 @@ def test_opening_a_sierra_file_shows_cart_beside_ours(window, qtbot, fixtures_di
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
     assert "cart 144 ms" in window.measure_panel.rows["PR"].text()
     assert "SINUS BRADYCARDIA" in window.patient_panel.cart_label.text()
+
+
+def test_the_scoring_time_reads_in_milliseconds_under_a_second(qtbot) -> None:  # noqa: ANN001
+    from ecgviewer.ui.panels import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.set_elapsed(0.031)
+    assert panel.elapsed_label.text() == "elapsed 31 ms"  # not "0.0 s"
+    panel.set_elapsed(12.34)
+    assert panel.elapsed_label.text() == "elapsed 12.3 s"
