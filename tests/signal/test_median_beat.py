@@ -118,3 +118,29 @@ def test_normal_ecgs_at_100_hz_have_one_morphology(ptbxl_dir, name: str) -> None
     peaks = detect_r_peaks(x, rec.fs, lead=rec.leads.index("II"))
     assert median_beats(x, rec.fs, rec.leads, peaks).n_other_morphology == 0
     assert median_beats(x, rec.fs, rec.leads, peaks, lagged=False).n_other_morphology >= 1
+
+
+def test_best_shifts_are_those_of_one_correlation_per_shifted_window() -> None:
+    """The vectorised alignment picks what correlating every shifted window on its own picks:
+    the first best shift, 0 where no shifted window fits in the strip."""
+    from ecgviewer.signal.median_beat import _best_shifts, _corr
+
+    rng = np.random.default_rng(3)
+    clean = rng.normal(size=(3, 200))
+    before, after, shift, stride = 6, 8, 3, 1
+    template = rng.normal(size=3 * (before + after))
+    at = np.array([2, 5, 9, 60, 120, 188, 193])  # some windows run off either end
+    expected = []
+    for a in at:
+        best, best_c = 0, -np.inf
+        for s in range(-shift, shift + 1, stride):
+            if a + s - before < 0 or a + s + after >= clean.shape[1]:
+                continue
+            seg = clean[:, a + s - before : a + s + after : stride].reshape(-1)
+            c = float(_corr(seg[None, :], template)[0])
+            if c > best_c:
+                best, best_c = s, c
+        expected.append(best)
+    np.testing.assert_array_equal(
+        _best_shifts(clean, at, template, before, after, shift, stride), expected
+    )
