@@ -182,7 +182,8 @@ def _best_shifts(
     """For each beat at ``at``, the shift within +-``shift`` samples whose QRS window
     (``before``..``after`` around it, every ``stride``-th sample) correlates best with
     ``template``: the first best, 0 where no shifted window fits in the strip. All windows in
-    one correlation (a 500 Hz strip has ~250: one call each took ~4 ms)."""
+    one correlation instead of one call per beat and shift (the model's measurement features
+    at 100 Hz: 4.95 -> 4.6 ms per ECG)."""
     n = clean.shape[1]
     shifts = np.arange(-shift, shift + 1, stride)
     starts = at[:, None] + shifts[None, :] - before  # (beats, shifts)
