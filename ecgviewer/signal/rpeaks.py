@@ -241,7 +241,7 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
         thr = npk + 0.25 * (spk - npk)
         is_beat = h > thr and h > floor
         # The T wave comes later at slow rates: widen its window to 60% of the recent RR.
-        window = max(t_window, 0.6 * float(np.mean(rr[-8:]))) if rr else t_window
+        window = max(t_window, 0.6 * _recent_rr(rr)) if rr else t_window
         if is_beat and beats:
             gap = c - cand[beats[-1]]
             if gap < window and _t_like(h, slopes[i], spk, last_slope):
@@ -257,7 +257,7 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
         # Search-back: a gap much longer than the recent RR means a missed beat; take the
         # largest candidate in the gap that passes half the threshold.
         if beats and len(rr) >= 2 and i + 1 < cand.size:
-            mean_rr = float(np.mean(rr[-8:]))
+            mean_rr = _recent_rr(rr)
             nxt = cand[i + 1]
             prev = cand[beats[-1]]
             if nxt - prev > 1.66 * mean_rr:
@@ -282,6 +282,13 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
                         beats.sort()
         i += 1
     return cand[np.array(sorted(set(beats)), dtype=np.int64)].astype(np.int64)
+
+
+def _recent_rr(rr: list[int]) -> float:
+    """Mean of the last 8 RR intervals (samples): integers, so their float sum is exact in
+    any order and this equals ``np.mean`` without its ~5 us per call, twice per candidate."""
+    recent = rr[-8:]
+    return sum(recent) / len(recent)
 
 
 def _t_like(height: float, slope: float, spk: float, last_slope: float) -> bool:
