@@ -31,6 +31,9 @@ STANDARD_LEADS: tuple[str, ...] = (
     "V5",
     "V6",
 )
+#: The eight independent leads: III, aVR, aVL and aVF follow from I and II (Einthoven and
+#: Goldberger).
+INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 LIMB_LEADS_DERIVABLE: tuple[str, ...] = ("III", "aVR", "aVL", "aVF")
 
 #: Highest sampling rate we accept; anything above is an absurd header, not an ECG.

@@ -211,6 +211,7 @@ class Detector:
         # every component is wanted (model selection).
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
         self.needed_variants = {map_variant(kind) for kind in kinds}
+        #: every score component (model selection, benchmarks), not just the score's
         self.all_components = all_components
         if any(k in BANK_KINDS for k in kinds) and bank is None:
             raise ModelError(
@@ -240,20 +241,14 @@ class Detector:
         }
 
     @property
-    def all_components(self) -> bool:
-        """Every score component (model selection, benchmarks), not just the score's."""
-        return self._all_components
-
-    @all_components.setter
-    def all_components(self, value: bool) -> None:
-        self._all_components = value
-        # Of the all-pass maps, only the trend's mean (a component) unless an "_all" variant
-        # is wanted: placing the others on the windows costs time for nothing.
-        self.all_passes: tuple[str, ...] | None = (
-            None
-            if value or any(v.endswith("_all") for v in self.needed_variants)
-            else ("trend_sq",)
-        )
+    def all_passes(self) -> tuple[str, ...] | None:
+        """The all-pass maps to make (None: every one). Only the trend's mean (a component)
+        unless every component or an "_all" variant is wanted: placing the others on the
+        windows costs time for nothing. Derived on each call, so setting ``all_components``
+        on a loaded Detector (benchmarks/model_accuracy.py) takes effect."""
+        if self.all_components or any(v.endswith("_all") for v in self.needed_variants):
+            return None
+        return ("trend_sq",)
 
     @property
     def wants_events(self) -> bool:

@@ -25,11 +25,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ecgviewer.record import INDEPENDENT_LEADS
+
 QRST_ANGLE, T_COMPLEXITY = "qrst_angle", "t_complexity"
 VCG_KINDS = (QRST_ANGLE, T_COMPLEXITY)
 
 #: The independent leads, in the order of :data:`KORS`'s columns.
-INDEPENDENT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+INDEPENDENT = INDEPENDENT_LEADS
 #: Kors regression matrix: rows X, Y, Z.
 KORS = np.array(
     [

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecgviewer.record import STANDARD_LEADS
+from ecgviewer.record import INDEPENDENT_LEADS, STANDARD_LEADS
 
 #: Independent leads we synthesise; the other four are computed from I and II.
-INDEPENDENT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+INDEPENDENT = INDEPENDENT_LEADS
 
 # Peak amplitudes (mV) per wave for I, II, V1..V6 of a normal adult ECG (QRS axis about +50).
 _NORMAL_AMPS = {
