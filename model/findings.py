@@ -18,14 +18,15 @@ the calibration set is a whole-lead finding of its own (part ``r_loss`` or ``q_w
 selection half 20 % of the infarct-territory records get one in a territory lead, 5 % one
 elsewhere, and the share of abnormal ECGs above p95 with a finding rises from 83.6 % to
 85.1 %). A whole-strip rhythm finding (model/rhythm.py) has its own
-calibration beside them.
+calibration beside them, but counts against the same share of normals.
 
 Every value is turned into standard deviations above the normal ECGs of that lead (mean and
 spread on the selection half's normals; one lead's natural noise no longer outranks another
 lead's real change), the parts are averaged, and two thresholds are set on the same normals:
 a lead is flagged when its whole-ECG value is above all but ``LEAD_SHARE`` of normal ECGs'
-highest lead, a beat when its value is above what normals' beats reach, so that together at
-most ``NORMAL_SHARE`` of normal ECGs get any finding. The calibration is stored in the model
+highest lead, a beat when its value is above what normals' beats reach, so that together
+with the rhythm and QRS-T angle findings at most ``NORMAL_SHARE`` of normal ECGs get any
+finding. The calibration is stored in the model
 card (``findings_calibration``) by ``python -m model.calibrate_findings``.
 
 Measured on fold 9 (bundled model of 2026-11-25): on the selection half, averaging the two
@@ -59,15 +60,20 @@ LEAD_PARTS = PARTS + qrs_pattern.PARTS
 LEAD_SCORE_PARTS = ("restoration",) + qrs_pattern.PARTS
 #: The parts a whole-lead finding averages.
 LEAD_FINDING_PARTS = PARTS
-#: Share of selection normals allowed a whole-lead finding, and any finding at all (chosen on
-#: the selection half: 0.05/0.09 keep 81 % of high-scoring abnormal ECGs with a finding, find
-#: every inserted premature wide beat of the synthetic benchmark and the PVC of PTB-XL 00170;
-#: 0.065/0.08 reached 83 % but missed 88 % of the inserted beats).
-LEAD_SHARE = 0.05
-NORMAL_SHARE = 0.09
+#: Share of selection normals allowed a whole-lead finding, and any finding at all: whole-lead,
+#: beat, rhythm and QRS-T angle findings together (chosen on the selection half). The earlier
+#: 0.05/0.09, which left the rhythm and angle findings out of the budget, flagged 10.1 % of the
+#: selection normals, and fitting on one half of them flagged ~12 % of the other half (so ~2
+#: points of optimism at that size). Now: 7.9 % of the selection normals, 86.2 % of its abnormal
+#: ECGs above the normals' 95th score percentile with a finding (was 87.8 %), and 99 % of the
+#: premature wide beats inserted into its normals (model/localization_benchmark.py) still
+#: found. The whole-lead share is the largest that keeps the beat threshold low enough for
+#: those beats: 0.04 and 0.05 raise it from 5.2 to 6.2-7.0 and find 6-33 % of them.
+LEAD_SHARE = 0.03
+NORMAL_SHARE = 0.08
 #: A whole-ECG finding when the median beat's spatial QRS-T angle (model/vcg.py; a part of the
 #: record score) is wider than this percentile of the selection normals' angles. It has its
-#: own share beside the lead and beat findings', as the rhythm finding has. On the selection
+#: threshold beside the lead and beat findings', as the rhythm finding has. On the selection
 #: half: normal ECGs with any finding 9.8 -> 10.3 %, abnormal ECGs above the normals' 95th
 #: score percentile with a finding 79.0 -> 86.3 % (99.5th: 10.3 % and 84.1 %; 97.5th: 11.4 %
 #: and 87.0 %).
@@ -261,9 +267,6 @@ def fit_calibration(normals: list[Evidence], leads: tuple[str, ...]) -> dict[str
             cal["rhythm"][f"{name}_quantiles"] = _quantiles(
                 [np.array([[e.rhythm.get(name, np.nan)]]) for e in normals]
             )[0]
-    # The rhythm finding has its own calibration (model/rhythm.py): counting its normals
-    # against the lead and beat findings' share raised the beat threshold enough to lose the
-    # PVC of PTB-XL 00170 (selection half: beat threshold 4.98 -> 5.68).
     rhythm_hit = np.array([rhythm.is_irregular(e.rhythm, cal["rhythm"]) for e in normals], bool)
     angles = np.array([e.qrst_angle for e in normals], np.float64)
     qrst_hit = np.zeros(len(normals), bool)
@@ -279,11 +282,12 @@ def fit_calibration(normals: list[Evidence], leads: tuple[str, ...]) -> dict[str
         qrst_hit = np.isfinite(angles) & (angles > cal["qrst_angle"]["threshold"])
     lead_hit = lead_max > lead_threshold
     # The lowest beat threshold that keeps normals with any finding at NORMAL_SHARE.
+    other_hit = lead_hit | rhythm_hit | qrst_hit
     beat_threshold = (
         float(np.nanmax(beat_max[np.isfinite(beat_max)])) if np.isfinite(beat_max).any() else 0.0
     )
     for candidate in np.sort(beat_max[np.isfinite(beat_max)])[::-1]:
-        if np.mean(lead_hit | (beat_max > candidate)) > NORMAL_SHARE:
+        if np.mean(other_hit | (beat_max > candidate)) > NORMAL_SHARE:
             break
         beat_threshold = float(candidate)
     cal["lead"]["threshold"] = lead_threshold
@@ -297,7 +301,7 @@ def fit_calibration(normals: list[Evidence], leads: tuple[str, ...]) -> dict[str
     cal["beat"]["quantiles"] = _quantiles(beat_z)
     cal["n_normals"] = len(normals)
     cal["normal_share_with_findings"] = round(
-        float(np.mean(lead_hit | (beat_max > beat_threshold) | rhythm_hit | qrst_hit)), 4
+        float(np.mean(other_hit | (beat_max > beat_threshold))), 4
     )
     cal["normal_share_with_rhythm_finding"] = round(float(np.mean(rhythm_hit)), 4)
     cal["normal_share_with_qrst_angle_finding"] = round(float(np.mean(qrst_hit)), 4)

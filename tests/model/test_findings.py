@@ -71,7 +71,7 @@ def test_changed_beats_are_found_merged_and_ranked(calibration: dict) -> None:
 
 def test_a_wide_spatial_qrs_t_angle_is_a_whole_ecg_finding() -> None:
     """model/vcg.py's angle beyond the normals' 99th percentile: a finding of the whole ECG
-    (no lead), with its own share of normals beside the lead and beat findings'."""
+    (no lead), with its own threshold beside the lead and beat findings'."""
     rng = np.random.default_rng(4)
     normals = []
     for _ in range(400):
@@ -91,6 +91,15 @@ def test_a_wide_spatial_qrs_t_angle_is_a_whole_ecg_finding() -> None:
     usual = _evidence(np.random.default_rng(5))
     usual.qrst_angle = 60.0
     assert not [f for f in F.findings(usual, cal, LEADS) if f.part == "qrst_angle"]
+    # The angle's normals count against the one budget: the beat threshold rises for them.
+    assert cal["normal_share_with_findings"] <= F.NORMAL_SHARE
+    without = F.fit_calibration(
+        [F.Evidence(e.lead, e.beat, e.spans, e.duration) for e in normals], LEADS
+    )
+    assert cal["beat"]["threshold"] >= without["beat"]["threshold"]
+    assert cal["normal_share_with_findings"] == pytest.approx(
+        np.mean([bool(F.findings(e, cal, LEADS)) for e in normals]), abs=1e-3
+    )
 
 
 @pytest.mark.slow
