@@ -448,12 +448,17 @@ def trend_view(x: Tensor, cfg: ModelConfig) -> Tensor:
 
     The reference min-max scales it; we divide by 3 standard deviations and clip at 1 so an
     artefact in the derivative cannot flatten the rest of the lead.
+
+    The first difference of a ``width``-sample moving average (the start edge-padded) is
+    ``(x[t] - x[t - width]) / width``, computed so: the same values to float rounding
+    (2e-7) as averaging then differencing, but 4-7x faster on a CPU, where torch's
+    ``avg_pool1d`` and ``std`` on these short rows cost ~0.6 ms per ECG.
     """
     width = max(1, int(round(cfg.trend_smooth * cfg.fs)))
-    if width > 1:
-        x = nn.functional.avg_pool1d(
-            nn.functional.pad(x, (width - 1, 0), mode="replicate"), width, stride=1
-        )
-    d = torch.diff(x, dim=-1, prepend=x[..., :1])
-    scale = 3 * d.std(dim=-1, keepdim=True).clamp(min=1e-3)
+    shift = min(width, x.shape[-1])
+    past = torch.cat([x[..., :1].expand(*x.shape[:-1], shift), x[..., :-shift]], dim=-1)
+    d = (x - past) / width
+    centred = d - d.mean(dim=-1, keepdim=True)
+    std = ((centred * centred).sum(dim=-1, keepdim=True) / max(1, x.shape[-1] - 1)).sqrt()
+    scale = 3 * std.clamp(min=1e-3)
     return (d / scale).clamp(-1.0, 1.0)

@@ -273,3 +273,23 @@ def test_without_gil_runs_eagerly_where_tracing_fails(monkeypatch) -> None:  # n
         out = fast(x, beats, valid, trend)
         torch.testing.assert_close(out.global_signal, net(x, beats, valid, trend).global_signal)
     assert fast._traced is False
+
+
+def test_trend_view_is_the_scaled_difference_of_a_moving_average() -> None:
+    """The shortcut in trend_view against its definition: edge-padded moving average, first
+    difference (0 at the start), divided by 3 standard deviations, clipped at 1."""
+    import dataclasses
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 12, 300, generator=g).cumsum(-1) * 0.05
+    x[1, 4] = 0.0  # a flat lead: zero trend, not NaN
+    for smooth in (0.0, 0.02, 0.05):
+        cfg = dataclasses.replace(tiny_config(), trend_smooth=smooth)
+        width = max(1, round(smooth * cfg.fs))
+        padded = torch.nn.functional.pad(x, (width - 1, 0), mode="replicate")
+        avg = padded.unfold(-1, width, 1).mean(-1)
+        d = torch.diff(avg, dim=-1, prepend=avg[..., :1])
+        want = (d / (3 * d.std(dim=-1, keepdim=True).clamp(min=1e-3))).clamp(-1, 1)
+        got = trend_view(x, cfg)
+        assert torch.allclose(got, want, atol=1e-5), smooth
+        assert torch.all(got[1, 4] == 0)
