@@ -43,6 +43,19 @@ def percentile_text(p: float | None) -> str:
     return f"{p:.1f} %"
 
 
+#: Beyond this many standard deviations above normal ECGs a finding's size is printed as
+#: "> 20": the normals' spread is a bell only near them (a Q wave where normal ECGs have none
+#: reads 100 SD and more, a number with no meaning but "far outside").
+SD_SHOWN_UP_TO = 20.0
+
+
+def sd_text(score: float | None) -> str:
+    """A finding's size in SD above normal ECGs: "5.4", "> 20"; "-" without one."""
+    if score is None or not math.isfinite(score):
+        return "-"
+    return f"> {SD_SHOWN_UP_TO:g}" if score > SD_SHOWN_UP_TO else f"{score:.1f}"
+
+
 def verdict_word(p: float | None) -> str:
     """ "unusual", "somewhat unusual", "within normal range", or "no percentile"."""
     if not _finite(p):

@@ -77,3 +77,18 @@ def test_elapsed_time_one_convention():
     assert wording.elapsed_text(7.5) == "7.5 s"
     assert wording.elapsed_text(3725.0) == "1:02:05"
     assert wording.elapsed_text(11.0, long=True) == "0:00:11"
+
+
+@pytest.mark.parametrize(
+    ("score", "text"),
+    [
+        (5.44, "5.4"),
+        (20.0, "20.0"),
+        (20.01, "> 20"),
+        (106.0, "> 20"),
+        (None, "-"),
+        (float("nan"), "-"),
+    ],
+)
+def test_a_findings_size_beyond_20_sd_is_not_printed_as_a_number(score, text):
+    assert wording.sd_text(score) == text

@@ -43,7 +43,7 @@ from ecgviewer.report.page import (
 )
 from ecgviewer.report.reading_block import banner, interpretation_lines
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
-from ecgviewer.wording import flag_texts, percentile_text
+from ecgviewer.wording import flag_texts, percentile_text, sd_text
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +402,8 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
             lines.append(
                 "Findings: "
                 + "; ".join(
-                    f"{f.lead or 'all'} {f.start:.1f}-{f.end:.1f} s, {f.score:.1f} SD" for f in top
+                    f"{f.lead or 'all'} {f.start:.1f}-{f.end:.1f} s, {sd_text(f.score)} SD"
+                    for f in top
                 )
                 + more
             )

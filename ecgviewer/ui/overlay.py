@@ -32,7 +32,7 @@ def finding_text(finding: Finding) -> str:
         "" if finding.percentile is None else f", {wording.comparison(finding.percentile).lower()}"
     )
     return (
-        f"{lead}, {finding.start:.2f}-{finding.end:.2f} s: {finding.score:.1f} SD above "
+        f"{lead}, {finding.start:.2f}-{finding.end:.2f} s: {wording.sd_text(finding.score)} SD above "
         f"normal{pct} ({finding.reason})"
     )
 

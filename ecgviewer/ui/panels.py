@@ -423,10 +423,18 @@ class FindingsPanel(QGroupBox):
         for r, f in enumerate(findings):
             pct = "-" if f.percentile is None else wording.percentile_text(f.percentile)
             for c, text in enumerate(
-                (str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s", f"{f.score:.1f}", pct)
+                (
+                    str(r + 1),
+                    f.lead or "all",
+                    f"{f.start:.1f}-{f.end:.1f} s",
+                    wording.sd_text(f.score),
+                    pct,
+                )
             ):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{f.score:.1f} SD above normal ECGs in this lead: {f.reason}")
+                item.setToolTip(
+                    f"{wording.sd_text(f.score)} SD above normal ECGs in this lead: {f.reason}"
+                )
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.clearSelection()
