@@ -7,7 +7,7 @@ Writes PNGs to OUT_DIR (default /tmp/ecg_screens): the demo ECG in 3x4 + rhythm 
 anomaly overlay, a PTB-XL abnormal record (fold 9, inferior/anterior MI) with overlay and a
 finding selected, the 12x1 layout, the 6x2 layout in the dark theme with the caliper, an
 error dialog, and the overlay on one fold-9 record each of a normal ECG, inferior MI, anteroseptal
-MI, LBBB, RBBB, atrial fibrillation and PVCs (3x4 + rhythm, then the first finding selected:
+MI, LBBB, RBBB, LVH, atrial fibrillation and PVCs (3x4 + rhythm, then the first finding selected:
 ``10_<kind>_*.png``) for a reader to judge where the heat band, the findings and the
 expected-normal (ghost) trace land. The real model job is used when it is installed (ecgviewer.analysis.scoring and
 bundled weights); otherwise a labelled fake overlay is drawn and the script says so.
@@ -53,6 +53,7 @@ PATHOLOGIES = {
     "asmi": (("ASMI",), 100.0),
     "lbbb": (("CLBBB",), 100.0),
     "rbbb": (("CRBBB",), 100.0),
+    "lvh": (("LVH",), 100.0),
     "afib": (("AFIB",), 0.0),
     "pvc": (("PVC",), 0.0),
 }
@@ -203,12 +204,12 @@ def main(argv: list[str]) -> int:
         print("PTB-XL not found: skipped the PTB-XL screenshots", file=sys.stderr)
 
     # 5. the overlay on real pathology: where a cardiologist would look
-    win.set_layout("3x4")
     for name, (codes, least) in PATHOLOGIES.items():
         path = pick_ptbxl(codes, least, only=name == "normal")
         if path is None:
             print(f"no fold-9 record for {name}: skipped", file=sys.stderr)
             continue
+        win.set_layout("3x4")  # stepping to a finding may have switched it
         win.open_path(path)
         wait_scored(win)
         shot(win, f"10_{name}_{path.stem}_3x4.png")
