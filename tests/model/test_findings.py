@@ -117,3 +117,20 @@ def test_bundled_model_finds_an_inserted_wide_beat_where_it_was_inserted(ptbxl_d
     hit = [f for f in altered.findings if f.start <= where.mean() <= f.end]
     assert hit, (altered.findings, where.min(), where.max())
     assert len(det.score(rec).findings) <= len(altered.findings)
+
+
+def test_the_bundled_calibration_was_made_with_this_budget() -> None:
+    """Bundled weights must come with a findings calibration fitted under today's budget
+    (python -m model.calibrate_findings after a change to model/findings.py): the share it
+    measured on the selection normals is within NORMAL_SHARE."""
+    import json
+
+    card_path = bundled_weights().with_name("model_card.json")
+    if not card_path.is_file():
+        pytest.skip("no bundled model card")
+    cal = json.loads(card_path.read_text(encoding="utf-8")).get("findings_calibration")
+    if not cal:
+        pytest.skip("the bundled model card has no findings calibration yet")
+    assert 0 < cal["normal_share_with_findings"] <= F.NORMAL_SHARE
+    assert cal["n_normals"] >= 200
+    assert cal["lead"]["threshold"] > 0 and cal["beat"]["threshold"] > cal["lead"]["threshold"]
