@@ -30,9 +30,7 @@ from ecgviewer.record import INDEPENDENT_LEADS
 QRST_ANGLE, T_COMPLEXITY = "qrst_angle", "t_complexity"
 VCG_KINDS = (QRST_ANGLE, T_COMPLEXITY)
 
-#: The independent leads, in the order of :data:`KORS`'s columns.
-INDEPENDENT = INDEPENDENT_LEADS
-#: Kors regression matrix: rows X, Y, Z.
+#: Kors regression matrix: rows X, Y, Z; columns the leads of INDEPENDENT_LEADS, in order.
 KORS = np.array(
     [
         [0.38, -0.07, -0.13, 0.05, -0.01, 0.14, 0.06, 0.54],
@@ -54,11 +52,11 @@ def vcg_features(
     nan = {QRST_ANGLE: float("nan"), T_COMPLEXITY: float("nan")}
     if (
         median_beat is None
-        or not set(INDEPENDENT) <= set(leads)
+        or not set(INDEPENDENT_LEADS) <= set(leads)
         or not np.isfinite(median_beat).all()
     ):
         return nan
-    x = np.asarray(median_beat, np.float64)[[list(leads).index(n) for n in INDEPENDENT]]
+    x = np.asarray(median_beat, np.float64)[[list(leads).index(n) for n in INDEPENDENT_LEADS]]
     q0 = r_index + int(round(QRS_WINDOW_S[0] * fs))
     q1 = r_index + int(round(QRS_WINDOW_S[1] * fs))
     t0 = r_index + int(round(T_START_S * fs))

@@ -22,9 +22,6 @@ import numpy as np
 
 from ecgviewer.record import INDEPENDENT_LEADS, STANDARD_LEADS
 
-#: Independent leads we synthesise; the other four are computed from I and II.
-INDEPENDENT = INDEPENDENT_LEADS
-
 # Peak amplitudes (mV) per wave for I, II, V1..V6 of a normal adult ECG (QRS axis about +50).
 _NORMAL_AMPS = {
     "P": (0.08, 0.14, 0.06, 0.07, 0.08, 0.08, 0.08, 0.07),
@@ -175,7 +172,7 @@ def synthetic_ecg(
 
     amps = {w: np.array(a) for w, a in _NORMAL_AMPS.items()}
     amps["P"] = amps["P"] * p_scale
-    indep = np.zeros((len(INDEPENDENT), n))
+    indep = np.zeros((len(INDEPENDENT_LEADS), n))
     beats: list[BeatTruth] = []
     spans: list[tuple[float, float, str]] = []
     for r, kind in zip(r_times, kinds, strict=True):
@@ -208,14 +205,14 @@ def synthetic_ecg(
             )
 
     # Baseline wander (respiration + slow drift), white noise, optional mains hum.
-    for i in range(len(INDEPENDENT)):
+    for i in range(len(INDEPENDENT_LEADS)):
         indep[i] += wander_mv * np.sin(2 * np.pi * resp_hz * t + rng.uniform(0, 2 * np.pi))
         indep[i] += 0.6 * wander_mv * np.sin(2 * np.pi * 0.07 * t + rng.uniform(0, 2 * np.pi))
         indep[i] += rng.normal(0, noise_mv, n)
         if mains_hz:
             indep[i] += 0.01 * np.sin(2 * np.pi * mains_hz * t + rng.uniform(0, 2 * np.pi))
 
-    by_name = dict(zip(INDEPENDENT, indep, strict=True))
+    by_name = dict(zip(INDEPENDENT_LEADS, indep, strict=True))
     by_name.update(derive_limb_leads(by_name["I"], by_name["II"]))
     sig = np.stack([by_name[name] for name in STANDARD_LEADS]).astype(np.float32)
     inside = [b for b in beats if 0 <= b.r * fs < n]

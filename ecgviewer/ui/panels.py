@@ -422,19 +422,13 @@ class FindingsPanel(QGroupBox):
         self.table.setRowCount(len(findings))
         for r, f in enumerate(findings):
             pct = "-" if f.percentile is None else wording.percentile_text(f.percentile)
+            size = wording.sd_text(f.score)
+            tip = f"{size} SD above normal ECGs in this lead: {f.reason}"
             for c, text in enumerate(
-                (
-                    str(r + 1),
-                    f.lead or "all",
-                    f"{f.start:.1f}-{f.end:.1f} s",
-                    wording.sd_text(f.score),
-                    pct,
-                )
+                (str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s", size, pct)
             ):
                 item = QTableWidgetItem(text)
-                item.setToolTip(
-                    f"{wording.sd_text(f.score)} SD above normal ECGs in this lead: {f.reason}"
-                )
+                item.setToolTip(tip)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.clearSelection()
