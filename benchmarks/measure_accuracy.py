@@ -7,6 +7,9 @@ offset the latest offset over the leads; the record's reference is the median ov
 mean and SD of (ours - reference) in ms for all records, for the tuning half (records 1-50,
 used to choose the thresholds) and the held-out half (51-100), and per rhythm group, with the
 IEC limits (mean within +-10 ms for P, PR, QRS and +-25 ms for QT; SD at most 15, 10, 10, 30).
+Records 1-50 also trained the learned edge network that ``measure`` averages with its rules
+(ecgviewer/signal/learned_edges.py), so the 1-50 rows are in-sample for it; its out-of-fold
+figures on records 1-50 are what ``python -m model.train_delineator`` prints.
 
     PYTHONPATH=$PWD python benchmarks/measure_accuracy.py [--ludb ../shared/data/ludb] [--per-record]
         [--markdown]

@@ -21,7 +21,11 @@ than every beat, and globally over all leads:
 5. Calibration: each fiducial is then moved by a fixed amount (``CALIBRATION_MS``) so that on
    average it falls where cardiologists put it. The amounts were chosen on LUDB records 1-50
    only (benchmarks/measure_accuracy.py reports records 51-100 separately).
-6. Axes from the net areas of leads I and aVF over the P, QRS and T windows; amplitudes and
+6. A second opinion (12 standard leads at 250 Hz or more, not paced): a small network
+   trained on LUDB 1-50's per-lead marks labels every lead
+   (:mod:`~ecgviewer.signal.learned_edges`); each of P duration, PR, QRS and QT is the mean
+   of the rules' and the network's, the fiducials moved to match (the QRS onset stays).
+7. Axes from the net areas of leads I and aVF over the P, QRS and T windows; amplitudes and
    ST levels from the median beats relative to the PR segment (the isoelectric level).
 
 A value that cannot be measured is ``None`` with a plain-words reason, never a guess.
@@ -38,6 +42,7 @@ from scipy import ndimage
 
 from ecgviewer.record import Record, normalize_lead_name
 from ecgviewer.signal.filters import bandpass, lowpass
+from ecgviewer.signal.learned_edges import learned_intervals
 from ecgviewer.signal.median_beat import MedianBeats, median_beats
 from ecgviewer.signal.p_waves import p_consistency
 from ecgviewer.signal.resample import resample
@@ -248,12 +253,16 @@ def heart_rate_stats(r_peaks: np.ndarray, fs: float) -> HeartRateStats:
 
 
 def measure(
-    record: Record, max_seconds: float = 60.0, calibration: dict[str, float] | None = None
+    record: Record,
+    max_seconds: float = 60.0,
+    calibration: dict[str, float] | None = None,
+    learned: bool | None = None,
 ) -> Measurements:
     """Measure an ECG like an electrocardiograph: global intervals, rate, axes, amplitudes.
 
     The first ``max_seconds`` of the record's ECG leads are used (a cart measures its 10 s).
     Never raises for a bad signal: what cannot be measured is ``None`` with a reason.
+    ``learned``: see :func:`measure_signal`.
     """
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
@@ -264,7 +273,7 @@ def measure(
     x = np.where(np.isfinite(x), x, 0.0)
     ref = leads.index("II") if "II" in leads else None
     peaks = detect_r_peaks(x, record.fs, lead=ref)
-    return measure_signal(x, record.fs, leads, peaks, calibration)
+    return measure_signal(x, record.fs, leads, peaks, calibration, learned=learned)
 
 
 def measure_signal(
@@ -274,6 +283,7 @@ def measure_signal(
     r_peaks: np.ndarray,
     calibration: dict[str, float] | None = None,
     as_model_ranges: bool = False,
+    learned: bool | None = None,
 ) -> Measurements:
     """:func:`measure` on an array (n_leads, n) in mV with its R peaks (sample indices).
 
@@ -285,6 +295,10 @@ def measure_signal(
     does not repeat beat to beat (:data:`P_MIN_CONSISTENCY`) and a PR kept where the P wave
     itself is implausible. The model's measurement features pass True, so that the card stays
     valid; changing that means rebuilding the ranges and re-exporting the card.
+    ``learned`` (default: unless ``as_model_ranges`` or a ``calibration`` is given): each
+    interval is the mean of the rules' and of the network's of
+    :mod:`~ecgviewer.signal.learned_edges` (12 standard leads at 250 Hz or more; rules alone
+    otherwise, and in a paced rhythm), the fiducials moved to match, the QRS onset kept.
     """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
@@ -367,6 +381,12 @@ def measure_signal(
                 f"no P wave repeating before the beats (P-wave consistency {consistency:.2f}, "
                 f"below {P_MIN_CONSISTENCY:g}): atrial fibrillation or flutter?"
             )
+    use_network = (not as_model_ranges and calibration is None) if learned is None else learned
+    second = None
+    if use_network and not paced and "qrs_onset" in fid:
+        second = learned_intervals(x, fs, leads, mb.used)
+        if second is not None:
+            fid = _with_learned(fid, second, mb.fs)
     ms = 1000.0 / mb.fs
     span = {
         "p_duration": ("p_onset", "p_offset"),
@@ -422,6 +442,12 @@ def measure_signal(
         f"; at {mb.fs:g} Hz, no low-pass; QRS from the spatial velocity of the lead-normalised "
         "median beats, T end by the tangent method, P by its slopes; "
         + (
+            "each interval averaged with a network's trained on cardiologists' per-lead marks "
+            "(LUDB 1-50); "
+            if second is not None
+            else ""
+        )
+        + (
             "calibrated to cardiologists' global onsets/offsets (LUDB 1-50: the earliest "
             "onset and latest offset over 12 leads; the QRS reads ~20 ms wider than carts "
             "print, which matters for cart criteria such as QRS >= 120 ms)"
@@ -448,6 +474,29 @@ def measure_signal(
         reasons=reasons,
         paced=paced,
     )
+
+
+def _with_learned(
+    fid: dict[str, float], second: dict[str, float | None], fs: float
+) -> dict[str, float]:
+    """The fiducials moved so that each interval is the mean of the rules' and the network's
+    (``second``, ms); the QRS onset, where both intervals start or end, stays."""
+    out = dict(fid)
+    on, per_ms = fid["qrs_onset"], fs / 1000.0
+
+    def mean(rules_samples: float, key: str) -> float:
+        value = second.get(key)
+        return rules_samples if value is None else (rules_samples + value * per_ms) / 2
+
+    if "qrs_offset" in fid:
+        out["qrs_offset"] = on + mean(fid["qrs_offset"] - on, "qrs")
+    if "t_end" in fid:
+        out["t_end"] = on + mean(fid["t_end"] - on, "qt")
+    if "p_onset" in fid:
+        out["p_onset"] = on - mean(on - fid["p_onset"], "pr")
+        if "p_offset" in fid:
+            out["p_offset"] = out["p_onset"] + mean(fid["p_offset"] - fid["p_onset"], "p_duration")
+    return out
 
 
 def _drop_p(fid: dict[str, float]) -> None:
