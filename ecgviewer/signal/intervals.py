@@ -442,17 +442,17 @@ def measure_signal(
         f"; at {mb.fs:g} Hz, no low-pass; QRS from the spatial velocity of the lead-normalised "
         "median beats, T end by the tangent method, P by its slopes; "
         + (
-            "each interval averaged with a network's trained on cardiologists' per-lead marks "
-            "(LUDB 1-50); "
-            if second is not None
-            else ""
-        )
-        + (
             "calibrated to cardiologists' global onsets/offsets (LUDB 1-50: the earliest "
             "onset and latest offset over 12 leads; the QRS reads ~20 ms wider than carts "
             "print, which matters for cart criteria such as QRS >= 120 ms)"
             if calibration is None
             else "edges shifted by the given calibration"
+        )
+        + (
+            "; each interval then averaged with that of a network trained on the same "
+            "cardiologists' per-lead marks"
+            if second is not None
+            else ""
         )
     )
     return Measurements(

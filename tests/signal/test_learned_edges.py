@@ -133,7 +133,7 @@ def test_measure_averages_the_rules_and_the_network_keeping_the_qrs_onset() -> N
         want = (getattr(rules, f"{key}_ms") + net[key]) / 2
         assert getattr(both, f"{key}_ms") == pytest.approx(want, abs=0.11), key  # 0.1 ms rounding
     assert both.fiducials["qrs_onset"] == rules.fiducials["qrs_onset"]
-    assert "averaged with a network" in both.method
+    assert "averaged with that of a network" in both.method
     # The model's measurement features keep the rules alone (their normal ranges were built so).
     legacy = measure_signal(ecg.signal, 500.0, ecg.leads, peaks, as_model_ranges=True)
     assert "averaged" not in legacy.method
