@@ -21,7 +21,7 @@ than every beat, and globally over all leads:
 5. Calibration: each fiducial is then moved by a fixed amount (``CALIBRATION_MS``) so that on
    average it falls where cardiologists put it. The amounts were chosen on LUDB records 1-50
    only (benchmarks/measure_accuracy.py reports records 51-100 separately).
-6. A second opinion (12 standard leads at 250 Hz or more, not paced): a small network
+6. A second opinion (12 standard leads at 400 Hz or more, not paced): a small network
    trained on LUDB 1-50's per-lead marks labels every lead
    (:mod:`~ecgviewer.signal.learned_edges`); each of P duration, PR, QRS and QT is the mean
    of the rules' and the network's, the fiducials moved to match (the QRS onset stays).
@@ -297,7 +297,7 @@ def measure_signal(
     valid; changing that means rebuilding the ranges and re-exporting the card.
     ``learned`` (default: unless ``as_model_ranges`` or a ``calibration`` is given): each
     interval is the mean of the rules' and of the network's of
-    :mod:`~ecgviewer.signal.learned_edges` (12 standard leads at 250 Hz or more; rules alone
+    :mod:`~ecgviewer.signal.learned_edges` (12 standard leads at 400 Hz or more; rules alone
     otherwise, and in a paced rhythm), the fiducials moved to match, the QRS onset kept.
     """
     x = np.asarray(signal, dtype=np.float64)
@@ -476,6 +476,14 @@ def measure_signal(
     )
 
 
+#: Beyond these differences (ms) between the rules' interval and the learned network's, the
+#: rules' stands alone: one of the two has failed further than either did on LUDB 1-50 (the
+#: rules' largest errors there: P 44, PR 26, QRS 43, QT 115 ms; the largest out-of-fold
+#: differences between the two: 77, 31, 28, 41 ms). A network given a noisier input than it
+#: learned from read QTs 190-450 ms too long on synthetic ECGs.
+LEARNED_MAX_DISAGREEMENT_MS = {"p_duration": 100.0, "pr": 50.0, "qrs": 60.0, "qt": 150.0}
+
+
 def _with_learned(
     fid: dict[str, float], second: dict[str, float | None], fs: float
 ) -> dict[str, float]:
@@ -486,7 +494,9 @@ def _with_learned(
 
     def mean(rules_samples: float, key: str) -> float:
         value = second.get(key)
-        return rules_samples if value is None else (rules_samples + value * per_ms) / 2
+        if value is None or abs(value - rules_samples / per_ms) > LEARNED_MAX_DISAGREEMENT_MS[key]:
+            return rules_samples  # one of the two failed: the rules, which always measured
+        return (rules_samples + value * per_ms) / 2
 
     if "qrs_offset" in fid:
         out["qrs_offset"] = on + mean(fid["qrs_offset"] - on, "qrs")

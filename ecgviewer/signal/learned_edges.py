@@ -15,8 +15,8 @@ and the README).
 Inference is numpy only (this layer is torch-free): the exported weights have their batch
 norms folded into the convolutions (``resources/delineator/weights.npz``, with the biases of
 each interval measured out of fold, which are subtracted here). It needs the 12 standard
-leads at 250 Hz or more; otherwise :func:`learned_intervals` gives None and the rules alone
-measure.
+leads at :data:`MIN_FS` or more; otherwise :func:`learned_intervals` gives None and the rules
+alone measure.
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ from ecgviewer.signal.resample import resample
 
 #: The network's rate (Hz): LUDB's 500 Hz halved.
 WORK_FS = 250.0
-#: Slowest input rate measured (coarser edges than the network learned from are not used).
-MIN_FS = 250.0
+#: Slowest input rate measured. The network learned from 500 Hz records brought to 250 Hz
+#: (their noise above ~110 Hz filtered away by the resampling); a record recorded at 250 Hz
+#: keeps that noise, and on synthetic ECGs at 250 Hz the network's T waves ran into the next
+#: beat (QT 190-450 ms long) where at 360-1000 Hz they did not. So 400 Hz at least.
+MIN_FS = 400.0
 #: Bundled weights (``python -m model.train_delineator`` writes them).
 WEIGHTS = "delineator/weights.npz"
 #: Classes of the network's output, per sample.
@@ -185,7 +188,8 @@ def learned_intervals(
     """The network's global intervals (ms, its out-of-fold bias removed) of a 12-lead ECG.
 
     ``beats``: R peaks (samples at ``fs``) of the beats to measure. None when the 12 standard
-    leads are not all there, the rate is below :data:`MIN_FS` or no weights are bundled.
+    leads are not all there, the rate is below :data:`MIN_FS` (400 Hz) or no weights are
+    bundled.
     """
     if fs < MIN_FS - 1e-6 or not set(STANDARD_LEADS) <= set(leads):
         return None

@@ -84,12 +84,30 @@ def test_the_matrix_convolution_is_a_same_padded_convolution() -> None:
             np.testing.assert_allclose(out[n, o], want, rtol=1e-4, atol=1e-4)
 
 
-def test_not_measured_without_twelve_leads_or_below_250_hz() -> None:
+@pytest.mark.parametrize("fs", [100.0, 250.0])
+def test_not_measured_without_twelve_leads_or_below_400_hz(fs: float) -> None:
     ecg = synthetic_ecg(fs=500.0, seed=4)
     peaks = detect_r_peaks(ecg.signal, 500.0)
     assert learned_intervals(ecg.signal[:3], 500.0, ecg.leads[:3], peaks) is None
-    slow = synthetic_ecg(fs=100.0, seed=4)
-    assert learned_intervals(slow.signal, 100.0, slow.leads, None) is None
+    slow = synthetic_ecg(fs=fs, seed=4)
+    assert learned_intervals(slow.signal, fs, slow.leads, None) is None
+
+
+def test_a_network_far_from_the_rules_is_not_averaged_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A QT 300 ms longer than the rules' (a T wave run into the next beat) is a failure: the
+    rules' QT stands; a QRS 10 ms wider is averaged in."""
+    import ecgviewer.signal.intervals as iv
+
+    ecg = synthetic_ecg(fs=500.0, seed=6)
+    peaks = detect_r_peaks(ecg.signal, 500.0)
+    rules = iv.measure_signal(ecg.signal, 500.0, ecg.leads, peaks, learned=False)
+    assert rules.qt_ms is not None and rules.qrs_ms is not None
+    fake = {"p_duration": None, "pr": None, "qrs": rules.qrs_ms + 10, "qt": rules.qt_ms + 300}
+    monkeypatch.setattr(iv, "learned_intervals", lambda *a, **k: fake)
+    both = iv.measure_signal(ecg.signal, 500.0, ecg.leads, peaks)
+    assert both.qt_ms == pytest.approx(rules.qt_ms, abs=0.11)
+    assert both.qrs_ms == pytest.approx(rules.qrs_ms + 5, abs=0.11)
+    assert both.pr_ms == pytest.approx(rules.pr_ms, abs=0.11)
 
 
 @pytest.mark.skipif(not resource(WEIGHTS).is_file(), reason="no bundled delineator weights")
