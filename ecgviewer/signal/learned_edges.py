@@ -50,17 +50,22 @@ INTERVALS = ("p_duration", "pr", "qrs", "qt")
 
 def network_input(x: np.ndarray, fs: float) -> np.ndarray:
     """(n_leads, 2, n) float32 at :data:`WORK_FS`: each lead (0.5 Hz high-pass, scaled by its
-    99.5th percentile of |x|) beside the spatial velocity of all leads (scaled by its 99th
-    percentile), the context that tells the network where the global QRS is. Training and
-    inference both make their inputs here."""
+    99.5th percentile of |x|) beside :func:`spatial_velocity` of all leads, the context that
+    tells the network where the global QRS is. Training makes its inputs here too."""
     y = highpass(np.asarray(x, dtype=np.float64), fs, 0.5).astype(np.float64)
     if abs(fs - WORK_FS) > 1e-6:
         y = resample(y, fs, WORK_FS)
     scale = np.maximum(np.percentile(np.abs(y), 99.5, axis=1, keepdims=True), 0.05)
     y = y / scale
-    vel = np.sqrt((np.diff(y, axis=1, prepend=y[:, :1]) ** 2).sum(axis=0))
-    vel = vel / max(float(np.percentile(vel, 99)), 1e-6)
+    vel = spatial_velocity(y)
     return np.stack([np.stack([lead, vel]) for lead in y]).astype(np.float32)
+
+
+def spatial_velocity(leads: np.ndarray) -> np.ndarray:
+    """Root of the summed squared sample-to-sample changes of the scaled leads (n_leads, n),
+    scaled by its 99th percentile: large in every QRS, whichever leads carry it."""
+    vel = np.sqrt((np.diff(leads, axis=1, prepend=leads[:, :1]) ** 2).sum(axis=0))
+    return vel / max(float(np.percentile(vel, 99)), 1e-6)
 
 
 @lru_cache(maxsize=2)
