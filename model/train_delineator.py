@@ -20,7 +20,7 @@ of one lead as none/P/QRS/T from the lead and the spatial velocity of all 12
 (``learned_edges.network_input``), trained with cross-entropy over the annotated span of each
 lead, on random 4 s crops with noise and mains added to all 12 leads before the velocity
 channel is made, and random gain, polarity and baseline wander on the lead.
-About 2 minutes a network on 2 cores.
+About 2.5 minutes a network on 2 cores (15 minutes in all).
 """
 
 from __future__ import annotations
