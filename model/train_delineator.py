@@ -229,6 +229,11 @@ def _stats(d: list[float]) -> dict[str, float | int]:
     }
 
 
+def _fold(records: list[int], f: int, folds: int) -> list[int]:
+    """The records of fold ``f``: consecutive blocks (1-10, 11-20, ... for 50 and 5)."""
+    return records[f * len(records) // folds : (f + 1) * len(records) // folds]
+
+
 def cross_validate(
     ludb: Path,
     data: dict[int, dict[str, Any]],
@@ -240,7 +245,7 @@ def cross_validate(
     """Out-of-fold biases and the error table (rules, network, their average)."""
     out_of_fold: dict[int, dict[str, float | None]] = {}
     for f in range(folds):
-        test = records[f * len(records) // folds : (f + 1) * len(records) // folds]
+        test = _fold(records, f, folds)
         weights = export(train(data, [r for r in records if r not in test], steps, seed + f))
         for r in test:
             out_of_fold[r] = predict(weights, data[r])
@@ -255,7 +260,7 @@ def cross_validate(
         biases[q] = float(np.mean(errs))
         net_err, rule_err, avg_err = [], [], []
         for f in range(folds):
-            test = records[f * len(records) // folds : (f + 1) * len(records) // folds]
+            test = _fold(records, f, folds)
             others = [
                 out_of_fold[r][q] - ref[r][q]  # type: ignore[operator]
                 for r in records
