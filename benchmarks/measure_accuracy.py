@@ -176,9 +176,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--per-record", action="store_true", help="also list every record's values")
     ap.add_argument("--markdown", action="store_true", help="print the README table, not JSON")
+    ap.add_argument(
+        "--fold-weights",
+        type=Path,
+        help="measure each record with the learned edge network of the cross-validation fold "
+        "that left it out (the folder `python -m model.train_delineator --fold-weights` writes)",
+    )
     args = ap.parse_args(argv)
     from ecgviewer.io import read
+    from ecgviewer.signal import learned_edges
     from ecgviewer.signal.intervals import measure
+
+    folds = (
+        {int(k): v for k, v in json.loads((args.fold_weights / "folds.json").read_text()).items()}
+        if args.fold_weights
+        else {}
+    )
+    shipped = learned_edges.WEIGHTS
 
     data = args.ludb / "data"
     groups = _rhythms(args.ludb)
@@ -190,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         ref = reference(path)
         robust = reference(path, drop=1)
         halves = (reference(path, parity=0), reference(path, parity=1))
+        if args.fold_weights:  # this record's out-of-fold network in place of the shipped one
+            learned_edges.WEIGHTS = (
+                str(args.fold_weights.resolve() / folds[rec_id]) if rec_id in folds else shipped
+            )
+            learned_edges.load_weights.cache_clear()
         m = measure(read(str(path.with_suffix(".hea"))))
         ours = {"p_duration": m.p_duration_ms, "pr": m.pr_ms, "qrs": m.qrs_ms, "qt": m.qt_ms}
         rows.append(

@@ -241,12 +241,21 @@ def cross_validate(
     folds: int,
     steps: int,
     seed: int,
+    fold_weights: Path | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Out-of-fold biases and the error table (rules, network, their average)."""
+    """Out-of-fold biases and the error table (rules, network, their average).
+
+    ``fold_weights``: also write each fold's network there (``fold{k}.npz``, its biases from
+    the other folds only) and ``folds.json`` (record -> file), so that
+    ``benchmarks/measure_accuracy.py --fold-weights`` measures every record out of fold through
+    the shipped code path (guard, fiducials and all).
+    """
     out_of_fold: dict[int, dict[str, float | None]] = {}
+    fold_nets: list[dict[str, np.ndarray]] = []
     for f in range(folds):
         test = _fold(records, f, folds)
         weights = export(train(data, [r for r in records if r not in test], steps, seed + f))
+        fold_nets.append(weights)
         for r in test:
             out_of_fold[r] = predict(weights, data[r])
         print(f"fold {f + 1}/{folds} done", file=sys.stderr, flush=True)
@@ -283,6 +292,21 @@ def cross_validate(
             "network": _stats(net_err),
             "average": _stats(avg_err),
         }
+    if fold_weights is not None:
+        fold_weights.mkdir(parents=True, exist_ok=True)
+        which: dict[int, str] = {}
+        for f, weights in enumerate(fold_nets):
+            test = _fold(records, f, folds)
+            for q in INTERVALS:
+                others = [
+                    out_of_fold[r][q] - ref[r][q]  # type: ignore[operator]
+                    for r in records
+                    if r not in test and out_of_fold[r][q] is not None and ref[r][q] is not None
+                ]
+                weights[f"bias_{q}"] = np.float32(np.mean(others))
+            np.savez_compressed(fold_weights / f"fold{f}.npz", **weights)
+            which.update({r: f"fold{f}.npz" for r in test})
+        (fold_weights / "folds.json").write_text(json.dumps(which, indent=0))
     return biases, table
 
 
@@ -294,19 +318,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--records",
+        default="1-100",
+        help="LUDB records to learn from, FIRST-LAST (default: 1-100, all the shared ones)",
+    )
+    ap.add_argument(
+        "--fold-weights",
+        type=Path,
+        help="also write each cross-validation fold's network here (for measure_accuracy.py)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    records = list(range(1, 51))  # the tuning half only
+    first, last = (int(v) for v in args.records.split("-"))
+    records = list(range(first, last + 1))
     t0 = time.time()
     data = load_ludb(args.ludb, records)
-    biases, table = cross_validate(args.ludb, data, records, args.folds, args.steps, args.seed)
+    biases, table = cross_validate(
+        args.ludb, data, records, args.folds, args.steps, args.seed, args.fold_weights
+    )
     weights = export(train(data, records, args.steps, args.seed + args.folds))
     for q, b in biases.items():
         weights[f"bias_{q}"] = np.float32(b)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **weights)
     report = {
-        "records": "LUDB 1-50",
+        "records": f"LUDB {first}-{last}",
         "steps": args.steps,
         "seed": args.seed,
         "folds": args.folds,

@@ -389,8 +389,10 @@ def paint_comparison_page(
     previous_record: object,
     previous: Measurements,
     comparison: object,
+    remeasured: bool = False,
 ) -> None:
-    """Serial comparison: overlaid median beats, rhythm strips, the table of changes."""
+    """Serial comparison: overlaid median beats, rhythm strips, the table of changes
+    (``remeasured``: both measured by the rules alone, ``ecgviewer.signal.serial.alike``)."""
     p.fillRect(QRectF(0, 0, PAGE_W, PAGE_H), QColor("white"))
     text(p, k, 10, 9, "Serial comparison", 10, bold=True)
     text(p, k, 10, 13.5, "this: " + _who(record), 6.0, colour=TRACE)
@@ -459,4 +461,7 @@ def paint_comparison_page(
             f"{lead} ({label})",
             colour,
         )
-    text(p, k, 10, 207, "25 mm/s, 10 mm/mV. Median beats aligned on QRS onset.", 5.5)
+    footer = "25 mm/s, 10 mm/mV. Median beats aligned on QRS onset."
+    if remeasured:
+        footer += " Both ECGs measured by the rules alone, so that no change is a change of method."
+    text(p, k, 10, 207, footer, 5.5)

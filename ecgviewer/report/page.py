@@ -186,10 +186,10 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
         content.findings = findings_of(result)
         content.heat_scale = heat_scale(result)
-    if not content.measurements:
-        content.measurements = measure(record, content.t0)
     if content.median is None:
         content.median = _median(record, content.t0)
+    if not content.measurements:  # the same strip's measurements: made once, not twice
+        content.measurements = measure(record, content.t0, measured=content.median)
     if content.previous is not None and content.previous_median is None:
         content.previous_median = _median(content.previous, 0.0)
     if content.reading is not None:
@@ -214,12 +214,13 @@ def _opt(v: Any) -> float | None:
 
 
 def measure(
-    record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS
+    record: Record, t0: float = 0.0, seconds: float = PAGE_SECONDS, measured: Any = None
 ) -> list[tuple[str, str]]:
     """Heart rate, RR and intervals for the printed page, or why they are unavailable.
 
-    Intervals come from ``ecgviewer.signal.intervals`` when that module is present; heart
-    rate and RR from the R-peak detector.
+    Intervals come from ``ecgviewer.signal.intervals`` when that module is present (or from
+    ``measured``, its Measurements of the same strip when already made); heart rate and RR
+    from the R-peak detector.
     """
     out: list[tuple[str, str]] = []
     try:
@@ -247,22 +248,23 @@ def measure(
         )
     else:
         out.append(("Heart rate", "unavailable (fewer than 2 R peaks)"))
-    out.extend(_intervals(page, peaks))
+    out.extend(_intervals(page, peaks, measured))
     return out
 
 
-def _intervals(page: Record, peaks: np.ndarray) -> list[tuple[str, str]]:
+def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[str, str]]:
     """PR, QRS, QT, QTc from ``ecgviewer.signal.intervals`` (the viewer's numbers), each with
-    the reason when unavailable, and how they were measured."""
-    try:
-        from ecgviewer.signal.intervals import measure_signal
-    except ImportError:
-        return [("PR / QRS / QT", "unavailable (interval measurement not installed)")]
-    try:
-        ecg = [i for i, name in enumerate(page.leads) if name not in page.non_ecg]
-        res = measure_signal(page.data()[ecg], page.fs, [page.leads[i] for i in ecg], peaks)
-    except Exception as exc:  # noqa: BLE001 - the page still prints, saying why
-        return [("PR / QRS / QT", f"unavailable ({exc})")]
+    the reason when unavailable, and how they were measured (``res``: already measured)."""
+    if res is None:
+        try:
+            from ecgviewer.signal.intervals import measure_signal
+        except ImportError:
+            return [("PR / QRS / QT", "unavailable (interval measurement not installed)")]
+        try:
+            ecg = [i for i, name in enumerate(page.leads) if name not in page.non_ecg]
+            res = measure_signal(page.data()[ecg], page.fs, [page.leads[i] for i in ecg], peaks)
+        except Exception as exc:  # noqa: BLE001 - the page still prints, saying why
+            return [("PR / QRS / QT", f"unavailable ({exc})")]
     reasons = getattr(res, "reasons", {}) or {}
 
     def value(name: str) -> str:

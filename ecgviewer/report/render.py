@@ -110,12 +110,18 @@ def extra_pages(content: ReportContent) -> list[Any]:
         pages.append(lambda p, k: sheet.paint_median_page(p, k, content.record, m))
         pm = content.previous_median
         if content.previous is not None and pm is not None:
-            from ecgviewer.signal.serial import compare
+            from ecgviewer.paper.layouts import PAGE_SECONDS
+            from ecgviewer.signal.serial import alike, compare
 
-            comparison = compare(pm, m, None, content.percentile)
+            # Like with like: the median page keeps the best measurement, the comparison
+            # re-measures by the rules alone where only one ECG could use the network.
+            strip = content.record.slice(content.t0, content.t0 + PAGE_SECONDS)
+            mc, pmc = alike(strip, m, pm), alike(content.previous.slice(0.0, PAGE_SECONDS), pm, m)
+            comparison = compare(pmc, mc, None, content.percentile)
+            remeasured = mc is not m or pmc is not pm
             pages.append(
                 lambda p, k: sheet.paint_comparison_page(
-                    p, k, content.record, m, content.previous, pm, comparison
+                    p, k, content.record, mc, content.previous, pmc, comparison, remeasured
                 )
             )
     return pages

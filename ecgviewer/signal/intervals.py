@@ -170,6 +170,8 @@ class Measurements:
     method: str
     reasons: dict[str, str] = field(default_factory=dict)
     paced: bool = False
+    #: each interval is the mean of the rules' and the learned network's (measure_signal)
+    learned: bool = False
 
     GLOBAL_FIELDS = (
         "heart_rate_bpm",
@@ -473,6 +475,7 @@ def measure_signal(
         method=method,
         reasons=reasons,
         paced=paced,
+        learned=second is not None,
     )
 
 

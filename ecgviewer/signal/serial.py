@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecgviewer.signal.intervals import Measurements
+from ecgviewer.record import Record
+from ecgviewer.signal.intervals import Measurements, measure
+
+#: What the comparison says when :func:`alike` re-measured one of the two ECGs.
+RULES_ALIKE_NOTE = (
+    "both ECGs measured by the rules alone, so that a change is not a change of method "
+    "(the learned second opinion needs the 12 leads at 400 Hz or more in both)"
+)
 
 #: Smallest change (absolute, in the value's unit) that exceeds measurement noise.
 NOISE = {
@@ -87,6 +94,17 @@ def _row(name: str, unit: str, key: str, before: float | None, after: float | No
             d = (d + 180.0) % 360.0 - 180.0
         sig = abs(d) >= NOISE[key]
     return Change(name, unit, before, after, sig)
+
+
+def alike(record: Record, m: Measurements, other: Measurements) -> Measurements:
+    """``m`` as a comparison with ``other`` should use it: re-measured by the rules alone
+    (``learned=False``) when ``m`` averaged in the learned network and ``other`` could not
+    (e.g. a 500 Hz ECG against a 100 Hz one). The two methods agree on average but not record
+    by record, so mixing them would show method differences as changes. ``record``: what ``m``
+    was measured from, with :func:`~ecgviewer.signal.intervals.measure`'s defaults."""
+    if m.learned and not other.learned:
+        return measure(record, learned=False)
+    return m
 
 
 def compare(

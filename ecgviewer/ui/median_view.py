@@ -131,13 +131,17 @@ def compare_window(
     px_per_mm: float,
     percentiles: tuple[float | None, float | None] = (None, None),
     parent: QWidget | None = None,
+    remeasured: bool = False,
 ) -> PageWindow:
-    """File > Compare with…: this ECG against ``previous`` (any format and rate)."""
-    from ecgviewer.signal.serial import compare
+    """File > Compare with…: this ECG against ``previous`` (any format and rate);
+    ``remeasured``: one of them was re-measured by the rules alone (``serial.alike``)."""
+    from ecgviewer.signal.serial import RULES_ALIKE_NOTE, compare
 
     comparison = compare(pm, m, percentiles[1], percentiles[0])
     missing = comparison.missing_leads
     parts = [f"{len(comparison.significant)} change(s) beyond measurement noise (yellow)"]
+    if remeasured:
+        parts.append(RULES_ALIKE_NOTE)
     ids = (record.patient.id, previous.patient.id)
     if ids[0] and ids[1] and ids[0] != ids[1]:
         parts.insert(0, f"NOTE: different patient ids ({ids[0]} / {ids[1]})")
@@ -147,7 +151,9 @@ def compare_window(
         parts.append("this ECG lacks " + ", ".join(missing["after"]))
     shown = PageWindow(
         "Serial comparison",
-        lambda p, k: sheet.paint_comparison_page(p, k, record, m, previous, pm, comparison),
+        lambda p, k: sheet.paint_comparison_page(
+            p, k, record, m, previous, pm, comparison, remeasured
+        ),
         px_per_mm,
         "; ".join(parts),
         parent,
@@ -297,16 +303,20 @@ class MedianActions(QObject):
         prev: Record = previous
 
         def both(pm: Measurements) -> Generator[tuple[int, int, str], None, tuple]:
+            from ecgviewer.signal.serial import alike
+
             full = getattr(w.measurements, "full", None)
             if full is None:
                 full = yield from measure_two_job(w.record)
-            return full, pm
+            yield 0, 1, "measuring both ECGs alike"
+            m, pm2 = alike(w.record, full, pm), alike(prev, pm, full)
+            return m, pm2, m is not full or pm2 is not pm
 
-        def done(pair: tuple) -> None:
-            m, pm = pair
+        def done(both_measured: tuple) -> None:
+            m, pm, remeasured = both_measured
             pct = getattr(w.result, "percentile", None)
             shown = compare_window(
-                w.record, m, prev, pm, w.plot.px_per_mm, (pct, previous_percentile), w
+                w.record, m, prev, pm, w.plot.px_per_mm, (pct, previous_percentile), w, remeasured
             )
             save = QPushButton("Save report…")
             save.setToolTip("PDF: the ECG, its median beats and this comparison")

@@ -7,7 +7,7 @@ import numpy as np
 from ecgviewer.record import Record
 from ecgviewer.signal.intervals import measure
 from ecgviewer.signal.resample import resample
-from ecgviewer.signal.serial import compare
+from ecgviewer.signal.serial import alike, compare
 from ecgviewer.signal.synthetic import synthetic_ecg
 
 
@@ -19,6 +19,19 @@ def test_same_ecg_at_another_rate_shows_no_change() -> None:
     comp = compare(a, b)
     assert comp.significant == [], [(c.name, c.before, c.after) for c in comp.significant]
     assert len(comp.common_leads) == 12
+
+
+def test_a_500_hz_ecg_against_a_250_hz_one_is_measured_by_the_same_method() -> None:
+    ecg = synthetic_ecg(fs=500.0, hr=70.0, seed=4)
+    high = Record(ecg.signal, 500.0, list(ecg.leads))
+    low = Record(resample(np.asarray(ecg.signal), 500.0, 250.0), 250.0, list(ecg.leads))
+    a, b = measure(high), measure(low)
+    assert a.learned and not b.learned  # the network needs 400 Hz or more
+    a_alike = alike(high, a, b)
+    assert not a_alike.learned
+    assert a_alike.values() == measure(high, learned=False).values()
+    assert alike(low, b, a) is b  # the rules-only side is kept as it is
+    assert alike(high, a, a) is a  # both with the network: nothing to do
 
 
 def test_faster_rate_and_longer_qrs_are_flagged_and_missing_leads_named() -> None:

@@ -56,6 +56,7 @@ def test_compare_with_other_format_and_rate(
     assert hr.significant == (abs(hr.delta) >= 10)  # 72 vs 52 bpm: beyond noise
     assert hr.significant
     assert "different patient ids" in win.note.text()  # SBJ-123 / 106_ABC
+    assert "rules alone" not in win.note.text()  # both 12 leads at >= 400 Hz: both learned
     # Save report…: the PDF's third page is the comparison.
     import pypdf
 
@@ -78,6 +79,8 @@ def test_compare_with_other_format_and_rate(
     assert set(comp.common_leads) == {"II", "V5"}
     assert "I" in comp.missing_leads["before"]
     assert "lacks" in window.median.compare_window.note.text()
+    # 360 Hz with 2 leads: no learned second opinion there, so this one is measured alike.
+    assert "rules alone" in window.median.compare_window.note.text()
     window.median.compare_window.close()
 
 
