@@ -1,18 +1,23 @@
 """Train the learned wave-edge network of ecgviewer/signal/learned_edges.py on LUDB records
-1-50 (the tuning half; records 51-100 are never read here) and export it for numpy.
+1-100 (all the shared ones; ``--records 1-50`` for the tuning half only) and export it for
+numpy.
 
-    python -m model.train_delineator --ludb ../shared/data/ludb --out resources/delineator/weights.npz
+    python -m model.train_delineator --ludb ../shared/data/ludb --out resources/delineator/weights.npz \
+        [--fold-weights runs/delineator_folds]
 
 What it does, in order:
 
-1. 5-fold cross-validation over records 1-50 (10 records a fold): a network trained on the
-   other 40 records labels the fold's records; their global intervals (earliest onset /
+1. 5-fold cross-validation over the records (20 records a fold for 1-100): a network trained
+   on the other folds' records labels the fold's records; their global intervals (earliest onset /
    latest offset over the 12 leads, median over beats) are compared with the cardiologists'
    (the same rule on their per-lead marks). The mean differences are the biases the export
    carries (subtracted at inference); the JSON table printed gives, per interval, the rules'
    error (``ecgviewer.signal.intervals.measure`` without the network), the network's (its bias
    taken from the other folds) and their average's, all out of fold.
-2. One network trained on all 50 records with the same recipe, exported with batch norms
+   ``--fold-weights DIR`` also keeps each fold's network, for
+   ``benchmarks/measure_accuracy.py --fold-weights DIR``: every record measured through the
+   shipped code path by a network that never saw it (the honest figure for the shipped one).
+2. One network trained on all the records with the same recipe, exported with batch norms
    folded into the convolutions (``ecgviewer.signal.learned_edges.load_weights``'s keys).
 
 The network: a 1-D U-Net (widths 16-32-64, kernel 9, 0.12 M parameters) labelling each sample
@@ -20,7 +25,7 @@ of one lead as none/P/QRS/T from the lead and the spatial velocity of all 12
 (``learned_edges.network_input``), trained with cross-entropy over the annotated span of each
 lead, on random 4 s crops with noise and mains added to all 12 leads before the velocity
 channel is made, and random gain, polarity and baseline wander on the lead.
-About 2.5 minutes a network on 2 cores (15 minutes in all).
+About 3 minutes a network on 2 cores (17 minutes in all for 1-100).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ than every beat, and globally over all leads:
    average it falls where cardiologists put it. The amounts were chosen on LUDB records 1-50
    only (benchmarks/measure_accuracy.py reports records 51-100 separately).
 6. A second opinion (12 standard leads at 400 Hz or more, not paced): a small network
-   trained on LUDB 1-50's per-lead marks labels every lead
+   trained on LUDB 1-100's per-lead marks labels every lead
    (:mod:`~ecgviewer.signal.learned_edges`); each of P duration, PR, QRS and QT is the mean
    of the rules' and the network's, the fiducials moved to match (the QRS onset stays).
 7. Axes from the net areas of leads I and aVF over the P, QRS and T windows; amplitudes and

@@ -5,12 +5,12 @@ Why: the rules find the QRS from the spatial velocity of all leads and P and T f
 slopes, then shift each edge by a constant; LUDB's cardiologists mark every lead on its own,
 and the standard's global edge is the earliest onset / latest offset over the 12 leads. A
 small 1-D U-Net that labels every sample of one lead as P, QRS, T or none (trained on LUDB
-records 1-50's per-lead marks, ``model/train_delineator.py``; 12 x 40 leads per fold) finds
+records 1-100's per-lead marks, ``model/train_delineator.py``; 12 x 80 leads per fold) finds
 edges as those cardiologists place them, lead by lead, and the global edges follow from the
 same earliest/latest rule as the reference. Its errors only partly coincide with the rules'
 (correlation 0.3 for P, 0.7 for QRS on records 1-50), so :func:`~ecgviewer.signal.intervals.measure`
-averages the two (5-fold cross-validation on records 1-50: see ``benchmarks/measure_accuracy.py``
-and the README).
+averages the two (5-fold cross-validation on records 1-100, every record measured by a network
+that never saw it: ``benchmarks/measure_accuracy.py --fold-weights`` and the README).
 
 Inference is numpy only (this layer is torch-free): the exported weights have their batch
 norms folded into the convolutions (``resources/delineator/weights.npz``, with the biases of
