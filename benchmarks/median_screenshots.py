@@ -5,7 +5,8 @@
 Writes (default /tmp/ecg_screens): 10_median_beats.png (the Mortara ELI 250 HL7 aECG
 fixture, window fitted), 11_median_beats_true_scale.png, 12_compare.png (PTB-XL patient
 11031: ECG 00200 of 1986 against 00012 of 1984, same patient, fold 8) and
-13_compare_formats.png (the HL7 ECG against a 1000 Hz HL7 ECG of another producer).
+13_compare_formats.png (the HL7 ECG against a 1000 Hz HL7 ECG of another producer) and
+14_compare_rates.png (the HL7 ECG against itself brought to 100 Hz: both measured alike).
 Prints the paths and the comparison's significant changes as JSON.
 """
 
@@ -96,6 +97,32 @@ def main(argv: list[str]) -> int:
     cw.grab().save(str(out / "13_compare_formats.png"))
     print(out / "13_compare_formats.png")
     report["formats_changes"] = [c.name for c in cw.comparison.significant]
+    cw.close()
+    win.median.compare_window = None
+    # The same 500 Hz ECG against itself brought to 100 Hz: measured alike (rules alone).
+    import numpy as np
+
+    from ecgviewer.record import Record
+    from ecgviewer.signal.resample import resample
+
+    rec = win.record
+    low = Record(
+        resample(np.asarray(rec.signal, dtype=np.float64), rec.fs, 100.0),
+        100.0,
+        list(rec.leads),
+        patient=rec.patient,
+    )
+    win.median.compare_with(low)
+    wait(lambda: win.median.compare_window is not None)
+    cw = win.median.compare_window
+    cw.resize(1500, 1000)
+    pump(0.2)
+    cw.fit()
+    pump(0.2)
+    cw.grab().save(str(out / "14_compare_rates.png"))
+    print(out / "14_compare_rates.png")
+    report["rates_changes"] = [c.name for c in cw.comparison.significant]
+    report["rates_note"] = cw.note.text()
     print(json.dumps(report))
     win.close()
     return 0
