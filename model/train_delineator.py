@@ -225,13 +225,18 @@ def rules_intervals(ludb: Path, rec: int) -> dict[str, float | None]:
     return {"p_duration": m.p_duration_ms, "pr": m.pr_ms, "qrs": m.qrs_ms, "qt": m.qt_ms}
 
 
-def _stats(d: list[float]) -> dict[str, float | int]:
+def _stats(d: list[float]) -> dict[str, float | int | None]:
     a = np.asarray(d, dtype=np.float64)
     return {
         "n": int(a.size),
-        "mean_ms": round(float(a.mean()), 1),
-        "sd_ms": round(float(a.std(ddof=1)), 1),
+        "mean_ms": round(float(a.mean()), 1) if a.size else None,
+        "sd_ms": round(float(a.std(ddof=1)), 1) if a.size > 1 else None,
     }
+
+
+def _mean(errors: list[float]) -> float:
+    """Mean error (ms); 0 where the network measured none of the records (no bias known)."""
+    return float(np.mean(errors)) if errors else 0.0
 
 
 def _fold(records: list[int], f: int, folds: int) -> list[int]:
@@ -271,7 +276,7 @@ def cross_validate(
     for q in INTERVALS:
         pairs = [(out_of_fold[r][q], ref[r][q]) for r in records]
         errs = [a - b for a, b in pairs if a is not None and b is not None]
-        biases[q] = float(np.mean(errs))
+        biases[q] = _mean(errs)
         net_err, rule_err, avg_err = [], [], []
         for f in range(folds):
             test = _fold(records, f, folds)
@@ -280,7 +285,7 @@ def cross_validate(
                 for r in records
                 if r not in test and out_of_fold[r][q] is not None and ref[r][q] is not None
             ]
-            bias = float(np.mean(others))
+            bias = _mean(others)
             for r in test:
                 b_ref, own, rule = ref[r][q], out_of_fold[r][q], rules[r][q]
                 if b_ref is None:
@@ -308,7 +313,7 @@ def cross_validate(
                     for r in records
                     if r not in test and out_of_fold[r][q] is not None and ref[r][q] is not None
                 ]
-                weights[f"bias_{q}"] = np.float32(np.mean(others))
+                weights[f"bias_{q}"] = np.float32(_mean(others))
             np.savez_compressed(fold_weights / f"fold{f}.npz", **weights)
             which.update({r: f"fold{f}.npz" for r in test})
         (fold_weights / "folds.json").write_text(json.dumps(which, indent=0))

@@ -1,13 +1,25 @@
 """The delineator's export: the numpy network of ecgviewer.signal.learned_edges gives the
-trained torch network's outputs (batch norms folded), and a short training learns."""
+trained torch network's outputs (batch norms folded), a short training learns, and the
+cross-validation keeps each fold's network."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 import torch
 
-from ecgviewer.signal.learned_edges import QRS, WORK_FS, forward
-from model.train_delineator import UNet, export, train
+from ecgviewer.signal.learned_edges import (
+    INTERVALS,
+    QRS,
+    WORK_FS,
+    forward,
+    global_intervals,
+    load_weights,
+)
+from model.train_delineator import UNet, cross_validate, export, load_ludb, train
 
 
 def test_exported_network_gives_the_torch_outputs() -> None:
@@ -45,3 +57,39 @@ def test_a_short_training_learns_where_the_qrs_is() -> None:
     agree = (scores.argmax(axis=1) == data[0]["labels"]).mean()
     assert agree > 0.95
     assert WORK_FS == 250.0
+
+
+@pytest.mark.needs_shared
+def test_cross_validation_keeps_each_folds_network_for_out_of_fold_measuring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--fold-weights: every record is mapped to the network of the fold that left it out,
+    whose biases come from the other folds' records only. The network's reading is stubbed
+    (the reference + a known error per record), so the biases are known exactly."""
+    import model.train_delineator as td
+
+    ludb = Path(__file__).resolve().parents[3] / "shared" / "data" / "ludb"
+    if not (ludb / "data" / "1.hea").is_file():
+        pytest.skip("LUDB not available")
+    records = [1, 2, 3, 4]
+    data = load_ludb(ludb, records)
+    error = {1: 2.0, 2: 4.0, 3: 10.0, 4: 20.0}  # ms, the same for every interval
+    for r in records:
+        data[r]["id"] = r
+        data[r]["ref"] = global_intervals(data[r]["waves"], data[r]["fs"])
+
+    def reading(weights: dict, d: dict) -> dict:
+        return {q: None if v is None else v + error[d["id"]] for q, v in d["ref"].items()}
+
+    monkeypatch.setattr(td, "predict", reading)
+    monkeypatch.setattr(td, "train", lambda *a, **k: UNet().eval())
+    biases, table = cross_validate(ludb, data, records, 2, 1, 0, tmp_path)
+    which = json.loads((tmp_path / "folds.json").read_text())
+    assert which == {"1": "fold0.npz", "2": "fold0.npz", "3": "fold1.npz", "4": "fold1.npz"}
+    for f in (0, 1):
+        assert {f"bias_{q}" for q in INTERVALS} <= set(load_weights(tmp_path / f"fold{f}.npz"))
+    assert float(load_weights(tmp_path / "fold0.npz")["bias_qrs"]) == pytest.approx(15.0)
+    assert float(load_weights(tmp_path / "fold1.npz")["bias_qrs"]) == pytest.approx(3.0)
+    assert biases["qrs"] == pytest.approx(9.0)
+    # Out of fold, after the other folds' bias: records 1, 2 read -13, -11; 3, 4 read 7, 17.
+    assert table["qrs"]["network"]["mean_ms"] == pytest.approx(0.0)
