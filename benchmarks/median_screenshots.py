@@ -69,36 +69,33 @@ def main(argv: list[str]) -> int:
         print(out / name)
     mw.close()
 
-    ptb = SHARED / "data/ptbxl/records100/00000"
-    if (ptb / "00200_lr.hea").is_file() and (ptb / "00012_lr.hea").is_file():
-        win.open_record(read(ptb / "00200_lr.hea"))
-        wait(lambda: win.measurements is not None)
-        win.median.compare_with(str(ptb / "00012_lr.hea"))
+    def compared(previous: object, name: str) -> object:
+        """File > Compare with ``previous``: the window fitted and saved as ``name``."""
+        win.median.compare_with(previous)
         wait(lambda: win.median.compare_window is not None)
         cw = win.median.compare_window
         cw.resize(1500, 1000)
         pump(0.2)
         cw.fit()
         pump(0.2)
-        cw.grab().save(str(out / "12_compare.png"))
-        print(out / "12_compare.png")
-        report["ptbxl_11031_changes"] = [c.name for c in cw.comparison.significant]
+        cw.grab().save(str(out / name))
+        print(out / name)
         cw.close()
         win.median.compare_window = None
+        return cw
+
+    ptb = SHARED / "data/ptbxl/records100/00000"
+    if (ptb / "00200_lr.hea").is_file() and (ptb / "00012_lr.hea").is_file():
+        win.open_record(read(ptb / "00200_lr.hea"))
+        wait(lambda: win.measurements is not None)
+        cw = compared(str(ptb / "00012_lr.hea"), "12_compare.png")
+        report["ptbxl_11031_changes"] = [c.name for c in cw.comparison.significant]
     win.open_record(read(SHARED / "fixtures/hl7aecg/hl7_example_mortara_eli250.xml"))
     wait(lambda: win.measurements is not None)
-    win.median.compare_with(str(SHARED / "fixtures/hl7aecg/cvrg_calecg2_example2.xml"))
-    wait(lambda: win.median.compare_window is not None)
-    cw = win.median.compare_window
-    cw.resize(1500, 1000)
-    pump(0.2)
-    cw.fit()
-    pump(0.2)
-    cw.grab().save(str(out / "13_compare_formats.png"))
-    print(out / "13_compare_formats.png")
+    cw = compared(
+        str(SHARED / "fixtures/hl7aecg/cvrg_calecg2_example2.xml"), "13_compare_formats.png"
+    )
     report["formats_changes"] = [c.name for c in cw.comparison.significant]
-    cw.close()
-    win.median.compare_window = None
     # The same 500 Hz ECG against itself brought to 100 Hz: measured alike (rules alone).
     import numpy as np
 
@@ -112,15 +109,7 @@ def main(argv: list[str]) -> int:
         list(rec.leads),
         patient=rec.patient,
     )
-    win.median.compare_with(low)
-    wait(lambda: win.median.compare_window is not None)
-    cw = win.median.compare_window
-    cw.resize(1500, 1000)
-    pump(0.2)
-    cw.fit()
-    pump(0.2)
-    cw.grab().save(str(out / "14_compare_rates.png"))
-    print(out / "14_compare_rates.png")
+    cw = compared(low, "14_compare_rates.png")
     report["rates_changes"] = [c.name for c in cw.comparison.significant]
     report["rates_note"] = cw.note.text()
     print(json.dumps(report))
