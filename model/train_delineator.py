@@ -271,21 +271,25 @@ def cross_validate(
         print(f"fold {f + 1}/{folds} done", file=sys.stderr, flush=True)
     ref = {r: global_intervals(data[r]["waves"], data[r]["fs"]) for r in records}
     rules = {r: rules_intervals(ludb, r) for r in records}
-    biases: dict[str, float] = {}
-    table: dict[str, Any] = {}
-    for q in INTERVALS:
-        pairs = [(out_of_fold[r][q], ref[r][q]) for r in records]
-        errs = [a - b for a, b in pairs if a is not None and b is not None]
-        biases[q] = _mean(errs)
-        net_err, rule_err, avg_err = [], [], []
-        for f in range(folds):
-            test = _fold(records, f, folds)
-            others = [
+
+    def bias_without(test: list[int], q: str) -> float:
+        """The network's mean out-of-fold error of ``q`` over the records not in ``test``."""
+        return _mean(
+            [
                 out_of_fold[r][q] - ref[r][q]  # type: ignore[operator]
                 for r in records
                 if r not in test and out_of_fold[r][q] is not None and ref[r][q] is not None
             ]
-            bias = _mean(others)
+        )
+
+    biases: dict[str, float] = {}
+    table: dict[str, Any] = {}
+    for q in INTERVALS:
+        biases[q] = bias_without([], q)
+        net_err, rule_err, avg_err = [], [], []
+        for f in range(folds):
+            test = _fold(records, f, folds)
+            bias = bias_without(test, q)
             for r in test:
                 b_ref, own, rule = ref[r][q], out_of_fold[r][q], rules[r][q]
                 if b_ref is None:
@@ -308,12 +312,7 @@ def cross_validate(
         for f, weights in enumerate(fold_nets):
             test = _fold(records, f, folds)
             for q in INTERVALS:
-                others = [
-                    out_of_fold[r][q] - ref[r][q]  # type: ignore[operator]
-                    for r in records
-                    if r not in test and out_of_fold[r][q] is not None and ref[r][q] is not None
-                ]
-                weights[f"bias_{q}"] = np.float32(_mean(others))
+                weights[f"bias_{q}"] = np.float32(bias_without(test, q))
             np.savez_compressed(fold_weights / f"fold{f}.npz", **weights)
             which.update({r: f"fold{f}.npz" for r in test})
         (fold_weights / "folds.json").write_text(json.dumps(which, indent=0))
