@@ -381,6 +381,14 @@ def _chunks(s: str, width_chars: int) -> list[str]:
     return [*lines, cur] if cur else lines
 
 
+def _signed(fmt: str, value: float) -> str:
+    """A change as printed: "+4", "-12", and "0" for one that rounds to nothing (not "-0")."""
+    shown = fmt.format(value)
+    if float(shown) == 0.0:
+        return fmt.format(0.0)
+    return ("+" if value > 0 else "") + shown
+
+
 def paint_comparison_page(
     p: QPainter,
     k: float,
@@ -417,7 +425,7 @@ def paint_comparison_page(
         fmt = "{:.2f}" if c.unit == "mV" else "{:.0f}"
         b = "—" if c.before is None else fmt.format(c.before)
         a = "—" if c.after is None else fmt.format(c.after)
-        d = "" if c.delta is None else ("+" if c.delta > 0 else "") + fmt.format(c.delta)
+        d = "" if c.delta is None else _signed(fmt, c.delta)
         rows.append([f"{c.name} ({c.unit})" if c.unit else c.name, b, a, d])
         flags.append(c.significant)
     if quiet_st:

@@ -101,3 +101,14 @@ def test_our_median_beats_match_the_carts_own(fixtures_dir, name: str) -> None:
     assert (
         abs((m.fiducials["qrs_offset"] - ours_on) - (cart.fiducials["qrs_offset"] - cart_on)) <= 10
     )
+
+
+def test_a_change_that_rounds_to_nothing_prints_as_zero() -> None:
+    from ecgviewer.report.median_sheet import _signed
+
+    assert _signed("{:.0f}", -0.3) == "0"  # not "-0"
+    assert _signed("{:.0f}", 0.4) == "0"  # not "+0"
+    assert _signed("{:.0f}", 4.0) == "+4"
+    assert _signed("{:.0f}", -12.0) == "-12"
+    assert _signed("{:.2f}", -0.004) == "0.00"
+    assert _signed("{:.2f}", 0.05) == "+0.05"
