@@ -410,3 +410,22 @@ def test_bundled_model_prepared_in_a_worker_scores_as_here(bundled: Detector) ->
     assert isinstance(there, ScoreResult) and isinstance(here, ScoreResult)
     assert {"hf_burst", "st_change", "qrst_angle"} <= set(there.components)
     assert there.score == here.score and there.components == here.components
+
+
+def test_windows_sorted_by_beats_and_split_on_a_cpu_score_as_one_by_one(
+    bundled: Detector,
+) -> None:
+    """score_many sorts the windows by their number of beats and, on a CPU, calls the network
+    on at most CPU_WINDOWS_PER_CALL of them at a time: each ECG scores as it does alone."""
+    from model.infer import CPU_WINDOWS_PER_CALL
+
+    recs = [
+        synthetic_record(100.0, 10.0, seed=i, hr=50.0 + 5.0 * i)[0]
+        for i in range(CPU_WINDOWS_PER_CALL + 4)
+    ]
+    many = bundled.score_many(recs, batch=64)
+    for rec, res in zip(recs, many):
+        one = bundled.score(rec)
+        assert isinstance(res, ScoreResult)
+        assert res.score == pytest.approx(one.score, rel=1e-4, abs=1e-4)
+        np.testing.assert_allclose(res.restored, one.restored, rtol=1e-3, atol=1e-5)
