@@ -40,6 +40,9 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
   processes), scoring, full maps, results CSV.
   ``torchrun`` (``--ranks N``, none by default): the real command with that many processes sharing the
   GPU, each with its own preprocessing workers (CPU work per ECG, not the GPU, limits one).
+  On a CPU also ``own_processes``: the real ``ecgad score --processes N`` (N: one per core
+  unless ``--processes`` says otherwise), which is how ``ecgad score`` scores a large archive
+  on a CPU by default.
 * ``autocast_check`` (CUDA): bf16/fp16 scores against fp32 (issue 17: equal to 1e-3).
 * ``reference_loop``: the same preprocessing and network, but called the way the published
   code does: one call per (beat, mask pattern) at batch size 1 (about 30 calls per ECG), no
@@ -240,12 +243,14 @@ def time_archive(
     batch: int,
     chunk: int,
     ranks: int = 0,
+    processes: int = 0,
 ) -> dict[str, Any]:
     """``ecgad score`` end to end (read + preprocess + score + full maps + results file) on
     ``n`` ECGs written as WFDB files (``kind="wfdb"``, at ``fs``) or as an HDF5 collection
     (``kind="hdf5"``); writing them is not timed. With ``ranks``, also the real command under
-    torchrun with that many processes sharing the device(s) (process start and model load
-    included in its time). CPU time includes the worker processes (reaped children)."""
+    torchrun with that many processes sharing the device(s), and on a CPU with ``processes``
+    the real command with ``--processes`` (process start and model load included in their
+    ``ecg_per_s``; ``ecg_per_s_ranks_summed`` adds up the processes' own scoring rates). CPU time includes the worker processes (reaped children)."""
     import io as stdio
     import resource
 
@@ -293,6 +298,10 @@ def time_archive(
             out["torchrun"] = time_torchrun(
                 source, Path(tmp) / f"{kind}-tr.csv", n, ranks, det.device
             )
+        if processes > 1 and not str(det.device).startswith("cuda"):
+            out["own_processes"] = time_processes(
+                source, Path(tmp) / f"{kind}-pr.csv", n, processes
+            )
     return out
 
 
@@ -300,7 +309,7 @@ def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -
     """``torchrun --nproc_per_node=ranks -m ecgviewer.cli score SOURCE --out RESULT``."""
     cores = os.cpu_count() or 2
     workers = max(0, cores // ranks - 1) if device.startswith("cuda") else 0
-    cmd = [
+    head = [
         sys.executable,
         "-m",
         "torch.distributed.run",
@@ -308,18 +317,38 @@ def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -
         f"--nproc_per_node={ranks}",
         "-m",
         "ecgviewer.cli",
-        "score",
-        str(source),
-        "--out",
-        str(result),
+    ]
+    tail = [
         "--device",
         "cuda" if device.startswith("cuda") else "cpu",
         "--workers",
         str(workers),
         "--threads",
         str(max(1, cores // ranks - workers)),
-        "--no-parquet",
     ]
+    return {
+        "ranks": ranks,
+        "workers_per_rank": workers,
+        **_time_command(head, source, result, n, tail),
+    }
+
+
+def time_processes(source: Path, result: Path, n: int, processes: int) -> dict[str, Any]:
+    """``ecgad score SOURCE --out RESULT --device cpu --processes N``: ecgad's own scoring
+    processes on a CPU (one per core by default for a large archive)."""
+    head = [sys.executable, "-m", "ecgviewer.cli"]
+    tail = ["--device", "cpu", "--processes", str(processes)]
+    return {"processes": processes, **_time_command(head, source, result, n, tail)}
+
+
+def _time_command(
+    head: list[str], source: Path, result: Path, n: int, tail: list[str]
+) -> dict[str, Any]:
+    """Run ``head score SOURCE --out RESULT tail --no-parquet``: the rate with process start
+    and model load included, and the sum of the ranks' own final rates (scoring only)."""
+    import re
+
+    cmd = [*head, "score", str(source), "--out", str(result), *tail, "--no-parquet"]
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
@@ -329,10 +358,13 @@ def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -
     if result.exists():
         with open(result, encoding="utf-8") as fh:
             rows = max(0, sum(1 for _ in fh) - 1)
+    # Each rank's last progress line: "[rank 1/2] 400/400 ECGs (100 %), 31.7 ECG/s, ...".
+    final: dict[str, float] = {}
+    for m in re.finditer(r"\[rank (\d+)/\d+\] [^\n\r]*?([0-9.]+) ECG/s", proc.stderr):
+        final[m.group(1)] = float(m.group(2))
     return {
-        "ranks": ranks,
-        "workers_per_rank": workers,
         "ecg_per_s": round(n / seconds, 1),
+        "ecg_per_s_ranks_summed": round(sum(final.values()), 1) if final else None,
         "rows": rows,
         "exit_status": proc.returncode,
         "stderr_tail": proc.stderr[-300:] if proc.returncode not in (0, 2) else "",
@@ -479,6 +511,7 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         "archive": archive,
         "workers": workers,
         "ranks": max(0, args.ranks),
+        "processes": 0 if gpu else (args.processes or (os.cpu_count() or 1)),
         "chunk": 1024 if gpu else 64,
         "max_seconds": args.max_seconds
         if args.max_seconds is not None
@@ -525,6 +558,7 @@ def measure_part(
             batch,
             sizes["chunk"],
             sizes["ranks"],
+            sizes["processes"],
         )
     if name == "autocast_check":
         return check_autocast(det, cache["many"], batch)
@@ -637,6 +671,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         help="the archive parts also under torchrun with this many processes sharing the device",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="on a CPU, the archive parts also as `ecgad score --processes N` (default: one "
+        "per core; 1: not run)",
     )
     p.add_argument(
         "--max-seconds",

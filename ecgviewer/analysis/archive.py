@@ -519,6 +519,25 @@ def _score_chunk(
     bar.update(len(rows), errors)
 
 
+def count_results(path: Path) -> tuple[int, int]:
+    """(rows scored, rows with an error) of a results CSV (after a sharded run's merge: the
+    whole run's, where each rank's ArchiveRun counts only its own)."""
+    if not path.exists():
+        return 0, 0
+    scored = errors = 0
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        col = COLUMNS.index("error")
+        for row in reader:
+            if len(row) == len(COLUMNS):
+                if row[col]:
+                    errors += 1
+                else:
+                    scored += 1
+    return scored, errors
+
+
 def merge_parts(source: str | os.PathLike[str], out: Path) -> list[Path]:
     """Rank 0, after the barrier: the output's rows plus every part file's, in scan order,
     written to a temporary file and moved over ``out``; the parts are then removed."""

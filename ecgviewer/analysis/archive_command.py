@@ -2,7 +2,8 @@
 
 Chosen by ``ecgad score`` when it is given a folder, a PTB-XL style database CSV, or
 ``--out`` (see :func:`wants_archive`). Sets the CPU thread policy before torch is imported,
-joins a ``torchrun`` process group when there is one, and runs
+joins a ``torchrun`` process group when there is one (or, on a CPU without torchrun, starts
+one scoring process per core itself: :func:`run_processes`), and runs
 :func:`ecgviewer.analysis.archive.score_archive`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +20,11 @@ from ecgviewer.errors import ECGError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
+#: Set in the scoring processes :func:`run_processes` starts (they must not start more).
+OWN_PROCESS_ENV = "ECGAD_SCORE_PROCESS"
+#: Fewest ECGs left to score for which ``--processes auto`` starts more than one process:
+#: each process imports torch and loads the model (~3-5 s), which a small folder does not repay.
+MIN_ECGS_PER_EXTRA_PROCESS = 200
 
 
 #: ``ecgad score`` options (of either form) followed by a value, e.g. ``--csv OUT``.
@@ -32,6 +39,7 @@ _VALUED = {
     "--batch",
     "--chunk",
     "--amp",
+    "--processes",
 }
 
 
@@ -122,8 +130,111 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="mixed precision on a GPU (benchmarks/model_speed.py checks the scores)",
     )
+    p.add_argument(
+        "--processes",
+        default="auto",
+        metavar="N",
+        help="scoring processes on a CPU without torchrun, sharing the ECGs as torchrun's "
+        "ranks do (default auto: one per core when there are at least "
+        f"{MIN_ECGS_PER_EXTRA_PROCESS} ECGs per process to score, else one)",
+    )
     p.add_argument("--no-parquet", action="store_true", help="write the CSV only")
     return p
+
+
+def processes_wanted(value: str, cores: int, to_score: Callable[[], int]) -> int:
+    """How many scoring processes ``--processes VALUE`` asks for on this CPU. ``auto``: one
+    per core, as long as each gets at least MIN_ECGS_PER_EXTRA_PROCESS of the ECGs
+    ``to_score()`` counts (called only then)."""
+    if value != "auto":
+        try:
+            wanted = int(value)
+        except ValueError:
+            raise SystemExit(
+                f"ecgad score: --processes must be a number or auto, not {value!r}"
+            ) from None
+        if wanted < 1:
+            raise SystemExit("ecgad score: --processes must be at least 1")
+        return wanted
+    if cores < 2:
+        return 1
+    return max(1, min(cores, to_score() // MIN_ECGS_PER_EXTRA_PROCESS))
+
+
+def _left_to_score(source: Path, out: Path) -> int:
+    """ECGs of ``source`` not yet in ``out`` or its part files (a first, reading-free pass)."""
+    from ecgviewer.analysis.archive import entry_id, part_files, read_done, scan_source
+
+    csv_out = out.with_suffix(".csv") if out.suffix.lower() == ".parquet" else out
+    done = read_done(csv_out)
+    for part in part_files(csv_out):
+        done |= read_done(part)
+    return sum(1 for entry in scan_source(source) if entry_id(entry) not in done)
+
+
+def run_processes(argv: list[str], n: int) -> int:
+    """``ecgad score`` in ``n`` processes, each scoring every n-th ECG as a torchrun rank
+    would, with a barrier between them before rank 0 merges the results.
+
+    Why: one process uses a second core only partly (its Python work holds the GIL), so on
+    a CPU two single-threaded processes score about twice as fast as one with two threads.
+    A process that fails breaks the barrier, so the others stop instead of waiting forever.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(n)
+    procs = [
+        ctx.Process(target=_process_main, args=(argv, rank, n, barrier), name=f"ecgad-{rank}")
+        for rank in range(n)
+    ]
+    for proc in procs:
+        proc.start()
+    codes: dict[int, int] = {}
+    try:
+        while len(codes) < n:
+            for rank, proc in enumerate(procs):
+                if rank in codes:
+                    continue
+                proc.join(timeout=0.2)
+                if proc.exitcode is not None:
+                    codes[rank] = proc.exitcode
+                    if proc.exitcode not in (EXIT_OK, EXIT_ERROR):
+                        barrier.abort()
+    except KeyboardInterrupt:
+        for proc in procs:
+            proc.join(timeout=10)
+        raise
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+    bad = [c for c in codes.values() if c not in (EXIT_OK, EXIT_ERROR)]
+    if bad:
+        print(
+            "ecgad score: a scoring process failed (exit status "
+            f"{bad[0]}); rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return max(codes.values())
+
+
+def _process_main(argv: list[str], rank: int, world: int, barrier: object) -> None:
+    """One of :func:`run_processes`' processes: a rank of ``world`` on this machine."""
+    os.environ.update(
+        {
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "LOCAL_WORLD_SIZE": str(world),
+            OWN_PROCESS_ENV: "1",
+        }
+    )
+
+    def wait() -> None:
+        barrier.wait()  # type: ignore[attr-defined]
+
+    sys.exit(main(argv, barrier=wait))
 
 
 def cores_per_process(cores: int, local_ranks: int, workers: int) -> int:
@@ -132,14 +243,16 @@ def cores_per_process(cores: int, local_ranks: int, workers: int) -> int:
     return max(1, cores // max(1, local_ranks) - workers)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
+    """Run the command. ``barrier``: given in the processes :func:`run_processes` starts
+    (their ranks come from the environment, as torchrun's do)."""
     args = build_parser().parse_args(argv)
     # Idle OpenMP threads must sleep, not spin, when other processes share the cores (the
     # policy is read when torch loads OpenMP, so it is set before the first torch import).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
-    from ecgviewer.analysis.archive import Shard, score_archive
+    from ecgviewer.analysis.archive import Shard, count_results, score_archive
     from ecgviewer.analysis.detector import detector_info, version_key
     from model.infer import Detector, pick_device
 
@@ -148,6 +261,13 @@ def main(argv: list[str]) -> int:
         raise ECGError(source, "does not exist")
     shard = Shard.from_env()
     device = pick_device(args.device)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
+    if shard.world == 1 and not device.startswith("cuda") and OWN_PROCESS_ENV not in os.environ:
+        n = processes_wanted(args.processes, cores, lambda: _left_to_score(source, Path(args.out)))
+        if n > 1:
+            return run_processes(argv, n)
     if device == "cuda" and shard.world > 1:
         # Ranks beyond the GPU count share GPUs: several ranks per GPU multiply the CPU work
         # (reading, preprocessing, finishing) that keeps one GPU fed.
@@ -155,16 +275,13 @@ def main(argv: list[str]) -> int:
             f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % max(1, torch.cuda.device_count())}"
         )
     gpu = device.startswith("cuda")
-    cores = (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    )
     workers = args.workers if args.workers >= 0 else (max(1, cores - 1) if gpu else 0)
     # Ranks of one machine share its cores (torchrun sets LOCAL_WORLD_SIZE).
     local_ranks = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
     own_cores = cores_per_process(cores, local_ranks, 0 if gpu else workers)
     torch.set_num_threads(args.threads or own_cores)
-    barrier = None
-    if shard.world > 1:
+    own_barrier = barrier is not None
+    if shard.world > 1 and not own_barrier:
         import torch.distributed as dist
 
         if not dist.is_initialized():
@@ -193,15 +310,23 @@ def main(argv: list[str]) -> int:
             parquet=not args.no_parquet,
         )
     finally:
-        if barrier is not None:
+        if barrier is not None and not own_barrier:
             import torch.distributed as dist
 
             dist.destroy_process_group()
     if shard.rank == 0:
         extra = f"; Parquet copy {run.parquet}" if run.parquet else ""
-        print(
-            f"{run.scanned} ECGs in {source}: {run.skipped} already in {run.out}, "
-            f"{run.scored} scored, {run.errors} not scored (see the error column){extra}",
-            file=sys.stderr,
-        )
+        if shard.world > 1:  # this rank's counts are a share: the merged table has them all
+            rows, errors = count_results(run.out)
+            print(
+                f"{run.scanned} ECGs in {source}: {shard.world} processes merged into "
+                f"{run.out}: {rows} scored, {errors} not scored (see the error column){extra}",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"{run.scanned} ECGs in {source}: {run.skipped} already in {run.out}, "
+                f"{run.scored} scored, {run.errors} not scored (see the error column){extra}",
+                file=sys.stderr,
+            )
     return EXIT_OK if run.errors == 0 else EXIT_ERROR

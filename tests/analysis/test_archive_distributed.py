@@ -97,3 +97,25 @@ def test_torchrun_two_ranks_equal_one_process(tmp_path: Path) -> None:
         if x["score"]:
             assert float(x["score"]) == pytest.approx(float(y["score"]), abs=1e-5)
     assert sum(1 for r in a if r["error"]) == 1 and a[-1]["file"].endswith("zz_broken.hea")
+
+
+def test_own_processes_equal_one_process_and_the_summary_counts_them_all(
+    tmp_path: Path,
+) -> None:
+    """``--processes 2`` (no torchrun: ecgad starts its own scoring processes, a barrier
+    between them) writes what one process writes, merged in scan order."""
+    folder = tmp_path / "ecgs"
+    write_synthetic(folder, 4)
+    common = ["--device", "cpu", "--no-parquet"]
+    one = ecgad([str(folder), "--out", str(tmp_path / "one.csv"), "--processes", "1", *common])
+    two = ecgad([str(folder), "--out", str(tmp_path / "two.csv"), "--processes", "2", *common])
+    assert one.returncode == two.returncode == 2, two.stderr  # the broken file in both
+    assert "[rank 1/2]" in two.stderr and "2 processes merged" in two.stderr
+    assert "4 scored, 1 not scored" in two.stderr.splitlines()[-1]
+    a, b = rows(tmp_path / "one.csv"), rows(tmp_path / "two.csv")
+    assert [r["file"] for r in a] == [r["file"] for r in b] and len(a) == 5
+    assert not list(tmp_path.glob("two.part-*"))
+    for x, y in zip(a, b, strict=True):
+        assert x["error"] == y["error"] and x["verdict"] == y["verdict"]
+        if x["score"]:
+            assert float(x["score"]) == pytest.approx(float(y["score"]), abs=1e-5)
