@@ -33,6 +33,10 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
   ``cpu_ms_per_ecg`` is process CPU time (all threads), which a busy machine does not inflate;
   ``ecg_per_s_if_cores_idle`` = usable cores x 1000 / cpu_ms_per_ecg (usable: torch's threads
   plus the thread that works beside the network, at most the machine's cores).
+* ``batched_processes`` (CPU): the same ECGs shared among one process per core (``--processes``),
+  each scoring its share in one thread without a second thread, as ``ecgad score`` scores a
+  large archive on a CPU: all ECGs over the slowest process's time, process start and model
+  load not included.
 * ``contention``: ``single`` alone and beside one competing busy process (issue 17: at most
   twice as slow). OpenMP's wait policy is PASSIVE unless OMP_WAIT_POLICY is set.
 * ``archive_wfdb``, ``archive_hdf5``: ``ecgad score``'s pipeline (ecgviewer.analysis.archive) on N ECGs written as
@@ -168,6 +172,48 @@ def time_batched(
         "rounds": rounds,
         "cpu_ms_per_ecg": round(cpu_ms, 2),
         "ecg_per_s_if_cores_idle": round(usable * 1000 / cpu_ms, 1),
+    }
+
+
+def _process_share(rank: int, world: int, n: int, fs: float, barrier: Any, out: Any) -> None:
+    """One of :func:`time_batched_processes`' processes: its share of the ECGs, scored as
+    ``ecgad score --processes`` scores (one torch thread, no second thread)."""
+    torch.set_num_threads(1)
+    det, _ = load_detector("cpu")
+    det.quality_beside_network = False
+    records = [r for i, r in enumerate(make_records(n, fs)) if i % world == rank]
+    det.score_many(records[:8])  # warm-up
+    barrier.wait()
+    t0, c0 = time.perf_counter(), time.process_time()
+    det.score_many(records)
+    out.put((len(records), time.perf_counter() - t0, time.process_time() - c0))
+
+
+def time_batched_processes(n: int, fs: float, processes: int) -> dict[str, Any]:
+    """``batched`` in ``processes`` processes (one per core), each scoring every
+    ``processes``-th ECG in one thread, started together: how ``ecgad score`` uses a CPU
+    for an archive (minus reading files). Rate: all ECGs over the slowest process's time."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(processes), ctx.Queue()
+    procs = [
+        ctx.Process(target=_process_share, args=(r, processes, n, fs, barrier, out))
+        for r in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+    shares = [out.get(timeout=1800) for _ in procs]
+    for proc in procs:
+        proc.join()
+    total = sum(k for k, _, _ in shares)
+    slowest = max(sec for _, sec, _ in shares)
+    return {
+        "ecg_per_s": round(total / slowest, 1),
+        "processes": processes,
+        "n_ecgs": total,
+        "per_process_ecg_per_s": [round(k / sec, 1) for k, sec, _ in shares],
+        "cpu_ms_per_ecg": round(1000 * sum(c for _, _, c in shares) / total, 2),
     }
 
 
@@ -471,6 +517,7 @@ PARTS = (
     "single",
     "reference_loop",
     "batched",
+    "batched_processes",
     "network_only",
     "contention",
     "archive_wfdb",
@@ -498,7 +545,8 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         parts = list(CUDA_PARTS)
     else:
         parts = ["single"] + ([] if args.skip_reference else ["reference_loop"])
-        parts += ["batched", "network_only"] + (["contention"] if args.contention else [])
+        parts += ["batched", "batched_processes", "network_only"]
+        parts += ["contention"] if args.contention else []
         parts += ["archive_wfdb", "archive_hdf5"] if args.archive else []
     archive = args.archive or (4096 if gpu else 256)
     workers = (
@@ -544,6 +592,8 @@ def measure_part(
         return time_reference(det, cache["single"], max(5, args.repeats // 3))
     if name == "batched":
         return time_batched(det, cache["many"], batch)
+    if name == "batched_processes":
+        return time_batched_processes(sizes["n_batched"], fs, sizes["processes"] or 1)
     if name == "network_only":
         return time_network_only(det, cache["many"], batch)
     if name == "contention":
