@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="scoring processes on a CPU without torchrun, sharing the ECGs as torchrun's "
         "ranks do (default auto: one per core when there are at least "
-        f"{MIN_ECGS_PER_EXTRA_PROCESS} ECGs per process to score, else one)",
+        f"{MIN_ECGS_PER_EXTRA_PROCESS} ECGs per process to score and no --workers, else one)",
     )
     p.add_argument("--no-parquet", action="store_true", help="write the CSV only")
     return p
@@ -264,7 +264,14 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
     cores = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     )
-    if shard.world == 1 and not device.startswith("cuda") and OWN_PROCESS_ENV not in os.environ:
+    own_processes_possible = (
+        shard.world == 1
+        and not device.startswith("cuda")
+        and OWN_PROCESS_ENV not in os.environ
+        # --workers asks for the reading pipeline instead: auto leaves that to one process
+        and not (args.workers > 0 and args.processes == "auto")
+    )
+    if own_processes_possible:
         n = processes_wanted(args.processes, cores, lambda: _left_to_score(source, Path(args.out)))
         if n > 1:
             return run_processes(argv, n)
