@@ -559,7 +559,7 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         "archive": archive,
         "workers": workers,
         "ranks": max(0, args.ranks),
-        "processes": 0 if gpu else (args.processes or (os.cpu_count() or 1)),
+        "processes": 0 if gpu else (getattr(args, "processes", 0) or (os.cpu_count() or 1)),
         "chunk": 1024 if gpu else 64,
         "max_seconds": args.max_seconds
         if args.max_seconds is not None

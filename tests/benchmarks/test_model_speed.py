@@ -4,6 +4,8 @@ CUDA plan (run here on the CPU with tiny sizes: no GPU in the test environment).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,15 +27,18 @@ def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes(
     ms = _load()
     args = ms.argparse.Namespace(
         parts="", skip_reference=False, contention=False, archive=0, workers=-1, ranks=0,
-        n_batched=0, max_seconds=None,
+        processes=0, n_batched=0, max_seconds=None,
     )  # fmt: skip
     cuda = ms.plan("cuda", args)
     assert cuda["parts"][:3] == ["network_only", "archive_hdf5", "archive_wfdb"]
     assert "reference_loop" not in cuda["parts"] and cuda["max_seconds"] == 300.0
     assert cuda["archive"] == 4096 and cuda["batch"] == 512 and cuda["workers"] >= 1
     cpu = ms.plan("cpu", args)
-    assert cpu["parts"] == ["single", "reference_loop", "batched", "network_only"]
+    assert cpu["parts"] == [
+        "single", "reference_loop", "batched", "batched_processes", "network_only"
+    ]  # fmt: skip
     assert cpu["max_seconds"] == 0.0 and cpu["workers"] == 0
+    assert cpu["processes"] == (ms.os.cpu_count() or 1) and cuda["processes"] == 0
     args.parts = "single,warp_drive"
     with pytest.raises(SystemExit, match="warp_drive"):
         ms.plan("cpu", args)
@@ -60,9 +65,27 @@ def test_cuda_parts_on_the_cpu_print_one_json_line_each(capsys: pytest.CaptureFi
     for name in ("archive_wfdb", "archive_hdf5"):
         assert measured[name]["scored"] == 3 and measured[name]["errors"] == 0
         assert measured[name]["ecg_per_s"] > 0 and "cpu_s" in measured[name]
+        own = measured[name]["own_processes"]  # `ecgad score --processes 2` on the CPU
+        assert own["rows"] == 3 and own["exit_status"] == 0, own
     assert measured["network_only"]["cpu_ms_per_ecg"] > 0
     assert measured["autocast_check"]["bf16"]["within_1e-3"]  # on a CPU: fp32 both times
     assert lines[-1]["part"] == "summary"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
+def test_batched_processes_share_the_ecgs_among_the_processes() -> None:
+    """Run as the script itself: its processes are spawned and import it by its path."""
+    root = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, str(root / "benchmarks" / "model_speed.py"), "--device", "cpu",
+            "--parts", "batched_processes", "--processes", "2", "--n-batched", "5",
+            "--fs", "100"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in _lines(done.stdout) if x["part"] == "batched_processes")
+    assert "failed" not in line, line
+    assert line["processes"] == 2 and line["n_ecgs"] == 5
+    assert len(line["per_process_ecg_per_s"]) == 2 and line["ecg_per_s"] > 0
 
 
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
