@@ -162,8 +162,18 @@ def load_ludb(ludb: Path, records: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def train(data: dict[int, dict[str, Any]], records: list[int], steps: int, seed: int) -> UNet:
+def train(
+    data: dict[int, dict[str, Any]],
+    records: list[int],
+    steps: int,
+    seed: int,
+    stretch: float = 0.0,
+) -> UNet:
     """One network on ``records``' leads (batches of 32 random crops).
+
+    ``stretch``: the share of crops taken from a span 0.8-1.25 times the crop's length and
+    brought to it (linear interpolation, labels from the nearest sample), so that every wave
+    is as much narrower or wider: a width the network cannot guess from the typical one.
 
     Noise is added to all 12 scaled leads of a crop before the velocity channel is made from
     them, as a noisy recording would give it: broadband noise in 70 % of crops (up to 0.08
@@ -184,8 +194,18 @@ def train(data: dict[int, dict[str, Any]], records: list[int], steps: int, seed:
         for b in range(32):
             r, lead = items[rng.integers(len(items))]
             d = data[r]
-            st = int(rng.integers(0, d["inputs"].shape[-1] - CROP + 1))
-            leads = d["inputs"][:, 0, st : st + CROP].astype(np.float64)
+            span = CROP
+            if stretch and rng.random() < stretch:
+                span = min(int(round(CROP * rng.uniform(0.8, 1.25))), d["inputs"].shape[-1])
+            st = int(rng.integers(0, d["inputs"].shape[-1] - span + 1))
+            leads = d["inputs"][:, 0, st : st + span].astype(np.float64)
+            labels = d["labels"][:, st : st + span]
+            known = d["known"][:, st : st + span]
+            if span != CROP:
+                at = np.linspace(0, span - 1, CROP)
+                leads = np.stack([np.interp(at, np.arange(span), lead) for lead in leads])
+                nearest = np.rint(at).astype(np.int64)
+                labels, known = labels[:, nearest], known[:, nearest]
             if rng.random() < 0.7:
                 sigma = rng.uniform(0, 0.08) * rng.uniform(0.5, 1.5, (12, 1))
                 leads = leads + rng.normal(0, 1, leads.shape) * sigma
@@ -199,8 +219,8 @@ def train(data: dict[int, dict[str, Any]], records: list[int], steps: int, seed:
             )
             xb[b, 0] = sig
             xb[b, 1] = spatial_velocity(leads)
-            yb[b] = d["labels"][lead, st : st + CROP]
-            mb[b] = d["known"][lead, st : st + CROP]
+            yb[b] = labels[lead]
+            mb[b] = known[lead]
         logits = net(torch.from_numpy(xb))
         loss = F.cross_entropy(logits, torch.from_numpy(yb), reduction="none")[torch.from_numpy(mb)]
         opt.zero_grad()
@@ -252,6 +272,7 @@ def cross_validate(
     steps: int,
     seed: int,
     fold_weights: Path | None = None,
+    stretch: float = 0.0,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Out-of-fold biases and the error table (rules, network, their average).
 
@@ -264,7 +285,8 @@ def cross_validate(
     fold_nets: list[dict[str, np.ndarray]] = []
     for f in range(folds):
         test = _fold(records, f, folds)
-        weights = export(train(data, [r for r in records if r not in test], steps, seed + f))
+        train_on = [r for r in records if r not in test]
+        weights = export(train(data, train_on, steps, seed + f, stretch))
         fold_nets.append(weights)
         for r in test:
             out_of_fold[r] = predict(weights, data[r])
@@ -337,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="also write each cross-validation fold's network here (for measure_accuracy.py)",
     )
+    ap.add_argument(
+        "--stretch",
+        type=float,
+        default=0.0,
+        help="share of training crops stretched or squeezed in time by 0.8-1.25 (default 0)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     first, last = (int(v) for v in args.records.split("-"))
@@ -344,9 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     data = load_ludb(args.ludb, records)
     biases, table = cross_validate(
-        args.ludb, data, records, args.folds, args.steps, args.seed, args.fold_weights
+        args.ludb, data, records, args.folds, args.steps, args.seed, args.fold_weights, args.stretch
     )
-    weights = export(train(data, records, args.steps, args.seed + args.folds))
+    weights = export(train(data, records, args.steps, args.seed + args.folds, args.stretch))
     for q, b in biases.items():
         weights[f"bias_{q}"] = np.float32(b)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -356,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps,
         "seed": args.seed,
         "folds": args.folds,
+        "stretch": args.stretch,
         "biases_ms": {q: round(b, 1) for q, b in biases.items()},
         "out_of_fold_error_ms": table,
         "seconds": round(time.time() - t0),

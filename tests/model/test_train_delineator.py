@@ -37,8 +37,10 @@ def test_exported_network_gives_the_torch_outputs() -> None:
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
 
 
-def test_a_short_training_learns_where_the_qrs_is() -> None:
-    """Square 'QRS' pulses every second on one lead: after 60 steps the labels follow them."""
+@pytest.mark.parametrize("stretch", [0.0, 1.0])
+def test_a_short_training_learns_where_the_qrs_is(stretch: float) -> None:
+    """Square 'QRS' pulses every second on one lead: after 60 steps the labels follow them,
+    also when every crop is stretched or squeezed in time (labels stretched with it)."""
     n = 2500
     rng = np.random.default_rng(0)
     data = {}
@@ -52,7 +54,7 @@ def test_a_short_training_learns_where_the_qrs_is() -> None:
         x[:, 0] += rng.normal(0, 0.02, (12, n))
         data[rec] = {"inputs": x, "labels": labels, "known": np.ones((12, n), bool)}
     torch.set_num_threads(1)
-    net = train(data, list(data), steps=60, seed=0)
+    net = train(data, list(data), steps=60, seed=0, stretch=stretch)
     scores = forward(data[0]["inputs"], export(net))
     agree = (scores.argmax(axis=1) == data[0]["labels"]).mean()
     assert agree > 0.95
