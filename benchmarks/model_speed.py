@@ -296,7 +296,8 @@ def time_archive(
     (``kind="hdf5"``); writing them is not timed. With ``ranks``, also the real command under
     torchrun with that many processes sharing the device(s), and on a CPU with ``processes``
     the real command with ``--processes`` (process start and model load included in their
-    ``ecg_per_s``; ``ecg_per_s_ranks_summed`` adds up the processes' own scoring rates). CPU time includes the worker processes (reaped children)."""
+    ``ecg_per_s``; ``ecg_per_s_ranks_summed`` adds up the processes' own scoring rates).
+    CPU time includes the worker processes (reaped children)."""
     import io as stdio
     import resource
 

@@ -176,8 +176,9 @@ def run_processes(argv: list[str], n: int) -> int:
     """``ecgad score`` in ``n`` processes, each scoring every n-th ECG as a torchrun rank
     would, with a barrier between them before rank 0 merges the results.
 
-    Why: one process uses a second core only partly (its Python work holds the GIL), so on
-    a CPU two single-threaded processes score about twice as fast as one with two threads.
+    Why: one process uses a second core only partly (its Python work holds the GIL). On the
+    2-core machine two single-threaded processes scored 1.5-1.75x as fast as one process with
+    two threads (benchmarks/model_speed.py, batched_processes and archive_wfdb).
     A process that fails breaks the barrier, so the others stop instead of waiting forever.
     """
     import multiprocessing
