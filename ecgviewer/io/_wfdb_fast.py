@@ -41,7 +41,9 @@ INVALID_SAMPLE = {
     "32": -(2**31),
 }
 
-_NUM = r"(?:\d+\.?\d*|\.\d+)"
+# Every pattern here is unambiguous (no two quantifiers can share a run of characters), so a
+# hostile line fails to match in linear time, not in the polynomial time of backtracking.
+_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _RECORD = re.compile(
     rf"(?P<name>[-\w]+)[ \t]+(?P<n_sig>\d+)[ \t]+(?P<fs>{_NUM})[ \t]+(?P<sig_len>\d+)"
     r"(?:[ \t]+(?P<time>\d{1,2}(?::\d{1,2}){0,2}(?:\.\d{1,6})?)"
@@ -49,7 +51,7 @@ _RECORD = re.compile(
     re.ASCII,
 )
 _SIGNAL = re.compile(
-    r"(?P<file>[-\w]*\.?\w*)[ \t]+"
+    r"(?P<file>[-\w]*(?:\.\w*)?)[ \t]+"
     r"(?P<fmt>\d+)(?:x(?P<spf>\d+))?(?::(?P<skew>\d+))?(?:\+(?P<offset>\d+))?[ \t]+"
     rf"(?P<gain>-?{_NUM}(?:e[-+]?\d+)?)(?:\((?P<baseline>-?\d+)\))?(?:/(?P<units>[-\w^?%/]+))?"
     r"[ \t]+(?P<res>\d+)[ \t]+(?P<zero>-?\d+)[ \t]+(?P<init>-?\d+)[ \t]+(?P<checksum>-?\d+)"

@@ -87,6 +87,10 @@ WHOLE_LOAD_VALUES = 4_000_000
 MAX_SIGNALS = 1024
 #: Largest header read (real ones are a few KB; the text is read whole).
 MAX_HEADER_BYTES = 1 << 20
+#: Longest record or signal line accepted (real ones are well under 200 characters): wfdb's
+#: line patterns backtrack polynomially on a long line that does not match (a 64,000-character
+#: line took it 29 s), so a longer line is refused before wfdb sees it.
+MAX_HEADER_LINE = 4096
 #: Read simple records with :mod:`ecgviewer.io._wfdb_fast` instead of wfdb (same values,
 #: about 0.4 ms instead of 6 for a PTB-XL record); tests turn it off to compare.
 FAST_PATH = True
@@ -212,6 +216,8 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     # otherwise a quick scan of our own decides size checks and paging, so a short record
     # costs one wfdb parse.
     raw = _header_bytes(hea)
+    if raw is not None:
+        _check_line_lengths(hea, raw)
     fast = _wfdb_fast.parse_header(raw) if FAST_PATH and raw is not None else None
     quick: Any = fast if fast is not None else _scan_header(hea, raw)
     if quick is None:
@@ -342,6 +348,18 @@ def _header_bytes(hea: Path) -> bytes | None:
         return hea.read_bytes()
     except OSError:
         return None
+
+
+def _check_line_lengths(hea: Path, raw: bytes) -> None:
+    """Refuse a header with a record or signal line longer than MAX_HEADER_LINE (comments
+    may be long: wfdb does not pattern-match them)."""
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if len(line) > MAX_HEADER_LINE and not line.lstrip().startswith(b"#"):
+            raise CorruptFileError(
+                hea,
+                f"line {number} of the header is {len(line):,} characters long (at most "
+                f"{MAX_HEADER_LINE:,} in a WFDB header): damaged or not a WFDB header",
+            )
 
 
 def _scan_header(hea: Path, raw: bytes | None) -> _QuickHeader | None:

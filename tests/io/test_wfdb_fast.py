@@ -6,6 +6,7 @@ leave to wfdb. Also the cached folder listing used to find annotation files."""
 from __future__ import annotations
 
 import os
+import time as clock
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -400,3 +401,36 @@ def test_folder_listed_once_and_again_after_a_change(
     rec = ecg_io.read(tmp_path / "b.hea")
     assert [a.text for a in rec.annotations] == ["N", "V"]
     assert scans.count(str(tmp_path)) == 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a" * 64_000,  # no field at all
+        "x.dat 16 " + "1" * 64_000 + "z",  # a gain that never ends
+        "x.dat 16 200(0)/mV 16 0 0 0 0 " + "I" * 64_000,  # a description too long
+    ],
+)
+def test_a_header_line_too_long_is_refused_at_once(
+    tmp_path: Path, line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wfdb's line patterns backtrack polynomially on a long line that does not match (29 s
+    for 64,000 characters): such a header is refused before any pattern sees it."""
+    (tmp_path / "x.dat").write_bytes(bytes(2 * 5000))
+    hea = tmp_path / "h.hea"
+    hea.write_text(f"h 1 500 5000\n{line}\n")
+    for fast in (True, False):
+        monkeypatch.setattr(wfdb_format, "FAST_PATH", fast)
+        t0 = clock.perf_counter()
+        with pytest.raises(CorruptFileError, match="line 2 of the header is .* characters long"):
+            ecg_io.read(hea)
+        assert clock.perf_counter() - t0 < 1.0
+
+
+def test_the_fast_parser_is_linear_in_a_hostile_line() -> None:
+    """Its patterns are unambiguous: a non-matching 1-million-character line fails at once
+    (a pattern with two quantifiers over the same run of digits took 13 s for 16,000)."""
+    for tail in (b"1" * 1_000_000 + b"z", b"a" * 1_000_000):
+        t0 = clock.perf_counter()
+        assert _wfdb_fast.parse_header(b"rec 1 500 5000\nx.dat 16 " + tail + b"\n") is None
+        assert clock.perf_counter() - t0 < 2.0
