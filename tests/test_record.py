@@ -76,3 +76,16 @@ def test_derived_limb_leads_follow_einthoven() -> None:
     np.testing.assert_allclose(iii, ii - i, atol=1e-6)
     np.testing.assert_allclose(avr + avl + avf, 0, atol=1e-5)  # Goldberger leads sum to zero
     np.testing.assert_allclose(avl, i - ii / 2, atol=1e-6)
+
+
+def test_lead_names_are_normalised_in_linear_time() -> None:
+    """A hostile label (a long run of spaces inside) costs microseconds, not seconds, and the
+    suffix rule still removes "-ref", " -" and the like."""
+    import time
+
+    assert normalize_lead_name("II-Ref") == "II" and normalize_lead_name("V1 -") == "V1"
+    assert normalize_lead_name("ECG aVR ref") == "aVR"
+    label = "V1" + " " * 200_000 + "x"
+    t0 = time.perf_counter()
+    assert normalize_lead_name(label) == label
+    assert time.perf_counter() - t0 < 0.5

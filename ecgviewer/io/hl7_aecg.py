@@ -472,6 +472,17 @@ _STATEMENT_CODES = {
 }
 
 
+def _without_trailing_commas(text: str) -> str:
+    """``re.sub(r"(,\\s*)+$", "", text)`` in linear time: the trailing run of commas and
+    whitespace, from its first comma (that pattern backtracks quadratically on a long run of
+    ", " inside a hostile statement: 8,000 of them took 2.2 s)."""
+    end = len(text)
+    while end and (text[end - 1] == "," or text[end - 1].isspace()):
+        end -= 1
+    comma = text.find(",", end)
+    return text[:comma] if comma >= 0 else text
+
+
 def _is_local(el: Element) -> bool:
     """A beat, a wave or a lead's annotation (has its own time or lead boundary)."""
     if code_of(el).upper() in ("MDC_ECG_BEAT", "MDC_ECG_WAVC"):
@@ -495,7 +506,7 @@ def _global_reading(aset: Element, measurements: dict[str, float], statements: l
         value = el.find("value")
         if code in _STATEMENT_CODES and value is not None:
             text = (attr(value, "displayName") or text_of(value) or "").strip(" ,")
-            text = re.sub(r"(,\s*)+$", "", text)
+            text = _without_trailing_commas(text)
             if text and text not in statements:
                 statements.append(text)
             continue

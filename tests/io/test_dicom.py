@@ -147,3 +147,14 @@ def test_cart_intervals_in_seconds_become_ms(tmp_path):
     rec = read(path)
     assert rec.cart.measurements == {"qt": pytest.approx(412.0), "qrs_axis": 30.0}
     assert [(a.onset, a.text) for a in rec.annotations] == [(0.5, "event A")]
+
+
+def test_a_code_meaning_of_parentheses_is_read_in_linear_time() -> None:
+    """Parenthesised remarks are dropped (the first ")" after each "(" on a line) without the
+    quadratic backtracking a lazy pattern has on a long run of "(" (hostile file)."""
+    import time
+
+    assert lead_name_from_code("x", "99LOCAL", "Lead II (calculated) ") == "II"
+    t0 = time.perf_counter()
+    lead_name_from_code("x", "99LOCAL", "(" * 200_000 + "V1")
+    assert time.perf_counter() - t0 < 0.5

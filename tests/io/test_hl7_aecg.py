@@ -471,3 +471,14 @@ def test_digits_parsed_in_blocks_give_the_same_samples(monkeypatch, tmp_path):
     monkeypatch.setattr(hl7_aecg, "_DIGITS_BLOCK", 7)
     rec = read(tmp_path / "a.xml")
     np.testing.assert_allclose(np.asarray(rec.signal)[0], values / 1000.0, atol=1e-6)
+
+
+def test_trailing_commas_of_a_statement_go_in_linear_time() -> None:
+    from ecgviewer.io.hl7_aecg import _without_trailing_commas
+
+    assert _without_trailing_commas("Sinus rhythm, , ,") == "Sinus rhythm"
+    assert _without_trailing_commas("Sinus rhythm  ") == "Sinus rhythm  "  # no comma: kept
+    text = "a" + ", " * 200_000 + "x"
+    t0 = time.perf_counter()
+    assert _without_trailing_commas(text) == text
+    assert time.perf_counter() - t0 < 0.5

@@ -352,3 +352,14 @@ def test_fifo_named_as_signal_file_is_refused(tmp_path):
     (tmp_path / "rec.hea").write_text("rec 1 500 100\nrec.dat 16 200 16 0 0 0 0 II\n")
     with pytest.raises(FileAccessError, match="FIFO"):
         ecg_io.read(tmp_path / "rec.hea")
+
+
+def test_patient_id_and_device_comments_are_read_in_linear_time() -> None:
+    import time as clock
+
+    assert wfdb_format._comment(["patient id:  P-17  "], wfdb_format._PATIENT_ID) == "P-17"
+    assert wfdb_format._comment(["device:   ", "device: Cart X"], wfdb_format._DEVICE) == "Cart X"
+    line = "patient id: x" + " " * 200_000 + "y"
+    t0 = clock.perf_counter()
+    assert wfdb_format._comment([line], wfdb_format._PATIENT_ID) == line[len("patient id: ") :]
+    assert clock.perf_counter() - t0 < 0.5
