@@ -100,12 +100,12 @@ NON_FINITE_SCORE = (
     "the model may be damaged"
 )
 DEFAULT_WEIGHTS = "model/weights.pt"
+DEFAULT_CARD = "model/model_card.json"
 #: Most windows per network call on a CPU, whatever ``batch`` asks: with the windows sorted by
 #: their number of beats (each call pads to its most beats), 8-16 windows per call took ~7.4
 #: ms of one core per window on PTB-XL fold 9, 64 took ~9, 128 ~10.5 (the fusion's tensors
 #: outgrow the caches); a GPU keeps the callers' larger batches.
 CPU_WINDOWS_PER_CALL = 16
-DEFAULT_CARD = "model/model_card.json"
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -478,7 +478,8 @@ class Detector:
             jobs.sort(key=lambda ij: len(prepared[ij[0]].windows[ij[1]].beats))  # type: ignore[union-attr]
             maps: dict[tuple[int, int], WindowMaps] = {}
             total = len(jobs)
-            per_call = batch if self.device != "cpu" else min(batch, CPU_WINDOWS_PER_CALL)
+            cuda = str(self.device).startswith("cuda")
+            per_call = batch if cuda else min(batch, CPU_WINDOWS_PER_CALL)
             yield 0, total
             for a in range(0, total, per_call):
                 chunk = jobs[a : a + per_call]
