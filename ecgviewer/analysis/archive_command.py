@@ -179,14 +179,18 @@ def run_processes(argv: list[str], n: int) -> int:
     Why: one process uses a second core only partly (its Python work holds the GIL). On the
     2-core machine two single-threaded processes scored 1.5-1.75x as fast as one process with
     two threads (benchmarks/model_speed.py, batched_processes and archive_wfdb).
-    A process that fails breaks the barrier, so the others stop instead of waiting forever.
+    A process that fails breaks the barrier, so the others stop instead of waiting forever;
+    a process stopped by bad input (weights, output file) sends its one-line message here,
+    and each different message is printed once.
     """
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(n)
+    barrier, messages = ctx.Barrier(n), ctx.Queue()
     procs = [
-        ctx.Process(target=_process_main, args=(argv, rank, n, barrier), name=f"ecgad-{rank}")
+        ctx.Process(
+            target=_process_main, args=(argv, rank, n, barrier, messages), name=f"ecgad-{rank}"
+        )
         for rank in range(n)
     ]
     for proc in procs:
@@ -210,19 +214,35 @@ def run_processes(argv: list[str], n: int) -> int:
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()
-    bad = [c for c in codes.values() if c not in (EXIT_OK, EXIT_ERROR)]
-    if bad:
+    said: list[str] = []
+    while not messages.empty():
+        text = messages.get()
+        if text not in said:
+            said.append(text)
+            print(f"ecgad: {text}", file=sys.stderr)
+    crashed = [c for c in codes.values() if c not in (EXIT_OK, EXIT_ERROR, _EXIT_STOPPED)]
+    if crashed:
         print(
             "ecgad score: a scoring process failed (exit status "
-            f"{bad[0]}); rerun the same command to resume",
+            f"{crashed[0]}); rerun the same command to resume",
             file=sys.stderr,
         )
+    if crashed or _EXIT_STOPPED in codes.values():
         return EXIT_ERROR
     return max(codes.values())
 
 
-def _process_main(argv: list[str], rank: int, world: int, barrier: object) -> None:
+#: Exit status of one of :func:`run_processes`' processes stopped by bad input (its message
+#: sent to the parent) or by another process's failure (the barrier broken).
+_EXIT_STOPPED = 3
+
+
+def _process_main(
+    argv: list[str], rank: int, world: int, barrier: object, messages: object
+) -> None:
     """One of :func:`run_processes`' processes: a rank of ``world`` on this machine."""
+    import threading
+
     os.environ.update(
         {
             "RANK": str(rank),
@@ -235,7 +255,16 @@ def _process_main(argv: list[str], rank: int, world: int, barrier: object) -> No
     def wait() -> None:
         barrier.wait()  # type: ignore[attr-defined]
 
-    sys.exit(main(argv, barrier=wait))
+    try:
+        code = main(argv, barrier=wait)
+    except ECGError as exc:
+        messages.put(str(exc))  # type: ignore[attr-defined]
+        code = _EXIT_STOPPED
+    except threading.BrokenBarrierError:  # another process failed: it says why
+        code = _EXIT_STOPPED
+    except KeyboardInterrupt:  # the parent says so
+        code = 130
+    sys.exit(code)
 
 
 def cores_per_process(cores: int, local_ranks: int, workers: int) -> int:

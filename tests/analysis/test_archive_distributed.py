@@ -119,3 +119,17 @@ def test_own_processes_equal_one_process_and_the_summary_counts_them_all(
         assert x["error"] == y["error"] and x["verdict"] == y["verdict"]
         if x["score"]:
             assert float(x["score"]) == pytest.approx(float(y["score"]), abs=1e-5)
+
+
+def test_own_processes_stopped_by_bad_input_say_so_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "ecgs"
+    write_synthetic(folder, 2)
+    out = tmp_path / "r.csv"
+    done = ecgad(
+        [str(folder), "--out", str(out), "--processes", "2", "--device", "cpu", "--no-parquet",
+         "--weights", str(tmp_path / "missing.pt")]
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [f"ecgad: {tmp_path / 'missing.pt'}: model weights not found"], lines
