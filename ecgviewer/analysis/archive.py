@@ -100,6 +100,19 @@ def _finite(value: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------- output files
+def results_csv(out: Path) -> Path:
+    """The resumable CSV of ``--out`` (a .parquet name gets its CSV beside it)."""
+    return out.with_suffix(".csv") if out.suffix.lower() == ".parquet" else out
+
+
+def done_entries(csv_out: Path) -> set[tuple[str, str]]:
+    """(file, entry) already in the results CSV or in any part file of a sharded run."""
+    done = read_done(csv_out)
+    for part in part_files(csv_out):
+        done |= read_done(part)
+    return done
+
+
 def read_done(path: Path) -> set[tuple[str, str]]:
     """(file, entry) of the rows already in a results CSV; a last row cut short is removed.
 
@@ -438,11 +451,9 @@ def score_archive(
     """
     shard = shard or Shard()
     out = Path(out)
-    csv_out = out.with_suffix(".csv") if out.suffix.lower() == ".parquet" else out
+    csv_out = results_csv(out)
     target = shard.part_path(csv_out) if shard.world > 1 else csv_out
-    done = read_done(csv_out)
-    for part in part_files(csv_out):
-        done |= read_done(part)
+    done = done_entries(csv_out)
     run = ArchiveRun(csv_out)
     # Worker processes prepare (and check the quality of) each record; without them the
     # detector does it itself, its CPU work in a second thread beside the network.

@@ -163,12 +163,9 @@ def processes_wanted(value: str, cores: int, to_score: Callable[[], int]) -> int
 
 def _left_to_score(source: Path, out: Path) -> int:
     """ECGs of ``source`` not yet in ``out`` or its part files (a first, reading-free pass)."""
-    from ecgviewer.analysis.archive import entry_id, part_files, read_done, scan_source
+    from ecgviewer.analysis.archive import done_entries, entry_id, results_csv, scan_source
 
-    csv_out = out.with_suffix(".csv") if out.suffix.lower() == ".parquet" else out
-    done = read_done(csv_out)
-    for part in part_files(csv_out):
-        done |= read_done(part)
+    done = done_entries(results_csv(out))
     return sum(1 for entry in scan_source(source) if entry_id(entry) not in done)
 
 
@@ -317,8 +314,9 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
     local_ranks = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
     own_cores = cores_per_process(cores, local_ranks, 0 if gpu else workers)
     torch.set_num_threads(args.threads or own_cores)
-    own_barrier = barrier is not None
-    if shard.world > 1 and not own_barrier:
+    # torchrun's ranks meet in a gloo group; run_processes' pass their own barrier.
+    in_gloo_group = shard.world > 1 and barrier is None
+    if in_gloo_group:
         import torch.distributed as dist
 
         if not dist.is_initialized():
@@ -347,7 +345,7 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
             parquet=not args.no_parquet,
         )
     finally:
-        if barrier is not None and not own_barrier:
+        if in_gloo_group:
             import torch.distributed as dist
 
             dist.destroy_process_group()

@@ -216,9 +216,10 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     # otherwise a quick scan of our own decides size checks and paging, so a short record
     # costs one wfdb parse.
     raw = _header_bytes(hea)
+    fast = None
     if raw is not None:
         _check_line_lengths(hea, raw)
-    fast = _wfdb_fast.parse_header(raw) if FAST_PATH and raw is not None else None
+        fast = _wfdb_fast.parse_header(raw) if FAST_PATH else None
     quick: Any = fast if fast is not None else _scan_header(hea, raw)
     if quick is None:
         try:
