@@ -22,6 +22,11 @@ import numpy as np
 from scipy import ndimage
 from scipy import signal as sps
 
+try:  # scipy's Cython section filter, which scipy.signal.sosfilt wraps (private, so guarded)
+    from scipy.signal._sosfilt import _sosfilt
+except ImportError:  # pragma: no cover - other scipy layouts: the public function
+    _sosfilt = None
+
 log = logging.getLogger(__name__)
 
 #: Fraction of Nyquist above which a cut-off is treated as "at Nyquist" (nothing to filter).
@@ -62,14 +67,37 @@ def _sos_zi(key: bytes, n_sections: int) -> np.ndarray:
 def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
     """``scipy.signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)`` (odd padding), the same
     result to the bit, with the filter's initial state cached per design: scipy solves for it
-    on every call, which cost about as much as filtering 10 s of 12 leads."""
+    on every call, which cost about as much as filtering 10 s of 12 leads.
+
+    Both passes run through scipy's own section filter on one C-contiguous copy of the padded
+    rows (:data:`_sosfilt`, where this scipy has it): ``scipy.signal.sosfilt``'s checks, axis
+    moves and copies around it were a quarter of a call (12 leads x 10 s: 250 -> 190 us at
+    100 Hz, 1.84 -> 1.42 ms at 500 Hz), and scoring filters each ECG about 11 times.
+    """
     x = np.asarray(x, dtype=np.float64)
     sos = np.ascontiguousarray(sos, dtype=np.float64)
     n = x.shape[-1]
     if padlen >= n:
         raise ValueError(f"padlen {padlen} must be less than the signal length {n}")
-    zi = _sos_zi(sos.tobytes(), len(sos)).reshape([len(sos)] + [1] * (x.ndim - 1) + [2])
+    zi = _sos_zi(sos.tobytes(), len(sos))
+    if _sosfilt is None:
+        return _sosfiltfilt_public(sos, x, padlen, zi)
+    rows = x.reshape(-1, n)
+    ext = np.empty((rows.shape[0], n + 2 * padlen))
+    ext[:, padlen : padlen + n] = rows
     if padlen > 0:  # odd extension at both ends, as scipy's default padtype="odd"
+        ext[:, :padlen] = 2 * rows[:, :1] - rows[:, padlen:0:-1]
+        ext[:, padlen + n :] = 2 * rows[:, -1:] - rows[:, -2 : -(padlen + 2) : -1]
+    _sosfilt(sos, ext, zi[None, :, :] * ext[:, :1, None])  # forwards, in place
+    back = ext[:, ::-1].copy()
+    _sosfilt(sos, back, zi[None, :, :] * back[:, :1, None])  # backwards, in place
+    return back[:, ::-1][:, padlen : padlen + n].reshape(x.shape)
+
+
+def _sosfiltfilt_public(sos: np.ndarray, x: np.ndarray, padlen: int, zi: np.ndarray) -> np.ndarray:
+    """:func:`sosfiltfilt` through ``scipy.signal.sosfilt`` (a scipy without ``_sosfilt``)."""
+    zi = zi.reshape([len(sos)] + [1] * (x.ndim - 1) + [2])
+    if padlen > 0:
         left = 2 * x[..., :1] - x[..., padlen:0:-1]
         right = 2 * x[..., -1:] - x[..., -2 : -(padlen + 2) : -1]
         ext = np.concatenate((left, x, right), axis=-1)

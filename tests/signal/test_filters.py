@@ -178,11 +178,21 @@ def test_display_filter_rejects_nonsense(kwargs: dict[str, float]) -> None:
 
 @pytest.mark.parametrize("shape", [(1000,), (12, 5000), (3, 2, 40)])
 @pytest.mark.parametrize("padlen", [0, 1, 27, 39])
-def test_sosfiltfilt_matches_scipy_to_the_bit(shape: tuple[int, ...], padlen: int) -> None:
-    """The cached-state zero-phase filter is scipy's sosfiltfilt, bit for bit."""
+@pytest.mark.parametrize("section_filter", ["scipy's private", "public"])
+def test_sosfiltfilt_matches_scipy_to_the_bit(
+    shape: tuple[int, ...], padlen: int, section_filter: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached-state zero-phase filter is scipy's sosfiltfilt, bit for bit, through
+    scipy's private section filter and through the public one (a scipy without it)."""
     from scipy import signal as sps
 
+    from ecgviewer.signal import filters
     from ecgviewer.signal.filters import sosfiltfilt
+
+    if section_filter == "public":
+        monkeypatch.setattr(filters, "_sosfilt", None)
+    else:
+        assert filters._sosfilt is not None  # the pinned scipy has it
 
     x = np.random.default_rng(1).normal(size=shape).cumsum(axis=-1)
     for sos in (
