@@ -28,6 +28,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal as sps
 
+from ecgviewer.signal.filters import scipy_padlen, sosfiltfilt
+
 #: The components this module makes (in ``ScoreResult.components``; hinge parts of the score).
 HF_BURST, ST_CHANGE = "hf_burst", "st_change"
 EVENT_KINDS = (HF_BURST, ST_CHANGE)
@@ -67,7 +69,8 @@ def hf_burst(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:
     window = int(round(HF_WINDOW_S * fs))
     if sos is None or n < 4 * window:
         return float("nan")
-    hf = sps.sosfiltfilt(sos, np.asarray(x, np.float64), axis=1)
+    # scipy's sosfiltfilt with its default padding, without its per-call initial-state solve
+    hf = sosfiltfilt(sos, np.asarray(x, np.float64), scipy_padlen(sos))
     keep = np.ones(n, bool)
     before, after = (int(round(s * fs)) for s in QRS_OUT_S)
     for r in np.asarray(r_peaks, int).tolist():
@@ -76,7 +79,7 @@ def hf_burst(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:
     keep[:edge] = False
     keep[n - edge :] = False
     kernel = np.ones(window)
-    power = np.apply_along_axis(np.convolve, 1, hf**2 * keep, kernel, mode="same")
+    power = np.stack([np.convolve(row, kernel, mode="same") for row in hf**2 * keep])
     count = np.convolve(keep.astype(np.float64), kernel, mode="same")
     full = count >= 0.5 * window
     if full.sum() < 5:

@@ -50,12 +50,14 @@ def _padlen(n: int, default: int, fs: float, lowest_cut: float | None) -> int:
     return max(0, min(want, n - 1))
 
 
-def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, fs: float, lowest_cut: float | None) -> np.ndarray:
-    n = x.shape[-1]
-    # scipy's own default padding for sosfiltfilt (3 * number of filter coefficients).
+def scipy_padlen(sos: np.ndarray) -> int:
+    """``scipy.signal.sosfiltfilt``'s own default padding: 3 x the number of filter taps."""
     zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    default = 3 * (2 * len(sos) + 1 - zeros)
-    return sosfiltfilt(sos, x, _padlen(n, default, fs, lowest_cut))
+    return 3 * (2 * len(sos) + 1 - zeros)
+
+
+def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, fs: float, lowest_cut: float | None) -> np.ndarray:
+    return sosfiltfilt(sos, x, _padlen(x.shape[-1], scipy_padlen(sos), fs, lowest_cut))
 
 
 @lru_cache(maxsize=128)

@@ -220,3 +220,19 @@ def test_running_median_is_scipys_median_filter_along_the_last_axis(
     x[..., 7] = np.nan  # NaN: scipy's N-d filter, as before
     want = ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
     np.testing.assert_array_equal(running_median(x, size), want)
+
+
+def test_scipy_padlen_is_scipys_default_padding() -> None:
+    """sosfiltfilt with scipy_padlen is scipy.signal.sosfiltfilt with its default padding."""
+    from scipy import signal as sps
+
+    from ecgviewer.signal.filters import scipy_padlen, sosfiltfilt
+
+    x = np.random.default_rng(2).normal(size=(12, 1000)).cumsum(axis=-1)
+    for sos in (
+        sps.butter(4, (15.0, 45.0), btype="bandpass", fs=100.0, output="sos"),
+        sps.butter(2, 0.5, btype="highpass", fs=500.0, output="sos"),
+        sps.tf2sos(*sps.iirnotch(50.0, 30.0, fs=500.0)),
+    ):
+        want = sps.sosfiltfilt(sos, x, axis=-1)
+        np.testing.assert_array_equal(sosfiltfilt(sos, x, scipy_padlen(sos)), want)
