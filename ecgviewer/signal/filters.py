@@ -22,6 +22,14 @@ import numpy as np
 from scipy import ndimage
 from scipy import signal as sps
 
+try:  # scipy's 1-D rank filter, which ndimage.median_filter calls for a 1-D row (private)
+    from scipy.ndimage import _ni_support, _rank_filter_1d
+
+    #: scipy.ndimage's code for mode="nearest" (what median_filter passes for it).
+    _NEAREST = _ni_support._extend_mode_to_code("nearest", is_filter=True)
+except (ImportError, AttributeError):  # pragma: no cover - other scipy layouts
+    _rank_filter_1d = None
+
 try:  # scipy's Cython section filter, which scipy.signal.sosfilt wraps (private, so guarded)
     from scipy.signal._sosfilt import _sosfilt
 except ImportError:  # pragma: no cover - other scipy layouts: the public function
@@ -259,17 +267,33 @@ def running_median(x: np.ndarray, size: int) -> np.ndarray:
     """Median of ``size`` samples centred on each sample along the last axis, edges extended
     with their nearest value (``ndimage.median_filter(x, (1, ..., size), mode="nearest")``).
 
-    Row by row through scipy's 1-D filter, which is 4-10x faster than its N-d filter with a
-    one-row footprint (about 0.4 instead of 1.5-4 ms for 12 leads of 10 s at 50 Hz) and gives
-    the same values; rows holding NaN keep the N-d filter, whose ordering of NaN is its own.
+    Row by row through scipy's 1-D rank filter (:data:`_rank_filter_1d`, the one
+    ``median_filter`` itself picks for a 1-D row), which is 4-10x faster than its N-d filter
+    with a one-row footprint and gives the same values; called directly, without
+    ``median_filter``'s checks around each row (12 leads of 10 s at 50 Hz: 0.23 -> 0.08 ms).
+    Rows holding NaN keep the N-d filter, whose ordering of NaN is its own.
     """
     x = np.asarray(x)
     if x.ndim == 0 or not np.isfinite(x).all():
         return ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
     flat = x.reshape(-1, x.shape[-1])
-    out = np.empty_like(flat)
+    out = np.empty(flat.shape, flat.dtype)
+    n = flat.shape[1]
+    # The rows median_filter gives its 1-D filter (its own condition), in the types it takes.
+    # (a window of 1 or 2 samples is a minimum or maximum filter there).
+    direct = (
+        _rank_filter_1d is not None
+        and size >= 3
+        and flat.dtype in (np.float64, np.float32)
+        and (n - (size - 1) // 2 >= 0 or n == 1)
+    )
     for i, row in enumerate(flat):
-        out[i] = ndimage.median_filter(row, size=size, mode="nearest")
+        if direct:
+            _rank_filter_1d.rank_filter(
+                np.ascontiguousarray(row), size // 2, size, out[i], _NEAREST, row.dtype.type(0), 0
+            )
+        else:
+            out[i] = ndimage.median_filter(row, size=size, mode="nearest")
     return out.reshape(x.shape)
 
 

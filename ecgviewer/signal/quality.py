@@ -30,10 +30,9 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 from scipy import signal as sps
 
-from ecgviewer.signal.filters import bandpass, sosfiltfilt
+from ecgviewer.signal.filters import bandpass, running_median, sosfiltfilt
 from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
@@ -546,7 +545,7 @@ def _wander(x: np.ndarray, fs: float) -> np.ndarray:
     if nb < 3:
         return np.zeros(x.shape[0])
     base = np.median(x[:, : nb * blk].reshape(x.shape[0], nb, blk), axis=2)
-    base = ndimage.median_filter(base, size=(1, 3), mode="nearest")
+    base = running_median(base, 3)
     return base.max(axis=1) - base.min(axis=1)
 
 

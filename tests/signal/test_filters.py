@@ -207,17 +207,24 @@ def test_sosfiltfilt_matches_scipy_to_the_bit(
         sosfiltfilt(sos, x, shape[-1])
 
 
-@pytest.mark.parametrize("shape", [(12, 500), (3, 2, 41), (257,)])
+@pytest.mark.parametrize("shape", [(12, 500), (3, 2, 41), (257,), (2, 5), (4, 1)])
 @pytest.mark.parametrize("size", [1, 3, 11, 31])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
 def test_running_median_is_scipys_median_filter_along_the_last_axis(
-    shape: tuple[int, ...], size: int
+    shape: tuple[int, ...], size: int, dtype: type
 ) -> None:
+    """Rows longer and shorter than the window (scipy's 1-D and N-d filters), any dtype."""
     rng = np.random.default_rng(size)
     # Quantised like ADC samples, so that ties are common.
-    x = np.round(rng.normal(size=shape) * 20) / 20
+    x = (np.round(rng.normal(size=shape) * 20) / 20).astype(dtype)
     want = ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
     np.testing.assert_array_equal(running_median(x, size), want)
-    x[..., 7] = np.nan  # NaN: scipy's N-d filter, as before
+    np.testing.assert_array_equal(running_median(x.T.copy().T, size), want)  # F-ordered
+    if dtype is np.int64:
+        return
+    want = ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
+    np.testing.assert_array_equal(running_median(x, size), want)
+    x[..., min(7, x.shape[-1] - 1)] = np.nan  # NaN: scipy's N-d filter, as before
     want = ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (size,), mode="nearest")
     np.testing.assert_array_equal(running_median(x, size), want)
 
