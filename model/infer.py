@@ -28,6 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 from ecgviewer.signal.quality import SignalQuality, assess_record, work_rate
 from model import findings as findings_mod
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
@@ -195,6 +196,12 @@ class Detector:
         #: signal quality) in a second thread while the network runs; on one core nothing is
         #: gained
         self.quality_beside_network = (os.cpu_count() or 1) > 1
+        #: make the per-sample results (``anomaly_map``, ``restored``, ``finding_map``,
+        #: ``beats``, ``findings``); False for callers that keep only the score, percentile,
+        #: lead scores, flags and quality (``ecgad score``'s table): those results are then
+        #: empty ((n_leads, 0) maps, no findings), and what only they need is not made
+        #: (the restored trace's wander, the expected-normal trace, the maps at the input rate)
+        self.make_maps = True
         cal = card.get("calibration", {})
         self._normal_quantiles = np.asarray(cal.get("normal_score_quantiles", []), np.float64)
         self.score_kind = card.get("score_kind", "combined_w")
@@ -401,6 +408,7 @@ class Detector:
             median_beats=self.bank is not None,
             measurements=self.wants_measurements,
             events=self.wants_events,
+            maps=self.make_maps,
         )
 
     def iter_score_many(
@@ -448,8 +456,9 @@ class Detector:
                     self.bank is not None and not beside,
                     quality=not beside,
                     measurements=self.wants_measurements and not beside,
-                    baseline=not beside,
+                    baseline=not beside and self.make_maps,
                     events=self.wants_events and not beside,
+                    slow=self.make_maps,
                 )
                 prepared.append(p)
                 if pool is not None and side is not None:
@@ -552,11 +561,11 @@ class Detector:
         cfg = self.cfg
 
         def bank() -> _BankPart | None:
-            add_median_beats(p, cfg)
+            add_median_beats(p, cfg, slow=self.make_maps)
             return self._bank_part(p)
 
         return _BesideParts(
-            SharedTask(lambda: add_baseline(p, cfg)),
+            SharedTask(lambda: add_baseline(p, cfg)) if self.make_maps else None,
             SharedTask(bank) if self.bank is not None else None,
             SharedTask(lambda: measurement_features(p, cfg)) if self.wants_measurements else None,
             SharedTask(lambda: quality_of(record, p, cfg, drop=False)),
@@ -597,6 +606,51 @@ class Detector:
             st, p.n_model, self.cfg, None if self.all_components else self.needed_variants
         )
         return st, components, combined_maps
+
+    def _maps(
+        self,
+        record: Record,
+        p: Prepared,
+        st: dict[str, np.ndarray],
+        evidence: findings_mod.Evidence,
+        combined: np.ndarray,
+        dev: np.ndarray | None,
+        trace: np.ndarray | None,
+    ) -> _Maps:
+        """The per-sample results of one record (:attr:`make_maps`), back at the record's own
+        samples, rows in its lead order; ``combined`` is the shown map variant at the model
+        rate, ``dev`` and ``trace`` the bank part's (:meth:`_bank_part`)."""
+        cfg = self.cfg
+        valid = slice(0, p.n_model)
+        comb = combined[:, valid]
+        # The expected-normal trace: the bank's normal beat at each beat when a bank is bundled
+        # (:meth:`_bank_part`), else the network's restoration of each masked sample.
+        restored_mv = trace + p.slow if trace is not None else st["restored_mv"] + p.baseline
+        finding_map = None
+        # The per-sample map: where each lead departs most from the rest of itself.
+        point_map = np.zeros_like(combined)
+        point_map[:, valid] = relative_map([comb] if dev is None else [comb, dev], cfg.fs)
+        if self.findings_cal:
+            # Where the beat departs from the expected normal beat, or is hard to restore.
+            profile = combined[:, valid] / np.maximum(
+                np.median(combined[:, valid], axis=1, keepdims=True), 1e-9
+            )
+            if dev is not None:
+                profile = np.maximum(
+                    profile, dev / np.maximum(np.median(dev, axis=1, keepdims=True), 1e-9)
+                )
+            band_model = np.zeros_like(combined)
+            band_model[:, valid] = findings_mod.band(evidence, self.findings_cal, profile, cfg.fs)
+            finding_map = record_rows(band_model, p, cfg, record.leads, 0.0)
+        return _Maps(
+            record_rows(point_map, p, cfg, record.leads, 0.0),
+            record_rows(restored_mv, p, cfg, record.leads, np.nan),
+            finding_map,
+            beat_scores(comb, p.r_peaks, p.n_model, cfg),
+            findings_mod.findings(evidence, self.findings_cal, cfg.leads)
+            if self.findings_cal
+            else [],
+        )
 
     def _finish(
         self,
@@ -666,46 +720,40 @@ class Detector:
         lead_means = comb.mean(axis=1)
         if self.findings_cal:
             lead_means = findings_mod.lead_scores(evidence, self.findings_cal)
-        # The expected-normal trace: the bank's normal beat at each beat when a bank is bundled
-        # (:meth:`_bank_part`), else the network's restoration of each masked sample.
-        restored_mv = trace + p.slow if trace is not None else st["restored_mv"] + p.baseline
-        finding_map = None
-        # The per-sample map: where each lead departs most from the rest of itself.
-        point_map = np.zeros_like(combined)
-        point_map[:, valid] = relative_map([comb] if dev is None else [comb, dev], cfg.fs)
-        if self.findings_cal:
-            # Where the beat departs from the expected normal beat, or is hard to restore.
-            profile = combined[:, valid] / np.maximum(
-                np.median(combined[:, valid], axis=1, keepdims=True), 1e-9
-            )
-            if dev is not None:
-                profile = np.maximum(
-                    profile, dev / np.maximum(np.median(dev, axis=1, keepdims=True), 1e-9)
-                )
-            band_model = np.zeros_like(combined)
-            band_model[:, valid] = findings_mod.band(evidence, self.findings_cal, profile, cfg.fs)
-            finding_map = record_rows(band_model, p, cfg, record.leads, 0.0)
-        # Back to the record's own samples, rows in the record's lead order.
+        if self.make_maps:
+            maps = self._maps(record, p, st, evidence, combined, dev, trace)
+        else:
+            empty = np.zeros((len(record.leads), 0), np.float32)
+            maps = _Maps(empty, empty.copy(), None, [], [])
         result = ScoreResult(
             score=float(score),
             percentile=self.percentile_of(score),
             lead_scores={name: float(lead_means[row]) for row, name in enumerate(cfg.leads)},
-            beats=beat_scores(comb, p.r_peaks, p.n_model, cfg),
-            anomaly_map=record_rows(point_map, p, cfg, record.leads, 0.0),
-            restored=record_rows(restored_mv, p, cfg, record.leads, np.nan),
+            beats=maps.beats,
+            anomaly_map=maps.anomaly,
+            restored=maps.restored,
             flags=set(p.flags),
             model=dict(self.model_info),
             components=components,
             map_reference=self.map_reference,
-            findings=findings_mod.findings(evidence, self.findings_cal, cfg.leads)
-            if self.findings_cal
-            else [],
-            finding_map=finding_map,
+            findings=maps.findings,
+            finding_map=maps.finding,
             evidence=evidence,
         )
         return with_quality(
             result, record, p.quality if p.quality is not None else quality_of(record, p, cfg)
         )
+
+
+@dataclass
+class _Maps:
+    """A record's per-sample results (:meth:`Detector._maps`)."""
+
+    anomaly: np.ndarray
+    restored: np.ndarray
+    finding: np.ndarray | None
+    beats: list[tuple[float, float, float, dict[str, float]]]
+    findings: list[Finding]
 
 
 @dataclass
@@ -734,7 +782,7 @@ class _BesideParts:
     ``p.at_model_rate``, which :meth:`result` drops once all are made; each sets or returns
     something of its own (``p.baseline``; ``p.median_beats``, ``p.bank_band``, ``p.slow``)."""
 
-    baseline: SharedTask[None]
+    baseline: SharedTask[None] | None
     bank: SharedTask[_BankPart | None] | None
     measure: SharedTask[np.ndarray] | None
     quality: SharedTask[SignalQuality]
@@ -755,7 +803,8 @@ class _BesideParts:
         """The parts' results (measurement features set on ``p``), or the first one's
         ECGError; parts no thread has begun are made in this one."""
         try:
-            self.baseline.result()
+            if self.baseline is not None:
+                self.baseline.result()
             bank = self.bank.result() if self.bank is not None else None
             if self.measure is not None:
                 p.measure_features = self.measure.result()
@@ -781,6 +830,7 @@ def prepare_for_scoring(
     measurements: bool = False,
     baseline: bool = True,
     events: bool = False,
+    slow: bool = True,
 ) -> Prepared | ECGError:
     """:func:`prepare` plus (``quality``) the signal-quality check; an ECGError is returned."""
     try:
@@ -791,6 +841,7 @@ def prepare_for_scoring(
             measurements=measurements,
             baseline=baseline,
             events=events,
+            slow=slow,
         )
         if quality:
             p.quality = quality_of(record, p, cfg)
@@ -845,6 +896,8 @@ class ScoringPreparer:
     median_beats: bool
     measurements: bool = False
     events: bool = False
+    #: what only the per-sample results need (Detector.make_maps)
+    maps: bool = True
 
     def __call__(self, record: Record) -> Prepared | ECGError:
         with one_blas_thread():
@@ -854,4 +907,6 @@ class ScoringPreparer:
                 self.median_beats,
                 measurements=self.measurements,
                 events=self.events,
+                baseline=self.maps,
+                slow=self.maps,
             )

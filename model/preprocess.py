@@ -169,6 +169,7 @@ def prepare_array(
     measurements: bool = False,
     baseline: bool = True,
     events: bool = False,
+    slow: bool = True,
 ) -> Prepared:
     """Prepare a (12, n) mV array in the model's lead order (see :func:`prepare`)."""
     flags: set[str] = set()
@@ -208,7 +209,7 @@ def prepare_array(
         at_model_rate=at_model_rate,
     )
     if median_beats:
-        _add_median_beats(prepared, x, cfg)
+        _add_median_beats(prepared, x, cfg, slow)
     if measurements:
         prepared.measure_features = measurement_features(prepared, cfg)
     if events:
@@ -241,18 +242,20 @@ def add_baseline(p: Prepared, cfg: ModelConfig) -> None:
     p.baseline = _baseline(_padded_at_model_rate(p), cfg)
 
 
-def add_median_beats(p: Prepared, cfg: ModelConfig) -> None:
+def add_median_beats(p: Prepared, cfg: ModelConfig, slow: bool = True) -> None:
     """Set what the normal-beat bank compares (``median_beats``, ``bank_band``, ``slow``) on a
     record prepared without them, from ``p.at_model_rate`` (so before
     :func:`model.infer.quality_of` drops it): the same as ``prepare(median_beats=True)``."""
-    _add_median_beats(p, _padded_at_model_rate(p), cfg)
+    _add_median_beats(p, _padded_at_model_rate(p), cfg, slow)
 
 
-def _add_median_beats(p: Prepared, x: np.ndarray, cfg: ModelConfig) -> None:
-    """The bank's inputs from ``x``, the (padded) leads at the model rate before filtering."""
+def _add_median_beats(p: Prepared, x: np.ndarray, cfg: ModelConfig, slow: bool = True) -> None:
+    """The bank's inputs from ``x``, the (padded) leads at the model rate before filtering;
+    ``slow``: also the wander below the bank's band (only the expected-normal trace needs it)."""
     p.bank_band = bandpass(x, cfg.fs, cfg.bank_low_hz, cfg.bank_high_hz)
     p.median_beats = window_median_beats(p.bank_band, p.r_peaks, [w.start for w in p.windows], cfg)
-    p.slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
+    if slow:
+        p.slow = (x - highpass(x, cfg.fs, cfg.bank_low_hz)).astype(np.float32)
 
 
 def measurement_features(p: Prepared, cfg: ModelConfig) -> np.ndarray:
@@ -278,6 +281,7 @@ def prepare(
     measurements: bool = False,
     baseline: bool = True,
     events: bool = False,
+    slow: bool = True,
 ) -> Prepared:
     """Prepare a Record of any rate, length and lead order for scoring.
 
@@ -287,11 +291,12 @@ def prepare(
     (an extra band-pass, so only when a bank will use them). ``measurements``: also the
     measurement features of model/measure_novelty.py (~10 ms). ``baseline``: the wander the
     high-pass removes (else None until :func:`add_baseline`). ``events``: also the local-event
-    features of model/local_events.py (~1 ms).
+    features of model/local_events.py (~1 ms). ``slow``: with ``median_beats``, also the
+    wander below the bank's band (``Prepared.slow``, for the expected-normal trace only).
     """
     x, flags = select_leads(record, cfg)
     prepared = prepare_array(
-        x, record.fs, cfg, record.source, median_beats, measurements, baseline, events
+        x, record.fs, cfg, record.source, median_beats, measurements, baseline, events, slow
     )
     prepared.flags |= flags
     return prepared

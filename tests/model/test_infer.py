@@ -429,3 +429,46 @@ def test_windows_sorted_by_beats_and_split_on_a_cpu_score_as_one_by_one(
         assert isinstance(res, ScoreResult)
         assert res.score == pytest.approx(one.score, rel=1e-4, abs=1e-4)
         np.testing.assert_allclose(res.restored, one.restored, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_without_maps_the_score_lead_scores_flags_and_quality_are_the_same(
+    bundled: Detector, beside: bool
+) -> None:
+    """Detector.make_maps = False (ecgad score's table): the same score, percentile,
+    components, lead scores, flags and quality, in one thread or two and prepared in a worker;
+    the per-sample results are empty rather than made."""
+    import pickle
+
+    records = [
+        synthetic_record(fs, seconds, seed=s)[0]
+        for s, (fs, seconds) in enumerate([(500.0, 10.0), (100.0, 10.0), (360.0, 20.0)])
+    ]
+    before = bundled.quality_beside_network, bundled.make_maps
+    try:
+        bundled.quality_beside_network = beside
+        full = bundled.score_many(records)
+        bundled.make_maps = False
+        lean = bundled.score_many(records)
+        preparer = pickle.loads(pickle.dumps(bundled.preparer()))
+        gen = bundled.iter_score_many(records, prepared=[preparer(r) for r in records])
+        try:
+            while True:
+                next(gen)
+        except StopIteration as stop:
+            lean_worker = stop.value
+    finally:
+        bundled.quality_beside_network, bundled.make_maps = before
+    for record, a, b, c in zip(records, full, lean, lean_worker):
+        assert isinstance(a, ScoreResult) and isinstance(b, ScoreResult)
+        assert isinstance(c, ScoreResult)
+        for lean_result in (b, c):
+            assert lean_result.score == a.score and lean_result.percentile == a.percentile
+            assert lean_result.components == a.components
+            assert lean_result.lead_scores == a.lead_scores and lean_result.flags == a.flags
+            assert repr(lean_result.quality) == repr(a.quality)  # NaN != NaN
+            assert lean_result.anomaly_map.shape == (len(record.leads), 0)
+            assert lean_result.restored.shape == (len(record.leads), 0)
+            assert lean_result.finding_map is None
+            assert lean_result.beats == [] and lean_result.findings == []
+        assert a.anomaly_map.shape == (len(record.leads), record.n_samples)
