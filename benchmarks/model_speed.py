@@ -36,7 +36,10 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
 * ``batched_processes`` (CPU): the same ECGs shared among one process per core (``--processes``),
   each scoring its share in one thread without a second thread, as ``ecgad score`` scores a
   large archive on a CPU: all ECGs over the slowest process's time, process start and model
-  load not included.
+  load not included. As ``ecgad score``, without the per-sample results its table does not
+  keep (``Detector.make_maps = False``: maps, restored trace, findings).
+* ``batched_processes_maps`` (CPU): the same with every per-sample result made (what the
+  viewer and the worklist show).
 * ``contention``: ``single`` alone and beside one competing busy process (issue 17: at most
   twice as slow). OpenMP's wait policy is PASSIVE unless OMP_WAIT_POLICY is set.
 * ``archive_wfdb``, ``archive_hdf5``: ``ecgad score``'s pipeline (ecgviewer.analysis.archive) on N ECGs written as
@@ -175,12 +178,16 @@ def time_batched(
     }
 
 
-def _process_share(rank: int, world: int, n: int, fs: float, barrier: Any, out: Any) -> None:
+def _process_share(
+    rank: int, world: int, n: int, fs: float, maps: bool, barrier: Any, out: Any
+) -> None:
     """One of :func:`time_batched_processes`' processes: its share of the ECGs, scored as
-    ``ecgad score --processes`` scores (one torch thread, no second thread)."""
+    ``ecgad score --processes`` scores (one torch thread, no second thread; ``maps``: with the
+    per-sample results, which ``ecgad score`` does not make)."""
     torch.set_num_threads(1)
     det, _ = load_detector("cpu")
     det.quality_beside_network = False
+    det.make_maps = maps
     records = [r for i, r in enumerate(make_records(n, fs)) if i % world == rank]
     det.score_many(records[:8])  # warm-up
     barrier.wait()
@@ -189,16 +196,17 @@ def _process_share(rank: int, world: int, n: int, fs: float, barrier: Any, out: 
     out.put((len(records), time.perf_counter() - t0, time.process_time() - c0))
 
 
-def time_batched_processes(n: int, fs: float, processes: int) -> dict[str, Any]:
+def time_batched_processes(n: int, fs: float, processes: int, maps: bool) -> dict[str, Any]:
     """``batched`` in ``processes`` processes (one per core), each scoring every
     ``processes``-th ECG in one thread, started together: how ``ecgad score`` uses a CPU
-    for an archive (minus reading files). Rate: all ECGs over the slowest process's time."""
+    for an archive (minus reading files; ``maps``: also the per-sample results, which it does
+    not make). Rate: all ECGs over the slowest process's time."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(processes), ctx.Queue()
     procs = [
-        ctx.Process(target=_process_share, args=(r, processes, n, fs, barrier, out))
+        ctx.Process(target=_process_share, args=(r, processes, n, fs, maps, barrier, out))
         for r in range(processes)
     ]
     for proc in procs:
@@ -211,6 +219,7 @@ def time_batched_processes(n: int, fs: float, processes: int) -> dict[str, Any]:
     return {
         "ecg_per_s": round(total / slowest, 1),
         "processes": processes,
+        "per_sample_maps": maps,
         "n_ecgs": total,
         "per_process_ecg_per_s": [round(k / sec, 1) for k, sec, _ in shares],
         "cpu_ms_per_ecg": round(1000 * sum(c for _, _, c in shares) / total, 2),
@@ -296,7 +305,9 @@ def time_archive(
     (``kind="hdf5"``); writing them is not timed. With ``ranks``, also the real command under
     torchrun with that many processes sharing the device(s), and on a CPU with ``processes``
     the real command with ``--processes`` (process start and model load included in their
-    ``ecg_per_s``; ``ecg_per_s_ranks_summed`` adds up the processes' own scoring rates).
+    ``ecg_per_s``; ``ecg_per_s_ranks_summed`` adds up the processes' own scoring rates). The
+    real command makes only what its table keeps (``Detector.make_maps = False``); the
+    pipeline timed in this process makes every per-sample result too.
     CPU time includes the worker processes (reaped children)."""
     import io as stdio
     import resource
@@ -519,6 +530,7 @@ PARTS = (
     "reference_loop",
     "batched",
     "batched_processes",
+    "batched_processes_maps",
     "network_only",
     "contention",
     "archive_wfdb",
@@ -546,7 +558,7 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         parts = list(CUDA_PARTS)
     else:
         parts = ["single"] + ([] if args.skip_reference else ["reference_loop"])
-        parts += ["batched", "batched_processes", "network_only"]
+        parts += ["batched", "batched_processes", "batched_processes_maps", "network_only"]
         parts += ["contention"] if args.contention else []
         parts += ["archive_wfdb", "archive_hdf5"] if args.archive else []
     archive = args.archive or (4096 if gpu else 256)
@@ -593,8 +605,9 @@ def measure_part(
         return time_reference(det, cache["single"], max(5, args.repeats // 3))
     if name == "batched":
         return time_batched(det, cache["many"], batch)
-    if name == "batched_processes":
-        return time_batched_processes(sizes["n_batched"], fs, sizes["processes"] or 1)
+    if name in ("batched_processes", "batched_processes_maps"):
+        maps = name.endswith("_maps")
+        return time_batched_processes(sizes["n_batched"], fs, sizes["processes"] or 1, maps)
     if name == "network_only":
         return time_network_only(det, cache["many"], batch)
     if name == "contention":
