@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -88,6 +89,16 @@ def normalize_lead_name(name: str) -> str:
     Handles case ("avr", "AVR"), prefixes ("ECG II", "Lead V1", "EKG-I"), suffixes ("V1-",
     "II-Ref"), modified leads ("MLII") and Roman/"D" spellings ("DII").
     """
+    # Scoring one ECG asks ~24 times for the same few labels: short ones are remembered.
+    return _normalized_short(name) if len(name) <= 64 else _normalized(name)
+
+
+@lru_cache(maxsize=1024)
+def _normalized_short(name: str) -> str:
+    return _normalized(name)
+
+
+def _normalized(name: str) -> str:
     raw = name.strip()
     key = raw.lower().replace("_", " ")
     key = re.sub(r"^(ecg|ekg|lead)[\s\-:]*", "", key)

@@ -821,13 +821,10 @@ def _lead_amplitudes(
         r_mv = q_mv = s_mv = None
         # R: the tallest true peak above the baseline; Q the dip before it, S the one after;
         # with no R the whole complex is one negative wave (QS), reported as S.
-        peaks = [
-            k
-            for k in range(1, qrs.size - 1)
-            if qrs[k] >= qrs[k - 1] and qrs[k] > qrs[k + 1] and qrs[k] > MIN_WAVE_MV
-        ]
-        if peaks:
-            k = max(peaks, key=lambda j: qrs[j])
+        mid = qrs[1:-1]
+        peaks = np.flatnonzero((mid >= qrs[:-2]) & (mid > qrs[2:]) & (mid > MIN_WAVE_MV)) + 1
+        if peaks.size:
+            k = int(peaks[np.argmax(qrs[peaks])])  # the first of the tallest, as max() gave
             r_mv = round(float(qrs[k]), 3)
             before, after = qrs[:k], qrs[k + 1 :]
             q_mv = (

@@ -87,7 +87,11 @@ def ecg_rows(signal: np.ndarray, leads: Sequence[str]) -> list[int]:
     names = [normalize_lead_name(str(n)) for n in leads] if leads else []
     standard = [i for i, n in enumerate(names) if n in STANDARD_LEADS and i < signal.shape[0]]
     rows = standard or list(range(signal.shape[0]))
-    return [i for i in rows if np.all(np.isfinite(signal[i])) and np.ptp(signal[i]) > 1e-3]
+    if not rows or signal.shape[-1] == 0:
+        return []
+    x = signal[rows]
+    usable = np.isfinite(x).all(axis=1) & (np.ptp(x, axis=1) > 1e-3)
+    return [i for i, ok in zip(rows, usable.tolist()) if ok]
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -304,7 +308,8 @@ def median_beats(
     stack = windows(aligned)
     # np.median where every beat has the sample; the few samples a beat near the strip's
     # ends leaves open are the median of the beats that have them (as np.nanmedian, faster).
-    beats = np.median(stack, axis=1)
+    # (over the beats, made the contiguous last axis: the same values, ~3x faster)
+    beats = np.median(np.ascontiguousarray(stack.transpose(0, 2, 1)), axis=-1)
     open_ends = np.isnan(beats).any(axis=0)
     if open_ends.any():
         beats[:, open_ends] = _median_skipping_nan(stack[:, :, open_ends])

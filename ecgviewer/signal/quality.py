@@ -515,8 +515,21 @@ def _emg(x: np.ndarray, fs: float, beats: np.ndarray, half: int) -> np.ndarray:
         keep[max(0, b - 2 * half) : b + 2 * half] = False
     if keep.sum() < 0.2 * x.shape[1]:
         keep[:] = True
-    part = hf[:, keep]
-    return 1.4826 * np.median(np.abs(part - np.median(part, axis=1, keepdims=True)), axis=1)
+    part = hf[:, keep]  # a copy: partitioned in place below
+    deviation = np.abs(part - _row_medians(part)[:, None])
+    return 1.4826 * _row_medians(deviation)
+
+
+def _row_medians(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=1)`` of a finite 2-D array, partitioning ``a`` in place (no copy,
+    no NaN check): the same values, as the median is the same order statistics."""
+    n = a.shape[1]
+    k = n // 2
+    if n % 2:
+        a.partition(k, axis=1)
+        return a[:, k].copy()
+    a.partition([k - 1, k], axis=1)
+    return (a[:, k - 1] + a[:, k]) / 2
 
 
 def _mains(x: np.ndarray, fs: float) -> np.ndarray:
