@@ -532,14 +532,24 @@ def _row_medians(a: np.ndarray) -> np.ndarray:
     return (a[:, k - 1] + a[:, k]) / 2
 
 
+@lru_cache(maxsize=16)
+def _mains_window(n: int, fs: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The Hanning window of ``n`` samples, the frequencies of its FFT bins and its gain (a
+    sine of amplitude A gives |X| = A * gain at its bin), made once per length and rate."""
+    window = np.hanning(n)
+    window.flags.writeable = False
+    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    freqs.flags.writeable = False
+    return window, freqs, float(window.sum() / 2)
+
+
 def _mains(x: np.ndarray, fs: float) -> np.ndarray:
     """Amplitude (mV) of the stronger of 50 and 60 Hz (+-1 Hz), NaN when fs < 130 Hz."""
     if fs < 130:
         return np.full(x.shape[0], np.nan)
     n = x.shape[1]
-    spec = np.fft.rfft((x - x.mean(axis=1, keepdims=True)) * np.hanning(n), axis=1)
-    freqs = np.fft.rfftfreq(n, 1.0 / fs)
-    gain = np.hanning(n).sum() / 2  # a sine of amplitude A gives |X| = A * gain at its bin
+    window, freqs, gain = _mains_window(n, float(fs))
+    spec = np.fft.rfft((x - x.mean(axis=1, keepdims=True)) * window, axis=1)
     best = np.zeros(x.shape[0])
     for f0 in (50.0, 60.0):
         band = (freqs >= f0 - 1.0) & (freqs <= f0 + 1.0)
@@ -571,6 +581,9 @@ def _clip_runs(x: np.ndarray, fs: float) -> np.ndarray:
     span = top - bottom
     tol = np.maximum(1e-6, 1e-3 * span)
     at_rail = np.concatenate([x >= (top - tol)[:, None], x <= (bottom + tol)[:, None]])
+    # Most leads touch their extremes at a few samples only: no run of min_len there.
+    if not (np.count_nonzero(at_rail, axis=1) >= min_len).any():
+        return np.zeros(n_leads, np.int64)
     padded = np.zeros((at_rail.shape[0], at_rail.shape[1] + 2), np.int8)
     padded[:, 1:-1] = at_rail
     edges = np.diff(padded, axis=1)
