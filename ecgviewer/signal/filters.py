@@ -258,7 +258,8 @@ def remove_baseline(
     if step > 1:
         coarse_t = np.arange(base.shape[-1]) * step
         flat = base.reshape(-1, base.shape[-1])
-        base = np.stack([np.interp(np.arange(n), coarse_t, row) for row in flat])
+        fine_t = np.arange(n)
+        base = np.stack([np.interp(fine_t, coarse_t, row) for row in flat])
         base = base.reshape(x.shape)
     return (x - base).astype(np.float32)
 

@@ -21,8 +21,11 @@ from scipy import signal as sps
 MAX_DENOMINATOR = 1000
 
 
+@lru_cache(maxsize=256)
 def rational_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
-    """``(up, down)`` with ``up / down`` the closest fraction to ``fs_out / fs_in``.
+    """``(up, down)`` with ``up / down`` the closest fraction to ``fs_out / fs_in``
+    (remembered: ``Fraction.limit_denominator`` costs ~60 us, and scoring asks for the same
+    few ratios several times per ECG).
 
     Raises
     ------
