@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgviewer.signal.few_median import median_of_few
 from model.config import ModelConfig
 
 #: Distance given to a window without a complete beat (no R peak found: asystole, a
@@ -48,7 +49,7 @@ def window_median_beats(
         inside = r[(r >= start) & (r < start + cfg.global_len)]
         if len(inside):
             beats = x_band[:, inside[:, None] + offsets]  # (12, n_beats, length)
-            out[i] = np.median(beats, axis=1)
+            out[i] = median_of_few(beats, axis=1)
     return out
 
 

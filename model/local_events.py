@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal as sps
 
+from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import scipy_padlen, sosfiltfilt
 
 #: The components this module makes (in ``ScoreResult.components``; hinge parts of the score).
@@ -103,7 +104,7 @@ def st_change(band: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:
         [x[:, r + a : r + b].mean(axis=1) - x[:, r + c : r + d].mean(axis=1) for r in beats],
         axis=1,
     )
-    change = level - np.median(level, axis=1, keepdims=True)
+    change = level - median_of_few(level, axis=1)[:, None]
     runs = sps.convolve(change, np.ones((1, ST_BEATS)) / ST_BEATS, mode="valid")
     per_lead = np.abs(runs).max(axis=1)
     return float(np.sort(per_lead)[-2])

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from ecgviewer.signal.few_median import median_of_few
+
 #: P-wave window, seconds relative to R.
 P_WINDOW_S = (-0.25, -0.07)
 #: Fewest beats whose P windows are compared.
@@ -31,7 +33,7 @@ def p_consistency(lead: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:
         return float("nan")
     windows = lead[r[:, None] + np.arange(a, b)].astype(np.float64)  # (beats, samples)
     centred = windows - windows.mean(axis=1, keepdims=True)
-    median = np.median(windows, axis=0)
+    median = median_of_few(windows, axis=0)
     median = median - median.mean()
     norm = np.linalg.norm(centred, axis=1) * np.linalg.norm(median)
     with warnings.catch_warnings():  # a flat window has no correlation: left out

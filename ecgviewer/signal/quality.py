@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass, running_median, sosfiltfilt
 from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
@@ -478,13 +479,13 @@ def _beat_amplitudes(
         return np.full(n_leads, np.nan), np.full(n_leads, np.nan)
     offsets = np.arange(-half, half + 1)
     seg = band[:, beats[:, None] + offsets[None, :]]
-    qrs = np.median(seg.max(axis=2) - seg.min(axis=2), axis=1)
+    qrs = median_of_few(seg.max(axis=2) - seg.min(axis=2), axis=1)
     mids = ((beats[:-1] + beats[1:]) // 2).astype(np.int64)
     mids = mids[(mids >= half) & (mids < n - half)]
     if mids.size == 0:
         return qrs, np.zeros(n_leads)
     seg = band[:, mids[:, None] + offsets[None, :]]
-    between = np.median(seg.max(axis=2) - seg.min(axis=2), axis=1)
+    between = median_of_few(seg.max(axis=2) - seg.min(axis=2), axis=1)
     return qrs, between
 
 
@@ -602,7 +603,7 @@ def _median_beat(x: np.ndarray, beats: np.ndarray, before: int, after: int) -> n
     b = beats[(beats >= before) & (beats < x.shape[-1] - after)]
     if b.size < 3:
         return None
-    return np.median(x[:, b[:, None] + np.arange(-before, after)[None, :]], axis=1)
+    return median_of_few(x[:, b[:, None] + np.arange(-before, after)[None, :]], axis=1)
 
 
 def _limb_reversal(

@@ -49,6 +49,7 @@ import numpy as np
 from scipy import ndimage
 from scipy import signal as sps
 
+from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass
 
 #: QRS band (Pan-Tompkins 5-15 Hz).
@@ -311,7 +312,7 @@ def _best_lead(bp: np.ndarray, beats: np.ndarray, fs: float) -> int:
         return 0
     offsets = np.arange(-half, half + 1)
     seg = bp[:, b[:, None] + offsets[None, :]]  # (leads, beats, window)
-    amp = np.median(seg.max(axis=2) - seg.min(axis=2), axis=1)
+    amp = median_of_few(seg.max(axis=2) - seg.min(axis=2), axis=1)
     return int(np.argmax(amp))
 
 

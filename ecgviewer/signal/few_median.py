@@ -1,0 +1,32 @@
+"""``np.median`` over an axis of few values (the beats of a 10 s strip), by sorting.
+
+Why: numpy's median partitions each row separately, at a fixed cost per row that dwarfs the
+work when rows hold 5-30 values and there are thousands of them (a median beat: 12 leads x
+every sample of the beat window, each the median of the strip's beats). Sorting all rows in
+one call gives the same values: 12 x 100 x 15 samples 107 -> 50 us, 12 x 500 x 15 1.3 ->
+0.25 ms on the 2-core machine. The median of an odd count is its middle value; of an even
+count the mean of the two middle ones, computed as numpy's median computes it; a row holding
+NaN gives NaN, as numpy's does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def median_of_few(a: np.ndarray, axis: int) -> np.ndarray:
+    """``np.median(a, axis=axis)``, the same values, faster when that axis is short."""
+    a = np.asarray(a)
+    if a.dtype.kind != "f" or a.ndim < 2 or a.shape[axis] == 0:
+        return np.median(a, axis=axis)
+    ordered = np.sort(np.moveaxis(a, axis, -1), axis=-1)  # NaN sort last
+    n = ordered.shape[-1]
+    k = n // 2
+    if n % 2:
+        out = ordered[..., k].copy()
+    else:
+        out = (ordered[..., k - 1] + ordered[..., k]) / a.dtype.type(2)
+    has_nan = np.isnan(ordered[..., -1])
+    if has_nan.any():
+        out[has_nan] = np.nan
+    return out

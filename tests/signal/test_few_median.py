@@ -1,0 +1,29 @@
+"""median_of_few is np.median, value for value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgviewer.signal.few_median import median_of_few
+
+
+@pytest.mark.parametrize("shape", [(12, 100, 15), (12, 14, 100), (3, 1, 7), (5, 2), (7,)])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_median_of_few_is_numpys_median(shape: tuple[int, ...], axis: int, dtype: type) -> None:
+    if axis >= len(shape):
+        pytest.skip("no such axis")
+    rng = np.random.default_rng(len(shape) + axis)
+    # Quantised so that ties are common, and with NaN in some rows.
+    a = (np.round(rng.normal(size=shape) * 8) / 8).astype(dtype)
+    cases = [a]
+    if dtype is not np.int64 and a.size > 3:
+        b = a.copy()
+        b.flat[:: max(1, a.size // 3)] = np.nan
+        cases.append(b)
+    for x in cases:
+        want = np.median(x, axis=axis)
+        got = median_of_few(x, axis=axis)
+        assert got.dtype == want.dtype and np.shape(got) == np.shape(want)
+        np.testing.assert_array_equal(got, want)
