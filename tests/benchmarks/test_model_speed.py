@@ -35,7 +35,8 @@ def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes(
     assert cuda["archive"] == 4096 and cuda["batch"] == 512 and cuda["workers"] >= 1
     cpu = ms.plan("cpu", args)
     assert cpu["parts"] == [
-        "single", "reference_loop", "batched", "batched_processes", "network_only"
+        "single", "reference_loop", "batched", "batched_processes", "batched_processes_maps",
+        "network_only",
     ]  # fmt: skip
     assert cpu["max_seconds"] == 0.0 and cpu["workers"] == 0
     assert cpu["processes"] == (ms.os.cpu_count() or 1) and cuda["processes"] == 0
@@ -78,14 +79,16 @@ def test_batched_processes_share_the_ecgs_among_the_processes() -> None:
     """Run as the script itself: its processes are spawned and import it by its path."""
     root = Path(__file__).resolve().parents[2]
     argv = [sys.executable, str(root / "benchmarks" / "model_speed.py"), "--device", "cpu",
-            "--parts", "batched_processes", "--processes", "2", "--n-batched", "5",
-            "--fs", "100"]  # fmt: skip
+            "--parts", "batched_processes,batched_processes_maps", "--processes", "2",
+            "--n-batched", "5", "--fs", "100"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=root)
     assert done.returncode == 0, done.stderr[-2000:]
-    line = next(x for x in _lines(done.stdout) if x["part"] == "batched_processes")
-    assert "failed" not in line, line
-    assert line["processes"] == 2 and line["n_ecgs"] == 5
-    assert len(line["per_process_ecg_per_s"]) == 2 and line["ecg_per_s"] > 0
+    for part, maps in (("batched_processes", False), ("batched_processes_maps", True)):
+        line = next(x for x in _lines(done.stdout) if x["part"] == part)
+        assert "failed" not in line, line
+        assert line["processes"] == 2 and line["n_ecgs"] == 5
+        assert line["per_sample_maps"] is maps  # as ecgad score makes them: not
+        assert len(line["per_process_ecg_per_s"]) == 2 and line["ecg_per_s"] > 0
 
 
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
