@@ -35,6 +35,7 @@ from model.score_kinds import (
     MEASURE_KINDS,
     NOT_NETWORK_KINDS,
     SCORE_KINDS,
+    SHIPPED_CANDIDATES,
 )
 from model.vcg import QRST_ANGLE, T_COMPLEXITY
 
@@ -277,7 +278,7 @@ def export_bundle(
     for path in candidates:
         net, cfg, _ = _load_net(path)
         comps = _cached_components(run, path, "selection", net, cfg, sel_val, bank, measure_model)
-        _, _, auc = choose_score(comps, sel_val.labels, list(SCORE_KINDS))
+        _, _, auc = choose_score(comps, sel_val.labels, list(SHIPPED_CANDIDATES))
         checkpoint_auroc[str(path)] = round(auc, 4)
         log.info("%s: selection AUROC of the chosen score %.4f", path.name, auc)
         if best is None or auc > best[0]:

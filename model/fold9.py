@@ -25,6 +25,7 @@ from model.metrics import auprc, auroc, sens_spec
 from model.score_kinds import (
     NOT_NETWORK_KINDS,
     SCORE_KINDS,
+    SHIPPED_CANDIDATES,
     ensemble_score,
     fit_ensemble,
     fit_hinges,
@@ -212,7 +213,7 @@ def measure(
 
 def figures(choose: Half, other: Half) -> dict[str, Any]:
     """Choose the shipped score and the network-only score on ``choose``; measure on ``other``."""
-    kind, spec, _ = choose_score(choose.comps, choose.labels, list(SCORE_KINDS))
+    kind, spec, _ = choose_score(choose.comps, choose.labels, list(SHIPPED_CANDIDATES))
     if spec is not None:
         spec = with_event_hinges(spec, choose.comps, choose.labels)
     parts: dict[str, tuple[str, dict[str, Any] | None]] = {}

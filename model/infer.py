@@ -54,12 +54,14 @@ from model.score_kinds import (
     MEASURE_KIND,
     MEASURE_KINDS,
     NOT_NETWORK_KINDS,
+    QRS_KINDS,
     SCORE_KINDS,
     VARIANTS,
     ensemble_score,
     error_variant,
     fit_ensemble,
     map_variant,
+    qrs_window_components,
     score_components,
 )
 from model.score_result import ScoreResult, with_quality
@@ -605,6 +607,8 @@ class Detector:
         components, combined_maps = score_components(
             st, p.n_model, self.cfg, None if self.all_components else self.needed_variants
         )
+        if self.all_components or any(k in QRS_KINDS for k in self._kinds):
+            components.update(qrs_window_components(st, p.n_model, self.cfg, p.r_peaks))
         return st, components, combined_maps
 
     def _maps(

@@ -387,8 +387,10 @@ def test_asking_for_every_component_after_loading_gets_them(bundled: Detector) -
         bundled.all_components = False
     assert isinstance(every, ScoreResult)
     assert {"global_mse_all", "combined_nll_all", "hf_burst"} <= set(every.components)
+    assert {"qrs_global_nll", "qrs_global_nll_all"} <= set(every.components)
     plain = bundled.score(record)
     assert isinstance(plain, ScoreResult) and "global_mse_all" not in plain.components
+    assert "qrs_global_nll" not in plain.components  # not made where the score needs none
     assert plain.score == every.score
 
 

@@ -50,3 +50,35 @@ def test_variants_and_ensembles() -> None:
     spec = {"components": ["a", "b"], "log": [False, False], "mean": [0, 0], "std": [1, 1]}
     assert ensemble_score({"a": 1.0, "b": 3.0}, spec) == 4.0
     assert ensemble_score({"a": 1.0, "b": float("nan")}, spec) == 2.0  # rescaled to full weight
+
+
+def test_qrs_window_components_average_the_global_nll_around_the_r_peaks() -> None:
+    """Each kind: the global NLL over R-60..R+60 ms, beat by beat, then over beats and leads;
+    an error confined to the QRS windows counts fully there and is diluted in the strip mean."""
+    from model.score_kinds import QRS_KINDS, qrs_window_components
+
+    cfg = ModelConfig()
+    st = _stitched(1000)
+    for prefix in ("", "all_"):
+        st[f"{prefix}global_sq"][:] = 1.0
+    peaks = np.array([100, 300, 500, 700, 900, 3])  # the last has no complete window
+    for r in peaks[:-1]:
+        st["global_sq"][:, r - 6 : r + 6] = 5.0  # the QRS windows only
+    comps = qrs_window_components(st, 960, cfg, peaks)
+    assert set(comps) == set(QRS_KINDS)
+    assert comps["qrs_global_nll"] == 5.0  # log-variance 0: the NLL is the squared error
+    assert comps["qrs_global_nll_all"] == 1.0
+    whole, _ = score_components(st, 960, cfg, {"nll"})
+    assert whole["global_nll"] < 1.5  # the strip's mean dilutes the QRS
+    # No complete window: the strip's mean.
+    none = qrs_window_components(st, 960, cfg, np.array([2], np.int64))
+    assert none["qrs_global_nll"] == float(st["global_sq"][:, :960].astype(np.float64).mean())
+
+
+def test_the_qrs_kinds_are_offered_to_the_network_alone_not_to_the_shipped_score() -> None:
+    from model.fold9 import network_kinds
+    from model.score_kinds import QRS_KINDS, SCORE_KINDS, SHIPPED_CANDIDATES
+
+    assert set(QRS_KINDS) <= set(SCORE_KINDS) and set(QRS_KINDS) <= set(network_kinds())
+    assert not set(QRS_KINDS) & set(SHIPPED_CANDIDATES)
+    assert set(SHIPPED_CANDIDATES) | set(QRS_KINDS) == set(SCORE_KINDS)
