@@ -277,6 +277,11 @@ class Detector:
             self.all_components or any(k in MEASURE_KINDS for k in self._kinds)
         )
 
+    @property
+    def wants_qrs_windows(self) -> bool:
+        """The QRS-window kinds (model/score_kinds.py) are made only when a score uses them."""
+        return self.all_components or any(k in QRS_KINDS for k in self._kinds)
+
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(
@@ -607,7 +612,7 @@ class Detector:
         components, combined_maps = score_components(
             st, p.n_model, self.cfg, None if self.all_components else self.needed_variants
         )
-        if self.all_components or any(k in QRS_KINDS for k in self._kinds):
+        if self.wants_qrs_windows:
             components.update(qrs_window_components(st, p.n_model, self.cfg, p.r_peaks))
         return st, components, combined_maps
 
