@@ -87,3 +87,45 @@ def test_resample_matches_scipy_default_design_to_the_bit(fs_in: float, fs_out: 
     want = sps.resample_poly(x, up, down, axis=-1, padtype="line").astype(np.float32)
     np.testing.assert_array_equal(resample(x, fs_in, fs_out), want)
     np.testing.assert_array_equal(resample(x, fs_in, fs_out), want)  # cached design
+
+
+@pytest.mark.parametrize("fs_in", [200.0, 300.0, 500.0, 1000.0])
+def test_whole_number_decimation_is_scipys_resample_poly(fs_in: float) -> None:
+    """The block-product path for rates a whole multiple of the output's gives
+    resample_poly's values (to float64 rounding; float32 out), for any length from the
+    filter's up, with an offset and a trend (the "line" padding at both ends), 1-D to 3-D."""
+    from scipy import signal as sps
+
+    from ecgviewer.signal.resample import _anti_alias_fir, _decimate
+
+    rng = np.random.default_rng(int(fs_in))
+    up, down = rational_ratio(fs_in, 100.0)
+    assert up == 1
+    fir = _anti_alias_fir(up, down)
+    for n in (fir.size, fir.size + 1, 997, 5000, 5003):
+        x = rng.normal(size=(3, n)).cumsum(axis=1) * 0.05 + np.linspace(-2.0, 3.0, n) + 1.5
+        want = sps.resample_poly(x, 1, down, axis=-1, window=fir, padtype="line")
+        got = _decimate(x, down, fir)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+        np.testing.assert_allclose(
+            resample(x, fs_in, 100.0), want.astype(np.float32), rtol=1e-6, atol=1e-6
+        )
+    one = resample(x[0], fs_in, 100.0)
+    assert one.shape == want.shape[1:]
+    np.testing.assert_array_equal(resample(x[None], fs_in, 100.0)[0], resample(x, fs_in, 100.0))
+
+
+def test_decimation_with_nan_or_too_short_goes_through_scipy() -> None:
+    from scipy import signal as sps
+
+    from ecgviewer.signal.resample import _anti_alias_fir
+
+    fir = _anti_alias_fir(1, 5)
+    short = np.random.default_rng(1).normal(size=(2, fir.size - 1))
+    want = sps.resample_poly(short, 1, 5, axis=-1, window=fir, padtype="line").astype(np.float32)
+    np.testing.assert_array_equal(resample(short, 500.0, 100.0), want)
+    holed = np.random.default_rng(2).normal(size=(2, 1000))
+    holed[1, 500] = np.nan
+    got = resample(holed, 500.0, 100.0)
+    assert np.isfinite(got[0]).all() and np.isnan(got[1]).any()
