@@ -568,7 +568,7 @@ def _wander(x: np.ndarray, fs: float) -> np.ndarray:
     nb = x.shape[1] // blk
     if nb < 3:
         return np.zeros(x.shape[0])
-    base = np.median(x[:, : nb * blk].reshape(x.shape[0], nb, blk), axis=2)
+    base = median_of_few(x[:, : nb * blk].reshape(x.shape[0], nb, blk), axis=2)
     base = running_median(base, 3)
     return base.max(axis=1) - base.min(axis=1)
 
