@@ -222,7 +222,7 @@ def test_folding_batchnorm_keeps_the_outputs_and_removes_the_layers() -> None:
         )
 
 
-def test_without_gil_is_the_network_traced_where_the_trace_is_exact(monkeypatch) -> None:  # noqa: ANN001
+def test_without_gil_is_the_network_traced_padded_batches_included(monkeypatch) -> None:  # noqa: ANN001
     cfg = tiny_config()
     torch.manual_seed(3)
     net = CrossRestorationNet(cfg).eval()
@@ -242,13 +242,26 @@ def test_without_gil_is_the_network_traced_where_the_trace_is_exact(monkeypatch)
             rtol=0,
             atol=0,
         )
-        # A padded batch (the eager network skips its padding beats) runs eagerly.
+        # A padded batch (the eager network skips its padding beats) runs through the trace,
+        # which restores its padding beats too: every real output is the same.
         padded = valid.clone()
-        padded[1, 2] = False
+        padded[1, 1:] = False
+        traced = fast._traced
         calls = []
-        monkeypatch.setattr(fast, "_traced", lambda *a: calls.append(a))
-        fast(x, beats, padded, trend)
-        assert not calls
+
+        def counted(*a):  # noqa: ANN002, ANN202
+            calls.append(a)
+            return traced(*a)
+
+        monkeypatch.setattr(fast, "_traced", counted)
+        got, eager = fast(x, beats, padded, trend), net(x, beats, padded, trend)
+        assert len(calls) == 1
+        for name in ("global_signal", "global_logvar", "trend_signal", "age", "sex_logit"):
+            torch.testing.assert_close(getattr(got, name), getattr(eager, name), rtol=0, atol=0)
+        real = padded[:, :, None, None].expand_as(got.beat_signal)
+        torch.testing.assert_close(got.beat_signal[real], eager.beat_signal[real], rtol=0, atol=0)
+        assert not torch.equal(got.beat_signal[~real], eager.beat_signal[~real])  # restored too
+        monkeypatch.setattr(fast, "_traced", traced)
         # It shares the network's parameters.
         fast2 = WithoutGil(net)
         before = fast2(x, beats, valid, trend).global_signal.clone()
