@@ -67,6 +67,7 @@ average is printed at the start and the end.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -186,6 +187,7 @@ def _process_share(
     per-sample results, which ``ecgad score`` does not make)."""
     torch.set_num_threads(1)
     det, _ = load_detector("cpu")
+    gc.freeze()  # as ecgad score does after loading
     det.quality_beside_network = False
     det.make_maps = maps
     records = [r for i, r in enumerate(make_records(n, fs)) if i % world == rank]
