@@ -60,6 +60,7 @@ from model.score_kinds import (
     ensemble_score,
     error_variant,
     fit_ensemble,
+    is_map_kind,
     map_variant,
     qrs_window_components,
     score_components,
@@ -221,10 +222,7 @@ class Detector:
         if self.findings_cal and self.findings_cal.get("map_threshold"):
             self.map_reference = 2.0 * float(self.findings_cal["map_threshold"])
         self.ensemble = card.get("score_ensemble")
-        # Only the map variants the score needs are built (each costs ~1 ms per ECG), unless
-        # every component is wanted (model selection).
         kinds = [self.score_kind] + list((self.ensemble or {}).get("components", []))
-        self.needed_variants = {map_variant(kind) for kind in kinds}
         #: every score component (model selection, benchmarks), not just the score's
         self.all_components = all_components
         if any(k in BANK_KINDS for k in kinds) and bank is None:
@@ -242,6 +240,11 @@ class Detector:
             (k for k in kinds[1 if self.ensemble else 0 :] if k not in NOT_NETWORK_KINDS),
             "combined_mse",
         )
+        # Only the map variants the score and the shown map need are built (each costs ~0.5
+        # ms per ECG), unless every component is wanted (model selection).
+        self.needed_variants = {
+            map_variant(kind) for kind in [*kinds, self.map_kind] if is_map_kind(kind)
+        }
         # Per-lead calibration: each lead's map divided by that lead's typical level in
         # normal ECGs (relative to the mean over leads), so one naturally noisier lead does not
         # head every findings list.

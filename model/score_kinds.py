@@ -154,6 +154,14 @@ def map_variant(kind: str) -> str:
     return "mse_all" if kind == "trend_all" else "mse"
 
 
+def is_map_kind(kind: str) -> bool:
+    """Whether a score kind is made from a combined map variant (:func:`score_components`'s
+    ``global_``/``beat_``/``combined_`` kinds); the others (the bank's, the measurements',
+    the trend, the QRS windows) need none, whatever :func:`map_variant` pairs them with."""
+    parts = kind.split("_")
+    return parts[0] in ("combined", "global", "beat") and len(parts) > 1 and parts[1] in VARIANTS
+
+
 def error_variant(sq: np.ndarray, v: np.ndarray, variant: str) -> np.ndarray:
     """Turn squared errors and log-variances into one of the :data:`VARIANTS`."""
     if variant == "mse":

@@ -82,3 +82,24 @@ def test_the_qrs_kinds_are_offered_to_the_network_alone_not_to_the_shipped_score
     assert set(QRS_KINDS) <= set(SCORE_KINDS) and set(QRS_KINDS) <= set(network_kinds())
     assert not set(QRS_KINDS) & set(SHIPPED_CANDIDATES)
     assert set(SHIPPED_CANDIDATES) | set(QRS_KINDS) == set(SCORE_KINDS)
+
+
+def test_only_combined_map_kinds_need_a_map_variant() -> None:
+    from model.score_kinds import is_map_kind
+
+    for kind in ("combined_w", "global_mse_all", "beat_nll", "combined_w_p95"):
+        assert is_map_kind(kind)
+    for kind in ("beat_knn", "measure_mahal", "qrst_angle", "trend", "trend_all", "ensemble"):
+        assert not is_map_kind(kind)
+
+
+def test_the_bundled_detector_builds_only_the_map_variant_its_score_uses() -> None:
+    """The shipped ensemble's one restoration part is combined_w; its other parts (bank,
+    measurements, VCG) are paired with "mse" by map_variant but use no map: none is built."""
+    from model.infer import Detector
+    from model.score_kinds import is_map_kind
+
+    det = Detector.load()
+    parts = [k for k in det._kinds if is_map_kind(k)]
+    assert parts == ["combined_w"] and det.map_kind == "combined_w"
+    assert det.needed_variants == {"w"}
