@@ -21,6 +21,7 @@ import numpy as np
 from ecgviewer.errors import InvalidSignalError, MissingLeadsError
 from ecgviewer.record import Record
 from ecgviewer.signal.filters import bandpass, highpass
+from ecgviewer.signal.quantiles import percentile
 from ecgviewer.signal.resample import resample
 from ecgviewer.signal.rpeaks import detect_r_peaks
 from model.beat_bank import window_median_beats
@@ -70,7 +71,7 @@ def robust_scale(x: np.ndarray, mode: str = "lead") -> tuple[np.ndarray, np.ndar
     ``mode="record"`` uses one half-range for all rows (the median of the per-row ones), so
     the relative amplitudes of the leads (hypertrophy, low R waves) survive normalisation.
     """
-    lo, hi = np.percentile(x, [0.5, 99.5], axis=-1)
+    lo, hi = percentile(x, [0.5, 99.5])
     centre = ((hi + lo) / 2).astype(np.float32)
     half = np.maximum((hi - lo) / 2, MIN_HALF_RANGE_MV).astype(np.float32)
     if mode == "record":

@@ -17,7 +17,7 @@ import numpy as np
 def median_of_few(a: np.ndarray, axis: int) -> np.ndarray:
     """``np.median(a, axis=axis)``, the same values, faster when that axis is short."""
     a = np.asarray(a)
-    if a.dtype.kind != "f" or a.ndim < 2 or a.shape[axis] == 0:
+    if a.dtype.kind != "f" or a.ndim < 1 or a.shape[axis] == 0:
         return np.median(a, axis=axis)
     ordered = np.sort(np.moveaxis(a, axis, -1), axis=-1)  # NaN sort last
     n = ordered.shape[-1]
@@ -26,7 +26,8 @@ def median_of_few(a: np.ndarray, axis: int) -> np.ndarray:
         out = ordered[..., k].copy()
     else:
         out = (ordered[..., k - 1] + ordered[..., k]) / a.dtype.type(2)
+    out = np.asarray(out)
     has_nan = np.isnan(ordered[..., -1])
     if has_nan.any():
         out[has_nan] = np.nan
-    return out
+    return out[()]  # a scalar for a 1-D ``a``, as np.median gives

@@ -34,6 +34,7 @@ from scipy import signal as sps
 
 from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass, running_median, sosfiltfilt
+from ecgviewer.signal.quantiles import percentile
 from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
@@ -334,7 +335,12 @@ def assess(
     names = [str(name) for name in leads][:n_leads]
     if n < max(16, int(fs)):  # under a second: nothing reliable to say
         return SignalQuality(tuple(LeadQuality(name) for name in names))
-    lo, hi = np.percentile(x, [0.5, 99.5], axis=1)
+    own = np.asarray(signal)  # float32 samples (a Record's) partition at half the traffic
+    lo, hi = percentile(
+        own.reshape(x.shape) if finite and own.dtype == np.float32 else x,
+        [0.5, 99.5],
+        as_float64=True,
+    )
     ranges = hi - lo
     flat = ranges < FLAT_MV
     runs = _clip_runs(x, fs)  # at the recorded rate: rails are exact sample values

@@ -51,6 +51,7 @@ from scipy import signal as sps
 
 from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass
+from ecgviewer.signal.quantiles import percentile
 
 #: QRS band (Pan-Tompkins 5-15 Hz).
 QRS_BAND = (5.0, 15.0)
@@ -186,7 +187,7 @@ def _envelope(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     bp = bandpass(x, fs, low, high, order=2).astype(np.float64)
     d = np.diff(bp, axis=1, prepend=bp[:, :1])
     e = d * d
-    scale = np.percentile(e, 99, axis=1)
+    scale = percentile(e, 99)
     scale[scale <= 0] = 1.0
     # Clipping at CLIP_ENERGY x the 99th percentile caps what one lead can add: an artefact
     # (electrode pop, baseline step) in one lead then counts no more than its own QRS.
@@ -224,13 +225,13 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
     # median is the noise floor between complexes (QRS fill well under half of any strip).
     head = int(10 * fs)
     first = heights[cand < head] if (cand < head).any() else heights
-    spk = float(np.percentile(first, 80))
-    npk = float(np.median(env[:head]))
+    spk = float(percentile(first, 80))
+    npk = float(median_of_few(env[:head], axis=0))
     if spk <= 0:
         return np.empty(0, dtype=np.int64)
     # Candidates far below the loudest ones cannot be beats even on search-back: this keeps
     # a flat line with a few microvolts of noise from producing "beats".
-    floor = 0.02 * float(np.percentile(heights, 95))
+    floor = 0.02 * float(percentile(heights, 95))
 
     t_window = int(round(T_WAVE_WINDOW_S * fs))
     beats: list[int] = []  # indices into cand

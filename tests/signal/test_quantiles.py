@@ -1,0 +1,49 @@
+"""quantiles.percentile is np.percentile(..., axis=-1), value for value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgviewer.signal.quantiles import percentile
+
+QS = [0.0, 0.5, 1.0, 5.0, 25.0, 50.0, 80.0, 95.0, 99.0, 99.5, 100.0]
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (15,), (1000,), (12, 960), (3, 4, 77), (12, 5000)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_percentile_is_numpys(shape: tuple[int, ...], dtype: type) -> None:
+    rng = np.random.default_rng(sum(shape))
+    x = rng.normal(size=shape) * 3
+    for a in (x, np.round(x * 4) / 4):  # ties common in the second
+        a = a.astype(dtype)
+        ref = a.astype(np.float64)
+        for q in QS:
+            got, want = percentile(a, q), np.percentile(a, q, axis=-1)
+            assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+        pair = [0.5, 99.5]
+        for qs in (pair, QS):
+            got = percentile(a, qs)
+            assert got.dtype == np.float64
+            np.testing.assert_array_equal(got, np.percentile(a, qs, axis=-1))
+            # as_float64: numpy's values for the float64 copy
+            for q in (qs, qs[-1]):
+                want = np.percentile(ref, q, axis=-1)
+                np.testing.assert_array_equal(percentile(a, q, as_float64=True), want)
+
+
+def test_one_percentile_of_a_row_is_a_float_and_nan_rows_are_numpys() -> None:
+    a = np.arange(10.0)
+    assert isinstance(percentile(a, 80), float) and percentile(a, 80) == np.percentile(a, 80)
+    b = np.random.default_rng(0).normal(size=(3, 50))
+    b[1, 7] = np.nan
+    np.testing.assert_array_equal(percentile(b, 95), np.percentile(b, 95, axis=-1))
+    assert np.isnan(percentile(b, 95)[1])
+    with pytest.raises(ValueError):
+        percentile(a, 101)
+
+
+def test_integers_go_through_numpy() -> None:
+    a = np.arange(11)
+    assert percentile(a, 50) == np.percentile(a, 50)
