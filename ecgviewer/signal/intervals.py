@@ -611,7 +611,8 @@ def delineate(
     gap = int(round(QRS_CORE_GAP_S * fs))
     # Noise (EMG, mains) raises the velocity floor: thresholds stay above NOISE_MULT times the
     # median velocity of what a 40 Hz low-pass removes.
-    hf = beats - lowpass(beats, fs, WAVE_LOWPASS_HZ).astype(np.float64)
+    smooth = lowpass(beats, fs, WAVE_LOWPASS_HZ).astype(np.float64)  # also the T and P waves'
+    hf = beats - smooth
     noise = float(np.median(np.abs(np.gradient(hf / scale, axis=1) * fs).mean(axis=0)))
     floor = NOISE_MULT * noise
     t_core, t_on, t_off_core, t_off = (
@@ -643,7 +644,6 @@ def delineate(
     iso = beats[:, max(0, on - int(0.012 * fs)) : max(1, on - int(0.002 * fs) + 1)].mean(
         1, keepdims=True
     )
-    smooth = lowpass(beats, fs, WAVE_LOWPASS_HZ).astype(np.float64)
     env = np.abs(smooth - iso).mean(axis=0)
     t_hi = min(w - 1, r + int(min(0.75, rr_s - 0.2) * fs))
     t_lo = off + int(0.06 * fs)
