@@ -51,6 +51,7 @@ from model.score_kinds import (
     AMPLITUDE_KIND,
     BANK_KIND,
     BANK_KINDS,
+    MAP_SUMMARY_KINDS,
     MEASURE_KIND,
     MEASURE_KINDS,
     NOT_NETWORK_KINDS,
@@ -613,7 +614,11 @@ class Detector:
         """The stitched maps, the network's score components and the combined maps."""
         st = stitch(p, window_maps, self.cfg)
         components, combined_maps = score_components(
-            st, p.n_model, self.cfg, None if self.all_components else self.needed_variants
+            st,
+            p.n_model,
+            self.cfg,
+            None if self.all_components else self.needed_variants,
+            summaries=self.all_components or any(k in MAP_SUMMARY_KINDS for k in self._kinds),
         )
         if self.wants_qrs_windows:
             components.update(qrs_window_components(st, p.n_model, self.cfg, p.r_peaks))

@@ -41,6 +41,9 @@ SCORE_KINDS = tuple(
     "qrs_global_nll",
     "qrs_global_nll_all",
 )
+#: Summaries of the combined "w" map (its 95th percentile, its three highest lead means),
+#: made with the maps' 99th percentiles only when asked (:func:`score_components`).
+MAP_SUMMARY_KINDS = ("combined_w_p95", "combined_w_toplead")
 #: The global restoration NLL over each beat's QRS only (:func:`qrs_window_components`),
 #: masked passes and all-pass. Offered to the restoration network's own score, not to the
 #: shipped one (:data:`SHIPPED_CANDIDATES`): cross-validated inside the fold-9 selection half
@@ -200,12 +203,15 @@ def score_components(
     n_model: int,
     cfg: ModelConfig,
     wanted: set[str] | None = None,
+    summaries: bool = True,
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Record-level components of every score kind, and the combined maps they come from.
 
     ``st``: stitched maps (model.map_back.stitch); ``n_model``: samples before padding;
-    ``wanted``: the map variants to build ("w", "mse_all", ...; each costs ~1 ms per ECG),
-    None for all (model selection). Returns ``(components, combined maps by variant)``.
+    ``wanted``: the map variants to build ("w", "mse_all", ...; each costs ~0.5 ms per ECG),
+    None for all (model selection); ``summaries``: also each map's 99th percentile
+    (``map_p99_*``) and :data:`MAP_SUMMARY_KINDS` (~0.3 ms per ECG). Returns
+    ``(components, combined maps by variant)``.
     """
     valid = slice(0, n_model)
     sigma = cfg.map_sigma * cfg.fs
@@ -229,9 +235,10 @@ def score_components(
                 float(np.nanmean(beat[:, valid])) if has_beats else g_mean
             )
             components[f"combined_{variant}{scope}"] = float(combined[:, valid].mean())
-            shown = np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
-            components[f"map_p99_{variant}{scope}"] = float(np.percentile(shown, 99))
-    if "w" in combined_maps:
+            if summaries:
+                shown = np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+                components[f"map_p99_{variant}{scope}"] = float(np.percentile(shown, 99))
+    if summaries and "w" in combined_maps:
         comb_w = combined_maps["w"][:, valid]
         components["combined_w_p95"] = float(np.percentile(comb_w, 95))
         components["combined_w_toplead"] = float(np.sort(comb_w.mean(axis=1))[-3:].mean())

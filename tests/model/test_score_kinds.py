@@ -35,6 +35,12 @@ def test_components_are_means_over_the_record_not_its_padding() -> None:
     assert "combined_w_p95" in comps and "trend_all" in comps and "global_nll" not in comps
     every, _ = score_components(st, 960, cfg)
     assert {"global_nll_all", "map_p99_mse_all"} <= set(every)
+    # Without the map summaries: the same components less the summaries.
+    lean, lean_maps = score_components(st, 960, cfg, {"w", "mse"}, summaries=False)
+    summaries = {"combined_w_p95", "combined_w_toplead", "map_p99_w", "map_p99_mse"}
+    assert set(lean) == set(comps) - summaries
+    assert all(lean[k] == comps[k] for k in lean)
+    assert all(np.array_equal(lean_maps[v], maps[v]) for v in maps)
 
 
 def test_without_beats_the_beat_component_is_the_global_one() -> None:
