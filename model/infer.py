@@ -588,7 +588,11 @@ class Detector:
         if self.bank is None or p.median_beats is None:
             return None
         cfg = self.cfg
-        distances, lead_distances, templates = self.bank.compare(p.median_beats)
+        lead_distances = templates = None
+        if self.make_maps:
+            distances, lead_distances, templates = self.bank.compare(p.median_beats)
+        else:  # the others serve the findings and the expected-normal trace only
+            distances = self.bank.distance(p.median_beats)
         # The expected-normal trace: the bank's normal beat at each beat (model/expected.py).
         trace = None
         if p.slow is not None:
@@ -721,6 +725,7 @@ class Detector:
             templates,
             win_starts,
             p.median_beats,
+            lead_only=not self.make_maps,
         )
         evidence.qrst_angle = components.get(QRST_ANGLE, float("nan"))
         if self.ensemble:
@@ -778,8 +783,8 @@ class _BankPart:
     """A record's median beats against the normal-beat bank (:meth:`Detector._bank_part`)."""
 
     distance: float  # the bank score component
-    lead_distances: np.ndarray
-    templates: np.ndarray
+    lead_distances: np.ndarray | None  # (windows, 12); None without maps (make_maps False)
+    templates: np.ndarray | None  # the expected normal beats (windows, 12, L); likewise
     trace: np.ndarray | None  # expected-normal trace at the model rate (mV)
     dev: np.ndarray | None  # smoothed departure of the beats from it (model rate, n_model)
     vcg: dict[str, float]  # spatial QRS-T angle and T-wave complexity (model/vcg.py)

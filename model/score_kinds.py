@@ -236,7 +236,9 @@ def score_components(
             )
             components[f"combined_{variant}{scope}"] = float(combined[:, valid].mean())
             if summaries:
-                shown = np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+                shown = (
+                    np.maximum(combined[:, valid], 0) if variant == "nll" else combined[:, valid]
+                )
                 components[f"map_p99_{variant}{scope}"] = float(np.percentile(shown, 99))
     if summaries and "w" in combined_maps:
         comb_w = combined_maps["w"][:, valid]

@@ -488,4 +488,7 @@ def test_without_maps_the_score_lead_scores_flags_and_quality_are_the_same(
             assert lean_result.restored.shape == (len(record.leads), 0)
             assert lean_result.finding_map is None
             assert lean_result.beats == [] and lean_result.findings == []
+            # Its evidence holds what the lead scores use: no beats, spans or rhythm.
+            assert lean_result.evidence is not None and lean_result.evidence.rhythm == {}
+            assert lean_result.evidence.spans.shape == (0, 2)
         assert a.anomaly_map.shape == (len(record.leads), record.n_samples)
