@@ -616,7 +616,7 @@ class Detector:
         self, p: Prepared, window_maps: list[WindowMaps]
     ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]:
         """The stitched maps, the network's score components and the combined maps."""
-        st = stitch(p, window_maps, self.cfg)
+        st = stitch(p, window_maps, self.cfg, restored=self.make_maps)
         components, combined_maps = score_components(
             st,
             p.n_model,

@@ -15,15 +15,23 @@ from model.preprocess import Prepared, to_input_rate
 from model.restore import WindowMaps
 
 
-def stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dict[str, np.ndarray]:
-    """Average overlapping windows onto the record's model-rate timeline."""
+def stitch(
+    prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig, restored: bool = True
+) -> dict[str, np.ndarray]:
+    """Average overlapping windows onto the record's model-rate timeline (``restored``: also
+    the restored signal in mV, ``restored_mv``, which only the per-sample results use)."""
     n = prepared.filtered.shape[1]
     base = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
     # The all-pass maps forward_windows was asked for (the same for every window).
-    names = base + ("restored_mv",) + tuple(f"all_{name}" for name in maps[0].all_sq)
+    names = (
+        base
+        + (("restored_mv",) if restored else ())
+        + tuple(f"all_{name}" for name in maps[0].all_sq)
+    )
     sums: dict[str, np.ndarray] = {}
     counts = {name: np.zeros(n, np.float64) for name in names}
     length = cfg.global_len
+    one = len(maps) == 1
     for w, m in zip(prepared.windows, maps):
         sl = slice(w.start, w.start + length)
         values = {
@@ -32,18 +40,26 @@ def stitch(prepared: Prepared, maps: list[WindowMaps], cfg: ModelConfig) -> dict
             "trend_sq": m.trend_sq,
             "beat_sq": m.beat_sq,
             "beat_v": m.beat_v,
-            "restored_mv": m.restored * w.half[:, None] + w.centre[:, None],
             **{f"all_{name}": value for name, value in m.all_sq.items()},
         }
+        if restored:
+            values["restored_mv"] = m.restored * w.half[:, None] + w.centre[:, None]
         for name, value in values.items():
-            if name not in sums:
-                sums[name] = np.zeros((value.shape[0], n), np.float64)
-            sums[name][:, sl] += np.where(np.isfinite(value), value, 0)
+            if one:  # the sum is the window's own float32 values: no float64 sums needed
+                sums[name] = np.zeros((value.shape[0], n), np.float32)
+                sums[name][:, sl] = np.where(np.isfinite(value), value, 0)
+            else:
+                if name not in sums:
+                    sums[name] = np.zeros((value.shape[0], n), np.float64)
+                sums[name][:, sl] += np.where(np.isfinite(value), value, 0)
             counts[name][sl] += np.isfinite(value[0])
     out = {}
     for name in names:
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[name] = (sums[name] / counts[name]).astype(np.float32)
+            # One window: its values divided by 1 (or 0 where not finite), the same in float32
+            # as in float64 (10 s ECGs, most of an archive).
+            count = counts[name].astype(np.float32) if one else counts[name]
+            out[name] = (sums[name] / count).astype(np.float32)
     # Samples outside every window (a few edge samples of a 10 s ECG) take the nearest value.
     for name in (
         "global_sq",

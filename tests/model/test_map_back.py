@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from model.config import ModelConfig
-from model.map_back import beat_scores, record_rows
+from model.map_back import beat_scores, record_rows, stitch
 from model.preprocess import prepare_array
+from model.restore import WindowMaps
 
 
 def test_record_rows_puts_each_model_lead_on_its_record_row_at_the_input_rate() -> None:
@@ -37,3 +38,49 @@ def test_beat_scores_are_per_lead_means_over_each_beat_view() -> None:
     # The second beat's view starts beat_pre before R=350; the map is 2 up to sample 400.
     assert per1["aVR"] == 2.0 * (400 - (350 - cfg.beat_pre)) / cfg.beat_len
     assert s1 == per1["aVR"] / 12 and set(per1) == set(cfg.leads)
+
+
+def _window_maps(rng: np.random.Generator, length: int) -> WindowMaps:
+    def part(rows: int) -> np.ndarray:
+        return rng.random((rows, length)).astype(np.float32)
+
+    beat_sq, beat_v = part(12), part(1)
+    beat_sq[:, :40] = np.nan  # no beat covers the start
+    beat_v[:, :40] = np.nan
+    beat_sq[3, 50:60] = np.inf  # an overflowing sample in one lead
+    return WindowMaps(
+        part(12), part(1), part(12), beat_sq, beat_v, part(12), {"trend_sq": part(12)}
+    )
+
+
+def test_stitch_averages_windows_and_one_window_is_its_own_values() -> None:
+    """The one-window shortcut (float32 throughout) gives what the float64 average gives:
+    the window's values where finite, the nearest covered value outside it for the whole-
+    window maps, NaN (or inf) where the beat maps have none."""
+    cfg = ModelConfig()
+    length = cfg.global_len
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 1000)).astype(np.float32) * 0.1
+    p = prepare_array(x, cfg.fs, cfg)
+    assert len(p.windows) == 1 and p.filtered.shape[1] > length
+    m = _window_maps(rng, length)
+    st = stitch(p, [m], cfg)
+    start = p.windows[0].start
+    inside = slice(start, start + length)
+    for name, value in (("global_sq", m.global_sq), ("all_trend_sq", m.all_sq["trend_sq"])):
+        np.testing.assert_array_equal(st[name][:, inside], value)
+        covered = np.arange(start, start + length)
+        nearest = covered[
+            np.clip(np.searchsorted(covered, np.arange(st[name].shape[1])), 0, length - 1)
+        ]
+        np.testing.assert_array_equal(st[name], st[name][:, nearest])
+    beat = st["beat_sq"][:, inside]
+    np.testing.assert_array_equal(
+        beat[:, 40:], np.where(np.isfinite(m.beat_sq), m.beat_sq, 0)[:, 40:]
+    )
+    assert np.isnan(beat[:, :40]).all() and np.isnan(st["beat_sq"][:, :start]).all()
+    # Two copies of the window average to the same values (the float64 path).
+    twice = stitch(p.__class__(**{**p.__dict__, "windows": p.windows * 2}), [m, m], cfg)
+    for name in st:
+        np.testing.assert_array_equal(twice[name], st[name])
+    assert "restored_mv" in st and "restored_mv" not in stitch(p, [m], cfg, restored=False)
