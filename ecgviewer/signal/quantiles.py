@@ -17,11 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def percentile(
-    a: np.ndarray, q: float | Sequence[float], as_float64: bool = False
-) -> np.ndarray | float:
+def percentile(a: np.ndarray, q: float | Sequence[float], as_float64: bool = False) -> np.ndarray:
     """``np.percentile(a, q, axis=-1)`` of a float array: for a sequence ``q``, shape
-    ``(len(q), *a.shape[:-1])``; for one ``q``, ``a.shape[:-1]`` (a float for 1-D ``a``).
+    ``(len(q), *a.shape[:-1])``; for one ``q``, ``a.shape[:-1]`` (0-d for a 1-D ``a``).
 
     ``as_float64``: the values of ``np.percentile(a.astype(np.float64), q, axis=-1)``, for a
     float32 ``a`` whose order statistics (the same numbers) partition at half the memory
@@ -33,10 +31,10 @@ def percentile(
     a = np.asarray(a)
     one = np.ndim(q) == 0
     if a.dtype.kind != "f" or a.ndim == 0 or a.shape[-1] == 0 or np.isnan(a).any():
-        return np.percentile(a.astype(np.float64) if as_float64 else a, q, axis=-1)
+        return np.asarray(np.percentile(a.astype(np.float64) if as_float64 else a, q, axis=-1))
     if one and a.dtype != np.float64 and not as_float64:
-        return np.percentile(a, q, axis=-1)
-    fractions = [float(v) / 100 for v in ([q] if one else q)]  # type: ignore[list-item]
+        return np.asarray(np.percentile(a, q, axis=-1))
+    fractions = [v / 100 for v in np.atleast_1d(np.asarray(q, dtype=np.float64)).tolist()]
     if min(fractions) < 0 or max(fractions) > 1:
         raise ValueError("percentiles must be in the range [0, 100]")
     n = a.shape[-1]
@@ -45,16 +43,68 @@ def percentile(
         virtual = (n - 1) * f
         below = math.floor(virtual)
         picks.append((below, min(below + 1, n - 1), virtual - below))
-    part = np.partition(a, sorted({k for lo, hi, _ in picks for k in (lo, hi)}), axis=-1)
+    stats = _order_stats(a, sorted({k for lo, hi, _ in picks for k in (lo, hi)}))
     rows = []
     for lo_at, hi_at, t in picks:
-        lo, hi = part[..., lo_at], part[..., hi_at]
+        lo, hi = stats[lo_at], stats[hi_at]
         if as_float64:
             lo, hi = lo.astype(np.float64), hi.astype(np.float64)
         diff = (hi - lo).astype(np.float64)
         lo, hi = lo.astype(np.float64), hi.astype(np.float64)
         # numpy's _lerp: a + (b - a) * t, or b - (b - a) * (1 - t) where t >= 0.5.
         rows.append(hi - diff * (1 - t) if t >= 0.5 else lo + diff * t)
-    if one:
-        return float(rows[0]) if a.ndim == 1 else rows[0]
-    return np.stack(rows)
+    return np.asarray(rows[0]) if one else np.stack(rows)
+
+
+#: Rows at least this long, asked for order statistics in their outer :data:`TAIL` only (a
+#: lead's 0.5th and 99.5th percentiles), take them by :func:`_tail_order_stats`.
+TAIL_MIN_N = 2048
+TAIL = 0.02
+
+
+def _order_stats(a: np.ndarray, ranks: list[int]) -> dict[int, np.ndarray]:
+    """The values of the given ranks (0 = smallest) of each row of ``a`` (no NaN)."""
+    n = a.shape[-1]
+    if n >= TAIL_MIN_N and all(k < TAIL * n or k >= (1 - TAIL) * n for k in ranks):
+        flat = np.ascontiguousarray(a).reshape(-1, n)
+        found = _tail_order_stats(flat, ranks)
+        if found is not None:
+            return {k: v.reshape(a.shape[:-1]) for k, v in found.items()}
+    part = np.partition(a, ranks, axis=-1)
+    return {k: part[..., k] for k in ranks}
+
+
+def _tail_order_stats(x: np.ndarray, ranks: list[int]) -> dict[int, np.ndarray] | None:
+    """Order statistics of rows ``x`` (m, n) from their tails, or None (then partition).
+
+    Why: partitioning 12 x 5,000 samples for a 0.5th and a 99.5th percentile costs ~0.7 ms,
+    though only ~26 values at each end matter. Every 16th sample bounds each tail from a
+    little beyond it; the samples at or past that bound (~100 a row) hold all the ranks
+    asked for whenever there are at least as many as needed (checked; else None), and one
+    sort of them gives the exact values (~0.2 ms).
+    """
+    m, n = x.shape
+    sample = x[:, ::16]
+    s = sample.shape[1]
+    out: dict[int, np.ndarray] = {}
+    for low in (True, False):
+        ks = [k for k in ranks if (k < n // 2) == low]
+        if not ks:
+            continue
+        need = max(ks) + 1 if low else n - min(ks)  # values needed from that end
+        r = min(s - 1, 2 * need * s // n + 4)  # twice as deep into the sample, and 4 more
+        if low:
+            bound = np.partition(sample, r, axis=1)[:, r]
+            inside = x <= bound[:, None]
+        else:
+            bound = np.partition(sample, s - 1 - r, axis=1)[:, s - 1 - r]
+            inside = x >= bound[:, None]
+        counts = np.count_nonzero(inside, axis=1)
+        if (counts < need).any():
+            return None
+        values = x[inside]  # row by row
+        values = values[np.lexsort((values, np.repeat(np.arange(m), counts)))]
+        starts = np.cumsum(counts) - counts
+        for k in ks:
+            out[k] = values[starts + (k if low else k - (n - counts))]
+    return out

@@ -35,7 +35,7 @@ def test_percentile_is_numpys(shape: tuple[int, ...], dtype: type) -> None:
 
 def test_one_percentile_of_a_row_is_a_float_and_nan_rows_are_numpys() -> None:
     a = np.arange(10.0)
-    assert isinstance(percentile(a, 80), float) and percentile(a, 80) == np.percentile(a, 80)
+    assert percentile(a, 80).shape == () and float(percentile(a, 80)) == np.percentile(a, 80)
     b = np.random.default_rng(0).normal(size=(3, 50))
     b[1, 7] = np.nan
     np.testing.assert_array_equal(percentile(b, 95), np.percentile(b, 95, axis=-1))
@@ -47,3 +47,37 @@ def test_one_percentile_of_a_row_is_a_float_and_nan_rows_are_numpys() -> None:
 def test_integers_go_through_numpy() -> None:
     a = np.arange(11)
     assert percentile(a, 50) == np.percentile(a, 50)
+
+
+def test_tail_percentiles_of_long_rows_are_numpys() -> None:
+    """Long rows asked for their outer percentiles take them from the tails (ECG-like rows
+    with plateaus and ties, constant rows, and rows whose every 16th sample misleads)."""
+    from ecgviewer.signal import quantiles
+    from ecgviewer.signal.synthetic import synthetic_ecg
+
+    ecg = synthetic_ecg(fs=500.0, duration=10.0, hr=70.0, seed=1).signal.astype(np.float32)
+    rng = np.random.default_rng(5)
+    clipped = np.clip(ecg, -0.3, 0.6)  # many equal values at both ends
+    constant = np.zeros((2, 5000), np.float32)
+    spiky = np.zeros((3, 4096))
+    # Only the sampled samples are extreme (and distinct): the sample's bound lies beyond
+    # fewer values than needed, and numpy's partition takes over.
+    spiky[:, ::16] = -(1.0 + np.arange(256))
+    noisy = rng.normal(size=(12, 3000))
+    calls = []
+    real = quantiles._tail_order_stats
+
+    def spy(x, ranks):  # noqa: ANN001, ANN202
+        got = real(x, ranks)
+        calls.append(got is not None)
+        return got
+
+    quantiles._tail_order_stats = spy
+    try:
+        for a in (ecg, clipped, constant, spiky, noisy, ecg[0]):
+            for qs in ([0.5, 99.5], [1.0], [0.0, 100.0], [99.0]):
+                want = np.percentile(a.astype(np.float64), qs, axis=-1)
+                np.testing.assert_array_equal(percentile(a, qs, as_float64=True), want)
+    finally:
+        quantiles._tail_order_stats = real
+    assert any(calls) and not all(calls)  # the tails served, and the spiky rows fell back
