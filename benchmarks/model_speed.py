@@ -67,7 +67,6 @@ average is printed at the start and the end.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -95,6 +94,7 @@ from model.infer import Detector  # noqa: E402
 from model.masking import beat_patterns, global_patterns  # noqa: E402
 from model.network import CrossRestorationNet, trend_view  # noqa: E402
 from model.preprocess import prepare  # noqa: E402
+from model.process_tuning import settle_scoring_process  # noqa: E402
 from model.restore import forward_windows  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "resources" / "model" / "weights.pt"
@@ -187,7 +187,7 @@ def _process_share(
     per-sample results, which ``ecgad score`` does not make)."""
     torch.set_num_threads(1)
     det, _ = load_detector("cpu")
-    gc.freeze()  # as ecgad score does after loading
+    settle_scoring_process()  # as ecgad score does after loading
     det.quality_beside_network = False
     det.make_maps = maps
     records = [r for i, r in enumerate(make_records(n, fs)) if i % world == rank]

@@ -10,7 +10,6 @@ one scoring process per core itself: :func:`run_processes`), and runs
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from collections.abc import Callable
@@ -283,6 +282,7 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
     from ecgviewer.analysis.archive import Shard, count_results, score_archive
     from ecgviewer.analysis.detector import detector_info, version_key
     from model.infer import Detector, pick_device
+    from model.process_tuning import settle_scoring_process
 
     source = Path(args.source)
     if not source.exists():
@@ -325,10 +325,9 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
             dist.init_process_group("gloo", timeout=timedelta(hours=48))
         barrier = dist.barrier
     det = Detector.load(args.weights, device=device)
-    # What is loaded by now (torch, scipy, the network: ~220,000 objects) lives as long as
-    # the process: moved out of the collector's sight, so that its full collections do not
-    # walk them all again (one took ~0.1 s, in the first hundred ECGs a process scores).
-    gc.freeze()
+    # This process only scores from here: what is loaded stays out of the garbage
+    # collector's sight, and freed memory is kept for the next ECG (model/process_tuning.py).
+    settle_scoring_process()
     det.autocast = args.amp if gpu else None
     # The table keeps the score, percentile, top leads and flags: the per-sample maps, the
     # restored trace and the findings are not made (about 15 % of an ECG's CPU time).
