@@ -3,10 +3,11 @@ per-call cost.
 
 Why: numpy's percentile spends ~35 us of argument handling on every call before any work,
 and scoring calls it about seven times per ECG, on arrays of 15 to 60,000 values (R-peak
-levels, lead ranges, map percentiles). Here the rows are partitioned at the order statistics
-the quantiles need (what numpy itself does) and interpolated with numpy's own formula, so the
-values are the same to the bit (tests/signal/test_quantiles.py). Rows holding NaN, integer
-input and other axes go through numpy.
+levels, lead ranges, window scaling). Here the rows are partitioned at the order statistics
+the quantiles need (what numpy itself does; a long row's outer percentiles are taken from its
+tails, :func:`_tail_order_stats`) and interpolated with numpy's own formula, so the values are
+the same to the bit (tests/signal/test_quantiles.py). Rows holding NaN and integer input go
+through numpy.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def percentile(a: np.ndarray, q: float | Sequence[float], as_float64: bool = Fal
         lo, hi = stats[lo_at], stats[hi_at]
         if as_float64:
             lo, hi = lo.astype(np.float64), hi.astype(np.float64)
-        diff = (hi - lo).astype(np.float64)
+        diff = (hi - lo).astype(np.float64)  # numpy subtracts in the input's type
         lo, hi = lo.astype(np.float64), hi.astype(np.float64)
         # numpy's _lerp: a + (b - a) * t, or b - (b - a) * (1 - t) where t >= 0.5.
         rows.append(hi - diff * (1 - t) if t >= 0.5 else lo + diff * t)
