@@ -772,6 +772,11 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
     )
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(
+            "model_speed: --device cuda asked for, but this torch sees no CUDA GPU", file=sys.stderr
+        )
+        return 2
     devices = []
     if args.device in ("auto", "cpu"):
         devices.append("cpu")

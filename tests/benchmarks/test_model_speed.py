@@ -100,3 +100,14 @@ def test_parts_not_started_in_time_are_listed_as_skipped(
     lines = _lines(capsys.readouterr().out)
     skipped = [x["part"] for x in lines if "skipped" in x]
     assert skipped == ["single", "batched"]
+
+
+def test_cuda_asked_for_without_a_gpu_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _load().main(["--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no CUDA GPU" in err[0]
