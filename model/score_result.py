@@ -26,6 +26,8 @@ class ScoreResult:
     restored: np.ndarray  # (n_leads, n_samples) mV, aligned to record.signal
     flags: set[str]
     model: dict[str, str]
+    #: the parts the card's score is made of (and what else came free); every score kind
+    #: only when the Detector was asked for all components (model selection)
     components: dict[str, float] = field(default_factory=dict)
     map_reference: float | None = None  # heat band full scale (twice the calibrated threshold)
     quality: SignalQuality | None = None  # per-lead signal quality, measured before scoring
@@ -33,7 +35,8 @@ class ScoreResult:
     findings: list[Finding] = field(default_factory=list)
     #: what the heat band draws: 1 = the calibrated finding threshold (None without calibration)
     finding_map: np.ndarray | None = None
-    #: the raw per-lead/per-beat values findings come from (for calibration; not summarised)
+    #: the raw per-lead/per-beat values findings come from (for calibration; not summarised);
+    #: without maps (``Detector.make_maps`` False) only the per-lead parts the lead scores use
     evidence: findings_mod.Evidence | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
