@@ -282,6 +282,12 @@ class Detector:
         )
 
     @property
+    def wants_map_summaries(self) -> bool:
+        """The maps' percentiles and :data:`MAP_SUMMARY_KINDS` are made only when a score
+        uses them."""
+        return self.all_components or any(k in MAP_SUMMARY_KINDS for k in self._kinds)
+
+    @property
     def wants_qrs_windows(self) -> bool:
         """The QRS-window kinds (model/score_kinds.py) are made only when a score uses them."""
         return self.all_components or any(k in QRS_KINDS for k in self._kinds)
@@ -622,7 +628,7 @@ class Detector:
             p.n_model,
             self.cfg,
             None if self.all_components else self.needed_variants,
-            summaries=self.all_components or any(k in MAP_SUMMARY_KINDS for k in self._kinds),
+            summaries=self.wants_map_summaries,
         )
         if self.wants_qrs_windows:
             components.update(qrs_window_components(st, p.n_model, self.cfg, p.r_peaks))

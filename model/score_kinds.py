@@ -151,8 +151,8 @@ def fit_ensemble(
 
 def map_variant(kind: str) -> str:
     """The map variant ("w", "mse_all", ...) that goes with a score kind."""
-    parts = kind.split("_")
-    if parts[0] in ("combined", "global", "beat") and len(parts) > 1 and parts[1] in VARIANTS:
+    if is_map_kind(kind):
+        parts = kind.split("_")
         return "_".join(parts[1:3]) if len(parts) > 2 and parts[2] == "all" else parts[1]
     return "mse_all" if kind == "trend_all" else "mse"
 
