@@ -1,4 +1,5 @@
-"""Checks and conversions every reader shares: readable file, units to mV, lead naming."""
+"""Checks and conversions every reader shares: readable file, units to mV, lead naming,
+the fill some carts write after their median beats."""
 
 from __future__ import annotations
 
@@ -67,3 +68,20 @@ def ensure_finite(path: Path | str | None, signal: np.ndarray, leads: list[str])
         raise InvalidSignalError(
             path, f"{int(bad.sum())} samples are NaN or infinite (first in lead {leads[row]})"
         )
+
+
+def trim_trailing_fill(beats: np.ndarray, min_run: int = 20) -> np.ndarray:
+    """Median beats (leads x samples) without the fill a cart writes after them to complete
+    a fixed-size block: a trailing run, at least ``min_run`` samples and 5 % of the block
+    long, where every lead holds exactly its last value. Why: Philips Sierra 1.04 exports
+    (and their HL7 aECG conversions) hold a 1.2 s block of which a 500 Hz beat fills 600
+    samples, the rest 32767 (82 mV once scaled). No recorded beat is exactly constant in all
+    of its leads for that long."""
+    if beats.ndim != 2 or beats.shape[1] < 2:
+        return beats
+    varying = np.flatnonzero(~(beats == beats[:, -1:]).all(axis=0))
+    if varying.size == 0:
+        return beats
+    keep = int(varying[-1]) + 1
+    run = beats.shape[1] - keep
+    return beats[:, :keep] if run >= max(min_run, 0.05 * beats.shape[1]) else beats

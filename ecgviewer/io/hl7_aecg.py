@@ -50,7 +50,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import unit_scale
+from ecgviewer.io._common import trim_trailing_fill, unit_scale
 from ecgviewer.io._hl7 import (
     attr,
     code_of,
@@ -366,7 +366,7 @@ class _Document:
                 leads = self._leads(seqset)
                 if not MIN_FS <= fs <= MAX_FS:
                     raise InvalidSignalError(self.path, f"beat rate {fs:g} Hz")
-                beats = self._stack(leads)
+                beats = trim_trailing_fill(self._stack(leads))
             except ECGError as exc:
                 self.notes[:] = notes + [f"representative beats not read: {exc.problem}"]
                 return None, None, ()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import binascii
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -234,7 +234,11 @@ def read_header(path: Path, expect: bytes) -> IshneHeader:
     )
 
 
-def _check(hdr: IshneHeader, file_size: int) -> None:
+def _check(hdr: IshneHeader, file_size: int) -> tuple[IshneHeader, str | None]:
+    """Refuse a header no reading can trust. A file holding fewer samples than its header
+    promises (a copy cut short, or a writer that put the total over all leads in the
+    per-lead field) is read as far as it goes, with a note, when at least a second is there:
+    the header and that note are returned."""
     path = hdr.path
     if not 1 <= hdr.n_leads <= 12:
         raise CorruptFileError(path, f"ISHNE header gives {hdr.n_leads} leads (1-12 allowed)")
@@ -249,12 +253,26 @@ def _check(hdr: IshneHeader, file_size: int) -> None:
     if hdr.samples_per_lead <= 0:
         raise CorruptFileError(path, f"ISHNE header gives {hdr.samples_per_lead} samples per lead")
     have = (file_size - hdr.ecg_offset) // (2 * hdr.n_leads)
-    if have < hdr.samples_per_lead:
+    if have >= hdr.samples_per_lead:
+        return hdr, None
+    if have < hdr.fs:
         raise CorruptFileError(
             path,
             f"ISHNE data is truncated: the header promises {hdr.samples_per_lead} samples "
             f"per lead, the file holds {max(have, 0)}",
         )
+    note = (
+        f"the file holds {have} of the {hdr.samples_per_lead} samples per lead its header "
+        f"promises ({_duration(have / hdr.fs)} of {_duration(hdr.samples_per_lead / hdr.fs)}): "
+        "cut short, the samples present are shown"
+    )
+    return replace(hdr, samples_per_lead=int(have)), note
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 class IshnePagedSignal(PagedSignalBase):
@@ -323,12 +341,12 @@ def read(path: Path, **opts: Any) -> Record:
         ann_path = _sibling(path, ".ann")
     st = os.stat(path)
     hdr = read_header(path, ECG_MAGIC)
-    _check(hdr, st.st_size)
+    hdr, cut_short = _check(hdr, st.st_size)
     n = hdr.n_leads
     signal: Any = IshnePagedSignal(hdr, (st.st_size, st.st_mtime_ns))
     if n * hdr.samples_per_lead <= int(opts.get("whole_load_values", WHOLE_LOAD_VALUES)):
         signal = signal.read(list(range(n)), 0, hdr.samples_per_lead)
-    notes: list[str] = []
+    notes: list[str] = [cut_short] if cut_short else []
     names = []
     for k in range(n):
         spec = hdr.lead_spec[k]

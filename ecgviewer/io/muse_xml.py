@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,19 +146,21 @@ class _Document:
             raise NoECGChannelsError(self.path, "no rhythm waveform (<Waveform> of type Rhythm)")
         signal, leads, derived = derive_standard_leads(rhythm.signal, rhythm.leads)
         start = self._start()
+        duration = rhythm.signal.shape[1] / rhythm.fs
+        time_ms = self._qrs_time_ms(rhythm.fs, duration)
         return Record(
             signal=signal,
             fs=rhythm.fs,
             leads=leads,
             start=start,
             patient=self._patient(),
-            annotations=self._beats(rhythm.signal.shape[1] / rhythm.fs),
+            annotations=self._beats(duration, time_ms),
             source=str(self.path),
             format="muse_xml",
             derived_leads=derived,
             device=self._device(),
             notes=tuple(self.notes),
-            cart=self._cart(),
+            cart=self._cart(time_ms),
         )
 
     # -- waveforms
@@ -283,28 +286,36 @@ class _Document:
             parts.append(f"MUSE {muse}")
         return ", ".join(parts) or None
 
-    def _cart(self) -> CartReading | None:
+    def _cart(self, time_ms: float = 1.0) -> CartReading | None:
+        """The cart's measurements, statements and median beats. ``time_ms``: milliseconds
+        per unit of ``GlobalRR`` (:meth:`_qrs_time_ms`)."""
         meas_el = self.root.find("RestingECGMeasurements")
         measurements: dict[str, float] = {}
         for tag, key in _MEASUREMENTS.items():
             value = to_float(_text(meas_el, tag))
             if value is not None and (value != 0 or key.endswith("axis")):  # 0: not measured
                 measurements[key] = value
-        sample_base = to_float(_text(meas_el, "ECGSampleBase")) or 0.0
-        p_on, p_off = to_float(_text(meas_el, "POnset")), to_float(_text(meas_el, "POffset"))
-        if sample_base > 0 and p_on is not None and p_off is not None and p_off > p_on:
-            measurements["p_duration"] = round((p_off - p_on) * 1000.0 / sample_base, 1)
-        rr = to_float(_text(self.root.find("QRSTimesTypes"), "GlobalRR"))
-        if rr is None and measurements.get("heart_rate"):
-            rr = round(60000.0 / measurements["heart_rate"])
-        if rr is not None:
-            measurements["rr"] = rr
-        statements = self._statements()
         median = None
         try:
             median = self._waveform("Median")
         except (CorruptFileError, InvalidSignalError, NoECGChannelsError) as exc:
             self.notes.append(f"median beats not read: {exc.problem}")
+        # P onset/offset count samples of the median beat: at ECGSampleBase, or where an
+        # older MUSE writes 0 there, at the median waveform's own rate.
+        sample_base = to_float(_text(meas_el, "ECGSampleBase")) or 0.0
+        if sample_base <= 0 and median is not None:
+            sample_base = median.fs
+        p_on, p_off = to_float(_text(meas_el, "POnset")), to_float(_text(meas_el, "POffset"))
+        if sample_base > 0 and p_on is not None and p_off is not None and p_off > p_on:
+            measurements["p_duration"] = round((p_off - p_on) * 1000.0 / sample_base, 1)
+        rr = to_float(_text(self.root.find("QRSTimesTypes"), "GlobalRR"))
+        if rr is not None:
+            rr = round(rr * time_ms, 1)
+        elif measurements.get("heart_rate"):
+            rr = round(60000.0 / measurements["heart_rate"])
+        if rr is not None:
+            measurements["rr"] = rr
+        statements = self._statements()
         if not measurements and not statements and median is None:
             return None
         beats = leads = None
@@ -337,13 +348,40 @@ class _Document:
             lines.append(" ".join(current))
         return tuple(lines)
 
-    def _beats(self, duration: float) -> list[Annotation]:
-        """The cart's QRS times (``QRSTimesTypes``), in milliseconds from the rhythm start: in
-        both fixtures they fall within 20 ms of the R peaks (not samples at ECGSampleBase)."""
+    def _qrs_time_ms(self, fs: float, duration: float) -> float:
+        """Milliseconds per unit of ``QRSTimesTypes``' ``Time`` and ``GlobalRR``.
+
+        MUSE 9 writes milliseconds (its 500 Hz exports' beat times fall within 20 ms of the R
+        peaks); MUSE 7 (a 250 Hz export seen) counts samples of the rhythm: GlobalRR 216 beside
+        a rate of 69/min, 216 x 4 ms = 864 ms. Told apart by GlobalRR against 60000 /
+        VentricularRate where both are given (within 25 %), else by the beat times: in
+        milliseconds they would leave the last 40 % of the strip without a beat."""
+        qrs_el = self.root.find("QRSTimesTypes")
+        if qrs_el is None or not fs > 0 or abs(fs - 1000.0) < 1e-6:
+            return 1.0
+        per_sample = 1000.0 / fs
+        rr = to_float(_text(qrs_el, "GlobalRR"))
+        rate = to_float(_text(self.root.find("RestingECGMeasurements"), "VentricularRate"))
+        if rr is not None and rate is not None and rr > 0 and rate > 0:
+            expected = 60000.0 / rate
+            off_ms = abs(math.log(rr / expected))
+            off_samples = abs(math.log(rr * per_sample / expected))
+            return per_sample if off_samples < min(off_ms, math.log(1.25)) else 1.0
+        times = [to_float(_text(q, "Time")) for q in qrs_el.findall("QRS")]
+        found = [t for t in times if t is not None and t >= 0]
+        if len(found) >= 3 and duration > 0:
+            last = max(found)
+            if last / 1000.0 < 0.6 * duration and last * per_sample / 1000.0 <= duration:
+                return per_sample
+        return 1.0
+
+    def _beats(self, duration: float, time_ms: float = 1.0) -> list[Annotation]:
+        """The cart's QRS times (``QRSTimesTypes``) from the rhythm start, ``time_ms``
+        milliseconds per unit (:meth:`_qrs_time_ms`)."""
         qrs_el = self.root.find("QRSTimesTypes")
         if qrs_el is None:
             return []
-        base = 1000.0
+        base = 1000.0 / time_ms
         out = []
         for qrs in qrs_el.findall("QRS"):
             t = to_float(_text(qrs, "Time"))

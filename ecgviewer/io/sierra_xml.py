@@ -34,6 +34,7 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, NoECGChannelsError
+from ecgviewer.io._common import trim_trailing_fill
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io._xli import XliError, decode_xli
 from ecgviewer.record import (
@@ -345,7 +346,8 @@ class _Document:
         if not rows:
             return None, None, ()
         length = min(r.size for r in rows)
-        beats = np.stack([r[:length] for r in rows]).astype(np.float32) * (resolution / 1000.0)
+        digits = trim_trailing_fill(np.stack([r[:length] for r in rows]))
+        beats = digits.astype(np.float32) * (resolution / 1000.0)
         return beats, fs, tuple(names[: len(rows)])
 
 

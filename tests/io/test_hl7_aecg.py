@@ -414,6 +414,12 @@ def test_cart_global_measurements_and_statements(fixtures_dir):
     sierra = read(fixtures_dir / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml").cart
     for key in ("heart_rate", "rr", "pr", "qrs", "qt", "qtc"):
         assert philips.measurements[key] == sierra.measurements[key], key
+    # Both hold a 1.2 s block per beat: 600 samples of the 500 Hz beat, then 32767 fill (82
+    # mV once scaled), which is cut off; the beats agree across formats as the rhythms do.
+    for cart in (philips, sierra):
+        assert cart.median_beats.shape == (12, 600) and cart.median_fs == 500.0
+        assert np.abs(cart.median_beats).max() < 5.0
+    np.testing.assert_allclose(philips.median_beats, sierra.median_beats, atol=0.025)
     assert read(fixtures_dir / "hl7aecg" / "fda_minimum_aecg.xml").cart is None
 
 

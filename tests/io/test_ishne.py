@@ -92,8 +92,15 @@ def test_header_crc_and_truncation_are_checked(ecg_path, tmp_path):
 
     with pytest.raises(CorruptFileError, match="resolution -5 nV"):
         read(_copy(ecg_path, tmp_path, bad_resolution))
+    # Cut short (a copy interrupted): what is there is read, with a note saying so ...
+    short = read(_copy(ecg_path, tmp_path, cut=100_000))
+    have = (100_000 - 522) // (2 * 12)
+    assert short.signal.shape == (12, have)
+    np.testing.assert_array_equal(short.signal, read(ecg_path).signal[:, :have])
+    assert any(f"holds {have} of the 95573 samples" in n for n in short.notes)
+    # ... but under a second of it is refused.
     with pytest.raises(CorruptFileError, match="truncated"):
-        read(_copy(ecg_path, tmp_path, cut=100_000))
+        read(_copy(ecg_path, tmp_path, cut=522 + 24 * 500))
 
 
 def test_damaged_annotation_file_is_a_note(ecg_path, tmp_path):

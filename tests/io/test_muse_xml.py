@@ -131,3 +131,37 @@ def test_truncated_xml_is_an_ecg_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ECGError, match="cut.xml"):
         read(path)
+
+
+def _as_samples(tmp_path: Path, keep_rate: bool, zero_sample_base: bool) -> Path:
+    """FILES[0] rewritten as an older MUSE writes it: QRS times and GlobalRR in samples of
+    the 500 Hz rhythm (2 ms each) instead of milliseconds; optionally without the
+    VentricularRate and with ECGSampleBase 0."""
+    root = ET.parse(_path(FILES[0])).getroot()
+    qrs_times = root.find("QRSTimesTypes")
+    for el in [*qrs_times.iter("Time"), qrs_times.find("GlobalRR")]:
+        el.text = str(round(float(el.text) / 2))
+    meas = root.find("RestingECGMeasurements")
+    if not keep_rate:
+        meas.remove(meas.find("VentricularRate"))
+    if zero_sample_base:
+        meas.find("ECGSampleBase").text = "0"
+    out = tmp_path / f"muse7_{keep_rate}_{zero_sample_base}.xml"
+    ET.ElementTree(root).write(out)
+    return out
+
+
+@pytest.mark.parametrize("keep_rate", [True, False])
+def test_qrs_times_counted_in_samples_are_read_as_such(tmp_path, keep_rate):
+    """MUSE 7 exports (seen: a 250 Hz one, GlobalRR 216 beside 69/min) count beat times and
+    GlobalRR in rhythm samples; MUSE 9 in ms. Told apart by GlobalRR against the rate, or
+    without a rate by where the beats fall."""
+    ms = read(_path(FILES[0]))
+    samples = read(_as_samples(tmp_path, keep_rate, zero_sample_base=True))
+    assert len(samples.annotations) == len(ms.annotations) == 9
+    np.testing.assert_allclose(
+        [a.onset for a in samples.annotations], [a.onset for a in ms.annotations], atol=0.002
+    )
+    assert samples.cart.measurements["rr"] == pytest.approx(ms.cart.measurements["rr"], abs=2)
+    # P onset/offset with ECGSampleBase 0: samples of the median beat (500 Hz here).
+    assert samples.cart.measurements["p_duration"] == ms.cart.measurements["p_duration"]
