@@ -56,7 +56,13 @@ def parse_xml(path: Path) -> Element:
         )
 
     try:
-        tree = SafeET.parse(str(path))
+        try:
+            root = SafeET.parse(str(path)).getroot()
+        except ParseError as exc:
+            retry = _declared_wide_but_stored_narrow(path, exc)
+            if retry is None:
+                raise
+            root = SafeET.fromstring(retry)
     except DefusedXmlException as exc:
         raise CorruptFileError(
             path,
@@ -67,11 +73,30 @@ def parse_xml(path: Path) -> Element:
         raise CorruptFileError(path, f"malformed XML: {exc}") from None
     except (UnicodeError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise CorruptFileError(path, f"malformed XML: {exc}") from None
-    root = tree.getroot()
     for el in root.iter():
         if isinstance(el.tag, str) and "}" in el.tag:
             el.tag = el.tag.rsplit("}", 1)[1]
     return root
+
+
+_DECLARED_ENCODING = re.compile(
+    rb"""^(<\?xml[^>]{0,200}?encoding\s*=\s*["'])(utf-?16[^"']{0,8})(["'])""", re.I
+)
+
+
+def _declared_wide_but_stored_narrow(path: Path, exc: ParseError) -> bytes | None:
+    """The file's bytes with its declaration saying utf-8, when the parser refused it because
+    it declares UTF-16 but is stored in single bytes (no byte-order mark, no NUL bytes): what
+    a UTF-16 Philips TraceMasterVue export becomes when an editor saves it as UTF-8. None
+    otherwise (the original error stands)."""
+    if "encoding" not in str(exc):
+        return None
+    data = Path(path).read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:512]:
+        return None
+    head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    fixed = _DECLARED_ENCODING.sub(rb"\1utf-8\3", head, count=1)
+    return fixed if fixed != head else None
 
 
 def attr(el: Element | None, name: str) -> str | None:

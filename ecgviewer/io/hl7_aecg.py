@@ -389,15 +389,22 @@ class _Document:
         return None
 
     def _patient(self, start: datetime | None) -> Patient:
-        subject = self.root.find(".//trialSubject")
-        person = subject.find("subjectDemographicPerson") if subject is not None else None
+        # Usually one trialSubject with id and demographics; some carts (a Contec 8000G export
+        # seen) write the demographics in one and the id in a second.
+        subjects = list(self.root.iter("trialSubject"))
+        person = next(
+            (p for p in (s.find("subjectDemographicPerson") for s in subjects) if p is not None),
+            None,
+        )
         pid = None
-        if subject is not None:
-            id_el = subject.find("id")
+        for candidate in subjects:
+            id_el = candidate.find("id")
             pid = attr(id_el, "extension")
             root_id = attr(id_el, "root")
             if pid is None and root_id and not _OID.match(root_id):
                 pid = root_id  # a root alone may be the id itself (a UUID), never an OID
+            if pid is not None:
+                break
         if pid is None and person is not None:
             pid = text_of(person.find("PatientID"))  # vendor element (Mindray)
         sex = None

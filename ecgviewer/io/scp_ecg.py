@@ -183,6 +183,7 @@ class _Scp:
         length0 = int.from_bytes(data[10:14], "little")
         if int.from_bytes(data[8:10], "little") != 0 or not SECTION_HEADER <= length0 <= len(data):
             raise self.fail("section 0 (pointers) is missing or damaged")
+        misplaced: list[int] = []
         for pos in range(6 + SECTION_HEADER, min(6 + length0, len(data)) - 9, 10):
             sid = int.from_bytes(data[pos : pos + 2], "little")
             length = int.from_bytes(data[pos + 2 : pos + 6], "little")
@@ -194,14 +195,27 @@ class _Scp:
                 self.notes.append(f"section {sid} pointer runs past the file: ignored")
                 continue
             if int.from_bytes(data[offset + 2 : offset + 4], "little") != sid:
-                self.notes.append(f"section {sid} header names another section: ignored")
-                continue
+                found = _find_section(data, sid, offset)
+                if found is None:
+                    self.notes.append(f"section {sid} header names another section: ignored")
+                    misplaced.append(sid)
+                    continue
+                self.notes.append(
+                    f"section {sid} found {found - offset:+d} bytes from where its pointer says "
+                    "(the file's section pointers are off)"
+                )
+                offset = found
             own_length = int.from_bytes(data[offset + 4 : offset + 8], "little")
             if SECTION_HEADER <= own_length <= length:
                 length = own_length
             self.sections[sid] = (offset, length, data[offset + 9])
         if 3 not in self.sections or 6 not in self.sections:
             missing = [str(s) for s in (3, 6) if s not in self.sections]
+            if any(int(s) in misplaced for s in missing):
+                raise self.fail(
+                    f"section {' and '.join(missing)} not where the section pointers say: "
+                    "the pointers are damaged (or written by a non-standard device)"
+                )
             raise NoECGChannelsError(
                 self.path, f"no section {' or '.join(missing)}: the file holds no rhythm ECG"
             )
@@ -666,3 +680,27 @@ def _statements(body: bytes, coded: bool, codec: str) -> list[str]:
         if text:
             out.append(text)
     return out
+
+
+#: How far from where its pointer says a section is looked for (bytes): real files were seen
+#: with every pointer after a rewritten section 1 short by 5, and with 0-based pointers.
+SECTION_SEARCH = 16
+
+
+def _find_section(data: bytes, sid: int, offset: int) -> int | None:
+    """The start of section ``sid`` within :data:`SECTION_SEARCH` bytes of ``offset``: its
+    header names it, its length fits the file and its CRC matches (so no stray bytes pass)."""
+    for delta in sorted(range(-SECTION_SEARCH, SECTION_SEARCH + 1), key=abs):
+        at = offset + delta
+        if delta == 0 or at < 0 or at + SECTION_HEADER > len(data):
+            continue
+        if int.from_bytes(data[at + 2 : at + 4], "little") != sid:
+            continue
+        length = int.from_bytes(data[at + 4 : at + 8], "little")
+        if not SECTION_HEADER <= length <= len(data) - at:
+            continue
+        if binascii.crc_hqx(data[at + 2 : at + length], 0xFFFF) == int.from_bytes(
+            data[at : at + 2], "little"
+        ):
+            return at
+    return None

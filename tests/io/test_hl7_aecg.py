@@ -389,6 +389,21 @@ def test_patient_id_from_trial_subject(tmp_path, subject_id, expected):
     assert read(_write(tmp_path, doc)).patient.id == expected
 
 
+def test_patient_id_in_a_second_trial_subject(tmp_path):
+    """A Contec 8000G export: demographics in one trialSubject, the id in a second."""
+    subject = (
+        "<componentOf><timepointEvent><componentOf><subjectAssignment>"
+        '<subject><trialSubject><code code="ENROLLED"/><subjectDemographicPerson>'
+        '<administrativeGenderCode code="F"/></subjectDemographicPerson></trialSubject></subject>'
+        '<subject><trialSubject><id root="2.16.840.1.113883.3.456" extension="0000989"/>'
+        "</trialSubject></subject></subjectAssignment></componentOf>"
+        "</timepointEvent></componentOf>"
+    )
+    doc = _doc().replace("<component><series>", subject + "<component><series>", 1)
+    patient = read(_write(tmp_path, doc)).patient
+    assert patient.id == "0000989" and patient.sex == "F"
+
+
 # ---------------------------------------------------------------------------- cart reading
 def test_cart_global_measurements_and_statements(fixtures_dir):
     """Values as the files state them (global annotations, not those inside a beat)."""

@@ -323,3 +323,34 @@ def test_text_follows_the_devices_language_code(tmp_path):
     )
     assert rec.patient.id == "Иван-7"
     assert rec.cart.statements == ("Синусовый ритм",)
+
+
+def _pointers(data: bytes) -> dict[int, tuple[int, int]]:
+    """Section id -> (0-based offset, length) from section 0's pointer table."""
+    length0 = int.from_bytes(data[10:14], "little")
+    out = {}
+    for pos in range(6 + 16, 6 + length0 - 9, 10):
+        sid, length, index = struct.unpack("<HII", data[pos : pos + 10])
+        if length and 0 < sid <= 11:
+            out[sid] = (index - 1, length)
+    return out
+
+
+@pytest.mark.parametrize("shift, found", [(5, True), (40, False)])
+def test_sections_a_few_bytes_from_their_pointers(fixtures_dir, tmp_path, shift, found):
+    """A real anonymiser's output: section 1 grew by 5 bytes, no pointer was updated. Each
+    later section is found near its pointer (its header and CRC must match); further away,
+    the message says the pointers are damaged."""
+    original = fixtures_dir / "other" / "ecgtoolkit_Example.scp"
+    data = original.read_bytes()
+    offset, length = _pointers(data)[1]
+    end = offset + length
+    path = tmp_path / "shifted.scp"
+    path.write_bytes(data[:end] + b"\x00" * shift + data[end:])
+    if not found:
+        with pytest.raises(CorruptFileError, match="not where the section pointers say"):
+            read(path)
+        return
+    rec = read(path)
+    np.testing.assert_array_equal(rec.signal, read(original).signal)
+    assert any(f"found +{shift} bytes from where its pointer says" in n for n in rec.notes)

@@ -205,3 +205,23 @@ def test_plain_waveform_with_text_is_an_error(fixtures_dir, tmp_path):
     path.write_text(text, "utf-8")
     with pytest.raises(CorruptFileError, match="not an integer"):
         read(path)
+
+
+def test_utf16_declared_but_stored_as_utf8(fixtures_dir, tmp_path):
+    """A UTF-16 export saved again as UTF-8 keeps its declaration: seen in real Philips
+    files. Read as what it is; a file really in UTF-16 still reads as before."""
+    text = _text(fixtures_dir)
+    assert text.startswith("<?xml") and 'encoding="utf-8"' in text[:100].lower()
+    start = text.index("?>")
+    declared = '<?xml version="1.0" encoding="utf-16"' + text[start:]
+    narrow = tmp_path / "narrow.xml"
+    narrow.write_bytes(declared.encode("utf-8"))
+    wide = tmp_path / "wide.xml"
+    wide.write_bytes(declared.encode("utf-16"))
+    reference = read(fixtures_dir / "other/philips_sierra_1-03_129DYPRG.xml")
+    for path in (narrow, wide):
+        np.testing.assert_array_equal(read(path).signal, reference.signal)
+    broken = tmp_path / "broken.xml"  # a real encoding error is still one clear line
+    broken.write_bytes(declared.encode("utf-8")[:-200] + b"\xff\xfe<")
+    with pytest.raises(ECGError, match="broken.xml"):
+        read(broken)
