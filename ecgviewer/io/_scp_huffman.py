@@ -86,7 +86,12 @@ def parse_tables(body: bytes) -> list[Table]:
             value = int.from_bytes(body[pos + 3 : pos + 5], "little", signed=True)
             stored = int.from_bytes(body[pos + 5 : pos + 9], "little")
             pos += 9
-            if not 1 <= prefix_bits <= MAX_BITS or not 0 <= total_bits - prefix_bits <= MAX_BITS:
+            # A table's only code may have no prefix: every value is then its raw bits (a
+            # Creative/Lepu PC-80B writes one code of 0/16 bits for plain 16-bit samples).
+            raw_only = prefix_bits == 0 and n_codes == 1 and mode == 1 and total_bits > 0
+            if not (raw_only or 1 <= prefix_bits <= MAX_BITS) or not (
+                0 <= total_bits - prefix_bits <= MAX_BITS
+            ):
                 raise HuffmanError(
                     f"Huffman table {t + 1}: code of {prefix_bits}/{total_bits} bits"
                 )
@@ -96,6 +101,17 @@ def parse_tables(body: bytes) -> list[Table]:
             table[(prefix_bits, code.prefix)] = code
         tables.append(table)
     return tables
+
+
+def plain_16_bit(tables: list[Table]) -> bool:
+    """Whether section 2 holds one table of one code with no prefix and 16 bits of value:
+    samples not Huffman-coded at all. A Creative/Lepu PC-80B writes it so and stores plain
+    little-endian 16-bit samples (read that way, its ECG has regular beats; as a bit stream,
+    52 mV of noise)."""
+    if len(tables) != 1 or len(tables[0]) != 1:
+        return False
+    code = next(iter(tables[0].values()))
+    return code.prefix_bits == 0 and code.total_bits == 16 and code.mode == 1 and code.value == 0
 
 
 def _windows(data: bytes) -> tuple[np.ndarray, int]:

@@ -39,7 +39,7 @@ import numpy as np
 
 from ecgviewer.errors import CorruptFileError, InvalidSignalError, NoECGChannelsError
 from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
-from ecgviewer.io._scp_huffman import HuffmanError, Table, decode, parse_tables
+from ecgviewer.io._scp_huffman import HuffmanError, Table, decode, parse_tables, plain_16_bit
 from ecgviewer.record import CartReading, Patient, Record
 
 __all__ = ["read"]
@@ -149,6 +149,8 @@ class _Scp:
                 self.tables = parse_tables(self.body(2))
             except HuffmanError as exc:
                 raise self.fail(f"section 2 (Huffman tables): {exc}") from None
+            if plain_16_bit(self.tables):
+                self.tables = None  # its one 0/16-bit "code": plain 16-bit samples
         leads, subtraction = self._leads()
         qrs, protected, ref_length_ms, ref_fiducial = self._qrs_locations()
         reference = self._reference_beats(leads, ref_length_ms) if 5 in self.sections else None

@@ -82,7 +82,7 @@ def section2(tables: list[list[HCode]]) -> bytes:
     for table in tables:
         out += struct.pack("<H", len(table))
         for c in table:
-            stored = int(c.prefix[::-1], 2)  # first transmitted bit in the LSB
+            stored = int(c.prefix[::-1] or "0", 2)  # first transmitted bit in the LSB
             out += struct.pack("<BBBhI", c.prefix_bits, c.total_bits, c.mode, c.value, stored)
     return out
 

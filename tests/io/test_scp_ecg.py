@@ -354,3 +354,23 @@ def test_sections_a_few_bytes_from_their_pointers(fixtures_dir, tmp_path, shift,
     rec = read(path)
     np.testing.assert_array_equal(rec.signal, read(original).signal)
     assert any(f"found +{shift} bytes from where its pointer says" in n for n in rec.notes)
+
+
+def test_one_code_of_no_prefix_means_plain_samples(tmp_path):
+    """A Creative/Lepu PC-80B's section 2: one table, one code of 0 prefix and 16 value
+    bits. It stores plain little-endian 16-bit samples (read so, its ECG has regular beats;
+    as an MSB-first bit stream, 52 mV of noise)."""
+    x = _signal(1, 600, seed=9)
+    # The test writer sends a code's bits most significant first: byte-swapped values give
+    # the little-endian bytes the device writes.
+    swapped = x.astype("<i2").view(">i2").astype(np.int64)
+    spec = ScpSpec(
+        leads={"I": swapped[0]},
+        huffman="custom",
+        custom_tables=[[HCode(0, 16, 1, 0, "")]],
+        difference=0,
+    )
+    path = _write(tmp_path, spec)
+    assert b"\x00\x10\x01" in path.read_bytes()  # the 0/16-bit code is in section 2
+    rec = read(path)
+    assert np.array_equal(np.round(rec.signal[:1] / 0.005).astype(np.int64), x)
