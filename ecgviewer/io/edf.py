@@ -225,9 +225,11 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
 
 
 def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
+    """Whether a header field holds a byte outside ASCII. The 8-byte version field is not
+    looked at: a BDF's is 0xFF "BIOSEMI" by definition."""
     with open(path, "rb") as fh:
         raw = fh.read(hdr.header_bytes)
-    return any(b > 126 for b in raw)
+    return any(b > 126 for b in raw[8:])
 
 
 def _describe_raw(hdr: _edf_raw.EdfHeader) -> _Described:

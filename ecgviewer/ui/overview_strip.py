@@ -362,8 +362,10 @@ class LongRecordingPanel(QWidget):
     def cancel_scoring(self) -> None:
         self.jobs.cancel("long_recording")
 
-    def _update_button(self) -> None:
-        running = self.worker is not None and not self.worker.is_done
+    def _update_button(self, ended: bool = False) -> None:
+        """``ended``: called from the worker's last signal, which the GUI thread may handle
+        before the worker thread has marked itself done."""
+        running = not ended and self.worker is not None and not self.worker.is_done
         done = self.state is not None and self.state.complete
         if getattr(self, "unscorable", None):
             self.score_button.setText("Cannot be scored")
@@ -392,7 +394,7 @@ class LongRecordingPanel(QWidget):
             self.finding_label.setText(message + ": scores saved earlier are reused")
 
     def _on_done(self, text: str) -> None:
-        self._update_button()
+        self._update_button(ended=True)
         if self.state is not None:
             self.strip.set_scores(self.state)
             self.progress.setValue(self._n_scored())
@@ -401,7 +403,7 @@ class LongRecordingPanel(QWidget):
                 self.scoring_finished.emit(self.state)
 
     def _on_failed(self, exc: BaseException) -> None:
-        self._update_button()
+        self._update_button(ended=True)
         show_error(self, exc)
 
     def shutdown(self, timeout: float = 3.0) -> None:

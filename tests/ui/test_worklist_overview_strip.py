@@ -106,6 +106,12 @@ def test_pause_and_resume_score_each_window_once(qtbot):
         panel.toggle_scoring()  # resume
     assert panel.state.complete and det.records == 60
     assert panel.score_button.text() == "Scored"
+    # The worker's last signal can reach the GUI thread before the worker thread has marked
+    # itself done (a busy machine): the button must not fall back to "Pause scoring".
+    panel.worker._done.clear()
+    panel._on_done("Scoring finished")
+    assert panel.score_button.text() == "Scored"
+    panel.worker._done.set()
     panel.shutdown()
 
 
