@@ -44,12 +44,19 @@ INVALID_SAMPLE = {
 # Every pattern here is unambiguous (no two quantifiers can share a run of characters), so a
 # hostile line fails to match in linear time, not in the polynomial time of backtracking.
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
+#: The record line. Beside WFDB's own "name n_sig fs sig_len [time [date]]", what the
+#: PhysioNet/CinC Challenge 2020-2021 12-lead headers write, which wfdb refuses or misreads:
+#: a name ending in ".mat" (Georgia: "E00001.mat 12 500 5000 05-May-2020 14:50:55") and the
+#: date before the time, as DD-Mon-YYYY (every record of that collection).
 _RECORD = re.compile(
-    rf"(?P<name>[-\w]+)[ \t]+(?P<n_sig>\d+)[ \t]+(?P<fs>{_NUM})[ \t]+(?P<sig_len>\d+)"
+    rf"(?P<name>[-\w]+)(?:\.(?:mat|dat|hea))?[ \t]+(?P<n_sig>\d+)[ \t]+(?P<fs>{_NUM})"
+    r"[ \t]+(?P<sig_len>\d+)"
     r"(?:[ \t]+(?P<time>\d{1,2}(?::\d{1,2}){0,2}(?:\.\d{1,6})?)"
-    r"(?:[ \t]+(?P<date>\d{1,2}/\d{1,2}/\d{4}))?)?",
+    r"(?:[ \t]+(?P<date>\d{1,2}/\d{1,2}/\d{4}))?"
+    r"|[ \t]+(?P<day>\d{1,2}-[A-Za-z]{3}-\d{4})[ \t]+(?P<clock>\d{1,2}:\d{1,2}:\d{1,2}))?",
     re.ASCII,
 )
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _SIGNAL = re.compile(
     r"(?P<file>[-\w]*(?:\.\w*)?)[ \t]+"
     r"(?P<fmt>\d+)(?:x(?P<spf>\d+))?(?::(?P<skew>\d+))?(?:\+(?P<offset>\d+))?[ \t]+"
@@ -120,6 +127,12 @@ def parse_header(raw: bytes) -> SimpleRecord | None:
             r.base_time = datetime.strptime(m["time"], fmt).time()
         if m["date"]:
             r.base_date = datetime.strptime(m["date"], "%d/%m/%Y").date()
+        if m["day"]:
+            day, month, year = m["day"].split("-")
+            if month.lower() not in _MONTHS:
+                return None
+            r.base_date = date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
+            r.base_time = datetime.strptime(m["clock"], "%H:%M:%S").time()
     except ValueError:  # an impossible time or date: wfdb's error
         return None
     r.comments = comments

@@ -434,3 +434,24 @@ def test_the_fast_parser_is_linear_in_a_hostile_line() -> None:
         t0 = clock.perf_counter()
         assert _wfdb_fast.parse_header(b"rec 1 500 5000\nx.dat 16 " + tail + b"\n") is None
         assert clock.perf_counter() - t0 < 2.0
+
+
+def test_physionet_challenge_2020_record_line(tmp_path: Path) -> None:
+    """The CinC 2020/2021 12-lead headers: a record name ending in ".mat" (Georgia, which
+    wfdb refuses) and the date before the time as DD-Mon-YYYY (every record; wfdb reads
+    "05-May-2020" as no date and "14:50:55" as 00:00:14)."""
+    hea, _ = write_digital(tmp_path, "E00001", "16", n_sig=3, sig_len=600)
+    reference = ecg_io.read(hea)
+    lines = hea.read_text().splitlines()
+    fields = lines[0].split()
+    for first in (
+        f"E00001.mat {fields[1]} {fields[2]} {fields[3]} 05-May-2020 14:50:55",
+        f"E00001 {fields[1]} {fields[2]} {fields[3]} 05-May-2020 14:50:55",
+    ):
+        hea.write_text("\n".join([first, *lines[1:]]) + "\n")
+        rec = ecg_io.read(hea)
+        np.testing.assert_array_equal(rec.signal, reference.signal)
+        assert rec.start == datetime(2020, 5, 5, 14, 50, 55)
+        assert not any("start time" in note for note in rec.notes)
+    hea.write_text("\n".join([first.replace("May", "Mai"), *lines[1:]]) + "\n")
+    assert ecg_io.read(hea).start is None  # not a month: left to wfdb, no date taken
