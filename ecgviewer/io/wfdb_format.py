@@ -232,6 +232,12 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         raise InvalidSignalError(hea, f"sampling rate {fs_frame!r} Hz in the header is not usable")
     if not quick.n_sig:
         raise NoECGChannelsError(hea, "the header lists no signals")
+    if _is_layout_segment(quick):
+        raise NoECGChannelsError(
+            hea,
+            "the layout header of a multi-segment record (signal names, no samples): "
+            "open the record's own header, which lists the segments",
+        )
     multi = isinstance(quick, wfdb.MultiRecord) or bool(getattr(quick, "seg_name", None))
     paged = False
     if not multi:
@@ -398,6 +404,13 @@ def _scan_header(hea: Path, raw: bytes | None) -> _QuickHeader | None:
         q.samps_per_frame.append(int(m.group(2) or 1))
         q.byte_offset.append(int(m.group(4) or 0))
     return q
+
+
+def _is_layout_segment(header: Any) -> bool:
+    """Whether a header is a multi-segment record's layout segment (MIMIC's
+    ``*_layout.hea``: every signal file "~", no samples), which holds no ECG of its own."""
+    files = list(getattr(header, "file_name", None) or [])
+    return bool(files) and all(f == "~" for f in files) and not int(header.sig_len or 0)
 
 
 def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
@@ -588,7 +601,9 @@ def _read_annotations(
         except Exception as exc:  # not an annotation file after all, or a damaged one
             log.info("%s: skipped %s, not a readable annotation file (%s)", rec, f.name, exc)
             if ext.lower() in _KNOWN_ANNOTATIONS:
-                notes.append(f"annotation file {f.name} is damaged and was not read")
+                notes.append(
+                    f"annotation file {f.name} could not be read (damaged, or a variant not known here)"
+                )
             continue
         fs = float(ann.fs) if ann.fs else fs_frame
         symbols = ann.symbol or [""] * len(ann.sample)

@@ -316,7 +316,7 @@ def test_damaged_annotation_file_is_reported(fixtures_dir: Path, tmp_path: Path)
     rec = ecg_io.read(tmp_path / "3000003_0003.hea")
     assert rec.annotations == []
     assert [n for n in rec.notes if "annotation" in n] == [
-        "annotation file 3000003_0003.atr is damaged and was not read"
+        "annotation file 3000003_0003.atr could not be read (damaged, or a variant not known here)"
     ]
 
 
@@ -363,3 +363,19 @@ def test_patient_id_and_device_comments_are_read_in_linear_time() -> None:
     t0 = clock.perf_counter()
     assert wfdb_format._comment([line], wfdb_format._PATIENT_ID) == line[len("patient id: ") :]
     assert clock.perf_counter() - t0 < 0.5
+
+
+def test_layout_segment_header_names_what_to_open(tmp_path):
+    """MIMIC's multi-segment records come with a "*_layout.hea": the signals' names and
+    gains, every signal file "~", no samples. It holds no ECG: say which header to open
+    (wfdb's own error was "sampto must be greater than sampfrom")."""
+    hea = tmp_path / "3269321_layout.hea"
+    hea.write_text(
+        "3269321_layout 4 125 0 16:57:09\n"
+        "~ 0 255(-128)/NU 8 0 -128 0 0 PLETH\n"
+        "~ 0 127(-64)/mV 8 0 -128 0 0 II\n"
+        "~ 0 127(-64)/mV 8 0 -128 0 0 V\n"
+        "~ 0 1.28(-109)/mmHg 8 0 -128 0 0 ABP\n"
+    )
+    with pytest.raises(NoECGChannelsError, match="layout header of a multi-segment record"):
+        ecg_io.read(hea)
