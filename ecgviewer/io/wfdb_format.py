@@ -286,6 +286,9 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         signal = _read_whole(
             rec, hea, rates, fs_out, factors, lead_names, annotations, notes, loaded
         )
+        tiny = _tiny_amplitude_note(signal, is_ecg, header, units)
+        if tiny:
+            notes.append(tiny)
 
     if opts.get("annotations", True):
         annotations.extend(_read_annotations(rec, header, fs_frame, notes))
@@ -307,6 +310,31 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         non_ecg=tuple(n for n, e in zip(lead_names, is_ecg, strict=True) if not e),
         device=_comment(comments, _DEVICE),
         notes=tuple(notes),
+    )
+
+
+def _tiny_amplitude_note(
+    signal: np.ndarray, is_ecg: list[bool], header: Any, units: list[str]
+) -> str | None:
+    """A note where every ECG lead spans under 10 uV (a thousandth of an ECG's) and the
+    header's gain is 100,000 or more per unit: the gain is then most likely a thousand times
+    too large (the PhysioNet/CinC 2020 copies of PTB write 2000000/mV where PTB has 2000).
+    The samples are still shown as the header says; the note tells the reader why they look
+    flat."""
+    rows = [i for i, e in enumerate(is_ecg) if e and i < signal.shape[0]]
+    gains = [float(g) for g in (getattr(header, "adc_gain", None) or [])]
+    if not rows or len(gains) < signal.shape[0] or min(gains[i] for i in rows) < 1e5:
+        return None
+    with np.errstate(all="ignore"):
+        x = np.asarray(signal[rows], dtype=np.float64)
+        spans = np.nanmax(x, axis=1) - np.nanmin(x, axis=1)
+    if not np.isfinite(spans).any() or np.nanmax(spans) >= 0.01:
+        return None
+    i = rows[0]
+    return (
+        f"every ECG lead spans under 10 uV (at most {1000 * float(np.nanmax(spans)):.2g} uV) "
+        f"with a gain of {gains[i]:g} per {units[i]} in the header: that gain is probably a "
+        "thousand times too large (amplitudes shown as the header gives them)"
     )
 
 

@@ -379,3 +379,25 @@ def test_layout_segment_header_names_what_to_open(tmp_path):
     )
     with pytest.raises(NoECGChannelsError, match="layout header of a multi-segment record"):
         ecg_io.read(hea)
+
+
+@pytest.mark.parametrize("gain, noted", [(2_000_000.0, True), (2000.0, False)])
+def test_a_gain_a_thousand_times_too_large_is_noted(tmp_path, gain, noted):
+    """The PhysioNet/CinC 2020 copies of PTB say 2000000/mV where PTB says 2000: every lead
+    then spans about a microvolt. Shown as written, with a note saying why it looks flat."""
+    rng = np.random.default_rng(4)
+    d = (np.cumsum(rng.normal(0, 40, size=(3000, 3)), axis=0)).clip(-1500, 1500)
+    wfdb.wrsamp(
+        "ptb",
+        fs=1000,
+        units=["mV"] * 3,
+        sig_name=["I", "II", "V1"],
+        d_signal=d.astype(np.int16),
+        fmt=["16"] * 3,
+        adc_gain=[gain] * 3,
+        baseline=[0] * 3,
+        write_dir=str(tmp_path),
+    )
+    rec = ecg_io.read(tmp_path / "ptb.hea")
+    np.testing.assert_allclose(rec.signal, d.T.astype(np.int16) / gain, rtol=1e-5, atol=1e-9)
+    assert any("probably a thousand times too large" in n for n in rec.notes) == noted
