@@ -61,6 +61,7 @@ from ecgviewer.errors import (
     CorruptFileError,
     ECGError,
     FileAccessError,
+    FileTooLargeError,
     InvalidSignalError,
     NoECGChannelsError,
 )
@@ -83,6 +84,10 @@ log = logging.getLogger(__name__)
 #: Records with at most this many samples (all channels) are read whole; longer single-rate,
 #: single-segment records are paged.
 WHOLE_LOAD_VALUES = 4_000_000
+#: Longest multi-segment record read (samples, all channels): wfdb merges the segments in
+#: memory (float64 plus its copies), and they are not paged. 50 million: 12 leads at 500 Hz
+#: for 2.3 hours, ~0.4 GB as float64; a MIMIC record of days is refused with its segments named.
+MAX_MULTI_SEGMENT_VALUES = 50_000_000
 #: Most signals a header may declare (PhysioNet records have up to a few dozen).
 MAX_SIGNALS = 1024
 #: Largest header read (real ones are a few KB; the text is read whole).
@@ -196,8 +201,9 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     path
         The ``.hea`` file, one of the record's signal files, or the record name.
     **opts
-        ``whole_load_values`` overrides :data:`WHOLE_LOAD_VALUES`; ``annotations=False`` skips
-        annotation files.
+        ``whole_load_values`` overrides :data:`WHOLE_LOAD_VALUES`,
+        ``max_multi_segment_values`` :data:`MAX_MULTI_SEGMENT_VALUES`; ``annotations=False``
+        skips annotation files.
 
     Raises
     ------
@@ -239,6 +245,14 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
             "open the record's own header, which lists the segments",
         )
     multi = isinstance(quick, wfdb.MultiRecord) or bool(getattr(quick, "seg_name", None))
+    total = int(quick.sig_len or 0) * int(quick.n_sig)
+    if multi and total > int(opts.get("max_multi_segment_values", MAX_MULTI_SEGMENT_VALUES)):
+        hours = int(quick.sig_len or 0) / fs_frame / 3600
+        raise FileTooLargeError(
+            hea,
+            f"multi-segment record of {hours:,.1f} h ({total:,} samples in all) is too long "
+            "to read at once (its segments are merged in memory): open one of its segments",
+        )
     paged = False
     if not multi:
         _check_sizes(hea, rec.parent, quick)

@@ -19,6 +19,7 @@ from ecgviewer.errors import (
     ECGError,
     EmptyFileError,
     FileAccessError,
+    FileTooLargeError,
     InvalidSignalError,
     NoECGChannelsError,
 )
@@ -401,3 +402,22 @@ def test_a_gain_a_thousand_times_too_large_is_noted(tmp_path, gain, noted):
     rec = ecg_io.read(tmp_path / "ptb.hea")
     np.testing.assert_allclose(rec.signal, d.T.astype(np.int16) / gain, rtol=1e-5, atol=1e-9)
     assert any("probably a thousand times too large" in n for n in rec.notes) == noted
+
+
+def test_a_multi_segment_record_too_long_to_merge_is_refused(fixtures_dir, tmp_path):
+    """Multi-segment records are merged in memory by wfdb (not paged): one of days (MIMIC:
+    52 million frames x 4 signals, ~1.7 GB as float64) is refused at once, naming the way
+    out, before any segment is read."""
+    import shutil
+
+    folder = tmp_path / "multi"
+    shutil.copytree(fixtures_dir / "wfdb" / "multiseg_041s", folder)
+    assert ecg_io.read(folder / "041s.hea").n_samples > 0  # the real one, short, reads
+    with pytest.raises(FileTooLargeError, match="open one of its segments"):
+        ecg_io.read(folder / "041s.hea", max_multi_segment_values=100)
+    hea = folder / "041s.hea"
+    lines = hea.read_text().splitlines()
+    lines[0] = lines[0].replace(" 2000 ", " 60000000 ")  # 5.5 days at 125 Hz
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileTooLargeError, match="133.3 h"):
+        ecg_io.read(hea)
