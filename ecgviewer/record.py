@@ -32,6 +32,10 @@ STANDARD_LEADS: tuple[str, ...] = (
     "V5",
     "V6",
 )
+#: Start of the text of the annotation a reader gives the 1 mV pulse a cart writes after the
+#: ECG (Philips): kept as the cart prints it, never measured or scored
+#: (:func:`ecgviewer.signal.calibration.ecg_end`).
+CALIBRATION_PULSE_TEXT = "calibration pulse"
 #: The eight independent leads: III, aVR, aVL and aVF follow from I and II (Einthoven and
 #: Goldberger).
 INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")

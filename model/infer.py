@@ -913,7 +913,8 @@ def quality_of(record: Record, p: Prepared, cfg: ModelConfig, drop: bool = True)
             peaks = p.r_peaks
     if drop:
         p.at_model_rate = None
-    return assess_record(record, at_work_rate=at_rate, peaks=peaks)
+    # The ECG only (p.n_in), not a cart's calibration pulse after it (p.n_tail).
+    return assess_record(record, at_work_rate=at_rate, peaks=peaks, end=p.n_in)
 
 
 @dataclass

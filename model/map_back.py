@@ -84,12 +84,13 @@ def record_rows(
     model_rows: np.ndarray, p: Prepared, cfg: ModelConfig, leads: list[str], fill: float
 ) -> np.ndarray:
     """A (12, n_model[+padded]) model-rate array at the record's own samples, one row per
-    record lead (``leads``) in its order; leads the model does not use are ``fill``."""
+    record lead (``leads``) in its order; leads the model does not use, and the samples
+    left out after the ECG (``p.n_tail``: a cart's calibration pulse), are ``fill``."""
     at_input = to_input_rate(model_rows, p, cfg)
-    out = np.full((len(leads), p.n_in), fill, np.float32)
+    out = np.full((len(leads), p.n_in + p.n_tail), fill, np.float32)
     for row, name in enumerate(cfg.leads):
         if name in leads:
-            out[leads.index(name)] = at_input[row]
+            out[leads.index(name), : p.n_in] = at_input[row]
     return out
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ecgviewer.errors import InvalidSignalError, MissingLeadsError
 from ecgviewer.record import Record
+from ecgviewer.signal.calibration import ecg_end
 from ecgviewer.signal.filters import bandpass, highpass
 from ecgviewer.signal.quantiles import percentile
 from ecgviewer.signal.resample import resample
@@ -133,6 +134,10 @@ class Prepared:
     #: (12, n_model) mV at the model rate before padding and filtering: what the
     #: signal-quality check would resample again (see model.infer.quality_of); dropped after it
     at_model_rate: np.ndarray | None = field(default=None, repr=False)
+    #: input samples after the ECG that were left out: a cart's calibration pulse
+    #: (ecgviewer.signal.calibration); results mapped back to the record cover them with
+    #: their fill value
+    n_tail: int = 0
 
 
 def window_starts(n: int, cfg: ModelConfig) -> list[int]:
@@ -287,7 +292,9 @@ def prepare(
     """Prepare a Record of any rate, length and lead order for scoring.
 
     Flags say what was done ("derived_limb_leads", "resampled_from_500Hz", "no_r_peaks",
-    "short_record_padded"); records without R peaks still get a global score.
+    "short_record_padded", "calibration_pulse_left_out"); records without R peaks still get
+    a global score. A cart's calibration pulse after the ECG is left out
+    (``Prepared.n_tail``).
     ``median_beats``: also the per-window median beats the normal-beat bank compares
     (an extra band-pass, so only when a bank will use them). ``measurements``: also the
     measurement features of model/measure_novelty.py (~10 ms). ``baseline``: the wander the
@@ -296,10 +303,15 @@ def prepare(
     wander below the bank's band (``Prepared.slow``, for the expected-normal trace only).
     """
     x, flags = select_leads(record, cfg)
+    end = ecg_end(record)
+    if end is not None and end / record.fs >= MIN_SECONDS:  # the cart's pulse: not ECG
+        x = x[:, :end]
+        flags.add("calibration_pulse_left_out")
     prepared = prepare_array(
         x, record.fs, cfg, record.source, median_beats, measurements, baseline, events, slow
     )
     prepared.flags |= flags
+    prepared.n_tail = record.n_samples - x.shape[1]
     return prepared
 
 

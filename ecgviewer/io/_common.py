@@ -85,3 +85,23 @@ def trim_trailing_fill(beats: np.ndarray, min_run: int = 20) -> np.ndarray:
     keep = int(varying[-1]) + 1
     run = beats.shape[1] - keep
     return beats[:, :keep] if run >= max(min_run, 0.05 * beats.shape[1]) else beats
+
+
+def find_calibration_pulse(signal: np.ndarray, fs: float, tol: float) -> tuple[float, float] | None:
+    """``(onset s, duration s)`` of the 1 mV square pulse a cart (Philips) writes into every
+    lead alike after the ECG: in the last 2 s, at least 50 ms at 1 mV in every lead (two or
+    more), only 0 or 1 mV from there to the end, within ``tol`` mV (its own export exactly;
+    a conversion re-rounds lead by lead). None when there is none."""
+    x = np.asarray(signal)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 4 or not fs > 0:
+        return None
+    tail = np.asarray(x[:, -int(min(x.shape[1], 2.0 * fs)) :], dtype=np.float64)
+    flat = np.abs(tail) <= tol
+    high = np.abs(tail - 1.0) <= tol
+    columns = np.flatnonzero(high.all(axis=0))
+    if columns.size < max(2, int(0.05 * fs)):
+        return None
+    first, last = int(columns[0]), int(columns[-1])
+    if not (flat | high)[:, first:].all() or not high[:, first : last + 1].all():
+        return None
+    return (x.shape[1] - tail.shape[1] + first) / fs, (last - first + 1) / fs

@@ -50,7 +50,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import trim_trailing_fill, unit_scale
+from ecgviewer.io._common import find_calibration_pulse, trim_trailing_fill, unit_scale
 from ecgviewer.io._hl7 import (
     attr,
     code_of,
@@ -62,6 +62,7 @@ from ecgviewer.io._hl7 import (
     xsi_type,
 )
 from ecgviewer.record import (
+    CALIBRATION_PULSE_TEXT,
     MAX_FS,
     MIN_FS,
     Annotation,
@@ -155,6 +156,15 @@ class _Document:
         ).collect()  # before the Record: it may add notes
         names = [lead.name for lead in leads]
         non_ecg = tuple(lead.name for lead in leads if not lead.code.startswith(_LEAD_PREFIX))
+        # A Philips cart's 1 mV pulse after the ECG survives its HL7 conversion, re-rounded
+        # lead by lead (up to 4 units of 5 uV): labelled as the Sierra reader labels it.
+        ecg_rows = [i for i, name in enumerate(names) if name not in non_ecg]
+        labelled = any(a.text.startswith(CALIBRATION_PULSE_TEXT) for a in annotations)
+        pulse = None if labelled else find_calibration_pulse(signal[ecg_rows], fs, tol=0.025)
+        if pulse is not None:
+            onset, duration = pulse
+            self.notes.append(f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)")
+            annotations.append(Annotation(onset, duration, f"{CALIBRATION_PULSE_TEXT} 1 mV"))
         return Record(
             signal=signal,
             fs=fs,

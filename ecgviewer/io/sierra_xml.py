@@ -34,10 +34,11 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, NoECGChannelsError
-from ecgviewer.io._common import trim_trailing_fill
+from ecgviewer.io._common import find_calibration_pulse, trim_trailing_fill
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io._xli import XliError, decode_xli
 from ecgviewer.record import (
+    CALIBRATION_PULSE_TEXT,
     STANDARD_LEADS,
     Annotation,
     CartReading,
@@ -135,21 +136,14 @@ class _Document:
 
     def _calibration_pulse(self, signal: np.ndarray, fs: float) -> list[Annotation]:
         """Mark the 1 mV square pulse carts append after the ECG (kept, as Philips' own
-        exports keep it, but labelled so nobody reads it as a beat)."""
-        tail = signal[:, -int(fs) :]
-        flat = np.isclose(tail, 0.0, atol=1e-9)
-        high = np.isclose(tail, 1.0, atol=1e-6)
-        columns = np.where(high.all(axis=0))[0]
-        if columns.size == 0:
+        exports keep it, but labelled so nobody reads it as a beat, and nothing measures or
+        scores it: :func:`ecgviewer.signal.calibration.ecg_end`)."""
+        found = find_calibration_pulse(signal, fs, tol=1e-6)  # the cart's own values: exact
+        if found is None:
             return []
-        first, last = int(columns[0]), int(columns[-1])
-        if not ((flat | high)[:, first:].all() and high[:, first : last + 1].all()):
-            return []
-        onset = (signal.shape[1] - tail.shape[1] + first) / fs
+        onset, duration = found
         self.notes.append(f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)")
-        return [
-            Annotation(onset=onset, duration=(last - first + 1) / fs, text="calibration pulse 1 mV")
-        ]
+        return [Annotation(onset=onset, duration=duration, text=f"{CALIBRATION_PULSE_TEXT} 1 mV")]
 
     # -- waveform header
     def _number(self, text: str | None, what: str) -> float:

@@ -223,6 +223,11 @@ def measure(
     from the R-peak detector.
     """
     out: list[tuple[str, str]] = []
+    from ecgviewer.signal.calibration import ecg_end
+
+    end = ecg_end(record)  # not a cart's calibration pulse after the ECG (no beat)
+    if end is not None and t0 < end / record.fs < t0 + seconds:
+        seconds = end / record.fs - t0
     try:
         page = record.slice(t0, t0 + seconds)
     except Exception as exc:  # noqa: BLE001 - a report must still print without numbers

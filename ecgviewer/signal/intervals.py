@@ -41,6 +41,7 @@ import numpy as np
 from scipy import ndimage
 
 from ecgviewer.record import Record, normalize_lead_name
+from ecgviewer.signal.calibration import ecg_end
 from ecgviewer.signal.filters import bandpass, lowpass
 from ecgviewer.signal.learned_edges import learned_intervals
 from ecgviewer.signal.median_beat import MedianBeats, median_beats
@@ -269,6 +270,7 @@ def measure(
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     n = min(record.n_samples, int(round(max_seconds * record.fs)))
+    n = min(n, ecg_end(record) or n)  # not a cart's calibration pulse after the ECG
     leads = record.ecg_leads
     rows = [record.leads.index(name) for name in leads]
     x = np.asarray(record.signal[:, :n], dtype=np.float64)[rows]

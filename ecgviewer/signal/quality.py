@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from ecgviewer.signal.calibration import ecg_end
 from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass, running_median, sosfiltfilt
 from ecgviewer.signal.quantiles import percentile
@@ -461,19 +462,25 @@ def assess_record(
     *,
     at_work_rate: dict[str, np.ndarray] | None = None,
     peaks: np.ndarray | None = None,
+    end: int | None = None,
 ) -> SignalQuality:
     """:func:`assess` on a Record's ECG leads (channels in ``non_ecg`` are left out).
 
     ``at_work_rate``: leads already resampled to :data:`WORK_FS`, by name (used when every
-    ECG lead is among them); ``peaks``: R peaks at :func:`work_rate` (see :func:`assess`).
+    ECG lead is among them); ``peaks``: R peaks at :func:`work_rate` (see :func:`assess`);
+    ``end``: the sample where the ECG ends, else where a cart's calibration pulse after it
+    starts (:func:`~ecgviewer.signal.calibration.ecg_end`; its flat 1 mV top is no clipping).
     """
     names = list(record.ecg_leads)
     rows = [record.leads.index(name) for name in names]
     data = np.asarray(record.data() if hasattr(record, "data") else record.signal)
+    if end is None:
+        end = ecg_end(record)
     work = None
     if at_work_rate is not None and names and all(name in at_work_rate for name in names):
         work = np.stack([at_work_rate[name] for name in names])
-    return assess(data[rows], float(record.fs), names, at_work_rate=work, peaks=peaks)
+    x = data[rows] if end is None else data[rows, :end]
+    return assess(x, float(record.fs), names, at_work_rate=work, peaks=peaks)
 
 
 def _beat_amplitudes(

@@ -90,12 +90,16 @@ def measure_job(
     baseline itself), so the display filter never changes a measured interval.
     """
     yield 0, 3, "finding R peaks"
+    from ecgviewer.signal.calibration import ecg_end
     from ecgviewer.signal.intervals import heart_rate_stats, measure_signal
     from ecgviewer.signal.rpeaks import detect_r_peaks
 
     out = Measurements(cart=record.cart)
     a = min(max(0, int(round(start_s * record.fs))), max(0, record.n_samples - 1))
     b = min(record.n_samples, a + int(max_seconds * record.fs))
+    end = ecg_end(record)  # not a cart's calibration pulse after the ECG (no beat)
+    if end is not None and a < end < b:
+        b = end
     out.start_s = a / record.fs
     out.seconds = (b - a) / record.fs
     leads = record.ecg_leads

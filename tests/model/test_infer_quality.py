@@ -188,3 +188,26 @@ def test_quality_beside_the_network_gives_the_same_results(det: Detector) -> Non
         np.testing.assert_array_equal(a.restored, b.restored)
     assert det.bank is None
     assert "lead_off:V1,V2,V3,V4,V5,V6" in results[True][1].flags
+
+
+SIERRA = CONTEC.parents[1] / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml"
+
+
+@pytest.mark.skipif(not SIERRA.is_file(), reason="shared fixtures not present")
+def test_a_carts_calibration_pulse_is_not_scored(det: Detector) -> None:
+    """Philips carts write a 1 mV pulse after the ECG in every lead (the reader labels it).
+    It was scored as ECG: a beat at 10.7 s, a clipped V6, heat and findings on the pulse. The
+    record is now scored as the ECG before it, its results still cover every sample."""
+    from ecgviewer.signal.calibration import ecg_end
+
+    record = io.read(SIERRA)
+    end = ecg_end(record)
+    assert end == 5300
+    res = det.score(record)
+    ecg = det.score(record.slice(0, end / record.fs))
+    assert "calibration_pulse_left_out" in res.flags and not any("clipped" in f for f in res.flags)
+    assert res.score == pytest.approx(ecg.score, abs=1e-9)
+    assert res.anomaly_map.shape == (12, record.n_samples)
+    np.testing.assert_array_equal(res.anomaly_map[:, :end], ecg.anomaly_map)
+    assert not res.anomaly_map[:, end:].any() and np.isnan(res.restored[:, end:]).all()
+    assert all(f.end <= end / record.fs for f in res.findings)

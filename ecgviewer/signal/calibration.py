@@ -1,0 +1,44 @@
+"""Where a record's ECG ends when the cart wrote its calibration pulse after it.
+
+Philips carts (Sierra XML, and Philips' own HL7 aECG conversions of them) append to every
+lead, after the 10.5 s ECG: a flat stretch, a 1 mV square pulse of 200 ms, flat again. The
+readers keep it, as the cart prints it, and label it with an annotation whose text starts
+with :data:`~ecgviewer.record.CALIBRATION_PULSE_TEXT`. Whatever measures or scores the ECG
+stops before it: left in, the R-peak detector took the pulse for a beat at 10.7 s, the
+quality check for a clipped lead and the anomaly model for an anomaly (its heat band and
+findings on the pulse).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.record import CALIBRATION_PULSE_TEXT
+
+#: Samples counted as the same in every lead (mV): a conversion re-rounds the pulse by up to
+#: 4 units of 5 uV lead by lead.
+SAME_MV = 0.025
+
+
+def ecg_end(record: Any) -> int | None:
+    """The sample where the ECG ends, before the cart's calibration stretch (the flat samples
+    before the labelled pulse included), or None when the record has no pulse label."""
+    onsets = [
+        a.onset
+        for a in getattr(record, "annotations", ())
+        if str(a.text).startswith(CALIBRATION_PULSE_TEXT) and getattr(a, "lead", None) is None
+    ]
+    n = int(record.n_samples)
+    if not onsets or not isinstance(getattr(record, "signal", None), np.ndarray):
+        return None
+    pulse = int(round(min(onsets) * float(record.fs)))
+    if not 0 < pulse < n:
+        return None
+    names = list(getattr(record, "ecg_leads", record.leads))
+    rows = [record.leads.index(name) for name in names]
+    before = np.asarray(record.signal[rows, :pulse], dtype=np.float64)
+    alike = (np.ptp(before, axis=0) <= SAME_MV) & (np.abs(before).max(axis=0) <= SAME_MV)
+    differ = np.flatnonzero(~alike)
+    return int(differ[-1]) + 1 if differ.size else None
