@@ -316,13 +316,9 @@ def cart_beats(record: object) -> object | None:
     if beats is None or not cart.median_fs or len(cart.median_leads) != beats.shape[0]:
         return None
     b = np.asarray(beats, dtype=np.float64)
-    # Some files pad the beat with a fill value (Philips HL7: 32767 x 2.5 uV = 81.92 mV from
-    # the middle on): keep the beat up to where every lead turns constant for good.
-    moving = np.flatnonzero(np.any(np.diff(b, axis=1) != 0, axis=0))
-    if moving.size == 0:
-        return None
-    b = b[:, : moving[-1] + 1]
-    if np.abs(b).max() > 50.0:  # still a fill value inside: not a beat in mV
+    # The readers cut a fill after the beat (Philips: 32767 x 2.5 uV = 81.92 mV, see
+    # ecgviewer.io._common.trim_trailing_fill); a value like that left inside is no beat.
+    if b.shape[1] < 2 or not np.isfinite(b).all() or np.abs(b).max() > 50.0:
         return None
     fs = float(cart.median_fs)
     try:
