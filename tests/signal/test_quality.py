@@ -158,3 +158,29 @@ def test_shared_peaks_and_resampled_leads_are_used() -> None:
     shared = assess(x, 500.0, leads, at_work_rate=work, peaks=detect_r_peaks(work, 100.0))
     assert shared == alone and alone.n_beats >= 8
     assert assess(x, 500.0, leads, at_work_rate=work, peaks=np.array([300, 600])).n_beats == 2
+
+
+@pytest.mark.parametrize("fs", [250.0, 500.0, 1000.0])
+def test_mains_of_a_10_s_strip_as_the_fft_gives_it(fs: float) -> None:
+    """A 10 s strip's two mains bands come from a matrix product, not the whole FFT: the
+    same amplitudes (to ~1e-13 of their size) as the FFT path, with and without a line."""
+    rng = np.random.default_rng(int(fs))
+    n = int(Q.MAINS_SECONDS * fs)
+    t = np.arange(n) / fs
+    x = rng.normal(0, 0.05, (12, n)) + 0.3
+    x[3] += 0.08 * np.sin(2 * np.pi * 50.2 * t)
+    x[7] += 0.02 * np.sin(2 * np.pi * 59.6 * t + 1.0)
+    direct = Q._mains(x, fs)
+    window, freqs, gain = Q._mains_window(n, fs)
+    spec = np.fft.rfft((x - x.mean(axis=1, keepdims=True)) * window, axis=1)
+    fft = (
+        np.max(
+            [np.abs(spec[:, (freqs >= f - 1) & (freqs <= f + 1)]).max(axis=1) for f in (50, 60)],
+            axis=0,
+        )
+        / gain
+    )
+    np.testing.assert_allclose(direct, fft, rtol=1e-9)
+    assert direct[3] == pytest.approx(0.08, rel=0.1) and direct[7] == pytest.approx(0.02, rel=0.2)
+    shorter = Q._mains(x[:, : n - 7], fs)  # not 10 s: the FFT path
+    assert shorter[3] == pytest.approx(direct[3], rel=0.2)  # other bins: scalloping
