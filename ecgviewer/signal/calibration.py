@@ -25,13 +25,15 @@ SAME_MV = 0.025
 def ecg_end(record: Any) -> int | None:
     """The sample where the ECG ends, before the cart's calibration stretch (the flat samples
     before the labelled pulse included), or None when the record has no pulse label."""
+    if not isinstance(getattr(record, "signal", None), np.ndarray):
+        return None  # a paged Holter: no cart pulse, and its annotations are many
     onsets = [
         a.onset
         for a in getattr(record, "annotations", ())
         if str(a.text).startswith(CALIBRATION_PULSE_TEXT) and getattr(a, "lead", None) is None
     ]
     n = int(record.n_samples)
-    if not onsets or not isinstance(getattr(record, "signal", None), np.ndarray):
+    if not onsets:
         return None
     pulse = int(round(min(onsets) * float(record.fs)))
     if not 0 < pulse < n:
