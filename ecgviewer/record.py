@@ -36,6 +36,9 @@ STANDARD_LEADS: tuple[str, ...] = (
 #: ECG (Philips): kept as the cart prints it, never measured or scored
 #: (:func:`ecgviewer.signal.calibration.ecg_end`).
 CALIBRATION_PULSE_TEXT = "calibration pulse"
+#: Samples counted as the pulse's 0 or 1 mV, alike in every lead (mV): a conversion re-rounds
+#: the pulse by up to 4 units of 5 uV lead by lead.
+CALIBRATION_SAME_MV = 0.025
 #: The eight independent leads: III, aVR, aVL and aVF follow from I and II (Einthoven and
 #: Goldberger).
 INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")

@@ -10,6 +10,7 @@ import numpy as np
 
 from ecgviewer.errors import EmptyFileError, FileAccessError, InvalidSignalError
 from ecgviewer.filekind import open_regular, stat_regular
+from ecgviewer.record import CALIBRATION_PULSE_TEXT, CALIBRATION_SAME_MV, Annotation
 
 #: Multiplier from a physical unit (as headers spell it, lowercased) to millivolts.
 UNIT_TO_MV: dict[str, float] = {
@@ -87,11 +88,16 @@ def trim_trailing_fill(beats: np.ndarray, min_run: int = 20) -> np.ndarray:
     return beats[:, :keep] if run >= max(min_run, 0.05 * beats.shape[1]) else beats
 
 
-def find_calibration_pulse(signal: np.ndarray, fs: float, tol: float) -> tuple[float, float] | None:
-    """``(onset s, duration s)`` of the 1 mV square pulse a cart (Philips) writes into every
-    lead alike after the ECG: in the last 2 s, at least 50 ms at 1 mV in every lead (two or
-    more), only 0 or 1 mV from there to the end, within ``tol`` mV (its own export exactly;
-    a conversion re-rounds lead by lead). None when there is none."""
+def calibration_pulse(
+    signal: np.ndarray, fs: float, tol: float = CALIBRATION_SAME_MV
+) -> tuple[Annotation, str] | None:
+    """The labelled annotation (text :data:`~ecgviewer.record.CALIBRATION_PULSE_TEXT`) and
+    the note for the 1 mV square pulse a cart (Philips) writes into every lead alike after
+    the ECG: in the last 2 s, at least 50 ms at 1 mV in every lead (two or more), only 0 or
+    1 mV from there to the end, within ``tol`` mV (the cart's own export: exactly; a
+    conversion re-rounds lead by lead). None when there is none. Readers keep the pulse, as
+    the cart prints it; nothing measures or scores it
+    (:func:`ecgviewer.signal.calibration.ecg_end`)."""
     x = np.asarray(signal)
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 4 or not fs > 0:
         return None
@@ -104,4 +110,6 @@ def find_calibration_pulse(signal: np.ndarray, fs: float, tol: float) -> tuple[f
     first, last = int(columns[0]), int(columns[-1])
     if not (flat | high)[:, first:].all() or not high[:, first : last + 1].all():
         return None
-    return (x.shape[1] - tail.shape[1] + first) / fs, (last - first + 1) / fs
+    onset = (x.shape[1] - tail.shape[1] + first) / fs
+    label = Annotation(onset, (last - first + 1) / fs, f"{CALIBRATION_PULSE_TEXT} 1 mV")
+    return label, f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)"

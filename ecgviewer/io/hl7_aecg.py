@@ -50,7 +50,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import find_calibration_pulse, trim_trailing_fill, unit_scale
+from ecgviewer.io._common import calibration_pulse, trim_trailing_fill, unit_scale
 from ecgviewer.io._hl7 import (
     attr,
     code_of,
@@ -160,11 +160,10 @@ class _Document:
         # lead by lead (up to 4 units of 5 uV): labelled as the Sierra reader labels it.
         ecg_rows = [i for i, name in enumerate(names) if name not in non_ecg]
         labelled = any(a.text.startswith(CALIBRATION_PULSE_TEXT) for a in annotations)
-        pulse = None if labelled else find_calibration_pulse(signal[ecg_rows], fs, tol=0.025)
+        pulse = None if labelled else calibration_pulse(signal[ecg_rows], fs)
         if pulse is not None:
-            onset, duration = pulse
-            self.notes.append(f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)")
-            annotations.append(Annotation(onset, duration, f"{CALIBRATION_PULSE_TEXT} 1 mV"))
+            annotations.append(pulse[0])
+            self.notes.append(pulse[1])
         return Record(
             signal=signal,
             fs=fs,

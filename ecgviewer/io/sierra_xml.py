@@ -34,11 +34,10 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, NoECGChannelsError
-from ecgviewer.io._common import find_calibration_pulse, trim_trailing_fill
+from ecgviewer.io._common import calibration_pulse, trim_trailing_fill
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io._xli import XliError, decode_xli
 from ecgviewer.record import (
-    CALIBRATION_PULSE_TEXT,
     STANDARD_LEADS,
     Annotation,
     CartReading,
@@ -138,12 +137,12 @@ class _Document:
         """Mark the 1 mV square pulse carts append after the ECG (kept, as Philips' own
         exports keep it, but labelled so nobody reads it as a beat, and nothing measures or
         scores it: :func:`ecgviewer.signal.calibration.ecg_end`)."""
-        found = find_calibration_pulse(signal, fs, tol=1e-6)  # the cart's own values: exact
+        found = calibration_pulse(signal, fs, tol=1e-6)  # the cart's own values: exact
         if found is None:
             return []
-        onset, duration = found
-        self.notes.append(f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)")
-        return [Annotation(onset=onset, duration=duration, text=f"{CALIBRATION_PULSE_TEXT} 1 mV")]
+        label, note = found
+        self.notes.append(note)
+        return [label]
 
     # -- waveform header
     def _number(self, text: str | None, what: str) -> float:

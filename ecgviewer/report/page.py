@@ -222,9 +222,9 @@ def measure(
     ``measured``, its Measurements of the same strip when already made); heart rate and RR
     from the R-peak detector.
     """
-    out: list[tuple[str, str]] = []
     from ecgviewer.signal.calibration import ecg_end
 
+    out: list[tuple[str, str]] = []
     end = ecg_end(record)  # not a cart's calibration pulse after the ECG (no beat)
     if end is not None and t0 < end / record.fs < t0 + seconds:
         seconds = end / record.fs - t0

@@ -15,11 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.record import CALIBRATION_PULSE_TEXT
-
-#: Samples counted as the same in every lead (mV): a conversion re-rounds the pulse by up to
-#: 4 units of 5 uV lead by lead.
-SAME_MV = 0.025
+from ecgviewer.record import CALIBRATION_PULSE_TEXT, CALIBRATION_SAME_MV
 
 
 def ecg_end(record: Any) -> int | None:
@@ -41,6 +37,7 @@ def ecg_end(record: Any) -> int | None:
     names = list(getattr(record, "ecg_leads", record.leads))
     rows = [record.leads.index(name) for name in names]
     before = np.asarray(record.signal[rows, :pulse], dtype=np.float64)
-    alike = (np.ptp(before, axis=0) <= SAME_MV) & (np.abs(before).max(axis=0) <= SAME_MV)
+    flat = np.abs(before).max(axis=0) <= CALIBRATION_SAME_MV
+    alike = flat & (np.ptp(before, axis=0) <= CALIBRATION_SAME_MV)
     differ = np.flatnonzero(~alike)
     return int(differ[-1]) + 1 if differ.size else None
