@@ -30,6 +30,7 @@ from scipy import signal as sps
 
 from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import scipy_padlen, sosfiltfilt
+from ecgviewer.signal.quantiles import median
 
 #: The components this module makes (in ``ScoreResult.components``; hinge parts of the score).
 HF_BURST, ST_CHANGE = "hf_burst", "st_change"
@@ -86,7 +87,7 @@ def hf_burst(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:
     if full.sum() < 5:
         return float("nan")
     rms = np.sqrt(np.maximum(power[:, full], 0.0) / count[full])
-    ratio = rms.max(axis=1) / np.maximum(np.median(rms, axis=1), HF_FLOOR_MV)
+    ratio = rms.max(axis=1) / np.maximum(median(rms), HF_FLOOR_MV)
     return float(ratio.max())
 
 

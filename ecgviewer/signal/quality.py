@@ -35,7 +35,7 @@ from scipy import signal as sps
 from ecgviewer.signal.calibration import ecg_end
 from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass, running_median, sosfiltfilt
-from ecgviewer.signal.quantiles import percentile
+from ecgviewer.signal.quantiles import median, percentile
 from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
 
@@ -530,20 +530,8 @@ def _emg(x: np.ndarray, fs: float, beats: np.ndarray, half: int) -> np.ndarray:
     if keep.sum() < 0.2 * x.shape[1]:
         keep[:] = True
     part = hf[:, keep]  # a copy: partitioned in place below
-    deviation = np.abs(part - _row_medians(part)[:, None])
-    return 1.4826 * _row_medians(deviation)
-
-
-def _row_medians(a: np.ndarray) -> np.ndarray:
-    """``np.median(a, axis=1)`` of a finite 2-D array, partitioning ``a`` in place (no copy,
-    no NaN check): the same values, as the median is the same order statistics."""
-    n = a.shape[1]
-    k = n // 2
-    if n % 2:
-        a.partition(k, axis=1)
-        return a[:, k].copy()
-    a.partition([k - 1, k], axis=1)
-    return (a[:, k - 1] + a[:, k]) / 2
+    deviation = np.abs(part - median(part, overwrite_input=True)[:, None])
+    return 1.4826 * median(deviation, overwrite_input=True)
 
 
 @lru_cache(maxsize=16)

@@ -57,6 +57,24 @@ def percentile(a: np.ndarray, q: float | Sequence[float], as_float64: bool = Fal
     return np.asarray(rows[0]) if one else np.stack(rows)
 
 
+def median(a: np.ndarray, overwrite_input: bool = False) -> np.ndarray:
+    """``np.median(a, axis=-1)`` of a float array, the same values, with an even count's two
+    middle values found by :func:`partition_in_place` (numpy partitions at both at once,
+    5-8x slower on long rows). ``overwrite_input``: partition ``a`` itself, no copy.
+    Integers and rows holding NaN go through numpy."""
+    a = np.asarray(a)
+    if a.dtype.kind != "f" or a.ndim == 0 or a.shape[-1] == 0 or np.isnan(a).any():
+        return np.asarray(np.median(a, axis=-1))
+    part = a if overwrite_input else a.copy()
+    n = part.shape[-1]
+    k = n // 2
+    if n % 2:
+        part.partition(k, axis=-1)
+        return part[..., k].copy()
+    partition_in_place(part, [k - 1, k])
+    return np.asarray(np.mean(part[..., k - 1 : k + 1], axis=-1))
+
+
 #: Rows at least this long, asked for order statistics in their outer :data:`TAIL` only (a
 #: lead's 0.5th and 99.5th percentiles), take them by :func:`_tail_order_stats`.
 TAIL_MIN_N = 2048
@@ -71,8 +89,34 @@ def _order_stats(a: np.ndarray, ranks: list[int]) -> dict[int, np.ndarray]:
         found = _tail_order_stats(flat, ranks)
         if found is not None:
             return {k: v.reshape(a.shape[:-1]) for k, v in found.items()}
-    part = np.partition(a, ranks, axis=-1)
+    part = np.array(a, copy=True)
+    partition_in_place(part, ranks)
     return {k: part[..., k] for k in ranks}
+
+
+def partition_in_place(a: np.ndarray, ranks: Sequence[int]) -> None:
+    """``a.partition(ranks, axis=-1)`` for the values at ``ranks``: each rank's value is
+    where a full sort would put it, bit for bit (the other positions may differ).
+
+    Why: numpy partitions at several ranks 5-8x slower than at one (12 rows of 3,500
+    values: ~600 against ~100 us at two adjacent ranks), and a median of an even count, or a
+    percentile between two samples, needs two. Here the largest rank is partitioned over the
+    whole row, each smaller one over the part before the previous one; a rank just below
+    the previous takes that part's largest value (swapped, so no value is lost).
+    """
+    if a.shape[-1] == 0 or not len(ranks):
+        return
+    ordered = sorted({int(k) % a.shape[-1] for k in ranks}, reverse=True)
+    a.partition(ordered[0], axis=-1)
+    for above, k in zip(ordered[:-1], ordered[1:]):
+        head = a[..., :above]
+        if k == above - 1:  # swap the part's largest value to its end
+            at = np.expand_dims(head.argmax(axis=-1), -1)
+            largest = np.take_along_axis(head, at, -1)
+            np.put_along_axis(head, at, head[..., k : k + 1], -1)
+            head[..., k : k + 1] = largest
+            continue
+        head.partition(k, axis=-1)
 
 
 def _tail_order_stats(x: np.ndarray, ranks: list[int]) -> dict[int, np.ndarray] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgviewer.signal.quantiles import percentile
+from ecgviewer.signal.quantiles import median, partition_in_place, percentile
 
 QS = [0.0, 0.5, 1.0, 5.0, 25.0, 50.0, 80.0, 95.0, 99.0, 99.5, 100.0]
 
@@ -81,3 +81,34 @@ def test_tail_percentiles_of_long_rows_are_numpys() -> None:
     finally:
         quantiles._tail_order_stats = real
     assert any(calls) and not all(calls)  # the tails served, and the spiky rows fell back
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 64, 3500, 3501])
+def test_partition_in_place_puts_each_rank_where_a_sort_would_and_keeps_every_value(
+    n: int,
+) -> None:
+    rng = np.random.default_rng(n)
+    a = np.round(rng.normal(size=(4, n)) * 3) / 3  # ties
+    want = np.sort(a, axis=-1)
+    for ranks in ([n // 2], [n // 2 - 1, n // 2], [0, n - 1], [n - 1, n // 3, n // 3 - 1, 0]):
+        part = a.copy()
+        partition_in_place(part, ranks)
+        for k in ranks:
+            np.testing.assert_array_equal(part[:, k], want[:, k])
+        np.testing.assert_array_equal(np.sort(part, axis=-1), want)  # nothing lost
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (12, 3500), (12, 3501), (3, 4, 50)])
+def test_median_is_numpys(shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(sum(shape))
+    for dtype in (np.float64, np.float32):
+        a = (rng.normal(size=shape) * 3).astype(dtype)
+        want = np.median(a, axis=-1)
+        got = median(a)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(median(a.copy(), overwrite_input=True), want)
+    b = np.arange(12.0).reshape(2, 6)
+    b[0, 2] = np.nan
+    np.testing.assert_array_equal(median(b), np.median(b, axis=-1))  # NaN: numpy's
+    np.testing.assert_array_equal(median(np.arange(6)), np.median(np.arange(6)))  # integers
