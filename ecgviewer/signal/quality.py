@@ -590,7 +590,7 @@ def _mains_bins(n: int, fs: float) -> tuple[np.ndarray, int] | None:
     """The windowed DFT of ``n`` samples at just the bins within 1 Hz of 50 and 60 Hz, as
     one real matrix (n, 2 x bins: cosine then sine parts) and the bins in the 50 Hz band;
     None when a band has no bin. Made once per rate for the 10 s every ECG of 10 s or more
-    gives :func:`_mains` (3.4 MB at 500 Hz)."""
+    gives :func:`_mains` (1.7 MB at 500 Hz)."""
     window, freqs, _ = _mains_window(n, fs)
     bands = [np.flatnonzero((freqs >= f0 - 1.0) & (freqs <= f0 + 1.0)) for f0 in (50.0, 60.0)]
     if not all(b.size for b in bands):
@@ -598,6 +598,7 @@ def _mains_bins(n: int, fs: float) -> tuple[np.ndarray, int] | None:
     bins = np.concatenate(bands)
     phase = 2 * np.pi * np.outer(np.arange(n), bins) / n
     matrix = np.concatenate([window[:, None] * np.cos(phase), -window[:, None] * np.sin(phase)], 1)
+    matrix = matrix.astype(np.float32)  # a product in float32 takes 0.2 instead of 0.34 ms
     matrix.flags.writeable = False
     return matrix, int(bands[0].size)
 
@@ -606,8 +607,8 @@ def _mains(x: np.ndarray, fs: float) -> np.ndarray:
     """Amplitude (mV) of the stronger of 50 and 60 Hz (+-1 Hz), NaN when fs < 130 Hz.
 
     For a 10 s strip (what every ECG of 10 s or more gives) the ~40 bins near the two lines
-    come from one matrix product instead of the whole FFT: 0.73 -> 0.33 ms at 500 Hz, the
-    same magnitudes to ~1e-13 of their size."""
+    come from one matrix product (float32) instead of the whole FFT: 0.73 -> 0.25 ms at 500
+    Hz, the same magnitudes to ~1e-6 of their size."""
     if fs < 130:
         return np.full(x.shape[0], np.nan)
     n = x.shape[1]
@@ -616,7 +617,7 @@ def _mains(x: np.ndarray, fs: float) -> np.ndarray:
     direct = _mains_bins(n, float(fs)) if n == int(MAINS_SECONDS * fs) else None
     if direct is not None:
         matrix, n50 = direct
-        parts = centred @ matrix
+        parts = (centred.astype(np.float32) @ matrix).astype(np.float64)
         half = parts.shape[1] // 2
         magnitude = np.hypot(parts[:, :half], parts[:, half:])
         return np.maximum(magnitude[:, :n50].max(axis=1), magnitude[:, n50:].max(axis=1)) / gain

@@ -163,7 +163,7 @@ def test_shared_peaks_and_resampled_leads_are_used() -> None:
 @pytest.mark.parametrize("fs", [250.0, 500.0, 1000.0])
 def test_mains_of_a_10_s_strip_as_the_fft_gives_it(fs: float) -> None:
     """A 10 s strip's two mains bands come from a matrix product, not the whole FFT: the
-    same amplitudes (to ~1e-13 of their size) as the FFT path, with and without a line."""
+    same amplitudes (to ~1e-5 of their size: float32) as the FFT path, with and without a line."""
     rng = np.random.default_rng(int(fs))
     n = int(Q.MAINS_SECONDS * fs)
     t = np.arange(n) / fs
@@ -180,7 +180,7 @@ def test_mains_of_a_10_s_strip_as_the_fft_gives_it(fs: float) -> None:
         )
         / gain
     )
-    np.testing.assert_allclose(direct, fft, rtol=1e-9)
+    np.testing.assert_allclose(direct, fft, rtol=1e-5, atol=1e-7)
     assert direct[3] == pytest.approx(0.08, rel=0.1) and direct[7] == pytest.approx(0.02, rel=0.2)
     shorter = Q._mains(x[:, : n - 7], fs)  # not 10 s: the FFT path
     assert shorter[3] == pytest.approx(direct[3], rel=0.2)  # other bins: scalloping
