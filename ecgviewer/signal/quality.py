@@ -535,8 +535,8 @@ def _emg_band(x: np.ndarray, fs: float) -> np.ndarray | None:
 
     The forwards-and-backwards section filter's gain applied in one FFT of the rows, each
     extended by 0.25 s of odd reflection at both ends (as ``sosfiltfilt`` pads) and zeros
-    beyond (so that the end does not wrap onto the start): 12 leads x 10 s at 500 Hz 1.05 ->
-    0.4 ms. It is the section filter's output to within 1e-4 of its largest value from 1 s
+    beyond (so that the end does not wrap onto the start): 12 leads x 10 s at 500 Hz 0.92 ->
+    0.39 ms. It is the section filter's output to within 1e-4 of its largest value from 1 s
     in, 1e-6 from 2 s (float32); within the first and last second both depend on how they
     pad (the notches ring for ~0.2 s). A noise estimate's input, not a displayed trace.
     """

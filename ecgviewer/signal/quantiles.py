@@ -6,8 +6,8 @@ and scoring calls it about seven times per ECG, on arrays of 15 to 60,000 values
 levels, lead ranges, window scaling); and numpy partitions at the two order statistics a
 quantile between samples needs 5-8x slower than at one. Here the rows are partitioned one
 rank at a time (:func:`partition_in_place`) and interpolated with numpy's own formula, so the
-values are the same to the bit (tests/signal/test_quantiles.py). Rows holding NaN and integer input go
-through numpy.
+values are the same to the bit (tests/signal/test_quantiles.py). Rows holding NaN and
+integer input go through numpy. :func:`median` is ``np.median`` the same way.
 """
 
 from __future__ import annotations
@@ -75,13 +75,6 @@ def median(a: np.ndarray, overwrite_input: bool = False) -> np.ndarray:
     return np.asarray(np.mean(part[..., k - 1 : k + 1], axis=-1))
 
 
-def _order_stats(a: np.ndarray, ranks: list[int]) -> dict[int, np.ndarray]:
-    """The values of the given ranks (0 = smallest) of each row of ``a`` (no NaN)."""
-    part = np.array(a, copy=True)
-    partition_in_place(part, ranks)
-    return {k: part[..., k] for k in ranks}
-
-
 def partition_in_place(a: np.ndarray, ranks: Sequence[int]) -> None:
     """``a.partition(ranks, axis=-1)`` for the values at ``ranks``: each rank's value is
     where a full sort would put it, bit for bit (the other positions may differ).
@@ -105,3 +98,10 @@ def partition_in_place(a: np.ndarray, ranks: Sequence[int]) -> None:
             head[..., k : k + 1] = largest
             continue
         head.partition(k, axis=-1)
+
+
+def _order_stats(a: np.ndarray, ranks: list[int]) -> dict[int, np.ndarray]:
+    """The values of the given ranks (0 = smallest) of each row of ``a`` (no NaN)."""
+    part = np.array(a, copy=True)
+    partition_in_place(part, ranks)
+    return {k: part[..., k] for k in ranks}
