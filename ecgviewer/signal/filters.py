@@ -94,14 +94,23 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
         return _sosfiltfilt_public(sos, x, padlen, zi)
     rows = x.reshape(-1, n)
     ext = np.empty((rows.shape[0], n + 2 * padlen))
-    ext[:, padlen : padlen + n] = rows
-    if padlen > 0:  # odd extension at both ends, as scipy's default padtype="odd"
-        ext[:, :padlen] = 2 * rows[:, :1] - rows[:, padlen:0:-1]
-        ext[:, padlen + n :] = 2 * rows[:, -1:] - rows[:, -2 : -(padlen + 2) : -1]
+    odd_extend_into(ext, rows, padlen)
     _sosfilt(sos, ext, zi[None, :, :] * ext[:, :1, None])  # forwards, in place
     back = ext[:, ::-1].copy()
     _sosfilt(sos, back, zi[None, :, :] * back[:, :1, None])  # backwards, in place
     return back[:, ::-1][:, padlen : padlen + n].reshape(x.shape)
+
+
+def odd_extend_into(out: np.ndarray, rows: np.ndarray, padlen: int) -> None:
+    """Write ``rows`` (m, n) into ``out[:, padlen : padlen + n]`` with ``padlen`` samples of
+    odd extension before and after them (scipy's ``padtype="odd"``: each end reflected
+    through its first or last sample). Columns of ``out`` beyond ``n + 2 * padlen`` are left
+    as they are."""
+    n = rows.shape[1]
+    out[:, padlen : padlen + n] = rows
+    if padlen > 0:
+        out[:, :padlen] = 2 * rows[:, :1] - rows[:, padlen:0:-1]
+        out[:, padlen + n : 2 * padlen + n] = 2 * rows[:, -1:] - rows[:, -2 : -(padlen + 2) : -1]
 
 
 def _sosfiltfilt_public(sos: np.ndarray, x: np.ndarray, padlen: int, zi: np.ndarray) -> np.ndarray:

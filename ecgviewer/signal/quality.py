@@ -35,7 +35,7 @@ from scipy import signal as sps
 
 from ecgviewer.signal.calibration import ecg_end
 from ecgviewer.signal.few_median import median_of_few
-from ecgviewer.signal.filters import bandpass, running_median
+from ecgviewer.signal.filters import bandpass, odd_extend_into, running_median
 from ecgviewer.signal.quantiles import median, percentile
 from ecgviewer.signal.resample import resample, resampled_length
 from ecgviewer.signal.rpeaks import detect_r_peaks
@@ -547,10 +547,7 @@ def _emg_band(x: np.ndarray, fs: float) -> np.ndarray | None:
     if gain is None:
         return None
     ext = np.zeros((x.shape[0], n_fft), np.float32)
-    ext[:, pad : pad + n] = x
-    if pad:
-        ext[:, :pad] = 2 * x[:, :1] - x[:, pad:0:-1]
-        ext[:, pad + n : 2 * pad + n] = 2 * x[:, -1:] - x[:, -2 : -(pad + 2) : -1]
+    odd_extend_into(ext, x, pad)
     spectrum = sp_fft.rfft(ext, axis=1)
     spectrum *= gain
     return sp_fft.irfft(spectrum, n_fft, axis=1)[:, pad : pad + n]

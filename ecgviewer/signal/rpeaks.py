@@ -51,7 +51,7 @@ from scipy import signal as sps
 
 from ecgviewer.signal.few_median import median_of_few
 from ecgviewer.signal.filters import bandpass
-from ecgviewer.signal.quantiles import percentile
+from ecgviewer.signal.quantiles import median, percentile
 
 #: QRS band (Pan-Tompkins 5-15 Hz).
 QRS_BAND = (5.0, 15.0)
@@ -226,7 +226,7 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
     head = int(10 * fs)
     first = heights[cand < head] if (cand < head).any() else heights
     spk = float(percentile(first, 80))
-    npk = float(median_of_few(env[:head], axis=0))
+    npk = float(median(env[:head]))
     if spk <= 0:
         return np.empty(0, dtype=np.int64)
     # Candidates far below the loudest ones cannot be beats even on search-back: this keeps
