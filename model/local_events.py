@@ -101,10 +101,11 @@ def st_change(band: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:
     if len(beats) < ST_MIN_BEATS:
         return float("nan")
     x = np.asarray(band, np.float64)
-    level = np.stack(
-        [x[:, r + a : r + b].mean(axis=1) - x[:, r + c : r + d].mean(axis=1) for r in beats],
-        axis=1,
-    )
+    at = np.asarray(beats)[:, None]
+    # Every beat's window gathered at once, (leads, beats, window); contiguous, so that each
+    # mean sums its window in the order the per-beat slices did (the same values, bit for bit).
+    st = np.ascontiguousarray(x[:, at + np.arange(a, b)]).mean(axis=2)
+    level = st - np.ascontiguousarray(x[:, at + np.arange(c, d)]).mean(axis=2)
     change = level - median_of_few(level, axis=1)[:, None]
     # "direct": what scipy's "auto" picks for a kernel this short, without its ~25 us choice
     runs = sps.convolve(change, np.ones((1, ST_BEATS)) / ST_BEATS, mode="valid", method="direct")

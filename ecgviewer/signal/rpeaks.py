@@ -237,50 +237,53 @@ def _classify(env: np.ndarray, energy: np.ndarray, fs: float) -> np.ndarray:
     beats: list[int] = []  # indices into cand
     rr: list[int] = []
     last_slope = 0.0
+    # The loop reads Python numbers (the same float64 and integer values): numpy scalars
+    # cost several times as much per operation.
+    at, level, steep = cand.tolist(), heights.tolist(), slopes.tolist()
     i = 0
     while i < cand.size:
-        c, h = cand[i], heights[i]
+        c, h = at[i], level[i]
         thr = npk + 0.25 * (spk - npk)
         is_beat = h > thr and h > floor
         # The T wave comes later at slow rates: widen its window to 60% of the recent RR.
         window = max(t_window, 0.6 * _recent_rr(rr)) if rr else t_window
         if is_beat and beats:
-            gap = c - cand[beats[-1]]
-            if gap < window and _t_like(h, slopes[i], spk, last_slope):
+            gap = c - at[beats[-1]]
+            if gap < window and _t_like(h, steep[i], spk, last_slope):
                 is_beat = False
         if is_beat:
             if beats:
-                rr.append(int(c - cand[beats[-1]]))
+                rr.append(c - at[beats[-1]])
             beats.append(i)
             spk = 0.125 * h + 0.875 * spk
-            last_slope = float(slopes[i])
+            last_slope = steep[i]
         else:
             npk = 0.125 * h + 0.875 * npk
         # Search-back: a gap much longer than the recent RR means a missed beat; take the
         # largest candidate in the gap that passes half the threshold.
         if beats and len(rr) >= 2 and i + 1 < cand.size:
             mean_rr = _recent_rr(rr)
-            nxt = cand[i + 1]
-            prev = cand[beats[-1]]
+            nxt = at[i + 1]
+            prev = at[beats[-1]]
             if nxt - prev > 1.66 * mean_rr:
                 lo = beats[-1] + 1
                 hi = i + 1
                 if hi > lo:
                     j = lo + int(np.argmax(heights[lo:hi]))
                     if (
-                        heights[j] > 0.5 * thr
-                        and heights[j] > floor
-                        and cand[j] - prev >= refractory
+                        level[j] > 0.5 * thr
+                        and level[j] > floor
+                        and at[j] - prev >= refractory
                         and j not in beats
                         and (
-                            cand[j] - prev >= window
-                            or not _t_like(heights[j], slopes[j], spk, last_slope)
+                            at[j] - prev >= window
+                            or not _t_like(level[j], steep[j], spk, last_slope)
                         )
                     ):
-                        rr.append(int(cand[j] - prev))
+                        rr.append(at[j] - prev)
                         beats.append(j)
-                        spk = 0.25 * heights[j] + 0.75 * spk
-                        last_slope = float(slopes[j])
+                        spk = 0.25 * level[j] + 0.75 * spk
+                        last_slope = steep[j]
                         beats.sort()
         i += 1
     return cand[np.array(sorted(set(beats)), dtype=np.int64)].astype(np.int64)

@@ -65,6 +65,22 @@ def test_one_lead_alone_does_not_raise_st_change() -> None:
     assert st_change(one, FS, r) < 0.03
 
 
+def test_st_change_levels_are_each_beats_own_window_means() -> None:
+    """The beats' windows are gathered at once; the result must be the per-beat means."""
+    from model.local_events import BASELINE_WINDOW_S, ST_BEATS, ST_WINDOW_S
+
+    x, r = _ecg(seed=3)
+    x = x + np.random.default_rng(0).standard_normal(x.shape) * 0.02
+    a, b = (int(round(s * FS)) for s in ST_WINDOW_S)
+    c, d = (int(round(s * FS)) for s in BASELINE_WINDOW_S)
+    beats = [p for p in r.tolist() if p + c >= 0 and p + b < x.shape[1]]
+    level = np.stack([x[:, p + a : p + b].mean(1) - x[:, p + c : p + d].mean(1) for p in beats], 1)
+    change = level - np.median(level, axis=1)[:, None]
+    kernel = np.ones(ST_BEATS) / ST_BEATS
+    runs = np.stack([np.convolve(row, kernel, mode="valid") for row in change])
+    assert st_change(x, FS, r) == np.sort(np.abs(runs).max(axis=1))[-2]
+
+
 def test_too_few_beats_or_samples_give_nan() -> None:
     x, r = _ecg(seconds=3.0)
     assert np.isnan(st_change(x, FS, r[:4]))

@@ -342,3 +342,22 @@ def test_a_zero_axis_is_not_printed_as_minus_zero(ptbxl_dir: Path) -> None:
 
     m = measure(read(ptbxl_dir / "records100" / "00000" / "00195_lr.hea"))
     assert m.p_axis_deg == 0.0 and math.copysign(1.0, m.p_axis_deg) > 0
+
+
+def test_each_leads_amplitudes_do_not_depend_on_the_other_leads() -> None:
+    """The amplitudes are measured on all leads at once; each lead's must be what it gives
+    measured alone (its own baseline, peaks, Q and S dips, P and T extremes, ST levels)."""
+    from ecgviewer.signal.intervals import _lead_amplitudes
+
+    syn = synthetic_ecg(fs=500.0, duration=10.0, seed=4)
+    m = measure_signal(syn.signal, 500.0, syn.leads, np.round(syn.r_peaks).astype(int))
+    assert m.beats.beats is not None and "t_end" in m.fiducials
+    beats = m.beats.beats.astype(np.float64)
+    fid = {k: v for k, v in m.fiducials.items() if v is not None}
+    together = _lead_amplitudes(beats, m.beats.fs, tuple(syn.leads), fid)
+    for i, name in enumerate(syn.leads):
+        alone = _lead_amplitudes(beats[i : i + 1], m.beats.fs, (name,), fid)[name]
+        assert together[name] == alone
+    assert any(v.q_mv is not None for v in together.values())
+    assert any(v.s_mv is not None for v in together.values())
+    assert all(v.r_mv is not None and v.t_mv is not None for v in together.values())
