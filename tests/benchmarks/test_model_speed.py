@@ -111,3 +111,41 @@ def test_cuda_asked_for_without_a_gpu_is_one_line(
     assert _load().main(["--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no CUDA GPU" in err[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
+def test_contention_alternates_turns_and_leaves_no_competitor_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alone and busy turns alternate (the competitor paused, then running), each ECG timed
+    once per turn; the competitor is gone afterwards even though it was paused."""
+    ms = _load()
+    started: list[subprocess.Popen[bytes]] = []
+    real = ms.busy_process
+
+    def tracked() -> subprocess.Popen[bytes]:
+        started.append(real())
+        return started[-1]
+
+    monkeypatch.setattr(ms, "busy_process", tracked)
+    scored: list[str] = []
+    det, _ = ms.load_detector("cpu")
+    real_score = det.score
+
+    def score(rec):  # noqa: ANN001, ANN202
+        scored.append(rec.source)
+        return real_score(rec)
+
+    monkeypatch.setattr(det, "score", score)
+    records = ms.make_records(3, 100.0)
+    for i, rec in enumerate(records):
+        rec.source = f"ecg{i}"
+    out = ms.time_contention(det, records, repeats=2 * ms.CONTENTION_TURN)
+    assert out["measured"] == f"in 2 alternating turns of {ms.CONTENTION_TURN} ECGs"
+    assert out["alone_median_ms"] > 0 and out["busy_median_ms"] > 0 and out["slowdown"] > 0
+    turn = [f"ecg{i % 3}" for i in range(ms.CONTENTION_TURN)]
+    after_warm_up = scored[3:]
+    assert after_warm_up[: 2 * ms.CONTENTION_TURN] == turn + turn  # alone, then busy
+    assert len(after_warm_up) == 4 * ms.CONTENTION_TURN
+    assert len(started) == 1 and started[0].poll() is not None
