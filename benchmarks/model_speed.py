@@ -293,9 +293,7 @@ def time_contention(det: Detector, records: list[Record], repeats: int) -> dict[
                 time.sleep(0.05)
             timed(busy, chunk)
     finally:
-        if pausable:
-            proc.send_signal(signal.SIGCONT)  # a stopped competitor would not run its SIGKILL
-        proc.kill()
+        proc.kill()  # SIGKILL ends a paused process too
         proc.wait()
 
     def ms(values: list[float], q: float = 0.5) -> float:
