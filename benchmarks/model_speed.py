@@ -126,6 +126,15 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _time_score(det: Detector, rec: Record) -> tuple[float, float, float]:
+    """Wall, process CPU and calling-thread CPU seconds of one ``Detector.score``."""
+    _sync(det.device)
+    t0, c0, o0 = time.perf_counter(), time.process_time(), time.thread_time()
+    det.score(rec)
+    _sync(det.device)
+    return time.perf_counter() - t0, time.process_time() - c0, time.thread_time() - o0
+
+
 def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str, Any]:
     for rec in records[:3]:
         det.score(rec)  # warm-up: allocator, kernels, filter design caches
@@ -135,13 +144,10 @@ def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str,
         t0 = time.perf_counter()
         prepare(rec, det.cfg, median_beats=det.bank is not None)  # what score() prepares
         prep.append(time.perf_counter() - t0)
-        _sync(det.device)
-        t0, c0, o0 = time.perf_counter(), time.process_time(), time.thread_time()
-        det.score(rec)
-        _sync(det.device)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-        own.append(time.thread_time() - o0)
+        wall, used, mine = _time_score(det, rec)
+        times.append(wall)
+        cpu.append(used)
+        own.append(mine)
     return {
         "median_ms": round(1000 * statistics.median(times), 2),
         "cpu_ms_median": round(1000 * statistics.median(cpu), 2),  # all threads together
@@ -236,19 +242,6 @@ def busy_process() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
-def _score_times(det: Detector, records: list[Record]) -> tuple[list[float], list[float]]:
-    """Wall and process CPU seconds of ``Detector.score`` on each of ``records``."""
-    walls, cpus = [], []
-    for rec in records:
-        _sync(det.device)
-        t0, c0 = time.perf_counter(), time.process_time()
-        det.score(rec)
-        _sync(det.device)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return walls, cpus
-
-
 #: ECGs scored in each turn of :func:`time_contention` before the competitor is switched.
 CONTENTION_TURN = 5
 
@@ -274,9 +267,10 @@ def time_contention(det: Detector, records: list[Record], repeats: int) -> dict[
     busy: tuple[list[float], list[float]] = ([], [])
 
     def timed(into: tuple[list[float], list[float]], chunk: list[Record]) -> None:
-        walls, cpus = _score_times(det, chunk)
-        into[0].extend(walls)
-        into[1].extend(cpus)
+        for rec in chunk:
+            wall, used, _ = _time_score(det, rec)
+            into[0].append(wall)
+            into[1].append(used)
 
     pausable = hasattr(signal, "SIGSTOP") and hasattr(signal, "SIGCONT")
     if not pausable:
