@@ -135,9 +135,19 @@ def _time_score(det: Detector, rec: Record) -> tuple[float, float, float]:
     return time.perf_counter() - t0, time.process_time() - c0, time.thread_time() - o0
 
 
-def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str, Any]:
+def _warm_up(det: Detector, records: list[Record]) -> None:
+    """A few ``Detector.score`` calls before timing: allocator, kernels, filter design caches."""
     for rec in records[:3]:
-        det.score(rec)  # warm-up: allocator, kernels, filter design caches
+        det.score(rec)
+
+
+def _ms(seconds: list[float], q: float = 0.5) -> float:
+    """The ``q`` quantile of ``seconds`` in ms, rounded for the JSON (0.5: the median)."""
+    return round(1000 * float(np.quantile(seconds, q)), 2)
+
+
+def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str, Any]:
+    _warm_up(det, records)
     times, prep, cpu, own = [], [], [], []
     for i in range(repeats):
         rec = records[i % len(records)]
@@ -149,14 +159,14 @@ def time_single(det: Detector, records: list[Record], repeats: int) -> dict[str,
         cpu.append(used)
         own.append(mine)
     return {
-        "median_ms": round(1000 * statistics.median(times), 2),
-        "cpu_ms_median": round(1000 * statistics.median(cpu), 2),  # all threads together
+        "median_ms": _ms(times),
+        "cpu_ms_median": _ms(cpu),  # all threads together
         # The calling thread alone (the rest of the CPU time is torch's other threads and the
         # second thread beside the network): about the wall time on idle cores when that
         # second thread keeps pace. A busy machine does not inflate it as it does wall time.
-        "calling_thread_cpu_ms_median": round(1000 * statistics.median(own), 2),
-        "p90_ms": round(1000 * float(np.quantile(times, 0.9)), 2),
-        "preprocessing_median_ms": round(1000 * statistics.median(prep), 2),
+        "calling_thread_cpu_ms_median": _ms(own),
+        "p90_ms": _ms(times, 0.9),
+        "preprocessing_median_ms": _ms(prep),
         "repeats": repeats,
     }
 
@@ -256,8 +266,7 @@ def time_contention(det: Detector, records: list[Record], repeats: int) -> dict[
     to 2.2 for the same code. Where processes cannot be paused (Windows) the two blocks are
     measured one after the other.
     """
-    for rec in records[:3]:
-        det.score(rec)  # warm-up: allocator, kernels, filter design caches
+    _warm_up(det, records)
     turns = max(1, -(-repeats // CONTENTION_TURN))
     chunks = [
         [records[(t * CONTENTION_TURN + i) % len(records)] for i in range(CONTENTION_TURN)]
@@ -289,17 +298,13 @@ def time_contention(det: Detector, records: list[Record], repeats: int) -> dict[
     finally:
         proc.kill()  # SIGKILL ends a paused process too
         proc.wait()
-
-    def ms(values: list[float], q: float = 0.5) -> float:
-        return round(1000 * float(np.quantile(values, q)), 2)
-
     return {
-        "alone_median_ms": ms(alone[0]),
-        "alone_cpu_ms_median": ms(alone[1]),
-        "busy_median_ms": ms(busy[0]),
-        "busy_cpu_ms_median": ms(busy[1]),
-        "busy_p90_ms": ms(busy[0], 0.9),
-        "slowdown": round(ms(busy[0]) / ms(alone[0]), 2),
+        "alone_median_ms": _ms(alone[0]),
+        "alone_cpu_ms_median": _ms(alone[1]),
+        "busy_median_ms": _ms(busy[0]),
+        "busy_cpu_ms_median": _ms(busy[1]),
+        "busy_p90_ms": _ms(busy[0], 0.9),
+        "slowdown": round(_ms(busy[0]) / _ms(alone[0]), 2),
         "competing_processes": 1,
         "measured": f"in {turns} alternating turns of {CONTENTION_TURN} ECGs"
         if pausable
@@ -573,7 +578,7 @@ def time_reference(det: Detector, records: list[Record], repeats: int) -> dict[s
         _sync(det.device)
         times.append(time.perf_counter() - t0)
     return {
-        "median_ms": round(1000 * statistics.median(times), 2),
+        "median_ms": _ms(times),
         "network_calls_per_ecg": round(float(np.mean(calls)), 1),
         "repeats": repeats,
     }
