@@ -89,6 +89,7 @@ def test_batched_processes_share_the_ecgs_among_the_processes() -> None:
         assert line["processes"] == 2 and line["n_ecgs"] == 5
         assert line["per_sample_maps"] is maps  # as ecgad score makes them: not
         assert len(line["per_process_ecg_per_s"]) == 2 and line["ecg_per_s"] > 0
+        assert line["ecg_per_s_first_pass"] > 0
 
 
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="bundled weights absent")
