@@ -371,9 +371,16 @@ class _Scp:
         if coded.avm_nv == 0:
             raise InvalidSignalError(self.path, "section 6: amplitude multiplier (AVM) is 0")
         rows: list[np.ndarray] = []
-        for lead, values in zip(leads, coded.leads, strict=True):
+        for i, (lead, values) in enumerate(zip(leads, coded.leads, strict=True)):
             if rate > 1:
-                values = _undecimate(values, lead, protected, rate)
+                # Residuals (reference beat subtracted) and raw samples are not interpolated
+                # into each other: the reference beat is added back to the zone's samples only.
+                zones = (
+                    _subtraction_zones(lead, qrs, ref_fiducial, reference.leads[i].size)
+                    if subtraction and reference is not None and i < len(reference.leads)
+                    else []
+                )
+                values = _undecimate(values, lead, protected, rate, zones)
             rows.append(values.astype(np.float64) * coded.avm_nv)  # nV
         if subtraction:
             if reference is None:
@@ -586,30 +593,79 @@ def _stored_count(lead: _Lead, protected: list[tuple[int, int]], rate: int) -> i
 
 
 def _undecimate(
-    values: np.ndarray, lead: _Lead, protected: list[tuple[int, int]], rate: int
+    values: np.ndarray,
+    lead: _Lead,
+    protected: list[tuple[int, int]],
+    rate: int,
+    zones: list[tuple[int, int]] | None = None,
 ) -> np.ndarray:
     """Full-rate samples from bimodal data: protected samples as stored; elsewhere each value
     (the mean of ``rate`` samples) stands at its group's centre and the samples between are
-    interpolated linearly."""
+    interpolated linearly, the samples beyond a stretch's first or last centre holding it.
+
+    ``zones``: the reference-beat subtraction zones (1-based, inclusive), where the values are
+    residuals and outside raw samples: no interpolation reaches across their edges (across
+    one, a residual of -0.06 mV blended with a raw +0.5 mV gave spikes of 0.1-0.3 mV once the
+    reference beat was added back). A complete lead covers every declared sample; one written
+    short ends at its last stored value.
+    """
     times: list[np.ndarray] = []
+    firsts: list[np.ndarray] = []  # each value's first and last sample
+    lasts: list[np.ndarray] = []
     full = np.arange(lead.start, lead.end + 1, dtype=np.float64)
-    pos = 0
     for a, b, keep in _stretches(lead, protected):
         if keep:
-            n = b - a + 1
             times.append(np.arange(a, b + 1, dtype=np.float64))
+            firsts.append(times[-1])
+            lasts.append(times[-1])
         else:
             n = -(-(b - a + 1) // rate)
-            centres = a + np.arange(n) * rate + (rate - 1) / 2
-            times.append(np.minimum(centres, b))
-        pos += n
+            starts = a + np.arange(n, dtype=np.float64) * rate
+            times.append(np.minimum(starts + (rate - 1) / 2, b))
+            firsts.append(starts)
+            lasts.append(np.minimum(starts + rate - 1, b))
     anchors = np.concatenate(times) if times else np.zeros(0)
+    complete = values.size >= anchors.size
     n = min(anchors.size, values.size)
     if n == 0:
         return np.zeros(0)
-    last = anchors[n - 1]
-    covered = full[full <= max(last, lead.start)]
-    return np.interp(covered, anchors[:n], values[:n].astype(np.float64))
+    anchors, stored = anchors[:n], values[:n].astype(np.float64)
+    covered = full if complete else full[full <= max(anchors[-1], lead.start)]
+    edges = sorted({e for a, b in zones or [] for e in (a, b + 1)})
+    if not edges:
+        return np.interp(covered, anchors, stored)
+    # Segment k: samples from edges[k - 1] up to edges[k] - 1 (segment 0 before the first).
+    # A group that an edge cuts averages residuals with raw samples: it belongs to neither.
+    seg_of_first = np.searchsorted(edges, np.concatenate(firsts)[:n], side="right")
+    seg_of_last = np.searchsorted(edges, np.concatenate(lasts)[:n], side="right")
+    seg_of_anchor = np.where(seg_of_first == seg_of_last, seg_of_first, -1)
+    seg_of_sample = np.searchsorted(edges, covered, side="right")
+    out = np.empty(covered.size)
+    for k in np.unique(seg_of_sample).tolist():
+        here = seg_of_sample == k
+        own = seg_of_anchor == k
+        if own.any():
+            out[here] = np.interp(covered[here], anchors[own], stored[own])
+        else:  # no whole group inside (a zone shorter than a group): the nearest values
+            out[here] = np.interp(covered[here], anchors, stored)
+    return out
+
+
+def _subtraction_zones(
+    lead: _Lead, qrs: list[_Qrs], ref_fiducial: int, beat_len: int
+) -> list[tuple[int, int]]:
+    """The samples (1-based, inclusive) of ``lead`` that hold residuals: each type-0 QRS's
+    subtraction zone where the reference beat (``beat_len`` samples, fiducial at
+    ``ref_fiducial``) covers it, as :func:`_add_reference_beat` adds it back."""
+    out = []
+    for q in qrs:
+        if q.kind != 0:
+            continue
+        first = max(q.start, lead.start, q.fiducial - ref_fiducial + 1)
+        last = min(q.end, lead.end, q.fiducial - ref_fiducial + beat_len)
+        if last >= first:
+            out.append((first, last))
+    return out
 
 
 def _add_reference_beat(

@@ -201,6 +201,37 @@ def test_bimodal_decimation_is_reconstructed(tmp_path):
     assert np.abs(got[: m - 4] - smooth[: m - 4]).max() <= 6  # 6 units = 0.03 mV
 
 
+def test_bimodal_decimation_does_not_blend_residuals_with_raw_samples(tmp_path):
+    """Subtraction zones wider than the protected zones: the decimated values inside them are
+    residuals, those outside raw samples. Interpolating across a zone's edge and then adding
+    the reference beat back put a spike of about half the beat's level there (a bimodal SCP
+    export read 0.6 and 0.8 mV for 0.50 mV); and a complete lead keeps its last samples."""
+    n = 3000
+    t = np.arange(n)
+    smooth = np.round(200 * np.sin(2 * np.pi * t / 500)).astype(np.int64)
+    # Zones of the beat's 230 samples (fiducial 88) around protected zones inside them: the
+    # first zone's edges fall between the decimated groups (4 samples from each stretch
+    # start), the second zone's cut a group (1651-1654), whose mean mixes both kinds.
+    qrs = [(0, 653, 740, 882), (0, 1653, 1740, 1882)]
+    protected = [(700, 790), (1700, 1790)]
+    beat = np.full((1, 230), 200, dtype=np.int64)  # a level the residuals step down by
+    spec = ScpSpec(
+        leads={"II": smooth},
+        huffman="default",
+        reference=beat,
+        ref_fiducial=88,
+        qrs=qrs,
+        protected=protected,
+        bimodal_rate=4,
+        interval_us=2000,
+    )
+    rec = read(_write(tmp_path, spec))
+    assert rec.n_samples == n and not any("short" in note for note in rec.notes)
+    error = np.abs(np.round(rec.signal[0] / 0.005) - smooth)
+    assert error[:1500].max() <= 6  # 6 units = 0.03 mV; across an edge it was ~100
+    assert error.max() <= 12  # around the cut group: its neighbours' values held
+
+
 def test_section7_and_8_fill_the_cart(tmp_path):
     x = _signal(2, 600)
     s7 = struct.pack("<BBHH", 1, 0, 800, 29999) + struct.pack(
