@@ -246,15 +246,32 @@ class _Builder:
             raise InvalidSignalError(
                 self.path, f"waveform {label}: sampling frequency {fs:g} Hz is implausible"
             )
+        bits = int(item.get("WaveformBitsAllocated") or 0)
+        data_len = len(item.get("WaveformData") or b"")
+        dtype = _SAMPLE_TYPES.get((str(item.get("WaveformSampleInterpretation") or ""), bits))
+        # A count of channels that its own definitions and the data's size both contradict
+        # (a file saying 1 channel with 12 definitions and 12 channels' bytes): the two agree.
+        recount = (
+            n_s >= 1
+            and len(channels) >= 1
+            and len(channels) != n_ch
+            and dtype is not None
+            and self.little_endian_uncompressed
+            and 0 <= data_len - len(channels) * n_s * (bits // 8) <= 1  # + DICOM's pad byte
+        )
+        if recount:
+            self.notes.append(
+                f"waveform {label} says {n_ch} channel(s) but defines {len(channels)} and "
+                f"holds the samples of {len(channels)}: read as {len(channels)}"
+            )
+            n_ch = len(channels)
         if n_ch < 1 or n_s < 1 or len(channels) != n_ch:
             raise CorruptFileError(
                 self.path,
                 f"waveform {label}: {n_ch} channels, {n_s} samples "
                 f"and {len(channels)} channel definitions disagree",
             )
-        bits = int(item.get("WaveformBitsAllocated") or 0)
         expected = n_ch * n_s * max(bits // 8, 1)
-        data_len = len(item.get("WaveformData") or b"")
         if bits not in (8, 16, 32, 64) or data_len < expected:
             raise CorruptFileError(
                 self.path,
@@ -292,7 +309,6 @@ class _Builder:
             raise InvalidSignalError(
                 self.path, f"waveform {label}: scaling gives non-finite values"
             )
-        dtype = _SAMPLE_TYPES.get((str(item.get("WaveformSampleInterpretation") or ""), bits))
         if (
             n_ch * n_s > self.whole_load_values
             and dtype is not None
@@ -303,7 +319,11 @@ class _Builder:
                 data: Any = DicomPagedSignal(self.path, offset, n_s, dtype, gains, offsets)
                 return _Group(index, label, fs, names, data, voltage)
         try:
-            raw = multiplex_array(self.ds, index, as_raw=True)  # (samples, channels)
+            if recount:  # pydicom's reader trusts the stated count
+                assert dtype is not None
+                raw = np.frombuffer(bytes(item.WaveformData), dtype).reshape(n_s, n_ch)
+            else:
+                raw = multiplex_array(self.ds, index, as_raw=True)  # (samples, channels)
         except (AttributeError, KeyError, ValueError, TypeError, NotImplementedError) as exc:
             raise CorruptFileError(
                 self.path, f"waveform {label}: samples cannot be decoded ({exc})"

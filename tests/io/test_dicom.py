@@ -93,6 +93,24 @@ def test_truncated_waveform_data_is_named(tmp_path):
         read(out)
 
 
+def test_a_channel_count_that_definitions_and_data_contradict_is_recounted(tmp_path):
+    """A real export says 1 channel beside 12 channel definitions and 12 channels' bytes
+    (pydicom's own decoder fails on it): read as 12, with a note; a count that the data does
+    not back stays an error."""
+    path = _path("ecgtoolkit_Example.dcm")
+    ds = _dataset(path)
+    ds.WaveformSequence[0].NumberOfWaveformChannels = 1
+    out = tmp_path / "one.dcm"
+    ds.save_as(str(out))
+    rec, ref = read(out), read(path)
+    assert rec.leads == ref.leads and np.array_equal(rec.signal, ref.signal)
+    assert any("says 1 channel(s) but defines 12" in note for note in rec.notes)
+    ds.WaveformSequence[0].WaveformData = ds.WaveformSequence[0].WaveformData[:-2000]
+    ds.save_as(str(out))
+    with pytest.raises(CorruptFileError, match="disagree"):
+        read(out)
+
+
 def test_dicom_without_waveform_and_non_dicom(tmp_path):
     ds = _dataset(_path("ecgtoolkit_Example.dcm"))
     del ds.WaveformSequence
