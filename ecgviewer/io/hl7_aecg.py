@@ -91,8 +91,8 @@ _OID = re.compile(r"^\d+(\.\d+)+$")  # an HL7 id namespace such as 2.16.840.1.11
 ANNOTATION_SLACK_S = 1.0
 #: Root elements of other vendors' XML ECG formats, named in the error message.
 _OTHER_XML_ECG = {
-    "RestingECG": "GE MUSE XML",
     "CardiologyXML": "GE CardioSoft XML",
+    "SchillerEDI": "Schiller SEMA XML",  # as the last part of a Java class name
 }
 
 
@@ -119,10 +119,12 @@ def read(path: Path, **_opts: Any) -> Record:
 def _parse(path: Path) -> Element:
     root = parse_xml(path)
     if root.tag != "AnnotatedECG":
-        known = _OTHER_XML_ECG.get(root.tag)
+        known = _OTHER_XML_ECG.get(root.tag.rsplit(".", 1)[-1])
         hint = f" ({known}, which this program does not read yet)" if known else ""
         raise UnknownFormatError(
-            path, f"XML root element is <{root.tag}>{hint}, not an HL7 aECG <AnnotatedECG>"
+            path,
+            f"XML root element is <{root.tag}>{hint}: not an XML ECG this program reads "
+            "(HL7 aECG, GE MUSE, Philips Sierra/TraceMasterVue)",
         )
     return root
 

@@ -503,3 +503,10 @@ def test_trailing_commas_of_a_statement_go_in_linear_time() -> None:
     t0 = time.perf_counter()
     assert _without_trailing_commas(text) == text
     assert time.perf_counter() - t0 < 0.5
+
+
+def test_another_xml_ecg_is_named_with_what_is_read(tmp_path):
+    path = tmp_path / "schiller.xml"
+    path.write_bytes(b'<?xml version="1.0"?>\n<com.xiriuz.sema.xml.schillerEDI.SchillerEDI/>\n')
+    with pytest.raises(UnknownFormatError, match=r"Schiller SEMA XML.*HL7 aECG, GE MUSE, Philips"):
+        read(path)
