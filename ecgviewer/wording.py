@@ -67,6 +67,21 @@ def verdict_word(p: float | None) -> str:
     return "within normal range"
 
 
+def table_verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
+    """The verdict column of a score table (``ecgad score``): "not scored: recording problem"
+    when leads off or clipped leave too few usable leads, "recording problem" when some are
+    off or clipped, else :func:`verdict_word`; the flags column names the leads."""
+    from ecgviewer.signal.quality import CLIPPED, LEAD_OFF, parse_flags, too_few_usable_leads
+
+    flags = tuple(flags or ())
+    if too_few_usable_leads(flags):
+        return "not scored: recording problem"
+    found = parse_flags(flags)
+    if LEAD_OFF in found or CLIPPED in found:
+        return "recording problem"
+    return verdict_word(p)
+
+
 def comparison(p: float | None) -> str:
     """ "More unusual than 97.3 % of normal ECGs" (what the percentile means), under a headline."""
     if not _finite(p):

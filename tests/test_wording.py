@@ -92,3 +92,38 @@ def test_elapsed_time_one_convention():
 )
 def test_a_findings_size_beyond_20_sd_is_not_printed_as_a_number(score, text):
     assert wording.sd_text(score) == text
+
+
+ALL_OFF = "lead_off:I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6"
+
+
+@pytest.mark.parametrize(
+    ("p", "flags", "word"),
+    [
+        (None, [ALL_OFF, "no_r_peaks"], "not scored: recording problem"),
+        (None, ["clipped:I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6"], "not scored: recording problem"),
+        (None, ["lead_off:V1,V2,V3,V4,V5,V6"], "recording problem"),
+        (99.5, ["noisy:V1"], "unusual"),  # a possible problem: the score stands, flags say it
+        (50.0, [], "within normal range"),
+    ],
+)
+def test_table_verdict_says_a_recording_problem_first(p, flags, word):
+    assert wording.table_verdict(p, flags) == word
+
+
+def test_a_score_table_row_has_no_number_for_a_record_it_cannot_score():
+    """A real Philips export with every lead flat (its cart printed "defective ECG"): the model
+    still returns a number, but the quality check leaves no lead to score."""
+    from types import SimpleNamespace
+
+    from ecgviewer.analysis import archive, score_table
+
+    result = SimpleNamespace(
+        score=-0.91, percentile=None, flags={ALL_OFF, "no_r_peaks"}, lead_scores={"I": 1.0}
+    )
+    row = archive.result_row("f.xml", "", result, "v1")
+    assert row["score"] == row["percentile"] == row["top_leads"] == ""
+    assert row["verdict"] == "not scored: recording problem" and "lead_off:I" in row["flags"]
+    table = score_table.result_row("f.xml", "", result, 1.0)
+    assert table["score"] is None and table["top_leads"] == []
+    assert table["verdict"] == "not scored: recording problem"

@@ -35,7 +35,8 @@ from ecgviewer.analysis.score_table import top_leads
 from ecgviewer.analysis.worklist_sources import scan_source
 from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.record import Record, RecordEntry
-from ecgviewer.wording import verdict_word
+from ecgviewer.signal.quality import too_few_usable_leads
+from ecgviewer.wording import table_verdict
 
 #: Columns of the results table (CSV and Parquet), in this order.
 COLUMNS = (
@@ -61,17 +62,19 @@ def result_row(file: str, entry: str, result: Any, model_version: str) -> dict[s
             result.problem if isinstance(result, ECGError) else f"{type(result).__name__}: {result}"
         )
         return error_row(file, entry, problem, model_version)
-    pct = _finite(getattr(result, "percentile", None))
-    top = top_leads(getattr(result, "lead_scores", None))
-    score = _finite(getattr(result, "score", None))
+    flags = sorted(getattr(result, "flags", None) or ())
+    unscored = too_few_usable_leads(flags)  # no number for a record the quality check refuses
+    pct = None if unscored else _finite(getattr(result, "percentile", None))
+    top = [] if unscored else top_leads(getattr(result, "lead_scores", None))
+    score = None if unscored else _finite(getattr(result, "score", None))
     return {
         "file": file,
         "entry": entry,
         "score": "" if score is None else repr(score),
         "percentile": "" if pct is None else f"{pct:.1f}",
-        "verdict": verdict_word(pct),
+        "verdict": table_verdict(pct, flags),
         "top_leads": " ".join(top),
-        "flags": " ".join(sorted(getattr(result, "flags", None) or ())),
+        "flags": " ".join(flags),
         "model_version": model_version,
         "error": "",
     }

@@ -20,7 +20,8 @@ from typing import Any, TextIO
 from ecgviewer.analysis.long_recording import scored_windows, window_bounds
 from ecgviewer.errors import ECGError
 from ecgviewer.record import Record
-from ecgviewer.wording import flag_texts, percentile_text, verdict_word
+from ecgviewer.signal.quality import too_few_usable_leads
+from ecgviewer.wording import flag_texts, percentile_text, table_verdict
 
 TABLE_COLUMNS = ("file", "percentile", "verdict", "top leads", "notes")
 #: Longer recordings (Holter) are scored as 10 s windows, a batch at a time: the whole record
@@ -50,19 +51,24 @@ def top_leads(lead_scores: dict[str, float] | None, n: int = 3) -> list[str]:
 
 def result_row(file: str, entry: str, result: Any, ms: float) -> dict[str, Any]:
     """The JSON-able row of one scored ECG."""
-    pct = _number(getattr(result, "percentile", None))
     flags = sorted(getattr(result, "flags", None) or ())
-    lead_scores = {k: _number(v) for k, v in (getattr(result, "lead_scores", None) or {}).items()}
+    unscored = too_few_usable_leads(flags)  # no number for a record the quality check refuses
+    pct = None if unscored else _number(getattr(result, "percentile", None))
+    lead_scores = (
+        {}
+        if unscored
+        else {k: _number(v) for k, v in (getattr(result, "lead_scores", None) or {}).items()}
+    )
     return {
         "file": file,
         "entry": entry,
         "percentile": pct,
         "percentile_text": percentile_text(pct),
-        "verdict": verdict_word(pct),
+        "verdict": table_verdict(pct, flags),
         "top_leads": top_leads(lead_scores),
         "notes": flag_texts(flags),
         "flags": flags,
-        "score": _number(getattr(result, "score", None)),
+        "score": None if unscored else _number(getattr(result, "score", None)),
         "lead_scores": lead_scores,
         "model": dict(getattr(result, "model", None) or {}),
         "ms": round(ms, 1),

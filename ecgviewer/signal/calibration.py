@@ -40,4 +40,6 @@ def ecg_end(record: Any) -> int | None:
     flat = np.abs(before).max(axis=0) <= CALIBRATION_SAME_MV
     alike = flat & (np.ptp(before, axis=0) <= CALIBRATION_SAME_MV)
     differ = np.flatnonzero(~alike)
-    return int(differ[-1]) + 1 if differ.size else None
+    # Nothing but flat samples before the pulse (every electrode off: the cart itself prints
+    # "defective ECG"): that flat line is the ECG, and the pulse is still not.
+    return int(differ[-1]) + 1 if differ.size else pulse

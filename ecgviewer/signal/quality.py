@@ -273,13 +273,21 @@ def severity(flags: Iterable[str]) -> float:
     )
 
 
+def too_few_usable_leads(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> bool:
+    """True when leads off or clipped leave fewer than :data:`MIN_USABLE_LEADS` of ``leads``:
+    whatever score the model gave, the record is not scored."""
+    found = parse_flags(flags)
+    bad = set(found.get(LEAD_OFF, [])) | set(found.get(CLIPPED, []))
+    return bool(bad) and sum(n not in bad for n in leads) < MIN_USABLE_LEADS
+
+
 def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> str:
     """How the score relates to the quality problems (the verdict's second half)."""
     found = parse_flags(flags)
     bad = set(found.get(LEAD_OFF, [])) | set(found.get(CLIPPED, []))
     if bad:
         usable = [n for n in leads if n not in bad]
-        if len(usable) < MIN_USABLE_LEADS:
+        if too_few_usable_leads(flags, leads):
             return "not scored: too few leads carry a usable ECG" + (
                 f" (only {lead_list(usable)})" if usable else ""
             )

@@ -53,3 +53,17 @@ def test_the_pulse_is_neither_a_beat_nor_clipping():
     for name in ("heart_rate_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qrs_axis_deg"):
         assert getattr(whole, name) == getattr(cut, name), name
     assert whole.beats.n_detected == cut.beats.n_detected == 7  # 8 with the pulse
+
+
+def test_a_flat_ecg_before_the_pulse_is_lead_off_not_clipping():
+    """A real Philips export whose 12 leads are flat up to the pulse (the cart printed
+    "defective ECG"): the ECG is that flat line, so every lead is off; the pulse left in
+    made them all "clipped" (flat at their extremes)."""
+    rec = read(SIERRA)
+    flat = rec.signal.copy()
+    flat[:, :5300] = 0.0
+    rec = dataclasses.replace(rec, signal=flat)
+    assert ecg_end(rec) == 5350  # the pulse's first sample: 10.7 s
+    quality = assess_record(rec)
+    assert not quality.leads_with("clipped")
+    assert set(quality.leads_with("lead_off")) == set(rec.ecg_leads)
