@@ -71,13 +71,12 @@ def table_verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
     """The verdict column of a score table (``ecgad score``): "not scored: recording problem"
     when leads off or clipped leave too few usable leads, "recording problem" when some are
     off or clipped, else :func:`verdict_word`; the flags column names the leads."""
-    from ecgviewer.signal.quality import CLIPPED, LEAD_OFF, parse_flags, too_few_usable_leads
+    from ecgviewer.signal.quality import too_few_usable_leads, unusable_model_leads
 
     flags = tuple(flags or ())
     if too_few_usable_leads(flags):
         return "not scored: recording problem"
-    found = parse_flags(flags)
-    if LEAD_OFF in found or CLIPPED in found:
+    if unusable_model_leads(flags):
         return "recording problem"
     return verdict_word(p)
 
@@ -106,18 +105,17 @@ def verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
     first: a lead off or clipped makes it a recording problem, not an unusual ECG; heavy noise
     or a suspected lead reversal a possible one, with how far the score can be trusted."""
     from ecgviewer.signal.quality import (
-        CLIPPED,
-        LEAD_OFF,
         parse_flags,
         quality_headline,
         scoring_note,
+        unusable_model_leads,
     )
 
     flags = tuple(flags or ())
     found = parse_flags(flags)
     if not found:
         return percentile_verdict(p)
-    unusable = LEAD_OFF in found or CLIPPED in found
+    unusable = bool(unusable_model_leads(flags))  # extra leads (V3R, ...) are not scored
     kind = "Recording problem, not an unusual ECG" if unusable else "Possible recording problem"
     head = f"{kind}: {quality_headline(flags)}."
     note = scoring_note(flags)

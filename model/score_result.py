@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.record import Record
+from ecgviewer.record import STANDARD_LEADS, Record
 from ecgviewer.result import Finding
 from ecgviewer.signal.quality import SignalQuality
 from model import findings as findings_mod
@@ -70,9 +70,10 @@ def with_quality(result: ScoreResult, record: Record, quality: SignalQuality) ->
         bad |= {"III", "aVR", "aVL", "aVF"}
     if not bad:
         return result
-    if result.percentile is not None:
-        result.components["percentile_all_leads"] = result.percentile
-    result.percentile = None
+    if bad & set(STANDARD_LEADS):  # extra leads (V3R, V7, ...) are not the model's
+        if result.percentile is not None:
+            result.components["percentile_all_leads"] = result.percentile
+        result.percentile = None
     for name in bad:
         result.lead_scores.pop(name, None)
         if name in record.leads:

@@ -273,18 +273,25 @@ def severity(flags: Iterable[str]) -> float:
     )
 
 
+def unusable_model_leads(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> list[str]:
+    """The leads of ``leads`` (the 12 the model scores) that are off or clipped; extra leads
+    (V3R, V7, ...) do not count, as the score does not rest on them."""
+    found = parse_flags(flags)
+    bad = set(found.get(LEAD_OFF, [])) | set(found.get(CLIPPED, []))
+    return [n for n in leads if n in bad]
+
+
 def too_few_usable_leads(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> bool:
     """True when leads off or clipped leave fewer than :data:`MIN_USABLE_LEADS` of ``leads``:
     whatever score the model gave, the record is not scored."""
-    found = parse_flags(flags)
-    bad = set(found.get(LEAD_OFF, [])) | set(found.get(CLIPPED, []))
-    return bool(bad) and sum(n not in bad for n in leads) < MIN_USABLE_LEADS
+    bad = unusable_model_leads(flags, leads)
+    return bool(bad) and len(leads) - len(bad) < MIN_USABLE_LEADS
 
 
 def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) -> str:
     """How the score relates to the quality problems (the verdict's second half)."""
     found = parse_flags(flags)
-    bad = set(found.get(LEAD_OFF, [])) | set(found.get(CLIPPED, []))
+    bad = unusable_model_leads(flags, leads)
     if bad:
         usable = [n for n in leads if n not in bad]
         if too_few_usable_leads(flags, leads):
@@ -295,8 +302,10 @@ def scoring_note(flags: Iterable[str], leads: Sequence[str] = STANDARD_ORDER) ->
             f"scored on the remaining leads {lead_list(usable)} only (heat band, lead scores); "
             "no percentile, as normal ECGs have all 12 leads"
         )
-    if found:
+    if NOISY in found or REVERSAL in found:
         return "the score may reflect the recording problem rather than the heart"
+    if found:  # only extra leads off or clipped
+        return f"the score rests on the 12 standard leads ({lead_list(list(leads))}), all usable"
     return ""
 
 

@@ -52,6 +52,23 @@ def test_contec_with_disconnected_chest_leads_is_a_recording_problem(det: Detect
     assert set(summary["quality"]["leads"]) == set(CHEST)
 
 
+def test_flat_extra_leads_keep_the_12_lead_percentile(det: Detector) -> None:
+    """A 15-lead cart export (public Philips file) whose V3R, V4R and V7 hold only zeros: the
+    model scores the 12 standard leads, so their percentile stands; the extra leads are named
+    (and left out of what is shown)."""
+    base, _ = synthetic_record(500.0, 10.0, seed=5)
+    extra = np.zeros((3, base.n_samples), np.float32)
+    record = Record(
+        np.vstack([base.signal, extra]), base.fs, [*base.leads, "V3R", "V4R", "V7"], source="x"
+    )
+    res = det.score(record)
+    assert "lead_off:V3R,V4R,V7" in res.flags
+    assert res.percentile is not None and res.percentile == det.score(base).percentile
+    words = verdict(res.percentile, res.flags)
+    assert words.startswith("Possible recording problem: leads V3R, V4R, V7 disconnected")
+    assert "rests on the 12 standard leads" in words
+
+
 def test_clean_ecg_keeps_its_percentile_and_all_leads(det: Detector) -> None:
     record, _ = synthetic_record(500.0, 10.0, seed=5)
     res = det.score(record)
