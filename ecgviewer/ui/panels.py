@@ -3,6 +3,7 @@ the findings list, and the scrollable column that holds them. Panels only displa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +31,23 @@ from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
 from ecgviewer.result import Finding
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.overlay import flag_texts, model_text, quality_lines, verdict
+
+#: Longest run without a space that a side-panel label shows unbroken.
+_UNBROKEN = 16
+
+
+def _breakable(text: str) -> str:
+    """``text`` with a zero-width space every :data:`_UNBROKEN` characters inside longer runs
+    without spaces: word wrap breaks only at spaces, and one cart statement line of 66 "="
+    (or a long file path) otherwise widened the whole side panel past the window, cutting
+    off the verdict."""
+    return re.sub(
+        rf"\S{{{_UNBROKEN + 1},}}",
+        lambda m: "\u200b".join(
+            m.group(0)[i : i + _UNBROKEN] for i in range(0, len(m.group(0)), _UNBROKEN)
+        ),
+        text,
+    )
 
 
 def _value_label() -> QLabel:
@@ -85,11 +103,15 @@ class PatientPanel(QGroupBox):
             else ("unknown" if record else "-")
         )
         self.time_label.setText(start)
-        self.device_label.setText(record.device or "unknown" if record else "-")
+        self.device_label.setText(_breakable(record.device or "unknown") if record else "-")
         fmt = f" ({record.format})" if record and record.format else ""
-        self.source_label.setText((str(record.source or "in memory") + fmt) if record else "-")
+        source = (str(record.source or "in memory") + fmt) if record else "-"
+        self.source_label.setText(_breakable(source))
+        self.source_label.setToolTip(source)  # the path as it is, to copy
         cart = record.cart if record else None
-        self.cart_label.setText("\n".join(cart.statements) if cart and cart.statements else "-")
+        self.cart_label.setText(
+            _breakable("\n".join(cart.statements)) if cart and cart.statements else "-"
+        )
         missing = bool(record) and (p is None or p.age is None or p.sex is None)
         self.apply_button.setText("Apply and re-score" + (" (age/sex missing)" if missing else ""))
         for widget in (self.age_edit, self.sex_edit, self.apply_button):

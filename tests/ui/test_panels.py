@@ -71,6 +71,28 @@ def test_patient_panel_shows_the_carts_statements(qtbot):
     assert panel.cart_label.text() == "-"
 
 
+def test_a_long_unbroken_cart_line_does_not_widen_the_panel(qtbot):
+    """A real SCP export's printout lines ("TT" then 66 "="; a long file path alike) have no
+    space to wrap at: the panel grew past the window and cut off the verdict beside it."""
+    import dataclasses
+
+    panel = PatientPanel()
+    qtbot.addWidget(panel)
+    rec = Record(signal=np.zeros((1, 500), np.float32), fs=500, leads=["II"], cart=CART)
+    panel.show_record(rec)
+    narrow = panel.minimumSizeHint().width()
+    line = "TT" + "=" * 66
+    long_rec = dataclasses.replace(
+        rec,
+        cart=dataclasses.replace(CART, statements=(line, "SINUS RHYTHM")),
+        source="/data/" + "a" * 120 + ".scp",
+    )
+    panel.show_record(long_rec)
+    assert panel.minimumSizeHint().width() <= narrow + 40
+    assert panel.cart_label.text().replace("\u200b", "") == line + "\nSINUS RHYTHM"
+    assert panel.source_label.toolTip() == long_rec.source  # the path as it is, to copy
+
+
 def test_opening_a_sierra_file_shows_cart_beside_ours(window, qtbot, fixtures_dir):
     assert window.open_path(fixtures_dir / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml")
     qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
