@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import binascii
 import os
+import re
 import struct
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -157,6 +158,18 @@ def _str(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode("latin-1").strip()
 
 
+def _other_ecg_hint(head: bytes) -> str:
+    """What a non-ISHNE ``.ecg`` file looks like, where it is recognisable: Contec's ECG90A
+    raw files (a NUL-ended record number, then the recording's date and time as text) share
+    the extension; the cart's own software exports them as EDF or SCP-ECG, which are read."""
+    if re.match(rb"\d{4,10}\x00+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", head[:48]):
+        return (
+            ": a Contec ECG90A raw file, which this program does not read; export it as EDF "
+            "or SCP-ECG from the Contec software"
+        )
+    return ""
+
+
 def read_header(path: Path, expect: bytes) -> IshneHeader:
     """Parse and check the header of ``path`` (``expect``: the magic it must have)."""
     try:
@@ -171,7 +184,7 @@ def read_header(path: Path, expect: bytes) -> IshneHeader:
                 raise UnknownFormatError(
                     path,
                     f"not an ISHNE {'annotation' if expect == ANN_MAGIC else 'ECG'} "
-                    f"file (magic {magic!r}, expected {expect!r})",
+                    f"file (magic {magic!r}, expected {expect!r})" + _other_ecg_hint(pre),
                 )
             f = _FIXED.unpack(pre[PREAMBLE:])
             var_size, n_samples, var_off, ecg_off = f[0], f[1], f[2], f[3]

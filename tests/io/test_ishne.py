@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgviewer.errors import CorruptFileError, FileAccessError
+from ecgviewer.errors import CorruptFileError, FileAccessError, UnknownFormatError
 from ecgviewer.io import read, reader_for
 from ecgviewer.io.ishne import IshnePagedSignal
 from ecgviewer.record import STANDARD_LEADS
@@ -118,3 +118,12 @@ def test_open_dialog_offers_the_cart_extensions():
 
     exts = supported_extensions()
     assert {".ecg", ".ann", ".dcm", ".xml"} <= set(exts)
+
+
+def test_a_contec_raw_ecg_file_is_named(tmp_path):
+    """Contec ECG90A carts write raw ``.ECG`` files (not ISHNE) that start like a public one:
+    the message says what it is and how to get a file that is read."""
+    path = tmp_path / "0000037.ECG"
+    path.write_bytes(b"0000037\x00\x00\x002020-11-15 12:59:50\x00\x00\x00Niccolo\x00" + bytes(600))
+    with pytest.raises(UnknownFormatError, match="Contec ECG90A raw file.*EDF or SCP-ECG"):
+        read(path)
