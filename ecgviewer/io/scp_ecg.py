@@ -380,7 +380,7 @@ class _Scp:
                     if subtraction and reference is not None and i < len(reference.leads)
                     else []
                 )
-                values = _undecimate(values, lead, protected, rate, zones)
+                values = _undecimate(values, lead, protected, rate, [z[:2] for z in zones])
             rows.append(values.astype(np.float64) * coded.avm_nv)  # nV
         if subtraction:
             if reference is None:
@@ -653,10 +653,10 @@ def _undecimate(
 
 def _subtraction_zones(
     lead: _Lead, qrs: list[_Qrs], ref_fiducial: int, beat_len: int
-) -> list[tuple[int, int]]:
-    """The samples (1-based, inclusive) of ``lead`` that hold residuals: each type-0 QRS's
-    subtraction zone where the reference beat (``beat_len`` samples, fiducial at
-    ``ref_fiducial``) covers it, as :func:`_add_reference_beat` adds it back."""
+) -> list[tuple[int, int, int]]:
+    """``(first, last, fiducial)`` of each type-0 QRS's subtraction zone in ``lead`` (1-based
+    samples, inclusive) where the reference beat (``beat_len`` samples, fiducial at
+    ``ref_fiducial``) covers it: the samples that hold residuals."""
     out = []
     for q in qrs:
         if q.kind != 0:
@@ -664,7 +664,7 @@ def _subtraction_zones(
         first = max(q.start, lead.start, q.fiducial - ref_fiducial + 1)
         last = min(q.end, lead.end, q.fiducial - ref_fiducial + beat_len)
         if last >= first:
-            out.append((first, last))
+            out.append((first, last, q.fiducial))
     return out
 
 
@@ -672,17 +672,12 @@ def _add_reference_beat(
     row: np.ndarray, lead: _Lead, beat_nv: np.ndarray, qrs: list[_Qrs], ref_fiducial: int
 ) -> None:
     """Add the reference beat back in each type-0 subtraction zone (in place, nV)."""
-    for q in qrs:
-        if q.kind != 0:
-            continue
-        first = max(q.start, lead.start, q.fiducial - ref_fiducial + 1)
-        last = min(
-            q.end, lead.end, q.fiducial - ref_fiducial + beat_nv.size, lead.start + row.size - 1
-        )
+    for first, last, fiducial in _subtraction_zones(lead, qrs, ref_fiducial, beat_nv.size):
+        last = min(last, lead.start + row.size - 1)  # a lead written short
         if last < first:
             continue
         r0 = first - lead.start
-        m0 = first - q.fiducial + ref_fiducial - 1
+        m0 = first - fiducial + ref_fiducial - 1
         row[r0 : r0 + last - first + 1] += beat_nv[m0 : m0 + last - first + 1]
 
 
