@@ -280,6 +280,14 @@ def measure(
     return measure_signal(x, record.fs, leads, peaks, calibration, learned=learned)
 
 
+def _rate_words(recorded_fs: float, edge_fs: float) -> str:
+    """The rate the edges were found at, in the method line: a 100 Hz ECG's beats are
+    interpolated for the edges, which must not read as if it had been recorded at 500 Hz."""
+    if abs(edge_fs - recorded_fs) < 1e-6:
+        return f"at {edge_fs:g} Hz"
+    return f"recorded at {recorded_fs:g} Hz, median beats interpolated to {edge_fs:g} Hz"
+
+
 def measure_signal(
     signal: np.ndarray,
     fs: float,
@@ -347,6 +355,7 @@ def measure_signal(
             reasons=reasons,
             paced=paced,
         )
+    recorded_fs = mb.fs  # the median beats' own rate, before any interpolation below
     if mb.fs < DELINEATION_FS:  # one sample of a 100 Hz beat is 10 ms: interpolate
         up = resample(mb.beats, mb.fs, DELINEATION_FS).astype(np.float32)
         r_up = int(round(mb.r_index * DELINEATION_FS / mb.fs))
@@ -443,8 +452,8 @@ def measure_signal(
         f"{f', {mb.n_other_morphology} of other morphology left out' if mb.n_other_morphology else ''}"
         f"{f', {mb.n_premature} premature left out' if mb.n_premature else ''}"
         f"{' (irregular rhythm: beats chosen by shape only)' if mb.irregular else ''}"
-        f"; at {mb.fs:g} Hz, no low-pass; QRS from the spatial velocity of the lead-normalised "
-        "median beats, T end by the tangent method, P by its slopes; "
+        f"; {_rate_words(recorded_fs, mb.fs)}, no low-pass; "
+        "QRS from the spatial velocity of the lead-normalised median beats, T end by the tangent method, P by its slopes; "
         + (
             "calibrated to cardiologists' global onsets/offsets (LUDB 1-50: the earliest "
             "onset and latest offset over 12 leads; the QRS reads ~20 ms wider than carts "

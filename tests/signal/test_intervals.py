@@ -361,3 +361,15 @@ def test_each_leads_amplitudes_do_not_depend_on_the_other_leads() -> None:
     assert any(v.q_mv is not None for v in together.values())
     assert any(v.s_mv is not None for v in together.values())
     assert all(v.r_mv is not None and v.t_mv is not None for v in together.values())
+
+
+@pytest.mark.parametrize("fs", [100.0, 500.0])
+def test_method_names_the_recorded_rate(fs: float) -> None:
+    """A 100 Hz ECG's median beats are interpolated for the edges: the method line says so,
+    rather than reading as if the ECG had been recorded at 500 Hz."""
+    ecg = synthetic_ecg(fs=fs, duration=10.0, seed=3)
+    m = measure_signal(ecg.signal, fs, ecg.leads, detect_r_peaks(ecg.signal, fs))
+    if fs < 500:
+        assert "recorded at 100 Hz, median beats interpolated to 500 Hz" in m.method
+    else:
+        assert "; at 500 Hz, no low-pass" in m.method and "interpolated" not in m.method
