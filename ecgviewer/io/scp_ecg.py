@@ -37,7 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.errors import CorruptFileError, InvalidSignalError, NoECGChannelsError
+from ecgviewer.errors import (
+    CorruptFileError,
+    InvalidSignalError,
+    NoECGChannelsError,
+    UnknownFormatError,
+)
 from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
 from ecgviewer.io._scp_huffman import HuffmanError, Table, decode, parse_tables, plain_16_bit
 from ecgviewer.record import CartReading, Patient, Record
@@ -186,6 +191,7 @@ class _Scp:
         if int.from_bytes(data[8:10], "little") != 0 or not SECTION_HEADER <= length0 <= len(data):
             raise self.fail("section 0 (pointers) is missing or damaged")
         misplaced: list[int] = []
+        zero_based: list[int] = []  # header one byte on, where a 0-based pointer would say
         for pos in range(6 + SECTION_HEADER, min(6 + length0, len(data)) - 9, 10):
             sid = int.from_bytes(data[pos : pos + 2], "little")
             length = int.from_bytes(data[pos + 2 : pos + 6], "little")
@@ -201,6 +207,8 @@ class _Scp:
                 if found is None:
                     self.notes.append(f"section {sid} header names another section: ignored")
                     misplaced.append(sid)
+                    if int.from_bytes(data[offset + 3 : offset + 5], "little") == sid:
+                        zero_based.append(sid)
                     continue
                 self.notes.append(
                     f"section {sid} found {found - offset:+d} bytes from where its pointer says "
@@ -213,6 +221,15 @@ class _Scp:
             self.sections[sid] = (offset, length, data[offset + 9])
         if 3 not in self.sections or 6 not in self.sections:
             missing = [str(s) for s in (3, 6) if s not in self.sections]
+            if zero_based and set(zero_based) == set(misplaced):
+                # Healforce's handheld recorders (Prince 180D) write such files: pointers
+                # counted from 0, CRCs of their own, leads interleaved in one unencoded stream
+                raise UnknownFormatError(
+                    self.path,
+                    "a non-standard SCP-ECG (section pointers counted from 0, section CRCs that "
+                    "do not match, as Healforce handheld recorders write): this program does "
+                    "not read it",
+                )
             if any(int(s) in misplaced for s in missing):
                 raise self.fail(
                     f"section {' and '.join(missing)} not where the section pointers say: "

@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from ecgviewer.errors import CorruptFileError, ECGError
+from ecgviewer.errors import CorruptFileError, ECGError, UnknownFormatError
 from ecgviewer.io import read, reader_for
 from ecgviewer.io._scp_huffman import decode, parse_tables
 from ecgviewer.record import STANDARD_LEADS
@@ -405,3 +405,20 @@ def test_one_code_of_no_prefix_means_plain_samples(tmp_path):
     assert b"\x00\x10\x01" in path.read_bytes()  # the 0/16-bit code is in section 2
     rec = read(path)
     assert np.array_equal(np.round(rec.signal[:1] / 0.005).astype(np.int64), x)
+
+
+def test_pointers_counted_from_zero_named(fixtures_dir, tmp_path):
+    """Healforce's handheld recorders write every section pointer counted from 0 and CRCs
+    that never match (their rhythm is not Huffman-coded either): named as that
+    non-standard file, not called damaged."""
+    data = bytearray((fixtures_dir / "other" / "ecgtoolkit_Example.scp").read_bytes())
+    length0 = int.from_bytes(data[10:14], "little")
+    for pos in range(6 + 16, 6 + length0 - 9, 10):
+        sid, length, index = struct.unpack("<HII", data[pos : pos + 10])
+        if length and 0 < sid <= 11:
+            data[pos + 6 : pos + 10] = struct.pack("<I", index - 1)
+            data[index - 1 : index + 1] = b"\x00\x00"  # the section's CRC, spoiled
+    path = tmp_path / "healforce_like.scp"
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnknownFormatError, match="pointers counted from 0.*Healforce"):
+        read(path)
