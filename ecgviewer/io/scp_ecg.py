@@ -2,7 +2,9 @@
 
 Written here from the standard's public descriptions; what is read:
 
-- **0** pointers (each section's place; every section header checked against it);
+- **0** pointers (each section's place; every section header checked against it: one a few
+  bytes off, or one naming another section with the pointer's length and a good CRC, is
+  taken with a note);
 - **1** patient and acquisition: patient id, age (any unit), sex, acquisition date and time,
   the acquiring device (model, manufacturer, software);
 - **2** Huffman tables: the default table (marker 19999) or the file's own tables, table
@@ -11,7 +13,8 @@ Written here from the standard's public descriptions; what is read:
   subtraction flag;
 - **4** QRS locations: subtraction zones and protected zones;
 - **5** reference beats (type 0) -> ``Record.cart.median_beats``;
-- **6** rhythm: Huffman or plain 16-bit values, first or second differences undone (16-bit
+- **6** rhythm (a whole rate stored as a rounded interval, 600 Hz as 1667 us, read as that
+  rate): Huffman or plain 16-bit values, first or second differences undone (16-bit
   wrap-around, as encoders compute them); with **bimodal compression** the decimated stretches
   outside the protected zones are brought back to the full rate by linear interpolation
   between the group centres (each stored value is the mean of ``rate`` samples); with
@@ -192,6 +195,7 @@ class _Scp:
             raise self.fail("section 0 (pointers) is missing or damaged")
         misplaced: list[int] = []
         zero_based: list[int] = []  # header one byte on, where a 0-based pointer would say
+        renamed: list[str] = []  # headers naming another section, length and CRC right
         for pos in range(6 + SECTION_HEADER, min(6 + length0, len(data)) - 9, 10):
             sid = int.from_bytes(data[pos : pos + 2], "little")
             length = int.from_bytes(data[pos + 2 : pos + 6], "little")
@@ -204,21 +208,31 @@ class _Scp:
                 continue
             if int.from_bytes(data[offset + 2 : offset + 4], "little") != sid:
                 found = _find_section(data, sid, offset)
-                if found is None:
+                if found is None and _whole_section(data, offset, length):
+                    renamed.append(str(sid))
+                    found = offset
+                elif found is None:
                     self.notes.append(f"section {sid} header names another section: ignored")
                     misplaced.append(sid)
                     if int.from_bytes(data[offset + 3 : offset + 5], "little") == sid:
                         zero_based.append(sid)
                     continue
-                self.notes.append(
-                    f"section {sid} found {found - offset:+d} bytes from where its pointer says "
-                    "(the file's section pointers are off)"
-                )
+                if found != offset:
+                    self.notes.append(
+                        f"section {sid} found {found - offset:+d} bytes from where its pointer "
+                        "says (the file's section pointers are off)"
+                    )
                 offset = found
             own_length = int.from_bytes(data[offset + 4 : offset + 8], "little")
             if SECTION_HEADER <= own_length <= length:
                 length = own_length
             self.sections[sid] = (offset, length, data[offset + 9])
+        if renamed:
+            self.notes.append(
+                f"section{'s' * (len(renamed) > 1)} {', '.join(renamed)}: another id in the "
+                "header, but length and CRC as the pointer says (ids rewritten, as by an "
+                "anonymiser): read where the pointers say"
+            )
         if 3 not in self.sections or 6 not in self.sections:
             missing = [str(s) for s in (3, 6) if s not in self.sections]
             if zero_based and set(zero_based) == set(misplaced):
@@ -380,7 +394,7 @@ class _Scp:
             interval = reference.interval_us
         if interval == 0:
             raise self.fail("section 6: sampling interval is 0")
-        fs = 1e6 / interval
+        fs = _rate_hz(interval)
         counts: list[int | None] = [
             _stored_count(lead, protected, rate) if rate > 1 else lead.length for lead in leads
         ]
@@ -496,7 +510,7 @@ class _Scp:
                 * reference.avm_nv
                 / 1e6
             ).astype(np.float32)
-            fs = 1e6 / reference.interval_us
+            fs = _rate_hz(reference.interval_us)
             names = tuple(lead.name for lead in leads)
         if not measurements and not statements and beats is None:
             return None
@@ -755,6 +769,29 @@ def _statements(body: bytes, coded: bool, codec: str) -> list[str]:
 #: How far from where its pointer says a section is looked for (bytes): real files were seen
 #: with every pointer after a rewritten section 1 short by 5, and with 0-based pointers.
 SECTION_SEARCH = 16
+
+
+def _rate_hz(interval_us: int) -> float:
+    """Samples per second from a sampling interval in whole microseconds. A whole rate whose
+    interval is not whole is stored rounded (600 Hz as 1667 us, as Welch Allyn carts write
+    it): that rate is given back, not 599.88 Hz (the file cannot say more exactly)."""
+    rate = round(1e6 / interval_us)
+    if rate and abs(1e6 / rate - interval_us) <= 0.5:
+        return float(rate)
+    return 1e6 / interval_us
+
+
+def _whole_section(data: bytes, offset: int, length: int) -> bool:
+    """The section at ``offset`` has the pointer's length and a matching CRC: it is the one the
+    pointer names even if its header's id, not that of a standard section, says otherwise (a
+    public SCP anonymiser rewrites the ids of every section and recomputes the CRCs, leaving
+    the sections where they were)."""
+    if int.from_bytes(data[offset + 2 : offset + 4], "little") <= 11:
+        return False  # another standard section: the pointer is wrong, not the id
+    if int.from_bytes(data[offset + 4 : offset + 8], "little") != length:
+        return False
+    crc = int.from_bytes(data[offset : offset + 2], "little")
+    return binascii.crc_hqx(data[offset + 2 : offset + length], 0xFFFF) == crc
 
 
 def _find_section(data: bytes, sid: int, offset: int) -> int | None:

@@ -5,6 +5,7 @@ reference-beat subtraction, bimodal decimation, section 7/8, 8-lead files, damag
 
 from __future__ import annotations
 
+import binascii
 import struct
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from ecgviewer.errors import CorruptFileError, ECGError, UnknownFormatError
 from ecgviewer.io import read, reader_for
 from ecgviewer.io._scp_huffman import decode, parse_tables
+from ecgviewer.io.writers import write
 from ecgviewer.record import STANDARD_LEADS
 
 from ._scp_writer import HCode, ScpSpec, assemble, build_scp, tag
@@ -385,6 +387,48 @@ def test_sections_a_few_bytes_from_their_pointers(fixtures_dir, tmp_path, shift,
     rec = read(path)
     np.testing.assert_array_equal(rec.signal, read(original).signal)
     assert any(f"found +{shift} bytes from where its pointer says" in n for n in rec.notes)
+
+
+def test_section_ids_rewritten_with_their_crcs(fixtures_dir, tmp_path):
+    """A public SCP anonymiser's output: every section header's id overwritten and its CRC
+    recomputed, the sections left where the pointers say. Read there (length and CRC match
+    the pointer), not called a file with damaged pointers."""
+    original = fixtures_dir / "other" / "ecgtoolkit_Example.scp"
+    data = bytearray(original.read_bytes())
+    for sid, (offset, length) in _pointers(bytes(data)).items():
+        data[offset + 2 : offset + 4] = struct.pack("<H", 100 + sid)
+        crc = binascii.crc_hqx(bytes(data[offset + 2 : offset + length]), 0xFFFF)
+        data[offset : offset + 2] = struct.pack("<H", crc)
+    data[:2] = struct.pack("<H", binascii.crc_hqx(bytes(data[2:]), 0xFFFF))
+    path = tmp_path / "renamed.scp"
+    path.write_bytes(bytes(data))
+    rec = read(path)
+    np.testing.assert_array_equal(rec.signal, read(original).signal)
+    assert any("another id in the header" in n for n in rec.notes)
+    offset, length = _pointers(bytes(data))[6]
+    for new_id, crc_ok in ((106, False), (4, True)):  # a bad CRC, or another section's id
+        data[offset + 2 : offset + 4] = struct.pack("<H", new_id)
+        crc = binascii.crc_hqx(bytes(data[offset + 2 : offset + length]), 0xFFFF) ^ (not crc_ok)
+        data[offset : offset + 2] = struct.pack("<H", crc)
+        path.write_bytes(bytes(data))
+        with pytest.raises(CorruptFileError, match="not where the section pointers say"):
+            read(path)
+
+
+@pytest.mark.parametrize("interval, fs", [(1667, 600.0), (2000, 500.0), (2001, 1e6 / 2001)])
+def test_a_whole_rate_stored_as_a_rounded_interval(tmp_path, interval, fs):
+    """Section 6 holds the interval in whole microseconds: a Welch Allyn cart's 600 Hz is
+    stored as 1667 us. Read as 600 Hz (rhythm and reference beats), not 599.88 Hz, which no
+    EDF data record holds (export failed); an interval no whole rate rounds to keeps its own."""
+    x = _signal(2, 1200)
+    ref = x[:, 100:400]
+    spec = ScpSpec(leads={"I": x[0], "II": x[1]}, interval_us=interval, reference=ref)
+    rec = read(_write(tmp_path, spec))
+    assert rec.fs == fs
+    assert rec.cart is not None and rec.cart.median_fs == fs
+    if interval == 1667:
+        write(rec, tmp_path / "out.edf", "edf")
+        assert read(tmp_path / "out.edf").fs == 600.0
 
 
 def test_one_code_of_no_prefix_means_plain_samples(tmp_path):
