@@ -217,7 +217,10 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
         except OSError as exc:
             raise _map_pyedflib_error(path, exc) from None
         try:
-            if rd.signals_in_file != len(hdr.data_signals):
+            # edflib counts an "EDF Annotations" signal as data in a plain EDF (pyedflib's
+            # own legacy test file has one); we drop it either way.
+            counted = hdr.data_signals if hdr.is_plus else hdr.labels
+            if rd.signals_in_file != len(counted):
                 raise CorruptFileError(path, "EDF signal count disagrees between readers")
         finally:
             rd.close()
@@ -230,6 +233,16 @@ def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
     with open(path, "rb") as fh:
         raw = fh.read(hdr.header_bytes)
     return any(b > 126 for b in raw[8:])
+
+
+def _leading_space_numbers(path: Path) -> bool:
+    """Whether a number of the fixed header (header bytes, records, duration, signals) starts
+    with a space: EDF wants them left-aligned and edflib refuses the file ("Number of
+    Datarecords"), though the value is plain (MNE's BioSemi test.bdf has "  1     ")."""
+    with open(path, "rb") as fh:
+        raw = fh.read(256)
+    fields = (raw[184:192], raw[236:244], raw[244:252], raw[252:256])
+    return any(f[:1] == b" " and f.strip() for f in fields)
 
 
 def _describe_raw(hdr: _edf_raw.EdfHeader) -> _Described:
@@ -305,6 +318,12 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         described = _describe_raw(hdr)
         notes.append(
             "header has non-ASCII (Latin-1) characters, which EDF does not allow: "
+            "read without edflib's compliance check"
+        )
+    elif _leading_space_numbers(p):
+        described = _describe_raw(hdr)
+        notes.append(
+            "header numbers padded with leading spaces, which EDF does not allow: "
             "read without edflib's compliance check"
         )
     else:

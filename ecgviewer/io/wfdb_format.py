@@ -478,6 +478,12 @@ def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
         n = header.sig_len * sum(int(spf[i] or 1) for i in idx)
         need = offset + math.floor(n * bps)
         have = data.stat().st_size
+        if _holds_text(data, offset):
+            raise CorruptFileError(
+                data,
+                "the signal file holds numbers as text (a table saved with a .dat name), "
+                "not WFDB binary samples: open the table as CSV with its sampling rate",
+            )
         if have < need:
             raise CorruptFileError(
                 data,
@@ -485,6 +491,26 @@ def _check_sizes(hea: Path, folder: Path, header: Any) -> None:
                 f"per signal ({need} bytes) but the file has {have} bytes "
                 f"(about {int(max(have - offset, 0) / max(n * bps, 1) * header.sig_len)} samples)",
             )
+
+
+_TEXT_BYTES = frozenset(b"0123456789.-+eE \t\r\n,;")
+
+
+def _holds_text(data: Path, offset: int) -> bool:
+    """Whether a signal file begins with lines of numbers as text: a table exported and then
+    named as the record's .dat (seen in a public project's "PTB" record), which wfdb reads
+    as garbage without a word. Binary samples of an ECG all but never stay among digits,
+    separators and line breaks for a kilobyte."""
+    with open(data, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(1024)
+    return (
+        len(head) >= 64
+        and set(head) <= _TEXT_BYTES
+        and b"\n" in head
+        and any(c in head for c in b"\t,; ")
+        and any(48 <= c <= 57 for c in head)
+    )
 
 
 def _read_whole(

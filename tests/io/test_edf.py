@@ -481,6 +481,50 @@ def test_latin1_units_read_and_unknown_units_are_named(tmp_path, micro):
     assert any("Temp (°C)" in note for note in rec.notes)
 
 
+def test_right_aligned_header_numbers_read_with_a_note(tmp_path: Path) -> None:
+    """MNE's BioSemi test.bdf writes its record count as "  1": edflib refuses the file,
+    though every number is plain."""
+    t = np.arange(2048) / 2048
+    path = write_edf(
+        tmp_path / "biosemi.bdf",
+        [np.sin(2 * np.pi * t) * 800],
+        ["ECG"],
+        [2048],
+        dims=["uV"],
+        phys=2000.0,
+        file_type=pyedflib.FILETYPE_BDF,
+        bdf=True,
+    )
+    data = bytearray(path.read_bytes())
+    data[236:244] = str(int(data[236:244])).rjust(3).ljust(8).encode()
+    path.write_bytes(bytes(data))
+    rec = ecg_io.read(path)
+    assert rec.leads == ["ECG"] and rec.fs == 2048
+    np.testing.assert_allclose(rec.signal[0], np.sin(2 * np.pi * t) * 0.8, atol=1e-3)
+    assert any("leading spaces" in note for note in rec.notes)
+
+
+def test_plain_edf_with_an_annotation_signal(tmp_path: Path) -> None:
+    """A plain EDF (not EDF+) holding an "EDF Annotations" signal, as pyedflib's
+    test_legacy.edf: edflib counts it as data, we drop it; not "readers disagree"."""
+    t = np.arange(2500) / 250
+    path = write_edf(
+        tmp_path / "legacy.edf",
+        [np.sin(2 * np.pi * t) * 500, np.zeros_like(t)],
+        ["ECG II", "spare"],
+        [250, 250],
+        dims=["uV", "uV"],
+        phys=1000.0,
+        file_type=pyedflib.FILETYPE_EDF,
+    )
+    data = bytearray(path.read_bytes())
+    data[256 + 16 : 256 + 32] = b"EDF Annotations ".ljust(16)
+    path.write_bytes(bytes(data))
+    rec = ecg_io.read(path)
+    assert rec.leads == ["II"]
+    np.testing.assert_allclose(rec.signal[0], np.sin(2 * np.pi * t) * 0.5, atol=0.02)
+
+
 def test_dense_annotations_refused_over_the_limit_within_memory(tmp_path):
     """EDF+ TALs cost ~25x their bytes as Python objects: a 13 MB file packed with tiny
     annotations is refused by count, read a window of records at a time, under the cap."""

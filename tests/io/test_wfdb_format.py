@@ -253,6 +253,17 @@ def test_truncated_dat(small: Path) -> None:
     assert "s.dat" in str(err.value)
 
 
+def test_dat_holding_a_text_table_is_named(small: Path) -> None:
+    """A table of numbers saved as the record's .dat (a public "PTB" copy): wfdb reads it as
+    flat garbage; we say what the file is."""
+    sig = synthetic_12lead(500.0, 4.0)[:2]
+    rows = "\n".join("\t".join(f"{v:8.3f}" for v in col) for col in sig.T)
+    small.with_suffix(".dat").write_text(rows + "\n")
+    with pytest.raises(CorruptFileError, match="numbers as text") as err:
+        ecg_io.read(small)
+    assert "s.dat" in str(err.value)
+
+
 def test_header_promises_more_signals_than_data(small: Path) -> None:
     text = small.read_text().splitlines()
     text[0] = text[0].replace(" 2000", " 9000")  # sig_len larger than the file holds
