@@ -227,22 +227,20 @@ def _describe_with_pyedflib(path: Path, hdr: _edf_raw.EdfHeader) -> _Described:
     return _describe_raw(hdr)
 
 
-def _non_ascii_header(path: Path, hdr: _edf_raw.EdfHeader) -> bool:
-    """Whether a header field holds a byte outside ASCII. The 8-byte version field is not
-    looked at: a BDF's is 0xFF "BIOSEMI" by definition."""
+def _refused_by_edflib(path: Path, hdr: _edf_raw.EdfHeader) -> str | None:
+    """What in the header edflib refuses though its values are plain, or None: a byte
+    outside ASCII ("µV", "°C" in Latin-1; the 8-byte version field is not looked at, a BDF's
+    is 0xFF "BIOSEMI" by definition), or a number of the fixed header (header bytes, records,
+    duration, signals) that starts with a space (MNE's BioSemi test.bdf has "  1     ";
+    edflib: "Number of Datarecords")."""
     with open(path, "rb") as fh:
         raw = fh.read(hdr.header_bytes)
-    return any(b > 126 for b in raw[8:])
-
-
-def _leading_space_numbers(path: Path) -> bool:
-    """Whether a number of the fixed header (header bytes, records, duration, signals) starts
-    with a space: EDF wants them left-aligned and edflib refuses the file ("Number of
-    Datarecords"), though the value is plain (MNE's BioSemi test.bdf has "  1     ")."""
-    with open(path, "rb") as fh:
-        raw = fh.read(256)
+    if any(b > 126 for b in raw[8:]):
+        return "header has non-ASCII (Latin-1) characters"
     fields = (raw[184:192], raw[236:244], raw[244:252], raw[252:256])
-    return any(f[:1] == b" " and f.strip() for f in fields)
+    if any(f[:1] == b" " and f.strip() for f in fields):
+        return "header numbers padded with leading spaces"
+    return None
 
 
 def _describe_raw(hdr: _edf_raw.EdfHeader) -> _Described:
@@ -312,20 +310,10 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     notes: list[str] = []
     if hdr.is_discontinuous:
         described = _describe_discontinuous(hdr)
-    elif _non_ascii_header(p, hdr):
-        # edflib refuses any byte outside printable ASCII ("µV", "°C" written in Latin-1);
-        # the raw reader takes the fields as Latin-1 and checks sizes itself.
+    elif (refused := _refused_by_edflib(p, hdr)) is not None:
+        # The raw reader takes the fields as they are and checks sizes itself.
         described = _describe_raw(hdr)
-        notes.append(
-            "header has non-ASCII (Latin-1) characters, which EDF does not allow: "
-            "read without edflib's compliance check"
-        )
-    elif _leading_space_numbers(p):
-        described = _describe_raw(hdr)
-        notes.append(
-            "header numbers padded with leading spaces, which EDF does not allow: "
-            "read without edflib's compliance check"
-        )
+        notes.append(f"{refused}, which EDF does not allow: read without edflib's compliance check")
     else:
         described = _describe_with_pyedflib(p, hdr)
 

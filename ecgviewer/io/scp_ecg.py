@@ -208,21 +208,20 @@ class _Scp:
                 continue
             if int.from_bytes(data[offset + 2 : offset + 4], "little") != sid:
                 found = _find_section(data, sid, offset)
-                if found is None and _whole_section(data, offset, length):
+                if found is not None:
+                    self.notes.append(
+                        f"section {sid} found {found - offset:+d} bytes from where its pointer "
+                        "says (the file's section pointers are off)"
+                    )
+                    offset = found
+                elif _whole_section(data, offset, length):
                     renamed.append(str(sid))
-                    found = offset
-                elif found is None:
+                else:
                     self.notes.append(f"section {sid} header names another section: ignored")
                     misplaced.append(sid)
                     if int.from_bytes(data[offset + 3 : offset + 5], "little") == sid:
                         zero_based.append(sid)
                     continue
-                if found != offset:
-                    self.notes.append(
-                        f"section {sid} found {found - offset:+d} bytes from where its pointer "
-                        "says (the file's section pointers are off)"
-                    )
-                offset = found
             own_length = int.from_bytes(data[offset + 4 : offset + 8], "little")
             if SECTION_HEADER <= own_length <= length:
                 length = own_length
@@ -790,8 +789,7 @@ def _whole_section(data: bytes, offset: int, length: int) -> bool:
         return False  # another standard section: the pointer is wrong, not the id
     if int.from_bytes(data[offset + 4 : offset + 8], "little") != length:
         return False
-    crc = int.from_bytes(data[offset : offset + 2], "little")
-    return binascii.crc_hqx(data[offset + 2 : offset + length], 0xFFFF) == crc
+    return _crc_matches(data, offset, length)
 
 
 def _find_section(data: bytes, sid: int, offset: int) -> int | None:
@@ -806,8 +804,13 @@ def _find_section(data: bytes, sid: int, offset: int) -> int | None:
         length = int.from_bytes(data[at + 4 : at + 8], "little")
         if not SECTION_HEADER <= length <= len(data) - at:
             continue
-        if binascii.crc_hqx(data[at + 2 : at + length], 0xFFFF) == int.from_bytes(
-            data[at : at + 2], "little"
-        ):
+        if _crc_matches(data, at, length):
             return at
     return None
+
+
+def _crc_matches(data: bytes, at: int, length: int) -> bool:
+    """Whether the section of ``length`` bytes at ``at`` carries its own CRC-CCITT."""
+    return binascii.crc_hqx(data[at + 2 : at + length], 0xFFFF) == int.from_bytes(
+        data[at : at + 2], "little"
+    )

@@ -355,7 +355,6 @@ def measure_signal(
             reasons=reasons,
             paced=paced,
         )
-    recorded_fs = mb.fs  # the median beats' own rate, before any interpolation below
     if mb.fs < DELINEATION_FS:  # one sample of a 100 Hz beat is 10 ms: interpolate
         up = resample(mb.beats, mb.fs, DELINEATION_FS).astype(np.float32)
         r_up = int(round(mb.r_index * DELINEATION_FS / mb.fs))
@@ -452,8 +451,8 @@ def measure_signal(
         f"{f', {mb.n_other_morphology} of other morphology left out' if mb.n_other_morphology else ''}"
         f"{f', {mb.n_premature} premature left out' if mb.n_premature else ''}"
         f"{' (irregular rhythm: beats chosen by shape only)' if mb.irregular else ''}"
-        f"; {_rate_words(recorded_fs, mb.fs)}, no low-pass; "
-        "QRS from the spatial velocity of the lead-normalised median beats, T end by the tangent method, P by its slopes; "
+        f"; {_rate_words(fs, mb.fs)}, no low-pass; QRS from the spatial velocity of the "
+        "lead-normalised median beats, T end by the tangent method, P by its slopes; "
         + (
             "calibrated to cardiologists' global onsets/offsets (LUDB 1-50: the earliest "
             "onset and latest offset over 12 leads; the QRS reads ~20 ms wider than carts "
