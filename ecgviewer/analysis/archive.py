@@ -20,36 +20,33 @@ isolated, never failing its chunk). What is added here is what a long unattended
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from ecgviewer.analysis.batch_scoring import score_many_isolated
+from ecgviewer.analysis.results_file import (
+    ResultsWriter,
+    Shard,
+    done_entries,
+    entry_id,
+    merge_parts,
+    part_files,
+    results_csv,
+    write_parquet,
+)
 from ecgviewer.analysis.score_table import top_leads
 from ecgviewer.analysis.worklist_sources import scan_source
-from ecgviewer.errors import ECGError, FileAccessError
+from ecgviewer.errors import ECGError
 from ecgviewer.record import Record, RecordEntry
 from ecgviewer.signal.quality import too_few_usable_leads
 from ecgviewer.wording import table_verdict
 
-#: Columns of the results table (CSV and Parquet), in this order.
-COLUMNS = (
-    "file",
-    "entry",
-    "score",
-    "percentile",
-    "verdict",
-    "top_leads",
-    "flags",
-    "model_version",
-    "error",
-)
 #: How often (s) a progress line is written when stderr is not a terminal.
 LOG_EVERY_S = 10.0
 
@@ -100,162 +97,6 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-# ---------------------------------------------------------------------- output files
-def results_csv(out: Path) -> Path:
-    """The resumable CSV of ``--out`` (a .parquet name gets its CSV beside it)."""
-    return out.with_suffix(".csv") if out.suffix.lower() == ".parquet" else out
-
-
-def done_entries(csv_out: Path) -> set[tuple[str, str]]:
-    """(file, entry) already in the results CSV or in any part file of a sharded run."""
-    done = read_done(csv_out)
-    for part in part_files(csv_out):
-        done |= read_done(part)
-    return done
-
-
-def read_done(path: Path) -> set[tuple[str, str]]:
-    """(file, entry) of the rows already in a results CSV; a last row cut short is removed.
-
-    Raises FileAccessError when the file is not a results table of this layout (so that a
-    wrong ``--out`` never appends to, or truncates, someone's other CSV).
-    """
-    if not path.exists() or path.stat().st_size == 0:
-        return set()
-    _drop_partial_last_line(path)
-    done: set[tuple[str, str]] = set()
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            return done
-        if tuple(header) != COLUMNS:
-            raise FileAccessError(
-                path,
-                "exists and is not an ecgad results table "
-                f"(columns {', '.join(header[:4])}...): choose another --out",
-            )
-        for row in reader:
-            if len(row) == len(COLUMNS):
-                done.add((row[0], row[1]))
-    return done
-
-
-def _drop_partial_last_line(path: Path) -> None:
-    """A run killed mid-write leaves a row without its newline: cut it off (it is redone)."""
-    with open(path, "rb+") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - 1))
-        if fh.read(1) == b"\n":
-            return
-        step = min(size, 1 << 16)
-        fh.seek(size - step)
-        tail = fh.read(step)
-        cut = tail.rfind(b"\n")
-        fh.truncate(size - step + cut + 1 if cut >= 0 else 0)
-
-
-class ResultsWriter:
-    """Appends rows to a results CSV (header written once), flushed and synced per chunk."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        new = not path.exists() or path.stat().st_size == 0
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: TextIO = open(path, "a", newline="", encoding="utf-8")
-        except OSError as exc:
-            raise FileAccessError(path, f"cannot write the results: {exc.strerror or exc}") from exc
-        self._csv = csv.writer(self._fh)
-        if new:
-            self._csv.writerow(COLUMNS)
-
-    def write(self, rows: Iterable[dict[str, str]]) -> None:
-        try:
-            for row in rows:
-                self._csv.writerow([row[c] for c in COLUMNS])
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-        except OSError as exc:
-            raise FileAccessError(
-                self.path, f"cannot write the results: {exc.strerror or exc}"
-            ) from exc
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-def write_parquet(csv_path: Path, parquet_path: Path, rows_per_group: int = 50_000) -> bool:
-    """Rewrite ``parquet_path`` from the results CSV, a row group at a time. False without
-    pyarrow (the CSV is the complete result either way)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        return False
-    schema = pa.schema(
-        [(c, pa.float64() if c in ("score", "percentile") else pa.string()) for c in COLUMNS]
-    )
-    tmp = parquet_path.with_name(parquet_path.name + ".tmp")
-    with open(csv_path, newline="", encoding="utf-8") as fh, pq.ParquetWriter(tmp, schema) as out:
-        reader = csv.reader(fh)
-        next(reader, None)
-        block: list[list[str]] = []
-
-        def flush() -> None:
-            cols = list(zip(*block, strict=True)) if block else [[] for _ in COLUMNS]
-            arrays = [
-                pa.array([float(v) if v else None for v in col], pa.float64())
-                if name in ("score", "percentile")
-                else pa.array(list(col), pa.string())
-                for name, col in zip(COLUMNS, cols, strict=True)
-            ]
-            out.write_table(pa.Table.from_arrays(arrays, schema=schema))
-            block.clear()
-
-        for row in reader:
-            if len(row) == len(COLUMNS):
-                block.append(row)
-            if len(block) >= rows_per_group:
-                flush()
-        if block:
-            flush()
-    os.replace(tmp, parquet_path)
-    return True
-
-
-# ---------------------------------------------------------------------- sharding
-@dataclass(frozen=True)
-class Shard:
-    """This process's share of the entries: entry ``i`` of the scan when ``i % world == rank``."""
-
-    rank: int = 0
-    world: int = 1
-
-    @classmethod
-    def from_env(cls) -> Shard:
-        """RANK / WORLD_SIZE as set by ``torchrun`` (one shard when absent)."""
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        rank = int(os.environ.get("RANK", "0") or 0)
-        return cls(rank, world) if world > 1 else cls()
-
-    def mine(self, index: int) -> bool:
-        return index % self.world == self.rank
-
-    def part_path(self, out: Path) -> Path:
-        return out.with_name(f"{out.stem}.part-{self.rank}-of-{self.world}{out.suffix}")
-
-
-def part_files(out: Path) -> list[Path]:
-    """Part files of earlier or current sharded runs for ``out`` (any world size)."""
-    return sorted(out.parent.glob(f"{out.stem}.part-*-of-*{out.suffix}"))
-
-
-def entry_id(entry: RecordEntry) -> tuple[str, str]:
-    return entry.source, entry.key
 
 
 # ---------------------------------------------------------------------- streaming input
@@ -531,52 +372,3 @@ def _score_chunk(
     run.scored += len(rows) - errors
     run.errors += errors
     bar.update(len(rows), errors)
-
-
-def count_results(path: Path) -> tuple[int, int]:
-    """(rows scored, rows with an error) of a results CSV (after a sharded run's merge: the
-    whole run's, where each rank's ArchiveRun counts only its own)."""
-    if not path.exists():
-        return 0, 0
-    scored = errors = 0
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        next(reader, None)
-        col = COLUMNS.index("error")
-        for row in reader:
-            if len(row) == len(COLUMNS):
-                if row[col]:
-                    errors += 1
-                else:
-                    scored += 1
-    return scored, errors
-
-
-def merge_parts(source: str | os.PathLike[str], out: Path) -> list[Path]:
-    """Rank 0, after the barrier: the output's rows plus every part file's, in scan order,
-    written to a temporary file and moved over ``out``; the parts are then removed."""
-    parts = part_files(out)
-    rows: dict[tuple[str, str], list[str]] = {}
-    for path in [out, *parts]:
-        if not path.exists() or path.stat().st_size == 0:
-            continue
-        read_done(path)  # checks the header, drops a cut-off last row
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            next(reader, None)
-            for row in reader:
-                if len(row) == len(COLUMNS):
-                    rows.setdefault((row[0], row[1]), row)
-    order = {entry_id(e): n for n, e in enumerate(scan_source(source))}
-    ranked = sorted(rows.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
-    tmp = out.with_name(out.name + ".merging")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        w.writerows(row for _, row in ranked)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
-    for path in parts:
-        path.unlink(missing_ok=True)
-    return parts

@@ -161,9 +161,30 @@ def processes_wanted(value: str, cores: int, to_score: Callable[[], int]) -> int
     return max(1, min(cores, to_score() // MIN_ECGS_PER_EXTRA_PROCESS))
 
 
+def _gpu_possible(device: str) -> bool:
+    """Whether ``--device`` may put the model on a GPU, told without importing torch where
+    the installed torch is a CPU-only build (its version ends in ``+cpu``, as the one this
+    project pins): otherwise torch is asked."""
+    if device == "cpu":
+        return False
+    if device == "auto":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            if version("torch").endswith("+cpu"):
+                return False
+        except PackageNotFoundError:
+            return False
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return True
+
+
 def _left_to_score(source: Path, out: Path) -> int:
     """ECGs of ``source`` not yet in ``out`` or its part files (a first, reading-free pass)."""
-    from ecgviewer.analysis.archive import done_entries, entry_id, results_csv, scan_source
+    from ecgviewer.analysis.results_file import done_entries, entry_id, results_csv
+    from ecgviewer.analysis.worklist_sources import scan_source
 
     done = done_entries(results_csv(out))
     return sum(1 for entry in scan_source(source) if entry_id(entry) not in done)
@@ -277,32 +298,36 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
     # Idle OpenMP threads must sleep, not spin, when other processes share the cores (the
     # policy is read when torch loads OpenMP, so it is set before the first torch import).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
-
-    from ecgviewer.analysis.archive import Shard, count_results, score_archive
-    from ecgviewer.analysis.detector import detector_info, version_key
-    from model.infer import Detector, pick_device
-    from model.process_tuning import settle_scoring_process
+    from ecgviewer.analysis.results_file import Shard, count_results
 
     source = Path(args.source)
     if not source.exists():
         raise ECGError(source, "does not exist")
     shard = Shard.from_env()
-    device = pick_device(args.device)
     cores = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     )
     own_processes_possible = (
         shard.world == 1
-        and not device.startswith("cuda")
+        and not _gpu_possible(args.device)
         and OWN_PROCESS_ENV not in os.environ
         # --workers asks for the reading pipeline instead: auto leaves that to one process
         and not (args.workers > 0 and args.processes == "auto")
     )
     if own_processes_possible:
+        # Decided before torch and the model's code are imported here: each scoring process
+        # imports them itself, so this process would only make them all wait (~2 s).
         n = processes_wanted(args.processes, cores, lambda: _left_to_score(source, Path(args.out)))
         if n > 1:
             return run_processes(argv, n)
+    import torch
+
+    from ecgviewer.analysis.archive import score_archive
+    from ecgviewer.analysis.detector import detector_info, version_key
+    from model.infer import Detector, pick_device
+    from model.process_tuning import settle_scoring_process
+
+    device = pick_device(args.device)
     if device == "cuda" and shard.world > 1:
         # Ranks beyond the GPU count share GPUs: several ranks per GPU multiply the CPU work
         # (reading, preprocessing, finishing) that keeps one GPU fed.

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ecgviewer.analysis.archive import (
-    COLUMNS,
-    ResultsWriter,
-    Shard,
-    error_row,
-    part_files,
-    read_done,
-    score_archive,
-)
+from ecgviewer.analysis.archive import error_row, score_archive
 from ecgviewer.analysis.archive_command import wants_archive
+from ecgviewer.analysis.results_file import COLUMNS, ResultsWriter, Shard, part_files, read_done
 from tests.analysis.fake_detector import FakeDetector
 from tests.analysis.wfdb_folder import write_folder
 

@@ -1,10 +1,17 @@
-"""ecgad score's share of the machine per process (the thread plan set before scoring)."""
+"""ecgad score's share of the machine per process (the thread plan set before scoring) and how
+the parent starts its scoring processes."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from ecgviewer.analysis.archive_command import cores_per_process
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ranks_of_one_machine_share_its_cores() -> None:
@@ -27,3 +34,37 @@ def test_processes_auto_starts_one_per_core_only_for_enough_ecgs() -> None:
     for bad in ("0", "two"):
         with pytest.raises(SystemExit):
             processes_wanted(bad, 2, lambda: many)
+
+
+def test_the_device_choice_needs_no_torch_import_with_a_cpu_build() -> None:
+    from importlib.metadata import version
+
+    from ecgviewer.analysis.archive_command import _gpu_possible
+
+    assert _gpu_possible("cpu") is False
+    assert _gpu_possible("cuda") is True  # asked for: pick_device says if it is there
+    if version("torch").endswith("+cpu"):
+        assert _gpu_possible("auto") is False
+
+
+def test_the_parent_of_the_scoring_processes_starts_them_without_torch(tmp_path: Path) -> None:
+    """`ecgad score --processes 2`: the parent counts the ECGs and starts the processes
+    before importing torch or the model's signal code (each process imports them itself;
+    the parent's ~2 s import only delayed them)."""
+    from tests.analysis.wfdb_folder import write_record
+
+    for i in range(3):
+        write_record(tmp_path / "ecgs", f"r{i}", 1.0)
+    probe = (
+        "import sys\n"
+        "from ecgviewer.analysis import archive_command as a\n"
+        "a.run_processes = lambda argv, n: print('started', n, 'torch' in sys.modules, "
+        "'scipy.signal' in sys.modules, 'model.infer' in sys.modules) or 0\n"
+        f"sys.exit(a.main([{str(tmp_path / 'ecgs')!r}, '--out', "
+        f"{str(tmp_path / 'r.csv')!r}, '--processes', '2', '--device', 'cpu']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["started", "2", "False", "False", "False"]
