@@ -168,6 +168,7 @@ def train(
     steps: int,
     seed: int,
     stretch: float = 0.0,
+    widths: tuple[int, ...] = WIDTHS,
 ) -> UNet:
     """One network on ``records``' leads (batches of 32 random crops).
 
@@ -182,7 +183,7 @@ def train(
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = UNet()
+    net = UNet(widths)
     opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
     items = [(r, lead) for r in records for lead in range(12)]
@@ -273,6 +274,7 @@ def cross_validate(
     seed: int,
     fold_weights: Path | None = None,
     stretch: float = 0.0,
+    widths: tuple[int, ...] = WIDTHS,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Out-of-fold biases and the error table (rules, network, their average).
 
@@ -286,7 +288,7 @@ def cross_validate(
     for f in range(folds):
         test = _fold(records, f, folds)
         train_on = [r for r in records if r not in test]
-        weights = export(train(data, train_on, steps, seed + f, stretch))
+        weights = export(train(data, train_on, steps, seed + f, stretch, widths))
         fold_nets.append(weights)
         for r in test:
             out_of_fold[r] = predict(weights, data[r])
@@ -365,16 +367,30 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="share of training crops stretched or squeezed in time by 0.8-1.25 (default 0)",
     )
+    ap.add_argument(
+        "--widths",
+        default=",".join(str(w) for w in WIDTHS),
+        help="the U-Net's channel widths, one level each (default 16,32,64)",
+    )
     args = ap.parse_args(argv)
+    widths = tuple(int(w) for w in args.widths.split(","))
     torch.set_num_threads(args.threads)
     first, last = (int(v) for v in args.records.split("-"))
     records = list(range(first, last + 1))
     t0 = time.time()
     data = load_ludb(args.ludb, records)
     biases, table = cross_validate(
-        args.ludb, data, records, args.folds, args.steps, args.seed, args.fold_weights, args.stretch
+        args.ludb,
+        data,
+        records,
+        args.folds,
+        args.steps,
+        args.seed,
+        args.fold_weights,
+        args.stretch,
+        widths,
     )
-    weights = export(train(data, records, args.steps, args.seed + args.folds, args.stretch))
+    weights = export(train(data, records, args.steps, args.seed + args.folds, args.stretch, widths))
     for q, b in biases.items():
         weights[f"bias_{q}"] = np.float32(b)
     args.out.parent.mkdir(parents=True, exist_ok=True)

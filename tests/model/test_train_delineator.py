@@ -22,9 +22,11 @@ from ecgviewer.signal.learned_edges import (
 from model.train_delineator import UNet, cross_validate, export, load_ludb, train
 
 
-def test_exported_network_gives_the_torch_outputs() -> None:
+@pytest.mark.parametrize("widths", [(16, 32, 64), (8, 16, 32, 64)])
+def test_exported_network_gives_the_torch_outputs(widths: tuple[int, ...]) -> None:
+    """Any depth (``--widths``): the numpy forward pass reads the depth off the weights."""
     torch.manual_seed(0)
-    net = UNet()
+    net = UNet(widths)
     net.train()
     with torch.no_grad():  # batch-norm statistics far from their initial 0/1
         for _ in range(5):
