@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ecgviewer.analysis.batch_scoring import score_many_isolated
+
+# COLUMNS, count_results and read_done are re-exported for scripts that import them from here.
+from ecgviewer.analysis.results_file import COLUMNS as COLUMNS
 from ecgviewer.analysis.results_file import (
     ResultsWriter,
     Shard,
@@ -40,6 +43,8 @@ from ecgviewer.analysis.results_file import (
     results_csv,
     write_parquet,
 )
+from ecgviewer.analysis.results_file import count_results as count_results
+from ecgviewer.analysis.results_file import read_done as read_done
 from ecgviewer.analysis.score_table import top_leads
 from ecgviewer.analysis.worklist_sources import scan_source
 from ecgviewer.errors import ECGError
