@@ -13,7 +13,9 @@ import torch
 
 from ecgviewer.signal.learned_edges import (
     INTERVALS,
+    P_WAVE,
     QRS,
+    T_WAVE,
     WORK_FS,
     forward,
     global_intervals,
@@ -97,3 +99,24 @@ def test_cross_validation_keeps_each_folds_network_for_out_of_fold_measuring(
     assert biases["qrs"] == pytest.approx(9.0)
     # Out of fold, after the other folds' bias: records 1, 2 read -13, -11; 3, 4 read 7, 17.
     assert table["qrs"]["network"]["mean_ms"] == pytest.approx(0.0)
+
+
+def test_wide_complexes_are_drawn_more_often_when_asked() -> None:
+    """``--wide-weight``: the leads of a record whose cardiologists' global QRS is at least
+    WIDE_QRS_MS wide are drawn that many times as often; 1 leaves every lead alike."""
+    from model.train_delineator import WIDE_QRS_MS, _draw_probabilities
+
+    def record(width_ms: float) -> dict[str, object]:
+        fs = 500.0
+        on = 1000
+        off = on + int(width_ms * fs / 1000)
+        waves = [{QRS: [(on, (on + off) // 2, off)], P_WAVE: [], T_WAVE: []} for _ in range(12)]
+        return {"waves": waves, "fs": fs}
+
+    data = {1: record(100.0), 2: record(WIDE_QRS_MS + 20.0)}
+    items = [(r, lead) for r in data for lead in range(12)]
+    assert _draw_probabilities(data, items, 1.0) is None
+    p = _draw_probabilities(data, items, 3.0)
+    assert p is not None
+    assert p.sum() == pytest.approx(1.0)
+    assert p[12:].sum() == pytest.approx(3 * p[:12].sum())
