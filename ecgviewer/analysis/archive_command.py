@@ -22,9 +22,11 @@ EXIT_OK = 0
 EXIT_ERROR = 2
 #: Set in the scoring processes :func:`run_processes` starts (they must not start more).
 OWN_PROCESS_ENV = "ECGAD_SCORE_PROCESS"
-#: Fewest ECGs left to score for which ``--processes auto`` starts more than one process:
-#: each process imports torch and loads the model (~3-5 s), which a small folder does not repay.
-MIN_ECGS_PER_EXTRA_PROCESS = 200
+#: Fewest ECGs per process for which ``--processes auto`` starts more than one: each process
+#: imports torch and loads the model (~3 s, side by side), which a small folder does not repay.
+#: Measured on the 2-core machine (500 Hz WFDB files, whole command, two turns each): 32 ECGs
+#: 3.4-3.7 s in one process, 3.7-4.1 s in two; 64: 3.9 / 4.1-4.2 s; 128: 5.0 / 4.7-4.8 s.
+MIN_ECGS_PER_EXTRA_PROCESS = 50
 
 
 #: ``ecgad score`` options (of either form) followed by a value, e.g. ``--csv OUT``.
