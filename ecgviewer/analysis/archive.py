@@ -8,6 +8,7 @@ isolated, never failing its chunk). What is added here is what a long unattended
 * Incremental, resumable output: rows are appended to a CSV and flushed every chunk; a rerun
   skips every entry already in it (a row cut short by a kill is dropped first). The Parquet
   copy (when ``pyarrow`` is installed) is rewritten from the CSV when the run ends or stops.
+  The table's file handling is :mod:`ecgviewer.analysis.results_file`.
 * Bounded memory: entries are streamed (a first pass only counts them, for the ETA); only the
   ECGs of the chunk being scored and the workers' prefetch are in memory.
 * One bad file is one error row; the run goes on.
