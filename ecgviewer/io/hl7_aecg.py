@@ -502,13 +502,15 @@ def _without_trailing_commas(text: str) -> str:
 
 
 def _is_local(el: Element) -> bool:
-    """A beat, a wave or a lead's annotation (has its own time or lead boundary)."""
-    if code_of(el).upper() in ("MDC_ECG_BEAT", "MDC_ECG_WAVC"):
+    """A beat, a wave or a lead's annotation (has its own time or lead boundary). A rhythm
+    annotation over a span of the strip (Mortara's ELI 250 gives "Sinus Rhythm" over the
+    whole 10 s) is the cart's rhythm statement, unless a lead boundary makes it one lead's."""
+    code = code_of(el).upper()
+    if code in ("MDC_ECG_BEAT", "MDC_ECG_WAVC"):
         return True
-    return any(
-        code_of(b).upper().startswith(("TIME_", _LEAD_PREFIX))
-        for b in el.findall("support/supportingROI/component/boundary")
-    )
+    bounds = [code_of(b).upper() for b in el.findall("support/supportingROI/component/boundary")]
+    local = (_LEAD_PREFIX,) if code == "MDC_ECG_RHY" else ("TIME_", _LEAD_PREFIX)
+    return any(b.startswith(local) for b in bounds)
 
 
 def _global_reading(aset: Element, measurements: dict[str, float], statements: list[str]) -> None:

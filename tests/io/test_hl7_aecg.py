@@ -419,6 +419,8 @@ def test_cart_global_measurements_and_statements(fixtures_dir):
         "t_axis": 86,
     }
     assert mortara.median_fs == 500.0
+    # Its rhythm annotation spans the whole strip (a time boundary): the cart's statement.
+    assert mortara.statements == ("Sinus Rhythm",)
     philips = read(fixtures_dir / "hl7aecg" / "philips_ad4d3d80_converted.xml").cart
     assert philips.measurements["heart_rate"] == 41 and philips.measurements["qt"] == 564
     assert philips.statements == (
