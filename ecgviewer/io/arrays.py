@@ -146,8 +146,8 @@ def _check_rate(p: Path, fs: float | None) -> float:
     if fs is None:
         raise InvalidSignalError(
             p,
-            "no sampling rate: .npy/.csv files do not store one; give it "
-            "(command line --fs, or the rate field of the open dialog)",
+            f"no sampling rate: {p.suffix.lower() or 'plain array'} files do not store one; "
+            "give it (command line --fs, or the rate field of the open dialog)",
         )
     try:
         rate = float(fs)
@@ -174,14 +174,20 @@ def _load_npy(p: Path) -> np.ndarray:
     return arr
 
 
+def _table_kind(p: Path) -> str:
+    """How messages name a text array: by its own suffix (a .txt table is not called CSV)."""
+    return "CSV file" if p.suffix.lower() == ".csv" else "text table"
+
+
 def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
     """Parse a CSV straight from the file (numpy's C parser, no copy of the text in memory):
     about 1.5x the file's size at peak instead of ~13x, and refused above :data:`MAX_CSV_BYTES`."""
+    what = _table_kind(p)
     size = p.stat().st_size
     if size > MAX_CSV_BYTES:
         raise FileTooLargeError(
             p,
-            f"CSV file of {size / 2**20:,.0f} MB is over the {MAX_CSV_BYTES >> 20} MB limit for "
+            f"{what} of {size / 2**20:,.0f} MB is over the {MAX_CSV_BYTES >> 20} MB limit for "
             "text arrays (save long recordings as .npy, which is read page by page)",
         )
     try:
@@ -193,7 +199,7 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
             if len(head) == 1 << 16 and lines and not head.endswith(("\n", "\r")):
                 lines = lines[:-1] or lines  # the last line of the sample may be cut
             if not lines:
-                raise EmptyFileError(p, "the CSV file has no rows")
+                raise EmptyFileError(p, f"the {what} has no rows")
             try:
                 sample = lines[0] if len(lines) == 1 else "\n".join(lines[:5])
                 delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
@@ -218,11 +224,11 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
                         ndmin=2,
                     )
             except ValueError as exc:
-                raise CorruptFileError(p, f"CSV values are not all numbers ({exc})") from None
+                raise CorruptFileError(p, f"{what} values are not all numbers ({exc})") from None
     except UnicodeDecodeError:
-        raise CorruptFileError(p, "not a text file (CSV expected)") from None
+        raise CorruptFileError(p, f"not a text file ({what} expected)") from None
     if data.size == 0:
-        raise EmptyFileError(p, "the CSV file has a header row but no samples")
+        raise EmptyFileError(p, f"the {what} has a header row but no samples")
     if header is not None:
         if len(header) != data.shape[1]:
             raise CorruptFileError(

@@ -171,6 +171,20 @@ def test_csv_bad_values_and_empty(tmp_path: Path) -> None:
         ecg_io.read(ragged, fs=500)
 
 
+def test_messages_name_a_txt_table_by_its_kind(tmp_path: Path) -> None:
+    """A .txt table is read as a text array; its messages do not call it a CSV file."""
+    header_only = tmp_path / "h.txt"
+    header_only.write_text("I II\n")
+    with pytest.raises(EmptyFileError, match="text table has a header row"):
+        ecg_io.read(header_only, fs=500)
+    with pytest.raises(InvalidSignalError, match=r"\.txt files do not store one"):
+        ecg_io.read(header_only)
+    csv_header_only = tmp_path / "h.csv"
+    csv_header_only.write_text("I,II\n")
+    with pytest.raises(EmptyFileError, match="CSV file has a header row"):
+        ecg_io.read(csv_header_only, fs=500)
+
+
 def test_binary_garbage_as_csv(tmp_path: Path) -> None:
     path = tmp_path / "g.csv"
     path.write_bytes(bytes(range(256)) * 4)
