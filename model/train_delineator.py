@@ -31,9 +31,11 @@ About 3 minutes a network on 2 cores (17 minutes in all for 1-100).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -303,11 +305,13 @@ def cross_validate(
     steps: int,
     seed: int,
     fold_weights: Path | None = None,
-    stretch: float = 0.0,
-    widths: tuple[int, ...] = WIDTHS,
-    wide_weight: float = 1.0,
+    fit: Callable[[dict[int, dict[str, Any]], list[int], int, int], UNet] = train,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Out-of-fold biases and the error table (rules, network, their average).
+
+    ``fit(data, records, steps, seed)`` trains one network (default: :func:`train` with its
+    default recipe; the command passes its options, and trains the shipped network with the
+    same ``fit``).
 
     ``fold_weights``: also write each fold's network there (``fold{k}.npz``, its biases from
     the other folds only) and ``folds.json`` (record -> file), so that
@@ -319,7 +323,7 @@ def cross_validate(
     for f in range(folds):
         test = _fold(records, f, folds)
         train_on = [r for r in records if r not in test]
-        weights = export(train(data, train_on, steps, seed + f, stretch, widths, wide_weight))
+        weights = export(fit(data, train_on, steps, seed + f))
         fold_nets.append(weights)
         for r in test:
             out_of_fold[r] = predict(weights, data[r])
@@ -416,29 +420,13 @@ def main(argv: list[str] | None = None) -> int:
     records = list(range(first, last + 1))
     t0 = time.time()
     data = load_ludb(args.ludb, records)
+    fit = functools.partial(
+        train, stretch=args.stretch, widths=widths, wide_weight=args.wide_weight
+    )
     biases, table = cross_validate(
-        args.ludb,
-        data,
-        records,
-        args.folds,
-        args.steps,
-        args.seed,
-        args.fold_weights,
-        args.stretch,
-        widths,
-        args.wide_weight,
+        args.ludb, data, records, args.folds, args.steps, args.seed, args.fold_weights, fit
     )
-    weights = export(
-        train(
-            data,
-            records,
-            args.steps,
-            args.seed + args.folds,
-            args.stretch,
-            widths,
-            args.wide_weight,
-        )
-    )
+    weights = export(fit(data, records, args.steps, args.seed + args.folds))
     for q, b in biases.items():
         weights[f"bias_{q}"] = np.float32(b)
     args.out.parent.mkdir(parents=True, exist_ok=True)
