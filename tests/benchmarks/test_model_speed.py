@@ -150,3 +150,17 @@ def test_contention_alternates_turns_and_leaves_no_competitor_behind(
     assert after_warm_up[: 2 * ms.CONTENTION_TURN] == turn + turn  # alone, then busy
     assert len(after_warm_up) == 4 * ms.CONTENTION_TURN
     assert len(started) == 1 and started[0].poll() is not None
+
+
+def test_cpu_description_names_the_model_clock_and_vector_extensions() -> None:
+    cpuinfo = (
+        "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 1996.249\n"
+        "flags\t\t: fpu sse2 avx avx2 fma\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2100.000\nflags\t\t: fpu\n"
+    )
+    model_speed = _load()
+    d = model_speed.cpu_description(cpuinfo)
+    assert d == {"cpu_model": "AMD EPYC", "cpu_mhz": 1996, "cpu_vector_flags": ["avx2"]}
+    intel = "model name : Xeon\nflags : avx2 avx512f avx512_bf16 amx_tile\n"
+    assert model_speed.cpu_description(intel)["cpu_vector_flags"] == list(model_speed.VECTOR_FLAGS)
+    assert model_speed.cpu_description("")["cpu_model"] is None
