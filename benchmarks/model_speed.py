@@ -6,6 +6,7 @@
     python benchmarks/model_speed.py --archive 512   # + ecgad score's archive pipeline
     python benchmarks/model_speed.py --parts single,batched   # only these parts
     python benchmarks/model_speed.py --device cuda   # GPU, sized to finish in ~5 minutes
+    bash benchmarks/gpu_speed.sh run                 # the same on a lent GPU machine (see there)
 
 Output is JSON Lines: a header line, then one line per part as soon as it is measured
 (flushed, so an interrupted run keeps what it measured), then a summary line. Every part
