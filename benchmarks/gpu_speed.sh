@@ -14,23 +14,39 @@
 # `benchmarks/model_speed.py --device cuda` (ARGS replace `--device cuda`). The plan of parts
 # is sized to finish in about five minutes on one H100/H200 (model_speed.py's doc).
 #
-# Environment: PYTHON (default python3), DEVICE_WHEELS (default .whl), DEVICE_PYTHON_VERSION and DEVICE_PLATFORM for
-# `prepare` (default 3.12 and manylinux2014_x86_64: the lent H200's image, as its device
-# notes read on 2026-11).
+# Environment: PYTHON (default python3), DEVICE_WHEELS (default .whl), and for `prepare`
+# DEVICE_PYTHON_VERSION and DEVICE_PLATFORM (default 3.12 and manylinux2014_x86_64: the lent
+# H200's image, as its device notes read on 2026-11).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 WHEELS=${DEVICE_WHEELS:-.whl}
-# The readers' packages, within pyproject.toml's ranges.
-PACKAGES=("wfdb>=4.1" "pyedflib>=0.1.38" "defusedxml>=0.7" "pydicom>=3.0,<4")
+# The readers' packages the image lacks; their version ranges come from pyproject.toml.
+READERS="wfdb pyedflib defusedxml pydicom"
+
+requirements() {
+    "$PYTHON" - "$READERS" <<'EOF'
+import re, sys, tomllib
+wanted = set(sys.argv[1].split())
+with open("pyproject.toml", "rb") as fh:
+    deps = tomllib.load(fh)["project"]["dependencies"]
+found = {re.split(r"[<>=!~;\s\[]", d, maxsplit=1)[0]: d for d in deps}
+missing = wanted - set(found)
+if missing:
+    sys.exit(f"gpu_speed.sh: pyproject.toml does not list {', '.join(sorted(missing))}")
+print("\n".join(found[name] for name in sorted(wanted)))
+EOF
+}
 
 case "${1:-}" in
 prepare)
+    mapfile -t packages < <(requirements)
+    [ ${#packages[@]} -gt 0 ] || exit 2
     rm -rf "$WHEELS" && mkdir -p "$WHEELS"
     "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: \
         --python-version "${DEVICE_PYTHON_VERSION:-3.12}" \
         --platform "${DEVICE_PLATFORM:-manylinux2014_x86_64}" \
-        --dest "$WHEELS" "${PACKAGES[@]}"
+        --dest "$WHEELS" "${packages[@]}"
     ls "$WHEELS"
     ;;
 run)
