@@ -21,8 +21,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 WHEELS=${DEVICE_WHEELS:-.whl}
-# The readers' packages the image lacks; their version ranges come from pyproject.toml.
-READERS="wfdb pyedflib defusedxml pydicom"
+# The readers' packages the image lacks, and two small pure-Python ones scoring imports that
+# the image held when its packages were last listed (2026-11-17) but a bare Python lacks
+# (scoring stopped at "No module named 'threadpoolctl'" there); their version ranges come
+# from pyproject.toml.
+READERS="wfdb pyedflib defusedxml pydicom threadpoolctl tqdm"
 
 requirements() {
     "$PYTHON" - "$READERS" <<'EOF'
