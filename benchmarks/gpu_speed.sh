@@ -21,14 +21,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 WHEELS=${DEVICE_WHEELS:-.whl}
-# The readers' packages the image lacks, and two small pure-Python ones scoring imports that
-# the image held when its packages were last listed (2026-11-17) but a bare Python lacks
-# (scoring stopped at "No module named 'threadpoolctl'" there); their version ranges come
-# from pyproject.toml.
-READERS="wfdb pyedflib defusedxml pydicom threadpoolctl tqdm"
+# What `prepare` downloads: the readers' packages the image lacks, and two small pure-Python
+# ones scoring imports that the image held when its packages were last listed (2026-11-17)
+# but a bare Python lacks (scoring stopped at "No module named 'threadpoolctl'" there);
+# their version ranges come from pyproject.toml.
+CARRIED="wfdb pyedflib defusedxml pydicom threadpoolctl tqdm"
 
 requirements() {
-    "$PYTHON" - "$READERS" <<'EOF'
+    "$PYTHON" - "$CARRIED" <<'EOF'
 import re, sys, tomllib
 wanted = set(sys.argv[1].split())
 with open("pyproject.toml", "rb") as fh:
