@@ -63,7 +63,7 @@ def test_outer_percentiles_of_long_rows_are_numpys() -> None:
     # fewer values than needed, and numpy's partition takes over.
     spiky[:, ::16] = -(1.0 + np.arange(256))
     noisy = rng.normal(size=(12, 3000))
-    for a in (ecg, clipped, constant, spiky, noisy, ecg[0]):
+    for a in (ecg, clipped, constant, spiky, -spiky, noisy, ecg[0], noisy[:, :1024]):
         for qs in ([0.5, 99.5], [1.0], [0.0, 100.0], [99.0]):
             want = np.percentile(a.astype(np.float64), qs, axis=-1)
             np.testing.assert_array_equal(percentile(a, qs, as_float64=True), want)
