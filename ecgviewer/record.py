@@ -237,6 +237,11 @@ class Record:
         if isinstance(self.signal, np.ndarray) and not isinstance(self.signal, np.memmap):
             if self.signal.dtype != np.float32:
                 self.signal = np.asarray(self.signal, dtype=np.float32)
+            if self.signal.ndim == 2 and not self.signal.flags.c_contiguous:
+                # Each lead's samples side by side: readers of interleaved files (WFDB,
+                # EDF) hand over a transposed view, and every filter, percentile and
+                # comparison along a lead then strides through memory.
+                self.signal = np.ascontiguousarray(self.signal)
         shape = tuple(self.signal.shape)
         if len(shape) != 2:
             raise InvalidSignalError(

@@ -89,3 +89,14 @@ def test_lead_names_are_normalised_in_linear_time() -> None:
     t0 = time.perf_counter()
     assert normalize_lead_name(label) == label
     assert time.perf_counter() - t0 < 0.5
+
+
+def test_signal_is_stored_lead_by_lead_whatever_the_reader_handed_over() -> None:
+    """A reader of interleaved samples (WFDB, EDF) hands over a transposed view; the record
+    keeps each lead's samples side by side, the same values, in float32."""
+    interleaved = np.arange(24, dtype=np.float64).reshape(6, 4)  # (samples, leads)
+    rec = Record(signal=interleaved.T, fs=100.0, leads=["I", "II", "V1", "V2"])
+    assert rec.signal.flags.c_contiguous and rec.signal.dtype == np.float32
+    np.testing.assert_array_equal(rec.signal, interleaved.T.astype(np.float32))
+    with pytest.raises(InvalidSignalError, match=r"got shape \(\)"):
+        Record(signal=np.float32(1.0), fs=100.0, leads=["I"])
