@@ -68,6 +68,16 @@ def test_one_epoch_writes_checkpoints(normals: Path, tmp_path: Path) -> None:
     net.load_state_dict(best["state_dict"])  # a loadable network of the stated config
 
 
+def test_lowpass_sets_the_band_the_network_is_trained_and_scored_at(
+    normals: Path, tmp_path: Path
+) -> None:
+    train(_args(normals, tmp_path / "lp", 1, "--lowpass", "40"))
+    best = torch.load(tmp_path / "lp" / "best.pt", weights_only=True)
+    assert ModelConfig.from_dict(best["config"]).lowpass_hz == 40.0  # scoring reads it there
+    with pytest.raises(SystemExit, match="between 0 and 50"):
+        train(_args(normals, tmp_path / "bad", 1, "--lowpass", "60"))
+
+
 def test_ema_saves_the_averaged_weights_and_resumes_them(normals: Path, tmp_path: Path) -> None:
     train(_args(normals, tmp_path / "raw", 2))
     train(_args(normals, tmp_path / "ema", 2, "--ema", "0.9"))
