@@ -129,8 +129,8 @@ def _load_training_data(
         if args.val_ptbxl:
             selection = ptbxl_split(args.val_ptbxl, cfg).selection
     key = f"{len(paths)}:{paths[:3]}:{cfg.fs}:{cfg.global_len}:{cfg.norm_mode}:{cfg.norm_clip}"
-    if cfg.lowpass_hz != ModelConfig.lowpass_hz:  # (so that earlier caches keep their key)
-        key += f":{cfg.lowpass_hz}"
+    if (cfg.highpass_hz, cfg.lowpass_hz) != (ModelConfig.highpass_hz, ModelConfig.lowpass_hz):
+        key += f":{cfg.highpass_hz}-{cfg.lowpass_hz}"  # (earlier caches keep their key)
     if cache.is_file():
         blob = np.load(cache, allow_pickle=False)
         if str(blob["key"]) == key:
@@ -163,9 +163,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         beats_per_ecg=args.beats,
     )
     cfg.norm_mode, cfg.norm_clip, cfg.mask_ratio = args.norm, args.norm_clip, args.mask_ratio
-    if not 0 < args.lowpass < cfg.fs / 2:
-        raise SystemExit(f"--lowpass {args.lowpass:g}: must lie between 0 and {cfg.fs / 2:g} Hz")
-    cfg.lowpass_hz = args.lowpass
+    if not 0 < args.highpass < args.lowpass < cfg.fs / 2:
+        raise SystemExit(
+            f"--highpass {args.highpass:g} and --lowpass {args.lowpass:g}: "
+            f"must lie between 0 and {cfg.fs / 2:g} Hz, in that order"
+        )
+    cfg.highpass_hz, cfg.lowpass_hz, cfg.weight_decay = (
+        args.highpass,
+        args.lowpass,
+        args.weight_decay,
+    )
     if args.augment:
         default = Augmentation()
         cfg.aug_gain, cfg.aug_wander, cfg.aug_noise = default.gain, default.wander, default.noise
@@ -371,6 +378,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=ModelConfig.lowpass_hz,
         help="the network's band limit in Hz, below half the model rate (default %(default)s)",
+    )
+    p.add_argument(
+        "--highpass",
+        type=float,
+        default=ModelConfig.highpass_hz,
+        help="the network's high-pass corner in Hz (default %(default)s)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=ModelConfig.weight_decay,
+        help="AdamW weight decay (default %(default)s)",
     )
     p.add_argument(
         "--seed", type=int, default=ModelConfig.seed, help="random seed (default %(default)s)"

@@ -74,7 +74,7 @@ def test_lowpass_sets_the_band_the_network_is_trained_and_scored_at(
     train(_args(normals, tmp_path / "lp", 1, "--lowpass", "40"))
     best = torch.load(tmp_path / "lp" / "best.pt", weights_only=True)
     assert ModelConfig.from_dict(best["config"]).lowpass_hz == 40.0  # scoring reads it there
-    with pytest.raises(SystemExit, match="between 0 and 50"):
+    with pytest.raises(SystemExit, match="between 0 and 50 Hz, in that order"):
         train(_args(normals, tmp_path / "bad", 1, "--lowpass", "60"))
 
 
