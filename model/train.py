@@ -361,36 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["lead", "record"],
         help="amplitude normalisation per lead or per record (default %(default)s)",
     )
-    p.add_argument(
-        "--norm-clip",
-        type=float,
-        default=ModelConfig.norm_clip,
-        help="clip normalised samples at this many units (default %(default)s)",
-    )
-    p.add_argument(
-        "--mask-ratio",
-        type=float,
-        default=ModelConfig.mask_ratio,
-        help="fraction of each window masked for restoration (default %(default)s)",
-    )
-    p.add_argument(
-        "--lowpass",
-        type=float,
-        default=ModelConfig.lowpass_hz,
-        help="the network's band limit in Hz, below half the model rate (default %(default)s)",
-    )
-    p.add_argument(
-        "--highpass",
-        type=float,
-        default=ModelConfig.highpass_hz,
-        help="the network's high-pass corner in Hz (default %(default)s)",
-    )
-    p.add_argument(
-        "--weight-decay",
-        type=float,
-        default=ModelConfig.weight_decay,
-        help="AdamW weight decay (default %(default)s)",
-    )
+    # The configuration's numbers a run may change, each defaulting to the bundled recipe's.
+    for flag, default, what in (
+        ("--norm-clip", ModelConfig.norm_clip, "clip normalised samples at this many units"),
+        ("--mask-ratio", ModelConfig.mask_ratio, "fraction of each window masked for restoration"),
+        ("--lowpass", ModelConfig.lowpass_hz, "the network's band limit in Hz"),
+        ("--highpass", ModelConfig.highpass_hz, "the network's high-pass corner in Hz"),
+        ("--weight-decay", ModelConfig.weight_decay, "AdamW weight decay"),
+    ):
+        p.add_argument(flag, type=float, default=default, help=f"{what} (default %(default)s)")
     p.add_argument(
         "--seed", type=int, default=ModelConfig.seed, help="random seed (default %(default)s)"
     )
