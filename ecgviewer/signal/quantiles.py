@@ -8,7 +8,8 @@ quantile between samples needs 5-8x slower than at one. Here the rows are partit
 rank at a time (:func:`partition_in_place`) and interpolated with numpy's own formula, so the
 values are the same to the bit (tests/signal/test_quantiles.py); the outer ranks of long rows
 (a lead's 0.5th and 99.5th percentiles) come from the few values beyond a sampled bound
-instead. Rows holding NaN and integer input go through numpy. :func:`median` is ``np.median`` the same way.
+instead. Rows holding NaN and integer input go through numpy. :func:`median` is
+``np.median`` the same way.
 """
 
 from __future__ import annotations
