@@ -538,8 +538,9 @@ def _read_whole(
         and np.isfinite(r.p_signal).all()
     ):
         # One rate, every sample valid (most files): all channels at once, the same values
-        # as channel by channel below.
-        return (r.p_signal[:n_out].T * np.asarray(factors, np.float64)[:, None]).astype(np.float32)
+        # as channel by channel below, each lead's samples side by side (else Record copies them).
+        scaled = r.p_signal[:n_out].T * np.asarray(factors, np.float64)[:, None]
+        return scaled.astype(np.float32, order="C")
     chans = r.e_p_signal if r.e_p_signal is not None else list(r.p_signal.T)
     out = np.zeros((len(chans), n_out), dtype=np.float32)
     missing = np.zeros((len(chans), n_out), dtype=bool)
