@@ -91,6 +91,18 @@ def _beat_views(
     return beats, valid
 
 
+#: Beat slots per window are padded up to a multiple of this. The network's kernels are built
+#: for each input shape the first time it meets it (oneDNN on a CPU): every new count of beat
+#: slots cost one ECG ~5 ms more, and ECGs of other heart rates keep bringing new counts.
+BEAT_SLOT_STEP = 4
+
+
+def beat_slots(most_beats: int) -> int:
+    """Beat slots for windows of at most ``most_beats`` beats: a multiple of
+    :data:`BEAT_SLOT_STEP` (padding beats get no weight in the fusion and are not read)."""
+    return -(-max(1, most_beats) // BEAT_SLOT_STEP) * BEAT_SLOT_STEP
+
+
 #: The maps :attr:`WindowMaps.all_sq` can hold (each sample's mean over every pass).
 ALL_PASS_MAPS = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
 
@@ -185,7 +197,7 @@ def forward_windows(
     length, blen, pre = cfg.global_len, cfg.beat_len, cfg.beat_pre
     repeats = max(1, cfg.score_repeats)
     g_pat, b_pat = scoring_patterns(cfg)
-    k = max(1, max(len(w.beats) for w in windows))
+    k = beat_slots(max(len(w.beats) for w in windows))
     x = np.stack([w.signal for w in windows])  # (W, 12, L)
     beats, valid = _beat_views(x, windows, k, cfg)
     cuda = str(device).startswith("cuda")

@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from model import restore
+from model.infer import Detector
 from model.masking import beat_patterns, global_patterns
-from model.network import CrossRestorationNet
+from model.network import CrossRestorationNet, WithoutGil
 from model.preprocess import Window, prepare
-from model.restore import ALL_PASS_MAPS, _beat_views, forward_windows, scoring_patterns
-from tests.model.conftest import synthetic_record, tiny_config
+from model.restore import (
+    ALL_PASS_MAPS,
+    _beat_views,
+    beat_slots,
+    forward_windows,
+    scoring_patterns,
+)
+from tests.model.conftest import bundled_weights, synthetic_record, tiny_config
 
 
 def test_beat_views_are_the_beats_cut_from_each_window() -> None:
@@ -66,8 +74,6 @@ def test_all_pass_maps_only_those_asked_for_and_the_same_values() -> None:
 def test_the_error_reduction_is_the_same_scripted_and_eager(monkeypatch) -> None:  # noqa: ANN001
     """forward_windows runs :func:`reduce_errors` through TorchScript (no GIL waits beside the
     second thread); where scripting is unavailable the plain function gives the same maps."""
-    from model import restore
-
     assert restore._error_reducer() is not restore.reduce_errors  # scripted here
     cfg = tiny_config()
     torch.manual_seed(0)
@@ -84,3 +90,25 @@ def test_the_error_reduction_is_the_same_scripted_and_eager(monkeypatch) -> None
         assert a.pred_age == b.pred_age or abs(a.pred_age - b.pred_age) < 1e-4
         for name in a.all_sq:
             np.testing.assert_allclose(a.all_sq[name], b.all_sq[name], rtol=1e-6, atol=1e-7)
+
+
+def test_beat_slots_are_padded_to_a_few_counts() -> None:
+    assert [beat_slots(n) for n in (0, 1, 4, 5, 8, 9, 13)] == [4, 4, 4, 8, 8, 12, 16]
+
+
+def test_padding_beat_slots_leaves_the_maps_as_they_were(monkeypatch) -> None:  # noqa: ANN001
+    """Padded slots run through the traced network (which restores them too) but neither
+    weigh in the fusion nor reach the maps: the bundled network gives the same maps. (Its
+    fusion weighs real beats, unlike a random one's, so a padded slot counted as real would
+    move them by ~0.1.)"""
+    det = Detector.load(bundled_weights(), device="cpu")
+    rec, _ = synthetic_record(500.0, 10.0, hr=67.0)
+    windows = prepare(rec, det.cfg).windows
+    assert all(len(w.beats) % restore.BEAT_SLOT_STEP for w in windows)  # padding happens
+    net = WithoutGil(det.net)
+    padded = forward_windows(net, windows, det.cfg, "cpu")
+    monkeypatch.setattr(restore, "BEAT_SLOT_STEP", 1)
+    exact = forward_windows(net, windows, det.cfg, "cpu")
+    for a, b in zip(padded, exact):
+        for name in ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v", "restored"):
+            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-5)
