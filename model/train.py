@@ -178,6 +178,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         cfg.aug_gain, cfg.aug_wander, cfg.aug_noise = default.gain, default.wander, default.noise
     if args.channels:
         cfg.channels = tuple(int(c) for c in args.channels.split(","))
+    if args.latent <= 0 or args.latent % cfg.heads:
+        raise SystemExit(f"--latent {args.latent}: must be a positive multiple of {cfg.heads}")
+    cfg.latent = args.latent
     if args.threads:
         torch.set_num_threads(args.threads)
     rank, world, device = _ddp_setup(args.device)
@@ -355,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--beats", type=int, default=4, help="random beats per ECG per step")
     p.add_argument("--channels", default="", help="encoder widths, e.g. 32,64,128,256")
+    p.add_argument(
+        "--latent",
+        type=int,
+        default=ModelConfig.latent,
+        help="latent width per time step, shared by the fusion (default %(default)s)",
+    )
     p.add_argument(
         "--norm",
         default=ModelConfig.norm_mode,

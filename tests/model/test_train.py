@@ -78,6 +78,16 @@ def test_lowpass_sets_the_band_the_network_is_trained_and_scored_at(
         train(_args(normals, tmp_path / "bad", 1, "--lowpass", "60"))
 
 
+def test_latent_sets_the_fusion_width(normals: Path, tmp_path: Path) -> None:
+    train(_args(normals, tmp_path / "lat", 1, "--latent", "32"))
+    best = torch.load(tmp_path / "lat" / "best.pt", weights_only=True)
+    cfg = ModelConfig.from_dict(best["config"])
+    assert cfg.latent == 32
+    CrossRestorationNet(cfg).load_state_dict(best["state_dict"])  # its weights fit that width
+    with pytest.raises(SystemExit, match="positive multiple of 2"):
+        train(_args(normals, tmp_path / "bad", 1, "--latent", "33"))
+
+
 def test_ema_saves_the_averaged_weights_and_resumes_them(normals: Path, tmp_path: Path) -> None:
     train(_args(normals, tmp_path / "raw", 2))
     train(_args(normals, tmp_path / "ema", 2, "--ema", "0.9"))
