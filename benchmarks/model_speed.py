@@ -51,7 +51,10 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
   OMP_WAIT_POLICY is set.
 * ``archive_wfdb``, ``archive_hdf5``: ``ecgad score``'s pipeline (ecgviewer.analysis.archive) on N ECGs written as
   WFDB files and as a CODE-15% HDF5 collection: reading, preprocessing (in ``--workers``
-  processes), scoring, full maps, results CSV.
+  processes), scoring, finishing (in ``--finishers`` processes beside the network), full
+  maps, results CSV. ``main_cpu_ms_per_ecg_outside_network``: the CPU the feeding process
+  spends per ECG outside network calls (receiving prepared ECGs, building the network's
+  inputs, handing the results on), which bounds one such process at 1000 / that ECG/s.
   ``torchrun`` (``--ranks N``, none by default): the real command with that many processes sharing the
   GPU, each with its own preprocessing workers (CPU work per ECG, not the GPU, limits one).
   On a CPU also ``own_processes``: the real ``ecgad score --processes N`` (N: one per core
@@ -83,6 +86,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +100,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ecgviewer.analysis.archive_command import helper_processes  # noqa: E402
 from ecgviewer.record import STANDARD_LEADS, Record  # noqa: E402
 from ecgviewer.signal.synthetic import synthetic_ecg  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
@@ -370,6 +376,7 @@ def time_archive(
     chunk: int,
     ranks: int = 0,
     processes: int = 0,
+    finishers: int = 0,
 ) -> dict[str, Any]:
     """``ecgad score`` end to end (read + preprocess + score + full maps + results file) on
     ``n`` ECGs written as WFDB files (``kind="wfdb"``, at ``fs``) or as an HDF5 collection
@@ -385,7 +392,13 @@ def time_archive(
 
     from ecgviewer.analysis.archive import score_archive
 
-    out: dict[str, Any] = {"n_ecgs": n, "workers": workers, "batch_windows": batch, "chunk": chunk}
+    out: dict[str, Any] = {
+        "n_ecgs": n,
+        "workers": workers,
+        "finishers": finishers,
+        "batch_windows": batch,
+        "chunk": chunk,
+    }
     with tempfile.TemporaryDirectory(prefix="ecgad-bench-") as tmp:
         t0 = time.perf_counter()
         if kind == "wfdb":
@@ -397,17 +410,19 @@ def time_archive(
         _sync(det.device)
         children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0, c0 = time.perf_counter(), time.process_time()
-        run = score_archive(
-            source,
-            result,
-            det,
-            batch=batch,
-            chunk=chunk,
-            workers=workers,
-            parquet=False,
-            progress=stdio.StringIO(),
-        )
-        _sync(det.device)
+        with network_cpu_time() as network_cpu:
+            run = score_archive(
+                source,
+                result,
+                det,
+                batch=batch,
+                chunk=chunk,
+                workers=workers,
+                finishers=finishers,
+                parquet=False,
+                progress=stdio.StringIO(),
+            )
+            _sync(det.device)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_children = (children1.ru_utime + children1.ru_stime) - (
@@ -419,6 +434,10 @@ def time_archive(
                 "wall_s": round(seconds, 2),
                 "cpu_s": round(cpu, 2),
                 "cpu_s_worker_processes": round(cpu_children, 2),
+                # What bounds one feeding process whatever the device: 1000 / this ECG/s.
+                "main_cpu_ms_per_ecg_outside_network": round(
+                    1e3 * (cpu - network_cpu[0]) / max(1, n), 2
+                ),
                 "scored": run.scored,
                 "errors": run.errors,
             }
@@ -434,10 +453,33 @@ def time_archive(
     return out
 
 
+@contextmanager
+def network_cpu_time() -> Iterator[list[float]]:
+    """This process's CPU seconds inside network calls while the block runs (``[0]``): on a
+    CPU the network itself, on a GPU the launching of its kernels."""
+    from model.network import WithoutGil
+
+    spent = [0.0]
+    call = WithoutGil.__call__
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return call(self, *args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - c0
+
+    WithoutGil.__call__ = timed  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        WithoutGil.__call__ = call  # type: ignore[method-assign]
+
+
 def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -> dict[str, Any]:
     """``torchrun --nproc_per_node=ranks -m ecgviewer.cli score SOURCE --out RESULT``."""
     cores = os.cpu_count() or 2
-    workers = max(0, cores // ranks - 1) if device.startswith("cuda") else 0
+    workers, finishers = helper_processes(max(1, cores // ranks), device.startswith("cuda"), -1, -1)
     head = [
         sys.executable,
         "-m",
@@ -452,12 +494,15 @@ def time_torchrun(source: Path, result: Path, n: int, ranks: int, device: str) -
         "cuda" if device.startswith("cuda") else "cpu",
         "--workers",
         str(workers),
+        "--finishers",
+        str(finishers),
         "--threads",
-        str(max(1, cores // ranks - workers)),
+        str(max(1, cores // ranks - workers - finishers)),
     ]
     return {
         "ranks": ranks,
         "workers_per_rank": workers,
+        "finishers_per_rank": finishers,
         **_time_command(head, source, result, n, tail),
     }
 
@@ -633,8 +678,8 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         parts += ["contention"] if args.contention else []
         parts += ["archive_wfdb", "archive_hdf5"] if args.archive else []
     archive = args.archive or (4096 if gpu else 256)
-    workers = (
-        args.workers if args.workers >= 0 else (max(1, (os.cpu_count() or 2) - 1) if gpu else 0)
+    workers, finishers = helper_processes(
+        os.cpu_count() or 2, gpu, args.workers, getattr(args, "finishers", -1)
     )
     return {
         "parts": parts,
@@ -642,6 +687,7 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         "batch": 512 if gpu else 64,
         "archive": archive,
         "workers": workers,
+        "finishers": finishers,
         "ranks": max(0, args.ranks),
         "processes": 0 if gpu else (getattr(args, "processes", 0) or (os.cpu_count() or 1)),
         "chunk": 1024 if gpu else 64,
@@ -725,6 +771,7 @@ def measure_part(
             sizes["chunk"],
             sizes["ranks"],
             sizes["processes"],
+            sizes.get("finishers", 0),
         )
     if name == "autocast_check":
         return check_autocast(det, cache["many"], batch)
@@ -830,7 +877,15 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=-1,
-        help="preprocessing processes for the archive parts (default: cores - 1 on a GPU, 0 on CPU)",
+        help="preprocessing processes for the archive parts (default as ecgad score's: on a "
+        "GPU the cores but one, less the finishers; 0 on CPU)",
+    )
+    p.add_argument(
+        "--finishers",
+        type=int,
+        default=-1,
+        help="processes finishing ECGs after the network in the archive parts (default as "
+        "ecgad score's: a sixth of the cores but one on a GPU, 0 on CPU)",
     )
     p.add_argument(
         "--ranks",

@@ -11,6 +11,7 @@ are re-exported here, so ``from model.infer import ...`` keeps working.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -83,6 +84,7 @@ __all__ = [
     "VARIANTS",
     "Detector",
     "ScoreResult",
+    "ScoringFinisher",
     "ScoringPreparer",
     "WindowMaps",
     "ensemble_score",
@@ -493,40 +495,7 @@ class Detector:
             if pool is not None and last is not None:
                 start_beside = partial(pool.submit, last.run_in_order)
         try:
-            jobs = [
-                (i, j)
-                for i, p in enumerate(prepared)
-                if isinstance(p, Prepared)
-                for j in range(len(p.windows))
-            ]
-            # Windows with as many beats side by side: a network call pads every window to
-            # its most beats, and the fusion's work grows with them (padding included).
-            jobs.sort(key=lambda ij: len(prepared[ij[0]].windows[ij[1]].beats))  # type: ignore[union-attr]
-            maps: dict[tuple[int, int], WindowMaps] = {}
-            total = len(jobs)
-            cuda = str(self.device).startswith("cuda")
-            per_call = batch if cuda else min(batch, CPU_WINDOWS_PER_CALL)
-            yield 0, total
-            for a in range(0, total, per_call):
-                chunk = jobs[a : a + per_call]
-                windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
-                for key, m in zip(
-                    chunk,
-                    forward_windows(
-                        self._network(),
-                        windows,
-                        self.cfg,
-                        self.device,
-                        autocast=self.autocast,
-                        all_passes=self.all_passes,
-                        inputs_ready=start_beside,
-                    ),
-                ):
-                    maps[key] = m
-                start_beside = None
-                yield min(a + per_call, total), total
-            if start_beside is not None:  # no network call (no windows)
-                start_beside()
+            maps = yield from self._network_maps(prepared, batch, start_beside)
             results: list[ScoreResult | ECGError] = []
             for i, (record, p) in enumerate(zip(records, prepared)):
                 bank: _BankPart | None = None
@@ -547,16 +516,98 @@ class Detector:
                 if isinstance(p, ECGError):
                     results.append(p)
                     continue
-                result = self._finish(record, p, window_maps, bank, network)
-                if not np.isfinite(result.score):  # never shown as a (normal-looking) number
-                    results.append(ModelError(record.source, NON_FINITE_SCORE))
-                    continue
-                results.append(result)
+                results.append(self._finish_checked(record, p, window_maps, bank, network))
             return results
         finally:
             for parts in side or []:  # cancelled or failed: no work left behind
                 if parts is not None:
                     parts.cancel()
+
+    def network_maps(
+        self, prepared: Sequence[Prepared | ECGError], batch: int = 64
+    ) -> Generator[tuple[int, int], None, list[list[WindowMaps] | None]]:
+        """The network's stage alone, for a pipeline that finishes the records elsewhere
+        (:meth:`finisher`, e.g. in worker processes): each prepared record's window maps
+        (None for an ECGError), yielding ``(done, total)`` windows after each network call."""
+        with one_blas_thread():
+            maps = yield from self._network_maps(prepared, batch, None)
+        return [
+            [maps[(i, j)] for j in range(len(p.windows))] if isinstance(p, Prepared) else None
+            for i, p in enumerate(prepared)
+        ]
+
+    def finisher(self) -> Callable[[Record, Prepared, list[WindowMaps]], ScoreResult | ECGError]:
+        """What follows the network for one record (stitching, score parts, maps, findings) as
+        a picklable callable without the network: ``ecgad score`` runs it in worker processes,
+        because in the process that feeds a GPU it would bound the rate (~5 ms per ECG)."""
+        return ScoringFinisher(self.without_network())
+
+    def without_network(self) -> Detector:
+        """A copy sharing everything but the network (None in the copy): what finishing a
+        record needs, small enough to send to worker processes."""
+        clone = copy.copy(self)
+        clone.net = None
+        clone._without_gil = None
+        return clone
+
+    def _network_maps(
+        self,
+        prepared: Sequence[Prepared | ECGError],
+        batch: int,
+        start_beside: Callable[[], object] | None,
+    ) -> Generator[tuple[int, int], None, dict[tuple[int, int], WindowMaps]]:
+        """Every prepared window through the network; ``start_beside`` is called once the
+        first call has its inputs (:meth:`_score_prepared`)."""
+        jobs = [
+            (i, j)
+            for i, p in enumerate(prepared)
+            if isinstance(p, Prepared)
+            for j in range(len(p.windows))
+        ]
+        # Windows with as many beats side by side: a network call pads every window to
+        # its most beats, and the fusion's work grows with them (padding included).
+        jobs.sort(key=lambda ij: len(prepared[ij[0]].windows[ij[1]].beats))  # type: ignore[union-attr]
+        maps: dict[tuple[int, int], WindowMaps] = {}
+        total = len(jobs)
+        cuda = str(self.device).startswith("cuda")
+        per_call = batch if cuda else min(batch, CPU_WINDOWS_PER_CALL)
+        yield 0, total
+        for a in range(0, total, per_call):
+            chunk = jobs[a : a + per_call]
+            windows = [prepared[i].windows[j] for i, j in chunk]  # type: ignore[union-attr]
+            for key, m in zip(
+                chunk,
+                forward_windows(
+                    self._network(),
+                    windows,
+                    self.cfg,
+                    self.device,
+                    autocast=self.autocast,
+                    all_passes=self.all_passes,
+                    inputs_ready=start_beside,
+                ),
+            ):
+                maps[key] = m
+            start_beside = None
+            yield min(a + per_call, total), total
+        if start_beside is not None:  # no network call (no windows)
+            start_beside()
+        return maps
+
+    def _finish_checked(
+        self,
+        record: Record,
+        p: Prepared,
+        window_maps: list[WindowMaps],
+        bank: _BankPart | None = None,
+        network: tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]
+        | None = None,
+    ) -> ScoreResult | ECGError:
+        """:meth:`_finish`, with a non-finite score turned into the record's ModelError."""
+        result = self._finish(record, p, window_maps, bank, network)
+        if not np.isfinite(result.score):  # never shown as a (normal-looking) number
+            return ModelError(record.source, NON_FINITE_SCORE)
+        return result
 
     def _network(self) -> Any:
         """:attr:`net` as scoring calls it: through its TorchScript trace where that is exact
@@ -939,3 +990,20 @@ class ScoringPreparer:
                 baseline=self.maps,
                 slow=self.maps,
             )
+
+
+@dataclass
+class ScoringFinisher:
+    """Picklable :meth:`Detector.finisher`: one record's result from its prepared form and
+    its windows' network maps, in whatever process holds it."""
+
+    detector: Detector
+
+    def __call__(
+        self, record: Record, p: Prepared, window_maps: list[WindowMaps]
+    ) -> ScoreResult | ECGError:
+        with one_blas_thread():
+            try:
+                return self.detector._finish_checked(record, p, window_maps)
+            except ECGError as exc:
+                return exc

@@ -13,7 +13,10 @@ isolated, never failing its chunk). What is added here is what a long unattended
   ECGs of the chunk being scored and the workers' prefetch are in memory.
 * One bad file is one error row; the run goes on.
 * Preprocessing in worker processes (``workers``): a torch DataLoader over the entries runs the
-  CPU half of scoring (reading, filters, R peaks, signal quality) beside the network.
+  CPU half of scoring (reading, filters, R peaks, signal quality) beside the network; with
+  ``finishers``, what follows the network (stitching, score parts, maps, findings) runs in
+  another pool of processes (:mod:`ecgviewer.analysis.finish_pool`) while the network scores
+  the next chunk, so the main process does little but feed the network.
 * Many processes or machines: under ``torchrun`` (RANK / WORLD_SIZE in the environment) entry
   ``i`` of the scan goes to rank ``i % WORLD_SIZE``; each rank writes its own part file and,
   after a barrier, rank 0 merges the parts into the output in scan order.
@@ -26,11 +29,16 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from ecgviewer.analysis.batch_scoring import score_many_isolated
+from ecgviewer.analysis.finish_pool import FinishPool
 
 # COLUMNS, count_results and read_done are re-exported for scripts that import them from here.
 from ecgviewer.analysis.results_file import COLUMNS as COLUMNS
@@ -131,8 +139,12 @@ class EntryStream:
         shard: Shard,
         done: set[tuple[str, str]],
         prepare: Callable[[Record], Any] | None,
+        samples: bool = True,
     ) -> None:
         self.source, self.shard, self.done, self.prepare = source, shard, done, prepare
+        #: keep the record's samples once prepared (False: only its head travels on, for
+        #: finishing, which needs its leads, source and patient, not its samples)
+        self.samples = samples
 
     def entries(self) -> Iterator[RecordEntry]:
         for index, entry in enumerate(scan_source(self.source)):
@@ -160,6 +172,8 @@ class EntryStream:
                 if isinstance(prepared, ECGError):  # raised here: ECGErrors do not pickle
                     raise prepared
                 item.prepared = prepared
+                if not self.samples:
+                    item.record = record_head(record)
         except ECGError as exc:
             item.error = exc.problem
             item.record = None
@@ -168,6 +182,12 @@ class EntryStream:
         except Exception as exc:  # a reader bug must not stop an archive of 100,000 ECGs
             item.error = f"{type(exc).__name__}: {exc}"
         return item
+
+
+def record_head(record: Record) -> Record:
+    """``record`` with its first sample only: its leads, rate, source and patient for the
+    steps after preprocessing, without sending ~240 KB of samples between processes twice."""
+    return replace(record, signal=np.asarray(record.signal[:, :1]))
 
 
 def _worker() -> tuple[int, int]:
@@ -280,6 +300,7 @@ def score_archive(
     batch: int = 64,
     chunk: int = 64,
     workers: int = 0,
+    finishers: int = 0,
     shard: Shard | None = None,
     barrier: Callable[[], None] | None = None,
     parquet: bool = True,
@@ -295,6 +316,9 @@ def score_archive(
         Network windows per call. ``chunk``: ECGs finished and written together.
     workers
         Processes that read and prepare ECGs (0: in this process, between network calls).
+    finishers
+        Processes that finish ECGs after the network (0: in this process); used with
+        ``workers`` only, and with a detector that has ``network_maps`` and ``finisher``.
     shard, barrier
         This process's share of a sharded run and a callable waiting for every rank (e.g.
         ``torch.distributed.barrier``); rank 0 merges the part files after it.
@@ -308,7 +332,8 @@ def score_archive(
     # Worker processes prepare (and check the quality of) each record; without them the
     # detector does it itself, its CPU work in a second thread beside the network.
     prepare = detector.preparer() if workers > 0 and hasattr(detector, "preparer") else None
-    stream = EntryStream(str(source), shard, done, prepare)
+    pipelined = finishers > 0 and prepare is not None and hasattr(detector, "finisher")
+    stream = EntryStream(str(source), shard, done, prepare, samples=not pipelined)
     # First pass: count only (nothing is loaded), for the ETA.
     mine = 0
     for index, entry in enumerate(scan_source(source)):
@@ -321,21 +346,42 @@ def score_archive(
     label = f"[rank {shard.rank}/{shard.world}] " if shard.world > 1 else ""
     bar = Progress(mine, progress, label)
     writer = ResultsWriter(target)
+    finish_pool = None
+    if pipelined:
+        to_row = partial(result_row, model_version=model_version)
+        finish_pool = FinishPool(detector.finisher(), to_row, finishers)
     try:
-        pending: list[Loaded] = []
-        for item in loaded_items(stream, workers):
-            pending.append(item)
-            if len(pending) >= chunk:
+        if finish_pool is None:
+            pending: list[Loaded] = []
+            for item in loaded_items(stream, workers):
+                pending.append(item)
+                if len(pending) >= chunk:
+                    _score_chunk(pending, detector, model_version, batch, writer, run, bar)
+                    pending = []
+            if pending:
                 _score_chunk(pending, detector, model_version, batch, writer, run, bar)
-                pending = []
-        if pending:
-            _score_chunk(pending, detector, model_version, batch, writer, run, bar)
+        else:
+            _score_pipelined(
+                loaded_items(stream, workers),
+                chunk,
+                detector,
+                finish_pool,
+                model_version,
+                batch,
+                writer,
+                run,
+                bar,
+            )
     except KeyboardInterrupt:
+        if finish_pool is not None:
+            finish_pool.close()
         writer.close()
         if parquet and shard.world == 1:  # what is done so far, as Parquet too
             write_parquet(csv_out, csv_out.with_suffix(".parquet"))
         raise
     finally:
+        if finish_pool is not None:
+            finish_pool.close()
         writer.close()
         bar.finish()
     if shard.world > 1:
@@ -348,6 +394,74 @@ def score_archive(
     if parquet and shard.rank == 0 and write_parquet(csv_out, csv_out.with_suffix(".parquet")):
         run.parquet = csv_out.with_suffix(".parquet")
     return run
+
+
+def _score_pipelined(
+    items: Iterator[Loaded],
+    chunk: int,
+    detector: Any,
+    pool: FinishPool,
+    model_version: str,
+    batch: int,
+    writer: ResultsWriter,
+    run: ArchiveRun,
+    bar: Progress,
+) -> None:
+    """Chunk by chunk: the network here, the finishing in ``pool``; a chunk's rows are written
+    (in order) once the network has run on the next one, so the pool works beside it."""
+    in_flight: tuple[list[Loaded], dict[int, Future[dict[str, str]]]] | None = None
+    pending: list[Loaded] = []
+
+    def network(chunk_items: list[Loaded]) -> None:
+        nonlocal in_flight
+        ok = [i for i in chunk_items if not i.error and i.prepared is not None]
+        futures: dict[int, Future[dict[str, str]]] = {}
+        if ok:
+            gen = detector.network_maps([i.prepared for i in ok], batch=batch)
+            try:
+                while True:
+                    next(gen)
+            except StopIteration as stop:
+                maps = stop.value
+            jobs = [(i.file, i.entry, i.record, i.prepared, m) for i, m in zip(ok, maps)]
+            futures = dict(zip((id(i) for i in ok), pool.submit(jobs), strict=True))
+            for i in ok:  # in the pool's hands now: not kept here
+                i.record = i.prepared = None
+        if in_flight is not None:
+            _write_finished(*in_flight, model_version, writer, run, bar)
+        in_flight = (chunk_items, futures)
+
+    for item in items:
+        pending.append(item)
+        if len(pending) >= chunk:
+            network(pending)
+            pending = []
+    if pending:
+        network(pending)
+    if in_flight is not None:
+        _write_finished(*in_flight, model_version, writer, run, bar)
+
+
+def _write_finished(
+    items: list[Loaded],
+    futures: dict[int, Future[dict[str, str]]],
+    model_version: str,
+    writer: ResultsWriter,
+    run: ArchiveRun,
+    bar: Progress,
+) -> None:
+    """One chunk's rows, in order, once its finishing is done."""
+    rows = [
+        futures[id(item)].result()
+        if id(item) in futures
+        else error_row(item.file, item.entry, item.error or "not read", model_version)
+        for item in items
+    ]
+    writer.write(rows)
+    errors = sum(1 for r in rows if r["error"])
+    run.scored += len(rows) - errors
+    run.errors += errors
+    bar.update(len(rows), errors)
 
 
 def _score_chunk(

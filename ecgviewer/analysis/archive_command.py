@@ -37,6 +37,7 @@ _VALUED = {
     "--device",
     "--fs",
     "--workers",
+    "--finishers",
     "--threads",
     "--batch",
     "--chunk",
@@ -102,8 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=-1,
         metavar="N",
-        help="processes that read and prepare ECGs (default: none on CPU, "
-        "all cores but one on a GPU)",
+        help="processes that read and prepare ECGs (default: none on CPU; on a GPU, "
+        "the cores but one, less the finishers)",
+    )
+    p.add_argument(
+        "--finishers",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="processes that finish ECGs after the network, beside it (with --workers only; "
+        "default: none on CPU; on a GPU, a sixth of the cores but one)",
     )
     p.add_argument(
         "--threads",
@@ -287,6 +296,22 @@ def _process_main(
     sys.exit(code)
 
 
+def helper_processes(cores: int, gpu: bool, workers: int, finishers: int) -> tuple[int, int]:
+    """The ``(workers, finishers)`` processes beside a scoring process; -1 asks for the
+    default. On a GPU the cores but one (the network's feeder) are shared: a sixth of them
+    finishing, the rest preparing (without the per-sample maps, as this command runs, one
+    ECG at 500 Hz takes ~1.4 ms of a core to finish, plus ~0.3 to receive, against ~7.5 ms to
+    read and prepare: benchmarks/model_speed.py's archive parts). On a CPU neither by
+    default: there the cores score in their own processes (:func:`run_processes`), faster.
+    Finishers need workers: without them this process prepares and finishes itself."""
+    helpers = max(1, cores - 1)
+    if finishers < 0:
+        finishers = max(1, helpers // 6) if gpu and workers != 0 and helpers > 1 else 0
+    if workers < 0:
+        workers = max(1, helpers - finishers) if gpu else 0
+    return workers, (finishers if workers > 0 else 0)
+
+
 def cores_per_process(cores: int, local_ranks: int, workers: int) -> int:
     """The cores one scoring process may use: the machine's, shared by the ranks torchrun
     started on it, less its preprocessing workers; at least one."""
@@ -337,9 +362,11 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
             f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % max(1, torch.cuda.device_count())}"
         )
     gpu = device.startswith("cuda")
-    workers = args.workers if args.workers >= 0 else (max(1, cores - 1) if gpu else 0)
     # Ranks of one machine share its cores (torchrun sets LOCAL_WORLD_SIZE).
     local_ranks = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    workers, finishers = helper_processes(
+        max(1, cores // local_ranks), gpu, args.workers, args.finishers
+    )
     own_cores = cores_per_process(cores, local_ranks, 0 if gpu else workers)
     torch.set_num_threads(args.threads or own_cores)
     # torchrun's ranks meet in a gloo group; run_processes' pass their own barrier.
@@ -374,6 +401,7 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
             batch=args.batch or (512 if gpu else 64),
             chunk=args.chunk or (1024 if gpu else 64),
             workers=workers,
+            finishers=finishers,
             shard=shard,
             barrier=barrier,
             parquet=not args.no_parquet,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgviewer.analysis.archive_command import cores_per_process
+from ecgviewer.analysis.archive_command import cores_per_process, helper_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +20,16 @@ def test_ranks_of_one_machine_share_its_cores() -> None:
     assert cores_per_process(16, 4, 3) == 1  # 4 ranks, 3 preprocessing workers each
     assert cores_per_process(16, 2, 0) == 8
     assert cores_per_process(1, 4, 2) == 1  # never below one
+
+
+def test_helper_processes_share_a_gpu_machines_cores_and_none_start_on_a_cpu() -> None:
+    assert helper_processes(16, True, -1, -1) == (13, 2)  # 15 helpers: a sixth finish
+    assert helper_processes(16, True, 8, -1) == (8, 2)
+    assert helper_processes(16, True, -1, 0) == (15, 0)  # finishing in the scoring process
+    assert helper_processes(2, True, -1, -1) == (1, 0)  # one helper: it prepares
+    assert helper_processes(16, False, -1, -1) == (0, 0)
+    assert helper_processes(2, False, 1, 1) == (1, 1)  # asked for on a CPU
+    assert helper_processes(16, True, 0, 3) == (0, 0)  # finishers need workers
 
 
 def test_processes_auto_starts_one_per_core_only_for_enough_ecgs() -> None:

@@ -38,7 +38,7 @@ def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes(
         "single", "reference_loop", "batched", "batched_processes", "batched_processes_maps",
         "network_only",
     ]  # fmt: skip
-    assert cpu["max_seconds"] == 0.0 and cpu["workers"] == 0
+    assert cpu["max_seconds"] == 0.0 and cpu["workers"] == 0 and cpu["finishers"] == 0
     assert cpu["processes"] == (ms.os.cpu_count() or 1) and cuda["processes"] == 0
     args.parts = "single,warp_drive"
     with pytest.raises(SystemExit, match="warp_drive"):
