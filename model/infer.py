@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -542,6 +542,22 @@ class Detector:
         because in the process that feeds a GPU it would bound the rate (~5 ms per ECG)."""
         return ScoringFinisher(self.without_network())
 
+    def for_finishing(
+        self, p: Prepared, window_maps: list[WindowMaps]
+    ) -> tuple[Prepared, list[WindowMaps]]:
+        """Copies of a prepared record and its window maps holding only what the finisher
+        reads: without the windows' samples (the network's input), the filtered leads (done
+        with once prepared) and, without per-sample results, the restored windows: a fifth
+        (with them) to a third (without) less to send to a worker process, the same result."""
+        light = replace(
+            p,
+            filtered=p.filtered[:, :0],
+            windows=[replace(w, signal=w.signal[:, :0]) for w in p.windows],
+        )
+        if not self.make_maps:
+            window_maps = [replace(m, restored=m.restored[:, :0]) for m in window_maps]
+        return light, window_maps
+
     def without_network(self) -> Detector:
         """A copy sharing everything but the network (None in the copy): what finishing a
         record needs, small enough to send to worker processes."""
@@ -654,7 +670,7 @@ class Detector:
         trace = None
         if p.slow is not None:
             starts = [w.start for w in p.windows]
-            trace = expected_trace(templates, p.r_peaks, starts, p.filtered.shape[1], cfg)
+            trace = expected_trace(templates, p.r_peaks, starts, p.n_model + p.padded, cfg)
         dev = None
         if trace is not None and p.bank_band is not None:
             dev = gaussian_filter1d(

@@ -20,7 +20,7 @@ def stitch(
 ) -> dict[str, np.ndarray]:
     """Average overlapping windows onto the record's model-rate timeline (``restored``: also
     the restored signal in mV, ``restored_mv``, which only the per-sample results use)."""
-    n = prepared.filtered.shape[1]
+    n = prepared.n_model + prepared.padded  # the filtered leads' length
     base = ("global_sq", "global_v", "trend_sq", "beat_sq", "beat_v")
     # The all-pass maps forward_windows was asked for (the same for every window).
     names = (

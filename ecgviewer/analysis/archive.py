@@ -423,7 +423,10 @@ def _score_pipelined(
                     next(gen)
             except StopIteration as stop:
                 maps = stop.value
-            jobs = [(i.file, i.entry, i.record, i.prepared, m) for i, m in zip(ok, maps)]
+            jobs = [
+                (i.file, i.entry, i.record, *detector.for_finishing(i.prepared, m))
+                for i, m in zip(ok, maps)
+            ]
             futures = dict(zip((id(i) for i in ok), pool.submit(jobs), strict=True))
             for i in ok:  # in the pool's hands now: not kept here
                 i.record = i.prepared = None

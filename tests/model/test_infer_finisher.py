@@ -37,3 +37,23 @@ def test_network_maps_then_a_pickled_finisher_give_score_many_results() -> None:
         np.testing.assert_array_equal(got.anomaly_map, want.anomaly_map)
         np.testing.assert_array_equal(got.restored, want.restored)
         assert [f.leads for f in got.findings] == [f.leads for f in want.findings]
+
+
+def test_what_is_sent_for_finishing_gives_the_same_result_with_and_without_maps() -> None:
+    det = Detector.load(bundled_weights(), device="cpu")
+    records = [synthetic_record(500.0, 24.0, seed=4)[0], synthetic_record(100.0, 10.0, seed=5)[0]]
+    for maps_wanted in (True, False):
+        det.make_maps = maps_wanted
+        prepare = det.preparer()
+        prepared = [prepare(r) for r in records]
+        maps = _drain(det.network_maps(prepared))
+        finish = det.finisher()
+        for record, p, m in zip(records, prepared, maps, strict=True):
+            light_p, light_m = det.for_finishing(p, m)
+            sent = len(pickle.dumps((light_p, light_m)))
+            assert sent < (0.85 if maps_wanted else 0.7) * len(pickle.dumps((p, m)))
+            want, got = finish(record, p, m), finish(record, light_p, light_m)
+            assert got.score == want.score and got.components == want.components
+            assert [f.leads for f in got.findings] == [f.leads for f in want.findings]
+            np.testing.assert_array_equal(got.anomaly_map, want.anomaly_map)
+            np.testing.assert_array_equal(got.restored, want.restored)
