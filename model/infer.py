@@ -997,7 +997,7 @@ class ScoringPreparer:
 
     def __call__(self, record: Record) -> Prepared | ECGError:
         with one_blas_thread():
-            return prepare_for_scoring(
+            p = prepare_for_scoring(
                 record,
                 self.cfg,
                 self.median_beats,
@@ -1006,6 +1006,11 @@ class ScoringPreparer:
                 baseline=self.maps,
                 slow=self.maps,
             )
+        if isinstance(p, Prepared):
+            # Read only while preparing (the windows, median beats and features come from
+            # it): not sent on from a worker process.
+            p.filtered = p.filtered[:, :0]
+        return p
 
 
 @dataclass

@@ -29,7 +29,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ecgviewer.analysis.batch_scoring import score_many_isolated
-from ecgviewer.analysis.finish_pool import FinishPool
+from ecgviewer.analysis.finish_pool import Finishing, FinishPool
 
 # COLUMNS, count_results and read_done are re-exported for scripts that import them from here.
 from ecgviewer.analysis.results_file import COLUMNS as COLUMNS
@@ -409,13 +408,13 @@ def _score_pipelined(
 ) -> None:
     """Chunk by chunk: the network here, the finishing in ``pool``; a chunk's rows are written
     (in order) once the network has run on the next one, so the pool works beside it."""
-    in_flight: tuple[list[Loaded], dict[int, Future[dict[str, str]]]] | None = None
+    in_flight: tuple[list[Loaded], dict[int, dict[str, str]] | Finishing, list[int]] | None = None
     pending: list[Loaded] = []
 
     def network(chunk_items: list[Loaded]) -> None:
         nonlocal in_flight
         ok = [i for i in chunk_items if not i.error and i.prepared is not None]
-        futures: dict[int, Future[dict[str, str]]] = {}
+        finishing: dict[int, dict[str, str]] | Finishing = {}
         if ok:
             gen = detector.network_maps([i.prepared for i in ok], batch=batch)
             try:
@@ -427,12 +426,12 @@ def _score_pipelined(
                 (i.file, i.entry, i.record, *detector.for_finishing(i.prepared, m))
                 for i, m in zip(ok, maps)
             ]
-            futures = dict(zip((id(i) for i in ok), pool.submit(jobs), strict=True))
+            finishing = pool.submit(jobs)
             for i in ok:  # in the pool's hands now: not kept here
                 i.record = i.prepared = None
         if in_flight is not None:
             _write_finished(*in_flight, model_version, writer, run, bar)
-        in_flight = (chunk_items, futures)
+        in_flight = (chunk_items, finishing, [id(i) for i in ok])
 
     for item in items:
         pending.append(item)
@@ -447,16 +446,19 @@ def _score_pipelined(
 
 def _write_finished(
     items: list[Loaded],
-    futures: dict[int, Future[dict[str, str]]],
+    finishing: dict[int, dict[str, str]] | Finishing,
+    finished_ids: list[int],
     model_version: str,
     writer: ResultsWriter,
     run: ArchiveRun,
     bar: Progress,
 ) -> None:
-    """One chunk's rows, in order, once its finishing is done."""
+    """One chunk's rows, in order, once its finishing is done (``finished_ids``: the items
+    sent to be finished, in the order of ``finishing``'s rows)."""
+    done = finishing if isinstance(finishing, dict) else dict(zip(finished_ids, finishing.rows()))
     rows = [
-        futures[id(item)].result()
-        if id(item) in futures
+        done[id(item)]
+        if id(item) in done
         else error_row(item.file, item.entry, item.error or "not read", model_version)
         for item in items
     ]

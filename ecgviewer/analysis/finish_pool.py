@@ -25,6 +25,10 @@ def _start(finish: Callable[..., Any], to_row: Callable[..., dict[str, str]]) ->
     _WORKER["finish"], _WORKER["row"] = finish, to_row
 
 
+def _ready() -> None:
+    """A no-op: submitted once per worker so that the pool starts them all at once."""
+
+
 def _finish_row(file: str, entry: str, record: Any, prepared: Any, maps: Any) -> dict[str, str]:
     """One ECG's table row, in a worker. An exception other than the ECGError the finisher
     returns (a bug) becomes the row's error, as a reader's does: one ECG never stops an
@@ -34,6 +38,25 @@ def _finish_row(file: str, entry: str, record: Any, prepared: Any, maps: Any) ->
     except Exception as exc:
         result = exc
     return _WORKER["row"](file, entry, result)
+
+
+def _finish_rows(jobs: list[tuple[str, str, Any, Any, Any]]) -> list[dict[str, str]]:
+    return [_finish_row(*job) for job in jobs]
+
+
+#: ECGs sent to a worker in one task: each task costs the sending thread a pickling call, a
+#: pipe message and a future, whatever its size.
+JOBS_PER_TASK = 8
+
+
+class Finishing:
+    """The rows of one :meth:`FinishPool.submit`, in the jobs' order once done."""
+
+    def __init__(self, futures: list[Future[list[dict[str, str]]]]) -> None:
+        self._futures = futures
+
+    def rows(self) -> list[dict[str, str]]:
+        return [row for future in self._futures for row in future.result()]
 
 
 class FinishPool:
@@ -56,13 +79,20 @@ class FinishPool:
             initializer=_start,
             initargs=(finish, to_row),
         )
+        # Start every worker now (each imports the model's code and receives the finisher,
+        # ~2-3 s), while the first ECGs are read and prepared, not when their finishing is due.
+        for _ in range(max(1, processes)):
+            self._pool.submit(_ready)
 
-    def submit(
-        self, jobs: Sequence[tuple[str, str, Any, Any, Any]]
-    ) -> list[Future[dict[str, str]]]:
-        """Start finishing ``(file, entry, record, prepared, window_maps)`` jobs; the futures'
-        rows come back in the same order."""
-        return [self._pool.submit(_finish_row, *job) for job in jobs]
+    def submit(self, jobs: Sequence[tuple[str, str, Any, Any, Any]]) -> Finishing:
+        """Start finishing ``(file, entry, record, prepared, window_maps)`` jobs, a few per
+        task; their rows come back in the same order."""
+        return Finishing(
+            [
+                self._pool.submit(_finish_rows, list(jobs[a : a + JOBS_PER_TASK]))
+                for a in range(0, len(jobs), JOBS_PER_TASK)
+            ]
+        )
 
     def close(self) -> None:
         """Stop the workers; finishing not begun is cancelled (an interrupted run resumes

@@ -72,8 +72,7 @@ def test_a_finishing_bug_is_that_ecgs_error_row_and_the_others_come_back(tmp_pat
     assert all(h.signal.shape == (12, 1) for h in heads)  # only the head travels
     to_row = partial(result_row, model_version="v")
     with FinishPool(failing_finisher, to_row, 2) as pool:
-        futures = pool.submit([(str(p), "", h, None, None) for p, h in zip(paths, heads)])
-        rows = [f.result() for f in futures]
+        rows = pool.submit([(str(p), "", h, None, None) for p, h in zip(paths, heads)]).rows()
     assert [Path(r["file"]).name for r in rows] == ["a.hea", "b.hea", "c.hea"]
     assert rows[1]["error"] == "RuntimeError: finishing bug"
     assert rows[0]["error"] == "RuntimeError: not a result"
