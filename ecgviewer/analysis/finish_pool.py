@@ -15,7 +15,10 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from ecgviewer.errors import ECGError
 
 #: This worker process's finisher and row maker (set by :func:`_start`).
 _WORKER: dict[str, Callable[..., Any]] = {}
@@ -56,7 +59,16 @@ class Finishing:
         self._futures = futures
 
     def rows(self) -> list[dict[str, str]]:
-        return [row for future in self._futures for row in future.result()]
+        """The rows; a worker that died (killed, out of memory) stops the run with a
+        one-line ECGError: the rows written so far stay, and a rerun resumes after them."""
+        try:
+            return [row for future in self._futures for row in future.result()]
+        except BrokenProcessPool:
+            raise ECGError(
+                None,
+                "a finishing process stopped unexpectedly (out of memory?); what was "
+                "scored is kept: rerun the same command to resume",
+            ) from None
 
 
 class FinishPool:

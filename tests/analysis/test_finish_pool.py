@@ -9,8 +9,11 @@ import shutil
 from functools import partial
 from pathlib import Path
 
+import pytest
+
 from ecgviewer.analysis.archive import record_head, result_row, score_archive
 from ecgviewer.analysis.finish_pool import FinishPool
+from ecgviewer.errors import ECGError
 from ecgviewer.io import read
 from tests.analysis.wfdb_folder import write_record
 
@@ -76,3 +79,18 @@ def test_a_finishing_bug_is_that_ecgs_error_row_and_the_others_come_back(tmp_pat
     assert [Path(r["file"]).name for r in rows] == ["a.hea", "b.hea", "c.hea"]
     assert rows[1]["error"] == "RuntimeError: finishing bug"
     assert rows[0]["error"] == "RuntimeError: not a result"
+
+
+def dying_finisher(record, prepared, maps):
+    """A finisher whose process dies (as the out-of-memory killer would end it)."""
+    import os
+
+    os._exit(1)
+
+
+def test_a_finishing_process_that_dies_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    head = record_head(read(write_record(tmp_path, "a", 1.0)))
+    with FinishPool(dying_finisher, partial(result_row, model_version="v"), 1) as pool:
+        finishing = pool.submit([("a.hea", "", head, None, None)])
+        with pytest.raises(ECGError, match="finishing process stopped.*rerun"):
+            finishing.rows()
