@@ -55,7 +55,7 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
   maps, results CSV. ``main_cpu_ms_per_ecg_outside_network``: the CPU the feeding process
   spends per ECG outside network calls (receiving prepared ECGs, building the network's
   inputs, handing the results on), which bounds one such process at 1000 / that ECG/s.
-  ``torchrun`` (``--ranks N``, none by default): the real command with that many processes sharing the
+  ``torchrun`` (``--ranks N``, 4 by default on a GPU, none on a CPU): the real command with that many processes sharing the
   GPU, each with its own preprocessing workers (CPU work per ECG, not the GPU, limits one).
   On a CPU also ``own_processes``: the real ``ecgad score --processes N`` (N: one per core
   unless ``--processes`` says otherwise), which is how ``ecgad score`` scores a large archive
@@ -657,6 +657,12 @@ PARTS = (
 CUDA_PARTS = ("network_only", "archive_hdf5", "archive_wfdb", "batched", "single", "autocast_check")
 
 
+#: torchrun ranks sharing the GPU in the CUDA plan's archive parts: one feeding process spends
+#: ~2.2 ms of CPU per ECG outside the network (2-core measurement, twenty-first session), so
+#: several are needed to feed one GPU at thousands of ECGs a second.
+CUDA_RANKS = 4
+
+
 def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
     """Which parts run, in which order, with which sizes, on ``device``.
 
@@ -688,7 +694,7 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         "archive": archive,
         "workers": workers,
         "finishers": finishers,
-        "ranks": max(0, args.ranks),
+        "ranks": args.ranks if args.ranks >= 0 else (CUDA_RANKS if gpu else 0),
         "processes": 0 if gpu else (getattr(args, "processes", 0) or (os.cpu_count() or 1)),
         "chunk": 1024 if gpu else 64,
         "max_seconds": args.max_seconds
@@ -890,8 +896,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--ranks",
         type=int,
-        default=0,
-        help="the archive parts also under torchrun with this many processes sharing the device",
+        default=-1,
+        help="the archive parts also under torchrun with this many processes sharing the device "
+        f"(default: {CUDA_RANKS} on a GPU, where one process's CPU work bounds what it feeds; "
+        "none on a CPU)",
     )
     p.add_argument(
         "--processes",

@@ -26,7 +26,7 @@ def _lines(out: str) -> list[dict]:
 def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes() -> None:
     ms = _load()
     args = ms.argparse.Namespace(
-        parts="", skip_reference=False, contention=False, archive=0, workers=-1, ranks=0,
+        parts="", skip_reference=False, contention=False, archive=0, workers=-1, ranks=-1,
         processes=0, n_batched=0, max_seconds=None,
     )  # fmt: skip
     cuda = ms.plan("cuda", args)
@@ -39,6 +39,7 @@ def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes(
         "network_only",
     ]  # fmt: skip
     assert cpu["max_seconds"] == 0.0 and cpu["workers"] == 0 and cpu["finishers"] == 0
+    assert cuda["ranks"] == ms.CUDA_RANKS and cpu["ranks"] == 0
     assert cpu["processes"] == (ms.os.cpu_count() or 1) and cuda["processes"] == 0
     args.parts = "single,warp_drive"
     with pytest.raises(SystemExit, match="warp_drive"):
