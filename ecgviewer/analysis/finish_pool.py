@@ -13,6 +13,7 @@ small row comes back.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +26,9 @@ _WORKER: dict[str, Callable[..., Any]] = {}
 
 
 def _start(finish: Callable[..., Any], to_row: Callable[..., dict[str, str]]) -> None:
+    # Ctrl+C reaches every process of the terminal's group: the scoring process stops the
+    # pool itself (and keeps what was written), so a worker says nothing and finishes its task.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["finish"], _WORKER["row"] = finish, to_row
 
 

@@ -94,3 +94,27 @@ def test_a_finishing_process_that_dies_stops_the_run_with_one_line(tmp_path: Pat
         finishing = pool.submit([("a.hea", "", head, None, None)])
         with pytest.raises(ECGError, match="finishing process stopped.*rerun"):
             finishing.rows()
+
+
+def sigint_finisher(record, prepared, maps):
+    """Reports how the worker process treats SIGINT (as its row's error)."""
+    import signal
+
+    return RuntimeError(str(signal.getsignal(signal.SIGINT)))
+
+
+def test_ctrl_c_in_the_terminal_leaves_the_workers_to_the_scoring_process(tmp_path: Path) -> None:
+    """Ctrl+C reaches every process of the terminal's group: a worker ignores it (no
+    traceback, no broken pool), and the scoring process stops the pool itself."""
+    import signal
+
+    head = record_head(read(write_record(tmp_path, "a", 1.0)))
+    # As in a terminal (a test runner in the background may start with SIGINT ignored,
+    # which spawned workers would inherit whatever the pool does).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with FinishPool(sigint_finisher, partial(result_row, model_version="v"), 1) as pool:
+            rows = pool.submit([("a.hea", "", head, None, None)]).rows()
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert rows[0]["error"] == f"RuntimeError: {signal.SIG_IGN}"
