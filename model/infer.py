@@ -113,6 +113,9 @@ DEFAULT_CARD = "model/model_card.json"
 #: ms of one core per window on PTB-XL fold 9, 64 took ~9, 128 ~10.5 (the fusion's tensors
 #: outgrow the caches); a GPU keeps the callers' larger batches.
 CPU_WINDOWS_PER_CALL = 16
+#: What :meth:`Detector._network_part` makes of a record: its stitched maps, the network's
+#: score components and the combined maps.
+NetworkPart = tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -516,7 +519,8 @@ class Detector:
                 if isinstance(p, ECGError):
                     results.append(p)
                     continue
-                results.append(self._finish_checked(record, p, window_maps, bank, network))
+                result = self._finish(record, p, window_maps, bank, network)
+                results.append(finite_or_error(result, record.source))
             return results
         finally:
             for parts in side or []:  # cancelled or failed: no work left behind
@@ -610,21 +614,6 @@ class Detector:
             start_beside()
         return maps
 
-    def _finish_checked(
-        self,
-        record: Record,
-        p: Prepared,
-        window_maps: list[WindowMaps],
-        bank: _BankPart | None = None,
-        network: tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]
-        | None = None,
-    ) -> ScoreResult | ECGError:
-        """:meth:`_finish`, with a non-finite score turned into the record's ModelError."""
-        result = self._finish(record, p, window_maps, bank, network)
-        if not np.isfinite(result.score):  # never shown as a (normal-looking) number
-            return ModelError(record.source, NON_FINITE_SCORE)
-        return result
-
     def _network(self) -> Any:
         """:attr:`net` as scoring calls it: through its TorchScript trace where that is exact
         (model.network.WithoutGil: no GIL waits beside the second thread)."""
@@ -685,9 +674,7 @@ class Detector:
             vcg_features(record_median_beat(p.median_beats), cfg.fs, cfg.bank_pre, cfg.leads),
         )
 
-    def _network_part(
-        self, p: Prepared, window_maps: list[WindowMaps]
-    ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]:
+    def _network_part(self, p: Prepared, window_maps: list[WindowMaps]) -> NetworkPart:
         """The stitched maps, the network's score components and the combined maps."""
         st = stitch(p, window_maps, self.cfg, restored=self.make_maps)
         components, combined_maps = score_components(
@@ -752,8 +739,7 @@ class Detector:
         p: Prepared,
         window_maps: list[WindowMaps],
         bank: _BankPart | None = None,
-        network: tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]
-        | None = None,
+        network: NetworkPart | None = None,
     ) -> ScoreResult:
         """Score components, findings and maps of one record from its windows' errors
         (``bank``: :meth:`_bank_part`, ``network``: :meth:`_network_part`, when made already)."""
@@ -945,6 +931,14 @@ def prepare_for_scoring(
         return exc
 
 
+def finite_or_error(result: ScoreResult, source: str | None) -> ScoreResult | ECGError:
+    """``result``, or the ModelError of its record (``source``) when the score is not finite:
+    a NaN is never shown as a (normal-looking) number."""
+    if not np.isfinite(result.score):
+        return ModelError(source, NON_FINITE_SCORE)
+    return result
+
+
 @lru_cache(maxsize=1)
 def _beside_thread() -> ThreadPoolExecutor:
     """One thread for the CPU work beside the network in :meth:`Detector.iter_score_many`."""
@@ -1025,6 +1019,7 @@ class ScoringFinisher:
     ) -> ScoreResult | ECGError:
         with one_blas_thread():
             try:
-                return self.detector._finish_checked(record, p, window_maps)
+                result = self.detector._finish(record, p, window_maps)
+                return finite_or_error(result, record.source)
             except ECGError as exc:
                 return exc

@@ -349,27 +349,20 @@ def score_archive(
     if pipelined:
         to_row = partial(result_row, model_version=model_version)
         finish_pool = FinishPool(detector.finisher(), to_row, finishers)
+    output = _Output(writer, run, bar, model_version)
     try:
         if finish_pool is None:
             pending: list[Loaded] = []
             for item in loaded_items(stream, workers):
                 pending.append(item)
                 if len(pending) >= chunk:
-                    _score_chunk(pending, detector, model_version, batch, writer, run, bar)
+                    _score_chunk(pending, detector, batch, output)
                     pending = []
             if pending:
-                _score_chunk(pending, detector, model_version, batch, writer, run, bar)
+                _score_chunk(pending, detector, batch, output)
         else:
             _score_pipelined(
-                loaded_items(stream, workers),
-                chunk,
-                detector,
-                finish_pool,
-                model_version,
-                batch,
-                writer,
-                run,
-                bar,
+                loaded_items(stream, workers), chunk, detector, finish_pool, batch, output
             )
     except KeyboardInterrupt:
         if finish_pool is not None:
@@ -395,26 +388,53 @@ def score_archive(
     return run
 
 
+@dataclass
+class _Output:
+    """Where a chunk's rows go: the results file, the run's counts and the progress bar."""
+
+    writer: ResultsWriter
+    run: ArchiveRun
+    bar: Progress
+    model_version: str
+
+    def write(self, items: list[Loaded], rows: dict[int, dict[str, str]]) -> None:
+        """The chunk's rows in order: each item's from ``rows`` (by ``id``), an error row for
+        an item that was not scored."""
+        table = [
+            rows[id(item)]
+            if id(item) in rows
+            else error_row(item.file, item.entry, item.error or "not read", self.model_version)
+            for item in items
+        ]
+        self.writer.write(table)
+        errors = sum(1 for r in table if r["error"])
+        self.run.scored += len(table) - errors
+        self.run.errors += errors
+        self.bar.update(len(table), errors)
+
+
 def _score_pipelined(
     items: Iterator[Loaded],
     chunk: int,
     detector: Any,
     pool: FinishPool,
-    model_version: str,
     batch: int,
-    writer: ResultsWriter,
-    run: ArchiveRun,
-    bar: Progress,
+    out: _Output,
 ) -> None:
     """Chunk by chunk: the network here, the finishing in ``pool``; a chunk's rows are written
     (in order) once the network has run on the next one, so the pool works beside it."""
-    in_flight: tuple[list[Loaded], dict[int, dict[str, str]] | Finishing, list[int]] | None = None
+    in_flight: tuple[list[Loaded], list[int], Finishing | None] | None = None
     pending: list[Loaded] = []
+
+    def write_in_flight() -> None:
+        if in_flight is not None:
+            chunk_items, sent, finishing = in_flight
+            out.write(chunk_items, dict(zip(sent, finishing.rows())) if finishing else {})
 
     def network(chunk_items: list[Loaded]) -> None:
         nonlocal in_flight
         ok = [i for i in chunk_items if not i.error and i.prepared is not None]
-        finishing: dict[int, dict[str, str]] | Finishing = {}
+        finishing = None
         if ok:
             gen = detector.network_maps([i.prepared for i in ok], batch=batch)
             try:
@@ -429,9 +449,8 @@ def _score_pipelined(
             finishing = pool.submit(jobs)
             for i in ok:  # in the pool's hands now: not kept here
                 i.record = i.prepared = None
-        if in_flight is not None:
-            _write_finished(*in_flight, model_version, writer, run, bar)
-        in_flight = (chunk_items, finishing, [id(i) for i in ok])
+        write_in_flight()
+        in_flight = (chunk_items, [id(i) for i in ok], finishing)
 
     for item in items:
         pending.append(item)
@@ -440,60 +459,19 @@ def _score_pipelined(
             pending = []
     if pending:
         network(pending)
-    if in_flight is not None:
-        _write_finished(*in_flight, model_version, writer, run, bar)
+    write_in_flight()
 
 
-def _write_finished(
-    items: list[Loaded],
-    finishing: dict[int, dict[str, str]] | Finishing,
-    finished_ids: list[int],
-    model_version: str,
-    writer: ResultsWriter,
-    run: ArchiveRun,
-    bar: Progress,
-) -> None:
-    """One chunk's rows, in order, once its finishing is done (``finished_ids``: the items
-    sent to be finished, in the order of ``finishing``'s rows)."""
-    done = finishing if isinstance(finishing, dict) else dict(zip(finished_ids, finishing.rows()))
-    rows = [
-        done[id(item)]
-        if id(item) in done
-        else error_row(item.file, item.entry, item.error or "not read", model_version)
-        for item in items
-    ]
-    writer.write(rows)
-    errors = sum(1 for r in rows if r["error"])
-    run.scored += len(rows) - errors
-    run.errors += errors
-    bar.update(len(rows), errors)
-
-
-def _score_chunk(
-    items: list[Loaded],
-    detector: Any,
-    model_version: str,
-    batch: int,
-    writer: ResultsWriter,
-    run: ArchiveRun,
-    bar: Progress,
-) -> None:
+def _score_chunk(items: list[Loaded], detector: Any, batch: int, out: _Output) -> None:
     ok = [i for i in items if not i.error and i.record is not None]
-    results: dict[int, Any] = {}
+    rows: dict[int, dict[str, str]] = {}
     if ok:
         records = [i.record for i in ok if i.record is not None]
         # A detector without a preparer prepares the records itself.
         prepared = None if ok[0].prepared is None else [i.prepared for i in ok]
         scored = score_many_isolated(detector, records, batch, prepared)
-        results = {id(i): r for i, r in zip(ok, scored, strict=True)}
-    rows = []
-    for item in items:
-        if id(item) in results:
-            rows.append(result_row(item.file, item.entry, results[id(item)], model_version))
-        else:
-            rows.append(error_row(item.file, item.entry, item.error or "not read", model_version))
-    writer.write(rows)
-    errors = sum(1 for r in rows if r["error"])
-    run.scored += len(rows) - errors
-    run.errors += errors
-    bar.update(len(rows), errors)
+        rows = {
+            id(i): result_row(i.file, i.entry, r, out.model_version)
+            for i, r in zip(ok, scored, strict=True)
+        }
+    out.write(items, rows)
