@@ -246,3 +246,17 @@ def test_a_stopped_sharded_run_is_finished_by_one_process(archive: Path, tmp_pat
     det = run(archive, out)  # rerun without torchrun: the rest, then the parts merged in
     assert part_files(out) == [] and rows_of(out) == rows_of(single)
     assert first.records + det.records == 5
+
+
+def test_reading_workers_send_blocks_and_the_rows_keep_the_scan_order(tmp_path: Path) -> None:
+    """Two reading workers, each sending blocks of ENTRIES_PER_MESSAGE entries: every entry
+    once, in scan order (a partial last block included)."""
+    from ecgviewer.analysis.archive import ENTRIES_PER_MESSAGE
+
+    n = 2 * ENTRIES_PER_MESSAGE + 3
+    folder = tmp_path / "archive"
+    write_folder(folder, [1.0 + 0.1 * i for i in range(n)])
+    out = tmp_path / "results.csv"
+    run(folder, out, workers=2, parquet=False)
+    names = [Path(r["file"]).stem for r in rows_of(out)]
+    assert names == [f"rec{i:03d}" for i in range(n)]
