@@ -684,8 +684,9 @@ def plan(device: str, args: argparse.Namespace) -> dict[str, Any]:
         parts += ["contention"] if args.contention else []
         parts += ["archive_wfdb", "archive_hdf5"] if args.archive else []
     archive = args.archive or (4096 if gpu else 256)
+    # The archive parts timed in this process make every per-sample map (time_archive).
     workers, finishers = helper_processes(
-        os.cpu_count() or 2, gpu, args.workers, getattr(args, "finishers", -1)
+        os.cpu_count() or 2, gpu, args.workers, getattr(args, "finishers", -1), maps=True
     )
     return {
         "parts": parts,
@@ -890,8 +891,8 @@ def main(argv: list[str] | None = None) -> int:
         "--finishers",
         type=int,
         default=-1,
-        help="processes finishing ECGs after the network in the archive parts (default as "
-        "ecgad score's: a sixth of the cores but one on a GPU, 0 on CPU)",
+        help="processes finishing ECGs after the network in the archive parts (default: two "
+        "fifths of the cores but one on a GPU, as these parts make every map; 0 on CPU)",
     )
     p.add_argument(
         "--ranks",

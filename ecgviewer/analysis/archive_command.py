@@ -296,17 +296,21 @@ def _process_main(
     sys.exit(code)
 
 
-def helper_processes(cores: int, gpu: bool, workers: int, finishers: int) -> tuple[int, int]:
+def helper_processes(
+    cores: int, gpu: bool, workers: int, finishers: int, maps: bool = False
+) -> tuple[int, int]:
     """The ``(workers, finishers)`` processes beside a scoring process; -1 asks for the
-    default. On a GPU the cores but one (the network's feeder) are shared: a sixth of them
-    finishing, the rest preparing (without the per-sample maps, as this command runs, one
-    ECG at 500 Hz takes ~1.4 ms of a core to finish, plus ~0.3 to receive, against ~7.5 ms to
-    read and prepare: benchmarks/model_speed.py's archive parts). On a CPU neither by
-    default: there the cores score in their own processes (:func:`run_processes`), faster.
-    Finishers need workers: without them this process prepares and finishes itself."""
+    default. On a GPU the cores but one (the network's feeder) are shared between preparing
+    and finishing as their costs are (benchmarks/model_speed.py, one 500 Hz ECG on one core:
+    ~7.5 ms to read and prepare; to finish ~1.4 ms without the per-sample maps, as this
+    command runs, ~4.9 ms with them): a sixth finishing, or two fifths with ``maps``. On a
+    CPU neither by default: there the cores score in their own processes
+    (:func:`run_processes`), faster. Finishers need workers: without them this process
+    prepares and finishes itself."""
     helpers = max(1, cores - 1)
     if finishers < 0:
-        finishers = max(1, helpers // 6) if gpu and workers != 0 and helpers > 1 else 0
+        share = helpers * 2 // 5 if maps else helpers // 6
+        finishers = max(1, share) if gpu and workers != 0 and helpers > 1 else 0
     if workers < 0:
         workers = max(1, helpers - finishers) if gpu else 0
     return workers, (finishers if workers > 0 else 0)

@@ -30,6 +30,7 @@ def test_helper_processes_share_a_gpu_machines_cores_and_none_start_on_a_cpu() -
     assert helper_processes(16, False, -1, -1) == (0, 0)
     assert helper_processes(2, False, 1, 1) == (1, 1)  # asked for on a CPU
     assert helper_processes(16, True, 0, 3) == (0, 0)  # finishers need workers
+    assert helper_processes(16, True, -1, -1, maps=True) == (9, 6)  # maps: finishing costs more
 
 
 def test_processes_auto_starts_one_per_core_only_for_enough_ecgs() -> None:
