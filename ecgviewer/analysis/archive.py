@@ -364,10 +364,11 @@ def score_archive(
     label = f"[rank {shard.rank}/{shard.world}] " if shard.world > 1 else ""
     bar = Progress(mine, progress, label)
     writer = ResultsWriter(target)
-    finish_pool = None
-    if pipelined:
-        to_row = partial(result_row, model_version=model_version)
-        finish_pool = FinishPool(detector.finisher(), to_row, finishers)
+    finish_pool = (
+        FinishPool(detector.finisher(), partial(result_row, model_version=model_version), finishers)
+        if pipelined
+        else None
+    )
     output = _Output(writer, run, bar, model_version)
     try:
         if finish_pool is None:
@@ -384,8 +385,6 @@ def score_archive(
                 loaded_items(stream, workers), chunk, detector, finish_pool, batch, output
             )
     except KeyboardInterrupt:
-        if finish_pool is not None:
-            finish_pool.close()
         writer.close()
         if parquet and shard.world == 1:  # what is done so far, as Parquet too
             write_parquet(csv_out, csv_out.with_suffix(".parquet"))
