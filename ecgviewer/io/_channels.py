@@ -20,7 +20,8 @@ from ecgviewer.record import STANDARD_LEADS, Annotation, normalize_lead_name
 GAP_TEXT = "signal gap (no data; drawn as 0)"
 
 # Labels of channels that are recognisably not ECG even when they are in volts: EEG electrode
-# names of the 10-20/10-10 systems and BioSemi caps, and other physiological sensors.
+# names of the 10-20/10-10 systems and BioSemi caps, and other physiological sensors (UC and
+# TOCO: a CTG's uterine contraction channel, recorded beside the fetal ECG).
 _EEG_ELECTRODE = re.compile(
     r"^(eeg[\s\-_]*)?(fp|af|f|fc|ft|c|cp|tp|t|p|po|o|a|m|i|n|nz|iz)(z|\d{1,2})"
     r"([\s\-_]*(ref|a1|a2|m1|m2|le|re|avg|cz|\w{1,3}\d?)?)$",
@@ -30,7 +31,7 @@ _BIOSEMI = re.compile(r"^[a-i]\d{1,2}$", re.IGNORECASE)
 _NON_ECG_WORDS = re.compile(
     r"(eeg|eog|emg|resp|status|trig|event|marker|spo2|sao2|sat|pleth|pulse|temp|position|"
     r"light|snore|flow|thor|abd|ergo|accel|acc|gyro|eda|gsr|bp|abp|pap|cvp|art|co2|nbp|"
-    r"hr\b|bpm|ppg|sound|mic|audio|imped)",
+    r"hr\b|bpm|ppg|sound|mic|audio|imped|toco|\buc\b)",
     re.IGNORECASE,
 )
 _ECG_WORDS = re.compile(r"(ecg|ekg|mcl|^ml|^cm\d|^v[xyz]$|^[xyz]$|^v$)", re.IGNORECASE)

@@ -432,3 +432,13 @@ def test_a_multi_segment_record_too_long_to_merge_is_refused(fixtures_dir, tmp_p
     hea.write_text("\n".join(lines) + "\n")
     with pytest.raises(FileTooLargeError, match="133.3 h"):
         ecg_io.read(hea)
+
+
+def test_uterine_contraction_channel_is_not_an_ecg_lead(tmp_path: Path) -> None:
+    """A CTG record (PhysioNet's fetal ECG sets): the fetal ECG is a lead, the uterine
+    contraction channel beside it (no unit, so millivolts by WFDB's default) is not."""
+    t = np.linspace(0, 8, 2000)
+    data = np.stack([0.1 * np.sin(2 * np.pi * 2.3 * t), 20 + 5 * np.sin(2 * np.pi * 0.02 * t)])
+    hea = write_wfdb(tmp_path, "ctg", data, 250.0, ["FECG", "UC"])
+    rec = ecg_io.read(hea)
+    assert rec.ecg_leads == ["FECG"]
