@@ -148,6 +148,7 @@ class _Document:
         start = self._start()
         duration = rhythm.signal.shape[1] / rhythm.fs
         time_ms = self._qrs_time_ms(rhythm.fs, duration)
+        cart = self._cart(time_ms)  # before the notes are taken: it adds what it skips
         return Record(
             signal=signal,
             fs=rhythm.fs,
@@ -160,7 +161,7 @@ class _Document:
             derived_leads=derived,
             device=self._device(),
             notes=tuple(self.notes),
-            cart=self._cart(time_ms),
+            cart=cart,
         )
 
     # -- waveforms

@@ -78,6 +78,8 @@ _PLAUSIBLE: dict[str, tuple[float, float]] = {
     "qrs": (20, 400),
     "qt": (100, 1000),
     "qtc": (100, 1000),
+    "qtcf": (100, 1000),
+    "atrial_rate": (10, 600),
 }
 
 
@@ -119,6 +121,7 @@ class _Document:
         signal = np.stack(raw).astype(np.float64) * (resolution_uv / 1000.0)
         annotations = self._calibration_pulse(signal, fs)
         start = self._start()
+        cart = self._cart()  # before the notes are taken: it adds what it skips
         return Record(
             signal=signal.astype(np.float32),
             fs=fs,
@@ -130,7 +133,7 @@ class _Document:
             format="sierra_xml",
             device=self._device(),
             notes=tuple(self.notes),
-            cart=self._cart(),
+            cart=cart,
         )
 
     def _calibration_pulse(self, signal: np.ndarray, fs: float) -> list[Annotation]:

@@ -165,3 +165,16 @@ def test_qrs_times_counted_in_samples_are_read_as_such(tmp_path, keep_rate):
     assert samples.cart.measurements["rr"] == pytest.approx(ms.cart.measurements["rr"], abs=2)
     # P onset/offset with ECGSampleBase 0: samples of the median beat (500 Hz here).
     assert samples.cart.measurements["p_duration"] == ms.cart.measurements["p_duration"]
+
+
+def test_damaged_median_beats_are_skipped_and_said_so(tmp_path):
+    """The rhythm is read; the median beats whose data fail their CRC are left out, and the
+    record's notes say why (the cart's reading is made before the notes are taken)."""
+    data = _path(FILES[1]).read_bytes()
+    at = data.index(b"<WaveFormData>", data.index(b"<WaveformType>Median")) + 40
+    flipped = data[:at] + (b"B" if data[at : at + 1] != b"B" else b"C") + data[at + 1 :]
+    path = tmp_path / "muse.xml"
+    path.write_bytes(flipped)
+    rec = read(path)
+    assert rec.cart is not None and rec.cart.median_beats is None
+    assert any(n.startswith("median beats not read:") and "CRC-32" in n for n in rec.notes)

@@ -225,3 +225,21 @@ def test_utf16_declared_but_stored_as_utf8(fixtures_dir, tmp_path):
     broken.write_bytes(declared.encode("utf-8")[:-200] + b"\xff\xfe<")
     with pytest.raises(ECGError, match="broken.xml"):
         read(broken)
+
+
+def test_what_the_cart_reading_skips_reaches_the_notes(fixtures_dir, tmp_path):
+    """Representative beats without their rate and resolution (a real 1.03 export writes
+    none) are skipped and said so, and a 0 the cart writes for a value it did not measure
+    (a "defective ECG" 1.04.01 export) is not shown as a measurement."""
+    path = fixtures_dir / "cart/philips_sierra/pysierraecg_1-03_repbeats_example.xml"
+    text = path.read_text("utf-8")
+    text = text.replace(' samplespersec="1000" resolution="1.0"', "", 1)
+    text = re.sub(r"<atrialrate>41", "<atrialrate>0", text, count=2)
+    damaged = tmp_path / "no_beat_rate.xml"
+    damaged.write_text(text, "utf-8")
+    rec = read(damaged)
+    assert rec.cart is not None and rec.cart.median_beats is None
+    assert "representative beats skipped: rate or resolution missing" in rec.notes
+    assert "atrial_rate" not in rec.cart.measurements
+    assert "the cart's atrial rate 0 is not plausible: not shown" in rec.notes
+    assert rec.cart.measurements["heart_rate"] == 41
