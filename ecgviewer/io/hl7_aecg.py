@@ -354,6 +354,7 @@ class _Document:
         for series in beat_series + [rhythm]:
             for aset in series.findall("subjectOf/annotationSet"):
                 _global_reading(aset, measurements, statements)
+        _loinc_reading(self.root, measurements)
         beats, beat_fs, beat_leads = self._median_beats(beat_series)
         if not measurements and not statements and beats is None:
             return None
@@ -482,6 +483,20 @@ _CART_CODES: dict[str, str] = {
     "MDC_ECG_ANGLE_T_FRONT": "t_axis",
 }
 _CART_SUFFIXES = {"_P_AXIS": "p_axis", "_QRS_AXIS": "qrs_axis", "_T_AXIS": "t_axis"}
+#: LOINC codes of the global measurements some exports give as the document's control
+#: variables (``controlVariable/relatedObservation``, beside the LOINC "Reported Age").
+_LOINC_SYSTEM = "2.16.840.1.113883.6.1"
+_LOINC_CART_CODES: dict[str, str] = {
+    "8867-4": "heart_rate",
+    "11328-2": "heart_rate",
+    "8625-6": "pr",
+    "8633-0": "qrs",
+    "8634-8": "qt",
+    "8636-3": "qtc",
+    "8626-4": "p_axis",
+    "8632-2": "qrs_axis",
+    "8638-9": "t_axis",
+}
 _STATEMENT_CODES = {
     "MDC_ECG_INTERPRETATION_STATEMENT",
     "MDC_ECG_INTERPRETATION_SUMMARY",
@@ -535,13 +550,33 @@ def _global_reading(aset: Element, measurements: dict[str, float], statements: l
         )
         if key is None or key in measurements or xsi_type(value) != "PQ":
             continue
-        number = to_float(attr(value, "value"))
-        if number is None or not math.isfinite(number) or number == 0:
+        _add_measurement(measurements, key, value)
+
+
+def _loinc_reading(root: Element, measurements: dict[str, float]) -> None:
+    """Add the global measurements given as LOINC-coded control variables (a 2021 clinical
+    export seen) where the annotation sets gave none of the same key."""
+    for obs in root.findall("controlVariable/relatedObservation"):
+        code = obs.find("code")
+        system = attr(code, "codeSystem") or ""
+        if system != _LOINC_SYSTEM and (attr(code, "codeSystemName") or "").upper() != "LOINC":
             continue
-        unit = (attr(value, "unit") or "").lower()
-        if key in ("rr", "p_duration", "pr", "qrs", "qt", "qtc") and unit in ("s", "sec"):
-            number *= 1000.0
-        measurements[key] = number
+        key = _LOINC_CART_CODES.get(attr(code, "code") or "")
+        value = obs.find("value")
+        if key is not None and key not in measurements and xsi_type(value) == "PQ":
+            _add_measurement(measurements, key, value)
+
+
+def _add_measurement(measurements: dict[str, float], key: str, value: Element | None) -> None:
+    """``measurements[key]`` from a PQ value in ms (or s), bpm or degrees; a 0 (what carts
+    write for "not measured") or a value that is not a number is left out."""
+    number = to_float(attr(value, "value"))
+    if number is None or not math.isfinite(number) or number == 0:
+        return
+    unit = (attr(value, "unit") or "").lower()
+    if key in ("rr", "p_duration", "pr", "qrs", "qt", "qtc") and unit in ("s", "sec"):
+        number *= 1000.0
+    measurements[key] = number
 
 
 # ---------------------------------------------------------------------------- annotations

@@ -512,3 +512,43 @@ def test_another_xml_ecg_is_named_with_what_is_read(tmp_path):
     path.write_bytes(b'<?xml version="1.0"?>\n<com.xiriuz.sema.xml.schillerEDI.SchillerEDI/>\n')
     with pytest.raises(UnknownFormatError, match=r"Schiller SEMA XML.*HL7 aECG, GE MUSE, Philips"):
         read(path)
+
+
+def _control_variable(code: str, value: str, unit: str, system: str = "2.16.840.1.113883.6.1"):
+    return (
+        f'<controlVariable><relatedObservation><code code="{code}" codeSystem="{system}"/>'
+        f'<value xsi:type="PQ" value="{value}" unit="{unit}"/></relatedObservation>'
+        "</controlVariable>"
+    )
+
+
+def test_cart_measurements_given_as_loinc_control_variables(tmp_path):
+    """A clinical export (2021) states the cart's numbers as LOINC-coded control variables
+    beside the reported age, not as annotations: they are the cart's reading too."""
+    controls = "".join(
+        [
+            _control_variable("21612-7", "75", "a"),  # the reported age: not a measurement
+            _control_variable("11328-2", "59", "bpm"),
+            _control_variable("8625-6", "174", "ms"),
+            _control_variable("8633-0", "0.100", "s"),
+            _control_variable("8634-8", "390", "ms"),
+            _control_variable("8636-3", "389", "ms"),
+            _control_variable("8632-2", "21", "deg"),
+            _control_variable("8638-9", "-42", "deg"),
+            _control_variable("8626-4", "0", "deg"),  # 0: "not measured"
+            _control_variable("8867-4", "61", "bpm", system="2.16.840.1.113883.6.96"),  # no LOINC
+        ]
+    )
+    text = _doc().replace("<component><series>", controls + "<component><series>", 1)
+    rec = read(_write(tmp_path, text))
+    assert rec.patient.age == 75
+    assert rec.cart is not None and rec.cart.source == "HL7 aECG"
+    assert rec.cart.measurements == {
+        "heart_rate": 59,
+        "pr": 174,
+        "qrs": 100,
+        "qt": 390,
+        "qtc": 389,
+        "qrs_axis": 21,
+        "t_axis": -42,
+    }
