@@ -25,9 +25,10 @@ Decisions, so the viewer and the model always get one Record shape:
   longer files get an :class:`EdfPagedSignal` that maps the file for each page and reads only
   that page's data records. No handle outlives a page, so worker threads can read safely, and
   a page notices when the file changed on disk since it was opened.
-* **Patient.** EDF+ subfields (code, sex, birthdate -> age at the start date). Plain EDF's
-  free-text field is taken as the id unless it only holds placeholders ("X",
-  "dd-MMM-yyyy"). EDF+ "Startdate X" means the start time is unknown.
+* **Patient.** EDF+ subfields (code, sex, birthdate -> age at the start date), also in a
+  plain EDF whose field is laid out that way. Otherwise plain EDF's free-text field is taken
+  as the id unless it only holds placeholders ("X", "dd-MMM-yyyy"). EDF+ "Startdate X" means
+  the start time is unknown.
 
 The file is only ever opened for reading.
 """
@@ -444,22 +445,39 @@ def _metadata(
             notes.append("start date not recorded (EDF+ 'Startdate X')")
         if len(rtoks) >= 5 and rtoks[4].lower() not in _PLACEHOLDERS:
             device = rtoks[4].replace("_", " ")
-        code = ptoks[0] if ptoks else "X"
-        sex = ptoks[1].upper() if len(ptoks) > 1 else "X"
-        birth = _parse_edf_date(ptoks[2]) if len(ptoks) > 2 else None
-        patient = Patient(
-            id=None if code.lower() in _PLACEHOLDERS else code.replace("_", " "),
-            sex=sex if sex in ("M", "F") else None,
-            age=_age(birth, start),
-        )
+        patient = _plus_patient(ptoks, start)
     else:
         text = hdr.patient.strip()
         tokens = text.split()
         if tokens and all(t.lower() in _PLACEHOLDERS for t in tokens):
             notes.append(f"patient field holds only placeholders ({text!r})")
+        elif _plus_style(tokens):
+            # Many plain-EDF writers (EEG and Holter exports) fill the field the EDF+ way.
+            patient = _plus_patient(tokens, start)
         elif text:
             patient = Patient(id=text)
     return patient, start, device, notes
+
+
+def _plus_style(tokens: list[str]) -> bool:
+    """A plain EDF patient field laid out as EDF+'s subfields: code, sex, birthdate."""
+    return (
+        len(tokens) >= 3
+        and tokens[1].upper() in ("M", "F", "X")
+        and (tokens[2].upper() == "X" or _parse_edf_date(tokens[2]) is not None)
+    )
+
+
+def _plus_patient(tokens: list[str], start: datetime | None) -> Patient:
+    """The patient of EDF+ subfields (code, sex, birthdate; the name and the rest unused)."""
+    code = tokens[0] if tokens else "X"
+    sex = tokens[1].upper() if len(tokens) > 1 else "X"
+    birth = _parse_edf_date(tokens[2]) if len(tokens) > 2 else None
+    return Patient(
+        id=None if code.lower() in _PLACEHOLDERS else code.replace("_", " "),
+        sex=sex if sex in ("M", "F") else None,
+        age=_age(birth, start),
+    )
 
 
 def _parse_edf_date(token: str) -> date | None:

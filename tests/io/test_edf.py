@@ -153,6 +153,26 @@ def test_plain_edf_placeholder_patient(fixtures_dir: Path) -> None:
             np.testing.assert_allclose(rec.signal[ch], rd.readSignal(ch), atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "field, patient",
+    [
+        # A hospital EEG archive's plain EDF, its field laid out the EDF+ way.
+        ("00009578 M 01-JAN-1987 00009578 Age:26", ("00009578", "M", 33)),
+        ("X F X X", (None, "F", None)),
+        ("ptbdb-s0010 re", ("ptbdb-s0010 re", None, None)),  # free text: the id
+        ("Smith M 1950", ("Smith M 1950", None, None)),  # no EDF date: free text
+    ],
+)
+def test_plain_edf_patient_field(fixtures_dir: Path, tmp_path: Path, field, patient) -> None:
+    data = bytearray((fixtures_dir / "edf" / "contec_ecg90a_0000050.edf").read_bytes())
+    data[8:88] = field.encode("ascii").ljust(80)
+    path = tmp_path / "plain.edf"
+    path.write_bytes(bytes(data))
+    rec = ecg_io.read(path)  # recorded 16 Nov 2020
+    assert rec.format == "edf"
+    assert (rec.patient.id, rec.patient.sex, rec.patient.age) == patient
+
+
 # ---------------------------------------------------------------------------- fixtures
 def test_mitdb100_edf_equals_wfdb_samples(fixtures_dir: Path) -> None:
     import wfdb
