@@ -199,6 +199,12 @@ class Detector:
         self.bank = bank
         self.measure_model = measure_model
         self.device = device
+        if str(device).startswith("cuda"):
+            import torch
+
+            # cuDNN would run the fp32 convolutions in TF32 by default: the scores must be
+            # the CPU's (the percentiles were calibrated there); --amp is the faster choice.
+            torch.backends.cudnn.allow_tf32 = False
         #: mixed precision on a GPU ("bf16"/"fp16"; None: fp32); see forward_windows
         self.autocast: str | None = None
         #: make what needs no network (median beats against the bank, measurement features,

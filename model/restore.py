@@ -233,7 +233,10 @@ def forward_windows(
             out = dataclasses.replace(
                 out, **{f.name: getattr(out, f.name).float() for f in dataclasses.fields(out)}
             )
-        reduced = _error_reducer()(
+        # TorchScript only on a CPU (it runs without the GIL there): on a GPU it would fuse
+        # kernels on a shape's second call, a compile pause inside whatever is timed.
+        reduce = reduce_errors if cuda else _error_reducer()
+        reduced = reduce(
             out.global_signal,
             out.global_logvar,
             out.trend_signal,

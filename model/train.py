@@ -93,11 +93,14 @@ def _ddp_setup(device_arg: str) -> tuple[int, int, str]:
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() and device_arg in ("auto", "cuda")
-    device = f"cuda:{local}" if use_cuda else "cpu"
+    gpus = torch.cuda.device_count() if use_cuda else 0
+    device = f"cuda:{local % gpus}" if use_cuda else "cpu"
     if use_cuda:
-        torch.cuda.set_device(local)
+        torch.cuda.set_device(local % gpus)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        # NCCL refuses two ranks on one GPU; more local ranks than GPUs share them over gloo.
+        shared = use_cuda and int(os.environ.get("LOCAL_WORLD_SIZE", "1")) > gpus
+        dist.init_process_group("nccl" if use_cuda and not shared else "gloo")
     return rank, world, device
 
 

@@ -253,3 +253,29 @@ def test_init_starts_from_given_weights_and_is_recorded(normals: Path, tmp_path:
         if "running_" in key or "num_batches" in key:
             continue  # batch-norm statistics follow the data whatever the learning rate
         assert torch.equal(tuned["state_dict"][key].to(value.dtype), value), key
+
+
+@pytest.mark.parametrize(
+    "local_world, gpus, backend, device",
+    [(4, 1, "gloo", "cuda:0"), (2, 2, "nccl", "cuda:1"), (4, 2, "gloo", "cuda:1")],
+)
+def test_ranks_beyond_the_gpus_share_them_over_gloo(
+    monkeypatch: pytest.MonkeyPatch, local_world: int, gpus: int, backend: str, device: str
+) -> None:
+    """torchrun with more ranks than GPUs on a machine: each rank takes a GPU modulo their
+    number (not a device that does not exist) and the group uses gloo (NCCL refuses two ranks
+    on one GPU)."""
+    from model import train
+
+    chosen: list[str] = []
+    monkeypatch.setenv("WORLD_SIZE", str(local_world))
+    monkeypatch.setenv("RANK", "3" if local_world == 4 else "1")
+    monkeypatch.setenv("LOCAL_RANK", "3" if local_world == 4 else "1")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(local_world))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda index: None)
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda name, **kw: chosen.append(name))
+    assert train._ddp_setup("cuda")[2] == device
+    assert chosen == [backend]
