@@ -455,7 +455,7 @@ def measure_signal(
         "lead-normalised median beats, T end by the tangent method, P by its slopes; "
         + (
             "calibrated to cardiologists' global onsets/offsets (LUDB 1-50: the earliest "
-            "onset and latest offset over 12 leads; against 21 real carts' own values the "
+            "onset and latest offset over 12 leads; against 22 real carts' own values the "
             "QRS reads ~20 ms and the QT ~25 ms longer, which matters for cart criteria such "
             "as QRS >= 120 ms and QTc limits)"
             if calibration is None
