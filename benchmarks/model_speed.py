@@ -534,13 +534,23 @@ def _time_command(
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, cwd=root, timeout=COMMAND_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired as exc:  # a stalled rank must not take the later parts
-        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
-        return {"timed_out_s": COMMAND_TIMEOUT_S, "stderr_tail": (err or "")[-300:]}
+    # Its own process group: a stalled run is stopped with every rank and worker it started
+    # (torchrun's ranks outlive a killed launcher), and the later parts keep the GPU.
+    with subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=root,
+        start_new_session=True,
+    ) as proc:
+        try:
+            _, stderr = proc.communicate(timeout=COMMAND_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, stderr = proc.communicate()
+            return {"timed_out_s": COMMAND_TIMEOUT_S, "stderr_tail": stderr[-300:]}
     seconds = time.perf_counter() - t0
     rows = 0
     if result.exists():
@@ -548,14 +558,14 @@ def _time_command(
             rows = max(0, sum(1 for _ in fh) - 1)
     # Each rank's last progress line: "[rank 1/2] 400/400 ECGs (100 %), 31.7 ECG/s, ...".
     final: dict[str, float] = {}
-    for m in re.finditer(r"\[rank (\d+)/\d+\] [^\n\r]*?([0-9.]+) ECG/s", proc.stderr):
+    for m in re.finditer(r"\[rank (\d+)/\d+\] [^\n\r]*?([0-9.]+) ECG/s", stderr):
         final[m.group(1)] = float(m.group(2))
     return {
         "ecg_per_s": round(n / seconds, 1),
         "ecg_per_s_ranks_summed": round(sum(final.values()), 1) if final else None,
         "rows": rows,
         "exit_status": proc.returncode,
-        "stderr_tail": proc.stderr[-300:] if proc.returncode not in (0, 2) else "",
+        "stderr_tail": stderr[-300:] if proc.returncode not in (0, 2) else "",
     }
 
 

@@ -165,3 +165,43 @@ def test_cpu_description_names_the_model_clock_and_vector_extensions() -> None:
     intel = "model name : Xeon\nflags : avx2 avx512f avx512_bf16 amx_tile\n"
     assert model_speed.cpu_description(intel)["cpu_vector_flags"] == list(model_speed.VECTOR_FLAGS)
     assert model_speed.cpu_description("")["cpu_model"] is None
+
+
+def test_a_stalled_command_is_stopped_with_what_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timed command (torchrun, ecgad's processes) that stalls is stopped after
+    COMMAND_TIMEOUT_S together with the processes it started (torchrun's ranks outlive a
+    killed launcher), and the part says so instead of waiting for ever."""
+    import os
+    import time
+
+    ms = _load()
+    monkeypatch.setattr(ms, "COMMAND_TIMEOUT_S", 2)
+    child_pid = tmp_path / "child.pid"
+    launcher = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(child_pid)!r}, 'w').write(str(child.pid))\n"
+        "print('[rank 0/1] 1/4 ECGs (25 %), 3.0 ECG/s', file=sys.stderr, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    head = [sys.executable, "-c", launcher]
+    t0 = time.perf_counter()
+    out = ms._time_command(head, tmp_path / "in", tmp_path / "out.csv", 4, [])
+    assert time.perf_counter() - t0 < 30
+    assert out["timed_out_s"] == 2 and "ECG/s" in out["stderr_tail"]
+    pid = int(child_pid.read_text())
+    for _ in range(50):  # the kill is delivered at once; reaping may take a moment
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if (
+            Path(f"/proc/{pid}/status").is_file()
+            and "zombie" in Path(f"/proc/{pid}/status").read_text()
+        ):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"process {pid} started by the command is still running")
