@@ -4,7 +4,8 @@ Every readable file under the given folders (default: the shared fixtures) whose
 ``Record.cart`` carries the cart's measurements is measured with
 ``ecgviewer.signal.intervals.measure`` (shipped: the rules averaged with the learned edge
 network) and with the rules alone (``learned=False``); the line per file gives ours minus the
-cart's, in ms, for P duration, PR, QRS and QT. The same ECG exported twice (a Sierra file and
+cart's, in ms for P duration, PR, QRS and QT and in degrees (the shorter way round) for the
+frontal P, QRS and T axes. The same ECG exported twice (a Sierra file and
 Philips' HL7 conversion of it, a Mortara aECG and its DICOM copy) counts once: files are told
 apart by the cart's own intervals and the recording's length, which conversions keep.
 
@@ -30,7 +31,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 #: our Measurements field for each of the cart's keys
-FIELDS = {"p_duration": "p_duration_ms", "pr": "pr_ms", "qrs": "qrs_ms", "qt": "qt_ms"}
+FIELDS = {
+    "p_duration": "p_duration_ms",
+    "pr": "pr_ms",
+    "qrs": "qrs_ms",
+    "qt": "qt_ms",
+    "p_axis": "p_axis_deg",
+    "qrs_axis": "qrs_axis_deg",
+    "t_axis": "t_axis_deg",
+}
 DEFAULT_FOLDERS = [Path(__file__).resolve().parents[2] / "shared" / "fixtures"]
 
 
@@ -56,15 +65,22 @@ def differences(path: Path) -> dict[str, Any] | None:
         out[name] = {
             k: None
             if getattr(m, f) is None or k not in cart
-            else round(float(getattr(m, f) - cart[k]), 1)
+            else round(_difference(k, float(getattr(m, f)), float(cart[k])), 1)
             for k, f in FIELDS.items()
         }
     out["same_ecg_key"] = key
     return out
 
 
+def _difference(key: str, ours: float, cart: float) -> float:
+    """Ours minus the cart's; for an axis the shorter way round the circle (-180..180)."""
+    if key.endswith("axis"):
+        return (ours - cart + 180.0) % 360.0 - 180.0
+    return ours - cart
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean, SD and count of ours minus the cart's per interval and method."""
+    """Count, mean, SD and median absolute value of ours minus the cart's (ms or degrees)."""
     out: dict[str, Any] = {}
     for name in ("shipped", "rules"):
         out[name] = {}
@@ -72,8 +88,9 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             d = np.array([r[name][k] for r in rows if r[name][k] is not None], np.float64)
             out[name][k] = {
                 "n": int(d.size),
-                "mean_ms": round(float(d.mean()), 1) if d.size else None,
-                "sd_ms": round(float(d.std(ddof=1)), 1) if d.size > 1 else None,
+                "mean": round(float(d.mean()), 1) if d.size else None,
+                "sd": round(float(d.std(ddof=1)), 1) if d.size > 1 else None,
+                "median_abs": round(float(np.median(np.abs(d))), 1) if d.size else None,
             }
     return out
 
