@@ -15,8 +15,8 @@ which a machine busy with other work does not inflate) and the 1-minute load ave
 and after it.
 
 With ``--device cuda`` the default parts, in this order, are ``network_only`` (the ceiling),
-``archive_hdf5`` and ``archive_wfdb`` (``ecgad score`` end to end on 4,096 ECGs), ``batched``,
-``single`` and ``autocast_check``, sized so that all of them finish in about five minutes on
+``archive_hdf5`` and ``archive_wfdb`` (``ecgad score`` end to end on 4,096 ECGs),
+``cpu_stages``, ``batched``, ``single`` and ``autocast_check``, sized so that all of them finish in about five minutes on
 one H100/H200 (writing the 4,096 WFDB files is most of it); parts not yet started when
 ``--max-seconds`` (default 300 on CUDA) has passed are skipped and listed as such.
 
@@ -49,6 +49,10 @@ ECGs from ecgviewer.signal.synthetic with different seeds and heart rates):
   twice as slow), in alternating turns of a few ECGs with the competitor paused and running,
   so that the machine's own drift falls on both. OpenMP's wait policy is PASSIVE unless
   OMP_WAIT_POLICY is set.
+* ``cpu_stages``: one core's CPU per ECG for preparing (``Detector.preparer``, what a reading
+  worker runs) and finishing (``Detector.finisher``), without and with the per-sample maps,
+  on 64 ECGs; ``ecg_per_s_cpu_bound_with_maps`` = cores x 1000 / (prepare + finish with
+  maps), the most a GPU host's CPUs can prepare and finish whatever its GPU does.
 * ``archive_wfdb``, ``archive_hdf5``: ``ecgad score``'s pipeline (ecgviewer.analysis.archive) on N ECGs written as
   WFDB files and as a CODE-15% HDF5 collection: reading, preprocessing (in ``--workers``
   processes), scoring, finishing (in ``--finishers`` processes beside the network), full
@@ -207,6 +211,47 @@ def time_batched(
         "cpu_ms_per_ecg": round(cpu_ms, 2),
         "ecg_per_s_if_cores_idle": round(usable * 1000 / cpu_ms, 1),
     }
+
+
+def time_cpu_stages(det: Detector, records: list[Record]) -> dict[str, Any]:
+    """One core's CPU per ECG for each stage off the network, as the pipeline's helpers run
+    them (``Detector.preparer`` in a reading worker, ``Detector.finisher`` in a finishing
+    worker, with and without the per-sample maps): on a GPU host, cores x 1000 / the sum
+    bounds the ECGs per second its CPUs can prepare and finish, whatever the GPU does."""
+    out: dict[str, Any] = {"n_ecgs": len(records)}
+    make_maps = det.make_maps
+    try:
+        for maps in (False, True):
+            det.make_maps = maps
+            prepare_one, finish_one = det.preparer(), det.finisher()
+            for r in records:  # warm-up: imports, caches, each length's filter states
+                prepare_one(r)
+            c0 = time.process_time()
+            prepared = [prepare_one(r) for r in records]
+            prepare_s = time.process_time() - c0
+            gen = det.network_maps(prepared)
+            try:
+                while True:
+                    next(gen)
+            except StopIteration as stop:
+                window_maps = stop.value
+            c0 = time.process_time()
+            for r, p, m in zip(records, prepared, window_maps, strict=True):
+                if m is not None:
+                    finish_one(r, p, m)
+            finish_s = time.process_time() - c0
+            key = "maps" if maps else "table_only"
+            out[f"prepare_ms_{key}"] = round(1000 * prepare_s / len(records), 2)
+            out[f"finish_ms_{key}"] = round(1000 * finish_s / len(records), 2)
+    finally:
+        det.make_maps = make_maps
+    # At most this many ECGs a second with every map, every core preparing or finishing
+    # (the feeding process's own ~2 ms per ECG and reading the files not counted).
+    cores = os.cpu_count() or 1
+    both = out["prepare_ms_maps"] + out["finish_ms_maps"]
+    out["ecg_per_s_cpu_bound_with_maps"] = round(cores * 1000 / both, 1) if both else None
+    out["cores"] = cores
+    return out
 
 
 def _process_share(
@@ -682,9 +727,18 @@ PARTS = (
     "archive_wfdb",
     "archive_hdf5",
     "autocast_check",
+    "cpu_stages",
 )
 #: The parts of a CUDA run, fastest and most wanted first (see the module doc).
-CUDA_PARTS = ("network_only", "archive_hdf5", "archive_wfdb", "batched", "single", "autocast_check")
+CUDA_PARTS = (
+    "network_only",
+    "archive_hdf5",
+    "archive_wfdb",
+    "cpu_stages",
+    "batched",
+    "single",
+    "autocast_check",
+)
 
 
 #: Longest a timed command (torchrun, ecgad's own processes) may run before it is stopped.
@@ -784,7 +838,7 @@ def measure_part(
     fs = args.fs
     if "single" not in cache:
         cache["single"] = make_records(16, fs)
-    if name in ("batched", "network_only", "autocast_check") and "many" not in cache:
+    if name in ("batched", "network_only", "autocast_check", "cpu_stages") and "many" not in cache:
         cache["many"] = make_records(sizes["n_batched"], fs)
     batch = sizes["batch"]
     if name == "single":
@@ -813,6 +867,8 @@ def measure_part(
             sizes["processes"],
             sizes.get("finishers", 0),
         )
+    if name == "cpu_stages":
+        return time_cpu_stages(det, cache["many"][:64])
     if name == "autocast_check":
         # Five passes of full scoring: a quarter of the batched ECGs keeps it inside the plan.
         return check_autocast(det, cache["many"][: max(64, len(cache["many"]) // 4)], batch)

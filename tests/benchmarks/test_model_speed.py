@@ -30,7 +30,7 @@ def test_cuda_plan_runs_the_archive_and_network_parts_first_within_five_minutes(
         processes=0, n_batched=0, max_seconds=None,
     )  # fmt: skip
     cuda = ms.plan("cuda", args)
-    assert cuda["parts"][:3] == ["network_only", "archive_hdf5", "archive_wfdb"]
+    assert cuda["parts"][:4] == ["network_only", "archive_hdf5", "archive_wfdb", "cpu_stages"]
     assert "reference_loop" not in cuda["parts"] and cuda["max_seconds"] == 300.0
     assert cuda["archive"] == 4096 and cuda["batch"] == 512 and cuda["workers"] >= 1
     cpu = ms.plan("cpu", args)
@@ -70,6 +70,11 @@ def test_cuda_parts_on_the_cpu_print_one_json_line_each(capsys: pytest.CaptureFi
         own = measured[name]["own_processes"]  # `ecgad score --processes 2` on the CPU
         assert own["rows"] == 3 and own["exit_status"] == 0, own
     assert measured["network_only"]["cpu_ms_per_ecg"] > 0
+    stages = measured["cpu_stages"]
+    assert stages["finish_ms_maps"] > stages["finish_ms_table_only"] > 0  # maps cost more
+    assert stages["ecg_per_s_cpu_bound_with_maps"] == pytest.approx(
+        stages["cores"] * 1000 / (stages["prepare_ms_maps"] + stages["finish_ms_maps"]), rel=0.01
+    )
     assert measured["autocast_check"]["bf16"]["within_1e-3"]  # on a CPU: fp32 both times
     assert lines[-1]["part"] == "summary"
 
