@@ -105,6 +105,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ecgviewer.analysis.archive_command import helper_processes  # noqa: E402
+from ecgviewer.analysis.batch_scoring import run_to_end  # noqa: E402
 from ecgviewer.record import STANDARD_LEADS, Record  # noqa: E402
 from ecgviewer.signal.synthetic import synthetic_ecg  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
@@ -229,12 +230,7 @@ def time_cpu_stages(det: Detector, records: list[Record]) -> dict[str, Any]:
             c0 = time.process_time()
             prepared = [prepare_one(r) for r in records]
             prepare_s = time.process_time() - c0
-            gen = det.network_maps(prepared)
-            try:
-                while True:
-                    next(gen)
-            except StopIteration as stop:
-                window_maps = stop.value
+            window_maps = run_to_end(det.network_maps(prepared))
             c0 = time.process_time()
             for r, p, m in zip(records, prepared, window_maps, strict=True):
                 if m is not None:

@@ -35,15 +35,6 @@ MIN_INK_FRACTION = 0.01
 DPI = 100.0
 
 
-def _drain(gen: Any) -> Any:
-    """Step a progress generator to its end and return its result (what the Worker does)."""
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
-
-
 def _ink_fraction(path: Path) -> tuple[int, int, float]:
     """Width, height and share of non-white pixels of the PNG, read back from disk."""
     import numpy as np
@@ -148,10 +139,11 @@ def run(
             "seconds": round(record.duration, 3),
         }
 
+        from ecgviewer.analysis.batch_scoring import run_to_end
         from ecgviewer.analysis.scoring import score_record_job
 
         t = time.perf_counter()
-        result = _drain(score_record_job(record, device=device, weights=weights))
+        result = run_to_end(score_record_job(record, device=device, weights=weights))
         seconds["score"] = time.perf_counter() - t
         score = float(result.score)
         found["score"] = score

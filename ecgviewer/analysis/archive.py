@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ecgviewer.analysis.batch_scoring import score_many_isolated
+from ecgviewer.analysis.batch_scoring import run_to_end, score_many_isolated
 from ecgviewer.analysis.finish_pool import Finishing, FinishPool
 
 # COLUMNS, count_results and read_done are re-exported for scripts that import them from here.
@@ -454,12 +454,7 @@ def _score_pipelined(
         ok = [i for i in chunk_items if not i.error and i.prepared is not None]
         finishing = None
         if ok:
-            gen = detector.network_maps([i.prepared for i in ok], batch=batch)
-            try:
-                while True:
-                    next(gen)
-            except StopIteration as stop:
-                maps = stop.value
+            maps = run_to_end(detector.network_maps([i.prepared for i in ok], batch=batch))
             jobs = [
                 (i.file, i.entry, i.record, *detector.for_finishing(i.prepared, m))
                 for i, m in zip(ok, maps)

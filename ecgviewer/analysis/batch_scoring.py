@@ -10,7 +10,7 @@ that may fail without stopping the job go through :func:`cache_write`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -22,6 +22,17 @@ log = logging.getLogger(__name__)
 
 Chunk = TypeVar("Chunk")
 Loaded = TypeVar("Loaded")
+Result = TypeVar("Result")
+
+
+def run_to_end(gen: Generator[Any, None, Result]) -> Result:
+    """Step a progress generator (a scoring job, ``Detector.network_maps``) to its end and
+    return its result, for callers that show no progress."""
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
 
 
 def read_ahead(
@@ -58,12 +69,7 @@ def score_many_isolated(
     """
     try:
         if prepared is not None:
-            gen = det.iter_score_many(records, batch=batch, prepared=prepared)
-            try:
-                while True:
-                    next(gen)
-            except StopIteration as stop:
-                return list(stop.value)
+            return list(run_to_end(det.iter_score_many(records, batch=batch, prepared=prepared)))
         return list(det.score_many(records, batch=batch))
     except ECGError:
         out: list[Any] = []
