@@ -68,6 +68,9 @@ _GLOBAL_KEYS: dict[str, tuple[str, ...]] = {
     "qtcf": ("qtcf",),
     "atrial_rate": ("atrialrate",),
 }
+#: How long a Philips representative (median) beat is: its block's first 1.2 s.
+REPBEAT_SECONDS = 1.2
+
 #: Ranges outside which a cart value is an export error, not a measurement (one 1.04 sample
 #: file gives a P duration of 508 ms while its per-lead P durations are 76-92 ms).
 _PLAUSIBLE: dict[str, tuple[float, float]] = {
@@ -296,6 +299,10 @@ class _Document:
                 self.notes.append(
                     f"the cart's {key.replace('_', ' ')} {value:g} is not plausible: not shown"
                 )
+        if "p_duration" not in measurements and measurements.get("p_axis") == 0:
+            # The cart's 0 for a P wave it did not find (P duration 0 or none; its main
+            # measurements say "Indeterminate"), not an axis of 0 degrees.
+            del measurements["p_axis"]
         statements = _statements(first) if first is not None else ()
         beats, beat_fs, beat_leads = self._median_beats()
         if not measurements and not statements and beats is None:
@@ -341,7 +348,11 @@ class _Document:
         rows = [r for r in rows if r.size]
         if not rows:
             return None, None, ()
-        length = min(r.size for r in rows)
+        # A Philips representative beat lasts 1.2 s, in a block that holds twice that: Touch
+        # and TC carts fill the rest with 32767 (cut by trim_trailing_fill), a PageWriter Trim
+        # with codes such as 4095 or 12287 between other values, which read as 30-140 mV
+        # "beats" when kept (43 of 43 Trim exports seen; 152 Touch and TC exports hold 1.2 s).
+        length = min(min(r.size for r in rows), int(round(REPBEAT_SECONDS * fs)))
         digits = trim_trailing_fill(np.stack([r[:length] for r in rows]))
         beats = digits.astype(np.float32) * (resolution / 1000.0)
         return beats, fs, tuple(names[: len(rows)])

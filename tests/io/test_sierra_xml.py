@@ -12,7 +12,7 @@ import pytest
 from ecgviewer.errors import CorruptFileError, ECGError
 from ecgviewer.io import read, reader_for
 from ecgviewer.io._xli import XliError, decode_xli
-from ecgviewer.record import STANDARD_LEADS
+from ecgviewer.record import STANDARD_LEADS, Record
 
 SIERRA_FILES = [
     "cart/philips_sierra/pysierraecg_1-03_repbeats_example.xml",
@@ -243,3 +243,47 @@ def test_what_the_cart_reading_skips_reaches_the_notes(fixtures_dir, tmp_path):
     assert "atrial_rate" not in rec.cart.measurements
     assert "the cart's atrial rate 0 is not plausible: not shown" in rec.notes
     assert rec.cart.measurements["heart_rate"] == 41
+
+
+def _trim_like(fixtures_dir, tmp_path) -> tuple[np.ndarray, Record]:
+    """The 1.04 fixture with each representative beat's 1.2 s of fill written the way a
+    PageWriter Trim writes it (4095 at every second sample, small values between), and its
+    P duration and P axis as a cart without a P wave writes them (0 and 0)."""
+    path = fixtures_dir / "other/philips_sierra_1-04_ad4d3d80_orig.xml"
+    text = path.read_text("utf-16")
+    firsts = []
+
+    def trim_fill(match: re.Match[str]) -> str:
+        samples = np.frombuffer(base64.b64decode("".join(match.group(2).split())), "<i2").copy()
+        firsts.append(samples[:600].copy())
+        samples[600::2] = np.arange(samples[600::2].size) % 7 - 150
+        samples[601::2] = 4095
+        return match.group(1) + base64.b64encode(samples.astype("<i2").tobytes()).decode() + "<"
+
+    text, n = re.subn(r'(<waveform duration="2400">)([^<]*)<', trim_fill, text)
+    assert n == 12
+    text = text.replace('<pdur editedflag="False">508', '<pdur editedflag="False">0', 1)
+    text = text.replace('<pfrontaxis editedflag="False">19', '<pfrontaxis editedflag="False">0', 1)
+    out = tmp_path / "trim.xml"
+    out.write_text(text, "utf-16")
+    return np.stack(firsts), read(out)
+
+
+def test_trim_fill_after_the_representative_beat_is_cut(fixtures_dir, tmp_path):
+    """A PageWriter Trim fills its representative beats' blocks after 1.2 s with codes that
+    differ sample to sample (4095, 12287, ... between small values): kept, they read as
+    30-140 mV beats. Only the block's first 1.2 s is the beat."""
+    firsts, rec = _trim_like(fixtures_dir, tmp_path)
+    beats = rec.cart.median_beats
+    assert beats.shape == (12, 600)
+    assert np.abs(beats).max() < 5.0
+    assert np.allclose(beats, firsts * 2.5 / 1000, atol=1e-6)
+
+
+def test_a_p_axis_of_0_without_a_p_duration_is_not_shown(fixtures_dir, tmp_path):
+    """A cart that finds no P wave writes 0 for its duration and its axis: neither is a
+    measurement (the duration's note says so; the axis goes with it)."""
+    _, rec = _trim_like(fixtures_dir, tmp_path)
+    assert "p_duration" not in rec.cart.measurements
+    assert "p_axis" not in rec.cart.measurements
+    assert rec.cart.measurements["qrs_axis"] == 85
