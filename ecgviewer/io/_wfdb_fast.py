@@ -53,7 +53,9 @@ _RECORD = re.compile(
     r"[ \t]+(?P<sig_len>\d+)"
     r"(?:[ \t]+(?P<time>\d{1,2}(?::\d{1,2}){0,2}(?:\.\d{1,6})?)"
     r"(?:[ \t]+(?P<date>\d{1,2}/\d{1,2}/\d{4}))?"
-    r"|[ \t]+(?P<day>\d{1,2}-[A-Za-z]{3}-\d{4})[ \t]+(?P<clock>\d{1,2}:\d{1,2}:\d{1,2}))?",
+    r"|[ \t]+(?P<day>\d{1,2}-[A-Za-z]{3}-\d{4})[ \t]+(?P<clock>\d{1,2}:\d{1,2}:\d{1,2})"
+    # ISO date first (the CinC 2017 Challenge's headers; wfdb refuses them)
+    r"|[ \t]+(?P<iso>\d{4}-\d{2}-\d{2})[ \t]+(?P<iso_clock>\d{1,2}:\d{1,2}:\d{1,2}))?",
     re.ASCII,
 )
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -133,6 +135,9 @@ def parse_header(raw: bytes) -> SimpleRecord | None:
                 return None
             r.base_date = date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
             r.base_time = datetime.strptime(m["clock"], "%H:%M:%S").time()
+        if m["iso"]:
+            r.base_date = date.fromisoformat(m["iso"])
+            r.base_time = datetime.strptime(m["iso_clock"], "%H:%M:%S").time()
     except ValueError:  # an impossible time or date: wfdb's error
         return None
     r.comments = comments

@@ -455,3 +455,20 @@ def test_physionet_challenge_2020_record_line(tmp_path: Path) -> None:
         assert not any("start time" in note for note in rec.notes)
     hea.write_text("\n".join([first.replace("May", "Mai"), *lines[1:]]) + "\n")
     assert ecg_io.read(hea).start is None  # not a month: left to wfdb, no date taken
+
+
+def test_physionet_challenge_2017_record_line(tmp_path: Path) -> None:
+    """The CinC 2017 single-lead headers give the date first as YYYY-MM-DD (and end the line
+    with a space): wfdb refuses them ("unconverted data remains"); read, with their start."""
+    hea, _ = write_digital(tmp_path, "A00001", "16", n_sig=1, sig_len=600)
+    reference = ecg_io.read(hea)
+    lines = hea.read_text().splitlines()
+    fields = lines[0].split()
+    first = f"A00001 {fields[1]} {fields[2]} {fields[3]} 2014-05-08 05:05:15 "
+    hea.write_text("\r\n".join([first, *lines[1:]]) + "\r\n")
+    rec = ecg_io.read(hea)
+    np.testing.assert_array_equal(rec.signal, reference.signal)
+    assert rec.start == datetime(2014, 5, 8, 5, 5, 15)
+    hea.write_text("\n".join([first.replace("05-08", "13-08"), *lines[1:]]) + "\n")
+    with pytest.raises(ECGError, match="A00001"):  # no 13th month: wfdb's error, one line
+        ecg_io.read(hea)
