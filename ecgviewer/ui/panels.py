@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -50,8 +51,22 @@ def _breakable(text: str) -> str:
     )
 
 
+class _ValueLabel(QLabel):
+    """A word-wrapped value that asks its form for a new layout when it is given a width
+    at which its text needs another height: the QFormLayout in the side column kept the
+    height a row had at an earlier width, so a value that came to wrap lost its second line
+    (the RR row's "· cart 1440 ms")."""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        parent = self.parentWidget()
+        layout = parent.layout() if parent is not None else None
+        if layout is not None and self.heightForWidth(self.width()) > self.height():
+            layout.invalidate()
+
+
 def _value_label() -> QLabel:
-    label = QLabel("-")
+    label = _ValueLabel("-")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label

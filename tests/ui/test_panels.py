@@ -109,3 +109,17 @@ def test_the_scoring_time_reads_in_milliseconds_under_a_second(qtbot) -> None:  
     assert panel.elapsed_label.text() == "elapsed 31 ms"  # not "0.0 s"
     panel.set_elapsed(12.34)
     assert panel.elapsed_label.text() == "elapsed 12.3 s"
+
+
+def test_a_value_that_comes_to_wrap_keeps_its_second_line(window, qtbot, fixtures_dir):
+    """In the side column the form kept a row's height from an earlier, wider layout: the
+    RR row, "mean 1462 ms, SD ... ms · cart 1463 ms", wrapped and its second line (the
+    cart's value) was cut off. Every row gets the height its text needs at its width."""
+    window.setGeometry(0, 0, 1920, 1050)
+    assert window.open_path(fixtures_dir / "other" / "philips_sierra_1-04_ad4d3d80_orig.xml")
+    qtbot.waitUntil(lambda: window.measurements is not None, timeout=20_000)
+    qtbot.wait(300)
+    rows = window.measure_panel.rows
+    assert "cart 1463 ms" in rows["RR"].text()
+    for name, label in rows.items():
+        assert label.height() >= label.heightForWidth(label.width()), name
