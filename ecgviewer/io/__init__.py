@@ -92,12 +92,32 @@ def _sniff_muse(head: bytes, path: Path) -> bool:
     return _xml_root_is(head, b"RestingECG")
 
 
+def _sniff_cardiosoft(head: bytes, path: Path) -> bool:
+    return _xml_root_is(head, b"CardiologyXML")
+
+
 def _sniff_dicom(head: bytes, path: Path) -> bool:
     return len(head) >= 132 and head[128:132] == b"DICM"
 
 
 def _sniff_ishne(head: bytes, path: Path) -> bool:
     return head[:8] in (b"ISHNE1.0", b"ANN  1.0")
+
+
+def _sniff_mfer(head: bytes, path: Path) -> bool:
+    """The "@ MFR " preamble (tag 0x40, 32 bytes); without it (GE writes none), a ``.mwf``
+    whose first few tags parse: known tag numbers with lengths that fit."""
+    if head[:2] == b"@ " and (b"MFR" in head[2:34] or b"MFER" in head[2:34]):
+        return True
+    if path.suffix.lower() != ".mwf" or len(head) < 8:
+        return False
+    known = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x17, 0x82, 0x85}
+    pos = 0
+    for _ in range(4):  # the first tags: definite short lengths, inside the head
+        if pos + 2 > len(head) or head[pos] not in known or head[pos + 1] >= 0x80:
+            return False
+        pos += 2 + head[pos + 1]
+    return pos <= len(head)
 
 
 def _sniff_wfdb(head: bytes, path: Path) -> bool:
@@ -126,8 +146,12 @@ READERS: list[ReaderSpec] = [
     ReaderSpec("sierra_xml", "sierra_xml", (".xml",), _sniff_sierra, "Philips Sierra ECG XML"),
     ReaderSpec("scp_ecg", "scp_ecg", (".scp",), _sniff_scp, "SCP-ECG"),
     ReaderSpec("muse_xml", "muse_xml", (".xml",), _sniff_muse, "GE MUSE XML"),
+    ReaderSpec(
+        "cardiosoft_xml", "cardiosoft_xml", (".xml",), _sniff_cardiosoft, "GE CardioSoft XML"
+    ),
     ReaderSpec("dicom", "dicom", (".dcm", ".dicom"), _sniff_dicom, "DICOM ECG waveform"),
     ReaderSpec("ishne", "ishne", (".ecg", ".ann"), _sniff_ishne, "ISHNE Holter"),
+    ReaderSpec("mfer", "mfer", (".mwf", ".mfer"), _sniff_mfer, "MFER (.mwf)"),
     ReaderSpec("wfdb", "wfdb_format", (".hea", ".dat", ".mat"), _sniff_wfdb, "WFDB (PhysioNet)"),
     # After WFDB: a .mat with a .hea beside it is a WFDB record; alone, it is named for what it is.
     ReaderSpec("matlab", "matlab_mat", (), _sniff_matlab, "MATLAB .mat (named, not read)"),

@@ -89,9 +89,11 @@ _POINT_SUFFIXES = ("_PEAK", "_ONSET", "_OFFSET", "_NADIR")
 _OID = re.compile(r"^\d+(\.\d+)+$")  # an HL7 id namespace such as 2.16.840.1.113883.3.400
 #: Annotations further than this outside the rhythm strip belong to something else: dropped.
 ANNOTATION_SLACK_S = 1.0
-#: Root elements of other vendors' XML ECG formats, named in the error message.
+#: Root elements of other vendors' XML ECG formats this program does not read, named in the
+#: error message. GE CardioSoft's ``CardiologyXML`` is read (:mod:`.cardiosoft_xml`): a file
+#: that reached this reader by its extension alone (its root not in its first bytes) is
+#: handed on in :func:`read`.
 _OTHER_XML_ECG = {
-    "CardiologyXML": "GE CardioSoft XML",
     "SchillerEDI": "Schiller SEMA XML",  # as the last part of a Java class name
 }
 
@@ -112,21 +114,24 @@ def read(path: Path, **_opts: Any) -> Record:
         Unsafe or malformed XML, no rhythm series, unparsable samples, absurd rate, ...
     """
     path = Path(path)
-    root = _parse(path)
+    root = parse_xml(path)
+    if root.tag == "CardiologyXML":  # GE CardioSoft, sent here by its extension alone
+        from ecgviewer.io.cardiosoft_xml import read_root
+
+        return read_root(path, root)
+    _check_root(path, root)
     return _Document(path, root).record()
 
 
-def _parse(path: Path) -> Element:
-    root = parse_xml(path)
+def _check_root(path: Path, root: Element) -> None:
     if root.tag != "AnnotatedECG":
         known = _OTHER_XML_ECG.get(root.tag.rsplit(".", 1)[-1])
         hint = f" ({known}, which this program does not read yet)" if known else ""
         raise UnknownFormatError(
             path,
             f"XML root element is <{root.tag}>{hint}: not an XML ECG this program reads "
-            "(HL7 aECG, GE MUSE, Philips Sierra/TraceMasterVue)",
+            "(HL7 aECG, GE MUSE, Philips Sierra/TraceMasterVue, GE CardioSoft)",
         )
-    return root
 
 
 # ---------------------------------------------------------------------------- document

@@ -369,3 +369,70 @@ def write_dense_tal_edf(path: Path, n_records: int, slot_bytes: int, plus: str =
             slot += tal * ((slot_bytes - len(slot)) // len(tal))
             fh.write(bytes(500) + bytes(slot.ljust(slot_bytes, b"\x00")))
     return path
+
+
+def mfer_tag(tag: int, value: bytes, indefinite: bool = False) -> bytes:
+    """One MFER tag: short length below 128 bytes, else 4 big-endian length bytes; an
+    indefinite length (0x80) is closed by ``00 00``."""
+    if indefinite:
+        return bytes([tag, 0x80]) + value + b"\x00\x00"
+    if len(value) < 0x80:
+        return bytes([tag, len(value)]) + value
+    return bytes([tag, 0x84]) + len(value).to_bytes(4, "big") + value
+
+
+def mfer_attr(channel: int, body: bytes, indefinite: bool = False) -> bytes:
+    """A channel attribute (0x3F) for channel ``channel`` (0-based) holding ``body``."""
+    return bytes([0x3F, channel]) + mfer_tag(0x00, body, indefinite)[1:]
+
+
+def mfer_scaled(unit: int, exponent: int, mantissa: int, order: str, width: int = 2) -> bytes:
+    """Sampling interval / resolution contents: unit code, signed exponent, mantissa."""
+    byteorder = "little" if order == "<" else "big"
+    return bytes([unit, exponent & 0xFF]) + mantissa.to_bytes(width, byteorder, signed=True)
+
+
+def build_mfer(
+    samples: list[np.ndarray],
+    leads: list[int],
+    *,
+    order: str = "<",
+    interval_us: list[int] | None = None,
+    resolution_nv: int = 1000,
+    sequences: int = 1,
+    preamble: bool = True,
+    header: bytes = b"",
+    attrs: list[bytes] | None = None,
+) -> bytes:
+    """An uncompressed 16-bit MFER file from our own reading of the standard: one list of
+    integer samples per channel (each ``sequences`` x its block long), written one block of
+    each channel in turn per sequence. ``interval_us`` per channel makes a multi-rate file
+    (per-channel block length and interval in channel attributes); ``attrs`` adds bytes to
+    each channel's attribute."""
+    byteorder = "little" if order == "<" else "big"
+    out = mfer_tag(0x40, b"MFR test waveform".ljust(32, b" ")) if preamble else b""
+    out += mfer_tag(0x01, bytes([1 if order == "<" else 0]))
+    out += header
+    blocks = [len(x) // sequences for x in samples]
+    same = interval_us is None or len(set(interval_us)) == 1
+    first = 2000 if interval_us is None else interval_us[0]
+    if same:
+        out += mfer_tag(0x04, blocks[0].to_bytes(4, byteorder))
+        out += mfer_tag(0x0B, mfer_scaled(1, -6, first, order, 4))
+    out += mfer_tag(0x0C, mfer_scaled(0, -9, resolution_nv, order, 4))
+    out += mfer_tag(0x05, len(samples).to_bytes(4, byteorder))
+    out += mfer_tag(0x06, sequences.to_bytes(4, byteorder))
+    for k, code in enumerate(leads):
+        body = mfer_tag(0x09, bytes([code]) if code < 256 else code.to_bytes(2, byteorder))
+        if not same and interval_us is not None:
+            body += mfer_tag(0x04, blocks[k].to_bytes(4, byteorder))
+            body += mfer_tag(0x0B, mfer_scaled(1, -6, interval_us[k], order, 4))
+        body += attrs[k] if attrs else b""
+        out += mfer_attr(k, body)
+    dtype = np.dtype("i2").newbyteorder(order)
+    data = b"".join(
+        np.asarray(x[s * b : (s + 1) * b]).astype(dtype).tobytes()
+        for s in range(sequences)
+        for x, b in zip(samples, blocks, strict=True)
+    )
+    return out + mfer_tag(0x1E, data) + b"\x80"

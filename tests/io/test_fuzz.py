@@ -201,6 +201,24 @@ def _csv(tmp: Path) -> Seed:
     return Seed(_files(tmp), "rec.csv", {"fs": 250})
 
 
+def _mfer(tmp: Path) -> Seed:
+    from tests.io._writers import build_mfer, mfer_scaled, mfer_tag
+
+    sig = [np.round(row * 1000).astype(np.int16) for row in _sig(3, 600, 250)]
+    mmhg = mfer_tag(0x0C, mfer_scaled(1, -3, 125, "<"))
+    null = mfer_tag(0x12, (-32768).to_bytes(2, "little", signed=True))
+    data = build_mfer(
+        sig[:2] + [sig[2][::2]],
+        [1, 2, 0xC00A],
+        interval_us=[4000, 4000, 8000],
+        sequences=3,
+        header=null,
+        attrs=[b"", b"", mmhg],
+    )
+    (tmp / "rec.mwf").write_bytes(data)
+    return Seed(_files(tmp), "rec.mwf")
+
+
 def _scp(tmp: Path) -> Seed:
     """A small encoder-made SCP-ECG that uses every decoding step: Huffman, second
     differences, reference-beat subtraction, bimodal decimation, sections 1, 7 and 8."""
@@ -234,6 +252,51 @@ def _scp(tmp: Path) -> Seed:
     )
     (tmp / "rec.scp").write_bytes(build_scp(spec))
     return Seed(_files(tmp), "rec.scp")
+
+
+def _cardiosoft(tmp: Path, exercise: bool = False) -> Seed:
+    """A small GE CardioSoft XML: a 3-lead strip with beat times, median beats and the cart's
+    measurements; or (exercise) a full disclosure, one second of each lead in turn."""
+    names = ("I", "II", "V1")
+    sig = np.round(_sig(3, 500, 250) * 200).astype(np.int64)
+
+    def leads(rows: np.ndarray) -> str:
+        return "".join(
+            f'<WaveformData lead="{n}">{",".join(map(str, r))}</WaveformData>'
+            for n, r in zip(names, rows, strict=True)
+        )
+
+    head = '<SampleRate units="Hz">250</SampleRate><Resolution units="uVperLsb">5</Resolution>'
+    if exercise:
+        blocks = [sig[c, s * 250 : (s + 1) * 250] for s in range(2) for c in range(3)]
+        data = ",\n".join(",".join(map(str, b)) for b in blocks)
+        body = (
+            "<FullDisclosure><StartTime><Minute>0</Minute><Second>5</Second></StartTime>"
+            f"<NumberOfChannels>3</NumberOfChannels>{head}<LeadOrder>I,2,3</LeadOrder>"
+            f"<FullDisclosureData>{data},</FullDisclosureData><EventList><Event>Start</Event>"
+            "<Time><Minute>0</Minute><Second>6</Second></Time></EventList></FullDisclosure>"
+        )
+    else:
+        body = (
+            '<RestingECGMeasurements><VentricularRate units="BPM">60</VentricularRate>'
+            '<QRSDuration units="ms">90</QRSDuration><MedianSamples>'
+            f"<ChannelSampleCountTotal>100</ChannelSampleCountTotal>{head}"
+            f"{leads(sig[:, :100])}</MedianSamples></RestingECGMeasurements>"
+            f"<StripData><NumberOfLeads>3</NumberOfLeads>{head}"
+            f"<ChannelSampleCountTotal>500</ChannelSampleCountTotal>{leads(sig)}"
+            '<ArrhythmiaResults><Time units="ms">400</Time><BeatClass>dominant</BeatClass>'
+            "</ArrhythmiaResults></StripData>"
+        )
+    text = (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<CardiologyXML><ObservationDateTime>'
+        "<Hour>1</Hour><Minute>2</Minute><Second>3</Second><Day>4</Day><Month>5</Month>"
+        "<Year>2020</Year></ObservationDateTime><PatientInfo><PID>P1</PID>"
+        '<Age units="YEARS">60</Age><Gender>MALE</Gender></PatientInfo>'
+        "<Interpretation><Diagnosis><DiagnosisText>Sinus rhythm</DiagnosisText></Diagnosis>"
+        f"</Interpretation>{body}</CardiologyXML>\n"
+    )
+    (tmp / "ecg.xml").write_bytes(text.encode("iso-8859-1"))
+    return Seed(_files(tmp), "ecg.xml")
 
 
 def _fixture(rel: str, names: list[str], target: str) -> Callable[[Path], Seed]:
@@ -275,6 +338,9 @@ SEEDS: dict[str, tuple[str, Callable[[Path], Seed]]] = {
     ),
     "npy": ("arrays", _npy),
     "ishne": ("ishne", _ishne),
+    "mfer": ("mfer", _mfer),
+    "cardiosoft_synthetic": ("cardiosoft_xml", _cardiosoft),
+    "cardiosoft_exercise_synthetic": ("cardiosoft_xml", lambda t: _cardiosoft(t, exercise=True)),
     "matlab_cpsc": ("matlab_mat", _cpsc_mat),
     "matlab_cpsc_compressed": ("matlab_mat", lambda t: _cpsc_mat(t, compressed=True)),
     "muse_fixture": (
@@ -581,7 +647,15 @@ def mutated_xml(draw: st.DrawFn, text: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "seed_name", ["aecg_synthetic", "aecg_fixture_minimum", "sierra_fixture_103", "muse_fixture"]
+    "seed_name",
+    [
+        "aecg_synthetic",
+        "aecg_fixture_minimum",
+        "sierra_fixture_103",
+        "muse_fixture",
+        "cardiosoft_synthetic",
+        "cardiosoft_exercise_synthetic",
+    ],
 )
 def test_structurally_mutated_aecg_gives_a_record_or_an_ecg_error(
     seed_name: str, fuzz_dir: Path, tmp_path_factory: pytest.TempPathFactory

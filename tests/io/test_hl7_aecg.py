@@ -254,7 +254,12 @@ def test_document_without_leads(tmp_path):
 
 def test_other_xml_is_not_aecg(tmp_path):
     path = _write(tmp_path, "<CardiologyXML><waveforms/></CardiologyXML>")
-    with pytest.raises(UnknownFormatError, match="CardiologyXML.*GE CardioSoft"):
+    # GE CardioSoft is read by its own reader (tests/io/test_cardiosoft_xml.py), which
+    # says what this one lacks rather than calling it an unknown format.
+    with pytest.raises(NoECGChannelsError, match="GE CardioSoft file: neither <StripData>"):
+        read(path)
+    path = _write(tmp_path, "<SomeoneElsesECG><waveforms/></SomeoneElsesECG>")
+    with pytest.raises(UnknownFormatError, match="SomeoneElsesECG.*not an XML ECG this program"):
         read(path)
 
 
