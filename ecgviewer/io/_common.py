@@ -3,6 +3,7 @@ the fill some carts write after their median beats."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -113,3 +114,33 @@ def calibration_pulse(
     onset = (x.shape[1] - tail.shape[1] + first) / fs
     label = Annotation(onset, (last - first + 1) / fs, f"{CALIBRATION_PULSE_TEXT} 1 mV")
     return label, f"1 mV calibration pulse at {onset:.2f} s (the cart's, not ECG)"
+
+
+#: Ranges outside which a cart's value is an export error or a placeholder (a 0 for a wave
+#: it did not find), not a measurement: one Philips 1.04 file gives a P duration of 508 ms
+#: while its per-lead P durations are 76-92 ms; a "defective ECG" export gives 0 for QTcF and
+#: the atrial rate. Axes in degrees, the rest in ms or bpm.
+CART_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "heart_rate": (10, 400),
+    "rr": (150, 6000),
+    "p_duration": (10, 300),
+    "pr": (40, 600),
+    "qrs": (20, 400),
+    "qt": (100, 1000),
+    "qtc": (100, 1000),
+    "qtcf": (100, 1000),
+    "atrial_rate": (10, 600),
+    "p_axis": (-180, 360),
+    "qrs_axis": (-180, 360),
+    "t_axis": (-180, 360),
+}
+
+
+def plausible_cart_value(key: str, value: float, notes: list[str]) -> bool:
+    """Whether the cart's ``value`` for ``key`` is a measurement (:data:`CART_PLAUSIBLE`;
+    keys it does not list always are); when not, ``notes`` says it is not shown."""
+    low, high = CART_PLAUSIBLE.get(key, (-math.inf, math.inf))
+    if low <= value <= high:
+        return True
+    notes.append(f"the cart's {key.replace('_', ' ')} {value:g} is not plausible: not shown")
+    return False

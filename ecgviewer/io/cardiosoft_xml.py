@@ -44,7 +44,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import trim_trailing_fill
+from ecgviewer.io._common import plausible_cart_value, trim_trailing_fill
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io.muse_xml import derive_standard_leads
 from ecgviewer.record import (
@@ -108,20 +108,6 @@ _UNIT_FACTORS = {
     "degrees": 1.0,
     "degree": 1.0,
     "deg": 1.0,
-}
-#: Ranges outside which a cart value is an export error, not a measurement (as in
-#: :mod:`ecgviewer.io.sierra_xml`); axes are in degrees.
-_PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "heart_rate": (10, 400),
-    "rr": (150, 6000),
-    "p_duration": (10, 300),
-    "pr": (40, 600),
-    "qrs": (20, 400),
-    "qt": (100, 1000),
-    "qtc": (100, 1000),
-    "p_axis": (-180, 360),
-    "qrs_axis": (-180, 360),
-    "t_axis": (-180, 360),
 }
 
 
@@ -571,11 +557,7 @@ class _Document:
                 self.notes.append(f"the cart's {tag} is in {unit!r}, a unit not known: not shown")
                 continue
             value *= factor
-            low, high = _PLAUSIBLE[key]
-            if not low <= value <= high:
-                self.notes.append(
-                    f"the cart's {key.replace('_', ' ')} {value:g} is not plausible: not shown"
-                )
+            if not plausible_cart_value(key, value, self.notes):
                 continue
             out[key] = value
         if out.get("p_axis") == 0 and "p_duration" not in out and "pr" not in out:

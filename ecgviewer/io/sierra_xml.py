@@ -34,7 +34,7 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, NoECGChannelsError
-from ecgviewer.io._common import calibration_pulse, trim_trailing_fill
+from ecgviewer.io._common import calibration_pulse, plausible_cart_value, trim_trailing_fill
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io._xli import XliError, decode_xli
 from ecgviewer.record import (
@@ -68,22 +68,9 @@ _GLOBAL_KEYS: dict[str, tuple[str, ...]] = {
     "qtcf": ("qtcf",),
     "atrial_rate": ("atrialrate",),
 }
+
 #: How long a Philips representative (median) beat is: its block's first 1.2 s.
 REPBEAT_SECONDS = 1.2
-
-#: Ranges outside which a cart value is an export error, not a measurement (one 1.04 sample
-#: file gives a P duration of 508 ms while its per-lead P durations are 76-92 ms).
-_PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "heart_rate": (10, 400),
-    "rr": (150, 6000),
-    "p_duration": (10, 300),
-    "pr": (40, 600),
-    "qrs": (20, 400),
-    "qt": (100, 1000),
-    "qtc": (100, 1000),
-    "qtcf": (100, 1000),
-    "atrial_rate": (10, 600),
-}
 
 
 def read(path: Path, **_opts: Any) -> Record:
@@ -292,13 +279,9 @@ class _Document:
             self.root.find("internalmeasurements/crossleadmeasurements"),
         ]
         measurements = _measurements([s for s in sources if s is not None])
-        for key, (low, high) in _PLAUSIBLE.items():
-            value = measurements.get(key)
-            if value is not None and not low <= value <= high:
+        for key, value in list(measurements.items()):
+            if not plausible_cart_value(key, value, self.notes):
                 del measurements[key]
-                self.notes.append(
-                    f"the cart's {key.replace('_', ' ')} {value:g} is not plausible: not shown"
-                )
         if "p_duration" not in measurements and measurements.get("p_axis") == 0:
             # The cart's 0 for a P wave it did not find (P duration 0 or none; its main
             # measurements say "Indeterminate"), not an axis of 0 degrees.
