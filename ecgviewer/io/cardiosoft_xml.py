@@ -575,7 +575,9 @@ class _Document:
         ):
             for el in interp.findall(path):
                 text = " ".join((el.text or "").split())
-                if text and text.strip("-*= "):  # not a separator line
+                # Not a separator line, nor a conclusion that repeats a diagnosis line (a
+                # UK Biobank export repeats all six: twelve lines where there are six).
+                if text and text.strip("-*= ") and text not in lines:
                     lines.append(prefix + text)
         return tuple(lines)
 

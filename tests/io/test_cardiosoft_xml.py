@@ -207,7 +207,8 @@ def test_median_beats_measurements_and_statements(tmp_path):
         "<Diagnosis><DiagnosisText>Sinus rhythm</DiagnosisText>"
         "<DiagnosisText>---</DiagnosisText>"
         "<DiagnosisText>Left axis   deviation</DiagnosisText></Diagnosis>"
-        "<Conclusion><ConclusionText>Normal ECG</ConclusionText></Conclusion>"
+        "<Conclusion><ConclusionText>Normal ECG</ConclusionText>"
+        "<ConclusionText>Sinus rhythm</ConclusionText></Conclusion>"
     )
     rec = _read(tmp_path, cardiosoft_xml(interpretation=interpretation))
     cart = rec.cart
