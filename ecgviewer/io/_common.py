@@ -1,5 +1,6 @@
 """Checks and conversions every reader shares: readable file, units to mV, lead naming,
-the fill some carts write after their median beats."""
+the fill some carts write after their median beats, plausible cart values, limb leads
+derived from I and II in standard order."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import numpy as np
 
 from ecgviewer.errors import EmptyFileError, FileAccessError, InvalidSignalError
 from ecgviewer.filekind import open_regular, stat_regular
-from ecgviewer.record import CALIBRATION_PULSE_TEXT, CALIBRATION_SAME_MV, Annotation
+from ecgviewer.record import (
+    CALIBRATION_PULSE_TEXT,
+    CALIBRATION_SAME_MV,
+    STANDARD_LEADS,
+    Annotation,
+    limb_leads_from,
+)
 
 #: Multiplier from a physical unit (as headers spell it, lowercased) to millivolts.
 UNIT_TO_MV: dict[str, float] = {
@@ -144,3 +151,25 @@ def plausible_cart_value(key: str, value: float, notes: list[str]) -> bool:
         return True
     notes.append(f"the cart's {key.replace('_', ' ')} {value:g} is not plausible: not shown")
     return False
+
+
+def derive_standard_leads(
+    signal: np.ndarray, leads: list[str]
+) -> tuple[np.ndarray, list[str], tuple[str, ...]]:
+    """Add III, aVR, aVL, aVF from I and II where missing and put leads in standard order.
+
+    Returns the new signal, lead names and the names that were derived. Leads outside the
+    standard twelve keep their place after them.
+    """
+    present = dict(zip(leads, signal, strict=True))
+    derived: list[str] = []
+    if "I" in present and "II" in present:
+        for name, values in limb_leads_from(present["I"], present["II"]).items():
+            if name not in present:
+                present[name] = values
+                derived.append(name)
+    order = [n for n in STANDARD_LEADS if n in present] + [
+        n for n in leads if n not in STANDARD_LEADS
+    ]
+    out = np.stack([present[n] for n in order]).astype(np.float32)
+    return out, order, tuple(derived)

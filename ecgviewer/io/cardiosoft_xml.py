@@ -45,9 +45,8 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import plausible_cart_value, trim_trailing_fill
+from ecgviewer.io._common import derive_standard_leads, plausible_cart_value, trim_trailing_fill
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
-from ecgviewer.io.muse_xml import derive_standard_leads
 from ecgviewer.record import (
     MAX_FS,
     MIN_FS,

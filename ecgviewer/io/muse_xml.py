@@ -40,18 +40,17 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
+from ecgviewer.io._common import derive_standard_leads
 from ecgviewer.io._hl7 import parse_xml, to_float
 from ecgviewer.record import (
-    STANDARD_LEADS,
     Annotation,
     CartReading,
     Patient,
     Record,
-    limb_leads_from,
     normalize_lead_name,
 )
 
-__all__ = ["read", "derive_standard_leads"]
+__all__ = ["read"]
 
 #: MUSE amplitude unit words -> millivolts per unit.
 _UNITS_MV = {
@@ -103,28 +102,6 @@ def read(path: Path, **_opts: Any) -> Record:
             path, f"XML root element is <{root.tag}>, not a GE MUSE <RestingECG>"
         )
     return _Document(path, root).record()
-
-
-def derive_standard_leads(
-    signal: np.ndarray, leads: list[str]
-) -> tuple[np.ndarray, list[str], tuple[str, ...]]:
-    """Add III, aVR, aVL, aVF from I and II where missing and put leads in standard order.
-
-    Returns the new signal, lead names and the names that were derived. Leads outside the
-    standard twelve keep their place after them.
-    """
-    present = dict(zip(leads, signal, strict=True))
-    derived: list[str] = []
-    if "I" in present and "II" in present:
-        for name, values in limb_leads_from(present["I"], present["II"]).items():
-            if name not in present:
-                present[name] = values
-                derived.append(name)
-    order = [n for n in STANDARD_LEADS if n in present] + [
-        n for n in leads if n not in STANDARD_LEADS
-    ]
-    out = np.stack([present[n] for n in order]).astype(np.float32)
-    return out, order, tuple(derived)
 
 
 @dataclass
