@@ -302,8 +302,9 @@ def measure_signal(
     ``calibration`` replaces :data:`CALIBRATION_MS` (``{}``: the raw detector edges, which sit
     closer to what carts print than to the cardiologists' widest-lead edges).
     ``as_model_ranges``: measure as the anomaly model's normal measurement ranges (in its
-    model card) were built, before three later fixes: beats compared without lag
-    (:func:`~ecgviewer.signal.median_beat.median_beats`, ``lagged``), a P wave kept where it
+    model card) were built, before four later fixes: beats compared without lag and the
+    baseline taken out by median filters (:func:`~ecgviewer.signal.median_beat.median_beats`,
+    ``lagged``, ``pr_baseline``), a P wave kept where it
     does not repeat beat to beat (:data:`P_MIN_CONSISTENCY`) and a PR kept where the P wave
     itself is implausible. The model's measurement features pass True, so that the card stays
     valid; changing that means rebuilding the ranges and re-exporting the card.
@@ -316,7 +317,9 @@ def measure_signal(
     if x.ndim == 1:
         x = x[None, :]
     peaks = np.sort(np.asarray(r_peaks, dtype=np.int64))
-    mb = median_beats(x, fs, leads, peaks, lagged=not as_model_ranges)
+    mb = median_beats(
+        x, fs, leads, peaks, lagged=not as_model_ranges, pr_baseline=not as_model_ranges
+    )
     rate = heart_rate_stats(peaks, fs)
     paced = _paced(x, fs, peaks)
     reasons: dict[str, str] = {}
@@ -357,6 +360,9 @@ def measure_signal(
         )
     if mb.fs < DELINEATION_FS:  # one sample of a 100 Hz beat is 10 ms: interpolate
         up = resample(mb.beats, mb.fs, DELINEATION_FS).astype(np.float32)
+        timing = mb.timing
+        if timing is not None:
+            timing = resample(timing, mb.fs, DELINEATION_FS).astype(np.float32)
         r_up = int(round(mb.r_index * DELINEATION_FS / mb.fs))
         mb = MedianBeats(
             up,
@@ -370,9 +376,12 @@ def measure_signal(
             mb.irregular,
             mb.rr_s,
             mb.reason,
+            timing,
         )
     assert mb.beats is not None  # no beats returned above
-    b = mb.beats.astype(np.float64)
+    # Wave edges on the median-filtered beats, amplitudes and ST levels on the PR-segment
+    # ones (median_beats, ``pr_baseline``), which are the same where there is no timing copy.
+    b = (mb.timing if mb.timing is not None else mb.beats).astype(np.float64)
     rr_s = float(mb.rr_s or (rate.rr_mean_ms or 1000.0) / 1000.0)
     fid, why = delineate(
         b,
@@ -480,7 +489,7 @@ def measure_signal(
         p_axis_deg=axes.get("p"),
         qrs_axis_deg=axes.get("qrs"),
         t_axis_deg=axes.get("t"),
-        leads=_lead_amplitudes(b, mb.fs, mb.leads, fid),
+        leads=_lead_amplitudes(mb.beats.astype(np.float64), mb.fs, mb.leads, fid),
         beats=mb,
         fiducials=fid,
         method=method,
