@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 
 from ecgviewer.signal.intervals import Measurements
+from ecgviewer.signal.serial import pairing_warnings
 
 MINOR = QColor(250, 200, 200)
 MAJOR = QColor(225, 110, 110)
@@ -24,6 +25,7 @@ PREVIOUS = QColor(0, 90, 200)
 FIDUCIAL = QColor(0, 140, 60)
 INK = QColor(20, 20, 20)
 HIGHLIGHT = QColor(255, 230, 120)
+ALERT = QColor(200, 0, 0)
 FONT = "DejaVu Sans"
 #: Beat window shown: from this long before QRS onset to this long after it (s).
 BEFORE_QRS_S, AFTER_QRS_S = 0.32, 0.68
@@ -101,6 +103,44 @@ def _beat_xy(
     return x0 + (t[keep] + BEFORE_QRS_S) * speed, base - (y[keep] - iso) * gain
 
 
+#: Room kept above a beat in its cell for the lead's name and the fiducial labels (mm).
+LABEL_ROOM_MM = 4.0
+
+
+def _baseline_in(cell: QRectF, heights: list[np.ndarray]) -> float:
+    """Where in ``cell`` the isoelectric line goes so that beats rising ``-min(heights)``
+    and falling ``max(heights)`` mm (paper y grows downwards) fit below the label room:
+    centred on the beats' extent, 0.6 of the way down when there are none, and, for a beat
+    taller than the cell, at the share of the cell its rise takes of the whole."""
+    top, bottom = cell.top() + LABEL_ROOM_MM, cell.bottom() - 0.5
+    if not heights:
+        return cell.top() + cell.height() * 0.6
+    up = max(0.0, -min(float(np.min(h)) for h in heights))
+    down = max(0.0, max(float(np.max(h)) for h in heights))
+    room = bottom - top
+    if up + down <= room:
+        return top + up + (room - up - down) / 2
+    return top + room * up / (up + down)
+
+
+def _mark_cut(p: QPainter, xs: np.ndarray, ys: np.ndarray, cell: QRectF, colour: QColor) -> None:
+    """A small triangle on the cell's edge where the trace leaves it (clipped there), so a
+    cut-off wave is not read as its amplitude."""
+    for beyond, edge, sign in (
+        (ys < cell.top(), cell.top(), 1.0),
+        (ys > cell.bottom(), cell.bottom(), -1.0),
+    ):
+        if not beyond.any():
+            continue
+        x = float(xs[int(np.argmax(np.where(beyond, np.abs(ys - edge), -1.0)))])
+        tip = QPointF(x, edge)
+        path = QPainterPath(tip)
+        path.lineTo(x - 0.9, edge + sign * 1.4)
+        path.lineTo(x + 0.9, edge + sign * 1.4)
+        path.closeSubpath()
+        p.fillPath(path, colour)
+
+
 def paint_median_beats(
     p: QPainter,
     k: float,
@@ -112,40 +152,47 @@ def paint_median_beats(
     labels: tuple[str, str] = ("", ""),
     only_common: bool = True,
 ) -> None:
-    """Each lead's median beat in a 3 x 4 grid over ``r`` on true-scale paper, fiducials of
-    ``m`` marked; ``previous`` overlaid in blue, aligned on its own QRS onset."""
+    """Each lead's median beat in a 3 x 4 grid over ``r`` on true-scale paper (columns I-III,
+    aVR-aVF, V1-V3, V4-V6, as carts print them), fiducials of ``m`` marked; ``previous``
+    overlaid in blue, aligned on its own QRS onset. Each cell's baseline sits where its
+    beats fit (a deep QS in V2 is not cut while a small limb lead has room to spare); what
+    still leaves the cell is cut at its edge and marked there (:func:`_mark_cut`)."""
     grid(p, r)
     leads = [n for n in GRID_ORDER if n in m.beats.leads] + [
         n for n in m.beats.leads if n not in GRID_ORDER
     ]
     if previous is not None and only_common:
         leads = [n for n in leads if n in previous.beats.leads]
-    rows = 4 if len(leads) > 3 else max(1, len(leads))
+    rows = 3 if len(leads) > 3 else max(1, len(leads))  # a cart's columns: I-III, aVR-aVF, ...
     cols = max(1, int(np.ceil(len(leads) / rows)))
     cw, ch = r.width() / cols, r.height() / rows
     beat_w = (BEFORE_QRS_S + AFTER_QRS_S) * speed
+    on = m.fiducials.get("qrs_onset")
     for i, lead in enumerate(leads):
         col, row = divmod(i, rows)
         x0 = r.left() + col * cw + max(0.0, (cw - beat_w) / 2)
-        base = r.top() + row * ch + ch * 0.6
         cell = QRectF(r.left() + col * cw, r.top() + row * ch, cw, ch)
+        # The previous (or cart's) beat first, so that this ECG's is drawn on top.
+        drawn = [(previous, PREVIOUS), (m, TRACE)] if previous is not None else [(m, TRACE)]
+        shapes = []
+        for which, colour in drawn:
+            xy = _beat_xy(which, lead, x0, 0.0, speed, gain)
+            if xy is not None:
+                shapes.append((xy, colour))
+        base = _baseline_in(cell, [xy[1] for xy, _ in shapes])
         p.save()
         p.setClipRect(cell)
         # Fiducials of this ECG, the same instants in every lead (global measurement).
-        on = m.fiducials.get("qrs_onset")
         for key in FIDUCIAL_LABELS:
             if key in m.fiducials and on is not None:
                 x = x0 + ((m.fiducials[key] - on) / m.beats.fs + BEFORE_QRS_S) * speed
                 p.setPen(_pen(FIDUCIAL, 0.15, dashed=True))
                 p.drawLine(QPointF(x, cell.top() + 3.5), QPointF(x, cell.bottom()))
-        if previous is not None:
-            xy = _beat_xy(previous, lead, x0, base, speed, gain)
-            if xy is not None:
-                _trace(p, *xy, PREVIOUS, 0.25)
-        xy = _beat_xy(m, lead, x0, base, speed, gain)
-        if xy is not None:
-            _trace(p, *xy, TRACE, 0.25)
+        for (xs, ys), colour in shapes:
+            _trace(p, xs, ys + base, colour, 0.25)
         p.restore()
+        for (xs, ys), colour in shapes:
+            _mark_cut(p, xs, ys + base, cell, colour)
         text(p, k, cell.left() + 1.0, cell.top() + 3.0, lead, 7.0, bold=True)
         if row == 0 and on is not None:
             for key, label in FIDUCIAL_LABELS.items():
@@ -155,9 +202,9 @@ def paint_median_beats(
                         p,
                         k,
                         x + 0.3,
-                        cell.top() + 6.0 + 2.2 * list(FIDUCIAL_LABELS).index(key),
+                        cell.top() + 6.0 + 2.4 * list(FIDUCIAL_LABELS).index(key),
                         label,
-                        4.5,
+                        5.5,
                         colour=FIDUCIAL,
                     )
     if previous is not None:  # legend
@@ -259,7 +306,9 @@ def lead_table(m: Measurements) -> list[list[str]]:
 
 
 # ---------------------------------------------------------------------- whole pages
-PAGE_W, PAGE_H = 297.0, 210.0  # A4 landscape, mm
+# The sheets' drawing area, mm: what A4 and US Letter landscape (297 x 210, 279.4 x 215.9)
+# both hold, so that either prints it at true scale, centred (render.paint_sheet).
+PAGE_W, PAGE_H = 279.0, 209.0
 
 
 def _who(record: object) -> str:
@@ -288,6 +337,7 @@ def measurement_table(m: Measurements, cart: dict[str, float] | None = None) -> 
         "QRS": "qrs",
         "QT": "qt",
         "QTc Bazett": "qtc",
+        "QTc Fridericia": "qtcf",
         "P axis": "p_axis",
         "QRS axis": "qrs_axis",
         "T axis": "t_axis",
@@ -344,15 +394,15 @@ def paint_median_page(p: QPainter, k: float, record: object, m: Measurements) ->
     paint_median_beats(
         p,
         k,
-        QRectF(10, 16, 180, 160),
+        QRectF(10, 16, 176, 159),
         m,
         overlay,  # type: ignore[arg-type]
         labels=("our median beat", "the cart's own beat"),
         only_common=False,
     )
     cart = getattr(getattr(record, "cart", None), "measurements", None) or None
-    y = paint_table(p, k, 195, 20, measurement_table(m, cart), (24, 52, 14) if cart else (24, 66))
-    paint_table(p, k, 195, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 12, 12), pt=5.8, line=3.0)
+    y = paint_table(p, k, 191, 20, measurement_table(m, cart), (23, 50, 14) if cart else (23, 64))
+    paint_table(p, k, 191, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 12, 12), pt=6.0, line=3.0)
     text(
         p,
         k,
@@ -362,8 +412,8 @@ def paint_median_page(p: QPainter, k: float, record: object, m: Measurements) ->
         "J, T end), the same instant in every lead.",
         6,
     )
-    for i, chunk in enumerate(_chunks(m.method, 190)):
-        text(p, k, 10, 185 + 3 * i, chunk, 5.5)
+    for i, chunk in enumerate(_chunks(m.method, 175)):
+        text(p, k, 10, 185 + 3 * i, chunk, 6.0)
 
 
 def _chunks(s: str, width_chars: int) -> list[str]:
@@ -399,6 +449,9 @@ def paint_comparison_page(
     (``remeasured``: both measured by the rules alone, ``ecgviewer.signal.serial.alike``)."""
     p.fillRect(QRectF(0, 0, PAGE_W, PAGE_H), QColor("white"))
     text(p, k, 10, 9, "Serial comparison", 10, bold=True)
+    warnings = pairing_warnings(record, previous_record)  # type: ignore[arg-type]
+    if warnings:
+        text(p, k, 50, 9, "CHECK: " + "; ".join(warnings), 8, bold=True, colour=ALERT)
     text(p, k, 10, 13.5, "this: " + _who(record), 6.0, colour=TRACE)
     text(p, k, 150, 13.5, "previous: " + _who(previous_record), 6.0, colour=PREVIOUS)
     if m.beats.beats is None or previous.beats.beats is None:
@@ -428,7 +481,7 @@ def paint_comparison_page(
         rows.append([f"ST: {quiet_st} other levels within 0.05 mV", "", "", ""])
         flags.append(False)
     rows = rows[:40]
-    paint_table(p, k, 165, 20, rows, (50, 22, 22, 22), pt=5.6, line=3.0, highlight=flags)
+    paint_table(p, k, 165, 20, rows, (46, 20, 20, 20), pt=6.0, line=3.0, highlight=flags)
     missing = comparison.missing_leads  # type: ignore[attr-defined]
     notes = [
         f"{label} ECG lacks {', '.join(v)}"
@@ -446,7 +499,7 @@ def paint_comparison_page(
         ("Compared on common leads; " + "; ".join(notes))
         if notes
         else "Yellow: change beyond measurement noise.",
-        5.5,
+        6.0,
     )
     for i, (rec, colour, label) in enumerate(
         ((previous_record, PREVIOUS, "previous"), (record, TRACE, "this"))
@@ -468,4 +521,4 @@ def paint_comparison_page(
     footer = "25 mm/s, 10 mm/mV. Median beats aligned on QRS onset."
     if remeasured:
         footer += " Both ECGs measured by the rules alone, so that no change is a change of method."
-    text(p, k, 10, 207, footer, 5.5)
+    text(p, k, 10, 206, footer, 6.0)

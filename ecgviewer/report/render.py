@@ -34,6 +34,7 @@ from ecgviewer.errors import FileAccessError
 from ecgviewer.paper.heat import heat_runs
 from ecgviewer.paper.page import CellDrawing
 from ecgviewer.paper.theme import LIGHT
+from ecgviewer.record import Record
 from ecgviewer.report.page import (
     PAGE_SECONDS,
     ReportContent,
@@ -127,14 +128,27 @@ def extra_pages(content: ReportContent) -> list[Any]:
     return pages
 
 
-def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> None:
-    """One A4-landscape millimetre sheet, scaled down to fit the paper when smaller."""
+def sheet_scale(page: ReportPage) -> float:
+    """Paper millimetres per sheet millimetre: 1 (true scale) unless the paper is smaller."""
     from ecgviewer.report import median_sheet as sheet
 
-    fit = min(1.0, page.width / sheet.PAGE_W, page.height / sheet.PAGE_H)
+    return min(1.0, page.width / sheet.PAGE_W, page.height / sheet.PAGE_H)
+
+
+def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> None:
+    """One millimetre sheet (median beats, comparison) centred on the paper: at true scale on
+    A4 and Letter, whose common area it fits (``median_sheet.PAGE_W``), scaled down only on
+    smaller paper."""
+    from ecgviewer.report import median_sheet as sheet
+
+    fit = sheet_scale(page)
     k = dpi / 25.4 * fit
+    px = dpi / 25.4
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.translate(
+        (page.width - sheet.PAGE_W * fit) / 2 * px, (page.height - sheet.PAGE_H * fit) / 2 * px
+    )
     painter.scale(k, k)
     paint(painter, k)
     painter.restore()
@@ -347,7 +361,7 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         ),
         ("Measurements", [f"{name}: {value}" for name, value in content.measurements] or ["-"]),
         ("Anomaly (model)", _anomaly_lines(content)),
-        ("Interpretation", interpretation_lines(content.reading, content.review)),
+        ("Interpretation", interpretation_lines(content.reading, content.review) + cart_lines(rec)),
     ]
     for i, (title, lines) in enumerate(blocks):
         x = h.x + i * col
@@ -362,11 +376,29 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
             bold=True,
             colour=ALERT if unsigned else INK,
         )
-        wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]
-        if len(wrapped) > 7:  # the header has room for 7 lines: say that something is cut
-            wrapped = wrapped[:6] + [_clip(wrapped[6] + " …", col, 6.6)]
+        if title == "Measurements":  # one line each (the reasons in full are on page 2)
+            wrapped = [_clip(text, col, 6.6) for text in lines]
+        else:
+            wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]
+        if len(wrapped) > HEADER_LINES:  # say that something is cut
+            wrapped = wrapped[: HEADER_LINES - 1] + [
+                _clip(wrapped[HEADER_LINES - 1].rstrip("…") + " …", col, 6.6)
+            ]
         for j, text in enumerate(wrapped):
             _text(p, k, x, h.y + 3.5 + (j + 1) * line, _clip(text, col, 6.6), 6.6)
+
+
+#: Lines under each header block's title.
+HEADER_LINES = 7
+
+
+def cart_lines(record: Record) -> list[str]:
+    """The cart's own interpretation, when the file carries one, marked as the cart's (a
+    Philips cart's ">>> Acute MI <<<" must reach the paper, not only the screen)."""
+    statements = getattr(getattr(record, "cart", None), "statements", ()) or ()
+    if not statements:
+        return []
+    return ["Cart's statements: " + "; ".join(str(s).strip() for s in statements if str(s).strip())]
 
 
 def _unconfirmed_mark(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> None:
@@ -390,12 +422,6 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
             f"Percentile: {percentile_text(content.percentile)} (vs normal ECGs)",
             content.verdict,
         ]
-    m = content.model
-    if m:
-        lines.append(f"Model: {m.get('name', '?')} {m.get('version', '')}".strip())
-        sha = str(m.get("sha256", ""))
-        if sha:
-            lines.append(f"Weights sha256: {sha[:16]}…")
     other = [
         f for f in content.flags if f.partition(":")[0] not in QUALITY_PROBLEMS
     ]  # told in the verdict
@@ -464,7 +490,14 @@ def _footer(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         6.8,
         bold=True,
     )
-    stamp = f"ecgviewer {APP_VERSION} · printed {datetime.now():%Y-%m-%d %H:%M}"
+    stamp = f"ecgviewer {APP_VERSION}"
+    m = content.model
+    if m:  # which model scored it, to the weights' hash (the anomaly block has no room)
+        stamp += f" · model {m.get('name', '?')} {m.get('version', '')}".rstrip()
+        sha = str(m.get("sha256", ""))
+        if sha:
+            stamp += f" (sha256 {sha[:12]})"
+    stamp += f" · printed {datetime.now():%Y-%m-%d %H:%M}"
     _text(
         p,
         k,

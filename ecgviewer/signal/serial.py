@@ -107,6 +107,27 @@ def alike(record: Record, m: Measurements, other: Measurements) -> Measurements:
     return m
 
 
+def pairing_warnings(record: Record, previous: Record) -> list[str]:
+    """What makes a comparison of ``record`` with ``previous`` suspect, said on screen and on
+    paper alike: two different patient ids, or a "previous" ECG recorded after this one
+    (every change would then read backwards)."""
+    out = []
+    ids = (record.patient.id, previous.patient.id)
+    if ids[0] and ids[1] and ids[0] != ids[1]:
+        out.append(f"different patient ids ({ids[0]} / {ids[1]})")
+    if record.start is not None and previous.start is not None:
+        try:
+            later = previous.start > record.start
+        except TypeError:  # one with a time zone, one without: not comparable
+            later = False
+        if later:
+            out.append(
+                f"the previous ECG ({previous.start:%Y-%m-%d}) was recorded after this one "
+                f"({record.start:%Y-%m-%d})"
+            )
+    return out
+
+
 def compare(
     before: Measurements,
     after: Measurements,

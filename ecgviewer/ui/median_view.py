@@ -135,16 +135,14 @@ def compare_window(
 ) -> PageWindow:
     """File > Compare with…: this ECG against ``previous`` (any format and rate);
     ``remeasured``: one of them was re-measured by the rules alone (``serial.alike``)."""
-    from ecgviewer.signal.serial import RULES_ALIKE_NOTE, compare
+    from ecgviewer.signal.serial import RULES_ALIKE_NOTE, compare, pairing_warnings
 
     comparison = compare(pm, m, percentiles[1], percentiles[0])
     missing = comparison.missing_leads
     parts = [f"{len(comparison.significant)} change(s) beyond measurement noise (yellow)"]
     if remeasured:
         parts.append(RULES_ALIKE_NOTE)
-    ids = (record.patient.id, previous.patient.id)
-    if ids[0] and ids[1] and ids[0] != ids[1]:
-        parts.insert(0, f"NOTE: different patient ids ({ids[0]} / {ids[1]})")
+    parts[:0] = [f"NOTE: {w}" for w in pairing_warnings(record, previous)]
     if missing["before"]:
         parts.append("previous ECG lacks " + ", ".join(missing["before"]))
     if missing["after"]:

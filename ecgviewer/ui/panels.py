@@ -247,6 +247,7 @@ _CART_ROWS = {
     "QRS": "qrs",
     "QT": "qt",
     "QTc Bazett": "qtc",
+    "QTc Fridericia": "qtcf",
 }
 
 

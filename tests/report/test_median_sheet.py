@@ -55,10 +55,10 @@ def test_median_beat_drawn_true_scale(qapp) -> None:
     p.scale(k, k)
     sheet.paint_median_beats(p, k, sheet.QRectF(10, 16, 180, 160), m)
     p.end()
-    # Lead II cell: column 0, row 1 (cells are 40 mm high); below its labels (top 10 mm),
-    # the only near-black pixels are the trace.
-    top = 56 + 10
-    cell = img.copy(int(10 * k), int(top * k), int(60 * k), int(30 * k))
+    # Lead II cell: column 0, row 1 (3 rows: cells 53.3 mm high); below its name, the only
+    # near-black pixels are the trace.
+    top = 16 + 160 / 3 + sheet.LABEL_ROOM_MM
+    cell = img.copy(int(10 * k), int(top * k), int(45 * k), int((160 / 3 - 4.5) * k))
     rows = [
         y
         for y in range(cell.height())
@@ -112,3 +112,38 @@ def test_a_change_that_rounds_to_nothing_prints_as_zero() -> None:
     assert _signed("{:.0f}", -12.0) == "-12"
     assert _signed("{:.2f}", -0.004) == "0.00"
     assert _signed("{:.2f}", 0.05) == "+0.05"
+
+
+@pytest.mark.parametrize("up_mm, down_mm", [(5.0, 30.0), (25.0, 3.0), (0.0, 0.0), (12.0, 12.0)])
+def test_a_beat_that_fits_its_cell_is_placed_inside_it(qapp, up_mm: float, down_mm: float) -> None:
+    """The baseline goes where the whole beat fits below the lead's name (a QS of -3 mV in V2
+    was cut at -1.6 mV when every baseline sat 0.6 of the way down)."""
+    from ecgviewer.report import median_sheet as sheet
+
+    cell = sheet.QRectF(10, 16, 44, 53.3)
+    heights = np.array([-up_mm, 0.0, down_mm])  # paper y grows downwards
+    base = sheet._baseline_in(cell, [heights])
+    assert base - up_mm >= cell.top() + sheet.LABEL_ROOM_MM - 1e-9
+    assert base + down_mm <= cell.bottom() + 1e-9
+
+
+def test_a_beat_taller_than_its_cell_is_cut_and_marked(qapp) -> None:
+    """What cannot fit is cut at the cell's edge with a mark there, not silently."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from ecgviewer.report import median_sheet as sheet
+
+    k = 10.0
+    cell = sheet.QRectF(5, 5, 40, 30)
+    xs = np.linspace(10, 30, 50)
+    ys = np.full(50, 20.0)
+    ys[25] = 50.0  # 15 mm below the cell
+    img = QImage(int(50 * k), int(60 * k), QImage.Format.Format_RGB32)
+    img.fill(QColor("white"))
+    p = QPainter(img)
+    p.scale(k, k)
+    sheet._mark_cut(p, xs, ys, cell, QColor("black"))
+    p.end()
+    x_px, y_px = int(xs[25] * k), int((cell.bottom() - 0.5) * k)
+    assert max(img.pixelColor(x_px, y_px).getRgb()[:3]) < 90  # the mark, on the bottom edge
+    assert max(img.pixelColor(x_px, int(10 * k)).getRgb()[:3]) > 200  # nothing elsewhere

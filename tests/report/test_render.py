@@ -150,3 +150,25 @@ def test_unsigned_report_says_so_visibly(tmp_path, content, state, words):
     assert words in text and "Interpretation - NOT CONFIRMED" in text
     if state == "edited":
         assert "Was signed by Dr Ünal" in text
+
+
+def test_the_carts_own_statements_reach_the_paper(tmp_path, qapp):
+    """A cart's reading (">>> Acute MI <<<") is printed, marked as the cart's, not only shown
+    on screen."""
+    from ecgviewer.record import CartReading
+
+    s = synthetic_ecg(fs=500, duration=10, seed=2)
+    cart = CartReading(statements=("Inferior infarct, acute", ">>> Acute MI <<<"))
+    rec = Record(s.signal, s.fs, list(s.leads), source="/x/cart.xml", cart=cart)
+    path = render.export_pdf(from_result(rec, None), tmp_path / "r.pdf", "A4")
+    text = _pdf_text(path)
+    assert "Cart's statements: Inferior infarct, acute; >>> Acute MI <<<" in text
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_median_and_comparison_sheets_print_at_true_scale(paper):
+    """The sheets fit both papers unscaled (on Letter they were shrunk to 94 % while saying
+    25 mm/s, 10 mm/mV)."""
+    from ecgviewer.report.page import report_page
+
+    assert render.sheet_scale(report_page(list(STANDARD_LEADS), paper)) == 1.0

@@ -54,3 +54,23 @@ def test_axis_change_wraps_around() -> None:
 
     c = _row("QRS axis", "°", "qrs_axis_deg", 170.0, -170.0)
     assert c.delta == 20.0 and not c.significant
+
+
+def test_a_comparison_of_two_patients_or_backwards_in_time_is_flagged() -> None:
+    from datetime import datetime
+
+    from ecgviewer.record import Patient
+    from ecgviewer.signal.serial import pairing_warnings
+
+    s = synthetic_ecg(fs=500.0, seed=1)
+
+    def rec(pid: str, day: int) -> Record:
+        return Record(
+            s.signal, s.fs, list(s.leads), start=datetime(2024, 1, day), patient=Patient(pid)
+        )
+
+    assert pairing_warnings(rec("A", 9), rec("A", 2)) == []
+    warned = pairing_warnings(rec("A", 2), rec("B", 9))
+    assert len(warned) == 2
+    assert "different patient ids (A / B)" in warned[0]
+    assert "recorded after this one" in warned[1]
