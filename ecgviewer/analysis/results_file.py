@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ecgviewer.analysis.worklist_sources import scan_source
-from ecgviewer.errors import FileAccessError
+from ecgviewer.errors import FileAccessError, printable
 from ecgviewer.record import RecordEntry
 
 #: Columns of the results table (CSV and Parquet), in this order.
@@ -91,7 +91,11 @@ def _drop_partial_last_line(path: Path) -> None:
 
 
 class ResultsWriter:
-    """Appends rows to a results CSV (header written once), flushed and synced per chunk."""
+    """Appends rows to a results CSV (header written once), flushed and synced per chunk.
+
+    Cells are written printable: a file name that is not valid UTF-8 would otherwise stop the
+    whole run with UnicodeEncodeError, and one with a newline would split its row.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -108,7 +112,7 @@ class ResultsWriter:
     def write(self, rows: Iterable[dict[str, str]]) -> None:
         try:
             for row in rows:
-                self._csv.writerow([row[c] for c in COLUMNS])
+                self._csv.writerow([printable(row[c]) for c in COLUMNS])
             self._fh.flush()
             os.fsync(self._fh.fileno())
         except OSError as exc:
@@ -187,7 +191,10 @@ def part_files(out: Path) -> list[Path]:
 
 
 def entry_id(entry: RecordEntry) -> tuple[str, str]:
-    return entry.source, entry.key
+    """(file, entry) as the results table writes them: a file name that is not valid UTF-8 or
+    holds a newline is written escaped (:func:`~ecgviewer.errors.printable`), so a rerun
+    finds its row."""
+    return printable(entry.source), printable(entry.key)
 
 
 def count_results(path: Path) -> tuple[int, int]:

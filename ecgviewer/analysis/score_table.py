@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from ecgviewer.analysis.long_recording import scored_windows, window_bounds
-from ecgviewer.errors import ECGError
+from ecgviewer.errors import ECGError, printable
 from ecgviewer.record import Record
 from ecgviewer.signal.quality import too_few_usable_leads
 from ecgviewer.wording import flag_texts, percentile_text, table_verdict
@@ -191,7 +191,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """A plain-text table; the notes column may be long and comes last."""
     cells = []
     for r in rows:
-        name = r["file"] + (f" [{r['entry']}]" if r["entry"] else "")
+        name = printable(r["file"] + (f" [{r['entry']}]" if r["entry"] else ""))
         if r["error"]:
             cells.append((name, "-", "not scored", "-", r["error"]))
         else:
@@ -215,11 +215,13 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def write_csv(rows: Sequence[dict[str, Any]], out: TextIO) -> None:
+    """One row per ECG; cells printable (a file name that is not UTF-8 must not stop it)."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         writer.writerow(
-            [
+            printable(cell)
+            for cell in [
                 r["file"],
                 r["entry"],
                 "" if r["percentile"] is None else f"{r['percentile']:.1f}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io as stdio
+import os
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,22 @@ def test_reading_workers_send_blocks_and_the_rows_keep_the_scan_order(tmp_path: 
     run(folder, out, workers=2, parquet=False)
     names = [Path(r["file"]).stem for r in rows_of(out)]
     assert names == [f"rec{i:03d}" for i in range(n)]
+
+
+def test_a_file_name_that_is_not_utf8_or_holds_a_newline_never_stops_a_run(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    folder = tmp_path / "names"
+    folder.mkdir()
+    scp = (fixtures_dir / "other/ecgtoolkit_Example.scp").read_bytes()
+    (folder / os.fsdecode(b"bad\xffname.scp")).write_bytes(scp)
+    (folder / "new\nline.scp").write_bytes(scp)
+    out = tmp_path / "results.csv"
+    assert run(folder, out).records == 2
+    names = sorted(Path(r["file"]).name for r in rows_of(out))
+    assert names == ["bad\\xffname.scp", "new\\nline.scp"]  # escaped: the row names the file
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3  # one line a row
+    assert run(folder, out).records == 0  # the rerun finds their rows
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(tmp_path / "results.parquet").to_pylist()
+    assert sorted(Path(t["file"]).name for t in table) == names

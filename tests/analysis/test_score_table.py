@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io as textio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -199,3 +200,24 @@ def test_a_damaged_exam_does_not_end_its_collection(tmp_path):
     assert [r["entry"] for r in rows] == ["10", "11", "12"]
     assert rows[1]["error"] and "only zeros" in rows[1]["error"]
     assert rows[0]["error"] is None and rows[2]["error"] is None
+
+
+def test_csv_and_table_of_a_file_name_that_is_not_utf8_or_holds_a_newline(tmp_path):
+    folder = tmp_path / "f"
+    write_folder(folder, [1.0])
+    odd = [os.fsdecode(b"bad\xffname"), "new\nline"]
+    missing = [str(tmp_path / f"{name}.scp") for name in odd]
+    out = textio.StringIO()
+    csv_path = tmp_path / "scores.csv"
+    status = score_table.score_files(
+        [*missing, str(next(folder.glob("*.hea")))],
+        detector=NanDetector(),
+        csv_out=str(csv_path),
+        stdout=out,
+    )
+    assert status == 2
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4 and "bad\\xffname.scp" in lines[1] and "new\\nline.scp" in lines[2]
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    assert [Path(r["file"]).name for r in rows[:2]] == ["bad\\xffname.scp", "new\\nline.scp"]
+    assert all(r["error"] for r in rows[:2]) and not rows[2]["error"]

@@ -30,3 +30,16 @@ def test_a_short_flat_end_or_one_flat_lead_is_kept():
     assert trim_trailing_fill(one_lead).shape == (12, 900)
     flat = np.zeros((12, 600))
     assert trim_trailing_fill(flat).shape == (12, 600)  # nothing varies: left as is
+
+
+def test_an_error_message_is_one_bounded_printable_line() -> None:
+    """Readers quote values from damaged files: binary, newlines, megabytes."""
+    from ecgviewer.errors import CorruptFileError, brief
+
+    exc = CorruptFileError("/d/bad\udcffname.dcm", "lead 'x\x00\ny' " + "z" * 100_000 + " is bad")
+    text = str(exc)
+    assert text.isprintable() and len(text) < 600
+    assert text.startswith("/d/bad\\xffname.dcm: lead 'x\\x00\\ny' zzz")
+    assert text.endswith("zzz is bad")  # the end of the sentence is kept
+    assert exc.path == "/d/bad\udcffname.dcm"  # the path itself is untouched
+    assert brief("a" * 300, 10) == "a" * 9 + "\u2026" and brief(b"\x01") == "b'\\x01'"
