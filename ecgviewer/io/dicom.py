@@ -31,8 +31,12 @@ reports and scales only the page asked for (uncompressed little-endian transfer 
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,7 @@ from ecgviewer.errors import (
     CorruptFileError,
     InvalidSignalError,
     NoECGChannelsError,
+    brief,
 )
 from ecgviewer.io._channels import rate_ratio, resample, unique_names
 from ecgviewer.io._common import check_readable, unit_scale
@@ -151,7 +156,7 @@ def read(path: Path, **opts: Any) -> Record:
 
     # pydicom warns on harmless deviations (UIDs, value lengths) as elements are decoded,
     # which happens lazily: the whole read runs with those warnings silenced.
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _pydicom_log_silenced():
         warnings.simplefilter("ignore")
         try:
             ds = pydicom.dcmread(str(path))
@@ -160,10 +165,41 @@ def read(path: Path, **opts: Any) -> Record:
             raise CorruptFileError(path, f"not a valid DICOM file ({exc})") from None
         if not groups:
             sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
-            raise NoECGChannelsError(path, f"DICOM object ({sop}) holds no waveform")
+            # A damaged length can make the UID kilobytes of binary: quote its start only.
+            raise NoECGChannelsError(path, f"DICOM object ({brief(sop, 80)}) holds no waveform")
         return _Builder(
             path, ds, groups, int(opts.get("whole_load_values", WHOLE_LOAD_VALUES))
         ).record()
+
+
+_silenced = threading.local()
+
+
+class _SilencedWhileReading(logging.Filter):
+    """Drops pydicom's log records in a thread that is inside :func:`read`.
+
+    pydicom logs (not ``warnings.warn``) each invalid value it decodes, quoting it whole: a
+    damaged file floods stderr with kilobytes of binary. Per thread, so that a read elsewhere
+    (or pydicom used by other code) keeps its log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_silenced, "depth", 0)
+
+
+_PYDICOM_FILTER = _SilencedWhileReading()
+
+
+@contextmanager
+def _pydicom_log_silenced() -> Iterator[None]:
+    logger = logging.getLogger("pydicom")
+    if _PYDICOM_FILTER not in logger.filters:
+        logger.addFilter(_PYDICOM_FILTER)
+    _silenced.depth = getattr(_silenced, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _silenced.depth -= 1
 
 
 class _Group:
@@ -278,6 +314,12 @@ class _Builder:
                 f"waveform {label}: data holds {data_len} bytes, {n_ch} channels x "
                 f"{n_s} samples x {bits} bits need {expected} (truncated or damaged)",
             )
+        held = data_len // (n_ch * max(bits // 8, 1))
+        if held > n_s and data_len - expected > 1:  # beyond DICOM's pad byte: a damaged count
+            self.notes.append(
+                f"waveform {label}: the file holds {held:,} samples per channel but its header "
+                f"declares {n_s:,}: only the declared samples were read"
+            )
         names: list[str] = []
         voltage: list[bool] = []
         gains = np.empty(n_ch)
@@ -296,13 +338,12 @@ class _Builder:
             unit = str(units.get("CodeValue", "")) if units is not None else ""
             factor = unit_scale(unit)
             voltage.append(factor is not None)
-            sens = _number(ch.get("ChannelSensitivity"), 1.0)
-            corr = _number(ch.get("ChannelSensitivityCorrectionFactor"), 1.0)
+            where = f"waveform {label} channel {names[-1]}"
+            sens = self._scale(ch.get("ChannelSensitivity"), f"{where}: channel sensitivity")
+            corr = self._scale(
+                ch.get("ChannelSensitivityCorrectionFactor"), f"{where}: sensitivity correction"
+            )
             base = _number(ch.get("ChannelBaseline"), 0.0)
-            if sens == 0:
-                raise CorruptFileError(
-                    self.path, f"waveform {label} channel {names[-1]}: channel sensitivity is 0"
-                )
             gains[k] = sens * corr * (factor or 1.0)
             offsets[k] = base * (factor or 1.0)
         if not (np.isfinite(gains).all() and np.isfinite(offsets).all()):
@@ -332,6 +373,18 @@ class _Builder:
         for k in range(n_ch):
             data[k] = raw[:, k] * gains[k] + offsets[k]
         return _Group(index, label, fs, names, data, voltage)
+
+    def _scale(self, value: Any, what: str) -> float:
+        """A scale factor; 1 when absent. One that is present but 0, negative or not a finite
+        number is refused: taken as 1 (or used as 0) it would draw the lead silently wrong."""
+        if value is None or str(value).strip() == "":
+            return 1.0
+        number = _num(value, None)
+        if number is None or number <= 0:
+            raise InvalidSignalError(
+                self.path, f"{what} {brief(value, 40)} is not a positive number"
+            )
+        return number
 
     def _join(self, groups: list[_Group]) -> tuple[Any, list[str], list[bool], float]:
         if len(groups) == 1 and isinstance(groups[0].data, DicomPagedSignal):

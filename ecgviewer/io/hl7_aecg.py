@@ -273,6 +273,10 @@ class _Document:
         scale = to_float(attr(scale_el, "value"))
         if scale is None:
             raise CorruptFileError(self.path, f"lead {name}: missing or unreadable <scale>")
+        if scale <= 0:  # 0 would flat-line the lead, a negative scale invert it, unsaid
+            raise InvalidSignalError(
+                self.path, f"lead {name}: <scale> {scale:g} is not a positive number"
+            )
         scale_mv = unit_scale(attr(scale_el, "unit") or "")
         if scale_mv is None:
             self.notes.append(

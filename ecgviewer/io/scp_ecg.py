@@ -329,6 +329,14 @@ class _Scp:
         pos = 6 + 2 * len(counts)
         if pos + sum(sizes) > len(body):
             self.notes.append(f"{what}: lead data runs past the section; read what is there")
+        extra = len(body) - pos - sum(sizes)
+        if sizes and extra >= 2 + min(sizes):
+            # Room for at least one more lead: the lead table (section 3) lists too few, and
+            # the first lead's bytes would be read from the others' lengths (garbage, 58x).
+            raise self.fail(
+                f"{what} holds {extra:,} bytes beyond the data of the {len(counts)} lead(s) "
+                "section 3 declares: the lead table and the lead data disagree"
+            )
         coded = _Coded(avm, interval)
         for name, size, count in zip(names, sizes, counts, strict=True):
             chunk = body[pos : pos + size]

@@ -64,6 +64,7 @@ from ecgviewer.errors import (
     FileTooLargeError,
     InvalidSignalError,
     NoECGChannelsError,
+    brief,
 )
 from ecgviewer.filekind import stat_regular
 from ecgviewer.io import _wfdb_fast
@@ -225,6 +226,7 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
     fast = None
     if raw is not None:
         _check_line_lengths(hea, raw)
+        _check_header_tokens(hea, raw)
         fast = _wfdb_fast.parse_header(raw) if FAST_PATH else None
     quick: Any = fast if fast is not None else _scan_header(hea, raw)
     if quick is None:
@@ -253,6 +255,8 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
             f"multi-segment record of {hours:,.1f} h ({total:,} samples in all) is too long "
             "to read at once (its segments are merged in memory): open one of its segments",
         )
+    if multi:
+        _check_segments(hea, rec, list(getattr(quick, "seg_name", None) or []))
     paged = False
     if not multi:
         _check_sizes(hea, rec.parent, quick)
@@ -411,6 +415,79 @@ def _check_line_lengths(hea: Path, raw: bytes) -> None:
             )
 
 
+_INT = re.compile(r"-?\d+")
+#: ``gain[(baseline)][/units]`` of a signal line.
+_GAIN = re.compile(r"(?P<gain>[^(/]+)(?:\((?P<baseline>[^)]*)\))?(?:/(?P<units>.*))?")
+#: Largest ADC gain (ADC units per physical unit) taken at face value: at 10^9 a 32-bit sample
+#: spans about one unit; 10^308 made every lead a flat 0.
+MAX_GAIN = 1e9
+
+
+def _check_header_tokens(hea: Path, raw: bytes) -> None:
+    """Refuse a record or signal line whose sampling frequency, length, format or gain does
+    not parse, naming the line.
+
+    wfdb's header patterns do not fail on such a token: they match a shorter prefix and shift
+    the other fields, or take the default (``s0010_re 15 abc 38400`` read at 250 Hz, format
+    ``16x-1`` named a lead ``-8337 0 i``, a length of ``1e9`` read 1 sample).
+    """
+    lines = [
+        (number, text.split("#", 1)[0].split())
+        for number, text in enumerate(raw.decode("latin-1").splitlines(), start=1)
+    ]
+    lines = [(number, fields) for number, fields in lines if fields]
+    if not lines:
+        return
+    first, record = lines[0]
+
+    def bad(line: int, what: str, token: str, expected: str) -> CorruptFileError:
+        return CorruptFileError(
+            hea, f"header line {line}: {what} {brief(token, 40)!r} is not {expected}"
+        )
+
+    fs = record[2] if len(record) > 2 else None
+    if fs is not None:
+        m = re.fullmatch(r"([^/(]+)(?:/([^(]+)(?:\(([^)]*)\))?)?", fs)
+        if m is None or not all(_is_number(g) for g in m.groups() if g is not None):
+            raise bad(first, "sampling frequency", fs, "a number")
+    if len(record) > 3 and not _INT.fullmatch(record[3]):
+        raise bad(first, "sample count", record[3], "a whole number")
+    if "/" in record[0] or len(record) < 2 or not _INT.fullmatch(record[1]):
+        return  # a multi-segment record's segment lines; a bad signal count: said elsewhere
+    for k, (number, fields) in enumerate(lines[1 : 1 + int(record[1])], start=1):
+        name = " ".join(fields[8:]) or str(k)
+        if len(fields) > 1 and not _FMT.fullmatch(fields[1]):
+            raise bad(
+                number, f"signal {name}: format", fields[1], "a WFDB format (16, 212x4, 16+512)"
+            )
+        if len(fields) < 3:
+            continue
+        g = _GAIN.fullmatch(fields[2])
+        ok = (
+            g is not None
+            and _is_number(g["gain"])
+            and (g["baseline"] is None or _INT.fullmatch(g["baseline"]) is not None)
+        )
+        if not ok:
+            raise bad(number, f"signal {name}: gain", fields[2], "gain[(baseline)][/units]")
+        assert g is not None
+        gain = float(g["gain"])
+        # A gain of 0 is WFDB's "uncalibrated" (read at its default of 200, as wfdb does: real
+        # records carry it on auxiliary channels, and refusing it would refuse the record).
+        if not math.isfinite(gain) or abs(gain) > MAX_GAIN:
+            raise InvalidSignalError(
+                hea, f"header line {number}: signal {name} has an unusable gain {gain:g}"
+            )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _scan_header(hea: Path, raw: bytes | None) -> _QuickHeader | None:
     """Parse the record and signal lines; None when anything is unusual (wfdb then parses)."""
     if raw is None:
@@ -446,6 +523,26 @@ def _scan_header(hea: Path, raw: bytes | None) -> _QuickHeader | None:
         q.samps_per_frame.append(int(m.group(2) or 1))
         q.byte_offset.append(int(m.group(4) or 0))
     return q
+
+
+def _check_segments(hea: Path, rec: Path, segments: list[str]) -> None:
+    """Refuse a segment that is the record itself or another multi-segment record: WFDB
+    segments are single-segment records, and wfdb would follow such a loop until Python's
+    recursion limit."""
+    for name in dict.fromkeys(segments):
+        if name == "~":
+            continue
+        if name == rec.name:
+            raise CorruptFileError(hea, f"segment {brief(name, 60)} refers to itself")
+        raw = _header_bytes(rec.parent / f"{name}.hea")
+        lines = [ln.strip() for ln in (raw or b"")[:MAX_HEADER_LINE].decode("latin-1").splitlines()]
+        first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+        if first and "/" in first.split()[0]:
+            raise CorruptFileError(
+                hea,
+                f"segment {brief(name, 60)} is itself a multi-segment record "
+                "(WFDB segments hold samples; nested segments are not read)",
+            )
 
 
 def _is_layout_segment(header: Any) -> bool:

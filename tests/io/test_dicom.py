@@ -3,13 +3,14 @@ pydicom's own ``waveform_array`` and a plain numpy decode of the raw WaveformDat
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ecgviewer.errors import CorruptFileError, ECGError, NoECGChannelsError
+from ecgviewer.errors import CorruptFileError, ECGError, InvalidSignalError, NoECGChannelsError
 from ecgviewer.io import read, reader_for
 from ecgviewer.io.dicom import lead_name_from_code
 from ecgviewer.record import STANDARD_LEADS
@@ -135,6 +136,58 @@ def test_long_waveform_is_paged_and_equal(name):
     np.testing.assert_array_equal(np.asarray(paged.signal), whole.signal)
     np.testing.assert_array_equal(paged.signal[2, 100:300], whole.signal[2, 100:300])
     assert paged.slice(1, 2).n_samples == int(whole.fs)
+
+
+def test_a_damaged_uid_length_gives_a_short_printable_message_and_no_log_flood(tmp_path, caplog):
+    """A SOPClassUID length of 32798 swallows the waveform into the UID: pydicom logs the
+    value whole (kilobytes of binary) and the message quoted it whole (80,000 characters)."""
+    data = bytearray(_path("ecgtoolkit_Example.dcm").read_bytes())
+    at = data.find(b"\x08\x00\x16\x00\x1e\x00\x00\x00")  # implicit VR, length 30
+    data[at + 5] = 0x80
+    bad = tmp_path / "sop.dcm"
+    bad.write_bytes(bytes(data))
+    with caplog.at_level(logging.DEBUG), pytest.raises(ECGError) as info:
+        read(bad)
+    message = str(info.value)
+    assert message.startswith(f"{bad}: ") and len(message) < 600 and message.isprintable()
+    assert not [r for r in caplog.records if r.name.startswith("pydicom")]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [
+        ("ChannelSensitivityCorrectionFactor", "0"),
+        ("ChannelSensitivity", "nan"),
+        ("ChannelSensitivity", "inf"),
+        ("ChannelSensitivity", "-1"),
+    ],
+)
+def test_a_zero_negative_or_non_finite_scale_is_refused(tmp_path, keyword, value):
+    """A correction factor of 0 flat-lined the lead; a NaN, infinite or negative sensitivity
+    was silently taken as 1."""
+    ds = _dataset(_path("ecgtoolkit_Example.dcm"))
+    channel = ds.WaveformSequence[0].ChannelDefinitionSequence[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        setattr(channel, keyword, value)
+    out = tmp_path / "scale.dcm"
+    ds.save_as(str(out))
+    with pytest.raises(InvalidSignalError, match=rf"channel I: .* {value} is not a positive"):
+        read(out)
+
+
+def test_a_sample_count_below_what_the_file_holds_is_noted(tmp_path):
+    """NumberOfWaveformSamples 1 in a file holding 5000 gave a silent 1-sample record."""
+    ds = _dataset(_path("ecgtoolkit_Example.dcm"))
+    ds.WaveformSequence[0].NumberOfWaveformSamples = 1000
+    out = tmp_path / "short.dcm"
+    ds.save_as(str(out))
+    rec = read(out)
+    assert rec.n_samples == 1000
+    assert any(
+        "holds 5,000 samples per channel but its header declares 1,000" in n for n in rec.notes
+    )
+    assert not any("holds" in n for n in read(_path("ecgtoolkit_Example.dcm")).notes)
 
 
 def test_cart_intervals_in_seconds_become_ms(tmp_path):

@@ -229,6 +229,14 @@ def test_nan_sample_is_invalid(tmp_path):
         read(_write(tmp_path, _doc(leads={"MDC_ECG_LEAD_I": "1 nan 3"})))
 
 
+@pytest.mark.parametrize("value", ["0", "-2.5"])
+def test_a_zero_or_negative_scale_is_refused(tmp_path, value):
+    """A scale of 0 gave a flat line that looked like a lead."""
+    doc = _doc(scale=f'<scale value="{value}" unit="uV"/>')
+    with pytest.raises(InvalidSignalError, match=rf"lead II: <scale> {value} is not a positive"):
+        read(_write(tmp_path, doc))
+
+
 def test_slightly_unequal_leads_trimmed_with_note(tmp_path):
     leads = {"MDC_ECG_LEAD_I": " ".join(["1"] * 100), "MDC_ECG_LEAD_II": " ".join(["2"] * 98)}
     rec = read(_write(tmp_path, _doc(leads=leads)))

@@ -466,3 +466,16 @@ def test_pointers_counted_from_zero_named(fixtures_dir, tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(UnknownFormatError, match="pointers counted from 0.*Healforce"):
         read(path)
+
+
+def test_a_lead_table_listing_fewer_leads_than_the_data_is_refused(fixtures_dir, tmp_path):
+    """Section 3 saying 1 lead where sections 5 and 6 hold 12 leads' data: the one lead was
+    decoded from the others' byte counts, at 58 times its amplitude, without a word."""
+    data = bytearray((fixtures_dir / "other/ecgtoolkit_Example.scp").read_bytes())
+    assert data[344] == 12  # section 3's lead count
+    data[344] = 1
+    struct.pack_into("<H", data, 0, binascii.crc_hqx(bytes(data[2:]), 0xFFFF))
+    path = tmp_path / "one_lead.scp"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match="lead table and the lead data disagree"):
+        read(path)

@@ -5,6 +5,7 @@ wfdb.rdann, PTB-XL records, paging and bad input. Expected values come from the 
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -442,3 +443,74 @@ def test_uterine_contraction_channel_is_not_an_ecg_lead(tmp_path: Path) -> None:
     hea = write_wfdb(tmp_path, "ctg", data, 250.0, ["FECG", "UC"])
     rec = ecg_io.read(hea)
     assert rec.ecg_leads == ["FECG"]
+
+
+def _s0010_with(fixtures_dir: Path, tmp_path: Path, line: int, field: int, value: str) -> Path:
+    """The PTB record s0010_re with one field of one header line replaced."""
+    src = fixtures_dir / "wfdb"
+    for ext in (".dat", ".xyz"):
+        (tmp_path / f"s0010_re{ext}").write_bytes((src / f"s0010_re{ext}").read_bytes())
+    lines = (src / "s0010_re.hea").read_text().splitlines()
+    fields = lines[line].split()
+    fields[field] = value
+    lines[line] = " ".join(fields)
+    hea = tmp_path / "s0010_re.hea"
+    hea.write_text("\n".join(lines) + "\n")
+    return hea
+
+
+@pytest.mark.parametrize(
+    "line, field, value, words",
+    [
+        (0, 2, "abc", "header line 1: sampling frequency 'abc' is not a number"),
+        (0, 3, "1e9", "header line 1: sample count '1e9' is not a whole number"),
+        (1, 1, "16x-1", "header line 2: signal i: format '16x-1' is not a WFDB format"),
+        (1, 1, "16+-100", "header line 2: signal i: format '16+-100' is not a WFDB format"),
+        (1, 2, "2000(nan)/mV", "header line 2: signal i: gain '2000(nan)/mV' is not gain["),
+    ],
+)
+def test_a_header_token_that_does_not_parse_is_refused(
+    fixtures_dir, tmp_path, line, field, value, words
+):
+    """wfdb's patterns read such a token as a default or shift the fields after it (250 Hz,
+    1 sample, a lead named "-8337 0 i")."""
+    hea = _s0010_with(fixtures_dir, tmp_path, line, field, value)
+    with pytest.raises(CorruptFileError) as err:
+        ecg_io.read(hea)
+    assert str(err.value).startswith(f"{hea}: ") and words in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "gain, words",
+    [
+        ("nan", "signal i has an unusable gain nan"),
+        ("inf/mV", "signal i has an unusable gain inf"),
+        ("1e308", "signal i has an unusable gain 1e+308"),
+    ],
+)
+def test_an_unusable_gain_is_refused(fixtures_dir, tmp_path, gain, words):
+    """wfdb reads a gain of NaN or inf as 200 and 1e308 as 1: a lead scaled wrong, without a
+    word. (A gain of 0, WFDB's "uncalibrated", is read at 200 as before: real records carry
+    it on auxiliary channels.)"""
+    hea = _s0010_with(fixtures_dir, tmp_path, 1, 2, gain)
+    with pytest.raises(InvalidSignalError, match=re.escape(words)):
+        ecg_io.read(hea)
+
+
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        ({"m.hea": "m/2 1 360 100\nm 100\n"}, "segment m refers to itself"),
+        (
+            {"m.hea": "m/2 1 360 100\nn 100\n", "n.hea": "n/2 1 360 100\nm 100\n"},
+            "segment n is itself a multi-segment record",
+        ),
+    ],
+)
+def test_a_multi_segment_record_that_loops_is_refused(tmp_path, files, words):
+    """wfdb followed the loop until Python's recursion limit (RecursionError in the message)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(CorruptFileError, match=words) as err:
+        ecg_io.read(tmp_path / "m.hea")
+    assert "Recursion" not in str(err.value)
