@@ -3,7 +3,8 @@
 Every readable file under the given folders (default: the shared fixtures) whose
 ``Record.cart`` carries the cart's measurements is measured with
 ``ecgviewer.signal.intervals.measure`` (shipped: the rules averaged with the learned edge
-network) and with the rules alone (``learned=False``); the line per file gives ours minus the
+network), with the rules alone (``learned=False``) and the cart-style QRS and QT shown beside
+them (``Measurements.cart_style``); the line per file gives ours minus the
 cart's, in ms for P duration, PR, QRS and QT and in degrees (the shorter way round) for the
 frontal P, QRS and T axes. The same ECG exported twice (a Sierra file and
 Philips' HL7 conversion of it, a Mortara aECG and its DICOM copy) counts once: files are told
@@ -68,6 +69,13 @@ def differences(path: Path) -> dict[str, Any] | None:
             else round(_difference(k, float(getattr(m, f)), float(cart[k])), 1)
             for k, f in FIELDS.items()
         }
+        if learned:  # the narrower edges shown beside ours (Measurements.cart_style)
+            out["cart_style"] = {
+                k: None
+                if k not in m.cart_style or k not in cart
+                else round(m.cart_style[k] - float(cart[k]), 1)
+                for k in FIELDS
+            }
     out["same_ecg_key"] = key
     return out
 
@@ -82,7 +90,7 @@ def _difference(key: str, ours: float, cart: float) -> float:
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Count, mean, SD and median absolute value of ours minus the cart's (ms or degrees)."""
     out: dict[str, Any] = {}
-    for name in ("shipped", "rules"):
+    for name in ("shipped", "rules", "cart_style"):
         out[name] = {}
         for k in FIELDS:
             d = np.array([r[name][k] for r in rows if r[name][k] is not None], np.float64)

@@ -272,21 +272,31 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
             return [("PR / QRS / QT", f"unavailable ({exc})")]
     reasons = getattr(res, "reasons", {}) or {}
 
+    cart_style = getattr(res, "cart_style", None) or {}
+
     def value(name: str) -> str:
         v = getattr(res, f"{name}_ms", None)
         if v is None or not np.isfinite(float(v)):
             why = reasons.get(name) or reasons.get(f"{name}_ms")
             return f"unavailable ({why})" if why else "unavailable"
-        return f"{float(v):.0f} ms"
+        narrow = cart_style.get(name)  # the edges cart criteria were set on
+        return f"{float(v):.0f} ms" + (f" (cart-style {narrow:.0f})" if narrow is not None else "")
 
     pr, p_dur = value("pr"), value("p_duration")
     pr_text = pr if p_dur.startswith("unavailable") else f"{pr} (P {p_dur})"
     out = [("PR", pr_text), ("QRS", value("qrs")), ("QT", value("qt"))]
-    bazett, frid = value("qtc_bazett"), value("qtc_fridericia")
-    if bazett.startswith("unavailable") and frid.startswith("unavailable"):
+    qtc = [getattr(res, f"qtc_{k}_ms", None) for k in ("bazett", "fridericia")]
+    if all(v is None or not np.isfinite(float(v)) for v in qtc):
         out.append(("QTc", "unavailable"))
     else:
-        out.append(("QTc", f"{bazett} (Bazett), {frid} (Fridericia)"))
+        shown = " / ".join("-" if v is None else f"{float(v):.0f}" for v in qtc)
+        narrow = [cart_style.get(f"qtc_{k}") for k in ("bazett", "fridericia")]
+        extra = (
+            "; cart-style " + " / ".join("-" if v is None else f"{v:.0f}" for v in narrow)
+            if any(v is not None for v in narrow)
+            else ""
+        )
+        out.append(("QTc", f"{shown} ms (Bazett / Fridericia{extra})"))
     axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
     out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
     method = str(getattr(res, "method", "") or "")

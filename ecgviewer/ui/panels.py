@@ -198,12 +198,17 @@ class MeasurementsPanel(QGroupBox):
                 for v in (full.p_axis_deg, full.qrs_axis_deg, full.t_axis_deg)
             ]
             self.rows["Axes"].setText(f"P {axes[0]}, QRS {axes[1]}, T {axes[2]} (frontal)")
+        cart_style = getattr(full, "cart_style", None) or {}
         for name in ("P", "PR", "QRS", "QT", "QTc Bazett", "QTc Fridericia"):
             value = m.intervals.get(name)
             if value is None:
                 self.rows[name].setText(f"unavailable: {m.unavailable.get(name, 'not measured')}")
-            else:
-                self.rows[name].setText(f"{value:.0f} ms")
+                continue
+            text = f"{value:.0f} ms"
+            narrow = cart_style.get(_CART_STYLE_KEYS.get(name, ""))
+            if narrow is not None:  # what cart criteria (QRS >= 120 ms, QTc limits) were set on
+                text += f" (cart-style {narrow:.0f})"
+            self.rows[name].setText(text)
         self.rows["Method"].setText(m.method or "-")
         self._show_cart(m.cart)
 
@@ -237,6 +242,14 @@ class MeasurementsPanel(QGroupBox):
     def set_filter_text(self, text: str) -> None:
         self.rows["Display filter"].setText(text)
 
+
+#: Our measurement rows -> keys of ``Measurements.cart_style`` (the edges carts print).
+_CART_STYLE_KEYS = {
+    "QRS": "qrs",
+    "QT": "qt",
+    "QTc Bazett": "qtc_bazett",
+    "QTc Fridericia": "qtc_fridericia",
+}
 
 #: Our measurement rows -> the cart's keys (its QTc is whatever correction the cart used).
 _CART_ROWS = {

@@ -16,6 +16,7 @@ from ecgviewer.signal.intervals import (
     measure,
     measure_intervals,
     measure_signal,
+    measurement_rows,
 )
 from ecgviewer.signal.rpeaks import detect_r_peaks
 from ecgviewer.signal.synthetic import synthetic_ecg
@@ -373,3 +374,36 @@ def test_method_names_the_recorded_rate(fs: float) -> None:
         assert "recorded at 100 Hz, median beats interpolated to 500 Hz" in m.method
     else:
         assert "; at 500 Hz, no low-pass" in m.method and "interpolated" not in m.method
+
+
+def test_cart_style_intervals_are_the_narrower_edges_beside_ours() -> None:
+    """Beside ours (LUDB's widest-lead edges), QRS and QT on the edges carts print, with the
+    QTc of that QT; none where another calibration was asked for or for the model."""
+    syn = synthetic_ecg(fs=500.0, hr=60.0, seed=4)
+    peaks = detect_r_peaks(syn.signal, 500.0)
+    m = measure_signal(syn.signal, 500.0, syn.leads, peaks)
+    cs = m.cart_style
+    assert set(cs) == {"qrs", "qt", "qtc_bazett", "qtc_fridericia"}
+    assert m.qrs_ms is not None and m.qt_ms is not None
+    assert cs["qrs"] < m.qrs_ms and cs["qt"] < m.qt_ms
+    rr_s = m.beats.rr_s
+    assert rr_s is not None
+    assert cs["qtc_bazett"] == pytest.approx(cs["qt"] / rr_s**0.5, abs=0.1)
+    assert "(cart-style " in dict(measurement_rows(m))["QRS"]
+    assert measure_signal(syn.signal, 500.0, syn.leads, peaks, calibration={}).cart_style == {}
+    model = measure_signal(syn.signal, 500.0, syn.leads, peaks, as_model_ranges=True)
+    assert model.cart_style == {}
+
+
+@pytest.mark.needs_shared
+def test_cart_style_qrs_is_near_a_carts_own(fixtures_dir: Path) -> None:
+    """The GE MUSE example (cart QRS 94 ms, QT 434 ms): ours read 121 / 465 ms on LUDB's
+    edges, the cart-style ones are within the standard's per-record spread of the cart's.
+    (The T-end shift of CART_STYLE_MS was chosen on 22 carts this file is one of.)"""
+    from ecgviewer.io import read
+
+    rec = read(fixtures_dir / "cart" / "ge_muse" / "intro_ecg_MUSE_20200923_example.xml")
+    assert rec.cart is not None
+    cs = measure(rec).cart_style
+    assert cs["qrs"] == pytest.approx(rec.cart.measurements["qrs"], abs=10.0)
+    assert cs["qt"] == pytest.approx(rec.cart.measurements["qt"], abs=20.0)
