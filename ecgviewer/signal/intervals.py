@@ -466,7 +466,7 @@ def measure_signal(
     cart_style: dict[str, float] = {}
     if calibration is None and not as_model_ranges and values["qrs"] is not None:
         cart_style = _cart_style(b, mb, rr_s, paced, qt is not None)
-    axes, axis_why = _axes(b, mb.leads, fid)
+    axes, axis_why = _axes(b, mb.leads, fid, hexaxial=not as_model_ranges)
     reasons.update(axis_why)
     n_leads = len(mb.leads)
     method = (
@@ -828,10 +828,15 @@ def _frontal(beats: np.ndarray, leads: tuple[str, ...]) -> tuple[np.ndarray, np.
 
 
 def _axes(
-    beats: np.ndarray, leads: tuple[str, ...], fid: dict[str, float]
+    beats: np.ndarray, leads: tuple[str, ...], fid: dict[str, float], hexaxial: bool = True
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Frontal P, QRS and T axes (degrees, -90..180 convention as carts print: -180..180)
-    from the net areas of I and aVF over each wave, relative to the PR level."""
+    from the net areas of I and aVF over each wave, relative to the PR level.
+
+    ``hexaxial``: aVF is scaled by 2/sqrt(3) first. In Einthoven's triangle lead I measures
+    the heart's frontal vector at full length and aVF = (II + III) / 2 at sqrt(3)/2 of it, so
+    atan2(aVF, I) alone reads an axis of 60 degrees as 56 (and -30 as -27); ``False`` keeps
+    that reading, with which the anomaly model's measurement ranges were built."""
     out: dict[str, float] = {}
     why: dict[str, str] = {}
     pair = _frontal(beats, leads)
@@ -857,8 +862,9 @@ def _axes(
         if math.hypot(*areas) < 1e-6:
             why[name] = "indeterminate (no net area in the frontal plane)"
             continue
+        vertical = areas[1] * (2.0 / math.sqrt(3.0) if hexaxial else 1.0)
         # + 0.0: a small negative angle rounds to -0.0, which would print as "-0°".
-        out[key] = round(math.degrees(math.atan2(areas[1], areas[0])), 0) + 0.0
+        out[key] = round(math.degrees(math.atan2(vertical, areas[0])), 0) + 0.0
     return out, why
 
 

@@ -407,3 +407,24 @@ def test_cart_style_qrs_is_near_a_carts_own(fixtures_dir: Path) -> None:
     cs = measure(rec).cart_style
     assert cs["qrs"] == pytest.approx(rec.cart.measurements["qrs"], abs=10.0)
     assert cs["qt"] == pytest.approx(rec.cart.measurements["qt"], abs=20.0)
+
+
+@pytest.mark.parametrize("true_deg", [-30.0, 0.0, 45.0, 60.0, 120.0])
+def test_frontal_axis_of_a_known_heart_vector(true_deg: float) -> None:
+    """A frontal heart vector at ``true_deg`` projected on Einthoven's leads (I at full
+    length, aVF at sqrt(3)/2 of it) reads back at ``true_deg``; without the 2/sqrt(3) of aVF
+    (the model's measurement ranges) 60 degrees read 56."""
+    from ecgviewer.signal.intervals import _axes
+
+    t = np.arange(200)
+    wave = np.exp(-(((t - 100) / 15.0) ** 2))
+    theta = np.radians(true_deg)
+    one = np.cos(theta) * wave
+    avf = np.sqrt(3.0) / 2.0 * np.sin(theta) * wave
+    beats = np.stack([one, avf])
+    fid = {"qrs_onset": 60.0, "qrs_offset": 140.0}
+    axes, _ = _axes(beats, ("I", "aVF"), fid)
+    assert axes["qrs"] == pytest.approx(true_deg, abs=0.6)
+    if true_deg == 60.0:
+        plain, _ = _axes(beats, ("I", "aVF"), fid, hexaxial=False)
+        assert plain["qrs"] == pytest.approx(56.3, abs=0.6)
