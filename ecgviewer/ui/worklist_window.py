@@ -40,7 +40,13 @@ from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
 from ecgviewer.ui.messages import show_error, show_info
 from ecgviewer.ui.workers import JobTracker, Worker
-from ecgviewer.ui.worklist_model import SCORE_COL, UID_ROLE, WorklistProxy, WorklistTableModel
+from ecgviewer.ui.worklist_model import (
+    COLUMNS,
+    SCORE_COL,
+    UID_ROLE,
+    WorklistProxy,
+    WorklistTableModel,
+)
 from ecgviewer.ui.worklist_panel import WorklistDetails, WorklistToolbar
 from ecgviewer.ui.worklist_reading_filter import choose_audit_export
 
@@ -121,11 +127,24 @@ class WorklistWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((70, 75, 90, 70, 135, 65, 45, 120, 200)):
-            self.table.setColumnWidth(col, width)
-        # the verdict column holds "within normal range" without eliding it
+        # Widths by column name (a column added to COLUMNS must not shift the others: the
+        # date once got 45 px and read "198…"); the widest text each must show unelided.
         fm = self.table.fontMetrics()
-        self.table.setColumnWidth(SCORE_COL, fm.horizontalAdvance("within normal range") + 24)
+        widths = {
+            "score": fm.horizontalAdvance("within normal range") + 24,
+            "percentile": fm.horizontalAdvance("> 99.9 %") + 24,
+            "findings": 130,
+            "quality": 70,
+            "review_state": fm.horizontalAdvance("⚑ abnormal") + 24,
+            "patient_id": 75,
+            "start": fm.horizontalAdvance("2026-12-03 10:22:03") + 16,
+            "duration": fm.horizontalAdvance("24:00:00 h") + 16,
+            "n_leads": fm.horizontalAdvance("Leads") + 20,
+            "label": 200,
+        }
+        for col, (key, _title) in enumerate(COLUMNS):
+            if key in widths:
+                self.table.setColumnWidth(col, widths[key])
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(lambda _i: self.open_current())
 

@@ -173,3 +173,14 @@ def test_quality_column_shows_and_sorts_recording_problems(qtbot):
     assert shown == ["off V1-V6", "noisy II", ""]
     assert proxy.index(0, col).data(SORT_ROLE) > proxy.index(1, col).data(SORT_ROLE) > 0
     assert "chest leads V1-V6 disconnected" in proxy.index(0, col).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_date_column_shows_a_whole_date_and_time(qtbot, tmp_path):
+    """Each column's width is set by its name: the date read "198…" when a new column
+    shifted a tuple of widths by one."""
+    from ecgviewer.ui.worklist_model import COLUMNS
+
+    win = make_window(qtbot, ReviewStore(tmp_path / "r.sqlite"), FakeDetector())
+    col = [key for key, _ in COLUMNS].index("start")
+    fm = win.table.fontMetrics()
+    assert win.table.columnWidth(col) >= fm.horizontalAdvance("1986-03-28 09:16:38") + 8
