@@ -124,11 +124,16 @@ def verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
     return f"{head} Score: {percentile_verdict(p)}; {note}."
 
 
-def headline(p: float | None) -> str:
-    """The analysis panel's bold line: "Unusual · percentile > 99.9 %"."""
+def headline(p: float | None, n_findings: int = 0) -> str:
+    """The analysis panel's bold line: "Unusual · percentile > 99.9 %"; an ECG that is not
+    unusual as a whole but has ``n_findings`` local findings (a PVC, one odd lead) says so,
+    so that "within normal range" does not stand over four findings at 99.9 %."""
     if not _finite(p):
         return "Scored (no percentile for this model)"
-    return f"{verdict_word(p).capitalize()} · percentile {percentile_text(p)}"
+    line = f"{verdict_word(p).capitalize()} · percentile {percentile_text(p)}"
+    if n_findings and verdict_word(p) != "unusual":
+        line += f" · {n_findings} local finding{'s' if n_findings != 1 else ''}"
+    return line
 
 
 def flag_text(flag: str) -> str:

@@ -127,3 +127,12 @@ def test_a_score_table_row_has_no_number_for_a_record_it_cannot_score():
     table = score_table.result_row("f.xml", "", result, 1.0)
     assert table["score"] is None and table["top_leads"] == []
     assert table["verdict"] == "not scored: recording problem"
+
+
+def test_headline_counts_local_findings_where_the_whole_ecg_is_not_unusual():
+    """A PVC's four findings at 99.9 % under "Within normal range · percentile 19.6 %" read
+    as a contradiction; the headline now names them (an unusual ECG needs no such note)."""
+    assert wording.headline(19.6, 4) == "Within normal range · percentile 19.6 % · 4 local findings"
+    assert wording.headline(90.0, 1).endswith("· 1 local finding")
+    assert wording.headline(99.5, 3) == wording.headline(99.5)
+    assert wording.headline(19.6, 0) == wording.headline(19.6)

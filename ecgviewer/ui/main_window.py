@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self.findings_panel.set_findings([])
         self.measure_panel.clear("measuring…")
         self.patient_panel.show_record(record)
+        self.side.cart.show_record(record)
         self.redraw()
         self._update_title()
         if not self.plot.hasFocus() and self.isActiveWindow():

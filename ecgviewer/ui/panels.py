@@ -427,7 +427,17 @@ class AnalysisPanel(QGroupBox):
                 float(result.score), pct, words, "\n".join(details), headline=words.split(":")[0]
             )
         else:
-            self.show_result(float(result.score), pct, wording.comparison(pct), "\n".join(details))
+            n_findings = len(getattr(result, "findings", None) or ()) if has_findings else 0
+            words = wording.comparison(pct)
+            if n_findings and wording.verdict_word(pct) != "unusual":
+                words += " as a whole; the findings below stand out locally."
+            self.show_result(
+                float(result.score),
+                pct,
+                words,
+                "\n".join(details),
+                headline=wording.headline(pct, n_findings),
+            )
 
     def show_not_scored(self, reason: str) -> None:
         """No result for this record, and why: nothing stale stays."""
@@ -511,19 +521,38 @@ class FindingsPanel(QGroupBox):
             self.finding_activated.emit(self.findings[idx])
 
 
+class CartStatementsPanel(QGroupBox):
+    """The cart's own interpretation, at the top of the column when the file carries one: a
+    Philips cart's ">>> Acute MI <<<" sat in the patient panel, below the fold."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("The cart's interpretation (not ours, not reviewed)", parent)
+        box = QVBoxLayout(self)
+        self.label = _value_label()
+        box.addWidget(self.label)
+        self.show_record(None)
+
+    def show_record(self, record: Record | None) -> None:
+        statements = record.cart.statements if record and record.cart else ()
+        self.label.setText(_breakable("\n".join(statements)))
+        self.setVisible(bool(statements))
+
+
 class SidePanel(QScrollArea):
-    """The viewer's right-hand column, scrollable: anomaly analysis, findings, measurements
-    and patient, in that order. Owns the four panels; the window connects their signals."""
+    """The viewer's right-hand column, scrollable: the cart's interpretation (when the file
+    has one), anomaly analysis, findings, measurements and patient, in that order. Owns the
+    panels; the window connects their signals."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.cart = CartStatementsPanel()
         self.analysis = AnalysisPanel()
         self.findings = FindingsPanel()
         self.measurements = MeasurementsPanel()
         self.patient = PatientPanel()
         column = QWidget()
         box = QVBoxLayout(column)
-        for panel in (self.analysis, self.findings, self.measurements, self.patient):
+        for panel in (self.cart, self.analysis, self.findings, self.measurements, self.patient):
             box.addWidget(panel)
         self.setWidget(column)
         self.setWidgetResizable(True)

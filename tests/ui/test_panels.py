@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgviewer.record import CartReading, Record
+from ecgviewer.record import STANDARD_LEADS, CartReading, Record
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.panels import MeasurementsPanel, PatientPanel
 
@@ -123,3 +123,18 @@ def test_a_value_that_comes_to_wrap_keeps_its_second_line(window, qtbot, fixture
     assert "cart 1463 ms" in rows["RR"].text()
     for name, label in rows.items():
         assert label.height() >= label.heightForWidth(label.width()), name
+
+
+def test_the_carts_interpretation_heads_the_side_column(window, fixtures_dir) -> None:
+    """A cart's statements are the first thing in the column (not below the fold in the
+    patient panel), and the box is hidden for a file without them."""
+    from ecgviewer.io import read
+
+    rec = read(fixtures_dir / "cart" / "philips_sierra" / "pysierraecg_1-03_repbeats_example.xml")
+    window.open_record(rec)
+    box = window.side.cart
+    assert not box.isHidden() and ">>> Acute MI <<<" in box.label.text().replace("\u200b", "")
+    column = window.side.widget().layout()
+    assert column.indexOf(box) == 0
+    window.open_record(Record(np.zeros((12, 5000), np.float32), 500.0, list(STANDARD_LEADS)))
+    assert box.isHidden()
