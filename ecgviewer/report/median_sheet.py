@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 
+from ecgviewer.signal.filters import DisplayFilter
 from ecgviewer.signal.intervals import Measurements
 from ecgviewer.signal.serial import pairing_warnings
 
@@ -509,6 +510,8 @@ def paint_comparison_page(
         if not lead:
             continue
         sig = np.asarray(rec.signal[leads.index(lead), : int(10 * rec.fs)], dtype=np.float64)  # type: ignore[attr-defined]
+        # As the viewer shows it (0.5-40 Hz): one strip's wander must not read as a change.
+        sig = DisplayFilter().apply(sig, float(rec.fs))  # type: ignore[attr-defined]
         paint_rhythm_strip(
             p,
             k,
@@ -518,7 +521,10 @@ def paint_comparison_page(
             f"{lead} ({label})",
             colour,
         )
-    footer = "25 mm/s, 10 mm/mV. Median beats aligned on QRS onset."
+    footer = (
+        "25 mm/s, 10 mm/mV. Median beats aligned on QRS onset. Rhythm strips "
+        f"{DisplayFilter().describe(500.0)}."
+    )
     if remeasured:
         footer += " Both ECGs measured by the rules alone, so that no change is a change of method."
     text(p, k, 10, 206, footer, 6.0)
