@@ -44,6 +44,9 @@ class Finding:
     score: float
     percentile: float | None = None
     part: str = "restoration"
+    #: heavy noise in this lead over the region (signal.quality.noisy_spans): possibly an
+    #: artefact rather than the heart
+    noisy: bool = False
 
     @property
     def centre(self) -> float:
@@ -55,7 +58,10 @@ class Finding:
 
     @property
     def reason(self) -> str:
-        return PART_TEXT.get(self.part, self.part.replace("_", " "))
+        text = PART_TEXT.get(self.part, self.part.replace("_", " "))
+        if self.noisy:
+            text += "; heavy noise in this lead here: possibly an artefact"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +71,7 @@ class Finding:
             "score": round(self.score, 4),
             "percentile": None if self.percentile is None else round(self.percentile, 2),
             "part": self.part,
+            **({"noisy": True} if self.noisy else {}),
         }
 
     @classmethod
@@ -77,6 +84,7 @@ class Finding:
             float(data["score"]),
             None if pct is None else float(pct),
             str(data.get("part", "restoration")),
+            bool(data.get("noisy", False)),
         )
 
 

@@ -28,9 +28,9 @@ from scipy.ndimage import gaussian_filter1d
 
 from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
-from ecgviewer.record import Record
+from ecgviewer.record import Record, normalize_lead_name
 from ecgviewer.result import Finding
-from ecgviewer.signal.quality import SignalQuality, assess_record, work_rate
+from ecgviewer.signal.quality import SignalQuality, assess_record, noisy_spans, work_rate
 from model import findings as findings_mod
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
@@ -812,6 +812,8 @@ class Detector:
         else:
             empty = np.zeros((len(record.leads), 0), np.float32)
             maps = _Maps(empty, empty.copy(), None, [], [])
+        quality = p.quality if p.quality is not None else quality_of(record, p, cfg)
+        findings = _noise_marked(maps.findings, record, p, quality, cfg)
         result = ScoreResult(
             score=float(score),
             percentile=self.percentile_of(score),
@@ -823,13 +825,39 @@ class Detector:
             model=dict(self.model_info),
             components=components,
             map_reference=self.map_reference,
-            findings=maps.findings,
+            findings=findings,
             finding_map=maps.finding,
             evidence=evidence,
         )
-        return with_quality(
-            result, record, p.quality if p.quality is not None else quality_of(record, p, cfg)
+        return with_quality(result, record, quality)
+
+
+def _noise_marked(
+    findings: list[Finding], record: Record, p: Prepared, quality: SignalQuality, cfg: ModelConfig
+) -> list[Finding]:
+    """``findings`` with those lying partly in a stretch of heavy noise of their lead marked
+    (``Finding.noisy``) and put after the others: the top finding of a Holter strip sat on
+    a few seconds of muscle noise in the limb leads, which the record-level quality check,
+    judging the whole strip, did not flag."""
+    if not findings:
+        return findings
+    names = record.ecg_leads
+    rows = [record.leads.index(name) for name in names]
+    peaks = np.rint(np.asarray(p.r_peaks, np.float64) * record.fs / cfg.fs).astype(np.int64)
+    spans = noisy_spans(record.data()[rows, : p.n_in or None], record.fs, names, quality, peaks)
+    if not spans:
+        return findings
+    by_lead = {normalize_lead_name(name): s for name, s in spans.items()}
+    out = []
+    for f in findings:
+        inside = sum(
+            max(0.0, min(f.end, z) - max(f.start, a)) for a, z in by_lead.get(f.lead or "", [])
         )
+        # A third of the region (or a second of it): a long region over a burst of 2 s is
+        # as suspect as a short one inside it.
+        noisy = f.lead is not None and inside >= min(1.0, (f.end - f.start) / 3)
+        out.append(replace(f, noisy=True) if noisy else f)
+    return sorted(out, key=lambda f: f.noisy)  # stable: each group keeps its order
 
 
 @dataclass

@@ -501,6 +501,60 @@ def assess_record(
     return assess(x, float(record.fs), names, at_work_rate=work, peaks=peaks)
 
 
+#: Length and step (s) of the stretches in which :func:`noisy_spans` measures EMG.
+SPAN_S, SPAN_STEP_S = 1.0, 0.5
+
+
+def noisy_spans(
+    signal: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    quality: SignalQuality,
+    peaks: np.ndarray,
+) -> dict[str, list[tuple[float, float]]]:
+    """Where each lead of ``signal`` (n_leads, n, mV at ``fs``) carries heavy EMG noise for a
+    while: stretches of :data:`SPAN_S` (every :data:`SPAN_STEP_S`) whose robust RMS in the EMG
+    band, outside the QRS complexes (``peaks``, samples at ``fs``), exceeds what makes a whole
+    record "noisy" (:data:`EMG_REL` of the record's typical QRS amplitude in ``quality``, and
+    :data:`EMG_MIN_MV`), merged into (start, end) seconds per lead.
+
+    Why: :func:`assess` judges the record as a whole, so a few seconds of muscle or motion
+    noise in the limb leads of a Holter strip flagged nothing, and the anomaly model's top
+    finding sat on it ("this beat differs from the expected normal beat")."""
+    x = np.asarray(signal, dtype=np.float64)
+    n = x.shape[-1]
+    length, step = int(round(SPAN_S * fs)), int(round(SPAN_STEP_S * fs))
+    connected = [q.qrs_mv for q in quality.leads if LEAD_OFF not in q.problems and q.qrs_mv > 0]
+    if n < length or not connected or step < 1:
+        return {}
+    hf = _emg_band(x, float(fs))
+    if hf is None:
+        return {}
+    hf = hf.astype(np.float64)
+    half = max(1, int(round(QRS_HALF_S * fs)))
+    for b in np.asarray(peaks, np.int64).tolist():  # QRS energy reaches into the band
+        hf[:, max(0, b - 2 * half) : max(0, b + 2 * half)] = np.nan
+    starts = np.arange(0, n - length + 1, step)
+    seg = hf[:, starts[:, None] + np.arange(length)[None, :]]  # (leads, stretches, samples)
+    centre = np.nanmedian(seg, axis=-1, keepdims=True)
+    rms = 1.4826 * np.nanmedian(np.abs(seg - centre), axis=-1)
+    enough = np.sum(np.isfinite(seg), axis=-1) >= 0.2 * length
+    limit = max(EMG_MIN_MV, EMG_REL * float(np.median(connected)))
+    out: dict[str, list[tuple[float, float]]] = {}
+    for i, name in enumerate(list(leads)[: x.shape[0]]):
+        loud = enough[i] & (np.nan_to_num(rms[i]) > limit)
+        spans: list[tuple[float, float]] = []
+        for k in np.flatnonzero(loud).tolist():
+            a, z = starts[k] / fs, (starts[k] + length) / fs
+            if spans and a <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], z)
+            else:
+                spans.append((a, z))
+        if spans:
+            out[str(name)] = spans
+    return out
+
+
 def _beat_amplitudes(
     band: np.ndarray, beats: np.ndarray, half: int, n: int
 ) -> tuple[np.ndarray, np.ndarray]:

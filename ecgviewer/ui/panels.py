@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -485,11 +485,12 @@ class FindingsPanel(QGroupBox):
             pct = "-" if f.percentile is None else wording.percentile_text(f.percentile)
             size = wording.sd_text(f.score)
             tip = f"{size} SD above normal ECGs in this lead: {f.reason}"
-            for c, text in enumerate(
-                (str(r + 1), f.lead or "all", f"{f.start:.1f}-{f.end:.1f} s", size, pct)
-            ):
+            lead = (f.lead or "all") + (" (noise?)" if f.noisy else "")
+            for c, text in enumerate((str(r + 1), lead, f"{f.start:.1f}-{f.end:.1f} s", size, pct)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
+                if f.noisy:  # possibly an artefact: greyed, after the clean findings
+                    item.setForeground(QColor(120, 120, 120))
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.clearSelection()

@@ -228,3 +228,40 @@ def test_a_carts_calibration_pulse_is_not_scored(det: Detector) -> None:
     np.testing.assert_array_equal(res.anomaly_map[:, :end], ecg.anomaly_map)
     assert not res.anomaly_map[:, end:].any() and np.isnan(res.restored[:, end:]).all()
     assert all(f.end <= end / record.fs for f in res.findings)
+
+
+def test_findings_on_a_burst_of_noise_are_marked_and_put_last() -> None:
+    """A finding lying in a stretch of heavy EMG of its lead is marked as a possible
+    artefact and ranked after the clean ones; JSON keeps the mark."""
+    from types import SimpleNamespace
+
+    from ecgviewer.record import Record
+    from ecgviewer.result import Finding
+    from ecgviewer.signal.quality import assess_record
+    from ecgviewer.signal.rpeaks import detect_r_peaks
+    from ecgviewer.signal.synthetic import synthetic_ecg
+    from model.config import ModelConfig
+    from model.infer import _noise_marked
+    from tests.signal.test_quality import _emg_burst
+
+    fs = 500.0
+    syn = synthetic_ecg(fs=fs, duration=10.0, seed=2)
+    x = syn.signal.astype(np.float64).copy()
+    x[1] += _emg_burst(x.shape[1], fs, 3.0, 6.0, 0.06)
+    rec = Record(x.astype(np.float32), fs, list(syn.leads))
+    cfg = ModelConfig()
+    p = SimpleNamespace(r_peaks=detect_r_peaks(x, fs) * cfg.fs / fs, n_in=x.shape[1])
+    findings = [
+        Finding("II", 3.5, 5.0, 9.0, part="beat"),
+        Finding("V2", 3.5, 5.0, 6.0),
+        Finding("II", 8.0, 9.0, 4.0),
+    ]
+    out = _noise_marked(findings, rec, p, assess_record(rec), cfg)  # type: ignore[arg-type]
+    assert [(f.lead, f.start, f.noisy) for f in out] == [
+        ("V2", 3.5, False),
+        ("II", 8.0, False),
+        ("II", 3.5, True),
+    ]
+    assert out[-1].reason.endswith("possibly an artefact")
+    assert Finding.from_json(out[-1].to_json()) == out[-1]
+    assert "noisy" not in out[0].to_json()

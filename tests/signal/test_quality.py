@@ -184,3 +184,34 @@ def test_mains_of_a_10_s_strip_as_the_fft_gives_it(fs: float) -> None:
     assert direct[3] == pytest.approx(0.08, rel=0.1) and direct[7] == pytest.approx(0.02, rel=0.2)
     shorter = Q._mains(x[:, : n - 7], fs)  # not 10 s: the FFT path
     assert shorter[3] == pytest.approx(direct[3], rel=0.2)  # other bins: scalloping
+
+
+def _emg_burst(n: int, fs: float, a: float, z: float, rms_mv: float, seed: int = 0) -> np.ndarray:
+    """Muscle-like noise (white, 20-150 Hz) of ``rms_mv`` between ``a`` and ``z`` seconds."""
+    from scipy import signal as sps
+
+    rng = np.random.default_rng(seed)
+    sos = sps.butter(4, (20.0, 150.0), btype="bandpass", fs=fs, output="sos")
+    burst = sps.sosfilt(sos, rng.standard_normal(n))
+    burst *= rms_mv / burst.std()
+    t = np.arange(n) / fs
+    return np.where((t >= a) & (t < z), burst, 0.0)
+
+
+def test_noisy_spans_find_a_few_seconds_of_muscle_noise_in_one_lead() -> None:
+    """A 3 s burst of EMG in lead II, which the whole-record check does not call noisy,
+    is found there and only there (a Holter's limb-lead artefact became its top finding)."""
+    from ecgviewer.signal.rpeaks import detect_r_peaks
+
+    fs = 500.0
+    syn = synthetic_ecg(fs=fs, duration=10.0, seed=2)
+    x = syn.signal.astype(np.float64).copy()
+    clean_q = Q.assess(x, fs, syn.leads)
+    assert Q.noisy_spans(x, fs, syn.leads, clean_q, detect_r_peaks(x, fs)) == {}
+    x[1] += _emg_burst(x.shape[1], fs, 3.0, 6.0, 0.06)
+    q = Q.assess(x, fs, syn.leads)
+    assert "noisy" not in q.leads[1].problems  # 3 s of 10: the record as a whole passes
+    spans = Q.noisy_spans(x, fs, syn.leads, q, detect_r_peaks(x, fs))
+    assert list(spans) == ["II"]
+    (a, z), *rest = spans["II"]
+    assert not rest and 2.0 <= a <= 3.5 and 5.5 <= z <= 7.0
