@@ -30,7 +30,13 @@ from ecgviewer.errors import ECGError, ModelError, ScoringCancelled
 from ecgviewer.paths import resource
 from ecgviewer.record import Record, normalize_lead_name
 from ecgviewer.result import Finding
-from ecgviewer.signal.quality import SignalQuality, assess_record, noisy_spans, work_rate
+from ecgviewer.signal.quality import (
+    NOISY,
+    SignalQuality,
+    assess_record,
+    noisy_spans,
+    work_rate,
+)
 from model import findings as findings_mod
 from model.beat_bank import NO_BEAT_DISTANCE, BeatBank
 from model.config import ModelConfig
@@ -838,16 +844,22 @@ def _noise_marked(
     """``findings`` with those lying partly in a stretch of heavy noise of their lead marked
     (``Finding.noisy``) and put after the others: the top finding of a Holter strip sat on
     a few seconds of muscle noise in the limb leads, which the record-level quality check,
-    judging the whole strip, did not flag."""
+    judging the whole strip, did not flag; and a lead that check calls noisy was not marked
+    either."""
     if not findings:
         return findings
     names = record.ecg_leads
     rows = [record.leads.index(name) for name in names]
     peaks = np.rint(np.asarray(p.r_peaks, np.float64) * record.fs / cfg.fs).astype(np.int64)
     spans = noisy_spans(record.data()[rows, : p.n_in or None], record.fs, names, quality, peaks)
-    if not spans:
-        return findings
     by_lead = {normalize_lead_name(name): s for name, s in spans.items()}
+    # A lead the record-level check calls noisy (EMG, mains or baseline wander over the
+    # whole strip) is noisy under every finding of it.
+    for q in quality.leads:
+        if NOISY in q.problems:
+            by_lead[normalize_lead_name(q.lead)] = [(0.0, float("inf"))]
+    if not by_lead:
+        return findings
     out = []
     for f in findings:
         inside = sum(

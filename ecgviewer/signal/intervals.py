@@ -411,7 +411,8 @@ def measure_signal(
             _drop_p(fid)
             reasons["p"] = (
                 f"no P wave repeating before the beats (P-wave consistency {consistency:.2f}, "
-                f"below {P_MIN_CONSISTENCY:g}): atrial fibrillation or flutter?"
+                f"below {P_MIN_CONSISTENCY:g}): atrial fibrillation or flutter, or P waves "
+                "dissociated from the QRS (AV block)?"
             )
     use_network = (not as_model_ranges and calibration is None) if learned is None else learned
     second = None
@@ -752,7 +753,8 @@ def delineate(
         noise = float(np.abs(tp).mean()) + 1e-9
         if amp < P_MIN_RELATIVE or amp < P_MIN_SNR * noise or p_peak <= p_lo + 2:
             reasons["p"] = (
-                "no P wave found before the QRS (atrial fibrillation or flutter, or too small)"
+                "no P wave found in a fixed place before the QRS (atrial fibrillation or "
+                "flutter, P waves dissociated from it as in complete AV block, or too small)"
             )
         else:
             pv = _smooth(

@@ -265,3 +265,14 @@ def test_findings_on_a_burst_of_noise_are_marked_and_put_last() -> None:
     assert out[-1].reason.endswith("possibly an artefact")
     assert Finding.from_json(out[-1].to_json()) == out[-1]
     assert "noisy" not in out[0].to_json()
+    # A lead the record-level check calls noisy (here V2, as baseline wander would) marks
+    # every finding of it.
+    from dataclasses import replace
+
+    q = assess_record(rec)
+    q = replace(
+        q,
+        leads=tuple(replace(q1, problems=("noisy",)) if q1.lead == "V2" else q1 for q1 in q.leads),
+    )
+    out = _noise_marked(findings, rec, p, q, cfg)  # type: ignore[arg-type]
+    assert [(f.lead, f.noisy) for f in out] == [("II", False), ("II", True), ("V2", True)]
