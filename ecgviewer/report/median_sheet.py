@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from ecgviewer.signal.filters import DisplayFilter
 from ecgviewer.signal.intervals import Measurements
 from ecgviewer.signal.serial import pairing_warnings
+from ecgviewer.wording import percentile_text
 
 MINOR = QColor(250, 200, 200)
 MAJOR = QColor(225, 110, 110)
@@ -475,6 +476,8 @@ def paint_comparison_page(
         fmt = "{:.2f}" if c.unit == "mV" else "{:.0f}"
         b = "—" if c.before is None else fmt.format(c.before)
         a = "—" if c.after is None else fmt.format(c.after)
+        if c.name == "Anomaly percentile":  # as everywhere else: "> 99.9 %", not "100"
+            b, a = (("—" if v is None else percentile_text(v)) for v in (c.before, c.after))
         d = "" if c.delta is None else _signed(fmt, c.delta)
         rows.append([f"{c.name} ({c.unit})" if c.unit else c.name, b, a, d])
         flags.append(c.significant)

@@ -136,6 +136,18 @@ def compare(
 ) -> Comparison:
     """Compare two ECGs' measurements (any formats and rates: both are in ms, mV, degrees)."""
     changes = [_row(*LABELS[k], k, getattr(before, k), getattr(after, k)) for k in LABELS]
+    # The narrower edges carts print (Measurements.cart_style), for cart criteria.
+    at = next(i for i, c in enumerate(changes) if c.name == "P axis")
+    changes[at:at] = [
+        _row(
+            f"{LABELS[f'{k}_ms'][0]} cart-style",
+            "ms",
+            f"{k}_ms",
+            before.cart_style.get(k),
+            after.cart_style.get(k),
+        )
+        for k in ("qrs", "qt", "qtc_bazett")
+    ]
     lb, la = before.beats.leads, after.beats.leads
     common = tuple(name for name in la if name in lb)
     for lead in common:

@@ -47,6 +47,10 @@ def test_faster_rate_and_longer_qrs_are_flagged_and_missing_leads_named() -> Non
     assert "V5" not in comp.common_leads
     hr = next(c for c in comp.changes if c.name == "Heart rate")
     assert hr.delta is not None and hr.delta > 25
+    # The cart-style QRS beside ours, compared as well (a reader applies cart criteria to it).
+    cs = next(c for c in comp.changes if c.name == "QRS cart-style")
+    assert cs.before == a.cart_style["qrs"] and cs.after == b.cart_style["qrs"]
+    assert cs.significant
 
 
 def test_axis_change_wraps_around() -> None:
