@@ -105,6 +105,7 @@ class WorklistWindow(QMainWindow):
         )
         self._progress_t0: tuple[float, int] | None = None
         self._t_open = time.perf_counter()
+        self._following_top = self._selecting_top = False
         self.first_rows_s: float | None = None  # open_source -> first rows shown (benchmark)
         self._token: object = None
         self._bridge = _RowsBridge(self)
@@ -134,9 +135,9 @@ class WorklistWindow(QMainWindow):
             "score": fm.horizontalAdvance("within normal range") + 24,
             "percentile": fm.horizontalAdvance("> 99.9 %") + 24,
             "findings": 130,
-            "quality": 70,
+            "quality": fm.horizontalAdvance("LA/RA reversed?") + 20,
             "review_state": fm.horizontalAdvance("⚑ abnormal") + 24,
-            "patient_id": 75,
+            "patient_id": fm.horizontalAdvance("201700237") + 20,
             "start": fm.horizontalAdvance("2026-12-03 10:22:03") + 16,
             "duration": fm.horizontalAdvance("24:00:00 h") + 16,
             "n_leads": fm.horizontalAdvance("Leads") + 20,
@@ -286,8 +287,13 @@ class WorklistWindow(QMainWindow):
         self.model.merge(rows)
         if had == 0 and self.model.rowCount():
             self.first_rows_s = time.perf_counter() - self._t_open
-            self.table.selectRow(0)
+            self._following_top = True
+            self._select_top()
             self.table.setFocus()
+        elif self._following_top:
+            # Until the reader picks a row, the selection stays on the top of the list as
+            # rows arrive and re-sort (it stayed on the first file scored, which ended last).
+            self._select_top()
         else:
             current = self.current_row()
             if current is not None and any(r.uid == current.uid for r in rows):
@@ -364,7 +370,16 @@ class WorklistWindow(QMainWindow):
     def previous_row(self) -> None:
         self._select(max(0, self.table.currentIndex().row() - 1))
 
+    def _select_top(self) -> None:
+        self._selecting_top = True
+        try:
+            self._select(0)
+        finally:
+            self._selecting_top = False
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not self._selecting_top:
+            self._following_top = False  # the reader chose a row: it is not moved again
         self._show_details(self.current_row() if current.isValid() else None)
 
     def _show_details(self, row: WorklistRow | None) -> None:

@@ -54,6 +54,8 @@ def test_fills_and_sorts_by_score(qtbot, folder):
         expected = [f"rec{i:03d}" for i in sorted(range(len(PEAKS)), key=lambda i: -PEAKS[i])]
         assert shown_labels(win) == expected
         top = win.model.rows()[PEAKS.index(max(PEAKS))]
+        # Until the reader picks a row, the selection stays on the top of the re-sorted list.
+        assert win.current_row() is not None and win.current_row().label == expected[0]
         assert win.proxy.index(0, 0).data() == wording.verdict_word(top.percentile)
         assert win.proxy.index(0, 1).data() == wording.percentile_text(top.percentile)
         header = win.table.horizontalHeader().model()
