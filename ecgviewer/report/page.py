@@ -283,6 +283,7 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
         return f"{float(v):.0f} ms" + (f" (cart-style {narrow:.0f})" if narrow is not None else "")
 
     pr, p_dur = value("pr"), value("p_duration")
+    p_dur = p_dur.replace(" (cart-style", ", cart-style").rstrip(")")  # no nested brackets
     pr_text = pr if p_dur.startswith("unavailable") else f"{pr} (P {p_dur})"
     out = [("PR", pr_text), ("QRS", value("qrs")), ("QT", value("qt"))]
     qtc = [getattr(res, f"qtc_{k}_ms", None) for k in ("bazett", "fridericia")]

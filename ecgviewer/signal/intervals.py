@@ -109,8 +109,9 @@ CALIBRATION_MS = {
 #: limits) were set on the narrower edges carts print, and against 22 real carts' own values
 #: (benchmarks/measure_vs_cart.py: GE, Philips, Mortara, Welch Allyn and others) the raw
 #: edges read QRS -2.5 +- 12.9 and QT -29.6 +- 9.0 ms; the T-end shift, chosen on those ECGs,
-#: leaves QT 0.0 +- 9.5 ms leave-one-out.
-CART_STYLE_MS = {"t_end": 30.0}
+#: leaves QT 0.0 +- 9.5 ms leave-one-out. The raw P reads +11.4 +- 15.2 ms longer than 12 of
+#: those carts' P durations; its offset 11 ms earlier leaves 0.0 +- 16.6 leave-one-out.
+CART_STYLE_MS = {"p_offset": -11.0, "t_end": 30.0}
 #: Pacing spikes: second difference, as a fraction of the lead's range, of a stimulus.
 PACING_SPIKE = 0.5
 #: A pacing stimulus ends (the velocity back at its lowest) within this time after its bend.
@@ -180,9 +181,9 @@ class Measurements:
     paced: bool = False
     #: each interval is the mean of the rules' and the learned network's (measure_signal)
     learned: bool = False
-    #: QRS, QT and QTc (keys ``qrs``, ``qt``, ``qtc_bazett``, ``qtc_fridericia``, ms) on the
-    #: narrower edges carts print (:data:`CART_STYLE_MS`), for cart criteria; empty where
-    #: not measured
+    #: P duration, QRS, QT and QTc (keys ``p_duration``, ``qrs``, ``qt``, ``qtc_bazett``,
+    #: ``qtc_fridericia``, ms) on the narrower edges carts print (:data:`CART_STYLE_MS`), for
+    #: cart criteria; a key is absent where ours is not measured
     cart_style: dict[str, float] = field(default_factory=dict)
 
     GLOBAL_FIELDS = (
@@ -466,7 +467,9 @@ def measure_signal(
         reasons["qtc_bazett"] = reasons["qtc_fridericia"] = "QT unavailable"
     cart_style: dict[str, float] = {}
     if calibration is None and not as_model_ranges and values["qrs"] is not None:
-        cart_style = _cart_style(b, mb, rr_s, paced, qt is not None)
+        cart_style = _cart_style(
+            b, mb, rr_s, paced, qt is not None, values["p_duration"] is not None
+        )
     axes, axis_why = _axes(b, mb.leads, fid, hexaxial=not as_model_ranges)
     reasons.update(axis_why)
     n_leads = len(mb.leads)
@@ -517,10 +520,11 @@ def measure_signal(
 
 
 def _cart_style(
-    beats: np.ndarray, mb: MedianBeats, rr_s: float, paced: bool, with_qt: bool
+    beats: np.ndarray, mb: MedianBeats, rr_s: float, paced: bool, with_qt: bool, with_p: bool
 ) -> dict[str, float]:
-    """QRS and QT (and QTc) on the edges carts print (:data:`CART_STYLE_MS`), each within
-    its plausible range, from the same median beats."""
+    """QRS and QT (and QTc), and P duration where ours is given (``with_p``), on the edges
+    carts print (:data:`CART_STYLE_MS`), each within its plausible range, from the same
+    median beats."""
     fid, _ = delineate(
         beats,
         mb.fs,
@@ -532,9 +536,12 @@ def _cart_style(
     )
     ms = 1000.0 / mb.fs
     out: dict[str, float] = {}
-    for key, end in (("qrs", "qrs_offset"), ("qt", "t_end")):
-        if "qrs_onset" in fid and end in fid and (key == "qrs" or with_qt):
-            value = (fid[end] - fid["qrs_onset"]) * ms
+    spans = {"qrs": ("qrs_onset", "qrs_offset"), "qt": ("qrs_onset", "t_end")}
+    if with_p:
+        spans["p_duration"] = ("p_onset", "p_offset")
+    for key, (start, end) in spans.items():
+        if start in fid and end in fid and (key != "qt" or with_qt):
+            value = (fid[end] - fid[start]) * ms
             lo, hi = PLAUSIBLE_MS[key]
             if lo <= value <= hi:
                 out[key] = round(value, 1)

@@ -245,6 +245,7 @@ class MeasurementsPanel(QGroupBox):
 
 #: Our measurement rows -> keys of ``Measurements.cart_style`` (the edges carts print).
 _CART_STYLE_KEYS = {
+    "P": "p_duration",
     "QRS": "qrs",
     "QT": "qt",
     "QTc Bazett": "qtc_bazett",

@@ -383,9 +383,9 @@ def test_cart_style_intervals_are_the_narrower_edges_beside_ours() -> None:
     peaks = detect_r_peaks(syn.signal, 500.0)
     m = measure_signal(syn.signal, 500.0, syn.leads, peaks)
     cs = m.cart_style
-    assert set(cs) == {"qrs", "qt", "qtc_bazett", "qtc_fridericia"}
-    assert m.qrs_ms is not None and m.qt_ms is not None
-    assert cs["qrs"] < m.qrs_ms and cs["qt"] < m.qt_ms
+    assert set(cs) == {"p_duration", "qrs", "qt", "qtc_bazett", "qtc_fridericia"}
+    assert m.qrs_ms is not None and m.qt_ms is not None and m.p_duration_ms is not None
+    assert cs["qrs"] < m.qrs_ms and cs["qt"] < m.qt_ms and cs["p_duration"] < m.p_duration_ms
     rr_s = m.beats.rr_s
     assert rr_s is not None
     assert cs["qtc_bazett"] == pytest.approx(cs["qt"] / rr_s**0.5, abs=0.1)
