@@ -92,6 +92,10 @@ class LongRecordingScores:
         return ranked if n is None else ranked[:n]
 
 
+#: Saved windows scored again on resuming, the most unusual first, for their findings.
+RESCORED_ON_RESUME = 20
+
+
 def long_recording_job(
     record: Record,
     state: LongRecordingScores | None = None,
@@ -146,6 +150,11 @@ def long_recording_job(
             if 0 <= i < state.n_windows and not state.done[i]:
                 state.scores[i] = s
                 state.done[i] = True
+        # Findings are not saved with the scores: the most unusual saved windows are scored
+        # again (a fraction of a second), or a resumed recording would say "No findings".
+        resumed = [i for i in saved if 0 <= i < state.n_windows and i not in state.findings]
+        for i in sorted(resumed, key=lambda i: -state.scores[i])[:RESCORED_ON_RESUME]:
+            state.done[i] = False
     todo = [i for i in range(state.n_windows) if not state.done[i]]
     total = state.n_windows
     yield (state.n_done, total, f"{state.n_done} of {total} windows scored")

@@ -174,6 +174,7 @@ class LongRecordingPanel(QWidget):
 
     position_changed = Signal(float)  # start of the page to show, seconds
     scoring_finished = Signal(object)  # LongRecordingScores
+    finding_chosen = Signal(object)  # the Finding stepped to (times from the recording start)
 
     def __init__(
         self,
@@ -316,6 +317,7 @@ class LongRecordingPanel(QWidget):
             f"Finding {self.finding_index + 1} of {len(found)}: at {elapsed_text(centre, long=True)} from "
             f"start{self._clock_note(centre)}{lead}"
         )
+        self.finding_chosen.emit(f)
         return f
 
     # -------------------------------------------------------------- scoring

@@ -487,7 +487,12 @@ class FindingsPanel(QGroupBox):
             size = wording.sd_text(f.score)
             tip = f"{size} SD above normal ECGs in this lead: {f.reason}"
             lead = (f.lead or "all") + (" (noise?)" if f.noisy else "")
-            for c, text in enumerate((str(r + 1), lead, f"{f.start:.1f}-{f.end:.1f} s", size, pct)):
+            when = (  # a Holter's findings in h:mm:ss, as its overview and status bar say them
+                f"{wording.elapsed_text(f.start, long=True)}-{wording.elapsed_text(f.end, long=True)}"
+                if f.end >= 60.0
+                else f"{f.start:.1f}-{f.end:.1f} s"
+            )
+            for c, text in enumerate((str(r + 1), lead, when, size, pct)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
                 if f.noisy:  # possibly an artefact: greyed, after the clean findings

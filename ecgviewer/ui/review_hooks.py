@@ -20,11 +20,12 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
 
 from ecgviewer.io.files import files_of
 from ecgviewer.record import Record
+from ecgviewer.result import Finding
 from ecgviewer.review.hashing import cached_hash
 from ecgviewer.review.store import Review, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
 from ecgviewer.ui.messages import show_error, show_info
-from ecgviewer.ui.overview_strip import LongRecordingPanel
+from ecgviewer.ui.overview_strip import TOP_FINDINGS, LongRecordingPanel
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class ReviewFeatures(QObject):
         self.reading: Any = None
         self.overview = LongRecordingPanel(detector=detector, store=self.store)
         self.overview.position_changed.connect(self._show_page)
+        self.overview.scoring_finished.connect(self._show_window_findings)
+        self.overview.finding_chosen.connect(self._go_to_window_finding)
         self.dock = QDockWidget("Long-recording overview", window)
         self.dock.setObjectName("overview_dock")
         self.dock.setWidget(self.overview)
@@ -270,6 +273,29 @@ class ReviewFeatures(QObject):
             return
         w.state.page_start = t0
         w.redraw()
+
+    def _show_window_findings(self, state: Any) -> list[Finding]:
+        """The recording's top window findings in the viewer's findings table, so that the
+        viewer's own N/P, its highlight and its lead-showing layout switch work on a Holter
+        (the page jumped to showed nothing of what was found)."""
+        w = self.window
+        if w.record is None or w.record is not self.overview.record:
+            return []
+        found = state.ranked_findings(TOP_FINDINGS)
+        if found != w.findings:
+            w.findings = list(found)
+            w.findings_panel.set_findings(w.findings)
+        return found
+
+    def _go_to_window_finding(self, finding: Finding) -> None:
+        """The overview stepped to ``finding``: highlight it in the viewer, in a layout that
+        shows its lead at that time."""
+        if self.overview.state is None:
+            return
+        found = self._show_window_findings(self.overview.state)
+        if finding in found:
+            self.window.findings_panel.select(found.index(finding))
+            self.window.go_to_finding(finding)
 
     def page_shown(self, t0: float) -> None:
         """The viewer paged on its own (PgDown…): keep the overview's marker in step."""

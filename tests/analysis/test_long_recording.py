@@ -8,7 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ecgviewer.analysis.long_recording import LongRecordingScores, long_recording_job
+from ecgviewer.analysis.long_recording import (
+    RESCORED_ON_RESUME,
+    LongRecordingScores,
+    long_recording_job,
+)
 from ecgviewer.record import Record
 from ecgviewer.review.store import ReviewStore
 from tests.analysis.fake_detector import FakeDetector
@@ -75,7 +79,9 @@ def test_resume_in_place_and_from_the_store():
         again = run(
             long_recording_job(rec, None, fresh, batch=10, store=store, content_hash="h" * 64)
         )
-        assert fresh.records == 40  # first 20 windows came from the store
+        # The first 20 windows' scores came from the store; the most unusual of them are
+        # scored again for their findings (RESCORED_ON_RESUME), here all 20.
+        assert fresh.records == 40 + min(20, RESCORED_ON_RESUME)
         assert np.array_equal(again.scores[:20], state.scores[:20])
 
 
@@ -124,3 +130,21 @@ def test_findings_rank_windows_by_their_score_not_by_one_beat():
     assert [state.window_of(f) for f in top] == [30, 43, 12]  # by window score: the spikes
     assert top[0].score == pytest.approx(state.scores[30])  # the window's score, not the beat's
     assert top[0].lead is not None and top[0].start <= 302.0 <= top[0].end
+
+
+def test_a_resumed_recording_keeps_its_findings(tmp_path):
+    """Scores come back from the store, findings did not ("No findings" on reopening a scored
+    Holter): the most unusual saved windows are scored again for them, the rest are not."""
+    rec = _recording(minutes=2, spikes=(30.0, 95.0))
+    src = tmp_path / "rec.bin"
+    src.write_bytes(b"pretend file bytes" * 1000)
+    rec.source = str(src)
+    with ReviewStore() as store:
+        first = run(long_recording_job(rec, None, FakeDetector(), store=store))
+        det = FakeDetector()
+        again = run(long_recording_job(rec, None, det, store=store))
+        assert det.records == min(len(first.scores), RESCORED_ON_RESUME)
+        assert [first.window_of(f) for f in first.ranked_findings(2)] == [
+            again.window_of(f) for f in again.ranked_findings(2)
+        ]
+        assert np.allclose(first.scores, again.scores)

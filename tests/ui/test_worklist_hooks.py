@@ -43,8 +43,13 @@ def test_long_recording_gets_the_overview_dock_and_it_moves_the_page(qtbot, feat
     # The viewer leaves the whole-record model run to the dock.
     qtbot.waitUntil(lambda: "window by window" in window.analysis_panel.status_label.text())
     assert window.jobs.current("score") is None and window.result is None
+    # The viewer's findings table holds the recording's top window findings.
+    assert window.findings and window.findings[0].start <= 302.0 <= window.findings[0].end
     features.overview.step_finding(1)  # the spike at 302 s
     assert window.state.page_start <= 302.0 <= window.state.page_start + 10.0
+    # ... and the page jumped to shows which finding it is (it showed nothing of it).
+    assert window.findings_panel.current_index() == 0
+    assert "Finding 1" in window.statusBar().currentMessage()
     features.overview.page(60.0)
     assert window.state.page_start == features.overview.t0
 
