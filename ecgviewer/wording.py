@@ -136,6 +136,30 @@ def headline(p: float | None, n_findings: int = 0) -> str:
     return line
 
 
+#: The anomaly score's parts (``ScoreResult.parts``) in words.
+PART_WORDS = {
+    "beat_knn": "beat shape (against normal ECGs' beats)",
+    "measure_mahal": "measurements (intervals, axes, rate against normal ranges)",
+    "measure_amp": "wave amplitudes",
+    "qrst_angle": "QRS-T angle",
+    "combined_w": "how hard it is to restore from normal ECGs",
+}
+
+
+def whole_ecg_reason(parts: dict[str, float] | None, limit: float = 1.0) -> str:
+    """Why an ECG with no local finding is unusual: its score parts above ``limit`` SD, the
+    largest first ("mostly its measurements (...) 4.1 SD, beat shape 2.3 SD"); "" when none
+    stands out. An unusual headline over "findings: none" gave the reader nowhere to look."""
+    ranked = sorted(
+        ((v, k) for k, v in (parts or {}).items() if math.isfinite(v) and v > limit),
+        reverse=True,
+    )
+    if not ranked:
+        return ""
+    said = [f"{PART_WORDS.get(k, k.replace('_', ' '))} {sd_text(v)} SD" for v, k in ranked[:3]]
+    return "unusual as a whole, not in one place: mostly its " + ", then ".join(said)
+
+
 def flag_text(flag: str) -> str:
     """A flag the model or a reader set, in plain words."""
     if flag in _FLAGS:

@@ -65,6 +65,7 @@ from model.score_kinds import (
     QRS_KINDS,
     SCORE_KINDS,
     VARIANTS,
+    ensemble_parts,
     ensemble_score,
     error_variant,
     fit_ensemble,
@@ -799,8 +800,10 @@ class Detector:
             lead_only=not self.make_maps,
         )
         evidence.qrst_angle = components.get(QRST_ANGLE, float("nan"))
+        parts: dict[str, float] = {}
         if self.ensemble:
             components["ensemble"] = ensemble_score(components, self.ensemble)
+            parts = ensemble_parts(components, self.ensemble)
         score = components[self.score_kind]
         # The map shown and used for localisation is of the chosen kind's variant; NLL maps
         # are clipped at 0 (negative = more certain than usual, nothing to show).
@@ -832,6 +835,7 @@ class Detector:
             components=components,
             map_reference=self.map_reference,
             findings=findings,
+            parts=parts,
             finding_map=maps.finding,
             evidence=evidence,
         )

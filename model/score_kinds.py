@@ -99,6 +99,21 @@ def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
     return total * sum(weights) / used + hinge_sum(components, spec.get("hinge"))
 
 
+def ensemble_parts(components: dict[str, float], spec: dict[str, Any]) -> dict[str, float]:
+    """Each component's weighted z-score in :func:`ensemble_score` (before the rescaling for
+    missing components): what makes an ECG unusual as a whole when no local finding says
+    where (a complete AV block with a QT of 660 ms read "Unusual 99.6 %", no findings)."""
+    weights = spec.get("weight") or [1.0] * len(spec["components"])
+    out: dict[str, float] = {}
+    for name, log, mean, std, w in zip(
+        spec["components"], spec["log"], spec["mean"], spec["std"], weights
+    ):
+        value = components.get(name, float("nan"))
+        if np.isfinite(value):
+            out[name] = float(w * (_ensemble_value(value, log) - mean) / std)
+    return out
+
+
 def hinge_sum(components: dict[str, float], hinge: dict[str, Any] | None) -> float:
     """The score's hinge parts (model/local_events.py): each component's log beyond its
     threshold (a percentile of the selection normals), in SDs of their log, times its weight;

@@ -33,6 +33,9 @@ class ScoreResult:
     quality: SignalQuality | None = None  # per-lead signal quality, measured before scoring
     #: calibrated regions beyond what normal ECGs show, most unusual first (model/findings.py)
     findings: list[Finding] = field(default_factory=list)
+    #: each part of the score in weighted SD above the selection normals
+    #: (score_kinds.ensemble_parts): what makes the ECG unusual as a whole
+    parts: dict[str, float] = field(default_factory=dict)
     #: what the heat band draws: 1 = the calibrated finding threshold (None without calibration)
     finding_map: np.ndarray | None = None
     #: the raw per-lead/per-beat values findings come from (for calibration; not summarised);

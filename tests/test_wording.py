@@ -136,3 +136,15 @@ def test_headline_counts_local_findings_where_the_whole_ecg_is_not_unusual():
     assert wording.headline(90.0, 1).endswith("· 1 local finding")
     assert wording.headline(99.5, 3) == wording.headline(99.5)
     assert wording.headline(19.6, 0) == wording.headline(19.6)
+
+
+def test_an_unusual_ecg_without_findings_says_which_parts_make_it_so():
+    """A complete AV block with a QT of 660 ms read "Unusual 99.6 %" over "findings: none";
+    the score's parts now say where to look."""
+    parts = {"beat_knn": 2.29, "measure_mahal": 4.01, "qrst_angle": 0.93, "measure_amp": 0.15}
+    text = wording.whole_ecg_reason(parts)
+    assert text.startswith("unusual as a whole, not in one place: mostly its measurements")
+    assert text.index("measurements") < text.index("beat shape")
+    assert "QRS-T" not in text  # below 1 SD: not a reason
+    assert wording.whole_ecg_reason({"beat_knn": -1.5}) == ""
+    assert wording.whole_ecg_reason(None) == ""

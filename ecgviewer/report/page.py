@@ -146,6 +146,7 @@ class ReportContent:
     model: dict[str, Any] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     findings: list[Finding] = field(default_factory=list)  # the model's, most unusual first
+    parts: dict[str, float] = field(default_factory=dict)  # the score's parts (ScoreResult.parts)
     review: Review | None = None
     reading: Any = None  # ecgviewer.review.reading.Reading: sign-off, statements, reader's values
     measurements: list[tuple[str, str]] = field(default_factory=list)
@@ -185,6 +186,7 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.model = dict(getattr(result, "model", None) or {})
         content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
         content.findings = findings_of(result)
+        content.parts = dict(getattr(result, "parts", None) or {})
         content.heat_scale = heat_scale(result)
     if content.median is None:
         content.median = _median(record, content.t0)

@@ -44,7 +44,13 @@ from ecgviewer.report.page import (
 )
 from ecgviewer.report.reading_block import banner, interpretation_lines
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
-from ecgviewer.wording import flag_texts, percentile_text, sd_text
+from ecgviewer.wording import (
+    flag_texts,
+    percentile_text,
+    sd_text,
+    verdict_word,
+    whole_ecg_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -440,7 +446,13 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
                 + more
             )
         else:
-            lines.append("Findings: none beyond normal ECGs")
+            why = whole_ecg_reason(content.parts)
+            unusual = verdict_word(content.percentile) != "within normal range"
+            lines.append(
+                f"Findings: none in one place; {why}"
+                if why and unusual
+                else "Findings: none beyond normal ECGs"
+            )
     lines.append("Blue band: where the model finds the ECG unusual")
     return lines
 

@@ -420,7 +420,11 @@ class AnalysisPanel(QGroupBox):
         )
         details = [f"model: {model_text(result)}", band]
         if not has_findings:
-            details.append("findings: none beyond what normal ECGs show")
+            why = wording.whole_ecg_reason(getattr(result, "parts", None))
+            if why and wording.verdict_word(pct) != "within normal range":
+                details.append(f"findings: none in one place; {why}")
+            else:
+                details.append("findings: none beyond what normal ECGs show")
         details += quality_lines(result) + flag_texts(result)
         words = verdict(pct, getattr(result, "flags", ()))
         if words != wording.percentile_verdict(pct):  # a recording problem comes first

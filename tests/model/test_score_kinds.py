@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from model.config import ModelConfig
 from model.score_kinds import ensemble_score, error_variant, map_variant, score_components
@@ -109,3 +110,22 @@ def test_the_bundled_detector_builds_only_the_map_variant_its_score_uses() -> No
     parts = [k for k in det._kinds if is_map_kind(k)]
     assert parts == ["combined_w"] and det.map_kind == "combined_w"
     assert det.needed_variants == {"w"}
+
+
+def test_ensemble_parts_add_up_to_the_score() -> None:
+    """Each part's weighted z (what the viewer names as making an ECG unusual as a whole)
+    sums to the ensemble score when every part is there and no hinge adds to it."""
+    from model.score_kinds import ensemble_parts, ensemble_score
+
+    spec = {
+        "components": ["a", "b", "c"],
+        "log": [False, True, False],
+        "mean": [1.0, 0.0, 2.0],
+        "std": [2.0, 1.0, 0.5],
+        "weight": [1.0, 2.0, 1.0],
+    }
+    comps = {"a": 5.0, "b": float(np.e), "c": 1.0}
+    parts = ensemble_parts(comps, spec)
+    assert parts == pytest.approx({"a": 2.0, "b": 2.0, "c": -2.0})
+    assert sum(parts.values()) == pytest.approx(ensemble_score(comps, spec))
+    assert "b" not in ensemble_parts({"a": 5.0, "b": float("nan")}, spec)
