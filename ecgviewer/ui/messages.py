@@ -71,6 +71,28 @@ def show_info(parent: QWidget | None, text: str, title: str = "ecgviewer") -> QM
     return _box(parent, QMessageBox.Icon.Information, title, text, None)
 
 
+def ask(parent: QWidget | None, text: str, title: str = "ecgviewer") -> bool:
+    """A Yes/No question, No the default (nothing is replaced or lost by pressing Enter); in
+    test mode the box is shown non-modal and the answer is No."""
+    if QApplication.instance() is None:
+        return False
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    shown.append(box)
+    del shown[:-20]
+    if _test_mode:
+        box.setModal(False)
+        box.show()
+        return False
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
 def _box(
     parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str | None
 ) -> QMessageBox | None:

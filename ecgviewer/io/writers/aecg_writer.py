@@ -11,6 +11,12 @@ the rhythm series with a ``TIME_ABSOLUTE`` boundary (and a lead boundary when th
 Non-ECG channels are not written (aECG holds ECG leads only); a note says so.
 
 Written to the layout :mod:`ecgviewer.io.hl7_aecg` reads (and the FDA's 2003-12 schema uses).
+Free texts (annotations, patient id, device, lead names) lose their control characters
+(:func:`~ecgviewer.io.writers.clean_text`; XML 1.0 cannot hold them), with a note.
+
+XML readers (ours included) refuse files over :data:`~ecgviewer.io._hl7.MAX_XML_BYTES`: a
+recording whose aECG would be larger (a Holter) is refused before writing, from an estimate,
+and the write stops as soon as the file passes the limit; EDF+ or WFDB hold it.
 """
 
 from __future__ import annotations
@@ -22,13 +28,17 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from ecgviewer.io.writers import Progress, WriteResult, chunks
+from ecgviewer.errors import FileTooLargeError
+from ecgviewer.io._hl7 import MAX_XML_BYTES
+from ecgviewer.io.writers import Progress, WriteResult, chunks, clean_text
 from ecgviewer.record import STANDARD_LEADS, Record
 
 #: Digits are integers in steps of this many microvolts.
 SCALE_UV = 1.0
 #: Base for offsets when the record has no start (never written: times are then relative).
 NO_START = datetime(2000, 1, 1)
+#: Samples per lead read to estimate the file size (a few slices spread over the record).
+ESTIMATE_SAMPLES = 20_000
 
 
 def _ts(moment: datetime) -> str:
@@ -37,7 +47,36 @@ def _ts(moment: datetime) -> str:
 
 def _lead_code(name: str) -> str:
     """MDC code of a standard lead (MDC_ECG_LEAD_AVR); other names keep their spelling."""
-    return "MDC_ECG_LEAD_" + (name.upper() if name in STANDARD_LEADS else name.replace(" ", "_"))
+    return "MDC_ECG_LEAD_" + (
+        name.upper() if name in STANDARD_LEADS else clean_text(name).replace(" ", "_")
+    )
+
+
+def _too_large(path: Path, estimate: float | None = None) -> FileTooLargeError:
+    size = "" if estimate is None else f"about {estimate / 2**20:,.0f} MB, "
+    return FileTooLargeError(
+        path,
+        f"as HL7 aECG this recording would be {size}over the {MAX_XML_BYTES >> 20} MB limit "
+        "of XML ECG readers (this viewer's included): export it as EDF+ or WFDB instead",
+    )
+
+
+def _estimated_bytes(record: Record, leads: list[int]) -> float:
+    """Size of the digits (a few slices of the record measured, the rest extrapolated)."""
+    n = record.n_samples
+    if n == 0 or not leads:
+        return 0.0
+    width = min(n, max(1, ESTIMATE_SAMPLES // 10))
+    starts = sorted({int(a) for a in np.linspace(0, n - width, 10)})
+    chars = values = 0
+    for a in starts:
+        page = np.asarray(record.signal[:, a : a + width], dtype=np.float64)[leads]
+        digits = np.round(page * 1000.0 / SCALE_UV).astype(np.int64)
+        # Digits, a minus sign, a separating space.
+        size = np.floor(np.log10(np.maximum(np.abs(digits), 1))) + 2 + (digits < 0)
+        chars += int(size.sum())
+        values += digits.size
+    return chars / values * n * len(leads)
 
 
 def iter_write(record: Record, path: Path) -> Progress:
@@ -51,6 +90,17 @@ def iter_write(record: Record, path: Path) -> Progress:
         notes.append(f"non-ECG channels not written: {', '.join(record.non_ecg)}")
     end = start + timedelta(seconds=record.duration)
     total = record.n_samples * len(leads)
+    estimate = _estimated_bytes(record, leads)
+    if estimate > MAX_XML_BYTES:
+        raise _too_large(path, estimate)
+    cleaned = 0
+
+    def clean(text: str) -> str:
+        nonlocal cleaned
+        out = clean_text(text)
+        cleaned += out != text
+        return out
+
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         w = fh.write
         w('<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -69,7 +119,7 @@ def iter_write(record: Record, path: Path) -> Progress:
             "  <componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>\n"
         )
         if record.patient.id:
-            w(f"    <id extension={quoteattr(record.patient.id)}/>\n")
+            w(f"    <id extension={quoteattr(clean(record.patient.id))}/>\n")
         w("    <subjectDemographicPerson>")
         if record.patient.sex in ("M", "F"):
             w(
@@ -97,7 +147,7 @@ def iter_write(record: Record, path: Path) -> Progress:
         if record.device:
             w(
                 "    <author><seriesAuthor><manufacturedSeriesDevice><manufacturerModelName>"
-                f"{_escape(record.device)}</manufacturerModelName></manufacturedSeriesDevice>"
+                f"{_escape(clean(record.device))}</manufacturerModelName></manufacturedSeriesDevice>"
                 "</seriesAuthor></author>\n"
             )
         w("    <component><sequenceSet>\n")
@@ -120,6 +170,7 @@ def iter_write(record: Record, path: Path) -> Progress:
         done = 0
         for k in leads:
             name = record.leads[k]
+            clean(name)  # counted here; _lead_code cleans it
             w(
                 f"      <component><sequence><code code={quoteattr(_lead_code(name))} "
                 'codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="SLIST_PQ">'
@@ -131,6 +182,8 @@ def iter_write(record: Record, path: Path) -> Progress:
                 if a + page.shape[1] < record.n_samples:
                     w(" ")
                 done += page.shape[1]
+                if fh.tell() > MAX_XML_BYTES:  # the estimate was low: stop now, not at the end
+                    raise _too_large(path)
                 yield done, total, f"writing lead {name}"
             w("</digits></value></sequence></component>\n")
         w("    </sequenceSet></component>\n")
@@ -154,7 +207,7 @@ def iter_write(record: Record, path: Path) -> Progress:
                 w(
                     '      <component><annotation><code code="ECGVIEWER_ANNOTATION" '
                     'codeSystemName="ecgviewer"/>'
-                    f'<value xsi:type="CE" code="NOTE" displayName={quoteattr(ann.text)}/>'
+                    f'<value xsi:type="CE" code="NOTE" displayName={quoteattr(clean(ann.text))}/>'
                     '<support><supportingROI classCode="ROIBND"><component><boundary>'
                     f"{span}</boundary></component>"
                 )
@@ -166,6 +219,11 @@ def iter_write(record: Record, path: Path) -> Progress:
                 w("</supportingROI></support></annotation></component>\n")
             w("    </annotationSet></subjectOf>\n")
         w("  </series></component>\n</AnnotatedECG>\n")
+    if cleaned:
+        notes.append(
+            f"{cleaned} texts held control characters (tabs, line breaks, ...): "
+            "removed or written as spaces"
+        )
     if record.derived_leads:
         notes.append("aECG marks no lead as derived: derived leads are written as leads")
     return WriteResult([path], notes)

@@ -4,12 +4,15 @@ a record stays within the spec's recommended 61,440 bytes and the records can ho
 annotation; else 1 s (or the shortest duration with a whole number of samples). Samples are
 converted to 16-bit in numpy, chunk by chunk, and written one data record per call.
 
-Each lead's physical range is its own minimum and maximum (rounded outward to 1 uV), mapped
+Each lead's physical range is its own minimum and maximum (rounded outward to 1 uV, or as
+finely as EDF's 8-character field allows; the samples are converted with exactly the numbers
+written in the header), mapped
 on the full 16-bit range: the quantum is range / 65535 (0.15 uV for a +-5 mV lead). ECG leads
 are in mV; non-ECG channels are written without a unit. Patient code and sex, start time and
 equipment (the device) go into the EDF+ header fields; EDF+ stores a birth date, not an age,
 so the age is not written; an unknown start is written as EDF+ "Startdate X". Annotation texts longer than edflib's 40 bytes are cut. A record
-whose length is not a whole number of data records is padded with 0 mV to the next one (noted).
+whose length is not a whole number of data records is padded to the next one by repeating its
+last value (noted).
 """
 
 from __future__ import annotations
@@ -73,30 +76,45 @@ def _record_duration(
     )
 
 
-def _bound(value: float, up: bool) -> float:
-    """Round outward to 1 uV, within EDF's 8-character physical fields."""
-    rounded = math.ceil(value * 1000) / 1000 if up else math.floor(value * 1000) / 1000
+def _field(value: float, up: bool) -> str:
+    """``value`` rounded outward (up for a maximum) to 1 uV, or as finely as EDF's
+    8-character physical field allows, as the exact text written in the header.
+
+    edflib truncates a number that needs all 8 characters (142407.3 is written 142407.2), so
+    the header takes this text (:func:`_patch_header`) and the samples are converted with
+    ``float`` of it: the values the header declares are the values used."""
     for decimals in (3, 2, 1, 0):
-        text = f"{rounded:.{decimals}f}"
+        factor = 10**decimals
+        bound = (math.ceil(value * factor) if up else math.floor(value * factor)) / factor
+        text = f"{bound:.{decimals}f}"
+        if text.startswith("-") and float(text) == 0:
+            text = text[1:]
         if len(text) <= 8:
-            factor = 10**decimals
-            bound = (math.ceil(value * factor) if up else math.floor(value * factor)) / factor
-            return round(bound, decimals)
+            return text
     raise InvalidSignalError(None, f"value {value:g} does not fit an EDF physical field")
 
 
-def _mark_start_unknown(path: Path) -> None:
-    """EDF+ way of saying the start is unknown: "Startdate X" in the recording field and the
-    spec's placeholder 01.01.85 00.00.00 (edflib always writes the current time instead)."""
+def _patch_header(path: Path, fields: list[tuple[str, str]], start_unknown: bool) -> None:
+    """Put the exact physical minimum and maximum texts of each lead (the first signals;
+    edflib adds the annotation signals after them) into the header, and for an unknown start
+    the EDF+ way of saying so: "Startdate X" in the recording field and the spec's placeholder
+    01.01.85 00.00.00 (edflib always writes the current time instead)."""
     with open(path, "r+b") as fh:
-        head = bytearray(fh.read(192))
-        recording = head[88:168].decode("latin-1").split()
-        if len(recording) >= 2 and recording[0] == "Startdate":
-            recording[1] = "X"
-        head[88:168] = " ".join(recording).encode("latin-1")[:80].ljust(80)
-        head[168:184] = b"01.01.8500.00.00"
+        head = bytearray(fh.read(256))
+        ns = int(head[252:256].decode("ascii"))
+        signals = bytearray(fh.read(256 * ns))
+        for k, (pmin, pmax) in enumerate(fields):
+            at = (16 + 80 + 8) * ns + 8 * k
+            signals[at : at + 8] = pmin.encode("ascii").ljust(8)
+            signals[at + 8 * ns : at + 8 * ns + 8] = pmax.encode("ascii").ljust(8)
+        if start_unknown:
+            recording = head[88:168].decode("latin-1").split()
+            if len(recording) >= 2 and recording[0] == "Startdate":
+                recording[1] = "X"
+            head[88:168] = " ".join(recording).encode("latin-1")[:80].ljust(80)
+            head[168:184] = b"01.01.8500.00.00"
         fh.seek(0)
-        fh.write(head)
+        fh.write(head + signals)
 
 
 def iter_write(record: Record, path: Path) -> Progress:
@@ -109,10 +127,14 @@ def iter_write(record: Record, path: Path) -> Progress:
     yield 0, 2 * record.n_samples, "measuring lead ranges"
     lo, hi = lead_ranges(record)
     headers: list[dict[str, str | int | float | None]] = []
+    fields: list[tuple[str, str]] = []
     for k, lead in enumerate(record.leads):
-        pmin, pmax = _bound(float(lo[k]), False), _bound(float(hi[k]), True)
-        if pmax - pmin < 0.002:
-            pmin, pmax = round(pmin - 0.001, 3), round(pmax + 0.001, 3)
+        low, high = _field(float(lo[k]), False), _field(float(hi[k]), True)
+        if float(high) - float(low) < 0.002:
+            low, high = _field(float(low) - 0.001, False), _field(float(high) + 0.001, True)
+        fields.append((low, high))
+        # An int for a whole number: pyedflib warns of truncation at "-100104.0" (9 characters).
+        pmin, pmax = (float(x) if "." in x else int(x) for x in (low, high))
         label = lead if len(lead) <= 16 else lead[:16]
         if label != lead:
             notes.append(f"label {lead!r} cut to 16 characters")
@@ -161,9 +183,13 @@ def iter_write(record: Record, path: Path) -> Progress:
         pmaxs = np.array([h["physical_max"] for h in headers])[:, None]
         for a, page in chunks(record, multiple=spr):
             if page.shape[1] % spr:
+                # The last value repeated: 0 mV could be outside a lead's range (clipped to
+                # it) or far from the last value, a step at the end either way.
                 pad = spr - page.shape[1] % spr
-                page = np.concatenate([page, np.zeros((record.n_leads, pad))], axis=1)
-                notes.append(f"padded with {pad} samples of 0 mV to a whole data record")
+                page = np.concatenate([page, np.repeat(page[:, -1:], pad, axis=1)], axis=1)
+                notes.append(
+                    f"padded with {pad} samples (the last value repeated) to a whole data record"
+                )
             # Physical -> digital as edflib does it, for the whole chunk at once; then one
             # call per data record (pyedflib's writeSamples rebuilds each record in Python).
             digital = np.round((page - pmins) / (pmaxs - pmins) * 65535.0 - 32768.0)
@@ -189,8 +215,7 @@ def iter_write(record: Record, path: Path) -> Progress:
             notes.append("EDF+ annotations name no lead: the annotations' leads are dropped")
     finally:
         writer.close()
-    if record.start is None:
-        _mark_start_unknown(path)
+    _patch_header(path, fields, start_unknown=record.start is None)
     if record.non_ecg:
         notes.append(f"non-ECG channels written without a unit: {', '.join(record.non_ecg)}")
     return WriteResult([path], notes)

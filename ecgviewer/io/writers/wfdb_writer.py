@@ -9,6 +9,11 @@ here), so they read back as non-ECG. Patient age and sex go into header comments
 style ("age: 62", "sex: male"), the patient id and device into comments too ("patient id: ...",
 "device: ..."; the WFDB header has no field for them, our reader takes them back). Annotation texts that are WFDB beat symbols are written as such; any
 other text is a NOTE annotation ('"') with the text as its aux note. Durations are dropped.
+Control characters in texts (a form feed in an MIT-BIH aux note, a tab, a line break) are
+removed or made spaces (:func:`~ecgviewer.io.writers.clean_text`): ``wfdb.wrann`` refuses them
+and a line break would end a header line; a note says so.
+
+The record name (the file name without ``.hea``) must be letters, digits, ``_`` or ``-``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgviewer.io.writers import Progress, WriteResult, chunks, lead_ranges
+from ecgviewer.io.writers import (
+    Progress,
+    WriteResult,
+    check_wfdb_name,
+    chunks,
+    clean_text,
+    lead_ranges,
+)
 from ecgviewer.record import Record
 
 _GAINS = [g * 10.0**e for e in range(3, -7, -1) for g in (5, 2, 1)]
@@ -35,9 +47,17 @@ def iter_write(record: Record, path: Path) -> Progress:
     import wfdb
     from wfdb.io.annotation import ann_label_table
 
-    name = path.name[: -len(path.suffix)] if path.suffix.lower() in (".hea", ".dat") else path.name
+    name = check_wfdb_name(path)
     folder = path.parent
     notes: list[str] = []
+    cleaned = 0
+
+    def clean(text: str) -> str:
+        nonlocal cleaned
+        out = clean_text(text)
+        cleaned += out != text
+        return out
+
     yield 0, 2 * record.n_samples, "measuring lead ranges"
     lo, hi = lead_ranges(record)
     gains = [_gain(max(abs(a), abs(b))) for a, b in zip(lo, hi, strict=True)]
@@ -64,9 +84,9 @@ def iter_write(record: Record, path: Path) -> Progress:
     if record.patient.sex in ("M", "F"):
         comments.append(f"sex: {'male' if record.patient.sex == 'M' else 'female'}")
     if record.patient.id:
-        comments.append(f"patient id: {record.patient.id}")
+        comments.append(f"patient id: {clean(record.patient.id)}")
     if record.device:
-        comments.append(f"device: {record.device}")
+        comments.append(f"device: {clean(record.device)}")
     if record.derived_leads:
         comments.append(f"derived leads: {' '.join(record.derived_leads)}")
     start = record.start
@@ -87,7 +107,7 @@ def iter_write(record: Record, path: Path) -> Progress:
         init_value=init,
         checksum=[int(c) for c in checksum],
         block_size=[0] * record.n_leads,
-        sig_name=list(record.leads),
+        sig_name=[clean(lead) for lead in record.leads],
         comments=comments,
     )
     header.wrheader(write_dir=str(folder), expanded=False)
@@ -101,7 +121,7 @@ def iter_write(record: Record, path: Path) -> Progress:
             if not 0 <= sample < record.n_samples:
                 dropped += 1
                 continue
-            text = ann.text.strip()
+            text = clean(ann.text).strip()
             samples.append(sample)
             if text in beat_symbols:
                 symbols.append(text)
@@ -134,6 +154,11 @@ def iter_write(record: Record, path: Path) -> Progress:
                 f"{moved} text annotations at 0 s written at sample 1 (WFDB readers "
                 "take notes at sample 0 for header information)"
             )
+    if cleaned:
+        notes.append(
+            f"{cleaned} texts held control characters (tabs, line breaks, ...): "
+            "removed or written as spaces"
+        )
     if record.non_ecg:
         notes.append(f"non-ECG channels written with unit NU: {', '.join(record.non_ecg)}")
     return WriteResult(paths, notes)

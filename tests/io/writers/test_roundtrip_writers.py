@@ -55,7 +55,7 @@ def test_reader_x_writer_round_trip(source, fmt, tmp_path, monkeypatch):
     assert back.leads == kept
     assert back.fs == rec.fs
     n = rec.n_samples
-    # EDF+ pads the last data record (under 1 s for recordings this short) with 0 mV
+    # EDF+ pads the last data record (under 1 s for recordings this short) with its last value
     assert back.n_samples == n or (fmt == "edf" and 0 < back.n_samples - n < back.fs)
     original = np.asarray(rec.signal)[[rec.leads.index(lead) for lead in kept]]
     got = np.asarray(back.signal)[:, :n]
