@@ -37,6 +37,15 @@ UNIT_TO_MV: dict[str, float] = {
 }
 
 
+def is_number(text: str) -> bool:
+    """Whether ``text`` parses as a float (what a header field or sample token must)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_readable(path: Path) -> None:
     """Raise a clear :class:`FileAccessError`/:class:`EmptyFileError` before any parsing.
 

@@ -31,7 +31,13 @@ import numpy as np
 
 from ecgviewer.errors import CorruptFileError, EmptyFileError, FileTooLargeError, InvalidSignalError
 from ecgviewer.io._channels import unique_names
-from ecgviewer.io._common import check_readable, ensure_finite, head_bytes, unit_scale
+from ecgviewer.io._common import (
+    check_readable,
+    ensure_finite,
+    head_bytes,
+    is_number,
+    unit_scale,
+)
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, MIN_FS, Record, normalize_lead_name
 
@@ -209,7 +215,7 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
                 c.strip().strip('"') for c in next(csv.reader([lines[0]], delimiter=delimiter))
             ]
             header = None
-            if not all(_is_number(c) for c in first if c):
+            if not all(is_number(c) for c in first if c):
                 header = first
             fh.seek(0)
             rows = _data_lines(fh, skip_first=header is not None)
@@ -251,14 +257,6 @@ def _data_lines(fh: Any, skip_first: bool) -> Any:
             skipped = True
             continue
         yield line
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _orient(p: Path, data: np.ndarray, n_names: int | None) -> np.ndarray:

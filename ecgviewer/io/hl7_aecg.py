@@ -50,7 +50,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import calibration_pulse, trim_trailing_fill, unit_scale
+from ecgviewer.io._common import calibration_pulse, is_number, trim_trailing_fill, unit_scale
 from ecgviewer.io._hl7 import (
     attr,
     code_of,
@@ -323,7 +323,7 @@ class _Document:
                 try:
                     parts.append(np.array(tokens, dtype=np.float64))
                 except ValueError:
-                    bad = next((t for t in tokens if not _is_number(t)), "?")
+                    bad = next((t for t in tokens if not is_number(t)), "?")
                     raise CorruptFileError(
                         self.path, f"lead {name}: sample value {bad[:20]!r} is not a number"
                     ) from None
@@ -466,14 +466,6 @@ class _Document:
         if software:
             text = f"{text} (software {software})" if text else f"software {software}"
         return text or None
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------- cart reading

@@ -76,7 +76,7 @@ from ecgviewer.io._channels import (
     resample,
     unique_names,
 )
-from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._common import check_readable, is_number, unit_scale
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name
 
@@ -448,7 +448,7 @@ def _check_header_tokens(hea: Path, raw: bytes) -> None:
     fs = record[2] if len(record) > 2 else None
     if fs is not None:
         m = re.fullmatch(r"([^/(]+)(?:/([^(]+)(?:\(([^)]*)\))?)?", fs)
-        if m is None or not all(_is_number(g) for g in m.groups() if g is not None):
+        if m is None or not all(is_number(g) for g in m.groups() if g is not None):
             raise bad(first, "sampling frequency", fs, "a number")
     if len(record) > 3 and not _INT.fullmatch(record[3]):
         raise bad(first, "sample count", record[3], "a whole number")
@@ -465,7 +465,7 @@ def _check_header_tokens(hea: Path, raw: bytes) -> None:
         g = _GAIN.fullmatch(fields[2])
         ok = (
             g is not None
-            and _is_number(g["gain"])
+            and is_number(g["gain"])
             and (g["baseline"] is None or _INT.fullmatch(g["baseline"]) is not None)
         )
         if not ok:
@@ -478,14 +478,6 @@ def _check_header_tokens(hea: Path, raw: bytes) -> None:
             raise InvalidSignalError(
                 hea, f"header line {number}: signal {name} has an unusable gain {gain:g}"
             )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _scan_header(hea: Path, raw: bytes | None) -> _QuickHeader | None:

@@ -36,6 +36,7 @@ __all__ = [
     "WriteResult",
     "check_wfdb_name",
     "chunks",
+    "TextCleaner",
     "clean_text",
     "existing_paths",
     "format_for",
@@ -145,6 +146,24 @@ def clean_text(text: str) -> str:
     come from other files as they are: a form feed in an aux note makes XML invalid and
     ``wfdb.wrann`` refuse the record."""
     return _CONTROL.sub("", _BREAKS.sub(" ", text))
+
+
+class TextCleaner:
+    """:func:`clean_text` that counts the texts it changed, for the writer's note."""
+
+    def __init__(self) -> None:
+        self.changed = 0
+
+    def __call__(self, text: str) -> str:
+        out = clean_text(text)
+        self.changed += out != text
+        return out
+
+    def note(self) -> str:
+        return (
+            f"{self.changed} texts held control characters (tabs, line breaks, ...): "
+            "removed or written as spaces"
+        )
 
 
 def iter_write(

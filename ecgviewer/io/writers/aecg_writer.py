@@ -30,7 +30,7 @@ import numpy as np
 
 from ecgviewer.errors import FileTooLargeError
 from ecgviewer.io._hl7 import MAX_XML_BYTES
-from ecgviewer.io.writers import Progress, WriteResult, chunks, clean_text
+from ecgviewer.io.writers import Progress, TextCleaner, WriteResult, chunks, clean_text
 from ecgviewer.record import STANDARD_LEADS, Record
 
 #: Digits are integers in steps of this many microvolts.
@@ -93,13 +93,7 @@ def iter_write(record: Record, path: Path) -> Progress:
     estimate = _estimated_bytes(record, leads)
     if estimate > MAX_XML_BYTES:
         raise _too_large(path, estimate)
-    cleaned = 0
-
-    def clean(text: str) -> str:
-        nonlocal cleaned
-        out = clean_text(text)
-        cleaned += out != text
-        return out
+    clean = TextCleaner()
 
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         w = fh.write
@@ -219,11 +213,8 @@ def iter_write(record: Record, path: Path) -> Progress:
                 w("</supportingROI></support></annotation></component>\n")
             w("    </annotationSet></subjectOf>\n")
         w("  </series></component>\n</AnnotatedECG>\n")
-    if cleaned:
-        notes.append(
-            f"{cleaned} texts held control characters (tabs, line breaks, ...): "
-            "removed or written as spaces"
-        )
+    if clean.changed:
+        notes.append(clean.note())
     if record.derived_leads:
         notes.append("aECG marks no lead as derived: derived leads are written as leads")
     return WriteResult([path], notes)

@@ -24,10 +24,10 @@ import numpy as np
 
 from ecgviewer.io.writers import (
     Progress,
+    TextCleaner,
     WriteResult,
     check_wfdb_name,
     chunks,
-    clean_text,
     lead_ranges,
 )
 from ecgviewer.record import Record
@@ -50,13 +50,7 @@ def iter_write(record: Record, path: Path) -> Progress:
     name = check_wfdb_name(path)
     folder = path.parent
     notes: list[str] = []
-    cleaned = 0
-
-    def clean(text: str) -> str:
-        nonlocal cleaned
-        out = clean_text(text)
-        cleaned += out != text
-        return out
+    clean = TextCleaner()
 
     yield 0, 2 * record.n_samples, "measuring lead ranges"
     lo, hi = lead_ranges(record)
@@ -154,11 +148,8 @@ def iter_write(record: Record, path: Path) -> Progress:
                 f"{moved} text annotations at 0 s written at sample 1 (WFDB readers "
                 "take notes at sample 0 for header information)"
             )
-    if cleaned:
-        notes.append(
-            f"{cleaned} texts held control characters (tabs, line breaks, ...): "
-            "removed or written as spaces"
-        )
+    if clean.changed:
+        notes.append(clean.note())
     if record.non_ecg:
         notes.append(f"non-ECG channels written with unit NU: {', '.join(record.non_ecg)}")
     return WriteResult(paths, notes)
