@@ -32,6 +32,7 @@ __all__ = [
     "build_page",
     "cell_samples",
     "clip_to_cell",
+    "clipped_runs",
     "draw_cells",
     "heat_band_rect",
     "page_bounds",
@@ -144,6 +145,18 @@ def clip_to_cell(mv: np.ndarray, cell: Cell, gain: float) -> np.ndarray:
     large QRS never runs into the next row or off the paper."""
     half = cell.height / 2.0 / gain  # mV from the baseline to the band's edge
     return np.clip(mv, -half, half)
+
+
+def clipped_runs(mv: np.ndarray, cell: Cell, gain: float) -> list[tuple[int, int]]:
+    """``(first sample, +1 above / -1 below)`` of each run of samples that
+    :func:`clip_to_cell` cuts, so that a cut wave can be marked at the cell's edge: a 2 mV R
+    wave in a 20 mm row otherwise reads as a flat-topped 1 mV one."""
+    half = cell.height / 2.0 / gain
+    out: list[tuple[int, int]] = []
+    for sign, beyond in ((1, mv > half), (-1, mv < -half)):
+        starts = np.flatnonzero(beyond & ~np.concatenate([[False], beyond[:-1]]))
+        out += [(int(k), sign) for k in starts]
+    return sorted(out)
 
 
 def heat_band_rect(cell: Cell, speed: float, gain: float) -> tuple[float, float, float, float]:

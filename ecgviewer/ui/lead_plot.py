@@ -20,7 +20,13 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from ecgviewer.paper.heat import HEAT_BIN_MM, heat_bins
 from ecgviewer.paper.layouts import Cell, PageGeometry, compute_page
-from ecgviewer.paper.page import PageData, cell_samples, clip_to_cell, heat_band_rect
+from ecgviewer.paper.page import (
+    PageData,
+    cell_samples,
+    clip_to_cell,
+    clipped_runs,
+    heat_band_rect,
+)
 from ecgviewer.ui.ecg_paper import (
     Z_GHOST,
     Z_HIGHLIGHT,
@@ -127,6 +133,10 @@ class LeadPlotWidget(pg.PlotWidget):
         self.marks = PaperMarksItem()
         self.addItem(self.grid, ignoreBounds=True)
         self.addItem(self.marks, ignoreBounds=True)
+        # Where a trace is cut at its cell's edge: a triangle there, pointing the way it goes.
+        self.clip_marks = pg.ScatterPlotItem(pxMode=True, size=8, pen=None)
+        self.clip_marks.setZValue(Z_HIGHLIGHT)
+        self.addItem(self.clip_marks, ignoreBounds=True)
         self.highlight = QGraphicsRectItem()
         self.highlight.setZValue(Z_HIGHLIGHT)
         self.highlight.setVisible(False)
@@ -168,6 +178,7 @@ class LeadPlotWidget(pg.PlotWidget):
                     it.setVisible(False)
             for band in self._heat:
                 band.item.setVisible(False)
+            self.clip_marks.setData([])
             self.page = None
             self.visible_cells = []
             return
@@ -188,9 +199,20 @@ class LeadPlotWidget(pg.PlotWidget):
             self.speed, data.page_start, page.width, long=data.record_seconds >= 60.0
         )
         self._ensure_pool(len(page.cells))
+        spots: list[dict[str, object]] = []
         for i, cell in enumerate(page.cells):
             row = data.row_of[cell.lead]
             a, b = self._sample_range(cell, data)
+            for k, sign in clipped_runs(data.signal[row, a:b], cell, self.gain):
+                spots.append(
+                    {
+                        "pos": (
+                            cell.x0 + k * self.speed / data.fs,
+                            cell.baseline + sign * cell.height / 2,
+                        ),
+                        "symbol": "t1" if sign > 0 else "t",
+                    }
+                )
             curve = self._curves[i]
             curve.setData(self._clip_to_cell(data.signal[row, a:b], cell))
             curve.setTransform(self._transform(cell, data))
@@ -201,6 +223,7 @@ class LeadPlotWidget(pg.PlotWidget):
             label.setText(text, color=self.theme.label)
             label.setPos(cell.x0 + 1.0, cell.y_top - 0.5)
             label.setVisible(True)
+        self.clip_marks.setData(spots, brush=pg.mkBrush(self.theme.highlight))
         for pool in (self._curves, self._ghosts, self._labels):
             for it in pool[len(page.cells) :]:
                 it.setVisible(False)

@@ -65,3 +65,19 @@ def test_cells_clip_traces_and_shade_heat_by_one_rule() -> None:
 def test_heat_alpha_steps() -> None:
     alpha = heat_alpha(np.array([0.0, 0.5, 0.51, 0.75, 1.0, 3.0]), 1.0, 0.5, 1.0)
     assert alpha.tolist() == [0, 0, 16, 128, 255, 255]
+
+
+def test_clipped_runs_say_where_a_trace_leaves_its_cell() -> None:
+    """One mark per run cut at the cell's edge, above or below (a 2 mV R wave in a 20 mm
+    row read as a flat-topped 1 mV one, unmarked)."""
+    from ecgviewer.paper.page import clipped_runs
+
+    geometry = compute_page("12x1", list(STANDARD_LEADS), 10.0, 25.0, 10.0)
+    cell = geometry.cells[0]
+    half = cell.height / 2 / 10.0
+    mv = np.zeros(1000)
+    mv[100:105] = half + 1.0  # a tall R
+    mv[300] = -half - 0.5  # a deep S
+    mv[500:502] = half + 0.2
+    assert clipped_runs(mv, cell, 10.0) == [(100, 1), (300, -1), (500, 1)]
+    assert clipped_runs(np.zeros(10), cell, 10.0) == []

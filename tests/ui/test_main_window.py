@@ -684,3 +684,17 @@ def test_a_recording_problem_heads_the_analysis_panel(window, qtbot):
     assert panel.score_label.text() == "Possible recording problem"
     assert "heavy noise in lead II" in panel.verdict_label.text()
     assert "98.4 %" in panel.verdict_label.text()
+
+
+def test_a_trace_cut_at_its_cell_edge_is_marked_on_screen(window):
+    """12x1 rows hold +-1 mV at 10 mm/mV: a 2.5 mV R wave in lead I is cut, and marked."""
+    from ecgviewer.record import STANDARD_LEADS, Record
+
+    sig = np.zeros((12, 1000), np.float32)
+    sig[0, 500:505] = 2.5
+    window.open_record(Record(sig, 100.0, list(STANDARD_LEADS)))
+    window.set_layout("12x1")
+    xs, ys = window.plot.clip_marks.getData()
+    assert len(xs) == 1
+    cell = next(c for c in window.plot.page.cells if c.lead == "I")
+    assert ys[0] == pytest.approx(cell.baseline + cell.height / 2)
