@@ -170,13 +170,15 @@ def heat_band_rect(cell: Cell, speed: float, gain: float) -> tuple[float, float,
 @dataclass(frozen=True)
 class CellDrawing:
     """One cell as painted: the trace in mV after clipping (x step ``speed / fs`` mm from
-    ``cell.x0``), the heat band's rectangle and per-bin opacity (None without a map)."""
+    ``cell.x0``), the heat band's rectangle and per-bin opacity (None without a map), and
+    where the trace was cut at the cell's edge (:func:`clipped_runs`)."""
 
     cell: Cell
     trace: np.ndarray
     heat_rect: tuple[float, float, float, float]
     heat_bins: np.ndarray | None
     heat_alpha: np.ndarray | None
+    cut: list[tuple[int, int]] = field(default_factory=list)
 
 
 def draw_cells(
@@ -193,6 +195,13 @@ def draw_cells(
             bins = heat_bins(data.anomaly[row, a:b], rect[2])
             alpha = heat_alpha(bins, data.heat_scale, threshold, opacity)
         out.append(
-            CellDrawing(cell, clip_to_cell(data.signal[row, a:b], cell, gain), rect, bins, alpha)
+            CellDrawing(
+                cell,
+                clip_to_cell(data.signal[row, a:b], cell, gain),
+                rect,
+                bins,
+                alpha,
+                clipped_runs(data.signal[row, a:b], cell, gain),
+            )
         )
     return out

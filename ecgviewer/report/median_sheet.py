@@ -309,7 +309,8 @@ def lead_table(m: Measurements) -> list[list[str]]:
 
 # ---------------------------------------------------------------------- whole pages
 # The sheets' drawing area, mm: what A4 and US Letter landscape (297 x 210, 279.4 x 215.9)
-# both hold, so that either prints it at true scale, centred (render.paint_sheet).
+# both hold, so that either prints it at true scale, centred (render.paint_sheet). What is
+# drawn keeps 5 mm inside it at least (x 10-274, y 5-203), clear of a printer's margins.
 PAGE_W, PAGE_H = 279.0, 209.0
 
 
@@ -396,15 +397,15 @@ def paint_median_page(p: QPainter, k: float, record: object, m: Measurements) ->
     paint_median_beats(
         p,
         k,
-        QRectF(10, 16, 176, 159),
+        QRectF(10, 16, 172, 159),
         m,
         overlay,  # type: ignore[arg-type]
         labels=("our median beat", "the cart's own beat"),
         only_common=False,
     )
     cart = getattr(getattr(record, "cart", None), "measurements", None) or None
-    y = paint_table(p, k, 191, 20, measurement_table(m, cart), (23, 50, 14) if cart else (23, 64))
-    paint_table(p, k, 191, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 12, 12), pt=6.0, line=3.0)
+    y = paint_table(p, k, 186, 20, measurement_table(m, cart), (22, 48, 14) if cart else (22, 62))
+    paint_table(p, k, 191, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 11, 11), pt=6.0, line=3.0)
     text(
         p,
         k,
@@ -461,7 +462,7 @@ def paint_comparison_page(
         text(p, k, 10, 30, f"No median beat to compare: {which.beats.reason}", 9)
         return
     paint_median_beats(
-        p, k, QRectF(10, 16, 150, 132), m, previous, labels=("this ECG", "previous ECG")
+        p, k, QRectF(10, 16, 150, 128), m, previous, labels=("this ECG", "previous ECG")
     )
     changes = comparison.changes  # type: ignore[attr-defined]
     rows = [["Change", "previous", "this", "Δ"]]
@@ -499,7 +500,7 @@ def paint_comparison_page(
         p,
         k,
         165,
-        146,
+        142,
         ("Compared on common leads; " + "; ".join(notes))
         if notes
         else "Yellow: change beyond measurement noise.",
@@ -518,7 +519,7 @@ def paint_comparison_page(
         paint_rhythm_strip(
             p,
             k,
-            QRectF(10, 151 + i * 27, 250, 25),
+            QRectF(10, 147 + i * 26, 250, 25),
             sig,
             rec.fs,  # type: ignore[attr-defined]
             f"{lead} ({label})",
@@ -530,4 +531,4 @@ def paint_comparison_page(
     )
     if remeasured:
         footer += " Both ECGs measured by the rules alone, so that no change is a change of method."
-    text(p, k, 10, 206, footer, 6.0)
+    text(p, k, 10, 202.5, footer, 6.0)

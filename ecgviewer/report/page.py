@@ -284,25 +284,21 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
         narrow = cart_style.get(name)  # the edges cart criteria were set on
         return f"{float(v):.0f} ms" + (f" (cart-style {narrow:.0f})" if narrow is not None else "")
 
-    pr, p_dur = value("pr"), value("p_duration")
-    p_dur = p_dur.replace(" (cart-style", ", cart-style").rstrip(")")  # no nested brackets
-    pr_text = pr if p_dur.startswith("unavailable") else f"{pr} (P {p_dur})"
-    out = [("PR", pr_text), ("QRS", value("qrs")), ("QT", value("qt"))]
+    out = [("P", value("p_duration")), ("PR", value("pr")), ("QRS", value("qrs"))]
+    out.append(("QT", value("qt")))
     qtc = [getattr(res, f"qtc_{k}_ms", None) for k in ("bazett", "fridericia")]
     if all(v is None or not np.isfinite(float(v)) for v in qtc):
         out.append(("QTc", "unavailable"))
     else:
-        shown = " / ".join("-" if v is None else f"{float(v):.0f}" for v in qtc)
+        shown = "/".join("-" if v is None else f"{float(v):.0f}" for v in qtc)
         narrow = [cart_style.get(f"qtc_{k}") for k in ("bazett", "fridericia")]
         extra = (
-            "; cart-style " + " / ".join("-" if v is None else f"{v:.0f}" for v in narrow)
+            " (cart-style " + "/".join("-" if v is None else f"{v:.0f}" for v in narrow) + ")"
             if any(v is not None for v in narrow)
             else ""
         )
-        out.append(("QTc", f"{shown} ms (Bazett / Fridericia{extra})"))
+        out.append(("QTc B/F", f"{shown} ms{extra}"))
     axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
     out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
-    method = str(getattr(res, "method", "") or "")
-    if method:  # the first clause; the viewer shows the whole method
-        out.append(("Method", method.split(";")[0]))
+    # The method is printed in full on the median-beat page (the header holds 7 lines).
     return out

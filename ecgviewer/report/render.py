@@ -273,6 +273,14 @@ def _traces(p: QPainter, content: ReportContent, page: ReportPage) -> None:
         p.setPen(_pen(TRACE, 0.22))
         p.setBrush(Qt.BrushStyle.NoBrush)  # the heat band left a brush: a path would be filled
         p.drawPath(path)
+        for k, sign in drawing.cut:  # cut at the cell's edge: a mark there, as on screen
+            edge = page.y_of(cell.baseline + sign * cell.height / 2)
+            x = float(xs[min(k, xs.size - 1)])
+            mark = QPainterPath(QPointF(x, edge))
+            mark.lineTo(x - 0.9, edge + sign * 1.4)
+            mark.lineTo(x + 0.9, edge + sign * 1.4)
+            mark.closeSubpath()
+            p.fillPath(mark, ALERT)
     p.setClipping(False)
 
 
@@ -510,11 +518,11 @@ def _footer(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         if sha:
             stamp += f" (sha256 {sha[:12]})"
     stamp += f" · printed {datetime.now():%Y-%m-%d %H:%M}"
-    _text(
+    _text(  # on the first line, right: on Letter it overprinted the bold line below
         p,
         k,
         f.x,
-        f.y + 6.0,
+        f.y + 2.8,
         stamp,
         6.5,
         colour=GREY,

@@ -52,6 +52,7 @@ def test_cells_clip_traces_and_shade_heat_by_one_rule() -> None:
     cells = draw_cells(data, geometry, 25.0, 10.0, threshold=0.5, opacity=0.4)
     lead_i = next(d for d in cells if d.cell.lead == "I")
     assert lead_i.trace.max() == lead_i.cell.height / 2 / 10.0
+    assert lead_i.cut == [(100, 1)]  # where the paper marks the cut
     v2 = next(d for d in cells if d.cell.lead == "V2")
     assert v2.heat_bins is not None and v2.heat_alpha is not None
     assert v2.heat_bins.size == round(v2.heat_rect[2] / HEAT_BIN_MM)

@@ -42,3 +42,18 @@ def test_two_lead_record_falls_back_to_stacked_rows():
     page = report_page(["I", "II"], "A4")
     assert [c.lead for c in page.geometry.cells] == ["I", "II"]
     assert "standard leads" in page.note
+
+
+def test_the_header_measurements_fit_its_seven_lines_with_p_apart_from_pr():
+    """Seven lines: rate, P, PR, QRS, QT, QTc, axes (the method is on the median-beat page);
+    "PR 157 ms (P 109 ms, cart-style 81)" read as a cart-style PR of 81 ms."""
+    from ecgviewer.record import Record
+    from ecgviewer.report.page import from_result
+    from ecgviewer.signal.synthetic import synthetic_ecg
+
+    s = synthetic_ecg(fs=500, duration=10, seed=1)
+    content = from_result(Record(s.signal, s.fs, list(s.leads)))
+    names = [name for name, _ in content.measurements]
+    assert names[1:] == ["P", "PR", "QRS", "QT", "QTc B/F", "Axes"] and len(names) == 7
+    text = dict(content.measurements)
+    assert "(cart-style" in text["P"] and "cart-style" not in text["PR"]
