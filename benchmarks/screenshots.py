@@ -137,7 +137,9 @@ def main(argv: list[str]) -> int:
         pump(0.3)
         screen = app.primaryScreen()
         image = screen.grabWindow(0)  # whole screen: dialogs included
-        if image.isNull() or image.width() < 100:
+        # Qt's offscreen screen is 800 x 800 unless configured (QT_QPA_PLATFORM=
+        # "offscreen:configfile=..."): a screen smaller than the window would cut it.
+        if image.isNull() or image.width() < win.width() or image.height() < win.height():
             image = win.grab()
         path = out / name
         image.save(str(path))
