@@ -85,18 +85,11 @@ def ensemble_score(components: dict[str, float], spec: dict[str, Any]) -> float:
     on the same scale; NaN only when none is available.
     """
     weights = spec.get("weight") or [1.0] * len(spec["components"])
-    total = used = 0.0
-    for name, log, mean, std, w in zip(
-        spec["components"], spec["log"], spec["mean"], spec["std"], weights
-    ):
-        value = components.get(name, float("nan"))
-        if not np.isfinite(value):
-            continue
-        total += w * (_ensemble_value(value, log) - mean) / std
-        used += w
+    parts = ensemble_parts(components, spec)
+    used = sum(w for name, w in zip(spec["components"], weights) if name in parts)
     if not used:
         return float("nan")
-    return total * sum(weights) / used + hinge_sum(components, spec.get("hinge"))
+    return sum(parts.values()) * sum(weights) / used + hinge_sum(components, spec.get("hinge"))
 
 
 def ensemble_parts(components: dict[str, float], spec: dict[str, Any]) -> dict[str, float]:

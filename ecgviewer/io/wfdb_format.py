@@ -144,7 +144,7 @@ _NOT_ANNOTATIONS = {
 
 
 #: Extensions PhysioNet databases use for annotation files.
-_KNOWN_ANNOTATIONS = {
+KNOWN_ANNOTATIONS = {
     "atr",
     "qrs",
     "ecg",
@@ -758,7 +758,7 @@ def _read_annotations(
             ann = wfdb.rdann(str(rec), ext)
         except Exception as exc:  # not an annotation file after all, or a damaged one
             log.info("%s: skipped %s, not a readable annotation file (%s)", rec, f.name, exc)
-            if ext.lower() in _KNOWN_ANNOTATIONS:
+            if ext.lower() in KNOWN_ANNOTATIONS:
                 notes.append(
                     f"annotation file {f.name} could not be read (damaged, or a variant not known here)"
                 )

@@ -274,6 +274,8 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
             return [("PR / QRS / QT", f"unavailable ({exc})")]
     reasons = getattr(res, "reasons", {}) or {}
 
+    from ecgviewer.signal.intervals import with_cart_style
+
     cart_style = getattr(res, "cart_style", None) or {}
 
     def value(name: str) -> str:
@@ -281,8 +283,7 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
         if v is None or not np.isfinite(float(v)):
             why = reasons.get(name) or reasons.get(f"{name}_ms")
             return f"unavailable ({why})" if why else "unavailable"
-        narrow = cart_style.get(name)  # the edges cart criteria were set on
-        return f"{float(v):.0f} ms" + (f" (cart-style {narrow:.0f})" if narrow is not None else "")
+        return with_cart_style(f"{float(v):.0f} ms", cart_style.get(name))
 
     out = [("P", value("p_duration")), ("PR", value("pr")), ("QRS", value("qrs"))]
     out.append(("QT", value("qt")))

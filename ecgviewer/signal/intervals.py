@@ -968,6 +968,12 @@ def measure_intervals(
     )
 
 
+def with_cart_style(text: str, cart_style_ms: float | None) -> str:
+    """``text`` of one of our intervals, with its cart-style value (``Measurements.cart_style``)
+    beside it when there is one: "122 ms (cart-style 100)"."""
+    return text if cart_style_ms is None else f"{text} (cart-style {cart_style_ms:.0f})"
+
+
 def measurement_rows(m: Measurements) -> list[tuple[str, str]]:
     """The global measurements as (name, text) rows for tables and reports; a missing value
     reads "—" followed by its reason."""
@@ -975,8 +981,7 @@ def measurement_rows(m: Measurements) -> list[tuple[str, str]]:
     def fmt(value: float | None, unit: str, key: str) -> str:
         if value is None:
             return f"— ({m.reasons.get(key, 'not measured')})"
-        cart = m.cart_style.get(key)
-        return f"{value:.0f} {unit}" + (f" (cart-style {cart:.0f})" if cart is not None else "")
+        return with_cart_style(f"{value:.0f} {unit}", m.cart_style.get(key))
 
     rows = [
         ("Heart rate", fmt(m.heart_rate_bpm, "bpm", "heart_rate")),

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from ecgviewer import wording
 from ecgviewer.record import CART_MEASUREMENT_UNITS, CartReading, Record
 from ecgviewer.result import Finding
+from ecgviewer.signal.intervals import with_cart_style
 from ecgviewer.ui.display import Measurements
 from ecgviewer.ui.overlay import flag_texts, model_text, quality_lines, verdict
 
@@ -204,11 +205,9 @@ class MeasurementsPanel(QGroupBox):
             if value is None:
                 self.rows[name].setText(f"unavailable: {m.unavailable.get(name, 'not measured')}")
                 continue
-            text = f"{value:.0f} ms"
+            # Beside ours, what cart criteria (QRS >= 120 ms, QTc limits) were set on.
             narrow = cart_style.get(_CART_STYLE_KEYS.get(name, ""))
-            if narrow is not None:  # what cart criteria (QRS >= 120 ms, QTc limits) were set on
-                text += f" (cart-style {narrow:.0f})"
-            self.rows[name].setText(text)
+            self.rows[name].setText(with_cart_style(f"{value:.0f} ms", narrow))
         self.rows["Method"].setText(m.method or "-")
         self._show_cart(m.cart)
 

@@ -132,11 +132,11 @@ def existing_paths(path: str | os.PathLike[str], fmt: str | None = None) -> list
 
 def _annotation_files(path: Path) -> list[Path]:
     """WFDB annotation files (known annotator extensions) of the record ``path`` names."""
-    from ecgviewer.io.wfdb_format import _KNOWN_ANNOTATIONS
+    from ecgviewer.io.wfdb_format import KNOWN_ANNOTATIONS
 
     stem = wfdb_record_name(path)
     return [
-        p for ext in sorted(_KNOWN_ANNOTATIONS) if (p := path.parent / f"{stem}.{ext}").is_file()
+        p for ext in sorted(KNOWN_ANNOTATIONS) if (p := path.parent / f"{stem}.{ext}").is_file()
     ]
 
 
