@@ -852,10 +852,16 @@ def _noise_marked(
     either."""
     if not findings:
         return findings
-    names = record.ecg_leads
+    # Only the leads that carry a finding: the noise of the others changes nothing here.
+    wanted = {f.lead for f in findings}
+    names = [name for name in record.ecg_leads if normalize_lead_name(name) in wanted]
     rows = [record.leads.index(name) for name in names]
     peaks = np.rint(np.asarray(p.r_peaks, np.float64) * record.fs / cfg.fs).astype(np.int64)
-    spans = noisy_spans(record.data()[rows, : p.n_in or None], record.fs, names, quality, peaks)
+    spans = (
+        noisy_spans(record.data()[rows, : p.n_in or None], record.fs, names, quality, peaks)
+        if rows
+        else {}
+    )
     by_lead = {normalize_lead_name(name): s for name, s in spans.items()}
     # A lead the record-level check calls noisy (EMG, mains or baseline wander over the
     # whole strip) is noisy under every finding of it.

@@ -31,3 +31,20 @@ def median_of_few(a: np.ndarray, axis: int) -> np.ndarray:
     if has_nan.any():
         out[has_nan] = np.nan
     return out[()]  # a scalar for a 1-D ``a``, as np.median gives
+
+
+def nanmedian_of_few(a: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmedian(a, axis=axis)`` (NaN left out; a row of NaN only gives NaN), the same
+    values, by one sort: numpy's nanmedian goes through masked arrays, ~40x slower on the
+    signal quality's 12 leads x 19 stretches x 500 samples."""
+    a = np.asarray(a)
+    if a.dtype.kind != "f" or a.ndim < 1 or a.shape[axis] == 0:
+        return np.nanmedian(a, axis=axis)
+    ordered = np.sort(np.moveaxis(a, axis, -1), axis=-1)  # NaN sort last
+    count = np.sum(~np.isnan(ordered), axis=-1)
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0)[..., None] // 2, axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, (count // 2)[..., None], axis=-1)[..., 0]
+    # numpy's median of an even count: the mean of the two middle values, as (a + b) / 2.
+    out = np.where(count % 2 == 1, low, (low + high) / a.dtype.type(2))
+    out = np.where(count == 0, np.nan, out).astype(a.dtype, copy=False)
+    return out[()]

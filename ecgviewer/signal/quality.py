@@ -34,7 +34,7 @@ from scipy import fft as sp_fft
 from scipy import signal as sps
 
 from ecgviewer.signal.calibration import ecg_end
-from ecgviewer.signal.few_median import median_of_few
+from ecgviewer.signal.few_median import median_of_few, nanmedian_of_few
 from ecgviewer.signal.filters import bandpass, odd_extend_into, running_median
 from ecgviewer.signal.quantiles import median, percentile
 from ecgviewer.signal.resample import resample, resampled_length
@@ -536,8 +536,8 @@ def noisy_spans(
         hf[:, max(0, b - 2 * half) : max(0, b + 2 * half)] = np.nan
     starts = np.arange(0, n - length + 1, step)
     seg = hf[:, starts[:, None] + np.arange(length)[None, :]]  # (leads, stretches, samples)
-    centre = np.nanmedian(seg, axis=-1, keepdims=True)
-    rms = 1.4826 * np.nanmedian(np.abs(seg - centre), axis=-1)
+    centre = nanmedian_of_few(seg, axis=-1)[..., None]
+    rms = 1.4826 * nanmedian_of_few(np.abs(seg - centre), axis=-1)
     enough = np.sum(np.isfinite(seg), axis=-1) >= 0.2 * length
     limit = max(EMG_MIN_MV, EMG_REL * float(np.median(connected)))
     out: dict[str, list[tuple[float, float]]] = {}

@@ -1,11 +1,13 @@
-"""median_of_few is np.median, value for value."""
+"""median_of_few is np.median, and nanmedian_of_few np.nanmedian, value for value."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 
-from ecgviewer.signal.few_median import median_of_few
+from ecgviewer.signal.few_median import median_of_few, nanmedian_of_few
 
 CASES = [
     (shape, axis)
@@ -31,3 +33,21 @@ def test_median_of_few_is_numpys_median(shape: tuple[int, ...], axis: int, dtype
         got = median_of_few(x, axis=axis)
         assert got.dtype == want.dtype and np.shape(got) == np.shape(want)
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(("shape", "axis"), CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nanmedian_of_few_is_numpys_nanmedian(
+    shape: tuple[int, ...], axis: int, dtype: type
+) -> None:
+    rng = np.random.default_rng(7 + len(shape) + axis)
+    a = (np.round(rng.normal(size=shape) * 8) / 8).astype(dtype)
+    a[rng.random(size=shape) < 0.4] = np.nan  # rows with odd, even and no finite values
+    if a.ndim > 1:
+        np.moveaxis(a, axis, -1)[0] = np.nan  # one whole row of NaN
+    with warnings.catch_warnings():  # numpy warns of the all-NaN row
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanmedian(a, axis=axis)
+    got = nanmedian_of_few(a, axis=axis)
+    assert got.dtype == want.dtype and np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)
