@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
@@ -130,11 +130,26 @@ class Annotation:
 
 @dataclass
 class Patient:
-    """What the file says about the patient; every field optional. ``sex`` is "M" or "F"."""
+    """What the file says about the patient; every field optional. ``sex`` is "M" or "F".
+
+    ``name`` as the file writes it, "FAMILY, Given" where the file keeps the parts apart;
+    ``birth_date`` as the file gives it. Why both: a printed ECG is matched to its patient by
+    name and date of birth, and two ECGs compared side by side must be the same person's."""
 
     id: str | None = None
     age: float | None = None
     sex: str | None = None
+    name: str | None = None
+    birth_date: date | None = None
+
+    def identity(self) -> str:
+        """One line naming the patient for a header: name, date of birth, id (what is known)."""
+        parts = [self.name or ""]
+        if self.birth_date is not None:
+            parts.append(f"born {self.birth_date.isoformat()}")
+        if self.id:
+            parts.append(f"ID {self.id}")
+        return "   ".join(p for p in parts if p) or "-"
 
 
 #: Keys of :attr:`CartReading.measurements` (what carts print), with their units.
@@ -367,6 +382,9 @@ class Record:
             f"patient   id={self.patient.id or '-'} age={_fmt(self.patient.age)} "
             f"sex={self.patient.sex or '-'}",
         ]
+        if self.patient.name or self.patient.birth_date:
+            born = self.patient.birth_date.isoformat() if self.patient.birth_date else "-"
+            lines.append(f"name      {self.patient.name or '-'} (born {born})")
         if self.device:
             lines.append(f"device    {self.device}")
         if self.derived_leads:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,51 @@ def derive_standard_leads(
     ]
     out = np.stack([present[n] for n in order]).astype(np.float32)
     return out, order, tuple(derived)
+
+
+#: What files write where they hold no name (lowercased), beside runs of "x", "-", "?".
+_NO_NAME = {"none", "unknown", "n/a", "na", "null"}
+
+
+def person_name(family: str | None, *given: str | None) -> str | None:
+    """ "FAMILY, Given Middle" from a file's name parts, or None where the file holds none.
+
+    Why here: nine readers split names their own way (MUSE's last/first elements, DICOM's
+    ``^``, EDF+'s underscores); the patient header shows them one way."""
+
+    def clean(part: str | None) -> str:
+        text = " ".join(printable_name(part).split())
+        # Placeholders: "---", "XXXXXX", "?" (what anonymising exports write).
+        return "" if text.lower() in _NO_NAME or not text.strip("xX*?-., ") else text
+
+    last = clean(family)
+    rest = " ".join(p for p in (clean(g) for g in given) if p)
+    if last and rest:
+        return f"{last}, {rest}"
+    return (last or rest) or None
+
+
+def printable_name(text: str | None) -> str:
+    """``text`` without control characters (a hostile name must not break a header line)."""
+    return "".join(ch if ch.isprintable() else " " for ch in (text or ""))[:200]
+
+
+def birth_date(value: date | None, start: datetime | None = None) -> date | None:
+    """``value`` where it can be a date of birth: after 1850 and not after the recording
+    (or today, where the recording's date is unknown); else None (placeholders such as
+    1900-01-01 are kept: they are what the file says)."""
+    if value is None:
+        return None
+    latest = start.date() if start is not None else date.today()
+    return value if date(1850, 1, 1) <= value <= latest else None
+
+
+def parse_date(text: str | None, *formats: str) -> date | None:
+    """The first of ``formats`` (strptime) that reads ``text``, as a date; else None."""
+    text = (text or "").strip()
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, ECGError, EmptyFileError, InvalidSignalError
+from ecgviewer.io._common import birth_date, parse_date, person_name
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import Annotation, Patient, Record, RecordEntry, normalize_lead_name
 
@@ -111,11 +112,7 @@ def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
         if not hasattr(node, "attrs") or "signal" not in node:
             raise CorruptFileError(path, f"ECG group '{key}' has no 'signal' dataset")
         attrs = node.attrs
-        patient = Patient(
-            id=_attr_str(attrs, "patient_id"),
-            age=float_or_none(attrs.get("age")),
-            sex=_attr_str(attrs, "sex"),
-        )
+        patient = _patient(attrs)
         start = _parse_iso(path, key, _attr_str(attrs, "start"))
         entries.append(
             RecordEntry(
@@ -231,11 +228,7 @@ class _OwnLoader:
             fs=fs,
             leads=leads,
             start=_parse_iso(path, key, _attr_str(attrs, "start")),
-            patient=Patient(
-                id=_attr_str(attrs, "patient_id"),
-                age=float_or_none(attrs.get("age")),
-                sex=_attr_str(attrs, "sex"),
-            ),
+            patient=_patient(attrs),
             annotations=_read_annotations(path, key, node),
             source=str(path),
             format="hdf5",
@@ -339,6 +332,9 @@ def write_own_layout(
             node.attrs["patient_id"] = rec.patient.id or ""
             node.attrs["age"] = float("nan") if rec.patient.age is None else float(rec.patient.age)
             node.attrs["sex"] = rec.patient.sex or ""
+            node.attrs["patient_name"] = rec.patient.name or ""
+            born = rec.patient.birth_date
+            node.attrs["birth_date"] = born.isoformat() if born else ""
             node.attrs["device"] = rec.device or ""
             node.attrs.create("derived_leads", list(rec.derived_leads), dtype=text)
             node.attrs.create("non_ecg", list(rec.non_ecg), dtype=text)
@@ -371,3 +367,15 @@ def _chunks(rec: Record) -> tuple[int, int] | None:
     if n_leads * n_samples <= PAGED_SAMPLES:
         return None
     return (n_leads, min(n_samples, max(1, int(rec.fs * 10))))
+
+
+def _patient(attrs: Any) -> Patient:
+    """The patient an ECG group's attributes describe (files written before names were kept
+    have no ``patient_name`` or ``birth_date``)."""
+    return Patient(
+        id=_attr_str(attrs, "patient_id"),
+        age=float_or_none(attrs.get("age")),
+        sex=_attr_str(attrs, "sex"),
+        name=person_name(_attr_str(attrs, "patient_name")),
+        birth_date=birth_date(parse_date(_attr_str(attrs, "birth_date"), "%Y-%m-%d")),
+    )

@@ -45,7 +45,13 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import derive_standard_leads, plausible_cart_value, trim_trailing_fill
+from ecgviewer.io._common import (
+    birth_date,
+    derive_standard_leads,
+    person_name,
+    plausible_cart_value,
+    trim_trailing_fill,
+)
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.record import (
     MAX_FS,
@@ -478,7 +484,15 @@ class _Document:
         sex = {"MALE": "M", "FEMALE": "F", "M": "M", "F": "F"}.get(
             (text_of(info.find("Gender")) or "").upper()
         )
-        return Patient(id=text_of(info.find("PID")), age=age, sex=sex)
+        return Patient(
+            id=text_of(info.find("PID")),
+            age=age,
+            sex=sex,
+            name=person_name(
+                text_of(info.find("Name/FamilyName")), text_of(info.find("Name/GivenName"))
+            ),
+            birth_date=birth_date(birth, start),
+        )
 
     def _birth_date(self, el: Element | None) -> date | None:
         if el is None:

@@ -50,7 +50,7 @@ from ecgviewer.errors import (
     brief,
 )
 from ecgviewer.io._channels import rate_ratio, resample, unique_names
-from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._common import birth_date, check_readable, parse_date, person_name, unit_scale
 from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
 from ecgviewer.io._paged import PagedSignalBase, file_stamp
 from ecgviewer.record import (
@@ -98,6 +98,27 @@ _MEASUREMENT_NAMES = {
     "ventricular heart rate": "heart_rate",
     "heart rate": "heart_rate",
     "pp interval": "pp",
+}
+
+
+#: Measurement codes (scheme, code value) -> cart reading key. Why the code before the label:
+#: an ECG Toolkit conversion labels its T axis (SCPECG 5.10.3-15) "QRS Axis", and a cart
+#: writing its labels in another language or wording would lose them all.
+_MEASUREMENT_CODES = {
+    ("SCPECG", "5.10.2.1-3"): "rr",
+    ("SCPECG", "5.10.2.1-5"): "pp",
+    ("SCPECG", "5.13.5-7"): "pr",
+    ("SCPECG", "5.13.5-9"): "qrs",
+    ("SCPECG", "5.13.5-11"): "qt",
+    ("SCPECG", "5.10.2.5-5"): "qtc",
+    ("SCPECG", "5.10.3-11"): "p_axis",
+    ("SCPECG", "5.10.3-13"): "qrs_axis",
+    ("SCPECG", "5.10.3-15"): "t_axis",
+    ("LN", "8867-4"): "heart_rate",
+    ("LN", "8625-6"): "pr",
+    ("LN", "8633-0"): "qrs",
+    ("LN", "8634-8"): "qt",
+    ("LN", "8636-3"): "qtc",
 }
 
 
@@ -462,15 +483,26 @@ class _Builder:
                 years = start.year - y - ((start.month, start.day) < (mo, d))
                 age = float(years) if 0 <= years < 150 else None
         pid = str(ds.get("PatientID") or "").strip() or None
-        return Patient(id=pid, age=age, sex=sex if sex in ("M", "F") else None)
+        # PN: family^given^middle^prefix^suffix (the alphabetic group, before any "=").
+        parts = str(ds.get("PatientName") or "").split("=")[0].split("^")
+        born = parse_date(str(ds.get("PatientBirthDate") or ""), "%Y%m%d")
+        return Patient(
+            id=pid,
+            age=age,
+            sex=sex if sex in ("M", "F") else None,
+            name=person_name(parts[0], *parts[1:3]),
+            birth_date=birth_date(born, start),
+        )
 
     def _device(self) -> str | None:
         ds = self.ds
         parts = [str(ds.get(k) or "").strip() for k in ("Manufacturer", "ManufacturerModelName")]
-        text = " ".join(p for p in parts if p)
+        # "Unknown" is what converters write for a manufacturer they were not told.
+        text = " ".join(p for p in parts if p and p.lower() not in ("unknown", "n/a", "-"))
         software = ds.get("SoftwareVersions")
         if software:
             sw = software if isinstance(software, str) else " ".join(str(s) for s in software)
+            sw = " ".join(sw.split())
             text = f"{text}, software {sw}" if text else f"software {sw}"
         return text or None
 
@@ -519,7 +551,13 @@ class _Builder:
             if not names or value is None or ann.get("ReferencedSamplePositions") is not None:
                 continue
             meaning = str(names[0].get("CodeMeaning", "")).strip()
-            key = _MEASUREMENT_NAMES.get(meaning.lower(), meaning.lower().replace(" ", "_"))
+            coded = (
+                str(names[0].get("CodingSchemeDesignator", "")).strip().upper(),
+                str(names[0].get("CodeValue", "")).strip(),
+            )
+            key = _MEASUREMENT_CODES.get(coded) or _MEASUREMENT_NAMES.get(
+                meaning.lower(), meaning.lower().replace(" ", "_")
+            )
             number = _num(
                 value if not isinstance(value, (list, tuple)) else (value[0] if value else None),
                 None,

@@ -63,7 +63,7 @@ from ecgviewer.io._channels import (
     resample,
     unique_names,
 )
-from ecgviewer.io._common import check_readable, unit_scale
+from ecgviewer.io._common import birth_date, check_readable, person_name, unit_scale
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import (
     MAX_FS,
@@ -469,14 +469,20 @@ def _plus_style(tokens: list[str]) -> bool:
 
 
 def _plus_patient(tokens: list[str], start: datetime | None) -> Patient:
-    """The patient of EDF+ subfields (code, sex, birthdate; the name and the rest unused)."""
+    """The patient of EDF+ subfields (code, sex, birthdate, name; what follows unused).
+
+    The name subfield writes spaces as "_"; EDF+ gives no family/given split, so it is
+    shown as written ("Smith,_John" reads "Smith, John")."""
     code = tokens[0] if tokens else "X"
     sex = tokens[1].upper() if len(tokens) > 1 else "X"
     birth = _parse_edf_date(tokens[2]) if len(tokens) > 2 else None
+    name = tokens[3].replace("_", " ").replace(",", ", ") if len(tokens) > 3 else None
     return Patient(
         id=None if code.lower() in _PLACEHOLDERS else code.replace("_", " "),
         sex=sex if sex in ("M", "F") else None,
         age=_age(birth, start),
+        name=person_name(name) if name is None or name.lower() not in _PLACEHOLDERS else None,
+        birth_date=birth_date(birth, start),
     )
 
 

@@ -50,7 +50,14 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import calibration_pulse, is_number, trim_trailing_fill, unit_scale
+from ecgviewer.io._common import (
+    birth_date,
+    calibration_pulse,
+    is_number,
+    person_name,
+    trim_trailing_fill,
+    unit_scale,
+)
 from ecgviewer.io._hl7 import (
     attr,
     code_of,
@@ -432,7 +439,13 @@ class _Document:
         if person is not None:
             code = (attr(person.find("administrativeGenderCode"), "code") or "").upper()
             sex = code if code in ("M", "F") else None
-        return Patient(id=pid, age=self._age(person, start), sex=sex)
+        born = None
+        if person is not None:
+            birth, _ = parse_hl7_ts(attr(person.find("birthTime"), "value"))
+            born = birth_date(birth.date() if birth is not None else None, start)
+        return Patient(
+            id=pid, age=self._age(person, start), sex=sex, name=_name(person), birth_date=born
+        )
 
     def _age(self, person: Element | None, start: datetime | None) -> float | None:
         for obs in self.root.iter("relatedObservation"):
@@ -721,3 +734,15 @@ class _Annotations:
         if seconds is None:
             return None
         return seconds - self.relative_head
+
+
+def _name(person: Element | None) -> str | None:
+    """An HL7 v3 person name: ``family`` and ``given`` parts, or the name as plain text."""
+    el = person.find("name") if person is not None else None
+    if el is None:
+        return None
+    family = " ".join(t for t in (text_of(f) for f in el.findall("family")) if t)
+    given = [text_of(g) for g in el.findall("given")]
+    if family or any(given):
+        return person_name(family, *given)
+    return person_name("".join(el.itertext()))

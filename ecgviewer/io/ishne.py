@@ -43,7 +43,7 @@ from ecgviewer.errors import (
     UnknownFormatError,
 )
 from ecgviewer.io._channels import unique_names
-from ecgviewer.io._common import check_readable
+from ecgviewer.io._common import birth_date, check_readable, person_name
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, MIN_FS, Annotation, Patient, Record
 
@@ -392,7 +392,13 @@ def read(path: Path, **opts: Any) -> Record:
         fs=hdr.fs,
         leads=unique_names(names),
         start=start,
-        patient=Patient(id=pid, age=age, sex={1: "M", 2: "F"}.get(hdr.sex)),
+        patient=Patient(
+            id=pid,
+            age=age,
+            sex={1: "M", 2: "F"}.get(hdr.sex),
+            name=person_name(hdr.last_name, hdr.first_name),
+            birth_date=birth_date(birth, start),
+        ),
         annotations=annotations,
         source=str(path),
         format="ishne",

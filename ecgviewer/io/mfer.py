@@ -47,7 +47,7 @@ from ecgviewer.io._channels import (
     resample,
     unique_names,
 )
-from ecgviewer.io._common import check_readable
+from ecgviewer.io._common import birth_date, check_readable, person_name
 from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
 from ecgviewer.record import MAX_FS, MIN_FS, Annotation, Patient, Record, normalize_lead_name
 
@@ -63,13 +63,13 @@ MAX_TAGS = 200_000  # header tags: a walk over a hostile file stays bounded
 
 END, BLE, TXC, BLK, CHN, SEQ, WFM, LDN = 0x80, 0x01, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09
 DTP, IVL, SEN, OFF, CMP, NUL, MAN, WAV = 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x12, 0x17, 0x1E
-ATT, PRE, EVT, PID, AGE, SEX, TIM = 0x3F, 0x40, 0x41, 0x82, 0x83, 0x84, 0x85
+ATT, PRE, EVT, NAM, PID, AGE, SEX, TIM = 0x3F, 0x40, 0x41, 0x81, 0x82, 0x83, 0x84, 0x85
 #: Tags a channel attribute may override (and that must not change once samples began).
 CHANNEL_TAGS = frozenset({BLK, LDN, DTP, IVL, SEN, OFF, CMP, NUL})
 #: Tags defined by the standard: the first tag of a file must be one of them.
 KNOWN_TAGS = frozenset(
     {0x00, BLE, 0x02, TXC, BLK, CHN, SEQ, 0x07, WFM, LDN, DTP, IVL, SEN, OFF, CMP, 0x11, NUL}
-    | {0x13, 0x15, 0x16, MAN, WAV, ATT, PRE, EVT, 0x42, 0x43, 0x44, 0x81, PID, AGE, SEX, TIM}
+    | {0x13, 0x15, 0x16, MAN, WAV, ATT, PRE, EVT, 0x42, 0x43, 0x44, NAM, PID, AGE, SEX, TIM}
 )
 
 #: Data type code -> numpy type (without byte order); 4 is a 16-bit status word, 9 the
@@ -312,7 +312,7 @@ class _Parser:
             hdr.defaults[tag] = value
         elif tag in (CHN, SEQ, WFM, AGE, SEX, TIM):
             hdr.top[tag] = value
-        elif tag in (MAN, PID):
+        elif tag in (MAN, NAM, PID):
             hdr.text[tag] = _text(value, hdr.encoding)
         elif tag == EVT:
             hdr.events.append(value)
@@ -415,21 +415,23 @@ def _channel(path: Path, hdr: _Header, k: int, notes: list[str]) -> _Channel:
 def _patient(hdr: _Header, start: datetime | None) -> Patient:
     order = hdr.order
     pid = hdr.text.get(PID) or None
+    # Written as DICOM writes names where the parts are kept apart: family^given^middle.
+    name = person_name(*(hdr.text.get(NAM) or "").split("^")[:3])
     sex = {1: "M", 2: "F"}.get(hdr.top[SEX][0]) if hdr.top.get(SEX) else None
     age: float | None = None
+    born: date | None = None
     raw = hdr.top.get(AGE, b"")
+    if len(raw) >= 7:  # age in years, in days (2 bytes), then the date of birth
+        try:
+            born = date(_int(raw[3:5], order), raw[5], raw[6])
+        except ValueError:
+            born = None
     if raw[:1] and raw[0] != 0xFF:
         age = float(raw[0])
-    elif len(raw) >= 7:
-        year, month, day = _int(raw[3:5], order), raw[5], raw[6]
-        try:
-            birth = date(year, month, day)
-        except ValueError:
-            birth = None
-        if birth and start:
-            years = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
-            age = float(years) if 0 <= years < 150 else None
-    return Patient(id=pid, age=age, sex=sex)
+    elif born and start:
+        years = start.year - born.year - ((start.month, start.day) < (born.month, born.day))
+        age = float(years) if 0 <= years < 150 else None
+    return Patient(id=pid, age=age, sex=sex, name=name, birth_date=birth_date(born, start))
 
 
 def _start(hdr: _Header) -> datetime | None:

@@ -40,7 +40,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
-from ecgviewer.io._common import derive_standard_leads
+from ecgviewer.io._common import birth_date, derive_standard_leads, parse_date, person_name
 from ecgviewer.io._hl7 import parse_xml, to_float
 from ecgviewer.record import (
     Annotation,
@@ -250,7 +250,15 @@ class _Document:
         elif age is not None and factor is not None:
             age = round(age * factor, 2)
         sex = {"MALE": "M", "FEMALE": "F", "M": "M", "F": "F"}.get(_text(demo, "Gender").upper())
-        return Patient(id=_text(demo, "PatientID") or None, age=age, sex=sex)
+        return Patient(
+            id=_text(demo, "PatientID") or None,
+            age=age,
+            sex=sex,
+            name=person_name(_text(demo, "PatientLastName"), _text(demo, "PatientFirstName")),
+            birth_date=birth_date(
+                parse_date(_text(demo, "DateofBirth"), "%m-%d-%Y", "%Y-%m-%d", "%m/%d/%Y")
+            ),
+        )
 
     def _device(self) -> str | None:
         demo = self.root.find("TestDemographics")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from ecgviewer.errors import (
     NoECGChannelsError,
     UnknownFormatError,
 )
+from ecgviewer.io._common import birth_date, person_name
 from ecgviewer.io._lead_codes import SCP_LEAD_NAMES
 from ecgviewer.io._scp_huffman import HuffmanError, Table, decode, parse_tables, plain_16_bit
 from ecgviewer.record import CartReading, Patient, Record
@@ -499,7 +500,22 @@ class _Scp:
             month, day = tags[5][2], tags[5][3]
             if 1850 < year <= start.year and 1 <= month <= 12:
                 age = float(start.year - year - ((start.month, start.day) < (month, day)))
-        return Patient(id=pid, age=age, sex=sex), start, _device(tags.get(14, b""))
+        born = None
+        if len(tags.get(5, b"")) >= 4:
+            try:
+                born = date(int.from_bytes(tags[5][:2], "little"), tags[5][2], tags[5][3])
+            except ValueError:
+                born = None
+        patient = Patient(
+            id=pid,
+            age=age,
+            sex=sex,
+            name=person_name(
+                _text(tags.get(0, b""), self.codec), _text(tags.get(1, b""), self.codec)
+            ),
+            birth_date=birth_date(born, start),
+        )
+        return patient, start, _device(tags.get(14, b""))
 
     # ------------------------------------------------------------------ section 7, 8, 11
     def _cart(self, leads: list[_Lead], reference: _Coded | None) -> CartReading | None:

@@ -34,7 +34,14 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from ecgviewer.errors import CorruptFileError, NoECGChannelsError
-from ecgviewer.io._common import calibration_pulse, plausible_cart_value, trim_trailing_fill
+from ecgviewer.io._common import (
+    birth_date,
+    calibration_pulse,
+    parse_date,
+    person_name,
+    plausible_cart_value,
+    trim_trailing_fill,
+)
 from ecgviewer.io._hl7 import parse_xml, text_of, to_float
 from ecgviewer.io._xli import XliError, decode_xli
 from ecgviewer.record import (
@@ -254,7 +261,20 @@ class _Document:
             pid = None
         sex_text = (text_of(general.find("sex")) or "").lower()
         sex = {"male": "M", "female": "F"}.get(sex_text)
-        return Patient(id=pid, age=_age(general.find("age"), start), sex=sex)
+        name = general.find("name")
+        return Patient(
+            id=pid,
+            age=_age(general.find("age"), start),
+            sex=sex,
+            name=person_name(
+                text_of(name.find("lastname")) if name is not None else None,
+                text_of(name.find("firstname")) if name is not None else None,
+                text_of(name.find("middlename")) if name is not None else None,
+            ),
+            birth_date=birth_date(
+                parse_date(text_of(general.find("age/dateofbirth")), "%Y-%m-%d"), start
+            ),
+        )
 
     def _device(self) -> str | None:
         machine = self.root.find("dataacquisition/machine")

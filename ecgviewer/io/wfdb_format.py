@@ -76,7 +76,14 @@ from ecgviewer.io._channels import (
     resample,
     unique_names,
 )
-from ecgviewer.io._common import check_readable, is_number, unit_scale
+from ecgviewer.io._common import (
+    birth_date,
+    check_readable,
+    is_number,
+    parse_date,
+    person_name,
+    unit_scale,
+)
 from ecgviewer.io._paged import PagedSignalBase
 from ecgviewer.record import MAX_FS, Annotation, Patient, Record, normalize_lead_name
 
@@ -321,7 +328,13 @@ def read(path: str | os.PathLike[str], **opts: Any) -> Record:
         fs=fs_out,
         leads=lead_names,
         start=start,
-        patient=Patient(id=_comment(comments, _PATIENT_ID), age=age, sex=sex),
+        patient=Patient(
+            id=_comment(comments, _PATIENT_ID),
+            age=age,
+            sex=sex,
+            name=person_name(_comment(comments, _PATIENT_NAME)),
+            birth_date=birth_date(parse_date(_comment(comments, _BIRTH_DATE), "%Y-%m-%d")),
+        ),
         annotations=annotations,
         source=str(hea),
         format="wfdb",
@@ -788,6 +801,8 @@ _MITBIH = re.compile(r"^\s*(\d{1,3})\s+([MF])\b")
 # is stripped in Python: a lazy group before trailing whitespace backtracks quadratically on
 # a long comment (32,000 spaces: 3.4 s).
 _PATIENT_ID = re.compile(r"^\s*<?patient[ _]?id>?\s*:(.*)$", re.IGNORECASE)
+_PATIENT_NAME = re.compile(r"^\s*<?patient[ _]?name>?\s*:(.*)$", re.IGNORECASE)
+_BIRTH_DATE = re.compile(r"^\s*<?(?:birth[ _]?date|date of birth)>?\s*:(.*)$", re.IGNORECASE)
 _DEVICE = re.compile(r"^\s*<?device>?\s*:(.*)$", re.IGNORECASE)
 
 

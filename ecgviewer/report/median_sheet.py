@@ -314,7 +314,7 @@ def _who(record: object) -> str:
     patient = getattr(record, "patient", None)
     start = getattr(record, "start", None)
     parts = [
-        f"Patient {patient.id}" if patient is not None and patient.id else "",
+        patient.identity() if patient is not None and patient.identity() != "-" else "",
         start.strftime("%Y-%m-%d %H:%M") if start is not None else "",
         f"{getattr(record, 'format', '')} {getattr(record, 'fs', 0):g} Hz",
     ]

@@ -365,7 +365,9 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         (
             content.title,
             [
-                f"Patient ID: {pat.id or '-'}",
+                f"Name: {pat.name or '-'}",
+                f"Patient ID: {pat.id or '-'}"
+                + (f"   Born: {pat.birth_date.isoformat()}" if pat.birth_date else ""),
                 f"Age: {age}   Sex: {sex}",
                 f"Recorded: {start}",
                 f"Device: {rec.device or '-'}",
@@ -390,7 +392,9 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
             bold=True,
             colour=ALERT if unsigned else INK,
         )
-        if title == "Measurements":  # one line each (the reasons in full are on page 2)
+        # One line each: the measurements' reasons are in full on page 2, and the patient's
+        # seven lines (name, id, ...) must all stay, a long device name cut rather than them.
+        if i == 0 or title == "Measurements":
             wrapped = [_clip(text, col, 6.6) for text in lines]
         else:
             wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]

@@ -10,6 +10,7 @@ more than a quarter of its range.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ecgviewer.record import Record
@@ -109,12 +110,19 @@ def alike(record: Record, m: Measurements, other: Measurements) -> Measurements:
 
 def pairing_warnings(record: Record, previous: Record) -> list[str]:
     """What makes a comparison of ``record`` with ``previous`` suspect, said on screen and on
-    paper alike: two different patient ids, or a "previous" ECG recorded after this one
-    (every change would then read backwards)."""
+    paper alike: two different patient ids, names or dates of birth, or a "previous" ECG
+    recorded after this one (every change would then read backwards). Names are compared
+    without case, spacing or punctuation (carts write "DOE, JOHN" and "Doe John")."""
     out = []
     ids = (record.patient.id, previous.patient.id)
     if ids[0] and ids[1] and ids[0] != ids[1]:
         out.append(f"different patient ids ({ids[0]} / {ids[1]})")
+    names = (record.patient.name, previous.patient.name)
+    if names[0] and names[1] and _name_key(names[0]) != _name_key(names[1]):
+        out.append(f"different patient names ({names[0]} / {names[1]})")
+    births = (record.patient.birth_date, previous.patient.birth_date)
+    if births[0] and births[1] and births[0] != births[1]:
+        out.append(f"different dates of birth ({births[0]} / {births[1]})")
     if record.start is not None and previous.start is not None:
         try:
             later = previous.start > record.start
@@ -126,6 +134,12 @@ def pairing_warnings(record: Record, previous: Record) -> list[str]:
                 f"({record.start:%Y-%m-%d})"
             )
     return out
+
+
+def _name_key(name: str) -> str:
+    """A name as compared: letters and digits only, lower case, in sorted word order."""
+    words = re.findall(r"\w+", name.casefold())
+    return " ".join(sorted(words))
 
 
 def compare(

@@ -74,13 +74,16 @@ def _value_label() -> QLabel:
 
 
 class PatientPanel(QGroupBox):
-    """Id, age, sex, recording time, device; age and sex editable when the file lacks them."""
+    """Name, date of birth, id, age, sex, recording time, device; age and sex editable when
+    the file lacks them."""
 
     patient_edited = Signal(object, object)  # age (float|None), sex ("M"/"F"/None)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Patient", parent)
         form = QFormLayout(self)
+        self.name_label = _value_label()
+        self.birth_label = _value_label()
         self.id_label = _value_label()
         self.time_label = _value_label()
         self.device_label = _value_label()
@@ -94,6 +97,8 @@ class PatientPanel(QGroupBox):
         self.apply_button = QPushButton("Apply and re-score")
         self.apply_button.setToolTip("The model uses age and sex; re-run it with these values")
         self.apply_button.clicked.connect(self._emit)
+        form.addRow("Name", self.name_label)
+        form.addRow("Born", self.birth_label)
         form.addRow("ID", self.id_label)
         form.addRow("Age", self.age_edit)
         form.addRow("Sex", self.sex_edit)
@@ -110,6 +115,8 @@ class PatientPanel(QGroupBox):
 
     def show_record(self, record: Record | None) -> None:
         p = record.patient if record else None
+        self.name_label.setText(_breakable(p.name) if p and p.name else "-")
+        self.birth_label.setText(p.birth_date.isoformat() if p and p.birth_date else "-")
         self.id_label.setText(p.id if p and p.id else "-")
         self.age_edit.setValue(p.age if p and p.age is not None else -1)
         self.sex_edit.setCurrentText(p.sex if p and p.sex in ("F", "M") else "unknown")

@@ -34,6 +34,7 @@ def write_edf(
     file_type: int | None = None,
     phys: float = 10.0,
     patient_code: str = "",
+    patient_name: str = "",
     sex: int | None = None,
     birthdate: date | None = None,
     start: datetime | None = None,
@@ -67,6 +68,8 @@ def write_edf(
         )
         if patient_code:
             writer.setPatientCode(patient_code)
+        if patient_name:
+            writer.setPatientName(patient_name)
         if sex is not None:
             writer.setSex(sex)
         if birthdate is not None:
@@ -201,6 +204,8 @@ def write_dicom_ecg(
     age: str = "",
     start: datetime | None = None,
     events: list[tuple[float, float, str]] = (),
+    patient_name: str = "",
+    birth: date | None = None,
 ) -> Path:
     """Write a 12-lead ECG Waveform Storage object with pydicom (SCPECG lead codes, uV);
     ``events`` become free-text waveform annotations at their sample positions."""
@@ -220,6 +225,10 @@ def write_dicom_ecg(
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "ECG"
     ds.PatientID, ds.PatientSex, ds.PatientAge = patient_id, sex, age
+    if patient_name:
+        ds.PatientName = patient_name
+    if birth is not None:
+        ds.PatientBirthDate = birth.strftime("%Y%m%d")
     if start is not None:
         ds.AcquisitionDateTime = start.strftime("%Y%m%d%H%M%S")
     group = Dataset()
@@ -274,6 +283,8 @@ def write_muse(
     age: int | None = None,
     sex: str = "",
     start: datetime | None = None,
+    family_given: tuple[str, str] | None = None,
+    birth: date | None = None,
 ) -> Path:
     """Write a GE MUSE XML resting ECG following the layout of the MUSE exports (base64
     16-bit little-endian rhythm leads with CRC-32)."""
@@ -296,6 +307,11 @@ def write_muse(
     if age is not None:
         demo += f"<PatientAge>{age}</PatientAge><AgeUnits>YEARS</AgeUnits>"
     demo += f"<Gender>{ {'M': 'MALE', 'F': 'FEMALE'}.get(sex, '') }</Gender>"
+    if family_given is not None:
+        demo += f"<PatientLastName>{family_given[0]}</PatientLastName>"
+        demo += f"<PatientFirstName>{family_given[1]}</PatientFirstName>"
+    if birth is not None:
+        demo += f"<DateofBirth>{birth:%m-%d-%Y}</DateofBirth>"
     test = ""
     if start is not None:
         test = (

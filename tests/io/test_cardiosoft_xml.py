@@ -3,7 +3,7 @@ layout of CardioSoft V6.73 exports, expected values computed from the digits wri
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +275,7 @@ def test_real_dates_and_age_from_birth_date(tmp_path):
     rec = _read(tmp_path, text)
     assert rec.start == datetime(2019, 3, 7, 14, 5, 9)
     assert rec.patient.age == 68  # before the June birthday
+    assert (rec.patient.name, rec.patient.birth_date) == ("Müller, Zoë", date(1950, 6, 1))
     assert not any("placeholder" in n for n in rec.notes)
     months = cardiosoft_xml(age='<Age units="MONTHS">18</Age>', gender="MALE")
     patient = _read(tmp_path, months).patient

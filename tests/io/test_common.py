@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ecgviewer.io._common import trim_trailing_fill
 
@@ -43,3 +44,54 @@ def test_an_error_message_is_one_bounded_printable_line() -> None:
     assert text.endswith("zzz is bad")  # the end of the sentence is kept
     assert exc.path == "/d/bad\udcffname.dcm"  # the path itself is untouched
     assert brief("a" * 300, 10) == "a" * 9 + "\u2026" and brief(b"\x01") == "b'\\x01'"
+
+
+def test_person_name_joins_family_and_given_and_drops_placeholders():
+    from ecgviewer.io._common import person_name
+
+    assert person_name(" DOE ", "JOHN", None) == "DOE, JOHN"
+    assert person_name("Müller", "Zoë", "Ann") == "Müller, Zoë Ann"
+    assert person_name("", "Ann") == "Ann"
+    assert person_name("X-Ray") == "X-Ray"  # a name that starts with an x is a name
+    assert person_name("xxxxxx", "xxxxxx") is None  # an anonymised Philips export
+    assert person_name("---") is None and person_name("Unknown") is None
+    assert person_name(None) is None
+    assert person_name("a\x00b\nc") == "a b c"  # control characters never reach a header
+
+
+def test_birth_date_after_the_recording_is_not_one():
+    from datetime import date, datetime
+
+    from ecgviewer.io._common import birth_date
+
+    start = datetime(2020, 5, 1, 10, 0)
+    assert birth_date(date(1950, 1, 1), start) == date(1950, 1, 1)
+    assert birth_date(date(2021, 1, 1), start) is None
+    assert birth_date(date(1700, 1, 1), start) is None
+    assert birth_date(None, start) is None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name", "born"),
+    [
+        ("cart/ge_muse/intro_ecg_MUSE_20200923_example.xml", "MUSE, TESTONE", "1980-06-10"),
+        ("cart/dicom/ecgtoolkit_Example.dcm", "Clark", "1953-05-08"),
+        ("other/ecgsoft_demo.scp", "Patient, Demo", "1957-06-24"),
+        ("hl7aecg/hl7_example_mortara_eli250.xml", "Clark", "1953-05-08"),
+        # Philips writes "xxxxxx" where it anonymised the name; the birth date stays
+        ("cart/philips_sierra/pysierraecg_1-04-01_2020-5-18.xml", None, "1951-01-01"),
+    ],
+)
+def test_real_cart_files_give_the_patients_name_and_birth_date(fixture, name, born):
+    from datetime import date
+
+    from ecgviewer import io as ecg_io
+
+    from ..conftest import FIXTURES
+
+    path = FIXTURES / fixture
+    if not path.is_file():
+        pytest.skip(f"fixture {path} not found")
+    patient = ecg_io.read(path).patient
+    assert patient.name == name
+    assert patient.birth_date == date.fromisoformat(born)

@@ -220,6 +220,35 @@ def test_cart_intervals_in_seconds_become_ms(tmp_path):
     assert [(a.onset, a.text) for a in rec.annotations] == [(0.5, "event A")]
 
 
+def test_cart_measurements_are_named_by_their_code_before_their_label(tmp_path):
+    """An ECG Toolkit conversion labels its T axis (SCPECG 5.10.3-15) "QRS Axis": read by the
+    label, the T axis was dropped as a second QRS axis; a label in other words ("Frequenz")
+    with a LOINC code is read too. Unknown codes still go by their label."""
+    from pydicom.dataset import Dataset
+
+    from tests.io._writers import LEADS_12, synthetic_12lead, write_dicom_ecg
+
+    path = write_dicom_ecg(tmp_path / "x.dcm", synthetic_12lead(500.0, 2.0), 500.0, LEADS_12)
+    ds = _dataset(path)
+    for scheme, code, meaning, value in (
+        ("SCPECG", "5.10.3-13", "QRS Axis", -61),
+        ("SCPECG", "5.10.3-15", "QRS Axis", 86),
+        ("LN", "8867-4", "Frequenz", 72),
+        ("99LOCAL", "x1", "PR Interval", 148),
+    ):
+        ann, name = Dataset(), Dataset()
+        name.CodeValue, name.CodingSchemeDesignator, name.CodeMeaning = code, scheme, meaning
+        ann.ConceptNameCodeSequence = [name]
+        ann.NumericValue = value
+        ann.ReferencedWaveformChannels = [1, 0]
+        ds.WaveformAnnotationSequence = [*(ds.get("WaveformAnnotationSequence") or []), ann]
+    ds.Manufacturer, ds.ManufacturerModelName = "Unknown", "ELI250"
+    ds.save_as(str(path))
+    rec = read(path)
+    assert rec.cart.measurements == {"qrs_axis": -61, "t_axis": 86, "heart_rate": 72, "pr": 148}
+    assert rec.device == "ELI250"  # a converter's "Unknown" manufacturer is no name
+
+
 def test_a_code_meaning_of_parentheses_is_read_in_linear_time() -> None:
     """Parenthesised remarks are dropped (the first ")" after each "(" on a line) without the
     quadratic backtracking a lazy pattern has on a long run of "(" (hostile file)."""

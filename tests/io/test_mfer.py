@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,7 @@ def test_patient_and_start(tmp_path: Path) -> None:
     age = bytes([0xFF, 0xFF, 0xFF]) + (1950).to_bytes(2, "little") + bytes([7, 1])
     head = (
         mfer_tag(0x85, tim)
+        + mfer_tag(0x81, b"SATO^HANAKO\x00")
         + mfer_tag(0x82, b"ID-42\x00\x00")
         + mfer_tag(0x83, age)
         + mfer_tag(0x84, b"\x02")
@@ -138,6 +140,8 @@ def test_patient_and_start(tmp_path: Path) -> None:
     rec = read(path)
     assert rec.start.isoformat() == "2019-06-19T13:20:05.250000"
     assert (rec.patient.id, rec.patient.age, rec.patient.sex) == ("ID-42", 68.0, "F")
+    assert rec.patient.name == "SATO, HANAKO"  # family^given, as DICOM writes names
+    assert rec.patient.birth_date == date(1950, 7, 1)
     assert rec.device == "MAKER MODEL 1.0"
 
 

@@ -1,5 +1,5 @@
 """The one cross-format test (DESIGN "Readers"): the same synthetic 12-lead ECG, with its
-start time, patient and two annotations, written by each format's own library (wfdb, pyedflib,
+start time, patient (id, age, sex, name, date of birth) and two annotations, written by each format's own library (wfdb, pyedflib,
 h5py) and read back through ``ecgviewer.io.read``. Every reader must give the same Record:
 leads, rate, samples within the format's quantisation, start, the patient fields the format
 carries, and annotations. The expected values are the ones written, not another reader's."""
@@ -30,6 +30,8 @@ from tests.io._writers import (
 FS = 500.0
 START = datetime(2023, 6, 7, 8, 9, 10)
 BIRTH = date(1961, 2, 3)
+NAME = "Zürcher, Anna"  # as Patient.name shows a family and a given name
+ASCII_NAME = "Zurcher, Anna"  # EDF and WFDB headers are ASCII
 AGE = 62.0  # at START
 EVENTS = [(1.25, 0.0, "event A"), (6.5, 0.0, "event B")]
 
@@ -54,7 +56,12 @@ def _wfdb(folder: Path, sig: np.ndarray) -> Written:
         LEADS_12,
         gain=1000.0,
         fmt="16",
-        comments=[f"age: {AGE:g}", "sex: male"],
+        comments=[
+            f"age: {AGE:g}",
+            "sex: male",
+            f"patient name: {ASCII_NAME}",
+            f"birth date: {BIRTH.isoformat()}",
+        ],
         base_date=START.date(),
         base_time=START.time(),
     )
@@ -67,7 +74,7 @@ def _wfdb(folder: Path, sig: np.ndarray) -> Written:
         fs=FS,
         write_dir=str(folder),
     )
-    return Written(hea, 0.5 / 1000, Patient(id=None, age=AGE, sex="M"), {})
+    return Written(hea, 0.5 / 1000, Patient(None, AGE, "M", ASCII_NAME, BIRTH), {})
 
 
 def _edf(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
@@ -78,6 +85,7 @@ def _edf(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
         [FS] * 12,
         phys=10.0,
         patient_code="PID-7",
+        patient_name=ASCII_NAME.replace(" ", "_"),
         sex=1,
         birthdate=BIRTH,
         start=START,
@@ -86,7 +94,7 @@ def _edf(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
     return Written(
         path,
         20.0 / 65535,
-        Patient(id="PID-7", age=AGE, sex="M"),
+        Patient("PID-7", AGE, "M", ASCII_NAME, BIRTH),
         {"whole_load_values": 0} if paged else {},
     )
 
@@ -106,6 +114,8 @@ def _hdf5(folder: Path, sig: np.ndarray) -> Written:
         grp.attrs["patient_id"] = "PID-7"
         grp.attrs["age"] = AGE
         grp.attrs["sex"] = "M"
+        grp.attrs["patient_name"] = NAME
+        grp.attrs["birth_date"] = BIRTH.isoformat()
         dt = np.dtype(
             [
                 ("onset", "f8"),
@@ -117,7 +127,7 @@ def _hdf5(folder: Path, sig: np.ndarray) -> Written:
         grp.create_dataset(
             "annotations", data=np.array([(o, d, t, "") for o, d, t in EVENTS], dtype=dt)
         )
-    return Written(path, 1e-6, Patient(id="PID-7", age=AGE, sex="M"), {})
+    return Written(path, 1e-6, Patient("PID-7", AGE, "M", NAME, BIRTH), {})
 
 
 _HAS_HDF5 = importlib.util.find_spec("ecgviewer.io.hdf5") is not None
@@ -131,7 +141,10 @@ def _scp(folder: Path, sig: np.ndarray) -> Written:
 
     units = np.round(sig * 1000).astype(np.int64)
     s1 = (
-        tag(2, b"PID-7\x00")
+        tag(0, "Zürcher\x00".encode("latin-1"))
+        + tag(1, b"Anna\x00")
+        + tag(2, b"PID-7\x00")
+        + tag(5, struct.pack("<HBB", BIRTH.year, BIRTH.month, BIRTH.day))
         + tag(4, struct.pack("<HB", int(AGE), 1))
         + tag(8, b"\x01")
         + tag(25, struct.pack("<HBB", START.year, START.month, START.day))
@@ -148,7 +161,7 @@ def _scp(folder: Path, sig: np.ndarray) -> Written:
     )
     path = folder / "x.scp"
     path.write_bytes(build_scp(spec))
-    return Written(path, 0.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+    return Written(path, 0.5 / 1000, Patient("PID-7", AGE, "M", NAME, BIRTH), {}, annotations=False)
 
 
 def _sierra(folder: Path, sig: np.ndarray) -> Written:
@@ -165,7 +178,9 @@ def _sierra(folder: Path, sig: np.ndarray) -> Written:
 <machine>PageWriter</machine>
 <signalcharacteristics><samplingrate>{FS:g}</samplingrate><resolution>5</resolution>
 </signalcharacteristics></dataacquisition>
-<patient><generalpatientdata><patientid>PID-7</patientid><age><years>{AGE:g}</years></age>
+<patient><generalpatientdata><patientid>PID-7</patientid>
+<name><lastname>Zürcher</lastname><firstname>Anna</firstname></name>
+<age><years>{AGE:g}</years><dateofbirth>{BIRTH.isoformat()}</dateofbirth></age>
 <sex>Male</sex></generalpatientdata></patient>
 <waveforms><parsedwaveforms dataencoding="Base64" compression="Uncompressed"
  numberofleads="12" leadlabels="{" ".join(LEADS_12)}"
@@ -174,7 +189,7 @@ def _sierra(folder: Path, sig: np.ndarray) -> Written:
 """
     path = folder / "x.xml"
     path.write_text(text, "utf-8")
-    return Written(path, 2.5 / 1000, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+    return Written(path, 2.5 / 1000, Patient("PID-7", AGE, "M", NAME, BIRTH), {}, annotations=False)
 
 
 def _dicom(folder: Path, sig: np.ndarray) -> Written:
@@ -189,8 +204,10 @@ def _dicom(folder: Path, sig: np.ndarray) -> Written:
         age=f"{AGE:03.0f}Y",
         start=START,
         events=EVENTS,
+        patient_name="Zürcher^Anna",
+        birth=BIRTH,
     )
-    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {})
+    return Written(path, 0.0005, Patient("PID-7", AGE, "M", NAME, BIRTH), {})
 
 
 def _ishne(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
@@ -208,7 +225,7 @@ def _ishne(folder: Path, sig: np.ndarray, paged: bool = False) -> Written:
     return Written(
         path,
         0.0005,
-        Patient(id="PID-7", age=AGE, sex="M"),
+        Patient("PID-7", AGE, "M", "Last, First", BIRTH),  # the helper's name
         {"whole_load_values": 0} if paged else {},
         annotations=False,
     )
@@ -225,8 +242,10 @@ def _muse(folder: Path, sig: np.ndarray) -> Written:
         age=int(AGE),
         sex="M",
         start=START,
+        family_given=("Zürcher", "Anna"),
+        birth=BIRTH,
     )
-    return Written(path, 0.0005, Patient(id="PID-7", age=AGE, sex="M"), {}, annotations=False)
+    return Written(path, 0.0005, Patient("PID-7", AGE, "M", NAME, BIRTH), {}, annotations=False)
 
 
 FORMATS: list = [
@@ -258,7 +277,7 @@ def test_same_ecg_same_record(tmp_path: Path, write: Callable[[Path, np.ndarray]
     assert rec.non_ecg == ()
     np.testing.assert_allclose(np.asarray(rec.signal), sig, rtol=0, atol=written.quantum + 1e-6)
     assert rec.start == START
-    for field in ("id", "age", "sex"):
+    for field in ("id", "age", "sex", "name", "birth_date"):
         expected = getattr(written.patient, field)
         if expected is not None:
             assert getattr(rec.patient, field) == expected, field

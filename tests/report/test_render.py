@@ -172,3 +172,27 @@ def test_median_and_comparison_sheets_print_at_true_scale(paper):
     from ecgviewer.report.page import report_page
 
     assert render.sheet_scale(report_page(list(STANDARD_LEADS), paper)) == 1.0
+
+
+def test_the_patients_name_and_birth_date_head_both_sheets(tmp_path, qapp):
+    """A printed ECG is matched to its patient by name and date of birth; the header kept
+    only the id. A long device name is cut on its own line, never pushing the name out."""
+    from datetime import date
+
+    s = synthetic_ecg(fs=500, duration=10, seed=2)
+    rec = Record(
+        s.signal,
+        s.fs,
+        list(s.leads),
+        patient=Patient("PAT-1", 71, "M", "MÜLLER-LÜDENSCHEIDT, Hans Peter", date(1953, 5, 8)),
+        device="PageWriter TC70 cardiograph, software B.02.01 with the 12-lead algorithm",
+        source="/x/cart.xml",
+    )
+    path = render.export_pdf(from_result(rec, None), tmp_path / "r.pdf", "A4")
+    reader = pypdf.PdfReader(str(path))
+    first = " ".join(reader.pages[0].extract_text().split())
+    assert "Name: MÜLLER-LÜDENSCHEIDT, Hans Peter" in first
+    assert "Patient ID: PAT-1 Born: 1953-05-08" in first
+    assert "File: cart.xml" in first  # the lines after the long device line are all there
+    second = " ".join(reader.pages[1].extract_text().split())
+    assert "MÜLLER-LÜDENSCHEIDT, Hans Peter born 1953-05-08 ID PAT-1" in second

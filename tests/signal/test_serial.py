@@ -78,3 +78,25 @@ def test_a_comparison_of_two_patients_or_backwards_in_time_is_flagged() -> None:
     assert len(warned) == 2
     assert "different patient ids (A / B)" in warned[0]
     assert "recorded after this one" in warned[1]
+
+
+def test_a_comparison_of_two_named_patients_is_flagged_by_name_and_birth_date() -> None:
+    from datetime import date
+
+    from ecgviewer.record import Patient
+    from ecgviewer.signal.serial import pairing_warnings
+
+    s = synthetic_ecg(fs=500.0, seed=1)
+
+    def rec(name: str | None, born: date | None) -> Record:
+        return Record(s.signal, s.fs, list(s.leads), patient=Patient(name=name, birth_date=born))
+
+    # The same person as two carts write the name: no warning.
+    assert pairing_warnings(rec("DOE, JOHN", date(1950, 1, 2)), rec("Doe John", None)) == []
+    warned = pairing_warnings(
+        rec("DOE, JOHN", date(1950, 1, 2)), rec("DOE, JANE", date(1951, 1, 2))
+    )
+    assert warned == [
+        "different patient names (DOE, JOHN / DOE, JANE)",
+        "different dates of birth (1950-01-02 / 1951-01-02)",
+    ]

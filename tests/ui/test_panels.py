@@ -138,3 +138,19 @@ def test_the_carts_interpretation_heads_the_side_column(window, fixtures_dir) ->
     assert column.indexOf(box) == 0
     window.open_record(Record(np.zeros((12, 5000), np.float32), 500.0, list(STANDARD_LEADS)))
     assert box.isHidden()
+
+
+def test_patient_panel_shows_name_and_date_of_birth(qtbot):
+    from datetime import date
+
+    from ecgviewer.record import Patient
+
+    panel = PatientPanel()
+    qtbot.addWidget(panel)
+    patient = Patient("P-9", 70, "F", "DOE, JANE", date(1954, 3, 2))
+    rec = Record(signal=np.zeros((1, 500), np.float32), fs=500, leads=["II"], patient=patient)
+    panel.show_record(rec)
+    assert panel.name_label.text() == "DOE, JANE"
+    assert panel.birth_label.text() == "1954-03-02"
+    panel.show_record(Record(signal=np.zeros((1, 500), np.float32), fs=500, leads=["II"]))
+    assert (panel.name_label.text(), panel.birth_label.text()) == ("-", "-")

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,14 @@ def clean_text(text: str) -> str:
     come from other files as they are: a form feed in an aux note makes XML invalid and
     ``wfdb.wrann`` refuse the record."""
     return _CONTROL.sub("", _BREAKS.sub(" ", text))
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in printable ASCII, accents dropped ("Zürcher" -> "Zurcher"), other letters
+    left out: EDF headers and WFDB header lines are ASCII, and a reader decodes anything
+    else its own way (a "ü" in UTF-8 read back as "Ã¼")."""
+    plain = unicodedata.normalize("NFKD", clean_text(text))
+    return "".join(ch for ch in plain if " " <= ch <= "~")
 
 
 class TextCleaner:

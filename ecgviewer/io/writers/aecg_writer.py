@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
@@ -115,11 +115,17 @@ def iter_write(record: Record, path: Path) -> Progress:
         if record.patient.id:
             w(f"    <id extension={quoteattr(clean(record.patient.id))}/>\n")
         w("    <subjectDemographicPerson>")
+        if record.patient.name:
+            family, _, given = clean(record.patient.name).partition(", ")
+            w(f"<name><family>{escape(family)}</family>")
+            w(f"<given>{escape(given)}</given></name>" if given else "</name>")
         if record.patient.sex in ("M", "F"):
             w(
                 f'<administrativeGenderCode code="{record.patient.sex}" '
                 'codeSystem="2.16.840.1.113883.5.1"/>'
             )
+        if record.patient.birth_date is not None:
+            w(f'<birthTime value="{record.patient.birth_date:%Y%m%d}"/>')
         w("</subjectDemographicPerson>\n")
         w(
             "  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent>"

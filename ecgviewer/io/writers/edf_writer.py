@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgviewer.errors import InvalidSignalError
-from ecgviewer.io.writers import Progress, WriteResult, chunks, lead_ranges
+from ecgviewer.io.writers import Progress, WriteResult, ascii_text, chunks, lead_ranges
 from ecgviewer.record import Record
 
 #: edflib's longest annotation text (EDFLIB_WRITE_MAX_ANNOTATION_LEN).
@@ -173,7 +173,11 @@ def iter_write(record: Record, path: Path) -> Progress:
             writer.setPatientCode(record.patient.id[:80].replace(" ", "_"))
         if record.patient.sex in ("M", "F"):
             writer.setSex(1 if record.patient.sex == "M" else 0)
-        if record.patient.age is not None:
+        if record.patient.name:
+            writer.setPatientName(ascii_text(record.patient.name)[:60].replace(" ", "_"))
+        if record.patient.birth_date is not None:
+            writer.setBirthdate(record.patient.birth_date)
+        elif record.patient.age is not None:
             notes.append("EDF+ stores a birth date, not an age: the age is not written")
         if record.start is not None:
             writer.setStartdatetime(record.start)

@@ -26,6 +26,7 @@ from ecgviewer.io.writers import (
     Progress,
     TextCleaner,
     WriteResult,
+    ascii_text,
     check_wfdb_name,
     chunks,
     lead_ranges,
@@ -79,6 +80,10 @@ def iter_write(record: Record, path: Path) -> Progress:
         comments.append(f"sex: {'male' if record.patient.sex == 'M' else 'female'}")
     if record.patient.id:
         comments.append(f"patient id: {clean(record.patient.id)}")
+    if record.patient.name:
+        comments.append(f"patient name: {ascii_text(record.patient.name)}")
+    if record.patient.birth_date:
+        comments.append(f"birth date: {record.patient.birth_date.isoformat()}")
     if record.device:
         comments.append(f"device: {clean(record.device)}")
     if record.derived_leads:

@@ -11,7 +11,7 @@ import pytest
 from ecgviewer import io as ecg_io
 from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.io import writers
-from ecgviewer.io.writers import write
+from ecgviewer.io.writers import ascii_text, write
 
 from ...conftest import FIXTURES
 
@@ -75,6 +75,10 @@ def test_reader_x_writer_round_trip(source, fmt, tmp_path, monkeypatch):
     assert back.patient.sex == rec.patient.sex
     if fmt != "edf":
         assert back.patient.age == rec.patient.age
+    # Name and date of birth travel too (EDF+ and WFDB headers in ASCII).
+    ascii_only = fmt in ("edf", "wfdb") and rec.patient.name
+    assert back.patient.name == (ascii_text(rec.patient.name) if ascii_only else rec.patient.name)
+    assert back.patient.birth_date == rec.patient.birth_date
     texts = [a.text for a in rec.annotations if a.onset * rec.fs < n]
     back_texts = [a.text for a in back.annotations if "gap" not in a.text]
     if fmt == "edf":
