@@ -31,7 +31,10 @@ _BIOSEMI = re.compile(r"^[a-i]\d{1,2}$", re.IGNORECASE)
 _NON_ECG_WORDS = re.compile(
     r"(eeg|eog|emg|resp|status|trig|event|marker|spo2|sao2|sat|pleth|pulse|temp|position|"
     r"light|snore|flow|thor|abd|ergo|accel|acc|gyro|eda|gsr|bp|abp|pap|cvp|art|co2|nbp|"
-    r"hr\b|bpm|ppg|sound|mic|audio|imped|toco|\buc\b)",
+    r"hr\b|bpm|ppg|sound|mic|audio|imped|toco|\buc\b|"
+    # Intracardiac electrograms of an EP lab (ablation, coronary sinus and His catheters,
+    # right atrium and ventricle pairs): "ABL D/P", "CS 9-10", "HIS M", "RV 1-2".
+    r"^abl\b|^(?:cs|rv|rva|hra|lra|lv)\s*\d{1,2}\s*[-,/]\s*\d{1,2}$|^his\b|^hra\b|\begm\b)",
     re.IGNORECASE,
 )
 _ECG_WORDS = re.compile(r"(ecg|ekg|mcl|^ml|^cm\d|^v[xyz]$|^[xyz]$|^v$)", re.IGNORECASE)

@@ -103,8 +103,10 @@ def read(
         data, header_names = _load_npy(p), None
         fmt = "npy"
     else:
-        data, header_names = _load_csv(p)
+        data, header_names, empty = _load_csv(p)
         fmt = "csv"
+        if empty:
+            notes.append(f"{empty} empty columns (no value in the first rows) left out")
     given = list(leads) if leads is not None else None
     if header_names is not None:
         data = data.T  # CSV with a header: columns are leads
@@ -185,9 +187,10 @@ def _table_kind(p: Path) -> str:
     return "CSV file" if p.suffix.lower() == ".csv" else "text table"
 
 
-def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
+def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None, int]:
     """Parse a CSV straight from the file (numpy's C parser, no copy of the text in memory):
-    about 1.5x the file's size at peak instead of ~13x, and refused above :data:`MAX_CSV_BYTES`."""
+    about 1.5x the file's size at peak instead of ~13x, and refused above :data:`MAX_CSV_BYTES`.
+    Also gives how many empty columns were left out (:func:`_filled_columns`)."""
     what = _table_kind(p)
     size = p.stat().st_size
     if size > MAX_CSV_BYTES:
@@ -217,6 +220,7 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
             header = None
             if not all(is_number(c) for c in first if c):
                 header = first
+            keep, _width = _filled_columns(lines[1:] if header is not None else lines, delimiter)
             fh.seek(0)
             rows = _data_lines(fh, skip_first=header is not None)
             try:
@@ -228,6 +232,7 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
                         delimiter=None if delimiter == " " else delimiter,
                         dtype=np.float64,
                         ndmin=2,
+                        usecols=keep,
                     )
             except ValueError as exc:
                 raise CorruptFileError(p, f"{what} values are not all numbers ({exc})") from None
@@ -235,6 +240,8 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
         raise CorruptFileError(p, f"not a text file ({what} expected)") from None
     if data.size == 0:
         raise EmptyFileError(p, f"the {what} has a header row but no samples")
+    if header is not None and keep is not None and len(header) > max(keep):
+        header = [header[k] for k in keep]
     if header is not None:
         if len(header) != data.shape[1]:
             raise CorruptFileError(
@@ -243,7 +250,21 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None]:
         if len(header) > 1 and header[0].strip().lower() in _TIME_COLUMNS:
             header = header[1:]
             data = data[:, 1:]
-    return data, header
+    empty = 0 if keep is None else _width - len(keep)
+    return data, header, empty
+
+
+def _filled_columns(lines: list[str], delimiter: str) -> tuple[list[int] | None, int]:
+    """The columns holding a value in any of the file's first ``lines``, where some are empty
+    in all of them (None: every column is used), and how many columns there are. Why: a
+    Contec export writes the leads it did not record as empty cells (",,,,,,"), which numpy
+    cannot read as numbers."""
+    if delimiter == " " or not lines:
+        return None, 0
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    width = max(len(r) for r in rows)
+    filled = [k for k in range(width) if any(k < len(r) and r[k].strip() for r in rows)]
+    return (filled if filled and len(filled) < width else None), width
 
 
 def _data_lines(fh: Any, skip_first: bool) -> Any:

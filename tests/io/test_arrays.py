@@ -89,6 +89,23 @@ def test_csv_semicolons_no_header_samples_in_rows(tmp_path: Path, sig: np.ndarra
     np.testing.assert_allclose(rec.signal, sig[:3], atol=1e-6)
 
 
+@pytest.mark.parametrize("header", [False, True])
+def test_csv_with_empty_columns_for_unrecorded_leads(
+    tmp_path: Path, sig: np.ndarray, header: bool
+) -> None:
+    """A Contec export writes the chest leads it did not record as empty cells (",,,,,,"):
+    refused as "values are not all numbers"; now those columns are left out, with a note."""
+    path = tmp_path / "contec.csv"
+    rows = [",".join(f"{v:.4f}" for v in col) + ",,," for col in sig[:3].T]
+    path.write_text(("I,II,III,V1,V2,V3\n" if header else "") + "\n".join(rows) + "\n")
+    rec = arrays.read(path, fs=500)
+    assert rec.n_leads == 3 and rec.n_samples == sig.shape[1]
+    np.testing.assert_allclose(rec.signal, sig[:3], atol=1e-4)
+    assert "3 empty columns (no value in the first rows) left out" in rec.notes
+    if header:
+        assert rec.leads == ["I", "II", "III"]
+
+
 def test_csv_leads_in_rows(tmp_path: Path, sig: np.ndarray) -> None:
     path = tmp_path / "wide.csv"
     np.savetxt(path, sig[:2, :400], delimiter=",", fmt="%.6f")
