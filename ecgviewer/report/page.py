@@ -283,7 +283,8 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
         if v is None or not np.isfinite(float(v)):
             why = reasons.get(name) or reasons.get(f"{name}_ms")
             return f"unavailable ({why})" if why else "unavailable"
-        return with_cart_style(f"{float(v):.0f} ms", cart_style.get(name))
+        narrow = cart_style.get(name)
+        return with_cart_style(f"{float(v):.0f}", None if narrow is None else f"{narrow:.0f}")
 
     out = [("P", value("p_duration")), ("PR", value("pr")), ("QRS", value("qrs"))]
     out.append(("QT", value("qt")))
@@ -293,12 +294,12 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
     else:
         shown = "/".join("-" if v is None else f"{float(v):.0f}" for v in qtc)
         narrow = [cart_style.get(f"qtc_{k}") for k in ("bazett", "fridericia")]
-        extra = (
-            " (cart-style " + "/".join("-" if v is None else f"{v:.0f}" for v in narrow) + ")"
+        cart_like = (
+            "/".join("-" if v is None else f"{v:.0f}" for v in narrow)
             if any(v is not None for v in narrow)
-            else ""
+            else None
         )
-        out.append(("QTc B/F", f"{shown} ms{extra}"))
+        out.append(("QTc B/F", with_cart_style(shown, cart_like)))
     axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
     out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
     # The method is printed in full on the median-beat page (the header holds 7 lines).

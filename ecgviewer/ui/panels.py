@@ -214,7 +214,9 @@ class MeasurementsPanel(QGroupBox):
                 continue
             # Beside ours, what cart criteria (QRS >= 120 ms, QTc limits) were set on.
             narrow = cart_style.get(_CART_STYLE_KEYS.get(name, ""))
-            self.rows[name].setText(with_cart_style(f"{value:.0f} ms", narrow))
+            self.rows[name].setText(
+                with_cart_style(f"{value:.0f}", None if narrow is None else f"{narrow:.0f}")
+            )
         self.rows["Method"].setText(m.method or "-")
         self._show_cart(m.cart)
 

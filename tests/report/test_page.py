@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ecgviewer.record import STANDARD_LEADS
@@ -56,4 +58,5 @@ def test_the_header_measurements_fit_its_seven_lines_with_p_apart_from_pr():
     names = [name for name, _ in content.measurements]
     assert names[1:] == ["P", "PR", "QRS", "QT", "QTc B/F", "Axes"] and len(names) == 7
     text = dict(content.measurements)
-    assert "(cart-style" in text["P"] and "cart-style" not in text["PR"]
+    assert "(LUDB-style" in text["P"] and "LUDB-style" not in text["PR"]
+    assert re.fullmatch(r"\d+/\d+ ms \(LUDB-style \d+/\d+\)", text["QTc B/F"])

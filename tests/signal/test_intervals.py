@@ -389,7 +389,8 @@ def test_cart_style_intervals_are_the_narrower_edges_beside_ours() -> None:
     rr_s = m.beats.rr_s
     assert rr_s is not None
     assert cs["qtc_bazett"] == pytest.approx(cs["qt"] / rr_s**0.5, abs=0.1)
-    assert "(cart-style " in dict(measurement_rows(m))["QRS"]
+    # Shown cart-style first, ours (LUDB's edges) after: the value cart criteria apply to.
+    assert dict(measurement_rows(m))["QRS"] == f"{cs['qrs']:.0f} ms (LUDB-style {m.qrs_ms:.0f})"
     assert m.summary()["cart_style_ms"] == cs  # ecgad measure's JSON
     assert measure_signal(syn.signal, 500.0, syn.leads, peaks, calibration={}).cart_style == {}
     model = measure_signal(syn.signal, 500.0, syn.leads, peaks, as_model_ranges=True)
