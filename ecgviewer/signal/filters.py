@@ -65,8 +65,11 @@ def scipy_padlen(sos: np.ndarray) -> int:
     return 3 * (2 * len(sos) + 1 - zeros)
 
 
-def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, fs: float, lowest_cut: float | None) -> np.ndarray:
-    return sosfiltfilt(sos, x, _padlen(x.shape[-1], scipy_padlen(sos), fs, lowest_cut))
+def _sosfiltfilt(
+    sos: np.ndarray, x: np.ndarray, fs: float, lowest_cut: float | None, edges: str = "odd"
+) -> np.ndarray:
+    pad = _padlen(x.shape[-1], scipy_padlen(sos), fs, lowest_cut)
+    return sosfiltfilt(sos, x, pad, edges)
 
 
 @lru_cache(maxsize=128)
@@ -75,10 +78,11 @@ def _sos_zi(key: bytes, n_sections: int) -> np.ndarray:
     return sps.sosfilt_zi(sos)
 
 
-def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
-    """``scipy.signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)`` (odd padding), the same
+def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int, edges: str = "odd") -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen, padtype=edges)``, the same
     result to the bit, with the filter's initial state cached per design: scipy solves for it
-    on every call, which cost about as much as filtering 10 s of 12 leads.
+    on every call, which cost about as much as filtering 10 s of 12 leads. ``edges``: "odd"
+    (scipy's default, what the model was trained with) or "even" (:data:`DISPLAY_EDGES`).
 
     Both passes run through scipy's own section filter on one C-contiguous copy of the padded
     rows (:data:`_sosfilt`, where this scipy has it): ``scipy.signal.sosfilt``'s checks, axis
@@ -91,11 +95,16 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
     if padlen >= n:
         raise ValueError(f"padlen {padlen} must be less than the signal length {n}")
     zi = _sos_zi(sos.tobytes(), len(sos))
+    if edges not in ("odd", "even"):
+        raise ValueError(f"edges must be 'odd' or 'even', not {edges!r}")
     if _sosfilt is None:
-        return _sosfiltfilt_public(sos, x, padlen, zi)
+        return _sosfiltfilt_public(sos, x, padlen, zi, edges)
     rows = x.reshape(-1, n)
     ext = np.empty((rows.shape[0], n + 2 * padlen))
-    odd_extend_into(ext, rows, padlen)
+    if edges == "even":
+        even_extend_into(ext, rows, padlen)
+    else:
+        odd_extend_into(ext, rows, padlen)
     _sosfilt(sos, ext, zi[None, :, :] * ext[:, :1, None])  # forwards, in place
     back = ext[:, ::-1].copy()
     _sosfilt(sos, back, zi[None, :, :] * back[:, :1, None])  # backwards, in place
@@ -114,12 +123,27 @@ def odd_extend_into(out: np.ndarray, rows: np.ndarray, padlen: int) -> None:
         out[:, padlen + n : 2 * padlen + n] = 2 * rows[:, -1:] - rows[:, -2 : -(padlen + 2) : -1]
 
 
-def _sosfiltfilt_public(sos: np.ndarray, x: np.ndarray, padlen: int, zi: np.ndarray) -> np.ndarray:
+def even_extend_into(out: np.ndarray, rows: np.ndarray, padlen: int) -> None:
+    """:func:`odd_extend_into` with even extension (scipy's ``padtype="even"``: each end
+    mirrored about its first or last sample, without the point reflection's offset)."""
+    n = rows.shape[1]
+    out[:, padlen : padlen + n] = rows
+    if padlen > 0:
+        out[:, :padlen] = rows[:, padlen:0:-1]
+        out[:, padlen + n : 2 * padlen + n] = rows[:, -2 : -(padlen + 2) : -1]
+
+
+def _sosfiltfilt_public(
+    sos: np.ndarray, x: np.ndarray, padlen: int, zi: np.ndarray, edges: str = "odd"
+) -> np.ndarray:
     """:func:`sosfiltfilt` through ``scipy.signal.sosfilt`` (a scipy without ``_sosfilt``)."""
     zi = zi.reshape([len(sos)] + [1] * (x.ndim - 1) + [2])
     if padlen > 0:
-        left = 2 * x[..., :1] - x[..., padlen:0:-1]
-        right = 2 * x[..., -1:] - x[..., -2 : -(padlen + 2) : -1]
+        odd = edges == "odd"
+        left = (2 * x[..., :1] if odd else 0) - (1 if odd else -1) * x[..., padlen:0:-1]
+        right = (2 * x[..., -1:] if odd else 0) - (1 if odd else -1) * x[
+            ..., -2 : -(padlen + 2) : -1
+        ]
         ext = np.concatenate((left, x, right), axis=-1)
     else:
         ext = x
@@ -160,7 +184,9 @@ def _short(x: np.ndarray) -> bool:
     return x.ndim == 0 or x.shape[-1] < _MIN_SAMPLES
 
 
-def highpass(x: np.ndarray, fs: float, cutoff: float = 0.5, order: int = 2) -> np.ndarray:
+def highpass(
+    x: np.ndarray, fs: float, cutoff: float = 0.5, order: int = 2, edges: str = "odd"
+) -> np.ndarray:
     """Butterworth high-pass, zero phase: removes baseline wander below ``cutoff`` Hz.
 
     Parameters
@@ -174,25 +200,32 @@ def highpass(x: np.ndarray, fs: float, cutoff: float = 0.5, order: int = 2) -> n
         usual monitoring choice; 0.05 Hz is the diagnostic one that keeps ST segments exact.
     order : int
         Order of one pass; the zero-phase result has twice the attenuation slope.
+    edges : str
+        How the ends are extended before filtering: "odd" (scipy's default) or "even"
+        (:data:`DISPLAY_EDGES`).
 
     Returns
     -------
     np.ndarray
         float32, same shape. Unfiltered copy when ``cutoff`` is not in (0, Nyquist).
     """
-    return _one_sided(x, fs, cutoff, order, "highpass")
+    return _one_sided(x, fs, cutoff, order, "highpass", edges)
 
 
-def lowpass(x: np.ndarray, fs: float, cutoff: float, order: int = 4) -> np.ndarray:
+def lowpass(
+    x: np.ndarray, fs: float, cutoff: float, order: int = 4, edges: str = "odd"
+) -> np.ndarray:
     """Butterworth low-pass, zero phase (e.g. 40 Hz for display, 25 Hz for the model).
 
     A ``cutoff`` at or above Nyquist is skipped: the recording holds nothing above it anyway.
     See :func:`highpass` for the parameters.
     """
-    return _one_sided(x, fs, cutoff, order, "lowpass")
+    return _one_sided(x, fs, cutoff, order, "lowpass", edges)
 
 
-def _one_sided(x: np.ndarray, fs: float, cutoff: float, order: int, kind: str) -> np.ndarray:
+def _one_sided(
+    x: np.ndarray, fs: float, cutoff: float, order: int, kind: str, edges: str = "odd"
+) -> np.ndarray:
     """High- or low-pass; skipped (a float32 copy) when too short or ``cutoff`` is out of range.
 
     Only a high-pass has a slow response that sets the edge padding, hence its cutoff there.
@@ -203,10 +236,13 @@ def _one_sided(x: np.ndarray, fs: float, cutoff: float, order: int, kind: str) -
             log.debug("%s %.3g Hz skipped at fs=%.4g Hz", kind, cutoff, fs)
         return _skip(x)
     sos = _butter(order, float(cutoff), kind, float(fs))
-    return _sosfiltfilt(sos, x, fs, cutoff if kind == "highpass" else None).astype(np.float32)
+    lowest = cutoff if kind == "highpass" else None
+    return _sosfiltfilt(sos, x, fs, lowest, edges).astype(np.float32)
 
 
-def bandpass(x: np.ndarray, fs: float, low: float, high: float, order: int = 2) -> np.ndarray:
+def bandpass(
+    x: np.ndarray, fs: float, low: float, high: float, order: int = 2, edges: str = "odd"
+) -> np.ndarray:
     """Butterworth band-pass ``low``-``high`` Hz, zero phase.
 
     When ``high`` is at or above Nyquist the band-pass degrades to a high-pass at ``low``;
@@ -220,13 +256,15 @@ def bandpass(x: np.ndarray, fs: float, low: float, high: float, order: int = 2) 
         return _skip(x)
     if has_low and has_high:
         sos = _butter(order, (float(low), float(high)), "bandpass", float(fs))
-        return _sosfiltfilt(sos, x, fs, low).astype(np.float32)
+        return _sosfiltfilt(sos, x, fs, low, edges).astype(np.float32)
     if has_low:
-        return highpass(x, fs, low, order)
-    return lowpass(x, fs, high, order)
+        return highpass(x, fs, low, order, edges)
+    return lowpass(x, fs, high, order, edges)
 
 
-def notch(x: np.ndarray, fs: float, freq: float = 50.0, q: float = 30.0) -> np.ndarray:
+def notch(
+    x: np.ndarray, fs: float, freq: float = 50.0, q: float = 30.0, edges: str = "odd"
+) -> np.ndarray:
     """Remove mains interference at ``freq`` Hz (50 in Europe, 60 in the Americas), zero phase.
 
     ``q`` is the quality factor: bandwidth = freq / q (30 -> 1.7 Hz at 50 Hz). Skipped when
@@ -239,7 +277,7 @@ def notch(x: np.ndarray, fs: float, freq: float = 50.0, q: float = 30.0) -> np.n
         return _skip(x)
     sos = _notch_sos(float(freq), float(q), float(fs))
     # The notch rings for about q / freq seconds; pad that much when the signal allows.
-    return _sosfiltfilt(sos, x, fs, freq / q).astype(np.float32)
+    return _sosfiltfilt(sos, x, fs, freq / q, edges).astype(np.float32)
 
 
 def remove_baseline(
@@ -363,6 +401,13 @@ def running_median(x: np.ndarray, size: int) -> np.ndarray:
     return out.reshape(x.shape)
 
 
+#: How the display filter extends a strip's ends: mirrored ("even"), not point-reflected
+#: through the last sample as scipy does ("odd"). A 10 s strip that ends on an R wave was
+#: reflected into a 2 mV step that the 0.5 Hz high-pass drew as a 4-6 mm ramp over the last
+#: half second (PTB-XL 01713, V5: -0.67 mV at the end where the trace is flat, -0.09 mirrored).
+DISPLAY_EDGES = "even"
+
+
 @dataclass(frozen=True)
 class DisplayFilter:
     """The clinician's display filter settings; ``None`` switches a stage off.
@@ -393,14 +438,15 @@ class DisplayFilter:
         the rate (cut-off above Nyquist) are skipped, as :meth:`describe` reports."""
         # Every stage returns a new float32 array, so the input is never modified.
         y = np.array(x, dtype=np.float32, copy=True)
+        edges = DISPLAY_EDGES
         if self.highpass is not None and self.lowpass is not None:
-            y = bandpass(y, fs, self.highpass, self.lowpass)
+            y = bandpass(y, fs, self.highpass, self.lowpass, edges=edges)
         elif self.highpass is not None:
-            y = highpass(y, fs, self.highpass)
+            y = highpass(y, fs, self.highpass, edges=edges)
         elif self.lowpass is not None:
-            y = lowpass(y, fs, self.lowpass)
+            y = lowpass(y, fs, self.lowpass, edges=edges)
         if self.notch is not None:
-            y = notch(y, fs, self.notch)
+            y = notch(y, fs, self.notch, edges=edges)
         return y
 
     def describe(self, fs: float | None = None) -> str:

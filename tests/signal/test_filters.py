@@ -154,12 +154,30 @@ def test_display_filter_apply_equals_stages() -> None:
     fs = 500.0
     x = np.random.default_rng(3).normal(size=(2, 3000)).astype(np.float32)
     f = DisplayFilter(0.5, 40.0, 50.0)
-    np.testing.assert_allclose(
-        f.apply(x, fs), notch(bandpass(x, fs, 0.5, 40.0), fs, 50.0), atol=1e-6
-    )
+    staged = notch(bandpass(x, fs, 0.5, 40.0, edges="even"), fs, 50.0, edges="even")
+    np.testing.assert_allclose(f.apply(x, fs), staged, atol=1e-6)
     y = UNFILTERED.apply(x, fs)
     np.testing.assert_array_equal(y, x)
     assert y is not x
+
+
+@pytest.mark.parametrize("fs", [100.0, 500.0])
+def test_display_filter_draws_no_ramp_where_a_strip_ends_on_an_r_wave(fs: float) -> None:
+    """Scipy's odd extension reflects the strip through its last sample: a strip cut on an
+    R wave got a ~2 mV step beyond its end, which the 0.5 Hz high-pass drew as a 4-6 mm
+    downward ramp over the last half second where the trace is flat (PTB-XL 01713)."""
+    from ecgviewer.signal.synthetic import synthetic_ecg
+
+    s = synthetic_ecg(fs=fs, duration=10.0, seed=4)
+    lead = s.signal[s.leads.index("V5")]
+    r = int(np.argmax(lead[-int(1.2 * fs) :])) + lead.size - int(1.2 * fs)
+    strip = lead[: r + 1]  # ends at the top of an R wave
+    shown = MONITORING.apply(strip, fs)
+    before = slice(r - int(0.45 * fs), r - int(0.1 * fs))  # the flat stretch before that R
+    flat = strip[before] - np.median(strip[r - int(1.0 * fs) : r - int(0.1 * fs)])
+    assert np.abs(shown[before] - flat).max() < 0.1
+    odd = bandpass(strip, fs, 0.5, 40.0)  # scipy's edges, as before: the ramp
+    assert np.abs(odd[before] - flat).max() > 0.2
 
 
 @pytest.mark.parametrize(
@@ -203,6 +221,8 @@ def test_sosfiltfilt_matches_scipy_to_the_bit(
         want = sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
         np.testing.assert_array_equal(sosfiltfilt(sos, x, padlen), want)
         np.testing.assert_array_equal(sosfiltfilt(sos, x, padlen), want)  # cached state
+        even = sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen, padtype="even")
+        np.testing.assert_array_equal(sosfiltfilt(sos, x, padlen, "even"), even)
     with pytest.raises(ValueError, match="padlen"):
         sosfiltfilt(sos, x, shape[-1])
 
