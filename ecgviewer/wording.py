@@ -125,15 +125,26 @@ def verdict(p: float | None, flags: Iterable[str] | None = ()) -> str:
 
 
 def headline(p: float | None, n_findings: int = 0) -> str:
-    """The analysis panel's bold line: "Unusual · percentile > 99.9 %"; an ECG that is not
-    unusual as a whole but has ``n_findings`` local findings (a PVC, one odd lead) says so,
-    so that "within normal range" does not stand over four findings at 99.9 %."""
+    """The analysis panel's bold line: "Unusual · above 99.9 % of normal ECGs"; an ECG that
+    is not unusual as a whole but has ``n_findings`` local findings (a PVC, one odd lead)
+    says so, so that "within normal range" does not stand over four findings at 99.9 %.
+    The number keeps its "%" on its line (a no-break space): "percentile 0.8" above a lone
+    "%" read as a misprint."""
     if not _finite(p):
         return "Scored (no percentile for this model)"
-    line = f"{verdict_word(p).capitalize()} · percentile {percentile_text(p)}"
+    line = f"{verdict_word(p).capitalize()} · {_rank_words(float(p))}"  # type: ignore[arg-type]
     if n_findings and verdict_word(p) != "unusual":
         line += f" · {n_findings} local finding{'s' if n_findings != 1 else ''}"
     return line
+
+
+def _rank_words(p: float) -> str:
+    """Where a percentile lies among normal ECGs, in words: "above 97.3 % of normal ECGs"."""
+    if p >= 99.95:
+        return "above 99.9\u00a0% of normal ECGs"
+    if p < 0.05:
+        return "lower than 99.9\u00a0% of normal ECGs"
+    return f"above {p:.1f}\u00a0% of normal ECGs"
 
 
 #: The anomaly score's parts (``ScoreResult.parts``) in words.
@@ -142,7 +153,7 @@ PART_WORDS = {
     "measure_mahal": "measurements (intervals, axes, rate against normal ranges)",
     "measure_amp": "wave amplitudes",
     "qrst_angle": "QRS-T angle",
-    "combined_w": "how hard it is to restore from normal ECGs",
+    "combined_w": "restoration error (how far it is from what the model restores as normal)",
 }
 
 

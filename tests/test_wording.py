@@ -51,7 +51,8 @@ def test_verdict_word(p, word):
 
 
 def test_headline_and_sentence():
-    assert wording.headline(100.0) == "Unusual · percentile > 99.9 %"
+    assert wording.headline(100.0) == "Unusual · above 99.9\u00a0% of normal ECGs"
+    assert wording.headline(0.01) == "Within normal range · lower than 99.9\u00a0% of normal ECGs"
     assert wording.verdict(100.0) == (
         "Unusual for a normal ECG: more unusual than over 99.9 % of normal ECGs"
     )
@@ -132,7 +133,10 @@ def test_a_score_table_row_has_no_number_for_a_record_it_cannot_score():
 def test_headline_counts_local_findings_where_the_whole_ecg_is_not_unusual():
     """A PVC's four findings at 99.9 % under "Within normal range · percentile 19.6 %" read
     as a contradiction; the headline now names them (an unusual ECG needs no such note)."""
-    assert wording.headline(19.6, 4) == "Within normal range · percentile 19.6 % · 4 local findings"
+    assert (
+        wording.headline(19.6, 4)
+        == "Within normal range · above 19.6\u00a0% of normal ECGs · 4 local findings"
+    )
     assert wording.headline(90.0, 1).endswith("· 1 local finding")
     assert wording.headline(99.5, 3) == wording.headline(99.5)
     assert wording.headline(19.6, 0) == wording.headline(19.6)
@@ -144,6 +148,10 @@ def test_an_unusual_ecg_without_findings_says_which_parts_make_it_so():
     parts = {"beat_knn": 2.29, "measure_mahal": 4.01, "qrst_angle": 0.93, "measure_amp": 0.15}
     text = wording.whole_ecg_reason(parts)
     assert text.startswith("unusual as a whole, not in one place: mostly its measurements")
+    restoring = wording.whole_ecg_reason({"combined_w": 2.1})
+    assert restoring.startswith(
+        "unusual as a whole, not in one place: mostly its restoration error"
+    )
     assert text.index("measurements") < text.index("beat shape")
     assert "QRS-T" not in text  # below 1 SD: not a reason
     assert wording.whole_ecg_reason({"beat_knn": -1.5}) == ""

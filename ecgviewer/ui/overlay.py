@@ -28,9 +28,8 @@ def findings_from(result: Any, leads: list[str], limit: int = 50) -> list[Findin
 def finding_text(finding: Finding) -> str:
     """One line for the status bar: lead, time, how unusual and why."""
     lead = f"lead {finding.lead}" if finding.lead else "all leads"
-    pct = (
-        "" if finding.percentile is None else f", {wording.comparison(finding.percentile).lower()}"
-    )
+    said = "" if finding.percentile is None else wording.comparison(finding.percentile)
+    pct = f", {said[:1].lower()}{said[1:]}" if said else ""  # "ECGs" keeps its capitals
     return (
         f"{lead}, {finding.start:.2f}-{finding.end:.2f} s: {wording.sd_text(finding.score)} SD above "
         f"normal{pct} ({finding.reason})"

@@ -140,7 +140,7 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
             assert np.isnan(x0), cell.lead
     assert len(window.plot.ghosts()) == 12
     assert window.analysis_panel.verdict_label.text() == "More unusual than 98.4 % of normal ECGs"
-    assert window.analysis_panel.score_label.text() == "Unusual · percentile 98.4 %"
+    assert window.analysis_panel.score_label.text() == "Unusual · above 98.4\u00a0% of normal ECGs"
     assert "score" not in window.analysis_panel.score_label.text().lower()  # no raw score
     assert window.findings[0].lead == lead
     # overlay toggle, threshold and opacity

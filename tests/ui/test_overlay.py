@@ -42,6 +42,7 @@ def test_findings_are_the_results_own_in_shown_leads_only():
     assert found[0].centre == pytest.approx(4.5)
     assert "lead II" in finding_text(found[0]) and "2.5 SD" in finding_text(found[0])
     assert "normal-beat bank" in finding_text(found[0])
+    assert "normal ECGs" in finding_text(found[0])  # not "ecgs": only the first letter lowered
 
 
 def test_findings_from_a_cached_summary_are_read_back():
