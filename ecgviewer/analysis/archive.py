@@ -24,6 +24,7 @@ isolated, never failing its chunk). What is added here is what a long unattended
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import sys
@@ -43,19 +44,20 @@ from ecgviewer.analysis.finish_pool import Finishing, FinishPool
 from ecgviewer.analysis.results_file import COLUMNS as COLUMNS
 from ecgviewer.analysis.results_file import (
     ResultsWriter,
+    ResumeSet,
     Shard,
     done_entries,
-    entry_id,
     merge_parts,
     part_files,
     results_csv,
+    table_lock,
     write_parquet,
 )
 from ecgviewer.analysis.results_file import count_results as count_results
 from ecgviewer.analysis.results_file import read_done as read_done
 from ecgviewer.analysis.score_table import top_leads
 from ecgviewer.analysis.worklist_sources import scan_source
-from ecgviewer.errors import ECGError
+from ecgviewer.errors import ECGError, FileAccessError
 from ecgviewer.record import Record, RecordEntry
 from ecgviewer.signal.quality import too_few_usable_leads
 from ecgviewer.wording import table_verdict
@@ -141,7 +143,7 @@ class EntryStream:
         self,
         source: str,
         shard: Shard,
-        done: set[tuple[str, str]],
+        done: ResumeSet,
         prepare: Callable[[Record], Any] | None,
         samples: bool = True,
     ) -> None:
@@ -152,7 +154,7 @@ class EntryStream:
 
     def entries(self) -> Iterator[RecordEntry]:
         for index, entry in enumerate(scan_source(self.source)):
-            if self.shard.mine(index) and entry_id(entry) not in self.done:
+            if self.shard.mine(index) and not self.done.has(entry):
                 yield entry
 
     def __iter__(self) -> Iterator[Loaded]:
@@ -344,8 +346,52 @@ def score_archive(
     shard = shard or Shard()
     out = Path(out)
     csv_out = results_csv(out)
+    if csv_out.is_dir():
+        raise FileAccessError(csv_out, "is a folder: --out names the results file (results.csv)")
+    if parquet and shard.rank == 0:
+        check_parquet_is_ours(csv_out.with_suffix(".parquet"))
     target = shard.part_path(csv_out) if shard.world > 1 else csv_out
-    done = done_entries(csv_out)
+    # A run of another shape (one process / sharded) still writing the same --out:
+    for path in [csv_out] if shard.world > 1 else part_files(csv_out):
+        with table_lock(path, create=False, shared=True):
+            pass
+    with table_lock(target):
+        return _score_archive(
+            source,
+            csv_out,
+            target,
+            detector,
+            model_version,
+            batch,
+            chunk,
+            workers,
+            finishers,
+            shard,
+            barrier,
+            parquet,
+            progress,
+        )
+
+
+def _score_archive(
+    source: str | os.PathLike[str],
+    csv_out: Path,
+    target: Path,
+    detector: Any,
+    model_version: str,
+    batch: int,
+    chunk: int,
+    workers: int,
+    finishers: int,
+    shard: Shard,
+    barrier: Callable[[], None] | None,
+    parquet: bool,
+    progress: TextIO | None,
+) -> ArchiveRun:
+    """:func:`score_archive` with this process's results file locked."""
+    parquet_out = csv_out.with_suffix(".parquet")
+    done = ResumeSet(done_entries(csv_out))
+    check_same_model(csv_out, model_version)
     run = ArchiveRun(csv_out)
     # Worker processes prepare (and check the quality of) each record; without them the
     # detector does it itself, its CPU work in a second thread beside the network.
@@ -357,7 +403,7 @@ def score_archive(
     for index, entry in enumerate(scan_source(source)):
         run.scanned += 1
         if shard.mine(index):
-            if entry_id(entry) in done:
+            if done.has(entry):
                 run.skipped += 1
             else:
                 mine += 1
@@ -385,14 +431,17 @@ def score_archive(
                 loaded_items(stream, workers), chunk, detector, finish_pool, batch, output
             )
     except KeyboardInterrupt:
-        writer.close()
+        close_results(writer)
         if parquet and shard.world == 1:  # what is done so far, as Parquet too
-            write_parquet(csv_out, csv_out.with_suffix(".parquet"))
+            try:
+                parquet_copy(csv_out, parquet_out)
+            except FileAccessError as exc:  # the interrupt is what the user is told about
+                print(f"ecgad: {exc}", file=sys.stderr)
         raise
     finally:
         if finish_pool is not None:
             finish_pool.close()
-        writer.close()
+        close_results(writer)
         bar.finish()
     if shard.world > 1:
         if barrier is not None:
@@ -401,9 +450,85 @@ def score_archive(
             run.parts_merged = merge_parts(source, csv_out)
     elif part_files(csv_out):  # a sharded run stopped before merging, finished by one process
         run.parts_merged = merge_parts(source, csv_out)
-    if parquet and shard.rank == 0 and write_parquet(csv_out, csv_out.with_suffix(".parquet")):
-        run.parquet = csv_out.with_suffix(".parquet")
+    if parquet and shard.rank == 0 and parquet_copy(csv_out, parquet_out):
+        run.parquet = parquet_out
     return run
+
+
+def check_same_model(csv_out: Path, model_version: str) -> None:
+    """Refuse to resume a table (or its part files) scored by another model.
+
+    Why: rows were skipped by file alone, so a rerun with other ``--weights`` silently
+    mixed two models' scores and percentiles in one table.
+    """
+    if not model_version:
+        return
+    col = COLUMNS.index("model_version")
+    for path in [csv_out, *part_files(csv_out)]:
+        if not path.is_file():
+            continue
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            for row in reader:
+                if len(row) == len(COLUMNS) and row[col] and row[col] != model_version:
+                    raise FileAccessError(
+                        path,
+                        f"holds rows scored by model {row[col]}, not by this run's "
+                        f"{model_version}: resuming would mix two models in one table "
+                        "(rerun with the same --weights, or choose another --out)",
+                    )
+
+
+def check_parquet_is_ours(path: Path) -> None:
+    """Refuse to overwrite a Parquet file that is not an ecgad results table.
+
+    Why: the CSV's columns were checked, its Parquet copy's name was not, so
+    ``--out data.parquet`` (or ``--out data.csv`` beside it) replaced someone's data.parquet.
+    """
+    if not path.exists():
+        return
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # no Parquet copy is written without pyarrow
+        return
+    try:
+        names = pq.read_schema(path).names
+    except Exception:  # not Parquet at all
+        names = None
+    if names != list(COLUMNS):
+        raise FileAccessError(
+            path,
+            "exists and is not an ecgad results table: the Parquet copy would replace it "
+            "(choose another --out, or --no-parquet)",
+        )
+
+
+def close_results(writer: ResultsWriter) -> None:
+    """Close the results CSV; a failing last flush (disk full) is said as the file's problem.
+
+    Why: the close in ``finally`` raised a bare OSError over the writer's own clear
+    message, so a full disk was reported as "unexpected error: OSError" without the file.
+    """
+    try:
+        writer.close()
+    except OSError as exc:
+        raise FileAccessError(
+            writer.path, f"cannot write the results: {exc.strerror or exc}"
+        ) from exc
+
+
+def parquet_copy(csv_out: Path, parquet_out: Path) -> bool:
+    """write_parquet, its failure (disk full, no permission) named and its temporary file
+    removed. Why: it raised a bare OSError ("unexpected error") and left ``.parquet.tmp``."""
+    try:
+        return write_parquet(csv_out, parquet_out)
+    except OSError as exc:
+        parquet_out.with_name(parquet_out.name + ".tmp").unlink(missing_ok=True)
+        raise FileAccessError(
+            parquet_out,
+            f"cannot write the Parquet copy: {exc.strerror or exc} (the CSV {csv_out} is complete)",
+        ) from exc
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from ecgviewer.errors import ECGError
+from ecgviewer.errors import ECGError, FileAccessError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -194,11 +194,21 @@ def _gpu_possible(device: str) -> bool:
 
 def _left_to_score(source: Path, out: Path) -> int:
     """ECGs of ``source`` not yet in ``out`` or its part files (a first, reading-free pass)."""
-    from ecgviewer.analysis.results_file import done_entries, entry_id, results_csv
+    from ecgviewer.analysis.results_file import (
+        ResumeSet,
+        done_entries,
+        part_files,
+        results_csv,
+        table_lock,
+    )
     from ecgviewer.analysis.worklist_sources import scan_source
 
-    done = done_entries(results_csv(out))
-    return sum(1 for entry in scan_source(source) if entry_id(entry) not in done)
+    csv_out = results_csv(out)
+    for path in [csv_out, *part_files(csv_out)]:
+        with table_lock(path, create=False, shared=True):  # reading must not cut a running
+            pass  # run's row
+    done = ResumeSet(done_entries(csv_out))
+    return sum(1 for entry in scan_source(source) if not done.has(entry))
 
 
 def run_processes(argv: list[str], n: int) -> int:
@@ -334,6 +344,8 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
     source = Path(args.source)
     if not source.exists():
         raise ECGError(source, "does not exist")
+    if Path(args.out).is_dir():  # else an "unexpected error: IsADirectoryError"
+        raise FileAccessError(args.out, "is a folder: --out names the results file (results.csv)")
     shard = Shard.from_env()
     cores = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -244,3 +245,73 @@ def merge_parts(source: str | os.PathLike[str], out: Path) -> list[Path]:
     for path in parts:
         path.unlink(missing_ok=True)
     return parts
+
+
+@contextmanager
+def table_lock(path: Path, create: bool = True, shared: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on the results file ``path`` (created when ``create``); with
+    ``shared``, a lock that only fails while a run holds the exclusive one (a check).
+
+    Why: a second ``ecgad score`` started on the same ``--out`` while the first still runs
+    would score the same ECGs again (each appended twice) and cut the row being written
+    as if a kill had left it. The second run stops instead, naming the file.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): unlocked
+        yield
+        return
+    if not create and not path.is_file():
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a", encoding="utf-8")
+    except OSError as exc:
+        raise FileAccessError(path, f"cannot write the results: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fh.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FileAccessError(
+                path,
+                "is being written by another ecgad score run: wait for it to end "
+                "(rerun then to resume), or choose another --out",
+            ) from None
+        except OSError:  # a file system without locks (some network mounts): unlocked
+            pass
+        yield
+    finally:
+        fh.close()
+
+
+class ResumeSet:
+    """The (file, entry) pairs already in the results table, matched by the file's folder
+    resolved as well as by its spelling.
+
+    Why: the file column holds the path as SOURCE was spelled. Rerunning the same archive as
+    ``/abs/archive`` after ``archive`` (or through a symbolic link) matched no row, so every
+    ECG was scored and appended a second time. Picklable (reading workers get it).
+    """
+
+    def __init__(self, done: set[tuple[str, str]]) -> None:
+        self.done = done
+        self._dirs: dict[str, str] = {}
+        self.resolved = {(self._resolve(f), k) for f, k in done}
+
+    def _resolve(self, file: str) -> str:
+        folder, name = os.path.split(file)
+        real = self._dirs.get(folder)
+        if real is None:
+            real = self._dirs[folder] = os.path.realpath(folder or ".")
+        return os.path.join(real, name)
+
+    def has(self, entry: object) -> bool:
+        """Whether the RecordEntry ``entry`` already has its row."""
+        file, key = entry_id(entry)  # type: ignore[arg-type]
+        if (file, key) in self.done:
+            return True
+        return bool(self.done) and (self._resolve(file), key) in self.resolved
+
+    def __len__(self) -> int:
+        return len(self.done)

@@ -280,3 +280,107 @@ def test_a_file_name_that_is_not_utf8_or_holds_a_newline_never_stops_a_run(
     pq = pytest.importorskip("pyarrow.parquet")
     table = pq.read_table(tmp_path / "results.parquet").to_pylist()
     assert sorted(Path(t["file"]).name for t in table) == names
+
+
+def test_a_rerun_with_another_model_is_refused_and_the_table_kept(
+    archive: Path, tmp_path: Path
+) -> None:
+    """Resuming with other weights would mix two models' scores in one table."""
+    from ecgviewer.errors import FileAccessError
+
+    out = tmp_path / "results.csv"
+    run(archive, out)
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    out.write_text("".join(lines[:3]), encoding="utf-8")  # stopped after two rows
+    before = out.read_bytes()
+    with pytest.raises(FileAccessError, match="scored by model fake:0.0-test"):
+        score_archive(archive, out, FakeDetector(), model_version="fake:1.0", chunk=2)
+    assert out.read_bytes() == before
+    run(archive, out)  # the same model resumes
+    assert len(rows_of(out)) == 6
+
+
+def test_an_unrelated_parquet_file_is_never_overwritten(archive: Path, tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from ecgviewer.errors import FileAccessError
+
+    theirs = tmp_path / "data.parquet"
+    pq.write_table(pa.table({"patient": [1, 2]}), theirs)
+    before = theirs.read_bytes()
+    for out in (theirs, tmp_path / "data.csv"):
+        with pytest.raises(FileAccessError, match="not an ecgad results table"):
+            run(archive, out)
+    assert theirs.read_bytes() == before
+    assert not (tmp_path / "data.csv").exists()
+    run(archive, theirs, parquet=False)  # --no-parquet: the CSV only
+    assert theirs.read_bytes() == before and len(rows_of(tmp_path / "data.csv")) == 6
+
+
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
+    archive: Path, tmp_path: Path
+) -> None:
+    """Two runs appending to one table would score every ECG twice."""
+    pytest.importorskip("fcntl")
+    from ecgviewer.analysis.results_file import table_lock
+    from ecgviewer.errors import FileAccessError
+
+    out = tmp_path / "results.csv"
+    part = Shard(1, 2).part_path(out)
+    for running, shard in ((out, Shard()), (part, Shard()), (out, Shard(0, 2))):
+        with table_lock(running), pytest.raises(FileAccessError, match="another ecgad score"):
+            run(archive, out, shard=shard)
+        running.unlink()
+    run(archive, out)  # no other run now
+    assert len(rows_of(out)) == 6
+
+
+def test_a_full_disk_is_said_with_the_file_not_as_an_unexpected_error(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from ecgviewer.analysis import archive as archive_module
+    from ecgviewer.errors import FileAccessError
+
+    def full(self: ResultsWriter) -> None:
+        self._fh.close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / "results.csv"
+    monkeypatch.setattr(ResultsWriter, "close", full)
+    with pytest.raises(FileAccessError, match="No space left on device") as err:
+        run(archive, out, parquet=False)
+    assert err.value.path == str(out)
+    monkeypatch.undo()
+
+    def full_parquet(csv_path: Path, parquet_path: Path) -> bool:
+        parquet_path.with_name(parquet_path.name + ".tmp").write_bytes(b"PAR1")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive_module, "write_parquet", full_parquet)
+    with pytest.raises(FileAccessError, match="Parquet copy: No space left") as err:
+        run(archive, out)
+    assert err.value.path == str(tmp_path / "results.parquet")
+    assert not (tmp_path / "results.parquet.tmp").exists()
+    assert len(rows_of(out)) == 6  # the CSV is complete
+
+
+def test_a_rerun_with_the_source_spelled_otherwise_resumes(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``archive`` then ``/abs/archive`` (or a link to it): each ECG still once."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "results.csv"
+    run(Path("archive"), out)
+    assert run(tmp_path / "archive", out).records == 0
+    (tmp_path / "link").symlink_to(archive)
+    assert run(Path("link"), out).records == 0
+    assert len(rows_of(out)) == 6
+
+
+def test_out_naming_a_folder_is_a_clear_error(archive: Path, tmp_path: Path) -> None:
+    from ecgviewer.errors import FileAccessError
+
+    with pytest.raises(FileAccessError, match="is a folder"):
+        run(archive, tmp_path)

@@ -79,3 +79,38 @@ def test_the_parent_of_the_scoring_processes_starts_them_without_torch(tmp_path:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["started", "2", "False", "False", "False"]
+
+
+def test_out_naming_a_folder_is_refused_before_any_process_starts(tmp_path: Path) -> None:
+    from ecgviewer.analysis.archive_command import main
+    from ecgviewer.errors import FileAccessError
+
+    (tmp_path / "archive").mkdir()
+    with pytest.raises(FileAccessError, match="is a folder"):
+        main([str(tmp_path / "archive"), "--out", str(tmp_path), "--processes", "2"])
+
+
+def test_left_to_score_counts_the_ecgs_without_a_row(tmp_path: Path) -> None:
+    """How many ECGs a rerun still has to score (it decides how many processes start)."""
+    import csv
+
+    from ecgviewer.analysis.archive_command import _left_to_score
+    from ecgviewer.analysis.results_file import COLUMNS, entry_id
+    from ecgviewer.analysis.worklist_sources import scan_source
+
+    src = tmp_path / "archive"
+    src.mkdir()
+    from tests.io._writers import LEADS_12, synthetic_12lead, write_wfdb
+
+    for k in range(3):
+        write_wfdb(src, f"ecg{k}", synthetic_12lead(100.0, 2.0, seed=k), 100.0, LEADS_12)
+    out = tmp_path / "r.csv"
+    assert _left_to_score(src, out) == 3
+    first = next(iter(scan_source(src)))
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        row = dict.fromkeys(COLUMNS, "")
+        row["file"], row["entry"] = entry_id(first)
+        writer.writerow([row[c] for c in COLUMNS])
+    assert _left_to_score(src, out) == 2
