@@ -442,4 +442,14 @@ def main(argv: list[str], barrier: Callable[[], None] | None = None) -> int:
                 f"{run.scored} scored, {run.errors} not scored (see the error column){extra}",
                 file=sys.stderr,
             )
+        # A resumed run answers for the whole table: error rows of an earlier run stay
+        # (they are not retried) and a script reading the exit status must still see them.
+        earlier = count_results(run.out)[1] - run.errors if shard.world == 1 else 0
+        if earlier > 0:
+            print(
+                f"{run.out}: {earlier} error rows from an earlier run are kept, not retried "
+                "(remove those rows to score them again)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
     return EXIT_OK if run.errors == 0 else EXIT_ERROR

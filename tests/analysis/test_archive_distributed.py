@@ -110,6 +110,9 @@ def test_own_processes_equal_one_process_and_the_summary_counts_them_all(
     one = ecgad([str(folder), "--out", str(tmp_path / "one.csv"), "--processes", "1", *common])
     two = ecgad([str(folder), "--out", str(tmp_path / "two.csv"), "--processes", "2", *common])
     assert one.returncode == two.returncode == 2, two.stderr  # the broken file in both
+    again = ecgad([str(folder), "--out", str(tmp_path / "one.csv"), "--processes", "1", *common])
+    # Nothing left to score, but the table still holds the broken file's error row.
+    assert again.returncode == 2 and "1 error rows from an earlier run" in again.stderr
     assert "[rank 1/2]" in two.stderr and "2 processes merged" in two.stderr
     assert "4 scored, 1 not scored" in two.stderr.splitlines()[-1]
     a, b = rows(tmp_path / "one.csv"), rows(tmp_path / "two.csv")
