@@ -153,6 +153,23 @@ def test_worker_completes_and_overlay_has_the_right_extents(window, qtbot):
     assert not window.plot.ghosts()
 
 
+def test_a_long_finding_stays_in_3x4_where_its_lead_shows_part_of_it(window, qtbot):
+    """A 9.4 s finding in V5 (a bundle branch block's whole strip) has its centre in V2's
+    column: the layout switched to 12x1 though 3x4 shows V5 over 7.5-10 s of it."""
+    from ecgviewer.result import Finding
+
+    window.set_layout("3x4")
+    window.open_record(synthetic_12lead())
+    _wait_scored(qtbot, window)
+    window.go_to_finding(Finding("V5", 0.0, 9.4, 5.0, 99.9, "shape"))
+    assert window.state.layout == "3x4"
+    assert "switched" not in window.statusBar().currentMessage()
+    cell = window.plot.page.cell_showing("V5", 8.0)
+    rect = window.plot.highlight.rect()
+    assert window.plot.highlight.isVisible()
+    assert cell.y_bottom <= rect.center().y() <= cell.y_top
+
+
 def test_finding_navigation_keeps_true_scale_and_switches_layout_when_needed(window, qtbot):
     window.set_layout("3x4")
     window.open_record(synthetic_12lead())
