@@ -256,25 +256,53 @@ def paint_table(
     highlight: Sequence[bool] | None = None,
 ) -> float:
     """Rows of cells from (x, y) mm; returns the y below the table. Highlighted rows get a
-    yellow band (changes beyond measurement noise)."""
+    yellow band (changes beyond measurement noise). A cell too long for its column wraps
+    onto up to :data:`CELL_LINES` lines, its row as tall (a reason such as "irregular rhythm
+    without a consistent P wave (atrial fibrillation?)" was cut at "(…")."""
+    top = y
     for i, row in enumerate(rows):
+        cells = [
+            _cell_lines(str(cell), max(4, int(w / (pt * 0.19))))
+            for cell, w in zip(row, widths, strict=False)
+        ]
+        height = line * max((len(c) for c in cells), default=1)
         if highlight is not None and i < len(highlight) and highlight[i]:
-            p.fillRect(QRectF(x - 0.5, y + i * line - line + 0.8, sum(widths), line), HIGHLIGHT)
+            p.fillRect(QRectF(x - 0.5, top - line + 0.8, sum(widths), height), HIGHLIGHT)
         cx = x
-        for cell, w in zip(row, widths):
-            chars = max(4, int(w / (pt * 0.19)))
-            s = str(cell)
-            text(
-                p,
-                k,
-                cx,
-                y + i * line,
-                s if len(s) <= chars else s[: chars - 1] + "…",
-                pt,
-                bold=(i == 0),
-            )
+        for lines, w in zip(cells, widths, strict=False):
+            for j, piece in enumerate(lines):
+                text(p, k, cx, top + j * line, piece, pt, bold=(i == 0))
             cx += w
-    return y + len(rows) * line
+        top += height
+    return top
+
+
+#: The most lines one table cell wraps onto (what is longer still ends in "…").
+CELL_LINES = 3
+
+
+def _cell_lines(s: str, chars: int) -> list[str]:
+    """``s`` broken at spaces into lines of at most ``chars`` characters (at most
+    :data:`CELL_LINES`, the last cut with "…" if the text goes on)."""
+    if len(s) <= chars:
+        return [s]
+    lines: list[str] = []
+    current = ""
+    for word in s.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= chars or not current:
+            current = candidate
+        else:
+            lines.append(current)
+            current = "  " + word  # continuation lines indented
+    lines.append(current)
+    lines = [ln if len(ln) <= chars else ln[: chars - 1] + "…" for ln in lines]
+    if len(lines) > CELL_LINES:
+        last = lines[CELL_LINES - 1]
+        lines = lines[: CELL_LINES - 1] + [
+            (last[: chars - 1] if len(last) >= chars else last) + "…"
+        ]
+    return lines
 
 
 def lead_table(m: Measurements) -> list[list[str]]:

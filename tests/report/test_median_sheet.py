@@ -147,3 +147,24 @@ def test_a_beat_taller_than_its_cell_is_cut_and_marked(qapp) -> None:
     x_px, y_px = int(xs[25] * k), int((cell.bottom() - 0.5) * k)
     assert max(img.pixelColor(x_px, y_px).getRgb()[:3]) < 90  # the mark, on the bottom edge
     assert max(img.pixelColor(x_px, int(10 * k)).getRgb()[:3]) > 200  # nothing elsewhere
+
+
+def test_a_long_reason_wraps_in_the_table_instead_of_being_cut(qapp):
+    """'— (irregular rhythm without a consistent P wave (atrial fibrillation?))' was cut at
+    '(…' in the measurement table: the cell now wraps, its row taller."""
+    from PySide6.QtGui import QImage, QPainter
+
+    from ecgviewer.report.median_sheet import _cell_lines, paint_table
+
+    reason = "— (irregular rhythm without a consistent P wave (atrial fibrillation?))"
+    lines = _cell_lines(reason, 50)
+    assert len(lines) == 2 and " ".join(x.strip() for x in lines) == reason
+    assert _cell_lines("128 ms", 50) == ["128 ms"]
+    image = QImage(200, 200, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    try:
+        short = paint_table(painter, 1.0, 0, 0, [["P", "128 ms"]], (22, 62))
+        long = paint_table(painter, 1.0, 0, 0, [["P", reason]], (22, 62))
+    finally:
+        painter.end()
+    assert long == pytest.approx(2 * short)
