@@ -363,7 +363,10 @@ class MainWindow(QMainWindow):
             return
         name = Path(self.record.source).name if self.record.source else "ECG"
         note = f" — {self.title_note}" if self.title_note else ""
-        self.setWindowTitle(f"{name}{note} — ecgviewer")
+        # Whose ECG this is stays in sight (the patient panel is below the fold).
+        who = self.record.patient.identity()
+        patient = f" — {who}" if who != "-" else ""
+        self.setWindowTitle(f"{name}{patient}{note} — ecgviewer")
 
     # ================================================================== view controls
     def set_layout(self, key: str) -> None:

@@ -716,3 +716,19 @@ def test_a_trace_cut_at_its_cell_edge_is_marked_on_screen(window):
     assert len(xs) == 1
     cell = next(c for c in window.plot.page.cells if c.lead == "I")
     assert ys[0] == pytest.approx(cell.baseline + cell.height / 2)
+
+
+def test_the_window_title_names_the_patient(window):
+    """The patient panel is below the fold on a laptop screen: the title says whose ECG it is."""
+    from dataclasses import replace
+    from datetime import date
+
+    from ecgviewer.record import Patient
+
+    rec = replace(
+        synthetic_12lead(),
+        patient=Patient("P-9", 70, "F", "DOE, JANE", date(1954, 3, 2)),
+        source="/x/ecg.xml",
+    )
+    window.open_record(rec)
+    assert window.windowTitle().startswith("ecg.xml — DOE, JANE   born 1954-03-02   ID P-9")
