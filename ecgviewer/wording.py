@@ -171,6 +171,40 @@ def whole_ecg_reason(parts: dict[str, float] | None, limit: float = 1.0) -> str:
     return "unusual as a whole, not in one place: mostly its " + ", then ".join(said)
 
 
+#: The model's global measurement names (``ScoreResult.measure_z``) in words.
+MEASURE_WORDS = {
+    "heart_rate_bpm": "heart rate",
+    "pr_ms": "PR",
+    "qrs_ms": "QRS",
+    "qtc_fridericia_ms": "QTc",
+    "p_duration_ms": "P duration",
+    "p_axis_deg": "P axis",
+    "qrs_axis_deg": "QRS axis",
+    "t_axis_deg": "T axis",
+}
+
+
+def measurement_note(measure_z: dict[str, float] | None) -> str:
+    """The measurements far from normal ECGs', in words: "measurements beyond normal ECGs:
+    PR longer (≥ 6 SD), QTc longer (4.3 SD)"; "" when none. Intervals read longer or shorter,
+    axes and rate away from normal. Why: the measurements part of the score said that the
+    numbers were unusual, not which (a first-degree AV block had no finding to point to)."""
+    said = []
+    for key, z in (measure_z or {}).items():
+        name = MEASURE_WORDS.get(key, key.replace("_", " "))
+        size = "≥ 6" if abs(z) >= 6.0 else f"{abs(z):.1f}"
+        if key.endswith("_ms") or key == "heart_rate_bpm":
+            way = (
+                ("longer" if z > 0 else "shorter")
+                if key.endswith("_ms")
+                else ("faster" if z > 0 else "slower")
+            )
+            said.append(f"{name} {way} ({size} SD)")
+        else:
+            said.append(f"{name} ({size} SD from normal)")
+    return "measurements beyond normal ECGs: " + ", ".join(said) if said else ""
+
+
 def flag_text(flag: str) -> str:
     """A flag the model or a reader set, in plain words."""
     if flag in _FLAGS:

@@ -779,8 +779,10 @@ class Detector:
                 bank.trace,
                 bank.dev,
             )
+        measure_z: dict[str, float] = {}
         if self.measure_model is not None and p.measure_features is not None:
             components[MEASURE_KIND] = float(self.measure_model.score(p.measure_features))
+            measure_z = self.measure_model.global_z(p.measure_features)
             components[AMPLITUDE_KIND] = float(
                 self.measure_model.amplitude_deviation(p.measure_features)
             )
@@ -836,6 +838,7 @@ class Detector:
             map_reference=self.map_reference,
             findings=findings,
             parts=parts,
+            measure_z=measure_z,
             finding_map=maps.finding,
             evidence=evidence,
         )

@@ -36,6 +36,9 @@ class ScoreResult:
     #: each part of the score in weighted SD above the selection normals
     #: (score_kinds.ensemble_parts): what makes the ECG unusual as a whole
     parts: dict[str, float] = field(default_factory=dict)
+    #: the global measurements (``measure_novelty`` feature names: pr_ms, qtc_fridericia_ms,
+    #: ...) at least MEASURE_Z_SHOWN robust SD from normal ECGs, signed, largest first
+    measure_z: dict[str, float] = field(default_factory=dict)
     #: what the heat band draws: 1 = the calibrated finding threshold (None without calibration)
     finding_map: np.ndarray | None = None
     #: the raw per-lead/per-beat values findings come from (for calibration; not summarised);
@@ -54,6 +57,8 @@ class ScoreResult:
             "components": self.components,
             "findings": [f.to_json() for f in self.findings],
         }
+        if self.measure_z:
+            out["measure_z"] = self.measure_z
         if self.quality is not None and not self.quality.ok:
             out["quality"] = self.quality.compact()
         return out

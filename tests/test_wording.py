@@ -156,3 +156,12 @@ def test_an_unusual_ecg_without_findings_says_which_parts_make_it_so():
     assert "QRS-T" not in text  # below 1 SD: not a reason
     assert wording.whole_ecg_reason({"beat_knn": -1.5}) == ""
     assert wording.whole_ecg_reason(None) == ""
+
+
+def test_measurement_note_says_which_numbers_are_far_from_normal():
+    note = wording.measurement_note({"pr_ms": 6.0, "qrs_axis_deg": -4.46, "heart_rate_bpm": 4.2})
+    assert note == (
+        "measurements beyond normal ECGs: PR longer (≥ 6 SD), QRS axis (4.5 SD from normal), "
+        "heart rate faster (4.2 SD)"
+    )
+    assert wording.measurement_note({}) == "" and wording.measurement_note(None) == ""

@@ -427,6 +427,7 @@ class AnalysisPanel(QGroupBox):
             else "heat band: per-sample restoration error"
         )
         details = [f"model: {model_text(result)}", band]
+        numbers = wording.measurement_note(getattr(result, "measure_z", None))
         if not has_findings:
             why = wording.whole_ecg_reason(getattr(result, "parts", None))
             if why and wording.verdict_word(pct) != "within normal range":
@@ -444,6 +445,8 @@ class AnalysisPanel(QGroupBox):
             words = wording.comparison(pct)
             if n_findings and wording.verdict_word(pct) != "unusual":
                 words += " as a whole; the findings below stand out locally."
+            if numbers:  # which numbers, beside how unusual the whole is
+                words += f"\n{numbers[0].upper()}{numbers[1:]}."
             self.show_result(
                 float(result.score),
                 pct,

@@ -128,3 +128,30 @@ def test_detector_component_and_missing_ranges() -> None:
     assert np.isfinite(amp_det.score(rec).score)
     scored = Detector(ZeroNet(cfg), cfg, card, "cpu", measure_model=fitted).score(rec)
     assert np.isfinite(scored.score)
+
+
+def test_global_z_names_the_measurements_far_from_normal() -> None:
+    """A first-degree AV block's PR is named (the score's measurement part said only that
+    the numbers were unusual); per-lead values and modest departures are not."""
+    rng = np.random.default_rng(5)
+    model = _fitted(rng, 2000)
+    names = model.names
+    x = np.zeros(len(names))  # the normals' median
+    x[names.index("pr_ms")] = 9.0  # clipped at 6
+    x[names.index("qrs_axis_deg")] = -4.5
+    x[names.index("qtc_fridericia_ms")] = 2.0  # within the normal range
+    x[names.index("V1_r_mv")] = 9.0  # per-lead: left to the findings
+    z = model.global_z(x)
+    assert list(z) == ["pr_ms", "qrs_axis_deg"]
+    assert z["pr_ms"] == pytest.approx(6.0) and z["qrs_axis_deg"] < -4.0
+    assert model.global_z(np.full(len(names), np.nan)) == {}
+
+
+def test_a_scored_ecg_carries_its_far_measurements() -> None:
+    """ScoreResult.measure_z comes from the bundled model's measurement part."""
+    det = Detector.load()
+    if det.measure_model is None:
+        pytest.skip("bundled model without a measurement part")
+    res = det.score(_ptbxl(1))
+    assert all(abs(v) >= 4.0 for v in res.measure_z.values())
+    assert res.summary().get("measure_z", {}) == res.measure_z

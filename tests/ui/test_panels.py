@@ -154,3 +154,30 @@ def test_patient_panel_shows_name_and_date_of_birth(qtbot):
     assert panel.birth_label.text() == "1954-03-02"
     panel.show_record(Record(signal=np.zeros((1, 500), np.float32), fs=500, leads=["II"]))
     assert (panel.name_label.text(), panel.birth_label.text()) == ("-", "-")
+
+
+def test_the_analysis_panel_names_measurements_far_from_normal(qtbot) -> None:  # noqa: ANN001
+    """A first-degree AV block scored "somewhat unusual" with one V2 finding and nothing
+    about its PR of 318 ms; the panel now names the far measurements under the verdict."""
+    from types import SimpleNamespace
+
+    from ecgviewer.ui.panels import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    result = SimpleNamespace(
+        score=1.0,
+        percentile=82.4,
+        flags=set(),
+        model={"name": "m", "version": "1"},
+        findings=[],
+        parts={},
+        finding_map=None,
+        measure_z={"pr_ms": 6.0},
+        quality=None,
+    )
+    panel.show_scored(result, has_findings=False, elapsed=0.1)
+    assert "Measurements beyond normal ECGs: PR longer (≥ 6 SD)." in panel.verdict_label.text()
+    result.measure_z = {}
+    panel.show_scored(result, has_findings=False, elapsed=0.1)
+    assert "beyond normal ECGs" not in panel.verdict_label.text()
