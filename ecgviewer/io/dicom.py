@@ -182,8 +182,12 @@ def read(path: Path, **opts: Any) -> Record:
         try:
             ds = pydicom.dcmread(str(path))
             groups = list(ds.get("WaveformSequence") or [])
-        except InvalidDicomError as exc:
-            raise CorruptFileError(path, f"not a valid DICOM file ({exc})") from None
+        except InvalidDicomError:
+            # pydicom's own text ends "Use force=True to force reading.": advice for a
+            # programmer, not for the reader of this message.
+            raise CorruptFileError(
+                path, "not a valid DICOM file (no 'DICM' prefix or file meta information)"
+            ) from None
         if not groups:
             sop = getattr(ds.get("SOPClassUID"), "name", None) or ds.get("SOPClassUID") or "unknown"
             # A damaged length can make the UID kilobytes of binary: quote its start only.

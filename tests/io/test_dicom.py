@@ -258,3 +258,12 @@ def test_a_code_meaning_of_parentheses_is_read_in_linear_time() -> None:
     t0 = time.perf_counter()
     lead_name_from_code("x", "99LOCAL", "(" * 200_000 + "V1")
     assert time.perf_counter() - t0 < 0.5
+
+
+def test_a_file_that_is_not_dicom_says_so_without_pydicoms_advice(tmp_path):
+    path = tmp_path / "noise.dcm"
+    path.write_bytes(bytes(range(256)) * 12)
+    with pytest.raises(CorruptFileError) as info:
+        read(path)
+    assert "not a valid DICOM file" in str(info.value)
+    assert "force" not in str(info.value)  # pydicom's "Use force=True" is for programmers
