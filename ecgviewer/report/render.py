@@ -42,7 +42,13 @@ from ecgviewer.report.page import (
     report_cells,
     report_page,
 )
-from ecgviewer.report.reading_block import banner, interpretation_lines
+from ecgviewer.report.reading_block import (
+    Interpretation,
+    Item,
+    banner,
+    fit_header,
+    interpretation,
+)
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
 from ecgviewer.wording import (
     flag_texts,
@@ -76,8 +82,9 @@ def _ensure_app() -> None:
 
 # ---------------------------------------------------------------------- outputs
 def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str = "A4") -> Path:
-    """Write a landscape PDF: the ECG page, then the median-beat page (and the serial
-    comparison when ``content.previous`` is set); returns its path.
+    """Write a landscape PDF: the ECG page, the interpretation in full when the ECG page's
+    header cannot hold it, the median-beat page (and the serial comparison when
+    ``content.previous`` is set); returns its path.
 
     Raises
     ------
@@ -99,7 +106,7 @@ def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str 
         raise FileAccessError(out, "cannot write the PDF report here")
     try:
         paint_report(painter, content, page, float(writer.resolution()))
-        for paint in extra_pages(content):
+        for paint in extra_pages(content, page):
             writer.newPage()
             paint_sheet(painter, paint, page, float(writer.resolution()))
     finally:
@@ -107,11 +114,25 @@ def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str 
     return out
 
 
-def extra_pages(content: ReportContent) -> list[Any]:
-    """Painters of the pages after the ECG: median beats, then the serial comparison."""
+def extra_pages(content: ReportContent, page: ReportPage | None = None) -> list[Any]:
+    """Painters of the pages after the ECG: the interpretation in full when the ECG page's
+    header cannot hold it (so it is page 2, as that header says), the median beats, then the
+    serial comparison. ``page``: the ECG page's layout (A4 when not given), whose header
+    width decides what fits there."""
+    from ecgviewer.report import interpretation_sheet as isheet
     from ecgviewer.report import median_sheet as sheet
 
+    if page is None:
+        page = report_page(content.record.ecg_leads, "A4")
     pages: list[Any] = []
+    interp, _kept, _more, sheets = interpretation_layout(content, page)
+    warning = banner(content.reading)
+    for i, rows in enumerate(sheets):
+        pages.append(
+            lambda p, k, rows=rows, n=i + 2: isheet.paint_interpretation_page(
+                p, k, content.record, interp, rows, n, warning
+            )
+        )
     m = content.median
     if m is not None:
         pages.append(lambda p, k: sheet.paint_median_page(p, k, content.record, m))
@@ -201,7 +222,7 @@ def print_report(content: ReportContent, printer: Any) -> None:
         raise FileAccessError(None, "the printer could not be started")
     try:
         paint_report(painter, content, page, float(printer.resolution()))
-        for paint in extra_pages(content):
+        for paint in extra_pages(content, page):
             printer.newPage()
             paint_sheet(painter, paint, page, float(printer.resolution()))
     finally:
@@ -316,10 +337,11 @@ def _cal_pulse(p: QPainter, page: ReportPage, base: float) -> None:
     p.drawPath(path)
 
 
-def _font(pt: float, bold: bool = False) -> QFont:
+def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
     f = QFont(FONT)
     f.setPointSizeF(pt)
     f.setBold(bold)
+    f.setItalic(italic)
     return f
 
 
@@ -334,9 +356,10 @@ def _text(
     colour: QColor = INK,
     w: float = 0.0,
     align: Any = None,
+    italic: bool = False,
 ) -> None:
     """Text with its baseline at (x, y) mm; with ``w`` it is right-aligned in a box."""
-    p.setFont(_font(pt, bold))
+    p.setFont(_font(pt, bold, italic))
     p.setPen(colour)
     if w and align is not None:
         p.drawText(QRectF(x * k, (y - pt * 0.3528) * k, w * k, pt * 0.5 * k), int(align), text)
@@ -377,33 +400,85 @@ def _header(p: QPainter, content: ReportContent, page: ReportPage, k: float) -> 
         ),
         ("Measurements", [f"{name}: {value}" for name, value in content.measurements] or ["-"]),
         ("Anomaly (model)", _anomaly_lines(content)),
-        ("Interpretation", interpretation_lines(content.reading, content.review) + cart_lines(rec)),
     ]
     for i, (title, lines) in enumerate(blocks):
         x = h.x + i * col
-        unsigned = title == "Interpretation" and banner(content.reading)
-        _text(
-            p,
-            k,
-            x,
-            h.y + 3.5,
-            title + (" - NOT CONFIRMED" if unsigned else ""),
-            8.5,
-            bold=True,
-            colour=ALERT if unsigned else INK,
-        )
+        _text(p, k, x, h.y + 3.5, title, 8.5, bold=True)
         # One line each: the measurements' reasons are in full on page 2, and the patient's
         # seven lines (name, id, ...) must all stay, a long device name cut rather than them.
         if i == 0 or title == "Measurements":
             wrapped = [_clip(text, col, 6.6) for text in lines]
         else:
             wrapped = [w for text in lines for w in _wrap(text, col - 2.0, 6.6)]
-        if len(wrapped) > HEADER_LINES:  # say that something is cut
+        if len(wrapped) > HEADER_LINES:  # say that something is cut (the reading never is)
             wrapped = wrapped[: HEADER_LINES - 1] + [
                 _clip(wrapped[HEADER_LINES - 1].rstrip("…") + " …", col, 6.6)
             ]
         for j, text in enumerate(wrapped):
             _text(p, k, x, h.y + 3.5 + (j + 1) * line, _clip(text, col, 6.6), 6.6)
+    _interpretation_block(p, content, page, k, h.x + 3 * col, col, line)
+
+
+def _header_wrap(col: float) -> Any:
+    return lambda text: _wrap(text, col - 2.0, 6.6)
+
+
+def interpretation_layout(
+    content: ReportContent, page: ReportPage
+) -> tuple[Interpretation, list[Item], str, list[Any]]:
+    """The interpretation, what of it the ECG page's header prints, the header's "Continued
+    on page 2: ..." line ("" when all fits) and the rows of the full sheets (none then).
+    One function for the header and :func:`extra_pages`, so that the page the header names
+    is the one printed."""
+    from ecgviewer.report import interpretation_sheet as isheet
+
+    rec = content.record
+    interp = interpretation(content.reading, content.review, " ".join(cart_lines(rec)))
+    sheets = isheet.paginate(isheet.rows(interp))
+    where = "page 2" if len(sheets) == 1 else f"pages 2-{len(sheets) + 1}"
+    kept, more = fit_header(interp.items(), HEADER_LINES, _header_wrap(page.header.w / 4), where)
+    return interp, kept, more, sheets if more else []
+
+
+def _interpretation_block(
+    p: QPainter,
+    content: ReportContent,
+    page: ReportPage,
+    k: float,
+    x: float,
+    col: float,
+    line: float,
+) -> None:
+    """The header's interpretation block: whole statements only; the worklist's triage and
+    note after a thin rule, in italics, under their author (never as part of the signed
+    text); and, when the reading does not fit, a bold line saying where it goes on."""
+    h = page.header
+    unsigned = bool(banner(content.reading))
+    _text(
+        p,
+        k,
+        x,
+        h.y + 3.5,
+        "Interpretation" + (" - NOT CONFIRMED" if unsigned else ""),
+        8.5,
+        bold=True,
+        colour=ALERT if unsigned else INK,
+    )
+    _interp, kept, more, _sheets = interpretation_layout(content, page)
+    wrap = _header_wrap(col)
+    row = 0
+    for item in kept:
+        worklist = item.kind == "triage"
+        if worklist and row:
+            y_rule = h.y + 3.5 + row * line + 1.0
+            p.setPen(_pen(GREY, 0.15 * k))
+            p.drawLine(QPointF(x * k, y_rule * k), QPointF((x + col - 4.0) * k, y_rule * k))
+        for text in wrap(item.text):
+            row += 1
+            _text(p, k, x, h.y + 3.5 + row * line, _clip(text, col, 6.6), 6.6, italic=worklist)
+    for text in wrap(more) if more else []:
+        row += 1
+        _text(p, k, x, h.y + 3.5 + row * line, _clip(text, col, 6.6), 6.6, bold=True)
 
 
 #: Lines under each header block's title.
@@ -480,8 +555,10 @@ def _clip(text: str, width_mm: float, pt: float) -> str:
 
 
 def _wrap(text: str, width_mm: float, pt: float) -> list[str]:
+    """Lines of whole words; a word longer than a line (a URL) is split, never cut off."""
     n = _chars_per(width_mm, pt)
-    words, lines, cur = text.split(), [], ""
+    words = [w[i : i + n] for w in text.split() for i in range(0, len(w), n)]
+    lines, cur = [], ""
     for word in words:
         if cur and len(cur) + 1 + len(word) > n:
             lines.append(cur)
