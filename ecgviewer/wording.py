@@ -184,7 +184,9 @@ MEASURE_WORDS = {
 }
 
 
-def measurement_note(measure_z: dict[str, float] | None) -> str:
+def measurement_note(
+    measure_z: dict[str, float] | None, lead_in: str = "measurements beyond normal ECGs: "
+) -> str:
     """The measurements far from normal ECGs', in words: "measurements beyond normal ECGs:
     PR longer (≥ 6 SD), QTc longer (4.3 SD)"; "" when none. Intervals read longer or shorter,
     axes and rate away from normal. Why: the measurements part of the score said that the
@@ -202,7 +204,7 @@ def measurement_note(measure_z: dict[str, float] | None) -> str:
             said.append(f"{name} {way} ({size} SD)")
         else:
             said.append(f"{name} ({size} SD from normal)")
-    return "measurements beyond normal ECGs: " + ", ".join(said) if said else ""
+    return lead_in + ", ".join(said) if said else ""
 
 
 def flag_text(flag: str) -> str:

@@ -147,6 +147,8 @@ class ReportContent:
     flags: tuple[str, ...] = ()
     findings: list[Finding] = field(default_factory=list)  # the model's, most unusual first
     parts: dict[str, float] = field(default_factory=dict)  # the score's parts (ScoreResult.parts)
+    #: measurements far from normal ECGs (ScoreResult.measure_z)
+    measure_z: dict[str, float] = field(default_factory=dict)
     review: Review | None = None
     reading: Any = None  # ecgviewer.review.reading.Reading: sign-off, statements, reader's values
     measurements: list[tuple[str, str]] = field(default_factory=list)
@@ -187,6 +189,7 @@ def from_result(record: Record, result: Any = None, **kw: Any) -> ReportContent:
         content.flags = tuple(sorted(getattr(result, "flags", None) or ()))
         content.findings = findings_of(result)
         content.parts = dict(getattr(result, "parts", None) or {})
+        content.measure_z = dict(getattr(result, "measure_z", None) or {})
         content.heat_scale = heat_scale(result)
     if content.median is None:
         content.median = _median(record, content.t0)

@@ -52,6 +52,7 @@ from ecgviewer.report.reading_block import (
 from ecgviewer.signal.quality import PROBLEMS as QUALITY_PROBLEMS
 from ecgviewer.wording import (
     flag_texts,
+    measurement_note,
     percentile_text,
     sd_text,
     verdict_word,
@@ -510,6 +511,8 @@ def _unconfirmed_mark(p: QPainter, content: ReportContent, page: ReportPage, k: 
 def _anomaly_lines(content: ReportContent) -> list[str]:
     if content.score is None:
         lines = ["Not scored"]
+    elif percentile_text(content.percentile) in content.verdict:
+        lines = [content.verdict]  # "... more unusual than 82.4 % of normal ECGs": said once
     else:
         lines = [
             f"Percentile: {percentile_text(content.percentile)} (vs normal ECGs)",
@@ -540,6 +543,8 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
                 if why and unusual
                 else "Findings: none beyond normal ECGs"
             )
+    if content.score is not None and content.measure_z:
+        lines.append(measurement_note(content.measure_z, "Far from normal ECGs: "))
     lines.append("Blue band: where the model finds the ECG unusual")
     return lines
 

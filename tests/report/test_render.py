@@ -196,3 +196,13 @@ def test_the_patients_name_and_birth_date_head_both_sheets(tmp_path, qapp):
     assert "File: cart.xml" in first  # the lines after the long device line are all there
     second = " ".join(reader.pages[1].extract_text().split())
     assert "MÜLLER-LÜDENSCHEIDT, Hans Peter born 1953-05-08 ID PAT-1" in second
+
+
+def test_measurements_far_from_normal_are_printed_under_the_findings(tmp_path, content):
+    """A first-degree AV block's PR (ScoreResult.measure_z) is named on paper as on screen,
+    and the percentile is said once (the verdict holds it)."""
+    content.measure_z = {"pr_ms": 6.0}
+    text = _pdf_text(render.export_pdf(content, tmp_path / "r.pdf", "A4"))
+    assert "Far from normal ECGs: PR longer (≥ 6 SD)" in text
+    assert "Blue band" in text  # the legend still fits
+    assert text.count("98.6 %") == 1
