@@ -14,7 +14,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +46,31 @@ from ecgviewer.signal.fiducials import (
 
 #: Longest free-text statement kept (a statement, not a letter).
 MAX_FREE_TEXT = 500
+
+#: A terminal colour/cursor sequence (ESC [ ... letter), dropped whole with its ESC.
+_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def clean_text(text: str, *, multiline: bool = False) -> str:
+    """``text`` as typed or pasted, without control characters.
+
+    Control characters (NUL, BEL, ESC, ...) are invisible on screen, print as boxes on the
+    signed report and break CSV readers, so they are dropped silently (a pasted terminal colour
+    sequence whole, not only its ESC). Tabs and line breaks become spaces and runs of spaces
+    collapse: a statement is one line. With ``multiline`` (a worklist note) line breaks are
+    kept, as ``\\n``, and only tabs become spaces. The result is stripped; the caller decides
+    whether empty is an error.
+    """
+    text = _CSI.sub("", text)
+    # Whitespace controls (tab, CR, LF, VT, FF, FS..US, NEL) stay as separators; others go.
+    kept = "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+    if not multiline:
+        return " ".join(kept.split())
+    lines = (
+        "".join(" " if unicodedata.category(c) == "Cc" else c for c in line)  # tab, US
+        for line in kept.splitlines()
+    )
+    return "\n".join(line.rstrip() for line in lines).strip()
 
 
 @dataclass(frozen=True)
@@ -174,6 +201,9 @@ class Readings:
     ) -> Reading:
         """Add a library statement by ``code`` or a free-text one (``text``, no code).
 
+        Free text is cleaned by :func:`clean_text` first (one line, no control characters), so
+        what is signed is what the screen, the report and the CSV export show.
+
         Raises
         ------
         ReadingError
@@ -183,11 +213,13 @@ class Readings:
             s = lookup(code)
             entry = StatementEntry(s.code, s.text)
         else:
-            free = " ".join(text.split())
+            free = clean_text(text)
             if not free:
                 raise ReadingError("type a statement code or some text")
             if len(free) > MAX_FREE_TEXT:
-                raise ReadingError(f"free text is limited to {MAX_FREE_TEXT} characters")
+                raise ReadingError(
+                    f"free text is limited to {MAX_FREE_TEXT} characters (this has {len(free)})"
+                )
             entry = StatementEntry("", free)
 
         def change(r: Reading) -> tuple[dict[str, Any], str, str, str]:

@@ -20,7 +20,11 @@ Faults never reach the user raw: every ``sqlite3``/``OSError`` becomes a
 :class:`ReviewStoreError` saying what happened and what was (not) saved ("database is locked",
 "disk is full", a damaged page, a read-only or uncreatable folder). At open, SQLite's quick
 integrity check runs; a damaged database is renamed aside (never deleted, ``recovered_from``
-names the kept file) and a new one started. ``ReviewStore(fallback=True)`` (the GUI's) never
+names the kept file) and a new one started; so is a file emptied to 0 bytes, which SQLite would
+silently take for a new database. A database file the user may not write opens in read-only
+mode (it used to open read-write and refuse every save). ``save_review(…, expected=…)`` refuses
+to overwrite a review another reader changed since it was read (:class:`ReviewConflict`).
+``ReviewStore(fallback=True)`` (the GUI's) never
 fails to open: a read-only folder gives *read-only mode* (reviews shown, new ones refused with
 a message, the score cache not written), and a folder that cannot be used at all gives a
 session-only store (worklist and reports work; reviews are refused, never silently dropped).
@@ -38,6 +42,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -122,6 +127,22 @@ class ReviewStoreError(ECGError):
     from a newer program); the message says what was not saved."""
 
 
+class ReviewConflict(ReviewStoreError):
+    """Someone else (another window or ecgviewer on the same file) changed the review since
+    the caller read it; nothing was saved. ``current`` is the review as stored now."""
+
+    def __init__(self, path: Any, current: Review) -> None:
+        who = current.reviewer or "someone without a name"
+        when = current.time.astimezone().strftime("%H:%M %Z") if current.time else ""
+        super().__init__(
+            path,
+            f"{who} changed this review{f' at {when}' if when else ''} in another window "
+            f"(now {current.state}{': ' + _clip(current.note) if current.note else ''}); "
+            "yours was not saved: check it and save again",
+        )
+        self.current = current
+
+
 #: Store modes: normal; existing reviews shown but nothing written; nothing kept on disk.
 READ_WRITE, READ_ONLY, SESSION_ONLY = "read-write", "read-only", "session-only"
 
@@ -144,7 +165,7 @@ def _describe(exc: BaseException, doing: str) -> str:
         or getattr(exc, "errno", None) == errno.ENOSPC
     ):
         return (
-            f"the disk holding the review database is full: {doing} was not saved "
+            f"the disk holding the review database is full: {doing} failed "
             "(everything saved before is kept); free some disk space and try again"
         )
     if name in _DAMAGED or "malformed" in text or "not a database" in text:
@@ -153,7 +174,10 @@ def _describe(exc: BaseException, doing: str) -> str:
             "to keep the damaged file aside and start a new database"
         )
     if name == "SQLITE_READONLY" or "readonly" in text or "read-only" in text:
-        return f"the review database is read-only: {doing} was not saved"
+        return (
+            f"the review database is read-only: {doing} failed (nothing was changed; "
+            "everything saved before is kept)"
+        )
     if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
         return f"disk error on the review database ({text}): {doing} failed"
     if name == "SQLITE_CANTOPEN" or "unable to open" in text:
@@ -284,6 +308,18 @@ class ReviewStore:
                 f"the data folder {self.path.parent} cannot be created "
                 f"({exc.strerror or exc}): reviews cannot be saved",
             ) from exc
+        if self.path.is_file() and not os.access(self.path, os.W_OK):
+            # SQLite opens a file it cannot write without a word, and then every save fails:
+            # say so at open (read-only mode with fallback) instead.
+            raise ReviewStoreError(
+                self.path,
+                f"the data folder {self.path.parent} is read-only: reviews cannot be saved"
+                if not _folder_writable(self.path.parent)
+                else "the review database file is read-only (no permission to write it): "
+                "reviews cannot be saved",
+            )
+        if _emptied(self.path):
+            self._set_aside(None, emptied=True)
         try:
             con = self._conn()
             if not self.integrity_ok(quick=True):
@@ -304,8 +340,12 @@ class ReviewStore:
             else:
                 raise ReviewStoreError(self.path, _describe(exc, "opening it")) from exc
 
-    def _set_aside(self, cause: BaseException | None) -> None:
-        """Rename a damaged database (and its WAL files) aside, never delete it, and start anew."""
+    def _set_aside(self, cause: BaseException | None, emptied: bool = False) -> None:
+        """Rename a damaged database (and its WAL files) aside, never delete it, and start anew.
+
+        ``emptied``: the file is 0 bytes (truncated, or overwritten by a failed copy). SQLite
+        would take it for a new database and every earlier review would vanish without a word;
+        it is kept aside (its date says when it happened) and the user is told."""
         self.close()
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         kept = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
@@ -320,17 +360,21 @@ class ReviewStore:
                 f"the review database is damaged ({cause}) and could not be kept aside "
                 f"({exc.strerror or exc}); nothing was deleted",
             ) from exc
-        log.error(
-            "review database %s damaged (%s): kept as %s, new database started",
-            self.path,
-            cause,
-            kept,
-        )
+        what = "empty (0 bytes)" if emptied else f"damaged ({cause})"
+        log.error("review database %s %s: kept as %s, new database started", self.path, what, kept)
         self.recovered_from = kept
-        self.problem = (
-            f"The review database was damaged ({cause}). It was kept as {kept.name} (nothing "
-            "deleted; reviews in it can be recovered with a database tool) and a new one started."
-        )
+        if emptied:
+            self.problem = (
+                f"The review database {self.path} was empty (0 bytes): the reviews saved in it "
+                f"before are not in it any more. The empty file was kept as {kept.name} and a new "
+                "database started; restore the database from a backup to get the reviews back."
+            )
+        else:
+            self.problem = (
+                f"The review database was damaged ({cause}). It was kept as {kept.name} (nothing "
+                "deleted; reviews in it can be recovered with a database tool) and a new one "
+                "started."
+            )
 
     def _open_fallback(self, error: ReviewStoreError) -> None:
         """Read-only mode when the database can be read; else a store for this session only."""
@@ -556,8 +600,13 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ reviews
     @_guard("saving the review")
-    def save_review(self, review: Review) -> Review:
+    def save_review(self, review: Review, expected: Review | None = None) -> Review:
         """Save one clinician action atomically: current state and a history entry.
+
+        ``expected``: the review as the caller last read it (``get_review``'s placeholder when
+        there was none). When the stored one differs, another reader changed it meanwhile and
+        :class:`ReviewConflict` is raised instead of overwriting their work unseen; the check
+        and the write are one transaction. None: save whatever is stored (scripts, imports).
 
         Returns the review as stored (time stamped now when not given).
         """
@@ -566,9 +615,14 @@ class ReviewStore:
         self._refuse_if_read_only("the review")
         stamped = review if review.time is not None else replace(review, time=_now())
         with self._tx() as con:
-            before = con.execute(
-                "SELECT state, note FROM review WHERE content_hash=?", (stamped.content_hash,)
+            row = con.execute(
+                "SELECT content_hash, state, note, reviewer, time FROM review WHERE content_hash=?",
+                (stamped.content_hash,),
             ).fetchone()
+            current = _review(row) if row else Review(stamped.content_hash)
+            if expected is not None and _differs(current, expected):
+                raise ReviewConflict(self.path, current)
+            before = None if row is None else (current.state, current.note)
             self._write_current(con, stamped)
             self._append_history(con, stamped)
             append_event(
@@ -698,6 +752,25 @@ def _folder_writable(folder: Path) -> bool:
         return False
 
 
+#: A store file younger than this may be 0 bytes because another ecgviewer is creating it
+#: right now (SQLite writes the header a moment after creating the file): not "emptied".
+_CREATING_S = 5.0
+
+
+def _emptied(path: Path) -> bool:
+    """A store file of 0 bytes with no WAL holding its data: its earlier reviews are gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False  # no file: a new database
+    wal = Path(str(path) + "-wal")
+    return (
+        st.st_size == 0
+        and time.time() - st.st_mtime > _CREATING_S
+        and not (wal.is_file() and wal.stat().st_size > 0)
+    )
+
+
 def _is_damage(exc: BaseException | None) -> bool:
     """A damaged database file (not a busy, full or read-only one)."""
     if not isinstance(exc, sqlite3.DatabaseError):
@@ -730,6 +803,15 @@ def _state_note(row: tuple[str, str] | None) -> str:
     if row is None:
         return ""
     return row[0] + (f": {row[1]}" if row[1] else "")
+
+
+def _differs(a: Review, b: Review) -> bool:
+    return (a.state, a.note, a.reviewer, a.time) != (b.state, b.note, b.reviewer, b.time)
+
+
+def _clip(text: str, most: int = 60) -> str:
+    line = " ".join(text.split())
+    return f"“{line if len(line) <= most else line[: most - 1] + '…'}”"
 
 
 def _iso(t: datetime | None) -> str:

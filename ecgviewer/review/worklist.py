@@ -7,11 +7,12 @@ updated copies as hashes, metadata, scores and reviews arrive; :class:`Worklist`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 
 from ecgviewer.result import Finding
-from ecgviewer.review.reading import Reading
+from ecgviewer.review.reading import Reading, StatementEntry
 from ecgviewer.review.store import Review, ScoreSummary
 from ecgviewer.signal.quality import severity, short_text
 
@@ -49,8 +50,9 @@ class WorklistRow:
     findings: str = ""  # leads with calibrated findings, most unusual first ("III, aVF +1")
     flags: tuple[str, ...] = ()  # the result's flags (signal quality: lead_off:V1,... etc.)
     # The reader's workflow (review.reading): sign-off state, who signed when, statements
-    # ("; "-joined codes or free text), the intervals a reader changed (each marked
-    # "[reader; machine N ms]") and every reader who acted on it (from the audit trail).
+    # (see statements_text: codes bare, free text in double quotes, "; " between), the
+    # intervals a reader changed (each marked "[reader; machine N ms]") and every reader who
+    # acted on it (from the audit trail).
     reading_state: str = "unconfirmed"
     signer: str = ""
     signed_at: str = ""
@@ -94,10 +96,45 @@ class WorklistRow:
             reading_state=r.state,
             signer=r.signer,
             signed_at=r.signed_at.isoformat() if r.signed_at else "",
-            statements="; ".join(s.code or s.text for s in r.statements),
+            statements=statements_text(r.statements),
             reader_measurements=reader_measurements_text(r),
             readers=", ".join(sorted({x for x in readers if x})),
         )
+
+
+def statements_text(statements: Iterable[StatementEntry]) -> str:
+    """The statements as one line that reads back unambiguously (:func:`parse_statements`).
+
+    Library codes are written bare (letters, digits, ``_``); free text is written in double
+    quotes with its own quotes doubled, as in CSV, because free text may itself hold "; " or
+    look like a code: ``IMI; "old MI; compare with prior"; QWAVE`` is three statements.
+    """
+    return "; ".join(
+        s.code if s.code else '"' + s.text.replace('"', '""') + '"' for s in statements
+    )
+
+
+_STATEMENT = re.compile(r'\s*(?:"((?:[^"]|"")*)"|([^";]*?))\s*(?:;|$)')
+
+
+def parse_statements(text: str) -> list[StatementEntry]:
+    """The statements of a :func:`statements_text` line: (code, "") or ("", free text).
+
+    A code's library text is not in the line, so a code comes back with empty ``text``.
+    """
+    out: list[StatementEntry] = []
+    pos = 0
+    while pos < len(text):
+        m = _STATEMENT.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"not a statements line at character {pos + 1}: {text!r}")
+        quoted, bare = m.groups()
+        if quoted is not None:
+            out.append(StatementEntry("", quoted.replace('""', '"')))
+        elif bare:
+            out.append(StatementEntry(bare, ""))
+        pos = m.end()
+    return out
 
 
 def reader_measurements_text(r: Reading) -> str:

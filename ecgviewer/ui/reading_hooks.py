@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
@@ -25,6 +25,9 @@ from ecgviewer.ui.messages import show_error
 from ecgviewer.ui.statements_panel import StatementsPanel
 
 log = logging.getLogger(__name__)
+
+#: How often the panel re-reads the reading on screen (another reader may have signed it).
+REFRESH_MS = 3000
 
 
 class ReadingFeatures(QObject):
@@ -51,6 +54,14 @@ class ReadingFeatures(QObject):
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.record_loaded.connect(self._record_loaded)
+        # Another window or ecgviewer on the same store may sign or edit the reading on
+        # screen: the panel re-reads it when the window is activated and every few seconds
+        # (one indexed query), so nobody acts on a sign-off state that is no longer true.
+        self._poll = QTimer(self)
+        self._poll.setInterval(REFRESH_MS)
+        self._poll.timeout.connect(self.refresh)
+        self._poll.start()
+        window.installEventFilter(self)
         act = QAction("&Interpretation and sign-off", window)
         act.setShortcut(QKeySequence("Ctrl+L"))
         act.triggered.connect(self.focus)
@@ -62,6 +73,33 @@ class ReadingFeatures(QObject):
             view.addAction(self.dock.toggleViewAction())
 
     # -------------------------------------------------------------- the ECG on screen
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        if watched is self.window and event.type() == QEvent.Type.WindowActivate:
+            self.refresh()
+        return False
+
+    def refresh(self) -> bool:
+        """Show the stored reading when it is no longer the one on screen (changed in another
+        window or ecgviewer), and say so; True when it had changed."""
+        h, shown = self.panel.content_hash, self.panel.reading
+        if h is None or shown is None or not self.window.isVisible():
+            return False
+        try:
+            stored = self.readings.get(h)
+            if stored == shown:
+                return False
+            events = self.readings.events(h)
+        except Exception as exc:  # noqa: BLE001 - the panel keeps what it shows
+            log.debug("could not re-read the reading of %s: %s", h, exc)
+            return False
+        who = events[-1].reader if events and events[-1].reader else "someone"
+        self.panel.set_ecg(h)
+        self.panel.message.setText(
+            f"Changed by {who} in another window: the reading is shown as it is now."
+        )
+        self._changed(stored)
+        return True
+
     def _record_loaded(self, record: Record) -> None:
         self.record = record
         worklist = self.review.worklist
@@ -125,6 +163,13 @@ class ReadingFeatures(QObject):
                 "Confirmed. Open a worklist to move to the next ECG.", 5000
             )
             return
+        # From the ECG on screen, wherever the worklist's selection went meanwhile: signing
+        # could take the row out of a filtered list and move the selection on by itself.
+        on_screen = self.panel.content_hash
+        current = worklist.current_row()
+        if on_screen is not None and (current is None or current.content_hash != on_screen):
+            source = self.record.source if self.record is not None else None
+            worklist.select_ecg(on_screen, source)
         before = worklist.current_row()
         worklist.next_row()
         after = worklist.current_row()

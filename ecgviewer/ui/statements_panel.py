@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.errors import ECGError
-from ecgviewer.review.reading import Reading, Readings
+from ecgviewer.review.reading import MAX_FREE_TEXT, Reading, Readings
 from ecgviewer.review.signoff import CONFIRMED, EDITED, UNCONFIRMED
 from ecgviewer.review.statements import lookup, search
 from ecgviewer.review.worklist import reader_measurements
+from ecgviewer.ui.worklist_reading_filter import shown_time
 
 _SEP = " — "
 _STATE_STYLE = {
@@ -43,6 +44,19 @@ _STATE_STYLE = {
 }
 #: Favourites get Alt+1 … Alt+9.
 MAX_FAVOURITE_KEYS = 9
+
+
+def _completed_code(text: str) -> str:
+    """The code of ``text`` when it is exactly a completion ("CODE — its library text"), else
+    "" (free text may hold " — " too)."""
+    code, sep, _ = text.partition(_SEP)
+    if not sep:
+        return ""
+    try:
+        s = lookup(code)
+    except ECGError:
+        return ""
+    return s.code if text == f"{s.code}{_SEP}{s.text}" else ""
 
 
 class StatementsPanel(QGroupBox):
@@ -179,14 +193,19 @@ class StatementsPanel(QGroupBox):
 
     # -------------------------------------------------------------- actions
     def add_from_entry(self) -> bool:
+        """Add what the entry holds: a picked completion's code, free text, or a typed code.
+
+        Only an exact completion ("CODE — its library text") is read as a code; other text
+        with " — " in it is free text ("Sinus rhythm — rate 72"), and so is one word too long
+        to be a code, so its refusal names the length limit rather than an unknown code.
+        """
         text = self.entry.text().strip()
         if not text:
             return False
-        if _SEP in text:  # a completion: "CODE — text"
-            ok = self._do(
-                lambda h, who: self.readings.add_statement(h, who, code=text.split(_SEP)[0])
-            )
-        elif text.startswith(('"', "'")) or " " in text:
+        picked = _completed_code(text)
+        if picked:
+            ok = self._do(lambda h, who: self.readings.add_statement(h, who, code=picked))
+        elif text.startswith(('"', "'")) or " " in text or len(text) > MAX_FREE_TEXT:
             ok = self._do(
                 lambda h, who: self.readings.add_statement(h, who, text=text.strip("\"'"))
             )
@@ -320,7 +339,7 @@ class StatementsPanel(QGroupBox):
         self.state_label.setText(r.state_label)
         self.state_label.setStyleSheet(_STATE_STYLE.get(r.state, ""))
         if r.signer and r.signed_at:
-            when = r.signed_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            when = shown_time(r.signed_at)  # local time with its zone, as in the worklist
             prefix = "signed" if r.state == CONFIRMED else "was signed (no longer valid)"
             self.signer_label.setText(f"{prefix} by {r.signer}, {when}")
         else:

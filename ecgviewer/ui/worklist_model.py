@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QBrush, QColor
 
@@ -138,6 +139,10 @@ class WorklistTableModel(QAbstractTableModel):
     def rows(self) -> list[WorklistRow]:
         return list(self._rows)
 
+    def row_at(self, i: int) -> WorklistRow:
+        """The row at source position ``i`` (the proxy's filter asks for every row)."""
+        return self._rows[i]
+
 
 def _display(row: WorklistRow, key: str) -> str:
     if key == "score":
@@ -211,23 +216,48 @@ class WorklistProxy(QSortFilterProxyModel):
     # -------------------------------------------------------------- reader's workflow filter
     _reading_state = ""
     _reader = ""
+    _pinned: str | None = None
 
     def set_reading_filter(self, state: str = "", reader: str = "") -> None:
         """Show only rows in reading ``state`` that ``reader`` acted on (empty: any)."""
+
+        def change() -> None:
+            self._reading_state, self._reader = state, reader
+            self._pinned = None  # a filter the reader chose applies to every row
+
+        self._refilter(change)
+
+    def set_text_filter(self, text: str) -> None:
+        """The toolbar's free-text filter (the pinned row is not kept out of it)."""
+        self._pinned = None
+        self.setFilterFixedString(text)
+
+    def pin(self, uid: str | None) -> None:
+        """Keep the row ``uid`` (the one being read) listed even when it stops matching the
+        filters: signing it under "unconfirmed" removed it under the cursor, the selection
+        jumped to the next row and "next" skipped one. The row pinned before is filtered
+        again once control returns to the event loop (not inside the selection's signal)."""
+        if uid != self._pinned:
+            self._pinned = uid
+            QTimer.singleShot(0, self, lambda: self._refilter(lambda: None))
+
+    def _refilter(self, change: Any) -> None:
         begin = getattr(self, "beginFilterChange", None)  # Qt >= 6.9; invalidateFilter before
         if begin is not None:
             begin()
-            self._reading_state, self._reader = state, reader
+            change()
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:  # pragma: no cover - older Qt
-            self._reading_state, self._reader = state, reader
+            change()
             self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # Qt's name
+        model = self.sourceModel()
+        row = model.row_at(source_row) if isinstance(model, WorklistTableModel) else None
+        if row is not None and self._pinned is not None and row.uid == self._pinned:
+            return True
         if not super().filterAcceptsRow(source_row, source_parent):
             return False
         if not (self._reading_state or self._reader):
             return True
-        model = self.sourceModel()
-        row = model.rows()[source_row] if hasattr(model, "rows") else None
         return row is None or bool(filter_rows([row], self._reading_state, self._reader))

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from ecgviewer.review.signoff import LABELS, STATES
 from ecgviewer.review.worklist import WorklistRow
-from ecgviewer.ui.worklist_reading_filter import reading_summary
+from ecgviewer.ui.worklist_reading_filter import reading_summary, shown_time
 
 
 class WorklistToolbar(QToolBar):
@@ -142,15 +142,27 @@ class WorklistDetails(QWidget):
         self.note_edit = QPlainTextEdit()
         self.note_edit.setPlaceholderText("free-text note for this ECG")
         lay.addWidget(self.note_edit, 1)
+        self.message = QLabel()  # why the last save did not happen, or what changed meanwhile
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c00000")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.message)
         self.btn_note = QPushButton("Save note")
         self.btn_note.clicked.connect(self.save_note_requested)
         lay.addWidget(self.btn_note)
         self.btn_view = QPushButton("Open in viewer (Enter)")
         self.btn_view.clicked.connect(self.open_requested)
         lay.addWidget(self.btn_view)
+        # The note editor always belongs to one row (its uid). Text typed and not saved stays
+        # with that row when another is selected (a draft, shown again on coming back): it was
+        # once left in the editor, and Save note / A / N stored it on the next patient's ECG.
+        self.uid: str | None = None
+        self._saved_note = ""  # the note stored for that row, as last shown
+        self.drafts: dict[str, str] = {}
 
     def show_row(self, row: WorklistRow | None) -> None:
-        """Show ``row`` (None: nothing selected); the note is kept while it is being edited."""
+        """Show ``row`` (None: nothing selected). The same row shown again (a refresh) keeps the
+        note being typed; another row gets its own note, or its unsaved draft."""
         enabled = row is not None and bool(row.content_hash)
         for w in (
             self.btn_normal,
@@ -161,10 +173,27 @@ class WorklistDetails(QWidget):
         ):
             w.setEnabled(enabled)
         self.btn_view.setEnabled(row is not None)
+        uid = None if row is None else row.uid
+        if uid != self.uid:
+            self._keep_draft()
+            self.uid = uid
+            self._saved_note = "" if row is None else row.note
+            self.message.clear()
+            draft = self.drafts.get(uid or "")
+            self.note_edit.setPlainText(self._saved_note if draft is None else draft)
+            self.note_edit.document().setModified(draft is not None)
+            if draft is not None:
+                self.message.setText(
+                    "Unsaved note of this ECG, kept from before: save it or go on."
+                )
+        elif row is not None:
+            self._saved_note = row.note
+            if not self.note_edit.document().isModified():
+                self.note_edit.setPlainText(row.note)  # saved, or changed in another window
+                self.note_edit.document().setModified(False)
         if row is None:
             for lbl in (self.lbl_ecg, self.lbl_patient, self.lbl_score, self.lbl_review):
                 lbl.setText("–")
-            self.note_edit.setPlainText("")
             return
         self.lbl_ecg.setText(f"{row.label}\n{row.path}" + (f" [{row.key}]" if row.key else ""))
         self.lbl_patient.setText(f"{row.patient_id or '–'}   {row.start or ''}")
@@ -177,11 +206,33 @@ class WorklistDetails(QWidget):
         else:
             self.lbl_score.setText(row.error or "not scored yet")
         who = f" by {row.reviewer}" if row.reviewer else ""
-        when = f" at {row.review_time[:16].replace('T', ' ')}" if row.review_time else ""
+        when = f" at {shown_time(row.review_time)}" if row.review_time else ""
         self.lbl_review.setText(f"{row.review_state}{who}{when}\n{reading_summary(row)}")
-        if not self.note_edit.hasFocus():
-            self.note_edit.setPlainText(row.note)
+
+    def _keep_draft(self) -> None:
+        text = self.note_edit.toPlainText()
+        if self.uid is None or not self.note_edit.document().isModified():
+            return
+        if text.strip() == self._saved_note.strip():
+            self.drafts.pop(self.uid, None)  # typed back to what is saved: nothing to keep
+        else:
+            self.drafts[self.uid] = text
 
     def note(self, row: WorklistRow) -> str:
-        """The note to save with a mark: the edited text, else the row's saved note."""
-        return self.note_edit.toPlainText() if self.note_edit.document().isModified() else row.note
+        """The note to save with ``row``'s mark: what was typed for that row (in the editor or
+        kept as its draft), else its saved note; never text typed for another row."""
+        if row.uid == self.uid and self.note_edit.document().isModified():
+            return self.note_edit.toPlainText().strip()
+        return self.drafts.get(row.uid, row.note).strip()
+
+    def saved(self, uid: str) -> None:
+        """``uid``'s note is stored: no draft left, the editor (if it is that row's) clean."""
+        self.drafts.pop(uid, None)
+        if uid == self.uid:
+            self.note_edit.document().setModified(False)
+            self.message.clear()
+
+    def unsaved(self) -> dict[str, str]:
+        """Every note typed and not saved, by row uid (the editor's included)."""
+        self._keep_draft()
+        return dict(self.drafts)

@@ -3,6 +3,7 @@ audit-trail export (the filter by sign-off state and reader is on the worklist t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
@@ -11,11 +12,28 @@ from ecgviewer.review.signoff import LABELS
 from ecgviewer.review.worklist import WorklistRow
 
 
+def shown_time(when: datetime | str | None) -> str:
+    """A stored time (UTC, ISO 8601 or datetime) as this computer's local time with its zone,
+    '2026-01-05 11:00 CET': one signature showed three different unlabelled times (worklist
+    UTC, viewer local, report UTC), so every panel on screen uses this."""
+    if not when:
+        return ""
+    try:
+        t = datetime.fromisoformat(when) if isinstance(when, str) else when
+    except ValueError:
+        return str(when)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)  # the store stamps UTC
+    local = t.astimezone()
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or local.strftime('UTC%z')}"
+
+
 def reading_summary(row: WorklistRow) -> str:
-    """'confirmed by dr k 2026-01-05 10:00: SR; LVH' (marked when the reader edited intervals)."""
+    """'confirmed by dr k 2026-01-05 10:00 UTC: SR; LVH' (marked when the reader edited
+    intervals)."""
     text = LABELS.get(row.reading_state, row.reading_state)
     if row.signer and row.signed_at:
-        text += f" (signed by {row.signer} {row.signed_at[:16].replace('T', ' ')})"
+        text += f" (signed by {row.signer} {shown_time(row.signed_at)})"
     if row.statements:
         text += f": {row.statements}"
     if row.reader_measurements:

@@ -16,10 +16,18 @@ import logging
 import os
 import time
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QSettings, Qt, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSettings,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,9 +44,10 @@ from PySide6.QtWidgets import (
 from ecgviewer.paths import user_data_dir
 from ecgviewer.record import Patient
 from ecgviewer.review.export import export_csv
-from ecgviewer.review.store import Review, ReviewStore
+from ecgviewer.review.reading import clean_text
+from ecgviewer.review.store import Review, ReviewConflict, ReviewStore
 from ecgviewer.review.worklist import WorklistRow
-from ecgviewer.ui.messages import show_error, show_info
+from ecgviewer.ui.messages import ask, show_error, show_info
 from ecgviewer.ui.workers import JobTracker, Worker
 from ecgviewer.ui.worklist_model import (
     COLUMNS,
@@ -166,8 +175,10 @@ class WorklistWindow(QMainWindow):
         self.toolbar.export_requested.connect(self._choose_export)
         self.toolbar.cancel_requested.connect(self.cancel_scoring)
         self.toolbar.export_audit_requested.connect(lambda: choose_audit_export(self))
-        self.toolbar.filter_changed.connect(self.proxy.setFilterFixedString)
+        self.toolbar.filter_changed.connect(self.proxy.set_text_filter)
         self.toolbar.reading_filter_changed.connect(self.proxy.set_reading_filter)
+        for changed in (self.toolbar.filter_changed, self.toolbar.reading_filter_changed):
+            changed.connect(self._pin_current)  # after the new filter: the row kept, if listed
         self.addToolBar(self.toolbar)
         # The status bar: counts, scoring progress and ETA, the store's mode.
         self.progress = QProgressBar()
@@ -290,15 +301,20 @@ class WorklistWindow(QMainWindow):
             self._following_top = True
             self._select_top()
             self.table.setFocus()
-        elif self._following_top:
-            # Until the reader picks a row, the selection stays on the top of the list as
-            # rows arrive and re-sort (it stayed on the first file scored, which ended last).
-            self._select_top()
         else:
-            current = self.current_row()
-            if current is not None and any(r.uid == current.uid for r in rows):
-                self._show_details(current)
+            if self._following_top:
+                # Until the reader picks a row, the selection stays on the top of the list as
+                # rows arrive and re-sort (it stayed on the first file scored, which ended last).
+                self._select_top()
+            self._show_if_current(rows)
         self._update_counts()
+
+    def _show_if_current(self, rows: list[WorklistRow]) -> None:
+        """Re-show the details when the current row is among ``rows`` (it got its hash and
+        score: the review buttons, disabled until then, stayed so on the top row)."""
+        current = self.current_row()
+        if current is not None and any(r.uid == current.uid for r in rows):
+            self._show_details(current)
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if total <= 0:
@@ -325,6 +341,7 @@ class WorklistWindow(QMainWindow):
     def _on_finished(self, rows: list[WorklistRow]) -> None:
         self._end(f"{len(rows)} ECGs scored")
         self.model.merge(rows)
+        self._show_if_current(rows)
         self._update_counts()
 
     def _on_failed(self, exc: BaseException) -> None:
@@ -367,6 +384,22 @@ class WorklistWindow(QMainWindow):
             self.table.currentIndex().row() + 1 if self.table.currentIndex().isValid() else 0
         )
 
+    def select_ecg(self, content_hash: str, path: str | None = None) -> bool:
+        """Select the listed row of the ECG ``content_hash`` (the one at ``path`` first, as
+        identical files share a hash); False when it is not listed."""
+        found = [
+            i
+            for i in range(self.proxy.rowCount())
+            if self.model.row(self.proxy.index(i, 0).data(UID_ROLE)).content_hash == content_hash
+        ]
+        if not found:
+            return False
+        at_path = [
+            i for i in found if self.model.row(self.proxy.index(i, 0).data(UID_ROLE)).path == path
+        ]
+        self._select((at_path or found)[0])
+        return True
+
     def previous_row(self) -> None:
         self._select(max(0, self.table.currentIndex().row() - 1))
 
@@ -380,24 +413,103 @@ class WorklistWindow(QMainWindow):
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not self._selecting_top:
             self._following_top = False  # the reader chose a row: it is not moved again
-        self._show_details(self.current_row() if current.isValid() else None)
+        row = self.current_row() if current.isValid() else None
+        self.proxy.pin(None if row is None else row.uid)
+        notice = ""
+        if row is not None:
+            row, notice = self.refresh_row(row)
+        self._show_details(row)
+        if notice:
+            self.details.message.setText(notice)
+
+    def _pin_current(self, *_args: object) -> None:
+        row = self.current_row() if self.table.currentIndex().isValid() else None
+        self.proxy.pin(None if row is None else row.uid)
+
+    def refresh_row(self, row: WorklistRow) -> tuple[WorklistRow, str]:
+        """``row`` with its review and reading as stored now (another window or ecgviewer on
+        the same store may have changed them since the list was read), and a line saying so
+        when its review did ("" when not)."""
+        if not row.content_hash:
+            return row, ""
+        try:
+            review = self.store.get_review(row.content_hash)
+            reading = self._readings().get(row.content_hash)
+            readers = self._readings().readers_of([row.content_hash]).get(row.content_hash, [])
+        except Exception as exc:  # noqa: BLE001 - the list as read is still shown
+            log.info("could not re-read the review of %s: %s", row.path, exc)
+            return row, ""
+        fresh = row.with_review(review).with_reading(reading, readers)
+        if fresh == row:
+            return row, ""
+        self.model.merge(
+            [
+                r.with_review(review).with_reading(reading, readers)
+                for r in self.model.rows()
+                if r.content_hash == row.content_hash
+            ]
+        )
+        self._update_counts()
+        changed = (fresh.review_state, fresh.note, fresh.review_time) != (
+            row.review_state,
+            row.note,
+            row.review_time,
+        )
+        notice = (
+            f"{review.reviewer or 'Someone'} changed this review in another window since the "
+            "list was read: it is shown as it is now."
+        )
+        return fresh, notice if changed else ""
+
+    def _readings(self) -> Any:
+        from ecgviewer.review.reading import Readings
+
+        return Readings(self.store)
 
     def _show_details(self, row: WorklistRow | None) -> None:
         self.details.show_row(row)
 
     # -------------------------------------------------------------- reviewing
     def _save(self, row: WorklistRow, state: str, note: str) -> WorklistRow | None:
+        """Save ``state`` and ``note`` for ``row``, unless another reader changed its review
+        since this window read it (then the row is refreshed and the reader told: nothing of
+        theirs is overwritten unseen). Refused without a reviewer name, as sign-off is."""
         if not row.content_hash:
             return None
-        try:
-            saved = self.store.save_review(
-                Review(row.content_hash, state, note, self.toolbar.reviewer())
+        who = self.toolbar.reviewer()
+        if not who:
+            self.details.message.setText(
+                "Enter your name in the Reviewer field first: every review and note is kept "
+                "with who made it. Nothing was saved."
             )
+            self.toolbar.reviewer_edit.setFocus()
+            return None
+        expected = Review(
+            row.content_hash,
+            row.review_state,
+            row.note,
+            row.reviewer,
+            datetime.fromisoformat(row.review_time) if row.review_time else None,
+        )
+        note = clean_text(note, multiline=True)  # no control characters on the report or CSV
+        try:
+            saved = self.store.save_review(Review(row.content_hash, state, note, who), expected)
+        except ReviewConflict as exc:
+            self._merge_review(row.with_review(exc.current))
+            self._show_details(self.current_row())
+            self.details.message.setText(exc.problem)
+            return None
         except Exception as exc:  # noqa: BLE001 - the database said no: tell, stay usable
             show_error(self, exc)
             return None
         new = row.with_review(saved)
-        # Identical ECGs (same content) share a review: update every row showing it.
+        self._merge_review(new)
+        self.details.saved(row.uid)
+        self.review_saved.emit(saved)
+        return new
+
+    def _merge_review(self, new: WorklistRow) -> None:
+        """Identical ECGs (same content) share a review: update every row showing it."""
         self.model.merge(
             [
                 replace(
@@ -408,22 +520,19 @@ class WorklistWindow(QMainWindow):
                     review_time=new.review_time,
                 )
                 for r in self.model.rows()
-                if r.content_hash == row.content_hash
+                if r.content_hash == new.content_hash
             ]
         )
         self._update_counts()
-        self.review_saved.emit(saved)
-        return new
 
     def mark(self, state: str) -> None:
-        """Save ``state`` for the current ECG (keeping its note), then maybe advance."""
+        """Save ``state`` for the current ECG with the note typed for it (or its saved one),
+        then maybe advance."""
         row = self.current_row()
         if row is None:
             return
-        note = self.details.note(row)
-        saved = self._save(row, state, note)
+        saved = self._save(row, state, self.details.note(row))
         if saved is not None:
-            self.details.note_edit.document().setModified(False)
             self._show_details(saved)
             if self.details.advance.isChecked():
                 self.next_row()
@@ -437,10 +546,21 @@ class WorklistWindow(QMainWindow):
         row = self.current_row()
         if row is None:
             return
-        saved = self._save(row, row.review_state, self.details.note_edit.toPlainText().strip())
+        saved = self._save(row, row.review_state, self.details.note(row))
         if saved is not None:
-            self.details.note_edit.document().setModified(False)
             self._show_details(saved)
+
+    def save_drafts(self) -> int:
+        """Save every note typed and not saved (each with its own row's review state);
+        returns how many were saved (a refused one stays a draft, with the reason shown)."""
+        done = 0
+        for uid, text in self.details.unsaved().items():
+            try:
+                row = self.model.row(uid)
+            except KeyError:
+                continue  # a row of another folder: its draft stays
+            done += self._save(row, row.review_state, text.strip()) is not None
+        return done
 
     def _save_note_and_return(self) -> None:
         self.save_note()
@@ -510,6 +630,14 @@ class WorklistWindow(QMainWindow):
         return n
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
+        drafts = self.details.unsaved()
+        if drafts and ask(
+            self,
+            f"You typed notes for {len(drafts)} ECG(s) and did not save them. Save them now, "
+            "each with its own ECG? (No leaves them unsaved.)",
+            "Unsaved notes",
+        ):
+            self.save_drafts()
         self.jobs.cancel_all()
         if not self.jobs.wait_all(3.0):
             log.warning("worklist job still running at close")

@@ -99,7 +99,7 @@ def test_export_carries_the_reading_and_the_filter_selects_by_state_and_reader(t
     a, b = rows()
     a = a.with_reading(readings[h1], readers[h1])
     b = replace(b, content_hash=h2).with_reading(readings[h2], readers[h2])
-    assert a.statements == "AFIB; rate control?" and a.reading_state == "confirmed"
+    assert a.statements == 'AFIB; "rate control?"' and a.reading_state == "confirmed"
     assert a.reader_measurements == "QRS 120 ms [reader; machine 90 ms]"
     assert a.signer == "Dr Ünal" and a.signed_at
     path = tmp_path / "out.csv"
@@ -110,3 +110,71 @@ def test_export_carries_the_reading_and_the_filter_selects_by_state_and_reader(t
     assert filter_rows([a, b], reader="DR B") == [b]
     assert filter_rows([a, b], state="reviewed", reader="dr ünal") == []
     assert filter_rows([a, b]) == [a, b]
+
+
+def test_statements_column_reads_back_unambiguously():
+    """'; '-joined codes and free text could not be split back: 5 or 6 statements?"""
+    from ecgviewer.review.reading import Reading, StatementEntry
+    from ecgviewer.review.worklist import parse_statements
+
+    said = (
+        StatementEntry("IMI", "Inferior myocardial infarction"),
+        StatementEntry("", "old inferior and anteroseptal MI; compare with prior"),
+        StatementEntry("", 'query "LAFB"'),
+        StatementEntry("", "SR"),  # free text that looks like a code stays free text
+        StatementEntry("QWAVE", "Pathological Q waves"),
+    )
+    row = rows()[0].with_reading(Reading("1" * 64, statements=said))
+    assert row.statements == (
+        'IMI; "old inferior and anteroseptal MI; compare with prior"; "query ""LAFB"""; "SR"; QWAVE'
+    )
+    assert parse_statements(row.statements) == [
+        StatementEntry(s.code, "" if s.code else s.text) for s in said
+    ]
+    assert parse_statements("") == []
+
+
+def test_formula_looking_text_is_neutralised_numbers_are_not(tmp_path):
+    """A note '=HYPERLINK(...)' ran as a formula when the CSV was opened in a spreadsheet."""
+    texts = [
+        '=HYPERLINK("http://x","click") old IMI',
+        "+1 call",
+        "-NORM",
+        "@SUM(A1)",
+        "\tTAB",
+        "'=already quoted",
+        "'plain",
+        "-0.5",
+        "+3e2",
+        "- OTHERWISE NORMAL ECG -",
+    ]
+    out = [replace(rows()[0], uid=str(i), note=t) for i, t in enumerate(texts)]
+    out.append(replace(rows()[0], uid="neg", score=-0.5, percentile=-1e-3))
+    path = tmp_path / "out.csv"
+    export_csv(out, path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [t["note"] for t in table[: len(texts)]] == [
+        '\'=HYPERLINK("http://x","click") old IMI',
+        "'+1 call",
+        "'-NORM",
+        "'@SUM(A1)",
+        "'\tTAB",
+        "''=already quoted",
+        "'plain",
+        "-0.5",  # a number is no formula: left as it is
+        "+3e2",
+        "'- OTHERWISE NORMAL ECG -",
+    ]
+    assert (table[-1]["score"], table[-1]["percentile"]) == ("-0.5", "-0.001")  # still numbers
+    assert read_csv(path) == out  # the quote comes off again
+
+
+def test_control_characters_do_not_reach_the_csv(tmp_path):
+    """A NUL byte stored before cleaning existed was written into the export."""
+    row = replace(rows()[1], note="nul\x00 bell\x07 esc\x1b end\nline two\ttab")
+    path = tmp_path / "out.csv"
+    export_csv([row], path)
+    raw = path.read_bytes()
+    assert b"\x00" not in raw and b"\x07" not in raw and b"\x1b" not in raw
+    assert read_csv(path)[0].note == "nul bell esc end\nline two\ttab"

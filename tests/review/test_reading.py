@@ -254,3 +254,22 @@ def test_a_database_error_is_a_review_store_error_and_nothing_is_half_saved(book
         book.add_statement(H, "dr a", code="LVH")
     monkeypatch.undo()
     assert [s.code for s in book.get(H).statements] == ["SR"] and len(book.events(H)) == 2
+
+
+def test_control_characters_are_dropped_from_free_text_and_notes(book):
+    """A pasted BEL/ESC/NUL was signed as is (boxes on the report, a NUL in the CSV)."""
+    from ecgviewer.review.reading import MAX_FREE_TEXT, clean_text
+
+    r = book.add_statement(H, "dr a", text="tab\there, bell\x07 esc\x1b[31mRED\x1b[0m nul\x00end")
+    assert r.statements[-1].text == "tab here, bell escRED nulend"
+    r = book.add_statement(H, "dr a", text="Befund:\r\nzeile zwei\x0c")
+    assert r.statements[-1].text == "Befund: zeile zwei"  # one line
+    assert "\x00" not in book.events(H)[-2].what  # the audit trail holds the clean text too
+    with pytest.raises(ReadingError, match="type a statement code or some text"):
+        book.add_statement(H, "dr a", text="\x00\x07\x1b[0m")
+    with pytest.raises(ReadingError, match=f"limited to {MAX_FREE_TEXT} characters"):
+        book.add_statement(H, "dr a", text="x" * MAX_FREE_TEXT + "\x07y")
+    # A note is several lines: line breaks kept (as \n), tabs to spaces, the rest dropped.
+    assert clean_text(" call\tward 7\x07\r\n\nSTEMI?\x00 ", multiline=True) == (
+        "call ward 7\n\nSTEMI?"
+    )

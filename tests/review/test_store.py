@@ -258,9 +258,7 @@ def test_disk_full_fails_cleanly_keeps_saved_reviews_and_recovers(tmp_path, requ
         else:
             pages = store._conn().execute("PRAGMA page_count").fetchone()[0]
             store._conn().execute(f"PRAGMA max_page_count={pages}")
-        with pytest.raises(
-            ReviewStoreError, match="disk .* is full: saving the review was not saved"
-        ):
+        with pytest.raises(ReviewStoreError, match="disk .* is full: saving the review failed"):
             for i in range(5, 400):  # a few may still fit in free pages
                 store.save_review(Review(f"{i:064x}", "normal", "x" * 2000, "dr k"))
         if small_filesystem is not None:
@@ -391,3 +389,74 @@ def test_session_only_store_serves_several_threads(tmp_path):
 
         with ThreadPoolExecutor(4) as pool:
             assert sorted(pool.map(work, range(4))) == [0, 1, 2, 3]
+
+
+def test_a_stale_review_is_not_overwritten(tmp_path):
+    """Two readers on one file (two processes: two stores): the one that read the review
+    before the other changed it gets a conflict, not a silent overwrite."""
+    from ecgviewer.review.store import ReviewConflict
+
+    path = tmp_path / "r.db"
+    h = f"{3:064x}"
+    with ReviewStore(path) as a, ReviewStore(path) as b:
+        seen = a.get_review(h)  # nothing saved yet: the placeholder
+        b.save_review(Review(h, "abnormal", "posterior MI? urgent", "Dr B"))
+        with pytest.raises(ReviewConflict, match="Dr B changed this review") as caught:
+            a.save_review(Review(h, "normal", "", "Dr A"), expected=seen)
+        assert caught.value.current.note == "posterior MI? urgent"
+        assert (a.get_review(h).state, len(a.history(h))) == ("abnormal", 1)
+        now = a.get_review(h)  # read again: the save goes through
+        a.save_review(Review(h, "normal", now.note, "Dr A"), expected=now)
+        assert b.get_review(h).state == "normal"
+
+
+def test_an_emptied_database_file_is_kept_aside_and_said(tmp_path):
+    """A store truncated to 0 bytes was taken for a new database: every review gone unsaid."""
+    import os
+
+    path = tmp_path / "reviews.sqlite3"
+    _fill(path, 3)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"reviews.sqlite3{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"")
+    os.utime(path, (1_600_000_000, 1_600_000_000))  # emptied long ago, not being created
+    with ReviewStore(path) as store:
+        assert store.recovered_from is not None and store.recovered_from.stat().st_size == 0
+        assert "empty (0 bytes)" in store.problem and store.recovered_from.name in store.problem
+        store.save_review(_review(1))  # the new database works
+    with ReviewStore(tmp_path / "new.sqlite3") as fresh:  # a new file is not "emptied"
+        assert fresh.recovered_from is None and fresh.problem is None
+
+
+def test_a_read_only_database_file_opens_in_read_only_mode(tmp_path, monkeypatch):
+    """The file (not the folder) read-only: it opened read-write and every save failed."""
+    import os
+
+    import ecgviewer.review.store as store_module
+
+    path = tmp_path / "reviews.sqlite3"
+    _fill(path, 2)
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+    else:  # root writes whatever the mode: the permission check is what is tested
+        real = os.access
+        monkeypatch.setattr(
+            store_module.os,
+            "access",
+            lambda p, mode: False if (mode == os.W_OK and str(p) == str(path)) else real(p, mode),
+        )
+    with pytest.raises(ReviewStoreError, match="file is read-only"):
+        ReviewStore(path)
+    with ReviewStore(path, fallback=True) as store:
+        assert store.mode == "read-only" and "Read-only mode" in store.problem
+        assert store.get_review(f"{1:064x}").state == "normal"
+        with pytest.raises(ReviewStoreError, match="the review was not saved: the review data"):
+            store.save_review(_review(7))
+
+
+def test_the_read_only_message_is_a_sentence():
+    from ecgviewer.review.store import _describe
+
+    exc = sqlite3.OperationalError("attempt to write a readonly database")
+    text = _describe(exc, "saving the review")
+    assert "saving the review failed" in text and "was not saved" not in text

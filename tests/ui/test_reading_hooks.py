@@ -105,3 +105,74 @@ def test_sign_and_next_through_a_worklist(qtbot, features, window, tmp_path):
     assert dlg.export(tmp_path / "audit.csv") == 5
     dlg.close()
     wl.close()
+
+
+def _open_worklist(qtbot, features, folder):
+    wl = features.open_worklist(folder)
+    qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
+    qtbot.waitUntil(lambda: not wl.progress.isVisible())
+    return wl
+
+
+def _listed(wl):
+    from ecgviewer.ui.worklist_model import UID_ROLE
+
+    return [wl.proxy.index(i, 0).data(UID_ROLE) for i in range(wl.proxy.rowCount())]
+
+
+def test_confirm_and_next_in_a_filtered_worklist_skips_nothing(qtbot, features, window, tmp_path):
+    """Filtered by "unconfirmed", adding a statement took the row out of the list, the
+    selection jumped to the next row and Confirm & next skipped every other ECG."""
+    write_folder(tmp_path / "f", [4.0, 3.0, 2.0, 1.0])
+    wl = _open_worklist(qtbot, features, tmp_path / "f")
+    box = wl.toolbar.reading_state_box
+    box.setCurrentIndex(box.findData("unconfirmed"))
+    order = _listed(wl)
+    assert len(order) == 4
+    wl._select(0)
+    panel = window.reading.panel
+    panel.set_reader("dr f")
+    opened = []
+    wl.open_current()
+    for _ in range(3):
+        cur = wl.current_row()
+        qtbot.waitUntil(
+            lambda cur=cur: window.record is not None and window.record.source == cur.path
+        )
+        opened.append(cur.uid)
+        panel.entry.setText("sr")
+        assert panel.add_from_entry()
+        assert wl.current_row().uid == cur.uid  # the row on screen stays selected
+        assert panel.confirm_and_next()
+        qtbot.wait(20)  # the row signed leaves the filtered list
+    assert opened == order[:3]
+    assert _listed(wl) == order[3:]
+    wl.close()
+
+
+def test_the_panel_shows_a_sign_off_made_in_another_window(qtbot, features, window, tmp_path):
+    from ecgviewer.review.reading import Readings
+    from ecgviewer.review.store import ReviewStore
+    from ecgviewer.ui.worklist_reading_filter import shown_time
+
+    write_folder(tmp_path / "f", [1.0])
+    wl = _open_worklist(qtbot, features, tmp_path / "f")
+    wl._select(0)
+    row = wl.current_row()
+    wl.open_current()
+    panel = window.reading.panel
+    qtbot.waitUntil(lambda: panel.content_hash == row.content_hash)
+    assert panel.state_label.text() == "unconfirmed"
+    with ReviewStore(features.store.path) as other:  # another ecgviewer on the same file
+        book = Readings(other)
+        book.add_statement(row.content_hash, "dr b", code="CRBBB")
+        signed = book.confirm(row.content_hash, "dr b")
+    assert window.reading.refresh()
+    assert panel.state_label.text() == signed.state_label
+    when = shown_time(signed.signed_at)
+    assert when.endswith(signed.signed_at.astimezone().tzname())  # the zone is said
+    assert panel.signer_label.text() == f"signed by dr b, {when}"
+    assert "Changed by dr b in another window" in panel.message.text()
+    assert f"signed by dr b {when}" in wl.details.lbl_review.text()  # the same time
+    assert not window.reading.refresh()  # nothing new
+    wl.close()

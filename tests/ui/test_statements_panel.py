@@ -71,3 +71,32 @@ def test_reader_measured_intervals_are_listed_with_the_machine_value(qtbot, pane
     assert "  QRS 110 ms*  (90 ms)" in texts
     panel.list.setCurrentRow(panel.list.count() - 1)
     assert not panel.remove_selected()  # a measurement line is not a statement
+
+
+def test_text_with_a_spaced_dash_is_free_text_only_a_completion_is_a_code(qtbot, panel):
+    """'Sinus rhythm — rate 72' was refused as "unknown statement code 'Sinus rhythm'"."""
+    panel.set_reader("dr q")
+    panel.entry.setText("Sinus rhythm — rate 72, normal axis")
+    assert panel.add_from_entry(), panel.message.text()
+    panel.entry.setText("SR — Sinus rhythm")  # a picked completion
+    assert panel.add_from_entry(), panel.message.text()
+    panel.entry.setText("SR — sinus rhythm, rate 60")  # a code, then the reader's own words
+    assert panel.add_from_entry(), panel.message.text()
+    assert [(s.code, s.text) for s in panel.reading.statements] == [
+        ("", "Sinus rhythm — rate 72, normal axis"),
+        ("SR", "Sinus rhythm"),
+        ("", "SR — sinus rhythm, rate 60"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["Befund — Zustand nach Hinterwandinfarkt " * 13, "x" * 501, '"' + "y" * 501]
+)
+def test_over_long_free_text_is_refused_with_the_length_limit(qtbot, panel, text):
+    """A 501-character text was refused as an unknown statement code."""
+    panel.set_reader("dr q")
+    panel.entry.setText(text)
+    assert not panel.add_from_entry()
+    assert "limited to 500 characters" in panel.message.text()
+    assert "unknown statement code" not in panel.message.text()
+    assert panel.entry.text() == text  # kept, to be shortened

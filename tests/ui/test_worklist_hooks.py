@@ -73,7 +73,9 @@ def test_export_report_of_the_ecg_on_screen_with_its_review(qtbot, features, win
     wl = features.open_worklist(tmp_path / "f")
     qtbot.waitUntil(lambda: wl.worker is not None and wl.worker.is_done, timeout=20_000)
     qtbot.waitUntil(lambda: not wl.progress.isVisible())  # the last rows (with hashes) merged
+    wl.toolbar.reviewer_edit.setText("dr r")
     wl.details.note_edit.setPlainText("report me")
+    wl.details.note_edit.document().setModified(True)  # typed
     wl.save_note()
     wl.open_current()
     qtbot.waitUntil(
@@ -171,6 +173,7 @@ def test_unusable_data_folder_keeps_worklist_and_reports_and_says_so(
         assert "cannot be saved" in wl.store_label.text()
         shown = len(messages.shown)
         wl._select(0)
+        wl.toolbar.reviewer_edit.setText("dr s")
         wl.mark("abnormal")  # refused with a message, never silently dropped
         assert len(messages.shown) > shown and "not saved" in messages.shown[-1].text()
         wl.open_current()

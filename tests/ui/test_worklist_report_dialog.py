@@ -34,7 +34,7 @@ def test_export_pdf_and_png(qtbot, tmp_path, record):
     reader = pypdf.PdfReader(str(dlg.written))
     assert len(reader.pages) == 2  # the ECG, then its median beats
     text = " ".join(reader.pages[0].extract_text().split())
-    assert "ID-3141" in text and "Percentile" in text and "paper: Letter" in text
+    assert "ID-3141" in text and "of normal ECGs" in text and "paper: Letter" in text
 
     dlg2 = ReportDialog(record, res, review, default_dir=str(tmp_path))
     qtbot.addWidget(dlg2)
