@@ -183,32 +183,61 @@ def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> 
 
 
 def render_image(content: ReportContent, paper: str = "A4", dpi: float = 200.0) -> QImage:
-    """The report as an RGB image at ``dpi`` (its DPI is stored, so viewers print it true size)."""
+    """The report's first page (the ECG) as an RGB image at ``dpi`` (its DPI is stored, so
+    viewers print it true size); :func:`render_images` gives every page."""
+    return render_images(content, paper, dpi, first_only=True)[0]
+
+
+def render_images(
+    content: ReportContent, paper: str = "A4", dpi: float = 200.0, first_only: bool = False
+) -> list[QImage]:
+    """Every page of the report as an RGB image at ``dpi``: the ECG, then what
+    :func:`extra_pages` adds (the interpretation in full when it does not fit, the median
+    beats, the comparison), each at true scale as on paper."""
     _ensure_app()
     page = report_page(content.record.ecg_leads, paper)
     w = int(round(page.width / 25.4 * dpi))
     h = int(round(page.height / 25.4 * dpi))
-    image = QImage(w, h, QImage.Format.Format_RGB32)
     dpm = int(round(dpi / 0.0254))
-    image.setDotsPerMeterX(dpm)
-    image.setDotsPerMeterY(dpm)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    try:
-        paint_report(painter, content, page, dpi)
-    finally:
-        painter.end()
-    return image
+    painters: list[Any] = [None] + ([] if first_only else extra_pages(content, page))
+    images = []
+    for paint in painters:
+        image = QImage(w, h, QImage.Format.Format_RGB32)
+        image.setDotsPerMeterX(dpm)
+        image.setDotsPerMeterY(dpm)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        try:
+            if paint is None:
+                paint_report(painter, content, page, dpi)
+            else:
+                paint_sheet(painter, paint, page, dpi)
+        finally:
+            painter.end()
+        images.append(image)
+    return images
+
+
+def png_pages(path: str | os.PathLike[str], n: int) -> list[Path]:
+    """Where :func:`export_png` writes ``n`` pages: ``path`` for the first, then
+    ``<stem>-page2.png`` ... beside it."""
+    out = Path(path)
+    return [out] + [out.with_name(f"{out.stem}-page{i}{out.suffix}") for i in range(2, n + 1)]
 
 
 def export_png(
     content: ReportContent, path: str | os.PathLike[str], paper: str = "A4", dpi: float = 200.0
 ) -> Path:
-    """Write the report as a PNG; returns its path."""
-    out = Path(path)
-    if not render_image(content, paper, dpi).save(str(out), "PNG"):
-        raise FileAccessError(out, "cannot write the PNG report here")
-    return out
+    """Write the report as PNGs, one per page (:func:`png_pages`); returns the first's path.
+
+    Why every page: the first page's header may say "Continued on page 2" (a long signed
+    reading), and a PNG of page 1 alone left that page nowhere."""
+    images = render_images(content, paper, dpi)
+    paths = png_pages(path, len(images))
+    for image, out in zip(images, paths, strict=True):
+        if not image.save(str(out), "PNG"):
+            raise FileAccessError(out, "cannot write the PNG report here")
+    return paths[0]
 
 
 def print_report(content: ReportContent, printer: Any) -> None:

@@ -130,7 +130,10 @@ class ReportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("PNG resolution", self.dpi)
         form.addRow("File", path_row)
-        self.status = QLabel("One landscape page: 25 mm/s, 10 mm/mV, 3x4 + II rhythm.")
+        self.status = QLabel(
+            "Landscape pages: the ECG at 25 mm/s, 10 mm/mV (3x4 + II rhythm), then its median "
+            "beats (a PNG per page: name.png, name-page2.png, ...)."
+        )
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = self.buttons.addButton(
             "Export", QDialogButtonBox.ButtonRole.AcceptRole

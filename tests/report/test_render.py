@@ -84,8 +84,14 @@ def test_png_traces_are_true_scale(tmp_path, qapp):
 
 
 def test_png_file_written(tmp_path, content):
+    """One PNG per page, as the PDF has them: the ECG, then its median beats (a PNG of the
+    first page alone left a header's "Continued on page 2" pointing nowhere)."""
     path = render.export_png(content, tmp_path / "r.png", "Letter", dpi=100)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path == tmp_path / "r.png"
+    pages = sorted(tmp_path.glob("r*.png"))
+    assert pages == [tmp_path / "r-page2.png", tmp_path / "r.png"]
+    for page in pages:
+        assert page.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_report_flags_are_in_plain_words(tmp_path, content):
