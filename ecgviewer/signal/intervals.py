@@ -331,7 +331,13 @@ def measure_signal(
         x = x[None, :]
     peaks = np.sort(np.asarray(r_peaks, dtype=np.int64))
     mb = median_beats(
-        x, fs, leads, peaks, lagged=not as_model_ranges, pr_baseline=not as_model_ranges
+        x,
+        fs,
+        leads,
+        peaks,
+        lagged=not as_model_ranges,
+        pr_baseline=not as_model_ranges,
+        ectopy_aware=not as_model_ranges,
     )
     rate = heart_rate_stats(peaks, fs)
     paced = _paced(x, fs, peaks)

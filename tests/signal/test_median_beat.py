@@ -193,3 +193,21 @@ def test_st_elevation_survives_the_baseline_removal(hr: float) -> None:
     np.testing.assert_allclose(st_kept[others], st_clean[others], atol=0.03)
     # The median filters' loss, which this guards against (0.02-0.05 of the 0.25 mV).
     assert np.all(st_flat[inferior] - st_clean[inferior] < rise / 2)
+
+
+def test_two_pvcs_with_their_pauses_do_not_make_sinus_rhythm_irregular(ptbxl_dir) -> None:  # noqa: ANN001
+    """PTB-XL 00796 (sinus rhythm, LBBB, two PVCs): 4 of 13 RR intervals are a PVC's
+    coupling interval or pause, and the rhythm read "irregular (atrial fibrillation?)" with
+    its P waves plainly there; judged on the intervals between sinus beats it is regular.
+    The model's path (``ectopy_aware=False``) keeps the old reading its ranges were made on."""
+    from ecgviewer import io
+
+    path = ptbxl_dir / "records100" / "00000" / "00796_lr.hea"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    rec = io.read(path)
+    x = np.asarray(rec.signal, np.float64)
+    peaks = detect_r_peaks(x, rec.fs)
+    mb = median_beats(x, rec.fs, rec.leads, peaks)
+    assert mb.n_other_morphology == 2 and not mb.irregular
+    assert median_beats(x, rec.fs, rec.leads, peaks, ectopy_aware=False).irregular
