@@ -64,6 +64,10 @@ _GLOBAL = (
 MEASURE_Z_SHOWN = 4.0
 
 
+#: Global measurements that rest on a P wave (left out of :meth:`global_z` without one).
+_P_BASED = ("pr_ms", "p_duration_ms", "p_axis_deg")
+
+
 def feature_names(leads: Sequence[str]) -> list[str]:
     """Names of :func:`features` columns, in order."""
     return (
@@ -163,9 +167,17 @@ class MeasurementNovelty:
         vector ``x`` at least ``at_least`` robust SD from the normals' median, signed, clipped
         at :data:`Z_CLIP`, largest first. Why: the Mahalanobis part says that the numbers are
         unusual, not which; a first-degree AV block (PR 318 ms) showed no finding at all."""
+        row_all = np.asarray(x, np.float64)
         names = [n for n in _GLOBAL if n in self.names]
+        if any(
+            flag in self.names and row_all[self.names.index(flag)] > 0
+            for flag in ("irregular", "no_p")
+        ):
+            # No consistent P wave (atrial fibrillation): a P-based value is not a P wave's,
+            # and "PR longer" beside "PR unavailable" read as an AV block.
+            names = [n for n in names if n not in _P_BASED]
         idx = [self.names.index(n) for n in names]
-        row = np.asarray(x, np.float64)[idx]
+        row = row_all[idx]
         z = (row - self.median[idx]) / self.scale[idx]
         out = {
             n: float(np.clip(v, -Z_CLIP, Z_CLIP))

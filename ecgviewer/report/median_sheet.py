@@ -429,14 +429,17 @@ def paint_median_page(p: QPainter, k: float, record: object, m: Measurements) ->
     )
     cart = getattr(getattr(record, "cart", None), "measurements", None) or None
     y = paint_table(p, k, 186, 20, measurement_table(m, cart), (22, 48, 14) if cart else (22, 62))
-    paint_table(p, k, 191, y + 3, lead_table(m), (10, 10, 10, 10, 10, 10, 11, 11), pt=6.0, line=3.0)
+    text(p, k, 191, y + 3, "Wave amplitudes and ST levels, mV", 6.0, bold=True)
+    widths = (10, 10, 10, 10, 10, 10, 11, 11)
+    paint_table(p, k, 191, y + 6.5, lead_table(m), widths, pt=6.0, line=3.0)
     text(
         p,
         k,
         10,
         181,
         "25 mm/s, 10 mm/mV; dashed lines: global fiducials (P on, P off, QRS on, "
-        "J, T end), the same instant in every lead.",
+        "J, T end), the same instant in every lead, on LUDB's edges (the values in brackets); "
+        "the cart-style values, first in the table, lie inside them.",
         6,
     )
     for i, chunk in enumerate(_chunks(m.method, 175)):
@@ -476,17 +479,23 @@ def paint_comparison_page(
     (``remeasured``: both measured by the rules alone, ``ecgviewer.signal.serial.alike``)."""
     p.fillRect(QRectF(0, 0, PAGE_W, PAGE_H), QColor("white"))
     text(p, k, 10, 9, "Serial comparison", 10, bold=True)
-    warnings = pairing_warnings(record, previous_record)  # type: ignore[arg-type]
-    if warnings:
-        text(p, k, 50, 9, "CHECK: " + "; ".join(warnings), 8, bold=True, colour=ALERT)
-    text(p, k, 10, 13.5, "this: " + _who(record), 6.0, colour=TRACE)
-    text(p, k, 150, 13.5, "previous: " + _who(previous_record), 6.0, colour=PREVIOUS)
+    text(p, k, 10, 12.5, "this: " + _who(record), 6.0, colour=TRACE)
+    text(p, k, 10, 15.5, "previous: " + _who(previous_record), 6.0, colour=PREVIOUS)
+    # Every warning whole, wrapped in the right column above the table (one 8 pt line ran
+    # off the page: a second date of birth and "recorded after this one" never printed).
+    table_top = 20.0
+    y = 9.0
+    for i, warning in enumerate(pairing_warnings(record, previous_record)):  # type: ignore[arg-type]
+        for line in _cell_lines(("CHECK: " if i == 0 else "") + warning, 78):
+            text(p, k, 165, y, line.strip(), 7.0, bold=True, colour=ALERT)
+            y += 3.0
+        table_top = y + 2.0
     if m.beats.beats is None or previous.beats.beats is None:
         which = m if m.beats.beats is None else previous
         text(p, k, 10, 30, f"No median beat to compare: {which.beats.reason}", 9)
         return
     paint_median_beats(
-        p, k, QRectF(10, 16, 150, 128), m, previous, labels=("this ECG", "previous ECG")
+        p, k, QRectF(10, 17, 150, 127), m, previous, labels=("this ECG", "previous ECG")
     )
     changes = comparison.changes  # type: ignore[attr-defined]
     rows = [["Change", "previous", "this", "Δ"]]
@@ -509,8 +518,8 @@ def paint_comparison_page(
     if quiet_st:
         rows.append([f"ST: {quiet_st} other levels within 0.05 mV", "", "", ""])
         flags.append(False)
-    rows = rows[:40]
-    paint_table(p, k, 165, 20, rows, (46, 20, 20, 20), pt=6.0, line=3.0, highlight=flags)
+    rows = rows[: int((139.0 - table_top) / 3.0)]  # the table ends above its note at 142 mm
+    paint_table(p, k, 165, table_top, rows, (46, 20, 20, 20), pt=6.0, line=3.0, highlight=flags)
     missing = comparison.missing_leads  # type: ignore[attr-defined]
     notes = [
         f"{label} ECG lacks {', '.join(v)}"

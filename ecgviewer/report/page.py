@@ -249,10 +249,14 @@ def measure(
 
     stats = heart_rate_stats(peaks, page.fs)
     if stats.mean_bpm is not None and stats.rr_mean_ms is not None:
+        # The rate and RR of the measurements the median-beat page prints, when given: its
+        # beats were found on the whole strip, and page 1 read 85 bpm where page 2 read 84.
+        bpm = getattr(measured, "heart_rate_bpm", None) or stats.mean_bpm
+        rr = getattr(measured, "rr_ms", None) or stats.rr_mean_ms
         out.append(
             (
                 "HR",
-                f"{stats.mean_bpm:.0f} bpm, RR {stats.rr_mean_ms:.0f} ± "
+                f"{bpm:.0f} bpm, RR {rr:.0f} ± "
                 f"{stats.rr_sd_ms or 0.0:.0f} ms ({stats.n_beats} beats)",
             )
         )
@@ -280,14 +284,20 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
     from ecgviewer.signal.intervals import with_cart_style
 
     cart_style = getattr(res, "cart_style", None) or {}
+    # The acquiring cart's own values beside ours on the page that is filed (they were on
+    # the median-beat page only, and a cart-style 100 ms stood unexplained by the cart's 135).
+    carts = getattr(getattr(page, "cart", None), "measurements", None) or {}
 
     def value(name: str) -> str:
         v = getattr(res, f"{name}_ms", None)
+        theirs = carts.get(name)
+        cart = "" if theirs is None else f" · cart {float(theirs):.0f}"
         if v is None or not np.isfinite(float(v)):
             why = reasons.get(name) or reasons.get(f"{name}_ms")
-            return f"unavailable ({why})" if why else "unavailable"
+            return (f"unavailable ({why})" if why else "unavailable") + cart
         narrow = cart_style.get(name)
-        return with_cart_style(f"{float(v):.0f}", None if narrow is None else f"{narrow:.0f}")
+        shown = with_cart_style(f"{float(v):.0f}", None if narrow is None else f"{narrow:.0f}")
+        return shown + cart
 
     out = [("P", value("p_duration")), ("PR", value("pr")), ("QRS", value("qrs"))]
     out.append(("QT", value("qt")))
@@ -302,7 +312,9 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
             if any(v is not None for v in narrow)
             else None
         )
-        out.append(("QTc B/F", with_cart_style(shown, cart_like)))
+        theirs = carts.get("qtc")
+        cart = "" if theirs is None else f" · cart {float(theirs):.0f}"
+        out.append(("QTc B/F", with_cart_style(shown, cart_like) + cart))
     axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
     out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
     # The method is printed in full on the median-beat page (the header holds 7 lines).

@@ -33,7 +33,9 @@ def banner(reading: Reading | None) -> str:
         return ""
     if state == EDITED:
         return "EDITED AFTER CONFIRMATION - NOT CONFIRMED: the signature below no longer applies"
-    return "UNCONFIRMED REPORT - not signed by a physician"
+    # "in ecgviewer": a cart's own statements may end "Confirmed by Dr X" (MUSE), which is
+    # the cart's reading, not this one.
+    return "UNCONFIRMED REPORT - not signed in ecgviewer by a physician"
 
 
 def _utc(t: datetime) -> str:

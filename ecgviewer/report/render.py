@@ -107,9 +107,11 @@ def export_pdf(content: ReportContent, path: str | os.PathLike[str], paper: str 
         raise FileAccessError(out, "cannot write the PDF report here")
     try:
         paint_report(painter, content, page, float(writer.resolution()))
-        for paint in extra_pages(content, page):
+        sheets = extra_pages(content, page)
+        for i, paint in enumerate(sheets, start=2):
             writer.newPage()
-            paint_sheet(painter, paint, page, float(writer.resolution()))
+            line = sheet_banner(content, i, len(sheets) + 1)
+            paint_sheet(painter, paint, page, float(writer.resolution()), line)
     finally:
         painter.end()
     return out
@@ -163,10 +165,23 @@ def sheet_scale(page: ReportPage) -> float:
     return min(1.0, page.width / sheet.PAGE_W, page.height / sheet.PAGE_H)
 
 
-def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> None:
+def sheet_banner(content: ReportContent, number: int, total: int) -> str:
+    """The line atop every page after the first: what the first page's footer says, so that
+    a sheet filed or read apart from it still says what it is (pages 2 and 3 had no "NOT A
+    DIAGNOSTIC DEVICE", no page number, no print date and no word of an unsigned reading)."""
+    parts = [f"ecgviewer {APP_VERSION}", "NOT A DIAGNOSTIC DEVICE", f"page {number} of {total}"]
+    if banner(content.reading):
+        parts.append("interpretation NOT CONFIRMED")
+    parts.append(f"printed {datetime.now():%Y-%m-%d %H:%M}")
+    return "  ·  ".join(parts)
+
+
+def paint_sheet(
+    painter: QPainter, paint: Any, page: ReportPage, dpi: float, top_line: str = ""
+) -> None:
     """One millimetre sheet (median beats, comparison) centred on the paper: at true scale on
     A4 and Letter, whose common area it fits (``median_sheet.PAGE_W``), scaled down only on
-    smaller paper."""
+    smaller paper. ``top_line`` (:func:`sheet_banner`) is printed above the sheet's title."""
     from ecgviewer.report import median_sheet as sheet
 
     fit = sheet_scale(page)
@@ -179,6 +194,8 @@ def paint_sheet(painter: QPainter, paint: Any, page: ReportPage, dpi: float) -> 
     )
     painter.scale(k, k)
     paint(painter, k)
+    if top_line:
+        sheet.text(painter, k, 120, 5.6, top_line, 5.8, bold=True, colour=GREY)
     painter.restore()
 
 
@@ -201,7 +218,7 @@ def render_images(
     dpm = int(round(dpi / 0.0254))
     painters: list[Any] = [None] + ([] if first_only else extra_pages(content, page))
     images = []
-    for paint in painters:
+    for number, paint in enumerate(painters, start=1):
         image = QImage(w, h, QImage.Format.Format_RGB32)
         image.setDotsPerMeterX(dpm)
         image.setDotsPerMeterY(dpm)
@@ -211,7 +228,8 @@ def render_images(
             if paint is None:
                 paint_report(painter, content, page, dpi)
             else:
-                paint_sheet(painter, paint, page, dpi)
+                line = sheet_banner(content, number, len(painters))
+                paint_sheet(painter, paint, page, dpi, line)
         finally:
             painter.end()
         images.append(image)
@@ -252,9 +270,11 @@ def print_report(content: ReportContent, printer: Any) -> None:
         raise FileAccessError(None, "the printer could not be started")
     try:
         paint_report(painter, content, page, float(printer.resolution()))
-        for paint in extra_pages(content, page):
+        sheets = extra_pages(content, page)
+        for i, paint in enumerate(sheets, start=2):
             printer.newPage()
-            paint_sheet(painter, paint, page, float(printer.resolution()))
+            line = sheet_banner(content, i, len(sheets) + 1)
+            paint_sheet(painter, paint, page, float(printer.resolution()), line)
     finally:
         painter.end()
 
@@ -540,8 +560,9 @@ def _unconfirmed_mark(p: QPainter, content: ReportContent, page: ReportPage, k: 
 def _anomaly_lines(content: ReportContent) -> list[str]:
     if content.score is None:
         lines = ["Not scored"]
-    elif percentile_text(content.percentile) in content.verdict:
-        lines = [content.verdict]  # "... more unusual than 82.4 % of normal ECGs": said once
+    elif "% of normal ECGs" in content.verdict:
+        # "... more unusual than 82.4 % (over 99.9 %) of normal ECGs": the percentile once
+        lines = [content.verdict]
     else:
         lines = [
             f"Percentile: {percentile_text(content.percentile)} (vs normal ECGs)",

@@ -11,7 +11,7 @@ more than a quarter of its range.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ecgviewer.record import Record
 from ecgviewer.signal.intervals import Measurements, measure
@@ -149,19 +149,18 @@ def compare(
     percentile_after: float | None = None,
 ) -> Comparison:
     """Compare two ECGs' measurements (any formats and rates: both are in ms, mV, degrees)."""
-    changes = [_row(*LABELS[k], k, getattr(before, k), getattr(after, k)) for k in LABELS]
-    # The narrower edges carts print (Measurements.cart_style), for cart criteria.
-    at = next(i for i, c in enumerate(changes) if c.name == "P axis")
-    changes[at:at] = [
-        _row(
-            f"{LABELS[f'{k}_ms'][0]} cart-style",
-            "ms",
-            f"{k}_ms",
-            before.cart_style.get(k),
-            after.cart_style.get(k),
-        )
-        for k in ("qrs", "qt", "qtc_bazett")
-    ]
+    changes: list[Change] = []
+    for k, (name, unit) in LABELS.items():
+        key = k.removesuffix("_ms")
+        ours = _row(name, unit, k, getattr(before, k), getattr(after, k))
+        narrow = (before.cart_style.get(key), after.cart_style.get(key))
+        if k.endswith("_ms") and any(v is not None for v in narrow):
+            # As every other page shows them: the cart-style value under the plain name
+            # (the edges cart criteria were set on), ours on LUDB's edges beside it. A plain
+            # "QRS" row of 136 ms on this page and "QRS 114 ms" on page 1 read as two QRS.
+            changes.append(_row(name, unit, k, *narrow))
+            ours = replace(ours, name=f"{name} LUDB-style")
+        changes.append(ours)
     lb, la = before.beats.leads, after.beats.leads
     common = tuple(name for name in la if name in lb)
     for lead in common:

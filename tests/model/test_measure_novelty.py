@@ -145,6 +145,10 @@ def test_global_z_names_the_measurements_far_from_normal() -> None:
     assert list(z) == ["pr_ms", "qrs_axis_deg"]
     assert z["pr_ms"] == pytest.approx(6.0) and z["qrs_axis_deg"] < -4.0
     assert model.global_z(np.full(len(names), np.nan)) == {}
+    # Without a consistent P wave (atrial fibrillation) P-based values are not named: "PR
+    # longer" beside "PR unavailable" read as an AV block on an AF report.
+    x[names.index("irregular")] = 1.0
+    assert list(model.global_z(x)) == ["qrs_axis_deg"]
 
 
 def test_a_scored_ecg_carries_its_far_measurements() -> None:

@@ -145,7 +145,7 @@ def test_signed_report_names_signer_statements_and_marks_reader_values(tmp_path,
 @pytest.mark.parametrize(
     "state, words",
     [
-        (None, "UNCONFIRMED REPORT - not signed by a physician"),
+        (None, "UNCONFIRMED REPORT - not signed in ecgviewer by a physician"),
         ("reviewed", "UNCONFIRMED REPORT"),
         ("edited", "EDITED AFTER CONFIRMATION - NOT CONFIRMED"),
     ],
@@ -212,3 +212,12 @@ def test_measurements_far_from_normal_are_printed_under_the_findings(tmp_path, c
     assert "Far from normal ECGs: PR longer (≥ 6 SD)" in text
     assert "Blue band" in text  # the legend still fits
     assert text.count("98.6 %") == 1
+
+
+def test_every_later_page_says_what_it_is(tmp_path, content):
+    """Pages 2 and 3 read apart from page 1 (filed, faxed) had no "NOT A DIAGNOSTIC DEVICE",
+    no page number and no word that the interpretation is unsigned."""
+    reader = pypdf.PdfReader(str(render.export_pdf(content, tmp_path / "r.pdf", "A4")))
+    second = " ".join(reader.pages[1].extract_text().split())
+    assert "NOT A DIAGNOSTIC DEVICE" in second and "page 2 of 2" in second
+    assert "interpretation NOT CONFIRMED" in second and "printed 20" in second

@@ -47,10 +47,16 @@ def test_faster_rate_and_longer_qrs_are_flagged_and_missing_leads_named() -> Non
     assert "V5" not in comp.common_leads
     hr = next(c for c in comp.changes if c.name == "Heart rate")
     assert hr.delta is not None and hr.delta > 25
-    # The cart-style QRS beside ours, compared as well (a reader applies cart criteria to it).
-    cs = next(c for c in comp.changes if c.name == "QRS cart-style")
+    # "QRS" is the cart-style value, as on every other page (a reader applies cart criteria
+    # to it); ours on LUDB's edges beside it.
+    cs = next(c for c in comp.changes if c.name == "QRS")
     assert cs.before == a.cart_style["qrs"] and cs.after == b.cart_style["qrs"]
     assert cs.significant
+    ludb = next(c for c in comp.changes if c.name == "QRS LUDB-style")
+    assert (ludb.before, ludb.after) == (a.qrs_ms, b.qrs_ms)
+    names = [c.name for c in comp.changes]
+    assert names.index("QT") + 1 == names.index("QT LUDB-style")
+    assert "PR LUDB-style" not in names  # PR has no cart-style value: one row
 
 
 def test_axis_change_wraps_around() -> None:
