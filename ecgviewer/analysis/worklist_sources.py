@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from ecgviewer.errors import ECGError
@@ -122,10 +123,12 @@ def _ptbxl_loader(hea: Path, patient: Patient) -> Callable[[], Record]:
     return load
 
 
-def load_row(path: str, key: str = "", patient: Patient | None = None) -> Record:
+def load_row(path: str, key: str = "", patient: Patient | None = None, start: str = "") -> Record:
     """Load the ECG behind a worklist row (a file, or ``key`` inside a collection).
 
-    ``patient`` (from the worklist, e.g. a PTB-XL CSV) fills in what the file lacks.
+    ``patient`` and ``start`` (the row's recording time, ISO, e.g. from a PTB-XL CSV) fill
+    in what the file lacks: a PTB-XL header has no date, so a comparison could not tell
+    that its "previous" ECG was recorded two years later.
     """
     from ecgviewer import io
 
@@ -137,4 +140,9 @@ def load_row(path: str, key: str = "", patient: Patient | None = None) -> Record
         out = match[0].load()
     if patient is not None and out.patient.id is None and out.patient.age is None:
         out = replace(out, patient=patient)
+    if out.start is None and start:
+        try:
+            out = replace(out, start=datetime.fromisoformat(start.strip()))
+        except ValueError:
+            pass  # a date the row could not give: the ECG stays without one
     return out

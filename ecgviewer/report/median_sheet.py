@@ -486,7 +486,8 @@ def paint_comparison_page(
     table_top = 20.0
     y = 9.0
     for i, warning in enumerate(pairing_warnings(record, previous_record)):  # type: ignore[arg-type]
-        for line in _cell_lines(("CHECK: " if i == 0 else "") + warning, 78):
+        # ~62 characters of 7 pt bold fill the 110 mm column (78 ran past the page's edge).
+        for line in _cell_lines(("CHECK: " if i == 0 else "") + warning, 62):
             text(p, k, 165, y, line.strip(), 7.0, bold=True, colour=ALERT)
             y += 3.0
         table_top = y + 2.0

@@ -39,6 +39,11 @@ NOISE = {
     "st_j60_mv": 0.05,
     "percentile": 25.0,
 }
+#: Rows shown but never highlighted: what another row already says. RR is the heart rate
+#: (a 10 bpm change was flagged and its 127 ms RR was not); the QT follows the rate, and a
+#: change of repolarisation is the QTc's (a QT 72 ms shorter was flagged with both QTc equal).
+NOT_FLAGGED = ("rr_ms", "qt_ms")
+
 LABELS = {
     "heart_rate_bpm": ("Heart rate", "bpm"),
     "rr_ms": ("RR", "ms"),
@@ -133,6 +138,21 @@ def pairing_warnings(record: Record, previous: Record) -> list[str]:
                 f"the previous ECG ({previous.start:%Y-%m-%d}) was recorded after this one "
                 f"({record.start:%Y-%m-%d})"
             )
+    else:
+        undated = [w for w, r in (("this", record), ("the previous", previous)) if r.start is None]
+        out.append(
+            f"no recording date on {' and '.join(undated)} ECG: which one is earlier is not known"
+        )
+    unnamed = [
+        w
+        for w, r in (("this", record), ("the previous", previous))
+        if not (r.patient.id or r.patient.name)
+    ]
+    if unnamed:
+        out.append(
+            f"no patient id or name on {' and '.join(unnamed)} ECG: check that both are the "
+            "same patient's"
+        )
     return out
 
 
@@ -158,8 +178,14 @@ def compare(
             # As every other page shows them: the cart-style value under the plain name
             # (the edges cart criteria were set on), ours on LUDB's edges beside it. A plain
             # "QRS" row of 136 ms on this page and "QRS 114 ms" on page 1 read as two QRS.
-            changes.append(_row(name, unit, k, *narrow))
-            ours = replace(ours, name=f"{name} LUDB-style")
+            narrow_row = _row(name, unit, k, *narrow)
+            changes.append(
+                replace(narrow_row, significant=narrow_row.significant and k not in NOT_FLAGGED)
+            )
+            # Shown, not flagged again: one change was counted and highlighted twice.
+            ours = replace(ours, name=f"{name} LUDB-style", significant=False)
+        if k in NOT_FLAGGED:
+            ours = replace(ours, significant=False)
         changes.append(ours)
     lb, la = before.beats.leads, after.beats.leads
     common = tuple(name for name in la if name in lb)

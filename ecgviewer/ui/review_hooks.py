@@ -159,7 +159,7 @@ class ReviewFeatures(QObject):
                 # file itself lacks (PTB-XL): the model uses age and sex.
                 from ecgviewer.analysis.worklist_sources import load_row
 
-                w.open_record(load_row(row.path, row.key, patient))
+                w.open_record(load_row(row.path, row.key, patient, row.start))
             else:
                 w.open_path(row.path)
         except Exception as exc:  # noqa: BLE001 - the viewer stays as it was
@@ -178,7 +178,7 @@ class ReviewFeatures(QObject):
             from ecgviewer.analysis.worklist_sources import load_row
 
             patient = self.worklist.patient_of(previous) if self.worklist is not None else None
-            prev = load_row(previous.path, previous.key, patient)
+            prev = load_row(previous.path, previous.key, patient, previous.start)
         except Exception as exc:  # noqa: BLE001 - the viewer stays usable
             show_error(w, exc)
             return

@@ -572,23 +572,31 @@ class WorklistWindow(QMainWindow):
             self.open_requested.emit(row)
 
     def previous_of(self, row: WorklistRow) -> WorklistRow | None:
-        """The same patient's ECG recorded last before ``row`` (or, without dates, another of
-        theirs); None when the patient id is unknown or has no other ECG here."""
+        """The same patient's ECG recorded last before ``row`` (or, where their dates are not
+        known, another of theirs, which the comparison then says); None when the patient id
+        is unknown or no other ECG of theirs here is earlier. A later ECG is never returned
+        as the previous one: every change would read backwards."""
         if not row.patient_id:
             return None
         same = [r for r in self.model.rows() if r.patient_id == row.patient_id and r.uid != row.uid]
         earlier = [r for r in same if r.start and row.start and r.start < row.start]
         if earlier:
             return max(earlier, key=lambda r: r.start)
-        return same[0] if same else None
+        undated = [r for r in same if not (r.start and row.start)]
+        return undated[0] if undated else None
 
     def compare_current(self) -> None:
         """C: show the selected ECG against the same patient's previous one."""
         row = self.current_row()
         previous = self.previous_of(row) if row is not None else None
         if row is not None and previous is None:
+            others = row.patient_id and any(
+                r.patient_id == row.patient_id and r.uid != row.uid for r in self.model.rows()
+            )
             self.statusBar().showMessage(
-                "No other ECG of this patient in the worklist"
+                "No earlier ECG of this patient in the worklist (the others are later)"
+                if others
+                else "No other ECG of this patient in the worklist"
                 if row.patient_id
                 else "This ECG has no patient id to find a previous ECG by",
                 5000,

@@ -52,3 +52,15 @@ def test_muse_xml_is_listed_and_loads_and_hidden_copies_are_not(tmp_path):
     record = entries[0].load()
     assert record.format and len(record.ecg_leads) >= 8
     assert load_row(entries[0].source).n_samples == record.n_samples
+
+
+def test_a_rows_recording_date_fills_in_a_file_without_one(tmp_path):
+    """A PTB-XL header has no date (the CSV has it): a comparison could not see that its
+    'previous' ECG was recorded two years later."""
+    from datetime import datetime
+
+    write_folder(tmp_path, [1.0])
+    path = str(tmp_path / "rec000.hea")
+    assert load_row(path).start is None
+    assert load_row(path, start="1990-05-01 10:20:30").start == datetime(1990, 5, 1, 10, 20, 30)
+    assert load_row(path, start="not a date").start is None

@@ -57,6 +57,10 @@ def test_faster_rate_and_longer_qrs_are_flagged_and_missing_leads_named() -> Non
     names = [c.name for c in comp.changes]
     assert names.index("QT") + 1 == names.index("QT LUDB-style")
     assert "PR LUDB-style" not in names  # PR has no cart-style value: one row
+    # Each change flagged once: not again as LUDB-style, not as RR beside the heart rate, not
+    # as QT beside the QTc.
+    assert not any(c.significant for c in comp.changes if c.name.endswith("LUDB-style"))
+    assert not any(c.significant for c in comp.changes if c.name in ("RR", "QT"))
 
 
 def test_axis_change_wraps_around() -> None:
@@ -87,7 +91,7 @@ def test_a_comparison_of_two_patients_or_backwards_in_time_is_flagged() -> None:
 
 
 def test_a_comparison_of_two_named_patients_is_flagged_by_name_and_birth_date() -> None:
-    from datetime import date
+    from datetime import date, datetime
 
     from ecgviewer.record import Patient
     from ecgviewer.signal.serial import pairing_warnings
@@ -95,7 +99,8 @@ def test_a_comparison_of_two_named_patients_is_flagged_by_name_and_birth_date() 
     s = synthetic_ecg(fs=500.0, seed=1)
 
     def rec(name: str | None, born: date | None) -> Record:
-        return Record(s.signal, s.fs, list(s.leads), patient=Patient(name=name, birth_date=born))
+        patient = Patient(name=name, birth_date=born)
+        return Record(s.signal, s.fs, list(s.leads), patient=patient, start=datetime(2024, 1, 1))
 
     # The same person as two carts write the name: no warning.
     assert pairing_warnings(rec("DOE, JOHN", date(1950, 1, 2)), rec("Doe John", None)) == []
@@ -106,3 +111,21 @@ def test_a_comparison_of_two_named_patients_is_flagged_by_name_and_birth_date() 
         "different patient names (DOE, JOHN / DOE, JANE)",
         "different dates of birth (1950-01-02 / 1951-01-02)",
     ]
+
+
+def test_a_comparison_that_cannot_be_checked_says_so() -> None:
+    """A PTB-XL file (no id, no name, no date) against another person's cart ECG raised no
+    word at all: the reader was not told that neither identity nor order could be checked."""
+    from datetime import datetime
+
+    from ecgviewer.record import Patient
+    from ecgviewer.signal.serial import pairing_warnings
+
+    s = synthetic_ecg(fs=500.0, seed=1)
+    bare = Record(s.signal, s.fs, list(s.leads))
+    cart = Record(s.signal, s.fs, list(s.leads), patient=Patient("A"), start=datetime(2020, 1, 1))
+    assert pairing_warnings(bare, cart) == [
+        "no recording date on this ECG: which one is earlier is not known",
+        "no patient id or name on this ECG: check that both are the same patient's",
+    ]
+    assert pairing_warnings(cart, cart) == []

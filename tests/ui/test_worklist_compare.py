@@ -22,7 +22,8 @@ def test_previous_of_same_patient_and_compare_signal(qtbot) -> None:
         win.model.merge(rows)
         by = {r.uid: r for r in win.model.rows()}
         assert win.previous_of(by["c"]).uid == "b"  # the latest before it
-        assert win.previous_of(by["a"]).uid in ("b", "c")  # no earlier one: another of theirs
+        # No earlier one: none (a later ECG taken as "previous" read every change backwards)
+        assert win.previous_of(by["a"]) is None
         assert win.previous_of(by["d"]) is None and win.previous_of(by["e"]) is None
         got: list[tuple[str, str]] = []
         win.compare_requested.connect(lambda r, p: got.append((r.uid, p.uid)))
@@ -32,3 +33,10 @@ def test_previous_of_same_patient_and_compare_signal(qtbot) -> None:
         win.current_row = lambda: by["e"]  # type: ignore[method-assign]
         win.compare_current()
         assert got == [("c", "b")] and "patient id" in win.statusBar().currentMessage()
+        win.current_row = lambda: by["a"]  # type: ignore[method-assign]
+        win.compare_current()
+        assert got == [("c", "b")] and "No earlier ECG" in win.statusBar().currentMessage()
+        # Without dates another of theirs is taken, and the comparison says the order is unknown
+        undated = WorklistRow("f", "/x/f.hea", patient_id="P3", order=5)
+        win.model.merge([undated, WorklistRow("g", "/x/g.hea", patient_id="P3", order=6)])
+        assert win.previous_of(undated).uid == "g"
