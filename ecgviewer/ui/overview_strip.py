@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,14 @@ def clock(record: Record | None, t: float) -> str:
     """Time from the start (h:mm:ss), plus the clock time when the file knows it."""
     text = elapsed_text(t)
     if record is not None and record.start is not None:
-        text += f" (clock {(record.start + timedelta(seconds=t)).strftime('%H:%M:%S')})"
+        text += f" (clock {clock_time(record.start, t)})"
     return text
+
+
+def clock_time(start: datetime, t: float) -> str:
+    """The clock time ``t`` s after ``start``, to the second as :func:`elapsed_text` rounds
+    it (truncated, "0:01:05 from start" stood beside "clock 07:01:04")."""
+    return (start + timedelta(seconds=round(t))).strftime("%H:%M:%S")
 
 
 def done_message(state: LongRecordingScores, text: str, top: int = TOP_FINDINGS) -> str:
@@ -284,28 +290,32 @@ class LongRecordingPanel(QWidget):
         last = max(0.0, self.record.duration - PAGE_S)
         self.t0 = min(max(0.0, float(t0)), last)
         self.strip.set_view(self.t0, self.t0 + PAGE_S)
-        start, end = elapsed_text(self.t0, long=True), elapsed_text(self.t0 + PAGE_S, long=True)
+        end_t = min(self.t0 + PAGE_S, self.record.duration)
+        start, end = elapsed_text(self.t0, long=True), elapsed_text(end_t, long=True)
         pages = math.ceil(self.record.duration / PAGE_S)
+        # The last page starts less than a page before the end: it is the last, not "9 of 10".
+        number = pages if self.t0 >= last - 1e-6 else int(self.t0 // PAGE_S) + 1
         self.position_label.setText(
-            f"{start} – {end} from start{self._clock_note(self.t0)}"
-            f"   (page {int(self.t0 // PAGE_S) + 1} of {pages})"
+            f"{start} – {end} from start{self._clock_note(self.t0)}   (page {number} of {pages})"
         )
 
     def _clock_note(self, t: float) -> str:
         if self.record is None or self.record.start is None:
             return ""
-        return f", clock {(self.record.start + timedelta(seconds=t)).strftime('%H:%M:%S')}"
+        return f", clock {clock_time(self.record.start, t)}"
 
     def page(self, delta_s: float) -> None:
         self.go_to(self.t0 + delta_s)
 
     def step_finding(self, delta: int) -> Finding | None:
         """Go to the next (``delta=1``) or previous top anomaly, most unusual first."""
-        if self.state is None:
-            return None
-        found = self.state.ranked_findings(TOP_FINDINGS)
+        found = self.state.ranked_findings(TOP_FINDINGS) if self.state is not None else []
         if not found:
-            self.finding_label.setText("No findings yet: score the recording first.")
+            self.finding_label.setText(
+                f"No findings: this recording cannot be scored ({self.unscorable})."
+                if self.unscorable
+                else "No findings yet: score the recording first."
+            )
             return None
         self.finding_index = (self.finding_index + delta) % len(found)
         f = found[self.finding_index]

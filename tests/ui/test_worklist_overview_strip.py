@@ -147,3 +147,34 @@ def test_done_message_agrees_with_what_happened():
     msg = done_message(state, "Scoring finished")
     assert msg.startswith("Scoring finished: 100 of 181 windows scored.")
     assert "No findings." in msg and "81 not scored: too short." in msg
+
+
+def test_the_last_page_is_numbered_last_and_clock_times_agree(qtbot):
+    """A 95.6 s Holter's last page read "0:01:26 – 0:01:36 (page 9 of 10)" and never 10 of
+    10; "0:01:05 from start" stood beside "clock 07:01:04" (rounded against truncated)."""
+    from datetime import datetime
+
+    from ecgviewer.ui.overview_strip import clock
+
+    p = LongRecordingPanel(detector=FakeDetector(), batch=8)
+    qtbot.addWidget(p)
+    sig = np.tile(0.2 * np.sin(np.arange(9560) / 10.0), (3, 1)).astype(np.float32)
+    rec = Record(sig, 100.0, ["I", "II", "V1"], start=datetime(2020, 1, 1, 7, 0, 0))
+    p.set_record(rec)
+    p.go_to(1e6)
+    assert p.position_label.text().endswith("(page 10 of 10)")
+    assert "0:01:36" in p.position_label.text()  # the end, rounded: not past it
+    assert clock(rec, 64.6) == "0:01:05 (clock 07:01:05)"
+    p.shutdown()
+
+
+def test_next_finding_says_why_a_recording_has_none(qtbot):
+    """A two-lead Holter: the button said "Cannot be scored" and Next finding "score the
+    recording first"."""
+    p = LongRecordingPanel(detector=None, batch=8)
+    qtbot.addWidget(p)
+    p.set_record(recording())
+    assert p.unscorable
+    assert p.step_finding(1) is None
+    assert "cannot be scored" in p.finding_label.text()
+    p.shutdown()
