@@ -495,6 +495,9 @@ class FindingsPanel(QGroupBox):
 
     def set_findings(self, findings: list[Finding]) -> None:
         self.findings = list(findings)
+        # One time format for the whole list: "32.9-33.9 s" beside "0:01:00-0:01:09" in one
+        # Holter's list read as two clocks.
+        long = any(f.end >= 60.0 for f in findings)
         self.table.blockSignals(True)
         self.table.setRowCount(len(findings))
         for r, f in enumerate(findings):
@@ -504,7 +507,7 @@ class FindingsPanel(QGroupBox):
             lead = (f.lead or "all") + (" (noise?)" if f.noisy else "")
             when = (  # a Holter's findings in h:mm:ss, as its overview and status bar say them
                 f"{wording.elapsed_text(f.start, long=True)}-{wording.elapsed_text(f.end, long=True)}"
-                if f.end >= 60.0
+                if long
                 else f"{f.start:.1f}-{f.end:.1f} s"
             )
             for c, text in enumerate((str(r + 1), lead, when, size, pct)):

@@ -181,3 +181,21 @@ def test_the_analysis_panel_names_measurements_far_from_normal(qtbot) -> None:  
     result.measure_z = {}
     panel.show_scored(result, has_findings=False, elapsed=0.1)
     assert "beyond normal ECGs" not in panel.verdict_label.text()
+
+
+def test_the_findings_list_uses_one_time_format(qtbot) -> None:  # noqa: ANN001
+    """A Holter's list showed "32.9-33.9 s" beside "0:01:00-0:01:09"."""
+    from ecgviewer.result import Finding
+    from ecgviewer.ui.panels import FindingsPanel
+
+    panel = FindingsPanel()
+    qtbot.addWidget(panel)
+    panel.set_findings(
+        [Finding("V2", 32.9, 33.9, 5.0, 99.9, "beat"), Finding("II", 60.4, 69.4, 4.0, 99.0, "x")]
+    )
+    assert [panel.table.item(r, 2).text() for r in range(2)] == [
+        "0:00:33-0:00:34",
+        "0:01:00-0:01:09",
+    ]
+    panel.set_findings([Finding("V2", 3.0, 3.6, 5.0, 99.9, "beat")])
+    assert panel.table.item(0, 2).text() == "3.0-3.6 s"
