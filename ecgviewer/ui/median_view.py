@@ -277,10 +277,15 @@ class MedianActions(QObject):
             self.compare_with(path)
 
     def compare_with(
-        self, previous: Record | str, previous_percentile: float | None = None
+        self,
+        previous: Record | str,
+        previous_percentile: float | None = None,
+        this_percentile: float | None = None,
     ) -> None:
         """Compare the open ECG with ``previous`` (a Record or a file path); its anomaly
-        percentile, when known (the worklist scored it), joins the table of changes."""
+        percentile, when known (the worklist scored it), joins the table of changes, and so
+        does ``this_percentile`` where the open ECG's own scoring has not finished yet (the
+        worklist knows it: its row read "—" for good)."""
         from ecgviewer import io as ecg_io
         from ecgviewer.errors import ECGError
 
@@ -313,6 +318,8 @@ class MedianActions(QObject):
         def done(both_measured: tuple) -> None:
             m, pm, remeasured = both_measured
             pct = getattr(w.result, "percentile", None)
+            if pct is None:
+                pct = this_percentile
             shown = compare_window(
                 w.record, m, prev, pm, w.plot.px_per_mm, (pct, previous_percentile), w, remeasured
             )

@@ -182,7 +182,9 @@ class ReviewFeatures(QObject):
         except Exception as exc:  # noqa: BLE001 - the viewer stays usable
             show_error(w, exc)
             return
-        w.median.compare_with(prev, previous_percentile=previous.percentile)
+        w.median.compare_with(
+            prev, previous_percentile=previous.percentile, this_percentile=row.percentile
+        )
 
     # -------------------------------------------------------------- reports
     def review_of(self, record: Record) -> Review | None:
