@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -845,6 +846,12 @@ class Detector:
         return with_quality(result, record, quality)
 
 
+#: Annotation texts that say the recorder marked artefact or noise there.
+ARTEFACT_WORDS = re.compile(r"artefact|artifact|noise", re.IGNORECASE)
+#: Seconds around such a mark counted as its span (a beat mark has no duration).
+ARTEFACT_MARGIN_S = 0.5
+
+
 def _noise_marked(
     findings: list[Finding], record: Record, p: Prepared, quality: SignalQuality, cfg: ModelConfig
 ) -> list[Finding]:
@@ -871,6 +878,15 @@ def _noise_marked(
     for q in quality.leads:
         if NOISY in q.problems:
             by_lead[normalize_lead_name(q.lead)] = [(0.0, float("inf"))]
+    # What the recorder itself marked as artefact or noise (an ISHNE Holter's "X" beats, a
+    # WFDB noise annotation): three of a Holter strip's top ten findings sat on its own
+    # artefact marks, which a motion artefact's slow shape does not show in the EMG band.
+    for ann in getattr(record, "annotations", None) or ():
+        if not ARTEFACT_WORDS.search(ann.text or ""):
+            continue
+        span = (ann.onset - ARTEFACT_MARGIN_S, ann.onset + ann.duration + ARTEFACT_MARGIN_S)
+        for lead in [normalize_lead_name(ann.lead)] if ann.lead else wanted:
+            by_lead.setdefault(str(lead), []).append(span)
     if not by_lead:
         return findings
     out = []

@@ -276,3 +276,28 @@ def test_findings_on_a_burst_of_noise_are_marked_and_put_last() -> None:
     )
     out = _noise_marked(findings, rec, p, q, cfg)  # type: ignore[arg-type]
     assert [(f.lead, f.noisy) for f in out] == [("II", False), ("II", True), ("V2", True)]
+
+
+def test_a_finding_on_the_recorders_own_artefact_mark_is_marked() -> None:
+    """An ISHNE Holter's "X" beats ("artefact"): findings there were not marked, a motion
+    artefact's slow shape showing nothing in the EMG band."""
+    from types import SimpleNamespace
+
+    from ecgviewer.record import Annotation, Record
+    from ecgviewer.result import Finding
+    from ecgviewer.signal.quality import assess_record
+    from ecgviewer.signal.rpeaks import detect_r_peaks
+    from ecgviewer.signal.synthetic import synthetic_ecg
+    from model.config import ModelConfig
+    from model.infer import _noise_marked
+
+    fs = 500.0
+    syn = synthetic_ecg(fs=fs, duration=10.0, seed=2)
+    x = syn.signal.astype(np.float64)
+    notes = [Annotation(4.2, 0.0, "artefact"), Annotation(8.5, 0.0, "N")]
+    rec = Record(x.astype(np.float32), fs, list(syn.leads), annotations=notes)
+    cfg = ModelConfig()
+    p = SimpleNamespace(r_peaks=detect_r_peaks(x, fs) * cfg.fs / fs, n_in=x.shape[1])
+    findings = [Finding("V2", 3.9, 4.9, 6.0), Finding("II", 8.0, 9.0, 4.0)]
+    out = _noise_marked(findings, rec, p, assess_record(rec), cfg)  # type: ignore[arg-type]
+    assert [(f.lead, f.noisy) for f in out] == [("II", False), ("V2", True)]
