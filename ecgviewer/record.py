@@ -161,6 +161,8 @@ CART_MEASUREMENT_UNITS: dict[str, str] = {
     "qrs": "ms",
     "qt": "ms",
     "qtc": "ms",
+    "qtcf": "ms",
+    "atrial_rate": "bpm",
     "p_axis": "deg",
     "qrs_axis": "deg",
     "t_axis": "deg",

@@ -85,7 +85,8 @@ def comparison(p: float | None) -> str:
     """ "More unusual than 97.3 % of normal ECGs" (what the percentile means), under a headline."""
     if not _finite(p):
         return "no percentile available for this model"
-    pct = percentile_text(p).replace("> ", "over ").replace("< ", "under ")
+    # "More unusual than over 99.9 %" read garbled: at the top it is simply 99.9 %.
+    pct = percentile_text(p).replace("> ", "").replace("< ", "under ")
     return f"More unusual than {pct} of normal ECGs"
 
 

@@ -169,12 +169,11 @@ class MeasurementNovelty:
         unusual, not which; a first-degree AV block (PR 318 ms) showed no finding at all."""
         row_all = np.asarray(x, np.float64)
         names = [n for n in _GLOBAL if n in self.names]
-        if any(
-            flag in self.names and row_all[self.names.index(flag)] > 0
-            for flag in ("irregular", "no_p")
-        ):
-            # No consistent P wave (atrial fibrillation): a P-based value is not a P wave's,
-            # and "PR longer" beside "PR unavailable" read as an AV block.
+        if "irregular" in self.names and row_all[self.names.index("irregular")] > 0:
+            # An irregular rhythm (atrial fibrillation): a P-based value is not a P wave's, and
+            # "PR longer" beside "PR unavailable" read as an AV block. (Not the "no_p" feature:
+            # it says the P duration was not measured, and a first-degree AV block with a
+            # measured PR of 318 ms lost its PR.)
             names = [n for n in names if n not in _P_BASED]
         idx = [self.names.index(n) for n in names]
         row = row_all[idx]

@@ -54,7 +54,7 @@ def test_headline_and_sentence():
     assert wording.headline(100.0) == "Unusual · above 99.9\u00a0% of normal ECGs"
     assert wording.headline(0.01) == "Within normal range · lower than 99.9\u00a0% of normal ECGs"
     assert wording.verdict(100.0) == (
-        "Unusual for a normal ECG: more unusual than over 99.9 % of normal ECGs"
+        "Unusual for a normal ECG: more unusual than 99.9 % of normal ECGs"
     )
     assert wording.verdict(12.0).startswith("within the range of normal ECGs")
 

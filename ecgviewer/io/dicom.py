@@ -589,7 +589,7 @@ class _Builder:
             median_leads=tuple(median[0].names[k] for k, v in enumerate(median[0].voltage) if v)
             if median
             else (),
-            source=str(self.ds.get("Manufacturer") or "DICOM"),
+            source=self._device() or "DICOM",
         )
 
 

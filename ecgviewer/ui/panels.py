@@ -504,11 +504,11 @@ class FindingsPanel(QGroupBox):
             pct = "-" if f.percentile is None else wording.percentile_text(f.percentile)
             size = wording.sd_text(f.score)
             tip = f"{size} SD above normal ECGs in this lead: {f.reason}"
-            lead = (f.lead or "all") + (" (noise?)" if f.noisy else "")
-            when = (  # a Holter's findings in h:mm:ss, as its overview and status bar say them
-                f"{wording.elapsed_text(f.start, long=True)}-{wording.elapsed_text(f.end, long=True)}"
-                if long
-                else f"{f.start:.1f}-{f.end:.1f} s"
+            # "(?)" greyed, the reason in the tooltip: "(noise?)" and h:mm:ss times pushed the
+            # Pct column out of a Holter's table.
+            lead = (f.lead or "all") + (" (?)" if f.noisy else "")
+            when = (
+                f"{_minutes(f.start)}-{_minutes(f.end)}" if long else f"{f.start:.1f}-{f.end:.1f} s"
             )
             for c, text in enumerate((str(r + 1), lead, when, size, pct)):
                 item = QTableWidgetItem(text)
@@ -544,6 +544,14 @@ class FindingsPanel(QGroupBox):
         idx = self.current_index()
         if 0 <= idx < len(self.findings):
             self.finding_activated.emit(self.findings[idx])
+
+
+def _minutes(t: float) -> str:
+    """A finding's time in a long recording: "0:44.5", "1:02:03.4" (a tenth of a second: a
+    1 s finding read "0:00:01-0:00:01" in whole seconds)."""
+    h, rem = divmod(max(0.0, t), 3600.0)
+    m, s = divmod(rem, 60.0)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h >= 1 else f"{int(m)}:{s:04.1f}"
 
 
 class CartStatementsPanel(QGroupBox):

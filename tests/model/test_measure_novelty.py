@@ -159,3 +159,15 @@ def test_a_scored_ecg_carries_its_far_measurements() -> None:
     res = det.score(_ptbxl(1))
     assert all(abs(v) >= 4.0 for v in res.measure_z.values())
     assert res.summary().get("measure_z", {}) == res.measure_z
+
+
+def test_a_measured_pr_stays_named_when_the_p_duration_is_not() -> None:
+    """The "no_p" feature says that the P duration was not measured, not that there is no P
+    wave: a first-degree AV block with a measured PR of 318 ms lost its PR."""
+    rng = np.random.default_rng(6)
+    model = _fitted(rng, 2000)
+    names = model.names
+    x = np.zeros(len(names))
+    x[names.index("pr_ms")] = 6.7
+    x[names.index("no_p")] = 1.0
+    assert list(model.global_z(x)) == ["pr_ms"]

@@ -14,7 +14,7 @@ from tests.ui.fakes import FakeScoreResult
     "p, words",
     [
         (98.4, "Unusual for a normal ECG: more unusual than 98.4 % of normal ECGs"),
-        (100.0, "more unusual than over 99.9 % of normal ECGs"),
+        (100.0, "more unusual than 99.9 % of normal ECGs"),
         (85.0, "Somewhat unusual"),
         (40.0, "within the range of normal ECGs"),
         (None, "no percentile"),

@@ -194,8 +194,8 @@ def test_the_findings_list_uses_one_time_format(qtbot) -> None:  # noqa: ANN001
         [Finding("V2", 32.9, 33.9, 5.0, 99.9, "beat"), Finding("II", 60.4, 69.4, 4.0, 99.0, "x")]
     )
     assert [panel.table.item(r, 2).text() for r in range(2)] == [
-        "0:00:33-0:00:34",
-        "0:01:00-0:01:09",
+        "0:32.9-0:33.9",
+        "1:00.4-1:09.4",
     ]
     panel.set_findings([Finding("V2", 3.0, 3.6, 5.0, 99.9, "beat")])
     assert panel.table.item(0, 2).text() == "3.0-3.6 s"
