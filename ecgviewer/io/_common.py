@@ -189,6 +189,13 @@ def derive_standard_leads(
 _NO_NAME = {"none", "unknown", "n/a", "na", "null"}
 
 
+#: A patient name longer than this is cut (an aECG with 100,000 <given> parts made one of
+#: 200,000 characters, which the comparison's warning then printed whole).
+MAX_NAME_CHARS = 120
+#: At most this many given/middle names are joined.
+MAX_NAME_PARTS = 6
+
+
 def person_name(family: str | None, *given: str | None) -> str | None:
     """ "FAMILY, Given Middle" from a file's name parts, or None where the file holds none.
 
@@ -201,10 +208,9 @@ def person_name(family: str | None, *given: str | None) -> str | None:
         return "" if text.lower() in _NO_NAME or not text.strip("xX*?-., ") else text
 
     last = clean(family)
-    rest = " ".join(p for p in (clean(g) for g in given) if p)
-    if last and rest:
-        return f"{last}, {rest}"
-    return (last or rest) or None
+    rest = " ".join(p for p in (clean(g) for g in given[:MAX_NAME_PARTS]) if p)
+    name = (f"{last}, {rest}" if last and rest else last or rest)[:MAX_NAME_CHARS].strip()
+    return name or None
 
 
 def printable_name(text: str | None) -> str:

@@ -236,12 +236,19 @@ def _load_csv(p: Path) -> tuple[np.ndarray, list[str] | None, int]:
                     )
             except ValueError as exc:
                 raise CorruptFileError(p, f"{what} values are not all numbers ({exc})") from None
+            if keep is not None:
+                fh.seek(0)
+                _check_left_out_empty(p, fh, keep, _width, delimiter, header is not None)
     except UnicodeDecodeError:
         raise CorruptFileError(p, f"not a text file ({what} expected)") from None
     if data.size == 0:
         raise EmptyFileError(p, f"the {what} has a header row but no samples")
-    if header is not None and keep is not None and len(header) > max(keep):
-        header = [header[k] for k in keep]
+    if header is not None and keep is not None:
+        if len(header) != _width:  # which name goes with which kept column is not known
+            raise CorruptFileError(
+                p, f"header row has {len(header)} names but rows have {_width} values"
+            )
+        header = [header[k] for k in keep]  # a header of every column: its kept names
     if header is not None:
         if len(header) != data.shape[1]:
             raise CorruptFileError(
@@ -265,6 +272,28 @@ def _filled_columns(lines: list[str], delimiter: str) -> tuple[list[int] | None,
     width = max(len(r) for r in rows)
     filled = [k for k in range(width) if any(k < len(r) and r[k].strip() for r in rows)]
     return (filled if filled and len(filled) < width else None), width
+
+
+def _check_left_out_empty(
+    p: Path, fh: Any, keep: list[int], width: int, delimiter: str, skip_first: bool
+) -> None:
+    """Refuse a table whose left-out columns (empty in its first rows) hold a value later,
+    or whose rows are wider than the first rows said: a lead filled from row 6,000 on was
+    dropped with a note, and a line of a million columns cut by the sample kept 32,768.
+    One streaming pass, bounded by the size limit of text arrays."""
+    kept = set(keep)
+    for row in csv.reader(_data_lines(fh, skip_first), delimiter=delimiter):
+        if len(row) > width:
+            raise CorruptFileError(
+                p, f"rows have up to {len(row):,} values, the first rows {width}"
+            )
+        for k, cell in enumerate(row):
+            if k not in kept and cell.strip():
+                raise CorruptFileError(
+                    p,
+                    f"column {k + 1} is empty in the first rows but holds values later: "
+                    "give every lead a value in every row",
+                )
 
 
 def _data_lines(fh: Any, skip_first: bool) -> Any:

@@ -505,7 +505,7 @@ class _Document:
             return None  # CardioSoft's 1/1/1: not given
         try:
             return date(year, month, day)
-        except ValueError:
+        except (ValueError, OverflowError):  # <Year>1e300</Year>
             return None
 
     def _device(self) -> str | None:

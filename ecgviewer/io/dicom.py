@@ -38,6 +38,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,9 @@ _MEASUREMENT_NAMES = {
     "pp interval": "pp",
 }
 
+
+#: Waveform annotation items read at most (a cart writes tens to a few hundred).
+MAX_ANNOTATION_ITEMS = 5000
 
 #: Measurement codes (scheme, code value) -> cart reading key. Why the code before the label:
 #: an ECG Toolkit conversion labels its T axis (SCPECG 5.10.3-15) "QRS Axis", and a cart
@@ -487,14 +491,13 @@ class _Builder:
                 years = start.year - y - ((start.month, start.day) < (mo, d))
                 age = float(years) if 0 <= years < 150 else None
         pid = str(ds.get("PatientID") or "").strip() or None
-        # PN: family^given^middle^prefix^suffix (the alphabetic group, before any "=").
-        parts = str(ds.get("PatientName") or "").split("=")[0].split("^")
-        born = parse_date(str(ds.get("PatientBirthDate") or ""), "%Y%m%d")
+        born_text = ds.get("PatientBirthDate")
+        born = parse_date(born_text if isinstance(born_text, str) else "", "%Y%m%d")
         return Patient(
             id=pid,
             age=age,
             sex=sex if sex in ("M", "F") else None,
-            name=person_name(parts[0], *parts[1:3]),
+            name=_person_name(ds.get("PatientName")),
             birth_date=birth_date(born, start),
         )
 
@@ -517,7 +520,7 @@ class _Builder:
         out: list[Annotation] = []
         if group is None:
             return out
-        for ann in self.ds.get("WaveformAnnotationSequence") or []:
+        for ann in self._annotations():
             text = str(ann.get("UnformattedTextValue") or "").strip()
             positions = ann.get("ReferencedSamplePositions")
             channels = ann.get("ReferencedWaveformChannels")
@@ -541,10 +544,34 @@ class _Builder:
                 out.append(Annotation((first - 1) / fs, max(0, last - first) / fs, text))
         return sorted(out, key=lambda a: a.onset)
 
+    def _annotations(self) -> list[Any]:
+        """The waveform annotation items, at most :data:`MAX_ANNOTATION_ITEMS` of them, each a
+        dataset (an item of another VR is skipped). Why: 100,000 items took 35 s and 700 MB,
+        pydicom parsing each lazily; and one item written as bytes refused the whole file."""
+        from pydicom.dataset import Dataset
+
+        items = self.ds.get("WaveformAnnotationSequence") or []
+        try:
+            count = len(items)
+        except TypeError:
+            return []
+        if count > MAX_ANNOTATION_ITEMS:
+            self.notes.append(
+                f"{count:,} waveform annotations: the first {MAX_ANNOTATION_ITEMS:,} read"
+            )
+        out = []
+        for ann in islice(items, MAX_ANNOTATION_ITEMS):
+            if isinstance(ann, Dataset):
+                names = ann.get("ConceptNameCodeSequence")
+                if names is not None and not all(isinstance(n, Dataset) for n in names):
+                    continue  # a code sequence written as bytes: no measurement to read
+                out.append(ann)
+        return out
+
     def _cart(self, median: list[_Group]) -> CartReading | None:
         measurements: dict[str, float] = {}
         statements: list[str] = []
-        for ann in self.ds.get("WaveformAnnotationSequence") or []:
+        for ann in self._annotations():
             text = ann.get("UnformattedTextValue")
             if text and str(text).strip():
                 if ann.get("ReferencedSamplePositions") is None:
@@ -685,3 +712,19 @@ def _num(value: Any, default: float | None) -> float | None:
     except (TypeError, ValueError):
         return default
     return number if np.isfinite(number) else default
+
+
+def _person_name(value: Any) -> str | None:
+    """A DICOM PN value as "FAMILY, Given Middle": family^given^middle^prefix^suffix, the
+    alphabetic group before any "="; the first of several values. Anything that is not text
+    (a name of another VR, bytes) gives None: a 100 kB name stored as UN read "b'AAAA…" and
+    two values "[Doe, Jane, Roe Rick]"."""
+    from pydicom.multival import MultiValue
+    from pydicom.valuerep import PersonName
+
+    if isinstance(value, MultiValue):
+        value = value[0] if len(value) else None  # several names: the first
+    if not isinstance(value, (str, PersonName)):
+        return None  # bytes (a name stored as UN or OB), a sequence, nothing
+    parts = str(value).split("=")[0].split("^")
+    return person_name(parts[0], *parts[1:3])

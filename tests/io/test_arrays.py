@@ -280,3 +280,20 @@ def test_huge_csv_values_refused_without_a_numpy_warning(tmp_path: Path, value, 
         warnings.simplefilter("error")  # a RuntimeWarning leaking to stderr fails
         with pytest.raises(InvalidSignalError, match=words):
             ecg_io.read(path, fs=250, units="V")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("I,II\n1,,3\n2,,4\n", "header row has 2 names but rows have 3 values"),
+        # filled after the 64 kB the columns are judged on
+        ("1,,3\n" * 20_000 + "1,2,3\n", "column 2 is empty in the first rows but holds values"),
+    ],
+)
+def test_left_out_columns_never_hide_data_or_shift_names(tmp_path: Path, text, problem) -> None:
+    """A header shorter than the rows gave its second name to the third column; a lead filled
+    only after the first rows was dropped with a note: both are refused now."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(CorruptFileError, match=problem):
+        arrays.read(path, fs=500)

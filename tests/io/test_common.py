@@ -95,3 +95,11 @@ def test_real_cart_files_give_the_patients_name_and_birth_date(fixture, name, bo
     patient = ecg_io.read(path).patient
     assert patient.name == name
     assert patient.birth_date == date.fromisoformat(born)
+
+
+def test_a_name_of_many_parts_is_cut():
+    """An aECG with 100,000 <given> parts made a name of 200,000 characters."""
+    from ecgviewer.io._common import MAX_NAME_CHARS, person_name
+
+    name = person_name("F", *["G"] * 100_000)
+    assert name is not None and len(name) <= MAX_NAME_CHARS

@@ -267,3 +267,27 @@ def test_a_file_that_is_not_dicom_says_so_without_pydicoms_advice(tmp_path):
         read(path)
     assert "not a valid DICOM file" in str(info.value)
     assert "force" not in str(info.value)  # pydicom's "Use force=True" is for programmers
+
+
+def test_odd_patient_names_and_annotation_items_do_not_reach_the_reader(tmp_path):
+    """A hostile sweep: two names read "[Doe, Jane, Roe Rick]", a name stored as bytes
+    "b'\\x00\\xff...'", and one annotation whose code sequence was written as bytes refused
+    the whole file with "AttributeError: 'int' object has no attribute 'get'"."""
+    from pydicom.dataset import Dataset
+
+    from tests.io._writers import LEADS_12, synthetic_12lead, write_dicom_ecg
+
+    path = write_dicom_ecg(tmp_path / "x.dcm", synthetic_12lead(500.0, 2.0), 500.0, LEADS_12)
+    ds = _dataset(path)
+    ds.PatientName = ["Doe^Jane", "Roe^Rick"]
+    bad = Dataset()
+    bad.add_new(0x0040A043, "OB", b"\x01\x02\x03")
+    bad.NumericValue = 5
+    ds.WaveformAnnotationSequence = [*(ds.get("WaveformAnnotationSequence") or []), bad]
+    ds.save_as(str(path))
+    rec = read(path)
+    assert rec.patient.name == "Doe, Jane"
+    ds = _dataset(path)
+    ds.add_new(0x00100010, "OB", b"\x00\xff" * 10)
+    ds.save_as(str(path))
+    assert read(path).patient.name is None

@@ -157,6 +157,17 @@ def ascii_text(text: str) -> str:
     return "".join(ch for ch in plain if " " <= ch <= "~")
 
 
+def ascii_name_note(name: str, fmt: str) -> list[str]:
+    """The writer's note when :func:`ascii_text` changes a patient name ("Müller" is written
+    "Muller"; a name in another script is left out), so the change is said, not silent."""
+    written = ascii_text(name)
+    if written == name:
+        return []
+    if not written.strip(" ,.-'"):
+        return [f"patient name not written: {fmt} headers hold ASCII only"]
+    return [f"patient name written as {written!r}: {fmt} headers hold ASCII only"]
+
+
 class TextCleaner:
     """:func:`clean_text` that counts the texts it changed, for the writer's note."""
 

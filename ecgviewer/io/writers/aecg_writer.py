@@ -125,7 +125,8 @@ def iter_write(record: Record, path: Path) -> Progress:
                 'codeSystem="2.16.840.1.113883.5.1"/>'
             )
         if record.patient.birth_date is not None:
-            w(f'<birthTime value="{record.patient.birth_date:%Y%m%d}"/>')
+            born = record.patient.birth_date  # four-digit year: %Y gives "1" for year 1
+            w(f'<birthTime value="{born.year:04d}{born.month:02d}{born.day:02d}"/>')
         w("</subjectDemographicPerson>\n")
         w(
             "  </trialSubject></subject></subjectAssignment></componentOf></timepointEvent>"

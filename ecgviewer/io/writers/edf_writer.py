@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from ecgviewer.errors import InvalidSignalError
-from ecgviewer.io.writers import Progress, WriteResult, ascii_text, chunks, lead_ranges
+from ecgviewer.io.writers import (
+    Progress,
+    WriteResult,
+    ascii_name_note,
+    ascii_text,
+    chunks,
+    lead_ranges,
+)
 from ecgviewer.record import Record
 
 #: edflib's longest annotation text (EDFLIB_WRITE_MAX_ANNOTATION_LEN).
@@ -175,6 +182,7 @@ def iter_write(record: Record, path: Path) -> Progress:
             writer.setSex(1 if record.patient.sex == "M" else 0)
         if record.patient.name:
             writer.setPatientName(ascii_text(record.patient.name)[:60].replace(" ", "_"))
+            notes.extend(ascii_name_note(record.patient.name, "EDF+"))
         if record.patient.birth_date is not None:
             writer.setBirthdate(record.patient.birth_date)
         elif record.patient.age is not None:

@@ -179,3 +179,19 @@ def test_holter_lead_names_with_spaces_survive(tmp_path, ext):
 
     rec = Record(np.zeros((2, 500), np.float32), 250.0, ["lead 1 (bipolar)", "V5"])
     assert ecg_io.read(write(rec, tmp_path / f"x{ext}").paths[0]).leads == rec.leads
+
+
+def test_a_name_the_ascii_formats_cannot_hold_is_said(tmp_path):
+    """EDF+ and WFDB headers are ASCII: "Müller" is written "Muller", a name in another
+    script is left out, and the writer says so (it was silent)."""
+    from dataclasses import replace
+
+    src = FIXTURES / SOURCES["ge_muse"]
+    if not src.is_file():
+        pytest.skip(f"fixture {src} not found")
+    rec = ecg_io.read(src)
+    for name, said in (("Müller, Anna", "written as 'Muller, Anna'"), ("李, 明", "not written")):
+        named = replace(rec, patient=replace(rec.patient, name=name))
+        for fmt in ("edf", "wfdb"):
+            result = write(named, tmp_path / f"{fmt}{len(name)}.{OUTPUTS[fmt].split('.')[1]}", fmt)
+            assert any(said in n for n in result.notes), (fmt, result.notes)
