@@ -112,8 +112,8 @@ def own_entries(path: Path, fh: Any, paged_above: int) -> list[RecordEntry]:
         if not hasattr(node, "attrs") or "signal" not in node:
             raise CorruptFileError(path, f"ECG group '{key}' has no 'signal' dataset")
         attrs = node.attrs
-        patient = _patient(attrs)
         start = _parse_iso(path, key, _attr_str(attrs, "start"))
+        patient = _patient(attrs, start)
         entries.append(
             RecordEntry(
                 source=str(path),
@@ -223,12 +223,13 @@ class _OwnLoader:
                     )
             with np.errstate(invalid="ignore", over="ignore"):  # Record rejects the inf
                 signal = data.astype(np.float32)
+        start = _parse_iso(path, key, _attr_str(attrs, "start"))
         return Record(
             signal=signal,
             fs=fs,
             leads=leads,
-            start=_parse_iso(path, key, _attr_str(attrs, "start")),
-            patient=_patient(attrs),
+            start=start,
+            patient=_patient(attrs, start),
             annotations=_read_annotations(path, key, node),
             source=str(path),
             format="hdf5",
@@ -369,13 +370,13 @@ def _chunks(rec: Record) -> tuple[int, int] | None:
     return (n_leads, min(n_samples, max(1, int(rec.fs * 10))))
 
 
-def _patient(attrs: Any) -> Patient:
+def _patient(attrs: Any, start: datetime | None = None) -> Patient:
     """The patient an ECG group's attributes describe (files written before names were kept
-    have no ``patient_name`` or ``birth_date``)."""
+    have no ``patient_name`` or ``birth_date``; a birth date after ``start`` is none)."""
     return Patient(
         id=_attr_str(attrs, "patient_id"),
         age=float_or_none(attrs.get("age")),
         sex=_attr_str(attrs, "sex"),
         name=person_name(_attr_str(attrs, "patient_name")),
-        birth_date=birth_date(parse_date(_attr_str(attrs, "birth_date"), "%Y-%m-%d")),
+        birth_date=birth_date(parse_date(_attr_str(attrs, "birth_date"), "%Y-%m-%d"), start),
     )

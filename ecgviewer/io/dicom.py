@@ -481,24 +481,23 @@ class _Builder:
         ds = self.ds
         sex = str(ds.get("PatientSex") or "").strip().upper()
         age = None
+        born_text = ds.get("PatientBirthDate")
+        born = birth_date(
+            parse_date(born_text.strip() if isinstance(born_text, str) else "", "%Y%m%d"), start
+        )
         m = re.fullmatch(r"(\d{1,3})([YMWD])", str(ds.get("PatientAge") or "").strip().upper())
         if m:
             age = round(int(m.group(1)) * _AGE_UNITS[m.group(2)], 2)
-        else:
-            birth = str(ds.get("PatientBirthDate") or "").strip()
-            if start is not None and re.fullmatch(r"\d{8}", birth):
-                y, mo, d = int(birth[:4]), int(birth[4:6]), int(birth[6:])
-                years = start.year - y - ((start.month, start.day) < (mo, d))
-                age = float(years) if 0 <= years < 150 else None
+        elif born is not None and start is not None:  # a real date only (not 30 February)
+            years = start.year - born.year - ((start.month, start.day) < (born.month, born.day))
+            age = float(years) if 0 <= years < 150 else None
         pid = str(ds.get("PatientID") or "").strip() or None
-        born_text = ds.get("PatientBirthDate")
-        born = parse_date(born_text if isinstance(born_text, str) else "", "%Y%m%d")
         return Patient(
             id=pid,
             age=age,
             sex=sex if sex in ("M", "F") else None,
             name=_person_name(ds.get("PatientName")),
-            birth_date=birth_date(born, start),
+            birth_date=born,
         )
 
     def _device(self) -> str | None:

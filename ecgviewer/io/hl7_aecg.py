@@ -441,8 +441,12 @@ class _Document:
             sex = code if code in ("M", "F") else None
         born = None
         if person is not None:
-            birth, _ = parse_hl7_ts(attr(person.find("birthTime"), "value"))
-            born = birth_date(birth.date() if birth is not None else None, start)
+            text = (attr(person.find("birthTime"), "value") or "").strip()
+            birth, _ = parse_hl7_ts(text)
+            # A date of birth to the day only: "1990" read as 1 January and could raise a
+            # false "different dates of birth" against another file's exact date.
+            whole = birth is not None and len(text) >= 8 and text[:8].isdigit()
+            born = birth_date(birth.date() if whole and birth is not None else None, start)
         return Patient(
             id=pid, age=self._age(person, start), sex=sex, name=_name(person), birth_date=born
         )

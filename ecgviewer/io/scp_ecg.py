@@ -495,17 +495,18 @@ class _Scp:
                 age = round(value * unit, 2)
         sex = {1: "M", 2: "F"}.get(tags.get(8, b"\x00")[0] if tags.get(8) else 0)
         start = _acquisition_time(tags.get(25, b""), tags.get(26, b""))
-        if age is None and len(tags.get(5, b"")) >= 4 and start is not None:
-            year = int.from_bytes(tags[5][:2], "little")
-            month, day = tags[5][2], tags[5][3]
-            if 1850 < year <= start.year and 1 <= month <= 12:
-                age = float(start.year - year - ((start.month, start.day) < (month, day)))
         born = None
         if len(tags.get(5, b"")) >= 4:
             try:
                 born = date(int.from_bytes(tags[5][:2], "little"), tags[5][2], tags[5][3])
             except ValueError:
                 born = None
+        born = birth_date(born, start)
+        if age is None and born is not None and start is not None:
+            # From a real date only (30 February gave an age and no birth date).
+            age = float(
+                start.year - born.year - ((start.month, start.day) < (born.month, born.day))
+            )
         patient = Patient(
             id=pid,
             age=age,
@@ -513,7 +514,7 @@ class _Scp:
             name=person_name(
                 _text(tags.get(0, b""), self.codec), _text(tags.get(1, b""), self.codec)
             ),
-            birth_date=birth_date(born, start),
+            birth_date=born,
         )
         return patient, start, _device(tags.get(14, b""))
 

@@ -103,3 +103,20 @@ def test_a_name_of_many_parts_is_cut():
 
     name = person_name("F", *["G"] * 100_000)
     assert name is not None and len(name) <= MAX_NAME_CHARS
+
+
+def test_a_year_only_hl7_birth_time_is_no_date_of_birth(tmp_path):
+    """birthTime "1990" read as 1990-01-01, which could raise a false "different dates of
+    birth" against another file's exact date."""
+    from ecgviewer import io as ecg_io
+
+    from ..conftest import FIXTURES
+
+    src = FIXTURES / "hl7aecg/hl7_example_mortara_eli250.xml"
+    if not src.is_file():
+        pytest.skip(f"fixture {src} not found")
+    text = src.read_text(encoding="utf-8")
+    assert '<birthTime value="19530508"/>' in text
+    path = tmp_path / "year_only.xml"
+    path.write_text(text.replace('<birthTime value="19530508"/>', '<birthTime value="1953"/>'))
+    assert ecg_io.read(path).patient.birth_date is None

@@ -291,3 +291,22 @@ def test_odd_patient_names_and_annotation_items_do_not_reach_the_reader(tmp_path
     ds.add_new(0x00100010, "OB", b"\x00\xff" * 10)
     ds.save_as(str(path))
     assert read(path).patient.name is None
+
+
+def test_an_impossible_birth_date_gives_no_age(tmp_path):
+    """PatientBirthDate 19900230 was refused as a date of birth but still gave an age."""
+    from datetime import datetime
+
+    from tests.io._writers import LEADS_12, synthetic_12lead, write_dicom_ecg
+
+    start = datetime(2020, 6, 1, 10, 0, 0)
+    path = write_dicom_ecg(
+        tmp_path / "x.dcm", synthetic_12lead(500.0, 2.0), 500.0, LEADS_12, start=start
+    )
+    ds = _dataset(path)
+    ds.PatientBirthDate = "19900230"
+    ds.save_as(str(path))
+    assert (read(path).patient.age, read(path).patient.birth_date) == (None, None)
+    ds.PatientBirthDate = "19900228"
+    ds.save_as(str(path))
+    assert read(path).patient.age == 30.0
