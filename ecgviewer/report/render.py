@@ -581,6 +581,7 @@ def _anomaly_lines(content: ReportContent) -> list[str]:
                 "Findings: "
                 + "; ".join(
                     f"{f.lead or 'all'} {f.start:.1f}-{f.end:.1f} s, {sd_text(f.score)} SD"
+                    + (" (possible artefact)" if getattr(f, "noisy", False) else "")
                     for f in top
                 )
                 + more

@@ -221,3 +221,12 @@ def test_every_later_page_says_what_it_is(tmp_path, content):
     second = " ".join(reader.pages[1].extract_text().split())
     assert "NOT A DIAGNOSTIC DEVICE" in second and "page 2 of 2" in second
     assert "interpretation NOT CONFIRMED" in second and "printed 20" in second
+
+
+def test_a_finding_over_noise_says_so_on_paper(tmp_path, content):
+    """On screen a finding over noise is greyed "(?)"; the printed list said nothing of it."""
+    from ecgviewer.result import Finding
+
+    content.findings = [Finding("II", 3.0, 4.0, 5.0, 99.9, "beat", noisy=True)]
+    text = _pdf_text(render.export_pdf(content, tmp_path / "r.pdf", "A4"))
+    assert "II 3.0-4.0 s, 5.0 SD (possible artefact)" in text
