@@ -24,7 +24,6 @@ isolated, never failing its chunk). What is added here is what a long unattended
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
@@ -46,10 +45,11 @@ from ecgviewer.analysis.results_file import (
     ResultsWriter,
     ResumeSet,
     Shard,
-    done_entries,
     merge_parts,
     part_files,
+    refuse_if_being_written,
     results_csv,
+    table_contents,
     table_lock,
     write_parquet,
 )
@@ -352,9 +352,7 @@ def score_archive(
         check_parquet_is_ours(csv_out.with_suffix(".parquet"))
     target = shard.part_path(csv_out) if shard.world > 1 else csv_out
     # A run of another shape (one process / sharded) still writing the same --out:
-    for path in [csv_out] if shard.world > 1 else part_files(csv_out):
-        with table_lock(path, create=False, shared=True):
-            pass
+    refuse_if_being_written([csv_out] if shard.world > 1 else part_files(csv_out))
     with table_lock(target):
         return _score_archive(
             source,
@@ -390,8 +388,9 @@ def _score_archive(
 ) -> ArchiveRun:
     """:func:`score_archive` with this process's results file locked."""
     parquet_out = csv_out.with_suffix(".parquet")
-    done = ResumeSet(done_entries(csv_out))
-    check_same_model(csv_out, model_version)
+    entries, models = table_contents(csv_out)
+    check_same_model(models, model_version)
+    done = ResumeSet(entries)
     run = ArchiveRun(csv_out)
     # Worker processes prepare (and check the quality of) each record; without them the
     # detector does it itself, its CPU work in a second thread beside the network.
@@ -455,29 +454,23 @@ def _score_archive(
     return run
 
 
-def check_same_model(csv_out: Path, model_version: str) -> None:
-    """Refuse to resume a table (or its part files) scored by another model.
+def check_same_model(models: dict[str, Path], model_version: str) -> None:
+    """Refuse to resume a table (or its part files) scored by another model (``models``: the
+    rows' model versions, each with a file holding it, :func:`table_contents`).
 
     Why: rows were skipped by file alone, so a rerun with other ``--weights`` silently
     mixed two models' scores and percentiles in one table.
     """
     if not model_version:
         return
-    col = COLUMNS.index("model_version")
-    for path in [csv_out, *part_files(csv_out)]:
-        if not path.is_file():
-            continue
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            next(reader, None)
-            for row in reader:
-                if len(row) == len(COLUMNS) and row[col] and row[col] != model_version:
-                    raise FileAccessError(
-                        path,
-                        f"holds rows scored by model {row[col]}, not by this run's "
-                        f"{model_version}: resuming would mix two models in one table "
-                        "(rerun with the same --weights, or choose another --out)",
-                    )
+    for version, path in models.items():
+        if version != model_version:
+            raise FileAccessError(
+                path,
+                f"holds rows scored by model {version}, not by this run's "
+                f"{model_version}: resuming would mix two models in one table "
+                "(rerun with the same --weights, or choose another --out)",
+            )
 
 
 def check_parquet_is_ours(path: Path) -> None:

@@ -198,15 +198,13 @@ def _left_to_score(source: Path, out: Path) -> int:
         ResumeSet,
         done_entries,
         part_files,
+        refuse_if_being_written,
         results_csv,
-        table_lock,
     )
     from ecgviewer.analysis.worklist_sources import scan_source
 
     csv_out = results_csv(out)
-    for path in [csv_out, *part_files(csv_out)]:
-        with table_lock(path, create=False, shared=True):  # reading must not cut a running
-            pass  # run's row
+    refuse_if_being_written([csv_out, *part_files(csv_out)])
     done = ResumeSet(done_entries(csv_out))
     return sum(1 for entry in scan_source(source) if not done.has(entry))
 

@@ -43,10 +43,21 @@ def results_csv(out: Path) -> Path:
 
 def done_entries(csv_out: Path) -> set[tuple[str, str]]:
     """(file, entry) already in the results CSV or in any part file of a sharded run."""
-    done = read_done(csv_out)
-    for part in part_files(csv_out):
-        done |= read_done(part)
-    return done
+    return table_contents(csv_out)[0]
+
+
+def table_contents(csv_out: Path) -> tuple[set[tuple[str, str]], dict[str, Path]]:
+    """What a resumed run needs of the results CSV and its part files, in one reading of
+    each: the (file, entry) pairs already there, and each model version of their rows with
+    the first file holding it."""
+    done: set[tuple[str, str]] = set()
+    models: dict[str, Path] = {}
+    for path in [csv_out, *part_files(csv_out)]:
+        more, versions = _read_rows(path)
+        done |= more
+        for version in versions:
+            models.setdefault(version, path)
+    return done, models
 
 
 def read_done(path: Path) -> set[tuple[str, str]]:
@@ -55,15 +66,22 @@ def read_done(path: Path) -> set[tuple[str, str]]:
     Raises FileAccessError when the file is not a results table of this layout (so that a
     wrong ``--out`` never appends to, or truncates, someone's other CSV).
     """
+    return _read_rows(path)[0]
+
+
+def _read_rows(path: Path) -> tuple[set[tuple[str, str]], set[str]]:
+    """:func:`read_done`, and the model versions of the rows (errors rows have none)."""
+    versions: set[str] = set()
     if not path.exists() or path.stat().st_size == 0:
-        return set()
+        return set(), versions
     _drop_partial_last_line(path)
     done: set[tuple[str, str]] = set()
+    model = COLUMNS.index("model_version")
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
-            return done
+            return done, versions
         if tuple(header) != COLUMNS:
             raise FileAccessError(
                 path,
@@ -73,7 +91,9 @@ def read_done(path: Path) -> set[tuple[str, str]]:
         for row in reader:
             if len(row) == len(COLUMNS):
                 done.add((row[0], row[1]))
-    return done
+                if row[model]:
+                    versions.add(row[model])
+    return done, versions
 
 
 def _drop_partial_last_line(path: Path) -> None:
@@ -315,3 +335,11 @@ class ResumeSet:
 
     def __len__(self) -> int:
         return len(self.done)
+
+
+def refuse_if_being_written(paths: Iterable[Path]) -> None:
+    """Raise FileAccessError when another ``ecgad score`` run still writes one of ``paths``
+    (it holds :func:`table_lock`): reading or resuming then would cut the row it writes."""
+    for path in paths:
+        with table_lock(path, create=False, shared=True):
+            pass

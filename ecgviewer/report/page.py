@@ -288,10 +288,13 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
     # the median-beat page only, and a cart-style 100 ms stood unexplained by the cart's 135).
     carts = getattr(getattr(page, "cart", None), "measurements", None) or {}
 
+    def cart_of(key: str) -> str:
+        theirs = carts.get(key)
+        return "" if theirs is None else f" · cart {float(theirs):.0f}"
+
     def value(name: str) -> str:
         v = getattr(res, f"{name}_ms", None)
-        theirs = carts.get(name)
-        cart = "" if theirs is None else f" · cart {float(theirs):.0f}"
+        cart = cart_of(name)
         if v is None or not np.isfinite(float(v)):
             why = reasons.get(name) or reasons.get(f"{name}_ms")
             return (f"unavailable ({why})" if why else "unavailable") + cart
@@ -312,9 +315,7 @@ def _intervals(page: Record, peaks: np.ndarray, res: Any = None) -> list[tuple[s
             if any(v is not None for v in narrow)
             else None
         )
-        theirs = carts.get("qtc")
-        cart = "" if theirs is None else f" · cart {float(theirs):.0f}"
-        out.append(("QTc B/F", with_cart_style(shown, cart_like) + cart))
+        out.append(("QTc B/F", with_cart_style(shown, cart_like) + cart_of("qtc")))
     axes = [getattr(res, f"{k}_axis_deg", None) for k in ("p", "qrs", "t")]
     out.append(("Axes", " / ".join("-" if a is None else f"{a:.0f}°" for a in axes) + " (P/QRS/T)"))
     # The method is printed in full on the median-beat page (the header holds 7 lines).

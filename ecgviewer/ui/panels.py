@@ -427,7 +427,9 @@ class AnalysisPanel(QGroupBox):
             else "heat band: per-sample restoration error"
         )
         details = [f"model: {model_text(result)}", band]
-        numbers = wording.measurement_note(getattr(result, "measure_z", None))
+        numbers = wording.measurement_note(
+            getattr(result, "measure_z", None), "Measurements beyond normal ECGs: "
+        )
         if not has_findings:
             why = wording.whole_ecg_reason(getattr(result, "parts", None))
             if why and wording.verdict_word(pct) != "within normal range":
@@ -446,7 +448,7 @@ class AnalysisPanel(QGroupBox):
             if n_findings and wording.verdict_word(pct) != "unusual":
                 words += " as a whole; the findings below stand out locally."
             if numbers:  # which numbers, beside how unusual the whole is
-                words += f"\n{numbers[0].upper()}{numbers[1:]}."
+                words += f"\n{numbers}."
             self.show_result(
                 float(result.score),
                 pct,

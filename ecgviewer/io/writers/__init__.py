@@ -157,15 +157,16 @@ def ascii_text(text: str) -> str:
     return "".join(ch for ch in plain if " " <= ch <= "~")
 
 
-def ascii_name_note(name: str, fmt: str) -> list[str]:
-    """The writer's note when :func:`ascii_text` changes a patient name ("Müller" is written
-    "Muller"; a name in another script is left out), so the change is said, not silent."""
+def ascii_name(name: str, fmt: str) -> tuple[str, list[str]]:
+    """A patient name as an ASCII header holds it (:func:`ascii_text`; "" when nothing of it
+    is left) and the writer's note when that changed it ("Müller" written "Muller", a name in
+    another script left out), so the change is said, not silent."""
     written = ascii_text(name)
-    if written == name:
-        return []
     if not written.strip(" ,.-'"):
-        return [f"patient name not written: {fmt} headers hold ASCII only"]
-    return [f"patient name written as {written!r}: {fmt} headers hold ASCII only"]
+        return "", [f"patient name not written: {fmt} headers hold ASCII only"]
+    if written == name:
+        return written, []
+    return written, [f"patient name written as {written!r}: {fmt} headers hold ASCII only"]
 
 
 class TextCleaner:

@@ -27,8 +27,7 @@ from ecgviewer.errors import InvalidSignalError
 from ecgviewer.io.writers import (
     Progress,
     WriteResult,
-    ascii_name_note,
-    ascii_text,
+    ascii_name,
     chunks,
     lead_ranges,
 )
@@ -181,8 +180,9 @@ def iter_write(record: Record, path: Path) -> Progress:
         if record.patient.sex in ("M", "F"):
             writer.setSex(1 if record.patient.sex == "M" else 0)
         if record.patient.name:
-            writer.setPatientName(ascii_text(record.patient.name)[:60].replace(" ", "_"))
-            notes.extend(ascii_name_note(record.patient.name, "EDF+"))
+            written, said = ascii_name(record.patient.name, "EDF+")
+            writer.setPatientName(written[:60].replace(" ", "_"))
+            notes.extend(said)
         if record.patient.birth_date is not None:
             writer.setBirthdate(record.patient.birth_date)
         elif record.patient.age is not None:

@@ -26,8 +26,7 @@ from ecgviewer.io.writers import (
     Progress,
     TextCleaner,
     WriteResult,
-    ascii_name_note,
-    ascii_text,
+    ascii_name,
     check_wfdb_name,
     chunks,
     lead_ranges,
@@ -82,9 +81,10 @@ def iter_write(record: Record, path: Path) -> Progress:
     if record.patient.id:
         comments.append(f"patient id: {clean(record.patient.id)}")
     if record.patient.name:
-        if ascii_text(record.patient.name).strip(" ,.-'"):
-            comments.append(f"patient name: {ascii_text(record.patient.name)}")
-        notes.extend(ascii_name_note(record.patient.name, "WFDB"))
+        written, said = ascii_name(record.patient.name, "WFDB")
+        if written:
+            comments.append(f"patient name: {written}")
+        notes.extend(said)
     if record.patient.birth_date:
         comments.append(f"birth date: {record.patient.birth_date.isoformat()}")
     if record.device:
